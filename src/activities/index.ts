@@ -1,0 +1,40 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { EvidenceError } from '../evidence';
+import type { ActivityDeps } from './deps';
+import { liveActivities } from './live';
+import { offlineEvalActivities } from './offline-eval';
+import { recordActivities } from './records';
+import { snapshotActivities } from './snapshot';
+
+/**
+ * Evidence failures that retrying cannot fix (conflict, tampering) cross the Temporal boundary
+ * as typed, non-retryable ApplicationFailures; everything else is retried by policy.
+ */
+function typedFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(fns: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(fns)) {
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        return await fn(...args);
+      } catch (e) {
+        if (e instanceof EvidenceError && e.type) throw ApplicationFailure.nonRetryable(e.message, e.type);
+        throw e;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
+/** All activities, built from injected clients: tests pass typed fakes, the worker passes real ones. */
+export function createActivities(deps: ActivityDeps) {
+  return typedFailures({
+    ...snapshotActivities(deps),
+    ...offlineEvalActivities(deps),
+    ...liveActivities(deps),
+    ...recordActivities(deps),
+  });
+}
+
+export type VigilActivities = ReturnType<typeof createActivities>;
+export type { ActivityDeps, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
+export { chainKey } from './records';

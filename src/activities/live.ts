@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { heartbeat } from '@temporalio/activity';
+import type { ArmStats, LiveMeasurement, ReleaseRequest, ShadowMeasurement } from '../domain';
+import { armStats } from '../stats';
+import { loadModel, scorerFor } from './artifacts';
+import type { ActivityDeps } from './deps';
+import type { StageOutput } from './snapshot';
+
+/** Stable assignment: a case (patient) always lands in the same arm for a given percentage. */
+export function inCanaryArm(caseId: string, percent: number): boolean {
+  const bucket = createHash('sha256').update(caseId).digest().readUInt32BE(0) / 2 ** 32;
+  return bucket * 100 < percent;
+}
+
+export interface ObserveLiveInput {
+  releaseId: string;
+  request: ReleaseRequest;
+  mode: 'canary' | 'monitoring';
+  step: number;
+  percent: number;
+  cases: number;
+  /** Monitoring compares against the validated operating point; canary against the concurrent control arm. */
+  baseline: ArmStats | null;
+  at: string;
+}
+
+export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'evidence' | 'traffic'>) {
+  async function models(request: ReleaseRequest) {
+    return Promise.all([loadModel(evidence, request.candidate), loadModel(evidence, request.incumbent)]);
+  }
+
+  return {
+    /** Candidate scores mirrored production traffic; nothing it says reaches care. */
+    async observeShadow(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<ShadowMeasurement>> {
+      const { request } = input;
+      const window = `shadow:${request.candidate.artifact.sha256}`;
+      const [[candidate, production], { columns, cases }] = await Promise.all([models(request), traffic.cases(window, request.policy.shadow.cases)]);
+      heartbeat();
+      const t = request.policy.operatingThreshold;
+      const scoreC = scorerFor(candidate, columns);
+      const scoreP = scorerFor(production, columns);
+      const labels = Uint8Array.from(cases, (c) => c.label);
+      const sc = Float64Array.from(cases, (c) => scoreC(c.features));
+      const sp = Float64Array.from(cases, (c) => scoreP(c.features));
+      let agreements = 0;
+      let absDiff = 0;
+      for (let k = 0; k < cases.length; k++) {
+        if (sc[k]! >= t === sp[k]! >= t) agreements++;
+        absDiff += Math.abs(sc[k]! - sp[k]!);
+      }
+      const n = cases.length;
+      const measurement: ShadowMeasurement = {
+        cases: n,
+        agreements,
+        agreement: n > 0 ? agreements / n : null,
+        meanAbsScoreDifference: n > 0 ? absDiff / n : null,
+        candidate: armStats(sc, labels, t),
+        production: armStats(sp, labels, t),
+      };
+      const ref = await evidence.putJson({ kind: 'vigil.shadow/v1', releaseId: input.releaseId, at: input.at, window, threshold: t, measurement });
+      return { measurement, artifacts: [ref] };
+    },
+
+    /** One canary interval or monitoring window: measure, record, and let the workflow judge. */
+    async observeLive(input: ObserveLiveInput): Promise<StageOutput<LiveMeasurement>> {
+      const { request } = input;
+      const window = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}`;
+      const [[candidate, incumbent], { columns, cases }] = await Promise.all([models(request), traffic.cases(window, input.cases)]);
+      heartbeat();
+      const t = request.policy.operatingThreshold;
+      const scoreC = scorerFor(candidate, columns);
+      const scoreI = scorerFor(incumbent, columns);
+      const treated = input.mode === 'monitoring' ? cases : cases.filter((c) => inCanaryArm(c.caseId, input.percent));
+      const control = input.mode === 'monitoring' ? [] : cases.filter((c) => !inCanaryArm(c.caseId, input.percent));
+      const treatment = armStats(
+        treated.map((c) => scoreC(c.features)),
+        treated.map((c) => c.label),
+        t,
+      );
+      const comparator =
+        input.baseline ??
+        armStats(
+          control.map((c) => scoreI(c.features)),
+          control.map((c) => c.label),
+          t,
+        );
+      const measurement: LiveMeasurement = { window, treatment, comparator };
+      const ref = await evidence.putJson({
+        kind: `vigil.${input.mode}-interval/v1`,
+        releaseId: input.releaseId,
+        at: input.at,
+        step: input.step,
+        percent: input.percent,
+        comparator: input.baseline ? 'validated baseline (OFFLINE_EVAL)' : 'concurrent control arm (incumbent)',
+        threshold: t,
+        measurement,
+      });
+      return { measurement, artifacts: [ref] };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Business failure types carried by ApplicationFailure across the Temporal boundary.
+ * Bugs stay plain errors; these are the reasons a person can act on.
+ */
+export const ErrorType = {
+  InvalidRequest: 'VigilInvalidRequest',
+  ProvenanceIncomplete: 'VigilProvenanceIncomplete',
+  DigestMismatch: 'VigilDigestMismatch',
+  EvidenceConflict: 'VigilEvidenceConflict',
+  EvidenceIntegrity: 'VigilEvidenceIntegrity',
+  NotAwaitingApproval: 'VigilNotAwaitingApproval',
+  ReleaseFinished: 'VigilReleaseFinished',
+  StaleDigest: 'VigilStaleDigest',
+  RoleNotRequired: 'VigilRoleNotRequired',
+  RoleAlreadySigned: 'VigilRoleAlreadySigned',
+  DuplicateSigner: 'VigilDuplicateSigner',
+  SelfApproval: 'VigilSelfApproval',
+  InvalidArtifact: 'VigilInvalidArtifact',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failure types that retrying cannot fix. */
+export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
+  ErrorType.InvalidRequest,
+  ErrorType.DigestMismatch,
+  ErrorType.EvidenceConflict,
+  ErrorType.EvidenceIntegrity,
+  ErrorType.InvalidArtifact,
+];

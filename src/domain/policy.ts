@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+export const RoleSchema = z.enum(['qa', 'clinical', 'regulatory']);
+export type Role = z.infer<typeof RoleSchema>;
+
+const unit = z.number().min(0).max(1);
+const seconds = z.number().positive().max(10 * 365 * 24 * 3600);
+const cases = z.number().int().min(10).max(1_000_000);
+
+/** Guardrails judged on live traffic (canary and monitoring). */
+export const GuardrailsSchema = z.object({
+  /** Largest tolerated drop of sensitivity versus the comparator (control arm or validated baseline). */
+  maxSensitivityDrop: unit,
+  /** Largest tolerated ratio of alert rate versus the comparator. */
+  maxAlertRateRatio: z.number().min(1).max(100),
+  /** Fewer labelled positives than this in an interval is inconclusive, never a pass. */
+  minPositives: z.number().int().min(1).max(100_000),
+});
+export type Guardrails = z.infer<typeof GuardrailsSchema>;
+
+export const CanaryStepSchema = z.object({
+  percent: z.number().min(0.1).max(100),
+  bakeSeconds: seconds,
+  cases,
+});
+export type CanaryStep = z.infer<typeof CanaryStepSchema>;
+
+/** A release policy is data: validated here, hashed and pinned at SNAPSHOT. */
+export const ReleasePolicySchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-"'),
+    version: z.string().min(1).max(64),
+    /** When the acceptance criteria were registered (before training). */
+    registeredAt: z.iso.datetime(),
+    operatingThreshold: z.number().gt(0).lt(1),
+    offline: z.object({
+      minAuc: unit,
+      /** Candidate AUC may be at most this much below the incumbent's. */
+      nonInferiorityMargin: unit,
+    }),
+    shadow: z.object({
+      durationSeconds: seconds,
+      cases,
+      /** Minimum share of cases on which candidate and production agree at the operating threshold. */
+      minAgreement: unit,
+    }),
+    approval: z.object({
+      requiredRoles: z.array(RoleSchema).min(1).max(3),
+      expirySeconds: seconds,
+    }),
+    canary: z.object({
+      steps: z.array(CanaryStepSchema).min(1).max(10),
+      guardrails: GuardrailsSchema,
+    }),
+    monitoring: z.object({
+      intervals: z.number().int().min(1).max(100_000),
+      intervalSeconds: seconds,
+      cases,
+      /** Intervals per workflow run before continue-as-new keeps the history bounded. */
+      intervalsPerRun: z.number().int().min(1).max(500).default(48),
+      guardrails: GuardrailsSchema,
+    }),
+  })
+  .superRefine((p, ctx) => {
+    if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
+      ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
+    }
+    const percents = p.canary.steps.map((s) => s.percent);
+    percents.forEach((pc, i) => {
+      if (i > 0 && pc <= percents[i - 1]!) {
+        ctx.addIssue({ code: 'custom', path: ['canary', 'steps', i, 'percent'], message: 'canary percentages must increase' });
+      }
+    });
+  });
+export type ReleasePolicy = z.infer<typeof ReleasePolicySchema>;
+export type ReleasePolicyInput = z.input<typeof ReleasePolicySchema>;

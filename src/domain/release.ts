@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { Sha256Hex, type ChainHead, type EvidenceRef } from './evidence';
+import { ReleasePolicySchema, type Role } from './policy';
+import type { Decision, Outcome, Stage } from './stages';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and "-", at most 48');
+/** Evidence-store keys only: no absolute paths, no parent segments. */
+const objectKey = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, 'must be a relative object key')
+  .refine((k) => !k.split('/').includes('..'), 'must not contain ".." segments');
+
+/** An immutable artifact in the evidence store, named by key and pinned by digest. */
+export const ArtifactRefSchema = z.object({ key: objectKey, sha256: Sha256Hex });
+
+export const ModelRefSchema = z.object({
+  version: z.string().min(1).max(64),
+  artifact: ArtifactRefSchema,
+});
+export type ModelRef = z.infer<typeof ModelRefSchema>;
+
+export const DatasetRefSchema = z.object({
+  role: z.enum(['training', 'evaluation', 'reference']),
+  name: z.string().min(1).max(128),
+  artifact: ArtifactRefSchema,
+});
+export type DatasetRef = z.infer<typeof DatasetRefSchema>;
+
+export const TriggerSchema = z.object({
+  kind: z.enum(['commit', 'data_refresh', 'api']),
+  deliveryId: z.string().min(1).max(128).optional(),
+});
+
+/** What a webhook, the CLI or the API asks for: everything is a reference, nothing is data. */
+export const ReleaseRequestSchema = z
+  .object({
+    modelName: slug,
+    candidate: ModelRefSchema,
+    incumbent: ModelRefSchema,
+    datasets: z.array(DatasetRefSchema).min(1).max(32),
+    codeCommit: z.string().regex(/^[0-9a-f]{40}$/, 'must be a 40-character lowercase hex git commit'),
+    submittedBy: z.string().min(1).max(128),
+    reason: z.string().min(1).max(2000),
+    trigger: TriggerSchema,
+    policy: ReleasePolicySchema,
+    /** Releasing the same candidate under the same policy again (after it ended) needs a new attempt. */
+    attempt: z.number().int().min(1).max(999).default(1),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.datasets.some((d) => d.role === 'evaluation')) {
+      ctx.addIssue({ code: 'custom', path: ['datasets'], message: 'an evaluation dataset is required' });
+    }
+    if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256) {
+      ctx.addIssue({ code: 'custom', path: ['candidate', 'artifact', 'sha256'], message: 'candidate is identical to the incumbent' });
+    }
+  });
+export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;
+export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;
+
+/**
+ * Workflow ids come from the business key (model, candidate digest, policy digest, attempt), so a
+ * retried start finds the same release instead of starting a second one.
+ */
+export function releaseIdFor(req: Pick<ReleaseRequest, 'modelName' | 'candidate' | 'attempt'>, policySha256: string): string {
+  return `${req.modelName}-${req.candidate.artifact.sha256.slice(0, 12)}-${policySha256.slice(0, 8)}-${req.attempt}`;
+}
+
+export interface StageRecord {
+  stage: Stage;
+  /** Canary step or monitoring interval index, where the stage repeats. */
+  step: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  decision: Decision | null;
+  artifacts: EvidenceRef[];
+  /** Digest of the chain entry that recorded this decision. */
+  chainEntry: string | null;
+}
+
+export interface SignatureRecord {
+  signer: string;
+  printedName: string;
+  role: Role;
+  decision: 'approve' | 'reject';
+  meaning: string;
+  reason: string;
+  at: string;
+  dossierSha256: string;
+  evidence: EvidenceRef;
+}
+
+export interface RouteState {
+  version: number;
+  production: string;
+  canary: { model: string; percent: number } | null;
+}
+
+/** What the `releaseStatus` query answers: small, references only. */
+export interface ReleaseStatus {
+  releaseId: string;
+  modelName: string;
+  candidateVersion: string;
+  incumbentVersion: string;
+  submittedBy: string;
+  stage: Stage;
+  outcome: Outcome | null;
+  reason: string | null;
+  policy: { id: string; version: string; sha256: string | null };
+  requiredRoles: Role[];
+  pendingRoles: Role[];
+  dossier: EvidenceRef | null;
+  signatures: SignatureRecord[];
+  routes: RouteState | null;
+  chainHead: ChainHead | null;
+  history: StageRecord[];
+  approvalDeadline: string | null;
+}
+
+export interface ReleaseResult {
+  releaseId: string;
+  outcome: Outcome;
+  reason: string;
+  chainHead: ChainHead | null;
+}

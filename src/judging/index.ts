@@ -1,0 +1,91 @@
+/**
+ * Pure judging functions: measurements + pinned policy -> decision.
+ * The workflow calls these (so decisions are replayable) and auditors call them again to recompute.
+ */
+import type {
+  Decision,
+  Guardrails,
+  LiveMeasurement,
+  OfflineMeasurement,
+  ReleasePolicy,
+  ShadowMeasurement,
+  SnapshotMeasurement,
+} from '../domain';
+
+const fmt = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(4));
+
+function decide(failures: string[], inconclusive: string[], passNote: string): Decision {
+  if (failures.length > 0) return { verdict: 'fail', reasons: [...failures, ...inconclusive] };
+  if (inconclusive.length > 0) return { verdict: 'inconclusive', reasons: inconclusive };
+  return { verdict: 'pass', reasons: [passNote] };
+}
+
+export function judgeSnapshot(m: SnapshotMeasurement): Decision {
+  const failures = [
+    ...(m.missingFields.length ? [`provenance incomplete: missing ${m.missingFields.join(', ')}`] : []),
+    ...m.digestMismatches.map((a) => `digest mismatch: ${a}`),
+  ];
+  return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}`);
+}
+
+export function judgeOffline(m: OfflineMeasurement, policy: ReleasePolicy['offline']): Decision {
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const c = m.candidate.auc;
+  const i = m.incumbent.auc;
+  if (c === null) inconclusive.push(`candidate AUC undefined on ${m.n} rows (single-class data)`);
+  else if (c < policy.minAuc) failures.push(`candidate AUC ${fmt(c)} is below the minimum ${policy.minAuc}`);
+  if (c !== null && i !== null && c < i - policy.nonInferiorityMargin) {
+    failures.push(
+      `candidate AUC ${fmt(c)} is inferior to the incumbent's ${fmt(i)} by more than the margin ${policy.nonInferiorityMargin}`,
+    );
+  }
+  return decide(failures, inconclusive, `candidate AUC ${fmt(c)} (incumbent ${fmt(i)}) on ${m.n} locked rows`);
+}
+
+export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
+  if (m.agreement === null || m.cases < policy.cases) {
+    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`] };
+  }
+  if (m.agreement < policy.minAgreement) {
+    return {
+      verdict: 'fail',
+      reasons: [`agreement with production ${fmt(m.agreement)} is below the minimum ${policy.minAgreement}`],
+    };
+  }
+  return { verdict: 'pass', reasons: [`agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases`] };
+}
+
+/**
+ * Guardrails for canary intervals and monitoring windows. Too few labelled positives is
+ * inconclusive: a guardrail is never passed on missing evidence.
+ */
+export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const t = m.treatment;
+  const c = m.comparator;
+  if (t.positives < g.minPositives || c.positives < g.minPositives) {
+    inconclusive.push(
+      `not enough labelled positives in ${m.window} (treatment ${t.positives}, comparator ${c.positives}; need ${g.minPositives})`,
+    );
+  } else if (t.sensitivity !== null && c.sensitivity !== null) {
+    const drop = c.sensitivity - t.sensitivity;
+    if (drop > g.maxSensitivityDrop) {
+      failures.push(
+        `sensitivity dropped by ${fmt(drop)} (${fmt(t.sensitivity)} vs ${fmt(c.sensitivity)}), more than the allowed ${g.maxSensitivityDrop}`,
+      );
+    }
+  }
+  if (t.alertRate !== null && c.alertRate !== null && c.alertRate > 0) {
+    const ratio = t.alertRate / c.alertRate;
+    if (ratio > g.maxAlertRateRatio) {
+      failures.push(`alert rate ratio ${fmt(ratio)} exceeds the allowed ${g.maxAlertRateRatio}`);
+    }
+  }
+  return decide(
+    failures,
+    inconclusive,
+    `guardrails held in ${m.window}: sensitivity ${fmt(t.sensitivity)} vs ${fmt(c.sensitivity)}, alert rate ${fmt(t.alertRate)} vs ${fmt(c.alertRate)}`,
+  );
+}

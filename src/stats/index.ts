@@ -1,0 +1,2 @@
+export { rocAuc } from './auc';
+export { armStats } from './operating-point';

@@ -1,0 +1,15 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { EnvironmentFingerprint } from '../activities/deps';
+
+/** What the worker runs on, recorded at SNAPSHOT. Read once at start-up. */
+export async function environmentFingerprint(root = path.resolve(__dirname, '../..')): Promise<EnvironmentFingerprint> {
+  let lockfileSha256: string | null = null;
+  try {
+    lockfileSha256 = createHash('sha256').update(await readFile(path.join(root, 'package-lock.json'))).digest('hex');
+  } catch {
+    lockfileSha256 = null;
+  }
+  return { node: process.version, platform: process.platform, arch: process.arch, lockfileSha256 };
+}

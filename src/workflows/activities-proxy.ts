@@ -1,0 +1,52 @@
+/** Activity stubs and the chain-append step shared by the lifecycle and monitoring workflows. */
+import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
+import type { ChainHead, Decision, EvidenceRef, StageRecord } from '../domain';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
+import type { VigilActivities } from '../activities';
+
+const retry: RetryPolicy = {
+  initialInterval: '1 second',
+  maximumInterval: '30 seconds',
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/**
+ * Measuring activities heartbeat, so a killed worker's attempt is retried within seconds
+ * instead of waiting out the whole start-to-close timeout.
+ */
+export const acts = proxyActivities<VigilActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry,
+});
+
+/** Workflow time is deterministic: replay sees the same timestamps. */
+export function nowIso(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+/** Append one decision to the evidence chain and advance the head kept in workflow state. */
+export async function appendChain(
+  holder: { releaseId: string; chainHead: ChainHead | null },
+  record: StageRecord,
+  decision: Decision,
+  artifacts: EvidenceRef[],
+): Promise<ChainHead> {
+  const at = nowIso();
+  const head = await acts.appendChainEntry({
+    releaseId: holder.releaseId,
+    seq: holder.chainHead === null ? 0 : holder.chainHead.seq + 1,
+    stage: record.stage,
+    step: record.step,
+    prevEntryDigest: holder.chainHead?.digest ?? null,
+    artifacts,
+    decision,
+    at,
+  });
+  record.decision = decision;
+  record.artifacts = artifacts;
+  record.chainEntry = head.digest;
+  record.endedAt = at;
+  holder.chainHead = head;
+  return head;
+}

@@ -1,0 +1,3 @@
+export { releaseLifecycle } from './release-lifecycle';
+export { releaseMonitoring, monitoringStatusQuery } from './release-monitoring';
+export type { MonitoringInput, MonitoringResult } from './release-monitoring';

@@ -1,0 +1,237 @@
+/**
+ * releaseLifecycle: one durable workflow per model update.
+ * SNAPSHOT → OFFLINE_EVAL → SHADOW → AWAITING_APPROVAL → CANARY[i] → MONITORING → RELEASED,
+ * with REJECTED / EXPIRED / ROLLED_BACK as explicit ends. Activities measure; the pure
+ * functions in ../judging decide; every decision is appended to the evidence chain.
+ */
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  log,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  ErrorType,
+  ReleaseRequestSchema,
+  type ArmStats,
+  type ApprovalInput,
+  type ApprovalResult,
+  type Decision,
+  type EvidenceRef,
+  type Outcome,
+  type ReleaseRequest,
+  type ReleaseResult,
+  type Stage,
+  type StageRecord,
+} from '../domain';
+import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
+import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import { appendChain, acts, nowIso } from './activities-proxy';
+import { releaseMonitoring } from './release-monitoring';
+import { ReleaseState } from './release-state';
+
+export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
+  const parsed = ReleaseRequestSchema.safeParse(rawRequest);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw ApplicationFailure.nonRetryable(`invalid release request: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+  }
+  const request = parsed.data;
+  const state = new ReleaseState(workflowInfo().workflowId, request);
+
+  setHandler(releaseStatusQuery, () => state.status());
+  setHandler(approveReleaseUpdate, (input) => sign(state, input), {
+    validator: (input) => {
+      state.checkApproval(input);
+    },
+  });
+  upsertSearchAttributes([
+    { key: SearchAttr.model, value: request.modelName },
+    { key: SearchAttr.stage, value: state.stage },
+  ]);
+
+  const [outcome, reason, artifacts = []] = await runLifecycle(state);
+  await finish(state, outcome, reason, artifacts);
+  await condition(allHandlersFinished);
+  return { releaseId: state.releaseId, outcome, reason, chainHead: state.chainHead };
+}
+
+/** How a release ends: outcome, a reason a person can read, and the evidence of the last act. */
+type Ending = [Outcome, string, EvidenceRef[]?];
+
+async function runLifecycle(state: ReleaseState): Promise<Ending> {
+  const { request } = state;
+  const { policy } = request;
+  const releaseId = state.releaseId;
+
+  // SNAPSHOT: pin and verify everything that is being released.
+  const snap = await measureStage(state, 'SNAPSHOT', null, async () => {
+    const out = await acts.snapshotRelease({ releaseId, request, at: nowIso() });
+    state.policySha256 = out.measurement.policySha256;
+    return { artifacts: out.artifacts, decision: judgeSnapshot(out.measurement) };
+  });
+  if (snap.verdict !== 'pass') return ['REJECTED', `SNAPSHOT: ${snap.reasons.join('; ')}`];
+
+  // OFFLINE_EVAL: candidate and incumbent on the same locked rows, judged against the pinned policy.
+  let baseline: ArmStats | null = null;
+  const offline = await measureStage(state, 'OFFLINE_EVAL', null, async () => {
+    const out = await acts.evaluateOffline({ releaseId, request, at: nowIso() });
+    baseline = out.measurement.candidate.atThreshold;
+    return { artifacts: out.artifacts, decision: judgeOffline(out.measurement, policy.offline) };
+  });
+  if (offline.verdict !== 'pass' || baseline === null) return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
+
+  // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care.
+  const shadow = await measureStage(state, 'SHADOW', null, async () => {
+    await sleep(policy.shadow.durationSeconds * 1000);
+    const out = await acts.observeShadow({ releaseId, request, at: nowIso() });
+    return { artifacts: out.artifacts, decision: judgeShadow(out.measurement, policy.shadow) };
+  });
+  if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
+
+  // AWAITING_APPROVAL: signatures arrive through the approveRelease Update, bound to the dossier digest.
+  const approvalRecord = await enter(state, 'AWAITING_APPROVAL', null);
+  state.dossier = await acts.buildDossier({
+    releaseId,
+    request,
+    policySha256: state.policySha256 ?? '',
+    history: state.history,
+    chainHead: state.chainHead,
+    at: nowIso(),
+  });
+  const expiryMs = policy.approval.expirySeconds * 1000;
+  state.approvalDeadline = new Date(Date.now() + expiryMs).toISOString();
+  const settled = await condition(() => state.approvalSettled(), expiryMs);
+  const signatureRefs = state.signatures.map((s) => s.evidence);
+  if (!settled) {
+    const reasons = [`no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`];
+    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...signatureRefs]);
+    return ['EXPIRED', `AWAITING_APPROVAL: ${reasons[0]}`];
+  }
+  const rejection = state.rejection();
+  if (rejection) {
+    const reasons = [`rejected by ${rejection.printedName} (${rejection.role}): ${rejection.reason}`];
+    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...signatureRefs]);
+    return ['REJECTED', `AWAITING_APPROVAL: ${reasons[0]}`];
+  }
+  const signedBy = state.signatures.map((s) => `${s.printedName} (${s.role})`).join(', ');
+  await appendChain(state, approvalRecord, { verdict: 'pass', reasons: [`signed by ${signedBy}`] }, [
+    state.dossier,
+    ...signatureRefs,
+  ]);
+
+  try {
+    return await exposeAndWatch(state, baseline);
+  } catch (err) {
+    // Whatever went wrong after traffic moved, patients go back to the validated model first.
+    const exposed = state.routes !== null && (state.routes.canary !== null || state.routes.production !== request.incumbent.version);
+    if (exposed) {
+      await CancellationScope.nonCancellable(() => rollback(state, `unexpected failure: ${String(err)}`));
+    }
+    throw err;
+  }
+}
+
+async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<Ending> {
+  const { request } = state;
+  const { policy } = request;
+  const releaseId = state.releaseId;
+
+  for (const [i, step] of policy.canary.steps.entries()) {
+    const record = await enter(state, 'CANARY', i);
+    const routeRef = await route(state, { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
+    await sleep(step.bakeSeconds * 1000);
+    const out = await acts.observeLive({ releaseId, request, mode: 'canary', step: i, percent: step.percent, cases: step.cases, baseline: null, at: nowIso() });
+    const decision = judgeGuardrails(out.measurement, policy.canary.guardrails);
+    await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
+    if (decision.verdict !== 'pass') {
+      return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`);
+    }
+  }
+
+  const record = await enter(state, 'MONITORING', null);
+  const promoteRef = await route(state, { production: request.candidate.version, canary: null }, 'full release after canary');
+  const monitored = await executeChild(releaseMonitoring, {
+    workflowId: `${releaseId}-monitoring`,
+    args: [{ releaseId, request, baseline, chainHead: state.chainHead, nextInterval: 0 }],
+  });
+  state.chainHead = monitored.chainHead;
+  if (monitored.decision.verdict !== 'pass') {
+    return rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`);
+  }
+  await appendChain(state, record, monitored.decision, [promoteRef]);
+  return ['RELEASED', `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`];
+}
+
+/** Put the last validated model back on every route and record why. */
+async function rollback(state: ReleaseState, cause: string): Promise<Ending> {
+  log.warn('rolling back', { releaseId: state.releaseId, cause });
+  const ref = await route(state, { production: state.request.incumbent.version, canary: null }, `rollback: ${cause}`);
+  return ['ROLLED_BACK', cause, [ref]];
+}
+
+async function route(
+  state: ReleaseState,
+  table: { production: string; canary: { model: string; percent: number } | null },
+  reason: string,
+): Promise<EvidenceRef> {
+  const routes = { version: (state.routes?.version ?? 0) + 1, ...table };
+  const ref = await acts.setRoutes({ releaseId: state.releaseId, modelName: state.request.modelName, routes, reason, at: nowIso() });
+  state.routes = routes;
+  return ref;
+}
+
+async function enter(state: ReleaseState, stage: Stage, step: number | null): Promise<StageRecord> {
+  const record = state.enter(stage, step, nowIso());
+  upsertSearchAttributes([{ key: SearchAttr.stage, value: stage }]);
+  return record;
+}
+
+async function measureStage(
+  state: ReleaseState,
+  stage: Stage,
+  step: number | null,
+  measure: () => Promise<{ artifacts: EvidenceRef[]; decision: Decision }>,
+): Promise<Decision> {
+  const record = await enter(state, stage, step);
+  const { artifacts, decision } = await measure();
+  await appendChain(state, record, decision, artifacts);
+  return decision;
+}
+
+async function finish(state: ReleaseState, outcome: Outcome, reason: string, artifacts: EvidenceRef[]): Promise<void> {
+  const at = nowIso();
+  state.finish(outcome, reason, at);
+  const record = state.history[state.history.length - 1]!;
+  const verdict = outcome === 'RELEASED' ? 'pass' : 'fail';
+  await appendChain(state, record, { verdict, reasons: [reason] }, artifacts);
+  upsertSearchAttributes([
+    { key: SearchAttr.stage, value: outcome },
+    { key: SearchAttr.outcome, value: outcome },
+  ]);
+}
+
+async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalResult> {
+  // Re-check: another signature may have been accepted since this one was validated.
+  const a = state.checkApproval(raw);
+  state.reserve(a);
+  try {
+    const at = nowIso();
+    const dossierSha256 = a.dossierSha256;
+    const evidence = await acts.recordSignature({
+      releaseId: state.releaseId,
+      signature: { ...a, at, dossierSha256 },
+      chainHead: state.chainHead,
+    });
+    state.addSignature({ ...a, at, evidence });
+    return { releaseId: state.releaseId, accepted: true, signatureKey: evidence.key, pendingRoles: state.pendingRoles() };
+  } finally {
+    state.release(a);
+  }
+}

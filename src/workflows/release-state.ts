@@ -1,0 +1,166 @@
+/**
+ * The release state machine as a plain class: the workflow drives it, queries read it,
+ * and the approval validator consults it synchronously. No I/O, no Temporal calls.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  ApprovalInputSchema,
+  canTransition,
+  ErrorType,
+  isTerminal,
+  type ApprovalInput,
+  type ChainHead,
+  type Decision,
+  type EvidenceRef,
+  type Outcome,
+  type ReleaseRequest,
+  type ReleaseStatus,
+  type Role,
+  type RouteState,
+  type SignatureRecord,
+  type Stage,
+  type StageRecord,
+} from '../domain';
+
+export class ReleaseState {
+  stage: Stage = 'SNAPSHOT';
+  outcome: Outcome | null = null;
+  reason: string | null = null;
+  policySha256: string | null = null;
+  dossier: EvidenceRef | null = null;
+  chainHead: ChainHead | null = null;
+  routes: RouteState | null = null;
+  approvalDeadline: string | null = null;
+  readonly history: StageRecord[] = [];
+  readonly signatures: SignatureRecord[] = [];
+  /** Signers whose signature is being recorded right now (an Update handler is awaiting). */
+  private readonly inFlight = new Map<string, Role>();
+
+  constructor(
+    readonly releaseId: string,
+    readonly request: ReleaseRequest,
+  ) {}
+
+  get requiredRoles(): Role[] {
+    return this.request.policy.approval.requiredRoles;
+  }
+
+  pendingRoles(): Role[] {
+    const signed = new Set(this.signatures.filter((s) => s.decision === 'approve').map((s) => s.role));
+    return this.requiredRoles.filter((r) => !signed.has(r));
+  }
+
+  rejection(): SignatureRecord | undefined {
+    return this.signatures.find((s) => s.decision === 'reject');
+  }
+
+  approvalSettled(): boolean {
+    return this.rejection() !== undefined || this.pendingRoles().length === 0;
+  }
+
+  enter(stage: Stage, step: number | null, at: string): StageRecord {
+    if (stage !== this.stage && !canTransition(this.stage, stage)) {
+      throw new Error(`illegal transition ${this.stage} -> ${stage}`);
+    }
+    this.stage = stage;
+    const record: StageRecord = { stage, step, startedAt: at, endedAt: null, decision: null, artifacts: [], chainEntry: null };
+    this.history.push(record);
+    return record;
+  }
+
+  finish(outcome: Outcome, reason: string, at: string): void {
+    if (!canTransition(this.stage, outcome)) throw new Error(`illegal transition ${this.stage} -> ${outcome}`);
+    this.stage = outcome;
+    this.outcome = outcome;
+    this.reason = reason;
+    this.history.push({ stage: outcome, step: null, startedAt: at, endedAt: at, decision: null, artifacts: [], chainEntry: null });
+  }
+
+  /**
+   * Synchronous approval check shared by the Update validator and handler.
+   * Throws ApplicationFailure with a reason a person can act on; returns the parsed input.
+   */
+  checkApproval(raw: unknown): ApprovalInput {
+    if (isTerminal(this.stage)) {
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} has already finished as ${this.stage}`,
+        ErrorType.ReleaseFinished,
+      );
+    }
+    if (this.stage !== 'AWAITING_APPROVAL' || this.dossier === null || this.approvalSettled()) {
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} is not awaiting approval (stage ${this.stage})`,
+        ErrorType.NotAwaitingApproval,
+      );
+    }
+    const parsed = ApprovalInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+      throw ApplicationFailure.nonRetryable(`invalid approval: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+    }
+    const a = parsed.data;
+    if (a.dossierSha256 !== this.dossier.sha256) {
+      throw ApplicationFailure.nonRetryable(
+        `stale dossier digest ${a.dossierSha256}: the current dossier is ${this.dossier.sha256}; review it and sign again`,
+        ErrorType.StaleDigest,
+      );
+    }
+    if (a.signer === this.request.submittedBy) {
+      throw ApplicationFailure.nonRetryable(
+        `${a.signer} submitted this release and may not sign it (separation of duties)`,
+        ErrorType.SelfApproval,
+      );
+    }
+    if (!this.requiredRoles.includes(a.role)) {
+      throw ApplicationFailure.nonRetryable(
+        `role ${a.role} is not required for this release (required: ${this.requiredRoles.join(', ')})`,
+        ErrorType.RoleNotRequired,
+      );
+    }
+    if (this.signatures.some((s) => s.signer === a.signer) || this.inFlight.has(a.signer)) {
+      throw ApplicationFailure.nonRetryable(`${a.signer} has already signed this release`, ErrorType.DuplicateSigner);
+    }
+    const roleTaken =
+      this.signatures.some((s) => s.role === a.role) || [...this.inFlight.values()].includes(a.role);
+    if (roleTaken) {
+      throw ApplicationFailure.nonRetryable(`role ${a.role} has already signed this release`, ErrorType.RoleAlreadySigned);
+    }
+    return a;
+  }
+
+  reserve(a: ApprovalInput): void {
+    this.inFlight.set(a.signer, a.role);
+  }
+
+  release(a: ApprovalInput): void {
+    this.inFlight.delete(a.signer);
+  }
+
+  addSignature(s: SignatureRecord): void {
+    this.inFlight.delete(s.signer);
+    this.signatures.push(s);
+  }
+
+  status(): ReleaseStatus {
+    const r = this.request;
+    return {
+      releaseId: this.releaseId,
+      modelName: r.modelName,
+      candidateVersion: r.candidate.version,
+      incumbentVersion: r.incumbent.version,
+      submittedBy: r.submittedBy,
+      stage: this.stage,
+      outcome: this.outcome,
+      reason: this.reason,
+      policy: { id: r.policy.id, version: r.policy.version, sha256: this.policySha256 },
+      requiredRoles: this.requiredRoles,
+      pendingRoles: this.pendingRoles(),
+      dossier: this.dossier,
+      signatures: this.signatures,
+      routes: this.routes,
+      chainHead: this.chainHead,
+      history: this.history,
+      approvalDeadline: this.approvalDeadline,
+    };
+  }
+}

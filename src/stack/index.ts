@@ -9,6 +9,7 @@ export {
   type SeaweedServer,
   type S3Credentials,
 } from './seaweed';
+export { startLocalStack, type LocalStack } from './local-stack';
 export { startTestStack, type TestStack, type TestStackOptions } from './test-stack';
 export { freePort, freePorts } from './ports';
 export { defaultBinDir } from './tools';

@@ -1,0 +1,64 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { EvidencePort } from '../activities/deps';
+import { ReleasePolicySchema, type ReleasePolicy, type ReleaseRequestInput } from '../domain';
+import { sha256Hex } from '../evidence';
+import { DEMO_CANDIDATE, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';
+
+export const DEMO_DIR = path.resolve(__dirname, '../../demo');
+
+export class PolicyFileError extends Error {
+  override name = 'PolicyFileError';
+}
+
+/** Load a policy file (YAML or JSON), validated by the same schema the workflow uses. */
+export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
+  const text = await readFile(file, 'utf8');
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (e) {
+    throw new PolicyFileError(`${file}: not valid YAML/JSON: ${(e as Error).message}`);
+  }
+  const parsed = ReleasePolicySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new PolicyFileError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Upload the bundled demo artifacts and describe a release of the candidate under `policy`. */
+export async function seedDemo(
+  evidence: EvidencePort,
+  policy: ReleasePolicy,
+  opts: { attempt?: number; dir?: string } = {},
+): Promise<ReleaseRequestInput> {
+  const dir = opts.dir ?? DEMO_DIR;
+  const put = async (rel: string, mediaType: string) => {
+    const ref = await evidence.putBytes(await readFile(path.join(dir, rel)), mediaType);
+    return { key: ref.key, sha256: ref.sha256 };
+  };
+  const [incumbent, candidate, training, evaluation] = await Promise.all([
+    put(`models/${DEMO_MODEL_NAME}-${DEMO_INCUMBENT.version}.json`, 'application/json'),
+    put(`models/${DEMO_MODEL_NAME}-${DEMO_CANDIDATE.version}.json`, 'application/json'),
+    put('data/training.csv', 'text/csv'),
+    put('data/evaluation.csv', 'text/csv'),
+  ]);
+  return {
+    modelName: DEMO_MODEL_NAME,
+    candidate: { version: DEMO_CANDIDATE.version, artifact: candidate },
+    incumbent: { version: DEMO_INCUMBENT.version, artifact: incumbent },
+    datasets: [
+      { role: 'training', name: 'sepsis-cohort-2026q3-train', artifact: training },
+      { role: 'evaluation', name: 'sepsis-cohort-2026q3-locked-eval', artifact: evaluation },
+    ],
+    // The demo has no real training repository; a fixed, documented stand-in commit.
+    codeCommit: sha256Hex(Buffer.from('vigil-demo-training-code')).slice(0, 40),
+    submittedBy: 'alex.mle',
+    reason: 'Retrained on the 2026-Q3 cohort with two additional vital-sign trend features.',
+    trigger: { kind: 'api' },
+    policy,
+    attempt: opts.attempt ?? 1,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Integration harness: a real Temporal dev server and real SeaweedFS (fresh, on free ports),
+ * a Temporal client, the real evidence store, and optionally an in-process Vigil worker.
+ */
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
+import type { ActivityDeps } from '../../src/activities';
+import { loadConfig, type VigilConfig } from '../../src/config';
+import { ReleaseRequestSchema, releaseIdFor, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
+import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
+import { canonicalBytes, createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
+import { loadPolicyFile, seedDemo, DEMO_DIR } from '../../src/demo/seed';
+import { createLogger } from '../../src/logging/logger';
+import { startTestStack, type TestStack } from '../../src/stack';
+import { createVigilWorker, realActivityDeps } from '../../src/workers/create-worker';
+import { installRuntimeLogger } from '../../src/workers/runtime';
+
+export interface Harness {
+  stack: TestStack;
+  config: VigilConfig;
+  env: Record<string, string>;
+  client: Client;
+  evidence: EvidenceStore;
+  s3: ReturnType<typeof createS3Client>;
+  deps: ActivityDeps;
+  worker: Worker | null;
+  stop(): Promise<void>;
+}
+
+let bundle: Promise<{ code: string }> | null = null;
+/** Bundling takes seconds: once per process. */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundlerLogger });
+  return bundle;
+}
+const noop = () => undefined;
+const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+export async function startHarness(opts: { worker?: boolean } = {}): Promise<Harness> {
+  const log = createLogger('test', process.env.VIGIL_TEST_LOG_LEVEL ?? 'warn');
+  installRuntimeLogger(log);
+  const stack = await startTestStack();
+  const env: Record<string, string> = {
+    VIGIL_TEMPORAL_ADDRESS: stack.temporalAddress!,
+    VIGIL_S3_ENDPOINT: stack.s3Endpoint!,
+    VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    VIGIL_S3_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    VIGIL_S3_BUCKET: stack.bucket,
+    VIGIL_RETENTION_MODE: 'COMPLIANCE',
+    VIGIL_RETENTION_DAYS: '1',
+    VIGIL_LOG_LEVEL: 'warn',
+  };
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection });
+  const s3 = createS3Client(config.s3);
+  const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
+  const deps = await realActivityDeps(config, log);
+  let worker: Worker | null = null;
+  let running: Promise<void> | null = null;
+  let nativeConnection: NativeConnection | null = null;
+  if (opts.worker !== false) {
+    nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    worker = await createVigilWorker({ connection: nativeConnection, namespace: 'default', deps, workflowBundle: await workflowBundle() });
+    running = worker.run();
+  }
+  return {
+    stack,
+    config,
+    env,
+    client,
+    evidence,
+    s3,
+    deps,
+    worker,
+    async stop() {
+      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      await nativeConnection?.close();
+      await connection.close();
+      s3.destroy();
+      await stack.stop();
+    },
+  };
+}
+
+/** The demo policy with durations shortened for tests. */
+export async function fastPolicy(file = 'demo.yaml', patch: (p: ReleasePolicy) => void = () => undefined): Promise<ReleasePolicy> {
+  const p = await loadPolicyFile(path.join(DEMO_DIR, 'policies', file));
+  p.shadow.durationSeconds = 1;
+  for (const s of p.canary.steps) s.bakeSeconds = 1;
+  p.monitoring.intervalSeconds = 1;
+  patch(p);
+  return p;
+}
+
+export async function demoRequest(h: Harness, policy: ReleasePolicy, attempt = 1): Promise<ReleaseRequest> {
+  return ReleaseRequestSchema.parse(await seedDemo(h.evidence, policy, { attempt }));
+}
+
+export async function startRelease(h: Harness, request: ReleaseRequest) {
+  const releaseId = releaseIdFor(request, sha256Hex(canonicalBytes(request.policy)));
+  return h.client.workflow.start('releaseLifecycle', {
+    taskQueue: ORCHESTRATION_TASK_QUEUE,
+    workflowId: releaseId,
+    args: [request],
+    typedSearchAttributes: [{ key: SearchAttr.model, value: request.modelName }],
+  });
+}
+
+/** Poll a condition with a deadline; the last error or value is in the failure message. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}

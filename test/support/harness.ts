@@ -25,6 +25,7 @@ export interface Harness {
   s3: ReturnType<typeof createS3Client>;
   deps: ActivityDeps;
   worker: Worker | null;
+  searchAttr: typeof SearchAttr;
   stop(): Promise<void>;
 }
 
@@ -74,6 +75,7 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
     s3,
     deps,
     worker,
+    searchAttr: SearchAttr,
     async stop() {
       if (worker && worker.getState() === 'RUNNING') worker.shutdown();
       await running?.catch(() => undefined);

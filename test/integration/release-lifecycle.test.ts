@@ -1,0 +1,187 @@
+/** The whole lifecycle on the real stack: Temporal dev server, SeaweedFS with Object Lock, in-process worker. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { GetObjectRetentionCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { chainKey } from '../../src/activities';
+import { ChainEntrySchema, ErrorType, type ApprovalInput, type ReleaseStatus } from '../../src/domain';
+import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
+import { sha256Hex } from '../../src/evidence';
+import { S3RouteStore } from '../../src/gateway/route-store';
+import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+
+let h: Harness;
+before(async () => {
+  h = await startHarness();
+});
+after(async () => {
+  await h?.stop();
+});
+
+const qa = (digest: string): ApprovalInput => ({
+  signer: 'dana.qa',
+  printedName: 'Dana Whitfield',
+  role: 'qa',
+  decision: 'approve',
+  meaning: 'approved as quality reviewer',
+  reason: 'evidence reviewed',
+  dossierSha256: digest,
+});
+const clinical = (digest: string): ApprovalInput => ({
+  ...qa(digest),
+  signer: 'sam.clin',
+  printedName: 'Dr Sam Okafor',
+  role: 'clinical',
+  meaning: 'approved as clinical reviewer',
+});
+
+async function awaitingApproval(handle: Awaited<ReturnType<typeof startRelease>>): Promise<ReleaseStatus> {
+  return waitFor('AWAITING_APPROVAL', async () => {
+    const s = await handle.query(releaseStatusQuery);
+    assert.ok(s.outcome === null, `release ended early: ${s.outcome} ${s.reason}`);
+    return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
+  });
+}
+
+async function updateFailureType(p: Promise<unknown>): Promise<{ type: string | null | undefined; message: string }> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(e)}`);
+    assert.ok(e.cause instanceof ApplicationFailure);
+    return { type: e.cause.type, message: e.cause.message };
+  }
+  assert.fail('update was accepted but should have been rejected');
+}
+
+/** Read every chain entry back and check the links; returns the entries in order. */
+async function readChain(releaseId: string) {
+  const listed = await h.s3.send(new ListObjectsV2Command({ Bucket: h.config.s3.bucket, Prefix: `releases/${releaseId}/chain/` }));
+  const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
+  const entries = [];
+  let prev: string | null = null;
+  for (const [seq, key] of keys.entries()) {
+    assert.equal(key, chainKey(releaseId, seq));
+    const bytes = await h.evidence.getBytes(key);
+    const entry = ChainEntrySchema.parse(JSON.parse(bytes.toString('utf8')));
+    assert.equal(entry.seq, seq);
+    assert.equal(entry.prevEntryDigest, prev, `entry ${seq} must link to its predecessor`);
+    prev = sha256Hex(bytes);
+    entries.push({ ...entry, digest: prev });
+  }
+  return entries;
+}
+
+describe('release lifecycle on the real stack', () => {
+  it('runs a release through every stage to RELEASED with a linked evidence chain', async () => {
+    const request = await demoRequest(h, await fastPolicy());
+    const handle = await startRelease(h, request);
+    const waiting = await awaitingApproval(handle);
+    assert.deepEqual(
+      waiting.history.map((r) => [r.stage, r.decision?.verdict]),
+      [
+        ['SNAPSHOT', 'pass'],
+        ['OFFLINE_EVAL', 'pass'],
+        ['SHADOW', 'pass'],
+        ['AWAITING_APPROVAL', undefined],
+      ],
+    );
+    const digest = waiting.dossier!.sha256;
+    // The dossier is content-addressed evidence: reading it back re-hashes to the digest signers bind to.
+    const dossier = JSON.parse((await h.evidence.getBytes(waiting.dossier!.key, digest)).toString('utf8'));
+    assert.equal(dossier.releaseId, handle.workflowId);
+
+    // Refusals come from the synchronous validator, with reasons, and nothing enters history.
+    const stale = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [qa('0'.repeat(64))] }));
+    assert.equal(stale.type, ErrorType.StaleDigest);
+    assert.match(stale.message, new RegExp(digest));
+    const self = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), signer: request.submittedBy }] }));
+    assert.equal(self.type, ErrorType.SelfApproval);
+    const wrongRole = await updateFailureType(
+      handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), role: 'regulatory' }] }),
+    );
+    assert.equal(wrongRole.type, ErrorType.RoleNotRequired);
+
+    const first = await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] });
+    assert.deepEqual(first.pendingRoles, ['clinical']);
+    const dup = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [{ ...clinical(digest), signer: 'dana.qa' }] }));
+    assert.equal(dup.type, ErrorType.DuplicateSigner);
+    await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
+
+    const result = await handle.result();
+    assert.equal(result.outcome, 'RELEASED', result.reason);
+    const final = await handle.query(releaseStatusQuery);
+    assert.deepEqual(
+      final.history.filter((r) => r.decision).map((r) => [r.stage, r.step, r.decision!.verdict]),
+      [
+        ['SNAPSHOT', null, 'pass'],
+        ['OFFLINE_EVAL', null, 'pass'],
+        ['SHADOW', null, 'pass'],
+        ['AWAITING_APPROVAL', null, 'pass'],
+        ['CANARY', 0, 'pass'],
+        ['CANARY', 1, 'pass'],
+        ['MONITORING', null, 'pass'],
+        ['RELEASED', null, 'pass'],
+      ],
+    );
+    assert.deepEqual(final.signatures.map((s) => [s.printedName, s.role, s.meaning]), [
+      ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
+      ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
+    ]);
+
+    // Chain: 8 workflow decisions + 3 monitoring intervals written by the child, all linked, head matches.
+    const chain = await readChain(handle.workflowId);
+    assert.equal(chain.length, 11);
+    assert.deepEqual(result.chainHead, { seq: 10, digest: chain[10]!.digest });
+    assert.deepEqual(
+      chain.map((e) => e.stage),
+      ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'AWAITING_APPROVAL', 'CANARY', 'CANARY', 'MONITORING', 'MONITORING', 'MONITORING', 'MONITORING', 'RELEASED'],
+    );
+    // Every artifact the chain names exists, hashes to its digest and is under Object Lock retention.
+    for (const ref of chain.flatMap((e) => e.artifacts)) {
+      await h.evidence.getBytes(ref.key, ref.sha256);
+      const retention = await h.s3.send(new GetObjectRetentionCommand({ Bucket: h.config.s3.bucket, Key: ref.key, VersionId: ref.versionId }));
+      assert.equal(retention.Retention?.Mode, 'COMPLIANCE');
+      assert.ok(retention.Retention!.RetainUntilDate! > new Date());
+    }
+    const routes = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
+    assert.equal(routes?.production, request.candidate.version);
+    assert.equal(routes?.canary, null);
+
+    // Approving a finished release is refused.
+    await assert.rejects(handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] }));
+    const described = await handle.describe();
+    assert.equal(described.typedSearchAttributes.get(h.searchAttr.outcome), 'RELEASED');
+  });
+
+  it('rolls back automatically when a canary guardrail trips', async () => {
+    const request = await demoRequest(h, await fastPolicy('demo-tight-guardrail.yaml'));
+    const handle = await startRelease(h, request);
+    const digest = (await awaitingApproval(handle)).dossier!.sha256;
+    await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] });
+    await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
+    const result = await handle.result();
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /CANARY step 1 \(10%\): alert rate ratio 1\.\d+ exceeds the allowed 1\.1/);
+    const routes = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
+    assert.deepEqual({ production: routes?.production, canary: routes?.canary }, { production: request.incumbent.version, canary: null });
+    const chain = await readChain(handle.workflowId);
+    const last = chain[chain.length - 1]!;
+    assert.equal(last.stage, 'ROLLED_BACK');
+    const rollbackRoute = JSON.parse((await h.evidence.getBytes(last.artifacts[0]!.key)).toString('utf8'));
+    assert.equal(rollbackRoute.routes.production, request.incumbent.version);
+    assert.match(rollbackRoute.reason, /^rollback: /);
+  });
+
+  it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {
+    const request = await demoRequest(h, await fastPolicy(), 3);
+    request.datasets = request.datasets.filter((d) => d.role !== 'training');
+    const handle = await startRelease(h, request);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'REJECTED');
+    assert.match(result.reason, /SNAPSHOT: provenance incomplete: missing datasets\[role=training\]/);
+    const status = await handle.query(releaseStatusQuery);
+    assert.deepEqual(status.history.map((r) => r.stage), ['SNAPSHOT', 'REJECTED']);
+  });
+});

@@ -9,7 +9,7 @@ const objectKey = z
   .string()
   .min(1)
   .max(512)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/, 'must be a relative object key')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, 'must be a relative object key')
   .refine((k) => !k.split('/').includes('..'), 'must not contain ".." segments');
 
 /** An immutable artifact in the evidence store, named by key and pinned by digest. */

@@ -5,7 +5,7 @@ import type { EnvironmentFingerprint } from '../activities/deps';
 
 /** What the worker runs on, recorded at SNAPSHOT. Read once at start-up. */
 export async function environmentFingerprint(root = path.resolve(__dirname, '../..')): Promise<EnvironmentFingerprint> {
-  let lockfileSha256: string | null = null;
+  let lockfileSha256: string | null;
   try {
     lockfileSha256 = createHash('sha256').update(await readFile(path.join(root, 'package-lock.json'))).digest('hex');
   } catch {

@@ -10,7 +10,6 @@ import {
   isTerminal,
   type ApprovalInput,
   type ChainHead,
-  type Decision,
   type EvidenceRef,
   type Outcome,
   type ReleaseRequest,

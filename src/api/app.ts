@@ -1,0 +1,263 @@
+import crypto from 'node:crypto';
+import {
+  ApplicationFailure,
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import type { VigilConfig } from '../config';
+import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor } from '../domain';
+import { approveReleaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SearchAttr } from '../domain/messages';
+import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
+import type { Logger } from '../logging/logger';
+import { ApiError, fieldIssues } from './errors';
+import type { ReleaseHandle, TemporalPort } from './temporal-port';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+export const LIST_LIMIT = 100;
+const HEALTH_TIMEOUT_MS = 2000;
+const QUERY_TIMEOUT_MS = 15_000;
+
+export interface AppDeps {
+  client: TemporalPort;
+  config: Pick<VigilConfig, 'api'>;
+  log: Logger;
+}
+
+/** How each approval rejection from the workflow's validator reads over HTTP. */
+const UPDATE_FAILURE_STATUS: Record<string, ContentfulStatusCode> = {
+  [ErrorType.InvalidRequest]: 400,
+  [ErrorType.SelfApproval]: 403,
+  [ErrorType.RoleNotRequired]: 403,
+  [ErrorType.StaleDigest]: 409,
+  [ErrorType.DuplicateSigner]: 409,
+  [ErrorType.RoleAlreadySigned]: 409,
+  [ErrorType.NotAwaitingApproval]: 409,
+  [ErrorType.ReleaseFinished]: 409,
+};
+
+export function createApp({ client, config, log }: AppDeps): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      if (err.status >= 500) log.error({ err: err.cause ?? err, method: c.req.method, path: c.req.path }, 'api request failed');
+      return c.json({ error: err.message, ...err.details }, err.status);
+    }
+    if (err instanceof HTTPException) return c.json({ error: err.message || 'request failed' }, err.status as ContentfulStatusCode);
+    if (temporalUnavailable(err)) {
+      log.warn({ err: String(err.cause), method: c.req.method, path: c.req.path }, 'temporal unavailable');
+      return c.json({ error: 'Temporal is unavailable; try again shortly' }, 503);
+    }
+    log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled api error');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', async (c) => {
+    try {
+      await withTimeout(client.workflowService.getSystemInfo({}), HEALTH_TIMEOUT_MS);
+      return c.json({ ok: true });
+    } catch (err) {
+      log.warn({ err: String(err) }, 'health check: temporal unreachable');
+      return c.json({ ok: false, error: 'temporal unreachable' }, 503);
+    }
+  });
+
+  const api = new Hono();
+  api.use('*', requireToken(config.api.token));
+
+  api.post('/releases', requireJson, limitBody, async (c) => {
+    const parsed = parseWith(ReleaseRequestSchema, await readJson(c), 'invalid release request');
+    const releaseId = releaseIdFor(parsed, sha256Hex(canonicalBytes(parsed.policy)));
+    const handle = client.workflow.getHandle(releaseId);
+    // USE_EXISTING answers a running release with its run id; only a look beforehand tells "joined" from "started".
+    const before = await describeOrNull(handle);
+    let runId: string;
+    try {
+      const started = await client.workflow.start('releaseLifecycle', {
+        taskQueue: ORCHESTRATION_TASK_QUEUE,
+        workflowId: releaseId,
+        args: [parsed],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: SearchAttr.model, value: parsed.modelName },
+          { key: SearchAttr.stage, value: 'SNAPSHOT' },
+        ],
+      });
+      runId = started.firstExecutionRunId;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const ended = before ? ` (${endedAs(before)})` : '';
+        throw new ApiError(
+          409,
+          `release ${releaseId} already ran and has finished${ended}; to release this candidate under this policy again, ` +
+            `submit it with "attempt": ${parsed.attempt + 1}`,
+          { releaseId },
+        );
+      }
+      throw err;
+    }
+    const joined = before !== null && before.status.name === 'RUNNING' && before.runId === runId;
+    log.info({ releaseId, runId, started: !joined, model: parsed.modelName }, joined ? 'release already running' : 'release started');
+    return c.json({ releaseId, runId, started: !joined }, joined ? 200 : 201);
+  });
+
+  api.get('/releases', async (c) => {
+    const releases = [];
+    for await (const wf of client.workflow.list({ query: "WorkflowType = 'releaseLifecycle'", pageSize: LIST_LIMIT })) {
+      releases.push({
+        releaseId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        startTime: wf.startTime.toISOString(),
+        closeTime: wf.closeTime?.toISOString() ?? null,
+        model: wf.typedSearchAttributes.get(SearchAttr.model) ?? null,
+        stage: wf.typedSearchAttributes.get(SearchAttr.stage) ?? null,
+        outcome: wf.typedSearchAttributes.get(SearchAttr.outcome) ?? null,
+      });
+      if (releases.length >= LIST_LIMIT) break;
+    }
+    return c.json({ releases });
+  });
+
+  api.get('/releases/:id', async (c) => {
+    const releaseId = c.req.param('id');
+    try {
+      return c.json(await withTimeout(client.workflow.getHandle(releaseId).query(releaseStatusQuery), QUERY_TIMEOUT_MS));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError(404, `no release ${releaseId}`);
+      // A query is answered by a worker: none polling means the server times out (or we do first).
+      if (err instanceof ServiceError || err instanceof DeadlineError) {
+        log.warn({ releaseId, err: String(err) }, 'release status query failed');
+        throw new ApiError(503, `status of release ${releaseId} is unavailable right now (is a Vigil worker running?)`);
+      }
+      throw err;
+    }
+  });
+
+  api.post('/releases/:id/approvals', requireJson, limitBody, async (c) => {
+    const releaseId = c.req.param('id');
+    const input = parseWith(ApprovalInputSchema, await readJson(c), 'invalid approval');
+    const handle = client.workflow.getHandle(releaseId);
+    try {
+      const result = await handle.executeUpdate(approveReleaseUpdate, { args: [input] });
+      log.info({ releaseId, signer: input.signer, role: input.role, decision: input.decision }, 'approval accepted');
+      return c.json(result);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw updateRejection(err);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        throw new ApiError(503, `timed out waiting for release ${releaseId} to take the approval; check its status before signing again`);
+      }
+      // A closed workflow refuses Updates at the server (NotFound), before our validator can answer.
+      if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
+        const now = await describeOrNull(handle);
+        if (now === null) throw new ApiError(404, `no release ${releaseId}`);
+        if (now.status.name !== 'RUNNING') {
+          throw new ApiError(409, `release ${releaseId} has already finished (${endedAs(now)})`, { type: ErrorType.ReleaseFinished });
+        }
+      }
+      throw err;
+    }
+  });
+
+  app.route('/api', api);
+  return app;
+}
+
+/** Bearer token check in constant time; no token configured means the API is open (local development). */
+function requireToken(token: string | undefined): MiddlewareHandler {
+  const expected = token === undefined ? undefined : digest(token);
+  return async (c, next) => {
+    if (expected !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+      if (!match || !crypto.timingSafeEqual(digest(match[1]!), expected)) {
+        c.header('WWW-Authenticate', 'Bearer realm="vigil"');
+        throw new ApiError(401, 'missing or invalid bearer token');
+      }
+    }
+    await next();
+  };
+}
+
+const digest = (s: string): Buffer => crypto.createHash('sha256').update(s, 'utf8').digest();
+
+/** Content type first (415), then size (413): a JSON body of at most MAX_BODY_BYTES. */
+const requireJson: MiddlewareHandler = async (c, next) => {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new ApiError(415, 'content-type must be application/json');
+  await next();
+};
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  },
+});
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(400, what, { issues: fieldIssues(parsed.error.issues) });
+  return parsed.data;
+}
+
+function updateRejection(err: WorkflowUpdateFailedError): ApiError {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type) {
+    const status = UPDATE_FAILURE_STATUS[cause.type];
+    if (status !== undefined) return new ApiError(status, cause.message, { type: cause.type });
+  }
+  // A failure we did not design for (e.g. the handler's activity failed): keep the details in the log.
+  return new ApiError(500, 'the approval could not be recorded', {}, { cause: err });
+}
+
+async function describeOrNull(handle: ReleaseHandle): Promise<WorkflowExecutionDescription | null> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+}
+
+function endedAs(d: WorkflowExecutionDescription): string {
+  return d.typedSearchAttributes.get(SearchAttr.outcome) ?? d.status.name;
+}
+
+class DeadlineError extends Error {}
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** The client gave up reaching the frontend (after its own retries): a 503, not a bug. */
+function temporalUnavailable(err: unknown): err is ServiceError {
+  const code = err instanceof ServiceError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  return code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,115 @@
+import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus } from '../domain';
+
+/** Responses of the Vigil HTTP API (src/api), as the CLI reads them. */
+export interface StartReleaseResponse {
+  releaseId: string;
+  runId: string;
+  started: boolean;
+}
+
+export interface ReleaseSummary {
+  releaseId: string;
+  runId: string;
+  status: string;
+  startTime: string;
+  closeTime: string | null;
+  model: string | null;
+  stage: string | null;
+  outcome: string | null;
+}
+
+/**
+ * The one error type of the CLI's HTTP boundary. `refused`: the server answered 4xx with a reason;
+ * `server`: it answered 5xx or something unreadable; `unreachable`: no answer at all.
+ */
+export class ApiClientError extends Error {
+  override name = 'ApiClientError';
+
+  constructor(
+    readonly kind: 'refused' | 'server' | 'unreachable',
+    message: string,
+    readonly status: number | null = null,
+    readonly body: unknown = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token: string | undefined;
+  /** Approvals wait for the workflow to record the signature, so allow more than a plain read. */
+  timeoutMs?: number;
+}
+
+export class ApiClient {
+  private readonly baseUrl: string;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+  }
+
+  startRelease(request: ReleaseRequestInput): Promise<StartReleaseResponse> {
+    return this.call('POST', '/api/releases', request);
+  }
+
+  listReleases(): Promise<{ releases: ReleaseSummary[] }> {
+    return this.call('GET', '/api/releases');
+  }
+
+  releaseStatus(releaseId: string): Promise<ReleaseStatus> {
+    return this.call('GET', `/api/releases/${encodeURIComponent(releaseId)}`);
+  }
+
+  approve(releaseId: string, input: ApprovalInput): Promise<ApprovalResult> {
+    return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/approvals`, input);
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 90_000),
+      });
+    } catch (err) {
+      throw new ApiClientError('unreachable', `cannot reach the Vigil API at ${this.baseUrl}: ${networkReason(err)}`);
+    }
+
+    const text = await res.text().catch(() => '');
+    let parsed: unknown = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // Not JSON (a proxy's error page, say): reported below by status.
+    }
+    if (res.ok) {
+      if (parsed === null) throw new ApiClientError('server', `${method} ${path}: the server answered ${res.status} without a JSON body`, res.status);
+      return parsed as T;
+    }
+    const reason = reasonOf(parsed) ?? (res.statusText || 'no reason given');
+    const kind = res.status >= 400 && res.status < 500 ? 'refused' : 'server';
+    throw new ApiClientError(kind, `${reason} (HTTP ${res.status})`, res.status, parsed);
+  }
+}
+
+/** `error` plus any field issues, on one line. */
+function reasonOf(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || !('error' in body) || typeof body.error !== 'string') return null;
+  const issues = 'issues' in body && Array.isArray(body.issues) ? (body.issues as Array<{ path?: unknown; message?: unknown }>) : [];
+  const detail = issues.map((i) => `${String(i.path)}: ${String(i.message)}`).join('; ');
+  return detail ? `${body.error}: ${detail}` : body.error;
+}
+
+function networkReason(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return 'timed out';
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+}

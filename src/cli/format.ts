@@ -1,0 +1,65 @@
+import type { Decision, ReleaseStatus } from '../domain';
+import type { ReleaseSummary } from './api-client';
+
+/** Plain-text table: left-aligned columns, two spaces apart. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatList(releases: ReleaseSummary[]): string {
+  if (releases.length === 0) return 'no releases';
+  return table(
+    ['RELEASE', 'MODEL', 'STAGE', 'OUTCOME', 'STATUS', 'STARTED'],
+    releases.map((r) => [r.releaseId, r.model ?? '-', r.stage ?? '-', r.outcome ?? '-', r.status, r.startTime]),
+  );
+}
+
+export function stageLabel(r: { stage: string; step: number | null }): string {
+  return r.step === null ? r.stage : `${r.stage}[${r.step}]`;
+}
+
+export function formatDecision(d: Pick<Decision, 'reasons'> & { verdict: string } | null): string {
+  if (!d) return '';
+  const reasons = d.reasons.join('; ');
+  return reasons ? `${d.verdict}: ${reasons}` : d.verdict;
+}
+
+export function formatStatus(s: ReleaseStatus): string {
+  const kv: Array<[string, string]> = [
+    ['release', s.releaseId],
+    ['model', `${s.modelName} ${s.candidateVersion} (incumbent ${s.incumbentVersion})`],
+    ['submitted by', s.submittedBy],
+    ['stage', s.stage],
+    ['outcome', s.outcome ? `${s.outcome}${s.reason ? ` - ${s.reason}` : ''}` : '-'],
+    ['policy', `${s.policy.id} ${s.policy.version}${s.policy.sha256 ? ` (sha256 ${s.policy.sha256})` : ''}`],
+    ['dossier', s.dossier ? `sha256 ${s.dossier.sha256} (${s.dossier.key})` : '- (not built yet)'],
+    ['roles', `required ${s.requiredRoles.join(', ') || '-'}; pending ${s.pendingRoles.join(', ') || '-'}`],
+  ];
+  if (s.approvalDeadline) kv.push(['approve by', s.approvalDeadline]);
+  if (s.routes) {
+    const canary = s.routes.canary ? `; canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : '';
+    kv.push(['routes', `production ${s.routes.production}${canary} (v${s.routes.version})`]);
+  }
+  if (s.chainHead) kv.push(['chain head', `#${s.chainHead.seq} ${s.chainHead.digest}`]);
+  const width = Math.max(...kv.map(([k]) => k.length));
+  const lines = kv.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+
+  if (s.dossier && s.stage === 'AWAITING_APPROVAL') {
+    lines.push('', `sign with: vigil approve ${s.releaseId} --digest ${s.dossier.sha256} --role <${s.pendingRoles.join('|')}> ...`);
+  }
+  if (s.signatures.length > 0) {
+    lines.push('', table(
+      ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
+      s.signatures.map((g) => [g.signer, g.printedName, g.role, g.decision, g.at, g.meaning]),
+    ));
+  }
+  if (s.history.length > 0) {
+    lines.push('', table(
+      ['STAGE', 'STARTED', 'ENDED', 'DECISION'],
+      s.history.map((r) => [stageLabel(r), r.startedAt, r.endedAt ?? '-', formatDecision(r.decision) || '-']),
+    ));
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,398 @@
+/**
+ * The stack command: Temporal dev server (+ Web UI) and SeaweedFS S3, then the Vigil worker and
+ * API as supervised children; with --demo, also seeds and narrates the demo release.
+ *
+ *   node --import tsx src/stack/main.ts [--demo] [--policy <file>] [--no-ui] [--ui-port <n>]
+ *
+ * Two processes: this one (the "front") stays in the terminal's process group and forwards
+ * Ctrl-C / SIGTERM to a supervisor that runs in its own process group. That way a Ctrl-C reaches
+ * the supervisor only, and it can stop its children in reverse order (API, worker, then the
+ * servers) instead of the terminal killing them all at once.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type VigilConfig } from '../config';
+import { DemoError, Printer, repoRelative, runDemo } from '../demo/run-demo';
+import { loadPolicyFile, PolicyFileError } from '../demo/seed';
+import { createS3Client, EvidenceStore } from '../evidence';
+import { startLocalStack, type LocalStack } from './local-stack';
+import type { ManagedProcess } from './process';
+import {
+  acquireStateLock,
+  assertPortsFree,
+  dialHost,
+  displayPath,
+  ensureApiToken,
+  fileLogger,
+  REPO_ROOT,
+  StackStartError,
+  startNodeService,
+  type PortClaim,
+} from './supervisor';
+
+const ROLE_ENV = 'VIGIL_STACK_SUPERVISOR';
+const T0_ENV = 'VIGIL_STACK_T0';
+const SETPRIV = '/usr/bin/setpriv';
+
+interface Flags {
+  demo: boolean;
+  policy: string;
+  ui: boolean;
+  uiPort: number;
+}
+
+const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--no-ui] [--ui-port <port>]
+
+  --demo            seed the demo and run its release, printing each stage and the approval commands
+  --policy <file>   release policy for the demo (default demo/policies/demo.yaml)
+  --no-ui           run Temporal without its Web UI
+  --ui-port <port>  Temporal Web UI port (default 8233)
+
+Configuration comes from VIGIL_* environment variables (see src/config.ts).`;
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      demo: { type: 'boolean', default: false },
+      policy: { type: 'string' },
+      'no-ui': { type: 'boolean', default: false },
+      'ui-port': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const uiPort = values['ui-port'] === undefined ? 8233 : Number(values['ui-port']);
+  if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535) throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
+  return {
+    demo: values.demo ?? false,
+    policy: path.resolve(values.policy ?? path.join(REPO_ROOT, 'demo', 'policies', 'demo.yaml')),
+    ui: !values['no-ui'],
+    uiPort,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Front: forward signals, mirror the supervisor's exit code.
+
+function runFront(): void {
+  const t0 = Date.now();
+  const script = process.argv[1]!;
+  const nodeArgs = [...process.execArgv, script, ...process.argv.slice(2)];
+  // The supervisor must die with us even if we are SIGKILLed: setpriv sets PR_SET_PDEATHSIG and
+  // execs node in place (same pid). It also polls our pid as a fallback.
+  const [cmd, args] = fs.existsSync(SETPRIV)
+    ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true, // own process group: the terminal's Ctrl-C goes to us only
+    env: { ...process.env, [ROLE_ENV]: String(process.pid), [T0_ENV]: String(t0) },
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig === 'SIGHUP' ? 'SIGTERM' : sig);
+    });
+  }
+  child.on('error', (err) => {
+    process.stderr.write(`vigil stack: cannot start the supervisor: ${err.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1)));
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Supervisor: start everything in order, narrate, stop in reverse order.
+
+interface Running {
+  stack?: LocalStack;
+  worker?: ManagedProcess;
+  api?: ManagedProcess;
+}
+
+async function runSupervisor(): Promise<void> {
+  const t0 = Number(process.env[T0_ENV]) || Date.now();
+  const out = new Printer(process.stdout, t0);
+  const frontPid = Number(process.env[ROLE_ENV]);
+  delete process.env[ROLE_ENV];
+  delete process.env[T0_ENV];
+  // The AWS SDK warns on Node 20 about a future release; it is noise in a terminal (and in the
+  // worker's log, which inherits this).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+  let flags: Flags;
+  let config: VigilConfig;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+    config = loadConfig();
+  } catch (err) {
+    fail(err);
+  }
+
+  const stateDir = path.resolve(config.stateDir);
+  const logDir = path.join(stateDir, 'logs');
+  const log = fileLogger(path.join(logDir, 'stack.log'), 'vigil-stack', config.logLevel === 'silent' ? 'silent' : 'info');
+  const running: Running = {};
+  const abort = new AbortController();
+  let releaseLock: () => void = () => undefined;
+  let stopping: Promise<void> | null = null;
+  let firstSignalAt = 0;
+
+  const stopAll = (code: number): Promise<void> => {
+    stopping ??= (async () => {
+      abort.abort();
+      out.clearLive();
+      // A start-up failure before anything ran needs no shutdown narrative.
+      const narrate = code === 0 || Boolean(running.stack || running.worker || running.api);
+      if (narrate) out.event('stopping the stack …');
+      const steps: Array<[string, (() => Promise<void>) | undefined]> = [
+        ['API', running.api && (() => running.api!.stop(5_000))],
+        // The worker finishes its in-flight tasks; its own shutdownForceTime is 10 s.
+        ['worker', running.worker && (() => running.worker!.stop(15_000))],
+        ['Temporal + SeaweedFS', running.stack && (() => running.stack!.stop())],
+      ];
+      for (const [name, stop] of steps) {
+        if (!stop) continue;
+        const started = Date.now();
+        await stop().catch((e: unknown) => out.event(`  ${name}: ${(e as Error).message}`));
+        out.event(`  ${name} stopped (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      }
+      releaseLock();
+      if (narrate) out.event('stopped');
+      process.exit(code);
+    })();
+    return stopping;
+  };
+
+  const onSignal = (sig: NodeJS.Signals) => {
+    const now = Date.now();
+    if (stopping) {
+      // Front + npm can deliver the same Ctrl-C twice; only a later one means "hurry up".
+      if (now - firstSignalAt > 1500) {
+        out.event(`${sig} again: killing the remaining processes`);
+        process.exit(130); // process.ts's exit hook SIGKILLs every live child
+      }
+      return;
+    }
+    firstSignalAt = now;
+    void stopAll(0);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // Fallback for the front's death when setpriv is unavailable.
+  if (frontPid > 0) {
+    setInterval(() => {
+      if (process.ppid !== frontPid && !stopping) void stopAll(1);
+    }, 1000).unref();
+  }
+
+  const fatal = async (err: unknown): Promise<never> => {
+    out.clearLive();
+    process.stderr.write(`\n✘ ${message(err)}\n`);
+    if (!stopping) await stopAll(1);
+    await stopping;
+    process.exit(1);
+  };
+
+  try {
+    releaseLock = acquireStateLock(stateDir);
+    const token = ensureApiToken(stateDir, config.api.token);
+    // Children inherit our environment: an absolute state dir (they may resolve it elsewhere)
+    // and the API token.
+    process.env.VIGIL_STATE_DIR = stateDir;
+    process.env.VIGIL_API_TOKEN = token.token;
+
+    const temporalPort = Number(new URL(`tcp://${config.temporal.address}`).port);
+    const s3Port = Number(new URL(config.s3.endpoint).port);
+    const claims: PortClaim[] = [
+      { port: temporalPort, host: '127.0.0.1', what: `Temporal gRPC (VIGIL_TEMPORAL_ADDRESS=${config.temporal.address})` },
+      { port: s3Port, host: '127.0.0.1', what: `SeaweedFS S3 (VIGIL_S3_ENDPOINT=${config.s3.endpoint})` },
+      { port: config.api.port, host: config.api.host, what: `Vigil API (VIGIL_API_PORT=${config.api.port})` },
+    ];
+    if (flags.ui) claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
+    claims.push(...seaweedInternalClaims(stateDir));
+    await assertPortsFree(claims);
+
+    let policy: Awaited<ReturnType<typeof loadPolicyFile>> | undefined;
+    if (flags.demo) policy = await loadPolicyFile(flags.policy); // a bad policy fails before anything starts
+
+    out.event(`starting Temporal dev server${flags.ui ? ' + Web UI' : ''} and SeaweedFS (state in ${displayPath(stateDir)}) …`);
+    running.stack = await startLocalStack(config, log, { headless: !flags.ui, uiPort: flags.ui ? flags.uiPort : undefined });
+    if (stopping) return;
+    out.event(`  ✔ Temporal at ${running.stack.temporal.address}, S3 at ${running.stack.seaweed.endpoint} (bucket ${config.s3.bucket}, Object Lock on)`);
+    watchForDeath(running.stack.temporal.process, 'Temporal dev server', () => stopping, fatal);
+    watchForDeath(running.stack.seaweed.process, 'SeaweedFS', () => stopping, fatal);
+
+    out.event('starting the worker …');
+    running.worker = await startNodeService({
+      name: 'worker',
+      script: 'src/workers/main.ts',
+      logFile: path.join(logDir, 'worker.log'),
+      ready: { kind: 'log-line', text: '"msg":"worker started"' },
+      readyTimeoutMs: 120_000,
+      log,
+    });
+    if (stopping) return;
+    out.event(`  ✔ worker polling (pid ${running.worker.pid})`);
+    watchForDeath(running.worker, 'worker', () => stopping, fatal);
+
+    out.event('starting the API …');
+    const apiProbeUrl = `http://${dialHost(config.api.host)}:${config.api.port}`;
+    running.api = await startNodeService({
+      name: 'api',
+      script: 'src/api/main.ts',
+      logFile: path.join(logDir, 'api.log'),
+      ready: { kind: 'http', url: `${apiProbeUrl}/healthz` },
+      readyTimeoutMs: 60_000,
+      log,
+    });
+    if (stopping) return;
+    out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);
+    watchForDeath(running.api, 'API', () => stopping, fatal);
+
+    printSummary(out, config, flags, running, stateDir, token);
+
+    if (flags.demo && policy) {
+      const s3 = createS3Client(config.s3);
+      const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
+      try {
+        await runDemo({
+          evidence,
+          policy,
+          apiUrl: apiProbeUrl,
+          token: token.token,
+          cliEnv: cliEnv(config, token),
+          vigilBin: repoRelative(REPO_ROOT, 'bin/vigil'),
+          temporalBin: repoRelative(REPO_ROOT, '.tools/bin/temporal'),
+          temporalAddress: running.stack.temporal.address,
+          temporalNamespace: config.temporal.namespace,
+          out,
+          signal: abort.signal,
+        });
+      } finally {
+        s3.destroy();
+      }
+      if (!stopping) out.event('the demo release is finished; the stack keeps running (Ctrl-C to stop).');
+    } else {
+      out.event('stack running (Ctrl-C to stop).');
+    }
+  } catch (err) {
+    if (stopping) return; // a start-up step failing because we are shutting down is expected
+    await fatal(err);
+  }
+}
+
+/** SeaweedFS's internal ports are fixed per state dir after the first start: check them too. */
+function seaweedInternalClaims(stateDir: string): PortClaim[] {
+  const file = path.join(stateDir, 's3', 'seaweed-ports.json');
+  try {
+    const ports = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>;
+    return Object.entries(ports).map(([name, port]) => ({ port, host: '127.0.0.1', what: `SeaweedFS ${name} (from ${displayPath(file)})` }));
+  } catch {
+    return [];
+  }
+}
+
+function watchForDeath(
+  proc: ManagedProcess,
+  what: string,
+  isStopping: () => Promise<void> | null,
+  fatal: (err: unknown) => Promise<never>,
+): void {
+  void proc.exited.then(({ code, signal }) => {
+    if (isStopping()) return;
+    void fatal(
+      new StackStartError(
+        `${what} exited unexpectedly (${signal ?? `code ${code}`}); log ${displayPath(proc.logFile)} ends with:\n${indent(proc.logTail(3000))}`,
+      ),
+    );
+  });
+}
+
+function cliEnv(config: VigilConfig, token: ReturnType<typeof ensureApiToken>): string[] {
+  const lines: string[] = [];
+  if (token.file) lines.push(`export VIGIL_API_TOKEN="$(cat ${displayPath(token.file)})"`);
+  else lines.push('export VIGIL_API_TOKEN=...   # the token this stack was started with');
+  if (config.api.url !== 'http://127.0.0.1:8080') lines.push(`export VIGIL_API_URL=${config.api.url}`);
+  return lines;
+}
+
+function printSummary(
+  out: Printer,
+  config: VigilConfig,
+  flags: Flags,
+  running: Running,
+  stateDir: string,
+  token: ReturnType<typeof ensureApiToken>,
+): void {
+  const stack = running.stack!;
+  const rows: Array<[string, string]> = [
+    ['Temporal UI', stack.temporal.uiUrl ?? '(disabled: --no-ui)'],
+    ['Temporal', `${stack.temporal.address} (namespace ${config.temporal.namespace})`],
+    ['API', config.api.url],
+    ['S3', `${stack.seaweed.endpoint} bucket ${config.s3.bucket}`],
+    ['API token', token.source === 'env' ? 'from VIGIL_API_TOKEN' : `${displayPath(token.file!)}${token.created ? ' (new)' : ''}`],
+    ['State', `${displayPath(stateDir)} (kept across restarts)`],
+    ['Logs', displayPath(running.api!.logFile)],
+    ['', displayPath(running.worker!.logFile)],
+    ['', displayPath(stack.temporal.process.logFile)],
+    ['', displayPath(stack.seaweed.process.logFile)],
+    ['', displayPath(path.join(stateDir, 'logs', 'stack.log'))],
+  ];
+  const lines = ['', 'Vigil stack is up:'];
+  for (const [k, v] of rows) lines.push(`  ${k.padEnd(12)} ${v}`);
+  lines.push('');
+  if (flags.demo) {
+    lines.push('Next: the demo release runs below; when it waits for sign-off, the approve commands are printed.');
+  } else {
+    lines.push('Next, in another terminal:');
+    for (const e of cliEnv(config, token)) lines.push(`  ${e}`);
+    lines.push(`  ${repoRelative(REPO_ROOT, 'bin/vigil')} release list`);
+  }
+  lines.push('Ctrl-C stops everything; starting again resumes in-flight releases.');
+  lines.push('');
+  out.plain(lines.join('\n'));
+}
+
+function message(err: unknown): string {
+  if (err instanceof StackStartError || err instanceof ConfigError || err instanceof PolicyFileError || err instanceof DemoError) {
+    return err.message;
+  }
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+function fail(err: unknown): never {
+  process.stderr.write(`✘ ${message(err)}\n`);
+  process.exit(err instanceof StackStartError && err.message.startsWith('usage') ? 2 : 1);
+}
+
+if (process.env[ROLE_ENV]) {
+  void runSupervisor();
+} else {
+  try {
+    parseFlags(process.argv.slice(2)); // usage errors and --help before anything is spawned
+  } catch (err) {
+    process.stderr.write(`✘ ${(err as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  runFront();
+}

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { ReleaseStatus, StageRecord } from '../../src/domain';
+import { hex64, validReleaseRequest } from '../support/fixtures';
+
+const VIGIL = path.resolve(__dirname, '../../bin/vigil');
+const TOKEN = 'cli-test-token-0123456789';
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: unknown;
+}
+type Route = (req: Seen) => { status: number; body: unknown };
+
+/** A stand-in Vigil API: each test scripts `route`; every request is recorded in `seen`. */
+let route: Route = () => ({ status: 404, body: { error: 'no route scripted' } });
+const seen: Seen[] = [];
+let baseUrl = '';
+let tmp = '';
+
+const server = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    const s: Seen = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body: text ? JSON.parse(text) : undefined };
+    seen.push(s);
+    const { status, body } = route(s);
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+});
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run bin/vigil from a scratch directory (the shim must find the repo by itself); `undefined` unsets a variable. */
+function vigil(args: string[], overrides: Record<string, string | undefined> = {}): Promise<Result> {
+  const base = { PATH: process.env.PATH ?? '', HOME: tmp, VIGIL_API_URL: baseUrl, VIGIL_API_TOKEN: TOKEN, VIGIL_STATE_DIR: path.join(tmp, 'state') };
+  const env = Object.fromEntries(Object.entries({ ...base, ...overrides }).filter(([, v]) => v !== undefined));
+  return new Promise((resolve) => {
+    execFile(
+      VIGIL,
+      args,
+      {
+        cwd: tmp,
+        env,
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function record(stage: StageRecord['stage'], verdict: 'pass' | 'fail' | null, reasons: string[] = []): StageRecord {
+  return {
+    stage,
+    step: null,
+    startedAt: '2026-11-01T10:00:00.000Z',
+    endedAt: verdict ? '2026-11-01T10:01:00.000Z' : null,
+    decision: verdict ? { verdict, reasons } : null,
+    artifacts: [],
+    chainEntry: null,
+  };
+}
+
+function status(stage: ReleaseStatus['stage'], history: StageRecord[], extra: Partial<ReleaseStatus> = {}): ReleaseStatus {
+  return {
+    releaseId: 'rel-1',
+    modelName: 'sepsis-alert',
+    candidateVersion: '2.1.0',
+    incumbentVersion: '2.0.0',
+    submittedBy: 'dev.alice',
+    stage,
+    outcome: null,
+    reason: null,
+    policy: { id: 'sepsis-alert-release', version: '2026.11-test', sha256: hex64('policy') },
+    requiredRoles: ['qa', 'clinical'],
+    pendingRoles: ['qa', 'clinical'],
+    dossier: null,
+    signatures: [],
+    routes: null,
+    chainHead: null,
+    history,
+    approvalDeadline: null,
+    ...extra,
+  };
+}
+
+const approveArgs = (digest = hex64('dossier')): string[] => [
+  'approve', 'rel-1', '--signer', 'qa.bob', '--name', 'Bob Quality', '--role', 'qa',
+  '--meaning', 'approved for canary', '--reason', 'dossier reviewed', '--digest', digest,
+];
+
+describe('vigil CLI (subprocess against a stand-in API)', () => {
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-cli-test-'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  it('release list --json prints parseable JSON only, sending the bearer token', async () => {
+    const releases = [{ releaseId: 'rel-1', runId: 'r1', status: 'RUNNING', startTime: '2026-11-01T10:00:00.000Z', closeTime: null, model: 'sepsis-alert', stage: 'SHADOW', outcome: null }];
+    route = () => ({ status: 200, body: { releases } });
+    const r = await vigil(['release', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), releases);
+    assert.equal(seen[0]?.url, '/api/releases');
+    assert.equal(seen[0]?.authorization, `Bearer ${TOKEN}`);
+  });
+
+  it('reads the token from <stateDir>/api-token when VIGIL_API_TOKEN is unset', async () => {
+    const stateDir = path.join(tmp, 'token-state');
+    fs.mkdirSync(stateDir, { recursive: true });
+    fs.writeFileSync(path.join(stateDir, 'api-token'), 'file-token-0123456789abcdef\n');
+    route = () => ({ status: 200, body: { releases: [] } });
+    const r = await vigil(['release', 'list'], { VIGIL_API_TOKEN: undefined, VIGIL_STATE_DIR: stateDir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'no releases\n');
+    assert.equal(seen.at(-1)?.authorization, 'Bearer file-token-0123456789abcdef');
+  });
+
+  it('release start --json posts the request file and prints the server answer', async () => {
+    const request = validReleaseRequest();
+    const file = path.join(tmp, 'request.json');
+    fs.writeFileSync(file, JSON.stringify(request));
+    route = () => ({ status: 201, body: { releaseId: 'rel-1', runId: 'r1', started: true } });
+    const r = await vigil(['release', 'start', 'request.json', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { releaseId: 'rel-1', runId: 'r1', started: true });
+    assert.equal(seen[0]?.method, 'POST');
+    assert.equal((seen[0]?.body as { modelName: string }).modelName, request.modelName);
+  });
+
+  it('exits 3 with the server reason on one line when the server refuses (409)', async () => {
+    fs.writeFileSync(path.join(tmp, 'request.json'), JSON.stringify(validReleaseRequest()));
+    const reason = 'release rel-1 already ran and has finished (REJECTED); submit it with "attempt": 2';
+    route = () => ({ status: 409, body: { error: reason } });
+    const r = await vigil(['release', 'start', 'request.json', '--json']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, `vigil: ${reason} (HTTP 409)\n`);
+  });
+
+  it('exits 3 and shows the validator reason when an approval is refused', async () => {
+    route = () => ({ status: 409, body: { error: 'stale dossier digest; review it and sign again', type: 'VigilStaleDigest' } });
+    const r = await vigil(approveArgs());
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /^vigil: stale dossier digest; review it and sign again \(HTTP 409\)\n$/);
+    assert.deepEqual(seen[0]?.body, {
+      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa', decision: 'approve',
+      meaning: 'approved for canary', reason: 'dossier reviewed', dossierSha256: hex64('dossier'),
+    });
+  });
+
+  it('exits 2 and sends nothing when a required option is missing', async () => {
+    const args = approveArgs().slice(0, -2); // drop --digest
+    const r = await vigil(args);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /required option '--digest <sha256>' not specified/);
+    assert.equal(seen.length, 0);
+  });
+
+  it('exits 2 and sends nothing for a malformed digest or request file', async () => {
+    const bad = await vigil(approveArgs('abc123'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--digest: must be a lowercase hex SHA-256 digest/);
+
+    fs.writeFileSync(path.join(tmp, 'broken.json'), '{"modelName": ');
+    const broken = await vigil(['release', 'start', 'broken.json']);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /broken\.json is not valid JSON/);
+    assert.equal(seen.length, 0);
+  });
+
+  it('exits 4 when nothing listens', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const r = await vigil(['release', 'list'], { VIGIL_API_URL: `http://127.0.0.1:${port}` });
+    assert.equal(r.code, 4);
+    assert.match(r.stderr, /^vigil: cannot reach the Vigil API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\n$/);
+  });
+
+  it('exits 4 on a server error', async () => {
+    route = () => ({ status: 500, body: { error: 'internal error' } });
+    const r = await vigil(['release', 'status', 'rel-1']);
+    assert.equal(r.code, 4);
+    assert.equal(r.stderr, 'vigil: internal error (HTTP 500)\n');
+  });
+
+  it('release status shows the dossier digest an approver must sign', async () => {
+    const dossier = { key: 'releases/rel-1/dossier.json', sha256: hex64('dossier'), size: 10, mediaType: 'application/json' };
+    route = () => ({ status: 200, body: status('AWAITING_APPROVAL', [record('SNAPSHOT', 'pass'), record('AWAITING_APPROVAL', null)], { dossier }) });
+    const r = await vigil(['release', 'status', 'rel-1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`dossier\\s+sha256 ${hex64('dossier')}`));
+    assert.match(r.stdout, new RegExp(`--digest ${hex64('dossier')}`));
+  });
+
+  it('release watch prints each stage and decision and exits 0 on RELEASED', async () => {
+    const frames = [
+      status('SNAPSHOT', [record('SNAPSHOT', null)]),
+      status('OFFLINE_EVAL', [record('SNAPSHOT', 'pass', ['provenance complete']), record('OFFLINE_EVAL', null)]),
+      status('RELEASED', [record('SNAPSHOT', 'pass', ['provenance complete']), record('OFFLINE_EVAL', 'pass', ['auc 0.91']), record('RELEASED', null)], { outcome: 'RELEASED', reason: 'monitoring complete' }),
+    ];
+    let i = 0;
+    route = () => ({ status: 200, body: frames[Math.min(i++, frames.length - 1)] });
+    const r = await vigil(['release', 'watch', 'rel-1', '--interval', '0.05']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => l.replace(/^\S+\s+/, ''));
+    assert.deepEqual(lines, [
+      'SNAPSHOT started',
+      'SNAPSHOT pass: provenance complete',
+      'OFFLINE_EVAL started',
+      'OFFLINE_EVAL pass: auc 0.91',
+      'release rel-1 ended RELEASED: monitoring complete',
+    ]);
+  });
+
+  it('release watch --json emits one event per line and exits 3 on REJECTED', async () => {
+    route = () => ({
+      status: 200,
+      body: status('REJECTED', [record('SNAPSHOT', 'fail', ['candidate digest mismatch']), record('REJECTED', null)], { outcome: 'REJECTED', reason: 'SNAPSHOT: candidate digest mismatch' }),
+    });
+    const r = await vigil(['release', 'watch', 'rel-1', '--json', '--interval', '0.05']);
+    assert.equal(r.code, 3);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome?: string });
+    assert.deepEqual(events.map((e) => e.event), ['stage', 'decision', 'end']);
+    assert.equal(events[2]?.outcome, 'REJECTED');
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * Workflow logic with timers, on the time-skipping test server and hand-written activities:
+ * approval expiry, a month of monitoring with bounded history, and rollback from monitoring.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { VigilActivities } from '../../src/activities';
+import type { ArmStats, ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
+import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
+import { temporal } from '@temporalio/proto';
+import { createLogger } from '../../src/logging/logger';
+import { installRuntimeLogger } from '../../src/workers/runtime';
+import { validRequest } from '../support/fixtures';
+import { workflowBundle } from '../support/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+let env: TestWorkflowEnvironment;
+
+before(async () => {
+  installRuntimeLogger(createLogger('test', 'warn'));
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
+  });
+  // The test server knows no custom search attributes until they are registered.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const arm = (positives: number, truePositives: number, n: number, alerts: number): ArmStats => ({
+  n,
+  positives,
+  truePositives,
+  negatives: n - positives,
+  trueNegatives: n - positives - (alerts - truePositives),
+  alerts,
+  sensitivity: positives ? truePositives / positives : null,
+  specificity: (n - positives - (alerts - truePositives)) / (n - positives),
+  alertRate: alerts / n,
+});
+const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
+
+/** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
+function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement) {
+  const chain: ChainEntry[] = [];
+  const acts: VigilActivities = {
+    async snapshotRelease() {
+      return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
+    },
+    async evaluateOffline() {
+      const s = arm(100, 90, 1000, 200);
+      return {
+        measurement: { datasetSha256: 'b'.repeat(64), n: 1000, positives: 100, candidate: { auc: 0.9, atThreshold: s }, incumbent: { auc: 0.85, atThreshold: s } },
+        artifacts: [ref(2)],
+      };
+    },
+    async observeShadow() {
+      const s = arm(100, 90, 1000, 200);
+      return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: s, production: s }, artifacts: [ref(3)] };
+    },
+    async observeLive(input) {
+      return { measurement: liveFor(input.mode, input.step), artifacts: [ref(4)] };
+    },
+    async buildDossier() {
+      return ref(5);
+    },
+    async recordSignature() {
+      return ref(6);
+    },
+    async setRoutes() {
+      return ref(7);
+    },
+    async appendChainEntry(entry) {
+      chain.push(entry);
+      return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
+    },
+  };
+  return { acts, chain };
+}
+
+const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
+
+async function run<T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: acts,
+  });
+  return worker.runUntil(fn(taskQueue));
+}
+
+function request(patch: (r: ReleaseRequest) => void = () => undefined): ReleaseRequest {
+  const r = validRequest();
+  patch(r);
+  return r;
+}
+
+describe('release lifecycle timers (time skipping)', () => {
+  it('expires when sign-off does not arrive before the policy deadline', async () => {
+    const { acts, chain } = fakeActivities(healthy);
+    const result = await run(acts, (taskQueue) =>
+      env.client.workflow.execute('releaseLifecycle', {
+        taskQueue,
+        workflowId: `expire-${Date.now()}`,
+        args: [request((r) => (r.policy.approval.expirySeconds = 7 * 24 * 3600))],
+      }),
+    );
+    assert.equal(result.outcome, 'EXPIRED');
+    assert.match(result.reason, /no complete sign-off before .*; pending: qa, clinical/);
+    assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`), [
+      'SNAPSHOT:pass',
+      'OFFLINE_EVAL:pass',
+      'SHADOW:pass',
+      'AWAITING_APPROVAL:fail',
+      'EXPIRED:fail',
+    ]);
+  });
+});
+
+describe('post-release monitoring (time skipping)', () => {
+  it('runs a month of hourly windows with continue-as-new keeping each run short', async () => {
+    const { acts, chain } = fakeActivities(healthy);
+    const r = request((q) => {
+      q.policy.monitoring.intervals = 30 * 24;
+      q.policy.monitoring.intervalSeconds = 3600;
+      q.policy.monitoring.intervalsPerRun = 48;
+    });
+    const workflowId = `month-${Date.now()}`;
+    let firstRunId = '';
+    const result = await run(acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseMonitoring', {
+        taskQueue,
+        workflowId,
+        args: [{ releaseId: 'r', request: r, baseline: arm(100, 90, 1000, 200), chainHead: { seq: 6, digest: 'd'.repeat(64) }, nextInterval: 0 }],
+      });
+      firstRunId = handle.firstExecutionRunId;
+      return handle.result();
+    });
+    assert.equal(result.decision.verdict, 'pass');
+    assert.equal(result.lastInterval, 719);
+    assert.equal(chain.length, 720);
+    assert.deepEqual([chain[0]!.seq, chain[719]!.seq], [7, 726]);
+    assert.ok(chain.every((e, i) => e.step === i && e.prevEntryDigest === (i === 0 ? 'd'.repeat(64) : String(e.seq - 1).padStart(64, 'c'))));
+
+    // 720 windows / 48 per run = 15 runs; every run's history stays bounded.
+    const runs: number[] = [];
+    for (let runId: string | undefined = firstRunId; runId; ) {
+      const history: { events?: typeof undefined | import("@temporalio/proto").temporal.api.history.v1.IHistoryEvent[] | null } = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const events = history.events!;
+      runs.push(events.length);
+      runId = events[events.length - 1]!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    assert.equal(runs.length, 15);
+    // ~17 events per window (timer, two activities, workflow tasks): bounded by intervalsPerRun, not by duration.
+    assert.ok(Math.max(...runs) <= 48 * 18, `largest run history: ${Math.max(...runs)} events`);
+    assert.ok(runs.every((n) => Math.abs(n - runs[0]!) <= 5), `run sizes must not grow: ${runs.join(', ')}`);
+  });
+
+  it('stops at the first failed window and the lifecycle rolls back to the validated model', async () => {
+    const failing = (mode: string, step: number): LiveMeasurement =>
+      mode === 'monitoring' && step === 2
+        ? { window: `monitoring:${step}`, treatment: arm(100, 60, 1000, 200), comparator: arm(100, 90, 1000, 200) }
+        : healthy();
+    const { acts, chain } = fakeActivities(failing);
+    const routes: unknown[] = [];
+    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const r = request();
+    const result = await run(recording, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `mon-fail-${Date.now()}`, args: [r] });
+      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
+      for (const role of ['qa', 'clinical'] as const) {
+        await handle.executeUpdate('approveRelease', {
+          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+        });
+      }
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /^MONITORING interval 3: sensitivity dropped by 0\.3000/);
+    const last = routes[routes.length - 1] as { production: string; canary: unknown };
+    assert.deepEqual({ production: last.production, canary: last.canary }, { production: r.incumbent.version, canary: null });
+    assert.equal(chain[chain.length - 1]!.stage, 'ROLLED_BACK');
+  });
+});
+
+async function waitForStage(handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> }, stage: string) {
+  for (let i = 0; i < 200; i++) {
+    const s = await handle.query(releaseStatusQuery).catch(() => null);
+    if (s?.stage === stage && s.dossier) return s;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`never reached ${stage}`);
+}

@@ -154,8 +154,8 @@ describe('post-release monitoring (time skipping)', () => {
     // 720 windows / 48 per run = 15 runs; every run's history stays bounded.
     const runs: number[] = [];
     for (let runId: string | undefined = firstRunId; runId; ) {
-      const history: { events?: typeof undefined | import("@temporalio/proto").temporal.api.history.v1.IHistoryEvent[] | null } = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const events = history.events!;
+      const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const events: temporal.api.history.v1.IHistoryEvent[] = history.events ?? [];
       runs.push(events.length);
       runId = events[events.length - 1]!.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }

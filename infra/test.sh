@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The one test command (README, `npm run test:all`, .ci/run): installs what it needs, then runs
+# typecheck, lint and every test — unit, workflow (time skipping), golden-history replay and
+# integration tests against a real Temporal dev server and real SeaweedFS started by the tests.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+started=$(date +%s)
+
+bash infra/ensure-node-deps.sh
+bash infra/install-tools.sh
+
+echo "test: typecheck"
+npx tsc -p tsconfig.json --noEmit
+echo "test: lint"
+npx eslint .
+
+shopt -s nullglob
+files=(test/unit/*.test.ts test/workflow/*.test.ts test/replay/*.test.ts test/integration/*.test.ts)
+echo "test: ${#files[@]} test files"
+# The AWS SDK warns on every process that Node 20 support ends in 2027; it is noise in test output.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+status=0
+node --import tsx --test --test-reporter=spec "${files[@]}" || status=$?
+echo "test: finished in $(( $(date +%s) - started )) s"
+exit $status

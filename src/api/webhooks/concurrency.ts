@@ -1,0 +1,75 @@
+import { canTransition, STAGES, type ReleaseRequest, type Stage } from '../../domain';
+
+/** What to do with a new candidate while another release of the same model is in flight. */
+export type ConcurrencyPolicy = 'queue' | 'supersede';
+
+export interface InFlightRelease {
+  releaseId: string;
+  /** The VigilStage search attribute; null when visibility has not caught up. */
+  stage: Stage | null;
+}
+
+export type ConcurrentDecision = 'start' | 'queue' | { supersede: string[] };
+
+/** Stages a release may leave for SUPERSEDED: everything before the approval is acted on. */
+export const SUPERSEDABLE_STAGES: readonly Stage[] = STAGES.filter((s) => canTransition(s, 'SUPERSEDED'));
+
+/**
+ * Pure decision for a second candidate. `inFlight` are the model's running releases other than the
+ * candidate's own (a retried delivery of the same candidate joins its release; it is never "second").
+ *  - nothing in flight → start
+ *  - queue → queue
+ *  - supersede → supersede them all if every one is still pre-approval (SNAPSHOT … AWAITING_APPROVAL);
+ *    once any is in CANARY/MONITORING (or its stage is unknown) it cannot be superseded → queue.
+ */
+export function decideConcurrentCandidate(inFlight: readonly InFlightRelease[], policy: ConcurrencyPolicy): ConcurrentDecision {
+  if (inFlight.length === 0) return 'start';
+  if (policy === 'queue') return 'queue';
+  const allSupersedable = inFlight.every((r) => r.stage !== null && SUPERSEDABLE_STAGES.includes(r.stage));
+  return allSupersedable ? { supersede: inFlight.map((r) => r.releaseId) } : 'queue';
+}
+
+/** Moves a pre-approval release to SUPERSEDED (recorded with the reason). */
+export interface ReleaseSuperseder {
+  supersede(releaseId: string, input: { reason: string; supersededBy: string }): Promise<void>;
+}
+
+export class SupersedeNotSupportedError extends Error {
+  override name = 'SupersedeNotSupportedError';
+}
+
+/**
+ * The default until the release workflow exposes a `supersedeRelease` Update: refuses, so the API
+ * falls back to queueing instead of running two candidates at once.
+ */
+export const unsupportedSuperseder: ReleaseSuperseder = {
+  supersede: async () => {
+    throw new SupersedeNotSupportedError('superseding a release is not supported yet (the release workflow has no supersedeRelease update)');
+  },
+};
+
+export interface QueuedRelease {
+  releaseId: string;
+  modelName: string;
+  deliveryKey: string;
+  /** The releases it waits behind. */
+  behind: string[];
+  queuedAt: string;
+  request: ReleaseRequest;
+}
+
+/**
+ * Where queued candidates wait. Nothing drains it yet: starting the next queued candidate when the
+ * in-flight release ends is follow-up work (see the webhook report).
+ */
+export interface ReleaseQueue {
+  /** Idempotent per releaseId. */
+  enqueue(entry: QueuedRelease): Promise<void>;
+}
+
+export class InMemoryReleaseQueue implements ReleaseQueue {
+  readonly entries = new Map<string, QueuedRelease>();
+  async enqueue(entry: QueuedRelease): Promise<void> {
+    if (!this.entries.has(entry.releaseId)) this.entries.set(entry.releaseId, entry);
+  }
+}

@@ -174,6 +174,25 @@ describe('release lifecycle on the real stack', () => {
     assert.match(rollbackRoute.reason, /^rollback: /);
   });
 
+  it('ends as REJECTED when a required reviewer rejects, with the reason recorded', async () => {
+    const request = await demoRequest(h, await fastPolicy(), 2);
+    const handle = await startRelease(h, request);
+    const digest = (await awaitingApproval(handle)).dossier!.sha256;
+    await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] });
+    await handle.executeUpdate(approveReleaseUpdate, {
+      args: [{ ...clinical(digest), decision: 'reject', meaning: 'rejected as clinical reviewer', reason: 'alert burden too high for night shifts' }],
+    });
+    const result = await handle.result();
+    assert.equal(result.outcome, 'REJECTED');
+    assert.equal(result.reason, 'AWAITING_APPROVAL: rejected by Dr Sam Okafor (clinical): alert burden too high for night shifts');
+    const status = await handle.query(releaseStatusQuery);
+    assert.equal(status.routes, null, 'no traffic was ever routed to the candidate');
+    const chain = await readChain(handle.workflowId);
+    assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`).slice(-2), ['AWAITING_APPROVAL:fail', 'REJECTED:fail']);
+    const signature = JSON.parse((await h.evidence.getBytes(status.signatures[1]!.evidence.key)).toString('utf8'));
+    assert.deepEqual([signature.decision, signature.dossierSha256, signature.printedName], ['reject', digest, 'Dr Sam Okafor']);
+  });
+
   it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {
     const request = await demoRequest(h, await fastPolicy(), 3);
     request.datasets = request.datasets.filter((d) => d.role !== 'training');

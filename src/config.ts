@@ -24,6 +24,19 @@ const ConfigSchema = z.object({
   VIGIL_STATE_DIR: z.string().min(1).default('.vigil'),
   /** A workflow bundle built ahead of time (production image); unset = bundle at worker start. */
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
+  VIGIL_WEBHOOK_CONFIG: z.string().min(1).optional(),
+  VIGIL_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_GITHUB_WEBHOOK_SECRET must be at least 16 characters').optional(),
+  VIGIL_GITLAB_WEBHOOK_TOKEN: z.string().min(16, 'VIGIL_GITLAB_WEBHOOK_TOKEN must be at least 16 characters').optional(),
+  VIGIL_DATA_REFRESH_SECRET: z.string().min(16, 'VIGIL_DATA_REFRESH_SECRET must be at least 16 characters').optional(),
+  VIGIL_RELEASE_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_RELEASE_WEBHOOK_SECRET must be at least 16 characters').optional(),
+  VIGIL_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Signed (X-Vigil-Timestamp) deliveries must be within ± this many seconds of now. */
+  VIGIL_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** GitHub pushes older than this (repository.pushed_at) are refused as stale. */
+  VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
+  /** How long the in-memory delivery ledger remembers a delivery id. */
+  VIGIL_WEBHOOK_LEDGER_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
@@ -43,6 +56,15 @@ export interface VigilConfig {
   logLevel: RawConfig['VIGIL_LOG_LEVEL'];
   stateDir: string;
   workflowBundle: string | undefined;
+  webhooks: {
+    configFile: string | undefined;
+    /** Secrets: never log these. */
+    secrets: { github?: string; gitlab?: string; dataRefresh?: string; release?: string };
+    maxBodyBytes: number;
+    toleranceSeconds: number;
+    gitMaxAgeSeconds: number;
+    ledgerTtlSeconds: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -78,5 +100,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     logLevel: c.VIGIL_LOG_LEVEL,
     stateDir: c.VIGIL_STATE_DIR,
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
+    webhooks: {
+      configFile: c.VIGIL_WEBHOOK_CONFIG,
+      secrets: {
+        github: c.VIGIL_GITHUB_WEBHOOK_SECRET,
+        gitlab: c.VIGIL_GITLAB_WEBHOOK_TOKEN,
+        dataRefresh: c.VIGIL_DATA_REFRESH_SECRET,
+        release: c.VIGIL_RELEASE_WEBHOOK_SECRET,
+      },
+      maxBodyBytes: c.VIGIL_WEBHOOK_MAX_BODY_BYTES,
+      toleranceSeconds: c.VIGIL_WEBHOOK_TOLERANCE_SECONDS,
+      gitMaxAgeSeconds: c.VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS,
+      ledgerTtlSeconds: c.VIGIL_WEBHOOK_LEDGER_TTL_SECONDS,
+    },
   };
 }

@@ -64,8 +64,9 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
     /** One canary interval or monitoring window: measure, record, and let the workflow judge. */
     async observeLive(input: ObserveLiveInput): Promise<StageOutput<LiveMeasurement>> {
       const { request } = input;
-      const window = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}`;
-      const [[candidate, incumbent], { columns, cases }] = await Promise.all([models(request), traffic.cases(window, input.cases)]);
+      const source = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}`;
+      const window = input.mode === 'canary' ? `canary step ${input.step + 1} (${input.percent}%)` : `monitoring interval ${input.step + 1}`;
+      const [[candidate, incumbent], { columns, cases }] = await Promise.all([models(request), traffic.cases(source, input.cases)]);
       heartbeat();
       const t = request.policy.operatingThreshold;
       const scoreC = scorerFor(candidate, columns);
@@ -89,6 +90,7 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
         kind: `vigil.${input.mode}-interval/v1`,
         releaseId: input.releaseId,
         at: input.at,
+        trafficWindow: source,
         step: input.step,
         percent: input.percent,
         comparator: input.baseline ? 'validated baseline (OFFLINE_EVAL)' : 'concurrent control arm (incumbent)',

@@ -20,6 +20,7 @@ import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
 import type { ReleaseHandle, TemporalPort } from './temporal-port';
+import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const LIST_LIMIT = 100;
@@ -30,6 +31,8 @@ export interface AppDeps {
   client: TemporalPort;
   config: Pick<VigilConfig, 'api'>;
   log: Logger;
+  /** Mounts /webhooks/* when given (see src/api/webhooks). */
+  webhooks?: WebhookDeps;
 }
 
 /** How each approval rejection from the workflow's validator reads over HTTP. */
@@ -44,7 +47,7 @@ const UPDATE_FAILURE_STATUS: Record<string, ContentfulStatusCode> = {
   [ErrorType.ReleaseFinished]: 409,
 };
 
-export function createApp({ client, config, log }: AppDeps): Hono {
+export function createApp({ client, config, log, webhooks }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -171,6 +174,7 @@ export function createApp({ client, config, log }: AppDeps): Hono {
   });
 
   app.route('/api', api);
+  if (webhooks) app.route('/webhooks', createWebhookRoutes(webhooks, { client, log }));
   return app;
 }
 

@@ -60,7 +60,7 @@ export class MerkleTreeBuilder {
     }
     this.leaves.set(hash, this.size * HASH_BYTES);
     this.size += 1;
-    let node = { height: 0, hash: Buffer.from(hash) };
+    let node: { height: number; hash: Buffer } = { height: 0, hash: Buffer.from(hash) };
     let top = this.frontier[this.frontier.length - 1];
     while (top && top.height === node.height) {
       this.frontier.pop();

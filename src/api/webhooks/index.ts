@@ -1,0 +1,29 @@
+// Webhook intake: signed git/data-refresh/generic deliveries → idempotent release starts.
+export { createWebhookRoutes, WEBHOOK_DEFAULTS, type WebhookDeps, type WebhookSecrets } from './routes';
+export { InMemoryDeliveryLedger, type DeliveryLedger, type LedgerEntry } from './ledger';
+export {
+  decideConcurrentCandidate,
+  InMemoryReleaseQueue,
+  SUPERSEDABLE_STAGES,
+  SupersedeNotSupportedError,
+  unsupportedSuperseder,
+  type ConcurrencyPolicy,
+  type ConcurrentDecision,
+  type InFlightRelease,
+  type QueuedRelease,
+  type ReleaseQueue,
+  type ReleaseSuperseder,
+} from './concurrency';
+export {
+  branchMatches,
+  fillTemplate,
+  loadWebhookConfig,
+  modelsForPush,
+  parseWebhookConfig,
+  WebhookConfigError,
+  type ModelWebhookConfig,
+  type WebhookConfig,
+} from './config';
+export { evidenceArtifactResolver, type ArtifactResolver, type EvidenceReader } from './resolver';
+export { signGitHub, signVigil, verifyGitHubSignature, verifyGitLabToken, verifyVigilSignature } from './signatures';
+export { webhookDepsFromConfig } from './wiring';

@@ -5,7 +5,9 @@ import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logging/logger';
+import { createS3Client, EvidenceStore } from '../evidence';
 import { createApp } from './app';
+import { evidenceArtifactResolver, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,7 +15,13 @@ async function main(): Promise<void> {
   // Lazy: the API comes up (and /healthz says 503) while Temporal is still starting.
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const app = createApp({ client, config, log });
+  const evidence = new EvidenceStore({ s3: createS3Client(config.s3), bucket: config.s3.bucket, retention: config.retention });
+  const webhooks = await webhookDepsFromConfig(config, {
+    resolver: evidenceArtifactResolver(evidence),
+    superseder: temporalSuperseder(client),
+    log,
+  });
+  const app = createApp({ client, config, log, ...(webhooks ? { webhooks } : {}) });
 
   if (config.api.token === undefined && !isLoopback(config.api.host)) {
     log.warn({ host: config.api.host }, 'api listening beyond loopback without VIGIL_API_TOKEN: anyone who can reach it may start and approve releases');
@@ -56,7 +64,7 @@ function isLoopback(host: string): boolean {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof WebhookConfigError) {
     process.stderr.write(`vigil-api: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,6 +1,6 @@
 import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowStartOptions } from '@temporalio/client';
-import type { ApprovalInput, ApprovalResult, ReleaseStatus } from '../domain';
-import type { approveReleaseUpdate, releaseStatusQuery } from '../domain/messages';
+import type { ApprovalInput, ApprovalResult, ReleaseStatus, SupersedeInput, SupersedeResult } from '../domain';
+import type { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../domain/messages';
 
 /**
  * The slice of `@temporalio/client`'s Client the API uses. The real Client satisfies it structurally;
@@ -11,6 +11,7 @@ export interface ReleaseHandle {
   describe(): Promise<WorkflowExecutionDescription>;
   query(def: typeof releaseStatusQuery): Promise<ReleaseStatus>;
   executeUpdate(def: typeof approveReleaseUpdate, options: { args: [ApprovalInput] }): Promise<ApprovalResult>;
+  executeUpdate(def: typeof supersedeReleaseUpdate, options: { args: [SupersedeInput] }): Promise<SupersedeResult>;
 }
 
 export interface TemporalPort {

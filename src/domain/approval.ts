@@ -21,3 +21,16 @@ export interface ApprovalResult {
   signatureKey: string;
   pendingRoles: string[];
 }
+
+/** Ends a pre-approval release because a newer candidate replaces it. */
+export const SupersedeInputSchema = z.object({
+  supersededBy: z.string().min(1).max(200),
+  reason: z.string().min(1).max(2000),
+});
+export type SupersedeInput = z.infer<typeof SupersedeInputSchema>;
+
+export interface SupersedeResult {
+  releaseId: string;
+  outcome: 'SUPERSEDED';
+  chainEntry: string | null;
+}

@@ -16,6 +16,7 @@ export const ErrorType = {
   DuplicateSigner: 'VigilDuplicateSigner',
   SelfApproval: 'VigilSelfApproval',
   InvalidArtifact: 'VigilInvalidArtifact',
+  NotSupersedable: 'VigilNotSupersedable',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

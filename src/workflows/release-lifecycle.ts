@@ -9,6 +9,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  isCancellation,
   executeChild,
   log,
   setHandler,
@@ -30,7 +31,7 @@ import {
   type Stage,
   type StageRecord,
 } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate } from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
 import { appendChain, acts, nowIso } from './activities-proxy';
 import { releaseMonitoring } from './release-monitoring';
@@ -51,12 +52,36 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
       state.checkApproval(input);
     },
   });
+  // The pre-approval stages run in their own scope so that superseding can stop them mid-timer or mid-activity.
+  const lifecycle = new CancellationScope();
+  setHandler(
+    supersedeReleaseUpdate,
+    async (input) => {
+      state.superseded = state.checkSupersede(input);
+      lifecycle.cancel();
+      await condition(() => state.outcome !== null);
+      return { releaseId: state.releaseId, outcome: 'SUPERSEDED' as const, chainEntry: state.chainHead?.digest ?? null };
+    },
+    {
+      validator: (input) => {
+        state.checkSupersede(input);
+      },
+    },
+  );
   upsertSearchAttributes([
     { key: SearchAttr.model, value: request.modelName },
     { key: SearchAttr.stage, value: state.stage },
   ]);
 
-  const [outcome, reason, artifacts = []] = await runLifecycle(state);
+  let ending: Ending;
+  try {
+    ending = await lifecycle.run(() => runLifecycle(state));
+  } catch (err) {
+    if (!(state.superseded && isCancellation(err))) throw err;
+    const { supersededBy, reason } = state.superseded;
+    ending = ['SUPERSEDED', `superseded by ${supersededBy} during ${state.stage}: ${reason}`];
+  }
+  const [outcome, reason, artifacts = []] = ending;
   await finish(state, outcome, reason, artifacts);
   await condition(allHandlersFinished);
   return { releaseId: state.releaseId, outcome, reason, chainHead: state.chainHead };

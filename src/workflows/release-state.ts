@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   ApprovalInputSchema,
   canTransition,
+  SupersedeInputSchema,
   ErrorType,
   isTerminal,
   type ApprovalInput,
@@ -19,6 +20,7 @@ import {
   type SignatureRecord,
   type Stage,
   type StageRecord,
+  type SupersedeInput,
 } from '../domain';
 
 export class ReleaseState {
@@ -32,6 +34,8 @@ export class ReleaseState {
   approvalDeadline: string | null = null;
   readonly history: StageRecord[] = [];
   readonly signatures: SignatureRecord[] = [];
+  /** Set once a supersede request has been accepted; the lifecycle scope is then cancelled. */
+  superseded: SupersedeInput | null = null;
   /** Signers whose signature is being recorded right now (an Update handler is awaiting). */
   private readonly inFlight = new Map<string, Role>();
 
@@ -125,6 +129,37 @@ export class ReleaseState {
       throw ApplicationFailure.nonRetryable(`role ${a.role} has already signed this release`, ErrorType.RoleAlreadySigned);
     }
     return a;
+  }
+
+  /**
+   * Synchronous supersede check (validator and handler). Only pre-approval stages can be superseded:
+   * once traffic may reach patients, a release ends by rollback or release, not by replacement.
+   * Repeating an accepted request with the same `supersededBy` is accepted again (idempotent).
+   */
+  checkSupersede(raw: unknown): SupersedeInput {
+    const parsed = SupersedeInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+      throw ApplicationFailure.nonRetryable(`invalid supersede request: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+    }
+    const s = parsed.data;
+    if (this.superseded) {
+      if (this.superseded.supersededBy === s.supersededBy) return this.superseded;
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} is already superseded by ${this.superseded.supersededBy}`,
+        ErrorType.ReleaseFinished,
+      );
+    }
+    if (isTerminal(this.stage)) {
+      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+    }
+    if (!canTransition(this.stage, 'SUPERSEDED')) {
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} is in ${this.stage} and can no longer be superseded (only before any canary exposure)`,
+        ErrorType.NotSupersedable,
+      );
+    }
+    return s;
   }
 
   reserve(a: ApprovalInput): void {

@@ -6,7 +6,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { chainKey } from '../../src/activities';
 import { ChainEntrySchema, ErrorType, type ApprovalInput, type ReleaseStatus } from '../../src/domain';
-import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
 import { sha256Hex } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
@@ -191,6 +191,26 @@ describe('release lifecycle on the real stack', () => {
     assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`).slice(-2), ['AWAITING_APPROVAL:fail', 'REJECTED:fail']);
     const signature = JSON.parse((await h.evidence.getBytes(status.signatures[1]!.evidence.key)).toString('utf8'));
     assert.deepEqual([signature.decision, signature.dossierSha256, signature.printedName], ['reject', digest, 'Dr Sam Okafor']);
+  });
+
+  it('a newer candidate supersedes a release mid-shadow, idempotently for the same successor', async () => {
+    const slowShadow = await fastPolicy('demo.yaml', (p) => (p.shadow.durationSeconds = 600));
+    const handle = await startRelease(h, await demoRequest(h, slowShadow, 4));
+    await waitFor('SHADOW', async () => (await handle.query(releaseStatusQuery)).stage === 'SHADOW');
+    const input = { supersededBy: 'sepsis-alert-newer-candidate', reason: 'retrained after label audit' };
+    const out = await handle.executeUpdate(supersedeReleaseUpdate, { args: [input] });
+    assert.equal(out.outcome, 'SUPERSEDED');
+    // Idempotent for the same successor; refused for another.
+    assert.equal((await handle.executeUpdate(supersedeReleaseUpdate, { args: [input] })).outcome, 'SUPERSEDED');
+    const result = await handle.result();
+    assert.equal(result.outcome, 'SUPERSEDED');
+    assert.equal(result.reason, 'superseded by sepsis-alert-newer-candidate during SHADOW: retrained after label audit');
+    const chain = await readChain(handle.workflowId);
+    assert.deepEqual(chain.map((e) => e.stage), ['SNAPSHOT', 'OFFLINE_EVAL', 'SUPERSEDED']);
+    const other = await updateFailureType(
+      handle.executeUpdate(supersedeReleaseUpdate, { args: [{ supersededBy: 'someone-else', reason: 'x' }] }),
+    ).catch((e: Error) => ({ type: 'closed', message: e.message }));
+    assert.ok(other.type === ErrorType.ReleaseFinished || other.type === 'closed');
   });
 
   it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {

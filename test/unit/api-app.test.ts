@@ -65,10 +65,11 @@ class FakeTemporal implements TemporalPort {
       workflowId,
       describe: () => settle(this.describeAnswer, 'describe'),
       query: () => settle(this.queryAnswer, 'query'),
-      executeUpdate: (_def, options) => {
+      // One fake for both Update overloads; the API only sends approvals through these routes.
+      executeUpdate: ((_def: unknown, options: { args: [ApprovalInput] }) => {
         this.updates.push({ workflowId, input: options.args[0] });
         return settle(this.updateAnswer, 'update');
-      },
+      }) as ReleaseHandle['executeUpdate'],
     }),
     list: (_options: { query: string; pageSize?: number }): AsyncIterable<WorkflowExecutionInfo> => {
       const items = this.listAnswer;

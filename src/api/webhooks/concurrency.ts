@@ -1,4 +1,6 @@
 import { canTransition, STAGES, type ReleaseRequest, type Stage } from '../../domain';
+import { supersedeReleaseUpdate } from '../../domain/messages';
+import type { TemporalPort } from '../temporal-port';
 
 /** What to do with a new candidate while another release of the same model is in flight. */
 export type ConcurrencyPolicy = 'queue' | 'supersede';
@@ -38,15 +40,21 @@ export class SupersedeNotSupportedError extends Error {
   override name = 'SupersedeNotSupportedError';
 }
 
-/**
- * The default until the release workflow exposes a `supersedeRelease` Update: refuses, so the API
- * falls back to queueing instead of running two candidates at once.
- */
+/** Refuses every supersede, so the API falls back to queueing (used where no Temporal client is wired). */
 export const unsupportedSuperseder: ReleaseSuperseder = {
   supersede: async () => {
-    throw new SupersedeNotSupportedError('superseding a release is not supported yet (the release workflow has no supersedeRelease update)');
+    throw new SupersedeNotSupportedError('superseding a release is not configured in this API');
   },
 };
+
+/** Supersede through the release workflow's `supersedeRelease` Update (validated synchronously there). */
+export function temporalSuperseder(client: Pick<TemporalPort, 'workflow'>): ReleaseSuperseder {
+  return {
+    async supersede(releaseId, input) {
+      await client.workflow.getHandle(releaseId).executeUpdate(supersedeReleaseUpdate, { args: [input] });
+    },
+  };
+}
 
 export interface QueuedRelease {
   releaseId: string;

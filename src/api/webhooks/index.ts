@@ -7,6 +7,7 @@ export {
   SUPERSEDABLE_STAGES,
   SupersedeNotSupportedError,
   unsupportedSuperseder,
+  temporalSuperseder,
   type ConcurrencyPolicy,
   type ConcurrentDecision,
   type InFlightRelease,

@@ -138,3 +138,23 @@ describe('config/webhooks.example.yaml', () => {
     assert.equal(c.models[0]!.policy.id, 'sepsis-alert-release');
   });
 });
+
+describe('temporalSuperseder', () => {
+  it('sends the supersedeRelease Update to the older release with the successor and reason', async () => {
+    const { temporalSuperseder } = await import('../../src/api/webhooks');
+    const { supersedeReleaseUpdate } = await import('../../src/domain/messages');
+    const sent: unknown[] = [];
+    const client = {
+      workflow: {
+        getHandle: (id: string) => ({
+          executeUpdate: async (def: unknown, opts: { args: unknown[] }) => {
+            sent.push([id, def === supersedeReleaseUpdate, opts.args[0]]);
+            return { releaseId: id, outcome: 'SUPERSEDED', chainEntry: null };
+          },
+        }),
+      },
+    } as unknown as Parameters<typeof temporalSuperseder>[0];
+    await temporalSuperseder(client).supersede('older-1', { supersededBy: 'newer-1', reason: 'newer candidate' });
+    assert.deepEqual(sent, [['older-1', true, { supersededBy: 'newer-1', reason: 'newer candidate' }]]);
+  });
+});

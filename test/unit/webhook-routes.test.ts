@@ -506,13 +506,13 @@ describe('a second candidate while one is in flight', () => {
     assert.equal(fake.starts.length, 0);
   });
 
-  it('supersede without workflow support (the default): falls back to queueing and says why', async () => {
+  it('supersede with no superseder configured: falls back to queueing and says why', async () => {
     const { fake, post } = setup({ concurrency: 'supersede' });
     fake.inFlight = [{ id: 'sepsis-alert-older-1', stage: 'SHADOW' }];
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 202);
     assert.equal(res.body.queued, true);
-    assert.match(res.body.note as string, /not supported yet/);
+    assert.match(res.body.note as string, /superseding a release is not configured/);
     assert.equal(fake.starts.length, 0);
   });
 });

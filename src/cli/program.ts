@@ -3,6 +3,8 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { ApprovalInputSchema, isTerminal, ReleaseRequestSchema, RoleSchema, type ReleaseStatus } from '../domain';
+import { runAttestVerify } from '../attestation/cli-commands';
+import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
 import { ApiClient, ApiClientError } from './api-client';
 import { formatDecision, formatList, formatStatus, stageLabel } from './format';
 
@@ -24,14 +26,28 @@ Configuration (environment):
   VIGIL_API_URL     base URL of the Vigil API (default http://127.0.0.1:8080)
   VIGIL_API_TOKEN   bearer token; if unset, read from <VIGIL_STATE_DIR>/api-token when that file exists
 
+Evidence tools (work on local files, no API needed):
+  vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
+  vigil dataset prove <data> --row <i> [--manifest m] [--json]     prove one record's inclusion (Merkle)
+  vigil attest verify <envelope>... --key <pem> [--threshold n] [--json]
+
 Exit codes:
   0  ok (watch: the release was RELEASED)
   2  usage error or bad input (nothing was sent)
   3  refused by the server with a reason (HTTP 4xx); watch: the release ended without being released
   4  server error or API unreachable`;
 
+/** Local evidence tools with their own argument parsing (src/provenance, src/attestation). */
+const FILE_COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  'dataset manifest': runDatasetManifest,
+  'dataset prove': runDatasetProve,
+  'attest verify': runAttestVerify,
+};
+
 /** Run the CLI; resolves to the process exit code. Never throws. */
 export async function run(argv: string[], io: CliIo): Promise<number> {
+  const fileCommand = FILE_COMMANDS[argv.slice(0, 2).join(' ')];
+  if (fileCommand) return fileCommand(argv.slice(2), io);
   let exitCode: number = Exit.ok;
   const print = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const printJson = (value: unknown): void => io.stdout(`${JSON.stringify(value, null, 2)}\n`);

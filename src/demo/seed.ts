@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { EvidencePort } from '../activities/deps';
 import { ReleasePolicySchema, type ReleasePolicy, type ReleaseRequestInput } from '../domain';
 import { sha256Hex } from '../evidence';
-import { DEMO_CANDIDATE, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';
+import { DEMO_CANDIDATE, DEMO_CANDIDATES, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';
 
 export const DEMO_DIR = path.resolve(__dirname, '../../demo');
 
@@ -32,22 +32,24 @@ export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
 export async function seedDemo(
   evidence: EvidencePort,
   policy: ReleasePolicy,
-  opts: { attempt?: number; dir?: string } = {},
+  opts: { attempt?: number; dir?: string; candidateVersion?: string } = {},
 ): Promise<ReleaseRequestInput> {
   const dir = opts.dir ?? DEMO_DIR;
+  const candidateModel = DEMO_CANDIDATES[opts.candidateVersion ?? DEMO_CANDIDATE.version];
+  if (!candidateModel) throw new PolicyFileError(`no demo candidate ${opts.candidateVersion}; known: ${Object.keys(DEMO_CANDIDATES).join(', ')}`);
   const put = async (rel: string, mediaType: string) => {
     const ref = await evidence.putBytes(await readFile(path.join(dir, rel)), mediaType);
     return { key: ref.key, sha256: ref.sha256 };
   };
   const [incumbent, candidate, training, evaluation] = await Promise.all([
     put(`models/${DEMO_MODEL_NAME}-${DEMO_INCUMBENT.version}.json`, 'application/json'),
-    put(`models/${DEMO_MODEL_NAME}-${DEMO_CANDIDATE.version}.json`, 'application/json'),
+    put(`models/${DEMO_MODEL_NAME}-${candidateModel.version}.json`, 'application/json'),
     put('data/training.csv', 'text/csv'),
     put('data/evaluation.csv', 'text/csv'),
   ]);
   return {
     modelName: DEMO_MODEL_NAME,
-    candidate: { version: DEMO_CANDIDATE.version, artifact: candidate },
+    candidate: { version: candidateModel.version, artifact: candidate },
     incumbent: { version: DEMO_INCUMBENT.version, artifact: incumbent },
     datasets: [
       { role: 'training', name: 'sepsis-cohort-2026q3-train', artifact: training },
@@ -56,7 +58,10 @@ export async function seedDemo(
     // The demo has no real training repository; a fixed, documented stand-in commit.
     codeCommit: sha256Hex(Buffer.from('vigil-demo-training-code')).slice(0, 40),
     submittedBy: 'alex.mle',
-    reason: 'Retrained on the 2026-Q3 cohort with two additional vital-sign trend features.',
+    reason:
+      candidateModel === DEMO_CANDIDATE
+        ? 'Retrained on the 2026-Q3 cohort with two additional vital-sign trend features.'
+        : 'Adds the lactate-trend feature and raises the alert threshold to reduce alarm fatigue.',
     trigger: { kind: 'api' },
     policy,
     attempt: opts.attempt ?? 1,

@@ -5,3 +5,5 @@ export * from './approval';
 export * from './evidence';
 export * from './errors';
 export * from './measurements';
+export * from './acceptance';
+export * from './dataset-manifest';

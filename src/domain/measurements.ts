@@ -22,12 +22,24 @@ export interface ArmStats {
   alertRate: number | null;
 }
 
+/** One pre-registered criterion's result: the full per-slice numbers stay in the evaluation report. */
+export interface CriterionOutcome {
+  id: string;
+  kind: string;
+  metric: string;
+  status: 'pass' | 'fail' | 'insufficient';
+  reason: string;
+  /** Slices that failed or had insufficient data, e.g. "site=site-c". */
+  failingSlices: string[];
+}
+
 export interface OfflineMeasurement {
   datasetSha256: string;
   n: number;
   positives: number;
   candidate: { auc: number | null; atThreshold: ArmStats };
   incumbent: { auc: number | null; atThreshold: ArmStats };
+  criteria: CriterionOutcome[];
 }
 
 export interface ShadowMeasurement {

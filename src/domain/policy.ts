@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AcceptancePolicySchema } from './acceptance';
 
 export const RoleSchema = z.enum(['qa', 'clinical', 'regulatory']);
 export type Role = z.infer<typeof RoleSchema>;
@@ -34,9 +35,10 @@ export const ReleasePolicySchema = z
     registeredAt: z.iso.datetime(),
     operatingThreshold: z.number().gt(0).lt(1),
     offline: z.object({
-      minAuc: unit,
-      /** Candidate AUC may be at most this much below the incumbent's. */
-      nonInferiorityMargin: unit,
+      /** Slice attributes the locked evaluation data declares (columns), e.g. site, sex, age_band. */
+      attributes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name')).max(8).default([]),
+      /** Criteria registered before training; judged on candidate and incumbent over the same rows. */
+      acceptance: AcceptancePolicySchema,
     }),
     shadow: z.object({
       durationSeconds: seconds,
@@ -65,6 +67,18 @@ export const ReleasePolicySchema = z
     if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
       ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
     }
+    p.offline.acceptance.criteria.forEach((c, i) => {
+      if (c.slices === 'overall') return;
+      for (const a of c.slices.attributes) {
+        if (!p.offline.attributes.includes(a)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['offline', 'acceptance', 'criteria', i, 'slices', 'attributes'],
+            message: `unknown attribute "${a}"; declared in offline.attributes: ${p.offline.attributes.join(', ') || '(none)'}`,
+          });
+        }
+      }
+    });
     const percents = p.canary.steps.map((s) => s.percent);
     percents.forEach((pc, i) => {
       if (i > 0 && pc <= percents[i - 1]!) {

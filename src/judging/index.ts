@@ -28,19 +28,18 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
   return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}`);
 }
 
-export function judgeOffline(m: OfflineMeasurement, policy: ReleasePolicy['offline']): Decision {
-  const failures: string[] = [];
-  const inconclusive: string[] = [];
-  const c = m.candidate.auc;
-  const i = m.incumbent.auc;
-  if (c === null) inconclusive.push(`candidate AUC undefined on ${m.n} rows (single-class data)`);
-  else if (c < policy.minAuc) failures.push(`candidate AUC ${fmt(c)} is below the minimum ${policy.minAuc}`);
-  if (c !== null && i !== null && c < i - policy.nonInferiorityMargin) {
-    failures.push(
-      `candidate AUC ${fmt(c)} is inferior to the incumbent's ${fmt(i)} by more than the margin ${policy.nonInferiorityMargin}`,
-    );
-  }
-  return decide(failures, inconclusive, `candidate AUC ${fmt(c)} (incumbent ${fmt(i)}) on ${m.n} locked rows`);
+/**
+ * The offline gate: every pre-registered criterion must pass. Insufficient data counts against the
+ * candidate (the criterion's own onInsufficient already folded into its status).
+ */
+export function judgeOffline(m: OfflineMeasurement): Decision {
+  if (m.criteria.length === 0) return { verdict: 'inconclusive', reasons: ['no acceptance criteria were evaluated'] };
+  const failures = m.criteria.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.reason}`);
+  return decide(
+    failures,
+    [],
+    `all ${m.criteria.length} pre-registered criteria met; candidate AUC ${fmt(m.candidate.auc)} (incumbent ${fmt(m.incumbent.auc)}) on ${m.n} locked rows`,
+  );
 }
 
 export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {

@@ -5,7 +5,7 @@ import { DatasetLineageSchema, missingProvenanceFields, type DatasetLineage } fr
 import { canonicalBytes } from '../evidence/canonical-json';
 import { rowInclusionProof } from './inclusion';
 import { MerkleTreeBuilder } from './merkle';
-import { RowDigester } from './row-digest';
+import { rowDigest } from './row-digest';
 import { buildDatasetManifest, ManifestInputError, type SplitKey } from './manifest-builder';
 import { parseYamlOrJson, writeFileAtomic } from './files';
 import { openTable, TableReadError, type TableFormat } from './table-reader';
@@ -105,11 +105,12 @@ export async function runDatasetProve(args: string[], io: CommandIo): Promise<nu
 
     const table = await openTable(dataFile, format);
     const tree = new MerkleTreeBuilder();
-    const digester = new RowDigester();
-    let record: (string | null)[] | undefined;
-    for await (const row of table.rows) {
-      if (tree.treeSize === index) record = row;
-      tree.append(digester.digest(row));
+      let record: (string | null)[] | undefined;
+    for await (const batch of table.batches) {
+      for (const row of batch) {
+        if (tree.treeSize === index) record = row;
+        tree.append(rowDigest(row));
+      }
     }
     if (!record) throw new ManifestInputError(`row ${index} does not exist: the file has ${tree.treeSize} rows`);
     const proof = rowInclusionProof(tree, index, record);

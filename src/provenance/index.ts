@@ -1,7 +1,7 @@
 // Dataset provenance: row digests, RFC 9162 Merkle trees, inter-rater agreement, patient-level splits and
 // the streaming dataset-manifest builder. Pure apart from reading the files it is pointed at.
 export { leafHash, nodeHash, merkleRoot, verifyInclusion, MerkleTreeBuilder, EMPTY_ROOT, HASH_BYTES } from './merkle';
-export { rowDigest, RowDigester, cellText, ROW_DIGEST_METHOD, ROW_DIGEST_METHOD_ID, type Cell } from './row-digest';
+export { rowDigest, cellText, ROW_DIGEST_METHOD, ROW_DIGEST_METHOD_ID, type Cell } from './row-digest';
 export {
   cohensKappa,
   cohensKappaFromTable,

@@ -13,7 +13,7 @@ import {
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import { agreementFromLabels, KappaError, type RaterLabel } from './kappa';
 import { MerkleTreeBuilder } from './merkle';
-import { ROW_DIGEST_METHOD, RowDigester, type Cell } from './row-digest';
+import { ROW_DIGEST_METHOD, rowDigest, type Cell } from './row-digest';
 import { SplitAssigner, SPLIT_METHOD } from './split';
 import { openTable, type TableFormat } from './table-reader';
 
@@ -111,18 +111,19 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
   }
 
   const stats = columns.map(() => new ColumnStats());
-  const digester = new RowDigester();
   const tree = new MerkleTreeBuilder(input.expectedRows ?? 1 << 16);
-  let line = 1;
-  for await (const row of table.rows) {
-    line += 1;
-    for (let c = 0; c < stats.length; c++) stats[c]!.add(row[c] ?? null);
-    if (splitter) {
-      const id = row[patientCol];
-      if (id === null || id === undefined || id === '') throw new ManifestInputError(`row ${line - 1}: empty patient id in "${columns[patientCol]}"`);
-      splitter.assign(id);
+  let rowNumber = 0;
+  for await (const batch of table.batches) {
+    for (const row of batch) {
+      rowNumber += 1;
+      for (let c = 0; c < stats.length; c++) stats[c]!.add(row[c] ?? null);
+      if (splitter) {
+        const id = row[patientCol];
+        if (id === null || id === undefined || id === '') throw new ManifestInputError(`data row ${rowNumber}: empty patient id in "${columns[patientCol]}"`);
+        splitter.assign(id);
+      }
+      tree.append(rowDigest(row));
     }
-    tree.append(digester.digest(row));
   }
   const file = await table.fileDigest();
 

@@ -10,24 +10,29 @@ import crypto from 'node:crypto';
  */
 
 export const HASH_BYTES = 32;
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
-
-// crypto.hash (one-shot, Node >= 20.12) is ~40% faster than createHash for the millions of small inputs here.
+// crypto.hash (one-shot, Node >= 20.12) is much faster than createHash for millions of small inputs.
 const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
-function sha256(...parts: Uint8Array[]): Buffer {
-  if (oneShot) return oneShot('sha256', parts.length === 1 ? parts[0]! : Buffer.concat(parts), 'buffer');
-  const h = crypto.createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
+function sha256(bytes: Uint8Array): Buffer {
+  return oneShot ? oneShot('sha256', bytes, 'buffer') : crypto.createHash('sha256').update(bytes).digest();
 }
 
+// Reused input buffers: hashing is synchronous, so no two calls can interleave.
+const leafScratch = Buffer.allocUnsafe(1 + HASH_BYTES);
+const nodeScratch = Buffer.allocUnsafe(1 + 2 * HASH_BYTES);
+nodeScratch[0] = 0x01;
+
 export function leafHash(data: Uint8Array): Buffer {
-  return sha256(LEAF_PREFIX, data);
+  if (data.length !== HASH_BYTES) return sha256(Buffer.concat([Buffer.from([0x00]), data]));
+  leafScratch[0] = 0x00;
+  leafScratch.set(data, 1);
+  return sha256(leafScratch);
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return sha256(NODE_PREFIX, left, right);
+  if (left.length !== HASH_BYTES || right.length !== HASH_BYTES) return sha256(Buffer.concat([Buffer.from([0x01]), left, right]));
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_BYTES);
+  return sha256(nodeScratch);
 }
 
 export const EMPTY_ROOT = sha256(new Uint8Array(0));
@@ -48,11 +53,16 @@ export class MerkleTreeBuilder {
 
   /** Append leaf data (hashed with the 0x00 prefix). */
   append(data: Uint8Array): void {
-    this.appendLeafHash(leafHash(data));
+    this.push(leafHash(data));
   }
 
   appendLeafHash(hash: Uint8Array): void {
     if (hash.length !== HASH_BYTES) throw new RangeError('leaf hash must be 32 bytes');
+    this.push(Buffer.from(hash));
+  }
+
+  /** `hash` must not be mutated afterwards: it may become part of the frontier. */
+  private push(hash: Buffer): void {
     if ((this.size + 1) * HASH_BYTES > this.leaves.length) {
       const grown = Buffer.allocUnsafe(this.leaves.length * 2);
       this.leaves.copy(grown, 0, 0, this.size * HASH_BYTES);
@@ -60,14 +70,16 @@ export class MerkleTreeBuilder {
     }
     this.leaves.set(hash, this.size * HASH_BYTES);
     this.size += 1;
-    let node: { height: number; hash: Buffer } = { height: 0, hash: Buffer.from(hash) };
+    let height = 0;
+    let node = hash;
     let top = this.frontier[this.frontier.length - 1];
-    while (top && top.height === node.height) {
+    while (top && top.height === height) {
       this.frontier.pop();
-      node = { height: node.height + 1, hash: nodeHash(top.hash, node.hash) };
+      node = nodeHash(top.hash, node);
+      height += 1;
       top = this.frontier[this.frontier.length - 1];
     }
-    this.frontier.push(node);
+    this.frontier.push({ height, hash: node });
   }
 
   get treeSize(): number {

@@ -4,58 +4,28 @@ import { canonicalBytes } from '../evidence/canonical-json';
 /** A cell as the digest sees it: text, or null (Parquet null; CSV has no nulls, an empty field is ""). */
 export type Cell = string | null;
 
-export const ROW_DIGEST_METHOD_ID = 'vigil-row-lp-v1';
+export const ROW_DIGEST_METHOD_ID = 'vigil-row-jcs-v1';
 
 /**
- * Written into every manifest so that a reviewer can recompute a record's digest without Vigil.
- * Length-prefixing makes the encoding injective: no two different rows (or cell splits) share bytes.
+ * Written into every manifest so that a reviewer can recompute a record's digest without Vigil. A JSON
+ * array of strings is unambiguous (quoting and escaping delimit every cell), and for an array of strings
+ * and nulls RFC 8785 serialisation is exactly ECMAScript JSON.stringify, which any JCS library reproduces.
  */
 export const ROW_DIGEST_METHOD =
-  `${ROW_DIGEST_METHOD_ID}: rowDigest = SHA-256(u32be(cellCount) || cell_1 || ... || cell_n), cells in header order; ` +
-  'cell = 0x00 for null, or 0x01 || u32be(byteLength) || UTF-8 bytes of the value as text. ' +
+  `${ROW_DIGEST_METHOD_ID}: rowDigest = SHA-256(UTF-8(RFC 8785 JSON of the array of the row's cells in header order)), ` +
+  'each cell a JSON string, or null for a missing value (Parquet null; a CSV field is never null, an empty field is ""). ' +
   'Text of a CSV cell: the field after RFC 4180 unquoting, no trimming. Text of a Parquet value: strings as is; ' +
   'numbers as ECMAScript Number::toString (shortest round-trip); bigints in decimal; booleans "true"/"false"; ' +
-  'dates as ISO 8601 UTC (toISOString); byte arrays as lowercase hex; other values as RFC 8785 JSON. ' +
+  'dates as ISO 8601 UTC (toISOString); byte arrays as lowercase hex; other values as RFC 8785 JSON text. ' +
   'Merkle leaf = SHA-256(0x00 || rowDigest), node = SHA-256(0x01 || left || right), tree shape per RFC 9162 §2.1.';
 
-const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+const oneShot = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'buffer') => Buffer }).hash;
 
-/**
- * Computes row digests reusing one scratch buffer, so that a million rows cost a million hash calls
- * and almost no garbage. Not re-entrant: one encoder per stream.
- */
-export class RowDigester {
-  private scratch = Buffer.allocUnsafe(64 * 1024);
-
-  digest(cells: readonly Cell[]): Buffer {
-    // Upper bound: 3 UTF-8 bytes per UTF-16 code unit, plus 5 bytes of framing per cell.
-    let bound = 4;
-    for (let i = 0; i < cells.length; i++) {
-      const c = cells[i];
-      bound += c === null || c === undefined ? 1 : 5 + c.length * 3;
-    }
-    if (bound > this.scratch.length) this.scratch = Buffer.allocUnsafe(Math.max(bound, this.scratch.length * 2));
-    const buf = this.scratch;
-    buf.writeUInt32BE(cells.length, 0);
-    let off = 4;
-    for (let i = 0; i < cells.length; i++) {
-      const c = cells[i];
-      if (c === null || c === undefined) {
-        buf[off++] = 0x00;
-        continue;
-      }
-      buf[off] = 0x01;
-      const len = buf.write(c, off + 5, 'utf8');
-      buf.writeUInt32BE(len, off + 1);
-      off += 5 + len;
-    }
-    const bytes = buf.subarray(0, off);
-    return oneShot ? oneShot('sha256', bytes, 'buffer') : crypto.createHash('sha256').update(bytes).digest();
-  }
-}
-
+/** SHA-256 of the row's canonical JSON; one native call per row, which is what makes 1M rows cheap. */
 export function rowDigest(cells: readonly Cell[]): Buffer {
-  return new RowDigester().digest(cells);
+  // JSON.stringify of an array of strings/nulls is its RFC 8785 form: no keys, no numbers to reformat.
+  const json = JSON.stringify(cells);
+  return oneShot ? oneShot('sha256', json, 'buffer') : crypto.createHash('sha256').update(json, 'utf8').digest();
 }
 
 /** The text a typed (Parquet) value contributes to its row digest; see ROW_DIGEST_METHOD. */

@@ -100,17 +100,26 @@ export interface Recalibration {
   slope: LogisticCoefficient;
 }
 
-export function logitsOf(probabilities: Float64Array): Float64Array {
-  const out = new Float64Array(probabilities.length);
+/** Per-row covariates of the recalibration fits: logit(p) and the odds against, e^(−logit p) = (1 − p)/p. */
+export interface RecalibrationColumns {
+  logits: Float64Array;
+  oddsAgainst: Float64Array;
+}
+
+export function recalibrationColumns(probabilities: Float64Array): RecalibrationColumns {
+  const logits = new Float64Array(probabilities.length);
+  const oddsAgainst = new Float64Array(probabilities.length);
   for (let i = 0; i < probabilities.length; i++) {
     const p = Math.min(1 - LOGIT_CLIP, Math.max(LOGIT_CLIP, probabilities[i]!));
-    out[i] = Math.log(p / (1 - p));
+    oddsAgainst[i] = (1 - p) / p;
+    logits[i] = Math.log(p / (1 - p));
   }
-  return out;
+  return { logits, oddsAgainst };
 }
 
 const MAX_ITER = 50;
-const TOL = 1e-10;
+/** Newton converges quadratically: once a step is below 1e-8 the remaining error is ~1e-16. */
+const TOL = 1e-8;
 const DIVERGED = 1e6;
 
 function undefinedFit(reason: string, iterations = 0): LogisticCoefficient {
@@ -118,24 +127,29 @@ function undefinedFit(reason: string, iterations = 0): LogisticCoefficient {
 }
 
 /** Newton-Raphson (= IRLS for the logistic likelihood) on the rows `members[0..len)`. */
-export function fitRecalibration(logits: Float64Array, labels: Uint8Array, members: Uint32Array, len: number): Recalibration {
+export function fitRecalibration(columns: RecalibrationColumns, labels: Uint8Array, members: Uint32Array, len: number): Recalibration {
   let positives = 0;
   for (let k = 0; k < len; k++) positives += labels[members[k]!]!;
   if (positives === 0 || positives === len) {
     const why = `undefined: ${len === 0 ? 'no rows' : positives === 0 ? 'no positives' : 'no negatives'}`;
     return { intercept: undefinedFit(why), slope: undefinedFit(why) };
   }
-  return { intercept: fitIntercept(logits, labels, members, len), slope: fitSlope(logits, labels, members, len) };
+  const intercept = fitIntercept(columns.oddsAgainst, labels, members, len);
+  // the calibration-in-the-large intercept with slope 1 is a good start for the two-parameter fit
+  const slope = fitSlope(columns.logits, labels, members, len, intercept.estimate ?? 0);
+  return { intercept, slope };
 }
 
-function fitIntercept(logits: Float64Array, labels: Uint8Array, members: Uint32Array, len: number): LogisticCoefficient {
+/** μ = σ(a + logit p) = 1 / (1 + e^(−a)·(1 − p)/p): no exp per row. */
+function fitIntercept(oddsAgainst: Float64Array, labels: Uint8Array, members: Uint32Array, len: number): LogisticCoefficient {
   let a = 0;
   for (let iter = 1; iter <= MAX_ITER; iter++) {
     let g = 0;
     let h = 0;
+    const ea = Math.exp(-a);
     for (let k = 0; k < len; k++) {
       const row = members[k]!;
-      const mu = 1 / (1 + Math.exp(-(a + logits[row]!)));
+      const mu = 1 / (1 + ea * oddsAgainst[row]!);
       g += labels[row]! - mu;
       h += mu * (1 - mu);
     }
@@ -148,8 +162,8 @@ function fitIntercept(logits: Float64Array, labels: Uint8Array, members: Uint32A
   return undefinedFit(`did not converge in ${MAX_ITER} iterations`, MAX_ITER);
 }
 
-function fitSlope(logits: Float64Array, labels: Uint8Array, members: Uint32Array, len: number): LogisticCoefficient {
-  let a = 0;
+function fitSlope(logits: Float64Array, labels: Uint8Array, members: Uint32Array, len: number, start: number): LogisticCoefficient {
+  let a = start;
   let b = 1;
   for (let iter = 1; iter <= MAX_ITER; iter++) {
     let g0 = 0;
@@ -190,5 +204,5 @@ export function logisticRecalibration(scores: ArrayLike<number>, labels: ArrayLi
   const { s, y } = probabilityColumn(scores, labels);
   const members = new Uint32Array(s.length);
   for (let i = 0; i < s.length; i++) members[i] = i;
-  return fitRecalibration(logitsOf(s), y, members, s.length);
+  return fitRecalibration(recalibrationColumns(s), y, members, s.length);
 }

@@ -7,12 +7,13 @@ export {
   expectedCalibrationError,
   fitRecalibration,
   logisticRecalibration,
-  logitsOf,
+  recalibrationColumns,
   reliabilityCurve,
   reliabilityFromBins,
   type BinStrategy,
   type LogisticCoefficient,
   type Recalibration,
+  type RecalibrationColumns,
   type ReliabilityPoint,
 } from './calibration';
 export { aucInterval, delongAuc, nonInferiority, pairedDelong, pairedFromPlacements, type AucEstimate, type NonInferiorityResult, type PairedAucTest } from './delong';

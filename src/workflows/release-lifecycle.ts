@@ -108,7 +108,7 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   const offline = await measureStage(state, 'OFFLINE_EVAL', null, async () => {
     const out = await acts.evaluateOffline({ releaseId, request, at: nowIso() });
     baseline = out.measurement.candidate.atThreshold;
-    return { artifacts: out.artifacts, decision: judgeOffline(out.measurement, policy.offline) };
+    return { artifacts: out.artifacts, decision: judgeOffline(out.measurement) };
   });
   if (offline.verdict !== 'pass' || baseline === null) return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
 

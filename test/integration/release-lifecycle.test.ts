@@ -213,6 +213,31 @@ describe('release lifecycle on the real stack', () => {
     assert.ok(other.type === ErrorType.ReleaseFinished || other.type === 'closed');
   });
 
+  it('the offline gate blocks a candidate that is better overall but regresses at one site, naming the site', async () => {
+    const request = await demoRequest(h, await fastPolicy(), 1, '2.1.0');
+    const handle = await startRelease(h, request);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'REJECTED');
+    assert.match(result.reason, /^OFFLINE_EVAL: /);
+    assert.match(result.reason, /no-site-sensitivity-drop: sensitivity drops by 0\.0\d+ .* on site=site-c/);
+    assert.doesNotMatch(result.reason, /site=site-[abd]/);
+    const status = await handle.query(releaseStatusQuery);
+    assert.deepEqual(status.history.map((r) => r.stage), ['SNAPSHOT', 'OFFLINE_EVAL', 'REJECTED']);
+    // The full per-slice report is evidence, and its numbers agree with the decision.
+    const offline = status.history[1]!;
+    const report = JSON.parse((await h.evidence.getBytes(offline.artifacts[0]!.key, offline.artifacts[0]!.sha256)).toString('utf8'));
+    const siteC = report.report.slices.find((s: { slice: string }) => s.slice === 'site=site-c');
+    assert.ok(siteC.incumbent.sensitivity.estimate - siteC.candidate.sensitivity.estimate > 0.03);
+    assert.ok(report.report.slices.find((s: { slice: string }) => s.slice === 'overall').paired.difference > 0, 'better overall AUC');
+    // …and so is the readable report reviewers see, with its plots.
+    const htmlRef = offline.artifacts[1]!;
+    assert.equal(htmlRef.mediaType, 'text/html; charset=utf-8');
+    const html = (await h.evidence.getBytes(htmlRef.key, htmlRef.sha256)).toString('utf8');
+    assert.equal(html.match(/<svg/g)?.length, 3);
+    assert.match(html, /no-site-sensitivity-drop/);
+    assert.match(html, /site=site-c/);
+  });
+
   it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {
     const request = await demoRequest(h, await fastPolicy(), 3);
     request.datasets = request.datasets.filter((d) => d.role !== 'training');

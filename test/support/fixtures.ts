@@ -12,7 +12,16 @@ export function validPolicy(overrides: Partial<ReleasePolicyInput> = {}): Releas
     version: '2026.11-test',
     registeredAt: '2026-06-01T09:00:00Z',
     operatingThreshold: 0.3,
-    offline: { minAuc: 0.8, nonInferiorityMargin: 0.01 },
+    offline: {
+      attributes: ['site'],
+      acceptance: {
+        version: 1,
+        criteria: [
+          { id: 'auc-non-inferior', kind: 'non-inferiority', margin: 0.01, alpha: 0.025 },
+          { id: 'site-sensitivity-drop', kind: 'max-drop', metric: 'sensitivity', maxDrop: 0.03, slices: { attributes: ['site'] }, minN: 100 },
+        ],
+      },
+    },
     shadow: { durationSeconds: 5, cases: 1000, minAgreement: 0.8 },
     approval: { requiredRoles: ['qa', 'clinical'], expirySeconds: 86400 },
     canary: {

@@ -97,8 +97,8 @@ export async function fastPolicy(file = 'demo.yaml', patch: (p: ReleasePolicy) =
   return p;
 }
 
-export async function demoRequest(h: Harness, policy: ReleasePolicy, attempt = 1): Promise<ReleaseRequest> {
-  return ReleaseRequestSchema.parse(await seedDemo(h.evidence, policy, { attempt }));
+export async function demoRequest(h: Harness, policy: ReleasePolicy, attempt = 1, candidateVersion?: string): Promise<ReleaseRequest> {
+  return ReleaseRequestSchema.parse(await seedDemo(h.evidence, policy, { attempt, ...(candidateVersion ? { candidateVersion } : {}) }));
 }
 
 export async function startRelease(h: Harness, request: ReleaseRequest) {

@@ -57,7 +57,14 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
     async evaluateOffline() {
       const s = arm(100, 90, 1000, 200);
       return {
-        measurement: { datasetSha256: 'b'.repeat(64), n: 1000, positives: 100, candidate: { auc: 0.9, atThreshold: s }, incumbent: { auc: 0.85, atThreshold: s } },
+        measurement: {
+          datasetSha256: 'b'.repeat(64),
+          n: 1000,
+          positives: 100,
+          candidate: { auc: 0.9, atThreshold: s },
+          incumbent: { auc: 0.85, atThreshold: s },
+          criteria: [{ id: 'auc-non-inferior', kind: 'non-inferiority', metric: 'auc', status: 'pass' as const, reason: 'all 1 slices pass', failingSlices: [] }],
+        },
         artifacts: [ref(2)],
       };
     },

@@ -27,6 +27,9 @@ if [[ ! -d node_modules ]]; then
 else
   echo "ensure-node-deps: package-lock.json changed since the last install; running npm ci"
 fi
-npm ci --no-audit --no-fund
+# --ignore-scripts: no dependency needs its install script here (esbuild, swc and the Temporal core
+# bridge ship prebuilt binaries; onnxruntime-node's script only fetches optional GPU files and fails
+# offline). Same choice as npm 11's default of not running unapproved scripts, made explicit.
+npm ci --no-audit --no-fund --ignore-scripts
 # npm ci rewrites the marker, but make sure it is newer than the lockfile even on coarse clocks.
 touch "$MARKER"

@@ -21,6 +21,8 @@ export class DemoError extends Error {
 export interface DemoOptions {
   evidence: EvidencePort;
   policy: ReleasePolicy;
+  /** Which bundled candidate to release (default 2.0.0). */
+  candidateVersion?: string;
   apiUrl: string;
   token: string;
   /** Lines to export before the CLI commands (token / API URL), already shell-quoted. */
@@ -41,7 +43,7 @@ export interface DemoOptions {
 export async function runDemo(opts: DemoOptions): Promise<ReleaseStatus | null> {
   const { out } = opts;
   out.event(`seeding the demo: ${opts.policy.id}@${opts.policy.version}, model sepsis-alert (artifacts → S3 evidence store)`);
-  const request = await seedDemo(opts.evidence, opts.policy);
+  const request = await seedDemo(opts.evidence, opts.policy, opts.candidateVersion ? { candidateVersion: opts.candidateVersion } : {});
   const { releaseId, started } = await startRelease(opts, request as unknown as Record<string, unknown>);
   out.event(
     started

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEMO_CANDIDATES } from '../demo/artifacts';
 import { ConfigError, loadConfig, type VigilConfig } from '../config';
 import { DemoError, Printer, repoRelative, runDemo } from '../demo/run-demo';
 import { loadPolicyFile, PolicyFileError } from '../demo/seed';
@@ -39,14 +40,16 @@ const SETPRIV = '/usr/bin/setpriv';
 interface Flags {
   demo: boolean;
   policy: string;
+  candidate: string | undefined;
   ui: boolean;
   uiPort: number;
 }
 
-const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--no-ui] [--ui-port <port>]
+const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--candidate <version>] [--no-ui] [--ui-port <port>]
 
   --demo            seed the demo and run its release, printing each stage and the approval commands
   --policy <file>   release policy for the demo (default demo/policies/demo.yaml)
+  --candidate <v>   demo candidate: 2.0.0 (default, passes) or 2.1.0 (better overall, regresses at site C)
   --no-ui           run Temporal without its Web UI
   --ui-port <port>  Temporal Web UI port (default 8233)
 
@@ -58,6 +61,7 @@ function parseFlags(argv: string[]): Flags {
     options: {
       demo: { type: 'boolean', default: false },
       policy: { type: 'string' },
+      candidate: { type: 'string' },
       'no-ui': { type: 'boolean', default: false },
       'ui-port': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -71,9 +75,13 @@ function parseFlags(argv: string[]): Flags {
   }
   const uiPort = values['ui-port'] === undefined ? 8233 : Number(values['ui-port']);
   if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535) throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
+  if (values.candidate !== undefined && !(values.candidate in DEMO_CANDIDATES)) {
+    throw new StackStartError(`--candidate must be one of ${Object.keys(DEMO_CANDIDATES).join(', ')}, got ${values.candidate}`);
+  }
   return {
     demo: values.demo ?? false,
     policy: path.resolve(values.policy ?? path.join(REPO_ROOT, 'demo', 'policies', 'demo.yaml')),
+    candidate: values.candidate,
     ui: !values['no-ui'],
     uiPort,
   };
@@ -269,6 +277,7 @@ async function runSupervisor(): Promise<void> {
         await runDemo({
           evidence,
           policy,
+          ...(flags.candidate ? { candidateVersion: flags.candidate } : {}),
           apiUrl: apiProbeUrl,
           token: token.token,
           cliEnv: cliEnv(config, token),

@@ -1,0 +1,179 @@
+/**
+ * Canary guardrails judged on the whole history of intervals, not one window: the sensitivity comparison is an
+ * anytime-valid sequential test (src/stats/sequential), so checking it every interval does not inflate the
+ * false-rollback rate above α. Pure: history + policy → decision; the workflow can record and replay it.
+ *
+ * Not wired into the workflow yet. The types below extend the domain's LiveMeasurement / Guardrails locally;
+ * the lead merges them into src/domain when integrating.
+ */
+import type { ArmStats, Decision, LiveMeasurement } from '../domain';
+import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
+
+/** One canary interval: the domain's live measurement plus the operational signals the guardrails watch. */
+export interface CanaryIntervalMeasurement extends LiveMeasurement {
+  /** Clinician overrides of the canary arm's alerts in this interval (dismissed / acted against). */
+  overrides?: { overridden: number; alerts: number };
+  /** 99th percentile latency of the canary arm in this interval, milliseconds. */
+  latencyP99Ms?: number | null;
+  /** Failed requests (errors, timeouts) of the canary arm in this interval. */
+  errors?: { failed: number; requests: number };
+  /** Data-quality anomalies found in this interval's canary inputs (schema, ranges, missingness). */
+  dataQualityAnomalies?: string[];
+}
+
+/** Sequential canary guardrails (to merge into GuardrailsSchema). */
+export interface SequentialGuardrails {
+  /** One-sided false-rollback rate over the whole canary, however many intervals are judged. */
+  alpha: number;
+  /** Harm is a sensitivity drop (control − canary) beyond this. 0 = any drop. */
+  harmMargin: number;
+  /** Optional: the canary may only pass its final interval once the upper confidence bound on the drop is below this. */
+  nonInferiorityMargin?: number;
+  /** Labelled positives per arm expected over the whole canary, and the anticipated sensitivity (sets ρ; fixed in advance). */
+  planned: { treatmentPositives: number; comparatorPositives: number; sensitivity?: number };
+  /** Fewer cumulative labelled positives than this in either arm is inconclusive, never a pass. */
+  minPositives: number;
+  /** Largest tolerated ratio of the canary's alert rate to the control's (cumulative). */
+  maxAlertRateRatio: number;
+  maxOverrideRate?: number;
+  maxLatencyP99Ms?: number;
+  maxErrorRate?: number;
+  /** Anomalies tolerated per interval (default 0). */
+  maxDataQualityAnomalies?: number;
+}
+
+export interface SequentialGuardrailsDecision extends Decision {
+  /** What was computed, for the evidence record: every look of the sequential test and the operational checks. */
+  evidence: {
+    interval: string;
+    sequential: SequentialHarmResult | null;
+    cumulative: { treatment: Totals; comparator: Totals };
+    checks: { name: string; value: number | null; limit: number; status: 'pass' | 'fail' | 'inconclusive' }[];
+  };
+}
+
+interface Totals {
+  n: number;
+  positives: number;
+  truePositives: number;
+  alerts: number;
+}
+
+const f4 = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(4));
+
+function add(t: Totals, a: ArmStats): Totals {
+  return { n: t.n + a.n, positives: t.positives + a.positives, truePositives: t.truePositives + a.truePositives, alerts: t.alerts + a.alerts };
+}
+
+const zero: Totals = { n: 0, positives: 0, truePositives: 0, alerts: 0 };
+
+/**
+ * Judge the canary after its latest interval. `history` is every interval so far, oldest first (per-interval
+ * counts, not running totals). Verdicts:
+ *   fail          the sequential test has declared harm at any look so far (sticky), or an operational
+ *                 guardrail is breached in the latest interval (alert-rate ratio: cumulative);
+ *   inconclusive  too few labelled positives in either arm (extend or hold — never a pass), a configured signal
+ *                 is missing, or `final` and non-inferiority is required but not yet shown;
+ *   pass          otherwise: continue (or, when `final`, promote).
+ */
+export function judgeGuardrailsSequential(
+  history: readonly CanaryIntervalMeasurement[],
+  g: SequentialGuardrails,
+  options: { final?: boolean } = {},
+): SequentialGuardrailsDecision {
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const checks: SequentialGuardrailsDecision['evidence']['checks'] = [];
+  const latest = history[history.length - 1];
+  if (!latest) {
+    return {
+      verdict: 'inconclusive',
+      reasons: ['no canary intervals measured yet'],
+      evidence: { interval: '', sequential: null, cumulative: { treatment: zero, comparator: zero }, checks },
+    };
+  }
+  let t = zero;
+  let c = zero;
+  for (const m of history) {
+    t = add(t, m.treatment);
+    c = add(c, m.comparator);
+  }
+
+  // Sensitivity: the sequential test over all looks (its verdict is valid at every look, including this one).
+  const looks: IntervalCounts[] = history.map((m) => ({
+    treatment: { positives: m.treatment.positives, truePositives: m.treatment.truePositives },
+    comparator: { positives: m.comparator.positives, truePositives: m.comparator.truePositives },
+  }));
+  const seq = sequentialHarmTest(looks, {
+    alpha: g.alpha,
+    harmMargin: g.harmMargin,
+    ...(g.nonInferiorityMargin !== undefined ? { nonInferiorityMargin: g.nonInferiorityMargin } : {}),
+    planned: g.planned,
+  });
+  const last = seq.looks[seq.looks.length - 1]!;
+  const ci = `drop ${f4(last.drop)}, ${((1 - g.alpha) * 100).toFixed(1)}% confidence sequence [${f4(last.lower)}, ${f4(last.upper)}]`;
+  if (seq.verdict === 'harm') {
+    failures.push(
+      `sensitivity harm declared at look ${seq.firstCrossing} by the sequential test (canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)}; ${ci}; lower bound above the margin ${g.harmMargin}; anytime p = ${seq.anytimePValue.toPrecision(3)} ≤ α = ${g.alpha})`,
+    );
+  } else if (t.positives < g.minPositives || c.positives < g.minPositives) {
+    inconclusive.push(`not enough labelled positives yet (canary ${t.positives}, control ${c.positives}; need ${g.minPositives} in each arm)`);
+  } else if (options.final && g.nonInferiorityMargin !== undefined && seq.verdict !== 'non-inferior') {
+    inconclusive.push(`non-inferiority not shown: upper bound on the drop ${f4(last.upper)} is not below ${g.nonInferiorityMargin} (${ci}); extend the canary`);
+  }
+  checks.push({ name: 'sensitivity-harm', value: last.lower, limit: g.harmMargin, status: seq.verdict === 'harm' ? 'fail' : t.positives < g.minPositives || c.positives < g.minPositives ? 'inconclusive' : 'pass' });
+
+  // Alert-rate ratio on cumulative counts.
+  const rateT = t.n > 0 ? t.alerts / t.n : null;
+  const rateC = c.n > 0 ? c.alerts / c.n : null;
+  const ratio = rateT !== null && rateC !== null && rateC > 0 ? rateT / rateC : null;
+  if (ratio === null) {
+    if (rateT !== null && rateC === 0 && rateT > 0) {
+      failures.push(`canary alert rate ${f4(rateT)} against a control arm that raised no alerts`);
+      checks.push({ name: 'alert-rate-ratio', value: null, limit: g.maxAlertRateRatio, status: 'fail' });
+    } else {
+      inconclusive.push('alert-rate ratio undefined (no cases or no control alerts yet)');
+      checks.push({ name: 'alert-rate-ratio', value: null, limit: g.maxAlertRateRatio, status: 'inconclusive' });
+    }
+  } else {
+    const bad = ratio > g.maxAlertRateRatio;
+    if (bad) failures.push(`alert rate ratio ${f4(ratio)} (canary ${f4(rateT)} vs control ${f4(rateC)}) exceeds the allowed ${g.maxAlertRateRatio}`);
+    checks.push({ name: 'alert-rate-ratio', value: ratio, limit: g.maxAlertRateRatio, status: bad ? 'fail' : 'pass' });
+  }
+
+  // Operational guardrails on the latest interval: a configured limit with no measurement is inconclusive.
+  const bounded = (name: string, value: number | null | undefined, limit: number | undefined, describe: (v: number) => string) => {
+    if (limit === undefined) return;
+    if (value === null || value === undefined || !Number.isFinite(value)) {
+      inconclusive.push(`${name} not measured in ${latest.window}`);
+      checks.push({ name, value: null, limit, status: 'inconclusive' });
+      return;
+    }
+    const bad = value > limit;
+    if (bad) failures.push(`${describe(value)} in ${latest.window} exceeds the allowed ${limit}`);
+    checks.push({ name, value, limit, status: bad ? 'fail' : 'pass' });
+  };
+  const o = latest.overrides;
+  bounded('override-rate', o ? (o.alerts > 0 ? o.overridden / o.alerts : 0) : null, g.maxOverrideRate, (v) => `override rate ${f4(v)}`);
+  bounded('latency-p99-ms', latest.latencyP99Ms, g.maxLatencyP99Ms, (v) => `latency p99 ${v.toFixed(1)} ms`);
+  const e = latest.errors;
+  bounded('error-rate', e ? (e.requests > 0 ? e.failed / e.requests : null) : null, g.maxErrorRate, (v) => `error rate ${f4(v)}`);
+  const anomalies = latest.dataQualityAnomalies;
+  const maxAnomalies = g.maxDataQualityAnomalies ?? 0;
+  if (anomalies !== undefined) {
+    const bad = anomalies.length > maxAnomalies;
+    if (bad) failures.push(`${anomalies.length} data-quality anomalies in ${latest.window} (allowed ${maxAnomalies}): ${anomalies.join('; ')}`);
+    checks.push({ name: 'data-quality-anomalies', value: anomalies.length, limit: maxAnomalies, status: bad ? 'fail' : 'pass' });
+  }
+
+  const evidence = { interval: latest.window, sequential: seq, cumulative: { treatment: t, comparator: c }, checks };
+  if (failures.length > 0) return { verdict: 'fail', reasons: [...failures, ...inconclusive], evidence };
+  if (inconclusive.length > 0) return { verdict: 'inconclusive', reasons: inconclusive, evidence };
+  return {
+    verdict: 'pass',
+    reasons: [
+      `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${g.alpha}), alert rate ratio ${f4(ratio)}`,
+    ],
+    evidence,
+  };
+}

@@ -7,12 +7,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../src/demo/artifacts';
+import { DEMO_CANDIDATE, DEMO_CANDIDATE_SITE_REGRESSION, DEMO_INCUMBENT } from '../src/demo/artifacts';
 import { logisticToOnnx } from '../src/models/onnx-logistic';
 
 export function demoOnnxFiles(): Record<string, Uint8Array> {
   return Object.fromEntries(
-    [DEMO_INCUMBENT, DEMO_CANDIDATE].map((m) => [`models/${m.name}-${m.version}.onnx`, logisticToOnnx(m)]),
+    [DEMO_INCUMBENT, DEMO_CANDIDATE, DEMO_CANDIDATE_SITE_REGRESSION].map((m) => [`models/${m.name}-${m.version}.onnx`, logisticToOnnx(m)]),
   );
 }
 

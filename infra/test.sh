@@ -15,12 +15,22 @@ npx tsc -p tsconfig.json --noEmit
 echo "test: lint"
 npx eslint .
 
+# Browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "test: chromium missing; installing Debian's chromium (apt-get update && apt-get install -y chromium)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test: WARNING: chromium is missing and this is not root; the browser tests (test/e2e) will fail" >&2
+  fi
+fi
+
 shopt -s nullglob
-files=(test/unit/*.test.ts test/workflow/*.test.ts test/replay/*.test.ts test/integration/*.test.ts)
+files=(test/unit/*.test.ts test/workflow/*.test.ts test/replay/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
 echo "test: ${#files[@]} test files"
 # The AWS SDK warns on every process that Node 20 support ends in 2027; it is noise in test output.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 status=0
-node --import tsx --test --test-reporter=spec "${files[@]}" || status=$?
+node --import tsx --import ./test/support/fast-check-seed.cjs --test --test-reporter=spec "${files[@]}" || status=$?
 echo "test: finished in $(( $(date +%s) - started )) s"
 exit $status

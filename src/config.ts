@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
 
 /** Env booleans are parsed explicitly: the string "false" must not be truthy. */
@@ -22,6 +25,17 @@ const ConfigSchema = z.object({
   VIGIL_API_TOKEN: z.string().min(16, 'VIGIL_API_TOKEN must be at least 16 characters').optional(),
   VIGIL_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   VIGIL_STATE_DIR: z.string().min(1).default('.vigil'),
+  /** AES-256-GCM key (base64 of 32 bytes) for workflow payloads; unset = payloads are not encrypted. */
+  VIGIL_PAYLOAD_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32 && Buffer.from(v, 'base64').toString('base64') === v, 'must be base64 of exactly 32 bytes')
+    .optional(),
+  /** Browser origins allowed to call the codec endpoint (the Temporal Web UI), comma-separated. */
+  VIGIL_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
+  /** Where the system's Ed25519 key (DSSE on signature records) lives; default <state dir>/keys (see signingKeyDirFor). */
+  VIGIL_SIGNING_KEY_DIR: z.string().min(1).optional(),
+  /** Users and roles for the web UI (YAML, scrypt hashes; see config/users.example.yaml). Unset: nobody can log in. */
+  VIGIL_USERS_FILE: z.string().min(1).optional(),
   /** A workflow bundle built ahead of time (production image); unset = bundle at worker start. */
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
@@ -37,6 +51,21 @@ const ConfigSchema = z.object({
   VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
   /** How long the in-memory delivery ledger remembers a delivery id. */
   VIGIL_WEBHOOK_LEDGER_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  /** Inference gateway (src/gateway): listen address, models file (YAML/JSON), control and ingest tokens, case-id HMAC key. */
+  VIGIL_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+  VIGIL_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  VIGIL_GATEWAY_MODELS: z.string().min(1).optional(),
+  VIGIL_GATEWAY_CONTROL_TOKEN: z.string().min(16, 'VIGIL_GATEWAY_CONTROL_TOKEN must be at least 16 characters').optional(),
+  VIGIL_GATEWAY_INGEST_TOKEN: z.string().min(16, 'VIGIL_GATEWAY_INGEST_TOKEN must be at least 16 characters').optional(),
+  VIGIL_GATEWAY_CASE_ID_KEY: z.string().min(16, 'VIGIL_GATEWAY_CASE_ID_KEY must be at least 16 characters').optional(),
+  /** Telemetry write-ahead log; default <state dir>/telemetry-wal. */
+  VIGIL_GATEWAY_WAL_DIR: z.string().min(1).optional(),
+  VIGIL_GATEWAY_SHADOW_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(65_536).default(256),
+  VIGIL_GATEWAY_SHADOW_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(2000),
+  /** Poll the S3 route store for newer tables this often; 0 = control API only. */
+  VIGIL_GATEWAY_ROUTE_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
+  /** Upload S3 telemetry segments (false: WAL only, e.g. in benchmarks). */
+  VIGIL_GATEWAY_UPLOAD: envBool.default(true),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
@@ -55,7 +84,31 @@ export interface VigilConfig {
   api: { host: string; port: number; url: string; token: string | undefined };
   logLevel: RawConfig['VIGIL_LOG_LEVEL'];
   stateDir: string;
+  /** Payload encryption (src/codec): the key is a secret, never log it. */
+  payloadCodec: { key: Buffer; corsOrigins: string[] } | null;
+  signingKeyDir: string;
+  auth: {
+    usersFile: string | undefined;
+    /** JSON lines of authentication events. */
+    auditLog: string;
+    /** Secure cookies when the API is reached over TLS (VIGIL_API_URL https://…). */
+    secureCookies: boolean;
+  };
   workflowBundle: string | undefined;
+  /** The inference gateway (src/gateway/main.ts). Secrets: never log the tokens or the key. */
+  gateway?: {
+    host: string;
+    port: number;
+    modelsFile: string | undefined;
+    controlToken: string | undefined;
+    ingestToken: string | undefined;
+    caseIdKey: string | undefined;
+    walDir: string;
+    shadowMaxInFlight: number;
+    shadowTimeoutMs: number;
+    routePollMs: number;
+    upload: boolean;
+  };
   webhooks: {
     configFile: string | undefined;
     /** Secrets: never log these. */
@@ -99,6 +152,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     },
     logLevel: c.VIGIL_LOG_LEVEL,
     stateDir: c.VIGIL_STATE_DIR,
+    payloadCodec: c.VIGIL_PAYLOAD_KEY
+      ? { key: Buffer.from(c.VIGIL_PAYLOAD_KEY, 'base64'), corsOrigins: c.VIGIL_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) }
+      : null,
+    signingKeyDir: c.VIGIL_SIGNING_KEY_DIR ?? signingKeyDirFor(c.VIGIL_STATE_DIR),
+    auth: {
+      usersFile: c.VIGIL_USERS_FILE,
+      auditLog: path.join(c.VIGIL_STATE_DIR, 'audit', 'auth.jsonl'),
+      secureCookies: (c.VIGIL_API_URL ?? '').startsWith('https://'),
+    },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
     webhooks: {
       configFile: c.VIGIL_WEBHOOK_CONFIG,
@@ -113,5 +175,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       gitMaxAgeSeconds: c.VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS,
       ledgerTtlSeconds: c.VIGIL_WEBHOOK_LEDGER_TTL_SECONDS,
     },
+    gateway: {
+      host: c.VIGIL_GATEWAY_HOST,
+      port: c.VIGIL_GATEWAY_PORT,
+      modelsFile: c.VIGIL_GATEWAY_MODELS,
+      controlToken: c.VIGIL_GATEWAY_CONTROL_TOKEN,
+      ingestToken: c.VIGIL_GATEWAY_INGEST_TOKEN,
+      caseIdKey: c.VIGIL_GATEWAY_CASE_ID_KEY,
+      walDir: c.VIGIL_GATEWAY_WAL_DIR ?? path.join(c.VIGIL_STATE_DIR, 'telemetry-wal'),
+      shadowMaxInFlight: c.VIGIL_GATEWAY_SHADOW_MAX_IN_FLIGHT,
+      shadowTimeoutMs: c.VIGIL_GATEWAY_SHADOW_TIMEOUT_MS,
+      routePollMs: c.VIGIL_GATEWAY_ROUTE_POLL_MS,
+      upload: c.VIGIL_GATEWAY_UPLOAD,
+    },
   };
+}
+
+/**
+ * Default signing-key directory: <state dir>/keys, unless the state dir lies inside a git work tree (the
+ * default `.vigil` of a clone): keys are never kept where they could be committed, so then ~/.config/vigil/keys.
+ */
+export function signingKeyDirFor(stateDir: string): string {
+  const abs = path.resolve(stateDir);
+  for (let d = abs; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return path.join(os.homedir(), '.config', 'vigil', 'keys');
+    if (path.dirname(d) === d) return path.join(abs, 'keys');
+  }
 }

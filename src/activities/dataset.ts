@@ -1,73 +1,77 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { parse } from 'csv-parse/sync';
-import { ErrorType } from '../domain';
+import { DatasetError, parseDatasetSchema, readTable, type DatasetSchema, type LockedTable } from '../data';
+import type { DatasetRef } from '../domain';
+import { asArtifactFailure } from './artifacts';
+import type { EvidencePort } from './deps';
 
-/** A locked evaluation table: ids and declared attributes as strings, features as numbers, labels as 0/1. */
-export interface LabelledTable {
-  /** Feature column names, in the order of each row of `features`. */
-  columns: string[];
-  caseIds: string[];
-  attributes: Record<string, string[]>;
-  features: number[][];
-  labels: Uint8Array;
+/** Media types readTable understands, per declared dataset format. */
+const TABLE_TYPE: Record<DatasetRef['format'], string> = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' };
+
+/** Column names of a CSV or Parquet table, read from its header or footer only. */
+export async function tableHeader(bytes: Uint8Array, format: DatasetRef['format'], name: string): Promise<string[]> {
+  if (format === 'csv') {
+    let records: string[][];
+    try {
+      records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { bom: true, trim: true, to_line: 1 });
+    } catch (e) {
+      throw new DatasetError('unreadable', `dataset ${name}: not valid CSV: ${(e as Error).message}`);
+    }
+    if (!records[0]) throw new DatasetError('empty', `dataset ${name}: empty file`);
+    return records[0];
+  }
+  const hp = await import('hyparquet');
+  try {
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    return hp.parquetMetadata(file).schema.slice(1).map((el) => el.name);
+  } catch (e) {
+    throw new DatasetError('unreadable', `dataset ${name}: not a readable Parquet file: ${(e as Error).message}`);
+  }
+}
+
+export interface TableNeeds {
+  /** Slice attribute columns (the policy's offline.attributes); required on the evaluation split. */
+  slices: readonly string[];
+  /** Feature columns the models read. */
+  features: readonly string[];
 }
 
 /**
- * Parse and schema-check a labelled CSV: `case_id` and `label` are required, as are the declared
- * attribute columns and every feature a model needs. Any bad cell is a non-retryable error naming
- * row and column; columns nobody asked for are ignored.
+ * The schema of a dataset that declares none: the demo layout. `case_id` and `label` (0/1) are required,
+ * `patient_id` is used when present (for the patient-overlap check), the slices and features asked for are
+ * required, and other columns are ignored. Every named column rejects missing cells.
  */
-export function parseLabelledCsv(
-  bytes: Uint8Array,
-  name: string,
-  want: { attributes: readonly string[]; features: readonly string[] },
-): LabelledTable {
-  const fail = (msg: string) => ApplicationFailure.nonRetryable(`dataset ${name}: ${msg}`, ErrorType.InvalidArtifact);
-  let records: string[][];
-  try {
-    records = parse(Buffer.from(bytes), { skip_empty_lines: true, trim: true });
-  } catch (e) {
-    throw fail(`not valid CSV: ${(e as Error).message}`);
-  }
-  const header = records[0];
-  if (!header) throw fail('empty file');
-  const index = (col: string) => {
-    const i = header.indexOf(col);
-    if (i < 0) throw fail(`missing column "${col}" (columns: ${header.join(', ')})`);
-    return i;
-  };
-  const idIdx = index('case_id');
-  const labelIdx = index('label');
-  const attrIdx = want.attributes.map(index);
-  const featureIdx = want.features.map(index);
-  const rows = records.length - 1;
-  if (rows === 0) throw fail('no rows');
-  const table: LabelledTable = {
-    columns: [...want.features],
-    caseIds: [],
-    attributes: Object.fromEntries(want.attributes.map((a) => [a, [] as string[]])),
-    features: [],
-    labels: new Uint8Array(rows),
-  };
-  for (let r = 1; r <= rows; r++) {
-    const rec = records[r]!;
-    if (rec.length !== header.length) throw fail(`row ${r} has ${rec.length} cells, expected ${header.length}`);
-    const label = rec[labelIdx];
-    if (label !== '0' && label !== '1') throw fail(`row ${r}: label must be 0 or 1, got "${label}"`);
-    table.labels[r - 1] = label === '1' ? 1 : 0;
-    table.caseIds.push(rec[idIdx]!);
-    want.attributes.forEach((a, k) => {
-      const v = rec[attrIdx[k]!]!;
-      if (v === '') throw fail(`row ${r}, column ${a}: empty attribute value`);
-      table.attributes[a]!.push(v);
-    });
-    table.features.push(
-      featureIdx.map((i, k) => {
-        const v = Number(rec[i]);
-        if (rec[i] === '' || !Number.isFinite(v)) throw fail(`row ${r}, column ${want.features[k]}: not a finite number ("${rec[i]}")`);
-        return v;
-      }),
+export function defaultSchema(header: readonly string[], needs: TableNeeds, name: string): DatasetSchema {
+  if (needs.features.length === 0) {
+    throw new DatasetError(
+      'missing-column',
+      `dataset ${name}: no model declares its features (prediction files), so the dataset must carry a schema naming its feature columns`,
     );
   }
-  return table;
+  return parseDatasetSchema({
+    format: 'vigil.dataset-schema/v1',
+    extraColumns: 'ignore',
+    columns: [
+      { name: 'case_id', role: 'case_id', type: 'string' },
+      ...(header.includes('patient_id') ? [{ name: 'patient_id', role: 'patient_id', type: 'string' }] : []),
+      ...needs.slices.map((c) => ({ name: c, role: 'slice', type: 'string' })),
+      ...needs.features.map((c) => ({ name: c, role: 'feature', type: 'number' })),
+      { name: 'label', role: 'label', type: 'label' },
+    ],
+  });
+}
+
+/**
+ * Read one pinned dataset (CSV or Parquet) through the schema-checked readers: its own schema if it
+ * declares one, else the default layout. Any bad cell, missing column or digest problem is a
+ * non-retryable InvalidArtifact failure naming dataset, row and column.
+ */
+export async function readDataset(evidence: EvidencePort, ref: DatasetRef, needs: TableNeeds): Promise<{ table: LockedTable; schema: DatasetSchema }> {
+  const bytes = await evidence.getBytes(ref.artifact.key, ref.artifact.sha256);
+  try {
+    const schema = ref.schema ?? defaultSchema(await tableHeader(bytes, ref.format, ref.name), needs, ref.name);
+    const table = await readTable(bytes, TABLE_TYPE[ref.format], schema, ref.name);
+    return { table, schema };
+  } catch (e) {
+    throw asArtifactFailure(`${ref.role} split (${ref.format})`, e);
+  }
 }

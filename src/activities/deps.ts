@@ -1,3 +1,4 @@
+import type { Signer } from '../attestation/signer';
 import type { EvidenceRef, RouteState } from '../domain';
 import type { Logger } from '../logging/logger';
 import type { SimCase } from '../sim/cohort';
@@ -26,6 +27,21 @@ export interface EnvironmentFingerprint {
   platform: string;
   arch: string;
   lockfileSha256: string | null;
+  /** onnxruntime-node version the worker scores ONNX models with (null when not installed). */
+  onnxruntime?: string | null;
+}
+
+/** Reads a workflow's history so far from Temporal, as `historyToJSON` text (the worker wires it). */
+export interface HistoryPort {
+  fetch(workflowId: string, runId: string): Promise<string>;
+}
+
+/** The workflow code this worker runs: recorded with every archived history so audits replay against it. */
+export interface WorkerBuild {
+  buildId: string;
+  sdkVersion: string;
+  bundleSha256: string;
+  bundleCode: () => Promise<string>;
 }
 
 export interface ActivityDeps {
@@ -34,4 +50,9 @@ export interface ActivityDeps {
   traffic: TrafficSource;
   environment: EnvironmentFingerprint;
   log: Logger;
+  /** The system key: signs each e-signature record and the release's attestations as DSSE envelopes (src/attestation). */
+  signer: Signer;
+  /** Set by createVigilWorker, which has the Temporal connection and the workflow bundle. */
+  history?: HistoryPort;
+  build?: WorkerBuild;
 }

@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { EvidenceError } from '../evidence';
+import { archiveActivities } from './archive';
 import type { ActivityDeps } from './deps';
+import { dossierActivities } from './dossier';
 import { liveActivities } from './live';
 import { offlineEvalActivities } from './offline-eval';
 import { recordActivities } from './records';
@@ -32,9 +34,11 @@ export function createActivities(deps: ActivityDeps) {
     ...offlineEvalActivities(deps),
     ...liveActivities(deps),
     ...recordActivities(deps),
+    ...dossierActivities(deps),
+    ...archiveActivities(deps),
   });
 }
 
 export type VigilActivities = ReturnType<typeof createActivities>;
-export type { ActivityDeps, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
-export { chainKey } from './records';
+export type { ActivityDeps, HistoryPort, WorkerBuild, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
+export { chainKey, signatureEnvelopeKey } from './records';

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { heartbeat } from '@temporalio/activity';
 import type { ArmStats, LiveMeasurement, ReleaseRequest, ShadowMeasurement } from '../domain';
+import type { SimCase } from '../sim/cohort';
 import { armStats } from '../stats';
-import { loadModel, scorerFor } from './artifacts';
+import { closeAll, openScorers, scoreCases } from './artifacts';
 import type { ActivityDeps } from './deps';
 import type { StageOutput } from './snapshot';
 
@@ -25,8 +26,14 @@ export interface ObserveLiveInput {
 }
 
 export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'evidence' | 'traffic'>) {
-  async function models(request: ReleaseRequest) {
-    return Promise.all([loadModel(evidence, request.candidate), loadModel(evidence, request.incumbent)]);
+  /** Candidate and incumbent scored on the same cases (same float32 input); scorers are always closed. */
+  async function scoreBoth(request: ReleaseRequest, columns: readonly string[], cases: readonly SimCase[]): Promise<[Float64Array, Float64Array]> {
+    const [candidate, incumbent] = await openScorers(evidence, [request.candidate, request.incumbent]);
+    try {
+      return await Promise.all([scoreCases(candidate!, request.candidate, columns, cases), scoreCases(incumbent!, request.incumbent, columns, cases)]);
+    } finally {
+      await closeAll([candidate!, incumbent!]);
+    }
   }
 
   return {
@@ -34,14 +41,11 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
     async observeShadow(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<ShadowMeasurement>> {
       const { request } = input;
       const window = `shadow:${request.candidate.artifact.sha256}`;
-      const [[candidate, production], { columns, cases }] = await Promise.all([models(request), traffic.cases(window, request.policy.shadow.cases)]);
+      const { columns, cases } = await traffic.cases(window, request.policy.shadow.cases);
       heartbeat();
       const t = request.policy.operatingThreshold;
-      const scoreC = scorerFor(candidate, columns);
-      const scoreP = scorerFor(production, columns);
       const labels = Uint8Array.from(cases, (c) => c.label);
-      const sc = Float64Array.from(cases, (c) => scoreC(c.features));
-      const sp = Float64Array.from(cases, (c) => scoreP(c.features));
+      const [sc, sp] = await scoreBoth(request, columns, cases);
       let agreements = 0;
       let absDiff = 0;
       for (let k = 0; k < cases.length; k++) {
@@ -66,23 +70,23 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
       const { request } = input;
       const source = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}`;
       const window = input.mode === 'canary' ? `canary step ${input.step + 1} (${input.percent}%)` : `monitoring interval ${input.step + 1}`;
-      const [[candidate, incumbent], { columns, cases }] = await Promise.all([models(request), traffic.cases(source, input.cases)]);
+      const { columns, cases } = await traffic.cases(source, input.cases);
       heartbeat();
       const t = request.policy.operatingThreshold;
-      const scoreC = scorerFor(candidate, columns);
-      const scoreI = scorerFor(incumbent, columns);
-      const treated = input.mode === 'monitoring' ? cases : cases.filter((c) => inCanaryArm(c.caseId, input.percent));
-      const control = input.mode === 'monitoring' ? [] : cases.filter((c) => !inCanaryArm(c.caseId, input.percent));
+      const [sc, si] = await scoreBoth(request, columns, cases);
+      // Each arm's cases count with the model serving that arm.
+      const treated = cases.map((_, k) => k).filter((k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent));
+      const control = input.mode === 'monitoring' ? [] : cases.map((_, k) => k).filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent));
       const treatment = armStats(
-        treated.map((c) => scoreC(c.features)),
-        treated.map((c) => c.label),
+        treated.map((k) => sc[k]!),
+        treated.map((k) => cases[k]!.label),
         t,
       );
       const comparator =
         input.baseline ??
         armStats(
-          control.map((c) => scoreI(c.features)),
-          control.map((c) => c.label),
+          control.map((k) => si[k]!),
+          control.map((k) => cases[k]!.label),
           t,
         );
       const measurement: LiveMeasurement = { window, treatment, comparator };

@@ -1,14 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { approvalStatement, signStatement } from '../attestation';
 import {
   ChainEntrySchema,
   ErrorType,
   type ChainEntry,
   type ChainHead,
   type EvidenceRef,
-  type ReleaseRequest,
   type RouteState,
   type SignatureRecord,
-  type StageRecord,
 } from '../domain';
 import type { ActivityDeps } from './deps';
 
@@ -17,7 +16,12 @@ export function chainKey(releaseId: string, seq: number): string {
   return `releases/${releaseId}/chain/${String(seq).padStart(6, '0')}`;
 }
 
-export function recordActivities({ evidence, routes }: Pick<ActivityDeps, 'evidence' | 'routes'>) {
+/** The system's DSSE envelope over a signature record sits next to it, named by the record's digest. */
+export function signatureEnvelopeKey(releaseId: string, recordSha256: string): string {
+  return `releases/${releaseId}/signatures/${recordSha256}.dsse.json`;
+}
+
+export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps, 'evidence' | 'routes' | 'signer'>) {
   return {
     /** Append one entry; create-only, so a retried append is idempotent and a fork is refused. */
     async appendChainEntry(entry: ChainEntry): Promise<ChainHead> {
@@ -29,40 +33,33 @@ export function recordActivities({ evidence, routes }: Pick<ActivityDeps, 'evide
       return { seq: entry.seq, digest: ref.sha256 };
     },
 
-    /** The dossier is a manifest of everything so far; its digest is what approvers sign. */
-    async buildDossier(input: {
-      releaseId: string;
-      request: ReleaseRequest;
-      policySha256: string;
-      history: StageRecord[];
-      chainHead: ChainHead | null;
-      at: string;
-    }): Promise<EvidenceRef> {
-      const r = input.request;
-      return evidence.putJson({
-        kind: 'vigil.dossier/v1',
-        releaseId: input.releaseId,
-        at: input.at,
-        modelName: r.modelName,
-        change: { reason: r.reason, submittedBy: r.submittedBy, trigger: r.trigger, codeCommit: r.codeCommit },
-        candidate: r.candidate,
-        incumbent: r.incumbent,
-        rollbackTarget: r.incumbent,
-        datasets: r.datasets,
-        policy: { id: r.policy.id, version: r.policy.version, sha256: input.policySha256 },
-        stages: input.history
-          .filter((h) => h.decision !== null)
-          .map((h) => ({ stage: h.stage, step: h.step, decision: h.decision, evidence: h.artifacts, chainEntry: h.chainEntry })),
-        chainHead: input.chainHead,
-      });
-    },
-
     async recordSignature(input: {
       releaseId: string;
       signature: Omit<SignatureRecord, 'evidence'>;
       chainHead: ChainHead | null;
     }): Promise<EvidenceRef> {
-      return evidence.putJson({ kind: 'vigil.signature/v1', releaseId: input.releaseId, ...input.signature, chainHead: input.chainHead });
+      const s = input.signature;
+      const ref = await evidence.putJson({ kind: 'vigil.signature/v1', releaseId: input.releaseId, ...s, chainHead: input.chainHead });
+      // Sealed by the system key: an in-toto approval statement over the candidate, the dossier and this record.
+      // Ed25519 is deterministic, so a retried activity writes the same envelope bytes (create-only key).
+      const dossier = JSON.parse(Buffer.from(await evidence.getBytes(`sha256/${s.dossierSha256}`, s.dossierSha256)).toString('utf8')) as {
+        candidate: { artifact: { key: string; sha256: string } };
+      };
+      const st = approvalStatement(
+        { name: dossier.candidate.artifact.key, sha256: dossier.candidate.artifact.sha256 },
+        {
+          releaseId: input.releaseId,
+          dossier: { sha256: s.dossierSha256 },
+          approver: { id: s.signer, name: s.printedName, role: s.role },
+          decision: s.decision,
+          meaning: s.meaning,
+          reason: s.reason,
+          signedAt: s.at,
+        },
+      );
+      const envelope = await signStatement({ ...st, subject: [...st.subject, { name: `signature-record:${ref.key}`, digest: { sha256: ref.sha256 } }] }, [signer]);
+      await evidence.putNamed(signatureEnvelopeKey(input.releaseId, ref.sha256), envelope);
+      return ref;
     },
 
     /** Record the routing decision, then make it take effect. */

@@ -1,11 +1,30 @@
-import type { EvidenceRef, ReleaseRequest, SnapshotMeasurement } from '../domain';
-import { EvidenceIntegrityError, EvidenceNotFoundError } from '../evidence';
-import type { ActivityDeps } from './deps';
+import { candidateProvenanceStatement, signStatement } from '../attestation';
+import {
+  classifyChange,
+  DatasetManifestSchema,
+  missingProvenanceFields,
+  requiredRolesFor,
+  type ChangeClass,
+  type ChangeDimension,
+  type DatasetManifest,
+  type DatasetRef,
+  type EvidenceRef,
+  type ReleaseRequest,
+  type SnapshotMeasurement,
+} from '../domain';
+import { canonicalBytes, EvidenceConflictError, EvidenceIntegrityError, EvidenceNotFoundError, sha256Hex } from '../evidence';
+import type { ActivityDeps, EvidencePort } from './deps';
 
 export interface StageOutput<M> {
   measurement: M;
   artifacts: EvidenceRef[];
 }
+
+/** Builder id of the SLSA provenance Vigil issues at SNAPSHOT. */
+export const SNAPSHOT_BUILDER_ID = 'https://vigil.dev/builders/snapshot/v1';
+
+/** Dataset roles whose manifest (and so whose lineage) every release must carry. */
+const ROLES_NEEDING_MANIFEST: readonly DatasetRef['role'][] = ['training', 'evaluation'];
 
 /** Provenance every release must carry beyond what the request schema already enforces. */
 export function missingProvenance(request: ReleaseRequest): string[] {
@@ -13,38 +32,180 @@ export function missingProvenance(request: ReleaseRequest): string[] {
   for (const role of ['training', 'evaluation'] as const) {
     if (!request.datasets.some((d) => d.role === role)) missing.push(`datasets[role=${role}]`);
   }
+  for (const d of request.datasets) {
+    if (ROLES_NEEDING_MANIFEST.includes(d.role) && !d.manifest) missing.push(`datasets[name=${d.name}].manifest`);
+  }
   if (request.trigger.kind !== 'api' && !request.trigger.deliveryId) missing.push('trigger.deliveryId');
   return missing;
 }
 
-export function snapshotActivities({ evidence, environment }: Pick<ActivityDeps, 'evidence' | 'environment'>) {
+/**
+ * What a released model was built from, stored once per model digest at `provenanceKey`: the next release
+ * compares its candidate with this record of the incumbent. No release id or time, so re-releasing the same
+ * model from the same inputs writes the same bytes.
+ */
+export interface ModelProvenanceRecord {
+  kind: 'vigil.model-provenance/v1';
+  modelName: string;
+  model: { version: string; sha256: string };
+  codeCommit: string;
+  /** Training data: what "data changed" is judged on. */
+  trainingData: { name: string; sha256: string }[];
+  labelPolicyVersions: string[];
+  /** SHA-256 of the canonical feature list (names and definitions) of the training data; null if undeclared. */
+  featureSchemaSha256: string | null;
+  features: string[];
+}
+
+/** The record of what a model was built from, with label policy and feature schema read from its training manifests. */
+export function modelProvenanceRecord(
+  modelName: string,
+  model: { version: string; sha256: string },
+  codeCommit: string,
+  trainingData: { name: string; sha256: string }[],
+  trainingManifests: DatasetManifest[],
+): ModelProvenanceRecord {
+  const steps = trainingManifests.flatMap((m) => m.steps ?? []);
+  const featureList = steps.flatMap((s) => (s.kind === 'featureGeneration' ? (s.features ?? []).map((f) => ({ name: f.name, definition: f.definition ?? null })) : []));
+  return {
+    kind: 'vigil.model-provenance/v1',
+    modelName,
+    model,
+    codeCommit,
+    trainingData,
+    labelPolicyVersions: [...new Set(steps.flatMap((s) => (s.kind === 'labelling' && s.labelPolicyVersion ? [s.labelPolicyVersion] : [])))].sort(),
+    featureSchemaSha256: featureList.length ? sha256Hex(canonicalBytes(featureList)) : null,
+    features: featureList.map((f) => f.name),
+  };
+}
+
+export function provenanceKey(modelName: string, modelSha256: string): string {
+  return `models/${modelName}/${modelSha256}/provenance.json`;
+}
+
+export interface DimensionChange {
+  dimension: ChangeDimension;
+  changed: boolean;
+  from: string | null;
+  to: string | null;
+  note?: string;
+}
+
+/**
+ * Dimension-by-dimension comparison with the incumbent's record. Without a record nothing but the model
+ * can be compared, and what cannot be compared counts as changed.
+ */
+export function summariseChange(candidate: ModelProvenanceRecord, incumbent: ModelProvenanceRecord | null, incumbentSha256: string): DimensionChange[] {
+  const list = (xs: string[]) => (xs.length ? [...xs].sort().join(', ') : '(none)');
+  const data = (r: ModelProvenanceRecord) => list(r.trainingData.map((d) => `${d.name}@${d.sha256.slice(0, 12)}`));
+  const features = (r: ModelProvenanceRecord) => (r.featureSchemaSha256 ? `${r.features.length} features (sha256 ${r.featureSchemaSha256.slice(0, 12)})` : '(undeclared)');
+  const dims: [ChangeDimension, (r: ModelProvenanceRecord) => string][] = [
+    ['code', (r) => r.codeCommit],
+    ['data', data],
+    ['labelPolicy', (r) => list(r.labelPolicyVersions)],
+    ['featureSchema', features],
+  ];
+  const model: DimensionChange = {
+    dimension: 'model',
+    changed: candidate.model.sha256 !== incumbentSha256,
+    from: incumbentSha256,
+    to: candidate.model.sha256,
+  };
+  return [
+    ...dims.map(([dimension, show]): DimensionChange => {
+      const to = show(candidate);
+      if (!incumbent) return { dimension, changed: true, from: null, to, note: 'incumbent provenance not recorded: counted as changed' };
+      const from = show(incumbent);
+      return { dimension, changed: from !== to, from, to };
+    }),
+    model,
+  ];
+}
+
+export function snapshotActivities({ evidence, environment, signer }: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer'>) {
   /** Re-hash one referenced artifact; a mismatch or absence is a finding, a network error is retried. */
-  async function verify(label: string, key: string, sha256: string): Promise<string | null> {
+  async function read(label: string, key: string, sha256: string): Promise<{ bytes: Uint8Array } | { finding: string }> {
     try {
-      await evidence.getBytes(key, sha256);
-      return null;
+      return { bytes: await evidence.getBytes(key, sha256) };
     } catch (e) {
-      if (e instanceof EvidenceIntegrityError) return `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}`;
-      if (e instanceof EvidenceNotFoundError) return `${label} (${key}): not found`;
+      if (e instanceof EvidenceIntegrityError) return { finding: `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}` };
+      if (e instanceof EvidenceNotFoundError) return { finding: `${label} (${key}): not found` };
       throw e;
     }
   }
+  const verify = async (label: string, key: string, sha256: string) => {
+    const r = await read(label, key, sha256);
+    return 'finding' in r ? r.finding : null;
+  };
+
+  /** Read, parse and check one dataset manifest against the dataset it describes. */
+  async function checkManifest(d: DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> }) {
+    const label = `${d.role} dataset ${d.name} manifest`;
+    const got = await read(label, d.manifest.key, d.manifest.sha256);
+    if ('finding' in got) return { mismatches: [got.finding], missing: [], manifest: null };
+    let manifest: DatasetManifest;
+    try {
+      manifest = DatasetManifestSchema.parse(JSON.parse(Buffer.from(got.bytes).toString('utf8')));
+    } catch (e) {
+      return { mismatches: [`${label} (${d.manifest.key}): not a valid dataset manifest: ${(e as Error).message.split('\n')[0]}`], missing: [], manifest: null };
+    }
+    const mismatches =
+      manifest.file.sha256 === d.artifact.sha256
+        ? []
+        : [`${label}: describes a file with sha256 ${manifest.file.sha256}, but the dataset is ${d.artifact.sha256}`];
+    const missing = missingProvenanceFields(manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`);
+    return { mismatches, missing, manifest };
+  }
 
   return {
+    /**
+     * Resolve and re-hash everything the release names (models, datasets, their manifests, the model card),
+     * pin the policy, check each dataset manifest's provenance, compare with the incumbent and classify the
+     * change under the policy's change control plan. A complete snapshot also yields a signed SLSA
+     * provenance statement for the candidate.
+     */
     async snapshotRelease(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<SnapshotMeasurement>> {
       const { request } = input;
       const policyRef = await evidence.putJson(request.policy);
-      const checks = [
-        verify(`candidate model ${request.candidate.version}`, request.candidate.artifact.key, request.candidate.artifact.sha256),
-        verify(`incumbent model ${request.incumbent.version}`, request.incumbent.artifact.key, request.incumbent.artifact.sha256),
-        ...request.datasets.map((d) => verify(`${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256)),
-      ];
-      const digestMismatches = (await Promise.all(checks)).filter((x): x is string => x !== null);
-      const measurement: SnapshotMeasurement = {
-        policySha256: policyRef.sha256,
-        missingFields: missingProvenance(request),
-        digestMismatches,
-      };
+      const withManifest = request.datasets.filter((d): d is DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> } => d.manifest !== undefined);
+      const [digestFindings, manifests] = await Promise.all([
+        Promise.all([
+          verify(`candidate model ${request.candidate.version}`, request.candidate.artifact.key, request.candidate.artifact.sha256),
+          verify(`incumbent model ${request.incumbent.version}`, request.incumbent.artifact.key, request.incumbent.artifact.sha256),
+          ...request.datasets.map((d) => verify(`${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256)),
+          ...(request.modelCard ? [verify('model card', request.modelCard.key, request.modelCard.sha256)] : []),
+        ]),
+        Promise.all(withManifest.map(checkManifest)),
+      ]);
+      const digestMismatches = [...digestFindings.filter((x): x is string => x !== null), ...manifests.flatMap((m) => m.mismatches)];
+      const missingFields = [...missingProvenance(request), ...manifests.flatMap((m) => m.missing)];
+
+      const training = withManifest.map((d, i) => ({ ref: d, manifest: manifests[i]!.manifest })).filter((x) => x.ref.role === 'training');
+      const candidateRecord = modelProvenanceRecord(
+        request.modelName,
+        { version: request.candidate.version, sha256: request.candidate.artifact.sha256 },
+        request.codeCommit,
+        request.datasets.filter((d) => d.role === 'training').map((d) => ({ name: d.name, sha256: d.artifact.sha256 })),
+        training.flatMap((t) => (t.manifest ? [t.manifest] : [])),
+      );
+      const incumbentRecord = await readRecord(evidence, request.modelName, request.incumbent.artifact.sha256);
+      const dimensions = summariseChange(candidateRecord, incumbentRecord, request.incumbent.artifact.sha256);
+      const changed = dimensions.filter((d) => d.changed).map((d) => d.dimension);
+      const changeClass: ChangeClass = classifyChange(request.policy, changed);
+      const changeSummary = await evidence.putJson({
+        kind: 'vigil.change-summary/v1',
+        releaseId: input.releaseId,
+        at: input.at,
+        modelName: request.modelName,
+        candidate: candidateRecord.model,
+        incumbent: { version: request.incumbent.version, sha256: request.incumbent.artifact.sha256, provenanceRecorded: incumbentRecord !== null },
+        dimensions,
+        changeClass,
+        changeControlPlan: request.policy.changeControl ?? null,
+        requiredRoles: requiredRolesFor(request.policy, changeClass),
+      });
+
+      const measurement: SnapshotMeasurement = { policySha256: policyRef.sha256, missingFields, digestMismatches, changeClass, changed };
       const snapshot = await evidence.putJson({
         kind: 'vigil.snapshot/v1',
         releaseId: input.releaseId,
@@ -53,6 +214,7 @@ export function snapshotActivities({ evidence, environment }: Pick<ActivityDeps,
         candidate: request.candidate,
         incumbent: request.incumbent,
         datasets: request.datasets,
+        modelCard: request.modelCard ?? null,
         codeCommit: request.codeCommit,
         trigger: request.trigger,
         submittedBy: request.submittedBy,
@@ -61,7 +223,53 @@ export function snapshotActivities({ evidence, environment }: Pick<ActivityDeps,
         environment,
         verification: measurement,
       });
-      return { measurement, artifacts: [snapshot, policyRef] };
+      const artifacts = [snapshot, policyRef, changeSummary];
+      if (missingFields.length === 0 && digestMismatches.length === 0) {
+        // Only complete, verified provenance is attested and recorded for the next release to compare with.
+        const statement = candidateProvenanceStatement({
+          candidate: { name: `${request.modelName}@${request.candidate.version}`, sha256: request.candidate.artifact.sha256 },
+          source: { repository: `vigil:${request.modelName}`, commit: request.codeCommit },
+          datasets: withManifest.map((d, i) => ({
+            name: d.name,
+            role: d.role,
+            manifestSha256: d.manifest.sha256,
+            merkleRoot: manifests[i]!.manifest!.rows.merkle.root,
+          })),
+          environment: {
+            node: environment.node,
+            platform: environment.platform,
+            arch: environment.arch,
+            onnxruntime: environment.onnxruntime ?? null,
+            ...(environment.lockfileSha256 ? { lockfileSha256: environment.lockfileSha256 } : {}),
+          },
+          builder: { id: SNAPSHOT_BUILDER_ID },
+          invocationId: input.releaseId,
+          startedOn: input.at,
+        });
+        artifacts.push(await evidence.putJson(await signStatement(statement, [signer])));
+        await writeRecord(evidence, candidateRecord);
+      }
+      return { measurement, artifacts };
     },
   };
+}
+
+async function readRecord(evidence: EvidencePort, modelName: string, sha256: string): Promise<ModelProvenanceRecord | null> {
+  try {
+    const bytes = await evidence.getBytes(provenanceKey(modelName, sha256));
+    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelProvenanceRecord;
+    return record.kind === 'vigil.model-provenance/v1' ? record : null;
+  } catch (e) {
+    if (e instanceof EvidenceNotFoundError) return null;
+    throw e;
+  }
+}
+
+/** First record wins: the same model bytes released again from other inputs keeps what was recorded first. */
+export async function writeRecord(evidence: EvidencePort, record: ModelProvenanceRecord): Promise<void> {
+  try {
+    await evidence.putNamed(provenanceKey(record.modelName, record.model.sha256), record);
+  } catch (e) {
+    if (!(e instanceof EvidenceConflictError)) throw e;
+  }
 }

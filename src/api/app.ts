@@ -21,6 +21,7 @@ import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
 import type { ReleaseHandle, TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
+import { createUiRoutes, type UiDeps } from '../ui/routes';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const LIST_LIMIT = 100;
@@ -33,6 +34,10 @@ export interface AppDeps {
   log: Logger;
   /** Mounts /webhooks/* when given (see src/api/webhooks). */
   webhooks?: WebhookDeps;
+  /** Mounts the codec server (/codec/encode, /codec/decode) when payload encryption is configured (src/codec). */
+  codecRoutes?: Hono;
+  /** Mounts the sign-off web UI at /ui/* when given (see src/ui). */
+  ui?: UiDeps;
 }
 
 /** How each approval rejection from the workflow's validator reads over HTTP. */
@@ -47,7 +52,7 @@ const UPDATE_FAILURE_STATUS: Record<string, ContentfulStatusCode> = {
   [ErrorType.ReleaseFinished]: 409,
 };
 
-export function createApp({ client, config, log, webhooks }: AppDeps): Hono {
+export function createApp({ client, config, log, webhooks, ui, codecRoutes }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -174,7 +179,13 @@ export function createApp({ client, config, log, webhooks }: AppDeps): Hono {
   });
 
   app.route('/api', api);
+  if (codecRoutes) app.route('/codec', codecRoutes);
   if (webhooks) app.route('/webhooks', createWebhookRoutes(webhooks, { client, log }));
+  if (ui) {
+    app.route('/ui', createUiRoutes(ui));
+    app.get('/', (c) => c.redirect('/ui/inbox', 303));
+    app.get('/ui/', (c) => c.redirect('/ui/inbox', 303));
+  }
   return app;
 }
 

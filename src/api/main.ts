@@ -3,9 +3,13 @@
  */
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { DevKeyError } from '../attestation';
+import { UsersFileError } from '../auth';
+import { createCodecRoutes, payloadDataConverter } from '../codec';
 import { ConfigError, loadConfig } from '../config';
 import { createLogger } from '../logging/logger';
 import { createS3Client, EvidenceStore } from '../evidence';
+import { uiDepsFromConfig } from '../ui';
 import { createApp } from './app';
 import { evidenceArtifactResolver, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
 
@@ -14,14 +18,19 @@ async function main(): Promise<void> {
   const log = createLogger('vigil-api', config.logLevel);
   // Lazy: the API comes up (and /healthz says 503) while Temporal is still starting.
   const connection = Connection.lazy({ address: config.temporal.address });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const dataConverter = payloadDataConverter(config.payloadCodec);
+  const client = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
   const evidence = new EvidenceStore({ s3: createS3Client(config.s3), bucket: config.s3.bucket, retention: config.retention });
   const webhooks = await webhookDepsFromConfig(config, {
     resolver: evidenceArtifactResolver(evidence),
     superseder: temporalSuperseder(client),
     log,
   });
-  const app = createApp({ client, config, log, ...(webhooks ? { webhooks } : {}) });
+  const ui = uiDepsFromConfig(config, { client, evidence, log });
+  const codecRoutes = dataConverter && config.payloadCodec
+    ? createCodecRoutes(dataConverter.payloadCodecs[0]!, { origins: config.payloadCodec.corsOrigins, token: config.api.token })
+    : undefined;
+  const app = createApp({ client, config, log, ui, ...(webhooks ? { webhooks } : {}), ...(codecRoutes ? { codecRoutes } : {}) });
 
   if (config.api.token === undefined && !isLoopback(config.api.host)) {
     log.warn({ host: config.api.host }, 'api listening beyond loopback without VIGIL_API_TOKEN: anyone who can reach it may start and approve releases');
@@ -64,7 +73,7 @@ function isLoopback(host: string): boolean {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof WebhookConfigError) {
+  if (err instanceof ConfigError || err instanceof WebhookConfigError || err instanceof UsersFileError || err instanceof DevKeyError) {
     process.stderr.write(`vigil-api: ${err.message}\n`);
     process.exit(2);
   }

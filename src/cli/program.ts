@@ -4,8 +4,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
 import { ApprovalInputSchema, isTerminal, ReleaseRequestSchema, RoleSchema, type ReleaseStatus } from '../domain';
 import { runAttestVerify } from '../attestation/cli-commands';
+import { evidenceStoreFromEnv, runDossierExport } from '../dossier/export';
 import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
 import { ApiClient, ApiClientError } from './api-client';
+import { registerAuditCommands } from './commands/audit';
 import { formatDecision, formatList, formatStatus, stageLabel } from './format';
 
 /** Exit codes: documented in `vigil --help`. */
@@ -30,6 +32,11 @@ Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
   vigil dataset prove <data> --row <i> [--manifest m] [--json]     prove one record's inclusion (Merkle)
   vigil attest verify <envelope>... --key <pem> [--threshold n] [--json]
+  vigil dossier export <releaseId> --pdf out.pdf [--html out.html]   final dossier via headless Chromium
+
+Auditor tools (read the evidence store and Temporal directly with VIGIL_S3_* / VIGIL_TEMPORAL_*):
+  vigil evidence verify <releaseId> [--json]                       re-hash the chain and every artifact
+  vigil audit <releaseId> [--json] [--html f] [--from-archive]     replay, verify, recompute decisions
 
 Exit codes:
   0  ok (watch: the release was RELEASED)
@@ -42,6 +49,13 @@ const FILE_COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<numbe
   'dataset manifest': runDatasetManifest,
   'dataset prove': runDatasetProve,
   'attest verify': runAttestVerify,
+  'dossier export': async (args, io) =>
+    runDossierExport(args, {
+      releaseStatus: (id) => apiClientFrom(io.env).releaseStatus(id),
+      evidence: await evidenceStoreFromEnv(io.env),
+      stdout: io.stdout,
+      stderr: io.stderr,
+    }),
 };
 
 /** Run the CLI; resolves to the process exit code. Never throws. */
@@ -137,6 +151,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
       print(`signature recorded for ${res.releaseId} (${parsed.data.role}, ${parsed.data.decision}) at ${res.signatureKey}; ${pending}`);
     });
+
+  registerAuditCommands(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -5,6 +5,7 @@ import type { EvidencePort } from '../activities/deps';
 import { ReleasePolicySchema, type ReleasePolicy, type ReleaseRequestInput } from '../domain';
 import { sha256Hex } from '../evidence';
 import { DEMO_CANDIDATE, DEMO_CANDIDATES, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';
+import { seedDemoProvenance } from './provenance';
 
 export const DEMO_DIR = path.resolve(__dirname, '../../demo');
 
@@ -32,29 +33,34 @@ export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
 export async function seedDemo(
   evidence: EvidencePort,
   policy: ReleasePolicy,
-  opts: { attempt?: number; dir?: string; candidateVersion?: string } = {},
+  opts: { attempt?: number; dir?: string; candidateVersion?: string; modelFormat?: 'onnx' | 'vigil.logistic/v1' } = {},
 ): Promise<ReleaseRequestInput> {
   const dir = opts.dir ?? DEMO_DIR;
   const candidateModel = DEMO_CANDIDATES[opts.candidateVersion ?? DEMO_CANDIDATE.version];
   if (!candidateModel) throw new PolicyFileError(`no demo candidate ${opts.candidateVersion}; known: ${Object.keys(DEMO_CANDIDATES).join(', ')}`);
+  // ONNX by default, so the demo exercises onnxruntime end to end; the JSON twins score identically.
+  const format = opts.modelFormat ?? 'onnx';
+  const [ext, mediaType] = format === 'onnx' ? ['onnx', 'application/onnx'] : ['json', 'application/json'];
   const put = async (rel: string, mediaType: string) => {
     const ref = await evidence.putBytes(await readFile(path.join(dir, rel)), mediaType);
     return { key: ref.key, sha256: ref.sha256 };
   };
   const [incumbent, candidate, training, evaluation] = await Promise.all([
-    put(`models/${DEMO_MODEL_NAME}-${DEMO_INCUMBENT.version}.json`, 'application/json'),
-    put(`models/${DEMO_MODEL_NAME}-${candidateModel.version}.json`, 'application/json'),
+    put(`models/${DEMO_MODEL_NAME}-${DEMO_INCUMBENT.version}.${ext}`, mediaType),
+    put(`models/${DEMO_MODEL_NAME}-${candidateModel.version}.${ext}`, mediaType),
     put('data/training.csv', 'text/csv'),
     put('data/evaluation.csv', 'text/csv'),
   ]);
+  const provenance = await seedDemoProvenance(evidence, dir, incumbent);
   return {
     modelName: DEMO_MODEL_NAME,
-    candidate: { version: candidateModel.version, artifact: candidate },
-    incumbent: { version: DEMO_INCUMBENT.version, artifact: incumbent },
+    candidate: { version: candidateModel.version, artifact: candidate, format },
+    incumbent: { version: DEMO_INCUMBENT.version, artifact: incumbent, format },
     datasets: [
-      { role: 'training', name: 'sepsis-cohort-2026q3-train', artifact: training },
-      { role: 'evaluation', name: 'sepsis-cohort-2026q3-locked-eval', artifact: evaluation },
+      { role: 'training', name: 'sepsis-cohort-2026q3-train', artifact: training, manifest: provenance.manifests.training },
+      { role: 'evaluation', name: 'sepsis-cohort-2026q3-locked-eval', artifact: evaluation, manifest: provenance.manifests.evaluation },
     ],
+    modelCard: provenance.modelCard,
     // The demo has no real training repository; a fixed, documented stand-in commit.
     codeCommit: sha256Hex(Buffer.from('vigil-demo-training-code')).slice(0, 40),
     submittedBy: 'alex.mle',

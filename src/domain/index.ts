@@ -7,3 +7,5 @@ export * from './errors';
 export * from './measurements';
 export * from './acceptance';
 export * from './dataset-manifest';
+export * from './dataset-schema';
+export * from './change-control';

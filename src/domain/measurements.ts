@@ -1,3 +1,6 @@
+import type { ChangeClass } from './change-control';
+import type { ChangeDimension } from './policy';
+
 /** What activities measure. Judging these against the policy is a pure function (src/judging). */
 
 export interface SnapshotMeasurement {
@@ -6,6 +9,10 @@ export interface SnapshotMeasurement {
   missingFields: string[];
   /** Referenced artifacts whose stored bytes do not hash to the pinned digest. */
   digestMismatches: string[];
+  /** Class of the change against the incumbent under the policy's change control plan (decides the sign-offs). */
+  changeClass?: ChangeClass;
+  /** Dimensions that changed (or could not be compared) against the incumbent. */
+  changed?: ChangeDimension[];
 }
 
 /** Operating-point summary of one model on one set of cases. */
@@ -33,6 +40,16 @@ export interface CriterionOutcome {
   failingSlices: string[];
 }
 
+/** Train/evaluation (and tuning/evaluation) leakage: the verdict and each finding's reason; hashed details stay in the report. */
+export interface LeakageOutcome {
+  verdict: 'pass' | 'fail';
+  /** Checks that ran, e.g. patient-overlap, duplicate-rows, single-feature. */
+  checks: string[];
+  findings: { check: string; reason: string }[];
+  /** Checks that could not run, with why (e.g. no patient id column). */
+  notRun: { check: string; reason: string }[];
+}
+
 export interface OfflineMeasurement {
   datasetSha256: string;
   n: number;
@@ -40,6 +57,10 @@ export interface OfflineMeasurement {
   candidate: { auc: number | null; atThreshold: ArmStats };
   incumbent: { auc: number | null; atThreshold: ArmStats };
   criteria: CriterionOutcome[];
+  /** Thresholds the counts were taken at, and the rule that set them. Absent in histories recorded before. */
+  operatingPoint?: { rule: string; candidateThreshold: number; incumbentThreshold: number };
+  /** Absent in histories recorded before leakage checks existed. */
+  leakage?: LeakageOutcome;
 }
 
 export interface ShadowMeasurement {

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { AcceptancePolicySchema } from './acceptance';
 
+/** What a release can change relative to the incumbent. */
+export const CHANGE_DIMENSIONS = ['code', 'data', 'model', 'labelPolicy', 'featureSchema'] as const;
+export type ChangeDimension = (typeof CHANGE_DIMENSIONS)[number];
+
 export const RoleSchema = z.enum(['qa', 'clinical', 'regulatory']);
 export type Role = z.infer<typeof RoleSchema>;
 
@@ -34,6 +38,16 @@ export const ReleasePolicySchema = z
     /** When the acceptance criteria were registered (before training). */
     registeredAt: z.iso.datetime(),
     operatingThreshold: z.number().gt(0).lt(1),
+    /**
+     * How the offline operating point is set: the fixed operatingThreshold, or the threshold with the highest
+     * specificity at sensitivity ≥ minSensitivity, chosen on the release's tuning split and then locked.
+     */
+    operatingPoint: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('fixed') }),
+        z.object({ kind: z.literal('max-specificity-at-sensitivity'), minSensitivity: z.number().gt(0).max(1) }),
+      ])
+      .default({ kind: 'fixed' }),
     offline: z.object({
       /** Slice attributes the locked evaluation data declares (columns), e.g. site, sex, age_band. */
       attributes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name')).max(8).default([]),
@@ -50,6 +64,13 @@ export const ReleasePolicySchema = z
       requiredRoles: z.array(RoleSchema).min(1).max(3),
       expirySeconds: seconds,
     }),
+    /** Predetermined change control plan: which changes stay within it, and who signs each class (src/domain/change-control.ts). */
+    changeControl: z
+      .object({
+        withinPlan: z.object({ allowed: z.array(z.enum(CHANGE_DIMENSIONS)).min(1) }),
+        requiredRoles: z.object({ withinPlan: z.array(RoleSchema).min(1).max(3), substantial: z.array(RoleSchema).min(1).max(3) }),
+      })
+      .optional(),
     canary: z.object({
       steps: z.array(CanaryStepSchema).min(1).max(10),
       guardrails: GuardrailsSchema,
@@ -66,6 +87,12 @@ export const ReleasePolicySchema = z
   .superRefine((p, ctx) => {
     if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
       ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
+    }
+    for (const cls of ['withinPlan', 'substantial'] as const) {
+      const roles = p.changeControl?.requiredRoles[cls] ?? [];
+      if (new Set(roles).size !== roles.length) {
+        ctx.addIssue({ code: 'custom', path: ['changeControl', 'requiredRoles', cls], message: 'roles must be distinct' });
+      }
     }
     p.offline.acceptance.criteria.forEach((c, i) => {
       if (c.slices === 'overall') return;

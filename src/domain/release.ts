@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DatasetSchemaSchema } from './dataset-schema';
 import { Sha256Hex, type ChainHead, type EvidenceRef } from './evidence';
 import { ReleasePolicySchema, type Role } from './policy';
 import type { Decision, Outcome, Stage } from './stages';
@@ -18,13 +19,23 @@ export const ArtifactRefSchema = z.object({ key: objectKey, sha256: Sha256Hex })
 export const ModelRefSchema = z.object({
   version: z.string().min(1).max(64),
   artifact: ArtifactRefSchema,
+  /** How the artifact scores: a JSON logistic model, an ONNX graph, or a prediction file bound by its digest. */
+  format: z.enum(['vigil.logistic/v1', 'onnx', 'vigil.predictions/v1']).default('vigil.logistic/v1'),
+  /** Input feature order of a foreign ONNX model that carries no "vigil.features" metadata. */
+  features: z.array(z.string().min(1).max(256)).min(1).max(4096).optional(),
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
 export const DatasetRefSchema = z.object({
-  role: z.enum(['training', 'evaluation', 'reference']),
+  /** 'tuning': a split disjoint from the evaluation rows on which a data-chosen operating point is locked. */
+  role: z.enum(['training', 'evaluation', 'tuning', 'reference']),
   name: z.string().min(1).max(128),
   artifact: ArtifactRefSchema,
+  format: z.enum(['csv', 'parquet']).default('csv'),
+  /** Columns, types and missing-value policies; without it the demo layout is assumed (see src/activities/dataset.ts). */
+  schema: DatasetSchemaSchema.optional(),
+  /** The dataset manifest (`vigil dataset manifest`) describing `artifact`; SNAPSHOT checks its provenance. */
+  manifest: ArtifactRefSchema.optional(),
 });
 export type DatasetRef = z.infer<typeof DatasetRefSchema>;
 
@@ -45,12 +56,26 @@ export const ReleaseRequestSchema = z
     reason: z.string().min(1).max(2000),
     trigger: TriggerSchema,
     policy: ReleasePolicySchema,
+    /** Model card input (YAML: intended use, population, limitations) shown in the dossier. */
+    modelCard: ArtifactRefSchema.optional(),
     /** Releasing the same candidate under the same policy again (after it ended) needs a new attempt. */
     attempt: z.number().int().min(1).max(999).default(1),
   })
   .superRefine((r, ctx) => {
     if (!r.datasets.some((d) => d.role === 'evaluation')) {
       ctx.addIssue({ code: 'custom', path: ['datasets'], message: 'an evaluation dataset is required' });
+    }
+    if (r.policy.operatingPoint.kind !== 'fixed' && !r.datasets.some((d) => d.role === 'tuning')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['datasets'],
+        message: `operating point "${r.policy.operatingPoint.kind}" is chosen on a tuning split: a dataset with role "tuning" is required`,
+      });
+    }
+    for (const [arm, m] of [['candidate', r.candidate], ['incumbent', r.incumbent]] as const) {
+      if (m.features && m.format !== 'onnx') {
+        ctx.addIssue({ code: 'custom', path: [arm, 'features'], message: 'features are only given for ONNX models' });
+      }
     }
     if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256) {
       ctx.addIssue({ code: 'custom', path: ['candidate', 'artifact', 'sha256'], message: 'candidate is identical to the incumbent' });
@@ -63,7 +88,10 @@ export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;
  * Workflow ids come from the business key (model, candidate digest, policy digest, attempt), so a
  * retried start finds the same release instead of starting a second one.
  */
-export function releaseIdFor(req: Pick<ReleaseRequest, 'modelName' | 'candidate' | 'attempt'>, policySha256: string): string {
+export function releaseIdFor(
+  req: Pick<ReleaseRequest, 'modelName' | 'attempt'> & { candidate: { artifact: { sha256: string } } },
+  policySha256: string,
+): string {
   return `${req.modelName}-${req.candidate.artifact.sha256.slice(0, 12)}-${policySha256.slice(0, 8)}-${req.attempt}`;
 }
 

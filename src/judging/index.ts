@@ -25,7 +25,8 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
     ...(m.missingFields.length ? [`provenance incomplete: missing ${m.missingFields.join(', ')}`] : []),
     ...m.digestMismatches.map((a) => `digest mismatch: ${a}`),
   ];
-  return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}`);
+  const change = m.changeClass ? `; change ${m.changeClass === 'withinPlan' ? 'within the change control plan' : 'substantial'} (${(m.changed ?? []).join(', ') || 'nothing'} changed)` : '';
+  return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}${change}`);
 }
 
 /**
@@ -33,12 +34,17 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
  * candidate (the criterion's own onInsufficient already folded into its status).
  */
 export function judgeOffline(m: OfflineMeasurement): Decision {
-  if (m.criteria.length === 0) return { verdict: 'inconclusive', reasons: ['no acceptance criteria were evaluated'] };
-  const failures = m.criteria.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.reason}`);
+  // A leak fails whatever the metrics say: numbers measured on leaked data are not evidence.
+  const leaks = (m.leakage?.findings ?? []).map((f) => `leakage (${f.check}): ${f.reason}`);
+  if (m.leakage?.verdict === 'fail' && leaks.length === 0) leaks.push('leakage: verdict fail');
+  if (m.criteria.length === 0) return decide(leaks, ['no acceptance criteria were evaluated'], '');
+  const failures = [...leaks, ...m.criteria.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.reason}`)];
+  const notRun = m.leakage?.notRun.length ? `; leakage checks not run: ${m.leakage.notRun.map((n) => n.reason).join('; ')}` : '';
   return decide(
     failures,
     [],
-    `all ${m.criteria.length} pre-registered criteria met; candidate AUC ${fmt(m.candidate.auc)} (incumbent ${fmt(m.incumbent.auc)}) on ${m.n} locked rows`,
+    `all ${m.criteria.length} pre-registered criteria met; candidate AUC ${fmt(m.candidate.auc)} (incumbent ${fmt(m.incumbent.auc)}) on ${m.n} locked rows` +
+      (m.leakage ? `; no leakage (${m.leakage.checks.join(', ')})${notRun}` : ''),
   );
 }
 

@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   CreateBucketCommand,
+  GetObjectCommand,
   GetObjectLockConfigurationCommand,
   ListBucketsCommand,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { Logger } from '../logging/logger';
@@ -127,12 +129,20 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
   const endpoint = `http://127.0.0.1:${opts.s3Port}`;
   const adminClient = createS3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, ...admin });
   try {
-    // An authenticated ListBuckets answering means the gateway, filer and identities are all up.
+    // An authenticated ListBuckets answering means the gateway, filer and identities are up; a probe
+    // object written and read back means a volume serves data too (after a restart the volume server
+    // registers with the master a moment after the gateway answers, and reads fail until it has).
     await waitUntilReady(
       proc,
       async () => {
         await adminClient.send(new ListBucketsCommand({}));
-        return true;
+        await adminClient.send(new CreateBucketCommand({ Bucket: READINESS_BUCKET })).catch((e: Error) => {
+          if (e.name !== 'BucketAlreadyOwnedByYou' && e.name !== 'BucketAlreadyExists') throw e;
+        });
+        const probe = `probe-${Date.now()}`;
+        await adminClient.send(new PutObjectCommand({ Bucket: READINESS_BUCKET, Key: 'probe', Body: probe }));
+        const got = await adminClient.send(new GetObjectCommand({ Bucket: READINESS_BUCKET, Key: 'probe' }));
+        return (await got.Body!.transformToString()) === probe;
       },
       opts.readyTimeoutMs ?? 60_000,
       100,
@@ -143,6 +153,9 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
   opts.log.info({ endpoint, pid: proc.pid, startMs: Date.now() - started }, 'seaweedfs ready');
   return { endpoint, admin, process: proc, stop: () => proc.stop() };
 }
+
+/** A scratch bucket (no Object Lock) that only the readiness probe uses. */
+const READINESS_BUCKET = 'vigil-readiness';
 
 /**
  * Internal ports are chosen once per state dir and reused: the master's persisted raft state

@@ -1,5 +1,8 @@
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { bundleCodeOf, temporalHistoryPort, workerBuild } from '../audit/build';
+import { loadOrCreateDevKey } from '../attestation/dev-key';
 import type { VigilConfig } from '../config';
 import { ORCHESTRATION_TASK_QUEUE } from '../domain/messages';
 import { createS3Client, EvidenceStore } from '../evidence';
@@ -17,6 +20,7 @@ export async function realActivityDeps(config: VigilConfig, log: Logger): Promis
     traffic: new SimulatedTraffic(),
     environment: await environmentFingerprint(),
     log,
+    signer: loadOrCreateDevKey(config.signingKeyDir).signer,
   };
 }
 
@@ -27,15 +31,26 @@ export interface VigilWorkerOptions {
   taskQueue?: string;
   /** A pre-built bundle (production image, tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Payload encryption (src/codec), when configured. */
+  dataConverter?: WorkerOptions['dataConverter'];
 }
 
-export function createVigilWorker(opts: VigilWorkerOptions): Promise<Worker> {
+export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worker> {
+  // Bundled here rather than inside Worker.create so the code that runs is known and archived with histories.
+  const code = opts.workflowBundle
+    ? await bundleCodeOf(opts.workflowBundle)
+    : (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code;
+  const history = opts.deps.history ?? temporalHistoryPort(new Client({ connection: opts.connection, namespace: opts.namespace }));
+  const build = opts.deps.build ?? workerBuild(code);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? ORCHESTRATION_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(opts.deps),
+    workflowBundle: { code },
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+    // Stamped on every workflow task in history: names the exact bundle archived with the history.
+    buildId: build.buildId,
+    activities: createActivities({ ...opts.deps, history, build }),
     // An activity that never returns must not hold shutdown forever.
     shutdownForceTime: '10 seconds',
   });

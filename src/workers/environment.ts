@@ -11,5 +11,11 @@ export async function environmentFingerprint(root = path.resolve(__dirname, '../
   } catch {
     lockfileSha256 = null;
   }
-  return { node: process.version, platform: process.platform, arch: process.arch, lockfileSha256 };
+  let onnxruntime: string | null;
+  try {
+    onnxruntime = (JSON.parse(await readFile(path.join(root, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    onnxruntime = null;
+  }
+  return { node: process.version, platform: process.platform, arch: process.arch, lockfileSha256, onnxruntime };
 }

@@ -1,5 +1,6 @@
 /** Worker entry point: wiring only. */
 import { NativeConnection } from '@temporalio/worker';
+import { payloadDataConverter } from '../codec';
 import { loadConfig } from '../config';
 import { createLogger } from '../logging/logger';
 import { createVigilWorker, realActivityDeps } from './create-worker';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     deps: await realActivityDeps(config, log),
+    ...(config.payloadCodec ? { dataConverter: payloadDataConverter(config.payloadCodec) } : {}),
     ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
   });
   log.info({ taskQueue: worker.options.taskQueue, temporal: config.temporal.address }, 'worker started');

@@ -99,6 +99,7 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   const snap = await measureStage(state, 'SNAPSHOT', null, async () => {
     const out = await acts.snapshotRelease({ releaseId, request, at: nowIso() });
     state.policySha256 = out.measurement.policySha256;
+    state.changeClass = out.measurement.changeClass ?? null;
     return { artifacts: out.artifacts, decision: judgeSnapshot(out.measurement) };
   });
   if (snap.verdict !== 'pass') return ['REJECTED', `SNAPSHOT: ${snap.reasons.join('; ')}`];
@@ -121,34 +122,37 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
 
   // AWAITING_APPROVAL: signatures arrive through the approveRelease Update, bound to the dossier digest.
-  const approvalRecord = await enter(state, 'AWAITING_APPROVAL', null);
-  state.dossier = await acts.buildDossier({
+  const approvalRecord = enter(state, 'AWAITING_APPROVAL', null);
+  const dossierInput = () => ({
     releaseId,
     request,
     policySha256: state.policySha256 ?? '',
     history: state.history,
     chainHead: state.chainHead,
+    signatures: state.signatures,
     at: nowIso(),
   });
+  state.dossier = await acts.buildDossier(dossierInput());
   const expiryMs = policy.approval.expirySeconds * 1000;
   state.approvalDeadline = new Date(Date.now() + expiryMs).toISOString();
   const settled = await condition(() => state.approvalSettled(), expiryMs);
-  const signatureRefs = state.signatures.map((s) => s.evidence);
+  // The final dossier carries the sign-offs; it is recorded beside the dossier that was signed.
+  const approvalRefs = [await acts.buildDossier(dossierInput()), ...state.signatures.map((s) => s.evidence)];
   if (!settled) {
     const reasons = [`no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`];
-    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...signatureRefs]);
+    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
     return ['EXPIRED', `AWAITING_APPROVAL: ${reasons[0]}`];
   }
   const rejection = state.rejection();
   if (rejection) {
     const reasons = [`rejected by ${rejection.printedName} (${rejection.role}): ${rejection.reason}`];
-    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...signatureRefs]);
+    await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
     return ['REJECTED', `AWAITING_APPROVAL: ${reasons[0]}`];
   }
   const signedBy = state.signatures.map((s) => `${s.printedName} (${s.role})`).join(', ');
   await appendChain(state, approvalRecord, { verdict: 'pass', reasons: [`signed by ${signedBy}`] }, [
     state.dossier,
-    ...signatureRefs,
+    ...approvalRefs,
   ]);
 
   try {
@@ -169,7 +173,7 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   const releaseId = state.releaseId;
 
   for (const [i, step] of policy.canary.steps.entries()) {
-    const record = await enter(state, 'CANARY', i);
+    const record = enter(state, 'CANARY', i);
     const routeRef = await route(state, { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
     await sleep(step.bakeSeconds * 1000);
     const out = await acts.observeLive({ releaseId, request, mode: 'canary', step: i, percent: step.percent, cases: step.cases, baseline: null, at: nowIso() });
@@ -180,7 +184,7 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
     }
   }
 
-  const record = await enter(state, 'MONITORING', null);
+  const record = enter(state, 'MONITORING', null);
   const promoteRef = await route(state, { production: request.candidate.version, canary: null }, 'full release after canary');
   const monitored = await executeChild(releaseMonitoring, {
     workflowId: `${releaseId}-monitoring`,
@@ -188,9 +192,10 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   });
   state.chainHead = monitored.chainHead;
   if (monitored.decision.verdict !== 'pass') {
-    return rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`);
+    const [outcome, cause, refs = []] = await rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`);
+    return [outcome, cause, [...refs, ...monitored.archived]];
   }
-  await appendChain(state, record, monitored.decision, [promoteRef]);
+  await appendChain(state, record, monitored.decision, [promoteRef, ...monitored.archived]);
   return ['RELEASED', `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`];
 }
 
@@ -212,7 +217,7 @@ async function route(
   return ref;
 }
 
-async function enter(state: ReleaseState, stage: Stage, step: number | null): Promise<StageRecord> {
+function enter(state: ReleaseState, stage: Stage, step: number | null): StageRecord {
   const record = state.enter(stage, step, nowIso());
   upsertSearchAttributes([{ key: SearchAttr.stage, value: stage }]);
   return record;
@@ -224,7 +229,7 @@ async function measureStage(
   step: number | null,
   measure: () => Promise<{ artifacts: EvidenceRef[]; decision: Decision }>,
 ): Promise<Decision> {
-  const record = await enter(state, stage, step);
+  const record = enter(state, stage, step);
   const { artifacts, decision } = await measure();
   await appendChain(state, record, decision, artifacts);
   return decision;
@@ -235,7 +240,10 @@ async function finish(state: ReleaseState, outcome: Outcome, reason: string, art
   state.finish(outcome, reason, at);
   const record = state.history[state.history.length - 1]!;
   const verdict = outcome === 'RELEASED' ? 'pass' : 'fail';
-  await appendChain(state, record, { verdict, reasons: [reason] }, artifacts);
+  // The history so far (everything but this entry and the completion) goes into the evidence the entry links.
+  const { workflowId, runId } = workflowInfo();
+  const archived = await acts.archiveHistory({ releaseId: state.releaseId, workflowId, runId, reason: 'completion', at });
+  await appendChain(state, record, { verdict, reasons: [reason] }, [...artifacts, ...archived]);
   upsertSearchAttributes([
     { key: SearchAttr.stage, value: outcome },
     { key: SearchAttr.outcome, value: outcome },
@@ -248,10 +256,9 @@ async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalRe
   state.reserve(a);
   try {
     const at = nowIso();
-    const dossierSha256 = a.dossierSha256;
     const evidence = await acts.recordSignature({
       releaseId: state.releaseId,
-      signature: { ...a, at, dossierSha256 },
+      signature: { ...a, at },
       chainHead: state.chainHead,
     });
     state.addSignature({ ...a, at, evidence });

@@ -9,7 +9,9 @@ import {
   SupersedeInputSchema,
   ErrorType,
   isTerminal,
+  requiredRolesFor,
   type ApprovalInput,
+  type ChangeClass,
   type ChainHead,
   type EvidenceRef,
   type Outcome,
@@ -44,8 +46,11 @@ export class ReleaseState {
     readonly request: ReleaseRequest,
   ) {}
 
+  /** Set from SNAPSHOT's measurement; decides which roles must sign. */
+  changeClass: ChangeClass | null = null;
+
   get requiredRoles(): Role[] {
-    return this.request.policy.approval.requiredRoles;
+    return requiredRolesFor(this.request.policy, this.changeClass);
   }
 
   pendingRoles(): Role[] {

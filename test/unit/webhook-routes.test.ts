@@ -209,7 +209,7 @@ describe('POST /webhooks/github', () => {
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 201, res.body.error);
     const req = (fake.starts[0]!.args as ReleaseRequest[])[0]!;
-    assert.deepEqual(req.candidate, { version: 'git-aaaabbbbcccc', artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') } });
+    assert.deepEqual(req.candidate, { version: 'git-aaaabbbbcccc', artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') }, format: 'vigil.logistic/v1' });
     assert.equal(req.codeCommit, COMMIT);
     assert.deepEqual(req.trigger, { kind: 'commit', deliveryId: 'gh-delivery-1' });
     assert.equal(req.submittedBy, 'github:alice');

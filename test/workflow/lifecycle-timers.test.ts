@@ -84,6 +84,9 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
     async setRoutes() {
       return ref(7);
     },
+    async archiveHistory() {
+      return [ref(8)];
+    },
     async appendChainEntry(entry) {
       chain.push(entry);
       return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
@@ -170,6 +173,26 @@ describe('post-release monitoring (time skipping)', () => {
     // ~17 events per window (timer, two activities, workflow tasks): bounded by intervalsPerRun, not by duration.
     assert.ok(Math.max(...runs) <= 48 * 18, `largest run history: ${Math.max(...runs)} events`);
     assert.ok(runs.every((n) => Math.abs(n - runs[0]!) <= 5), `run sizes must not grow: ${runs.join(', ')}`);
+  });
+
+  it('surveillance without enough labelled outcomes in any window is inconclusive, never a pass', async () => {
+    const unlabelled = (): LiveMeasurement => ({ window: 'w', treatment: arm(3, 3, 1000, 200), comparator: arm(100, 90, 1000, 200) });
+    const { acts, chain } = fakeActivities(unlabelled);
+    const r = request((q) => {
+      q.policy.monitoring.intervals = 4;
+      q.policy.monitoring.intervalsPerRun = 2;
+    });
+    const result = await run(acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseMonitoring', {
+        taskQueue,
+        workflowId: `unlabelled-${Date.now()}`,
+        args: [{ releaseId: 'r', request: r, baseline: arm(100, 90, 1000, 200), chainHead: null, nextInterval: 0 }],
+      });
+      return handle.result();
+    });
+    assert.equal(result.decision.verdict, 'inconclusive');
+    assert.match(result.decision.reasons[0]!, /0 of 4 windows judged/);
+    assert.deepEqual(chain.map((e) => e.decision.verdict), ['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
   });
 
   it('stops at the first failed window and the lifecycle rolls back to the validated model', async () => {

@@ -59,6 +59,7 @@ export const DataRefreshSchema = z
         name: DatasetRefSchema.shape.name,
         uri: z.string().min(1).max(1024),
         sha256: Sha256Hex,
+        format: DatasetRefSchema.shape.format,
       })
       .strict(),
     candidate: ModelRefSchema.optional(),

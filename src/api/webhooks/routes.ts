@@ -169,7 +169,7 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
       if (!model || !model.dataRefresh) throw new ApiError(422, `model ${event.model} is not configured for data-refresh releases`);
       const dsKey = datasetKeyFromUri(event.dataset.uri, deps.evidenceBucket);
       if ('error' in dsKey) throw new ApiError(422, dsKey.error, { issues: [{ path: 'dataset.uri', message: dsKey.error }] });
-      const refreshed: DatasetRef = { role: event.dataset.role, name: event.dataset.name, artifact: { key: dsKey.key, sha256: event.dataset.sha256 } };
+      const refreshed: DatasetRef = { role: event.dataset.role, name: event.dataset.name, artifact: { key: dsKey.key, sha256: event.dataset.sha256 }, format: event.dataset.format };
       const candidate =
         event.candidate ??
         (await candidateFor(model, {

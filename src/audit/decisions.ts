@@ -1,0 +1,126 @@
+/**
+ * Decision recomputation: apply the same pure judges the workflow used (src/judging) to the
+ * measurements recorded in history and the policy pinned at SNAPSHOT, and compare with the
+ * decisions in the evidence chain.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { ChainEntry, Decision, LiveMeasurement, OfflineMeasurement, ReleaseRequest, ShadowMeasurement, SnapshotMeasurement } from '../domain';
+import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
+import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import type { Finding } from './chain';
+import { eventLabel, type ActivityCall } from './history';
+
+export interface DecisionCheck {
+  stage: string;
+  step: number | null;
+  event: string;
+  recomputed: Decision;
+  recorded: Pick<Decision, 'reasons'> & { verdict: string } | null;
+  chainSeq: number | null;
+  match: boolean;
+}
+
+export interface DecisionRecomputation {
+  policySha256: string | null;
+  checks: DecisionCheck[];
+  findings: Finding[];
+}
+
+/** Stages whose chain decision is a judge's verdict on a measurement (the others are derived). */
+const MEASURED = new Set(['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'CANARY']);
+const isMeasured = (e: Pick<ChainEntry, 'stage' | 'step'>): boolean => MEASURED.has(e.stage) || (e.stage === 'MONITORING' && e.step !== null);
+
+interface StageOut<M> {
+  measurement: M;
+}
+
+export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntry & { key?: string }>): DecisionRecomputation {
+  const findings: Finding[] = [];
+  const checks: DecisionCheck[] = [];
+  let pinned: string | null = null;
+
+  for (const call of calls) {
+    const input = call.input as { request?: ReleaseRequest; mode?: string; step?: number } | undefined;
+    const request = input?.request;
+    if (!request) continue;
+    const policy = request.policy;
+    const policySha = sha256Hex(canonicalBytes(policy));
+    let stage: string;
+    let step: number | null = null;
+    let recomputed: Decision;
+    switch (call.name) {
+      case 'snapshotRelease': {
+        const m = (call.result as StageOut<SnapshotMeasurement>).measurement;
+        stage = 'SNAPSHOT';
+        pinned = m.policySha256;
+        if (m.policySha256 !== policySha) {
+          findings.push({ problem: `${eventLabel(call)}: the policy in the request does not hash to the digest pinned at SNAPSHOT`, expected: m.policySha256, actual: policySha });
+        }
+        recomputed = judgeSnapshot(m);
+        break;
+      }
+      case 'evaluateOffline':
+        stage = 'OFFLINE_EVAL';
+        recomputed = judgeOffline((call.result as StageOut<OfflineMeasurement>).measurement);
+        break;
+      case 'observeShadow':
+        stage = 'SHADOW';
+        recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
+        break;
+      case 'observeLive':
+        stage = input.mode === 'canary' ? 'CANARY' : 'MONITORING';
+        step = input.step ?? null;
+        recomputed = judgeGuardrails(
+          (call.result as StageOut<LiveMeasurement>).measurement,
+          input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails,
+        );
+        break;
+      default:
+        continue;
+    }
+    if (call.name !== 'snapshotRelease' && pinned !== null && policySha !== pinned) {
+      findings.push({ problem: `${eventLabel(call)}: judged under a policy other than the one pinned at SNAPSHOT`, expected: pinned, actual: policySha });
+    }
+    const entry = chain.find((e) => e.stage === stage && e.step === step);
+    const recorded = entry ? entry.decision : null;
+    const match = recorded !== null && recorded.verdict === recomputed.verdict && isDeepStrictEqual(recorded.reasons, recomputed.reasons);
+    checks.push({ stage, step, event: eventLabel(call), recomputed, recorded, chainSeq: entry?.seq ?? null, match });
+    if (!entry) {
+      findings.push({ problem: `${eventLabel(call)}: ${label(stage, step)} was measured but no chain entry records its decision` });
+    } else if (!match) {
+      findings.push({
+        key: entry.key,
+        problem: `${label(stage, step)}: decision recomputed from ${eventLabel(call)} differs from chain entry ${entry.seq}`,
+        expected: `${recomputed.verdict}: ${recomputed.reasons.join('; ')}`,
+        actual: `${recorded!.verdict}: ${recorded!.reasons.join('; ')}`,
+      });
+    }
+  }
+  for (const e of chain.filter(isMeasured)) {
+    if (!checks.some((c) => c.stage === e.stage && c.step === e.step)) {
+      findings.push({ key: e.key, problem: `chain entry ${e.seq} (${label(e.stage, e.step)}) has no measurement in any audited history` });
+    }
+  }
+  // Histories are audited run by run; report decisions in chain order.
+  checks.sort((a, b) => (a.chainSeq ?? Infinity) - (b.chainSeq ?? Infinity));
+  return { policySha256: pinned, checks, findings };
+}
+
+/**
+ * appendChainEntry results in history are the digests the workflow saw written: each must be the
+ * digest of the entry now stored at that sequence number.
+ */
+export function chainWritesMatch(calls: ActivityCall[], chain: Array<ChainEntry & { key: string; digest: string }>): Finding[] {
+  const findings: Finding[] = [];
+  for (const call of calls.filter((c) => c.name === 'appendChainEntry')) {
+    const written = call.result as { seq: number; digest: string };
+    const stored = chain.find((e) => e.seq === written.seq);
+    if (!stored) findings.push({ problem: `${eventLabel(call)} wrote chain entry ${written.seq}, which is not in the store`, expected: written.digest });
+    else if (stored.digest !== written.digest) {
+      findings.push({ key: stored.key, problem: `${eventLabel(call)} wrote a different chain entry ${written.seq} than the one stored`, expected: written.digest, actual: stored.digest });
+    }
+  }
+  return findings;
+}
+
+const label = (stage: string, step: number | null): string => (step === null ? stage : `${stage}[${step}]`);

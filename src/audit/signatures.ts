@@ -1,0 +1,60 @@
+import type { Finding, VerifiedEntry } from './chain';
+
+/** A signature as 21 CFR 11.50 requires it to be shown: printed name, date and time, meaning (and role). */
+export interface SignatureManifestation {
+  printedName: string;
+  signer: string;
+  role: string;
+  decision: string;
+  meaning: string;
+  reason: string;
+  at: string;
+  dossierSha256: string;
+  evidenceKey: string;
+  /** The signed dossier digest is the dossier recorded with the approval decision. */
+  boundToDossier: boolean;
+}
+
+/** Signatures linked from the AWAITING_APPROVAL chain entry, read from the (already re-hashed) evidence. */
+export function collectSignatures(entries: VerifiedEntry[], objects: Map<string, Uint8Array>): { signatures: SignatureManifestation[]; findings: Finding[] } {
+  const signatures: SignatureManifestation[] = [];
+  const findings: Finding[] = [];
+  for (const entry of entries.filter((e) => e.stage === 'AWAITING_APPROVAL')) {
+    const docs = entry.artifacts.map((ref) => ({ ref, doc: parse(objects.get(ref.key)) }));
+    const dossier = docs.find((d) => typeof d.doc?.kind === 'string' && d.doc.kind.startsWith('vigil.dossier/'));
+    for (const { ref, doc } of docs) {
+      if (doc?.kind !== 'vigil.signature/v1') continue;
+      const s: SignatureManifestation = {
+        printedName: str(doc.printedName),
+        signer: str(doc.signer),
+        role: str(doc.role),
+        decision: str(doc.decision),
+        meaning: str(doc.meaning),
+        reason: str(doc.reason),
+        at: str(doc.at),
+        dossierSha256: str(doc.dossierSha256),
+        evidenceKey: ref.key,
+        boundToDossier: dossier !== undefined && doc.dossierSha256 === dossier.ref.sha256,
+      };
+      signatures.push(s);
+      const missing = (['printedName', 'at', 'meaning', 'role'] as const).filter((f) => s[f] === '');
+      if (missing.length) findings.push({ key: ref.key, problem: `signature lacks its manifestation: ${missing.join(', ')}` });
+      if (!s.boundToDossier) {
+        findings.push({ key: ref.key, problem: 'signature is not bound to the dossier recorded with the approval', expected: dossier?.ref.sha256 ?? '(no dossier)', actual: s.dossierSha256 });
+      }
+    }
+  }
+  return { signatures, findings };
+}
+
+function parse(bytes: Uint8Array | undefined): Record<string, unknown> | null {
+  if (!bytes) return null;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');

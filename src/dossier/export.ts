@@ -1,0 +1,99 @@
+/** `vigil dossier export <releaseId> --pdf out.pdf [--html out.html]`: the final dossier, printed by headless Chromium. */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { EvidencePort } from '../activities/deps';
+import type { EvidenceRef, ReleaseStatus } from '../domain';
+
+export const DOSSIER_EXPORT_USAGE = 'usage: vigil dossier export <releaseId> (--pdf out.pdf | --html out.html) [--chromium /usr/bin/chromium]';
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Flags for Debian's chromium in containers and CI (see TOOLCHAIN.md). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/**
+ * The dossier to export: the final one (with sign-offs) recorded in the AWAITING_APPROVAL chain entry once
+ * approval settled, otherwise the one awaiting signatures.
+ */
+export function latestDossierRef(status: Pick<ReleaseStatus, 'dossier' | 'history'>): EvidenceRef | null {
+  const approval = status.history.find((h) => h.stage === 'AWAITING_APPROVAL' && h.decision !== null);
+  return approval?.artifacts[1] ?? status.dossier;
+}
+
+/** Read the dossier index and the HTML page it links; the store re-hashes both. */
+export async function readDossierHtml(evidence: Pick<EvidencePort, 'getBytes'>, index: EvidenceRef): Promise<{ html: string; index: { html: EvidenceRef } }> {
+  const parsed = JSON.parse(Buffer.from(await evidence.getBytes(index.key, index.sha256)).toString('utf8')) as { html?: EvidenceRef };
+  if (!parsed.html) throw new Error(`${index.key} is not a dossier index with an HTML page`);
+  const html = Buffer.from(await evidence.getBytes(parsed.html.key, parsed.html.sha256)).toString('utf8');
+  return { html, index: { html: parsed.html } };
+}
+
+/** Open HTML in headless Chromium (playwright-core, no browser download) and run `use` with the page. */
+export async function withDossierPage<T>(html: string, use: (page: import('playwright-core').Page) => Promise<T>, executablePath = CHROMIUM_PATH): Promise<T> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The page is self-contained: refuse every network request so a stray external asset would show.
+    await page.route('**/*', (route) => route.abort());
+    await page.setContent(html, { waitUntil: 'load' });
+    return await use(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+export function renderPdf(html: string, out: string, executablePath = CHROMIUM_PATH): Promise<void> {
+  return withDossierPage(
+    html,
+    async (page) => {
+      await page.pdf({ path: out, format: 'A4', printBackground: true, margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' } });
+    },
+    executablePath,
+  );
+}
+
+export interface DossierExportDeps {
+  releaseStatus(releaseId: string): Promise<ReleaseStatus>;
+  evidence: Pick<EvidencePort, 'getBytes'>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Exit codes as the CLI's: 0 ok, 2 usage, 3 nothing to export, 4 failure. */
+export async function runDossierExport(args: string[], deps: DossierExportDeps): Promise<number> {
+  let values: { pdf?: string | undefined; html?: string | undefined; chromium?: string | undefined };
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { pdf: { type: 'string' }, html: { type: 'string' }, chromium: { type: 'string' } } }));
+  } catch (err) {
+    deps.stderr(`${(err as Error).message}\n${DOSSIER_EXPORT_USAGE}\n`);
+    return 2;
+  }
+  if (positionals.length !== 1 || (!values.pdf && !values.html)) {
+    deps.stderr(`${DOSSIER_EXPORT_USAGE}\n`);
+    return 2;
+  }
+  try {
+    const status = await deps.releaseStatus(positionals[0]!);
+    const ref = latestDossierRef(status);
+    if (!ref) {
+      deps.stderr(`release ${status.releaseId} has no dossier yet (stage ${status.stage})\n`);
+      return 3;
+    }
+    const { html } = await readDossierHtml(deps.evidence, ref);
+    if (values.html) fs.writeFileSync(values.html, html);
+    if (values.pdf) await renderPdf(html, values.pdf, values.chromium ?? CHROMIUM_PATH);
+    deps.stdout(`exported dossier ${ref.sha256} of ${status.releaseId}${values.pdf ? ` to ${values.pdf}` : ''}${values.html ? ` and ${values.html}` : ''}\n`);
+    return 0;
+  } catch (err) {
+    deps.stderr(`dossier export failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 4;
+  }
+}
+
+/** The evidence store the CLI reads dossiers from (read-only use; same S3 settings as the worker). */
+export async function evidenceStoreFromEnv(env: NodeJS.ProcessEnv): Promise<Pick<EvidencePort, 'getBytes'>> {
+  const { loadConfig } = await import('../config');
+  const { createS3Client, EvidenceStore } = await import('../evidence');
+  const config = loadConfig(env);
+  return new EvidenceStore({ s3: createS3Client(config.s3), bucket: config.s3.bucket, retention: config.retention });
+}

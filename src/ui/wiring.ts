@@ -1,0 +1,35 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
+import { FileIdentityProvider, JsonLinesAuditLog, LoginThrottle, NO_USERS, SessionStore } from '../auth';
+import type { VigilConfig } from '../config';
+import type { UiDeps } from './routes';
+
+/** The UI's dependencies from configuration: users file, auth audit log, the system key's public half. */
+export function uiDepsFromConfig(
+  config: Pick<VigilConfig, 'auth' | 'signingKeyDir'>,
+  parts: Pick<UiDeps, 'client' | 'evidence' | 'log'> & Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit'>>,
+): UiDeps {
+  const identities = config.auth.usersFile ? FileIdentityProvider.fromFile(config.auth.usersFile) : NO_USERS;
+  if (!config.auth.usersFile) parts.log.warn({}, 'ui: VIGIL_USERS_FILE is not set; nobody can sign in to the web UI');
+  // The worker seals signature records with this key; the API only needs its public half to check them.
+  const key = loadOrCreateDevKey(config.signingKeyDir).signer.publicKey();
+  return {
+    ...parts,
+    identities,
+    usersConfigured: config.auth.usersFile !== undefined,
+    sessions: parts.sessions ?? new SessionStore(),
+    throttle: parts.throttle ?? new LoginThrottle(),
+    audit: parts.audit ?? new JsonLinesAuditLog(config.auth.auditLog),
+    verifiers: [new PublicKeyVerifier(key)],
+    systemKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
+    secureCookies: config.auth.secureCookies,
+    clientAddress: (c) => {
+      try {
+        return getConnInfo(c).remote.address ?? 'unknown';
+      } catch {
+        return 'unknown';
+      }
+    },
+  };
+}
+

@@ -1,6 +1,7 @@
 import { heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { LockedTable } from '../data';
-import type { CriterionOutcome, DatasetRef, LeakageOutcome, OfflineMeasurement, ReleaseRequest } from '../domain';
+import { ErrorType, type CriterionOutcome, type DatasetRef, type LeakageOutcome, type OfflineMeasurement, type ReleaseRequest } from '../domain';
 import { evaluateAcceptance, type AcceptanceReport, type ThresholdRule } from '../evaluation';
 import { canonicalBytes, sha256Hex } from '../evidence';
 import {
@@ -141,8 +142,21 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
      * with intervals at the policy's operating point. The full report is evidence; the history gets each
      * criterion's verdict, the leakage verdict and the headline numbers.
      */
-    async evaluateOffline(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<OfflineMeasurement>> {
+    async evaluateOffline(input: {
+      releaseId: string;
+      request: ReleaseRequest;
+      /** The policy digest pinned at SNAPSHOT: criteria are only ever judged as registered. */
+      policySha256: string;
+      at: string;
+    }): Promise<StageOutput<OfflineMeasurement>> {
       const { request } = input;
+      const policySha256 = sha256Hex(canonicalBytes(request.policy));
+      if (policySha256 !== input.policySha256) {
+        throw ApplicationFailure.nonRetryable(
+          `acceptance policy digest ${policySha256} differs from ${input.policySha256} pinned at SNAPSHOT; refusing to evaluate`,
+          ErrorType.DigestMismatch,
+        );
+      }
       const { offline, operatingPoint } = request.policy;
       const evaluationRef = request.datasets.find((d) => d.role === 'evaluation')!;
       const tuningRef = operatingPoint.kind === 'fixed' ? null : (request.datasets.find((d) => d.role === 'tuning') ?? null);
@@ -209,7 +223,6 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
           operatingPoint: { rule: report.thresholds.candidate.rule, candidateThreshold: ct, incumbentThreshold: it },
           leakage: { verdict: leakage.verdict, checks: leakage.checks, findings: leakage.findings, notRun: leakage.notRun },
         };
-        const policySha256 = sha256Hex(canonicalBytes(request.policy));
         const subject = {
           dataset: { name: evaluationRef.name, sha256: evaluationRef.artifact.sha256, rows: measurement.n },
           candidate: { version: request.candidate.version, sha256: request.candidate.artifact.sha256, format: request.candidate.format, scorer: candidate.label },

@@ -29,6 +29,7 @@ const ROLES_NEEDING_MANIFEST: readonly DatasetRef['role'][] = ['training', 'eval
 /** Provenance every release must carry beyond what the request schema already enforces. */
 export function missingProvenance(request: ReleaseRequest): string[] {
   const missing: string[] = [];
+  if (!request.candidate.trainingStartedAt) missing.push('candidate.trainingStartedAt');
   for (const role of ['training', 'evaluation'] as const) {
     if (!request.datasets.some((d) => d.role === role)) missing.push(`datasets[role=${role}]`);
   }
@@ -205,7 +206,14 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
         requiredRoles: requiredRolesFor(request.policy, changeClass),
       });
 
-      const measurement: SnapshotMeasurement = { policySha256: policyRef.sha256, missingFields, digestMismatches, changeClass, changed };
+      const measurement: SnapshotMeasurement = {
+        policySha256: policyRef.sha256,
+        missingFields,
+        digestMismatches,
+        changeClass,
+        changed,
+        preRegistration: { registeredAt: request.policy.registeredAt, trainingStartedAt: request.candidate.trainingStartedAt ?? null },
+      };
       const snapshot = await evidence.putJson({
         kind: 'vigil.snapshot/v1',
         releaseId: input.releaseId,

@@ -54,7 +54,8 @@ export async function seedDemo(
   const provenance = await seedDemoProvenance(evidence, dir, incumbent);
   return {
     modelName: DEMO_MODEL_NAME,
-    candidate: { version: candidateModel.version, artifact: candidate, format },
+    // Trained after the policy was registered (2026-06-01): the criteria were fixed first.
+    candidate: { version: candidateModel.version, artifact: candidate, format, trainingStartedAt: '2026-09-15T08:00:00Z' },
     incumbent: { version: DEMO_INCUMBENT.version, artifact: incumbent, format },
     datasets: [
       { role: 'training', name: 'sepsis-cohort-2026q3-train', artifact: training, manifest: provenance.manifests.training },

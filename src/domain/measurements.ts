@@ -13,6 +13,8 @@ export interface SnapshotMeasurement {
   changeClass?: ChangeClass;
   /** Dimensions that changed (or could not be compared) against the incumbent. */
   changed?: ChangeDimension[];
+  /** When the acceptance criteria were registered and when the candidate was trained (pre-registration). */
+  preRegistration?: { registeredAt: string; trainingStartedAt: string | null };
 }
 
 /** Operating-point summary of one model on one set of cases. */

@@ -23,6 +23,8 @@ export const ModelRefSchema = z.object({
   format: z.enum(['vigil.logistic/v1', 'onnx', 'vigil.predictions/v1']).default('vigil.logistic/v1'),
   /** Input feature order of a foreign ONNX model that carries no "vigil.features" metadata. */
   features: z.array(z.string().min(1).max(256)).min(1).max(4096).optional(),
+  /** When training began (no earlier than its code commit); the acceptance criteria must be registered before it. */
+  trainingStartedAt: z.iso.datetime().optional(),
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 

@@ -21,9 +21,14 @@ function decide(failures: string[], inconclusive: string[], passNote: string): D
 }
 
 export function judgeSnapshot(m: SnapshotMeasurement): Decision {
+  const pre = m.preRegistration;
   const failures = [
     ...(m.missingFields.length ? [`provenance incomplete: missing ${m.missingFields.join(', ')}`] : []),
     ...m.digestMismatches.map((a) => `digest mismatch: ${a}`),
+    // Criteria written after training could have been tuned to the result: they are not pre-registered.
+    ...(pre?.trainingStartedAt && Date.parse(pre.registeredAt) > Date.parse(pre.trainingStartedAt)
+      ? [`acceptance criteria registered at ${pre.registeredAt}, after the candidate's training started at ${pre.trainingStartedAt}: not pre-registered`]
+      : []),
   ];
   const change = m.changeClass ? `; change ${m.changeClass === 'withinPlan' ? 'within the change control plan' : 'substantial'} (${(m.changed ?? []).join(', ') || 'nothing'} changed)` : '';
   return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}${change}`);

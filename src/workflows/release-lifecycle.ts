@@ -107,7 +107,7 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   // OFFLINE_EVAL: candidate and incumbent on the same locked rows, judged against the pinned policy.
   let baseline: ArmStats | null = null;
   const offline = await measureStage(state, 'OFFLINE_EVAL', null, async () => {
-    const out = await acts.evaluateOffline({ releaseId, request, at: nowIso() });
+    const out = await acts.evaluateOffline({ releaseId, request, policySha256: state.policySha256 ?? '', at: nowIso() });
     baseline = out.measurement.candidate.atThreshold;
     return { artifacts: out.artifacts, decision: judgeOffline(out.measurement) };
   });

@@ -238,6 +238,14 @@ describe('release lifecycle on the real stack', () => {
     assert.match(html, /site=site-c/);
   });
 
+  it('stops at SNAPSHOT when the acceptance criteria were registered after training started', async () => {
+    const late = await fastPolicy('demo.yaml', (p) => (p.registeredAt = '2026-10-01T00:00:00Z'));
+    const handle = await startRelease(h, await demoRequest(h, late, 5));
+    const result = await handle.result();
+    assert.equal(result.outcome, 'REJECTED');
+    assert.match(result.reason, /^SNAPSHOT: acceptance criteria registered at 2026-10-01T00:00:00Z, after the candidate's training started at 2026-09-15T08:00:00Z/);
+  });
+
   it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {
     const request = await demoRequest(h, await fastPolicy(), 3);
     request.datasets = request.datasets.filter((d) => d.role !== 'training');

@@ -46,7 +46,7 @@ export function validPolicy(overrides: Partial<ReleasePolicyInput> = {}): Releas
 export function validReleaseRequest(overrides: Partial<ReleaseRequestInput> = {}): ReleaseRequestInput {
   return {
     modelName: 'sepsis-alert',
-    candidate: { version: '2.1.0', artifact: { key: 'models/sepsis-alert/2.1.0.json', sha256: hex64('candidate') } },
+    candidate: { version: '2.1.0', artifact: { key: 'models/sepsis-alert/2.1.0.json', sha256: hex64('candidate') }, trainingStartedAt: '2026-09-15T08:00:00Z' },
     incumbent: { version: '2.0.0', artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') } },
     datasets: [
       { role: 'training', name: 'train-2026q2', artifact: { key: 'datasets/train-2026q2.csv', sha256: hex64('train') } },

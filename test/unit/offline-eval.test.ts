@@ -13,6 +13,7 @@ import { offlineEvalActivities } from '../../src/activities/offline-eval';
 import { labelledSchema, readCsvTable } from '../../src/data';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
 import { ErrorType, ReleasePolicySchema, ReleaseRequestSchema, type EvidenceRef, type ReleasePolicyInput, type ReleaseRequest } from '../../src/domain';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { judgeOffline } from '../../src/judging';
 import { loadScorer, logisticToOnnx } from '../../src/models';
 import { cohortToCsv, FEATURES, generateCohort, type SimCase } from '../../src/sim/cohort';
@@ -68,6 +69,8 @@ interface Setup {
   tuning?: Uint8Array;
   candidate?: { bytes: Uint8Array; format: 'vigil.logistic/v1' | 'onnx' | 'vigil.predictions/v1' };
   policy?: ReleasePolicyInput;
+  /** The digest the workflow pinned at SNAPSHOT (default: the request's own policy). */
+  policySha256?: string;
 }
 
 async function run(setup: Setup = {}) {
@@ -93,7 +96,7 @@ async function run(setup: Setup = {}) {
   );
   const act = offlineEvalActivities({ evidence });
   const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-  const out: Awaited<ReturnType<typeof act.evaluateOffline>> = await env.run(() => act.evaluateOffline({ releaseId: 'r-1', request, at: '2026-07-01T00:00:00Z' }));
+  const out: Awaited<ReturnType<typeof act.evaluateOffline>> = await env.run(() => act.evaluateOffline({ releaseId: 'r-1', request, policySha256: setup.policySha256 ?? sha256Hex(canonicalBytes(request.policy)), at: '2026-07-01T00:00:00Z' }));
   return { ...out, evidence, request };
 }
 
@@ -266,6 +269,14 @@ describe('OFFLINE_EVAL activity', () => {
       const { measurement } = await run({ evaluation: csv(ev), tuning: csv(ev.slice(0, 300).map((c) => ({ ...c, caseId: `t-${c.caseId}` }))), policy: tuningPolicy });
       assert.equal(measurement.leakage?.verdict, 'fail');
       assert.match(judgeOffline(measurement).reasons.join('\n'), /tuning tune vs evaluation: 300 patient\(s\) appear in both the tuning and the evaluation data/);
+    });
+  });
+  it('refuses to judge against a policy whose digest differs from the one pinned at SNAPSHOT', async () => {
+    await assert.rejects(run({ policySha256: 'f'.repeat(64) }), (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure && e.nonRetryable);
+      assert.equal(e.type, ErrorType.DigestMismatch);
+      assert.match(e.message, /differs from f{64} pinned at SNAPSHOT/);
+      return true;
     });
   });
 });

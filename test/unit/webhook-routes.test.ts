@@ -209,7 +209,10 @@ describe('POST /webhooks/github', () => {
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 201, res.body.error);
     const req = (fake.starts[0]!.args as ReleaseRequest[])[0]!;
-    assert.deepEqual(req.candidate, { version: 'git-aaaabbbbcccc', artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') }, format: 'vigil.logistic/v1' });
+    assert.deepEqual(req.candidate, { version: 'git-aaaabbbbcccc', artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') }, format: 'vigil.logistic/v1',
+      // bounded below by the head commit's time (09:58 at +01:00)
+      trainingStartedAt: '2026-11-02T08:58:00.000Z',
+    });
     assert.equal(req.codeCommit, COMMIT);
     assert.deepEqual(req.trigger, { kind: 'commit', deliveryId: 'gh-delivery-1' });
     assert.equal(req.submittedBy, 'github:alice');

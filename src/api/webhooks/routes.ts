@@ -118,6 +118,7 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
         submittedBy: `github:${push.pusher?.name ?? push.sender?.login ?? 'unknown'}`,
         reason: `push to ${push.repository.full_name}@${branch} (${push.after.slice(0, 12)})${firstLine ? `: ${firstLine}` : ''}`,
         deliveryId,
+        committedAt: push.head_commit?.timestamp,
       });
       return release(c, { source: 'github', deliveryKey: key, deliveryId, request, concurrency: model.concurrency });
     });
@@ -151,6 +152,7 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
         submittedBy: `gitlab:${push.user_username ?? 'unknown'}`,
         reason: `push to ${repo}@${branch} (${commit.slice(0, 12)})${firstLine ? `: ${firstLine}` : ''}`,
         deliveryId,
+        committedAt: push.commits?.find((x) => x.id === commit)?.timestamp,
       });
       return release(c, { source: 'gitlab', deliveryKey: key, deliveryId, request, concurrency: model.concurrency });
     });
@@ -260,9 +262,13 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
 
   async function gitRelease(
     model: ModelWebhookConfig,
-    e: { commit: string; submittedBy: string; reason: string; deliveryId: string },
+    e: { commit: string; submittedBy: string; reason: string; deliveryId: string; committedAt?: string | undefined },
   ): Promise<ReleaseRequest> {
     const candidate = await candidateFor(model, { model: model.model, commit: e.commit, shortCommit: e.commit.slice(0, 12) });
+    // Training cannot start before its code was committed: the commit time bounds the training start from
+    // below, so a policy registered before it was registered before training. Unknown → SNAPSHOT lists it.
+    const committed = e.committedAt ? Date.parse(e.committedAt) : NaN;
+    if (Number.isFinite(committed)) candidate.trainingStartedAt = new Date(committed).toISOString();
     return buildRequest({
       modelName: model.model,
       candidate,

@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { loadScorer } from '../models';
+import { inProcessBackend, RemoteOipBackend, type Backend, type ModelBackends } from './backends';
+import { GatewayRouteTableSchema, type GatewayRouteTable } from './routing';
+
+const VersionSchema = z.union([
+  z.object({ file: z.string().min(1) }).strict(),
+  z
+    .object({
+      url: z.url(),
+      remoteModel: z.string().min(1),
+      inputName: z.string().min(1).optional(),
+      outputName: z.string().min(1).optional(),
+      timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+]);
+
+/** VIGIL_GATEWAY_MODELS: which versions the gateway loads (files are resolved relative to the models file). */
+export const ModelsFileSchema = z
+  .object({
+    models: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/),
+      z
+        .object({
+          /** Input contract; default: the features of the first in-process version. */
+          features: z.array(z.string().min(1)).min(1).optional(),
+          versions: z.record(z.string().min(1).max(64), VersionSchema),
+          /** Table used until the route store or the control API provides one. */
+          routes: GatewayRouteTableSchema.optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export async function loadModelsFile(file: string): Promise<Array<ModelBackends & { initialRoutes: GatewayRouteTable | undefined }>> {
+  const doc = ModelsFileSchema.parse(YAML.parse(fs.readFileSync(file, 'utf8')));
+  const base = path.dirname(path.resolve(file));
+  const out: Array<ModelBackends & { initialRoutes: GatewayRouteTable | undefined }> = [];
+  for (const [name, m] of Object.entries(doc.models)) {
+    const versions = new Map<string, Backend>();
+    let features: readonly string[] | undefined = m.features;
+    for (const [version, v] of Object.entries(m.versions)) {
+      if ('file' in v) {
+        const p = path.resolve(base, v.file);
+        const scorer = await loadScorer(fs.readFileSync(p), p);
+        features ??= scorer.features;
+        versions.set(version, inProcessBackend(version, scorer));
+      } else {
+        versions.set(version, new RemoteOipBackend({ url: v.url, model: v.remoteModel, version, inputName: v.inputName, outputName: v.outputName, timeoutMs: v.timeoutMs }));
+      }
+    }
+    if (!features) throw new Error(`model "${name}": give "features" (no in-process version to read them from)`);
+    out.push({ name, features, versions, initialRoutes: m.routes });
+  }
+  return out;
+}

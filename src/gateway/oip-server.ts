@@ -1,0 +1,61 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Scorer } from '../models';
+import { inferResponse, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+
+export interface OipModelServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * One model behind a bare OIP v2 endpoint: no routing, no telemetry, no control API. It is the
+ * "backend called directly" of the gateway benchmark and the remote backend of tests (with an
+ * optional artificial delay or failure).
+ */
+export async function startOipModelServer(opts: {
+  model: string;
+  version: string;
+  scorer: Scorer;
+  port?: number;
+  delayMs?: number;
+  fail?: boolean;
+}): Promise<OipModelServer> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        let status = 200;
+        let body: unknown;
+        try {
+          if (opts.fail) throw new Error('backend configured to fail');
+          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+          const request = parseInferRequest(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          const m = toFeatureMatrix(request, opts.scorer.features);
+          const scores = await opts.scorer.score({ ...m, caseIds: new Array<string>(m.rows).fill(request.parameters.case_id) });
+          body = inferResponse({ model: opts.model, version: opts.version, id: request.id, route: 'direct', routeVersion: 0, scores, threshold: undefined });
+        } catch (e) {
+          status = e instanceof OipRequestError || e instanceof SyntaxError ? 400 : 500;
+          body = { error: (e as Error).message };
+        }
+        const text = JSON.stringify(body);
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      })();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

@@ -1,0 +1,330 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import type { Logger } from '../logging/logger';
+import {
+  FeedbackBatchSchema,
+  OutcomeBatchSchema,
+  type FeedbackInputSchema,
+  type OutcomeInputSchema,
+  CASE_ID_HASH,
+  feedbackEvent,
+  hashCaseId,
+  outcomeEvent,
+  caseRecord,
+  type CaseRecord,
+  type PredictionEvent,
+  type TelemetryEvent,
+  type TelemetryReader,
+  type WriteAheadLog,
+} from '../telemetry';
+import type { ModelBackends } from './backends';
+import { inferResponse, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+import { RouteTables } from './route-table';
+import { assign } from './routing';
+import { ShadowMirror } from './shadow';
+
+export interface GatewayOptions {
+  models: readonly ModelBackends[];
+  tables: RouteTables;
+  /** HMAC key for case ids: raw ids never leave the request handler. */
+  caseIdKey: string;
+  /** Bearer token of the control API (route tables, case lookup, stats). */
+  controlToken: string;
+  /** Bearer token for outcome/feedback ingest; unset = the control token. */
+  ingestToken?: string;
+  wal: WriteAheadLog;
+  /** Query side over uploaded segments; without it lookups see the local WAL only. */
+  reader?: TelemetryReader;
+  shadow?: ShadowMirror;
+  maxBodyBytes?: number;
+  log?: Logger;
+}
+
+interface Counters {
+  requests: number;
+  errors: number;
+  telemetryWriteFailures: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The inference gateway: OIP v2 inference on the production route, canary by cohort + stable case
+ * hash, shadow mirroring after the response, telemetry to the WAL, and the authenticated control API.
+ */
+export class Gateway {
+  readonly server: http.Server;
+  readonly shadow: ShadowMirror;
+  private readonly models: Map<string, ModelBackends>;
+  private readonly counters: Counters = { requests: 0, errors: 0, telemetryWriteFailures: 0 };
+  private readonly controlDigest: Buffer;
+  private readonly ingestDigest: Buffer;
+  private unrecorded: TelemetryEvent[] = [];
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.models = new Map(opts.models.map((m) => [m.name, m]));
+    this.shadow = opts.shadow ?? new ShadowMirror();
+    this.controlDigest = digest(opts.controlToken);
+    this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => this.fail(res, err));
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve((this.server.address() as AddressInfo).port));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  stats(): { gateway: Counters; shadow: ReturnType<ShadowMirror['stats']>; telemetry: { acknowledged: number } } {
+    return { gateway: { ...this.counters }, shadow: this.shadow.stats(), telemetry: { acknowledged: this.opts.wal.acknowledged } };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    const parts = pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+
+    if (parts[0] === 'v2' && parts[1] === 'models' && parts.length === 4 && parts[3] === 'infer' && method === 'POST') {
+      return this.infer(parts[2]!, req, res);
+    }
+    if (parts[0] === 'v2' && parts[1] === 'health' && method === 'GET' && (parts[2] === 'live' || parts[2] === 'ready')) {
+      return send(res, 200, { live: true, ready: true });
+    }
+    if (parts[0] === 'v2' && parts[1] === 'models' && parts.length === 3 && method === 'GET') {
+      const m = this.models.get(parts[2]!);
+      if (!m) throw new HttpError(404, `unknown model "${parts[2]}"`);
+      return send(res, 200, {
+        name: m.name,
+        versions: [...m.versions.keys()],
+        platform: 'vigil-gateway',
+        inputs: m.features.map((f) => ({ name: f, datatype: 'FP32', shape: [-1] })),
+        outputs: [{ name: 'score', datatype: 'FP64', shape: [-1] }, { name: 'decision', datatype: 'BOOL', shape: [-1] }],
+      });
+    }
+    if (parts[0] === 'v2' && parts[1] === 'telemetry' && method === 'POST' && (parts[2] === 'outcomes' || parts[2] === 'feedback') && parts.length === 3) {
+      this.authorize(req, this.ingestDigest);
+      return this.ingest(parts[2], req, res);
+    }
+    if (parts[0] === 'v2' && parts[1] === 'telemetry' && parts[2] === 'cases' && method === 'GET') {
+      this.authorize(req, this.controlDigest);
+      const raw = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('case_id');
+      const hash = parts.length === 4 ? parts[3]! : raw !== null ? hashCaseId(raw, this.opts.caseIdKey) : '';
+      if (!CASE_ID_HASH.test(hash)) throw new HttpError(400, 'give /v2/telemetry/cases/<case id hash> or ?case_id=<raw id>');
+      return send(res, 200, { caseIdHash: hash, predictions: await this.lookupCase(hash) });
+    }
+    if (parts[0] === 'control' && parts[1] === 'routes' && parts.length === 3) {
+      this.authorize(req, this.controlDigest);
+      return this.control(parts[2]!, method, req, res);
+    }
+    if (parts[0] === 'control' && parts[1] === 'stats' && parts.length === 2 && method === 'GET') {
+      this.authorize(req, this.controlDigest);
+      return send(res, 200, this.stats());
+    }
+    throw new HttpError(404, `no route for ${method} ${pathname}`);
+  }
+
+  private async infer(modelName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    this.counters.requests++;
+    const model = this.models.get(modelName);
+    const table = this.opts.tables.get(modelName);
+    if (!model || !table) throw new HttpError(404, `unknown model "${modelName}"`);
+    const body = await this.readJson(req);
+    const request = parseInferRequest(body);
+    const matrix = toFeatureMatrix(request, model.features);
+    const caseId = request.parameters.case_id;
+    const a = assign(table, caseId, request.parameters);
+    const backend = model.versions.get(a.modelVersion);
+    if (!backend) throw new HttpError(503, `version ${a.modelVersion} is not loaded`);
+    const input = { ...matrix, caseIds: new Array<string>(matrix.rows).fill(caseId) };
+    let scores: Float64Array;
+    try {
+      scores = await backend.score(input);
+    } catch (err) {
+      throw new HttpError(502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
+    }
+    const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    res.setHeader('x-vigil-model-version', a.modelVersion);
+    send(res, 200, inferResponse({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold: table.threshold }));
+
+    // Everything below happens after the response was handed to the socket.
+    const caseIdHash = hashCaseId(caseId, this.opts.caseIdKey);
+    const at = new Date().toISOString();
+    const event = (version: string, route: PredictionEvent['route'], s: Float64Array, ms: number): PredictionEvent => ({
+      kind: 'prediction',
+      eventId: randomUUID(),
+      at,
+      model: modelName,
+      modelVersion: version,
+      route,
+      routeVersion: table.version,
+      caseIdHash,
+      score: s[0]!,
+      decision: table.threshold === undefined ? null : s[0]! >= table.threshold,
+      latencyMs: ms,
+      quality: matrix.quality,
+    });
+    this.record([event(a.modelVersion, a.route, scores, latencyMs)]);
+    if (a.shadow) {
+      const shadowBackend = model.versions.get(a.shadow);
+      const shadowVersion = a.shadow;
+      if (shadowBackend) this.shadow.submit(shadowBackend, input, (s, ms) => this.record([event(shadowVersion, 'shadow', s, ms)]));
+    }
+  }
+
+  /**
+   * Prediction events are not acknowledged to anyone: they are gathered per event-loop turn into one
+   * WAL append, and a write failure is counted, not raised.
+   */
+  private record(events: TelemetryEvent[]): void {
+    if (this.unrecorded.length === 0) setImmediate(() => this.flushRecorded());
+    for (const e of events) this.unrecorded.push(e);
+  }
+
+  private flushRecorded(): void {
+    const batch = this.unrecorded;
+    this.unrecorded = [];
+    this.opts.wal.append(batch, { relaxed: true }).catch((err: unknown) => {
+      this.counters.telemetryWriteFailures += batch.length;
+      this.opts.log?.error({ err }, 'telemetry write failed');
+    });
+  }
+
+  private async ingest(kind: 'outcomes' | 'feedback', req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await this.readJson(req);
+    const schema: z.ZodType<unknown[]> = kind === 'outcomes' ? OutcomeBatchSchema : FeedbackBatchSchema;
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      throw new HttpError(400, `invalid ${kind}`, { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    }
+    const at = new Date().toISOString();
+    const key = this.opts.caseIdKey;
+    const events =
+      kind === 'outcomes'
+        ? (parsed.data as Array<z.output<typeof OutcomeInputSchema>>).map((e) => outcomeEvent(e, key, at))
+        : (parsed.data as Array<z.output<typeof FeedbackInputSchema>>).map((e) => feedbackEvent(e, key, at));
+    try {
+      await this.opts.wal.append(events); // acknowledged only once durable
+    } catch (err) {
+      this.opts.log?.error({ err }, 'telemetry ingest write failed');
+      throw new HttpError(503, 'telemetry could not be written durably; retry');
+    }
+    send(res, 202, { accepted: events.length, eventIds: events.map((e) => e.eventId) });
+  }
+
+  private async control(model: string, method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (method === 'GET') {
+      const t = this.opts.tables.get(model);
+      if (!t) throw new HttpError(404, `no route table for "${model}"`);
+      res.setHeader('etag', `"${t.version}"`);
+      return send(res, 200, t);
+    }
+    if (method !== 'PUT') throw new HttpError(405, 'GET or PUT');
+    const ifMatch = req.headers['if-match'];
+    let expected: number | null | undefined;
+    if (ifMatch !== undefined) {
+      const m = /^"?(\d+|none)"?$/.exec(ifMatch.trim());
+      if (!m) throw new HttpError(400, 'If-Match must be "<version>" or "none"');
+      expected = m[1] === 'none' ? null : Number(m[1]);
+    }
+    const result = await this.opts.tables.swap(model, await this.readJson(req), expected);
+    if (!result.ok) return send(res, result.status, { error: result.reason, current: result.current });
+    res.setHeader('etag', `"${result.table.version}"`);
+    send(res, 200, { ...result.table, changed: result.changed });
+  }
+
+  async lookupCase(caseIdHash: string): Promise<CaseRecord[]> {
+    const found = new Map<string, CaseRecord>();
+    for (const e of this.opts.wal.scanLocal()) {
+      if (e.kind === 'prediction' && e.caseIdHash === caseIdHash) found.set(e.eventId, caseRecord(e));
+    }
+    // Uploaded segments: an event may be in both while its segment is being removed locally.
+    const remote = this.opts.reader ? await this.opts.reader.lookupCase(caseIdHash) : [];
+    const all = [...found.values(), ...remote];
+    const seen = new Set<string>();
+    return all
+      .filter((r) => {
+        const k = `${r.at}|${r.modelVersion}|${r.route}|${r.score}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      })
+      .sort((x, y) => x.at.localeCompare(y.at));
+  }
+
+  private authorize(req: http.IncomingMessage, expected: Buffer): void {
+    const h = req.headers.authorization ?? '';
+    const token = h.startsWith('Bearer ') ? h.slice(7) : '';
+    if (!token || !timingSafeEqual(digest(token), expected)) {
+      throw new HttpError(401, 'missing or invalid bearer token', {});
+    }
+  }
+
+  private readJson(req: http.IncomingMessage): Promise<unknown> {
+    const max = this.opts.maxBodyBytes ?? 4 * 1024 * 1024;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) {
+          reject(new HttpError(413, `body larger than ${max} bytes`));
+          req.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('error', reject);
+      req.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          reject(new HttpError(400, 'body is not valid JSON'));
+        }
+      });
+    });
+  }
+
+  private fail(res: http.ServerResponse, err: unknown): void {
+    if (err instanceof OipRequestError) return send(res, 400, { error: err.message, issues: err.issues });
+    if (err instanceof HttpError) {
+      if (err.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      return send(res, err.status, { error: err.message, ...err.extra });
+    }
+    this.counters.errors++;
+    this.opts.log?.error({ err }, 'gateway request failed');
+    send(res, 500, { error: 'internal error' });
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,138 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * Telemetry events as they are written to the WAL and to S3 segments. Case ids appear only as
+ * `caseIdHash` (HMAC-SHA256 with the gateway's key): raw ids never reach a file or an object.
+ */
+export const CASE_ID_HASH = /^[0-9a-f]{64}$/;
+
+export function hashCaseId(caseId: string, key: string): string {
+  return createHmac('sha256', key).update(caseId, 'utf8').digest('hex');
+}
+
+export const ROUTES = ['production', 'canary', 'shadow'] as const;
+export type Route = (typeof ROUTES)[number];
+
+export interface PredictionEvent {
+  kind: 'prediction';
+  eventId: string;
+  at: string;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  /** Route table version the assignment was made under. */
+  routeVersion: number;
+  caseIdHash: string;
+  score: number;
+  /** score ≥ threshold, when the route table names a threshold. */
+  decision: boolean | null;
+  latencyMs: number;
+  /** Input quality flags raised by the gateway (e.g. missing_feature, out_of_range). */
+  quality: string[];
+}
+
+export const OUTCOME_SOURCES = ['clinician_review', 'downstream_outcome', 'complaint'] as const;
+export type OutcomeSource = (typeof OUTCOME_SOURCES)[number];
+
+export interface OutcomeEvent {
+  kind: 'outcome';
+  eventId: string;
+  /** When the gateway accepted it. */
+  at: string;
+  model: string;
+  caseIdHash: string;
+  label: 0 | 1;
+  source: OutcomeSource;
+  /** When the ground truth was established (clinically); lag = observedAt − prediction time. */
+  observedAt: string;
+}
+
+export const FEEDBACK_TYPES = ['override', 'alert_dismissed'] as const;
+
+export interface FeedbackEvent {
+  kind: 'feedback';
+  eventId: string;
+  at: string;
+  model: string;
+  caseIdHash: string;
+  type: (typeof FEEDBACK_TYPES)[number];
+  /** Version the clinician saw, when the client knows it. */
+  modelVersion: string | null;
+  observedAt: string;
+  reason: string | null;
+}
+
+export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent;
+
+const caseRef = {
+  /** Raw case id: hashed on arrival, never stored. */
+  case_id: z.string().min(1).max(256).optional(),
+  case_id_hash: z.string().regex(CASE_ID_HASH, 'must be a 64-character lowercase hex HMAC-SHA256').optional(),
+};
+const eventId = z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/).optional();
+
+/** Outcome as clients send it (POST /v2/telemetry/outcomes). */
+export const OutcomeInputSchema = z
+  .object({
+    event_id: eventId,
+    model: z.string().min(1).max(64),
+    ...caseRef,
+    label: z.union([z.literal(0), z.literal(1)]),
+    source: z.enum(OUTCOME_SOURCES),
+    observed_at: z.iso.datetime({ offset: true }),
+  })
+  .strict()
+  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), { message: 'exactly one of case_id, case_id_hash', path: ['case_id'] });
+
+export const FeedbackInputSchema = z
+  .object({
+    event_id: eventId,
+    model: z.string().min(1).max(64),
+    ...caseRef,
+    type: z.enum(FEEDBACK_TYPES),
+    model_version: z.string().min(1).max(64).optional(),
+    observed_at: z.iso.datetime({ offset: true }),
+    reason: z.string().max(2000).optional(),
+  })
+  .strict()
+  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), { message: 'exactly one of case_id, case_id_hash', path: ['case_id'] });
+
+/** One event, or a batch of up to 10,000 under `events`. */
+export function batchOf<T extends z.ZodType>(schema: T) {
+  return z.union([schema.transform((e) => [e] as Array<z.output<T>>), z.object({ events: z.array(schema).min(1).max(10_000) }).strict().transform((b) => b.events)]);
+}
+export const OutcomeBatchSchema = batchOf(OutcomeInputSchema);
+export const FeedbackBatchSchema = batchOf(FeedbackInputSchema);
+
+export function outcomeEvent(input: z.output<typeof OutcomeInputSchema>, key: string, at: string): OutcomeEvent {
+  return {
+    kind: 'outcome',
+    eventId: input.event_id ?? randomUUID(),
+    at,
+    model: input.model,
+    caseIdHash: input.case_id_hash ?? hashCaseId(input.case_id!, key),
+    label: input.label,
+    source: input.source,
+    observedAt: new Date(input.observed_at).toISOString(),
+  };
+}
+
+export function feedbackEvent(input: z.output<typeof FeedbackInputSchema>, key: string, at: string): FeedbackEvent {
+  return {
+    kind: 'feedback',
+    eventId: input.event_id ?? randomUUID(),
+    at,
+    model: input.model,
+    caseIdHash: input.case_id_hash ?? hashCaseId(input.case_id!, key),
+    type: input.type,
+    modelVersion: input.model_version ?? null,
+    observedAt: new Date(input.observed_at).toISOString(),
+    reason: input.reason ?? null,
+  };
+}
+
+/** Hourly windows (UTC), named `YYYY-MM-DDTHH`. */
+export function windowOf(at: string): string {
+  return at.slice(0, 13);
+}

@@ -1,0 +1,20 @@
+// Telemetry: prediction/outcome/feedback events, the fsync'ed write-ahead log, segment upload and queries.
+export * from './events';
+export { WriteAheadLog, parseSegment, type WalOptions } from './wal';
+export {
+  SegmentUploader,
+  TelemetryReader,
+  aggregate,
+  caseRecord,
+  pointerKey,
+  pointersFor,
+  segmentBytes,
+  INDEX_PREFIX,
+  SEGMENT_MEDIA_TYPE,
+  type ArmAggregate,
+  type CaseRecord,
+  type SegmentPointer,
+  type SegmentSink,
+  type SegmentSource,
+  type SourceWeights,
+} from './segments';

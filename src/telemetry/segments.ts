@@ -1,0 +1,300 @@
+import fs from 'node:fs';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { EvidenceRef } from '../domain/evidence';
+import type { Logger } from '../logging/logger';
+import { windowOf, type OutcomeSource, type PredictionEvent, type TelemetryEvent } from './events';
+import { parseSegment, type WriteAheadLog } from './wal';
+
+export const SEGMENT_MEDIA_TYPE = 'application/x-ndjson';
+export const INDEX_PREFIX = 'telemetry/index/';
+
+/** What the uploader needs from the evidence store (EvidenceStore satisfies it). */
+export interface SegmentSink {
+  putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef>;
+  putNamed(key: string, value: unknown): Promise<EvidenceRef>;
+}
+
+/** The per-window pointer to one immutable segment: `telemetry/index/<window>/<segment sha256>.json`. */
+export interface SegmentPointer {
+  kind: 'vigil.telemetry-segment/v1';
+  window: string;
+  segment: EvidenceRef;
+  /** Events of this window in the segment, by kind. */
+  counts: { prediction: number; outcome: number; feedback: number };
+  models: string[];
+  /** Every case hash with an event of this window in the segment (sorted): lookups read pointers, not segments. */
+  caseIdHashes: string[];
+}
+
+export function pointerKey(window: string, segmentSha256: string): string {
+  return `${INDEX_PREFIX}${window}/${segmentSha256}.json`;
+}
+
+/** Segment bytes: the valid events, one canonical line each, in WAL order. */
+export function segmentBytes(events: readonly TelemetryEvent[]): Buffer {
+  return Buffer.from(events.map((e) => JSON.stringify(e)).join('\n') + '\n', 'utf8');
+}
+
+export function pointersFor(events: readonly TelemetryEvent[], segment: EvidenceRef): SegmentPointer[] {
+  const byWindow = new Map<string, TelemetryEvent[]>();
+  for (const e of events) {
+    const w = windowOf(e.at);
+    const list = byWindow.get(w);
+    if (list) list.push(e);
+    else byWindow.set(w, [e]);
+  }
+  return [...byWindow].map(([window, es]) => ({
+    kind: 'vigil.telemetry-segment/v1',
+    window,
+    segment,
+    counts: {
+      prediction: es.filter((e) => e.kind === 'prediction').length,
+      outcome: es.filter((e) => e.kind === 'outcome').length,
+      feedback: es.filter((e) => e.kind === 'feedback').length,
+    },
+    models: [...new Set(es.map((e) => e.model))].sort(),
+    caseIdHashes: [...new Set(es.map((e) => e.caseIdHash))].sort(),
+  }));
+}
+
+/**
+ * Moves sealed WAL segments into the evidence store: the segment as a content-addressed object,
+ * then one create-only pointer per window it touches, then (only then) the local file is removed.
+ * Every step is idempotent, so a crash anywhere just repeats it on restart.
+ */
+export class SegmentUploader {
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  uploaded = 0;
+  failures = 0;
+
+  constructor(
+    private readonly wal: WriteAheadLog,
+    private readonly sink: SegmentSink,
+    private readonly log?: Logger,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    this.wal.onSeal(() => void this.kick());
+    const tick = (): void => {
+      if (this.stopped) return;
+      void this.wal
+        .sealIfOld()
+        .then(() => this.kick())
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Upload everything sealed; resolves when the backlog is empty or an upload failed (retried on the next tick). */
+  kick(): Promise<void> {
+    if (!this.running) {
+      this.running = this.drain().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const file = this.wal.sealedSegments()[0];
+      if (!file) return;
+      try {
+        await this.uploadOne(file);
+      } catch (err) {
+        this.failures++;
+        this.log?.warn({ err, file }, 'telemetry segment upload failed; will retry');
+        return;
+      }
+    }
+  }
+
+  private async uploadOne(file: string): Promise<void> {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      this.wal.removeSealed(file);
+      return;
+    }
+    const { events, skipped } = parseSegment(text);
+    if (skipped > 0) this.log?.warn({ file, skipped }, 'telemetry segment had unreadable lines (a torn, unacknowledged tail)');
+    if (events.length > 0) {
+      const ref = await this.sink.putBytes(segmentBytes(events), SEGMENT_MEDIA_TYPE);
+      for (const p of pointersFor(events, ref)) await this.sink.putNamed(pointerKey(p.window, ref.sha256), p);
+      this.uploaded += events.length;
+    }
+    this.wal.removeSealed(file);
+  }
+}
+
+/** Reads what the uploader wrote (EvidenceStore satisfies `getJson`/`getBytes`). */
+export interface SegmentSource {
+  getJson(key: string, expectedSha256?: string): Promise<unknown>;
+  getBytes(key: string, expectedSha256?: string, versionId?: string): Promise<Uint8Array>;
+}
+
+export interface CaseRecord {
+  at: string;
+  model: string;
+  modelVersion: string;
+  route: PredictionEvent['route'];
+  routeVersion: number;
+  score: number;
+  decision: boolean | null;
+}
+
+/** Query side over the segment index: windows, their events, and which model version saw a case. */
+export class TelemetryReader {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly store: SegmentSource,
+  ) {}
+
+  async windows(): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: INDEX_PREFIX, Delimiter: '/', ContinuationToken: token }));
+      for (const p of res.CommonPrefixes ?? []) out.push(p.Prefix!.slice(INDEX_PREFIX.length, -1));
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort();
+  }
+
+  async pointers(window: string): Promise<SegmentPointer[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${INDEX_PREFIX}${window}/`, ContinuationToken: token }));
+      for (const o of res.Contents ?? []) keys.push(o.Key!);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return Promise.all(keys.sort().map(async (k) => (await this.store.getJson(k)) as SegmentPointer));
+  }
+
+  /** Events of one window, deduplicated by event id (a replayed segment may repeat unacknowledged lines). */
+  async events(window: string): Promise<TelemetryEvent[]> {
+    const seen = new Set<string>();
+    const out: TelemetryEvent[] = [];
+    for (const p of await this.pointers(window)) {
+      for (const e of await this.segmentEvents(p)) {
+        if (windowOf(e.at) !== window || seen.has(e.eventId)) continue;
+        seen.add(e.eventId);
+        out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** Which model version(s) processed a case: every prediction event for it, oldest first. */
+  async lookupCase(caseIdHash: string): Promise<CaseRecord[]> {
+    const found = new Map<string, CaseRecord>();
+    for (const w of await this.windows()) {
+      for (const p of await this.pointers(w)) {
+        if (!p.caseIdHashes.includes(caseIdHash)) continue;
+        for (const e of await this.segmentEvents(p)) {
+          if (e.kind === 'prediction' && e.caseIdHash === caseIdHash) found.set(e.eventId, caseRecord(e));
+        }
+      }
+    }
+    return [...found.values()].sort((a, b) => a.at.localeCompare(b.at));
+  }
+
+  private async segmentEvents(p: SegmentPointer): Promise<TelemetryEvent[]> {
+    const bytes = await this.store.getBytes(p.segment.key, p.segment.sha256, p.segment.versionId);
+    return parseSegment(Buffer.from(bytes).toString('utf8')).events;
+  }
+}
+
+export function caseRecord(e: PredictionEvent): CaseRecord {
+  return { at: e.at, model: e.model, modelVersion: e.modelVersion, route: e.route, routeVersion: e.routeVersion, score: e.score, decision: e.decision };
+}
+
+/** How much each ground-truth source counts (from the release policy). */
+export type SourceWeights = Record<OutcomeSource, number>;
+
+export interface ArmAggregate {
+  model: string;
+  modelVersion: string;
+  route: PredictionEvent['route'];
+  predictions: number;
+  alerts: number;
+  meanScore: number;
+  p99LatencyMs: number;
+  /** Outcome-weighted confusion counts at the route's decision (cases with a decision and an outcome). */
+  weighted: { tp: number; fp: number; fn: number; tn: number };
+  labelledCases: number;
+  overrides: number;
+  dismissedAlerts: number;
+}
+
+/**
+ * Aggregate predictions with the outcomes and feedback known for their cases. When several sources
+ * report on one case, the most heavily weighted source decides the label and the case counts with
+ * that weight; a source weighted 0 is ignored.
+ */
+export function aggregate(events: readonly TelemetryEvent[], weights: SourceWeights): ArmAggregate[] {
+  const truth = new Map<string, { label: 0 | 1; weight: number }>();
+  const feedback = new Map<string, { override: number; dismissed: number }>();
+  for (const e of events) {
+    if (e.kind === 'outcome') {
+      const w = weights[e.source];
+      const cur = truth.get(e.caseIdHash);
+      if (w > 0 && (!cur || w > cur.weight)) truth.set(e.caseIdHash, { label: e.label, weight: w });
+    } else if (e.kind === 'feedback') {
+      const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
+      if (e.type === 'override') f.override++;
+      else f.dismissed++;
+      feedback.set(e.caseIdHash, f);
+    }
+  }
+  const arms = new Map<string, { agg: ArmAggregate; scoreSum: number; latencies: number[] }>();
+  const seen = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'prediction' || seen.has(e.eventId)) continue;
+    seen.add(e.eventId);
+    const key = `${e.model}\u0000${e.modelVersion}\u0000${e.route}`;
+    let arm = arms.get(key);
+    if (!arm) {
+      arm = {
+        agg: { model: e.model, modelVersion: e.modelVersion, route: e.route, predictions: 0, alerts: 0, meanScore: 0, p99LatencyMs: 0, weighted: { tp: 0, fp: 0, fn: 0, tn: 0 }, labelledCases: 0, overrides: 0, dismissedAlerts: 0 },
+        scoreSum: 0,
+        latencies: [],
+      };
+      arms.set(key, arm);
+    }
+    const a = arm.agg;
+    a.predictions++;
+    arm.scoreSum += e.score;
+    arm.latencies.push(e.latencyMs);
+    if (e.decision) a.alerts++;
+    const t = truth.get(e.caseIdHash);
+    if (t && e.decision !== null) {
+      a.labelledCases++;
+      const cell = e.decision ? (t.label === 1 ? 'tp' : 'fp') : t.label === 1 ? 'fn' : 'tn';
+      a.weighted[cell] += t.weight;
+    }
+    const f = feedback.get(e.caseIdHash);
+    if (f && e.route !== 'shadow') {
+      a.overrides += f.override;
+      a.dismissedAlerts += f.dismissed;
+    }
+  }
+  return [...arms.values()].map(({ agg, scoreSum, latencies }) => {
+    latencies.sort((x, y) => x - y);
+    return { ...agg, meanScore: scoreSum / agg.predictions, p99LatencyMs: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0 };
+  });
+}

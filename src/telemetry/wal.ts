@@ -1,0 +1,266 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { TelemetryEvent } from './events';
+
+const write = promisify(fs.write);
+const fdatasync = promisify(fs.fdatasync);
+const close = promisify(fs.close);
+
+const SEGMENT = /^wal-(\d{12})\.ndjson$/;
+
+export interface WalOptions {
+  dir: string;
+  /** Group-commit window: a batch is written and fsynced at most this long after its first event. */
+  flushIntervalMs?: number;
+  /** …or as soon as this many events are pending. */
+  flushEvents?: number;
+  /** Group-commit window when only relaxed appends (nobody waiting for an acknowledgement) are pending. */
+  relaxedFlushIntervalMs?: number;
+  /** A segment is sealed (handed to the uploader) past this size or age. */
+  segmentMaxBytes?: number;
+  segmentMaxAgeMs?: number;
+}
+
+interface Pending {
+  lines: string[];
+  /** Some append in this batch is waiting to acknowledge a client. */
+  strict: boolean;
+  waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
+}
+
+/**
+ * Append-only telemetry log with group commit: `append` resolves only after the batch holding its
+ * events has been written and fdatasync'ed, so an acknowledged event survives a SIGKILL or power
+ * loss. Writes and syncs run on the libuv pool (never blocking the event loop); one flush is in
+ * flight at a time and the next batch accumulates meanwhile.
+ *
+ * Files: `wal-<seq>.ndjson`, one JSON event per line. The highest-numbered file is active; every
+ * other file is sealed and waits for upload. On open, every existing file counts as sealed (a torn
+ * last line of a crashed writer was never acknowledged and is skipped when read).
+ */
+export class WriteAheadLog {
+  private fd = -1;
+  private seq = 0;
+  private bytes = 0;
+  private openedAt = 0;
+  private pending: Pending = { lines: [], strict: false, waiters: [] };
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerDue = 0;
+  private closed = false;
+  /** Sealing happens inside the flush chain, so no write can race the segment's close. */
+  private sealRequested = false;
+  private readonly sealed: string[] = [];
+  private readonly sealListeners = new Set<() => void>();
+  private readonly flushIntervalMs: number;
+  private readonly flushEvents: number;
+  private readonly relaxedFlushIntervalMs: number;
+  private readonly segmentMaxBytes: number;
+  private readonly segmentMaxAgeMs: number;
+  /** Events acknowledged since open. */
+  acknowledged = 0;
+
+  private constructor(readonly dir: string, opts: WalOptions) {
+    this.flushIntervalMs = opts.flushIntervalMs ?? 5;
+    this.flushEvents = opts.flushEvents ?? 512;
+    this.relaxedFlushIntervalMs = opts.relaxedFlushIntervalMs ?? 50;
+    this.segmentMaxBytes = opts.segmentMaxBytes ?? 8 * 1024 * 1024;
+    this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 10_000;
+  }
+
+  static async open(opts: WalOptions): Promise<WriteAheadLog> {
+    fs.mkdirSync(opts.dir, { recursive: true });
+    const wal = new WriteAheadLog(opts.dir, opts);
+    const existing = fs
+      .readdirSync(opts.dir)
+      .map((f) => SEGMENT.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    // Left over from a previous process: sealed as they are, replayed by the uploader.
+    for (const s of existing) wal.sealed.push(wal.pathOf(s));
+    wal.seq = existing.length ? existing[existing.length - 1]! : 0;
+    wal.startSegment();
+    return wal;
+  }
+
+  /**
+   * Resolves once every event is durable on disk. `relaxed`: the caller acknowledges nothing to anyone
+   * (gateway prediction events), so the batch may wait for the longer relaxed window; it is still written
+   * and synced in order with everything else.
+   */
+  append(events: readonly TelemetryEvent[], opts: { relaxed?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      for (const e of events) this.pending.lines.push(JSON.stringify(e));
+      if (!opts.relaxed) this.pending.strict = true;
+      this.pending.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Sealed segment files waiting for upload, oldest first. */
+  sealedSegments(): readonly string[] {
+    return this.sealed;
+  }
+
+  /** The uploader removes a segment once it is safely in the evidence store. */
+  removeSealed(file: string): void {
+    const i = this.sealed.indexOf(file);
+    if (i >= 0) this.sealed.splice(i, 1);
+    fs.rmSync(file, { force: true });
+    syncDir(this.dir);
+  }
+
+  onSeal(listener: () => void): () => void {
+    this.sealListeners.add(listener);
+    return () => this.sealListeners.delete(listener);
+  }
+
+  /** Every durable line in the WAL (sealed and active), for queries over not-yet-uploaded events. */
+  *scanLocal(): Generator<TelemetryEvent> {
+    for (const file of [...this.sealed, this.pathOf(this.seq)]) {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        continue; // uploaded and removed meanwhile
+      }
+      yield* parseSegment(text).events;
+    }
+  }
+
+  /** Seal the active segment now (after flushing what is pending), e.g. in tests. */
+  async rotate(): Promise<void> {
+    this.sealRequested = true;
+    if (!this.flushing) this.startFlush();
+    await this.flush();
+  }
+
+  /** Seal the active segment if it holds events and is older than the segment age limit. */
+  async sealIfOld(): Promise<void> {
+    if (this.closed || this.bytes === 0 || Date.now() - this.openedAt < this.segmentMaxAgeMs) return;
+    await this.rotate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await close(this.fd);
+    if (this.bytes > 0) this.markSealed(this.pathOf(this.seq));
+    else fs.rmSync(this.pathOf(this.seq), { force: true });
+  }
+
+  /** Write and sync everything pending; resolves when it is durable. */
+  async flush(): Promise<void> {
+    while (this.flushing || this.pending.lines.length > 0 || this.sealRequested) {
+      if (this.flushing) await this.flushing;
+      else this.startFlush();
+    }
+  }
+
+  private schedule(): void {
+    if (this.flushing) return; // the running flush picks this batch up when it ends
+    if (this.pending.lines.length >= this.flushEvents) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.startFlush();
+      return;
+    }
+    const due = Date.now() + (this.pending.strict ? this.flushIntervalMs : this.relaxedFlushIntervalMs);
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.flushing) this.startFlush();
+    }, due - Date.now());
+  }
+
+  private startFlush(): void {
+    const batch = this.pending;
+    this.pending = { lines: [], strict: false, waiters: [] };
+    this.flushing = this.writeBatch(batch).finally(() => {
+      this.flushing = null;
+      if (this.pending.lines.length > 0 && !this.closed) this.schedule();
+    });
+  }
+
+  private async writeBatch(batch: Pending): Promise<void> {
+    if (batch.lines.length === 0) {
+      if (this.sealRequested) await this.seal();
+      return;
+    }
+    const buf = Buffer.from(batch.lines.join('\n') + '\n', 'utf8');
+    try {
+      let off = 0;
+      while (off < buf.length) off += (await write(this.fd, buf, off, buf.length - off)).bytesWritten;
+      await fdatasync(this.fd);
+      this.bytes += buf.length;
+      this.acknowledged += batch.lines.length;
+      for (const w of batch.waiters) w.resolve();
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      for (const w of batch.waiters) w.reject(e);
+      return;
+    }
+    if (this.sealRequested || this.bytes >= this.segmentMaxBytes || Date.now() - this.openedAt >= this.segmentMaxAgeMs) await this.seal();
+  }
+
+  private async seal(): Promise<void> {
+    this.sealRequested = false;
+    if (this.bytes === 0) return;
+    const file = this.pathOf(this.seq);
+    await close(this.fd);
+    this.startSegment();
+    this.markSealed(file);
+  }
+
+  private markSealed(file: string): void {
+    this.sealed.push(file);
+    for (const l of this.sealListeners) l();
+  }
+
+  private startSegment(): void {
+    this.seq += 1;
+    this.fd = fs.openSync(this.pathOf(this.seq), 'a');
+    syncDir(this.dir);
+    this.bytes = 0;
+    this.openedAt = Date.now();
+  }
+
+  private pathOf(seq: number): string {
+    return path.join(this.dir, `wal-${String(seq).padStart(12, '0')}.ndjson`);
+  }
+}
+
+/** Valid events of a segment's text; a torn or corrupt line (never acknowledged) is counted and skipped. */
+export function parseSegment(text: string): { events: TelemetryEvent[]; skipped: number } {
+  const events: TelemetryEvent[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.length === 0) continue;
+    try {
+      const e = JSON.parse(line) as TelemetryEvent;
+      if (e && typeof e === 'object' && typeof e.eventId === 'string' && typeof e.kind === 'string') events.push(e);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { events, skipped };
+}
+
+/** Make a created or removed file name durable. */
+function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import type { EvidenceRef } from '../../src/domain/evidence';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
+import {
+  aggregate,
+  hashCaseId,
+  OutcomeBatchSchema,
+  parseSegment,
+  pointerKey,
+  SegmentUploader,
+  WriteAheadLog,
+  type PredictionEvent,
+  type SegmentPointer,
+  type TelemetryEvent,
+} from '../../src/telemetry';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-wal-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+let n = 0;
+function prediction(over: Partial<PredictionEvent> = {}): PredictionEvent {
+  n++;
+  return {
+    kind: 'prediction',
+    eventId: `evt-${n.toString().padStart(8, '0')}`,
+    at: '2026-03-01T10:15:00.000Z',
+    model: 'sepsis-alert',
+    modelVersion: '1.4.0',
+    route: 'production',
+    routeVersion: 1,
+    caseIdHash: hashCaseId(`case-${n}`, 'k'.repeat(16)),
+    score: 0.4,
+    decision: false,
+    latencyMs: 0.3,
+    quality: [],
+    ...over,
+  };
+}
+
+/** An in-memory evidence store with the create-only semantics the uploader relies on. */
+class MemorySink {
+  readonly objects = new Map<string, Buffer>();
+  failNext = 0;
+  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
+    if (this.failNext-- > 0) throw new Error('S3 unavailable');
+    const sha256 = sha256Hex(bytes);
+    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
+    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
+  }
+  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
+    const bytes = canonicalBytes(value);
+    const existing = this.objects.get(key);
+    if (existing && !existing.equals(bytes)) throw new Error(`conflict at ${key}`);
+    this.objects.set(key, bytes);
+    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
+  }
+}
+
+describe('telemetry write-ahead log', () => {
+  it('resolves an append only once its events are in the file, batching concurrent appends', async () => {
+    const dir = tmp();
+    const wal = await WriteAheadLog.open({ dir, flushIntervalMs: 5, flushEvents: 512 });
+    const events = Array.from({ length: 2000 }, () => prediction());
+    await Promise.all(events.map(async (e) => {
+      await wal.append([e]);
+      const text = fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]!), 'utf8');
+      assert.ok(text.includes(e.eventId), 'acknowledged but not in the file');
+    }));
+    assert.equal(wal.acknowledged, 2000);
+    await wal.close();
+  });
+
+  it('on reopen, earlier files are sealed for upload and a torn last line is skipped', async () => {
+    const dir = tmp();
+    const wal = await WriteAheadLog.open({ dir });
+    const acked = [prediction(), prediction()];
+    await wal.append(acked);
+    // Simulate a crash mid-write: a partial line that was never acknowledged.
+    fs.appendFileSync(path.join(dir, fs.readdirSync(dir)[0]!), '{"kind":"prediction","eventId":"torn');
+    const reopened = await WriteAheadLog.open({ dir });
+    assert.equal(reopened.sealedSegments().length, 1);
+    const { events, skipped } = parseSegment(fs.readFileSync(reopened.sealedSegments()[0]!, 'utf8'));
+    assert.deepEqual(events.map((e) => e.eventId), acked.map((e) => e.eventId));
+    assert.equal(skipped, 1);
+    assert.deepEqual([...reopened.scanLocal()].map((e) => e.eventId), acked.map((e) => e.eventId));
+    await reopened.close();
+  });
+
+  it('rotates segments by size and appends keep working across rotations', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxBytes: 4096 });
+    for (let i = 0; i < 20; i++) await wal.append(Array.from({ length: 10 }, () => prediction()));
+    assert.ok(wal.sealedSegments().length >= 5);
+    assert.equal([...wal.scanLocal()].length, 200);
+    await wal.close();
+  });
+});
+
+describe('segment upload', () => {
+  it('uploads each sealed segment content-addressed with one pointer per window, then removes it; retries after a failure', async () => {
+    const dir = tmp();
+    const wal = await WriteAheadLog.open({ dir });
+    const sink = new MemorySink();
+    const uploader = new SegmentUploader(wal, sink);
+    const a = prediction({ at: '2026-03-01T10:59:59.000Z' });
+    const b = prediction({ at: '2026-03-01T11:00:00.000Z', route: 'shadow', modelVersion: '2.0.0' });
+    await wal.append([a, b]);
+    await wal.rotate();
+    sink.failNext = 1;
+    await uploader.kick();
+    assert.equal(uploader.failures, 1);
+    assert.equal(wal.sealedSegments().length, 1, 'kept locally until uploaded');
+    await uploader.kick();
+    assert.equal(wal.sealedSegments().length, 0);
+    const segKey = [...sink.objects.keys()].find((k) => k.startsWith('sha256/'))!;
+    const sha = segKey.slice(7);
+    const p10 = JSON.parse(sink.objects.get(pointerKey('2026-03-01T10', sha))!.toString()) as SegmentPointer;
+    const p11 = JSON.parse(sink.objects.get(pointerKey('2026-03-01T11', sha))!.toString()) as SegmentPointer;
+    assert.deepEqual([p10.counts.prediction, p11.counts.prediction], [1, 1]);
+    assert.deepEqual(p10.caseIdHashes, [a.caseIdHash]);
+    assert.equal(p10.segment.sha256, sha);
+    assert.deepEqual(parseSegment(sink.objects.get(segKey)!.toString()).events, [a, b]);
+    await wal.close();
+  });
+
+  it('re-uploading the same segment after a crash before removal is idempotent', async () => {
+    const dir = tmp();
+    const sink = new MemorySink();
+    const wal = await WriteAheadLog.open({ dir });
+    await wal.append([prediction(), prediction()]);
+    await wal.rotate();
+    const file = wal.sealedSegments()[0]!;
+    const copy = fs.readFileSync(file);
+    await new SegmentUploader(wal, sink).kick();
+    fs.writeFileSync(file, copy); // as if the process died before removing it
+    const reopened = await WriteAheadLog.open({ dir });
+    const before = sink.objects.size;
+    await new SegmentUploader(reopened, sink).kick();
+    assert.equal(sink.objects.size, before);
+    await wal.close();
+    await reopened.close();
+  });
+});
+
+describe('outcome ingest and window aggregation', () => {
+  it('validates outcomes: one case reference, a known source, an ISO time', () => {
+    const ok = { model: 'm', case_id: 'c1', label: 1, source: 'downstream_outcome', observed_at: '2026-03-01T10:00:00Z' };
+    assert.equal(OutcomeBatchSchema.safeParse(ok).success, true);
+    assert.equal(OutcomeBatchSchema.safeParse({ events: [ok, ok] }).success, true);
+    assert.equal(OutcomeBatchSchema.safeParse({ ...ok, case_id_hash: 'a'.repeat(64) }).success, false);
+    assert.equal(OutcomeBatchSchema.safeParse({ ...ok, source: 'hearsay' }).success, false);
+    assert.equal(OutcomeBatchSchema.safeParse({ ...ok, label: 2 }).success, false);
+  });
+
+  it('joins outcomes to predictions with the most heavily weighted source, per version and route', () => {
+    const p1 = prediction({ decision: true });
+    const p2 = prediction({ decision: false });
+    const p3 = prediction({ decision: true, route: 'shadow', modelVersion: '2.0.0', caseIdHash: p2.caseIdHash });
+    const outcome = (caseIdHash: string, label: 0 | 1, source: 'clinician_review' | 'downstream_outcome' | 'complaint'): TelemetryEvent => ({
+      kind: 'outcome', eventId: `o-${caseIdHash.slice(0, 8)}-${source}`, at: p1.at, model: 'sepsis-alert', caseIdHash, label, source, observedAt: p1.at,
+    });
+    const events: TelemetryEvent[] = [
+      p1, p2, p3, p1, // a duplicate event id counts once
+      outcome(p1.caseIdHash, 0, 'complaint'),
+      outcome(p1.caseIdHash, 1, 'clinician_review'), // outweighs the complaint
+      outcome(p2.caseIdHash, 1, 'downstream_outcome'),
+    ];
+    const arms = aggregate(events, { clinician_review: 1, downstream_outcome: 0.5, complaint: 0.25 });
+    const prod = arms.find((a) => a.route === 'production')!;
+    const shadow = arms.find((a) => a.route === 'shadow')!;
+    assert.equal(prod.predictions, 2);
+    assert.deepEqual(prod.weighted, { tp: 1, fp: 0, fn: 0.5, tn: 0 });
+    assert.deepEqual(shadow.weighted, { tp: 0.5, fp: 0, fn: 0, tn: 0 });
+    assert.equal(prod.alerts, 1);
+  });
+});

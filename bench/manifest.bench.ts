@@ -4,7 +4,8 @@
  *
  *   npm run bench:manifest [-- --runs 3] [--rows 1000000] [--json]
  *
- * Figures go by hand into the "Dataset manifest (bench:manifest)" section of docs/benchmarks.md.
+ * The CSV is read by the byte scanner in src/provenance/table-reader.ts (csv-parse only for UTF-16 files and
+ * error messages). Figures go by hand into the "Dataset manifest (bench:manifest)" section of docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -13,9 +13,9 @@ import {
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import { agreementFromLabels, KappaError, type RaterLabel } from './kappa';
 import { MerkleTreeBuilder } from './merkle';
-import { ROW_DIGEST_METHOD, rowDigest, type Cell } from './row-digest';
+import { ROW_DIGEST_METHOD, rowDigest, sha256Bytes, type Cell } from './row-digest';
 import { SplitAssigner, SPLIT_METHOD } from './split';
-import { openTable, type TableFormat } from './table-reader';
+import { asciiText, scanTable, type RowSink, type TableFormat } from './table-reader';
 
 /** Bad input to the manifest builder (the message is meant for the person who wrote the input). */
 export class ManifestInputError extends Error {
@@ -61,8 +61,11 @@ class ColumnStats {
       this.nulls += 1;
       return;
     }
-    if (!this.numeric) return;
-    const v = Number(cell);
+    if (this.numeric) this.addNumber(Number(cell));
+  }
+
+  /** `v` is Number(cell) of a non-empty cell. */
+  addNumber(v: number): void {
     if (!Number.isFinite(v)) {
       this.numeric = false;
       return;
@@ -85,6 +88,46 @@ class ColumnStats {
   }
 }
 
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * Number(text) of an ASCII byte range when the text is a plain decimal `-?d+(.d+)?` whose digits form an integer
+ * m < 2^53 with k ≤ 22 digits after the point, else NaN (the caller then uses Number on the text). Exact: m is
+ * accumulated without rounding (had the true integer reached 2^53, the double would too, and is rejected) and
+ * 10^k is exact for k ≤ 22, so m / 10^k is one correctly rounded IEEE division — the double nearest the
+ * decimal, which is what Number returns (the classic Clinger fast path). Sign applied after rounding: the
+ * rounding is symmetric, and "-0" gives -0 as Number does.
+ */
+export function decimalValue(buf: Uint8Array, start: number, end: number): number {
+  let i = start;
+  const negative = buf[i] === 0x2d;
+  if (negative) i += 1;
+  let m = 0;
+  let digits = 0;
+  let b: number;
+  for (; i < end; i++) {
+    b = buf[i]! - 0x30;
+    if (b < 0 || b > 9) break;
+    m = m * 10 + b;
+    digits += 1;
+  }
+  if (digits === 0) return NaN;
+  let frac = 0;
+  if (i < end) {
+    if (buf[i] !== 0x2e) return NaN;
+    for (i += 1; i < end; i++) {
+      b = buf[i]! - 0x30;
+      if (b < 0 || b > 9) return NaN;
+      m = m * 10 + b;
+      frac += 1;
+    }
+    if (frac === 0) return NaN;
+  }
+  if (m > Number.MAX_SAFE_INTEGER || frac > 22) return NaN;
+  const v = frac === 0 ? m : m / POW10[frac]!;
+  return negative ? -v : v;
+}
+
 /**
  * Streams the data file once: row digests into the Merkle tree, per-column null counts and numeric
  * summaries, split assignment by keyed hash of the patient id. The manifest holds no timestamps, paths or
@@ -95,7 +138,7 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
   const assembly = steps?.find((s): s is Extract<LineageStep, { kind: 'assembly' }> => s.kind === 'assembly');
   const splitSpec = assembly?.split;
 
-  const table = await openTable(input.dataFile, input.format);
+  const table = await scanTable(input.dataFile, input.format);
   const { columns } = table;
 
   let splitter: SplitAssigner | undefined;
@@ -113,18 +156,43 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
   const stats = columns.map(() => new ColumnStats());
   const tree = new MerkleTreeBuilder(input.expectedRows ?? 1 << 16);
   let rowNumber = 0;
-  for await (const batch of table.batches) {
-    for (const row of batch) {
+  const emptyPatientId = (): ManifestInputError =>
+    new ManifestInputError(`data row ${rowNumber}: empty patient id in "${columns[patientCol]}"`);
+  // Both paths do the same per row, in the same order: column statistics, split, then the Merkle leaf.
+  const sink: RowSink = {
+    cellsRow(row) {
       rowNumber += 1;
       for (let c = 0; c < stats.length; c++) stats[c]!.add(row[c] ?? null);
       if (splitter) {
         const id = row[patientCol];
-        if (id === null || id === undefined || id === '') throw new ManifestInputError(`data row ${rowNumber}: empty patient id in "${columns[patientCol]}"`);
+        if (id === null || id === undefined || id === '') throw emptyPatientId();
         splitter.assign(id);
       }
       tree.append(rowDigest(row));
-    }
-  }
+    },
+    // Printable-ASCII row as byte ranges: no cell strings, the digest JSON comes ready-made.
+    asciiRow(buf, bounds, json, jsonLength) {
+      rowNumber += 1;
+      for (let c = 0; c < stats.length; c++) {
+        const s = stats[c]!;
+        const start = bounds[c]! + 1;
+        const end = bounds[c + 1]!;
+        if (start === end) s.nulls += 1;
+        else if (s.numeric) {
+          const v = decimalValue(buf, start, end);
+          s.addNumber(v === v ? v : Number(asciiText(buf, start, end)));
+        }
+      }
+      if (splitter) {
+        const start = bounds[patientCol]! + 1;
+        const end = bounds[patientCol + 1]!;
+        if (start === end) throw emptyPatientId();
+        splitter.assign(asciiText(buf, start, end));
+      }
+      tree.append(sha256Bytes(json.subarray(0, jsonLength)));
+    },
+  };
+  await table.scan(sink);
   const file = await table.fileDigest();
 
   const manifest: DatasetManifest = {

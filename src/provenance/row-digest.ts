@@ -28,6 +28,11 @@ export function rowDigest(cells: readonly Cell[]): Buffer {
   return oneShot ? oneShot('sha256', json, 'buffer') : crypto.createHash('sha256').update(json, 'utf8').digest();
 }
 
+/** SHA-256 of bytes (the ASCII fast path hands `rowDigest`'s JSON already encoded). */
+export function sha256Bytes(bytes: Uint8Array): Buffer {
+  return oneShot ? oneShot('sha256', bytes, 'buffer') : crypto.createHash('sha256').update(bytes).digest();
+}
+
 /** The text a typed (Parquet) value contributes to its row digest; see ROW_DIGEST_METHOD. */
 export function cellText(value: unknown): Cell {
   if (value === null || value === undefined) return null;

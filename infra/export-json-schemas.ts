@@ -1,11 +1,12 @@
 /**
- * Regenerate the committed JSON Schemas under schemas/ (editor support for policy authors):
+ * Regenerate the committed JSON Schemas under schemas/ (editor support for policy and lineage authors):
  *   node --import tsx infra/export-json-schemas.ts
  * test/unit/report-html.test.ts fails when the committed files drift from the zod schemas.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { datasetLineageJsonSchema, datasetManifestJsonSchema } from '../src/domain/dataset-manifest';
 import { ReleasePolicySchema } from '../src/domain/policy';
 import { acceptancePolicyJsonSchema } from '../src/evaluation';
 
@@ -25,6 +26,8 @@ export function jsonSchemaFiles(): Record<string, string> {
   return {
     'acceptance-policy.schema.json': text(acceptancePolicyJsonSchema()),
     'release-policy.schema.json': text(releasePolicyJsonSchema()),
+    'dataset-lineage.schema.json': text(datasetLineageJsonSchema()),
+    'dataset-manifest.schema.json': text(datasetManifestJsonSchema()),
   };
 }
 

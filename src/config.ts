@@ -36,6 +36,9 @@ const ConfigSchema = z.object({
   VIGIL_SIGNING_KEY_DIR: z.string().min(1).optional(),
   /** Users and roles for the web UI (YAML, scrypt hashes; see config/users.example.yaml). Unset: nobody can log in. */
   VIGIL_USERS_FILE: z.string().min(1).optional(),
+  /** Approval reminders/escalations (src/activities/notify.ts): signed webhook target and its HMAC secret; unset = evidence only. */
+  VIGIL_NOTIFY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VIGIL_NOTIFY_SECRET: z.string().min(16, 'VIGIL_NOTIFY_SECRET must be at least 16 characters').optional(),
   /** A workflow bundle built ahead of time (production image); unset = bundle at worker start. */
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
@@ -95,6 +98,8 @@ export interface VigilConfig {
     secureCookies: boolean;
   };
   workflowBundle: string | undefined;
+  /** Outbound approval notifications (the worker's notify activity). The secret signs deliveries: never log it. */
+  notify: { url: string; secret: string } | null;
   /** The inference gateway (src/gateway/main.ts). Secrets: never log the tokens or the key. */
   gateway?: {
     host: string;
@@ -132,6 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if (c.VIGIL_NOTIFY_URL && !c.VIGIL_NOTIFY_SECRET) {
+    throw new ConfigError('invalid configuration:\n  VIGIL_NOTIFY_SECRET: required when VIGIL_NOTIFY_URL is set (deliveries are signed)');
+  }
   return {
     temporal: { address: c.VIGIL_TEMPORAL_ADDRESS, namespace: c.VIGIL_TEMPORAL_NAMESPACE },
     s3: {
@@ -162,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       secureCookies: (c.VIGIL_API_URL ?? '').startsWith('https://'),
     },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
+    notify: c.VIGIL_NOTIFY_URL && c.VIGIL_NOTIFY_SECRET ? { url: c.VIGIL_NOTIFY_URL, secret: c.VIGIL_NOTIFY_SECRET } : null,
     webhooks: {
       configFile: c.VIGIL_WEBHOOK_CONFIG,
       secrets: {

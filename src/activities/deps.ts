@@ -2,6 +2,7 @@ import type { Signer } from '../attestation/signer';
 import type { EvidenceRef, RouteState } from '../domain';
 import type { Logger } from '../logging/logger';
 import type { SimCase } from '../sim/cohort';
+import type { NotifyPort } from './notify';
 
 /** The evidence store as activities see it (implemented by src/evidence over S3). */
 export interface EvidencePort {
@@ -52,6 +53,8 @@ export interface ActivityDeps {
   log: Logger;
   /** The system key: signs each e-signature record and the release's attestations as DSSE envelopes (src/attestation). */
   signer: Signer;
+  /** Approval reminders and escalations also go out as a signed webhook when set (VIGIL_NOTIFY_URL). */
+  notifier?: NotifyPort;
   /** Set by createVigilWorker, which has the Temporal connection and the workflow bundle. */
   history?: HistoryPort;
   build?: WorkerBuild;

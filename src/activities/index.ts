@@ -4,6 +4,7 @@ import { archiveActivities } from './archive';
 import type { ActivityDeps } from './deps';
 import { dossierActivities } from './dossier';
 import { liveActivities } from './live';
+import { notifyActivities } from './notify';
 import { offlineEvalActivities } from './offline-eval';
 import { recordActivities } from './records';
 import { snapshotActivities } from './snapshot';
@@ -36,9 +37,11 @@ export function createActivities(deps: ActivityDeps) {
     ...recordActivities(deps),
     ...dossierActivities(deps),
     ...archiveActivities(deps),
+    ...notifyActivities(deps),
   });
 }
 
 export type VigilActivities = ReturnType<typeof createActivities>;
 export type { ActivityDeps, HistoryPort, WorkerBuild, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
 export { chainKey, signatureEnvelopeKey } from './records';
+export { WebhookNotifier, type NotifyInput, type NotifyPort } from './notify';

@@ -22,6 +22,7 @@ import { ApiError, fieldIssues } from './errors';
 import type { ReleaseHandle, TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 import { createUiRoutes, type UiDeps } from '../ui/routes';
+import { signatureHandler, type SignatureRouteDeps } from './signatures';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const LIST_LIMIT = 100;
@@ -38,6 +39,11 @@ export interface AppDeps {
   codecRoutes?: Hono;
   /** Mounts the sign-off web UI at /ui/* when given (see src/ui). */
   ui?: UiDeps;
+  /**
+   * Accounts for POST /api/releases/:id/signatures (the CLI's sign-off); defaults to the UI's, so both share
+   * the users file, lockout and auth audit log. Without either, that route answers 503.
+   */
+  signing?: SignatureRouteDeps;
 }
 
 /** How each approval rejection from the workflow's validator reads over HTTP. */
@@ -52,7 +58,7 @@ const UPDATE_FAILURE_STATUS: Record<string, ContentfulStatusCode> = {
   [ErrorType.ReleaseFinished]: 409,
 };
 
-export function createApp({ client, config, log, webhooks, ui, codecRoutes }: AppDeps): Hono {
+export function createApp({ client, config, log, webhooks, ui, codecRoutes, signing = ui }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -153,6 +159,15 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes }: Ap
     }
   });
 
+  // The e-signature of a person: user id + password re-checked for this act; signer and printed name from the account.
+  const sign = signing ? signatureHandler(signing) : null;
+  api.post('/releases/:id/signatures', requireJson, limitBody, async (c) => {
+    if (!sign) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    return sign(c, await readJson(c));
+  });
+
+  // Service-account path: trusts the body's signer on the strength of the shared bearer token alone (tests and
+  // automation that sign as a system identity). People sign through /signatures or the web UI.
   api.post('/releases/:id/approvals', requireJson, limitBody, async (c) => {
     const releaseId = c.req.param('id');
     const input = parseWith(ApprovalInputSchema, await readJson(c), 'invalid approval');

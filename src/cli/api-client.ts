@@ -1,4 +1,4 @@
-import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus } from '../domain';
+import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord } from '../domain';
 
 /** Responses of the Vigil HTTP API (src/api), as the CLI reads them. */
 export interface StartReleaseResponse {
@@ -16,6 +16,27 @@ export interface ReleaseSummary {
   model: string | null;
   stage: string | null;
   outcome: string | null;
+}
+
+/** A person's e-signature: the server re-checks the password and takes the signer from the account. */
+export interface SignRequest {
+  username: string;
+  password: string;
+  role: ApprovalInput['role'];
+  decision: ApprovalInput['decision'];
+  meaning: string;
+  reason: string;
+  dossierSha256: string;
+}
+
+export interface SignResponse {
+  releaseId: string;
+  accepted: true;
+  /** The identical signature was already recorded; nothing new was signed. */
+  repeated: boolean;
+  signatureKey: string;
+  pendingRoles: string[];
+  signature: SignatureRecord;
 }
 
 /**
@@ -61,6 +82,11 @@ export class ApiClient {
     return this.call('GET', `/api/releases/${encodeURIComponent(releaseId)}`);
   }
 
+  sign(releaseId: string, input: SignRequest): Promise<SignResponse> {
+    return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures`, input);
+  }
+
+  /** Service-account path (the body names the signer; only the bearer token is checked). */
   approve(releaseId: string, input: ApprovalInput): Promise<ApprovalResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/approvals`, input);
   }

@@ -1,4 +1,4 @@
-import type { Decision, ReleaseStatus } from '../domain';
+import type { Decision, ReleaseStatus, SignatureRecord } from '../domain';
 import type { ReleaseSummary } from './api-client';
 
 /** Plain-text table: left-aligned columns, two spaces apart. */
@@ -26,6 +26,11 @@ export function formatDecision(d: Pick<Decision, 'reasons'> & { verdict: string 
   return reasons ? `${d.verdict}: ${reasons}` : d.verdict;
 }
 
+/** The signature manifestation (21 CFR 11.50): printed name, server time of signing, meaning, role. */
+export function formatManifestation(g: Pick<SignatureRecord, 'printedName' | 'role' | 'at' | 'meaning' | 'decision' | 'signer'>): string {
+  return `${g.decision === 'reject' ? 'rejected' : 'signed'}: ${g.printedName} (${g.role}) at ${g.at}: "${g.meaning}" [signer ${g.signer}]`;
+}
+
 export function formatStatus(s: ReleaseStatus): string {
   const kv: Array<[string, string]> = [
     ['release', s.releaseId],
@@ -47,9 +52,10 @@ export function formatStatus(s: ReleaseStatus): string {
   const lines = kv.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 
   if (s.dossier && s.stage === 'AWAITING_APPROVAL') {
-    lines.push('', `sign with: vigil approve ${s.releaseId} --digest ${s.dossier.sha256} --role <${s.pendingRoles.join('|')}> ...`);
+    lines.push('', `sign with: vigil approve ${s.releaseId} --user <your id> --role <${s.pendingRoles.join('|')}> --digest ${s.dossier.sha256} --meaning <text> --reason <text>`);
   }
   if (s.signatures.length > 0) {
+    lines.push('', 'signatures:', ...s.signatures.map((g) => `  ${formatManifestation(g)}`));
     lines.push('', table(
       ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
       s.signatures.map((g) => [g.signer, g.printedName, g.role, g.decision, g.at, g.meaning]),

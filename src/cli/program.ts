@@ -8,7 +8,7 @@ import { evidenceStoreFromEnv, runDossierExport } from '../dossier/export';
 import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
 import { ApiClient, ApiClientError } from './api-client';
 import { registerAuditCommands } from './commands/audit';
-import { formatDecision, formatList, formatStatus, stageLabel } from './format';
+import { formatDecision, formatList, formatManifestation, formatStatus, stageLabel } from './format';
 
 /** Exit codes: documented in `vigil --help`. */
 export const Exit = { ok: 0, internal: 1, usage: 2, refused: 3, failed: 4 } as const;
@@ -18,6 +18,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   readStdin: () => Promise<string>;
+  /** Reads a password from the terminal without echo; absent or throwing when there is no terminal. */
+  promptPassword?: (prompt: string) => Promise<string>;
 }
 
 /** Bad input caught before anything is sent: exit 2. */
@@ -27,6 +29,11 @@ const HELP_FOOTER = `
 Configuration (environment):
   VIGIL_API_URL     base URL of the Vigil API (default http://127.0.0.1:8080)
   VIGIL_API_TOKEN   bearer token; if unset, read from <VIGIL_STATE_DIR>/api-token when that file exists
+
+Signing (vigil approve): you sign as the account --user; the password is asked for at every signature
+  (no echo; or --password-stdin), your id and printed name come from the server's users file.
+  e.g. vigil approve <releaseId> --user dana.qa --role qa --meaning "approved as quality reviewer" \
+         --reason "evidence reviewed" --digest <dossier sha256 from vigil release status>
 
 Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
@@ -125,10 +132,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('approve')
-    .description('sign a release awaiting approval; the signature is bound to the dossier digest you reviewed (see `vigil release status`)')
+    .description(
+      'sign a release awaiting approval as yourself: your password is checked again for this signature, and your id and ' +
+        'printed name come from your account; the signature is bound to the dossier digest you reviewed (see `vigil release status`)',
+    )
     .argument('<releaseId>')
-    .requiredOption('--signer <id>', 'your user id (must not be the submitter)')
-    .requiredOption('--name <printed name>', 'your printed name, as it appears on the signature')
+    .requiredOption('--user <id>', 'your user id (must not be the submitter); the password is prompted for without echo')
+    .option('--password-stdin', 'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)')
     .addOption(new Option('--role <role>', 'the role you sign for').choices(RoleSchema.options).makeOptionMandatory())
     .requiredOption('--meaning <text>', 'what the signature means, e.g. "approved for canary release"')
     .requiredOption('--reason <text>', 'why you approve or reject')
@@ -136,20 +146,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     .option('--reject', 'sign a rejection instead of an approval')
     .option('--json', 'print machine-readable JSON only')
     .action(async (releaseId: string, o: ApproveOptions) => {
-      const parsed = ApprovalInputSchema.safeParse({
-        signer: o.signer,
-        printedName: o.name,
+      // Everything but the password is checked first, so a typo never costs a password prompt (or a lockout strike).
+      const parsed = ApprovalInputSchema.omit({ signer: true, printedName: true }).safeParse({
         role: o.role,
         decision: o.reject ? 'reject' : 'approve',
         meaning: o.meaning,
         reason: o.reason,
         dossierSha256: o.digest.toLowerCase(),
       });
-      if (!parsed.success) throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest', printedName: '--name' })}`);
-      const res = await client().approve(releaseId, parsed.data);
+      if (!parsed.success) throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest' })}`);
+      const password = await readPassword(io, o.user, o.passwordStdin === true);
+      const res = await client().sign(releaseId, { username: o.user, password, ...parsed.data });
       if (o.json) return printJson(res);
       const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
-      print(`signature recorded for ${res.releaseId} (${parsed.data.role}, ${parsed.data.decision}) at ${res.signatureKey}; ${pending}`);
+      print(`${res.repeated ? 'already recorded (nothing new was signed)' : 'signature recorded'} for ${res.releaseId}; ${pending}`);
+      print(formatManifestation(res.signature));
+      print(`record: ${res.signatureKey}`);
     });
 
   registerAuditCommands(program, io, (code) => (exitCode = code));
@@ -176,14 +188,31 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 }
 
 interface ApproveOptions {
-  signer: string;
-  name: string;
+  user: string;
+  passwordStdin?: boolean;
   role: string;
   meaning: string;
   reason: string;
   digest: string;
   reject?: boolean;
   json?: boolean;
+}
+
+/** The password for this signing act: from stdin's first line (--password-stdin) or a no-echo terminal prompt. */
+async function readPassword(io: CliIo, user: string, fromStdin: boolean): Promise<string> {
+  let password: string;
+  if (fromStdin) {
+    password = (await io.readStdin()).split(/\r?\n/)[0] ?? '';
+  } else {
+    if (!io.promptPassword) throw new UsageError('no terminal to ask for the password; pipe it with --password-stdin');
+    try {
+      password = await io.promptPassword(`password for ${user}: `);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  if (password.length === 0) throw new UsageError('empty password: nothing was sent');
+  return password;
 }
 
 function apiClientFrom(env: NodeJS.ProcessEnv): ApiClient {

@@ -7,11 +7,14 @@ import type { ReleasePolicy } from '../domain';
 import type { ReleaseStatus, StageRecord } from '../domain/release';
 import { seedDemo } from './seed';
 
-/** Who signs in the demo, per role. The submitter (alex.mle) may not sign. */
-export const DEMO_SIGNERS: Record<string, { signer: string; name: string; meaning: string }> = {
-  qa: { signer: 'dana.qa', name: 'Dana Whitfield', meaning: 'approved as quality reviewer' },
-  clinical: { signer: 'sam.clin', name: 'Dr Sam Okafor', meaning: 'approved as clinical reviewer' },
-  regulatory: { signer: 'riley.reg', name: 'Riley Chen', meaning: 'approved as regulatory reviewer' },
+/**
+ * Who signs in the demo, per role: accounts of config/users.example.yaml (published demo passwords).
+ * The submitter (alex.mle) may not sign.
+ */
+export const DEMO_SIGNERS: Record<string, { signer: string; name: string; meaning: string; password: string }> = {
+  qa: { signer: 'dana.qa', name: 'Dana Whitfield', meaning: 'approved as quality reviewer', password: 'dana-demo-password' },
+  clinical: { signer: 'sam.clin', name: 'Dr Sam Okafor', meaning: 'approved as clinical reviewer', password: 'sam-demo-password' },
+  regulatory: { signer: 'rae.reg', name: 'Rae Lindqvist', meaning: 'approved as regulatory reviewer', password: 'rae-demo-password' },
 };
 
 export class DemoError extends Error {
@@ -35,6 +38,8 @@ export interface DemoOptions {
   out: Printer;
   signal: AbortSignal;
   pollMs?: number;
+  /** True when the API signs in the demo accounts (config/users.example.yaml): the printed commands name their passwords. */
+  demoUsers?: boolean;
   /** Called once, when the release first reaches AWAITING_APPROVAL (or ends before it). */
   onAwaitingApproval?: (releaseId: string, digest: string | null) => void;
 }
@@ -198,13 +203,18 @@ function printApproval(opts: DemoOptions, releaseId: string, status: ReleaseStat
   );
   lines.push('');
   for (const e of opts.cliEnv) lines.push(`  ${e}`);
+  const passwords: string[] = [];
   for (const role of roles) {
-    const who = DEMO_SIGNERS[role] ?? { signer: `${role}.reviewer`, name: `Demo ${role} reviewer`, meaning: `approved as ${role} reviewer` };
+    const who = DEMO_SIGNERS[role] ?? { signer: `${role}.reviewer`, name: `Demo ${role} reviewer`, meaning: `approved as ${role} reviewer`, password: '' };
     lines.push(
-      `  ${opts.vigilBin} approve ${releaseId} --signer ${who.signer} --name ${shq(who.name)} --role ${role}` +
+      `  ${opts.vigilBin} approve ${releaseId} --user ${who.signer} --role ${role}` +
         ` --meaning ${shq(who.meaning)} --reason ${shq('evidence reviewed')} --digest ${digest}`,
     );
+    if (who.password) passwords.push(`${who.signer} / ${who.password}`);
   }
+  lines.push('');
+  lines.push('Each command asks for the signer\'s password (no echo; or pipe it with --password-stdin); the signature carries the account\'s printed name.');
+  if (opts.demoUsers && passwords.length) lines.push(`Demo accounts (config/users.example.yaml, published, local only): ${passwords.join(', ')}`);
   lines.push('');
   lines.push('Watch it:');
   lines.push(`  ${opts.vigilBin} release watch ${releaseId}`);

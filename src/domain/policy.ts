@@ -63,6 +63,16 @@ export const ReleasePolicySchema = z
     approval: z.object({
       requiredRoles: z.array(RoleSchema).min(1).max(3),
       expirySeconds: seconds,
+      /**
+       * While sign-off is pending: a reminder naming the pending roles at each offset (seconds after the dossier is
+       * ready), and one escalation. Sent through the `notify` activity (evidence + signed webhook). Absent: none.
+       */
+      reminders: z
+        .object({
+          afterSeconds: z.array(seconds).max(20).default([]),
+          escalateAfterSeconds: seconds.optional(),
+        })
+        .optional(),
     }),
     /** Predetermined change control plan: which changes stay within it, and who signs each class (src/domain/change-control.ts). */
     changeControl: z
@@ -87,6 +97,20 @@ export const ReleasePolicySchema = z
   .superRefine((p, ctx) => {
     if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
       ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
+    }
+    const reminders = p.approval.reminders;
+    if (reminders) {
+      reminders.afterSeconds.forEach((s, i) => {
+        if (i > 0 && s <= reminders.afterSeconds[i - 1]!) {
+          ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'afterSeconds', i], message: 'reminder offsets must increase' });
+        }
+        if (s >= p.approval.expirySeconds) {
+          ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'afterSeconds', i], message: 'a reminder must come before approval.expirySeconds' });
+        }
+      });
+      if (reminders.escalateAfterSeconds !== undefined && reminders.escalateAfterSeconds >= p.approval.expirySeconds) {
+        ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'escalateAfterSeconds'], message: 'the escalation must come before approval.expirySeconds' });
+      }
     }
     for (const cls of ['withinPlan', 'substantial'] as const) {
       const roles = p.changeControl?.requiredRoles[cls] ?? [];

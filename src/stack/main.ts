@@ -219,6 +219,9 @@ async function runSupervisor(): Promise<void> {
     // and the API token.
     process.env.VIGIL_STATE_DIR = stateDir;
     process.env.VIGIL_API_TOKEN = token.token;
+    // Sign-off (web UI and `vigil approve`) needs accounts: the demo's published ones unless VIGIL_USERS_FILE is set.
+    const demoUsers = flags.demo && !process.env.VIGIL_USERS_FILE;
+    if (demoUsers) process.env.VIGIL_USERS_FILE = path.join(REPO_ROOT, 'config', 'users.example.yaml');
 
     const temporalPort = Number(new URL(`tcp://${config.temporal.address}`).port);
     const s3Port = Number(new URL(config.s3.endpoint).port);
@@ -285,6 +288,7 @@ async function runSupervisor(): Promise<void> {
           temporalBin: repoRelative(REPO_ROOT, '.tools/bin/temporal'),
           temporalAddress: running.stack.temporal.address,
           temporalNamespace: config.temporal.namespace,
+          demoUsers,
           out,
           signal: abort.signal,
         });

@@ -1,10 +1,4 @@
-import {
-  ApplicationFailure,
-  ServiceError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -16,16 +10,16 @@ import type { AuthAuditLog, AuthEventType, Identity, IdentityProvider, LoginThro
 import { tokensEqual } from '../auth/sessions';
 import {
   ApprovalInputSchema,
-  ErrorType,
   RoleSchema,
   type ApprovalInput,
   type ReleaseStatus,
   type Role,
   type SignatureRecord,
 } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
+import { releaseStatusQuery, SearchAttr } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from '../api/temporal-port';
+import { SignOffRefusal, submitSignature, type SubmittedSignature } from '../api/sign-off';
 import { APP_CSS } from './style';
 import {
   errorPage,
@@ -68,17 +62,6 @@ const UI_MAX_BODY = 64 * 1024;
 const LIST_LIMIT = 100;
 const SIGNING_ROLES = RoleSchema.options;
 
-/** How each refusal from the approval validator reads in the UI. */
-const REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
-  [ErrorType.InvalidRequest]: 400,
-  [ErrorType.SelfApproval]: 403,
-  [ErrorType.RoleNotRequired]: 403,
-  [ErrorType.StaleDigest]: 409,
-  [ErrorType.DuplicateSigner]: 409,
-  [ErrorType.RoleAlreadySigned]: 409,
-  [ErrorType.NotAwaitingApproval]: 409,
-  [ErrorType.ReleaseFinished]: 409,
-};
 
 class UiRefusal extends Error {
   constructor(
@@ -397,51 +380,12 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     }
   }
 
-  /**
-   * One Update per signing act. Idempotent: the same signer, role, decision and dossier digest already recorded
-   * (or landing concurrently) answers with the existing signature instead of a refusal.
-   */
-  async function submitIdempotently(releaseId: string, input: ApprovalInput): Promise<{ record: SignatureRecord; repeated: boolean; pending: Role[] }> {
-    const before = await statusOrNull(releaseId);
-    const existing = before && findSame(before, input);
-    if (before && existing) return { record: existing, repeated: true, pending: before.pendingRoles };
-    const handle = deps.client.workflow.getHandle(releaseId);
+  /** The shared sign-off path (src/api/sign-off.ts): idempotent, refusals mapped to statuses as in the JSON API. */
+  async function submitIdempotently(releaseId: string, input: ApprovalInput): Promise<SubmittedSignature> {
     try {
-      const result = await handle.executeUpdate(approveReleaseUpdate, { args: [input] });
-      const after = await statusOrNull(releaseId);
-      const record = (after && findSame(after, input)) ?? {
-        ...input,
-        at: new Date().toISOString(),
-        evidence: { key: result.signatureKey, sha256: result.signatureKey.replace(/^sha256\//, ''), size: 0, mediaType: 'application/json' },
-      };
-      return { record, repeated: false, pending: result.pendingRoles as Role[] };
+      return await submitSignature(deps, releaseId, input);
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        const cause = err.cause;
-        const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-        if (type === ErrorType.DuplicateSigner || type === ErrorType.RoleAlreadySigned) {
-          // A concurrent identical submission may still be recording its evidence: give it a moment.
-          const deadline = Date.now() + (deps.duplicateWaitMs ?? 5000);
-          do {
-            const now = await statusOrNull(releaseId);
-            const same = now && findSame(now, input);
-            if (now && same) return { record: same, repeated: true, pending: now.pendingRoles };
-            // A different signature by this signer or for this role already stands: a real refusal, not a repeat.
-            if (now?.signatures.some((s) => s.signer === input.signer || s.role === input.role)) break;
-            await new Promise((r) => setTimeout(r, 200));
-          } while (Date.now() < deadline);
-        }
-        const status = type ? REFUSAL_STATUS[type] : undefined;
-        if (status !== undefined) throw new UiRefusal(status, (cause as ApplicationFailure).message, type);
-        deps.log.error({ releaseId, err }, 'ui: approval failed unexpectedly');
-        throw new UiRefusal(500, 'the signature could not be recorded; check the release before signing again');
-      }
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw new UiRefusal(503, 'timed out waiting for the release to take the signature; reload the release before signing again');
-      }
-      if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
-        throw new UiRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
-      }
+      if (err instanceof SignOffRefusal) throw new UiRefusal(err.status, err.message, err.type);
       throw err;
     }
   }
@@ -503,10 +447,6 @@ function signFormState(user: Identity, status: ReleaseStatus): SignFormState {
   else if (signingRoles.length === 0) blockedReason = 'Your account has no signing role (read-only access).';
   else if (mine.length === 0) blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
   return { eligibleRoles: mine, blockedReason };
-}
-
-function findSame(status: ReleaseStatus, a: ApprovalInput): SignatureRecord | undefined {
-  return status.signatures.find((s) => s.signer === a.signer && s.role === a.role && s.decision === a.decision && s.dossierSha256 === a.dossierSha256);
 }
 
 function str(v: unknown): string {

@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createActivities, WebhookNotifier, type ActivityDeps } from '../activities';
 import { bundleCodeOf, temporalHistoryPort, workerBuild } from '../audit/build';
 import { loadOrCreateDevKey } from '../attestation/dev-key';
 import type { VigilConfig } from '../config';
@@ -21,6 +21,7 @@ export async function realActivityDeps(config: VigilConfig, log: Logger): Promis
     environment: await environmentFingerprint(),
     log,
     signer: loadOrCreateDevKey(config.signingKeyDir).signer,
+    ...(config.notify ? { notifier: new WebhookNotifier(config.notify.url, config.notify.secret) } : {}),
   };
 }
 

@@ -20,6 +20,15 @@ export const acts = proxyActivities<VigilActivities>({
   retry,
 });
 
+/**
+ * Notifications are best effort: a few attempts, then the workflow logs the failure and carries on (a dead
+ * webhook must neither delay the approval deadline nor fail the release).
+ */
+export const notifyActs = proxyActivities<Pick<VigilActivities, 'notify'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { ...retry, maximumAttempts: 5 },
+});
+
 /** Workflow time is deterministic: replay sees the same timestamps. */
 export function nowIso(): string {
   return new Date(Date.now()).toISOString();

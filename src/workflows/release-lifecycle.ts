@@ -12,6 +12,7 @@ import {
   isCancellation,
   executeChild,
   log,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -33,7 +34,7 @@ import {
 } from '../domain';
 import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate } from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
-import { appendChain, acts, nowIso } from './activities-proxy';
+import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
 
@@ -135,9 +136,25 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   state.dossier = await acts.buildDossier(dossierInput());
   const expiryMs = policy.approval.expirySeconds * 1000;
   state.approvalDeadline = new Date(Date.now() + expiryMs).toISOString();
-  const settled = await condition(() => state.approvalSettled(), expiryMs);
+  const reminders = policy.approval.reminders;
+  let settled: boolean;
+  const notices: EvidenceRef[] = [];
+  // Without reminders the command sequence is exactly that of earlier versions (golden histories replay); the
+  // patch marker guards runs whose pinned policy already carried `reminders` before this code knew them.
+  if (reminders && (reminders.afterSeconds.length > 0 || reminders.escalateAfterSeconds !== undefined) && patched('approval-reminders')) {
+    const stop = { done: false };
+    const reminding = remind(state, reminders, expiryMs, stop, notices);
+    try {
+      settled = await condition(() => state.approvalSettled(), expiryMs);
+    } finally {
+      stop.done = true;
+    }
+    await reminding;
+  } else {
+    settled = await condition(() => state.approvalSettled(), expiryMs);
+  }
   // The final dossier carries the sign-offs; it is recorded beside the dossier that was signed.
-  const approvalRefs = [await acts.buildDossier(dossierInput()), ...state.signatures.map((s) => s.evidence)];
+  const approvalRefs = [await acts.buildDossier(dossierInput()), ...state.signatures.map((s) => s.evidence), ...notices];
   if (!settled) {
     const reasons = [`no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`];
     await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
@@ -197,6 +214,58 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   }
   await appendChain(state, record, monitored.decision, [promoteRef, ...monitored.archived]);
   return ['RELEASED', `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`];
+}
+
+/**
+ * Reminders at each configured offset and one escalation, while sign-off is pending, each naming the pending
+ * roles. Runs beside the expiry wait; stops as soon as sign-off settles, the deadline passes or `stop` is set.
+ * Never rejects: a failed notification is logged, and cancellation (supersede) simply ends it.
+ */
+async function remind(
+  state: ReleaseState,
+  reminders: { afterSeconds: number[]; escalateAfterSeconds?: number | undefined },
+  expiryMs: number,
+  stop: { done: boolean },
+  notices: EvidenceRef[],
+): Promise<void> {
+  const start = Date.now();
+  const schedule: Array<{ notice: 'reminder' | 'escalation'; seq: number; afterSeconds: number }> = reminders.afterSeconds.map((s, i) => ({
+    notice: 'reminder' as const,
+    seq: i + 1,
+    afterSeconds: s,
+  }));
+  if (reminders.escalateAfterSeconds !== undefined) schedule.push({ notice: 'escalation', seq: 1, afterSeconds: reminders.escalateAfterSeconds });
+  schedule.sort((a, b) => a.afterSeconds - b.afterSeconds || (a.notice === 'reminder' ? -1 : 1));
+  const over = (): boolean => stop.done || state.approvalSettled();
+  try {
+    for (const item of schedule) {
+      if (item.afterSeconds * 1000 >= expiryMs) break;
+      const wait = start + item.afterSeconds * 1000 - Date.now();
+      if (wait > 0 && (await condition(over, wait))) return;
+      if (over()) return;
+      try {
+        notices.push(
+          await notifyActs.notify({
+            releaseId: state.releaseId,
+            modelName: state.request.modelName,
+            candidateVersion: state.request.candidate.version,
+            notice: item.notice,
+            seq: item.seq,
+            afterSeconds: item.afterSeconds,
+            pendingRoles: state.pendingRoles(),
+            dossierSha256: state.dossier?.sha256 ?? '',
+            deadline: state.approvalDeadline ?? '',
+            at: nowIso(),
+          }),
+        );
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn('approval notification failed', { releaseId: state.releaseId, notice: item.notice, seq: item.seq, error: String(err) });
+      }
+    }
+  } catch (err) {
+    if (!isCancellation(err)) log.warn('approval reminders stopped', { releaseId: state.releaseId, error: String(err) });
+  }
 }
 
 /** Put the last validated model back on every route and record why. */

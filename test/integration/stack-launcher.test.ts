@@ -120,8 +120,8 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-const APPROVE_QA = /bin\/vigil approve (\S+) --signer dana\.qa --name "Dana Whitfield" --role qa .*--digest ([0-9a-f]{64})/;
-const APPROVE_CLINICAL = /bin\/vigil approve (\S+) --signer sam\.clin --name "Dr Sam Okafor" --role clinical .*--digest ([0-9a-f]{64})/;
+const APPROVE_QA = /bin\/vigil approve (\S+) --user dana\.qa --role qa .*--digest ([0-9a-f]{64})/;
+const APPROVE_CLINICAL = /bin\/vigil approve (\S+) --user sam\.clin --role clinical .*--digest ([0-9a-f]{64})/;
 
 describe('stack launcher (src/stack/main.ts)', () => {
   let env: Record<string, string>;
@@ -184,6 +184,15 @@ describe('stack launcher (src/stack/main.ts)', () => {
     assert.equal(status.stage, 'AWAITING_APPROVAL');
     assert.equal(status.dossier?.sha256, digest);
     assert.deepEqual([...status.pendingRoles].sort(), ['clinical', 'qa']);
+    assert.match(out, /Demo accounts \(config\/users\.example\.yaml.*dana\.qa \/ dana-demo-password/);
+
+    // The demo API knows the demo accounts: the CLI's sign-off route checks the password (401), it is not unconfigured (503).
+    const wrong = await fetch(`http://127.0.0.1:${apiPort}/api/releases/${encodeURIComponent(releaseId)}/signatures`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'dana.qa', password: 'not-her-password', role: 'qa', decision: 'approve', meaning: 'approved', reason: 'r', dossierSha256: digest }),
+    });
+    assert.equal(wrong.status, 401);
 
     // The servers and the Node children run under the launcher.
     const tree = descendants(run.child.pid!);

@@ -45,11 +45,11 @@ interface Result {
 }
 
 /** Run bin/vigil from a scratch directory (the shim must find the repo by itself); `undefined` unsets a variable. */
-function vigil(args: string[], overrides: Record<string, string | undefined> = {}): Promise<Result> {
+function vigil(args: string[], overrides: Record<string, string | undefined> = {}, input = ''): Promise<Result> {
   const base = { PATH: process.env.PATH ?? '', HOME: tmp, VIGIL_API_URL: baseUrl, VIGIL_API_TOKEN: TOKEN, VIGIL_STATE_DIR: path.join(tmp, 'state') };
   const env = Object.fromEntries(Object.entries({ ...base, ...overrides }).filter(([, v]) => v !== undefined));
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       VIGIL,
       args,
       {
@@ -62,6 +62,7 @@ function vigil(args: string[], overrides: Record<string, string | undefined> = {
         resolve({ code, stdout, stderr });
       },
     );
+    child.stdin?.end(input);
   });
 }
 
@@ -101,9 +102,10 @@ function status(stage: ReleaseStatus['stage'], history: StageRecord[], extra: Pa
 }
 
 const approveArgs = (digest = hex64('dossier')): string[] => [
-  'approve', 'rel-1', '--signer', 'qa.bob', '--name', 'Bob Quality', '--role', 'qa',
-  '--meaning', 'approved for canary', '--reason', 'dossier reviewed', '--digest', digest,
+  'approve', 'rel-1', '--user', 'qa.bob', '--role', 'qa',
+  '--meaning', 'approved for canary', '--reason', 'dossier reviewed', '--digest', digest, '--password-stdin',
 ];
+const PASSWORD = 'bob-secret-password';
 
 describe('vigil CLI (subprocess against a stand-in API)', () => {
   before(async () => {
@@ -164,17 +166,47 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
 
   it('exits 3 and shows the validator reason when an approval is refused', async () => {
     route = () => ({ status: 409, body: { error: 'stale dossier digest; review it and sign again', type: 'VigilStaleDigest' } });
-    const r = await vigil(approveArgs());
+    const r = await vigil(approveArgs(), {}, `${PASSWORD}\n`);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^vigil: stale dossier digest; review it and sign again \(HTTP 409\)\n$/);
+    assert.equal(seen[0]?.url, '/api/releases/rel-1/signatures');
     assert.deepEqual(seen[0]?.body, {
-      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa', decision: 'approve',
+      username: 'qa.bob', password: PASSWORD, role: 'qa', decision: 'approve',
       meaning: 'approved for canary', reason: 'dossier reviewed', dossierSha256: hex64('dossier'),
     });
   });
 
+  it('approve signs as --user with the password from stdin and prints the signature manifestation', async () => {
+    const signature = {
+      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa', decision: 'approve', meaning: 'approved for canary', reason: 'dossier reviewed',
+      dossierSha256: hex64('dossier'), at: '2026-11-26T09:00:00.000Z', evidence: { key: `sha256/${hex64('sig')}`, sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
+    };
+    route = () => ({ status: 201, body: { releaseId: 'rel-1', accepted: true, repeated: false, signatureKey: signature.evidence.key, pendingRoles: ['clinical'], signature } });
+    const r = await vigil(approveArgs(), {}, `${PASSWORD}\r\nignored second line\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((seen[0]?.body as { password: string }).password, PASSWORD);
+    assert.match(r.stdout, /signature recorded for rel-1; pending roles: clinical/);
+    assert.match(r.stdout, /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary"/);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PASSWORD));
+  });
+
+  it('approve without a terminal and without --password-stdin exits 2 and sends nothing; there is no password flag', async () => {
+    const noTty = await vigil(approveArgs().filter((a) => a !== '--password-stdin'));
+    assert.equal(noTty.code, 2);
+    assert.match(noTty.stderr, /no terminal to ask for the password; pipe it with --password-stdin/);
+    const flag = await vigil([...approveArgs(), '--password', PASSWORD]);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /unknown option '--password'/);
+    const old = await vigil([...approveArgs(), '--signer', 'qa.bob']);
+    assert.equal(old.code, 2);
+    const empty = await vigil(approveArgs(), {}, '\n');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /empty password/);
+    assert.equal(seen.length, 0);
+  });
+
   it('exits 2 and sends nothing when a required option is missing', async () => {
-    const args = approveArgs().slice(0, -2); // drop --digest
+    const args = approveArgs().filter((x, i, all) => x !== '--digest' && all[i - 1] !== '--digest'); // drop --digest
     const r = await vigil(args);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /required option '--digest <sha256>' not specified/);
@@ -216,7 +248,27 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
     const r = await vigil(['release', 'status', 'rel-1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`dossier\\s+sha256 ${hex64('dossier')}`));
-    assert.match(r.stdout, new RegExp(`--digest ${hex64('dossier')}`));
+    assert.match(r.stdout, new RegExp(`vigil approve rel-1 --user <your id> --role <qa\\|clinical> --digest ${hex64('dossier')}`));
+  });
+
+  it('release status shows each signature manifestation: printed name, server time, meaning, role', async () => {
+    const dossier = { key: 'releases/rel-1/dossier.json', sha256: hex64('dossier'), size: 10, mediaType: 'application/json' };
+    const sig = {
+      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa' as const, decision: 'approve' as const, meaning: 'approved for canary', reason: 'ok',
+      dossierSha256: hex64('dossier'), at: '2026-11-26T09:00:00.000Z', evidence: { key: 'sha256/x', sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
+    };
+    route = () => ({ status: 200, body: status('AWAITING_APPROVAL', [record('AWAITING_APPROVAL', null)], { dossier, signatures: [sig], pendingRoles: ['clinical'] }) });
+    const r = await vigil(['release', 'status', 'rel-1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary" \[signer qa\.bob\]/);
+  });
+
+  it('--help documents signing as an account with the password prompted', async () => {
+    const r = await vigil(['approve', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--user <id>/);
+    assert.match(r.stdout, /--password-stdin/);
+    assert.doesNotMatch(r.stdout, /--signer|--name/);
   });
 
   it('release watch prints each stage and decision and exits 0 on RELEASED', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { VigilActivities } from '../../src/activities';
+import type { NotifyInput, VigilActivities } from '../../src/activities';
 import type { ArmStats, ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
 import { temporal } from '@temporalio/proto';
@@ -50,6 +50,7 @@ const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha2
 /** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
 function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement) {
   const chain: ChainEntry[] = [];
+  const notices: NotifyInput[] = [];
   const acts: VigilActivities = {
     async snapshotRelease() {
       return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
@@ -87,12 +88,16 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
     async archiveHistory() {
       return [ref(8)];
     },
+    async notify(input) {
+      notices.push(input);
+      return ref(100 + notices.length);
+    },
     async appendChainEntry(entry) {
       chain.push(entry);
       return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
     },
   };
-  return { acts, chain };
+  return { acts, chain, notices };
 }
 
 const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
@@ -133,6 +138,66 @@ describe('release lifecycle timers (time skipping)', () => {
       'AWAITING_APPROVAL:fail',
       'EXPIRED:fail',
     ]);
+  });
+});
+
+describe('approval reminders and escalation (time skipping)', () => {
+  const H = 3600;
+  const withReminders = (r: ReleaseRequest) => {
+    r.policy.approval.expirySeconds = 24 * H;
+    r.policy.approval.reminders = { afterSeconds: [1 * H, 2 * H, 4 * H], escalateAfterSeconds: 3 * H };
+  };
+  const offsetSeconds = (n: NotifyInput, from: string) => (Date.parse(n.at) - Date.parse(from)) / 1000;
+
+  it('reminds at each configured offset and escalates once, naming the pending roles, until the release expires', async () => {
+    const { acts, chain, notices } = fakeActivities(healthy);
+    const result = await run(acts, (taskQueue) =>
+      env.client.workflow.execute('releaseLifecycle', { taskQueue, workflowId: `remind-expire-${Date.now()}`, args: [request(withReminders)] }),
+    );
+    assert.equal(result.outcome, 'EXPIRED');
+    assert.deepEqual(notices.map((n) => `${n.notice}#${n.seq}@${n.afterSeconds}`), ['reminder#1@3600', 'reminder#2@7200', 'escalation#1@10800', 'reminder#3@14400']);
+    assert.ok(notices.every((n) => n.pendingRoles.join(',') === 'qa,clinical' && n.dossierSha256 === ref(5).sha256 && n.deadline !== ''));
+    // Fired at the offsets, in workflow time, from the moment the dossier was ready (the deadline minus expiry).
+    const readyAt = new Date(Date.parse(notices[0]!.deadline) - 24 * H * 1000).toISOString();
+    assert.deepEqual(notices.map((n) => Math.round(offsetSeconds(n, readyAt))), [3600, 7200, 10800, 14400]);
+    // Each notification record is evidence listed by the AWAITING_APPROVAL chain entry.
+    const approval = chain.find((e) => e.stage === 'AWAITING_APPROVAL')!;
+    for (let i = 1; i <= 4; i++) assert.ok(approval.artifacts.some((a) => a.sha256 === ref(100 + i).sha256), `notice ${i} in the chain entry`);
+  });
+
+  it('names only the roles still pending, and sends nothing once sign-off has settled', async () => {
+    const { acts, notices } = fakeActivities(healthy);
+    const result = await run(acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `remind-settle-${Date.now()}`, args: [request(withReminders)] });
+      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
+      const sign = (role: 'qa' | 'clinical') =>
+        handle.executeUpdate('approveRelease', {
+          args: [{ signer: `${role}.person`, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+        });
+      await env.sleep('90 minutes');
+      await sign('qa');
+      await env.sleep('60 minutes');
+      await sign('clinical');
+      return handle.result();
+    });
+    assert.equal(result.outcome, 'RELEASED');
+    assert.deepEqual(
+      notices.map((n) => `${n.notice}#${n.seq}:${n.pendingRoles.join(',')}`),
+      ['reminder#1:qa,clinical', 'reminder#2:clinical'],
+    );
+  });
+
+  it('without reminders in the policy, notifies nobody', async () => {
+    const { acts, notices } = fakeActivities(healthy);
+    const result = await run(acts, (taskQueue) =>
+      env.client.workflow.execute('releaseLifecycle', {
+        taskQueue,
+        workflowId: `no-remind-${Date.now()}`,
+        args: [request((r) => (r.policy.approval.expirySeconds = 24 * H))],
+      }),
+    );
+    assert.equal(result.outcome, 'EXPIRED');
+    assert.equal(notices.length, 0);
   });
 });
 

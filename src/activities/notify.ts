@@ -1,0 +1,90 @@
+import crypto from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { signVigil } from '../api/webhooks/signatures';
+import type { EvidenceRef, Role } from '../domain';
+import { canonicalBytes } from '../evidence/canonical-json';
+import type { ActivityDeps } from './deps';
+
+/** A sign-off reminder or escalation, as the workflow asks for it. */
+export interface NotifyInput {
+  releaseId: string;
+  modelName: string;
+  candidateVersion: string;
+  notice: 'reminder' | 'escalation';
+  /** 1-based count of this kind for this release (delivery ids derive from it). */
+  seq: number;
+  /** Seconds after the dossier was ready, per the policy. */
+  afterSeconds: number;
+  pendingRoles: Role[];
+  dossierSha256: string;
+  deadline: string;
+  /** Workflow time: the record is byte-identical on a retry. */
+  at: string;
+}
+
+/** Where notifications go besides the evidence store: an HMAC-signed webhook (X-Vigil-Signature, src/api/webhooks). */
+export interface NotifyPort {
+  deliver(body: Uint8Array, deliveryId: string): Promise<void>;
+}
+
+export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps, 'evidence' | 'notifier' | 'log'>) {
+  return {
+    /**
+     * Record the notification as evidence (content-addressed: a retry writes the same object), then deliver it
+     * when a webhook is configured. Returns the record's ref; the chain's AWAITING_APPROVAL entry lists it.
+     */
+    async notify(input: NotifyInput): Promise<EvidenceRef> {
+      const who = input.pendingRoles.join(', ') || '(none)';
+      const message =
+        input.notice === 'escalation'
+          ? `ESCALATION: release ${input.releaseId} (${input.modelName} ${input.candidateVersion}) still lacks sign-off from ${who}; it expires at ${input.deadline}`
+          : `Reminder: release ${input.releaseId} (${input.modelName} ${input.candidateVersion}) awaits sign-off from ${who} before ${input.deadline}`;
+      const record = { kind: 'vigil.notification/v1', ...input, message, channel: notifier ? 'webhook' : 'evidence-only' };
+      const ref = await evidence.putJson(record);
+      if (notifier) {
+        const body = canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } });
+        await notifier.deliver(body, `${input.releaseId}:${input.notice}:${input.seq}`);
+      }
+      log.info({ releaseId: input.releaseId, notice: input.notice, seq: input.seq, pendingRoles: input.pendingRoles, delivered: notifier !== undefined }, 'approval notification');
+      return ref;
+    },
+  };
+}
+
+/**
+ * POSTs JSON with Vigil's webhook signature: X-Vigil-Delivery (stable across retries, so receivers dedupe),
+ * X-Vigil-Timestamp, X-Vigil-Signature: v1=HMAC-SHA256(secret, "v1:" + timestamp + ":" + delivery + ":" + body).
+ * 5xx, 408, 429 and network errors are retried by the activity's policy; other 4xx are not.
+ */
+export class WebhookNotifier implements NotifyPort {
+  constructor(
+    private readonly url: string,
+    private readonly secret: string,
+    private readonly timeoutMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async deliver(body: Uint8Array, deliveryId: string): Promise<void> {
+    const timestamp = String(Math.floor(this.now() / 1000));
+    const safeId = deliveryId.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128) || crypto.randomUUID();
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-vigil-delivery': safeId,
+        'x-vigil-timestamp': timestamp,
+        'x-vigil-signature': signVigil(this.secret, timestamp, safeId, body),
+        'user-agent': 'vigil-notify/1',
+      },
+      body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    await res.body?.cancel().catch(() => undefined);
+    if (res.ok) return;
+    const msg = `notification webhook answered ${res.status}`;
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+      throw ApplicationFailure.nonRetryable(msg, 'VigilNotifyRefused');
+    }
+    throw new Error(msg);
+  }
+}

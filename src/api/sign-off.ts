@@ -1,0 +1,118 @@
+/**
+ * Submitting one e-signature as the approveRelease Update, shared by the web UI (src/ui/routes.ts) and the
+ * JSON route the CLI uses (POST /api/releases/:id/signatures): the same idempotency for a repeated identical
+ * signature and the same mapping of the validator's refusals to HTTP statuses.
+ */
+import {
+  ApplicationFailure,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ErrorType, type ApprovalInput, type ReleaseStatus, type Role, type SignatureRecord } from '../domain';
+import { approveReleaseUpdate, releaseStatusQuery } from '../domain/messages';
+import type { Logger } from '../logging/logger';
+import type { TemporalPort } from './temporal-port';
+
+export interface SignOffDeps {
+  client: TemporalPort;
+  log: Logger;
+  /** How long a repeated submission waits for a concurrent identical one to land (idempotency). */
+  duplicateWaitMs?: number;
+}
+
+/** How each refusal from the approval validator reads over HTTP (web UI and JSON API alike). */
+export const SIGNATURE_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
+  [ErrorType.InvalidRequest]: 400,
+  [ErrorType.SelfApproval]: 403,
+  [ErrorType.RoleNotRequired]: 403,
+  [ErrorType.StaleDigest]: 409,
+  [ErrorType.DuplicateSigner]: 409,
+  [ErrorType.RoleAlreadySigned]: 409,
+  [ErrorType.NotAwaitingApproval]: 409,
+  [ErrorType.ReleaseFinished]: 409,
+};
+
+/** A signature the release did not take, with the status and validator type to answer with. */
+export class SignOffRefusal extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly type?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SubmittedSignature {
+  record: SignatureRecord;
+  /** True when this exact signature was already recorded (a repeated or concurrent identical submission). */
+  repeated: boolean;
+  pending: Role[];
+}
+
+export async function releaseStatusOrNull(deps: SignOffDeps, releaseId: string): Promise<ReleaseStatus | null> {
+  try {
+    return await deps.client.workflow.getHandle(releaseId).query(releaseStatusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    deps.log.warn({ releaseId, err: String(err) }, 'sign-off: release status query failed');
+    return null;
+  }
+}
+
+export function findSameSignature(status: ReleaseStatus, a: ApprovalInput): SignatureRecord | undefined {
+  return status.signatures.find((s) => s.signer === a.signer && s.role === a.role && s.decision === a.decision && s.dossierSha256 === a.dossierSha256);
+}
+
+/**
+ * One Update per signing act. Idempotent: the same signer, role, decision and dossier digest already recorded
+ * (or landing concurrently) answers with the existing signature instead of a refusal.
+ * Throws SignOffRefusal for every refusal a person can act on.
+ */
+export async function submitSignature(deps: SignOffDeps, releaseId: string, input: ApprovalInput): Promise<SubmittedSignature> {
+  const before = await releaseStatusOrNull(deps, releaseId);
+  const existing = before && findSameSignature(before, input);
+  if (before && existing) return { record: existing, repeated: true, pending: before.pendingRoles };
+  const handle = deps.client.workflow.getHandle(releaseId);
+  try {
+    const result = await handle.executeUpdate(approveReleaseUpdate, { args: [input] });
+    const after = await releaseStatusOrNull(deps, releaseId);
+    const record = (after && findSameSignature(after, input)) ?? {
+      ...input,
+      at: new Date().toISOString(),
+      evidence: { key: result.signatureKey, sha256: result.signatureKey.replace(/^sha256\//, ''), size: 0, mediaType: 'application/json' },
+    };
+    return { record, repeated: false, pending: result.pendingRoles as Role[] };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+      if (type === ErrorType.DuplicateSigner || type === ErrorType.RoleAlreadySigned) {
+        // A concurrent identical submission may still be recording its evidence: give it a moment.
+        const deadline = Date.now() + (deps.duplicateWaitMs ?? 5000);
+        do {
+          const now = await releaseStatusOrNull(deps, releaseId);
+          const same = now && findSameSignature(now, input);
+          if (now && same) return { record: same, repeated: true, pending: now.pendingRoles };
+          // A different signature by this signer or for this role already stands: a real refusal, not a repeat.
+          if (now?.signatures.some((s) => s.signer === input.signer || s.role === input.role)) break;
+          await new Promise((r) => setTimeout(r, 200));
+        } while (Date.now() < deadline);
+      }
+      const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
+      if (status !== undefined) throw new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
+      deps.log.error({ releaseId, err }, 'sign-off: approval failed unexpectedly');
+      throw new SignOffRefusal(500, 'the signature could not be recorded; check the release before signing again');
+    }
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new SignOffRefusal(503, 'timed out waiting for the release to take the signature; check the release before signing again');
+    }
+    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
+      throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * POST /api/releases/:id/signatures — the headless e-signature (`vigil approve`).
+ *
+ * The signer authenticates with user id and password in the body, against the same IdentityProvider, lockout,
+ * rate limit and auth audit log as the web UI; the signer id and printed name come from that identity, never from
+ * the body (21 CFR 11.200(a): both signature components at each signing). The Update and its idempotency are the
+ * UI's (src/api/sign-off.ts).
+ */
+import type { Context } from 'hono';
+import { z } from 'zod';
+import type { AuthAuditLog, AuthEventType, IdentityProvider, LoginThrottle } from '../auth';
+import { ApprovalInputSchema, RoleSchema } from '../domain';
+import type { Logger } from '../logging/logger';
+import { ApiError, fieldIssues } from './errors';
+import { SignOffRefusal, submitSignature } from './sign-off';
+import type { TemporalPort } from './temporal-port';
+
+export interface SignatureRouteDeps {
+  client: TemporalPort;
+  log: Logger;
+  identities: IdentityProvider;
+  /** False when no users file is configured: the route answers 503 instead of refusing every password. */
+  usersConfigured?: boolean;
+  /** Shared with the web UI: a lockout earned in one applies in the other. */
+  throttle: LoginThrottle;
+  audit: AuthAuditLog;
+  clientAddress?: (c: Context) => string;
+  duplicateWaitMs?: number;
+}
+
+/** What a signer sends. `signer` / `printedName` are refused: they come from the account. */
+export const SignatureRequestSchema = z
+  .object({
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+    role: RoleSchema,
+    decision: z.enum(['approve', 'reject']),
+    meaning: z.string().min(3).max(200),
+    reason: z.string().min(1).max(2000),
+    dossierSha256: ApprovalInputSchema.shape.dossierSha256,
+  })
+  .strict();
+export type SignatureRequest = z.infer<typeof SignatureRequestSchema>;
+
+export function signatureHandler(deps: SignatureRouteDeps) {
+  const addr = deps.clientAddress ?? (() => 'unknown');
+  return async (c: Context, body: unknown): Promise<Response> => {
+    const releaseId = c.req.param('id')!;
+    const audit = (type: AuthEventType, user: string | null, detail: Record<string, unknown> = {}): Promise<void> =>
+      deps.audit
+        .record({ type, user, ip: addr(c), channel: 'api', releaseId, ...detail })
+        .catch((err: unknown) => deps.log.error({ err }, 'auth audit log write failed'));
+
+    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    const parsed = SignatureRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      // Never echo values: the body carries a password.
+      const issues = fieldIssues(parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` } : i)));
+      throw new ApiError(400, 'invalid signature', { issues });
+    }
+    const req = parsed.data;
+    const user = req.username;
+
+    if (!deps.throttle.allowAttempt(addr(c))) {
+      void audit('login.rate_limited', user);
+      c.header('Retry-After', '300');
+      throw new ApiError(429, 'too many sign-in attempts from your address; wait a few minutes and try again');
+    }
+    const lockedMs = deps.throttle.lockedFor(user);
+    if (lockedMs > 0) {
+      void audit('login.locked', user);
+      c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
+      throw new ApiError(429, `the account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`);
+    }
+    // Re-authentication for this signing act (21 CFR 11.200(a)(1)): both components, every time.
+    const identity = await deps.identities.authenticate(user, req.password);
+    if (!identity) {
+      const locked = deps.throttle.fail(user);
+      void audit('reauth.failure', user, { locked });
+      throw new ApiError(401, locked ? 'unknown user id or wrong password; the account is now locked for a while' : 'unknown user id or wrong password: the signature was not submitted');
+    }
+    deps.throttle.succeed(user);
+    void audit('reauth.success', identity.id);
+
+    const refuse = (status: 403 | 400, message: string, type?: string): never => {
+      void audit('signature.refused', identity.id, { role: req.role, status, reason: message, ...(type ? { errorType: type } : {}) });
+      throw new ApiError(status, message, type ? { type } : {});
+    };
+    if (!(identity.roles as string[]).includes(req.role)) refuse(403, `${identity.id} does not hold the role ${req.role}`);
+
+    const input = ApprovalInputSchema.safeParse({
+      signer: identity.id,
+      printedName: identity.name,
+      role: req.role,
+      decision: req.decision,
+      meaning: req.meaning,
+      reason: req.reason,
+      dossierSha256: req.dossierSha256,
+    });
+    if (!input.success) return refuse(400, `invalid signature: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+
+    try {
+      const { record, repeated, pending } = await submitSignature(deps, releaseId, input.data);
+      void audit(repeated ? 'signature.duplicate' : 'signature.accepted', identity.id, {
+        role: input.data.role,
+        decision: input.data.decision,
+        dossierSha256: input.data.dossierSha256,
+        record: record.evidence.key,
+      });
+      deps.log.info({ releaseId, signer: identity.id, role: record.role, decision: record.decision, repeated }, 'signature accepted');
+      return c.json({ releaseId, accepted: true, repeated, signatureKey: record.evidence.key, pendingRoles: pending, signature: record }, repeated ? 200 : 201);
+    } catch (err) {
+      if (err instanceof SignOffRefusal) {
+        void audit('signature.refused', identity.id, { role: req.role, status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
+      }
+      throw err;
+    }
+  };
+}

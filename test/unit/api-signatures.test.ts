@@ -1,0 +1,185 @@
+/**
+ * POST /api/releases/:id/signatures (the CLI's sign-off) over HTTP with app.request: the signer authenticates with
+ * user id + password against the UI's identities, lockout and audit log; signer and printed name come from the
+ * account; refusals have the UI's statuses; a repeated identical signature is idempotent.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { before, describe, it } from 'node:test';
+import { createApp } from '../../src/api';
+import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
+import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, NO_USERS, SessionStore } from '../../src/auth';
+import { createLogger } from '../../src/logging/logger';
+import type { UiDeps } from '../../src/ui';
+import { FakeRelease, FakeTemporal, MemoryEvidence } from './ui-fakes';
+
+const log = createLogger('api-signatures-test', 'silent');
+const FAST = { N: 1024, r: 8, p: 1 };
+const TOKEN = 'api-token-0123456789abcdef';
+const PASSWORDS: Record<string, string> = { 'dana.qa': 'dana-password-1', 'sam.clin': 'sam-password-1', 'dev.alice': 'alice-password-1' };
+const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
+let identities: FileIdentityProvider;
+
+before(async () => {
+  identities = new FileIdentityProvider({
+    users: [
+      { id: 'dana.qa', name: 'Dana Whitfield', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST), disabled: false },
+      { id: 'sam.clin', name: 'Dr Sam Okafor', roles: ['clinical'], passwordHash: await hashPassword(PASSWORDS['sam.clin']!, FAST), disabled: false },
+      { id: 'dev.alice', name: 'Alice Dev', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dev.alice']!, FAST), disabled: false },
+    ],
+  });
+});
+
+interface Body {
+  error?: string;
+  type?: string;
+  repeated?: boolean;
+  pendingRoles?: string[];
+  signature?: { signer: string; printedName: string; role: string; at: string; meaning: string };
+  issues?: Array<{ path: string; message: string }>;
+}
+
+async function setup(opts: { usersConfigured?: boolean } = {}) {
+  const temporal = new FakeTemporal();
+  const evidence = new MemoryEvidence();
+  const audit = new MemoryAuditLog();
+  const throttle = new LoginThrottle();
+  const release = temporal.add(new FakeRelease('sepsis-alert-abc-1', evidence, signer));
+  await release.toAwaitingApproval();
+  const configured = opts.usersConfigured ?? true;
+  const ui: UiDeps = {
+    client: temporal,
+    evidence,
+    identities: configured ? identities : NO_USERS,
+    usersConfigured: configured,
+    sessions: new SessionStore(),
+    throttle,
+    audit,
+    verifiers: [new PublicKeyVerifier(signer.publicKey())],
+    systemKeyPem: null,
+    secureCookies: false,
+    log,
+    clientAddress: () => '203.0.113.9',
+    duplicateWaitMs: 2000,
+  };
+  const app = createApp({ client: temporal, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } }, log, ui });
+  const body = (over: Record<string, unknown> = {}) => ({
+    username: 'dana.qa',
+    password: PASSWORDS['dana.qa'],
+    role: 'qa',
+    decision: 'approve',
+    meaning: 'approved for canary release as QA reviewer',
+    reason: 'evidence reviewed',
+    dossierSha256: release.state.dossier!.sha256,
+    ...over,
+  });
+  const sign = async (b: unknown, headers: Record<string, string> = {}) => {
+    const res = await app.request(`/api/releases/${release.releaseId}/signatures`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(b),
+    });
+    return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
+  };
+  return { app, temporal, release, audit, throttle, body, sign };
+}
+
+describe('POST /api/releases/:id/signatures', () => {
+  it('signs as the authenticated account: signer and printed name from the users file, 201 with the manifestation', async () => {
+    const t = await setup();
+    const r = await t.sign(t.body());
+    assert.equal(r.status, 201, r.body.error);
+    assert.equal(r.body.repeated, false);
+    assert.deepEqual(r.body.pendingRoles, ['clinical']);
+    assert.equal(r.body.signature?.signer, 'dana.qa');
+    assert.equal(r.body.signature?.printedName, 'Dana Whitfield');
+    assert.equal(r.body.signature?.role, 'qa');
+    assert.match(r.body.signature?.at ?? '', /^\d{4}-\d\d-\d\dT/);
+    assert.equal(t.release.state.signatures[0]?.printedName, 'Dana Whitfield');
+    assert.deepEqual(t.audit.events.map((e) => e.type), ['reauth.success', 'signature.accepted']);
+    assert.equal(t.audit.events[0]?.channel, 'api');
+    assert.ok(!JSON.stringify(t.audit.events).includes(PASSWORDS['dana.qa']!), 'no password in the audit log');
+  });
+
+  it('refuses signer or printed name in the body (400) and sends nothing', async () => {
+    const t = await setup();
+    const r = await t.sign(t.body({ signer: 'sam.clin', printedName: 'Someone Else' }));
+    assert.equal(r.status, 400);
+    assert.match(JSON.stringify(r.body.issues), /come from the account/);
+    assert.equal(t.release.updates.length, 0);
+  });
+
+  it('answers 401 for a wrong password, counts it towards lockout, then 429 even with the right one', async () => {
+    const t = await setup();
+    for (let i = 0; i < 4; i++) assert.equal((await t.sign(t.body({ password: 'wrong' }))).status, 401);
+    const fifth = await t.sign(t.body({ password: 'wrong' }));
+    assert.equal(fifth.status, 401);
+    assert.match(fifth.body.error ?? '', /now locked/);
+    const locked = await t.sign(t.body());
+    assert.equal(locked.status, 429);
+    assert.ok(Number(locked.headers.get('retry-after')) > 0);
+    assert.equal(t.release.updates.length, 0);
+    assert.deepEqual(
+      t.audit.events.map((e) => e.type),
+      ['reauth.failure', 'reauth.failure', 'reauth.failure', 'reauth.failure', 'reauth.failure', 'login.locked'],
+    );
+  });
+
+  it('answers 401 for an unknown user, exactly as for a wrong password', async () => {
+    const t = await setup();
+    const r = await t.sign(t.body({ username: 'nobody' }));
+    assert.equal(r.status, 401);
+    assert.match(r.body.error ?? '', /unknown user id or wrong password/);
+  });
+
+  it('answers 403 for a role the account does not hold, without asking the workflow', async () => {
+    const t = await setup();
+    const r = await t.sign(t.body({ role: 'clinical' }));
+    assert.equal(r.status, 403);
+    assert.match(r.body.error ?? '', /does not hold the role clinical/);
+    assert.equal(t.release.updates.length, 0);
+    assert.equal(t.audit.events.at(-1)?.type, 'signature.refused');
+  });
+
+  it('answers 403 for self-approval and for a role the release does not require (validator types)', async () => {
+    const t = await setup();
+    const self = await t.sign(t.body({ username: 'dev.alice', password: PASSWORDS['dev.alice'] }));
+    assert.equal(self.status, 403);
+    assert.equal(self.body.type, 'VigilSelfApproval');
+  });
+
+  it('answers 409 for a stale digest and for a second, different signature by the same person', async () => {
+    const t = await setup();
+    const stale = await t.sign(t.body({ dossierSha256: 'f'.repeat(64) }));
+    assert.equal(stale.status, 409);
+    assert.equal(stale.body.type, 'VigilStaleDigest');
+    assert.equal((await t.sign(t.body())).status, 201);
+    const other = await t.sign(t.body({ decision: 'reject', meaning: 'rejected', reason: 'changed my mind' }));
+    assert.equal(other.status, 409);
+  });
+
+  it('is idempotent: the identical signature again answers 200 repeated, recorded once', async () => {
+    const t = await setup();
+    const first = await t.sign(t.body());
+    const again = await t.sign(t.body());
+    assert.deepEqual([first.status, again.status], [201, 200]);
+    assert.equal(again.body.repeated, true);
+    assert.equal(t.release.state.signatures.length, 1);
+    assert.equal(t.release.updates.length, 1);
+    assert.equal(t.audit.events.at(-1)?.type, 'signature.duplicate');
+  });
+
+  it('still requires the API bearer token', async () => {
+    const t = await setup();
+    const r = await t.sign(t.body(), { authorization: '' });
+    assert.equal(r.status, 401);
+    assert.equal(t.audit.events.length, 0);
+  });
+
+  it('answers 503 when no users file is configured', async () => {
+    const t = await setup({ usersConfigured: false });
+    const r = await t.sign(t.body());
+    assert.equal(r.status, 503);
+    assert.match(r.body.error ?? '', /VIGIL_USERS_FILE/);
+  });
+});

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { approvalStatement, signStatement } from '../attestation';
+import { approvalStatement, signStatement, statement } from '../attestation';
 import {
   ChainEntrySchema,
   ErrorType,
@@ -10,6 +10,8 @@ import {
   type SignatureRecord,
 } from '../domain';
 import type { ActivityDeps } from './deps';
+
+export const VIGIL_WITHDRAWAL_V1 = 'https://vigil.dev/signature-withdrawal/v1';
 
 /** Chain pointers sort in order when listed. */
 export function chainKey(releaseId: string, seq: number): string {
@@ -59,6 +61,29 @@ export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps
       );
       const envelope = await signStatement({ ...st, subject: [...st.subject, { name: `signature-record:${ref.key}`, digest: { sha256: ref.sha256 } }] }, [signer]);
       await evidence.putNamed(signatureEnvelopeKey(input.releaseId, ref.sha256), envelope);
+      return ref;
+    },
+
+    /**
+     * A signer's withdrawal of their approval: its own record (naming the withdrawn signature record), sealed by
+     * the system key like a signature. Deterministic, so a retry lands on the same keys.
+     */
+    async recordWithdrawal(input: {
+      releaseId: string;
+      withdrawal: { signer: string; printedName: string; role: string; reason: string; at: string; signature: EvidenceRef };
+      chainHead: ChainHead | null;
+    }): Promise<EvidenceRef> {
+      const w = input.withdrawal;
+      const ref = await evidence.putJson({ kind: 'vigil.signature-withdrawal/v1', releaseId: input.releaseId, ...w, chainHead: input.chainHead });
+      const st = statement(
+        [
+          { name: `signature-record:${w.signature.key}`, digest: { sha256: w.signature.sha256 } },
+          { name: `withdrawal-record:${ref.key}`, digest: { sha256: ref.sha256 } },
+        ],
+        VIGIL_WITHDRAWAL_V1,
+        { releaseId: input.releaseId, approver: { id: w.signer, name: w.printedName, role: w.role }, reason: w.reason, withdrawnAt: w.at },
+      );
+      await evidence.putNamed(signatureEnvelopeKey(input.releaseId, ref.sha256), await signStatement(st, [signer]));
       return ref;
     },
 

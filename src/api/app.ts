@@ -22,7 +22,7 @@ import { ApiError, fieldIssues } from './errors';
 import type { ReleaseHandle, TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 import { createUiRoutes, type UiDeps } from '../ui/routes';
-import { signatureHandler, type SignatureRouteDeps } from './signatures';
+import { signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './signatures';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const LIST_LIMIT = 100;
@@ -164,6 +164,12 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
   api.post('/releases/:id/signatures', requireJson, limitBody, async (c) => {
     if (!sign) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return sign(c, await readJson(c));
+  });
+  // The signer withdraws their own approval while sign-off is open: the same re-authentication as signing.
+  const withdrawSig = signing ? withdrawalHandler(signing) : null;
+  api.post('/releases/:id/signatures/withdraw', requireJson, limitBody, async (c) => {
+    if (!withdrawSig) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    return withdrawSig(c, await readJson(c));
   });
 
   // Service-account path: trusts the body's signer on the strength of the shared bearer token alone (tests and

@@ -11,8 +11,8 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ErrorType, type ApprovalInput, type ReleaseStatus, type Role, type SignatureRecord } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery } from '../domain/messages';
+import { ErrorType, type ApprovalInput, type ReleaseStatus, type Role, type SignatureRecord, type WithdrawalInput, type WithdrawalResult } from '../domain';
+import { approveReleaseUpdate, releaseStatusQuery, withdrawSignatureUpdate } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from './temporal-port';
 
@@ -33,6 +33,8 @@ export const SIGNATURE_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
   [ErrorType.RoleAlreadySigned]: 409,
   [ErrorType.NotAwaitingApproval]: 409,
   [ErrorType.ReleaseFinished]: 409,
+  [ErrorType.NoApprovalToWithdraw]: 409,
+  [ErrorType.AlreadyWithdrawn]: 409,
 };
 
 /** A signature the release did not take, with the status and validator type to answer with. */
@@ -64,7 +66,8 @@ export async function releaseStatusOrNull(deps: SignOffDeps, releaseId: string):
 }
 
 export function findSameSignature(status: ReleaseStatus, a: ApprovalInput): SignatureRecord | undefined {
-  return status.signatures.find((s) => s.signer === a.signer && s.role === a.role && s.decision === a.decision && s.dossierSha256 === a.dossierSha256);
+  // A withdrawn signature is not a repeat: signing again after withdrawing is refused (DuplicateSigner).
+  return status.signatures.find((s) => !s.withdrawal && s.signer === a.signer && s.role === a.role && s.decision === a.decision && s.dossierSha256 === a.dossierSha256);
 }
 
 /**
@@ -109,6 +112,32 @@ export async function submitSignature(deps: SignOffDeps, releaseId: string, inpu
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
       throw new SignOffRefusal(503, 'timed out waiting for the release to take the signature; check the release before signing again');
+    }
+    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
+      throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
+    }
+    throw err;
+  }
+}
+
+/**
+ * One withdrawSignature Update: the signer takes back their own approval while sign-off is open.
+ * Throws SignOffRefusal for every refusal (nothing to withdraw, already withdrawn, sign-off no longer open).
+ */
+export async function submitWithdrawal(deps: SignOffDeps, releaseId: string, input: WithdrawalInput): Promise<WithdrawalResult> {
+  try {
+    return await deps.client.workflow.getHandle(releaseId).executeUpdate(withdrawSignatureUpdate, { args: [input] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+      const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
+      if (status !== undefined) throw new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
+      deps.log.error({ releaseId, err }, 'sign-off: withdrawal failed unexpectedly');
+      throw new SignOffRefusal(500, 'the withdrawal could not be recorded; check the release before trying again');
+    }
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new SignOffRefusal(503, 'timed out waiting for the release to take the withdrawal; check the release before trying again');
     }
     if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
       throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);

@@ -8,11 +8,11 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { AuthAuditLog, AuthEventType, IdentityProvider, LoginThrottle } from '../auth';
-import { ApprovalInputSchema, RoleSchema } from '../domain';
+import type { AuthAuditLog, AuthEventType, Identity, IdentityProvider, LoginThrottle } from '../auth';
+import { ApprovalInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
-import { SignOffRefusal, submitSignature } from './sign-off';
+import { SignOffRefusal, submitSignature, submitWithdrawal } from './sign-off';
 import type { TemporalPort } from './temporal-port';
 
 export interface SignatureRouteDeps {
@@ -42,45 +42,72 @@ export const SignatureRequestSchema = z
   .strict();
 export type SignatureRequest = z.infer<typeof SignatureRequestSchema>;
 
-export function signatureHandler(deps: SignatureRouteDeps) {
+/** What a signer sends to withdraw their approval. `signer` is refused: it comes from the account. */
+export const WithdrawalRequestSchema = z
+  .object({
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+    reason: WithdrawalInputSchema.shape.reason,
+  })
+  .strict();
+export type WithdrawalRequest = z.infer<typeof WithdrawalRequestSchema>;
+
+type Audit = (type: AuthEventType, user: string | null, detail?: Record<string, unknown>) => Promise<void>;
+
+function auditFor(deps: SignatureRouteDeps, c: Context, releaseId: string): Audit {
   const addr = deps.clientAddress ?? (() => 'unknown');
+  return (type, user, detail = {}) =>
+    deps.audit
+      .record({ type, user, ip: addr(c), channel: 'api', releaseId, ...detail })
+      .catch((err: unknown) => deps.log.error({ err }, 'auth audit log write failed'));
+}
+
+/** Parse a body that carries a password: issues name fields, never values. */
+function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issues = fieldIssues(parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` } : i)));
+    throw new ApiError(400, `invalid ${what}`, { issues });
+  }
+  return parsed.data;
+}
+
+/**
+ * Re-authentication for one signing act (21 CFR 11.200(a)(1)): both components, every time, under the shared
+ * rate limit, lockout and audit log. Returns the account; throws ApiError 401/429 otherwise.
+ */
+async function reauthenticate(deps: SignatureRouteDeps, c: Context, audit: Audit, user: string, password: string): Promise<Identity> {
+  const addr = deps.clientAddress ?? (() => 'unknown');
+  if (!deps.throttle.allowAttempt(addr(c))) {
+    void audit('login.rate_limited', user);
+    c.header('Retry-After', '300');
+    throw new ApiError(429, 'too many sign-in attempts from your address; wait a few minutes and try again');
+  }
+  const lockedMs = deps.throttle.lockedFor(user);
+  if (lockedMs > 0) {
+    void audit('login.locked', user);
+    c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
+    throw new ApiError(429, `the account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`);
+  }
+  const identity = await deps.identities.authenticate(user, password);
+  if (!identity) {
+    const locked = deps.throttle.fail(user);
+    void audit('reauth.failure', user, { locked });
+    throw new ApiError(401, locked ? 'unknown user id or wrong password; the account is now locked for a while' : 'unknown user id or wrong password: the signature was not submitted');
+  }
+  deps.throttle.succeed(user);
+  void audit('reauth.success', identity.id);
+  return identity;
+}
+
+export function signatureHandler(deps: SignatureRouteDeps) {
   return async (c: Context, body: unknown): Promise<Response> => {
     const releaseId = c.req.param('id')!;
-    const audit = (type: AuthEventType, user: string | null, detail: Record<string, unknown> = {}): Promise<void> =>
-      deps.audit
-        .record({ type, user, ip: addr(c), channel: 'api', releaseId, ...detail })
-        .catch((err: unknown) => deps.log.error({ err }, 'auth audit log write failed'));
+    const audit = auditFor(deps, c, releaseId);
 
     if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const parsed = SignatureRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      // Never echo values: the body carries a password.
-      const issues = fieldIssues(parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` } : i)));
-      throw new ApiError(400, 'invalid signature', { issues });
-    }
-    const req = parsed.data;
-    const user = req.username;
-
-    if (!deps.throttle.allowAttempt(addr(c))) {
-      void audit('login.rate_limited', user);
-      c.header('Retry-After', '300');
-      throw new ApiError(429, 'too many sign-in attempts from your address; wait a few minutes and try again');
-    }
-    const lockedMs = deps.throttle.lockedFor(user);
-    if (lockedMs > 0) {
-      void audit('login.locked', user);
-      c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
-      throw new ApiError(429, `the account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`);
-    }
-    // Re-authentication for this signing act (21 CFR 11.200(a)(1)): both components, every time.
-    const identity = await deps.identities.authenticate(user, req.password);
-    if (!identity) {
-      const locked = deps.throttle.fail(user);
-      void audit('reauth.failure', user, { locked });
-      throw new ApiError(401, locked ? 'unknown user id or wrong password; the account is now locked for a while' : 'unknown user id or wrong password: the signature was not submitted');
-    }
-    deps.throttle.succeed(user);
-    void audit('reauth.success', identity.id);
+    const req = parseCredentialed(SignatureRequestSchema, body, 'signature');
+    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
 
     const refuse = (status: 403 | 400, message: string, type?: string): never => {
       void audit('signature.refused', identity.id, { role: req.role, status, reason: message, ...(type ? { errorType: type } : {}) });
@@ -112,6 +139,33 @@ export function signatureHandler(deps: SignatureRouteDeps) {
     } catch (err) {
       if (err instanceof SignOffRefusal) {
         void audit('signature.refused', identity.id, { role: req.role, status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * POST /api/releases/:id/signatures/withdraw — the signer withdraws their own approval (`vigil withdraw`), with the
+ * same re-authentication as signing; the signer is the account, never the body.
+ */
+export function withdrawalHandler(deps: SignatureRouteDeps) {
+  return async (c: Context, body: unknown): Promise<Response> => {
+    const releaseId = c.req.param('id')!;
+    const audit = auditFor(deps, c, releaseId);
+
+    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    const req = parseCredentialed(WithdrawalRequestSchema, body, 'withdrawal');
+    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
+    try {
+      const result = await submitWithdrawal(deps, releaseId, { signer: identity.id, reason: req.reason });
+      void audit('withdrawal.accepted', identity.id, { signature: result.signatureKey, record: result.withdrawalKey });
+      deps.log.info({ releaseId, signer: identity.id }, 'signature withdrawn');
+      return c.json(result, 201);
+    } catch (err) {
+      if (err instanceof SignOffRefusal) {
+        void audit('withdrawal.refused', identity.id, { status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;

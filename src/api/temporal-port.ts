@@ -1,6 +1,6 @@
 import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowStartOptions } from '@temporalio/client';
-import type { ApprovalInput, ApprovalResult, ReleaseStatus, SupersedeInput, SupersedeResult } from '../domain';
-import type { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../domain/messages';
+import type { ApprovalInput, ApprovalResult, ReleaseStatus, SupersedeInput, SupersedeResult, WithdrawalInput, WithdrawalResult } from '../domain';
+import type { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
 
 /**
  * The slice of `@temporalio/client`'s Client the API uses. The real Client satisfies it structurally;
@@ -12,6 +12,7 @@ export interface ReleaseHandle {
   query(def: typeof releaseStatusQuery): Promise<ReleaseStatus>;
   executeUpdate(def: typeof approveReleaseUpdate, options: { args: [ApprovalInput] }): Promise<ApprovalResult>;
   executeUpdate(def: typeof supersedeReleaseUpdate, options: { args: [SupersedeInput] }): Promise<SupersedeResult>;
+  executeUpdate(def: typeof withdrawSignatureUpdate, options: { args: [WithdrawalInput] }): Promise<WithdrawalResult>;
 }
 
 export interface TemporalPort {

@@ -13,6 +13,8 @@ export interface SignatureManifestation {
   evidenceKey: string;
   /** The signed dossier digest is the dossier recorded with the approval decision. */
   boundToDossier: boolean;
+  /** The signer withdrew this approval while sign-off was open (a `vigil.signature-withdrawal/v1` record). */
+  withdrawn?: { at: string; reason: string; evidenceKey: string };
 }
 
 /** Signatures linked from the AWAITING_APPROVAL chain entry, read from the (already re-hashed) evidence. */
@@ -36,6 +38,8 @@ export function collectSignatures(entries: VerifiedEntry[], objects: Map<string,
         evidenceKey: ref.key,
         boundToDossier: dossier !== undefined && doc.dossierSha256 === dossier.ref.sha256,
       };
+      const w = docs.find((d) => d.doc?.kind === 'vigil.signature-withdrawal/v1' && (d.doc.signature as { key?: unknown } | undefined)?.key === ref.key);
+      if (w?.doc) s.withdrawn = { at: str(w.doc.at), reason: str(w.doc.reason), evidenceKey: w.ref.key };
       signatures.push(s);
       const missing = (['printedName', 'at', 'meaning', 'role'] as const).filter((f) => s[f] === '');
       if (missing.length) findings.push({ key: ref.key, problem: `signature lacks its manifestation: ${missing.join(', ')}` });

@@ -14,7 +14,9 @@ export type AuthEventType =
   | 'reauth.failure'
   | 'signature.accepted'
   | 'signature.duplicate'
-  | 'signature.refused';
+  | 'signature.refused'
+  | 'withdrawal.accepted'
+  | 'withdrawal.refused';
 
 export interface AuthEvent {
   type: AuthEventType;

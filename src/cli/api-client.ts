@@ -1,4 +1,4 @@
-import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord } from '../domain';
+import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord, WithdrawalResult } from '../domain';
 
 /** Responses of the Vigil HTTP API (src/api), as the CLI reads them. */
 export interface StartReleaseResponse {
@@ -84,6 +84,11 @@ export class ApiClient {
 
   sign(releaseId: string, input: SignRequest): Promise<SignResponse> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures`, input);
+  }
+
+  /** The signer withdraws their own approval; the server re-checks the password and takes the signer from the account. */
+  withdraw(releaseId: string, input: { username: string; password: string; reason: string }): Promise<WithdrawalResult> {
+    return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures/withdraw`, input);
   }
 
   /** Service-account path (the body names the signer; only the bearer token is checked). */

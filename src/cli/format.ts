@@ -55,10 +55,10 @@ export function formatStatus(s: ReleaseStatus): string {
     lines.push('', `sign with: vigil approve ${s.releaseId} --user <your id> --role <${s.pendingRoles.join('|')}> --digest ${s.dossier.sha256} --meaning <text> --reason <text>`);
   }
   if (s.signatures.length > 0) {
-    lines.push('', 'signatures:', ...s.signatures.map((g) => `  ${formatManifestation(g)}`));
+    lines.push('', 'signatures:', ...s.signatures.map((g) => `  ${formatManifestation(g)}${g.withdrawal ? ` - WITHDRAWN at ${g.withdrawal.at}: ${g.withdrawal.reason}` : ''}`));
     lines.push('', table(
       ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
-      s.signatures.map((g) => [g.signer, g.printedName, g.role, g.decision, g.at, g.meaning]),
+      s.signatures.map((g) => [g.signer, g.printedName, g.role, g.withdrawal ? `${g.decision} (withdrawn)` : g.decision, g.at, g.meaning]),
     ));
   }
   if (s.history.length > 0) {

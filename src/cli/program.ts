@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
-import { ApprovalInputSchema, isTerminal, ReleaseRequestSchema, RoleSchema, type ReleaseStatus } from '../domain';
+import { ApprovalInputSchema, isTerminal, ReleaseRequestSchema, RoleSchema, WithdrawalInputSchema, type ReleaseStatus } from '../domain';
 import { runAttestVerify } from '../attestation/cli-commands';
 import { evidenceStoreFromEnv, runDossierExport } from '../dossier/export';
 import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
@@ -34,6 +34,7 @@ Signing (vigil approve): you sign as the account --user; the password is asked f
   (no echo; or --password-stdin), your id and printed name come from the server's users file.
   e.g. vigil approve <releaseId> --user dana.qa --role qa --meaning "approved as quality reviewer" \
          --reason "evidence reviewed" --digest <dossier sha256 from vigil release status>
+  vigil withdraw <releaseId> --user dana.qa --reason <text>   take back your approval while sign-off is open
 
 Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
@@ -162,6 +163,29 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       print(`${res.repeated ? 'already recorded (nothing new was signed)' : 'signature recorded'} for ${res.releaseId}; ${pending}`);
       print(formatManifestation(res.signature));
       print(`record: ${res.signatureKey}`);
+    });
+
+  program
+    .command('withdraw')
+    .description(
+      'withdraw your own approval of a release while sign-off is still open: your password is checked again; the ' +
+        'approval stops counting but stays on record with the withdrawal, and you may not sign this release again',
+    )
+    .argument('<releaseId>')
+    .requiredOption('--user <id>', 'your user id (the account that signed); the password is prompted for without echo')
+    .option('--password-stdin', 'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)')
+    .requiredOption('--reason <text>', 'why you withdraw your approval')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (releaseId: string, o: { user: string; passwordStdin?: boolean; reason: string; json?: boolean }) => {
+      const parsed = WithdrawalInputSchema.shape.reason.safeParse(o.reason);
+      if (!parsed.success) throw new UsageError(`invalid withdrawal: --reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      const password = await readPassword(io, o.user, o.passwordStdin === true);
+      const res = await client().withdraw(releaseId, { username: o.user, password, reason: parsed.data });
+      if (o.json) return printJson(res);
+      const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
+      print(`approval withdrawn for ${res.releaseId}; ${pending}`);
+      print(`signature: ${res.signatureKey}`);
+      print(`withdrawal record: ${res.withdrawalKey}`);
     });
 
   registerAuditCommands(program, io, (code) => (exitCode = code));

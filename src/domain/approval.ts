@@ -22,6 +22,25 @@ export interface ApprovalResult {
   pendingRoles: string[];
 }
 
+/**
+ * A signer takes back their own approval while sign-off is still open. `signer` is the authenticated account
+ * (the API fills it in, never from a request body); a withdrawn approval stops counting and stays on record.
+ */
+export const WithdrawalInputSchema = z.object({
+  signer: z.string().min(1).max(128),
+  reason: z.string().min(1).max(2000),
+});
+export type WithdrawalInput = z.infer<typeof WithdrawalInputSchema>;
+
+export interface WithdrawalResult {
+  releaseId: string;
+  withdrawn: true;
+  /** The withdrawn signature's record and the withdrawal's own record. */
+  signatureKey: string;
+  withdrawalKey: string;
+  pendingRoles: string[];
+}
+
 /** Ends a pre-approval release because a newer candidate replaces it. */
 export const SupersedeInputSchema = z.object({
   supersededBy: z.string().min(1).max(200),

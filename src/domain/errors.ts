@@ -17,6 +17,9 @@ export const ErrorType = {
   SelfApproval: 'VigilSelfApproval',
   InvalidArtifact: 'VigilInvalidArtifact',
   NotSupersedable: 'VigilNotSupersedable',
+  /** A withdrawal names a signer with no approval on this release. */
+  NoApprovalToWithdraw: 'VigilNoApprovalToWithdraw',
+  AlreadyWithdrawn: 'VigilAlreadyWithdrawn',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

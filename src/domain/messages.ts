@@ -1,6 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ApprovalInput, ApprovalResult, SupersedeInput, SupersedeResult } from './approval';
+import type { ApprovalInput, ApprovalResult, SupersedeInput, SupersedeResult, WithdrawalInput, WithdrawalResult } from './approval';
 import type { ReleaseStatus } from './release';
 
 /** Shared by worker, API, CLI and tests without pulling in workflow code. */
@@ -8,6 +8,7 @@ export const ORCHESTRATION_TASK_QUEUE = 'vigil-orchestration';
 
 export const releaseStatusQuery = defineQuery<ReleaseStatus>('releaseStatus');
 export const approveReleaseUpdate = defineUpdate<ApprovalResult, [ApprovalInput]>('approveRelease');
+export const withdrawSignatureUpdate = defineUpdate<WithdrawalResult, [WithdrawalInput]>('withdrawSignature');
 export const supersedeReleaseUpdate = defineUpdate<SupersedeResult, [SupersedeInput]>('supersedeRelease');
 
 export const SearchAttr = {

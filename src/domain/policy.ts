@@ -64,6 +64,18 @@ export const ReleasePolicySchema = z
       requiredRoles: z.array(RoleSchema).min(1).max(3),
       expirySeconds: seconds,
       /**
+       * Approvals each required role needs, from distinct people (default 1). A role is pending until it has that
+       * many approvals that were not withdrawn. Roles that are not required for the release are ignored.
+       */
+      quorum: z
+        .object({
+          qa: z.number().int().min(1).max(5).optional(),
+          clinical: z.number().int().min(1).max(5).optional(),
+          regulatory: z.number().int().min(1).max(5).optional(),
+        })
+        .strict()
+        .optional(),
+      /**
        * While sign-off is pending: a reminder naming the pending roles at each offset (seconds after the dossier is
        * ready), and one escalation. Sent through the `notify` activity (evidence + signed webhook). Absent: none.
        */

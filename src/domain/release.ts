@@ -119,6 +119,14 @@ export interface SignatureRecord {
   at: string;
   dossierSha256: string;
   evidence: EvidenceRef;
+  /** Set when the signer withdrew this approval: it no longer counts, but stays on record with its withdrawal. */
+  withdrawal?: WithdrawalRecord;
+}
+
+export interface WithdrawalRecord {
+  at: string;
+  reason: string;
+  evidence: EvidenceRef;
 }
 
 export interface RouteState {

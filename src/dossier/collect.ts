@@ -161,6 +161,10 @@ export async function collectDossier(evidence: EvidencePort, input: DossierInput
   }
   for (const s of input.signatures ?? []) {
     data.evidence.push({ label: `signature: ${s.printedName} (${s.role})`, source: 'AWAITING_APPROVAL', key: s.evidence.key, sha256: s.evidence.sha256, mediaType: s.evidence.mediaType });
+    if (s.withdrawal) {
+      const w = s.withdrawal.evidence;
+      data.evidence.push({ label: `withdrawal: ${s.printedName} (${s.role})`, source: 'AWAITING_APPROVAL', key: w.key, sha256: w.sha256, mediaType: w.mediaType });
+    }
   }
   return data;
 }

@@ -149,7 +149,7 @@ function rollbackPlan(d: DossierData): string {
 function signatures(d: DossierData): string {
   const sigs = d.input.signatures ?? [];
   const required = d.changeSummary?.requiredRoles ?? d.input.request.policy.approval.requiredRoles;
-  const signed = new Set(sigs.map((s) => s.role));
+  const signed = new Set(sigs.filter((s) => !s.withdrawal).map((s) => s.role));
   const pending = required.filter((r) => !signed.has(r as never));
   return [
     '<h2 id="signatures">Sign-offs</h2>',
@@ -161,7 +161,9 @@ function signatures(d: DossierData): string {
             `<strong>${esc(s.printedName)}</strong>`,
             esc(s.signer),
             esc(s.role),
-            `<span class="${s.decision === 'approve' ? 'pass' : 'fail'}">${esc(s.decision)}</span>`,
+            s.withdrawal
+              ? `<span class="fail">${esc(s.decision)}, withdrawn ${esc(s.withdrawal.at)}: ${esc(s.withdrawal.reason)}</span>`
+              : `<span class="${s.decision === 'approve' ? 'pass' : 'fail'}">${esc(s.decision)}</span>`,
             esc(s.meaning),
             esc(s.at),
             esc(s.reason),

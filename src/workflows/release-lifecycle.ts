@@ -31,8 +31,10 @@ import {
   type ReleaseResult,
   type Stage,
   type StageRecord,
+  type WithdrawalInput,
+  type WithdrawalResult,
 } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate } from '../domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
 import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
 import { releaseMonitoring } from './release-monitoring';
@@ -51,6 +53,11 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
   setHandler(approveReleaseUpdate, (input) => sign(state, input), {
     validator: (input) => {
       state.checkApproval(input);
+    },
+  });
+  setHandler(withdrawSignatureUpdate, (input) => withdraw(state, input), {
+    validator: (input) => {
+      state.checkWithdrawal(input);
     },
   });
   // The pre-approval stages run in their own scope so that superseding can stop them mid-timer or mid-activity.
@@ -154,7 +161,12 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
     settled = await condition(() => state.approvalSettled(), expiryMs);
   }
   // The final dossier carries the sign-offs; it is recorded beside the dossier that was signed.
-  const approvalRefs = [await acts.buildDossier(dossierInput()), ...state.signatures.map((s) => s.evidence), ...notices];
+  // Withdrawn approvals stay listed, each with its withdrawal record, so the entry shows the whole sign-off.
+  const approvalRefs = [
+    await acts.buildDossier(dossierInput()),
+    ...state.signatures.flatMap((s) => (s.withdrawal ? [s.evidence, s.withdrawal.evidence] : [s.evidence])),
+    ...notices,
+  ];
   if (!settled) {
     const reasons = [`no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`];
     await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
@@ -166,8 +178,10 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
     await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
     return ['REJECTED', `AWAITING_APPROVAL: ${reasons[0]}`];
   }
-  const signedBy = state.signatures.map((s) => `${s.printedName} (${s.role})`).join(', ');
-  await appendChain(state, approvalRecord, { verdict: 'pass', reasons: [`signed by ${signedBy}`] }, [
+  const signedBy = state.standing().map((s) => `${s.printedName} (${s.role})`).join(', ');
+  const withdrawn = state.signatures.filter((s) => s.withdrawal).map((s) => `${s.printedName} (${s.role})`);
+  const reasons = [`signed by ${signedBy}`, ...(withdrawn.length ? [`withdrawn: ${withdrawn.join(', ')}`] : [])];
+  await appendChain(state, approvalRecord, { verdict: 'pass', reasons }, [
     state.dossier,
     ...approvalRefs,
   ]);
@@ -334,5 +348,24 @@ async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalRe
     return { releaseId: state.releaseId, accepted: true, signatureKey: evidence.key, pendingRoles: state.pendingRoles() };
   } finally {
     state.release(a);
+  }
+}
+
+async function withdraw(state: ReleaseState, raw: WithdrawalInput): Promise<WithdrawalResult> {
+  // Re-check: sign-off may have settled, or the same withdrawal landed, since this one was validated.
+  const w = state.checkWithdrawal(raw);
+  state.reserveWithdrawal(w);
+  try {
+    const own = state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;
+    const at = nowIso();
+    const evidence = await acts.recordWithdrawal({
+      releaseId: state.releaseId,
+      withdrawal: { signer: w.signer, printedName: own.printedName, role: own.role, reason: w.reason, at, signature: own.evidence },
+      chainHead: state.chainHead,
+    });
+    state.addWithdrawal(w.signer, { at, reason: w.reason, evidence });
+    return { releaseId: state.releaseId, withdrawn: true, signatureKey: own.evidence.key, withdrawalKey: evidence.key, pendingRoles: state.pendingRoles() };
+  } finally {
+    state.releaseWithdrawal(w);
   }
 }

@@ -85,7 +85,8 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     return continueAsNew<typeof releaseMonitoring>({ ...input, chainHead: holder.chainHead, nextInterval: interval, archived, passedIntervals: passed });
   }
   // Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass.
-  const judged = `${passed} of ${policy.intervals} windows judged, the rest inconclusive`;
+  const inconclusive = policy.intervals - passed;
+  const judged = `${passed} of ${policy.intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}`;
   return {
     decision:
       passed > 0

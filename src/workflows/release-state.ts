@@ -23,6 +23,9 @@ import {
   type Stage,
   type StageRecord,
   type SupersedeInput,
+  type WithdrawalInput,
+  type WithdrawalRecord,
+  WithdrawalInputSchema,
 } from '../domain';
 
 export class ReleaseState {
@@ -40,6 +43,8 @@ export class ReleaseState {
   superseded: SupersedeInput | null = null;
   /** Signers whose signature is being recorded right now (an Update handler is awaiting). */
   private readonly inFlight = new Map<string, Role>();
+  /** Signers whose withdrawal is being recorded right now: their approval already stops counting. */
+  private readonly withdrawing = new Set<string>();
 
   constructor(
     readonly releaseId: string,
@@ -53,13 +58,23 @@ export class ReleaseState {
     return requiredRolesFor(this.request.policy, this.changeClass);
   }
 
+  /** Approvals the role needs from distinct people (`approval.quorum`, default 1). */
+  quorum(role: Role): number {
+    return this.request.policy.approval.quorum?.[role] ?? 1;
+  }
+
+  /** Signatures that count: not withdrawn and not being withdrawn. */
+  standing(): SignatureRecord[] {
+    return this.signatures.filter((s) => !s.withdrawal && !this.withdrawing.has(s.signer));
+  }
+
   pendingRoles(): Role[] {
-    const signed = new Set(this.signatures.filter((s) => s.decision === 'approve').map((s) => s.role));
-    return this.requiredRoles.filter((r) => !signed.has(r));
+    const approvals = this.standing().filter((s) => s.decision === 'approve');
+    return this.requiredRoles.filter((r) => approvals.filter((s) => s.role === r).length < this.quorum(r));
   }
 
   rejection(): SignatureRecord | undefined {
-    return this.signatures.find((s) => s.decision === 'reject');
+    return this.standing().find((s) => s.decision === 'reject');
   }
 
   approvalSettled(): boolean {
@@ -125,15 +140,73 @@ export class ReleaseState {
         ErrorType.RoleNotRequired,
       );
     }
+    // A person signs once; a withdrawn approval still counts here (no second signature after a withdrawal).
     if (this.signatures.some((s) => s.signer === a.signer) || this.inFlight.has(a.signer)) {
-      throw ApplicationFailure.nonRetryable(`${a.signer} has already signed this release`, ErrorType.DuplicateSigner);
+      const withdrawn = this.signatures.some((s) => s.signer === a.signer && s.withdrawal);
+      throw ApplicationFailure.nonRetryable(
+        `${a.signer} has already signed this release${withdrawn ? ' (and withdrew that approval; a withdrawn signer may not sign again)' : ''}`,
+        ErrorType.DuplicateSigner,
+      );
     }
-    const roleTaken =
-      this.signatures.some((s) => s.role === a.role) || [...this.inFlight.values()].includes(a.role);
-    if (roleTaken) {
-      throw ApplicationFailure.nonRetryable(`role ${a.role} has already signed this release`, ErrorType.RoleAlreadySigned);
+    // The role is full when its standing signatures plus those being recorded reach its quorum.
+    const taken =
+      this.standing().filter((s) => s.role === a.role).length + [...this.inFlight.values()].filter((r) => r === a.role).length;
+    if (taken >= this.quorum(a.role)) {
+      const q = this.quorum(a.role);
+      throw ApplicationFailure.nonRetryable(
+        q === 1 ? `role ${a.role} has already signed this release` : `role ${a.role} already has its ${q} signatures on this release`,
+        ErrorType.RoleAlreadySigned,
+      );
     }
     return a;
+  }
+
+  /**
+   * Synchronous withdrawal check (validator and handler): only while sign-off is open, only the signer's own
+   * approval, once. A rejection ends sign-off at once, so there is never an open rejection to withdraw.
+   */
+  checkWithdrawal(raw: unknown): WithdrawalInput {
+    if (isTerminal(this.stage)) {
+      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+    }
+    if (this.stage !== 'AWAITING_APPROVAL' || this.dossier === null || this.approvalSettled()) {
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} is not awaiting approval (stage ${this.stage}); a signature can only be withdrawn while sign-off is open`,
+        ErrorType.NotAwaitingApproval,
+      );
+    }
+    const parsed = WithdrawalInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+      throw ApplicationFailure.nonRetryable(`invalid withdrawal: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+    }
+    const w = parsed.data;
+    const own = this.signatures.find((s) => s.signer === w.signer && s.decision === 'approve');
+    if (!own) {
+      throw ApplicationFailure.nonRetryable(`${w.signer} has no approval on this release to withdraw`, ErrorType.NoApprovalToWithdraw);
+    }
+    if (own.withdrawal || this.withdrawing.has(w.signer)) {
+      throw ApplicationFailure.nonRetryable(`${w.signer} has already withdrawn their approval of this release`, ErrorType.AlreadyWithdrawn);
+    }
+    return w;
+  }
+
+  /** The approval stops counting from here on, while its withdrawal is being recorded. */
+  reserveWithdrawal(w: WithdrawalInput): void {
+    this.withdrawing.add(w.signer);
+  }
+
+  releaseWithdrawal(w: WithdrawalInput): void {
+    this.withdrawing.delete(w.signer);
+  }
+
+  /** Mark the signer's approval withdrawn; returns the withdrawn signature. */
+  addWithdrawal(signer: string, withdrawal: WithdrawalRecord): SignatureRecord {
+    const own = this.signatures.find((s) => s.signer === signer && s.decision === 'approve' && !s.withdrawal);
+    if (!own) throw new Error(`no standing approval by ${signer}`);
+    own.withdrawal = withdrawal;
+    this.withdrawing.delete(signer);
+    return own;
   }
 
   /**

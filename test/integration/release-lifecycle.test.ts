@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectRetentionCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { chainKey } from '../../src/activities';
+import { chainKey, signatureEnvelopeKey } from '../../src/activities';
 import { ChainEntrySchema, ErrorType, type ApprovalInput, type ReleaseStatus } from '../../src/domain';
-import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../../src/domain/messages';
 import { sha256Hex } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
@@ -153,6 +153,44 @@ describe('release lifecycle on the real stack', () => {
     await assert.rejects(handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] }));
     const described = await handle.describe();
     assert.equal(described.typedSearchAttributes.get(h.searchAttr.outcome), 'RELEASED');
+  });
+
+  it('a clinical quorum of 2 and a withdrawal keep sign-off open until met by distinct people', async () => {
+    const policy = await fastPolicy('demo.yaml', (p) => (p.approval.quorum = { clinical: 2 }));
+    const handle = await startRelease(h, await demoRequest(h, policy, 8));
+    const digest = (await awaitingApproval(handle)).dossier!.sha256;
+
+    assert.deepEqual((await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] })).pendingRoles, ['clinical']);
+    const one = await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
+    assert.deepEqual(one.pendingRoles, ['clinical'], 'one clinical signature of two');
+
+    const w = await handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'wrong dossier section reviewed' }] });
+    assert.deepEqual(w.pendingRoles, ['qa', 'clinical'], 'the withdrawn approval no longer counts');
+    const again = await updateFailureType(handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'again' }] }));
+    assert.equal(again.type, ErrorType.AlreadyWithdrawn);
+    const resign = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] }));
+    assert.equal(resign.type, ErrorType.DuplicateSigner, 'no second signature after withdrawing');
+    const status = await handle.query(releaseStatusQuery);
+    assert.equal(status.stage, 'AWAITING_APPROVAL');
+    assert.equal(status.signatures[0]?.withdrawal?.reason, 'wrong dossier section reviewed');
+
+    await handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), signer: 'kim.qa', printedName: 'Kim Osei' }] });
+    const full = await handle.executeUpdate(approveReleaseUpdate, { args: [{ ...clinical(digest), signer: 'ada.clin', printedName: 'Dr Ada Lind' }] });
+    assert.deepEqual(full.pendingRoles, []);
+    const result = await handle.result();
+    assert.equal(result.outcome, 'RELEASED', result.reason);
+
+    // The approval entry lists every signature and the withdrawal record (sealed by the system key).
+    const approval = (await readChain(handle.workflowId)).find((e) => e.stage === 'AWAITING_APPROVAL')!;
+    assert.deepEqual(approval.decision.reasons, [
+      'signed by Dr Sam Okafor (clinical), Kim Osei (qa), Dr Ada Lind (clinical)',
+      'withdrawn: Dana Whitfield (qa)',
+    ]);
+    const keys = approval.artifacts.map((a) => a.key);
+    assert.ok(keys.includes(w.signatureKey) && keys.includes(w.withdrawalKey));
+    const record = JSON.parse((await h.evidence.getBytes(w.withdrawalKey)).toString('utf8'));
+    assert.deepEqual([record.kind, record.signer, record.signature.key], ['vigil.signature-withdrawal/v1', 'dana.qa', w.signatureKey]);
+    await h.evidence.getBytes(signatureEnvelopeKey(handle.workflowId, w.withdrawalKey.replace(/^sha256\//, '')));
   });
 
   it('rolls back automatically when a canary guardrail trips', async () => {

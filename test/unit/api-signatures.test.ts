@@ -81,7 +81,15 @@ async function setup(opts: { usersConfigured?: boolean } = {}) {
     });
     return { status: res.status, body: (await res.json()) as Body, headers: res.headers };
   };
-  return { app, temporal, release, audit, throttle, body, sign };
+  const withdraw = async (b: unknown) => {
+    const res = await app.request(`/api/releases/${release.releaseId}/signatures/withdraw`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(b),
+    });
+    return { status: res.status, body: (await res.json()) as Body & { withdrawalKey?: string } };
+  };
+  return { app, temporal, release, audit, throttle, body, sign, withdraw };
 }
 
 describe('POST /api/releases/:id/signatures', () => {
@@ -181,5 +189,64 @@ describe('POST /api/releases/:id/signatures', () => {
     const r = await t.sign(t.body());
     assert.equal(r.status, 503);
     assert.match(r.body.error ?? '', /VIGIL_USERS_FILE/);
+  });
+});
+
+describe('POST /api/releases/:id/signatures/withdraw', () => {
+  const dana = { username: 'dana.qa', password: PASSWORDS['dana.qa'], reason: 'found a labelling issue' };
+
+  it('withdraws the account holder\'s own approval: 201, pending again, the signature stays with its withdrawal', async () => {
+    const t = await setup();
+    assert.equal((await t.sign(t.body())).status, 201);
+    const r = await t.withdraw(dana);
+    assert.equal(r.status, 201, r.body.error);
+    assert.deepEqual(r.body.pendingRoles, ['qa', 'clinical']);
+    assert.match(r.body.withdrawalKey ?? '', /^sha256\//);
+    assert.deepEqual(t.release.withdrawals, [{ signer: 'dana.qa', reason: 'found a labelling issue' }]);
+    assert.equal(t.release.state.signatures[0]?.withdrawal?.reason, 'found a labelling issue');
+    assert.equal(t.audit.events.at(-1)?.type, 'withdrawal.accepted');
+    // No second signature by the same person after withdrawing.
+    const again = await t.sign(t.body());
+    assert.equal(again.status, 409);
+    assert.equal(again.body.type, 'VigilDuplicateSigner');
+  });
+
+  it('refuses a signer in the body (400) and a wrong password (401) without asking the workflow', async () => {
+    const t = await setup();
+    await t.sign(t.body());
+    const named = await t.withdraw({ ...dana, signer: 'sam.clin' });
+    assert.equal(named.status, 400);
+    assert.match(JSON.stringify(named.body.issues), /come from the account/);
+    assert.equal((await t.withdraw({ ...dana, password: 'wrong' })).status, 401);
+    assert.equal(t.release.withdrawals.length, 0);
+    assert.equal(t.release.state.signatures[0]?.withdrawal, undefined);
+  });
+
+  it('answers 409 with the validator type: nothing to withdraw, already withdrawn, sign-off settled', async () => {
+    const t = await setup();
+    const none = await t.withdraw(dana);
+    assert.equal(none.status, 409);
+    assert.equal(none.body.type, 'VigilNoApprovalToWithdraw');
+    assert.equal(t.audit.events.at(-1)?.type, 'withdrawal.refused');
+    await t.sign(t.body());
+    // Someone else cannot withdraw dana's approval: the signer is the authenticated account.
+    const other = await t.withdraw({ username: 'sam.clin', password: PASSWORDS['sam.clin'], reason: 'not mine' });
+    assert.equal(other.body.type, 'VigilNoApprovalToWithdraw');
+    assert.equal((await t.withdraw(dana)).status, 201);
+    const twice = await t.withdraw(dana);
+    assert.equal(twice.status, 409);
+    assert.equal(twice.body.type, 'VigilAlreadyWithdrawn');
+
+    const settled = await setup();
+    await settled.sign(settled.body());
+    await settled.sign(settled.body({ username: 'sam.clin', password: PASSWORDS['sam.clin'], role: 'clinical', meaning: 'approved as clinical reviewer' }));
+    const late = await settled.withdraw(dana);
+    assert.equal(late.status, 409);
+    assert.equal(late.body.type, 'VigilNotAwaitingApproval');
+  });
+
+  it('answers 503 without a users file', async () => {
+    const t = await setup({ usersConfigured: false });
+    assert.equal((await t.withdraw(dana)).status, 503);
   });
 });

@@ -5,8 +5,8 @@ import type { EvidencePort } from '../../src/activities';
 import { recordActivities } from '../../src/activities/records';
 import type { Signer } from '../../src/attestation';
 import type { ReleaseHandle, TemporalPort } from '../../src/api';
-import { ReleaseRequestSchema, type ApprovalInput, type EvidenceRef, type ReleaseRequest } from '../../src/domain';
-import { SearchAttr } from '../../src/domain/messages';
+import { ReleaseRequestSchema, type ApprovalInput, type EvidenceRef, type ReleaseRequest, type WithdrawalInput } from '../../src/domain';
+import { SearchAttr, withdrawSignatureUpdate } from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence/canonical-json';
 import { ReleaseState } from '../../src/workflows/release-state';
 import { validReleaseRequest } from '../support/fixtures';
@@ -55,6 +55,7 @@ export class FakeRelease {
   readonly state: ReleaseState;
   readonly request: ReleaseRequest;
   updates: ApprovalInput[] = [];
+  withdrawals: WithdrawalInput[] = [];
   /** Delay inside the handler, to let tests overlap two submissions. */
   handlerDelayMs = 0;
 
@@ -88,8 +89,9 @@ export class FakeRelease {
       workflowId: this.releaseId,
       describe: async () => ({ runId: 'run-1', status: { name: 'RUNNING' }, typedSearchAttributes: new TypedSearchAttributes([]) }) as never,
       query: async () => structuredClone(this.state.status()),
-      executeUpdate: (async (_def: unknown, options: { args: [ApprovalInput] }) => {
-        const raw = options.args[0];
+      executeUpdate: (async (def: { name: string }, options: { args: [unknown] }) => {
+        if (def.name === withdrawSignatureUpdate.name) return this.withdraw(options.args[0]);
+        const raw = options.args[0] as ApprovalInput;
         this.updates.push(raw);
         let a: ApprovalInput;
         try {
@@ -107,8 +109,28 @@ export class FakeRelease {
         } finally {
           this.state.release(a);
         }
-      }) as ReleaseHandle['executeUpdate'],
+      }) as unknown as ReleaseHandle['executeUpdate'],
     };
+  }
+
+  /** The withdrawSignature Update, through the real ReleaseState and recordWithdrawal activity. */
+  private async withdraw(raw: unknown) {
+    let w: WithdrawalInput;
+    try {
+      w = this.state.checkWithdrawal(raw);
+    } catch (err) {
+      throw new WorkflowUpdateFailedError('Workflow Update failed', err as ApplicationFailure);
+    }
+    this.withdrawals.push(w);
+    const acts = recordActivities({ evidence: this.evidence, routes: { apply: async () => undefined }, signer: this.signer });
+    const own = this.state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;
+    const evidence = await acts.recordWithdrawal({
+      releaseId: this.releaseId,
+      withdrawal: { signer: w.signer, printedName: own.printedName, role: own.role, reason: w.reason, at: AT, signature: own.evidence },
+      chainHead: null,
+    });
+    this.state.addWithdrawal(w.signer, { at: AT, reason: w.reason, evidence });
+    return { releaseId: this.releaseId, withdrawn: true as const, signatureKey: own.evidence.key, withdrawalKey: evidence.key, pendingRoles: this.state.pendingRoles() };
   }
 }
 

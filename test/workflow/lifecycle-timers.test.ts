@@ -82,6 +82,9 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
     async recordSignature() {
       return ref(6);
     },
+    async recordWithdrawal() {
+      return ref(7);
+    },
     async setRoutes() {
       return ref(7);
     },

@@ -2,11 +2,9 @@ import crypto from 'node:crypto';
 import {
   ApplicationFailure,
   ServiceError,
-  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
-  type WorkflowExecutionDescription,
 } from '@temporalio/client';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -15,11 +13,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { VigilConfig } from '../config';
 import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor } from '../domain';
-import { approveReleaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SearchAttr } from '../domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
-import type { ReleaseHandle, TemporalPort } from './temporal-port';
+import { describeOrNull, endedAs, startReleaseWorkflow } from './release-start';
+import type { TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 import { createUiRoutes, type UiDeps } from '../ui/routes';
 import { signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './signatures';
@@ -95,32 +94,7 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
     const handle = client.workflow.getHandle(releaseId);
     // USE_EXISTING answers a running release with its run id; only a look beforehand tells "joined" from "started".
     const before = await describeOrNull(handle);
-    let runId: string;
-    try {
-      const started = await client.workflow.start('releaseLifecycle', {
-        taskQueue: ORCHESTRATION_TASK_QUEUE,
-        workflowId: releaseId,
-        args: [parsed],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SearchAttr.model, value: parsed.modelName },
-          { key: SearchAttr.stage, value: 'SNAPSHOT' },
-        ],
-      });
-      runId = started.firstExecutionRunId;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        const ended = before ? ` (${endedAs(before)})` : '';
-        throw new ApiError(
-          409,
-          `release ${releaseId} already ran and has finished${ended}; to release this candidate under this policy again, ` +
-            `submit it with "attempt": ${parsed.attempt + 1}`,
-          { releaseId },
-        );
-      }
-      throw err;
-    }
+    const runId = await startReleaseWorkflow(client, parsed, releaseId, `submit it with "attempt": ${parsed.attempt + 1}`);
     const joined = before !== null && before.status.name === 'RUNNING' && before.runId === runId;
     log.info({ releaseId, runId, started: !joined, model: parsed.modelName }, joined ? 'release already running' : 'release started');
     return c.json({ releaseId, runId, started: !joined }, joined ? 200 : 201);
@@ -264,19 +238,6 @@ function updateRejection(err: WorkflowUpdateFailedError): ApiError {
   }
   // A failure we did not design for (e.g. the handler's activity failed): keep the details in the log.
   return new ApiError(500, 'the approval could not be recorded', {}, { cause: err });
-}
-
-async function describeOrNull(handle: ReleaseHandle): Promise<WorkflowExecutionDescription | null> {
-  try {
-    return await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
-}
-
-function endedAs(d: WorkflowExecutionDescription): string {
-  return d.typedSearchAttributes.get(SearchAttr.outcome) ?? d.status.name;
 }
 
 class DeadlineError extends Error {}

@@ -1,13 +1,13 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { ReleaseRequestSchema, releaseIdFor, StageSchema, type DatasetRef, type ReleaseRequest, type ReleaseRequestInput } from '../../domain';
-import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../domain/messages';
+import { SearchAttr } from '../../domain/messages';
 import { canonicalBytes, sha256Hex } from '../../evidence/canonical-json';
 import type { Logger } from '../../logging/logger';
 import { ApiError, fieldIssues } from '../errors';
-import type { ReleaseHandle, TemporalPort } from '../temporal-port';
+import { alreadyFinished, describeOrNull, startReleaseWorkflow } from '../release-start';
+import type { TemporalPort } from '../temporal-port';
 import {
   decideConcurrentCandidate,
   InMemoryReleaseQueue,
@@ -308,7 +308,7 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
       log.info({ ...base, source: r.source }, 'webhook: release already running');
       return c.json({ ...base, runId: before.runId, started: false }, 200);
     }
-    if (before !== null) throw alreadyFinished(releaseId, before);
+    if (before !== null) throw alreadyFinished(releaseId, before, RETRY_HINT);
 
     const inFlight = await listInFlight(request.modelName, releaseId);
     let decision = decideConcurrentCandidate(inFlight, r.concurrency);
@@ -333,24 +333,7 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
       return c.json({ ...base, queued: true, started: false, behind, ...(note ? { note } : {}) }, 202);
     }
 
-    let runId: string;
-    try {
-      const started = await client.workflow.start('releaseLifecycle', {
-        taskQueue: ORCHESTRATION_TASK_QUEUE,
-        workflowId: releaseId,
-        args: [request],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SearchAttr.model, value: request.modelName },
-          { key: SearchAttr.stage, value: 'SNAPSHOT' },
-        ],
-      });
-      runId = started.firstExecutionRunId;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw alreadyFinished(releaseId, await describeOrNull(handle));
-      throw err;
-    }
+    const runId = await startReleaseWorkflow(client, request, releaseId, RETRY_HINT);
     await ledger.record(r.deliveryKey, { releaseId, outcome: 'started' });
     log.info({ ...base, runId, source: r.source, model: request.modelName }, 'webhook: release started');
     return c.json({ ...base, runId, started: true }, 201);
@@ -371,24 +354,8 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
   }
 }
 
-function alreadyFinished(releaseId: string, d: WorkflowExecutionDescription | null): ApiError {
-  const ended = d ? ` (${d.typedSearchAttributes.get(SearchAttr.outcome) ?? d.status.name})` : '';
-  return new ApiError(
-    409,
-    `release ${releaseId} already ran and has finished${ended}; to release this candidate under this policy again, ` +
-      'submit it through POST /api/releases with a higher "attempt"',
-    { releaseId },
-  );
-}
-
-async function describeOrNull(handle: ReleaseHandle): Promise<WorkflowExecutionDescription | null> {
-  try {
-    return await handle.describe();
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return null;
-    throw err;
-  }
-}
+/** A webhook cannot bump `attempt`; the API can. */
+const RETRY_HINT = 'submit it through POST /api/releases with a higher "attempt"';
 
 const requireJson: MiddlewareHandler = async (c, next) => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -10,17 +10,17 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
 import type { VigilConfig } from '../config';
 import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor } from '../domain';
 import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import type { Logger } from '../logging/logger';
-import { ApiError, fieldIssues } from './errors';
+import { ApiError, parseWith } from './errors';
 import { describeOrNull, endedAs, startReleaseWorkflow } from './release-start';
 import type { TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 import { createUiRoutes, type UiDeps } from '../ui/routes';
+import { SIGNATURE_REFUSAL_STATUS } from './sign-off';
 import { signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './signatures';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -44,18 +44,6 @@ export interface AppDeps {
    */
   signing?: SignatureRouteDeps;
 }
-
-/** How each approval rejection from the workflow's validator reads over HTTP. */
-const UPDATE_FAILURE_STATUS: Record<string, ContentfulStatusCode> = {
-  [ErrorType.InvalidRequest]: 400,
-  [ErrorType.SelfApproval]: 403,
-  [ErrorType.RoleNotRequired]: 403,
-  [ErrorType.StaleDigest]: 409,
-  [ErrorType.DuplicateSigner]: 409,
-  [ErrorType.RoleAlreadySigned]: 409,
-  [ErrorType.NotAwaitingApproval]: 409,
-  [ErrorType.ReleaseFinished]: 409,
-};
 
 export function createApp({ client, config, log, webhooks, ui, codecRoutes, signing = ui }: AppDeps): Hono {
   const app = new Hono();
@@ -224,16 +212,10 @@ async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiError(400, what, { issues: fieldIssues(parsed.error.issues) });
-  return parsed.data;
-}
-
 function updateRejection(err: WorkflowUpdateFailedError): ApiError {
   const cause = err.cause;
   if (cause instanceof ApplicationFailure && cause.type) {
-    const status = UPDATE_FAILURE_STATUS[cause.type];
+    const status = SIGNATURE_REFUSAL_STATUS[cause.type];
     if (status !== undefined) return new ApiError(status, cause.message, { type: cause.type });
   }
   // A failure we did not design for (e.g. the handler's activity failed): keep the details in the log.

@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
 
 /**
  * The one error type of the HTTP boundary: a status, a message a person can act on, and optional
@@ -25,4 +26,11 @@ export interface FieldIssue {
 
 export function fieldIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): FieldIssue[] {
   return issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+/** Validate a parsed body; a failure is a 400 listing every field issue. */
+export function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(400, what, { issues: fieldIssues(parsed.error.issues) });
+  return parsed.data;
 }

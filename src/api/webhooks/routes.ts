@@ -5,7 +5,7 @@ import { ReleaseRequestSchema, releaseIdFor, StageSchema, type DatasetRef, type 
 import { SearchAttr } from '../../domain/messages';
 import { canonicalBytes, sha256Hex } from '../../evidence/canonical-json';
 import type { Logger } from '../../logging/logger';
-import { ApiError, fieldIssues } from '../errors';
+import { ApiError, fieldIssues, parseWith } from '../errors';
 import { alreadyFinished, describeOrNull, startReleaseWorkflow } from '../release-start';
 import type { TemporalPort } from '../temporal-port';
 import {
@@ -389,12 +389,6 @@ function parseJson(raw: Uint8Array): unknown {
   } catch (err) {
     throw new ApiError(400, `malformed JSON: ${(err as Error).message}`);
   }
-}
-
-function parseWith<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ApiError(400, what, { issues: fieldIssues(parsed.error.issues) });
-  return parsed.data;
 }
 
 function branchOf(ref: string): string | null {

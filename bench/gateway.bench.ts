@@ -89,6 +89,7 @@ interface Served {
   port: number;
   /** CPU time the server had used when it started listening (µs). */
   cpuAtStart: number;
+  cpuStart: NodeJS.CpuUsage;
   stop(): Promise<Record<string, unknown> | undefined>;
 }
 
@@ -105,6 +106,7 @@ function startServer(scenario: Scenario): Promise<Served> {
           proc,
           port: (JSON.parse(line) as { port: number }).port,
           cpuAtStart: ((c) => c.user + c.system)((JSON.parse(line) as { cpu: NodeJS.CpuUsage }).cpu),
+          cpuStart: (JSON.parse(line) as { cpu: NodeJS.CpuUsage }).cpu,
           stop: () =>
             new Promise((r) => {
               proc.once('exit', () => {
@@ -124,6 +126,11 @@ interface Run {
   rps: number;
   /** Server CPU time per answered request (µs), warm-up included. */
   cpuUsPerRequest?: number;
+  /** …of which user and kernel time (µs). */
+  cpuUserUs?: number;
+  cpuSysUs?: number;
+  /** 1-minute load average when the run ended. */
+  load1?: number;
   p50: number;
   p90: number;
   p99: number;
@@ -181,14 +188,20 @@ async function main(): Promise<void> {
       const warm = await load(server.port, { path: `/v2/models/${MODEL}/infer`, body: inferBody, duration: 2, connections });
       const run = await load(server.port, { path: `/v2/models/${MODEL}/infer`, body: inferBody, duration, connections });
       const stats = (await server.stop()) as { cpu?: NodeJS.CpuUsage } | undefined;
-      if (stats?.cpu) run.cpuUsPerRequest = (stats.cpu.user + stats.cpu.system - server.cpuAtStart) / (warm.rps * 2 + run.rps * duration);
+      const answered = warm.rps * 2 + run.rps * duration;
+      if (stats?.cpu) {
+        run.cpuUsPerRequest = (stats.cpu.user + stats.cpu.system - server.cpuAtStart) / answered;
+        run.cpuUserUs = (stats.cpu.user - server.cpuStart.user) / answered;
+        run.cpuSysUs = (stats.cpu.system - server.cpuStart.system) / answered;
+      }
+      run.load1 = Number(os.loadavg()[0]!.toFixed(2));
       runs[s].push(run);
       if (s === 'shadow') shadowStats = stats as Record<string, unknown>;
       if (!json) process.stderr.write(`round ${r + 1} ${s}: ${runs[s].at(-1)!.rps.toFixed(0)} req/s, p99 ${runs[s].at(-1)!.p99.toFixed(2)} ms\n`);
     }
   }
   const summary = Object.fromEntries(
-    scenarios.map((s) => [s, { rps: median(runs[s].map((x) => x.rps)), p50: median(runs[s].map((x) => x.p50)), p90: median(runs[s].map((x) => x.p90)), p99: median(runs[s].map((x) => x.p99)), cpuUsPerRequest: median(runs[s].map((x) => x.cpuUsPerRequest ?? NaN)), non2xx: runs[s].reduce((a, x) => a + x.non2xx, 0), errors: runs[s].reduce((a, x) => a + x.errors, 0) }]),
+    scenarios.map((s) => [s, { rps: median(runs[s].map((x) => x.rps)), p50: median(runs[s].map((x) => x.p50)), p90: median(runs[s].map((x) => x.p90)), p99: median(runs[s].map((x) => x.p99)), cpuUsPerRequest: median(runs[s].map((x) => x.cpuUsPerRequest ?? NaN)), cpuUserUs: median(runs[s].map((x) => x.cpuUserUs ?? NaN)), cpuSysUs: median(runs[s].map((x) => x.cpuSysUs ?? NaN)), non2xx: runs[s].reduce((a, x) => a + x.non2xx, 0), errors: runs[s].reduce((a, x) => a + x.errors, 0) }]),
   ) as Record<Scenario, Run>;
 
   // Telemetry ingest: 100 outcomes per request, each request acknowledged after its group commit is fsynced.
@@ -225,8 +238,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
     return;
   }
-  const row = (s: Scenario): string => `${s.padEnd(8)} ${summary[s].rps.toFixed(0).padStart(7)} req/s   p50 ${summary[s].p50.toFixed(2)} ms   p90 ${summary[s].p90.toFixed(2)} ms   p99 ${summary[s].p99.toFixed(2)} ms   server CPU ${summary[s].cpuUsPerRequest?.toFixed(1)} µs/req   non-2xx ${summary[s].non2xx}`;
-  console.log(`machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')}; ${connections} connections, ${duration} s × ${rounds} rounds (medians)`);
+  const row = (s: Scenario): string => `${s.padEnd(8)} ${summary[s].rps.toFixed(0).padStart(7)} req/s   p50 ${summary[s].p50.toFixed(2)} ms   p90 ${summary[s].p90.toFixed(2)} ms   p99 ${summary[s].p99.toFixed(2)} ms   server CPU ${summary[s].cpuUsPerRequest?.toFixed(1)} µs/req (user ${summary[s].cpuUserUs?.toFixed(1)}, sys ${summary[s].cpuSysUs?.toFixed(1)})   non-2xx ${summary[s].non2xx}`;
+  console.log(`machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')} (1-min load during runs ${Math.min(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}–${Math.max(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}); ${connections} connections, ${duration} s × ${rounds} rounds (medians)`);
   for (const s of scenarios) console.log(row(s));
   console.log(`added p99 with shadow (paired per round, median): ${result.addedP99Ms.toFixed(2)} ms (target ≤ 1), without: ${result.addedP99MsNoShadow.toFixed(2)} ms`);
   console.log(`throughput with shadow (paired per round, median): ${(result.throughputRatio * 100).toFixed(1)}% of direct (target ≥ 80%), without: ${(result.throughputRatioNoShadow * 100).toFixed(1)}%`);

@@ -5,7 +5,7 @@ export { RouteTables, pollRouteStore, type SwapResult } from './route-table';
 export { GatewayRouteTableSchema, CohortRuleSchema, assign, caseBucket, cohortMatches, fromRouteState, versionsOf, type Assignment, type CohortRule, type GatewayRouteTable } from './routing';
 export { ShadowMirror, type ShadowStats } from './shadow';
 export { inProcessBackend, RemoteOipBackend, BackendError, type Backend, type ModelBackends, type RemoteOipOptions } from './backends';
-export { InferRequestSchema, OipRequestError, parseInferRequest, toFeatureMatrix, inferResponse, type InferRequest, type InferResponse } from './oip';
+export { InferRequestSchema, OipRequestError, parseInferRequest, toFeatureMatrix, inferResponse, inferResponseText, type InferRequest, type InferResponse } from './oip';
 export { GatewayRouteControl, GatewayControlError } from './control-client';
 export { loadModelsFile, ModelsFileSchema } from './models-file';
 export { startOipModelServer, type OipModelServer } from './oip-server';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Scorer } from '../models';
-import { inferResponse, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 
 export interface OipModelServer {
   url: string;
@@ -28,20 +28,19 @@ export async function startOipModelServer(opts: {
     req.on('end', () => {
       void (async () => {
         let status = 200;
-        let body: unknown;
+        let text: string;
         try {
           if (opts.fail) throw new Error('backend configured to fail');
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-          const request = parseInferRequest(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          const request = parseInferRequest(JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
           const m = toFeatureMatrix(request, opts.scorer.features);
-          const scores = await opts.scorer.score({ ...m, caseIds: new Array<string>(m.rows).fill(request.parameters.case_id) });
-          body = inferResponse({ model: opts.model, version: opts.version, id: request.id, route: 'direct', routeVersion: 0, scores, threshold: undefined });
+          const scores = await opts.scorer.score({ featureNames: m.featureNames, features: m.features, rows: m.rows, caseIds: new Array<string>(m.rows).fill(request.parameters.case_id) });
+          text = inferResponseText({ model: opts.model, version: opts.version, id: request.id, route: 'direct', routeVersion: 0, scores, threshold: undefined });
         } catch (e) {
           status = e instanceof OipRequestError || e instanceof SyntaxError ? 400 : 500;
-          body = { error: (e as Error).message };
+          text = JSON.stringify({ error: (e as Error).message });
         }
-        const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text))]);
         res.end(text);
       })();
     });

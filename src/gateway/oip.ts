@@ -55,6 +55,9 @@ export interface FeatureMatrix {
 const OUT_OF_RANGE = 10;
 
 export function parseInferRequest(body: unknown): InferRequest {
+  // The common shape is checked by hand (no allocation); anything else, valid or not, goes through
+  // zod, which produces the 400 issues. The fast check is stricter than the schema, never looser.
+  if (isCommonInferRequest(body)) return body;
   const parsed = InferRequestSchema.safeParse(body);
   if (!parsed.success) {
     throw new OipRequestError(
@@ -65,25 +68,97 @@ export function parseInferRequest(body: unknown): InferRequest {
   return parsed.data;
 }
 
+const DATATYPE_SET: ReadonlySet<string> = new Set(DATATYPES);
+const NUMERIC_SET: ReadonlySet<string> = new Set(NUMERIC);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isShortString(v: unknown, min: number, max: number): v is string {
+  return typeof v === 'string' && v.length >= min && v.length <= max;
+}
+
+/** A value that z.number() accepts and JSON can carry. */
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+/** Exactly what InferRequestSchema accepts, restricted to shapes seen in practice (a subset of it). */
+function isCommonInferRequest(b: unknown): b is InferRequest {
+  if (!isPlainObject(b)) return false;
+  if (b.id !== undefined && !isShortString(b.id, 0, 256)) return false;
+  const p = b.parameters;
+  if (!isPlainObject(p) || !isShortString(p.case_id, 1, 256)) return false;
+  for (const k in p) {
+    if (k === 'case_id' || !Object.prototype.hasOwnProperty.call(p, k)) continue;
+    const v = p[k];
+    if (!(typeof v === 'string' ? v.length <= 256 : isNum(v) || typeof v === 'boolean')) return false;
+  }
+  const inputs = b.inputs;
+  if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > 4096) return false;
+  for (let i = 0; i < inputs.length; i++) {
+    const t: unknown = inputs[i];
+    if (!isPlainObject(t) || !isShortString(t.name, 1, 256) || typeof t.datatype !== 'string' || !DATATYPE_SET.has(t.datatype)) return false;
+    const shape = t.shape;
+    if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4) return false;
+    for (let k = 0; k < shape.length; k++) {
+      const d: unknown = shape[k];
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return false;
+    }
+    if (t.parameters !== undefined && !isPlainObject(t.parameters)) return false;
+    const data = t.data;
+    if (!Array.isArray(data) || data.length > 1_000_000) return false;
+    for (let k = 0; k < data.length; k++) {
+      const v: unknown = data[k];
+      if (v === null || isNum(v)) continue;
+      if (!Array.isArray(v)) return false;
+      for (let j = 0; j < v.length; j++) if (v[j] !== null && !isNum(v[j])) return false;
+    }
+  }
+  if (b.outputs !== undefined) {
+    if (!Array.isArray(b.outputs)) return false;
+    for (const o of b.outputs as unknown[]) if (!isPlainObject(o) || typeof o.name !== 'string') return false;
+  }
+  return true;
+}
+
 /**
  * Two layouts: one tensor per feature (named by the feature, shape [N] or [N, 1]), or one 2-D tensor
  * [N, F] whose columns are `parameters.feature_names` or, without it, the model's declared features.
  */
 export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly string[]): FeatureMatrix {
-  const quality = new Set<string>();
+  // Flags in order of first occurrence.
+  const flags: string[] = [];
+  let missingValue = false;
+  let outOfRange = false;
+  const quality = (): string[] => flags;
   const flat = (t: InferRequest['inputs'][number]): Array<number | null> => {
-    if (!NUMERIC.includes(t.datatype as (typeof NUMERIC)[number])) throw new OipRequestError(`input "${t.name}": datatype ${t.datatype} is not numeric`);
-    const d = t.data.flat();
-    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (!NUMERIC_SET.has(t.datatype)) throw new OipRequestError(`input "${t.name}": datatype ${t.datatype} is not numeric`);
+    let d = t.data as Array<number | null>;
+    for (let i = 0; i < d.length; i++) {
+      if (Array.isArray(d[i])) {
+        d = t.data.flat();
+        break;
+      }
+    }
+    let n = 1;
+    for (const s of t.shape) n *= s;
     if (d.length !== n) throw new OipRequestError(`input "${t.name}": shape [${t.shape.join(', ')}] needs ${n} values, got ${d.length}`);
     return d;
   };
   const put = (out: Float32Array, i: number, v: number | null): void => {
     if (v === null) {
-      quality.add('missing_value');
+      if (!missingValue) {
+        missingValue = true;
+        flags.push('missing_value');
+      }
       out[i] = 0;
     } else {
-      if (Math.abs(v) > OUT_OF_RANGE) quality.add('out_of_range');
+      if (!outOfRange && (v > OUT_OF_RANGE || v < -OUT_OF_RANGE)) {
+        outOfRange = true;
+        flags.push('out_of_range');
+      }
       out[i] = v;
     }
   };
@@ -99,25 +174,39 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     const d = flat(t);
     const out = new Float32Array(rows * cols);
     for (let i = 0; i < d.length; i++) put(out, i, d[i]!);
-    return { featureNames: names as string[], features: out, rows, quality: [...quality] };
+    return { featureNames: names as string[], features: out, rows, quality: quality() };
   }
 
-  const byName = new Map(req.inputs.map((t) => [t.name, t]));
-  if (byName.size !== req.inputs.length) throw new OipRequestError('input names must be unique');
-  const missing = modelFeatures.filter((f) => !byName.has(f));
-  if (missing.length) throw new OipRequestError(`missing features: ${missing.join(', ')}`);
-  const cols = modelFeatures.map((f) => {
-    const t = byName.get(f)!;
-    if (t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1)) throw new OipRequestError(`input "${f}": shape must be [N] or [N, 1]`);
-    return flat(t);
-  });
-  const rows = cols[0]!.length;
-  if (rows === 0) throw new OipRequestError('no rows');
-  if (cols.some((c) => c.length !== rows)) throw new OipRequestError('every feature input must have the same number of rows');
   const F = modelFeatures.length;
+  // Inputs in the model's feature order (the usual case) need no lookup table.
+  let ordered = req.inputs.length === F;
+  for (let k = 0; ordered && k < F; k++) ordered = req.inputs[k]!.name === modelFeatures[k];
+  let pick: (f: string, k: number) => InferRequest['inputs'][number] | undefined;
+  if (ordered) {
+    pick = (_f, k) => req.inputs[k];
+  } else {
+    const byName = new Map(req.inputs.map((t) => [t.name, t]));
+    if (byName.size !== req.inputs.length) throw new OipRequestError('input names must be unique');
+    const missing = modelFeatures.filter((f) => !byName.has(f));
+    if (missing.length) throw new OipRequestError(`missing features: ${missing.join(', ')}`);
+    pick = (f) => byName.get(f);
+  }
+  const cols: Array<Array<number | null>> = new Array(F);
+  for (let k = 0; k < F; k++) {
+    const f = modelFeatures[k]!;
+    const t = pick(f, k)!;
+    if (t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1)) throw new OipRequestError(`input "${f}": shape must be [N] or [N, 1]`);
+    cols[k] = flat(t);
+  }
+  const rows = F === 0 ? 0 : cols[0]!.length;
+  if (rows === 0) throw new OipRequestError('no rows');
+  for (let k = 1; k < F; k++) if (cols[k]!.length !== rows) throw new OipRequestError('every feature input must have the same number of rows');
   const out = new Float32Array(rows * F);
-  for (let k = 0; k < F; k++) for (let r = 0; r < rows; r++) put(out, r * F + k, cols[k]![r]!);
-  return { featureNames: modelFeatures, features: out, rows, quality: [...quality] };
+  for (let k = 0; k < F; k++) {
+    const c = cols[k]!;
+    for (let r = 0; r < rows; r++) put(out, r * F + k, c[r]!);
+  }
+  return { featureNames: modelFeatures, features: out, rows, quality: quality() };
 }
 
 export interface InferResponse {
@@ -149,4 +238,31 @@ export function inferResponse(a: {
     parameters: { route: a.route, route_version: a.routeVersion },
     outputs,
   };
+}
+
+
+/** JSON text of a number as JSON.stringify writes it. */
+function num(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
+/**
+ * The JSON text of `inferResponse(a)` (same keys, same order), written directly: the hot path of both
+ * the gateway and the bare OIP server.
+ */
+export function inferResponseText(a: Parameters<typeof inferResponse>[0]): string {
+  const n = a.scores.length;
+  let scores = '';
+  let decisions = '';
+  const t = a.threshold;
+  for (let i = 0; i < n; i++) {
+    const s = a.scores[i]!;
+    scores += i === 0 ? num(s) : ',' + num(s);
+    if (t !== undefined) decisions += (i === 0 ? '' : ',') + (s >= t ? 'true' : 'false');
+  }
+  let text = `{"model_name":${JSON.stringify(a.model)},"model_version":${JSON.stringify(a.version)}`;
+  if (a.id !== undefined) text += `,"id":${JSON.stringify(a.id)}`;
+  text += `,"parameters":{"route":${JSON.stringify(a.route)},"route_version":${num(a.routeVersion)}},"outputs":[{"name":"score","shape":[${n}],"datatype":"FP64","data":[${scores}]}`;
+  if (t !== undefined) text += `,{"name":"decision","shape":[${n}],"datatype":"BOOL","data":[${decisions}]}`;
+  return text + ']}';
 }

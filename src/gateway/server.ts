@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -9,18 +9,19 @@ import {
   type FeedbackInputSchema,
   type OutcomeInputSchema,
   CASE_ID_HASH,
+  caseIdKeyObject,
   feedbackEvent,
   hashCaseId,
   outcomeEvent,
   caseRecord,
+  predictionLine,
   type CaseRecord,
   type PredictionEvent,
-  type TelemetryEvent,
   type TelemetryReader,
   type WriteAheadLog,
 } from '../telemetry';
 import type { ModelBackends } from './backends';
-import { inferResponse, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
 import { assign } from './routing';
 import { ShadowMirror } from './shadow';
@@ -40,6 +41,11 @@ export interface GatewayOptions {
   shadow?: ShadowMirror;
   maxBodyBytes?: number;
   log?: Logger;
+}
+
+/** A prediction event as the hot path leaves it: id, timestamp text and JSON are made at flush time. */
+interface PendingPrediction extends Omit<PredictionEvent, 'kind' | 'eventId' | 'at'> {
+  atMs: number;
 }
 
 interface Counters {
@@ -69,15 +75,20 @@ export class Gateway {
   private readonly counters: Counters = { requests: 0, errors: 0, telemetryWriteFailures: 0 };
   private readonly controlDigest: Buffer;
   private readonly ingestDigest: Buffer;
-  private unrecorded: TelemetryEvent[] = [];
+  private unrecorded: PendingPrediction[] = [];
+  private readonly caseIdKey: KeyObject;
+  /** `/v2/models/<name>/infer` with a plain name: the hot path skips the general router. */
+  private static readonly INFER_PATH = /^\/v2\/models\/([A-Za-z0-9._~-]+)\/infer$/;
 
   constructor(private readonly opts: GatewayOptions) {
     this.models = new Map(opts.models.map((m) => [m.name, m]));
     this.shadow = opts.shadow ?? new ShadowMirror();
     this.controlDigest = digest(opts.controlToken);
     this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
+    this.caseIdKey = caseIdKeyObject(opts.caseIdKey);
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.fail(res, err));
+      const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
+      (m ? this.infer(m[1]!, req, res) : this.handle(req, res)).catch((err: unknown) => this.fail(res, err));
     });
     this.server.keepAliveTimeout = 65_000;
   }
@@ -157,7 +168,7 @@ export class Gateway {
     const a = assign(table, caseId, request.parameters);
     const backend = model.versions.get(a.modelVersion);
     if (!backend) throw new HttpError(503, `version ${a.modelVersion} is not loaded`);
-    const input = { ...matrix, caseIds: new Array<string>(matrix.rows).fill(caseId) };
+    const input = { featureNames: matrix.featureNames, features: matrix.features, rows: matrix.rows, caseIds: new Array<string>(matrix.rows).fill(caseId) };
     let scores: Float64Array;
     try {
       scores = await backend.score(input);
@@ -165,47 +176,56 @@ export class Gateway {
       throw new HttpError(502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
-    res.setHeader('x-vigil-model-version', a.modelVersion);
-    send(res, 200, inferResponse({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold: table.threshold }));
+    sendText(
+      res,
+      200,
+      inferResponseText({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold: table.threshold }),
+      a.modelVersion,
+    );
 
-    // Everything below happens after the response was handed to the socket.
-    const caseIdHash = hashCaseId(caseId, this.opts.caseIdKey);
-    const at = new Date().toISOString();
-    const event = (version: string, route: PredictionEvent['route'], s: Float64Array, ms: number): PredictionEvent => ({
-      kind: 'prediction',
-      eventId: randomUUID(),
-      at,
-      model: modelName,
-      modelVersion: version,
-      route,
-      routeVersion: table.version,
-      caseIdHash,
-      score: s[0]!,
-      decision: table.threshold === undefined ? null : s[0]! >= table.threshold,
-      latencyMs: ms,
-      quality: matrix.quality,
-    });
-    this.record([event(a.modelVersion, a.route, scores, latencyMs)]);
+    // Everything below happens after the response was handed to the socket. The case id is hashed
+    // here, so only the hash is kept; event ids, timestamps and JSON lines are made in the batch flush.
+    const caseIdHash = hashCaseId(caseId, this.caseIdKey);
+    const atMs = Date.now();
+    const threshold = table.threshold;
+    const routeVersion = table.version;
+    const quality = matrix.quality;
+    this.record({ atMs, model: modelName, modelVersion: a.modelVersion, route: a.route, routeVersion, caseIdHash, score: scores[0]!, decision: threshold === undefined ? null : scores[0]! >= threshold, latencyMs, quality });
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
       const shadowVersion = a.shadow;
-      if (shadowBackend) this.shadow.submit(shadowBackend, input, (s, ms) => this.record([event(shadowVersion, 'shadow', s, ms)]));
+      if (shadowBackend) {
+        this.shadow.submit(shadowBackend, input, (s, ms) =>
+          this.record({ atMs, model: modelName, modelVersion: shadowVersion, route: 'shadow', routeVersion, caseIdHash, score: s[0]!, decision: threshold === undefined ? null : s[0]! >= threshold, latencyMs: ms, quality }),
+        );
+      }
     }
   }
 
   /**
    * Prediction events are not acknowledged to anyone: they are gathered per event-loop turn into one
-   * WAL append, and a write failure is counted, not raised.
+   * WAL append (serialised there, off the request path), and a write failure is counted, not raised.
    */
-  private record(events: TelemetryEvent[]): void {
+  private record(event: PendingPrediction): void {
     if (this.unrecorded.length === 0) setImmediate(() => this.flushRecorded());
-    for (const e of events) this.unrecorded.push(e);
+    this.unrecorded.push(event);
   }
 
   private flushRecorded(): void {
     const batch = this.unrecorded;
     this.unrecorded = [];
-    this.opts.wal.append(batch, { relaxed: true }).catch((err: unknown) => {
+    const lines = new Array<string>(batch.length);
+    let lastMs = -1;
+    let lastAt = '';
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      if (e.atMs !== lastMs) {
+        lastMs = e.atMs;
+        lastAt = new Date(lastMs).toISOString();
+      }
+      lines[i] = predictionLine(randomUUID(), lastAt, e, true);
+    }
+    this.opts.wal.appendSerialized(lines, { relaxed: true }).catch((err: unknown) => {
       this.counters.telemetryWriteFailures += batch.length;
       this.opts.log?.error({ err }, 'telemetry write failed');
     });
@@ -298,7 +318,7 @@ export class Gateway {
       req.on('error', reject);
       req.on('end', () => {
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          resolve(JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
         } catch {
           reject(new HttpError(400, 'body is not valid JSON'));
         }
@@ -320,6 +340,13 @@ export class Gateway {
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** A JSON text answer; headers as a flat list (no header map is built). */
+function sendText(res: http.ServerResponse, status: number, text: string, modelVersion: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text)), 'x-vigil-model-version', modelVersion]);
+  res.end(text);
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -7,8 +7,13 @@ import { z } from 'zod';
  */
 export const CASE_ID_HASH = /^[0-9a-f]{64}$/;
 
-export function hashCaseId(caseId: string, key: string): string {
+export function hashCaseId(caseId: string, key: string | KeyObject): string {
   return createHmac('sha256', key).update(caseId, 'utf8').digest('hex');
+}
+
+/** The case-id key as a KeyObject, made once: same HMAC as the string, without re-importing it per call. */
+export function caseIdKeyObject(key: string): KeyObject {
+  return createSecretKey(Buffer.from(key, 'utf8'));
 }
 
 export const ROUTES = ['production', 'canary', 'shadow'] as const;
@@ -30,6 +35,49 @@ export interface PredictionEvent {
   latencyMs: number;
   /** Input quality flags raised by the gateway (e.g. missing_feature, out_of_range). */
   quality: string[];
+}
+
+/** JSON text of a number as JSON.stringify writes it. */
+function jsonNumber(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
+/** JSON string literals of the few distinct model names and versions, made once each. */
+const quoted = new Map<string, string>();
+function quote(s: string): string {
+  let q = quoted.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (quoted.size >= 1024) quoted.clear();
+    quoted.set(s, q);
+  }
+  return q;
+}
+const HEX_OR_UUID = /^[0-9a-f-]*$/;
+const ISO = /^[0-9TZ:.+-]*$/;
+
+/**
+ * `JSON.stringify(event)` of a prediction event with the fields in PredictionEvent's declared order,
+ * written directly from its values (the gateway serialises its batched prediction events this way).
+ */
+export function predictionLine(
+  eventId: string,
+  at: string,
+  e: Omit<PredictionEvent, 'kind' | 'eventId' | 'at'>,
+  /** The caller made eventId with randomUUID, `at` with toISOString and caseIdHash with hashCaseId: none needs escaping. */
+  trusted = false,
+): string {
+  let quality = '[';
+  for (let i = 0; i < e.quality.length; i++) quality += (i ? ',' : '') + quote(e.quality[i]!);
+  // Ids, hashes and timestamps need no escaping when they have their usual form; anything else is quoted.
+  const id = trusted || (eventId.length === 36 && HEX_OR_UUID.test(eventId)) ? '"' + eventId + '"' : JSON.stringify(eventId);
+  const hash = trusted || CASE_ID_HASH.test(e.caseIdHash) ? '"' + e.caseIdHash + '"' : JSON.stringify(e.caseIdHash);
+  const when = trusted || ISO.test(at) ? '"' + at + '"' : JSON.stringify(at);
+  return (
+    '{"kind":"prediction","eventId":' + id + ',"at":' + when + ',"model":' + quote(e.model) + ',"modelVersion":' + quote(e.modelVersion) +
+    ',"route":' + quote(e.route) + ',"routeVersion":' + jsonNumber(e.routeVersion) + ',"caseIdHash":' + hash + ',"score":' + jsonNumber(e.score) +
+    ',"decision":' + (e.decision === null ? 'null' : e.decision ? 'true' : 'false') + ',"latencyMs":' + jsonNumber(e.latencyMs) + ',"quality":' + quality + ']}'
+  );
 }
 
 export const OUTCOME_SOURCES = ['clinician_review', 'downstream_outcome', 'complaint'] as const;

@@ -48,6 +48,7 @@ export class WriteAheadLog {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
+  private scratch = Buffer.alloc(0);
   private closed = false;
   /** Sealing happens inside the flush chain, so no write can race the segment's close. */
   private sealRequested = false;
@@ -93,8 +94,25 @@ export class WriteAheadLog {
   append(events: readonly TelemetryEvent[], opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
     if (events.length === 0) return Promise.resolve();
+    let lines: string[];
+    try {
+      lines = events.map((e) => JSON.stringify(e));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.appendSerialized(lines, opts);
+  }
+
+  /**
+   * As `append`, for events the caller already serialised: each line must be the single-line JSON
+   * text of one TelemetryEvent (e.g. `predictionLine`), with case ids already hashed.
+   */
+  appendSerialized(lines: readonly string[], opts: { relaxed?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
+    if (lines.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      for (const e of events) this.pending.lines.push(JSON.stringify(e));
+      const pending = this.pending.lines;
+      for (let i = 0; i < lines.length; i++) pending.push(lines[i]!);
       if (!opts.relaxed) this.pending.strict = true;
       this.pending.waiters.push({ resolve, reject });
       this.schedule();
@@ -195,7 +213,7 @@ export class WriteAheadLog {
       if (this.sealRequested) await this.seal();
       return;
     }
-    const buf = Buffer.from(batch.lines.join('\n') + '\n', 'utf8');
+    const buf = this.encode(batch.lines);
     try {
       let off = 0;
       while (off < buf.length) off += (await write(this.fd, buf, off, buf.length - off)).bytesWritten;
@@ -209,6 +227,26 @@ export class WriteAheadLog {
       return;
     }
     if (this.sealRequested || this.bytes >= this.segmentMaxBytes || Date.now() - this.openedAt >= this.segmentMaxAgeMs) await this.seal();
+  }
+
+  /**
+   * The lines as UTF-8, each followed by a newline, in a scratch buffer reused by every flush (one
+   * flush is in flight at a time, and its write completes before the next batch is encoded).
+   */
+  private encode(lines: readonly string[]): Buffer {
+    let chars = 0;
+    for (let i = 0; i < lines.length; i++) chars += lines[i]!.length;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4 bytes).
+    const need = chars * 3 + lines.length;
+    // Kept for reuse up to 4 MiB (a few thousand events); a rare larger batch gets its own buffer.
+    if (this.scratch.length < need && need <= 4 * 1024 * 1024) this.scratch = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(need, 2 * this.scratch.length)));
+    const buf = this.scratch.length >= need ? this.scratch : Buffer.allocUnsafe(need);
+    let off = 0;
+    for (let i = 0; i < lines.length; i++) {
+      off += buf.write(lines[i]!, off, 'utf8');
+      buf[off++] = 10;
+    }
+    return buf.subarray(0, off);
   }
 
   private async seal(): Promise<void> {

@@ -7,10 +7,12 @@ import type { EvidenceRef } from '../../src/domain/evidence';
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import {
   aggregate,
+  caseIdKeyObject,
   hashCaseId,
   OutcomeBatchSchema,
   parseSegment,
   pointerKey,
+  predictionLine,
   SegmentUploader,
   WriteAheadLog,
   type PredictionEvent,
@@ -182,5 +184,37 @@ describe('outcome ingest and window aggregation', () => {
     assert.deepEqual(prod.weighted, { tp: 1, fp: 0, fn: 0.5, tn: 0 });
     assert.deepEqual(shadow.weighted, { tp: 0.5, fp: 0, fn: 0, tn: 0 });
     assert.equal(prod.alerts, 1);
+  });
+});
+
+describe('prediction event serialisation (gateway hot path)', () => {
+  it('predictionLine is exactly JSON.stringify of the event, escaping included', () => {
+    const cases: PredictionEvent[] = [
+      prediction(),
+      prediction({ eventId: '0b0d7e0c-3f5e-4a56-9d3e-2a1c8f0e9b11', score: 0.30794370174407959, decision: true, latencyMs: 1.234567 }),
+      prediction({ route: 'shadow', decision: null, quality: ['missing_value', 'out_of_range'], score: 1e-21, latencyMs: 0 }),
+      prediction({ model: 'sé"psis\\\n', modelVersion: '2.0.0-rc.1+ü', eventId: 'ev"t\u2028', at: 'not "an" iso', caseIdHash: 'X"Y', quality: ['a"b', 'ü'] }),
+      prediction({ score: Number.NaN, latencyMs: Number.POSITIVE_INFINITY, routeVersion: 12345678901 }),
+    ];
+    for (const e of cases) {
+      const { kind: _k, eventId, at, ...rest } = e;
+      assert.equal(predictionLine(eventId, at, rest), JSON.stringify(e));
+    }
+  });
+
+  it('appendSerialized lines (non-ASCII included) read back as the same events', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp() });
+    const events = [prediction({ model: 'modèle-✓', quality: ['😀'] }), prediction()];
+    await wal.appendSerialized(events.map((e) => JSON.stringify(e)));
+    await wal.append([prediction({ modelVersion: 'v-ß' })]);
+    const back = [...wal.scanLocal()];
+    assert.deepEqual(back.slice(0, 2), events);
+    assert.equal((back[2] as PredictionEvent).modelVersion, 'v-ß');
+    await wal.close();
+  });
+
+  it('a KeyObject case-id key gives the same HMAC as the string key', () => {
+    const key = 'k'.repeat(24);
+    assert.equal(hashCaseId('patient-1/enc-2', caseIdKeyObject(key)), hashCaseId('patient-1/enc-2', key));
   });
 });

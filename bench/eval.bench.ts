@@ -8,22 +8,12 @@
  */
 import { cpus } from 'node:os';
 import { evaluateAcceptance, validateAcceptancePolicy, type EvaluationInput } from '../src/evaluation';
+import { mulberry32 as prng } from '../src/sim/prng';
 
 const ROWS = 1_000_000;
 const TUNING_ROWS = 100_000;
 const REPETITIONS = 7;
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDatasetManifest } from '../src/provenance/manifest-builder';
 import type { DatasetLineage } from '../src/domain/dataset-manifest';
+import { mulberry32 as prng } from '../src/sim/prng';
 
 const COLUMNS = 50;
 const TARGET_SECONDS = 15;
@@ -25,17 +26,6 @@ interface RunResult {
   maxRssMB: number;
 }
 
-/** mulberry32: tiny, fast, and the same sequence everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SITES = ['site-a', 'site-b', 'site-c', 'site-d'];
 const SEX = ['F', 'M', 'U'];

@@ -43,6 +43,13 @@ function promptPassword(prompt: string): Promise<string> {
   });
 }
 
+// A reader that stops early (`vigil release list | head -1`) closes the pipe: that ends our output, it
+// is not a failure to report with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(process.exitCode ?? 0);
+});
+
 void run(process.argv.slice(2), {
   env: process.env,
   stdout: (text) => process.stdout.write(text),

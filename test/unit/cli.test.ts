@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -301,5 +301,17 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome?: string });
     assert.deepEqual(events.map((e) => e.event), ['stage', 'decision', 'end']);
     assert.equal(events[2]?.outcome, 'REJECTED');
+  });
+});
+
+describe('vigil output into a closed pipe', () => {
+  it('ends quietly when the reader stops early (vigil … | head), with no stack trace', async () => {
+    const child = spawn(VIGIL, ['--help'], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the CLI writes anything
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '', 'nothing on stderr');
+    assert.equal(code, 0);
   });
 });

@@ -25,7 +25,7 @@ before(async () => {
 });
 after(async () => {
   await h?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
 const sign = (role: 'qa' | 'clinical', printedName: string, digest: string): ApprovalInput => ({

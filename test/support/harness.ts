@@ -42,6 +42,27 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
   const log = createLogger('test', process.env.VIGIL_TEST_LOG_LEVEL ?? 'warn');
   installRuntimeLogger(log);
   const stack = await startTestStack();
+  // Everything started after the stack is undone if a later step fails: a half-built harness would
+  // leave servers running, and their child handles keep the test process (and CI) alive forever.
+  const cleanups: Array<() => Promise<unknown> | unknown> = [() => stack.stop()];
+  const undo = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  };
+  try {
+    return await buildHarness(stack, log, opts, cleanups, undo);
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+async function buildHarness(
+  stack: TestStack,
+  log: ReturnType<typeof createLogger>,
+  opts: { worker?: boolean },
+  cleanups: Array<() => Promise<unknown> | unknown>,
+  undo: () => Promise<void>,
+): Promise<Harness> {
   const env: Record<string, string> = {
     VIGIL_TEMPORAL_ADDRESS: stack.temporalAddress!,
     VIGIL_S3_ENDPOINT: stack.s3Endpoint!,
@@ -53,18 +74,28 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
     VIGIL_LOG_LEVEL: 'warn',
   };
   const config = loadConfig(env);
-  const connection = await Connection.connect({ address: config.temporal.address });
+  // The frontend answered its health check, but on a loaded 2-core machine the first client
+  // connect can still miss the default 10 s deadline: retry within a bounded window.
+  const connection = await waitFor('a Temporal client connection', () =>
+    Connection.connect({ address: config.temporal.address, connectTimeout: 15_000 }),
+  );
+  cleanups.push(() => connection.close());
   const client = new Client({ connection });
   const s3 = createS3Client(config.s3);
+  cleanups.push(() => s3.destroy());
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
   const deps = await realActivityDeps(config, log);
   let worker: Worker | null = null;
-  let running: Promise<void> | null = null;
-  let nativeConnection: NativeConnection | null = null;
   if (opts.worker !== false) {
-    nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-    worker = await createVigilWorker({ connection: nativeConnection, namespace: 'default', deps, workflowBundle: await workflowBundle() });
-    running = worker.run();
+    const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+    cleanups.push(() => nativeConnection.close());
+    const w = await createVigilWorker({ connection: nativeConnection, namespace: 'default', deps, workflowBundle: await workflowBundle() });
+    const running = w.run();
+    cleanups.push(async () => {
+      if (w.getState() === 'RUNNING') w.shutdown();
+      await running.catch(() => undefined);
+    });
+    worker = w;
   }
   return {
     stack,
@@ -77,12 +108,7 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
     worker,
     searchAttr: SearchAttr,
     async stop() {
-      if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-      await running?.catch(() => undefined);
-      await nativeConnection?.close();
-      await connection.close();
-      s3.destroy();
-      await stack.stop();
+      await undo();
     },
   };
 }

@@ -66,16 +66,25 @@ export async function closeAll(scorers: readonly Scorer[]): Promise<void> {
   await Promise.allSettled(scorers.map((s) => s.close()));
 }
 
-/** Simulated live cases as the same float32 row-major input the offline evaluation scores. */
-export function casesAsInput(columns: readonly string[], cases: readonly SimCase[]): ScoringInput {
+/**
+ * Simulated live cases as the same float32 row-major input the offline evaluation scores. `view` picks the
+ * features one model's pipeline delivers: the candidate's may differ (a simulated fault).
+ */
+export function casesAsInput(columns: readonly string[], cases: readonly SimCase[], view: 'candidate' | 'production' = 'production'): ScoringInput {
   const F = columns.length;
   const features = new Float32Array(cases.length * F);
-  cases.forEach((c, r) => features.set(c.features, r * F));
+  cases.forEach((c, r) => features.set(view === 'candidate' ? (c.candidateFeatures ?? c.features) : c.features, r * F));
   return { featureNames: columns, features, rows: cases.length, caseIds: cases.map((c) => c.caseId) };
 }
 
 /** Score live cases with a pinned model; an unusable score is a non-retryable failure naming the row. */
-export async function scoreCases(scorer: Scorer, ref: ModelRef, columns: readonly string[], cases: readonly SimCase[]): Promise<Float64Array> {
+export async function scoreCases(
+  scorer: Scorer,
+  ref: ModelRef,
+  columns: readonly string[],
+  cases: readonly SimCase[],
+  view: 'candidate' | 'production' = 'production',
+): Promise<Float64Array> {
   if (ref.format === 'vigil.predictions/v1') {
     throw ApplicationFailure.nonRetryable(
       `model ${ref.version}: a prediction file scores only the locked evaluation rows; live stages need an executable model (vigil.logistic/v1 or onnx)`,
@@ -83,7 +92,7 @@ export async function scoreCases(scorer: Scorer, ref: ModelRef, columns: readonl
     );
   }
   try {
-    return await scorer.score(casesAsInput(columns, cases));
+    return await scorer.score(casesAsInput(columns, cases, view));
   } catch (e) {
     throw asArtifactFailure(`model ${ref.version} on live cases`, e);
   }

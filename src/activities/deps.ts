@@ -3,6 +3,7 @@ import type { EvidenceRef, RouteState } from '../domain';
 import type { Logger } from '../logging/logger';
 import type { SimCase } from '../sim/cohort';
 import type { NotifyPort } from './notify';
+import type { WorkflowClientPort } from './queue';
 
 /** The evidence store as activities see it (implemented by src/evidence over S3). */
 export interface EvidencePort {
@@ -19,8 +20,11 @@ export interface RouteControl {
 
 /** Live traffic with outcomes: simulated until the gateway's telemetry replaces it. */
 export interface TrafficSource {
-  /** `window` names the observation window; the same window always yields the same cases. */
-  cases(window: string, n: number): Promise<{ columns: readonly string[]; cases: SimCase[] }>;
+  /**
+   * `window` names the observation window; the same window always yields the same cases. `interval` is the
+   * 0-based canary/monitoring interval (absent in the shadow period), for sources whose world changes over time.
+   */
+  cases(window: string, n: number, interval?: number): Promise<{ columns: readonly string[]; cases: SimCase[] }>;
 }
 
 export interface EnvironmentFingerprint {
@@ -58,4 +62,6 @@ export interface ActivityDeps {
   /** Set by createVigilWorker, which has the Temporal connection and the workflow bundle. */
   history?: HistoryPort;
   build?: WorkerBuild;
+  /** Starts queued releases and watches them close (the release queue); set by createVigilWorker. */
+  temporal?: WorkflowClientPort;
 }

@@ -6,6 +6,7 @@ import { dossierActivities } from './dossier';
 import { liveActivities } from './live';
 import { notifyActivities } from './notify';
 import { offlineEvalActivities } from './offline-eval';
+import { queueActivities } from './queue';
 import { recordActivities } from './records';
 import { snapshotActivities } from './snapshot';
 
@@ -28,8 +29,8 @@ function typedFailures<T extends Record<string, (...args: never[]) => Promise<un
   return wrapped as T;
 }
 
-/** All activities, built from injected clients: tests pass typed fakes, the worker passes real ones. */
-export function createActivities(deps: ActivityDeps) {
+/** The activities the release workflows call: test fakes implement exactly these. */
+function releaseActivities(deps: ActivityDeps) {
   return typedFailures({
     ...snapshotActivities(deps),
     ...offlineEvalActivities(deps),
@@ -41,7 +42,15 @@ export function createActivities(deps: ActivityDeps) {
   });
 }
 
-export type VigilActivities = ReturnType<typeof createActivities>;
+/** All activities, built from injected clients: tests pass typed fakes, the worker passes real ones. */
+export function createActivities(deps: ActivityDeps) {
+  return { ...releaseActivities(deps), ...queueActivities(deps) };
+}
+
+export type VigilActivities = ReturnType<typeof releaseActivities>;
+/** The per-model release queue's activities (src/workflows/release-queue.ts). */
+export type QueueActivities = ReturnType<typeof queueActivities>;
 export type { ActivityDeps, HistoryPort, WorkerBuild, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
 export { chainKey, signatureEnvelopeKey } from './records';
-export { WebhookNotifier, type NotifyInput, type NotifyPort } from './notify';
+export { WebhookNotifier, type NotifyInput, type NotifyPort, type RollbackInput } from './notify';
+export { releaseStartOptions, type AwaitReleasesClosedInput, type StartQueuedReleaseInput, type StartQueuedReleaseResult, type WorkflowClientPort } from './queue';

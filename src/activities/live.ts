@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { heartbeat } from '@temporalio/activity';
-import type { ArmStats, LiveMeasurement, ReleaseRequest, ShadowMeasurement } from '../domain';
+import type { ArmStats, LiveMeasurement, ReleaseRequest, ShadowMeasurement, TrafficScenario } from '../domain';
 import type { SimCase } from '../sim/cohort';
+import { applyScenario, observedLabels } from '../sim/scenario';
 import { armStats } from '../stats';
 import { closeAll, openScorers, scoreCases } from './artifacts';
 import type { ActivityDeps } from './deps';
@@ -23,6 +24,12 @@ export interface ObserveLiveInput {
   /** Monitoring compares against the validated operating point; canary against the concurrent control arm. */
   baseline: ArmStats | null;
   at: string;
+  /** Re-observation of an inconclusive step (0 = first look at it); absent in earlier histories. */
+  extension?: number;
+  /** 0-based live interval across the whole canary, for traffic whose world changes over time. */
+  interval?: number;
+  /** A drill's simulated world, applied on top of the worker's traffic. */
+  scenario?: TrafficScenario;
 }
 
 export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'evidence' | 'traffic'>) {
@@ -30,7 +37,10 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
   async function scoreBoth(request: ReleaseRequest, columns: readonly string[], cases: readonly SimCase[]): Promise<[Float64Array, Float64Array]> {
     const [candidate, incumbent] = await openScorers(evidence, [request.candidate, request.incumbent]);
     try {
-      return await Promise.all([scoreCases(candidate!, request.candidate, columns, cases), scoreCases(incumbent!, request.incumbent, columns, cases)]);
+      return await Promise.all([
+        scoreCases(candidate!, request.candidate, columns, cases, 'candidate'),
+        scoreCases(incumbent!, request.incumbent, columns, cases, 'production'),
+      ]);
     } finally {
       await closeAll([candidate!, incumbent!]);
     }
@@ -44,7 +54,7 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
       const { columns, cases } = await traffic.cases(window, request.policy.shadow.cases);
       heartbeat();
       const t = request.policy.operatingThreshold;
-      const labels = Uint8Array.from(cases, (c) => c.label);
+      const labels = observedLabels(cases);
       const [sc, sp] = await scoreBoth(request, columns, cases);
       let agreements = 0;
       let absDiff = 0;
@@ -68,33 +78,49 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
     /** One canary interval or monitoring window: measure, record, and let the workflow judge. */
     async observeLive(input: ObserveLiveInput): Promise<StageOutput<LiveMeasurement>> {
       const { request } = input;
-      const source = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}`;
-      const window = input.mode === 'canary' ? `canary step ${input.step + 1} (${input.percent}%)` : `monitoring interval ${input.step + 1}`;
-      const { columns, cases } = await traffic.cases(source, input.cases);
+      const ext = input.extension ?? 0;
+      const source = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}${ext > 0 ? `:extension-${ext}` : ''}`;
+      const window =
+        input.mode === 'canary'
+          ? `canary step ${input.step + 1} (${input.percent}%)${ext > 0 ? `, extension ${ext}` : ''}`
+          : `monitoring interval ${input.step + 1}`;
+      const interval = input.interval ?? input.step;
+      const drawn = await traffic.cases(source, input.cases, interval);
+      const { columns } = drawn;
+      const cases = input.scenario ? applyScenario(drawn.cases, columns, input.scenario, interval) : drawn.cases;
       heartbeat();
       const t = request.policy.operatingThreshold;
       const [sc, si] = await scoreBoth(request, columns, cases);
       // Each arm's cases count with the model serving that arm.
       const treated = cases.map((_, k) => k).filter((k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent));
       const control = input.mode === 'monitoring' ? [] : cases.map((_, k) => k).filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent));
+      const labels = observedLabels(cases);
       const treatment = armStats(
         treated.map((k) => sc[k]!),
-        treated.map((k) => cases[k]!.label),
+        treated.map((k) => labels[k]!),
         t,
       );
       const comparator =
         input.baseline ??
         armStats(
           control.map((k) => si[k]!),
-          control.map((k) => cases[k]!.label),
+          control.map((k) => labels[k]!),
           t,
         );
-      const measurement: LiveMeasurement = { window, treatment, comparator };
+      const unlabelledIn = (ks: number[]) => ks.reduce((u, k) => u + (labels[k] === -1 ? 1 : 0), 0);
+      const measurement: LiveMeasurement = {
+        window,
+        treatment,
+        comparator,
+        // Only when outcomes are outstanding: earlier measurements stay byte-identical.
+        ...(labels.includes(-1) ? { unlabelled: { treatment: unlabelledIn(treated), comparator: unlabelledIn(control) } } : {}),
+      };
       const ref = await evidence.putJson({
         kind: `vigil.${input.mode}-interval/v1`,
         releaseId: input.releaseId,
         at: input.at,
         trafficWindow: source,
+        ...(input.scenario ? { scenario: input.scenario } : {}),
         step: input.step,
         percent: input.percent,
         comparator: input.baseline ? 'validated baseline (OFFLINE_EVAL)' : 'concurrent control arm (incumbent)',

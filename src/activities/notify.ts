@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { signVigil } from '../api/webhooks/signatures';
-import type { EvidenceRef, Role } from '../domain';
+import type { EvidenceRef, Role, RouteState } from '../domain';
 import { canonicalBytes } from '../evidence/canonical-json';
 import type { ActivityDeps } from './deps';
 
@@ -19,6 +19,25 @@ export interface NotifyInput {
   dossierSha256: string;
   deadline: string;
   /** Workflow time: the record is byte-identical on a retry. */
+  at: string;
+}
+
+/** A rollback as the workflow reports it: what was rolled back, why, and the statistics that triggered it. */
+export interface RollbackInput {
+  releaseId: string;
+  modelName: string;
+  candidateVersion: string;
+  /** The last validated model, now serving every route again. */
+  restoredVersion: string;
+  stage: string;
+  cause: string;
+  /** The verdict that triggered it, with the statistics it computed (e.g. every look of the sequential test). */
+  trigger: { verdict: string; reasons: string[]; statistics?: unknown } | null;
+  /** Interval measurements behind the trigger. */
+  measurements: EvidenceRef[];
+  routes: { before: RouteState | null; after: RouteState; evidence: EvidenceRef };
+  /** A rehearsal (`vigil drill rollback`), not a clinical event. */
+  drill: boolean;
   at: string;
 }
 
@@ -46,6 +65,42 @@ export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps,
         await notifier.deliver(body, `${input.releaseId}:${input.notice}:${input.seq}`);
       }
       log.info({ releaseId: input.releaseId, notice: input.notice, seq: input.seq, pendingRoles: input.pendingRoles, delivered: notifier !== undefined }, 'approval notification');
+      return ref;
+    },
+
+    /** The rollback record: cause, trigger statistics, routes before and after. Content-addressed, so a retry rewrites nothing. */
+    async recordRollback(input: RollbackInput): Promise<EvidenceRef> {
+      const ref = await evidence.putJson({ kind: 'vigil.rollback/v1', ...input });
+      log.warn({ releaseId: input.releaseId, stage: input.stage, restored: input.restoredVersion, drill: input.drill, key: ref.key }, 'rollback recorded');
+      return ref;
+    },
+
+    /**
+     * Tell clinicians and support that patients are back on the validated model: a signed webhook (when
+     * configured) whose body links the rollback record; the notice itself is evidence.
+     */
+    async notifyRollback(input: { rollback: EvidenceRef; summary: RollbackInput }): Promise<EvidenceRef> {
+      const { summary } = input;
+      const prefix = summary.drill ? 'DRILL (no clinical effect): ' : '';
+      const message = `${prefix}${summary.modelName} ${summary.candidateVersion} was rolled back during ${summary.stage}; every route now serves ${summary.restoredVersion}. Cause: ${summary.cause}`;
+      const deliveryId = `${summary.releaseId}:rollback`;
+      const record = {
+        kind: 'vigil.notification/v1',
+        notice: 'rollback',
+        releaseId: summary.releaseId,
+        modelName: summary.modelName,
+        candidateVersion: summary.candidateVersion,
+        restoredVersion: summary.restoredVersion,
+        drill: summary.drill,
+        message,
+        rollback: { key: input.rollback.key, sha256: input.rollback.sha256 },
+        deliveryId,
+        channel: notifier ? 'webhook' : 'evidence-only',
+        at: summary.at,
+      };
+      if (notifier) await notifier.deliver(canonicalBytes(record), deliveryId);
+      const ref = await evidence.putJson(record);
+      log.warn({ releaseId: summary.releaseId, delivered: notifier !== undefined, drill: summary.drill }, 'rollback notification');
       return ref;
     },
   };

@@ -5,6 +5,7 @@ import {
   ErrorType,
   type ChainEntry,
   type ChainHead,
+  type DrillReport,
   type EvidenceRef,
   type RouteState,
   type SignatureRecord,
@@ -88,6 +89,16 @@ export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps
     },
 
     /** Record the routing decision, then make it take effect. */
+    /** One look's verdict with everything the judge computed (e.g. every look of the sequential test), as evidence. */
+    async recordVerdict(input: { releaseId: string; stage: string; step: number | null; look: number; verdict: unknown; at: string }): Promise<EvidenceRef> {
+      return evidence.putJson({ kind: 'vigil.guardrail-verdict/v1', ...input });
+    },
+
+    /** A rollback drill's report (src/workflows/rollback-drill.ts); `vigil drill rollback` renders it. */
+    async recordDrillReport(report: DrillReport): Promise<EvidenceRef> {
+      return evidence.putJson(report);
+    },
+
     async setRoutes(input: { releaseId: string; modelName: string; routes: RouteState; reason: string; at: string }): Promise<EvidenceRef> {
       const ref = await evidence.putJson({ kind: 'vigil.routes/v1', ...input });
       await routes.apply(input.modelName, input.routes);

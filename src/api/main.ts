@@ -11,7 +11,7 @@ import { createLogger } from '../logging/logger';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { uiDepsFromConfig } from '../ui';
 import { createApp } from './app';
-import { evidenceArtifactResolver, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
+import { evidenceArtifactResolver, TemporalReleaseQueue, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const webhooks = await webhookDepsFromConfig(config, {
     resolver: evidenceArtifactResolver(evidence),
     superseder: temporalSuperseder(client),
+    queue: new TemporalReleaseQueue(client),
     log,
   });
   const ui = uiDepsFromConfig(config, { client, evidence, log });

@@ -6,7 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { ChainEntry, Decision, LiveMeasurement, OfflineMeasurement, ReleaseRequest, ShadowMeasurement, SnapshotMeasurement } from '../domain';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
-import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import { judgeGuardrails, judgeGuardrailsSequential, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
 import type { Finding } from './chain';
 import { eventLabel, type ActivityCall } from './history';
 
@@ -38,9 +38,13 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
   const findings: Finding[] = [];
   const checks: DecisionCheck[] = [];
   let pinned: string | null = null;
+  // Sequential canary looks are judged on every interval so far; extensions give one step several entries,
+  // matched to chain entries in order.
+  const canaryHistory: LiveMeasurement[] = [];
+  const seen = new Map<string, number>();
 
   for (const call of calls) {
-    const input = call.input as { request?: ReleaseRequest; mode?: string; step?: number } | undefined;
+    const input = call.input as { request?: ReleaseRequest; mode?: string; step?: number; interval?: number } | undefined;
     const request = input?.request;
     if (!request) continue;
     const policy = request.policy;
@@ -67,21 +71,31 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         stage = 'SHADOW';
         recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
         break;
-      case 'observeLive':
+      case 'observeLive': {
         stage = input.mode === 'canary' ? 'CANARY' : 'MONITORING';
         step = input.step ?? null;
-        recomputed = judgeGuardrails(
-          (call.result as StageOut<LiveMeasurement>).measurement,
-          input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails,
-        );
+        const m = (call.result as StageOut<LiveMeasurement>).measurement;
+        const g = policy.canary.sequential;
+        // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
+        if (input.mode === 'canary' && g && input.interval !== undefined) {
+          canaryHistory.push(m);
+          const judged = judgeGuardrailsSequential(canaryHistory, g, { final: step === policy.canary.steps.length - 1 });
+          recomputed = { verdict: judged.verdict, reasons: judged.reasons };
+        } else {
+          recomputed = judgeGuardrails(m, input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails);
+        }
         break;
+      }
       default:
         continue;
     }
     if (call.name !== 'snapshotRelease' && pinned !== null && policySha !== pinned) {
       findings.push({ problem: `${eventLabel(call)}: judged under a policy other than the one pinned at SNAPSHOT`, expected: pinned, actual: policySha });
     }
-    const entry = chain.find((e) => e.stage === stage && e.step === step);
+    const slot = `${stage}:${step}`;
+    const nth = seen.get(slot) ?? 0;
+    seen.set(slot, nth + 1);
+    const entry = chain.filter((e) => e.stage === stage && e.step === step)[nth];
     const recorded = entry ? entry.decision : null;
     const match = recorded !== null && recorded.verdict === recomputed.verdict && isDeepStrictEqual(recorded.reasons, recomputed.reasons);
     checks.push({ stage, step, event: eventLabel(call), recomputed, recorded, chainSeq: entry?.seq ?? null, match });

@@ -8,6 +8,8 @@ import { evidenceStoreFromEnv, runDossierExport } from '../dossier/export';
 import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
 import { ApiClient, ApiClientError } from './api-client';
 import { registerAuditCommands } from './commands/audit';
+import { registerDrillCommands } from './commands/drill';
+import { registerSimulateCommand } from './commands/simulate';
 import { formatDecision, formatList, formatManifestation, formatStatus, stageLabel } from './format';
 
 /** Exit codes: documented in `vigil --help`. */
@@ -45,6 +47,12 @@ Evidence tools (work on local files, no API needed):
 Auditor tools (read the evidence store and Temporal directly with VIGIL_S3_* / VIGIL_TEMPORAL_*):
   vigil evidence verify <releaseId> [--json]                       re-hash the chain and every artifact
   vigil audit <releaseId> [--json] [--html f] [--from-archive]     replay, verify, recompute decisions
+
+Rehearsals (Temporal and the evidence store directly):
+  vigil drill rollback <releaseId> [--site s --feature f --scale k] [--html f] [--json]
+                    a simulated regression on a drill route table; exit 0 if the guardrails caught it
+  vigil simulate [--site s --feature f --scale k] [--events out.ndjson] [--json]
+                    the policy's canary in a simulated world, no server needed (exit 0 promoted, 3 rolled back)
 
 Exit codes:
   0  ok (watch: the release was RELEASED)
@@ -189,6 +197,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     });
 
   registerAuditCommands(program, io, (code) => (exitCode = code));
+  registerDrillCommands(program, io, (code) => (exitCode = code));
+  registerSimulateCommand(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -20,6 +20,8 @@ export const ErrorType = {
   /** A withdrawal names a signer with no approval on this release. */
   NoApprovalToWithdraw: 'VigilNoApprovalToWithdraw',
   AlreadyWithdrawn: 'VigilAlreadyWithdrawn',
+  /** This process lacks a dependency the activity needs (e.g. a worker without a Temporal client). */
+  NotConfigured: 'VigilNotConfigured',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -9,3 +9,6 @@ export * from './acceptance';
 export * from './dataset-manifest';
 export * from './dataset-schema';
 export * from './change-control';
+export * from './simulation';
+export * from './release-queue';
+export * from './drill';

@@ -79,4 +79,10 @@ export interface LiveMeasurement {
   window: string;
   treatment: ArmStats;
   comparator: ArmStats;
+  /** Operational signals of the canary arm; absent in histories recorded before they were measured. */
+  errors?: { failed: number; requests: number };
+  /** Data-quality anomalies in this interval's canary inputs (e.g. non-finite features). */
+  dataQualityAnomalies?: string[];
+  /** Cases whose outcome had not arrived by the analysis (they count for alerts, not for sensitivity). */
+  unlabelled?: { treatment: number; comparator: number };
 }

@@ -23,6 +23,34 @@ export const GuardrailsSchema = z.object({
 });
 export type Guardrails = z.infer<typeof GuardrailsSchema>;
 
+/**
+ * Anytime-valid canary guardrails (src/judging/guardrails.ts, src/stats/sequential): the sensitivity comparison
+ * keeps its false-rollback rate at α however many intervals are judged. Replaces the per-interval
+ * `guardrails` for the canary when present.
+ */
+export const SequentialGuardrailsSchema = z.object({
+  /** One-sided false-rollback rate over the whole canary. */
+  alpha: z.number().gt(0).max(0.2),
+  /** Harm is a sensitivity drop (control − canary) beyond this; 0 = any drop. */
+  harmMargin: z.number().min(0).max(0.5).default(0),
+  /** When set, the last step only passes once the upper confidence bound on the drop is below it. */
+  nonInferiorityMargin: z.number().gt(0).max(0.5).optional(),
+  /** Labelled positives per arm expected over the whole canary (fixes the mixture's tuning in advance). */
+  planned: z.object({
+    treatmentPositives: z.number().int().min(1).max(10_000_000),
+    comparatorPositives: z.number().int().min(1).max(10_000_000),
+    sensitivity: z.number().gt(0).lt(1).optional(),
+  }),
+  /** Fewer cumulative labelled positives than this in either arm is inconclusive, never a pass. */
+  minPositives: z.number().int().min(1).max(100_000),
+  maxAlertRateRatio: z.number().min(1).max(100),
+  maxErrorRate: unit.optional(),
+  maxDataQualityAnomalies: z.number().int().min(0).max(1000).optional(),
+  /** An inconclusive interval re-bakes the step up to this many times; still inconclusive → rollback, never pass. */
+  maxExtensions: z.number().int().min(0).max(50).default(3),
+});
+export type SequentialGuardrails = z.infer<typeof SequentialGuardrailsSchema>;
+
 export const CanaryStepSchema = z.object({
   percent: z.number().min(0.1).max(100),
   bakeSeconds: seconds,
@@ -96,6 +124,7 @@ export const ReleasePolicySchema = z
     canary: z.object({
       steps: z.array(CanaryStepSchema).min(1).max(10),
       guardrails: GuardrailsSchema,
+      sequential: SequentialGuardrailsSchema.optional(),
     }),
     monitoring: z.object({
       intervals: z.number().int().min(1).max(100_000),

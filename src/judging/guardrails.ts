@@ -1,46 +1,25 @@
 /**
  * Canary guardrails judged on the whole history of intervals, not one window: the sensitivity comparison is an
  * anytime-valid sequential test (src/stats/sequential), so checking it every interval does not inflate the
- * false-rollback rate above α. Pure: history + policy → decision; the workflow can record and replay it.
- *
- * Not wired into the workflow yet. The types below extend the domain's LiveMeasurement / Guardrails locally;
- * the lead merges them into src/domain when integrating.
+ * false-rollback rate above α. Pure: history + policy → decision; the workflow records and replays it.
  */
-import type { ArmStats, Decision, LiveMeasurement } from '../domain';
+import type { ArmStats, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
 import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
 
-/** One canary interval: the domain's live measurement plus the operational signals the guardrails watch. */
+/** One canary interval: the domain's live measurement plus signals a gateway-fed source can add. */
 export interface CanaryIntervalMeasurement extends LiveMeasurement {
   /** Clinician overrides of the canary arm's alerts in this interval (dismissed / acted against). */
   overrides?: { overridden: number; alerts: number };
   /** 99th percentile latency of the canary arm in this interval, milliseconds. */
   latencyP99Ms?: number | null;
-  /** Failed requests (errors, timeouts) of the canary arm in this interval. */
-  errors?: { failed: number; requests: number };
-  /** Data-quality anomalies found in this interval's canary inputs (schema, ranges, missingness). */
-  dataQualityAnomalies?: string[];
 }
 
-/** Sequential canary guardrails (to merge into GuardrailsSchema). */
-export interface SequentialGuardrails {
-  /** One-sided false-rollback rate over the whole canary, however many intervals are judged. */
-  alpha: number;
-  /** Harm is a sensitivity drop (control − canary) beyond this. 0 = any drop. */
+/** The policy's sequential guardrails plus limits for signals only a gateway-fed source measures. */
+export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & {
   harmMargin: number;
-  /** Optional: the canary may only pass its final interval once the upper confidence bound on the drop is below this. */
-  nonInferiorityMargin?: number;
-  /** Labelled positives per arm expected over the whole canary, and the anticipated sensitivity (sets ρ; fixed in advance). */
-  planned: { treatmentPositives: number; comparatorPositives: number; sensitivity?: number };
-  /** Fewer cumulative labelled positives than this in either arm is inconclusive, never a pass. */
-  minPositives: number;
-  /** Largest tolerated ratio of the canary's alert rate to the control's (cumulative). */
-  maxAlertRateRatio: number;
   maxOverrideRate?: number;
   maxLatencyP99Ms?: number;
-  maxErrorRate?: number;
-  /** Anomalies tolerated per interval (default 0). */
-  maxDataQualityAnomalies?: number;
-}
+};
 
 export interface SequentialGuardrailsDecision extends Decision {
   /** What was computed, for the evidence record: every look of the sequential test and the operational checks. */
@@ -78,7 +57,7 @@ const zero: Totals = { n: 0, positives: 0, truePositives: 0, alerts: 0 };
  */
 export function judgeGuardrailsSequential(
   history: readonly CanaryIntervalMeasurement[],
-  g: SequentialGuardrails,
+  g: SequentialGuardrailsInput,
   options: { final?: boolean } = {},
 ): SequentialGuardrailsDecision {
   const failures: string[] = [];

@@ -99,3 +99,4 @@ export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
     `guardrails held in ${m.window}: sensitivity ${fmt(t.sensitivity)} vs ${fmt(c.sensitivity)}, alert rate ${fmt(t.alertRate)} vs ${fmt(c.alertRate)}`,
   );
 }
+export { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrailsDecision, type SequentialGuardrailsInput } from './guardrails';

@@ -32,6 +32,10 @@ export interface SimCase {
   ageBand: string;
   features: number[];
   label: 0 | 1;
+  /** What the candidate's own feature pipeline delivers when it differs from `features` (a simulated fault). */
+  candidateFeatures?: number[];
+  /** False while the outcome has not arrived (delayed ground truth); absent = arrived. */
+  labelled?: boolean;
 }
 
 export function generateCohort(seed: string, n: number): SimCase[] {

@@ -1,9 +1,17 @@
 import type { TrafficSource } from '../activities/deps';
+import type { TrafficScenario } from '../domain';
 import { FEATURES, generateCohort } from './cohort';
+import { applyScenario } from './scenario';
 
-/** Simulated live traffic with outcomes: each window is a reproducible draw from the synthetic cohort. */
+/**
+ * Simulated live traffic with outcomes: each window is a reproducible draw from the synthetic cohort. With a
+ * scenario (VIGIL_TRAFFIC_SCENARIO, `vigil simulate`), its fault and outcome delays apply to every window.
+ */
 export class SimulatedTraffic implements TrafficSource {
-  async cases(window: string, n: number) {
-    return { columns: FEATURES, cases: generateCohort(`traffic:${window}`, n) };
+  constructor(readonly scenario?: TrafficScenario) {}
+
+  async cases(window: string, n: number, interval?: number) {
+    const cases = generateCohort(`traffic:${window}`, n);
+    return { columns: FEATURES, cases: this.scenario ? applyScenario(cases, FEATURES, this.scenario, interval ?? null) : cases };
   }
 }

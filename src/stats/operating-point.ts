@@ -4,9 +4,13 @@ import { proportionInterval, type Interval, type ProportionMethod } from './prop
 import { argsortAscending } from './sort';
 import { assertSameLength, toLabels, toScores } from './validate';
 
-/** Confusion counts at a threshold (score >= threshold raises an alert); undefined rates are null. */
+/**
+ * Confusion counts at a threshold (score >= threshold raises an alert); undefined rates are null. A label of
+ * -1 is an outcome that has not arrived: the case counts for alerts and n, not for sensitivity or specificity.
+ */
 export function armStats(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): ArmStats {
   let positives = 0;
+  let negatives = 0;
   let truePositives = 0;
   let trueNegatives = 0;
   let alerts = 0;
@@ -16,12 +20,12 @@ export function armStats(scores: ArrayLike<number>, labels: ArrayLike<number>, t
     if (labels[i] === 1) {
       positives++;
       if (alert) truePositives++;
-    } else if (!alert) {
-      trueNegatives++;
+    } else if (labels[i] === 0) {
+      negatives++;
+      if (!alert) trueNegatives++;
     }
   }
   const n = scores.length;
-  const negatives = n - positives;
   return {
     n,
     positives,

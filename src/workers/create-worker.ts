@@ -41,7 +41,9 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
   const code = opts.workflowBundle
     ? await bundleCodeOf(opts.workflowBundle)
     : (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code;
-  const history = opts.deps.history ?? temporalHistoryPort(new Client({ connection: opts.connection, namespace: opts.namespace }));
+  // With the payload codec, so releases the queue starts carry encrypted arguments like the API's.
+  const client = new Client({ connection: opts.connection, namespace: opts.namespace, ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}) });
+  const history = opts.deps.history ?? temporalHistoryPort(client);
   const build = opts.deps.build ?? workerBuild(code);
   return Worker.create({
     connection: opts.connection,
@@ -51,7 +53,7 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     // Stamped on every workflow task in history: names the exact bundle archived with the history.
     buildId: build.buildId,
-    activities: createActivities({ ...opts.deps, history, build }),
+    activities: createActivities({ ...opts.deps, history, build, temporal: opts.deps.temporal ?? client }),
     // An activity that never returns must not hold shutdown forever.
     shutdownForceTime: '10 seconds',
   });

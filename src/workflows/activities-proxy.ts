@@ -2,7 +2,7 @@
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { ChainHead, Decision, EvidenceRef, StageRecord } from '../domain';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import type { VigilActivities } from '../activities';
+import type { QueueActivities, VigilActivities } from '../activities';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -24,9 +24,19 @@ export const acts = proxyActivities<VigilActivities>({
  * Notifications are best effort: a few attempts, then the workflow logs the failure and carries on (a dead
  * webhook must neither delay the approval deadline nor fail the release).
  */
-export const notifyActs = proxyActivities<Pick<VigilActivities, 'notify'>>({
+export const notifyActs = proxyActivities<Pick<VigilActivities, 'notify' | 'notifyRollback'>>({
   startToCloseTimeout: '1 minute',
   retry: { ...retry, maximumAttempts: 5 },
+});
+
+/**
+ * The release queue's activities: one wait lasts up to its slice (RELEASE_QUEUE_DEFAULTS.waitSliceSeconds,
+ * 6 h) and heartbeats every poll, so a lost worker is noticed within a minute, not hours.
+ */
+export const queueActs = proxyActivities<QueueActivities>({
+  startToCloseTimeout: '7 hours',
+  heartbeatTimeout: '1 minute',
+  retry,
 });
 
 /** Workflow time is deterministic: replay sees the same timestamps. */

@@ -29,6 +29,8 @@ import {
   type Outcome,
   type ReleaseRequest,
   type ReleaseResult,
+  type RouteState,
+  type SequentialGuardrails,
   type Stage,
   type StageRecord,
   type WithdrawalInput,
@@ -37,6 +39,7 @@ import {
 import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
 import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
+import { recordRollback, runSequentialCanary } from './canary';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
 
@@ -192,7 +195,7 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
     // Whatever went wrong after traffic moved, patients go back to the validated model first.
     const exposed = state.routes !== null && (state.routes.canary !== null || state.routes.production !== request.incumbent.version);
     if (exposed) {
-      await CancellationScope.nonCancellable(() => rollback(state, `unexpected failure: ${String(err)}`));
+      await CancellationScope.nonCancellable(() => rollback(state, `unexpected failure: ${String(err)}`, null));
     }
     throw err;
   }
@@ -203,15 +206,23 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   const { policy } = request;
   const releaseId = state.releaseId;
 
-  for (const [i, step] of policy.canary.steps.entries()) {
-    const record = enter(state, 'CANARY', i);
-    const routeRef = await route(state, { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
-    await sleep(step.bakeSeconds * 1000);
-    const out = await acts.observeLive({ releaseId, request, mode: 'canary', step: i, percent: step.percent, cases: step.cases, baseline: null, at: nowIso() });
-    const decision = judgeGuardrails(out.measurement, policy.canary.guardrails);
-    await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
-    if (decision.verdict !== 'pass') {
-      return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`);
+  // Anytime-valid guardrails replace the per-interval judge when the policy asks for them; policies pinned
+  // before this code existed never carry `sequential`, and the marker keeps their histories replaying.
+  const sequential = policy.canary.sequential;
+  if (sequential && patched('sequential-canary')) {
+    const ended = await sequentialCanary(state, sequential);
+    if (ended) return ended;
+  } else {
+    for (const [i, step] of policy.canary.steps.entries()) {
+      const record = enter(state, 'CANARY', i);
+      const routeRef = await route(state, { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
+      await sleep(step.bakeSeconds * 1000);
+      const out = await acts.observeLive({ releaseId, request, mode: 'canary', step: i, percent: step.percent, cases: step.cases, baseline: null, at: nowIso() });
+      const decision = judgeGuardrails(out.measurement, policy.canary.guardrails);
+      await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
+      if (decision.verdict !== 'pass') {
+        return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`, { stage: 'CANARY', decision, measurements: out.artifacts });
+      }
     }
   }
 
@@ -223,7 +234,11 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   });
   state.chainHead = monitored.chainHead;
   if (monitored.decision.verdict !== 'pass') {
-    const [outcome, cause, refs = []] = await rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`);
+    const [outcome, cause, refs = []] = await rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`, {
+      stage: 'MONITORING',
+      decision: monitored.decision,
+      measurements: [],
+    });
     return [outcome, cause, [...refs, ...monitored.archived]];
   }
   await appendChain(state, record, monitored.decision, [promoteRef, ...monitored.archived]);
@@ -282,11 +297,60 @@ async function remind(
   }
 }
 
-/** Put the last validated model back on every route and record why. */
-async function rollback(state: ReleaseState, cause: string): Promise<Ending> {
+async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails): Promise<Ending | null> {
+  let record: StageRecord | null = null;
+  const failed = await runSequentialCanary(state.releaseId, state.request, g, {
+    route: (table, reason) => route(state, table, reason),
+    beforeLook: (step) => {
+      record = enter(state, 'CANARY', step);
+    },
+    afterLook: async (look) => {
+      await appendChain(state, record!, look.decision, look.artifacts);
+    },
+  });
+  if (!failed) return null;
+  return rollback(state, `${failed.where}: ${failed.decision.reasons.join('; ')}`, {
+    stage: 'CANARY',
+    decision: failed.decision,
+    statistics: failed.statistics,
+    measurements: failed.measurements,
+  });
+}
+
+/** What made the workflow roll back, for the rollback record. */
+interface RollbackTrigger {
+  stage: Stage;
+  decision: Decision;
+  statistics?: unknown;
+  measurements: EvidenceRef[];
+}
+
+/**
+ * Put the last validated model back on every route, then record why (cause, the statistics that triggered it,
+ * routes before and after) and tell clinicians and support with a signed notification.
+ */
+async function rollback(state: ReleaseState, cause: string, trigger: RollbackTrigger | null): Promise<Ending> {
   log.warn('rolling back', { releaseId: state.releaseId, cause });
+  const before: RouteState | null = state.routes;
   const ref = await route(state, { production: state.request.incumbent.version, canary: null }, `rollback: ${cause}`);
-  return ['ROLLED_BACK', cause, [ref]];
+  // Histories recorded before rollback records existed end here (they replay without the marker).
+  if (!patched('rollback-record')) return ['ROLLED_BACK', cause, [ref]];
+  const { request } = state;
+  const summary = {
+    releaseId: state.releaseId,
+    modelName: request.modelName,
+    candidateVersion: request.candidate.version,
+    restoredVersion: request.incumbent.version,
+    stage: trigger?.stage ?? state.stage,
+    cause,
+    trigger: trigger ? { verdict: trigger.decision.verdict, reasons: trigger.decision.reasons, ...(trigger.statistics !== undefined ? { statistics: trigger.statistics } : {}) } : null,
+    measurements: trigger?.measurements ?? [],
+    routes: { before, after: state.routes!, evidence: ref },
+    drill: false,
+    at: nowIso(),
+  };
+  const refs = [ref, ...(await recordRollback(summary))];
+  return ['ROLLED_BACK', cause, refs];
 }
 
 async function route(

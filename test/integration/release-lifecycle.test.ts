@@ -201,7 +201,7 @@ describe('release lifecycle on the real stack', () => {
     await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
     const result = await handle.result();
     assert.equal(result.outcome, 'ROLLED_BACK');
-    assert.match(result.reason, /CANARY step 1 \(10%\): alert rate ratio 1\.\d+ exceeds the allowed 1\.1/);
+    assert.match(result.reason, /CANARY step 1 \(10%\): alert rate ratio 1\.\d+ \(canary 0\.\d+ vs control 0\.\d+\) exceeds the allowed 1\.1/);
     const routes = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
     assert.deepEqual({ production: routes?.production, canary: routes?.canary }, { production: request.incumbent.version, canary: null });
     const chain = await readChain(handle.workflowId);
@@ -210,6 +210,11 @@ describe('release lifecycle on the real stack', () => {
     const rollbackRoute = JSON.parse((await h.evidence.getBytes(last.artifacts[0]!.key)).toString('utf8'));
     assert.equal(rollbackRoute.routes.production, request.incumbent.version);
     assert.match(rollbackRoute.reason, /^rollback: /);
+    // The rollback record names the cause; without a webhook configured the notice is on record only.
+    const docs = await Promise.all(last.artifacts.slice(1, 3).map(async (a) => JSON.parse((await h.evidence.getBytes(a.key)).toString('utf8')) as Record<string, unknown>));
+    assert.deepEqual(docs.map((d) => d.kind), ['vigil.rollback/v1', 'vigil.notification/v1']);
+    assert.equal(docs[0]!.cause, result.reason);
+    assert.equal(docs[1]!.channel, 'evidence-only');
   });
 
   it('ends as REJECTED when a required reviewer rejects, with the reason recorded', async () => {

@@ -38,7 +38,13 @@ export function workflowBundle(): Promise<{ code: string }> {
 const noop = () => undefined;
 const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
-export async function startHarness(opts: { worker?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  worker?: boolean;
+  /** Replaces real activity dependencies (e.g. a traffic scenario, a notification receiver). */
+  deps?: Partial<ActivityDeps>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const log = createLogger('test', process.env.VIGIL_TEST_LOG_LEVEL ?? 'warn');
   installRuntimeLogger(log);
   const stack = await startTestStack();
@@ -59,7 +65,7 @@ export async function startHarness(opts: { worker?: boolean } = {}): Promise<Har
 async function buildHarness(
   stack: TestStack,
   log: ReturnType<typeof createLogger>,
-  opts: { worker?: boolean },
+  opts: HarnessOptions,
   cleanups: Array<() => Promise<unknown> | unknown>,
   undo: () => Promise<void>,
 ): Promise<Harness> {
@@ -84,7 +90,7 @@ async function buildHarness(
   const s3 = createS3Client(config.s3);
   cleanups.push(() => s3.destroy());
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
-  const deps = await realActivityDeps(config, log);
+  const deps: ActivityDeps = { ...(await realActivityDeps(config, log)), ...opts.deps };
   let worker: Worker | null = null;
   if (opts.worker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrails } from '../../src/judging/guardrails';
+import { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrailsInput } from '../../src/judging/guardrails';
 import { gaussian, prng } from '../../src/sim/prng';
 import { StatsInputError } from '../../src/stats';
 import {
@@ -162,7 +162,7 @@ function interval(i: number, tp: [number, number], extra: Partial<CanaryInterval
   };
 }
 
-const guardrails: SequentialGuardrails = {
+const guardrails: SequentialGuardrailsInput = {
   alpha: 0.05,
   harmMargin: 0,
   planned: { treatmentPositives: 1000, comparatorPositives: 1000 },

@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { NotifyInput, VigilActivities } from '../../src/activities';
+import type { NotifyInput, RollbackInput, VigilActivities } from '../../src/activities';
 import type { ArmStats, ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
 import { temporal } from '@temporalio/proto';
@@ -48,9 +49,13 @@ const arm = (positives: number, truePositives: number, n: number, alerts: number
 const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
 
 /** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
-function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement) {
+function fakeActivities(liveFor: (mode: string, step: number, extension: number) => LiveMeasurement) {
   const chain: ChainEntry[] = [];
   const notices: NotifyInput[] = [];
+  const rollbacks: RollbackInput[] = [];
+  const rollbackNotices: RollbackInput[] = [];
+  const verdicts: Array<{ step: number | null; look: number; verdict: unknown }> = [];
+  const looks: Array<{ step: number; extension: number | undefined; interval: number | undefined }> = [];
   const acts: VigilActivities = {
     async snapshotRelease() {
       return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
@@ -74,7 +79,23 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
       return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: s, production: s }, artifacts: [ref(3)] };
     },
     async observeLive(input) {
-      return { measurement: liveFor(input.mode, input.step), artifacts: [ref(4)] };
+      if (input.mode === 'canary') looks.push({ step: input.step, extension: input.extension, interval: input.interval });
+      return { measurement: liveFor(input.mode, input.step, input.extension ?? 0), artifacts: [ref(4)] };
+    },
+    async recordVerdict(input) {
+      verdicts.push({ step: input.step, look: input.look, verdict: input.verdict });
+      return ref(200 + verdicts.length);
+    },
+    async recordDrillReport() {
+      return ref(400);
+    },
+    async recordRollback(input) {
+      rollbacks.push(input);
+      return ref(300);
+    },
+    async notifyRollback(input) {
+      rollbackNotices.push(input.summary);
+      return ref(301);
     },
     async buildDossier() {
       return ref(5);
@@ -100,7 +121,7 @@ function fakeActivities(liveFor: (mode: string, step: number) => LiveMeasurement
       return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
     },
   };
-  return { acts, chain, notices };
+  return { acts, chain, notices, rollbacks, rollbackNotices, verdicts, looks };
 }
 
 const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
@@ -298,3 +319,107 @@ async function waitForStage(handle: { query: (q: typeof releaseStatusQuery) => P
   }
   throw new Error(`never reached ${stage}`);
 }
+
+/** Anytime-valid canary guardrails on the time-skipping server: extension, harm, promotion, and the rollback record. */
+describe('sequential canary (time skipping)', () => {
+  const sequential = (patch: Partial<NonNullable<ReleaseRequest['policy']['canary']['sequential']>> = {}) =>
+    request((r) => {
+      r.policy.canary.sequential = {
+        alpha: 0.05,
+        harmMargin: 0,
+        planned: { treatmentPositives: 400, comparatorPositives: 1600, sensitivity: 0.85 },
+        minPositives: 30,
+        maxAlertRateRatio: 1.5,
+        maxExtensions: 2,
+        ...patch,
+      };
+    });
+
+  async function signAndFinish(acts: VigilActivities, r: ReleaseRequest, id: string) {
+    return run(acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `${id}-${Date.now()}`, args: [r] });
+      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
+      for (const role of ['qa', 'clinical'] as const) {
+        await handle.executeUpdate('approveRelease', {
+          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+        });
+      }
+      const result = await handle.result();
+      return { result, status: await handle.query(releaseStatusQuery) };
+    });
+  }
+
+  it('declares harm on a real sensitivity drop, rolls back by itself and records the cause, statistics and notice', async () => {
+    // Canary arm 0.60 vs control 0.85 sensitivity, 100 canary positives per interval.
+    const harmful = (mode: string): LiveMeasurement =>
+      mode === 'canary' ? { window: 'canary', treatment: arm(100, 60, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+    const { acts, chain, rollbacks, rollbackNotices, verdicts } = fakeActivities(harmful);
+    const routes: Array<{ production: string; canary: unknown }> = [];
+    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const r = sequential();
+    const { result, status } = await signAndFinish(recording, r, 'seq-harm');
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /^CANARY step 1 \(10%\): sensitivity harm declared at look 1 by the sequential test/);
+    assert.equal(status.reason, result.reason, 'the status says why');
+    assert.deepEqual(routes[routes.length - 1], { version: routes.length, production: r.incumbent.version, canary: null });
+    assert.equal(rollbacks.length, 1);
+    const rb = rollbacks[0]!;
+    assert.equal(rb.stage, 'CANARY');
+    assert.equal(rb.restoredVersion, r.incumbent.version);
+    assert.deepEqual(rb.routes.before, { version: 1, production: r.incumbent.version, canary: { model: r.candidate.version, percent: 10 } });
+    const stats = rb.trigger!.statistics as { sequential: { verdict: string; looks: unknown[] } };
+    assert.equal(stats.sequential.verdict, 'harm');
+    assert.equal(stats.sequential.looks.length, 1);
+    assert.equal(rollbackNotices.length, 1);
+    assert.equal(verdicts.length, 1);
+    assert.deepEqual(chain.slice(-2).map((e) => `${e.stage}:${e.decision.verdict}`), ['CANARY:fail', 'ROLLED_BACK:fail']);
+  });
+
+  it('extends an inconclusive step and rolls back, never passes, when labelled outcomes stay too few', async () => {
+    const sparse = (mode: string): LiveMeasurement =>
+      mode === 'canary' ? { window: 'canary', treatment: arm(5, 5, 1000, 150), comparator: arm(20, 17, 4000, 600) } : healthy();
+    const { acts, chain, looks, rollbacks } = fakeActivities(sparse);
+    const { result } = await signAndFinish(acts, sequential({ maxExtensions: 2 }), 'seq-sparse');
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /^CANARY step 1 \(10%\), extension 2: still inconclusive after 2 extensions; an unproven canary is never promoted; not enough labelled positives yet \(canary 15, control 60; need 30/);
+    assert.deepEqual(looks, [
+      { step: 0, extension: 0, interval: 0 },
+      { step: 0, extension: 1, interval: 1 },
+      { step: 0, extension: 2, interval: 2 },
+    ]);
+    assert.deepEqual(chain.filter((e) => e.stage === 'CANARY').map((e) => e.decision.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+    assert.equal(rollbacks[0]!.trigger!.verdict, 'fail');
+  });
+
+  it('waits out an inconclusive first look, then passes every step and releases', async () => {
+    // First look too sparse; from the extension on, plenty of positives and equal sensitivity.
+    const filling = (mode: string, step: number, extension: number): LiveMeasurement =>
+      mode !== 'canary'
+        ? healthy()
+        : step === 0 && extension === 0
+          ? { window: 'canary', treatment: arm(10, 9, 1000, 150), comparator: arm(40, 34, 4000, 600) }
+          : { window: 'canary', treatment: arm(200, 170, 2000, 300), comparator: arm(800, 680, 8000, 1200) };
+    const { acts, looks, verdicts, rollbacks } = fakeActivities(filling);
+    const r = sequential();
+    const { result } = await signAndFinish(acts, r, 'seq-pass');
+    assert.equal(result.outcome, 'RELEASED');
+    assert.deepEqual(looks.map((l) => [l.step, l.extension]), [[0, 0], [0, 1], ...r.policy.canary.steps.slice(1).map((_, i) => [i + 1, 0])]);
+    assert.equal(verdicts.length, looks.length, 'every look is recorded as evidence');
+    assert.equal(rollbacks.length, 0);
+  });
+
+  it('still rolls back, on record, when the rollback notification cannot be delivered', async () => {
+    const harmful = (mode: string): LiveMeasurement =>
+      mode === 'canary' ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+    const { acts, rollbacks } = fakeActivities(harmful);
+    const failingNotice: VigilActivities = {
+      ...acts,
+      notifyRollback: async () => {
+        throw ApplicationFailure.nonRetryable('notification webhook answered 403', 'VigilNotifyRefused');
+      },
+    };
+    const { result } = await signAndFinish(failingNotice, sequential(), 'seq-dead-webhook');
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.equal(rollbacks.length, 1);
+  });
+});

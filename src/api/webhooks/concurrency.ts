@@ -1,4 +1,4 @@
-import { canTransition, STAGES, type ReleaseRequest, type Stage } from '../../domain';
+import { canTransition, STAGES, type QueuedRelease, type Stage } from '../../domain';
 import { supersedeReleaseUpdate } from '../../domain/messages';
 import type { TemporalPort } from '../temporal-port';
 
@@ -56,25 +56,20 @@ export function temporalSuperseder(client: Pick<TemporalPort, 'workflow'>): Rele
   };
 }
 
-export interface QueuedRelease {
-  releaseId: string;
-  modelName: string;
-  deliveryKey: string;
-  /** The releases it waits behind. */
-  behind: string[];
-  queuedAt: string;
-  request: ReleaseRequest;
-}
+/** Validated by QueuedReleaseSchema in src/domain/release-queue.ts (the queue workflow re-checks it). */
+export type { QueuedRelease };
 
 /**
- * Where queued candidates wait. Nothing drains it yet: starting the next queued candidate when the
- * in-flight release ends is follow-up work (see the webhook report).
+ * Where queued candidates wait. The API uses TemporalReleaseQueue (./temporal-queue): a durable
+ * `releaseQueue` workflow per model starts each candidate once the releases ahead of it have closed.
+ * InMemoryReleaseQueue only records entries (unit tests).
  */
 export interface ReleaseQueue {
   /** Idempotent per releaseId. */
   enqueue(entry: QueuedRelease): Promise<void>;
 }
 
+/** Records entries and starts nothing: for tests of the routes' decisions. */
 export class InMemoryReleaseQueue implements ReleaseQueue {
   readonly entries = new Map<string, QueuedRelease>();
   async enqueue(entry: QueuedRelease): Promise<void> {

@@ -28,3 +28,4 @@ export {
 export { evidenceArtifactResolver, type ArtifactResolver, type EvidenceReader } from './resolver';
 export { signGitHub, signVigil, verifyGitHubSignature, verifyGitLabToken, verifyVigilSignature } from './signatures';
 export { webhookDepsFromConfig } from './wiring';
+export { TemporalReleaseQueue, type QueueSignalPort } from './temporal-queue';

@@ -2,7 +2,7 @@ import type { VigilConfig } from '../../config';
 import type { Logger } from '../../logging/logger';
 import { loadWebhookConfig, type WebhookConfig } from './config';
 import { InMemoryDeliveryLedger } from './ledger';
-import type { ReleaseSuperseder } from './concurrency';
+import type { ReleaseQueue, ReleaseSuperseder } from './concurrency';
 import type { ArtifactResolver } from './resolver';
 import type { WebhookDeps } from './routes';
 
@@ -12,7 +12,7 @@ import type { WebhookDeps } from './routes';
  */
 export async function webhookDepsFromConfig(
   config: Pick<VigilConfig, 'webhooks' | 's3'>,
-  opts: { resolver: ArtifactResolver; superseder?: ReleaseSuperseder; log: Logger },
+  opts: { resolver: ArtifactResolver; superseder?: ReleaseSuperseder; queue?: ReleaseQueue; log: Logger },
 ): Promise<WebhookDeps | undefined> {
   const w = config.webhooks;
   const enabled = Object.entries(w.secrets).filter(([, v]) => v !== undefined).map(([k]) => k);
@@ -28,6 +28,7 @@ export async function webhookDepsFromConfig(
     secrets: w.secrets,
     resolver: opts.resolver,
     ...(opts.superseder ? { superseder: opts.superseder } : {}),
+    ...(opts.queue ? { queue: opts.queue } : {}),
     ledger: new InMemoryDeliveryLedger({ maxEntries: 10_000, ttlMs: w.ledgerTtlSeconds * 1000 }),
     limits: { maxBodyBytes: w.maxBodyBytes, toleranceSeconds: w.toleranceSeconds, gitMaxAgeSeconds: w.gitMaxAgeSeconds },
     evidenceBucket: config.s3.bucket,

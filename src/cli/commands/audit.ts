@@ -127,7 +127,7 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
     });
 }
 
-async function guarded(io: Io, fn: (config: VigilConfig) => Promise<number>): Promise<number> {
+export async function guarded(io: Io, fn: (config: VigilConfig) => Promise<number>): Promise<number> {
   let config: VigilConfig;
   try {
     config = loadConfig(io.env);

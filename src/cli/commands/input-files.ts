@@ -1,0 +1,28 @@
+/** Reading and validating the JSON/YAML files commands take; every problem is a CliInputError (exit 2). */
+import fs from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export class CliInputError extends Error {}
+
+export function readStructured(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliInputError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new CliInputError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+}
+
+type SafeParser<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } };
+
+/** Field-level reasons, e.g. "invalid scenario.yaml: regression.site: Required". */
+export function parseWith<T>(schema: SafeParser<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new CliInputError(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+}

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { TrafficScenarioSchema, type TrafficScenario } from './domain/simulation';
 
 /** Env booleans are parsed explicitly: the string "false" must not be truthy. */
 const envBool = z
@@ -41,6 +43,8 @@ const ConfigSchema = z.object({
   VIGIL_NOTIFY_SECRET: z.string().min(16, 'VIGIL_NOTIFY_SECRET must be at least 16 characters').optional(),
   /** A workflow bundle built ahead of time (production image); unset = bundle at worker start. */
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  /** The worker's simulated traffic follows this scenario (JSON/YAML TrafficScenario: a fault at one site, delayed outcomes). */
+  VIGIL_TRAFFIC_SCENARIO: z.string().min(1).optional(),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
   VIGIL_WEBHOOK_CONFIG: z.string().min(1).optional(),
   VIGIL_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_GITHUB_WEBHOOK_SECRET must be at least 16 characters').optional(),
@@ -98,6 +102,8 @@ export interface VigilConfig {
     secureCookies: boolean;
   };
   workflowBundle: string | undefined;
+  /** What the worker's simulated live traffic looks like (VIGIL_TRAFFIC_SCENARIO); null = the healthy world. */
+  trafficScenario: TrafficScenario | null;
   /** Outbound approval notifications (the worker's notify activity). The secret signs deliveries: never log it. */
   notify: { url: string; secret: string } | null;
   /** The inference gateway (src/gateway/main.ts). Secrets: never log the tokens or the key. */
@@ -170,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       secureCookies: (c.VIGIL_API_URL ?? '').startsWith('https://'),
     },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
+    trafficScenario: c.VIGIL_TRAFFIC_SCENARIO ? loadScenario(c.VIGIL_TRAFFIC_SCENARIO) : null,
     notify: c.VIGIL_NOTIFY_URL && c.VIGIL_NOTIFY_SECRET ? { url: c.VIGIL_NOTIFY_URL, secret: c.VIGIL_NOTIFY_SECRET } : null,
     webhooks: {
       configFile: c.VIGIL_WEBHOOK_CONFIG,
@@ -210,4 +217,19 @@ export function signingKeyDirFor(stateDir: string): string {
     if (fs.existsSync(path.join(d, '.git'))) return path.join(os.homedir(), '.config', 'vigil', 'keys');
     if (path.dirname(d) === d) return path.join(abs, 'keys');
   }
+}
+
+function loadScenario(file: string): TrafficScenario {
+  let raw: unknown;
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const parsed = TrafficScenarioSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO (${file}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }

@@ -17,7 +17,7 @@ export async function realActivityDeps(config: VigilConfig, log: Logger): Promis
   return {
     evidence: new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention }),
     routes: new S3RouteStore(s3, config.s3.bucket),
-    traffic: new SimulatedTraffic(),
+    traffic: new SimulatedTraffic(config.trafficScenario ?? undefined),
     environment: await environmentFingerprint(),
     log,
     signer: loadOrCreateDevKey(config.signingKeyDir).signer,

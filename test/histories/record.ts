@@ -7,8 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import type { ApprovalInput } from '../../src/domain';
-import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
+import { releaseIdFor, releaseQueueWorkflowId, type ApprovalInput, type DrillInput, type ReleaseRequest } from '../../src/domain';
+import { approveReleaseUpdate, enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery, releaseStatusQuery } from '../../src/domain/messages';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor } from '../support/harness';
 
 export const WORKFLOW_IDS = 'workflow-ids.json';
@@ -38,8 +39,16 @@ async function main(): Promise<void> {
       { name: 'released', policy: 'demo.yaml' },
       { name: 'rolled-back', policy: 'demo-tight-guardrail.yaml' },
     ];
+    const save = async (file: string, workflowId: string, runId?: string) => {
+      const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
+      writeFileSync(path.join(dir, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+      ids[file] = workflowId;
+      console.log(`wrote ${path.relative(process.cwd(), path.join(dir, file))}`);
+    };
+    let released: { id: string; request: ReleaseRequest } | null = null;
     for (const s of scenarios) {
-      const handle = await startRelease(h, await demoRequest(h, await fastPolicy(s.policy)));
+      const request = await demoRequest(h, await fastPolicy(s.policy));
+      const handle = await startRelease(h, request);
       const waiting = await waitFor('AWAITING_APPROVAL', async () => {
         const st = await handle.query(releaseStatusQuery);
         return st.stage === 'AWAITING_APPROVAL' && st.dossier ? st : null;
@@ -48,12 +57,7 @@ async function main(): Promise<void> {
         await handle.executeUpdate(approveReleaseUpdate, { args: [sign(role, waiting.dossier!.sha256)] });
       }
       const result = await handle.result();
-      const save = async (file: string, workflowId: string, runId?: string) => {
-        const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
-        writeFileSync(path.join(dir, file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-        ids[file] = workflowId;
-        console.log(`wrote ${path.relative(process.cwd(), path.join(dir, file))}`);
-      };
+      if (result.outcome === 'RELEASED') released = { id: handle.workflowId, request };
       await save(`release-lifecycle-${s.name}.json`, handle.workflowId);
       if (result.outcome === 'RELEASED') {
         // The monitoring child continues-as-new: keep its first run (ends in continue-as-new) and its last.
@@ -64,6 +68,45 @@ async function main(): Promise<void> {
         await save('release-monitoring-last-run.json', child, (await h.client.workflow.getHandle(child).describe()).runId);
       }
     }
+    if (!released) throw new Error('the released scenario did not release');
+
+    // A rollback drill of the released candidate against a pipeline fault at site-b (workflow: rollbackDrill).
+    const drillInput: DrillInput = {
+      request: released.request,
+      scenario: { name: 'site-b x0 unit mix-up', regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false }, labelledShare: 1 },
+      requestedBy: 'history-recorder',
+      fromRelease: released.id,
+    };
+    const drill = await h.client.workflow.start('rollbackDrill', { taskQueue: ORCHESTRATION_TASK_QUEUE, workflowId: `drill-${released.id}`, args: [drillInput] });
+    const drilled = (await drill.result()) as { passed: boolean };
+    if (!drilled.passed) throw new Error('the recorded drill did not pass');
+    await save('rollback-drill-passed.json', drill.workflowId);
+
+    // The per-model queue (workflow: releaseQueue): one candidate queued behind the released release is
+    // started, then rejected; the queue is recorded once idle again.
+    const queuedRequest = await demoRequest(h, await fastPolicy(), 2);
+    const queuedId = releaseIdFor(queuedRequest, sha256Hex(canonicalBytes(queuedRequest.policy)));
+    const queueId = releaseQueueWorkflowId(queuedRequest.modelName);
+    const queue = await h.client.workflow.signalWithStart('releaseQueue', {
+      taskQueue: ORCHESTRATION_TASK_QUEUE,
+      workflowId: queueId,
+      args: [{ modelName: queuedRequest.modelName }],
+      signal: enqueueReleaseSignal,
+      signalArgs: [{ releaseId: queuedId, modelName: queuedRequest.modelName, deliveryKey: 'recorder:1', behind: [released.id], queuedAt: new Date().toISOString(), request: queuedRequest }],
+    });
+    const queued = h.client.workflow.getHandle(queuedId);
+    const pending = await waitFor('the queued release awaiting approval', async () => {
+      const st = await queued.query(releaseStatusQuery);
+      return st.stage === 'AWAITING_APPROVAL' && st.dossier ? st : null;
+    });
+    await queued.executeUpdate(approveReleaseUpdate, { args: [{ ...sign('clinical', pending.dossier!.sha256), decision: 'reject', reason: 'recording the queue history' }] });
+    await queued.result();
+    await waitFor('the queue idle', async () => {
+      const st = await queue.query(releaseQueueStatusQuery);
+      return st.pending.length === 0 && st.waitingOn.length === 0 && st.started.includes(queuedId) ? st : null;
+    }, 60_000);
+    await save('release-queue-idle.json', queueId);
+
     writeFileSync(path.join(dir, WORKFLOW_IDS), `${JSON.stringify(ids, null, 2)}\n`);
   } finally {
     await h.stop();

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { run } from '../../src/cli/program';
+import { ConfigError, loadConfig } from '../../src/config';
 import { TrafficScenarioSchema } from '../../src/domain';
 import { FEATURES, generateCohort } from '../../src/sim/cohort';
 import { applyScenario, observedLabels, outcomeArrived } from '../../src/sim/scenario';
@@ -124,5 +125,24 @@ describe('vigil simulate', () => {
     const missing = await cli('simulate', '--candidate', '/nonexistent/model.json');
     assert.equal(missing.code, 2);
     assert.match(missing.err, /cannot read \/nonexistent\/model\.json: ENOENT/);
+  });
+});
+
+describe('VIGIL_TRAFFIC_SCENARIO', () => {
+  it("loads the worker's scenario from YAML, and refuses a bad one naming the variable and the field", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-scn-'));
+    try {
+      const good = path.join(dir, 'good.yaml');
+      fs.writeFileSync(good, 'name: lab outage\nregression: { site: site-c, feature: x3, fromInterval: 1 }\nlabelledShare: 0.5\n');
+      const c = loadConfig({ VIGIL_TRAFFIC_SCENARIO: good });
+      assert.deepEqual(c.trafficScenario, { name: 'lab outage', regression: { site: 'site-c', feature: 'x3', scale: 0, offset: 0, fromInterval: 1, inShadow: false }, labelledShare: 0.5 });
+      assert.equal(loadConfig({}).trafficScenario, null);
+      const bad = path.join(dir, 'bad.yaml');
+      fs.writeFileSync(bad, 'labelledShare: 2\n');
+      assert.throws(() => loadConfig({ VIGIL_TRAFFIC_SCENARIO: bad }), (e: unknown) => e instanceof ConfigError && /VIGIL_TRAFFIC_SCENARIO .*labelledShare/.test(e.message));
+      assert.throws(() => loadConfig({ VIGIL_TRAFFIC_SCENARIO: path.join(dir, 'missing.yaml') }), /cannot read/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = ['direct', 'gateway', 'shadow'];
   const runs: Record<Scenario, Run[]> = { direct: [], gateway: [], shadow: [] };
   let shadowStats: Record<string, unknown> | undefined;
+  /** Mirror counters summed over every shadow round (each round is a fresh server). */
+  const mirrors = { started: 0, completed: 0, failed: 0, dropped: 0, batches: 0 };
 
   for (let r = 0; r < rounds; r++) {
     // Rotate the order each round so no scenario always runs first (machine load drifts).
@@ -196,7 +198,11 @@ async function main(): Promise<void> {
       }
       run.load1 = Number(os.loadavg()[0]!.toFixed(2));
       runs[s].push(run);
-      if (s === 'shadow') shadowStats = stats as Record<string, unknown>;
+      if (s === 'shadow') {
+        shadowStats = stats as Record<string, unknown>;
+        const m = (stats as { shadow?: Partial<typeof mirrors> } | undefined)?.shadow;
+        for (const k of Object.keys(mirrors) as Array<keyof typeof mirrors>) mirrors[k] += m?.[k] ?? 0;
+      }
       if (!json) process.stderr.write(`round ${r + 1} ${s}: ${runs[s].at(-1)!.rps.toFixed(0)} req/s, p99 ${runs[s].at(-1)!.p99.toFixed(2)} ms\n`);
     }
   }
@@ -231,6 +237,8 @@ async function main(): Promise<void> {
     throughputRatioNoShadow: median(runs.gateway.map((x, r) => x.rps / runs.direct[r]!.rps)),
     perRound: runs,
     shadowStats,
+    // Over all shadow rounds: requests whose mirror was dropped under backpressure, and mirrors scored.
+    mirrors: { ...mirrors, offered: mirrors.started + mirrors.dropped, dropRate: mirrors.dropped / Math.max(1, mirrors.started + mirrors.dropped) },
     ingest,
     targets: { addedP99Ms: 1, throughputRatio: 0.8, ingestEventsPerSecond: 20_000 },
   };
@@ -243,7 +251,10 @@ async function main(): Promise<void> {
   for (const s of scenarios) console.log(row(s));
   console.log(`added p99 with shadow (paired per round, median): ${result.addedP99Ms.toFixed(2)} ms (target ≤ 1), without: ${result.addedP99MsNoShadow.toFixed(2)} ms`);
   console.log(`throughput with shadow (paired per round, median): ${(result.throughputRatio * 100).toFixed(1)}% of direct (target ≥ 80%), without: ${(result.throughputRatioNoShadow * 100).toFixed(1)}%`);
-  console.log(`shadow mirror (last round): ${JSON.stringify(shadowStats?.shadow)}`);
+  const mr = result.mirrors;
+  console.log(
+    `shadow mirrors (all rounds, warm-up included): ${mr.offered} offered, ${mr.completed} scored and recorded, ${mr.failed} failed, ${mr.dropped} dropped under backpressure (drop rate ${(mr.dropRate * 100).toFixed(3)}%), ${mr.batches} batches (${(mr.completed / Math.max(1, mr.batches)).toFixed(1)} per backend call)`,
+  );
   console.log(`telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${BATCH}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`);
 }
 

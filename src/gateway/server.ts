@@ -23,7 +23,7 @@ import {
 import type { ModelBackends } from './backends';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
-import { assign } from './routing';
+import { assign, type GatewayRouteTable } from './routing';
 import { ShadowMirror } from './shadow';
 
 export interface GatewayOptions {
@@ -46,6 +46,8 @@ export interface GatewayOptions {
 /** A prediction event as the hot path leaves it: id, timestamp text and JSON are made at flush time. */
 interface PendingPrediction extends Omit<PredictionEvent, 'kind' | 'eventId' | 'at'> {
   atMs: number;
+  /** The route table's threshold (for the shadow's decision); not written. */
+  threshold: number | undefined;
 }
 
 interface Counters {
@@ -88,7 +90,8 @@ export class Gateway {
     this.caseIdKey = caseIdKeyObject(opts.caseIdKey);
     this.server = http.createServer((req, res) => {
       const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
-      (m ? this.infer(m[1]!, req, res) : this.handle(req, res)).catch((err: unknown) => this.fail(res, err));
+      if (m) this.inferRequest(m[1]!, req, res);
+      else this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
     this.server.keepAliveTimeout = 65_000;
   }
@@ -117,7 +120,7 @@ export class Gateway {
     const method = req.method ?? 'GET';
 
     if (parts[0] === 'v2' && parts[1] === 'models' && parts.length === 4 && parts[3] === 'infer' && method === 'POST') {
-      return this.infer(parts[2]!, req, res);
+      return this.inferRequest(parts[2]!, req, res);
     }
     if (parts[0] === 'v2' && parts[1] === 'health' && method === 'GET' && (parts[2] === 'live' || parts[2] === 'ready')) {
       return send(res, 200, { live: true, ready: true });
@@ -155,13 +158,23 @@ export class Gateway {
     throw new HttpError(404, `no route for ${method} ${pathname}`);
   }
 
-  private async infer(modelName: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /**
+   * The inference hot path. The body is read with plain callbacks (no promise per request) and the
+   * route is looked up before it is read; errors end as the usual JSON answers.
+   */
+  private inferRequest(modelName: string, req: http.IncomingMessage, res: http.ServerResponse): void {
     const t0 = process.hrtime.bigint();
     this.counters.requests++;
     const model = this.models.get(modelName);
     const table = this.opts.tables.get(modelName);
-    if (!model || !table) throw new HttpError(404, `unknown model "${modelName}"`);
-    const body = await this.readJson(req);
+    if (!model || !table) return this.fail(res, new HttpError(404, `unknown model "${modelName}"`));
+    this.readBody(req, (err, body) => {
+      if (err) return this.fail(res, err);
+      this.infer(modelName, model, table, body, res, t0).catch((e: unknown) => this.fail(res, e));
+    });
+  }
+
+  private async infer(modelName: string, model: ModelBackends, table: GatewayRouteTable, body: unknown, res: http.ServerResponse, t0: bigint): Promise<void> {
     const request = parseInferRequest(body);
     const matrix = toFeatureMatrix(request, model.features);
     const caseId = request.parameters.case_id;
@@ -176,42 +189,67 @@ export class Gateway {
       throw new HttpError(502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const threshold = table.threshold;
     sendText(
       res,
       200,
-      inferResponseText({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold: table.threshold }),
+      inferResponseText({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold }),
       a.modelVersion,
     );
 
     // Everything below happens after the response was handed to the socket. The case id is hashed
     // here, so only the hash is kept; event ids, timestamps and JSON lines are made in the batch flush.
-    const caseIdHash = hashCaseId(caseId, this.caseIdKey);
-    const atMs = Date.now();
-    const threshold = table.threshold;
-    const routeVersion = table.version;
-    const quality = matrix.quality;
-    this.record({ atMs, model: modelName, modelVersion: a.modelVersion, route: a.route, routeVersion, caseIdHash, score: scores[0]!, decision: threshold === undefined ? null : scores[0]! >= threshold, latencyMs, quality });
+    const score = scores[0]!;
+    const event: PendingPrediction = {
+      atMs: Date.now(),
+      model: modelName,
+      modelVersion: a.modelVersion,
+      route: a.route,
+      routeVersion: table.version,
+      caseIdHash: hashCaseId(caseId, this.caseIdKey),
+      score,
+      decision: threshold === undefined ? null : score >= threshold,
+      latencyMs,
+      quality: matrix.quality,
+      threshold,
+    };
+    this.record(event);
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
-      const shadowVersion = a.shadow;
-      if (shadowBackend) {
-        this.shadow.submit(shadowBackend, input, (s, ms) =>
-          this.record({ atMs, model: modelName, modelVersion: shadowVersion, route: 'shadow', routeVersion, caseIdHash, score: s[0]!, decision: threshold === undefined ? null : s[0]! >= threshold, latencyMs: ms, quality }),
-        );
-      }
+      // The mirror reuses the decoded feature matrix; its event is made from the production one.
+      if (shadowBackend) this.shadow.submit(shadowBackend, input, this.onShadowScored, event);
     }
   }
+
+  /** One handler for every mirrored case (no closure per request): records the shadow's prediction. */
+  private readonly onShadowScored = (scores: Float64Array, offset: number, latencyMs: number, prod: PendingPrediction, version: string): void => {
+    const score = scores[offset]!;
+    const t = prod.threshold;
+    this.record({
+      atMs: prod.atMs,
+      model: prod.model,
+      modelVersion: version,
+      route: 'shadow',
+      routeVersion: prod.routeVersion,
+      caseIdHash: prod.caseIdHash,
+      score,
+      decision: t === undefined ? null : score >= t,
+      latencyMs,
+      quality: prod.quality,
+      threshold: t,
+    });
+  };
 
   /**
    * Prediction events are not acknowledged to anyone: they are gathered per event-loop turn into one
    * WAL append (serialised there, off the request path), and a write failure is counted, not raised.
    */
   private record(event: PendingPrediction): void {
-    if (this.unrecorded.length === 0) setImmediate(() => this.flushRecorded());
+    if (this.unrecorded.length === 0) setImmediate(this.flushRecorded);
     this.unrecorded.push(event);
   }
 
-  private flushRecorded(): void {
+  private readonly flushRecorded = (): void => {
     const batch = this.unrecorded;
     this.unrecorded = [];
     const lines = new Array<string>(batch.length);
@@ -229,7 +267,7 @@ export class Gateway {
       this.counters.telemetryWriteFailures += batch.length;
       this.opts.log?.error({ err }, 'telemetry write failed');
     });
-  }
+  };
 
   private async ingest(kind: 'outcomes' | 'feedback', req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await this.readJson(req);
@@ -302,27 +340,41 @@ export class Gateway {
   }
 
   private readJson(req: http.IncomingMessage): Promise<unknown> {
+    return new Promise((resolve, reject) => this.readBody(req, (err, body) => (err ? reject(err) : resolve(body))));
+  }
+
+  /** The body parsed as JSON; 413 past maxBodyBytes, 400 if it is not JSON. Calls back once. */
+  private readBody(req: http.IncomingMessage, done: (err: Error | null, body?: unknown) => void): void {
     const max = this.opts.maxBodyBytes ?? 4 * 1024 * 1024;
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > max) {
-          reject(new HttpError(413, `body larger than ${max} bytes`));
-          req.destroy();
-          return;
-        }
-        chunks.push(c);
-      });
-      req.on('error', reject);
-      req.on('end', () => {
-        try {
-          resolve(JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
-        } catch {
-          reject(new HttpError(400, 'body is not valid JSON'));
-        }
-      });
+    let first: Buffer | null = null;
+    let chunks: Buffer[] | null = null;
+    let size = 0;
+    let finished = false;
+    const finish = (err: Error | null, body?: unknown): void => {
+      if (finished) return;
+      finished = true;
+      done(err, body);
+    };
+    req.on('data', (c: Buffer) => {
+      if (finished) return;
+      size += c.length;
+      if (size > max) {
+        finish(new HttpError(413, `body larger than ${max} bytes`));
+        req.destroy();
+        return;
+      }
+      if (first === null) first = c;
+      else (chunks ??= [first]).push(c);
+    });
+    req.on('error', (e) => finish(e));
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse((chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0))).toString('utf8'));
+      } catch {
+        return finish(new HttpError(400, 'body is not valid JSON'));
+      }
+      finish(null, body);
     });
   }
 

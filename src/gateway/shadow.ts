@@ -18,9 +18,17 @@ export interface ShadowStats {
   batches: number;
 }
 
+/**
+ * Called once per mirrored case with the batch's scores, the offset of the case's first row in them
+ * and the batch latency; `ctx` and `version` are what was given to submit (one handler can serve
+ * every case, so a mirror needs no closure of its own).
+ */
+export type ShadowScored<T> = (scores: Float64Array, offset: number, latencyMs: number, ctx: T, version: string) => void;
+
 interface Item {
   input: ScoringInput;
-  onScored: (scores: Float64Array, latencyMs: number) => void;
+  onScored: ShadowScored<never>;
+  ctx: unknown;
 }
 
 export class ShadowMirror {
@@ -39,25 +47,29 @@ export class ShadowMirror {
     readonly batchWindowMs = 2,
   ) {}
 
-  /** Returns false (and counts a drop) when the mirror is full. */
-  submit(backend: Backend, input: ScoringInput, onScored: Item['onScored']): boolean {
+  /**
+   * Returns false (and counts a drop) when the mirror is full. The input is used as it is (not
+   * copied): the caller must not change it afterwards.
+   */
+  submit<T>(backend: Backend, input: ScoringInput, onScored: ShadowScored<T>, ctx: T): boolean {
     if (this.inFlight >= this.maxInFlight) {
       this.counts.dropped++;
       return false;
     }
     this.inFlight++;
     this.counts.started++;
+    const item: Item = { input, onScored: onScored as ShadowScored<never>, ctx };
     const q = this.queues.get(backend);
-    if (q) q.push({ input, onScored });
-    else this.queues.set(backend, [{ input, onScored }]);
+    if (q) q.push(item);
+    else this.queues.set(backend, [item]);
     this.queued++;
     if (this.queued >= this.maxBatch || this.batchWindowMs <= 0) {
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.dispatch());
+        setImmediate(this.dispatch);
       }
     } else if (!this.timer && !this.scheduled) {
-      this.timer = setTimeout(() => this.dispatch(), this.batchWindowMs);
+      this.timer = setTimeout(this.dispatch, this.batchWindowMs);
     }
     return true;
   }
@@ -66,55 +78,76 @@ export class ShadowMirror {
     return { inFlight: this.inFlight, ...this.counts };
   }
 
-  private dispatch(): void {
+  private readonly dispatch = (): void => {
     this.scheduled = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.queued = 0;
     for (const [backend, items] of this.queues) {
       this.queues.delete(backend);
-      for (let i = 0; i < items.length; i += this.maxBatch) void this.run(backend, items.slice(i, i + this.maxBatch));
+      if (items.length <= this.maxBatch) this.run(backend, items);
+      else for (let i = 0; i < items.length; i += this.maxBatch) this.run(backend, items.slice(i, i + this.maxBatch));
     }
-  }
+  };
 
-  private async run(backend: Backend, items: Item[]): Promise<void> {
+  /**
+   * One backend call per group of same-layout cases. The batch completes when every group has
+   * answered, and fails (every case counted failed, none recorded after that) if any group fails or
+   * the deadline passes first. Only remote backends get an abort signal (in-process ones ignore it).
+   */
+  private run(backend: Backend, items: Item[]): void {
     this.counts.batches++;
     const t0 = process.hrtime.bigint();
-    let timer: NodeJS.Timeout | undefined;
+    const controller = backend.kind === 'remote' ? new AbortController() : undefined;
+    let open = true;
+    const settle = (ok: boolean): void => {
+      if (!open) return;
+      open = false;
+      clearTimeout(timer);
+      if (ok) this.counts.completed += items.length;
+      else this.counts.failed += items.length;
+      this.inFlight -= items.length;
+    };
+    // The deadline also covers backends that ignore the signal.
+    const timer = setTimeout(() => {
+      controller?.abort();
+      settle(false);
+    }, this.timeoutMs);
+    let groups: Item[][];
     try {
-      const groups = groupByLayout(items);
-      const controller = new AbortController();
-      // The deadline also covers backends that ignore the signal.
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          controller.abort();
-          reject(new Error('shadow deadline'));
-        }, this.timeoutMs);
-      });
-      await Promise.race([
-        Promise.all(
-          groups.map(async (group) => {
-            const scores = await backend.score(concat(group.map((g) => g.input)), controller.signal);
-            const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      groups = groupByLayout(items);
+    } catch {
+      return settle(false);
+    }
+    let waiting = groups.length;
+    const version = backend.version;
+    for (const group of groups) {
+      let call: Promise<Float64Array>;
+      try {
+        call = backend.score(concat(group), controller?.signal);
+      } catch {
+        return settle(false);
+      }
+      call.then(
+        (scores) => {
+          if (!open) return;
+          const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+          try {
             let offset = 0;
             for (const g of group) {
-              g.onScored(scores.subarray(offset, offset + g.input.rows), ms);
+              g.onScored(scores, offset, ms, g.ctx as never, version);
               offset += g.input.rows;
             }
-          }),
-        ),
-        deadline,
-      ]);
-      this.counts.completed += items.length;
-    } catch {
-      this.counts.failed += items.length;
-    } finally {
-      clearTimeout(timer);
-      this.inFlight -= items.length;
+          } catch {
+            return settle(false);
+          }
+          if (--waiting === 0) settle(true);
+        },
+        () => settle(false),
+      );
     }
   }
 }
-
 /** Cases whose inputs list the same features in the same order can share one matrix. */
 function groupByLayout(items: Item[]): Item[][] {
   if (items.length === 1) return [items];
@@ -139,16 +172,19 @@ function layoutKey(names: readonly string[]): string {
   return k;
 }
 
-function concat(inputs: ScoringInput[]): ScoringInput {
-  if (inputs.length === 1) return inputs[0]!;
-  const rows = inputs.reduce((a, x) => a + x.rows, 0);
-  const features = new Float32Array(rows * inputs[0]!.featureNames.length);
-  const caseIds: string[] = [];
+function concat(items: readonly Item[]): ScoringInput {
+  if (items.length === 1) return items[0]!.input;
+  let rows = 0;
+  for (const it of items) rows += it.input.rows;
+  const first = items[0]!.input;
+  const features = new Float32Array(rows * first.featureNames.length);
+  const caseIds = new Array<string>(rows);
   let off = 0;
-  for (const x of inputs) {
+  let r = 0;
+  for (const { input: x } of items) {
     features.set(x.features, off);
     off += x.features.length;
-    for (let i = 0; i < x.caseIds.length; i++) caseIds.push(x.caseIds[i]!);
+    for (let i = 0; i < x.caseIds.length; i++) caseIds[r++] = x.caseIds[i]!;
   }
-  return { featureNames: inputs[0]!.featureNames, features, rows, caseIds };
+  return { featureNames: first.featureNames, features, rows, caseIds };
 }

@@ -23,11 +23,18 @@ export interface WalOptions {
 }
 
 interface Pending {
-  lines: string[];
+  /** The batch's lines, already encoded: UTF-8, each followed by a newline, in `buf[0, bytes)`. */
+  buf: Buffer;
+  bytes: number;
+  events: number;
   /** Some append in this batch is waiting to acknowledge a client. */
   strict: boolean;
   waiters: Array<{ resolve: () => void; reject: (e: Error) => void }>;
 }
+
+/** A batch buffer is kept for reuse up to this size (a few thousand events); a rare larger batch gets its own. */
+const REUSE_MAX_BYTES = 4 * 1024 * 1024;
+const INITIAL_BYTES = 64 * 1024;
 
 /**
  * Append-only telemetry log with group commit: `append` resolves only after the batch holding its
@@ -44,11 +51,12 @@ export class WriteAheadLog {
   private seq = 0;
   private bytes = 0;
   private openedAt = 0;
-  private pending: Pending = { lines: [], strict: false, waiters: [] };
+  private pending: Pending = newPending(Buffer.allocUnsafe(INITIAL_BYTES));
+  /** The buffer of the last written batch, reused by the next one (one flush is in flight at a time). */
+  private spare: Buffer | null = null;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerDue = 0;
-  private scratch = Buffer.alloc(0);
   private closed = false;
   /** Sealing happens inside the flush chain, so no write can race the segment's close. */
   private sealRequested = false;
@@ -111,8 +119,10 @@ export class WriteAheadLog {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
     if (lines.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const pending = this.pending.lines;
-      for (let i = 0; i < lines.length; i++) pending.push(lines[i]!);
+      // Encoded now rather than at flush time: the strings die young instead of surviving (and being
+      // copied by) the garbage collector while the batch waits for its group commit.
+      for (let i = 0; i < lines.length; i++) this.encodeLine(lines[i]!);
+      this.pending.events += lines.length;
       if (!opts.relaxed) this.pending.strict = true;
       this.pending.waiters.push({ resolve, reject });
       this.schedule();
@@ -175,7 +185,7 @@ export class WriteAheadLog {
 
   /** Write and sync everything pending; resolves when it is durable. */
   async flush(): Promise<void> {
-    while (this.flushing || this.pending.lines.length > 0 || this.sealRequested) {
+    while (this.flushing || this.pending.events > 0 || this.sealRequested) {
       if (this.flushing) await this.flushing;
       else this.startFlush();
     }
@@ -183,7 +193,7 @@ export class WriteAheadLog {
 
   private schedule(): void {
     if (this.flushing) return; // the running flush picks this batch up when it ends
-    if (this.pending.lines.length >= this.flushEvents) {
+    if (this.pending.events >= this.flushEvents) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.startFlush();
@@ -201,25 +211,28 @@ export class WriteAheadLog {
 
   private startFlush(): void {
     const batch = this.pending;
-    this.pending = { lines: [], strict: false, waiters: [] };
+    this.pending = newPending(this.spare ?? Buffer.allocUnsafe(INITIAL_BYTES));
+    this.spare = null;
     this.flushing = this.writeBatch(batch).finally(() => {
       this.flushing = null;
-      if (this.pending.lines.length > 0 && !this.closed) this.schedule();
+      // The write is complete (or failed): nothing reads this buffer any more.
+      if (batch.buf.length <= REUSE_MAX_BYTES) this.spare = batch.buf;
+      if (this.pending.events > 0 && !this.closed) this.schedule();
     });
   }
 
   private async writeBatch(batch: Pending): Promise<void> {
-    if (batch.lines.length === 0) {
+    if (batch.events === 0) {
       if (this.sealRequested) await this.seal();
       return;
     }
-    const buf = this.encode(batch.lines);
+    const buf = batch.buf.subarray(0, batch.bytes);
     try {
       let off = 0;
       while (off < buf.length) off += (await write(this.fd, buf, off, buf.length - off)).bytesWritten;
       await fdatasync(this.fd);
       this.bytes += buf.length;
-      this.acknowledged += batch.lines.length;
+      this.acknowledged += batch.events;
       for (const w of batch.waiters) w.resolve();
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
@@ -229,24 +242,18 @@ export class WriteAheadLog {
     if (this.sealRequested || this.bytes >= this.segmentMaxBytes || Date.now() - this.openedAt >= this.segmentMaxAgeMs) await this.seal();
   }
 
-  /**
-   * The lines as UTF-8, each followed by a newline, in a scratch buffer reused by every flush (one
-   * flush is in flight at a time, and its write completes before the next batch is encoded).
-   */
-  private encode(lines: readonly string[]): Buffer {
-    let chars = 0;
-    for (let i = 0; i < lines.length; i++) chars += lines[i]!.length;
+  /** Append one line (UTF-8) and its newline to the pending batch, growing its buffer when needed. */
+  private encodeLine(line: string): void {
+    const p = this.pending;
     // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4 bytes).
-    const need = chars * 3 + lines.length;
-    // Kept for reuse up to 4 MiB (a few thousand events); a rare larger batch gets its own buffer.
-    if (this.scratch.length < need && need <= 4 * 1024 * 1024) this.scratch = Buffer.allocUnsafe(Math.min(4 * 1024 * 1024, Math.max(need, 2 * this.scratch.length)));
-    const buf = this.scratch.length >= need ? this.scratch : Buffer.allocUnsafe(need);
-    let off = 0;
-    for (let i = 0; i < lines.length; i++) {
-      off += buf.write(lines[i]!, off, 'utf8');
-      buf[off++] = 10;
+    const need = line.length * 3 + 1;
+    if (p.buf.length - p.bytes < need) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * p.buf.length, p.bytes + need));
+      p.buf.copy(grown, 0, 0, p.bytes);
+      p.buf = grown;
     }
-    return buf.subarray(0, off);
+    p.bytes += p.buf.write(line, p.bytes, 'utf8');
+    p.buf[p.bytes++] = 10;
   }
 
   private async seal(): Promise<void> {
@@ -274,6 +281,10 @@ export class WriteAheadLog {
   private pathOf(seq: number): string {
     return path.join(this.dir, `wal-${String(seq).padStart(12, '0')}.ndjson`);
   }
+}
+
+function newPending(buf: Buffer): Pending {
+  return { buf, bytes: 0, events: 0, strict: false, waiters: [] };
 }
 
 /** Valid events of a segment's text; a torn or corrupt line (never acknowledged) is counted and skipped. */

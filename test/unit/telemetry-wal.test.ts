@@ -213,6 +213,26 @@ describe('prediction event serialisation (gateway hot path)', () => {
     await wal.close();
   });
 
+  it('batches are encoded as they are appended: buffers grow past their first size, are reused, and every line lands once, in order', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), flushEvents: 100_000, flushIntervalMs: 1 });
+    // One batch far larger than the initial 64 KiB buffer (and non-ASCII, so UTF-8 is longer than the text).
+    const big = Array.from({ length: 3000 }, (_, i) => prediction({ model: `modèle-${i % 7}`, quality: i % 2 ? ['missing_value'] : [] }));
+    const first = wal.appendSerialized(big.map((e) => JSON.stringify(e)), { relaxed: true });
+    const second = wal.append(big.slice(0, 10));
+    await Promise.all([first, second]);
+    // Later, smaller batches reuse a written batch's buffer: no stale bytes may leak into them.
+    const small: PredictionEvent[] = [];
+    for (let k = 0; k < 5; k++) {
+      const batch = [prediction({ score: k / 10 }), prediction({ modelVersion: `v${k}` })];
+      small.push(...batch);
+      await wal.append(batch);
+    }
+    const back = [...wal.scanLocal()];
+    assert.deepEqual(back, [...big, ...big.slice(0, 10), ...small]);
+    assert.equal(wal.acknowledged, big.length + 10 + small.length);
+    await wal.close();
+  });
+
   it('a KeyObject case-id key gives the same HMAC as the string key', () => {
     const key = 'k'.repeat(24);
     assert.equal(hashCaseId('patient-1/enc-2', caseIdKeyObject(key)), hashCaseId('patient-1/enc-2', key));

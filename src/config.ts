@@ -45,6 +45,8 @@ const ConfigSchema = z.object({
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** The worker's simulated traffic follows this scenario (JSON/YAML TrafficScenario: a fault at one site, delayed outcomes). */
   VIGIL_TRAFFIC_SCENARIO: z.string().min(1).optional(),
+  /** Where canary and monitoring are measured: the gateway's telemetry segments in S3, or simulated traffic. */
+  VIGIL_LIVE_SOURCE: z.enum(['telemetry', 'simulated']).default('simulated'),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
   VIGIL_WEBHOOK_CONFIG: z.string().min(1).optional(),
   VIGIL_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_GITHUB_WEBHOOK_SECRET must be at least 16 characters').optional(),
@@ -104,6 +106,8 @@ export interface VigilConfig {
   workflowBundle: string | undefined;
   /** What the worker's simulated live traffic looks like (VIGIL_TRAFFIC_SCENARIO); null = the healthy world. */
   trafficScenario: TrafficScenario | null;
+  /** VIGIL_LIVE_SOURCE: canary and monitoring from the gateway's telemetry (src/telemetry/live-source.ts) or simulated traffic. */
+  liveSource?: 'telemetry' | 'simulated';
   /** Outbound approval notifications (the worker's notify activity). The secret signs deliveries: never log it. */
   notify: { url: string; secret: string } | null;
   /** The inference gateway (src/gateway/main.ts). Secrets: never log the tokens or the key. */
@@ -177,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
     trafficScenario: c.VIGIL_TRAFFIC_SCENARIO ? loadScenario(c.VIGIL_TRAFFIC_SCENARIO) : null,
+    liveSource: c.VIGIL_LIVE_SOURCE,
     notify: c.VIGIL_NOTIFY_URL && c.VIGIL_NOTIFY_SECRET ? { url: c.VIGIL_NOTIFY_URL, secret: c.VIGIL_NOTIFY_SECRET } : null,
     webhooks: {
       configFile: c.VIGIL_WEBHOOK_CONFIG,

@@ -2,6 +2,7 @@ import type { Signer } from '../attestation/signer';
 import type { EvidenceRef, RouteState } from '../domain';
 import type { Logger } from '../logging/logger';
 import type { SimCase } from '../sim/cohort';
+import type { LiveTelemetryPort } from '../telemetry/live-source';
 import type { NotifyPort } from './notify';
 import type { WorkflowClientPort } from './queue';
 
@@ -15,7 +16,12 @@ export interface EvidencePort {
 
 /** Where routing decisions take effect (the inference gateway reads this). */
 export interface RouteControl {
-  apply(modelName: string, routes: RouteState): Promise<void>;
+  /**
+   * Make `routes` the model's live table. `revision` (`<releaseId>#<release-local version>`) names the change:
+   * the store numbers tables per model, so versions keep moving forward across releases, and a retried
+   * activity with the same revision changes nothing.
+   */
+  apply(modelName: string, routes: RouteState, revision?: string): Promise<void>;
 }
 
 /** Live traffic with outcomes: simulated until the gateway's telemetry replaces it. */
@@ -64,4 +70,6 @@ export interface ActivityDeps {
   build?: WorkerBuild;
   /** Starts queued releases and watches them close (the release queue); set by createVigilWorker. */
   temporal?: WorkflowClientPort;
+  /** Canary and monitoring measured from the gateway's telemetry instead of `traffic` (VIGIL_LIVE_SOURCE=telemetry). */
+  live?: LiveTelemetryPort;
 }

@@ -3,11 +3,13 @@ import { EvidenceError } from '../evidence';
 import { archiveActivities } from './archive';
 import type { ActivityDeps } from './deps';
 import { dossierActivities } from './dossier';
+import { driftActivities } from './drift';
 import { liveActivities } from './live';
 import { notifyActivities } from './notify';
 import { offlineEvalActivities } from './offline-eval';
 import { queueActivities } from './queue';
 import { recordActivities } from './records';
+import { shadowActivities } from './shadow';
 import { snapshotActivities } from './snapshot';
 
 /**
@@ -34,6 +36,7 @@ function releaseActivities(deps: ActivityDeps) {
   return typedFailures({
     ...snapshotActivities(deps),
     ...offlineEvalActivities(deps),
+    ...shadowActivities(deps),
     ...liveActivities(deps),
     ...recordActivities(deps),
     ...dossierActivities(deps),
@@ -44,13 +47,16 @@ function releaseActivities(deps: ActivityDeps) {
 
 /** All activities, built from injected clients: tests pass typed fakes, the worker passes real ones. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...releaseActivities(deps), ...queueActivities(deps) };
+  return { ...releaseActivities(deps), ...queueActivities(deps), ...typedFailures(driftActivities(deps)) };
 }
 
 export type VigilActivities = ReturnType<typeof releaseActivities>;
 /** The per-model release queue's activities (src/workflows/release-queue.ts). */
 export type QueueActivities = ReturnType<typeof queueActivities>;
+/** Post-release drift surveillance and its actions (src/workflows/release-monitoring.ts, policy monitoring.drift). */
+export type DriftActivities = ReturnType<typeof driftActivities>;
 export type { ActivityDeps, HistoryPort, WorkerBuild, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
 export { chainKey, signatureEnvelopeKey } from './records';
 export { WebhookNotifier, type NotifyInput, type NotifyPort, type RollbackInput } from './notify';
-export { releaseStartOptions, type AwaitReleasesClosedInput, type StartQueuedReleaseInput, type StartQueuedReleaseResult, type WorkflowClientPort } from './queue';
+export { type AwaitReleasesClosedInput, type StartQueuedReleaseInput, type StartQueuedReleaseResult, type WorkflowClientPort } from './queue';
+export type { ObserveDriftInput, RequestRevalidationInput, RequestRevalidationResult, RevalidationNoticeInput } from './drift';

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { heartbeat } from '@temporalio/activity';
-import type { ArmStats, LiveMeasurement, ReleaseRequest, ShadowMeasurement, TrafficScenario } from '../domain';
+import type { ArmStats, LiveMeasurement, ReleaseRequest, TrafficScenario } from '../domain';
 import type { SimCase } from '../sim/cohort';
 import { applyScenario, observedLabels } from '../sim/scenario';
 import { armStats } from '../stats';
 import { closeAll, openScorers, scoreCases } from './artifacts';
 import type { ActivityDeps } from './deps';
+import { observeLiveFromTelemetry } from './live-telemetry';
 import type { StageOutput } from './snapshot';
 
 /** Stable assignment: a case (patient) always lands in the same arm for a given percentage. */
@@ -32,7 +33,7 @@ export interface ObserveLiveInput {
   scenario?: TrafficScenario;
 }
 
-export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'evidence' | 'traffic'>) {
+export function liveActivities({ evidence, traffic, live }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live'>) {
   /** Candidate and incumbent scored on the same cases (same float32 input); scorers are always closed. */
   async function scoreBoth(request: ReleaseRequest, columns: readonly string[], cases: readonly SimCase[]): Promise<[Float64Array, Float64Array]> {
     const [candidate, incumbent] = await openScorers(evidence, [request.candidate, request.incumbent]);
@@ -47,36 +48,11 @@ export function liveActivities({ evidence, traffic }: Pick<ActivityDeps, 'eviden
   }
 
   return {
-    /** Candidate scores mirrored production traffic; nothing it says reaches care. */
-    async observeShadow(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<ShadowMeasurement>> {
-      const { request } = input;
-      const window = `shadow:${request.candidate.artifact.sha256}`;
-      const { columns, cases } = await traffic.cases(window, request.policy.shadow.cases);
-      heartbeat();
-      const t = request.policy.operatingThreshold;
-      const labels = observedLabels(cases);
-      const [sc, sp] = await scoreBoth(request, columns, cases);
-      let agreements = 0;
-      let absDiff = 0;
-      for (let k = 0; k < cases.length; k++) {
-        if (sc[k]! >= t === sp[k]! >= t) agreements++;
-        absDiff += Math.abs(sc[k]! - sp[k]!);
-      }
-      const n = cases.length;
-      const measurement: ShadowMeasurement = {
-        cases: n,
-        agreements,
-        agreement: n > 0 ? agreements / n : null,
-        meanAbsScoreDifference: n > 0 ? absDiff / n : null,
-        candidate: armStats(sc, labels, t),
-        production: armStats(sp, labels, t),
-      };
-      const ref = await evidence.putJson({ kind: 'vigil.shadow/v1', releaseId: input.releaseId, at: input.at, window, threshold: t, measurement });
-      return { measurement, artifacts: [ref] };
-    },
-
     /** One canary interval or monitoring window: measure, record, and let the workflow judge. */
     async observeLive(input: ObserveLiveInput): Promise<StageOutput<LiveMeasurement>> {
+      // Gateway telemetry (VIGIL_LIVE_SOURCE=telemetry): the bake that just ended, measured per route
+      // (src/activities/live-telemetry.ts). A drill's scenario is a simulated world: it stays simulated.
+      if (live && !input.scenario) return observeLiveFromTelemetry(live, evidence, input);
       const { request } = input;
       const ext = input.extension ?? 0;
       const source = `${input.mode}:${request.candidate.artifact.sha256}:${input.step}${ext > 0 ? `:extension-${ext}` : ''}`;

@@ -6,7 +6,8 @@ import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowStartOptions } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, type ReleaseRequest } from '../domain';
-import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../domain/messages';
+import { releaseStartOptions } from '../domain/messages';
+import type { QueueSignalPort } from '../api/webhooks/temporal-queue';
 import type { ActivityDeps } from './deps';
 
 /** The slice of `@temporalio/client`'s Client the queue activities use (the worker passes a real Client). */
@@ -14,6 +15,8 @@ export interface WorkflowClientPort {
   workflow: {
     start(workflowType: 'releaseLifecycle', options: WorkflowStartOptions): Promise<{ readonly firstExecutionRunId: string }>;
     getHandle(workflowId: string): { describe(): Promise<{ readonly status: { readonly name: string } }> };
+    /** Enqueues on a model's release queue (drift revalidation, src/activities/drift.ts); the real Client has it. */
+    signalWithStart?: QueueSignalPort['workflow']['signalWithStart'];
   };
 }
 
@@ -36,23 +39,6 @@ export interface StartQueuedReleaseResult {
   runId: string | null;
 }
 
-/**
- * The options POST /api/releases and the webhooks start releases with (src/api/release-start.ts): same id,
- * task queue and search attributes, so a queued release is indistinguishable from a directly started one.
- */
-export function releaseStartOptions(request: ReleaseRequest, releaseId: string): WorkflowStartOptions {
-  return {
-    taskQueue: ORCHESTRATION_TASK_QUEUE,
-    workflowId: releaseId,
-    args: [request],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: [
-      { key: SearchAttr.model, value: request.modelName },
-      { key: SearchAttr.stage, value: 'SNAPSHOT' },
-    ],
-  };
-}
 
 export function queueActivities({ temporal, log }: Pick<ActivityDeps, 'temporal' | 'log'>) {
   const client = (): WorkflowClientPort => {

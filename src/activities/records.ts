@@ -4,6 +4,7 @@ import {
   ChainEntrySchema,
   ErrorType,
   type ChainEntry,
+  type CanaryDecisionRecord,
   type ChainHead,
   type DrillReport,
   type EvidenceRef,
@@ -94,6 +95,11 @@ export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps
       return evidence.putJson({ kind: 'vigil.guardrail-verdict/v1', ...input });
     },
 
+    /** A person's decision on a held canary, chained to the release's evidence head at that moment. */
+    async recordCanaryDecision(input: { releaseId: string; decision: Omit<CanaryDecisionRecord, 'evidence'>; chainHead: ChainHead | null }): Promise<EvidenceRef> {
+      return evidence.putJson({ kind: 'vigil.canary-decision/v1', releaseId: input.releaseId, ...input.decision, chainHead: input.chainHead });
+    },
+
     /** A rollback drill's report (src/workflows/rollback-drill.ts); `vigil drill rollback` renders it. */
     async recordDrillReport(report: DrillReport): Promise<EvidenceRef> {
       return evidence.putJson(report);
@@ -101,7 +107,7 @@ export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps
 
     async setRoutes(input: { releaseId: string; modelName: string; routes: RouteState; reason: string; at: string }): Promise<EvidenceRef> {
       const ref = await evidence.putJson({ kind: 'vigil.routes/v1', ...input });
-      await routes.apply(input.modelName, input.routes);
+      await routes.apply(input.modelName, input.routes, `${input.releaseId}#${input.routes.version}`);
       return ref;
     },
   };

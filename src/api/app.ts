@@ -21,7 +21,8 @@ import type { TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 import { createUiRoutes, type UiDeps } from '../ui/routes';
 import { SIGNATURE_REFUSAL_STATUS } from './sign-off';
-import { signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './signatures';
+import { adjudicationHandler } from './adjudication';
+import { canaryDecisionHandler, signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './signatures';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 export const LIST_LIMIT = 100;
@@ -132,6 +133,20 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
   api.post('/releases/:id/signatures/withdraw', requireJson, limitBody, async (c) => {
     if (!withdrawSig) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return withdrawSig(c, await readJson(c));
+  });
+
+  // A person resumes or rolls back a held canary: the same re-authentication as signing.
+  const decideCanary = signing ? canaryDecisionHandler(signing) : null;
+  api.post('/releases/:id/canary-decision', requireJson, limitBody, async (c) => {
+    if (!decideCanary) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    return decideCanary(c, await readJson(c));
+  });
+
+  // A reviewer adjudicates one sampled shadow disagreement (the web UI does the same from a session).
+  const adjudicate = signing ? adjudicationHandler(signing) : null;
+  api.post('/releases/:id/adjudications', requireJson, limitBody, async (c) => {
+    if (!adjudicate) throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    return adjudicate(c, await readJson(c));
   });
 
   // Service-account path: trusts the body's signer on the strength of the shared bearer token alone (tests and

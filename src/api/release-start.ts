@@ -4,7 +4,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { ReleaseRequest } from '../domain';
-import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../domain/messages';
+import { releaseStartOptions, SearchAttr } from '../domain/messages';
 import { ApiError } from './errors';
 import type { ReleaseHandle, TemporalPort } from './temporal-port';
 
@@ -41,17 +41,7 @@ export async function startReleaseWorkflow(
   retry: string,
 ): Promise<string> {
   try {
-    const started = await client.workflow.start('releaseLifecycle', {
-      taskQueue: ORCHESTRATION_TASK_QUEUE,
-      workflowId: releaseId,
-      args: [request],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SearchAttr.model, value: request.modelName },
-        { key: SearchAttr.stage, value: 'SNAPSHOT' },
-      ],
-    });
+    const started = await client.workflow.start('releaseLifecycle', releaseStartOptions(request, releaseId));
     return started.firstExecutionRunId;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {

@@ -11,8 +11,8 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ErrorType, type ApprovalInput, type ReleaseStatus, type Role, type SignatureRecord, type WithdrawalInput, type WithdrawalResult } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery, withdrawSignatureUpdate } from '../domain/messages';
+import { ErrorType, type ApprovalInput, type CanaryDecisionInput, type CanaryDecisionResult, type ReleaseStatus, type Role, type SignatureRecord, type WithdrawalInput, type WithdrawalResult } from '../domain';
+import { approveReleaseUpdate, decideCanaryUpdate, releaseStatusQuery, withdrawSignatureUpdate } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from './temporal-port';
 
@@ -35,6 +35,7 @@ export const SIGNATURE_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
   [ErrorType.ReleaseFinished]: 409,
   [ErrorType.NoApprovalToWithdraw]: 409,
   [ErrorType.AlreadyWithdrawn]: 409,
+  [ErrorType.NotAwaitingCanaryDecision]: 409,
 };
 
 /** A signature the release did not take, with the status and validator type to answer with. */
@@ -121,6 +122,28 @@ export async function submitSignature(deps: SignOffDeps, releaseId: string, inpu
 }
 
 /**
+ * An Update's failure as the refusal a person can act on: the validator's typed refusals by status, a timeout
+ * as 503, a release no longer running as 409; anything else as 500 (logged).
+ */
+function refusalFor(deps: SignOffDeps, releaseId: string, what: string, err: unknown): SignOffRefusal {
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+    const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
+    if (status !== undefined) return new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
+    deps.log.error({ releaseId, err }, `sign-off: ${what} failed unexpectedly`);
+    return new SignOffRefusal(500, `the ${what} could not be recorded; check the release before trying again`);
+  }
+  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+    return new SignOffRefusal(503, `timed out waiting for the release to take the ${what}; check the release before trying again`);
+  }
+  if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
+    return new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
+  }
+  throw err;
+}
+
+/**
  * One withdrawSignature Update: the signer takes back their own approval while sign-off is open.
  * Throws SignOffRefusal for every refusal (nothing to withdraw, already withdrawn, sign-off no longer open).
  */
@@ -128,20 +151,15 @@ export async function submitWithdrawal(deps: SignOffDeps, releaseId: string, inp
   try {
     return await deps.client.workflow.getHandle(releaseId).executeUpdate(withdrawSignatureUpdate, { args: [input] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const cause = err.cause;
-      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-      const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
-      if (status !== undefined) throw new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
-      deps.log.error({ releaseId, err }, 'sign-off: withdrawal failed unexpectedly');
-      throw new SignOffRefusal(500, 'the withdrawal could not be recorded; check the release before trying again');
-    }
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new SignOffRefusal(503, 'timed out waiting for the release to take the withdrawal; check the release before trying again');
-    }
-    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
-      throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
-    }
-    throw err;
+    throw refusalFor(deps, releaseId, 'withdrawal', err);
+  }
+}
+
+/** One decideCanary Update: a person resumes or rolls back a held canary. Throws SignOffRefusal for every refusal. */
+export async function submitCanaryDecision(deps: SignOffDeps, releaseId: string, input: CanaryDecisionInput): Promise<CanaryDecisionResult> {
+  try {
+    return await deps.client.workflow.getHandle(releaseId).executeUpdate(decideCanaryUpdate, { args: [input] });
+  } catch (err) {
+    throw refusalFor(deps, releaseId, 'canary decision', err);
   }
 }

@@ -9,10 +9,10 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AuthAuditLog, AuthEventType, Identity, IdentityProvider, LoginThrottle } from '../auth';
-import { ApprovalInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
+import { ApprovalInputSchema, CanaryDecisionInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
-import { SignOffRefusal, submitSignature, submitWithdrawal } from './sign-off';
+import { SignOffRefusal, submitCanaryDecision, submitSignature, submitWithdrawal } from './sign-off';
 import type { TemporalPort } from './temporal-port';
 
 export interface SignatureRouteDeps {
@@ -52,9 +52,21 @@ export const WithdrawalRequestSchema = z
   .strict();
 export type WithdrawalRequest = z.infer<typeof WithdrawalRequestSchema>;
 
+/** A person's decision on a held canary (`vigil canary resume|rollback`). `signer` is refused: it comes from the account. */
+export const CanaryDecisionRequestSchema = z
+  .object({
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+    role: RoleSchema,
+    decision: CanaryDecisionInputSchema.shape.decision,
+    reason: CanaryDecisionInputSchema.shape.reason,
+  })
+  .strict();
+export type CanaryDecisionRequest = z.infer<typeof CanaryDecisionRequestSchema>;
+
 type Audit = (type: AuthEventType, user: string | null, detail?: Record<string, unknown>) => Promise<void>;
 
-function auditFor(deps: SignatureRouteDeps, c: Context, releaseId: string): Audit {
+export function auditFor(deps: SignatureRouteDeps, c: Context, releaseId: string): Audit {
   const addr = deps.clientAddress ?? (() => 'unknown');
   return (type, user, detail = {}) =>
     deps.audit
@@ -63,7 +75,7 @@ function auditFor(deps: SignatureRouteDeps, c: Context, releaseId: string): Audi
 }
 
 /** Parse a body that carries a password: issues name fields, never values. */
-function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+export function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issues = fieldIssues(parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` } : i)));
@@ -76,7 +88,7 @@ function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: string)
  * Re-authentication for one signing act (21 CFR 11.200(a)(1)): both components, every time, under the shared
  * rate limit, lockout and audit log. Returns the account; throws ApiError 401/429 otherwise.
  */
-async function reauthenticate(deps: SignatureRouteDeps, c: Context, audit: Audit, user: string, password: string): Promise<Identity> {
+export async function reauthenticate(deps: SignatureRouteDeps, c: Context, audit: Audit, user: string, password: string): Promise<Identity> {
   const addr = deps.clientAddress ?? (() => 'unknown');
   if (!deps.throttle.allowAttempt(addr(c))) {
     void audit('login.rate_limited', user);
@@ -166,6 +178,37 @@ export function withdrawalHandler(deps: SignatureRouteDeps) {
     } catch (err) {
       if (err instanceof SignOffRefusal) {
         void audit('withdrawal.refused', identity.id, { status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
+      }
+      throw err;
+    }
+  };
+}
+
+/**
+ * POST /api/releases/:id/canary-decision — resume or roll back a held canary (pause step or escalated guardrail
+ * failure), with the same re-authentication as signing; the decider is the account, never the body.
+ */
+export function canaryDecisionHandler(deps: SignatureRouteDeps) {
+  return async (c: Context, body: unknown): Promise<Response> => {
+    const releaseId = c.req.param('id')!;
+    const audit = auditFor(deps, c, releaseId);
+
+    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    const req = parseCredentialed(CanaryDecisionRequestSchema, body, 'canary decision');
+    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
+    if (!(identity.roles as string[]).includes(req.role)) {
+      void audit('canary-decision.refused', identity.id, { role: req.role, status: 403 });
+      throw new ApiError(403, `${identity.id} does not hold the role ${req.role}`);
+    }
+    try {
+      const result = await submitCanaryDecision(deps, releaseId, { signer: identity.id, printedName: identity.name, role: req.role, decision: req.decision, reason: req.reason });
+      void audit('canary-decision.accepted', identity.id, { role: req.role, decision: req.decision, record: result.record });
+      deps.log.info({ releaseId, decider: identity.id, decision: req.decision }, 'canary decision accepted');
+      return c.json(result, 201);
+    } catch (err) {
+      if (err instanceof SignOffRefusal) {
+        void audit('canary-decision.refused', identity.id, { status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;

@@ -4,9 +4,9 @@
  * decisions in the evidence chain.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ChainEntry, Decision, LiveMeasurement, OfflineMeasurement, ReleaseRequest, ShadowMeasurement, SnapshotMeasurement } from '../domain';
+import type { ChainEntry, Decision, DriftMeasurement, LiveMeasurement, OfflineMeasurement, ReleaseRequest, ShadowMeasurement, SnapshotMeasurement } from '../domain';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
-import { judgeGuardrails, judgeGuardrailsSequential, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import { judgeDrift, judgeGuardrails, judgeGuardrailsSequential, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
 import type { Finding } from './chain';
 import { eventLabel, type ActivityCall } from './history';
 
@@ -68,6 +68,12 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         recomputed = judgeOffline((call.result as StageOut<OfflineMeasurement>).measurement);
         break;
       case 'observeShadow':
+        // With clinical adjudication the gate is judged once the adjudications are tallied (closeShadowReview).
+        if (policy.shadow.adjudication && calls.some((c) => c.name === 'closeShadowReview')) continue;
+        stage = 'SHADOW';
+        recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
+        break;
+      case 'closeShadowReview':
         stage = 'SHADOW';
         recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
         break;
@@ -84,6 +90,19 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         } else {
           recomputed = judgeGuardrails(m, input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails);
         }
+        break;
+      }
+      case 'observeDrift': {
+        // Drift is a second chain entry for the same monitoring window, appended after the guardrails' entry.
+        stage = 'MONITORING';
+        step = input.step ?? null;
+        const g = policy.monitoring.drift;
+        if (!g) {
+          findings.push({ problem: `${eventLabel(call)}: drift was measured but the pinned policy has no monitoring.drift to judge it by` });
+          continue;
+        }
+        const judged = judgeDrift((call.result as StageOut<DriftMeasurement>).measurement, g);
+        recomputed = { verdict: judged.verdict, reasons: judged.reasons };
         break;
       }
       default:

@@ -16,7 +16,9 @@ export type AuthEventType =
   | 'signature.duplicate'
   | 'signature.refused'
   | 'withdrawal.accepted'
-  | 'withdrawal.refused';
+  | 'withdrawal.refused'
+  | 'canary-decision.accepted'
+  | 'canary-decision.refused';
 
 export interface AuthEvent {
   type: AuthEventType;

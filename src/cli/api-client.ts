@@ -1,4 +1,4 @@
-import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord, WithdrawalResult } from '../domain';
+import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord, WithdrawalResult, CanaryDecisionResult } from '../domain';
 
 /** Responses of the Vigil HTTP API (src/api), as the CLI reads them. */
 export interface StartReleaseResponse {
@@ -89,6 +89,11 @@ export class ApiClient {
   /** The signer withdraws their own approval; the server re-checks the password and takes the signer from the account. */
   withdraw(releaseId: string, input: { username: string; password: string; reason: string }): Promise<WithdrawalResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures/withdraw`, input);
+  }
+
+  /** Resume or roll back a held canary; the server re-checks the password and takes the decider from the account. */
+  decideCanary(releaseId: string, input: { username: string; password: string; role: string; decision: 'resume' | 'rollback'; reason: string }): Promise<CanaryDecisionResult> {
+    return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/canary-decision`, input);
   }
 
   /** Service-account path (the body names the signer; only the bearer token is checked). */

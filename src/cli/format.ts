@@ -47,6 +47,12 @@ export function formatStatus(s: ReleaseStatus): string {
     const canary = s.routes.canary ? `; canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : '';
     kv.push(['routes', `production ${s.routes.production}${canary} (v${s.routes.version})`]);
   }
+  if (s.canaryHold) {
+    const h = s.canaryHold;
+    const why = h.kind === 'pause' ? `paused after step ${h.step + 1}` : `escalated at step ${h.step + 1}: ${(h.failure ?? []).join('; ')}`;
+    kv.push(['canary held', `${why}; waiting for \`vigil canary resume|rollback\`${h.deadline ? ` until ${h.deadline} (then rollback)` : ''}`]);
+  }
+  for (const d of s.canaryDecisions ?? []) kv.push(['canary decision', `${d.decision} by ${d.printedName} (${d.role}) at ${d.at}: ${d.reason}`]);
   if (s.chainHead) kv.push(['chain head', `#${s.chainHead.seq} ${s.chainHead.digest}`]);
   const width = Math.max(...kv.map(([k]) => k.length));
   const lines = kv.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

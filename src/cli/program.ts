@@ -37,6 +37,8 @@ Signing (vigil approve): you sign as the account --user; the password is asked f
   e.g. vigil approve <releaseId> --user dana.qa --role qa --meaning "approved as quality reviewer" \
          --reason "evidence reviewed" --digest <dossier sha256 from vigil release status>
   vigil withdraw <releaseId> --user dana.qa --reason <text>   take back your approval while sign-off is open
+  vigil canary resume|rollback <releaseId> --user sam.clin --role clinical --reason <text>
+                    decide on a held canary (pause step, or guardrail failure with canary.onFailure: escalate)
 
 Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
@@ -195,6 +197,32 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       print(`signature: ${res.signatureKey}`);
       print(`withdrawal record: ${res.withdrawalKey}`);
     });
+
+  const canary = program.command('canary').description('decide on a held canary (a pause step, or a guardrail failure escalated to a person)');
+  for (const decision of ['resume', 'rollback'] as const) {
+    canary
+      .command(decision)
+      .description(
+        decision === 'resume'
+          ? 'put the held canary back on (after an escalation a new sequential test starts); your password is checked again'
+          : 'roll the held canary back to the validated model; your password is checked again',
+      )
+      .argument('<releaseId>')
+      .requiredOption('--user <id>', 'your user id; the password is prompted for without echo')
+      .option('--password-stdin', 'read the password from the first line of stdin instead of prompting')
+      .requiredOption('--role <role>', `the role you decide in (${RoleSchema.options.join(', ')}): one the release requires`)
+      .requiredOption('--reason <text>', 'why; recorded with the decision')
+      .option('--json', 'print machine-readable JSON only')
+      .action(async (releaseId: string, o: { user: string; passwordStdin?: boolean; role: string; reason: string; json?: boolean }) => {
+        const role = RoleSchema.safeParse(o.role);
+        if (!role.success) throw new UsageError(`--role must be one of ${RoleSchema.options.join(', ')}`);
+        if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');
+        const password = await readPassword(io, o.user, o.passwordStdin === true);
+        const res = await client().decideCanary(releaseId, { username: o.user, password, role: role.data, decision, reason: o.reason });
+        if (o.json) return printJson(res);
+        print(`canary of ${res.releaseId}: ${res.decision === 'resume' ? 'resumed' : 'rolled back'} (record ${res.record})`);
+      });
+  }
 
   registerAuditCommands(program, io, (code) => (exitCode = code));
   registerDrillCommands(program, io, (code) => (exitCode = code));

@@ -165,8 +165,16 @@ async function follow(opts: DemoOptions, releaseId: string): Promise<ReleaseStat
       const reasons = last?.decision?.reasons.length ? last.decision.reasons : status.reason ? [status.reason] : [];
       const first = status.history?.[0];
       const total = first && last ? ` after ${seconds(Date.parse(last.startedAt) - Date.parse(first.startedAt))}` : '';
+      const next =
+        status.outcome === 'RELEASED' || status.outcome === 'ROLLED_BACK'
+          ? [
+              'Next:',
+              `  ${opts.vigilBin} audit ${releaseId} --html audit.html          # replay, verify evidence, recompute decisions`,
+              `  ${opts.vigilBin} drill rollback ${releaseId} --bake 1 --html drill.html   # rehearse the automatic rollback`,
+            ]
+          : [];
       out.event(
-        [`■ release ${releaseId} ended: ${status.outcome ?? stage}${total}`, ...reasons.map((r) => `      · ${r}`)].join('\n'),
+        [`■ release ${releaseId} ended: ${status.outcome ?? stage}${total}`, ...reasons.map((r) => `      · ${r}`), ...next].join('\n'),
       );
       return status;
     }

@@ -22,6 +22,14 @@ export const ErrorType = {
   AlreadyWithdrawn: 'VigilAlreadyWithdrawn',
   /** This process lacks a dependency the activity needs (e.g. a worker without a Temporal client). */
   NotConfigured: 'VigilNotConfigured',
+  /** An adjudication arrived while the shadow stage is not collecting them. */
+  NotAdjudicating: 'VigilNotAdjudicating',
+  /** An adjudication names a sample id that is not in the release's disagreement sample. */
+  UnknownSample: 'VigilUnknownSample',
+  /** This reviewer has already adjudicated this sampled case. */
+  AlreadyAdjudicated: 'VigilAlreadyAdjudicated',
+  /** A canary decision arrived while the canary is not held for one. */
+  NotAwaitingCanaryDecision: 'VigilNotAwaitingCanaryDecision',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -12,3 +12,6 @@ export * from './change-control';
 export * from './simulation';
 export * from './release-queue';
 export * from './drill';
+export * from './shadow-adjudication';
+export * from './monitoring-drift';
+export * from './canary-decision';

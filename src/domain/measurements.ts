@@ -1,4 +1,6 @@
 import type { ChangeClass } from './change-control';
+import type { EvidenceRef } from './evidence';
+import type { AdjudicationTally, DisagreementDirection } from './shadow-adjudication';
 import type { ChangeDimension } from './policy';
 
 /** What activities measure. Judging these against the policy is a pure function (src/judging). */
@@ -72,6 +74,47 @@ export interface ShadowMeasurement {
   meanAbsScoreDifference: number | null;
   candidate: ArmStats;
   production: ArmStats;
+  // Everything below is absent in histories recorded before the clinical shadow measurement existed.
+  /** Cohen's κ of the two models' alerts; null when undefined (both made one and the same call on every case). */
+  kappa?: number | null;
+  /** Correlation of the two models' scores; null when either is constant. */
+  correlation?: { pearson: number | null; spearman: number | null };
+  /** Wall-clock time of each scoring call (one case per call), measured around the scorer; milliseconds. */
+  latencyMs?: { candidate: LatencySummary; production: LatencySummary };
+  /** Cases a model failed to score (they are left out of every statistic above). */
+  errors?: { candidate: number; production: number; cases: number };
+  /** Non-finite input values per feature (as the candidate received them). */
+  missing?: Record<string, number>;
+  /** Input drift against the locked evaluation dataset of the release. */
+  drift?: ShadowDrift;
+  /** Disagreements at the threshold and the stratified sample written for adjudication (evidence only). */
+  disagreements?: {
+    candidateOnly: number;
+    productionOnly: number;
+    sampled: number;
+    sample: EvidenceRef | null;
+    strata: { site: string; direction: DisagreementDirection; available: number; sampled: number }[];
+  };
+  /** Tally of the clinical adjudication the gate waited for (closeShadowReview). */
+  adjudication?: AdjudicationTally;
+}
+
+export interface LatencySummary {
+  calls: number;
+  /** Cases per call. */
+  batchSize: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface ShadowDrift {
+  reference: { dataset: string; sha256: string; rows: number };
+  /** Per model input feature in both the reference and the traffic: PSI (reference deciles) and two-sample KS. */
+  features: { feature: string; psi: number; ks: number; ksPValue: number; n: number }[];
+  /** Site mix against the reference (chi-square test of homogeneity); null when the reference has no site column. */
+  site: { chiSquare: number; df: number; pValue: number; psi: number } | null;
 }
 
 /** Canary: treatment = candidate arm, comparator = concurrent control arm. Monitoring: comparator = validated baseline. */
@@ -83,6 +126,10 @@ export interface LiveMeasurement {
   errors?: { failed: number; requests: number };
   /** Data-quality anomalies in this interval's canary inputs (e.g. non-finite features). */
   dataQualityAnomalies?: string[];
+  /** Clinician overrides of the treatment arm's alerts in this interval (gateway-fed measurements only). */
+  overrides?: { overridden: number; alerts: number };
+  /** 99th percentile latency of the treatment arm in this interval, milliseconds (gateway-fed only). */
+  latencyP99Ms?: number | null;
   /** Cases whose outcome had not arrived by the analysis (they count for alerts, not for sensitivity). */
   unlabelled?: { treatment: number; comparator: number };
 }

@@ -46,15 +46,56 @@ export const SequentialGuardrailsSchema = z.object({
   maxAlertRateRatio: z.number().min(1).max(100),
   maxErrorRate: unit.optional(),
   maxDataQualityAnomalies: z.number().int().min(0).max(1000).optional(),
+  /** Limits on signals only a gateway-fed source measures (VIGIL_LIVE_SOURCE=telemetry); unmeasured = inconclusive. */
+  maxOverrideRate: unit.optional(),
+  maxLatencyP99Ms: z.number().positive().max(60_000).optional(),
   /** An inconclusive interval re-bakes the step up to this many times; still inconclusive → rollback, never pass. */
   maxExtensions: z.number().int().min(0).max(50).default(3),
 });
 export type SequentialGuardrails = z.infer<typeof SequentialGuardrailsSchema>;
 
+/**
+ * Post-release drift surveillance (src/activities/drift.ts, src/judging/drift.ts), judged every monitoring window
+ * beside the guardrails. Data drift of the window's inputs against the locked evaluation split: PSI and two-sample
+ * KS per numeric feature, chi-square for the site mix; the KS and chi-square p-values of one window form one family
+ * and are Holm-adjusted (family-wise error rate ksAlpha per window). Performance drift over the labelled cases of
+ * the last `windowsForPerformance` windows, pooled: sensitivity against the validated baseline and
+ * calibration-in-the-large against the candidate's on the evaluation split. Workflow drift: the window's alert rate
+ * against the baseline's, either way.
+ */
+export const DriftPolicySchema = z.object({
+  /** Largest tolerated PSI of any one feature (or of the site mix). < 0.1 stable, 0.1–0.25 moderate, > 0.25 major. */
+  maxPsi: z.number().gt(0).max(10).default(0.25),
+  /** Family-wise error rate of the window's KS (per feature) and chi-square (site) tests, Holm-adjusted. */
+  ksAlpha: z.number().gt(0).max(0.2).default(0.01),
+  /** Alert rate versus the validated baseline outside [1/ratio, ratio] is drift. */
+  maxAlertRateRatio: z.number().gt(1).max(100).default(1.25),
+  /** Windows whose labelled cases are pooled for performance drift (the current one and up to n − 1 before it). */
+  windowsForPerformance: z.number().int().min(1).max(100).default(6),
+  /** Largest tolerated drop of pooled sensitivity below the validated baseline's. */
+  maxSensitivityDrop: unit.default(0.05),
+  /** Largest tolerated |calibration-in-the-large (observed rate − mean predicted risk) − the evaluation split's|. */
+  maxCalibrationGap: unit.default(0.05),
+  /** Fewer pooled labelled positives than this: performance drift is not judged (noted, never a pass of it). */
+  minPositives: z.number().int().min(1).max(100_000).default(30),
+  /**
+   * What drift does: 'notify' sends a "revalidation required" notice (once per drift episode) and surveillance goes
+   * on; 'revalidate' also queues a new release of the same candidate (attempt + 1) and ends surveillance with the
+   * release kept in service; 'rollback' fails the window like a guardrail (the release rolls back).
+   */
+  onDrift: z.enum(['notify', 'revalidate', 'rollback']),
+});
+export type DriftPolicy = z.infer<typeof DriftPolicySchema>;
+
 export const CanaryStepSchema = z.object({
   percent: z.number().min(0.1).max(100),
   bakeSeconds: seconds,
   cases,
+  /**
+   * Hold at this percentage once the step's analysis passes, until a person resumes or rolls back
+   * (`decideCanary`); without `timeoutSeconds` it waits indefinitely, with it the hold ends in a rollback.
+   */
+  pause: z.object({ timeoutSeconds: seconds.optional() }).strict().optional(),
 });
 export type CanaryStep = z.infer<typeof CanaryStepSchema>;
 
@@ -87,6 +128,26 @@ export const ReleasePolicySchema = z
       cases,
       /** Minimum share of cases on which candidate and production agree at the operating threshold. */
       minAgreement: unit,
+      /** Minimum Cohen's κ of candidate vs production alerts at the operating threshold (chance-corrected agreement). */
+      minKappa: z.number().min(-1).max(1).optional(),
+      /** Largest tolerated PSI of any model input feature against the release's locked evaluation data. */
+      maxPsi: z.number().gt(0).max(10).optional(),
+      /**
+       * Clinical adjudication: a stratified sample (site × direction) of up to `sampleSize` disagreements is judged
+       * by qa/clinical reviewers; the gate waits until `minAdjudicated` cases are adjudicated (at most
+       * `timeoutSeconds`, then it fails) and fails when production was right in more than `maxCandidateWrongShare`
+       * of the adjudicated disagreements (unclear ones excluded from the denominator).
+       */
+      adjudication: z
+        .object({
+          sampleSize: z.number().int().min(1).max(1000),
+          minAdjudicated: z.number().int().min(1).max(1000),
+          maxCandidateWrongShare: unit,
+          timeoutSeconds: seconds,
+        })
+        .strict()
+        .refine((a) => a.minAdjudicated <= a.sampleSize, { path: ['minAdjudicated'], message: 'minAdjudicated cannot exceed sampleSize' })
+        .optional(),
     }),
     approval: z.object({
       requiredRoles: z.array(RoleSchema).min(1).max(3),
@@ -125,6 +186,12 @@ export const ReleasePolicySchema = z
       steps: z.array(CanaryStepSchema).min(1).max(10),
       guardrails: GuardrailsSchema,
       sequential: SequentialGuardrailsSchema.optional(),
+      /**
+       * A failed sequential guardrail: roll back at once (default), or take the canary off patients and let a
+       * person decide within `escalationTimeoutSeconds` (no decision → rollback).
+       */
+      onFailure: z.enum(['rollback', 'escalate']).optional(),
+      escalationTimeoutSeconds: seconds.optional(),
     }),
     monitoring: z.object({
       intervals: z.number().int().min(1).max(100_000),
@@ -133,7 +200,19 @@ export const ReleasePolicySchema = z
       /** Intervals per workflow run before continue-as-new keeps the history bounded. */
       intervalsPerRun: z.number().int().min(1).max(500).default(48),
       guardrails: GuardrailsSchema,
+      /** Drift surveillance each window (absent: guardrails only, as before). */
+      drift: DriftPolicySchema.optional(),
     }),
+    /**
+     * How much each ground-truth source counts when canary and monitoring are measured from gateway telemetry: a
+     * case's label is the outcome of its most heavily weighted source (0 = ignored). Absent: 1 / 1 / 1.
+     */
+    outcomes: z
+      .object({
+        weights: z.object({ clinician_review: z.number().min(0), downstream_outcome: z.number().min(0), complaint: z.number().min(0) }).strict(),
+      })
+      .strict()
+      .optional(),
   })
   .superRefine((p, ctx) => {
     if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {

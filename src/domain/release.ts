@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import type { CanaryDecisionRecord, CanaryHold } from './canary-decision';
 import { DatasetSchemaSchema } from './dataset-schema';
 import { Sha256Hex, type ChainHead, type EvidenceRef } from './evidence';
 import { ReleasePolicySchema, type Role } from './policy';
+import type { ShadowAdjudicationStatus } from './shadow-adjudication';
 import type { Decision, Outcome, Stage } from './stages';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and "-", at most 48');
@@ -154,6 +156,11 @@ export interface ReleaseStatus {
   chainHead: ChainHead | null;
   history: StageRecord[];
   approvalDeadline: string | null;
+  /** Clinical adjudication of shadow disagreements; present once SHADOW has a sample to adjudicate. */
+  shadowAdjudication?: ShadowAdjudicationStatus;
+  /** Present once the canary has waited for a person (pause step or escalation). */
+  canaryHold?: CanaryHold | null;
+  canaryDecisions?: CanaryDecisionRecord[];
 }
 
 export interface ReleaseResult {

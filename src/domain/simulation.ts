@@ -25,6 +25,22 @@ export const TrafficScenarioSchema = z
       })
       .optional(),
     /**
+     * A population shift (real data drift, not a pipeline bug): `offset` is added to the feature as BOTH pipelines
+     * see it — candidate and production alike — at one site or, without `site`, everywhere; outcomes stay those of
+     * the unshifted case (the measured input moved). From `fromInterval` on, in every live interval (`phase: live`)
+     * or only in post-release monitoring windows (`phase: monitoring`); never in the shadow period.
+     */
+    shift: z
+      .object({
+        site: z.string().min(1).max(64).optional(),
+        feature: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
+        offset: z.number().min(-1000).max(1000),
+        fromInterval: z.number().int().min(0).max(100_000).default(0),
+        phase: z.enum(['live', 'monitoring']).default('live'),
+      })
+      .strict()
+      .optional(),
+    /**
      * Outcomes arrive late (clinician review, downstream outcome): the share of cases whose ground truth has
      * arrived when an interval is analysed. Unlabelled cases count for alerts, never for sensitivity.
      */

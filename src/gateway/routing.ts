@@ -34,6 +34,8 @@ export const GatewayRouteTableSchema = z
     threshold: z.number().min(0).max(1).optional(),
     /** Versions that stay loaded though no route uses them (the last validated model until monitoring ends). */
     hot: z.array(version).max(16).optional(),
+    /** Which release change this table is (`<releaseId>#<release-local version>`): a retried write is a no-op. */
+    revision: z.string().min(1).max(320).optional(),
   })
   .strict();
 export type GatewayRouteTable = z.infer<typeof GatewayRouteTableSchema>;

@@ -6,20 +6,11 @@
 import type { ArmStats, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
 import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
 
-/** One canary interval: the domain's live measurement plus signals a gateway-fed source can add. */
-export interface CanaryIntervalMeasurement extends LiveMeasurement {
-  /** Clinician overrides of the canary arm's alerts in this interval (dismissed / acted against). */
-  overrides?: { overridden: number; alerts: number };
-  /** 99th percentile latency of the canary arm in this interval, milliseconds. */
-  latencyP99Ms?: number | null;
-}
+/** One canary interval as the sequential judge reads it (the domain's live measurement). */
+export type CanaryIntervalMeasurement = LiveMeasurement;
 
-/** The policy's sequential guardrails plus limits for signals only a gateway-fed source measures. */
-export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & {
-  harmMargin: number;
-  maxOverrideRate?: number;
-  maxLatencyP99Ms?: number;
-};
+/** The policy's sequential guardrails as the judge needs them (maxExtensions is the workflow's business). */
+export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & { harmMargin: number };
 
 export interface SequentialGuardrailsDecision extends Decision {
   /** What was computed, for the evidence record: every look of the sequential test and the operational checks. */

@@ -53,17 +53,89 @@ export function judgeOffline(m: OfflineMeasurement): Decision {
   );
 }
 
+/**
+ * The shadow gate: agreement at the threshold, and — only when the policy sets them — Cohen's κ, input drift
+ * (PSI of every model input against the locked evaluation data) and the clinical adjudication of sampled
+ * disagreements. Measurements and policies without those fields are judged exactly as before they existed.
+ */
 export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
   if (m.agreement === null || m.cases < policy.cases) {
-    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`] };
+    const failed = m.errors && m.errors.cases > 0 ? [`${m.errors.cases} cases could not be scored (candidate ${m.errors.candidate}, production ${m.errors.production})`] : [];
+    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`, ...failed] };
   }
-  if (m.agreement < policy.minAgreement) {
-    return {
-      verdict: 'fail',
-      reasons: [`agreement with production ${fmt(m.agreement)} is below the minimum ${policy.minAgreement}`],
-    };
+  const failures: string[] = [];
+  const inconclusive: string[] = [];
+  const notes: string[] = [];
+  if (m.agreement < policy.minAgreement) failures.push(`agreement with production ${fmt(m.agreement)} is below the minimum ${policy.minAgreement}`);
+  if (policy.minKappa !== undefined) {
+    if (m.kappa === undefined) inconclusive.push(`Cohen's κ was not measured (the policy requires at least ${policy.minKappa})`);
+    else if (m.kappa === null) inconclusive.push(`Cohen's κ is undefined: both models made one and the same call on every case (the policy requires at least ${policy.minKappa})`);
+    else if (m.kappa < policy.minKappa) failures.push(`Cohen's κ ${fmt(m.kappa)} is below the minimum ${policy.minKappa}`);
+    else notes.push(`κ ${fmt(m.kappa)}`);
   }
-  return { verdict: 'pass', reasons: [`agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases`] };
+  if (policy.maxPsi !== undefined) {
+    const features = m.drift?.features ?? [];
+    if (features.length === 0) inconclusive.push(`input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})`);
+    else {
+      const over = features.filter((f) => f.psi > policy.maxPsi!);
+      if (over.length) failures.push(`input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`);
+      else notes.push(`largest input PSI ${fmt(Math.max(...features.map((f) => f.psi)))}`);
+    }
+  }
+  const a = policy.adjudication;
+  if (a) {
+    const t = m.adjudication;
+    if (!t) inconclusive.push('disagreements were not clinically adjudicated (adjudication starts only once the measured criteria pass)');
+    else if (t.sampled === 0) notes.push('no disagreements to adjudicate');
+    else {
+      const required = Math.min(a.minAdjudicated, t.sampled);
+      const decided = t.candidateRight + t.productionRight;
+      if (t.adjudicatedCases < required) {
+        failures.push(`clinical adjudication timed out: ${t.adjudicatedCases} of ${required} required disagreement cases adjudicated by ${t.deadline}`);
+      } else if (decided === 0) {
+        inconclusive.push(`all ${t.adjudicatedCases} adjudicated disagreement cases were judged unclear: no evidence which model is right`);
+      } else {
+        const share = t.productionRight / decided;
+        const text = `production judged right on ${t.productionRight} of ${decided} adjudicated disagreements (share ${fmt(share)}; ${t.unclear} unclear excluded from the denominator)`;
+        if (share > a.maxCandidateWrongShare) failures.push(`${text}, more than the allowed ${a.maxCandidateWrongShare}`);
+        else notes.push(text);
+      }
+    }
+  }
+  const pass = `agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases`;
+  return decide(failures, inconclusive, notes.length ? `${pass}; ${notes.join('; ')}` : pass);
+}
+
+/**
+ * One verdict per adjudicated case: the majority of its candidate / production votes (unclear votes abstain);
+ * a tie or only unclear votes make the case unclear. Pure: the workflow, the closing activity and auditors agree.
+ */
+export function tallyAdjudications(
+  votes: ReadonlyArray<{ sampleId: string; verdict: 'candidate' | 'production' | 'unclear' }>,
+  sampled: number,
+  deadline: string,
+): NonNullable<ShadowMeasurement['adjudication']> {
+  const perCase = new Map<string, { candidate: number; production: number }>();
+  for (const v of votes) {
+    const c = perCase.get(v.sampleId) ?? { candidate: 0, production: 0 };
+    if (v.verdict !== 'unclear') c[v.verdict]++;
+    perCase.set(v.sampleId, c);
+  }
+  let candidateRight = 0;
+  let productionRight = 0;
+  for (const c of perCase.values()) {
+    if (c.candidate > c.production) candidateRight++;
+    else if (c.production > c.candidate) productionRight++;
+  }
+  return {
+    sampled,
+    adjudicatedCases: perCase.size,
+    adjudications: votes.length,
+    candidateRight,
+    productionRight,
+    unclear: perCase.size - candidateRight - productionRight,
+    deadline,
+  };
 }
 
 /**
@@ -100,3 +172,4 @@ export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
   );
 }
 export { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrailsDecision, type SequentialGuardrailsInput } from './guardrails';
+export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';

@@ -18,3 +18,17 @@ export {
   type SegmentSource,
   type SourceWeights,
 } from './segments';
+export {
+  DEFAULT_SOURCE_WEIGHTS,
+  TelemetryLiveSource,
+  measureLive,
+  nearestRank,
+  windowsBetween,
+  type LiveArm,
+  type LiveQuery,
+  type LiveRoute,
+  type LiveTelemetryMeasurement,
+  type LiveTelemetryPort,
+  type LiveTelemetryResult,
+  type PointerIndex,
+} from './live-source';

@@ -20,6 +20,7 @@ import { releaseStatusQuery, SearchAttr } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from '../api/temporal-port';
 import { SignOffRefusal, submitSignature, type SubmittedSignature } from '../api/sign-off';
+import { registerAdjudicationRoutes } from './adjudication';
 import { APP_CSS } from './style';
 import {
   errorPage,
@@ -343,6 +344,9 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
       'Content-Disposition': `attachment; filename="${name}"`,
     });
   });
+
+  // Clinical adjudication of shadow disagreements (./adjudication.ts).
+  registerAdjudicationRoutes(ui, deps, { ctxOf, csrfOk, csrfRefused, unauthenticated, statusOr404, limit });
 
   ui.notFound((c) => c.html(errorPage(ctxOf(c), 'Not found', `no page at ${c.req.path}`), 404));
 

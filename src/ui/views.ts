@@ -172,6 +172,9 @@ ${d.report === null
 </section>
 <section aria-labelledby="shadow-h"><h2 id="shadow-h">Shadow findings</h2>
 ${shadow.length ? shadow.map((h) => html`<p>${verdictBadge(h.decision!.verdict)}</p><ul>${h.decision!.reasons.map((r) => html`<li>${r}</li>`)}</ul>`) : html`<p>No shadow decision yet.</p>`}
+${s.shadowAdjudication
+  ? html`<p data-testid="adjudication-link"><a href="/ui/releases/${encodeURIComponent(s.releaseId)}/adjudication">Clinical adjudication of disagreements</a>: ${s.shadowAdjudication.adjudicatedCases} of ${s.shadowAdjudication.required} required cases adjudicated (${s.shadowAdjudication.open ? `open until ${s.shadowAdjudication.deadline}` : 'closed'}).</p>`
+  : ''}
 </section>
 <section aria-labelledby="sigs-h"><h2 id="sigs-h">Signatures</h2>
 ${s.signatures.length ? s.signatures.map(manifestation) : html`<p>No signatures yet.</p>`}

@@ -9,19 +9,22 @@ import { createS3Client, EvidenceStore } from '../evidence';
 import { S3RouteStore } from '../gateway/route-store';
 import type { Logger } from '../logging/logger';
 import { SimulatedTraffic } from '../sim/traffic';
+import { TelemetryLiveSource, TelemetryReader } from '../telemetry';
 import { environmentFingerprint } from './environment';
 
 /** Real clients for the activities, from configuration. */
 export async function realActivityDeps(config: VigilConfig, log: Logger): Promise<ActivityDeps> {
   const s3 = createS3Client(config.s3);
+  const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
   return {
-    evidence: new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention }),
+    evidence,
     routes: new S3RouteStore(s3, config.s3.bucket),
     traffic: new SimulatedTraffic(config.trafficScenario ?? undefined),
     environment: await environmentFingerprint(),
     log,
     signer: loadOrCreateDevKey(config.signingKeyDir).signer,
     ...(config.notify ? { notifier: new WebhookNotifier(config.notify.url, config.notify.secret) } : {}),
+    ...(config.liveSource === 'telemetry' ? { live: new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence) } : {}),
   };
 }
 

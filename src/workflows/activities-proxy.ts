@@ -2,7 +2,7 @@
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { ChainHead, Decision, EvidenceRef, StageRecord } from '../domain';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import type { QueueActivities, VigilActivities } from '../activities';
+import type { DriftActivities, QueueActivities, VigilActivities } from '../activities';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -37,6 +37,19 @@ export const queueActs = proxyActivities<QueueActivities>({
   startToCloseTimeout: '7 hours',
   heartbeatTimeout: '1 minute',
   retry,
+});
+
+/** Drift measurement per monitoring window (reads the reference, scores the window; heartbeats). */
+export const driftActs = proxyActivities<Pick<DriftActivities, 'observeDrift'>>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry,
+});
+
+/** Drift's actions are best effort like notifications: a dead webhook or queue never undoes the release. */
+export const driftActionActs = proxyActivities<Pick<DriftActivities, 'notifyRevalidation' | 'requestRevalidation'>>({
+  startToCloseTimeout: '1 minute',
+  retry: { ...retry, maximumAttempts: 5 },
 });
 
 /** Workflow time is deterministic: replay sees the same timestamps. */

@@ -5,7 +5,7 @@
  * never pass. Routes, stage bookkeeping and the chain belong to the caller (hooks).
  */
 import { isCancellation, log, sleep } from '@temporalio/workflow';
-import type { Decision, EvidenceRef, LiveMeasurement, ReleaseRequest, SequentialGuardrails, TrafficScenario } from '../domain';
+import type { CanaryHold, Decision, EvidenceRef, LiveMeasurement, ReleaseRequest, SequentialGuardrails, TrafficScenario } from '../domain';
 import type { RollbackInput } from '../activities';
 import { judgeGuardrailsSequential, type SequentialGuardrailsDecision } from '../judging';
 import { acts, notifyActs, nowIso } from './activities-proxy';
@@ -32,13 +32,34 @@ export interface CanaryFailure {
   exhausted: boolean;
 }
 
+/** What a person (or a timeout) decided about a held canary. */
+export interface HoldOutcome {
+  decision: 'resume' | 'rollback';
+  /** "<printed name> (<role>): <reason>", or why the hold ended by itself. */
+  account: string;
+  /** The decision's evidence record; null when the hold timed out. */
+  evidence: EvidenceRef | null;
+}
+
 export interface CanaryHooks {
   route(table: { production: string; canary: { model: string; percent: number } }, reason: string): Promise<EvidenceRef>;
+  /** Take the canary off patients (every route on the incumbent) while a person decides on an escalation. */
+  suspend(reason: string): Promise<EvidenceRef>;
+  /** Wait for a person's decision on a held canary; a timeout is a rollback. */
+  hold(hold: Pick<CanaryHold, 'kind' | 'step' | 'failure'> & { timeoutSeconds: number | null }): Promise<HoldOutcome>;
   /** Before each interval's bake (the lifecycle enters the CANARY stage record here). */
   beforeLook(step: number, extension: number): void;
   /** After each judged interval (the lifecycle appends the chain entry here). */
   afterLook(look: CanaryLook): Promise<void>;
 }
+
+/** The canary's outcome, plus evidence of decisions taken after its last look (for the caller's next entry). */
+export interface CanaryRun {
+  failure: CanaryFailure | null;
+  carry: EvidenceRef[];
+}
+
+const DEFAULT_ESCALATION_SECONDS = 24 * 3600;
 
 export async function runSequentialCanary(
   releaseId: string,
@@ -46,11 +67,17 @@ export async function runSequentialCanary(
   g: SequentialGuardrails,
   hooks: CanaryHooks,
   scenario?: TrafficScenario,
-): Promise<CanaryFailure | null> {
-  const steps = request.policy.canary.steps;
+): Promise<CanaryRun> {
+  const { steps, onFailure, escalationTimeoutSeconds } = request.policy.canary;
   const history: LiveMeasurement[] = [];
+  // Evidence of people's decisions, linked from the next chain entry (a look, the rollback or the promotion).
+  const carry: EvidenceRef[] = [];
+  const take = (): EvidenceRef[] => carry.splice(0);
+  let look = 0;
   for (const [i, step] of steps.entries()) {
-    const routeRef = await hooks.route({ production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
+    const canaryTable = { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } };
+    let routeRef: EvidenceRef | null = await hooks.route(canaryTable, `canary step ${i + 1}: ${step.percent}%`);
+    let inconclusiveRun = 0;
     for (let extension = 0; ; extension++) {
       hooks.beforeLook(i, extension);
       await sleep(step.bakeSeconds * 1000);
@@ -64,26 +91,54 @@ export async function runSequentialCanary(
         baseline: null,
         at: nowIso(),
         extension,
-        interval: history.length,
+        interval: look,
         ...(scenario ? { scenario } : {}),
       });
+      look++;
       history.push(out.measurement);
       const judged = judgeGuardrailsSequential(history, g, { final: i === steps.length - 1 });
       const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
-      const verdictRef = await acts.recordVerdict({ releaseId, stage: 'CANARY', step: i, look: history.length, verdict: judged, at: nowIso() });
+      const verdictRef = await acts.recordVerdict({ releaseId, stage: 'CANARY', step: i, look, verdict: judged, at: nowIso() });
       const where = `CANARY step ${i + 1} (${step.percent}%)${extension > 0 ? `, extension ${extension}` : ''}`;
-      const artifacts = [...(extension === 0 ? [routeRef] : []), ...out.artifacts, verdictRef];
-      await hooks.afterLook({ step: i, extension, look: history.length, where, decision, judged, artifacts });
-      if (decision.verdict === 'pass') break;
-      if (decision.verdict === 'inconclusive' && extension < g.maxExtensions) continue;
-      const final: Decision =
-        decision.verdict === 'inconclusive'
-          ? { verdict: 'fail', reasons: [`still inconclusive after ${g.maxExtensions} extensions; an unproven canary is never promoted`, ...decision.reasons] }
-          : decision;
-      return { where, decision: final, statistics: judged.evidence, measurements: [...out.artifacts, verdictRef], exhausted: decision.verdict === 'inconclusive' };
+      const artifacts = [...(routeRef ? [routeRef] : []), ...take(), ...out.artifacts, verdictRef];
+      routeRef = null;
+      await hooks.afterLook({ step: i, extension, look, where, decision, judged, artifacts });
+      const failed = (final: Decision, exhausted: boolean): CanaryFailure => ({ where, decision: final, statistics: judged.evidence, measurements: [...out.artifacts, verdictRef, ...take()], exhausted });
+
+      if (decision.verdict === 'pass') {
+        if (step.pause) {
+          const held = await hooks.hold({ kind: 'pause', step: i, failure: null, timeoutSeconds: step.pause.timeoutSeconds ?? null });
+          if (held.evidence) carry.push(held.evidence);
+          if (held.decision === 'rollback') {
+            return { failure: failed({ verdict: 'fail', reasons: [`held after step ${i + 1}: rolled back by ${held.account}`] }, false), carry: [] };
+          }
+        }
+        break;
+      }
+      if (decision.verdict === 'inconclusive' && inconclusiveRun < g.maxExtensions) {
+        inconclusiveRun++;
+        continue;
+      }
+      const exhausted = decision.verdict === 'inconclusive';
+      const final: Decision = exhausted
+        ? { verdict: 'fail', reasons: [`still inconclusive after ${g.maxExtensions} extensions; an unproven canary is never promoted`, ...decision.reasons] }
+        : decision;
+      if (onFailure !== 'escalate') return { failure: failed(final, exhausted), carry: [] };
+
+      // Escalation: patients go back to the validated model first, then a person decides.
+      carry.push(await hooks.suspend(`escalated to a person: ${where}: ${final.reasons[0]}`));
+      const held = await hooks.hold({ kind: 'escalation', step: i, failure: final.reasons, timeoutSeconds: escalationTimeoutSeconds ?? DEFAULT_ESCALATION_SECONDS });
+      if (held.evidence) carry.push(held.evidence);
+      if (held.decision === 'rollback') {
+        return { failure: failed({ verdict: 'fail', reasons: [`escalated, then rolled back by ${held.account}`, ...final.reasons] }, exhausted), carry: [] };
+      }
+      // Resumed by a person: a new sequential test starts from here (its α is spent afresh; the override is on record).
+      history.length = 0;
+      inconclusiveRun = 0;
+      routeRef = await hooks.route(canaryTable, `canary step ${i + 1}: ${step.percent}% resumed by ${held.account}`);
     }
   }
-  return null;
+  return { failure: null, carry: take() };
 }
 
 /**

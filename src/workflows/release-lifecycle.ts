@@ -6,7 +6,6 @@
  */
 import {
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -19,10 +18,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  ErrorType,
   ReleaseRequestSchema,
   type ArmStats,
   type ApprovalInput,
+  type CanaryDecisionInput,
+  type CanaryDecisionResult,
+  type CanaryHold,
   type ApprovalResult,
   type Decision,
   type EvidenceRef,
@@ -36,26 +37,35 @@ import {
   type WithdrawalInput,
   type WithdrawalResult,
 } from '../domain';
-import { approveReleaseUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
-import { judgeGuardrails, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import { adjudicateCaseUpdate, approveReleaseUpdate, decideCanaryUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
+import { judgeGuardrails, judgeOffline, judgeSnapshot } from '../judging';
 import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
-import { recordRollback, runSequentialCanary } from './canary';
+import { recordRollback, runSequentialCanary, type HoldOutcome } from './canary';
+import { parseInput } from './input';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
+import { ShadowReview } from './shadow';
 
 export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
-  const parsed = ReleaseRequestSchema.safeParse(rawRequest);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid release request: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
-  }
-  const request = parsed.data;
+  const request = parseInput(ReleaseRequestSchema, rawRequest, 'release request');
   const state = new ReleaseState(workflowInfo().workflowId, request);
 
-  setHandler(releaseStatusQuery, () => state.status());
+  // Shadow adjudication (./shadow.ts): its progress joins the status; the Update is refused outside SHADOW.
+  const review = new ShadowReview(state);
+  setHandler(releaseStatusQuery, () => review.status(state.status()));
+  setHandler(adjudicateCaseUpdate, (input) => review.adjudicate(input), {
+    validator: (input) => {
+      review.check(input);
+    },
+  });
   setHandler(approveReleaseUpdate, (input) => sign(state, input), {
     validator: (input) => {
       state.checkApproval(input);
+    },
+  });
+  setHandler(decideCanaryUpdate, (input) => decideCanary(state, input), {
+    validator: (input) => {
+      state.checkCanaryDecision(input);
     },
   });
   setHandler(withdrawSignatureUpdate, (input) => withdraw(state, input), {
@@ -86,7 +96,7 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
 
   let ending: Ending;
   try {
-    ending = await lifecycle.run(() => runLifecycle(state));
+    ending = await lifecycle.run(() => runLifecycle(state, review));
   } catch (err) {
     if (!(state.superseded && isCancellation(err))) throw err;
     const { supersededBy, reason } = state.superseded;
@@ -101,7 +111,7 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
 /** How a release ends: outcome, a reason a person can read, and the evidence of the last act. */
 type Ending = [Outcome, string, EvidenceRef[]?];
 
-async function runLifecycle(state: ReleaseState): Promise<Ending> {
+async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<Ending> {
   const { request } = state;
   const { policy } = request;
   const releaseId = state.releaseId;
@@ -124,12 +134,9 @@ async function runLifecycle(state: ReleaseState): Promise<Ending> {
   });
   if (offline.verdict !== 'pass' || baseline === null) return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
 
-  // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care.
-  const shadow = await measureStage(state, 'SHADOW', null, async () => {
-    await sleep(policy.shadow.durationSeconds * 1000);
-    const out = await acts.observeShadow({ releaseId, request, at: nowIso() });
-    return { artifacts: out.artifacts, decision: judgeShadow(out.measurement, policy.shadow) };
-  });
+  // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care; with
+  // `shadow.adjudication`, reviewers judge sampled disagreements before the gate decides (./shadow.ts).
+  const shadow = await measureStage(state, 'SHADOW', null, () => review.stage());
   if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
 
   // AWAITING_APPROVAL: signatures arrive through the approveRelease Update, bound to the dossier digest.
@@ -209,8 +216,9 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   // Anytime-valid guardrails replace the per-interval judge when the policy asks for them; policies pinned
   // before this code existed never carry `sequential`, and the marker keeps their histories replaying.
   const sequential = policy.canary.sequential;
+  const carried: EvidenceRef[] = [];
   if (sequential && patched('sequential-canary')) {
-    const ended = await sequentialCanary(state, sequential);
+    const ended = await sequentialCanary(state, sequential, carried);
     if (ended) return ended;
   } else {
     for (const [i, step] of policy.canary.steps.entries()) {
@@ -241,7 +249,8 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
     });
     return [outcome, cause, [...refs, ...monitored.archived]];
   }
-  await appendChain(state, record, monitored.decision, [promoteRef, ...monitored.archived]);
+  await appendChain(state, record, monitored.decision, [promoteRef, ...carried, ...monitored.archived]);
+  if (monitored.revalidation) return ['RELEASED', `released after ${policy.canary.steps.length} canary steps; ${monitored.revalidation.reason}`];
   return ['RELEASED', `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`];
 }
 
@@ -297,10 +306,13 @@ async function remind(
   }
 }
 
-async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails): Promise<Ending | null> {
+/** The canary under the sequential guardrails; `carried` receives decision records for the promotion entry. */
+async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails, carried: EvidenceRef[]): Promise<Ending | null> {
   let record: StageRecord | null = null;
-  const failed = await runSequentialCanary(state.releaseId, state.request, g, {
+  const { failure, carry } = await runSequentialCanary(state.releaseId, state.request, g, {
     route: (table, reason) => route(state, table, reason),
+    suspend: (reason) => route(state, { production: state.request.incumbent.version, canary: null }, reason),
+    hold: (h) => holdForPerson(state, h),
     beforeLook: (step) => {
       record = enter(state, 'CANARY', step);
     },
@@ -308,13 +320,46 @@ async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails): P
       await appendChain(state, record!, look.decision, look.artifacts);
     },
   });
-  if (!failed) return null;
-  return rollback(state, `${failed.where}: ${failed.decision.reasons.join('; ')}`, {
+  carried.push(...carry);
+  if (!failure) return null;
+  return rollback(state, `${failure.where}: ${failure.decision.reasons.join('; ')}`, {
     stage: 'CANARY',
-    decision: failed.decision,
-    statistics: failed.statistics,
-    measurements: failed.measurements,
+    decision: failure.decision,
+    statistics: failure.statistics,
+    measurements: failure.measurements,
   });
+}
+
+/** Wait for `decideCanary` (or the deadline, which is a rollback); the status shows the hold meanwhile. */
+async function holdForPerson(state: ReleaseState, h: Pick<CanaryHold, 'kind' | 'step' | 'failure'> & { timeoutSeconds: number | null }): Promise<HoldOutcome> {
+  const deadline = h.timeoutSeconds === null ? null : new Date(Date.now() + h.timeoutSeconds * 1000).toISOString();
+  state.canaryHold = { kind: h.kind, step: h.step, failure: h.failure, since: nowIso(), deadline };
+  const before = state.canaryDecisions.length;
+  const decided = () => state.canaryDecisions.length > before;
+  if (h.timeoutSeconds === null) await condition(decided);
+  else if (!(await condition(decided, h.timeoutSeconds * 1000))) await condition(() => !state.deciding); // a decision being recorded still counts
+  state.canaryHold = null;
+  if (!decided()) {
+    log.warn('canary hold timed out', { releaseId: state.releaseId, kind: h.kind, step: h.step });
+    return { decision: 'rollback', account: `nobody: no decision before ${deadline}`, evidence: null };
+  }
+  const d = state.canaryDecisions[state.canaryDecisions.length - 1]!;
+  return { decision: d.decision, account: `${d.printedName} (${d.role}): ${d.reason}`, evidence: d.evidence };
+}
+
+async function decideCanary(state: ReleaseState, raw: CanaryDecisionInput): Promise<CanaryDecisionResult> {
+  // Re-check: another decision may have been accepted since this one was validated.
+  const d = state.checkCanaryDecision(raw);
+  const hold = state.canaryHold!;
+  state.deciding = true;
+  try {
+    const at = nowIso();
+    const evidence = await acts.recordCanaryDecision({ releaseId: state.releaseId, decision: { ...d, at, hold }, chainHead: state.chainHead });
+    state.canaryDecisions.push({ ...d, at, hold, evidence });
+    return { releaseId: state.releaseId, decision: d.decision, record: evidence.key };
+  } finally {
+    state.deciding = false;
+  }
 }
 
 /** What made the workflow roll back, for the rollback record. */

@@ -2,11 +2,18 @@
  * Post-release surveillance as a child workflow. Each interval measures live traffic against the
  * validated baseline and appends its verdict to the parent's evidence chain; the run continues-as-new
  * every `intervalsPerRun` intervals so its history stays bounded however long surveillance lasts.
+ *
+ * With `monitoring.drift` in the policy (behind `patched('monitoring-drift')`), each window whose guardrails did
+ * not fail is also measured for drift against the locked evaluation split and judged by `judgeDrift`; the verdict
+ * is a second chain entry for the same window. Drift detected → per `onDrift`: a "revalidation required" notice
+ * once per drift episode and surveillance goes on ('notify'); the notice, a new release of the same candidate
+ * (attempt + 1) queued behind this one, and surveillance ends with the release kept in service ('revalidate');
+ * or the window fails like a guardrail and the parent rolls back ('rollback').
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { ArmStats, ChainHead, Decision, EvidenceRef, ReleaseRequest, StageRecord } from '../domain';
-import { judgeGuardrails } from '../judging';
-import { acts, appendChain, nowIso } from './activities-proxy';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, isCancellation, log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import type { ArmStats, ChainHead, Decision, DriftCarry, EvidenceRef, MonitoringDriftStatus, ReleaseRequest, RevalidationOutcome, StageRecord } from '../domain';
+import { judgeDrift, judgeGuardrails } from '../judging';
+import { acts, appendChain, driftActionActs, driftActs, nowIso } from './activities-proxy';
 
 export interface MonitoringInput {
   releaseId: string;
@@ -19,6 +26,8 @@ export interface MonitoringInput {
   archived?: EvidenceRef[];
   /** Windows judged 'pass' so far, across continue-as-new runs. */
   passedIntervals?: number;
+  /** Drift surveillance state across continue-as-new runs (policies with `monitoring.drift` only). */
+  drift?: DriftCarry;
 }
 
 export interface MonitoringResult {
@@ -27,11 +36,19 @@ export interface MonitoringResult {
   chainHead: ChainHead | null;
   /** This (last) run's archived history; the parent links it from its MONITORING entry. */
   archived: EvidenceRef[];
+  /** Drift ended surveillance with "revalidation required" (onDrift: revalidate); absent otherwise. */
+  revalidation?: RevalidationOutcome;
 }
 
-export const monitoringStatusQuery = defineQuery<{ interval: number; intervals: number; last: Decision | null }>(
-  'monitoringStatus',
-);
+export interface MonitoringStatus {
+  interval: number;
+  intervals: number;
+  last: Decision | null;
+  /** Present when the policy has `monitoring.drift`. */
+  drift?: MonitoringDriftStatus;
+}
+
+export const monitoringStatusQuery = defineQuery<MonitoringStatus>('monitoringStatus');
 
 export async function releaseMonitoring(input: MonitoringInput): Promise<MonitoringResult> {
   const { request, baseline } = input;
@@ -45,7 +62,102 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     const { workflowId, runId } = workflowInfo();
     return acts.archiveHistory({ releaseId: input.releaseId, workflowId, runId, reason, at: nowIso() });
   };
-  setHandler(monitoringStatusQuery, () => ({ interval, intervals: policy.intervals, last }));
+  // Policies pinned before drift surveillance existed never carry `monitoring.drift`: without it, the commands are
+  // exactly those of earlier versions and no marker is recorded.
+  const driftPolicy = policy.drift;
+  const driftOn = driftPolicy !== undefined && patched('monitoring-drift');
+  const drift: DriftCarry = input.drift ?? { recent: [], episodeSince: null, detectedWindows: 0, notices: 0, last: null };
+  let revalidation: RevalidationOutcome | null = null;
+  setHandler(monitoringStatusQuery, () => ({
+    interval,
+    intervals: policy.intervals,
+    last,
+    ...(driftOn
+      ? { drift: { onDrift: driftPolicy!.onDrift, last: drift.last, detectedWindows: drift.detectedWindows, episodeSince: drift.episodeSince, notices: drift.notices, revalidation } }
+      : {}),
+  }));
+
+  /** One window's drift: measure, act per policy, record; a result ends surveillance. */
+  const watchDrift = async (step: number): Promise<MonitoringResult | null> => {
+    const g = driftPolicy!;
+    const startedAt = nowIso();
+    const out = await driftActs.observeDrift({ releaseId: input.releaseId, request, step, cases: policy.cases, baseline, recent: drift.recent, at: nowIso() });
+    const judged = judgeDrift(out.measurement, g);
+    // The chain records exactly the judge's verdict, so the audit recomputes it; what was done is in the artifacts.
+    const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
+    const refs = [...out.artifacts];
+    const detected = judged.verdict === 'fail';
+    let queued: string | null = null;
+    let queueError: string | null = null;
+    if (detected && g.onDrift !== 'rollback' && drift.episodeSince === null) {
+      try {
+        refs.push(
+          await driftActionActs.notifyRevalidation({
+            releaseId: input.releaseId,
+            modelName: request.modelName,
+            candidateVersion: request.candidate.version,
+            interval: step,
+            onDrift: g.onDrift,
+            reasons: judged.reasons,
+            drift: out.artifacts[0]!,
+            at: nowIso(),
+          }),
+        );
+        drift.notices++;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        log.warn('revalidation notice failed', { releaseId: input.releaseId, interval: step, error: String(err) });
+      }
+    }
+    if (detected && g.onDrift === 'revalidate') {
+      try {
+        const q = await driftActionActs.requestRevalidation({
+          releaseId: input.releaseId,
+          request,
+          attempt: request.attempt + 1,
+          interval: step,
+          reasons: judged.reasons,
+          drift: out.artifacts[0]!,
+          at: nowIso(),
+        });
+        refs.push(q.record);
+        queued = q.releaseId;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        queueError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        log.warn('revalidation release could not be queued', { releaseId: input.releaseId, interval: step, error: String(err) });
+      }
+    }
+    const record: StageRecord = { stage: 'MONITORING', step, startedAt, endedAt: null, decision: null, artifacts: [], chainEntry: null };
+    await appendChain(holder, record, decision, refs);
+    drift.recent = g.windowsForPerformance > 1 ? [...drift.recent, out.measurement.performance.current].slice(-(g.windowsForPerformance - 1)) : [];
+    drift.last = decision;
+    if (detected) {
+      drift.detectedWindows++;
+      drift.episodeSince ??= step;
+    } else if (judged.verdict === 'pass') {
+      drift.episodeSince = null;
+    }
+    if (!detected || g.onDrift === 'notify') return null;
+    if (g.onDrift === 'rollback') return { decision, lastInterval: step, chainHead: holder.chainHead, archived: await archive('completion') };
+    const next = request.attempt + 1;
+    const reason = `revalidation required: drift detected in monitoring interval ${step + 1}; ${
+      queued ? `new release ${queued} (attempt ${next}) queued` : `the new release (attempt ${next}) could not be queued: ${queueError}`
+    }`;
+    revalidation = { interval: step, reason, queuedReleaseId: queued, evidence: refs };
+    // Surveillance that never judged a window has shown nothing: never a pass, even when it ends for revalidation.
+    const windows = `surveillance ended after ${step + 1} of ${policy.intervals} windows, ${passed} judged by the guardrails`;
+    return {
+      decision:
+        passed > 0
+          ? { verdict: 'pass', reasons: [`${reason}; the release stays in service`, windows, ...judged.reasons.slice(1)] }
+          : { verdict: 'inconclusive', reasons: [`${reason}; no monitoring window had enough labelled outcomes to judge`, windows, ...judged.reasons.slice(1)] },
+      lastInterval: step,
+      chainHead: holder.chainHead,
+      archived: await archive('completion'),
+      revalidation,
+    };
+  };
 
   const runEnd = Math.min(policy.intervals, input.nextInterval + policy.intervalsPerRun);
   for (; interval < runEnd; interval++) {
@@ -77,16 +189,28 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     if (decision.verdict === 'pass') passed++;
     // Inconclusive windows (labels not in yet) are recorded and surveillance goes on; failures stop it.
     if (decision.verdict === 'fail') return { decision, lastInterval: interval, chainHead: holder.chainHead, archived: await archive('completion') };
+    if (driftOn) {
+      const ended = await watchDrift(interval);
+      if (ended) return ended;
+    }
   }
 
   if (interval < policy.intervals) {
     await condition(allHandlersFinished);
     const archived = await archive('continue-as-new');
-    return continueAsNew<typeof releaseMonitoring>({ ...input, chainHead: holder.chainHead, nextInterval: interval, archived, passedIntervals: passed });
+    return continueAsNew<typeof releaseMonitoring>({
+      ...input,
+      chainHead: holder.chainHead,
+      nextInterval: interval,
+      archived,
+      passedIntervals: passed,
+      ...(driftOn ? { drift } : {}),
+    });
   }
   // Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass.
   const inconclusive = policy.intervals - passed;
-  const judged = `${passed} of ${policy.intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}`;
+  const driftNote = driftOn ? `; drift detected in ${drift.detectedWindows} windows, ${drift.notices} revalidation notices` : '';
+  const judged = `${passed} of ${policy.intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}${driftNote}`;
   return {
     decision:
       passed > 0

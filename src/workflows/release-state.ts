@@ -11,6 +11,10 @@ import {
   isTerminal,
   requiredRolesFor,
   type ApprovalInput,
+  CanaryDecisionInputSchema,
+  type CanaryDecisionInput,
+  type CanaryDecisionRecord,
+  type CanaryHold,
   type ChangeClass,
   type ChainHead,
   type EvidenceRef,
@@ -41,6 +45,12 @@ export class ReleaseState {
   readonly signatures: SignatureRecord[] = [];
   /** Set once a supersede request has been accepted; the lifecycle scope is then cancelled. */
   superseded: SupersedeInput | null = null;
+  /** The canary waits for a person (pause step or escalated failure); null otherwise. */
+  canaryHold: CanaryHold | null = null;
+  /** Every decision taken on a held canary, in order (each recorded as evidence before it counts). */
+  readonly canaryDecisions: CanaryDecisionRecord[] = [];
+  /** A decision is being recorded right now: a second one is refused until it lands. */
+  deciding = false;
   /** Signers whose signature is being recorded right now (an Update handler is awaiting). */
   private readonly inFlight = new Map<string, Role>();
   /** Signers whose withdrawal is being recorded right now: their approval already stops counting. */
@@ -165,6 +175,32 @@ export class ReleaseState {
    * Synchronous withdrawal check (validator and handler): only while sign-off is open, only the signer's own
    * approval, once. A rejection ends sign-off at once, so there is never an open rejection to withdraw.
    */
+  /** Synchronous check shared by the decideCanary validator and handler. */
+  checkCanaryDecision(raw: unknown): CanaryDecisionInput {
+    if (isTerminal(this.stage)) {
+      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+    }
+    if (this.canaryHold === null || this.deciding) {
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} is not waiting for a canary decision (stage ${this.stage}${this.deciding ? '; a decision is being recorded' : ''})`,
+        ErrorType.NotAwaitingCanaryDecision,
+      );
+    }
+    const parsed = CanaryDecisionInputSchema.safeParse(raw);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+      throw ApplicationFailure.nonRetryable(`invalid canary decision: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+    }
+    const d = parsed.data;
+    if (!this.requiredRoles.includes(d.role)) {
+      throw ApplicationFailure.nonRetryable(`role ${d.role} may not decide on this canary (roles: ${this.requiredRoles.join(', ')})`, ErrorType.RoleNotRequired);
+    }
+    if (d.signer === this.request.submittedBy) {
+      throw ApplicationFailure.nonRetryable(`${d.signer} submitted this release and may not decide on its canary`, ErrorType.SelfApproval);
+    }
+    return d;
+  }
+
   checkWithdrawal(raw: unknown): WithdrawalInput {
     if (isTerminal(this.stage)) {
       throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
@@ -273,6 +309,7 @@ export class ReleaseState {
       chainHead: this.chainHead,
       history: this.history,
       approvalDeadline: this.approvalDeadline,
+      ...(this.canaryHold || this.canaryDecisions.length ? { canaryHold: this.canaryHold, canaryDecisions: this.canaryDecisions } : {}),
     };
   }
 }

@@ -22,14 +22,10 @@ import {
 import { drillStatusQuery } from '../domain/messages';
 import { acts, appendChain, nowIso } from './activities-proxy';
 import { recordRollback, runSequentialCanary } from './canary';
+import { parseInput } from './input';
 
 export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
-  const parsed = DrillInputSchema.safeParse(raw);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw ApplicationFailure.nonRetryable(`invalid drill: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
-  }
-  const input = parsed.data;
+  const input = parseInput(DrillInputSchema, raw, 'drill');
   const { request, scenario } = input;
   const guardrails = request.policy.canary.sequential ?? input.guardrails;
   if (!guardrails) {
@@ -54,7 +50,7 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
 
   let record: StageRecord | null = null;
   let firstCanaryAt: number | null = null;
-  const failed = await runSequentialCanary(
+  const { failure: failed } = await runSequentialCanary(
     drillId,
     request,
     guardrails,
@@ -63,6 +59,12 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
         firstCanaryAt ??= Date.now();
         return setRoutes(table, reason);
       },
+      suspend: (reason) => setRoutes({ production: request.incumbent.version, canary: null }, reason),
+      // Nobody decides in a drill: pause steps go on, an escalation ends in the rollback being rehearsed.
+      hold: async (h) =>
+        h.kind === 'pause'
+          ? { decision: 'resume', account: 'the drill (pause steps resume automatically)', evidence: null }
+          : { decision: 'rollback', account: 'the drill (escalations end in rollback)', evidence: null },
       beforeLook: (step) => {
         record = { stage: 'CANARY', step, startedAt: nowIso(), endedAt: null, decision: null, artifacts: [], chainEntry: null };
       },

@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { releaseIdFor, releaseQueueWorkflowId, type ApprovalInput, type DrillInput, type ReleaseRequest } from '../../src/domain';
-import { approveReleaseUpdate, enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery, releaseStatusQuery } from '../../src/domain/messages';
+import { releaseIdFor, releaseQueueWorkflowId, sampleIdAt, type ApprovalInput, type DrillInput, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
+import { adjudicateCaseUpdate, approveReleaseUpdate, enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery, releaseStatusQuery } from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor } from '../support/harness';
 
@@ -35,9 +35,19 @@ async function main(): Promise<void> {
       reason: 'evidence reviewed',
       dossierSha256: digest,
     });
-    const scenarios = [
+    const scenarios: Array<{ name: string; policy: string; attempt?: number; patch?: (p: ReleasePolicy) => void }> = [
       { name: 'released', policy: 'demo.yaml' },
       { name: 'rolled-back', policy: 'demo-tight-guardrail.yaml' },
+      {
+        // Shadow adjudication (two reviewers judge sampled disagreements) and drift checks in every monitoring window.
+        name: 'adjudicated-drift-checked',
+        policy: 'demo.yaml',
+        attempt: 3,
+        patch: (p) => {
+          p.shadow.adjudication = { sampleSize: 4, minAdjudicated: 2, maxCandidateWrongShare: 0.5, timeoutSeconds: 3600 };
+          p.monitoring.drift = { onDrift: 'notify', maxPsi: 0.25, ksAlpha: 0.01, maxAlertRateRatio: 1.25, windowsForPerformance: 6, maxSensitivityDrop: 0.05, maxCalibrationGap: 0.05, minPositives: 30 };
+        },
+      },
     ];
     const save = async (file: string, workflowId: string, runId?: string) => {
       const history = await h.client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -47,8 +57,19 @@ async function main(): Promise<void> {
     };
     let released: { id: string; request: ReleaseRequest } | null = null;
     for (const s of scenarios) {
-      const request = await demoRequest(h, await fastPolicy(s.policy));
+      const request = await demoRequest(h, await fastPolicy(s.policy, s.patch), s.attempt ?? 1);
       const handle = await startRelease(h, request);
+      if (request.policy.shadow.adjudication) {
+        const review = await waitFor('the shadow sample', async () => {
+          const st = await handle.query(releaseStatusQuery);
+          return st.shadowAdjudication?.open && st.shadowAdjudication.sampled > 0 ? st.shadowAdjudication : null;
+        });
+        for (const [k, role] of (['qa', 'clinical'] as const).entries()) {
+          await handle.executeUpdate(adjudicateCaseUpdate, {
+            args: [{ sampleId: sampleIdAt(k % review.sampled), reviewer: `${role}.reviewer`, printedName: `${role.toUpperCase()} Reviewer`, role, verdict: 'candidate', comment: 'recorded for the golden history' }],
+          });
+        }
+      }
       const waiting = await waitFor('AWAITING_APPROVAL', async () => {
         const st = await handle.query(releaseStatusQuery);
         return st.stage === 'AWAITING_APPROVAL' && st.dossier ? st : null;
@@ -57,9 +78,13 @@ async function main(): Promise<void> {
         await handle.executeUpdate(approveReleaseUpdate, { args: [sign(role, waiting.dossier!.sha256)] });
       }
       const result = await handle.result();
-      if (result.outcome === 'RELEASED') released = { id: handle.workflowId, request };
+      if (result.outcome === 'RELEASED' && s.name === 'released') released = { id: handle.workflowId, request };
       await save(`release-lifecycle-${s.name}.json`, handle.workflowId);
-      if (result.outcome === 'RELEASED') {
+      if (result.outcome === 'RELEASED' && s.name === 'adjudicated-drift-checked') {
+        const child = `${handle.workflowId}-monitoring`;
+        await save('release-monitoring-drift-checked-last-run.json', child, (await h.client.workflow.getHandle(child).describe()).runId);
+      }
+      if (result.outcome === 'RELEASED' && s.name === 'released') {
         // The monitoring child continues-as-new: keep its first run (ends in continue-as-new) and its last.
         const child = `${handle.workflowId}-monitoring`;
         const parent = await handle.fetchHistory();

@@ -96,7 +96,7 @@ describe('canary regression at one site on the real stack', () => {
     assert.deepEqual({ production: status.routes!.production, canary: status.routes!.canary }, { production: request.incumbent.version, canary: null });
     // The route table the gateway reads says the same.
     const stored = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
-    assert.deepEqual(stored, status.routes);
+    assert.deepEqual({ production: stored!.production, canary: stored!.canary, revision: stored!.revision }, { production: request.incumbent.version, canary: null, revision: `${releaseId}#${status.routes!.version}` });
 
     // The ROLLED_BACK chain entry links the route change, the rollback record and the notification.
     const last = status.history.at(-1)!;
@@ -152,7 +152,8 @@ describe('canary regression at one site on the real stack', () => {
     assert.ok(report.rollback?.notification, 'the drill notification exists');
     // The drill moved only its own route table; the clinical one still shows the release's rollback.
     const routes = new S3RouteStore(h.s3, h.config.s3.bucket);
-    assert.deepEqual(await routes.current(report.routeTable), { version: report.rollback!.routesAfter.version, production: '1.4.0', canary: null });
+    const drillTable = await routes.current(report.routeTable);
+    assert.deepEqual({ production: drillTable!.production, canary: drillTable!.canary, revision: drillTable!.revision }, { production: '1.4.0', canary: null, revision: `${report.drillId}#${report.rollback!.routesAfter.version}` });
     const clinical = await routes.current('sepsis-alert');
     assert.equal(clinical!.canary, null);
     const page = fs.readFileSync(html, 'utf8');

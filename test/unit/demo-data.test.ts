@@ -1,5 +1,6 @@
 /** The committed demo artifacts are exactly what src/demo/artifacts.ts generates, and tell their stories. */
 import assert from 'node:assert/strict';
+import { assertSameText } from '../support/same-text';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -8,7 +9,7 @@ import { DEMO_DIR, loadPolicyFile } from '../../src/demo/seed';
 
 it('demo/ matches its generator byte for byte (npm run demo:data regenerates it)', () => {
   for (const [rel, content] of Object.entries(demoFiles())) {
-    assert.equal(readFileSync(path.join(DEMO_DIR, rel), 'utf8'), content, `${rel} is stale`);
+    assertSameText(readFileSync(path.join(DEMO_DIR, rel), 'utf8'), content, rel);
   }
 });
 

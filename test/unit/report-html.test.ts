@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { assertSameText } from '../support/same-text';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -146,7 +147,7 @@ describe('schemas/*.json', () => {
   it('are up to date with the zod schemas (regenerate: node --import tsx infra/export-json-schemas.ts)', () => {
     for (const [name, content] of Object.entries(jsonSchemaFiles())) {
       const committed = readFileSync(path.join(SCHEMAS_DIR, name), 'utf8');
-      assert.equal(committed, content, `${name} is stale`);
+      assertSameText(committed, content, name);
     }
   });
 });

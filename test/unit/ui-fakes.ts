@@ -5,8 +5,8 @@ import type { EvidencePort } from '../../src/activities';
 import { recordActivities } from '../../src/activities/records';
 import type { Signer } from '../../src/attestation';
 import type { ReleaseHandle, TemporalPort } from '../../src/api';
-import { ReleaseRequestSchema, type ApprovalInput, type EvidenceRef, type ReleaseRequest, type WithdrawalInput } from '../../src/domain';
-import { SearchAttr, withdrawSignatureUpdate } from '../../src/domain/messages';
+import { ReleaseRequestSchema, type ApprovalInput, type CanaryDecisionInput, type EvidenceRef, type ReleaseRequest, type WithdrawalInput } from '../../src/domain';
+import { decideCanaryUpdate, SearchAttr, withdrawSignatureUpdate } from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence/canonical-json';
 import { ReleaseState } from '../../src/workflows/release-state';
 import { validReleaseRequest } from '../support/fixtures';
@@ -91,6 +91,7 @@ export class FakeRelease {
       query: async () => structuredClone(this.state.status()),
       executeUpdate: (async (def: { name: string }, options: { args: [unknown] }) => {
         if (def.name === withdrawSignatureUpdate.name) return this.withdraw(options.args[0]);
+        if (def.name === decideCanaryUpdate.name) return this.decideCanary(options.args[0]);
         const raw = options.args[0] as ApprovalInput;
         this.updates.push(raw);
         let a: ApprovalInput;
@@ -111,6 +112,22 @@ export class FakeRelease {
         }
       }) as unknown as ReleaseHandle['executeUpdate'],
     };
+  }
+
+  /** The decideCanary Update, through the real ReleaseState validator and recordCanaryDecision activity. */
+  private async decideCanary(raw: unknown) {
+    let d: CanaryDecisionInput;
+    try {
+      d = this.state.checkCanaryDecision(raw);
+    } catch (err) {
+      throw new WorkflowUpdateFailedError('Workflow Update failed', err as ApplicationFailure);
+    }
+    const acts = recordActivities({ evidence: this.evidence, routes: { apply: async () => undefined }, signer: this.signer });
+    const hold = this.state.canaryHold!;
+    const evidence = await acts.recordCanaryDecision({ releaseId: this.releaseId, decision: { ...d, at: AT, hold }, chainHead: null });
+    this.state.canaryDecisions.push({ ...d, at: AT, hold, evidence });
+    this.state.canaryHold = null;
+    return { releaseId: this.releaseId, decision: d.decision, record: evidence.key };
   }
 
   /** The withdrawSignature Update, through the real ReleaseState and recordWithdrawal activity. */

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { NotifyInput, RollbackInput, VigilActivities } from '../../src/activities';
 import type { ArmStats, ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
@@ -56,6 +57,7 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
   const rollbackNotices: RollbackInput[] = [];
   const verdicts: Array<{ step: number | null; look: number; verdict: unknown }> = [];
   const looks: Array<{ step: number; extension: number | undefined; interval: number | undefined }> = [];
+  const decisions: unknown[] = [];
   const acts: VigilActivities = {
     async snapshotRelease() {
       return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
@@ -89,6 +91,10 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
     async recordDrillReport() {
       return ref(400);
     },
+    async recordCanaryDecision(input) {
+      decisions.push(input.decision);
+      return ref(500 + decisions.length);
+    },
     async recordRollback(input) {
       rollbacks.push(input);
       return ref(300);
@@ -106,6 +112,12 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
     async recordWithdrawal() {
       return ref(7);
     },
+    async recordAdjudication() {
+      return ref(9);
+    },
+    async closeShadowReview(input) {
+      return { measurement: input.measurement, artifacts: [ref(10)] };
+    },
     async setRoutes() {
       return ref(7);
     },
@@ -121,7 +133,7 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
       return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
     },
   };
-  return { acts, chain, notices, rollbacks, rollbackNotices, verdicts, looks };
+  return { acts, chain, notices, rollbacks, rollbackNotices, verdicts, looks, decisions };
 }
 
 const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
@@ -335,19 +347,7 @@ describe('sequential canary (time skipping)', () => {
       };
     });
 
-  async function signAndFinish(acts: VigilActivities, r: ReleaseRequest, id: string) {
-    return run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `${id}-${Date.now()}`, args: [r] });
-      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
-      for (const role of ['qa', 'clinical'] as const) {
-        await handle.executeUpdate('approveRelease', {
-          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
-        });
-      }
-      const result = await handle.result();
-      return { result, status: await handle.query(releaseStatusQuery) };
-    });
-  }
+  const signAndFinish = (acts: VigilActivities, r: ReleaseRequest, id: string) => signAndDrive(acts, r, id, async () => undefined);
 
   it('declares harm on a real sensitivity drop, rolls back by itself and records the cause, statistics and notice', async () => {
     // Canary arm 0.60 vs control 0.85 sensitivity, 100 canary positives per interval.
@@ -406,6 +406,111 @@ describe('sequential canary (time skipping)', () => {
     assert.deepEqual(looks.map((l) => [l.step, l.extension]), [[0, 0], [0, 1], ...r.policy.canary.steps.slice(1).map((_, i) => [i + 1, 0])]);
     assert.equal(verdicts.length, looks.length, 'every look is recorded as evidence');
     assert.equal(rollbacks.length, 0);
+  });
+
+  /** Start, sign, then hand the handle to `during` while the release runs; returns the result and final status. */
+  async function signAndDrive(acts: VigilActivities, r: ReleaseRequest, id: string, during: (h: WorkflowHandle) => Promise<void>) {
+    return run(acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `${id}-${Date.now()}`, args: [r] });
+      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
+      for (const role of ['qa', 'clinical'] as const) {
+        await handle.executeUpdate('approveRelease', {
+          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+        });
+      }
+      await during(handle);
+      const result = await handle.result();
+      return { result, status: await handle.query(releaseStatusQuery) };
+    });
+  }
+
+  async function waitForHold(handle: WorkflowHandle, kind: string) {
+    for (let i = 0; i < 300; i++) {
+      const s = await handle.query(releaseStatusQuery).catch(() => null);
+      if (s?.canaryHold?.kind === kind) return s;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error(`never held for ${kind}`);
+  }
+
+  /** An Update refusal: the validator's ApplicationFailure is the cause of the client's error. */
+  const refused = (re: RegExp) => (e: unknown) => {
+    const cause = (e as { cause?: { message?: string } }).cause;
+    assert.match(cause?.message ?? String(e), re);
+    return true;
+  };
+  const decide = (decision: 'resume' | 'rollback', role: 'qa' | 'clinical' = 'clinical') => ({ signer: `${role}.lead`, printedName: `${role} lead`, role, decision, reason: `${decision} after review` });
+  const equal = (mode: string): LiveMeasurement =>
+    mode === 'canary' ? { window: 'canary', treatment: arm(200, 170, 2000, 300), comparator: arm(800, 680, 8000, 1200) } : healthy();
+  const harmfulArm = (mode: string): LiveMeasurement =>
+    mode === 'canary' ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+
+  it('a pause step holds the canary at its percentage until a person resumes; the decision is on record', async () => {
+    const r = sequential();
+    r.policy.canary.steps[0]!.pause = {};
+    const { acts, decisions, looks } = fakeActivities(equal);
+    const { result, status } = await signAndDrive(acts, r, 'seq-pause', async (handle) => {
+      const held = await waitForHold(handle, 'pause');
+      assert.equal(held.canaryHold!.deadline, null, 'a pause without timeout waits without limit');
+      assert.deepEqual(held.routes!.canary, { model: r.candidate.version, percent: r.policy.canary.steps[0]!.percent });
+      assert.equal(looks.length, 1, 'nothing runs while held');
+      // Refusals: the submitter, and a role that does not sign this release.
+      await assert.rejects(handle.executeUpdate('decideCanary', { args: [{ ...decide('resume'), signer: r.submittedBy }] }), refused(/submitted this release/));
+      await assert.rejects(handle.executeUpdate('decideCanary', { args: [decide('resume', 'regulatory' as 'qa')] }), refused(/may not decide/));
+      const res = (await handle.executeUpdate('decideCanary', { args: [decide('resume')] })) as { decision: string };
+      assert.equal(res.decision, 'resume');
+      await assert.rejects(handle.executeUpdate('decideCanary', { args: [decide('resume')] }), refused(/not waiting for a canary decision/));
+    });
+    assert.equal(result.outcome, 'RELEASED');
+    assert.equal(decisions.length, 1);
+    assert.equal(status.canaryDecisions!.length, 1);
+    assert.equal(status.canaryHold, null);
+  });
+
+  it('a pause step with a timeout rolls back when nobody decides', async () => {
+    const r = sequential();
+    r.policy.canary.steps[0]!.pause = { timeoutSeconds: 3600 };
+    const { acts, rollbacks } = fakeActivities(equal);
+    const { result } = await signAndDrive(acts, r, 'seq-pause-timeout', async () => undefined);
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /held after step 1: rolled back by nobody: no decision before /);
+    assert.equal(rollbacks.length, 1);
+  });
+
+  it('escalate: a failed guardrail takes the canary off patients first, then a person rolls back', async () => {
+    const r = sequential();
+    r.policy.canary.onFailure = 'escalate';
+    const { acts, rollbacks } = fakeActivities(harmfulArm);
+    const routes: Array<{ production: string; canary: unknown }> = [];
+    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const { result } = await signAndDrive(recording, r, 'seq-escalate', async (handle) => {
+      const held = await waitForHold(handle, 'escalation');
+      assert.equal(held.routes!.canary, null, 'suspended: every route on the incumbent while a person decides');
+      assert.match(held.canaryHold!.failure![0]!, /sensitivity harm declared/);
+      assert.ok(held.canaryHold!.deadline, 'escalations have a deadline');
+      await handle.executeUpdate('decideCanary', { args: [decide('rollback')] });
+    });
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /escalated, then rolled back by clinical lead \(clinical\): rollback after review; sensitivity harm declared/);
+    assert.equal(rollbacks.length, 1);
+    assert.equal(routes.at(-1)!.canary, null);
+  });
+
+  it('escalate, resume: the canary goes back on at the same step and a new sequential test starts', async () => {
+    const r = sequential();
+    r.policy.canary.onFailure = 'escalate';
+    let resumed = false;
+    const { acts, looks } = fakeActivities((mode) => (resumed ? equal(mode) : harmfulArm(mode)));
+    const { result } = await signAndDrive(acts, r, 'seq-escalate-resume', async (handle) => {
+      await waitForHold(handle, 'escalation');
+      resumed = true;
+      await handle.executeUpdate('decideCanary', { args: [decide('resume')] });
+    });
+    assert.equal(result.outcome, 'RELEASED');
+    assert.deepEqual(looks.map((l) => [l.step, l.extension]).slice(0, 2), [
+      [0, 0],
+      [0, 1],
+    ]);
   });
 
   it('still rolls back, on record, when the rollback notification cannot be delivered', async () => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { describeRun, S3EvidenceReader } from '../../audit';
 import { payloadDataConverter } from '../../codec';
 import type { VigilConfig } from '../../config';
@@ -23,7 +23,7 @@ import { drillStatusQuery, ORCHESTRATION_TASK_QUEUE } from '../../domain/message
 import { createS3Client } from '../../evidence';
 import { renderDrillReportHtml } from '../../report';
 import { AuditExit, guarded } from './audit';
-import { CliInputError, parseWith, readStructured } from './input-files';
+import { CliInputError, numberOption, parseWith, readStructured } from './input-files';
 
 interface Io {
   env: NodeJS.ProcessEnv;
@@ -62,11 +62,7 @@ restored or no notification) or was refused; 4 Temporal or the evidence store un
 
 export function registerDrillCommands(program: Command, io: Io, setExit: (code: number) => void): void {
   const print = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  const num = (name: string) => (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number.`);
-    return n;
-  };
+  const num = numberOption;
   const drill = program.commands.find((c) => c.name() === 'drill') ?? program.command('drill').description('rehearse what Vigil does when a release goes wrong');
   drill
     .command('rollback')

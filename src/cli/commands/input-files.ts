@@ -1,5 +1,6 @@
 /** Reading and validating the JSON/YAML files commands take; every problem is a CliInputError (exit 2). */
 import fs from 'node:fs';
+import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 
 export class CliInputError extends Error {}
@@ -25,4 +26,13 @@ export function parseWith<T>(schema: SafeParser<T>, value: unknown, what: string
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   throw new CliInputError(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+}
+
+/** Commander argument parser for a numeric option: anything else is a usage error (exit 2) naming the option. */
+export function numberOption(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number.`);
+    return n;
+  };
 }

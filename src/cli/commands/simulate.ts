@@ -5,12 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { DEMO_DIR, loadPolicyFile } from '../../demo/seed';
 import { SequentialGuardrailsSchema, TrafficScenarioSchema, type TrafficScenario } from '../../domain';
 import { loadScorer } from '../../models';
 import { simulateCanary, type SimulatedLook } from '../../sim/canary-simulation';
-import { CliInputError, parseWith, readStructured } from './input-files';
+import { runGatewayDriver } from '../../sim/gateway-driver';
+import { CliInputError, numberOption, parseWith, readStructured } from './input-files';
 
 interface Io {
   env: NodeJS.ProcessEnv;
@@ -33,6 +34,12 @@ interface SimulateOpts {
   seed: string;
   events?: string;
   json?: boolean;
+  gateway?: string;
+  model: string;
+  rate: number;
+  duration: number;
+  outcomeDelay: number;
+  interval: number;
 }
 
 const HELP = `
@@ -43,15 +50,16 @@ outstanding at each analysis. Results are reproducible for a --seed.
 
 Defaults are the bundled demo (models in demo/models, policy demo/policies/demo.yaml).
 
-Exit codes: 0 the simulated canary was promoted; 3 it rolled back; 2 usage error.`;
+Exit codes: 0 the simulated canary was promoted; 3 it rolled back; 2 usage error.
+
+With --gateway <url> nothing is simulated locally: the cohort (--seed, --scenario population shift and
+--labelled-share) is sent to the inference gateway at --rate for --duration, and each case's outcome is posted
+--outcome-delay seconds later; progress on stderr, a summary (--json) on stdout; exit 1 if requests failed.
+Requests carry the production features, so a candidate-pipeline fault (--site) cannot show through the gateway.`;
 
 export function registerSimulateCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   const print = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  const num = (name: string) => (v: string) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number.`);
-    return n;
-  };
+  const num = numberOption;
   program
     .command('simulate')
     .description("simulate a canary with the policy's steps and sequential guardrails against a regression scenario (no server needed)")
@@ -69,9 +77,16 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
     .option('--seed <text>', 'seed of the simulated world', 'vigil')
     .option('--events <file>', 'write prediction and (delayed) outcome events as NDJSON')
     .option('--json', 'print each look as a JSON line, then the result')
+    .option('--gateway <url>', 'instead: send the simulated cohort to an inference gateway, then post outcomes (token: VIGIL_GATEWAY_INGEST_TOKEN)')
+    .option('--model <name>', 'with --gateway: the model name', 'sepsis-alert')
+    .option('--rate <n>', 'with --gateway: inference requests per second', num('rate'), 20)
+    .option('--duration <seconds>', 'with --gateway: how long to send', num('duration'), 30)
+    .option('--outcome-delay <seconds>', 'with --gateway: post outcomes this long after the last request', num('outcome-delay'), 5)
+    .option('--interval <n>', 'with --gateway: live interval (0-based) the scenario applies at', num('interval'), 0)
     .addHelpText('after', HELP)
     .action(async (opts: SimulateOpts) => {
       try {
+        if (opts.gateway) return setExit(await throughGateway({ ...opts, gateway: opts.gateway }, io));
         setExit(await simulate(opts, io, print));
       } catch (err) {
         if (!(err instanceof CliInputError)) throw err;
@@ -120,6 +135,16 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
     await Promise.all([candidate.scorer.close(), incumbent.scorer.close()]);
     if (events) await new Promise((r) => events!.end(r));
   }
+}
+
+/** `--gateway`: the cohort through the real gateway (src/sim/gateway-driver.ts); only population shifts show there. */
+async function throughGateway(opts: SimulateOpts & { gateway: string }, io: Io): Promise<number> {
+  const scenario = opts.scenario ? parseWith(TrafficScenarioSchema, readStructured(opts.scenario), opts.scenario) : opts.labelledShare < 1 ? parseWith(TrafficScenarioSchema, { name: 'delayed outcomes', labelledShare: opts.labelledShare }, 'the scenario options') : undefined;
+  if (opts.site) io.stderr('vigil: --site is a candidate-pipeline fault; it cannot be reproduced through the gateway and is ignored\n');
+  return runGatewayDriver(
+    { url: opts.gateway, model: opts.model, rate: opts.rate, durationSeconds: opts.duration, outcomeDelaySeconds: opts.outcomeDelay, seed: opts.seed, interval: opts.interval, json: opts.json === true, ...(scenario ? { scenario } : {}) },
+    io,
+  );
 }
 
 function formatLook(l: SimulatedLook, scenario: TrafficScenario): string {

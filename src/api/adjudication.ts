@@ -1,0 +1,110 @@
+/**
+ * Adjudication of shadow disagreements as the `adjudicateCase` Update, shared by the web UI
+ * (src/ui/adjudication.ts, session-authenticated) and POST /api/releases/:id/adjudications (user id and password in
+ * the body, re-checked like a signature). The reviewer and printed name always come from the account.
+ */
+import { ApplicationFailure, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import type { Identity } from '../auth';
+import { AdjudicationInputSchema, ADJUDICATOR_ROLES, ErrorType, type AdjudicationInput, type AdjudicationResult } from '../domain';
+import { adjudicateCaseUpdate } from '../domain/messages';
+import type { Logger } from '../logging/logger';
+import { ApiError } from './errors';
+import { auditFor, parseCredentialed, reauthenticate, type SignatureRouteDeps } from './signatures';
+import type { TemporalPort } from './temporal-port';
+
+/** How each refusal of the adjudicateCase validator reads over HTTP. */
+export const ADJUDICATION_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
+  [ErrorType.InvalidRequest]: 400,
+  [ErrorType.SelfApproval]: 403,
+  [ErrorType.UnknownSample]: 404,
+  [ErrorType.AlreadyAdjudicated]: 409,
+  [ErrorType.NotAdjudicating]: 409,
+  [ErrorType.ReleaseFinished]: 409,
+};
+
+export class AdjudicationRefusal extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly type?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The roles of an account that may adjudicate (qa, clinical). */
+export function adjudicatorRoles(user: Pick<Identity, 'roles'>): Array<(typeof ADJUDICATOR_ROLES)[number]> {
+  return ADJUDICATOR_ROLES.filter((r) => (user.roles as readonly string[]).includes(r));
+}
+
+/** Build the Update input for an account, or refuse (403 without an adjudicating role, 400 on bad fields). */
+export function adjudicationInput(
+  user: Pick<Identity, 'id' | 'name' | 'roles'>,
+  fields: { sampleId: string; verdict: string; comment: string; role?: string | undefined },
+): AdjudicationInput {
+  const roles = adjudicatorRoles(user);
+  if (roles.length === 0) throw new AdjudicationRefusal(403, `${user.id} holds no role that may adjudicate (${ADJUDICATOR_ROLES.join(' or ')})`);
+  const role = fields.role ?? roles[0]!;
+  if (!(roles as string[]).includes(role)) throw new AdjudicationRefusal(403, `${user.id} does not hold the role ${role}`);
+  const parsed = AdjudicationInputSchema.safeParse({ sampleId: fields.sampleId, reviewer: user.id, printedName: user.name, role, verdict: fields.verdict, comment: fields.comment });
+  if (!parsed.success) throw new AdjudicationRefusal(400, `invalid adjudication: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, ErrorType.InvalidRequest);
+  return parsed.data;
+}
+
+/** One adjudicateCase Update; every refusal a person can act on becomes an AdjudicationRefusal. */
+export async function submitAdjudication(deps: { client: TemporalPort; log: Logger }, releaseId: string, input: AdjudicationInput): Promise<AdjudicationResult> {
+  try {
+    return await deps.client.workflow.getHandle(releaseId).executeUpdate(adjudicateCaseUpdate, { args: [input] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause;
+      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+      const status = type ? ADJUDICATION_REFUSAL_STATUS[type] : undefined;
+      if (status !== undefined) throw new AdjudicationRefusal(status, (cause as ApplicationFailure).message, type);
+      deps.log.error({ releaseId, err }, 'adjudication failed unexpectedly');
+      throw new AdjudicationRefusal(500, 'the adjudication could not be recorded; check the release before trying again');
+    }
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+      throw new AdjudicationRefusal(503, 'timed out waiting for the release to take the adjudication; check the release before trying again');
+    }
+    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
+      throw new AdjudicationRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
+    }
+    throw err;
+  }
+}
+
+/** What a reviewer sends to POST /api/releases/:id/adjudications; `reviewer` / `printedName` come from the account. */
+export const AdjudicationRequestSchema = z
+  .object({
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+    sampleId: AdjudicationInputSchema.shape.sampleId,
+    verdict: AdjudicationInputSchema.shape.verdict,
+    comment: AdjudicationInputSchema.shape.comment,
+    role: AdjudicationInputSchema.shape.role.optional(),
+  })
+  .strict();
+
+export function adjudicationHandler(deps: SignatureRouteDeps) {
+  return async (c: Context, body: unknown): Promise<Response> => {
+    const releaseId = c.req.param('id')!;
+    if (deps.usersConfigured === false) throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    const req = parseCredentialed(AdjudicationRequestSchema, body, 'adjudication');
+    const identity = await reauthenticate(deps, c, auditFor(deps, c, releaseId), req.username, req.password);
+    try {
+      const result = await submitAdjudication(deps, releaseId, adjudicationInput(identity, req));
+      deps.log.info({ releaseId, reviewer: identity.id, sampleId: req.sampleId, verdict: req.verdict }, 'adjudication accepted');
+      return c.json(result, 201);
+    } catch (err) {
+      if (err instanceof AdjudicationRefusal) {
+        deps.log.info({ releaseId, reviewer: identity.id, sampleId: req.sampleId, status: err.status, reason: err.message }, 'adjudication refused');
+        throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
+      }
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,134 @@
+/**
+ * Post-release drift, judged per monitoring window. Pure: measurement + pinned policy → decision; the monitoring
+ * workflow records it and the audit recomputes it from the activity result in history.
+ *
+ * Drift is detected when any of these holds (each names itself in the reasons):
+ *   data         a feature's (or the site mix's) PSI exceeds maxPsi, or its KS (numeric) / chi-square (site) test
+ *                rejects at ksAlpha after the Holm (1979) step-down correction over every test of the window — the
+ *                family-wise false-alarm rate per window stays at ksAlpha however many features there are, and Holm
+ *                rejects everything Bonferroni would and sometimes more;
+ *   performance  over the labelled cases of the last `windowsForPerformance` windows, pooled: sensitivity more than
+ *                maxSensitivityDrop below the validated baseline, or calibration-in-the-large (observed rate − mean
+ *                predicted risk) more than maxCalibrationGap away from the candidate's on the evaluation split;
+ *                with fewer than minPositives labelled positives this is not judged (said so, never passed);
+ *   workflow     the window's alert rate outside [1/maxAlertRateRatio, maxAlertRateRatio] × the baseline's.
+ * Verdicts: 'fail' = drift detected, 'pass' = no drift among the checks that ran, 'inconclusive' = none could run.
+ */
+import type { Decision, DriftMeasurement, DriftPolicy } from '../domain';
+import { holmAdjust } from '../stats/holm';
+
+export interface DriftCheck {
+  name: string;
+  value: number | null;
+  limit: number;
+  status: 'pass' | 'fail' | 'inconclusive';
+}
+
+export interface DriftDecision extends Decision {
+  /** Every check with its value and limit, for the status and evidence; the chain records verdict and reasons. */
+  checks: DriftCheck[];
+}
+
+const f4 = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(4));
+const p3 = (p: number): string => p.toPrecision(3);
+
+const ACTION: Record<DriftPolicy['onDrift'], string> = {
+  notify: 'revalidation required (policy onDrift: notify — a notice is sent and surveillance continues)',
+  revalidate: 'revalidation required (policy onDrift: revalidate — a new release cycle of this candidate is requested)',
+  rollback: 'the window fails (policy onDrift: rollback)',
+};
+
+export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
+  const drift: string[] = [];
+  const notes: string[] = [];
+  const checks: DriftCheck[] = [];
+  const where = `monitoring interval ${m.interval + 1}`;
+
+  // Data drift: PSI per feature, tests Holm-adjusted over the whole window.
+  const features = m.data.features;
+  const adjusted = holmAdjust(features.map((f) => f.pValue));
+  features.forEach((f, i) => {
+    const name = f.kind === 'categorical' ? `${f.feature} mix` : f.feature;
+    const psiBad = f.psi > p.maxPsi;
+    checks.push({ name: `psi:${f.feature}`, value: f.psi, limit: p.maxPsi, status: psiBad ? 'fail' : 'pass' });
+    if (psiBad) drift.push(`data drift in ${name}: PSI ${f4(f.psi)} > ${p.maxPsi}`);
+    const q = adjusted[i]!;
+    const testBad = q < p.ksAlpha;
+    checks.push({ name: `${f.test}:${f.feature}`, value: q, limit: p.ksAlpha, status: testBad ? 'fail' : 'pass' });
+    if (testBad) {
+      const stat = f.test === 'ks' ? `KS D ${f4(f.statistic)}` : `χ² ${f.statistic.toFixed(2)} (df ${f.df ?? '?'})`;
+      drift.push(`data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${features.length} tests ${p3(q)} < α ${p.ksAlpha}`);
+    }
+  });
+  if (m.data.notCompared.length > 0) notes.push(`not compared with the reference: ${m.data.notCompared.join('; ')}`);
+
+  // Performance drift on the pooled labelled cases of the latest windows.
+  const perf = m.performance;
+  const span = perf.windows.length > 1 ? `windows ${perf.windows[0]! + 1}–${perf.windows[perf.windows.length - 1]! + 1}` : `window ${m.interval + 1}`;
+  let perfJudged = false;
+  if (perf.positives < p.minPositives) {
+    notes.push(`performance not judged: ${perf.positives} labelled positives over ${span} (need ${p.minPositives})`);
+    checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
+    checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
+  } else {
+    perfJudged = true;
+    if (perf.sensitivity !== null && perf.baseline.sensitivity !== null) {
+      const drop = perf.baseline.sensitivity - perf.sensitivity;
+      const bad = drop > p.maxSensitivityDrop;
+      checks.push({ name: 'sensitivity-drop', value: drop, limit: p.maxSensitivityDrop, status: bad ? 'fail' : 'pass' });
+      if (bad) {
+        drift.push(
+          `performance drift: pooled sensitivity ${f4(perf.sensitivity)} over ${span} (${perf.positives} labelled positives) is ${f4(drop)} below the validated ${f4(perf.baseline.sensitivity)} (allowed ${p.maxSensitivityDrop})`,
+        );
+      }
+    } else {
+      checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
+      notes.push('sensitivity drift not judged: the validated baseline has no sensitivity');
+    }
+    if (perf.calibrationInTheLarge !== null && perf.baseline.calibrationInTheLarge !== null) {
+      const gap = Math.abs(perf.calibrationInTheLarge - perf.baseline.calibrationInTheLarge);
+      const bad = gap > p.maxCalibrationGap;
+      checks.push({ name: 'calibration-gap', value: gap, limit: p.maxCalibrationGap, status: bad ? 'fail' : 'pass' });
+      if (bad) {
+        drift.push(
+          `performance drift: calibration-in-the-large ${f4(perf.calibrationInTheLarge)} over ${span} vs ${f4(perf.baseline.calibrationInTheLarge)} on the evaluation split (gap ${f4(gap)} > ${p.maxCalibrationGap})`,
+        );
+      }
+    } else {
+      checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
+      notes.push('calibration drift not judged: no calibration reference');
+    }
+  }
+
+  // Workflow drift: alert burden either way (a silent model is as much a change as a noisy one).
+  const w = m.workflow;
+  const ratio = w.alertRateRatio;
+  if (ratio === null) {
+    checks.push({ name: 'alert-rate-ratio', value: null, limit: p.maxAlertRateRatio, status: 'inconclusive' });
+    notes.push(`alert-rate drift not judged: alert rate ${f4(w.alertRate)} vs baseline ${f4(w.baselineAlertRate)}`);
+  } else {
+    const bad = ratio > p.maxAlertRateRatio || ratio < 1 / p.maxAlertRateRatio;
+    checks.push({ name: 'alert-rate-ratio', value: ratio, limit: p.maxAlertRateRatio, status: bad ? 'fail' : 'pass' });
+    if (bad) {
+      drift.push(
+        `workflow drift: alert rate ${f4(w.alertRate)} is ${f4(ratio)}× the validated ${f4(w.baselineAlertRate)} (allowed between ${f4(1 / p.maxAlertRateRatio)}× and ${p.maxAlertRateRatio}×)`,
+      );
+    }
+  }
+
+  if (drift.length > 0) {
+    return { verdict: 'fail', reasons: [`drift detected in ${where}: ${ACTION[p.onDrift]}`, ...drift, ...notes], checks };
+  }
+  if (features.length === 0 && !perfJudged && ratio === null) {
+    return { verdict: 'inconclusive', reasons: [`no drift check could run in ${where}`, ...notes], checks };
+  }
+  const worstPsi = features.reduce<{ f: string; v: number } | null>((a, f) => (a === null || f.psi > a.v ? { f: f.feature, v: f.psi } : a), null);
+  const minQ = adjusted.length ? Math.min(...adjusted) : null;
+  const summary = [
+    worstPsi ? `largest PSI ${f4(worstPsi.v)} (${worstPsi.f})` : null,
+    minQ !== null ? `smallest Holm-adjusted p ${p3(minQ)} over ${features.length} tests` : null,
+    ratio !== null ? `alert rate ratio ${f4(ratio)}` : null,
+    perfJudged ? `pooled sensitivity ${f4(perf.sensitivity)} vs ${f4(perf.baseline.sensitivity)}, calibration-in-the-large ${f4(perf.calibrationInTheLarge)} vs ${f4(perf.baseline.calibrationInTheLarge)}` : null,
+  ].filter((s): s is string => s !== null);
+  return { verdict: 'pass', reasons: [`no drift in ${where}: ${summary.join(', ')}`, ...notes], checks };
+}

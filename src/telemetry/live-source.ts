@@ -1,0 +1,269 @@
+/**
+ * Live measurement from the inference gateway's telemetry: one canary interval or monitoring window
+ * [from, to) of prediction events, joined with the outcomes and feedback known for their cases, as the
+ * per-route counts the live judges take (`ArmStats`) plus the operational signals (overrides, p99
+ * latency, outcomes outstanding).
+ *
+ * `measureLive` is the pure join; `TelemetryLiveSource` reads the windows covering the range from S3.
+ */
+import type { ArmStats } from '../domain/measurements';
+import type { EvidenceRef } from '../domain/evidence';
+import { windowOf, type OutcomeSource, type TelemetryEvent } from './events';
+import type { SegmentPointer, SegmentSource, SourceWeights } from './segments';
+import { parseSegment } from './wal';
+
+/** Each ground-truth source counts the same unless the release policy says otherwise. */
+export const DEFAULT_SOURCE_WEIGHTS: SourceWeights = { clinician_review: 1, downstream_outcome: 1, complaint: 1 };
+
+export type LiveRoute = 'production' | 'canary';
+
+export interface LiveQuery {
+  model: string;
+  /** ISO instants: predictions made in [from, to) are measured. */
+  from: string;
+  to: string;
+  /** Alert = score ≥ threshold (the release's operating threshold, whatever the route table says). */
+  threshold: number;
+  /** Only predictions made under these route-table versions (absent: any). */
+  routeVersions?: readonly number[];
+  /** Only predictions served by this model version on that route (absent: any). */
+  modelVersions?: Partial<Record<LiveRoute, string>>;
+  weights?: SourceWeights;
+  /** Outcomes and feedback accepted by the gateway before this instant count (absent: all that were read). */
+  asOf?: string;
+}
+
+export interface LiveArm {
+  stats: ArmStats;
+  /** Prediction events counted (a case scored twice in the interval is one case of `stats.n`). */
+  predictions: number;
+  /** Cases without a (positively weighted) outcome yet: they count for n and alerts only. */
+  unlabelled: number;
+  /** Override / dismissed-alert feedback events on the arm's cases. */
+  overrides: number;
+  dismissedAlerts: number;
+  /** overrides / alerts; null without alerts. */
+  overrideRate: number | null;
+  /** Nearest-rank p99 of the arm's prediction latencies; null without predictions. */
+  p99LatencyMs: number | null;
+  modelVersions: string[];
+  routeVersions: number[];
+  /** Gateway input-quality flags on the arm's predictions, by flag. */
+  quality: Record<string, number>;
+}
+
+export interface LiveTelemetryMeasurement {
+  model: string;
+  from: string;
+  to: string;
+  threshold: number;
+  weights: SourceWeights;
+  arms: Record<LiveRoute, LiveArm>;
+  /** Cases predicted on both routes within the interval (route table changed): counted on the first only. */
+  crossovers: number;
+}
+
+export interface LiveTelemetryResult extends LiveTelemetryMeasurement {
+  /** The immutable segments the measurement was computed from. */
+  segments: Array<{ window: string; segment: EvidenceRef }>;
+}
+
+/** What observeLive needs (an activity dependency). */
+export interface LiveTelemetryPort {
+  measure(query: LiveQuery): Promise<LiveTelemetryResult>;
+}
+
+function emptyStats(): Omit<ArmStats, 'sensitivity' | 'specificity' | 'alertRate'> {
+  return { n: 0, positives: 0, truePositives: 0, negatives: 0, trueNegatives: 0, alerts: 0 };
+}
+
+/** Nearest-rank percentile of sorted values: the ⌈p·n⌉-th smallest. */
+export function nearestRank(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length))) - 1]!;
+}
+
+interface CaseInArm {
+  route: LiveRoute;
+  maxScore: number;
+}
+
+/**
+ * The pure join. A case (case-id hash) belongs to the route of its first prediction in [from, to); it
+ * alerts when any of its predictions there scored ≥ threshold. Its label is the outcome of the most heavily
+ * weighted source (weight 0 = ignored); among equally weighted outcomes the latest `observedAt` wins, then
+ * the greater event id (deterministic whatever the segment order). Shadow predictions are ignored.
+ */
+export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery): LiveTelemetryMeasurement {
+  const weights = query.weights ?? DEFAULT_SOURCE_WEIGHTS;
+  const from = Date.parse(query.from);
+  const to = Date.parse(query.to);
+  const asOf = query.asOf === undefined ? Infinity : Date.parse(query.asOf);
+  if (!(from < to)) throw new Error(`empty or invalid interval [${query.from}, ${query.to})`);
+
+  const seen = new Set<string>();
+  const predictions = events
+    .filter((e) => {
+      if (e.kind !== 'prediction' || e.model !== query.model || e.route === 'shadow' || seen.has(e.eventId)) return false;
+      seen.add(e.eventId);
+      const t = Date.parse(e.at);
+      if (!(t >= from && t < to)) return false;
+      if (query.routeVersions && !query.routeVersions.includes(e.routeVersion)) return false;
+      const want = query.modelVersions?.[e.route];
+      return want === undefined || want === e.modelVersion;
+    })
+    .map((e) => e as Extract<TelemetryEvent, { kind: 'prediction' }>)
+    .sort((a, b) => (a.at === b.at ? a.eventId.localeCompare(b.eventId) : a.at.localeCompare(b.at)));
+
+  const truth = new Map<string, { label: 0 | 1; weight: number; observedAt: string; eventId: string }>();
+  const feedback = new Map<string, { override: number; dismissed: number }>();
+  const counted = new Set<string>();
+  for (const e of events) {
+    if (e.model !== query.model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf)) continue;
+    counted.add(e.eventId);
+    if (e.kind === 'outcome') {
+      const w = weights[e.source as OutcomeSource] ?? 0;
+      if (!(w > 0)) continue;
+      const cur = truth.get(e.caseIdHash);
+      const better =
+        !cur || w > cur.weight || (w === cur.weight && (e.observedAt > cur.observedAt || (e.observedAt === cur.observedAt && e.eventId > cur.eventId)));
+      if (better) truth.set(e.caseIdHash, { label: e.label, weight: w, observedAt: e.observedAt, eventId: e.eventId });
+    } else {
+      const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
+      if (e.type === 'override') f.override++;
+      else f.dismissed++;
+      feedback.set(e.caseIdHash, f);
+    }
+  }
+
+  const cases = new Map<string, CaseInArm>();
+  const crossed = new Set<string>();
+  const acc = {
+    production: { predictions: 0, latencies: [] as number[], modelVersions: new Set<string>(), routeVersions: new Set<number>(), quality: {} as Record<string, number> },
+    canary: { predictions: 0, latencies: [] as number[], modelVersions: new Set<string>(), routeVersions: new Set<number>(), quality: {} as Record<string, number> },
+  };
+  for (const p of predictions) {
+    const route = p.route as LiveRoute;
+    const c = cases.get(p.caseIdHash);
+    if (c && c.route !== route) {
+      crossed.add(p.caseIdHash);
+      continue;
+    }
+    const a = acc[route];
+    a.predictions++;
+    a.latencies.push(p.latencyMs);
+    a.modelVersions.add(p.modelVersion);
+    a.routeVersions.add(p.routeVersion);
+    for (const q of p.quality) a.quality[q] = (a.quality[q] ?? 0) + 1;
+    if (c) c.maxScore = Math.max(c.maxScore, p.score);
+    else cases.set(p.caseIdHash, { route, maxScore: p.score });
+  }
+
+  const arms = {} as Record<LiveRoute, LiveArm>;
+  for (const route of ['production', 'canary'] as const) {
+    const s = emptyStats();
+    let unlabelled = 0;
+    let overrides = 0;
+    let dismissedAlerts = 0;
+    for (const [hash, c] of cases) {
+      if (c.route !== route) continue;
+      s.n++;
+      const alert = c.maxScore >= query.threshold;
+      if (alert) s.alerts++;
+      const t = truth.get(hash);
+      if (!t) unlabelled++;
+      else if (t.label === 1) {
+        s.positives++;
+        if (alert) s.truePositives++;
+      } else {
+        s.negatives++;
+        if (!alert) s.trueNegatives++;
+      }
+      const f = feedback.get(hash);
+      if (f) {
+        overrides += f.override;
+        dismissedAlerts += f.dismissed;
+      }
+    }
+    const a = acc[route];
+    a.latencies.sort((x, y) => x - y);
+    arms[route] = {
+      stats: {
+        ...s,
+        sensitivity: s.positives > 0 ? s.truePositives / s.positives : null,
+        specificity: s.negatives > 0 ? s.trueNegatives / s.negatives : null,
+        alertRate: s.n > 0 ? s.alerts / s.n : null,
+      },
+      predictions: a.predictions,
+      unlabelled,
+      overrides,
+      dismissedAlerts,
+      overrideRate: s.alerts > 0 ? overrides / s.alerts : null,
+      p99LatencyMs: nearestRank(a.latencies, 0.99),
+      modelVersions: [...a.modelVersions].sort(),
+      routeVersions: [...a.routeVersions].sort((x, y) => x - y),
+      quality: a.quality,
+    };
+  }
+  return { model: query.model, from: query.from, to: query.to, threshold: query.threshold, weights, arms, crossovers: crossed.size };
+}
+
+/** Hourly windows (see `windowOf`) from `from`'s to `until`'s, inclusive. */
+export function windowsBetween(from: string, until: string): string[] {
+  const out: string[] = [];
+  const end = windowOf(new Date(Date.parse(until)).toISOString());
+  for (let t = Math.floor(Date.parse(from) / 3_600_000) * 3_600_000; ; t += 3_600_000) {
+    const w = windowOf(new Date(t).toISOString());
+    if (w > end) break;
+    out.push(w);
+  }
+  return out;
+}
+
+/** Lists a window's segment pointers (TelemetryReader satisfies it). */
+export interface PointerIndex {
+  pointers(window: string): Promise<SegmentPointer[]>;
+}
+
+/**
+ * Reads the telemetry for one interval from S3: every pointer of the windows from `from` to the analysis
+ * time (outcomes arrive after their predictions), and the segments they name — each segment once, checked
+ * against its digest. Segments of windows after `to` are only read when their pointer names a case of the
+ * interval. Events are kept only in their own window (a segment spanning windows is listed under each).
+ */
+export class TelemetryLiveSource implements LiveTelemetryPort {
+  constructor(
+    private readonly index: PointerIndex,
+    private readonly store: SegmentSource,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async measure(query: LiveQuery): Promise<LiveTelemetryResult> {
+    const asOf = query.asOf ?? this.now().toISOString();
+    const events: TelemetryEvent[] = [];
+    const used: LiveTelemetryResult['segments'] = [];
+    const cache = new Map<string, TelemetryEvent[]>();
+    const read = async (p: SegmentPointer): Promise<TelemetryEvent[]> => {
+      let es = cache.get(p.segment.sha256);
+      if (!es) {
+        const bytes = await this.store.getBytes(p.segment.key, p.segment.sha256, p.segment.versionId);
+        es = parseSegment(Buffer.from(bytes).toString('utf8')).events;
+        cache.set(p.segment.sha256, es);
+      }
+      used.push({ window: p.window, segment: p.segment });
+      return es.filter((e) => windowOf(e.at) === p.window);
+    };
+    const lastPredictionWindow = windowOf(new Date(Date.parse(query.to) - 1).toISOString());
+    const cases = new Set<string>();
+    for (const w of windowsBetween(query.from, asOf > query.to ? asOf : query.to)) {
+      for (const p of await this.index.pointers(w)) {
+        if (!p.models.includes(query.model)) continue;
+        if (w > lastPredictionWindow && !p.caseIdHashes.some((h) => cases.has(h))) continue;
+        const es = await read(p);
+        if (w <= lastPredictionWindow) for (const e of es) if (e.kind === 'prediction') cases.add(e.caseIdHash);
+        events.push(...es);
+      }
+    }
+    return { ...measureLive(events, { ...query, asOf }), segments: used };
+  }
+}

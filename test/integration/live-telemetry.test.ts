@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { liveActivities } from '../../src/activities/live';
+import type { TrafficSource } from '../../src/activities/deps';
+import { EvidenceStore, createS3Client } from '../../src/evidence';
+import { caseBucket } from '../../src/gateway/routing';
+import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-driver';
+import { startTestStack, type TestStack } from '../../src/stack';
+import { TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
+import { validPolicy, validRequest } from '../support/fixtures';
+
+const TOKEN = 'gateway-control-token-0123';
+const KEY = 'gateway-case-id-key-0123';
+const REPO = path.resolve(__dirname, '../..');
+const THRESHOLD = 0.3;
+
+/** The real gateway process (src/gateway/main.ts); resolves once it logs its port. */
+function startGateway(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      for (const line of out.split('\n')) {
+        if (!line.includes('gateway listening')) continue;
+        const { port } = JSON.parse(line) as { port: number };
+        resolve({ proc, url: `http://127.0.0.1:${port}` });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`)));
+  });
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+  });
+}
+
+describe('canary measured from gateway telemetry (real gateway process, SeaweedFS)', () => {
+  let stack: TestStack;
+  let s3: S3Client;
+  let gateway: { proc: ChildProcess; url: string };
+
+  before(async () => {
+    stack = await startTestStack({ temporal: false });
+    s3 = createS3Client(stack.s3Config);
+    const dir = fs.mkdtempSync(path.join(stack.stateDir, 'gw-live-'));
+    const modelsFile = path.join(dir, 'models.yaml');
+    fs.writeFileSync(
+      modelsFile,
+      [
+        'models:',
+        '  sepsis-alert:',
+        '    versions:',
+        `      "1.4.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-1.4.0.json')} }`,
+        `      "2.0.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-2.0.0.json')} }`,
+        '    routes: { version: 1, production: "1.4.0", canary: null }',
+        '',
+      ].join('\n'),
+    );
+    gateway = await startGateway({
+      VIGIL_S3_ENDPOINT: stack.s3Config.endpoint,
+      VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+      VIGIL_S3_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+      VIGIL_S3_BUCKET: stack.bucket,
+      VIGIL_RETENTION_MODE: 'GOVERNANCE',
+      VIGIL_GATEWAY_PORT: '0',
+      VIGIL_GATEWAY_MODELS: modelsFile,
+      VIGIL_GATEWAY_CONTROL_TOKEN: TOKEN,
+      VIGIL_GATEWAY_CASE_ID_KEY: KEY,
+      VIGIL_GATEWAY_WAL_DIR: path.join(dir, 'wal'),
+      VIGIL_GATEWAY_ROUTE_POLL_MS: '0',
+      VIGIL_LOG_LEVEL: 'info',
+    });
+  });
+
+  after(async () => {
+    if (gateway && gateway.proc.exitCode === null && gateway.proc.signalCode === null) {
+      gateway.proc.kill('SIGTERM');
+      await exited(gateway.proc);
+    }
+    s3?.destroy();
+    await stack?.stop();
+  });
+
+  it('measures each route’s cases, labels and alerts from S3 segments and records the source', async () => {
+    // A 10% canary through the control API.
+    const put = await fetch(`${gateway.url}/control/routes/sepsis-alert`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TOKEN}`, 'if-match': '"1"', 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 2, production: '1.4.0', canary: { model: '2.0.0', percent: 10 }, threshold: THRESHOLD }),
+    });
+    assert.equal(put.status, 200);
+
+    // 400 cases at 400/s; 80% of outcomes arrive (the rest stay outstanding).
+    const drive: GatewayDriverSummary = await driveGateway({
+      url: gateway.url,
+      model: 'sepsis-alert',
+      rate: 400,
+      cases: 400,
+      ingestToken: TOKEN,
+      outcomeDelayMs: 200,
+      seed: 'live-telemetry-test',
+      scenario: { name: 'delayed outcomes', labelledShare: 0.8 },
+    });
+    assert.equal(drive.failed, 0, drive.firstError ?? '');
+    assert.equal(drive.outcomeFailures, 0, drive.firstError ?? '');
+    assert.ok(drive.outcomesWithheld > 0 && drive.outcomesPosted > 0);
+    const to = new Date(Date.parse(drive.inferenceEndedAt) + 1).toISOString();
+
+    // The arms the gateway's stable hash gives (the same function the workflow's simulated canary uses).
+    const inCanary = (c: { caseId: string }): boolean => caseBucket(c.caseId) < 10;
+    for (const c of drive.sent) assert.equal(c.route, inCanary(c) ? 'canary' : 'production', c.caseId);
+    const expected = (arm: GatewayDriverSummary['sent']) => ({
+      n: arm.length,
+      positives: arm.filter((c) => c.outcomePosted && c.label === 1).length,
+      truePositives: arm.filter((c) => c.outcomePosted && c.label === 1 && c.score! >= THRESHOLD).length,
+      negatives: arm.filter((c) => c.outcomePosted && c.label === 0).length,
+      trueNegatives: arm.filter((c) => c.outcomePosted && c.label === 0 && c.score! < THRESHOLD).length,
+      alerts: arm.filter((c) => c.score! >= THRESHOLD).length,
+      unlabelled: arm.filter((c) => !c.outcomePosted).length,
+    });
+    const canary = expected(drive.sent.filter(inCanary));
+    const production = expected(drive.sent.filter((c) => !inCanary(c)));
+    assert.ok(canary.n > 10 && canary.n < 80, `a ~10% canary arm, got ${canary.n}`);
+    assert.ok(canary.positives > 0 && canary.negatives > 0 && canary.unlabelled > 0 && canary.alerts > 0, JSON.stringify(canary));
+
+    // Segments are sealed by age (10 s) and uploaded: wait until the live source sees every event.
+    const evidence = new EvidenceStore({ s3, bucket: stack.bucket, retention: null });
+    const live = new TelemetryLiveSource(new TelemetryReader(s3, stack.bucket, evidence), evidence);
+    const query = { model: 'sepsis-alert', from: drive.startedAt, to, threshold: THRESHOLD, modelVersions: { canary: '2.0.0', production: '1.4.0' } };
+    const deadline = Date.now() + 25_000;
+    let r = await live.measure(query);
+    const labelledIn = (a: typeof r.arms.canary) => a.stats.positives + a.stats.negatives;
+    while (Date.now() < deadline && (r.arms.canary.stats.n + r.arms.production.stats.n < drive.cases || labelledIn(r.arms.canary) + labelledIn(r.arms.production) < drive.outcomesPosted)) {
+      await new Promise((res) => setTimeout(res, 250));
+      r = await live.measure(query);
+    }
+    const got = (a: typeof r.arms.canary) => ({
+      n: a.stats.n,
+      positives: a.stats.positives,
+      truePositives: a.stats.truePositives,
+      negatives: a.stats.negatives,
+      trueNegatives: a.stats.trueNegatives,
+      alerts: a.stats.alerts,
+      unlabelled: a.unlabelled,
+    });
+    assert.deepEqual(got(r.arms.canary), canary);
+    assert.deepEqual(got(r.arms.production), production);
+    assert.deepEqual(r.arms.canary.modelVersions, ['2.0.0']);
+    assert.deepEqual(r.arms.canary.routeVersions, [2]);
+    assert.ok(r.segments.length > 0);
+
+    // observeLive with deps.live: the bake that ended at `at`, recorded with its source and segments.
+    const bakeSeconds = Math.ceil((Date.parse(to) - Date.parse(drive.startedAt)) / 1000) + 1;
+    const base = validPolicy();
+    const request = validRequest({
+      candidate: { version: '2.0.0', artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: 'a'.repeat(64) } },
+      incumbent: { version: '1.4.0', artifact: { key: 'models/sepsis-alert/1.4.0.json', sha256: 'b'.repeat(64) } },
+      policy: { ...base, canary: { ...base.canary, steps: [{ percent: 10, bakeSeconds, cases: 400 }] } },
+    });
+    const traffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
+    const acts = liveActivities({ evidence, traffic, live });
+    const out = await acts.observeLive({ releaseId: 'rel-live-telemetry', request, mode: 'canary', step: 0, percent: 10, cases: 400, baseline: null, at: to });
+    assert.equal(out.measurement.treatment.n, canary.n);
+    assert.equal(out.measurement.comparator.n, production.n);
+    assert.equal(out.measurement.treatment.truePositives, canary.truePositives);
+    assert.deepEqual(out.measurement.unlabelled, { treatment: canary.unlabelled, comparator: production.unlabelled });
+    const record = (await evidence.getJson(out.artifacts[0]!.key)) as {
+      kind: string;
+      source: string;
+      trafficWindow: { from: string; to: string };
+      segments: Array<{ segment: { key: string; sha256: string } }>;
+    };
+    assert.equal(record.kind, 'vigil.canary-interval/v1');
+    assert.equal(record.source, 'gateway-telemetry');
+    assert.equal(record.trafficWindow.to, to);
+    assert.ok(Date.parse(record.trafficWindow.from) <= Date.parse(drive.startedAt));
+    assert.deepEqual(
+      record.segments.map((s) => s.segment.sha256),
+      r.segments.map((s) => s.segment.sha256),
+    );
+  });
+});

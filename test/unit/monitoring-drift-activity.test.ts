@@ -1,0 +1,214 @@
+/**
+ * observeDrift as an activity (real reader, scorer and drift statistics over an in-memory evidence store), the
+ * simulator's population shift, and the revalidation request through a fake Temporal client.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import type { EvidencePort, WorkflowClientPort } from '../../src/activities';
+import { driftActivities } from '../../src/activities/drift';
+import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
+import {
+  ErrorType,
+  QueuedReleaseSchema,
+  releaseIdFor,
+  ReleaseRequestSchema,
+  TrafficScenarioSchema,
+  type ArmStats,
+  type EvidenceRef,
+  type ReleaseRequest,
+} from '../../src/domain';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
+import { judgeDrift } from '../../src/judging';
+import { createLogger } from '../../src/logging/logger';
+import { cohortToCsv, FEATURES, generateCohort } from '../../src/sim/cohort';
+import { applyScenario } from '../../src/sim/scenario';
+import { SimulatedTraffic } from '../../src/sim/traffic';
+import { armStats } from '../../src/stats';
+import { validPolicy, validReleaseRequest } from '../support/fixtures';
+
+function memoryEvidence(): EvidencePort & { docs: () => unknown[] } {
+  const blobs = new Map<string, Uint8Array>();
+  const put = async (bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> => {
+    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+    blobs.set(`sha256/${sha256}`, bytes);
+    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
+  };
+  return {
+    docs: () => [...blobs.values()].flatMap((b) => {
+      try {
+        return [JSON.parse(Buffer.from(b).toString('utf8')) as unknown];
+      } catch {
+        return [];
+      }
+    }),
+    putBytes: put,
+    putJson: (v) => put(Buffer.from(JSON.stringify(v)), 'application/json'),
+    putNamed: async () => assert.fail('not used'),
+    getBytes: async (key, expected) => {
+      const b = blobs.get(key);
+      if (!b) throw new Error(`not found: ${key}`);
+      if (expected && crypto.createHash('sha256').update(b).digest('hex') !== expected) throw new Error(`integrity: ${key}`);
+      return Buffer.from(b);
+    },
+  };
+}
+
+const log = createLogger('test', 'silent');
+const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+
+async function setup() {
+  const evidence = memoryEvidence();
+  const put = async (b: Uint8Array) => {
+    const r = await evidence.putBytes(b, 'application/octet-stream');
+    return { key: r.key, sha256: r.sha256 };
+  };
+  const base = validPolicy();
+  const request: ReleaseRequest = ReleaseRequestSchema.parse(
+    validReleaseRequest({
+      candidate: { version: '2.0.0', artifact: await put(Buffer.from(JSON.stringify(DEMO_CANDIDATE))) },
+      incumbent: { version: '1.4.0', artifact: await put(Buffer.from(JSON.stringify(DEMO_INCUMBENT))) },
+      datasets: [{ role: 'evaluation', name: 'eval', artifact: await put(Buffer.from(cohortToCsv(EVALUATION))) }],
+      policy: { ...base, monitoring: { ...base.monitoring, drift: { onDrift: 'revalidate' } } },
+    }),
+  );
+  return { evidence, request };
+}
+
+const EVALUATION = generateCohort('unit:drift-evaluation', 3000);
+/** The candidate's validated operating point on the evaluation split, as OFFLINE_EVAL would record it. */
+const baseline: ArmStats = armStats(
+  EVALUATION.map((c) => 1 / (1 + Math.exp(-(DEMO_CANDIDATE.bias + DEMO_CANDIDATE.weights.reduce((s, w, k) => s + w * Math.fround(c.features[k]!), 0))))),
+  EVALUATION.map((c) => c.label),
+  validPolicy().operatingThreshold,
+);
+
+describe('population shift in the simulator', () => {
+  const cases = generateCohort('unit:shift', 500);
+  const shift = TrafficScenarioSchema.parse({ name: 'x7 moved', shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' } });
+
+  it('moves the feature for both pipelines, only in monitoring windows from the given interval, outcomes untouched', () => {
+    assert.deepEqual(applyScenario(cases, FEATURES, shift, 3, 'canary'), cases, 'a monitoring-only shift leaves the canary alone');
+    assert.deepEqual(applyScenario(cases, FEATURES, shift, 1, 'monitoring'), cases, 'interval 1 is before the shift');
+    const moved = applyScenario(cases, FEATURES, shift, 2, 'monitoring');
+    moved.forEach((c, k) => {
+      assert.equal(c.features[7], cases[k]!.features[7]! + 1.5);
+      assert.deepEqual(c.features.slice(0, 7), cases[k]!.features.slice(0, 7));
+      assert.equal(c.candidateFeatures, undefined, 'no pipeline fault: the candidate sees what production sees');
+      assert.equal(c.label, cases[k]!.label);
+    });
+  });
+
+  it('a site shift on top of a candidate pipeline fault: the fault applies to the shifted value', () => {
+    const both = TrafficScenarioSchema.parse({ regression: { site: 'site-b', feature: 'x0', scale: 1, offset: 2 }, shift: { site: 'site-b', feature: 'x0', offset: 1 } });
+    const out = applyScenario(cases, FEATURES, both, 0);
+    out.forEach((c, k) => {
+      const orig = cases[k]!;
+      if (orig.site !== 'site-b') return assert.deepEqual(c, orig);
+      assert.equal(c.features[0], orig.features[0]! + 1);
+      assert.equal(c.candidateFeatures![0], orig.features[0]! + 1 + 2);
+    });
+  });
+
+  it('SimulatedTraffic applies a monitoring shift to monitoring windows only', async () => {
+    const t = new SimulatedTraffic(shift);
+    const plain = new SimulatedTraffic();
+    assert.deepEqual(await t.cases('canary:abc:0', 50, 4), await plain.cases('canary:abc:0', 50, 4));
+    const m = (await t.cases('monitoring:abc:4', 50, 4)).cases;
+    const p = (await plain.cases('monitoring:abc:4', 50, 4)).cases;
+    assert.ok(m.every((c, k) => c.features[7] === p[k]!.features[7]! + 1.5));
+  });
+});
+
+describe('observeDrift', () => {
+  it('finds nothing on traffic like the reference, and names the shifted feature after a shift; aggregates only', async () => {
+    const { evidence, request } = await setup();
+    const scenario = TrafficScenarioSchema.parse({ name: 'x7 moved', shift: { feature: 'x7', offset: 1.5, fromInterval: 1, phase: 'monitoring' } });
+    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(scenario), log });
+    const run = (step: number, recent = [] as Parameters<typeof acts.observeDrift>[0]['recent']): Promise<Awaited<ReturnType<typeof acts.observeDrift>>> =>
+      env().run(() => acts.observeDrift({ releaseId: 'r-1', request, step, cases: 1000, baseline, recent, at: '2026-07-01T00:00:00Z' }));
+
+    const calm = await run(0);
+    const g = request.policy.monitoring.drift!;
+    const calmVerdict = judgeDrift(calm.measurement, g);
+    assert.equal(calmVerdict.verdict, 'pass', calmVerdict.reasons.join(' | '));
+    assert.deepEqual(calm.measurement.data.features.map((f) => f.feature), [...FEATURES, 'site']);
+    assert.equal(calm.measurement.reference.rows, 3000);
+    assert.equal(calm.measurement.performance.windows.join(), '0');
+
+    const shifted = await run(1, [calm.measurement.performance.current]);
+    const verdict = judgeDrift(shifted.measurement, g);
+    assert.equal(verdict.verdict, 'fail');
+    const flagged = verdict.reasons.filter((r) => r.startsWith('data drift in')).map((r) => r.split(':')[0]);
+    assert.deepEqual([...new Set(flagged)], ['data drift in x7'], verdict.reasons.join(' | '));
+    // x7 has no weight in the candidate: its alerts do not move, the drift is in the inputs only.
+    assert.ok(!verdict.reasons.some((r) => r.startsWith('workflow drift') || r.startsWith('performance drift')), verdict.reasons.join(' | '));
+    assert.deepEqual(shifted.measurement.performance.windows, [0, 1]);
+    assert.equal(shifted.measurement.performance.labelled, calm.measurement.performance.current.labelled + shifted.measurement.performance.current.labelled);
+
+    // The evidence record holds bins and site counts — no case ids, no patient ids.
+    const text = JSON.stringify(evidence.docs().filter((d) => (d as { kind?: string }).kind === 'vigil.monitoring-drift/v1'));
+    assert.ok(text.length > 0);
+    assert.doesNotMatch(text, /traffic:monitoring:[0-9a-f]{64}:\d+:\d+/);
+    assert.doesNotMatch(JSON.stringify(shifted.measurement), /caseId|patient/);
+  });
+});
+
+describe('observeDrift beside gateway telemetry', () => {
+  it('does not judge simulated traffic when observeLive reads the gateway: nothing measured, inconclusive, never a pass', async () => {
+    const { evidence, request } = await setup();
+    const live = {} as NonNullable<Parameters<typeof driftActivities>[0]['live']>;
+    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, live });
+    const out = await acts.observeDrift({ releaseId: 'r-1', request, step: 0, cases: 1000, baseline, recent: [], at: '2026-07-01T00:00:00Z' });
+    const verdict = judgeDrift(out.measurement, request.policy.monitoring.drift!);
+    assert.equal(verdict.verdict, 'inconclusive');
+    assert.match(verdict.reasons.join(' | '), /does not read gateway telemetry yet/);
+  });
+});
+
+describe('requestRevalidation', () => {
+  it('queues the same candidate with attempt + 1 behind this release, through signalWithStart on the model queue', async () => {
+    const { evidence, request } = await setup();
+    const signals: Array<{ type: string; options: { workflowId: string; signalArgs: unknown[] } }> = [];
+    const temporal: WorkflowClientPort = {
+      workflow: {
+        start: async () => assert.fail('not used'),
+        getHandle: () => assert.fail('not used'),
+        signalWithStart: async (type, options) => {
+          signals.push({ type, options });
+          return {};
+        },
+      },
+    };
+    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, temporal });
+    const drift = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1' });
+    const out = await acts.requestRevalidation({ releaseId: 'r-1', request, attempt: 2, interval: 4, reasons: ['drift detected …', 'data drift in x7: PSI 1.2 > 0.25'], drift, at: '2026-07-01T00:00:00Z' });
+    assert.equal(out.attempt, 2);
+    assert.equal(signals.length, 1);
+    const s = signals[0]!;
+    assert.equal(s.type, 'releaseQueue');
+    assert.equal(s.options.workflowId, 'release-queue-sepsis-alert');
+    const entry = QueuedReleaseSchema.parse(s.options.signalArgs[0]);
+    assert.equal(entry.request.attempt, 2);
+    assert.equal(entry.request.candidate.artifact.sha256, request.candidate.artifact.sha256);
+    assert.deepEqual(entry.behind, ['r-1']);
+    assert.equal(entry.releaseId, releaseIdFor(entry.request, sha256Hex(canonicalBytes(request.policy))));
+    assert.equal(out.releaseId, entry.releaseId);
+    assert.match(entry.request.reason, /^revalidation required: drift detected in monitoring interval 5 of release r-1/);
+  });
+
+  it('without a Temporal client it fails for good, typed NotConfigured', async () => {
+    const { evidence, request } = await setup();
+    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log });
+    const drift = await evidence.putJson({ kind: 'x' });
+    await assert.rejects(acts.requestRevalidation({ releaseId: 'r-1', request, attempt: 2, interval: 0, reasons: [], drift, at: '2026-07-01T00:00:00Z' }), (e) => {
+      assert.ok(e instanceof ApplicationFailure);
+      assert.equal(e.type, ErrorType.NotConfigured);
+      assert.equal(e.nonRetryable, true);
+      return true;
+    });
+  });
+});

@@ -13,12 +13,11 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WebhookNotifier } from '../../src/activities';
 import { verifyVigilSignature } from '../../src/api/webhooks/signatures';
-import { run } from '../../src/cli/program';
-import { drillRouteModel, type ApprovalInput, type DrillReport } from '../../src/domain';
+import { drillRouteModel, type DrillReport } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { SimulatedTraffic } from '../../src/sim/traffic';
-import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import { demoRequest, fastPolicy, type Harness, reviewerApproval, runCli, startHarness, startRelease, waitFor } from '../support/harness';
 
 const SECRET = 'rollback-webhook-secret';
 const deliveries: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }> = [];
@@ -52,27 +51,14 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const sign = (role: 'qa' | 'clinical', digest: string): ApprovalInput => ({
-  signer: `${role}.reviewer`,
-  printedName: `${role} reviewer`,
-  role,
-  decision: 'approve',
-  meaning: `approved as ${role} reviewer`,
-  reason: 'evidence reviewed',
-  dossierSha256: digest,
-});
+const sign = reviewerApproval;
 
 async function json<T>(key: string): Promise<T> {
   const res = await h.s3.send(new GetObjectCommand({ Bucket: h.config.s3.bucket, Key: key }));
   return JSON.parse(await res.Body!.transformToString()) as T;
 }
 
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { env: h.env, stdout: (t) => (out += t), stderr: (t) => (err += t), readStdin: async () => '' });
-  return { code, out, err };
-}
+const cli = (...argv: string[]) => runCli(h, ...argv);
 
 describe('canary regression at one site on the real stack', () => {
   let releaseId: string;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,42 +8,12 @@ import { EvidenceStore, createS3Client } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway';
 import { startTestStack, type TestStack } from '../../src/stack';
 import { hashCaseId, TelemetryReader } from '../../src/telemetry';
+import { processExited, startGatewayProcess } from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
 const REPO = path.resolve(__dirname, '../..');
 const FEATURES = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'];
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-}
-
-/** The real gateway process (src/gateway/main.ts); resolves once it logs its port. */
-function startChild(env: NodeJS.ProcessEnv): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      for (const line of out.split('\n')) {
-        if (!line.includes('gateway listening')) continue;
-        const { port } = JSON.parse(line) as { port: number };
-        resolve({ proc, url: `http://127.0.0.1:${port}` });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`)));
-  });
-}
-
-function killed(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-  });
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
@@ -99,7 +69,7 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
   });
 
   it('replays the WAL after a kill -9, uploads segments to S3, and answers which version saw a case', async () => {
-    const first = await startChild(env);
+    const first = await startGatewayProcess(env);
     children.push(first.proc);
 
     // A route change through the control API is persisted to the S3 route store before it is acknowledged.
@@ -135,10 +105,10 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     assert.equal(acked.length, 2000);
     await new Promise((r) => setTimeout(r, 250)); // let the (unacknowledged, relaxed) prediction event reach its group commit
     first.proc.kill('SIGKILL');
-    await killed(first.proc);
+    await processExited(first.proc);
     assert.ok(fs.readdirSync(env.VIGIL_GATEWAY_WAL_DIR!).length > 0, 'events were still only in the WAL when the process died');
 
-    const second = await startChild(env);
+    const second = await startGatewayProcess(env);
     children.push(second.proc);
     const reader = new TelemetryReader(s3, stack.bucket, new EvidenceStore({ s3, bucket: stack.bucket, retention: null }));
     const deadline = Date.now() + 30_000;
@@ -170,7 +140,7 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     assert.ok(!segmentText.includes('patient-42'));
 
     second.proc.kill('SIGTERM');
-    await killed(second.proc);
+    await processExited(second.proc);
     assert.equal(second.proc.exitCode, 0);
   });
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,42 +11,17 @@ import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-d
 import { startTestStack, type TestStack } from '../../src/stack';
 import { TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
 import { validPolicy, validRequest } from '../support/fixtures';
+import { processExited, startGatewayProcess, type GatewayChild } from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
 const REPO = path.resolve(__dirname, '../..');
 const THRESHOLD = 0.3;
 
-/** The real gateway process (src/gateway/main.ts); resolves once it logs its port. */
-function startGateway(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      for (const line of out.split('\n')) {
-        if (!line.includes('gateway listening')) continue;
-        const { port } = JSON.parse(line) as { port: number };
-        resolve({ proc, url: `http://127.0.0.1:${port}` });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`gateway exited (${code}) before listening:\n${out}\n${err}`)));
-  });
-}
-
-function exited(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-  });
-}
-
 describe('canary measured from gateway telemetry (real gateway process, SeaweedFS)', () => {
   let stack: TestStack;
   let s3: S3Client;
-  let gateway: { proc: ChildProcess; url: string };
+  let gateway: GatewayChild;
 
   before(async () => {
     stack = await startTestStack({ temporal: false });
@@ -66,7 +40,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
         '',
       ].join('\n'),
     );
-    gateway = await startGateway({
+    gateway = await startGatewayProcess({
       VIGIL_S3_ENDPOINT: stack.s3Config.endpoint,
       VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
       VIGIL_S3_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
@@ -85,7 +59,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
   after(async () => {
     if (gateway && gateway.proc.exitCode === null && gateway.proc.signalCode === null) {
       gateway.proc.kill('SIGTERM');
-      await exited(gateway.proc);
+      await processExited(gateway.proc);
     }
     s3?.destroy();
     await stack?.stop();

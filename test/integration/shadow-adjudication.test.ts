@@ -11,11 +11,11 @@ import { createApp } from '../../src/api';
 import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, SessionStore } from '../../src/auth';
 import type { AuditReport } from '../../src/audit';
 import { run as cli } from '../../src/cli/program';
-import type { ApprovalInput, ReleaseStatus, ShadowMeasurement } from '../../src/domain';
+import type { ReleaseStatus, ShadowMeasurement } from '../../src/domain';
 import { adjudicateCaseUpdate, approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
-import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import { demoRequest, fastPolicy, type Harness, reviewerApproval, startHarness, startRelease, waitFor } from '../support/harness';
 
 let h: Harness;
 before(async () => {
@@ -54,15 +54,7 @@ async function appUnderTest() {
   return createApp({ client: h.client, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } }, log, ui });
 }
 
-const sign = (role: 'qa' | 'clinical', digest: string): ApprovalInput => ({
-  signer: `${role}.signer`,
-  printedName: `${role} signer`,
-  role,
-  decision: 'approve',
-  meaning: `approved as ${role} reviewer`,
-  reason: 'evidence reviewed',
-  dossierSha256: digest,
-});
+const sign = reviewerApproval;
 
 describe('clinical shadow with adjudication on the real stack', () => {
   it('measures, samples disagreements as evidence, takes adjudications from UI, API and Update, proceeds and audits', async () => {

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import type { ApprovalInput, ReleaseStatus } from '../../src/domain';
+import type { ReleaseStatus } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
-import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import { demoRequest, fastPolicy, type Harness, reviewerApproval, startHarness, startRelease, waitFor } from '../support/harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 let h: Harness;
@@ -55,15 +55,7 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const signer = (role: 'qa' | 'clinical', digest: string): ApprovalInput => ({
-  signer: `${role}.person`,
-  printedName: `${role} reviewer`,
-  role,
-  decision: 'approve',
-  meaning: `approved as ${role} reviewer`,
-  reason: 'evidence reviewed',
-  dossierSha256: digest,
-});
+const signer = reviewerApproval;
 
 type Handle = Awaited<ReturnType<typeof startRelease>>;
 const status = (handle: Handle) => handle.query(releaseStatusQuery);

@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { loadConfig, type VigilConfig } from '../../src/config';
-import { ReleaseRequestSchema, releaseIdFor, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
+import { ReleaseRequestSchema, releaseIdFor, type ApprovalInput, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
 import { canonicalBytes, createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
 import { loadPolicyFile, seedDemo, DEMO_DIR } from '../../src/demo/seed';
@@ -158,4 +158,26 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+/** A reviewer's approval of the dossier with `digest` (signer `<role>.reviewer`, never the demo's submitter). */
+export function reviewerApproval(role: 'qa' | 'clinical', digest: string): ApprovalInput {
+  return {
+    signer: `${role}.reviewer`,
+    printedName: `${role} reviewer`,
+    role,
+    decision: 'approve',
+    meaning: `approved as ${role} reviewer`,
+    reason: 'evidence reviewed',
+    dossierSha256: digest,
+  };
+}
+
+/** The `vigil` CLI in-process against the harness's stack: exit code and captured output. */
+export async function runCli(h: Pick<Harness, 'env'>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { run } = await import('../../src/cli/program');
+  let out = '';
+  let err = '';
+  const code = await run(argv, { env: h.env, stdout: (t) => (out += t), stderr: (t) => (err += t), readStdin: async () => '' });
+  return { code, out, err };
 }

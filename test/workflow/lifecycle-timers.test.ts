@@ -3,51 +3,28 @@
  * approval expiry, a month of monitoring with bounded history, and rollback from monitoring.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { NotifyInput, RollbackInput, VigilActivities } from '../../src/activities';
-import type { ArmStats, ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
-import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
+import type { ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
+import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
 import { temporal } from '@temporalio/proto';
-import { createLogger } from '../../src/logging/logger';
-import { installRuntimeLogger } from '../../src/workers/runtime';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
+import { arm, ref, startTimeSkippingEnv } from '../support/time-skipping';
 
-const ROOT = path.resolve(__dirname, '../..');
 let env: TestWorkflowEnvironment;
 
 before(async () => {
-  installRuntimeLogger(createLogger('test', 'warn'));
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
-  });
-  // The test server knows no custom search attributes until they are registered.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
+  env = await startTimeSkippingEnv();
 });
 after(async () => {
   await env?.teardown();
 });
 
-const arm = (positives: number, truePositives: number, n: number, alerts: number): ArmStats => ({
-  n,
-  positives,
-  truePositives,
-  negatives: n - positives,
-  trueNegatives: n - positives - (alerts - truePositives),
-  alerts,
-  sensitivity: positives ? truePositives / positives : null,
-  specificity: (n - positives - (alerts - truePositives)) / (n - positives),
-  alertRate: alerts / n,
-});
-const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
 
 /** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
 function fakeActivities(liveFor: (mode: string, step: number, extension: number) => LiveMeasurement) {

@@ -6,50 +6,28 @@
  * checks whose per-run history stays bounded.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { DriftActivities, ObserveDriftInput, RequestRevalidationInput, RevalidationNoticeInput, RollbackInput, VigilActivities } from '../../src/activities';
-import { ErrorType, type ArmStats, type ChainEntry, type DriftMeasurement, type DriftPolicy, type LiveMeasurement, type ReleaseRequest } from '../../src/domain';
-import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
-import { createLogger } from '../../src/logging/logger';
-import { installRuntimeLogger } from '../../src/workers/runtime';
+import { ErrorType, type ChainEntry, type DriftMeasurement, type DriftPolicy, type LiveMeasurement, type ReleaseRequest } from '../../src/domain';
+import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
 import type { MonitoringResult, MonitoringStatus } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
+import { arm, ref, startTimeSkippingEnv } from '../support/time-skipping';
 
-const ROOT = path.resolve(__dirname, '../..');
 let env: TestWorkflowEnvironment;
 
 before(async () => {
-  installRuntimeLogger(createLogger('test', 'warn'));
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
+  env = await startTimeSkippingEnv();
 });
 after(async () => {
   await env?.teardown();
 });
 
-const arm = (positives: number, truePositives: number, n: number, alerts: number): ArmStats => ({
-  n,
-  positives,
-  truePositives,
-  negatives: n - positives,
-  trueNegatives: n - positives - (alerts - truePositives),
-  alerts,
-  sensitivity: positives ? truePositives / positives : null,
-  specificity: (n - positives - (alerts - truePositives)) / (n - positives),
-  alertRate: alerts / n,
-});
-const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
 const BASELINE = arm(100, 90, 1000, 200);
 const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: BASELINE });
 

@@ -3,7 +3,6 @@
  * activities: releases "run" until a test closes them, and every start is recorded.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
@@ -12,19 +11,14 @@ import { Worker } from '@temporalio/worker';
 import type { QueueActivities } from '../../src/activities';
 import { ErrorType, releaseQueueWorkflowId, type QueuedRelease, type ReleaseQueueInput, type ReleaseQueueStatus } from '../../src/domain';
 import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery } from '../../src/domain/messages';
-import { createLogger } from '../../src/logging/logger';
-import { installRuntimeLogger } from '../../src/workers/runtime';
 import { validRequest } from '../support/fixtures';
 import { waitFor as waitUpTo, workflowBundle } from '../support/harness';
+import { startTimeSkippingEnv } from '../support/time-skipping';
 
-const ROOT = path.resolve(__dirname, '../..');
 let env: TestWorkflowEnvironment;
 
 before(async () => {
-  installRuntimeLogger(createLogger('test', 'error'));
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
-  });
+  env = await startTimeSkippingEnv({ searchAttributes: false, logLevel: 'error' });
 });
 after(async () => {
   await env?.teardown();

@@ -4,40 +4,28 @@
  * adjudicateCase validator's refusals; and runs without the new policy fields record no patch marker.
  */
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { VigilActivities } from '../../src/activities';
 import { ErrorType, type AdjudicationInput, type ArmStats, type ChainEntry, type ReleaseRequest, type ReleaseStatus, type ShadowMeasurement } from '../../src/domain';
-import { adjudicateCaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
+import { adjudicateCaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
 import { tallyAdjudications } from '../../src/judging';
-import { createLogger } from '../../src/logging/logger';
-import { installRuntimeLogger } from '../../src/workers/runtime';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
+import { ref, startTimeSkippingEnv } from '../support/time-skipping';
 
-const ROOT = path.resolve(__dirname, '../..');
 let env: TestWorkflowEnvironment;
 
 before(async () => {
-  installRuntimeLogger(createLogger('test', 'warn'));
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
+  env = await startTimeSkippingEnv();
 });
 after(async () => {
   await env?.teardown();
 });
 
-const ref = (n: number) => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
 const arm: ArmStats = { n: 1000, positives: 100, truePositives: 90, negatives: 900, trueNegatives: 790, alerts: 200, sensitivity: 0.9, specificity: 790 / 900, alertRate: 0.2 };
 const SAMPLE = ref(50);
 

@@ -1,0 +1,44 @@
+/**
+ * Workflow tests on the time-skipping test server (`.tools/bin/temporal-test-server`): the environment with
+ * Vigil's search attributes registered, and the small fixtures the hand-written fake activities share.
+ */
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { ArmStats, EvidenceRef } from '../../src/domain';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
+import { createLogger } from '../../src/logging/logger';
+import { installRuntimeLogger } from '../../src/workers/runtime';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** A fresh time-skipping server; it knows no custom search attributes until they are registered. */
+export async function startTimeSkippingEnv(opts: { searchAttributes?: boolean; logLevel?: string } = {}): Promise<TestWorkflowEnvironment> {
+  installRuntimeLogger(createLogger('test', opts.logLevel ?? 'warn'));
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: path.join(ROOT, '.tools/bin/temporal-test-server') } },
+  });
+  if (opts.searchAttributes !== false) {
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: 'default',
+      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+  }
+  return env;
+}
+
+/** Confusion counts of one arm from positives, true positives, cases and alerts. */
+export const arm = (positives: number, truePositives: number, n: number, alerts: number): ArmStats => ({
+  n,
+  positives,
+  truePositives,
+  negatives: n - positives,
+  trueNegatives: n - positives - (alerts - truePositives),
+  alerts,
+  sensitivity: positives ? truePositives / positives : null,
+  specificity: (n - positives - (alerts - truePositives)) / (n - positives),
+  alertRate: alerts / n,
+});
+
+/** A well-formed evidence ref numbered n (fakes return these). */
+export const ref = (n: number): EvidenceRef => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });

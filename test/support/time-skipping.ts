@@ -42,3 +42,25 @@ export const arm = (positives: number, truePositives: number, n: number, alerts:
 
 /** A well-formed evidence ref numbered n (fakes return these). */
 export const ref = (n: number): EvidenceRef => ({ key: `sha256/${String(n).padStart(64, '0')}`, sha256: String(n).padStart(64, '0'), size: 1, mediaType: 'application/json' });
+
+/** Fake SNAPSHOT and OFFLINE_EVAL activities that pass, with `atThreshold` as both models' counts. */
+export function passingPreApproval(atThreshold: ArmStats) {
+  return {
+    async snapshotRelease() {
+      return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
+    },
+    async evaluateOffline() {
+      return {
+        measurement: {
+          datasetSha256: 'b'.repeat(64),
+          n: 1000,
+          positives: 100,
+          candidate: { auc: 0.9, atThreshold },
+          incumbent: { auc: 0.85, atThreshold },
+          criteria: [{ id: 'auc-non-inferior', kind: 'non-inferiority' as const, metric: 'auc', status: 'pass' as const, reason: 'all 1 slices pass', failingSlices: [] }],
+        },
+        artifacts: [ref(2)],
+      };
+    },
+  };
+}

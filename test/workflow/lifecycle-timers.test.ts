@@ -14,7 +14,7 @@ import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/m
 import { temporal } from '@temporalio/proto';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
-import { arm, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { arm, passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -36,23 +36,7 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
   const looks: Array<{ step: number; extension: number | undefined; interval: number | undefined }> = [];
   const decisions: unknown[] = [];
   const acts: VigilActivities = {
-    async snapshotRelease() {
-      return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
-    },
-    async evaluateOffline() {
-      const s = arm(100, 90, 1000, 200);
-      return {
-        measurement: {
-          datasetSha256: 'b'.repeat(64),
-          n: 1000,
-          positives: 100,
-          candidate: { auc: 0.9, atThreshold: s },
-          incumbent: { auc: 0.85, atThreshold: s },
-          criteria: [{ id: 'auc-non-inferior', kind: 'non-inferiority', metric: 'auc', status: 'pass' as const, reason: 'all 1 slices pass', failingSlices: [] }],
-        },
-        artifacts: [ref(2)],
-      };
-    },
+    ...passingPreApproval(arm(100, 90, 1000, 200)),
     async observeShadow() {
       const s = arm(100, 90, 1000, 200);
       return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: s, production: s }, artifacts: [ref(3)] };

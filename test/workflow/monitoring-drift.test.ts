@@ -17,7 +17,7 @@ import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/m
 import type { MonitoringResult, MonitoringStatus } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
-import { arm, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { arm, passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -75,22 +75,7 @@ function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fake
   const live: number[] = [];
   const routes: Array<{ production: string; canary: unknown }> = [];
   const acts: Partial<Fakes> = {
-    async snapshotRelease() {
-      return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
-    },
-    async evaluateOffline() {
-      return {
-        measurement: {
-          datasetSha256: 'b'.repeat(64),
-          n: 1000,
-          positives: 100,
-          candidate: { auc: 0.9, atThreshold: BASELINE },
-          incumbent: { auc: 0.85, atThreshold: BASELINE },
-          criteria: [{ id: 'auc-non-inferior', kind: 'non-inferiority', metric: 'auc', status: 'pass' as const, reason: 'all 1 slices pass', failingSlices: [] }],
-        },
-        artifacts: [ref(2)],
-      };
-    },
+    ...passingPreApproval(BASELINE),
     async observeShadow() {
       return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: BASELINE, production: BASELINE }, artifacts: [ref(3)] };
     },

@@ -15,7 +15,7 @@ import { adjudicateCaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } fr
 import { tallyAdjudications } from '../../src/judging';
 import { validRequest } from '../support/fixtures';
 import { workflowBundle } from '../support/harness';
-import { ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -46,22 +46,7 @@ function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
     ...shadow,
   };
   const acts: Partial<VigilActivities> = {
-    async snapshotRelease() {
-      return { measurement: { policySha256: 'a'.repeat(64), missingFields: [], digestMismatches: [] }, artifacts: [ref(1)] };
-    },
-    async evaluateOffline() {
-      return {
-        measurement: {
-          datasetSha256: 'b'.repeat(64),
-          n: 1000,
-          positives: 100,
-          candidate: { auc: 0.9, atThreshold: arm },
-          incumbent: { auc: 0.85, atThreshold: arm },
-          criteria: [{ id: 'auc', kind: 'non-inferiority', metric: 'auc', status: 'pass' as const, reason: 'ok', failingSlices: [] }],
-        },
-        artifacts: [ref(2)],
-      };
-    },
+    ...passingPreApproval(arm),
     async observeShadow() {
       return { measurement, artifacts: [ref(3), ...(sampled ? [SAMPLE] : [])] };
     },

@@ -32,11 +32,12 @@ echo "test: ${#files[@]} test files"
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 status=0
 # Guards so that a wedged test fails loudly instead of eating CI's time limit: each test (and hook)
-# gets 10 minutes, each file's process exits when its tests are done (killing any server a failed
-# test left behind), and the whole run is cut off after 60 minutes (a normal run takes about 6).
+# gets 10 minutes; a file's process exits 30 s after its tests finished even if a leaked server holds
+# it open (test/support/exit-watchdog.cjs — not --test-force-exit, which can drop verdicts); and the
+# whole run is cut off after 60 minutes (a normal run takes about 10).
 timeout --kill-after=30s 60m \
-  node --import tsx --import ./test/support/fast-check-seed.cjs --test --test-reporter=spec \
-  --test-timeout=600000 --test-force-exit "${files[@]}" || status=$?
+  node --import tsx --import ./test/support/fast-check-seed.cjs --import ./test/support/exit-watchdog.cjs \
+  --test --test-reporter=spec --test-timeout=600000 "${files[@]}" || status=$?
 if [[ $status -eq 124 ]]; then echo "test: ABORTED after 60 minutes (a test hung)" >&2; fi
 echo "test: finished in $(( $(date +%s) - started )) s"
 exit $status

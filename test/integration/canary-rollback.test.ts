@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,36 +17,27 @@ import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messa
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { SimulatedTraffic } from '../../src/sim/traffic';
 import { demoRequest, fastPolicy, type Harness, reviewerApproval, runCli, startHarness, startRelease, waitFor } from '../support/harness';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'rollback-webhook-secret';
-const deliveries: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }> = [];
-let receiver: http.Server;
+let receiver: WebhookReceiver;
 let h: Harness;
 let tmp: string;
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-rollback-'));
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const { port } = receiver.address() as { port: number };
+  receiver = await startWebhookReceiver();
   h = await startHarness({
     deps: {
       // The world the worker observes: site-b's candidate pipeline delivers x0 stuck at -3 from the first canary interval.
       traffic: new SimulatedTraffic({ name: 'site-b x0 unit mix-up', regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false }, labelledShare: 1 }),
-      notifier: new WebhookNotifier(`http://127.0.0.1:${port}/hooks/vigil`, SECRET),
+      notifier: new WebhookNotifier(receiver.url, SECRET),
     },
   });
 });
 after(async () => {
   await h?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -99,7 +89,7 @@ describe('canary regression at one site on the real stack', () => {
     assert.notEqual(record.routes.before.canary, null);
 
     // Exactly one signed delivery, verifiable with the shared secret, naming the rollback record.
-    const mine = deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
+    const mine = receiver.deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
     assert.equal(mine.length, 1);
     const d = mine[0]!;
     assert.ok(verifyVigilSignature(SECRET, String(d.headers['x-vigil-timestamp']), String(d.headers['x-vigil-delivery']), d.body, String(d.headers['x-vigil-signature'])));
@@ -145,7 +135,7 @@ describe('canary regression at one site on the real stack', () => {
     const page = fs.readFileSync(html, 'utf8');
     assert.match(page, /drill passed/);
     assert.match(page, /<svg/);
-    const notices = deliveries.filter((x) => String(x.headers['x-vigil-delivery']).startsWith(report.drillId));
+    const notices = receiver.deliveries.filter((x) => String(x.headers['x-vigil-delivery']).startsWith(report.drillId));
     assert.equal(notices.length, 1);
     assert.match(JSON.parse(notices[0]!.body.toString('utf8')).message, /^DRILL \(no clinical effect\)/);
   });

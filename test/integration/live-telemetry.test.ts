@@ -11,7 +11,7 @@ import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-d
 import { startTestStack, type TestStack } from '../../src/stack';
 import { TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
 import { validPolicy, validRequest } from '../support/fixtures';
-import { processExited, startGatewayProcess, type GatewayChild } from '../support/gateway-process';
+import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild } from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
@@ -40,20 +40,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
         '',
       ].join('\n'),
     );
-    gateway = await startGatewayProcess({
-      VIGIL_S3_ENDPOINT: stack.s3Config.endpoint,
-      VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
-      VIGIL_S3_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
-      VIGIL_S3_BUCKET: stack.bucket,
-      VIGIL_RETENTION_MODE: 'GOVERNANCE',
-      VIGIL_GATEWAY_PORT: '0',
-      VIGIL_GATEWAY_MODELS: modelsFile,
-      VIGIL_GATEWAY_CONTROL_TOKEN: TOKEN,
-      VIGIL_GATEWAY_CASE_ID_KEY: KEY,
-      VIGIL_GATEWAY_WAL_DIR: path.join(dir, 'wal'),
-      VIGIL_GATEWAY_ROUTE_POLL_MS: '0',
-      VIGIL_LOG_LEVEL: 'info',
-    });
+    gateway = await startGatewayProcess(gatewayEnv(stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir }));
   });
 
   after(async () => {

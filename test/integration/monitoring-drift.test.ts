@@ -7,7 +7,6 @@
  * every drift verdict from history.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WebhookNotifier } from '../../src/activities';
@@ -16,33 +15,24 @@ import { releaseQueueWorkflowId, type DriftMeasurement, type ReleaseRequest } fr
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { SimulatedTraffic } from '../../src/sim/traffic';
 import { demoRequest, fastPolicy, type Harness, reviewerApproval, runCli, startHarness, startRelease, waitFor } from '../support/harness';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'drift-webhook-secret';
-const deliveries: Array<{ headers: http.IncomingHttpHeaders; body: Buffer }> = [];
-let receiver: http.Server;
+let receiver: WebhookReceiver;
 let h: Harness;
 
 before(async () => {
-  receiver = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const { port } = receiver.address() as { port: number };
+  receiver = await startWebhookReceiver();
   h = await startHarness({
     deps: {
       traffic: new SimulatedTraffic({ name: 'x7 population shift', shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' }, labelledShare: 1 }),
-      notifier: new WebhookNotifier(`http://127.0.0.1:${port}/hooks/vigil`, SECRET),
+      notifier: new WebhookNotifier(receiver.url, SECRET),
     },
   });
 });
 after(async () => {
   await h?.stop();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 const sign = reviewerApproval;
@@ -100,7 +90,7 @@ describe('population shift after promotion on the real stack', () => {
     assert.ok(monitoring.decision!.reasons.some((r) => r.startsWith('data drift in x7: PSI')), monitoring.decision!.reasons.join(' | '));
 
     // Exactly one signed "revalidation required" delivery, naming the drift record.
-    const mine = deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
+    const mine = receiver.deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
     assert.equal(mine.length, 1);
     const d = mine[0]!;
     assert.ok(verifyVigilSignature(SECRET, String(d.headers['x-vigil-timestamp']), String(d.headers['x-vigil-delivery']), d.body, String(d.headers['x-vigil-signature'])));

@@ -1,6 +1,7 @@
 /** The real gateway process (src/gateway/main.ts) for integration tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { TestStack } from '../../src/stack';
 
 const REPO = path.resolve(__dirname, '../..');
 
@@ -34,4 +35,22 @@ export function processExited(proc: ChildProcess): Promise<void> {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.once('exit', () => resolve());
   });
+}
+
+/** The gateway's configuration against a test stack's S3: port 0, no route polling, WAL under `dir`. */
+export function gatewayEnv(stack: TestStack, g: { modelsFile: string; controlToken: string; caseIdKey: string; dir: string }): NodeJS.ProcessEnv {
+  return {
+    VIGIL_S3_ENDPOINT: stack.s3Config.endpoint,
+    VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
+    VIGIL_S3_SECRET_ACCESS_KEY: stack.credentials.secretAccessKey,
+    VIGIL_S3_BUCKET: stack.bucket,
+    VIGIL_RETENTION_MODE: 'GOVERNANCE',
+    VIGIL_GATEWAY_PORT: '0',
+    VIGIL_GATEWAY_MODELS: g.modelsFile,
+    VIGIL_GATEWAY_CONTROL_TOKEN: g.controlToken,
+    VIGIL_GATEWAY_CASE_ID_KEY: g.caseIdKey,
+    VIGIL_GATEWAY_WAL_DIR: path.join(g.dir, 'wal'),
+    VIGIL_GATEWAY_ROUTE_POLL_MS: '0',
+    VIGIL_LOG_LEVEL: 'info',
+  };
 }

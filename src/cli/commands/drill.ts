@@ -12,7 +12,6 @@ import type { VigilConfig } from '../../config';
 import {
   ReleaseRequestSchema,
   SequentialGuardrailsSchema,
-  TrafficScenarioSchema,
   type DrillInput,
   type DrillLook,
   type DrillReport,
@@ -23,7 +22,7 @@ import { drillStatusQuery, ORCHESTRATION_TASK_QUEUE } from '../../domain/message
 import { createS3Client } from '../../evidence';
 import { renderDrillReportHtml } from '../../report';
 import { AuditExit, guarded } from './audit';
-import { CliInputError, numberOption, parseWith, readStructured } from './input-files';
+import { CliInputError, numberOption, parseWith, readStructured, scenarioFromOptions } from './input-files';
 
 interface Io {
   env: NodeJS.ProcessEnv;
@@ -103,17 +102,7 @@ export function registerDrillCommands(program: Command, io: Io, setExit: (code: 
 
 async function runDrill(config: VigilConfig, io: Io, releaseId: string | undefined, opts: DrillOptions, print: (t: string) => void): Promise<number> {
   if (!releaseId === !opts.request) throw new CliInputError('name a release id or give --request <file> (one of them)');
-  const scenario = opts.scenario
-    ? parseWith(TrafficScenarioSchema, readStructured(opts.scenario), opts.scenario)
-    : parseWith(
-        TrafficScenarioSchema,
-        {
-          name: `${opts.site} ${opts.feature} pipeline fault`,
-          regression: { site: opts.site, feature: opts.feature, scale: opts.scale, offset: opts.offset, fromInterval: opts.fromInterval },
-          labelledShare: opts.labelledShare,
-        },
-        'the scenario options',
-      );
+  const scenario = scenarioFromOptions(opts);
   const guardrails = opts.guardrails ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails) : undefined;
 
   let connection: Connection;

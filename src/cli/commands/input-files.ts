@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { TrafficScenarioSchema, type TrafficScenario } from '../../domain';
 
 export class CliInputError extends Error {}
 
@@ -35,4 +36,29 @@ export function numberOption(name: string): (value: string) => number {
     if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number.`);
     return n;
   };
+}
+
+/** The options `vigil simulate` and `vigil drill rollback` describe a simulated world with. */
+export interface ScenarioOptions {
+  scenario?: string;
+  site?: string;
+  feature: string;
+  scale: number;
+  offset: number;
+  fromInterval: number;
+  labelledShare: number;
+}
+
+/** A scenario file, or a candidate-pipeline fault at `--site` (none without a site: the healthy world). */
+export function scenarioFromOptions(o: ScenarioOptions): TrafficScenario {
+  if (o.scenario) return parseWith(TrafficScenarioSchema, readStructured(o.scenario), o.scenario);
+  return parseWith(
+    TrafficScenarioSchema,
+    {
+      name: o.site ? `${o.site} ${o.feature} pipeline fault` : 'healthy',
+      ...(o.site ? { regression: { site: o.site, feature: o.feature, scale: o.scale, offset: o.offset, fromInterval: o.fromInterval } } : {}),
+      labelledShare: o.labelledShare,
+    },
+    'the scenario options',
+  );
 }

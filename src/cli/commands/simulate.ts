@@ -11,7 +11,7 @@ import { SequentialGuardrailsSchema, TrafficScenarioSchema, type TrafficScenario
 import { loadScorer } from '../../models';
 import { simulateCanary, type SimulatedLook } from '../../sim/canary-simulation';
 import { runGatewayDriver } from '../../sim/gateway-driver';
-import { CliInputError, numberOption, parseWith, readStructured } from './input-files';
+import { CliInputError, numberOption, parseWith, readStructured, scenarioFromOptions } from './input-files';
 
 interface Io {
   env: NodeJS.ProcessEnv;
@@ -102,17 +102,7 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
   });
   const guardrails = opts.guardrails ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails) : policy.canary.sequential;
   if (!guardrails) throw new CliInputError(`policy ${opts.policy} has no canary.sequential guardrails; give some with --guardrails <file>`);
-  const scenario: TrafficScenario = opts.scenario
-    ? parseWith(TrafficScenarioSchema, readStructured(opts.scenario), opts.scenario)
-    : parseWith(
-        TrafficScenarioSchema,
-        {
-          name: opts.site ? `${opts.site} ${opts.feature} pipeline fault` : 'healthy',
-          ...(opts.site ? { regression: { site: opts.site, feature: opts.feature, scale: opts.scale, offset: opts.offset, fromInterval: opts.fromInterval } } : {}),
-          labelledShare: opts.labelledShare,
-        },
-        'the scenario options',
-      );
+  const scenario = scenarioFromOptions(opts);
   const [candidate, incumbent] = await Promise.all([model(opts.candidate), model(opts.incumbent)]);
   let events: fs.WriteStream | undefined;
   if (opts.events) events = fs.createWriteStream(opts.events);

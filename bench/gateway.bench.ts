@@ -73,6 +73,7 @@ async function serve(scenario: Scenario): Promise<void> {
     controlToken: TOKEN,
     wal,
     shadow: new ShadowMirror(256, 2000),
+    telemetryThread: process.env.VIGIL_BENCH_TELEMETRY_THREAD !== '0',
   });
   const port = await gateway.listen(0);
   process.stdout.write(JSON.stringify({ port, cpu: process.cpuUsage() }) + '\n');
@@ -148,6 +149,8 @@ async function load(port: number, opts: { path: string; body: string; duration: 
         method: 'POST',
         headers: { 'content-type': 'application/json', ...opts.headers },
         body: opts.body,
+        // Every request a different case id (`[<id>]` in the body): hashing and canary/shadow bucketing see fresh ids.
+        idReplacement: true,
         connections: opts.connections,
         duration: opts.duration,
       },
@@ -168,7 +171,7 @@ function median(xs: number[]): number {
 }
 
 const inferBody = JSON.stringify({
-  parameters: { case_id: 'bench-case-0001', site: 'site-a' },
+  parameters: { case_id: 'bench-case-[<id>]', site: 'site-a' },
   inputs: FEATURES.map((f, k) => ({ name: f, shape: [1], datatype: 'FP32', data: [(k - 3.5) / 4] })),
 });
 

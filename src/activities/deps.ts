@@ -2,7 +2,7 @@ import type { Signer } from '../attestation/signer';
 import type { EvidenceRef, RouteState } from '../domain';
 import type { Logger } from '../logging/logger';
 import type { SimCase } from '../sim/cohort';
-import type { LiveTelemetryPort } from '../telemetry/live-source';
+import type { LiveTelemetryPort, TelemetryWindowReader } from '../telemetry/live-source';
 import type { NotifyPort } from './notify';
 import type { WorkflowClientPort } from './queue';
 
@@ -72,4 +72,9 @@ export interface ActivityDeps {
   temporal?: WorkflowClientPort;
   /** Canary and monitoring measured from the gateway's telemetry instead of `traffic` (VIGIL_LIVE_SOURCE=telemetry). */
   live?: LiveTelemetryPort;
+  /**
+   * SHADOW measured from the gateway's telemetry instead of `traffic` (VIGIL_LIVE_SOURCE=telemetry): the shadow
+   * window's segments. Set together with `live` (one TelemetryLiveSource serves both).
+   */
+  telemetry?: TelemetryWindowReader;
 }

@@ -11,8 +11,6 @@ import {
   ErrorType,
   sampleIdAt,
   type AdjudicationInput,
-  type DisagreementCase,
-  type DisagreementDirection,
   type EvidenceRef,
   type ModelRef,
   type ReleaseRequest,
@@ -23,32 +21,18 @@ import { tallyAdjudications } from '../judging';
 import { ScoringError, type Scorer } from '../models';
 import type { SimCase } from '../sim/cohort';
 import { observedLabels } from '../sim/scenario';
-import { armStats } from '../stats';
-import { agreementAtThreshold, categoricalDrift, ks2Sample, psi, scoreCorrelation, shadowAgreement } from '../stats/drift';
-import { latencySummary, spearmanCorrelation } from '../stats/shadow';
-import { stratifiedSample } from '../stats/stratified-sample';
+import { categoricalDrift, ks2Sample, psi } from '../stats/drift';
+import { latencySummary } from '../stats/shadow';
+import { compareShadow } from '../stats/shadow-comparison';
 import { hashCaseId } from '../telemetry/events';
 import { asArtifactFailure, casesAsInput, closeAll, openScorers } from './artifacts';
 import { readDataset, tableHeader } from './dataset';
 import type { ActivityDeps, EvidencePort } from './deps';
+import { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
+import { observeShadowFromTelemetry, type ObserveShadowInput } from './shadow-telemetry';
 import type { StageOutput } from './snapshot';
 
-export const SHADOW_DISAGREEMENTS_KIND = 'vigil.shadow-disagreements/v1';
-export const ADJUDICATION_KIND = 'vigil.adjudication/v1';
-export const SHADOW_ADJUDICATION_KIND = 'vigil.shadow-adjudication/v1';
-
-/** The disagreement sample as stored (and shown to reviewers). */
-export interface DisagreementSample {
-  kind: typeof SHADOW_DISAGREEMENTS_KIND;
-  releaseId: string;
-  at: string;
-  threshold: number;
-  /** How case ids were pseudonymised: HMAC-SHA256 keyed per release, so samples of two releases do not link. */
-  caseIdHash: string;
-  features: string[];
-  strata: NonNullable<ShadowMeasurement['disagreements']>['strata'];
-  cases: DisagreementCase[];
-}
+export { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample };
 
 /** One scoring call per case, timed around the scorer; a ScoringError fails that case only. */
 async function scoreTimed(scorer: Scorer, ref: ModelRef, columns: readonly string[], c: SimCase, view: 'candidate' | 'production'): Promise<{ score: number | null; ms: number; error: string | null }> {
@@ -107,10 +91,20 @@ async function driftAgainstReference(
   return { reference: { dataset: ref.name, sha256: ref.artifact.sha256, rows: table.rows }, features: out, site };
 }
 
-export function shadowActivities({ evidence, traffic }: Pick<ActivityDeps, 'evidence' | 'traffic'>) {
+export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live' | 'telemetry'>) {
   return {
     /** Candidate and production on mirrored traffic, compared; the disagreement sample when adjudication is configured. */
-    async observeShadow(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<ShadowMeasurement>> {
+    async observeShadow(input: ObserveShadowInput): Promise<StageOutput<ShadowMeasurement>> {
+      // Gateway telemetry (VIGIL_LIVE_SOURCE=telemetry): the requests the gateway mirrored to the candidate during
+      // the shadow window, paired with the production predictions they mirror (src/activities/shadow-telemetry.ts).
+      if (telemetry) return observeShadowFromTelemetry(telemetry, evidence, input);
+      if (live) {
+        // Canary and monitoring read telemetry but nothing can read the shadow's: never fall back to simulated cases.
+        throw ApplicationFailure.retryable(
+          'observeShadow: this worker measures live stages from gateway telemetry but has no telemetry reader for the shadow window (ActivityDeps.telemetry); fix the worker wiring',
+          ErrorType.NotConfigured,
+        );
+      }
       const { request } = input;
       const window = `shadow:${request.candidate.artifact.sha256}`;
       const { columns, cases } = await traffic.cases(window, request.policy.shadow.cases);
@@ -154,15 +148,21 @@ export function shadowActivities({ evidence, traffic }: Pick<ActivityDeps, 'evid
       }
       heartbeat('scored');
 
-      const n = scored.length;
-      const sc = scored.map((s) => s.c);
-      const sp = scored.map((s) => s.p);
       const allLabels = observedLabels(cases);
-      const labels = Int8Array.from(scored, (s) => allLabels[s.k]!);
-      const counts = agreementAtThreshold(sc, sp, t);
-      const agreement = n > 0 ? shadowAgreement(counts) : null;
-      let absDiff = 0;
-      for (let i = 0; i < n; i++) absDiff += Math.abs(sc[i]! - sp[i]!);
+      // Disagreements are sampled for adjudication only when the policy asks for it.
+      const size = request.policy.shadow.adjudication?.sampleSize ?? 0;
+      const compared = compareShadow(
+        scored.map((s) => ({ candidate: s.c, production: s.p, label: allLabels[s.k]!, site: cases[s.k]!.site, key: cases[s.k]!.caseId, k: s.k })),
+        {
+          threshold: t,
+          // Every site of the window is a stratum, also where no case could be scored.
+          sites: [...new Set(cases.map((c) => c.site))].sort(),
+          sampleSize: size,
+          seed: `${SHADOW_DISAGREEMENTS_KIND}:${input.releaseId}`,
+        },
+      );
+      const { counts, agreement, sample } = compared;
+      const strataSummary = compared.strata;
 
       const missing: Record<string, number> = Object.fromEntries(columns.map((f) => [f, 0]));
       for (const c of cases) (c.candidateFeatures ?? c.features).forEach((v, k) => Number.isFinite(v) || (missing[columns[k]!]! += 1));
@@ -170,20 +170,6 @@ export function shadowActivities({ evidence, traffic }: Pick<ActivityDeps, 'evid
       const drift = await driftAgainstReference(evidence, request, features, columns, cases);
       heartbeat('drift measured');
 
-      // Disagreements by site × direction; sampled for adjudication only when the policy asks for it.
-      const directions: DisagreementDirection[] = ['candidate-only', 'production-only'];
-      const sites = [...new Set(cases.map((c) => c.site))].sort();
-      const strata = sites.flatMap((site) =>
-        directions.map((direction) => ({
-          name: `${site}|${direction}`,
-          site,
-          direction,
-          items: scored.filter((s) => cases[s.k]!.site === site && (s.c >= t) !== (s.p >= t) && (direction === 'candidate-only') === s.c >= t),
-        })),
-      );
-      const size = request.policy.shadow.adjudication?.sampleSize ?? 0;
-      const { allocation, sample } = stratifiedSample(strata, size, `${SHADOW_DISAGREEMENTS_KIND}:${input.releaseId}`, (s) => cases[s.k]!.caseId);
-      const strataSummary = strata.map((s, i) => ({ site: s.site, direction: s.direction, available: s.items.length, sampled: allocation[i]!.sampled }));
       const artifacts: EvidenceRef[] = [];
       let sampleRef: EvidenceRef | null = null;
       if (size > 0) {
@@ -203,9 +189,9 @@ export function shadowActivities({ evidence, traffic }: Pick<ActivityDeps, 'evid
               sampleId: sampleIdAt(i),
               caseIdHash: hashCaseId(c.caseId, hashKey),
               site: c.site,
-              direction: item.c >= t ? 'candidate-only' : 'production-only',
-              candidate: { score: item.c, alert: item.c >= t },
-              production: { score: item.p, alert: item.p >= t },
+              direction: item.candidate >= t ? 'candidate-only' : 'production-only',
+              candidate: { score: item.candidate, alert: item.candidate >= t },
+              production: { score: item.production, alert: item.production >= t },
               features: Object.fromEntries(columns.map((f, k) => [f, Number.isFinite(x[k]!) ? x[k]! : null])),
             };
           }),
@@ -214,14 +200,14 @@ export function shadowActivities({ evidence, traffic }: Pick<ActivityDeps, 'evid
       }
 
       const measurement: ShadowMeasurement = {
-        cases: n,
+        cases: compared.cases,
         agreements: counts.both + counts.neither,
         agreement: agreement?.agreement ?? null,
-        meanAbsScoreDifference: n > 0 ? absDiff / n : null,
-        candidate: armStats(sc, labels, t),
-        production: armStats(sp, labels, t),
+        meanAbsScoreDifference: compared.meanAbsScoreDifference,
+        candidate: compared.candidate,
+        production: compared.production,
         kappa: agreement?.kappa ?? null,
-        correlation: n >= 2 ? { pearson: scoreCorrelation(sc, sp), spearman: spearmanCorrelation(sc, sp) } : { pearson: null, spearman: null },
+        correlation: compared.correlation,
         latencyMs: { candidate: latencySummary(timing.candidate, 1), production: latencySummary(timing.production, 1) },
         errors,
         missing,

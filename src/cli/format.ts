@@ -45,7 +45,8 @@ export function formatStatus(s: ReleaseStatus): string {
   if (s.approvalDeadline) kv.push(['approve by', s.approvalDeadline]);
   if (s.routes) {
     const canary = s.routes.canary ? `; canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : '';
-    kv.push(['routes', `production ${s.routes.production}${canary} (v${s.routes.version})`]);
+    const shadow = s.routes.shadow ? `; shadow ${s.routes.shadow.model} mirroring ${s.routes.shadow.percent}%` : '';
+    kv.push(['routes', `production ${s.routes.production}${canary}${shadow} (v${s.routes.version})`]);
   }
   if (s.canaryHold) {
     const h = s.canaryHold;

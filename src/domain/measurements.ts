@@ -97,6 +97,19 @@ export interface ShadowMeasurement {
   };
   /** Tally of the clinical adjudication the gate waited for (closeShadowReview). */
   adjudication?: AdjudicationTally;
+  // Present only when the shadow was measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry).
+  /**
+   * How much of production the gateway mirrored: the incumbent's production predictions in the window, those
+   * with the candidate's shadow prediction of the same request (same case, instant and route-table version) —
+   * the `cases` compared above — and those without one (mirror dropped, failed or timed out; or made before the
+   * gateway adopted the shadow route). `orphanShadow`: shadow predictions with no production partner;
+   * `invalidScores`: pairs left out of every statistic because a score was not a finite number.
+   */
+  mirror?: { production: number; paired: number; unpaired: number; coverage: number | null; orphanShadow: number; invalidScores: number };
+  /** Gateway input-quality flags (e.g. missing_value, out_of_range) on the compared production requests, by flag. */
+  inputQuality?: { requests: number; flags: Record<string, number> };
+  /** What this source cannot measure, with why (e.g. drift: telemetry events carry no feature values). */
+  notMeasured?: Partial<Record<'drift' | 'missing' | 'errors', string>>;
 }
 
 export interface LatencySummary {

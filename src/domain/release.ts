@@ -135,6 +135,11 @@ export interface RouteState {
   version: number;
   production: string;
   canary: { model: string; percent: number } | null;
+  /**
+   * Mirror this share of production requests to `model` (the gateway records its answers, nothing reaches care).
+   * Set during SHADOW and removed (null) once the shadow is measured; absent in tables written before it existed.
+   */
+  shadow?: { model: string; percent: number } | null;
 }
 
 /** What the `releaseStatus` query answers: small, references only. */

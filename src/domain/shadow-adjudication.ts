@@ -53,14 +53,16 @@ export type DisagreementDirection = 'candidate-only' | 'production-only';
 /** One sampled disagreement in the `vigil.shadow-disagreements/v1` record: de-identified, never the raw case id. */
 export interface DisagreementCase {
   sampleId: string;
-  /** HMAC-SHA256 of the case id (src/telemetry hashCaseId). */
+  /** HMAC-SHA256 of the case id (src/telemetry hashCaseId): keyed per release, or the gateway's telemetry hash. */
   caseIdHash: string;
   site: string;
   direction: DisagreementDirection;
   candidate: { score: number; alert: boolean };
   production: { score: number; alert: boolean };
-  /** The inputs as the candidate received them; null where a value was missing (non-finite). */
+  /** The inputs as the candidate received them; null where a value was missing (non-finite). Empty when measured from gateway telemetry (it records no inputs). */
   features: Record<string, number | null>;
+  /** When the gateway made the two predictions (telemetry-measured shadows: a case may be scored several times). */
+  predictedAt?: string;
 }
 
 /**

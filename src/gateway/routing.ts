@@ -40,7 +40,7 @@ export const GatewayRouteTableSchema = z
   .strict();
 export type GatewayRouteTable = z.infer<typeof GatewayRouteTableSchema>;
 
-/** The workflow's RouteState is already a valid table (no shadow, no cohort). */
+/** The workflow's RouteState is already a valid table (no cohort; a shadow only during SHADOW). */
 export function fromRouteState(r: RouteState): GatewayRouteTable {
   return GatewayRouteTableSchema.parse(r);
 }

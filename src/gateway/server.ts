@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -9,21 +9,22 @@ import {
   type FeedbackInputSchema,
   type OutcomeInputSchema,
   CASE_ID_HASH,
-  caseIdKeyObject,
   feedbackEvent,
   hashCaseId,
   outcomeEvent,
   caseRecord,
-  predictionLine,
   type CaseRecord,
-  type PredictionEvent,
+  type FailureEvent,
+  type Route,
   type TelemetryReader,
   type WriteAheadLog,
 } from '../telemetry';
+import { PredictionRecorder, type PredictionRecorderStats } from '../telemetry/prediction-recorder';
+import type { PredictionRecord } from '../telemetry/prediction-batch';
 import type { ModelBackends } from './backends';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
-import { assign, type GatewayRouteTable } from './routing';
+import { assign, type Assignment, type GatewayRouteTable } from './routing';
 import { ShadowMirror } from './shadow';
 
 export interface GatewayOptions {
@@ -39,21 +40,24 @@ export interface GatewayOptions {
   /** Query side over uploaded segments; without it lookups see the local WAL only. */
   reader?: TelemetryReader;
   shadow?: ShadowMirror;
+  /** Prediction events are encoded in a worker thread unless this is false (see PredictionRecorder). */
+  telemetryThread?: boolean;
   maxBodyBytes?: number;
   log?: Logger;
 }
 
-/** A prediction event as the hot path leaves it: id, timestamp text and JSON are made at flush time. */
-interface PendingPrediction extends Omit<PredictionEvent, 'kind' | 'eventId' | 'at'> {
-  atMs: number;
+/** A served prediction, kept for its shadow mirror's event. */
+interface ServedPrediction extends PredictionRecord {
   /** The route table's threshold (for the shadow's decision); not written. */
   threshold: number | undefined;
 }
 
 interface Counters {
   requests: number;
+  /** 500s: bugs, not backend failures. */
   errors: number;
-  telemetryWriteFailures: number;
+  /** Routed requests and mirrors that got no prediction (recorded as failure events). */
+  failures: number;
 }
 
 class HttpError extends Error {
@@ -74,11 +78,10 @@ export class Gateway {
   readonly server: http.Server;
   readonly shadow: ShadowMirror;
   private readonly models: Map<string, ModelBackends>;
-  private readonly counters: Counters = { requests: 0, errors: 0, telemetryWriteFailures: 0 };
+  private readonly counters: Counters = { requests: 0, errors: 0, failures: 0 };
   private readonly controlDigest: Buffer;
   private readonly ingestDigest: Buffer;
-  private unrecorded: PendingPrediction[] = [];
-  private readonly caseIdKey: KeyObject;
+  private readonly predictions: PredictionRecorder;
   /** `/v2/models/<name>/infer` with a plain name: the hot path skips the general router. */
   private static readonly INFER_PATH = /^\/v2\/models\/([A-Za-z0-9._~-]+)\/infer$/;
 
@@ -87,7 +90,7 @@ export class Gateway {
     this.shadow = opts.shadow ?? new ShadowMirror();
     this.controlDigest = digest(opts.controlToken);
     this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
-    this.caseIdKey = caseIdKeyObject(opts.caseIdKey);
+    this.predictions = new PredictionRecorder({ wal: opts.wal, caseIdKey: opts.caseIdKey, log: opts.log, thread: opts.telemetryThread });
     this.server = http.createServer((req, res) => {
       const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
       if (m) this.inferRequest(m[1]!, req, res);
@@ -103,13 +106,25 @@ export class Gateway {
     });
   }
 
+  /** Stops serving and hands every recorded prediction to the WAL (the caller closes the WAL). */
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+    await this.predictions.close();
   }
 
-  stats(): { gateway: Counters; shadow: ReturnType<ShadowMirror['stats']>; telemetry: { acknowledged: number } } {
-    return { gateway: { ...this.counters }, shadow: this.shadow.stats(), telemetry: { acknowledged: this.opts.wal.acknowledged } };
+  /** Every prediction recorded so far written and fsynced (tests, shutdown). */
+  async flushTelemetry(): Promise<void> {
+    await this.predictions.drain();
+    await this.opts.wal.flush();
+  }
+
+  stats(): { gateway: Counters; shadow: ReturnType<ShadowMirror['stats']>; telemetry: { acknowledged: number; predictions: PredictionRecorderStats } } {
+    return {
+      gateway: { ...this.counters },
+      shadow: this.shadow.stats(),
+      telemetry: { acknowledged: this.opts.wal.acknowledged, predictions: this.predictions.stats() },
+    };
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -180,13 +195,13 @@ export class Gateway {
     const caseId = request.parameters.case_id;
     const a = assign(table, caseId, request.parameters);
     const backend = model.versions.get(a.modelVersion);
-    if (!backend) throw new HttpError(503, `version ${a.modelVersion} is not loaded`);
+    if (!backend) throw this.failed(modelName, a, table.version, caseId, t0, 503, `version ${a.modelVersion} is not loaded`);
     const input = { featureNames: matrix.featureNames, features: matrix.features, rows: matrix.rows, caseIds: new Array<string>(matrix.rows).fill(caseId) };
     let scores: Float64Array;
     try {
       scores = await backend.score(input);
     } catch (err) {
-      throw new HttpError(502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
+      throw this.failed(modelName, a, table.version, caseId, t0, 502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const threshold = table.threshold;
@@ -197,77 +212,79 @@ export class Gateway {
       a.modelVersion,
     );
 
-    // Everything below happens after the response was handed to the socket. The case id is hashed
-    // here, so only the hash is kept; event ids, timestamps and JSON lines are made in the batch flush.
+    // Everything below happens after the response was handed to the socket. The raw case id goes to the
+    // recorder, which hashes it off this thread; only the hash is written.
     const score = scores[0]!;
-    const event: PendingPrediction = {
+    const served: ServedPrediction = {
       atMs: Date.now(),
       model: modelName,
       modelVersion: a.modelVersion,
       route: a.route,
       routeVersion: table.version,
-      caseIdHash: hashCaseId(caseId, this.caseIdKey),
+      caseId,
       score,
       decision: threshold === undefined ? null : score >= threshold,
       latencyMs,
       quality: matrix.quality,
       threshold,
     };
-    this.record(event);
+    this.predictions.record(served);
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
       // The mirror reuses the decoded feature matrix; its event is made from the production one.
-      if (shadowBackend) this.shadow.submit(shadowBackend, input, this.onShadowScored, event);
+      if (shadowBackend) this.shadow.submit(shadowBackend, input, this.onShadowScored, served, this.onShadowFailed);
     }
   }
 
   /** One handler for every mirrored case (no closure per request): records the shadow's prediction. */
-  private readonly onShadowScored = (scores: Float64Array, offset: number, latencyMs: number, prod: PendingPrediction, version: string): void => {
+  private readonly onShadowScored = (scores: Float64Array, offset: number, latencyMs: number, prod: ServedPrediction, version: string): void => {
     const score = scores[offset]!;
     const t = prod.threshold;
-    this.record({
+    this.predictions.record({
       atMs: prod.atMs,
       model: prod.model,
       modelVersion: version,
       route: 'shadow',
       routeVersion: prod.routeVersion,
-      caseIdHash: prod.caseIdHash,
+      caseId: prod.caseId,
       score,
       decision: t === undefined ? null : score >= t,
       latencyMs,
       quality: prod.quality,
-      threshold: t,
     });
+  };
+
+  /** Records the failure of a routed request and returns the error its client gets. */
+  private failed(model: string, a: Assignment, routeVersion: number, caseId: string, t0: bigint, status: number, reason: string): HttpError {
+    this.recordFailure({ model, modelVersion: a.modelVersion, route: a.route, routeVersion, caseId, status, t0, reason });
+    return new HttpError(status, reason);
+  }
+
+  private readonly onShadowFailed = (reason: string, latencyMs: number, prod: ServedPrediction, version: string): void => {
+    this.recordFailure({ model: prod.model, modelVersion: version, route: 'shadow', routeVersion: prod.routeVersion, caseId: prod.caseId, status: null, latencyMs, reason });
   };
 
   /**
-   * Prediction events are not acknowledged to anyone: they are gathered per event-loop turn into one
-   * WAL append (serialised there, off the request path), and a write failure is counted, not raised.
+   * A routed request that got no prediction, as a telemetry event (the error-rate guardrail's numerator).
+   * Rare, so written straight to the WAL from here; like predictions it is acknowledged to no one.
    */
-  private record(event: PendingPrediction): void {
-    if (this.unrecorded.length === 0) setImmediate(this.flushRecorded);
-    this.unrecorded.push(event);
+  private recordFailure(f: { model: string; modelVersion: string; route: Route; routeVersion: number; caseId: string; status: number | null; reason: string } & ({ t0: bigint } | { latencyMs: number })): void {
+    const event: FailureEvent = {
+      kind: 'failure',
+      eventId: randomUUID(),
+      at: new Date().toISOString(),
+      model: f.model,
+      modelVersion: f.modelVersion,
+      route: f.route,
+      routeVersion: f.routeVersion,
+      caseIdHash: hashCaseId(f.caseId, this.opts.caseIdKey),
+      status: f.status,
+      latencyMs: 'latencyMs' in f ? f.latencyMs : Number(process.hrtime.bigint() - f.t0) / 1e6,
+      reason: f.reason.slice(0, 500),
+    };
+    this.counters.failures++;
+    this.opts.wal.append([event], { relaxed: true }).catch((err: unknown) => this.opts.log?.error({ err }, 'failure telemetry lost'));
   }
-
-  private readonly flushRecorded = (): void => {
-    const batch = this.unrecorded;
-    this.unrecorded = [];
-    const lines = new Array<string>(batch.length);
-    let lastMs = -1;
-    let lastAt = '';
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i]!;
-      if (e.atMs !== lastMs) {
-        lastMs = e.atMs;
-        lastAt = new Date(lastMs).toISOString();
-      }
-      lines[i] = predictionLine(randomUUID(), lastAt, e, true);
-    }
-    this.opts.wal.appendSerialized(lines, { relaxed: true }).catch((err: unknown) => {
-      this.counters.telemetryWriteFailures += batch.length;
-      this.opts.log?.error({ err }, 'telemetry write failed');
-    });
-  };
 
   private async ingest(kind: 'outcomes' | 'feedback', req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await this.readJson(req);

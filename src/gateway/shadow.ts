@@ -25,10 +25,16 @@ export interface ShadowStats {
  */
 export type ShadowScored<T> = (scores: Float64Array, offset: number, latencyMs: number, ctx: T, version: string) => void;
 
+/** Called once per mirrored case whose batch failed or missed its deadline (none is called after that). */
+export type ShadowFailed<T> = (reason: string, latencyMs: number, ctx: T, version: string) => void;
+
 interface Item {
   input: ScoringInput;
   onScored: ShadowScored<never>;
+  onFailed: ShadowFailed<never> | undefined;
   ctx: unknown;
+  /** Its onScored has run: a later failure of the batch does not report it again. */
+  scored: boolean;
 }
 
 export class ShadowMirror {
@@ -51,14 +57,14 @@ export class ShadowMirror {
    * Returns false (and counts a drop) when the mirror is full. The input is used as it is (not
    * copied): the caller must not change it afterwards.
    */
-  submit<T>(backend: Backend, input: ScoringInput, onScored: ShadowScored<T>, ctx: T): boolean {
+  submit<T>(backend: Backend, input: ScoringInput, onScored: ShadowScored<T>, ctx: T, onFailed?: ShadowFailed<T>): boolean {
     if (this.inFlight >= this.maxInFlight) {
       this.counts.dropped++;
       return false;
     }
     this.inFlight++;
     this.counts.started++;
-    const item: Item = { input, onScored: onScored as ShadowScored<never>, ctx };
+    const item: Item = { input, onScored: onScored as ShadowScored<never>, onFailed: onFailed as ShadowFailed<never> | undefined, ctx, scored: false };
     const q = this.queues.get(backend);
     if (q) q.push(item);
     else this.queues.set(backend, [item]);
@@ -92,32 +98,43 @@ export class ShadowMirror {
 
   /**
    * One backend call per group of same-layout cases. The batch completes when every group has
-   * answered, and fails (every case counted failed, none recorded after that) if any group fails or
-   * the deadline passes first. Only remote backends get an abort signal (in-process ones ignore it).
+   * answered, and fails (every case counted failed; each case not yet recorded gets its onFailed, and
+   * none is recorded after that) if any group fails or the deadline passes first. Only remote backends get an abort signal (in-process ones ignore it).
    */
   private run(backend: Backend, items: Item[]): void {
     this.counts.batches++;
     const t0 = process.hrtime.bigint();
     const controller = backend.kind === 'remote' ? new AbortController() : undefined;
     let open = true;
-    const settle = (ok: boolean): void => {
+    const settle = (ok: boolean, reason = ''): void => {
       if (!open) return;
       open = false;
       clearTimeout(timer);
       if (ok) this.counts.completed += items.length;
       else this.counts.failed += items.length;
       this.inFlight -= items.length;
+      if (ok) return;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      for (const it of items) {
+        if (it.scored) continue;
+        try {
+          it.onFailed?.(reason, ms, it.ctx as never, backend.version);
+        } catch {
+          // a failing failure handler must not stop the others
+        }
+      }
     };
+    const why = (err: unknown): string => (err instanceof Error ? err.message : String(err));
     // The deadline also covers backends that ignore the signal.
     const timer = setTimeout(() => {
       controller?.abort();
-      settle(false);
+      settle(false, `no answer within ${this.timeoutMs} ms`);
     }, this.timeoutMs);
     let groups: Item[][];
     try {
       groups = groupByLayout(items);
-    } catch {
-      return settle(false);
+    } catch (err) {
+      return settle(false, why(err));
     }
     let waiting = groups.length;
     const version = backend.version;
@@ -125,8 +142,8 @@ export class ShadowMirror {
       let call: Promise<Float64Array>;
       try {
         call = backend.score(concat(group), controller?.signal);
-      } catch {
-        return settle(false);
+      } catch (err) {
+        return settle(false, why(err));
       }
       call.then(
         (scores) => {
@@ -136,14 +153,15 @@ export class ShadowMirror {
             let offset = 0;
             for (const g of group) {
               g.onScored(scores, offset, ms, g.ctx as never, version);
+              g.scored = true;
               offset += g.input.rows;
             }
-          } catch {
-            return settle(false);
+          } catch (err) {
+            return settle(false, why(err));
           }
           if (--waiting === 0) settle(true);
         },
-        () => settle(false),
+        (err: unknown) => settle(false, why(err)),
       );
     }
   }

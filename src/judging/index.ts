@@ -61,7 +61,16 @@ export function judgeOffline(m: OfflineMeasurement): Decision {
 export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
   if (m.agreement === null || m.cases < policy.cases) {
     const failed = m.errors && m.errors.cases > 0 ? [`${m.errors.cases} cases could not be scored (candidate ${m.errors.candidate}, production ${m.errors.production})`] : [];
-    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`, ...failed] };
+    // Measured from gateway telemetry: say how much of production the gateway mirrored.
+    const mirror = m.mirror;
+    const unmirrored = !mirror
+      ? []
+      : mirror.production === 0
+        ? ['the gateway recorded no production prediction of the incumbent in the shadow window']
+        : mirror.unpaired > 0
+          ? [`${mirror.unpaired} of ${mirror.production} production predictions had no shadow prediction (mirror coverage ${fmt(mirror.coverage)})`]
+          : [];
+    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`, ...failed, ...unmirrored] };
   }
   const failures: string[] = [];
   const inconclusive: string[] = [];
@@ -75,7 +84,10 @@ export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow'
   }
   if (policy.maxPsi !== undefined) {
     const features = m.drift?.features ?? [];
-    if (features.length === 0) inconclusive.push(`input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})`);
+    if (features.length === 0) {
+      const why = m.notMeasured?.drift ? `: ${m.notMeasured.drift}` : '';
+      inconclusive.push(`input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})${why}`);
+    }
     else {
       const over = features.filter((f) => f.psi > policy.maxPsi!);
       if (over.length) failures.push(`input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`);
@@ -102,7 +114,8 @@ export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow'
       }
     }
   }
-  const pass = `agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases`;
+  const coverage = m.mirror ? `; mirror coverage ${fmt(m.mirror.coverage)} (${m.mirror.paired} of ${m.mirror.production} production predictions)` : '';
+  const pass = `agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases${coverage}`;
   return decide(failures, inconclusive, notes.length ? `${pass}; ${notes.join('; ')}` : pass);
 }
 

@@ -63,7 +63,7 @@ const ISO = /^[0-9TZ:.+-]*$/;
 export function predictionLine(
   eventId: string,
   at: string,
-  e: Omit<PredictionEvent, 'kind' | 'eventId' | 'at'>,
+  e: Omit<PredictionEvent, 'kind' | 'eventId' | 'at' | 'quality'> & { quality: readonly string[] },
   /** The caller made eventId with randomUUID, `at` with toISOString and caseIdHash with hashCaseId: none needs escaping. */
   trusted = false,
 ): string {
@@ -111,7 +111,27 @@ export interface FeedbackEvent {
   reason: string | null;
 }
 
-export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent;
+/**
+ * A request the gateway routed but could not answer with a prediction: the model backend failed or was
+ * not loaded (production/canary: the client got a 5xx), or a shadow mirror failed or timed out (the client
+ * never noticed). The denominator of the error-rate guardrail is predictions + failures on the route.
+ */
+export interface FailureEvent {
+  kind: 'failure';
+  eventId: string;
+  at: string;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  routeVersion: number;
+  caseIdHash: string;
+  /** HTTP status the client got (production/canary), or null for a shadow mirror. */
+  status: number | null;
+  latencyMs: number;
+  reason: string;
+}
+
+export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent | FailureEvent;
 
 const caseRef = {
   /** Raw case id: hashed on arrival, never stored. */

@@ -21,6 +21,7 @@ export {
 export {
   DEFAULT_SOURCE_WEIGHTS,
   TelemetryLiveSource,
+  caseLabels,
   measureLive,
   nearestRank,
   windowsBetween,
@@ -31,4 +32,7 @@ export {
   type LiveTelemetryPort,
   type LiveTelemetryResult,
   type PointerIndex,
+  type TelemetryWindow,
+  type TelemetryWindowQuery,
+  type TelemetryWindowReader,
 } from './live-source';

@@ -68,6 +68,26 @@ export interface LiveTelemetryResult extends LiveTelemetryMeasurement {
   segments: Array<{ window: string; segment: EvidenceRef }>;
 }
 
+/** An interval to read: predictions made in [from, to) and what arrived for their cases until `asOf` (absent: now). */
+export interface TelemetryWindowQuery {
+  model: string;
+  from: string;
+  to: string;
+  asOf?: string;
+}
+
+export interface TelemetryWindow {
+  /** Every event of the segments read, in their own windows (other models' and predictions outside [from, to) too: callers filter). */
+  events: TelemetryEvent[];
+  segments: LiveTelemetryResult['segments'];
+  asOf: string;
+}
+
+/** Raw telemetry of an interval (what observeShadow needs with VIGIL_LIVE_SOURCE=telemetry; an activity dependency). */
+export interface TelemetryWindowReader {
+  read(query: TelemetryWindowQuery): Promise<TelemetryWindow>;
+}
+
 /** What observeLive needs (an activity dependency). */
 export interface LiveTelemetryPort {
   measure(query: LiveQuery): Promise<LiveTelemetryResult>;
@@ -115,20 +135,13 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     .map((e) => e as Extract<TelemetryEvent, { kind: 'prediction' }>)
     .sort((a, b) => (a.at === b.at ? a.eventId.localeCompare(b.eventId) : a.at.localeCompare(b.at)));
 
-  const truth = new Map<string, { label: 0 | 1; weight: number; observedAt: string; eventId: string }>();
+  const truth = caseLabels(events, query.model, weights, asOf);
   const feedback = new Map<string, { override: number; dismissed: number }>();
   const counted = new Set<string>();
   for (const e of events) {
     if (e.model !== query.model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf)) continue;
     counted.add(e.eventId);
-    if (e.kind === 'outcome') {
-      const w = weights[e.source as OutcomeSource] ?? 0;
-      if (!(w > 0)) continue;
-      const cur = truth.get(e.caseIdHash);
-      const better =
-        !cur || w > cur.weight || (w === cur.weight && (e.observedAt > cur.observedAt || (e.observedAt === cur.observedAt && e.eventId > cur.eventId)));
-      if (better) truth.set(e.caseIdHash, { label: e.label, weight: w, observedAt: e.observedAt, eventId: e.eventId });
-    } else {
+    if (e.kind === 'feedback') {
       const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
       if (e.type === 'override') f.override++;
       else f.dismissed++;
@@ -208,6 +221,29 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   return { model: query.model, from: query.from, to: query.to, threshold: query.threshold, weights, arms, crossovers: crossed.size };
 }
 
+/**
+ * Each case's label (by case-id hash): the outcome of its most heavily weighted source (weight 0 = ignored); among
+ * equally weighted outcomes the latest `observedAt` wins, then the greater event id (deterministic whatever the
+ * segment order). Only outcomes the gateway accepted before `asOf` (epoch ms) count.
+ */
+export function caseLabels(
+  events: readonly TelemetryEvent[],
+  model: string,
+  weights: SourceWeights,
+  asOf = Infinity,
+): Map<string, { label: 0 | 1; weight: number; observedAt: string; eventId: string }> {
+  const truth = new Map<string, { label: 0 | 1; weight: number; observedAt: string; eventId: string }>();
+  for (const e of events) {
+    if (e.kind !== 'outcome' || e.model !== model || !(Date.parse(e.at) < asOf)) continue;
+    const w = weights[e.source as OutcomeSource] ?? 0;
+    if (!(w > 0)) continue;
+    const cur = truth.get(e.caseIdHash);
+    const better = !cur || w > cur.weight || (w === cur.weight && (e.observedAt > cur.observedAt || (e.observedAt === cur.observedAt && e.eventId > cur.eventId)));
+    if (better) truth.set(e.caseIdHash, { label: e.label, weight: w, observedAt: e.observedAt, eventId: e.eventId });
+  }
+  return truth;
+}
+
 /** Hourly windows (see `windowOf`) from `from`'s to `until`'s, inclusive. */
 export function windowsBetween(from: string, until: string): string[] {
   const out: string[] = [];
@@ -231,7 +267,7 @@ export interface PointerIndex {
  * against its digest. Segments of windows after `to` are only read when their pointer names a case of the
  * interval. Events are kept only in their own window (a segment spanning windows is listed under each).
  */
-export class TelemetryLiveSource implements LiveTelemetryPort {
+export class TelemetryLiveSource implements LiveTelemetryPort, TelemetryWindowReader {
   constructor(
     private readonly index: PointerIndex,
     private readonly store: SegmentSource,
@@ -239,6 +275,12 @@ export class TelemetryLiveSource implements LiveTelemetryPort {
   ) {}
 
   async measure(query: LiveQuery): Promise<LiveTelemetryResult> {
+    const { events, segments, asOf } = await this.read(query);
+    return { ...measureLive(events, { ...query, asOf }), segments };
+  }
+
+  /** The events `measure` reads for an interval (see the class comment), with the segments they came from. */
+  async read(query: TelemetryWindowQuery): Promise<TelemetryWindow> {
     const asOf = query.asOf ?? this.now().toISOString();
     const events: TelemetryEvent[] = [];
     const used: LiveTelemetryResult['segments'] = [];
@@ -264,6 +306,6 @@ export class TelemetryLiveSource implements LiveTelemetryPort {
         events.push(...es);
       }
     }
-    return { ...measureLive(events, { ...query, asOf }), segments: used };
+    return { events, segments: used, asOf };
   }
 }

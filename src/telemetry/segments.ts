@@ -20,7 +20,8 @@ export interface SegmentPointer {
   window: string;
   segment: EvidenceRef;
   /** Events of this window in the segment, by kind. */
-  counts: { prediction: number; outcome: number; feedback: number };
+  /** `failure` from gateways that record failed requests (absent in older pointers). */
+  counts: { prediction: number; outcome: number; feedback: number; failure?: number };
   models: string[];
   /** Every case hash with an event of this window in the segment (sorted): lookups read pointers, not segments. */
   caseIdHashes: string[];
@@ -51,6 +52,7 @@ export function pointersFor(events: readonly TelemetryEvent[], segment: Evidence
       prediction: es.filter((e) => e.kind === 'prediction').length,
       outcome: es.filter((e) => e.kind === 'outcome').length,
       feedback: es.filter((e) => e.kind === 'feedback').length,
+      failure: es.filter((e) => e.kind === 'failure').length,
     },
     models: [...new Set(es.map((e) => e.model))].sort(),
     caseIdHashes: [...new Set(es.map((e) => e.caseIdHash))].sort(),

@@ -129,6 +129,30 @@ export class WriteAheadLog {
     });
   }
 
+  /**
+   * As `appendSerialized`, for `events` lines already joined into one text (or its UTF-8 bytes), each
+   * line followed by a newline — what the gateway's prediction encoder produces.
+   */
+  appendEncoded(chunk: string | Uint8Array, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
+    if (events === 0 && chunk.length === 0) return Promise.resolve();
+    const last = typeof chunk === 'string' ? chunk.charCodeAt(chunk.length - 1) : chunk[chunk.length - 1];
+    if (!(events > 0) || last !== 10) return Promise.reject(new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`));
+    return new Promise<void>((resolve, reject) => {
+      this.reserve(typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
+      const p = this.pending;
+      if (typeof chunk === 'string') p.bytes += p.buf.write(chunk, p.bytes, 'utf8');
+      else {
+        p.buf.set(chunk, p.bytes);
+        p.bytes += chunk.length;
+      }
+      p.events += events;
+      if (!opts.relaxed) p.strict = true;
+      p.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
   /** Sealed segment files waiting for upload, oldest first. */
   sealedSegments(): readonly string[] {
     return this.sealed;
@@ -244,16 +268,20 @@ export class WriteAheadLog {
 
   /** Append one line (UTF-8) and its newline to the pending batch, growing its buffer when needed. */
   private encodeLine(line: string): void {
-    const p = this.pending;
     // A UTF-16 code unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4 bytes).
-    const need = line.length * 3 + 1;
-    if (p.buf.length - p.bytes < need) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * p.buf.length, p.bytes + need));
-      p.buf.copy(grown, 0, 0, p.bytes);
-      p.buf = grown;
-    }
+    this.reserve(line.length * 3 + 1);
+    const p = this.pending;
     p.bytes += p.buf.write(line, p.bytes, 'utf8');
     p.buf[p.bytes++] = 10;
+  }
+
+  /** Room for `need` more bytes in the pending batch's buffer. */
+  private reserve(need: number): void {
+    const p = this.pending;
+    if (p.buf.length - p.bytes >= need) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * p.buf.length, p.bytes + need));
+    p.buf.copy(grown, 0, 0, p.bytes);
+    p.buf = grown;
   }
 
   private async seal(): Promise<void> {

@@ -125,7 +125,7 @@ function cases(ctx: PageContext, base: string, sample: DisagreementSample, a: Sh
     return html`<tr data-sample="${c.sampleId}"><th scope="row">${c.sampleId}<br><span class="hint digest">${c.caseIdHash.slice(0, 12)}…</span></th><td>${c.site}</td>
 <td>${fmt(c.candidate.score)} ${c.candidate.alert ? html`<strong>alert</strong>` : 'no alert'}</td>
 <td>${fmt(c.production.score)} ${c.production.alert ? html`<strong>alert</strong>` : 'no alert'}</td>
-<td><span class="hint">${Object.entries(c.features).map(([f, v]) => `${f} ${v === null ? '—' : v.toFixed(2)}`).join(' · ')}</span></td>
+<td><span class="hint">${Object.keys(c.features).length ? Object.entries(c.features).map(([f, v]) => `${f} ${v === null ? '—' : v.toFixed(2)}`).join(' · ') : `not recorded by the gateway${c.predictedAt ? `; scored at ${c.predictedAt}` : ''}`}</span></td>
 <td>${count}</td>
 <td>${mine ? html`<span data-testid="mine">${mine.verdict}</span>` : blocked ? '' : verdictForm(ctx, base, c.sampleId, roles)}</td></tr>`;
   })}</tbody></table></div>`;

@@ -239,7 +239,7 @@ export function timelinePage(ctx: PageContext, s: ReleaseStatus, sigs: TimelineS
 <p class="hint">Read-only. Every digest below was re-computed from the evidence store when this page was built.</p>
 <dl class="kv"><dt>Stage</dt><dd data-testid="stage">${s.stage}</dd>
 ${s.outcome ? html`<dt>Outcome</dt><dd data-testid="outcome">${s.outcome}: ${s.reason ?? ''}</dd>` : ''}
-<dt>Routes</dt><dd>${s.routes ? html`production ${s.routes.production}${s.routes.canary ? html`, canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : ''} (v${s.routes.version})` : 'never changed'}</dd>
+<dt>Routes</dt><dd>${s.routes ? html`production ${s.routes.production}${s.routes.canary ? html`, canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : ''}${s.routes.shadow ? html`, shadow ${s.routes.shadow.model} mirroring ${s.routes.shadow.percent}%` : ''} (v${s.routes.version})` : 'never changed'}</dd>
 <dt>Dossier</dt><dd>${s.dossier ? html`<span class="digest">${s.dossier.sha256}</span> ${dossierCheck ? html`<span class="${dossierCheck.ok ? 'ok' : 'bad'}">${dossierCheck.detail}</span>` : ''}` : '—'}</dd>
 ${rollback ? html`<dt>Rollback</dt><dd class="bad">${s.reason ?? 'rolled back'}</dd>` : ''}
 </dl>

@@ -16,6 +16,8 @@ import { environmentFingerprint } from './environment';
 export async function realActivityDeps(config: VigilConfig, log: Logger): Promise<ActivityDeps> {
   const s3 = createS3Client(config.s3);
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
+  // Shadow, canary and monitoring all read the gateway's telemetry segments through one source.
+  const telemetry = config.liveSource === 'telemetry' ? new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence) : null;
   return {
     evidence,
     routes: new S3RouteStore(s3, config.s3.bucket),
@@ -24,7 +26,7 @@ export async function realActivityDeps(config: VigilConfig, log: Logger): Promis
     log,
     signer: loadOrCreateDevKey(config.signingKeyDir).signer,
     ...(config.notify ? { notifier: new WebhookNotifier(config.notify.url, config.notify.secret) } : {}),
-    ...(config.liveSource === 'telemetry' ? { live: new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence) } : {}),
+    ...(telemetry ? { live: telemetry, telemetry } : {}),
   };
 }
 

@@ -100,7 +100,8 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
   } catch (err) {
     if (!(state.superseded && isCancellation(err))) throw err;
     const { supersededBy, reason } = state.superseded;
-    ending = ['SUPERSEDED', `superseded by ${supersededBy} during ${state.stage}: ${reason}`];
+    // A supersede during SHADOW leaves the shadow route's records (set and removed) for this entry to list.
+    ending = ['SUPERSEDED', `superseded by ${supersededBy} during ${state.stage}: ${reason}`, review.unchainedRouteRecords()];
   }
   const [outcome, reason, artifacts = []] = ending;
   await finish(state, outcome, reason, artifacts);
@@ -134,9 +135,10 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
   });
   if (offline.verdict !== 'pass' || baseline === null) return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
 
-  // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care; with
-  // `shadow.adjudication`, reviewers judge sampled disagreements before the gate decides (./shadow.ts).
-  const shadow = await measureStage(state, 'SHADOW', null, () => review.stage());
+  // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care (the gateway's
+  // shadow route is set for the window and removed after it); with `shadow.adjudication`, reviewers judge sampled
+  // disagreements before the gate decides (./shadow.ts).
+  const shadow = await measureStage(state, 'SHADOW', null, () => review.stage((table, reason) => route(state, table, reason)));
   if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
 
   // AWAITING_APPROVAL: signatures arrive through the approveRelease Update, bound to the dossier digest.
@@ -398,11 +400,7 @@ async function rollback(state: ReleaseState, cause: string, trigger: RollbackTri
   return ['ROLLED_BACK', cause, refs];
 }
 
-async function route(
-  state: ReleaseState,
-  table: { production: string; canary: { model: string; percent: number } | null },
-  reason: string,
-): Promise<EvidenceRef> {
+async function route(state: ReleaseState, table: Omit<RouteState, 'version'>, reason: string): Promise<EvidenceRef> {
   const routes = { version: (state.routes?.version ?? 0) + 1, ...table };
   const ref = await acts.setRoutes({ releaseId: state.releaseId, modelName: state.request.modelName, routes, reason, at: nowIso() });
   state.routes = routes;

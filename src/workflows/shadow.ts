@@ -1,10 +1,13 @@
 /**
- * The SHADOW stage's workflow side: measure after the policy's duration, judge, and — when the policy asks for
- * clinical adjudication — hold the gate open for reviewers' `adjudicateCase` Updates until enough sampled
- * disagreements are adjudicated or the timeout passes. Everything new is behind `patched('shadow-adjudication')`,
- * taken only when the pinned policy carries a new shadow field, so runs without them issue the commands of v0.2.0.
+ * The SHADOW stage's workflow side: put a shadow route on the gateway (production requests mirrored to the
+ * candidate, its answers only recorded), measure after the policy's duration, take the shadow route off again,
+ * judge, and — when the policy asks for clinical adjudication — hold the gate open for reviewers' `adjudicateCase`
+ * Updates until enough sampled disagreements are adjudicated or the timeout passes.
+ * The adjudication is behind `patched('shadow-adjudication')`, taken only when the pinned policy carries a new
+ * shadow field, so runs without them issue the commands of v0.2.0; the shadow route is behind
+ * `patched('shadow-route')` (histories recorded before it wrote no route during SHADOW).
  */
-import { ApplicationFailure, condition, patched, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation, patched, sleep } from '@temporalio/workflow';
 import {
   AdjudicationInputSchema,
   ErrorType,
@@ -18,6 +21,7 @@ import {
   type EvidenceRef,
   type ReleasePolicy,
   type ReleaseStatus,
+  type RouteState,
   type ShadowMeasurement,
 } from '../domain';
 import { judgeShadow } from '../judging';
@@ -38,12 +42,17 @@ interface Window {
   tally: AdjudicationTally | null;
 }
 
+/** Writes the model's route table (the lifecycle's `route`: a `vigil.routes/v1` record, then the route store). */
+export type RouteWriter = (table: Omit<RouteState, 'version'>, reason: string) => Promise<EvidenceRef>;
+
 /** Adjudications of the shadow disagreement sample: state, the Update's checks and handler, and the stage itself. */
 export class ShadowReview {
   private window: Window | null = null;
   readonly adjudications: AdjudicationRecord[] = [];
   /** `${sampleId} ${reviewer}` pairs being recorded right now. */
   private readonly inFlight = new Set<string>();
+  /** Route records of the shadow mirror (set, removed), in order. */
+  private readonly routeRecords: EvidenceRef[] = [];
 
   constructor(private readonly state: ReleaseState) {}
 
@@ -123,20 +132,67 @@ export class ShadowReview {
     }
   }
 
-  /** SHADOW: wait out the duration, measure, judge; with adjudication in the policy, wait for reviewers first. */
-  async stage(): Promise<{ artifacts: EvidenceRef[]; decision: Decision }> {
+  /**
+   * The shadow route's records when no SHADOW chain entry lists them: a supersede stopped the stage (mid-window,
+   * while the mirror was being removed, or while reviewers adjudicated), so the SUPERSEDED entry lists them.
+   */
+  unchainedRouteRecords(): EvidenceRef[] {
+    const chained = this.state.history.some((r) => r.stage === 'SHADOW' && r.chainEntry !== null);
+    return chained ? [] : [...this.routeRecords];
+  }
+
+  /**
+   * SHADOW: mirror production to the candidate on the gateway, wait out the duration, measure, remove the mirror,
+   * judge; with adjudication in the policy, wait for reviewers first. The chain entry lists the measurement's
+   * records, then the two route records.
+   */
+  async stage(setRoutes: RouteWriter): Promise<{ artifacts: EvidenceRef[]; decision: Decision }> {
     const { releaseId, request } = this.state;
     const policy = request.policy.shadow;
-    await sleep(policy.durationSeconds * 1000);
-    const out = await acts.observeShadow({ releaseId, request, at: nowIso() });
+    const measure = async () => {
+      await sleep(policy.durationSeconds * 1000);
+      return acts.observeShadow({ releaseId, request, at: nowIso() });
+    };
+    // Released versions measured without touching the gateway's routes; their histories replay without the marker.
+    const out = patched('shadow-route') ? await this.mirrored(setRoutes, measure) : await measure();
+    const artifacts = [...out.artifacts, ...this.routeRecords];
     const clinical = policy.adjudication !== undefined || policy.minKappa !== undefined || policy.maxPsi !== undefined;
-    if (!clinical || !patched('shadow-adjudication')) return { artifacts: out.artifacts, decision: judgeShadow(out.measurement, legacyPolicy(policy)) };
+    if (!clinical || !patched('shadow-adjudication')) return { artifacts, decision: judgeShadow(out.measurement, legacyPolicy(policy)) };
     const adjudication = policy.adjudication;
     // Reviewers' time is spent only on a candidate that passed everything measurable.
     if (!adjudication || judgeShadow(out.measurement, { ...policy, adjudication: undefined }).verdict !== 'pass') {
-      return { artifacts: out.artifacts, decision: judgeShadow(out.measurement, policy) };
+      return { artifacts, decision: judgeShadow(out.measurement, policy) };
     }
-    return this.adjudicated(out.measurement, out.artifacts, adjudication);
+    return this.adjudicated(out.measurement, artifacts, adjudication);
+  }
+
+  /**
+   * `measure` with the gateway mirroring every production request to the candidate: the shadow route is set first
+   * and removed on every way out — measured, failed, or stopped by a supersede (production stays the incumbent
+   * throughout; nothing the shadow says reaches care, but a stale mirror must not outlive the stage). Both writes
+   * are non-cancellable, so a supersede during the first waits for it and the removal is always the later write.
+   */
+  private async mirrored<T>(setRoutes: RouteWriter, measure: () => Promise<T>): Promise<T> {
+    const { request } = this.state;
+    const production = request.incumbent.version;
+    const candidate = request.candidate.version;
+    const write = async (table: Omit<RouteState, 'version'>, reason: string) => {
+      this.routeRecords.push(await CancellationScope.nonCancellable(() => setRoutes(table, reason)));
+    };
+    await write(
+      { production, canary: null, shadow: { model: candidate, percent: 100 } },
+      `SHADOW: every production request (${production}) mirrored to the candidate ${candidate}, whose answers are recorded, never returned`,
+    );
+    let value: T;
+    try {
+      value = await measure();
+    } catch (err) {
+      const why = isCancellation(err) ? 'the release was superseded' : 'the shadow measurement failed';
+      await write({ production, canary: null, shadow: null }, `SHADOW stopped (${why}): shadow mirror to ${candidate} removed`);
+      throw err;
+    }
+    await write({ production, canary: null, shadow: null }, `SHADOW measured: shadow mirror to ${candidate} removed`);
+    return value;
   }
 
   private async adjudicated(

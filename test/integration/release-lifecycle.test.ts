@@ -229,7 +229,8 @@ describe('release lifecycle on the real stack', () => {
     assert.equal(result.outcome, 'REJECTED');
     assert.equal(result.reason, 'AWAITING_APPROVAL: rejected by Dr Sam Okafor (clinical): alert burden too high for night shifts');
     const status = await handle.query(releaseStatusQuery);
-    assert.equal(status.routes, null, 'no traffic was ever routed to the candidate');
+    // Only the SHADOW mirror (set, then removed) ever named the candidate: no traffic was routed to it.
+    assert.deepEqual(status.routes, { version: 2, production: request.incumbent.version, canary: null, shadow: null }, 'no traffic was ever routed to the candidate');
     const chain = await readChain(handle.workflowId);
     assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`).slice(-2), ['AWAITING_APPROVAL:fail', 'REJECTED:fail']);
     const signature = JSON.parse((await h.evidence.getBytes(status.signatures[1]!.evidence.key)).toString('utf8'));
@@ -250,6 +251,9 @@ describe('release lifecycle on the real stack', () => {
     assert.equal(result.reason, 'superseded by sepsis-alert-newer-candidate during SHADOW: retrained after label audit');
     const chain = await readChain(handle.workflowId);
     assert.deepEqual(chain.map((e) => e.stage), ['SNAPSHOT', 'OFFLINE_EVAL', 'SUPERSEDED']);
+    // The shadow mirror set at the start of SHADOW was removed, and the SUPERSEDED entry lists both changes.
+    const routeDocs = await Promise.all(chain[2]!.artifacts.slice(0, 2).map(async (a) => JSON.parse((await h.evidence.getBytes(a.key, a.sha256)).toString('utf8')) as { kind: string; routes: { shadow: unknown } }));
+    assert.deepEqual(routeDocs.map((d) => [d.kind, d.routes.shadow === null ? 'off' : 'on']), [['vigil.routes/v1', 'on'], ['vigil.routes/v1', 'off']]);
     const other = await updateFailureType(
       handle.executeUpdate(supersedeReleaseUpdate, { args: [{ supersededBy: 'someone-else', reason: 'x' }] }),
     ).catch((e: Error) => ({ type: 'closed', message: e.message }));

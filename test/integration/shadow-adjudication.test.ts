@@ -147,7 +147,8 @@ describe('clinical shadow with adjudication on the real stack', () => {
     assert.match(shadow.decision!.reasons[0]!, /; κ 0\.\d{4}; largest input PSI 0\.\d{4}; production judged right on 0 of 2 adjudicated disagreements \(share 0\.0000; 1 unclear excluded from the denominator\)$/);
     assert.deepEqual(waiting.shadowAdjudication!.tally && [waiting.shadowAdjudication!.tally.adjudicatedCases, waiting.shadowAdjudication!.tally.candidateRight, waiting.shadowAdjudication!.tally.unclear], [3, 2, 1]);
     const kinds = await Promise.all(shadow.artifacts.map(async (r) => (JSON.parse((await h.evidence.getBytes(r.key, r.sha256)).toString('utf8')) as { kind: string }).kind));
-    assert.deepEqual(kinds, ['vigil.shadow/v1', 'vigil.shadow-disagreements/v1', 'vigil.adjudication/v1', 'vigil.adjudication/v1', 'vigil.adjudication/v1', 'vigil.shadow-adjudication/v1']);
+    // The measurement and its sample, the shadow route set and removed on the gateway, then the adjudications.
+    assert.deepEqual(kinds, ['vigil.shadow/v1', 'vigil.shadow-disagreements/v1', 'vigil.routes/v1', 'vigil.routes/v1', 'vigil.adjudication/v1', 'vigil.adjudication/v1', 'vigil.adjudication/v1', 'vigil.shadow-adjudication/v1']);
     const measured = (JSON.parse((await h.evidence.getBytes(shadow.artifacts[0]!.key, shadow.artifacts[0]!.sha256)).toString('utf8')) as { measurement: ShadowMeasurement }).measurement;
     assert.ok(measured.kappa !== null && measured.kappa! > 0.3);
     assert.ok(measured.correlation!.pearson! > 0.5 && measured.correlation!.spearman! > 0.5);

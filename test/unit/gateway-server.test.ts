@@ -63,6 +63,14 @@ async function startGateway(versions: Backend[], table: unknown, shadow = new Sh
   };
 }
 
+async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
@@ -196,9 +204,10 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
   });
 
   it('records predictions (hashed case id only) and answers which version processed a case', async () => {
+    const mirrored = gw.gateway.stats().shadow.completed;
     await post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody('lookup-me'));
-    await new Promise((r) => setTimeout(r, 50)); // shadow + WAL group commit
-    await gw.wal.flush();
+    await until(() => gw.gateway.stats().shadow.completed > mirrored); // the mirror's event is recorded once it is scored
+    await gw.gateway.flushTelemetry();
     const hash = hashCaseId('lookup-me', KEY);
     const res = await fetch(`${gw.url}/v2/telemetry/cases?case_id=lookup-me`, { headers: auth });
     const body = (await res.json()) as { caseIdHash: string; predictions: Array<{ modelVersion: string; route: string }> };
@@ -274,6 +283,41 @@ describe('shadow faults never reach production', () => {
       assert.ok(s.dropped >= 50, `dropped ${s.dropped}`);
       await new Promise((r) => setTimeout(r, SLOW_MS + 200));
       assert.equal(gw.gateway.shadow.stats().inFlight, 0);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('failed requests are telemetry too (the error-rate guardrail)', () => {
+  it('a failing production backend: 502 to the client and a failure event; a failing mirror: a shadow failure event, no prediction', async () => {
+    const good = inProcessBackend('1.4.0', await scorer('1.4.0'));
+    let failProduction = false;
+    const flaky: Backend = { version: '1.4.0', kind: 'in-process', score: (input) => (failProduction ? Promise.reject(new Error('onnx session lost')) : good.score(input)), close: async () => {} };
+    const deadShadow: Backend = { version: '2.0.0', kind: 'in-process', score: () => Promise.reject(new Error('candidate crashed')), close: async () => {} };
+    const gw = await startGateway([flaky, deadShadow], { version: 4, production: '1.4.0', canary: null, shadow: { model: '2.0.0', percent: 100 }, threshold: 0.5 });
+    try {
+      const ok = await post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody('case-ok'));
+      assert.equal(ok.status, 200);
+      failProduction = true;
+      const bad = await post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody('case-bad'));
+      assert.equal(bad.status, 502);
+      assert.match(bad.body.error, /onnx session lost/);
+      await until(() => gw.gateway.shadow.stats().failed >= 1);
+      await gw.gateway.flushTelemetry();
+      const events = [...gw.wal.scanLocal()];
+      const failures = events.filter((e) => e.kind === 'failure');
+      const brief = (e: (typeof failures)[number]) => `${e.route}:${e.modelVersion}:${e.status}:${e.caseIdHash === hashCaseId('case-ok', KEY) ? 'ok' : e.caseIdHash === hashCaseId('case-bad', KEY) ? 'bad' : '?'}`;
+      // The mirror of case-ok failed; case-bad never reached its mirror (production failed first).
+      assert.deepEqual(failures.map(brief).sort(), ['production:1.4.0:502:bad', 'shadow:2.0.0:null:ok']);
+      assert.ok(failures.every((f) => f.routeVersion === 4 && f.latencyMs >= 0 && f.reason.length > 0));
+      assert.match(failures.find((f) => f.route === 'shadow')!.reason, /candidate crashed/);
+      const predictions = events.filter((e) => e.kind === 'prediction');
+      assert.deepEqual(predictions.map((p) => `${p.route}:${p.modelVersion}`), ['production:1.4.0'], 'no prediction for the failed request or the failed mirror');
+      assert.equal(gw.gateway.stats().gateway.failures, 2);
+      assert.equal(gw.gateway.stats().gateway.errors, 0, 'a backend failure is not a gateway bug');
+      const raw = fs.readdirSync(gw.dir).map((f) => fs.readFileSync(path.join(gw.dir, f), 'utf8')).join('');
+      assert.ok(!raw.includes('case-bad') && !raw.includes('case-ok'), 'raw case ids never reach the WAL');
     } finally {
       await gw.close();
     }

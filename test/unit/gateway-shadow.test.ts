@@ -99,4 +99,39 @@ describe('shadow mirror', () => {
     assert.equal(recorded, 0, 'scores arriving after the deadline are not recorded');
     assert.equal(slow.stats().completed, 0);
   });
+
+  it('tells each failed case once, with the reason, and never a case already recorded', async () => {
+    const failures: Array<{ ctx: string; reason: string; version: string }> = [];
+    const onFailed = (reason: string, ms: number, ctx: string, version: string): void => {
+      assert.ok(ms >= 0);
+      failures.push({ ctx, reason, version });
+    };
+    const failing = new ShadowMirror(16, 2000, 64, 0);
+    for (let i = 0; i < 3; i++) failing.submit(echoBackend({ fail: true }), input(1, i), () => assert.fail('not scored'), `f${i}`, onFailed);
+    await settled(failing);
+    assert.deepEqual(failures, ['f0', 'f1', 'f2'].map((ctx) => ({ ctx, reason: 'shadow down', version: 'cand' })));
+
+    failures.length = 0;
+    const slow = new ShadowMirror(16, 20, 64, 0);
+    for (let i = 0; i < 2; i++) slow.submit(echoBackend({ kind: 'remote', delayMs: 80 }), input(1, i), () => assert.fail('late'), `s${i}`, onFailed);
+    await settled(slow);
+    assert.deepEqual(failures.map((f) => [f.ctx, f.reason]), [['s0', 'no answer within 20 ms'], ['s1', 'no answer within 20 ms']]);
+
+    // Two layouts in one batch: the first group is recorded, then the second's handler throws — only the
+    // cases not yet recorded are reported failed.
+    failures.length = 0;
+    const mixed = new ShadowMirror(16, 2000, 64, 5);
+    const b = echoBackend();
+    const other: ScoringInput = { ...input(1, 9), featureNames: ['b', 'a'] };
+    const recorded: string[] = [];
+    const onScored = (_s: Float64Array, _o: number, _ms: number, ctx: string): void => {
+      if (ctx === 'bad') throw new Error('recording failed');
+      recorded.push(ctx);
+    };
+    mixed.submit(b, input(1, 1), onScored, 'first', onFailed);
+    mixed.submit(b, other, onScored, 'bad', onFailed);
+    await settled(mixed);
+    assert.deepEqual(recorded, ['first']);
+    assert.deepEqual(failures.map((f) => [f.ctx, f.reason]), [['bad', 'recording failed']]);
+  });
 });

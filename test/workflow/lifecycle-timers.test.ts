@@ -327,7 +327,8 @@ describe('sequential canary (time skipping)', () => {
     const rb = rollbacks[0]!;
     assert.equal(rb.stage, 'CANARY');
     assert.equal(rb.restoredVersion, r.incumbent.version);
-    assert.deepEqual(rb.routes.before, { version: 1, production: r.incumbent.version, canary: { model: r.candidate.version, percent: 10 } });
+    // Routes 1 and 2 set and removed the shadow mirror during SHADOW; 3 is the first canary step.
+    assert.deepEqual(rb.routes.before, { version: 3, production: r.incumbent.version, canary: { model: r.candidate.version, percent: 10 } });
     const stats = rb.trigger!.statistics as { sequential: { verdict: string; looks: unknown[] } };
     assert.equal(stats.sequential.verdict, 'harm');
     assert.equal(stats.sequential.looks.length, 1);

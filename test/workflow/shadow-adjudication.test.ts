@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { VigilActivities } from '../../src/activities';
-import { ErrorType, type AdjudicationInput, type ArmStats, type ChainEntry, type ReleaseRequest, type ReleaseStatus, type ShadowMeasurement } from '../../src/domain';
+import { ErrorType, type AdjudicationInput, type ArmStats, type ChainEntry, type ReleaseRequest, type ReleaseStatus, type RouteState, type ShadowMeasurement } from '../../src/domain';
 import { adjudicateCaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
 import { tallyAdjudications } from '../../src/judging';
 import { validRequest } from '../support/fixtures';
@@ -34,6 +34,7 @@ function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
   const chain: ChainEntry[] = [];
   const recorded: Array<AdjudicationInput & { at: string }> = [];
   const closes: Array<{ adjudications: number; deadline: string }> = [];
+  const routes: RouteState[] = [];
   const measurement: ShadowMeasurement = {
     cases: 1000,
     agreements: 950,
@@ -60,6 +61,10 @@ function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
       const votes = input.adjudications.map((r) => recorded[Number(r.sha256) - 101]!);
       return { measurement: { ...input.measurement, adjudication: tallyAdjudications(votes, sampled, input.deadline) }, artifacts: [ref(99)] };
     },
+    async setRoutes(input) {
+      routes.push(input.routes);
+      return ref(700 + routes.length);
+    },
     async buildDossier() {
       return ref(5);
     },
@@ -71,7 +76,7 @@ function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
       return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
     },
   };
-  return { acts: acts as VigilActivities, chain, recorded, closes };
+  return { acts: acts as VigilActivities, chain, recorded, closes, routes };
 }
 
 async function run<T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
@@ -130,10 +135,13 @@ async function markers(handle: WorkflowHandle): Promise<string[]> {
 
 describe('shadow gate with clinical adjudication (time skipping)', () => {
   it('waits for adjudications (hours pass, nothing moves), then passes on the share and goes on to approval', async () => {
-    const { acts, chain, recorded, closes } = fakes();
+    const { acts, chain, recorded, closes, routes } = fakes();
     const { status, result, found } = await run(acts, async (taskQueue) => {
       const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `adj-pass-${Date.now()}`, args: [request()] });
       const open = await adjudicationOpen(handle);
+      // The gateway's shadow mirror is off again once the measurement is taken: reviewers' time needs no mirror.
+      assert.deepEqual(routes.map((r) => r.shadow?.model ?? null), ['2.1.0', null]);
+      assert.deepEqual(open.routes?.shadow, null);
       assert.deepEqual([open.shadowAdjudication!.sampled, open.shadowAdjudication!.required, open.shadowAdjudication!.adjudicatedCases], [5, 3, 0]);
       await env.sleep('24 hours');
       assert.equal((await handle.query(releaseStatusQuery)).stage, 'SHADOW', 'the gate waits for people');
@@ -158,6 +166,8 @@ describe('shadow gate with clinical adjudication (time skipping)', () => {
     assert.deepEqual(closes, [{ adjudications: 4, deadline: status.shadowAdjudication!.deadline }]);
     assert.equal(recorded.length, 4);
     assert.ok(entry.artifacts.some((a) => a.sha256 === ref(104).sha256) && entry.artifacts.some((a) => a.sha256 === ref(99).sha256), 'adjudication records and the summary are in the chain entry');
+    // Measurement, sample, the two route changes of the shadow mirror, then the adjudications and the summary.
+    assert.deepEqual(entry.artifacts.slice(0, 4).map((a) => a.sha256), [ref(3).sha256, SAMPLE.sha256, ref(701).sha256, ref(702).sha256]);
     assert.deepEqual(status.shadowAdjudication!.tally, { sampled: 5, adjudicatedCases: 3, adjudications: 4, candidateRight: 2, productionRight: 0, unclear: 1, deadline: status.shadowAdjudication!.deadline });
     assert.equal(status.shadowAdjudication!.open, false);
     assert.ok(!JSON.stringify(status.shadowAdjudication).includes('was right'), 'comments stay in the evidence, not the status');

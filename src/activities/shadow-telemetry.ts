@@ -1,0 +1,120 @@
+/**
+ * observeShadow measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry): the shadow window
+ * [at − shadow.durationSeconds, at), during which the workflow had the gateway mirror every production request to
+ * the candidate (`patched('shadow-route')`, src/workflows/shadow.ts). The segments are read from S3, the mirrored
+ * predictions paired with the production predictions they mirror and compared (src/telemetry/shadow-pairs.ts).
+ * Input drift needs feature values, which telemetry does not carry: it is recorded as not measured, never
+ * simulated, so a policy bounding `shadow.maxPsi` cannot pass on it (judgeShadow: inconclusive).
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowMeasurement } from '../domain';
+import type { TelemetryWindowReader } from '../telemetry/live-source';
+import { measureShadowTelemetry, TELEMETRY_SITE } from '../telemetry/shadow-pairs';
+import type { EvidencePort } from './deps';
+import { TELEMETRY_SOURCE } from './live-telemetry';
+import { SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
+import type { StageOutput } from './snapshot';
+
+export interface ObserveShadowInput {
+  releaseId: string;
+  request: ReleaseRequest;
+  at: string;
+}
+
+/** The prediction window the shadow measures: the policy's duration, ending at `at`. */
+export function shadowWindow(input: Pick<ObserveShadowInput, 'request' | 'at'>): { from: string; to: string; seconds: number } {
+  const to = Date.parse(input.at);
+  if (!Number.isFinite(to)) throw ApplicationFailure.nonRetryable(`observeShadow: "at" is not a timestamp: ${input.at}`, ErrorType.InvalidRequest);
+  const seconds = input.request.policy.shadow.durationSeconds;
+  return { from: new Date(to - seconds * 1000).toISOString(), to: new Date(to).toISOString(), seconds };
+}
+
+/** Keep heartbeating while `work` runs (reading a long window's segments can outlast the heartbeat timeout). */
+async function heartbeating<T>(work: Promise<T>, detail: string): Promise<T> {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return work; // called outside an activity (tests)
+  }
+  const timer = setInterval(() => ctx.heartbeat(detail), 5_000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReader, evidence: EvidencePort, input: ObserveShadowInput): Promise<StageOutput<ShadowMeasurement>> {
+  const { request } = input;
+  const policy = request.policy;
+  const { from, to } = shadowWindow(input);
+  const threshold = policy.operatingThreshold;
+  const weights = policy.outcomes?.weights;
+  const read = await heartbeating(telemetry.read({ model: request.modelName, from, to }), 'reading gateway telemetry');
+  const size = policy.shadow.adjudication?.sampleSize ?? 0;
+  const seed = `${SHADOW_DISAGREEMENTS_KIND}:${input.releaseId}`;
+  const m = measureShadowTelemetry(read.events, {
+    model: request.modelName,
+    from,
+    to,
+    productionVersion: request.incumbent.version,
+    shadowVersion: request.candidate.version,
+    threshold,
+    ...(weights ? { weights } : {}),
+    asOf: read.asOf,
+    sampleSize: size,
+    seed,
+  });
+
+  let sampleRef: EvidenceRef | null = null;
+  if (size > 0) {
+    const record: DisagreementSample = {
+      kind: SHADOW_DISAGREEMENTS_KIND,
+      releaseId: input.releaseId,
+      at: input.at,
+      source: TELEMETRY_SOURCE,
+      threshold,
+      caseIdHash: "the inference gateway's HMAC-SHA256 of the case id, as in its telemetry (GET /v2/telemetry/cases/<hash> on the gateway lists the case's predictions)",
+      // The gateway records no inputs: reviewers look the case up by its hash and the time of the predictions.
+      features: [],
+      strata: m.measurement.disagreements!.strata,
+      cases: m.sample.map((p, i) => ({
+        sampleId: sampleIdAt(i),
+        caseIdHash: p.caseIdHash,
+        site: TELEMETRY_SITE,
+        direction: p.shadow.score >= threshold ? 'candidate-only' : 'production-only',
+        candidate: { score: p.shadow.score, alert: p.shadow.score >= threshold },
+        production: { score: p.production.score, alert: p.production.score >= threshold },
+        features: {},
+        predictedAt: p.at,
+      })),
+    };
+    sampleRef = await evidence.putJson(record);
+  }
+  const measurement: ShadowMeasurement = { ...m.measurement, disagreements: { ...m.measurement.disagreements!, sample: sampleRef } };
+  const ref = await evidence.putJson({
+    kind: 'vigil.shadow/v1',
+    releaseId: input.releaseId,
+    at: input.at,
+    source: TELEMETRY_SOURCE,
+    trafficWindow: { model: request.modelName, from, to },
+    threshold,
+    ...(weights ? { weights } : {}),
+    measurement,
+    agreementTable: m.agreementTable,
+    telemetry: {
+      pairing:
+        'each shadow prediction of the candidate paired with the production prediction of the incumbent with the same caseIdHash, at and routeVersion (the request it mirrors)',
+      modelVersions: { production: request.incumbent.version, shadow: request.candidate.version },
+      // The gateway names versions, not digests: that it serves the release's artifacts is its deployment's job.
+      modelsIdentifiedBy: 'version',
+      ...m.pairing,
+      outcomesAsOf: read.asOf,
+    },
+    latencyNote: "the gateway's measurements: production = handling of the request until its answer, shadow = the mirror's scoring call (mirrors are scored in micro-batches)",
+    segments: read.segments,
+  });
+  return { measurement, artifacts: sampleRef ? [ref, sampleRef] : [ref] };
+}

@@ -73,7 +73,6 @@ async function serve(scenario: Scenario): Promise<void> {
     controlToken: TOKEN,
     wal,
     shadow: new ShadowMirror(256, 2000),
-    telemetryThread: process.env.VIGIL_BENCH_TELEMETRY_THREAD !== '0',
   });
   const port = await gateway.listen(0);
   process.stdout.write(JSON.stringify({ port, cpu: process.cpuUsage() }) + '\n');

@@ -19,8 +19,7 @@ import {
   type TelemetryReader,
   type WriteAheadLog,
 } from '../telemetry';
-import { PredictionRecorder, type PredictionRecorderStats } from '../telemetry/prediction-recorder';
-import type { PredictionRecord } from '../telemetry/prediction-batch';
+import { PredictionRecorder, type PredictionRecord, type PredictionRecorderStats } from '../telemetry/prediction-recorder';
 import type { ModelBackends } from './backends';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
@@ -40,8 +39,6 @@ export interface GatewayOptions {
   /** Query side over uploaded segments; without it lookups see the local WAL only. */
   reader?: TelemetryReader;
   shadow?: ShadowMirror;
-  /** Prediction events are encoded in a worker thread unless this is false (see PredictionRecorder). */
-  telemetryThread?: boolean;
   maxBodyBytes?: number;
   log?: Logger;
 }
@@ -90,7 +87,7 @@ export class Gateway {
     this.shadow = opts.shadow ?? new ShadowMirror();
     this.controlDigest = digest(opts.controlToken);
     this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
-    this.predictions = new PredictionRecorder({ wal: opts.wal, caseIdKey: opts.caseIdKey, log: opts.log, thread: opts.telemetryThread });
+    this.predictions = new PredictionRecorder({ wal: opts.wal, caseIdKey: opts.caseIdKey, log: opts.log });
     this.server = http.createServer((req, res) => {
       const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
       if (m) this.inferRequest(m[1]!, req, res);
@@ -110,12 +107,12 @@ export class Gateway {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
-    await this.predictions.close();
+    this.predictions.flush();
   }
 
   /** Every prediction recorded so far written and fsynced (tests, shutdown). */
   async flushTelemetry(): Promise<void> {
-    await this.predictions.drain();
+    this.predictions.flush();
     await this.opts.wal.flush();
   }
 
@@ -213,7 +210,7 @@ export class Gateway {
     );
 
     // Everything below happens after the response was handed to the socket. The raw case id goes to the
-    // recorder, which hashes it off this thread; only the hash is written.
+    // recorder, which hashes it when it encodes the batch; only the hash is written.
     const score = scores[0]!;
     const served: ServedPrediction = {
       atMs: Date.now(),
@@ -251,6 +248,7 @@ export class Gateway {
       decision: t === undefined ? null : score >= t,
       latencyMs,
       quality: prod.quality,
+      mirrorOf: prod,
     });
   };
 

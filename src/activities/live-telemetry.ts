@@ -47,6 +47,7 @@ export async function observeLiveFromTelemetry(live: LiveTelemetryPort, evidence
     ...(unlabelled.treatment + unlabelled.comparator > 0 ? { unlabelled } : {}),
     overrides: { overridden: treatmentArm.overrides, alerts: treatmentArm.stats.alerts },
     latencyP99Ms: treatmentArm.p99LatencyMs,
+    errors: { failed: treatmentArm.failures, requests: treatmentArm.predictions + treatmentArm.failures },
   };
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,
@@ -79,6 +80,7 @@ function operational(a: LiveArm) {
     dismissedAlerts: a.dismissedAlerts,
     overrideRate: a.overrideRate,
     p99LatencyMs: a.p99LatencyMs,
+    failures: a.failures,
     modelVersions: a.modelVersions,
     routeVersions: a.routeVersions,
     quality: a.quality,

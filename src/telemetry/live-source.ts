@@ -46,6 +46,8 @@ export interface LiveArm {
   overrideRate: number | null;
   /** Nearest-rank p99 of the arm's prediction latencies; null without predictions. */
   p99LatencyMs: number | null;
+  /** Routed requests on the arm that got no prediction (gateway failure events): the error rate is failures / (predictions + failures). */
+  failures: number;
   modelVersions: string[];
   routeVersions: number[];
   /** Gateway input-quality flags on the arm's predictions, by flag. */
@@ -135,6 +137,19 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     .map((e) => e as Extract<TelemetryEvent, { kind: 'prediction' }>)
     .sort((a, b) => (a.at === b.at ? a.eventId.localeCompare(b.eventId) : a.at.localeCompare(b.at)));
 
+  // Failed requests, selected like predictions (same interval, route versions and model versions).
+  const failures: Record<LiveRoute, number> = { production: 0, canary: 0 };
+  const seenFailures = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'failure' || e.model !== query.model || e.route === 'shadow' || seenFailures.has(e.eventId)) continue;
+    seenFailures.add(e.eventId);
+    const t = Date.parse(e.at);
+    if (!(t >= from && t < to)) continue;
+    if (query.routeVersions && !query.routeVersions.includes(e.routeVersion)) continue;
+    const want = query.modelVersions?.[e.route];
+    if (want === undefined || want === e.modelVersion) failures[e.route]++;
+  }
+
   const truth = caseLabels(events, query.model, weights, asOf);
   const feedback = new Map<string, { override: number; dismissed: number }>();
   const counted = new Set<string>();
@@ -213,6 +228,7 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
       dismissedAlerts,
       overrideRate: s.alerts > 0 ? overrides / s.alerts : null,
       p99LatencyMs: nearestRank(a.latencies, 0.99),
+      failures: failures[route],
       modelVersions: [...a.modelVersions].sort(),
       routeVersions: [...a.routeVersions].sort((x, y) => x - y),
       quality: a.quality,

@@ -135,6 +135,9 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     assert.equal(out.measurement.comparator.n, production.n);
     assert.equal(out.measurement.treatment.truePositives, canary.truePositives);
     assert.deepEqual(out.measurement.unlabelled, { treatment: canary.unlabelled, comparator: production.unlabelled });
+    // The error-rate guardrail's measurement: every canary request got a prediction (failures are unit-tested in the gateway and the join).
+    assert.deepEqual(out.measurement.errors, { failed: 0, requests: r.arms.canary.predictions });
+    assert.ok(r.arms.canary.predictions >= canary.n);
     const record = (await evidence.getJson(out.artifacts[0]!.key)) as {
       kind: string;
       source: string;

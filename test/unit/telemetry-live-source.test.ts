@@ -8,6 +8,7 @@ import {
   segmentBytes,
   TelemetryLiveSource,
   windowsBetween,
+  type FailureEvent,
   type FeedbackEvent,
   type OutcomeEvent,
   type PredictionEvent,
@@ -146,6 +147,42 @@ describe('measureLive (the pure join)', () => {
     assert.deepEqual(e.arms.canary.stats, { n: 0, positives: 0, truePositives: 0, negatives: 0, trueNegatives: 0, alerts: 0, sensitivity: null, specificity: null, alertRate: null });
     assert.equal(e.arms.canary.p99LatencyMs, null);
     assert.throws(() => measureLive([], { model: 'sepsis-alert', from: TO, to: TO, threshold: 0.5 }), /empty or invalid interval/);
+  });
+
+  it('counts failed requests per arm like predictions (interval, versions, duplicates), never as feedback', () => {
+    const fail = (route: FailureEvent['route'], at: string, extra: Partial<FailureEvent> = {}): FailureEvent => ({
+      kind: 'failure',
+      eventId: `x-${++seq}`,
+      at,
+      model: 'sepsis-alert',
+      modelVersion: route === 'canary' ? '2.0.0' : '1.4.0',
+      route,
+      routeVersion: 3,
+      caseIdHash: H('zz'),
+      status: route === 'shadow' ? null : 502,
+      latencyMs: 3,
+      reason: 'backend failed',
+      ...extra,
+    });
+    const twice = fail('canary', '2026-03-01T10:01:00.000Z');
+    const withFailures: TelemetryEvent[] = [
+      ...events,
+      twice,
+      twice, // replayed: once
+      fail('canary', '2026-03-01T10:02:00.000Z'),
+      fail('production', '2026-03-01T10:03:00.000Z'),
+      fail('shadow', '2026-03-01T10:03:00.000Z'), // a failed mirror is not an arm's request
+      fail('canary', '2026-03-01T10:10:00.000Z'), // at `to`
+      fail('canary', '2026-03-01T10:04:00.000Z', { modelVersion: '1.9.9' }), // another version
+      fail('canary', '2026-03-01T10:04:00.000Z', { model: 'other-model' }),
+    ];
+    const q = { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, weights: WEIGHTS, asOf: '2026-03-01T11:00:00.000Z', modelVersions: { canary: '2.0.0', production: '1.4.0' } };
+    const f = measureLive(withFailures, q);
+    assert.deepEqual([f.arms.canary.failures, f.arms.production.failures], [2, 1]);
+    assert.deepEqual([m.arms.canary.failures, m.arms.production.failures], [0, 0]);
+    // Everything else is as without the failures (a failure is not a dismissed alert or an outcome).
+    const strip = (x: typeof f) => ({ ...x, arms: { canary: { ...x.arms.canary, failures: 0 }, production: { ...x.arms.production, failures: 0 } } });
+    assert.deepEqual(strip(f), strip(measureLive(events, q)));
   });
 
   it('takes the nearest-rank p99', () => {

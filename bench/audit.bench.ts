@@ -1,5 +1,5 @@
 /**
- * Audit replay benchmark: the golden full-lifecycle history (test/histories/v0.2.0/
+ * Audit replay benchmark: the golden full-lifecycle history (test/histories/v0.3.0/
  * release-lifecycle-released.json) replayed with Worker.runReplayHistory against the current workflow
  * bundle, as `vigil audit` does, plus the decision recomputation over the same history.
  * The bundle is built once, outside the timing; one warm-up run, then N timed runs.
@@ -20,7 +20,7 @@ const TARGET_SECONDS = 2;
 const HISTORIES = path.resolve(__dirname, '../test/histories');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, json: { type: 'boolean', default: false }, version: { type: 'string', default: 'v0.2.0' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, json: { type: 'boolean', default: false }, version: { type: 'string', default: 'v0.3.0' } } });
   const runs = Number(values.runs);
   installRuntimeLogger(pino({ level: 'error' }, pino.destination(2)));
   const dir = path.join(HISTORIES, values.version);

@@ -52,6 +52,8 @@ export interface ShadowPairing {
   ignored: { canary: number; otherVersions: number };
   /** (case, instant, route version) keys with more than one production prediction: paired in event-id order. */
   sharedKeys: number;
+  /** Failure events in [from, to), each once: mirrors of the candidate that failed or timed out, production requests of the incumbent that got no answer. */
+  failures: { shadow: number; production: number };
 }
 
 const keyOf = (e: PredictionEvent): string => `${e.caseIdHash}\u0000${e.at}\u0000${e.routeVersion}`;
@@ -77,7 +79,14 @@ export function pairShadowPredictions(events: readonly TelemetryEvent[], q: Shad
   };
   let nProduction = 0;
   let nShadow = 0;
+  const failures = { shadow: 0, production: 0 };
   for (const e of events) {
+    if (e.kind === 'failure' && e.model === q.model && !seen.has(e.eventId)) {
+      seen.add(e.eventId);
+      const t = Date.parse(e.at);
+      if (t >= from && t < to && e.route !== 'canary' && e.modelVersion === (e.route === 'production' ? q.productionVersion : q.shadowVersion)) failures[e.route]++;
+      continue;
+    }
     if (e.kind !== 'prediction' || e.model !== q.model || seen.has(e.eventId)) continue;
     seen.add(e.eventId);
     const t = Date.parse(e.at);
@@ -129,6 +138,7 @@ export function pairShadowPredictions(events: readonly TelemetryEvent[], q: Shad
     routeVersions: [...versions].sort(([a], [b]) => a - b).map(([routeVersion, r]) => ({ routeVersion, ...r })),
     ignored,
     sharedKeys,
+    failures,
   };
 }
 
@@ -151,7 +161,6 @@ export const TELEMETRY_SITE = 'not recorded';
 export const TELEMETRY_NOT_MEASURED: NonNullable<ShadowMeasurement['notMeasured']> = {
   drift: 'gateway telemetry carries no feature values, so input drift against the locked validation reference cannot be measured from it',
   missing: 'gateway telemetry flags missing inputs per request (inputQuality), not per feature',
-  errors: 'the gateway records no event for a failed request; a dropped, failed or timed-out mirror shows as an unpaired production prediction (mirror)',
 };
 
 export interface ShadowTelemetryMeasurement {
@@ -205,8 +214,11 @@ export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: Sha
       coverage: pairing.production > 0 ? pairing.pairs.length / pairing.production : null,
       orphanShadow: pairing.orphanShadow,
       invalidScores: pairing.pairs.length - valid.length,
+      failed: pairing.failures.shadow,
     },
     inputQuality: { requests: valid.length, flags },
+    // Failure events: a failed mirror is the candidate's error, a production request without an answer the incumbent's (it was never mirrored).
+    errors: { candidate: pairing.failures.shadow, production: pairing.failures.production, cases: pairing.failures.shadow + pairing.failures.production },
     notMeasured: { ...TELEMETRY_NOT_MEASURED },
   };
   return {

@@ -148,7 +148,7 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
 
     const m = record.measurement;
     assert.equal(m.cases, pairs.length);
-    assert.deepEqual(m.mirror, { production: 300, paired: pairs.length, unpaired: 300 - pairs.length, coverage: pairs.length / 300, orphanShadow: 0, invalidScores: 0 });
+    assert.deepEqual(m.mirror, { production: 300, paired: pairs.length, unpaired: 300 - pairs.length, coverage: pairs.length / 300, orphanShadow: 0, invalidScores: 0, failed: 0 });
     const n = pairs.length;
     const both = pairs.filter((x) => x.c >= threshold && x.p >= threshold).length;
     const neither = pairs.filter((x) => x.c < threshold && x.p < threshold).length;

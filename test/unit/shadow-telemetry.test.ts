@@ -19,6 +19,7 @@ import {
   pointersFor,
   segmentBytes,
   TelemetryLiveSource,
+  type FailureEvent,
   type OutcomeEvent,
   type PredictionEvent,
   type SegmentPointer,
@@ -204,7 +205,7 @@ describe('measureShadowTelemetry', () => {
     assert.equal(m.latencyMs!.candidate.p50, 15.5);
     assert.equal(m.latencyMs!.production.calls, 10);
     assert.deepEqual(m.inputQuality, { requests: 10, flags: { missing_value: 2, out_of_range: 1 } });
-    assert.deepEqual(m.mirror, { production: 13, paired: 10, unpaired: 3, coverage: 10 / 13, orphanShadow: 2, invalidScores: 0 });
+    assert.deepEqual(m.mirror, { production: 13, paired: 10, unpaired: 3, coverage: 10 / 13, orphanShadow: 2, invalidScores: 0, failed: 0 });
     assert.equal(m.drift, undefined, 'never simulated');
     assert.equal(m.missing, undefined);
     assert.match(m.notMeasured!.drift!, /no feature values/);
@@ -229,10 +230,46 @@ describe('measureShadowTelemetry', () => {
     assert.equal(m.cases, 0);
     assert.equal(m.agreement, null);
     assert.equal(m.kappa, null);
-    assert.deepEqual(m.mirror, { production: 0, paired: 0, unpaired: 0, coverage: null, orphanShadow: 0, invalidScores: 0 });
+    assert.deepEqual(m.mirror, { production: 0, paired: 0, unpaired: 0, coverage: null, orphanShadow: 0, invalidScores: 0, failed: 0 });
     const d = judgeShadow(m, { durationSeconds: 600, cases: 10, minAgreement: 0.8 });
     assert.equal(d.verdict, 'inconclusive');
     assert.deepEqual(d.reasons, ['only 0 of 10 required shadow cases observed', 'the gateway recorded no production prediction of the incumbent in the shadow window']);
+  });
+
+  it('failed mirrors and unanswered production requests (failure events) are the errors; the rest of unpaired were dropped', () => {
+    const fail = (caseId: string, at: string, route: 'production' | 'shadow', extra: Partial<FailureEvent> = {}): FailureEvent => ({
+      kind: 'failure',
+      eventId: `x-${++seq}`,
+      at,
+      model: MODEL,
+      modelVersion: route === 'production' ? INCUMBENT : CANDIDATE,
+      route,
+      routeVersion: 5,
+      caseIdHash: H(caseId),
+      status: route === 'production' ? 502 : null,
+      latencyMs: 2,
+      reason: 'failed',
+      ...extra,
+    });
+    const at = '2026-03-01T10:01:00.000Z';
+    const mirrorFailed = fail('m1', at, 'shadow');
+    const events: TelemetryEvent[] = [
+      pred('ok', at, 0.9, 'production'),
+      pred('ok', at, 0.8, 'shadow'),
+      pred('m1', at, 0.7, 'production'), // its mirror failed
+      mirrorFailed,
+      mirrorFailed, // replayed: once
+      pred('m2', at, 0.7, 'production'), // its mirror was dropped: no event
+      fail('p1', at, 'production'), // production failed: never mirrored
+      fail('late', TO, 'shadow'), // at `to`: outside
+      fail('other', at, 'shadow', { modelVersion: '9.9.9' }), // another version
+      fail('other', at, 'shadow', { model: 'another-model' }),
+    ];
+    const { measurement: m, pairing } = measureShadowTelemetry(events, query);
+    assert.deepEqual(pairing.failures, { shadow: 1, production: 1 });
+    assert.deepEqual(m.errors, { candidate: 1, production: 1, cases: 2 });
+    assert.deepEqual(m.mirror, { production: 3, paired: 1, unpaired: 2, coverage: 1 / 3, orphanShadow: 0, invalidScores: 0, failed: 1 });
+    assert.equal(m.notMeasured!.errors, undefined, 'measured from failure events');
   });
 
   it('a score that is not a finite number leaves its pair out, counted', () => {
@@ -357,7 +394,7 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     r.policy.shadow.durationSeconds = 120; // [10:08, 10:10): u3 only — no pairs
     const out = await observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: TO });
     assert.equal(out.measurement.cases, 0);
-    assert.deepEqual(out.measurement.mirror, { production: 1, paired: 0, unpaired: 1, coverage: 0, orphanShadow: 1, invalidScores: 0 });
+    assert.deepEqual(out.measurement.mirror, { production: 1, paired: 0, unpaired: 1, coverage: 0, orphanShadow: 1, invalidScores: 0, failed: 0 });
     await assert.rejects(observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: 'yesterday' }), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.InvalidRequest);
   });
 

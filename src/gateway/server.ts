@@ -201,6 +201,9 @@ export class Gateway {
       throw this.failed(modelName, a, table.version, caseId, t0, 502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
     }
     const latencyMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    // The prediction's instant is taken before the answer leaves: a client that got the answer at t never
+    // finds its prediction stamped after t (read after the write, a descheduled process could stamp it later).
+    const atMs = Date.now();
     const threshold = table.threshold;
     sendText(
       res,
@@ -213,7 +216,7 @@ export class Gateway {
     // recorder, which hashes it when it encodes the batch; only the hash is written.
     const score = scores[0]!;
     const served: ServedPrediction = {
-      atMs: Date.now(),
+      atMs,
       model: modelName,
       modelVersion: a.modelVersion,
       route: a.route,

@@ -29,7 +29,7 @@ import { ShadowMirror } from './shadow';
 export interface GatewayOptions {
   models: readonly ModelBackends[];
   tables: RouteTables;
-  /** HMAC key for case ids: raw ids never leave the request handler. */
+  /** HMAC key for case ids: raw ids are held in memory only until their batch is encoded (milliseconds) and never written. */
   caseIdKey: string;
   /** Bearer token of the control API (route tables, case lookup, stats). */
   controlToken: string;

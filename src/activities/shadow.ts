@@ -23,7 +23,7 @@ import type { SimCase } from '../sim/cohort';
 import { observedLabels } from '../sim/scenario';
 import { categoricalDrift, ks2Sample, psi } from '../stats/drift';
 import { latencySummary } from '../stats/shadow';
-import { compareShadow } from '../stats/shadow-comparison';
+import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import { hashCaseId } from '../telemetry/events';
 import { asArtifactFailure, casesAsInput, closeAll, openScorers } from './artifacts';
 import { readDataset, tableHeader } from './dataset';
@@ -161,7 +161,7 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
           seed: `${SHADOW_DISAGREEMENTS_KIND}:${input.releaseId}`,
         },
       );
-      const { counts, agreement, sample } = compared;
+      const { counts, sample } = compared;
       const strataSummary = compared.strata;
 
       const missing: Record<string, number> = Object.fromEntries(columns.map((f) => [f, 0]));
@@ -200,14 +200,7 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
       }
 
       const measurement: ShadowMeasurement = {
-        cases: compared.cases,
-        agreements: counts.both + counts.neither,
-        agreement: agreement?.agreement ?? null,
-        meanAbsScoreDifference: compared.meanAbsScoreDifference,
-        candidate: compared.candidate,
-        production: compared.production,
-        kappa: agreement?.kappa ?? null,
-        correlation: compared.correlation,
+        ...comparedMeasurement(compared),
         latencyMs: { candidate: latencySummary(timing.candidate, 1), production: latencySummary(timing.production, 1) },
         errors,
         missing,

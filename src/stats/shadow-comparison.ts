@@ -8,7 +8,7 @@
  * from the gateway's telemetry (src/telemetry/shadow-pairs.ts, pairs of mirrored predictions) both call it, so
  * the two sources are compared by the same arithmetic.
  */
-import type { ArmStats, DisagreementDirection } from '../domain';
+import type { ArmStats, DisagreementDirection, ShadowMeasurement } from '../domain';
 import { agreementAtThreshold, scoreCorrelation, shadowAgreement, type AgreementCounts, type ShadowAgreement } from './drift';
 import { armStats } from './operating-point';
 import { spearmanCorrelation } from './shadow';
@@ -85,5 +85,22 @@ export function compareShadow<T extends ComparedCase>(cases: readonly T[], opts:
     correlation: n >= 2 ? { pearson: scoreCorrelation(sc, sp), spearman: spearmanCorrelation(sc, sp) } : { pearson: null, spearman: null },
     strata: strata.map((s, i) => ({ site: s.site, direction: s.direction, available: s.items.length, sampled: allocation[i]!.sampled })),
     sample,
+  };
+}
+
+/** The part of a shadow measurement the comparison decides, the same for every source. */
+export function comparedMeasurement(c: ShadowComparison<ComparedCase>): Pick<
+  ShadowMeasurement,
+  'cases' | 'agreements' | 'agreement' | 'meanAbsScoreDifference' | 'candidate' | 'production' | 'kappa' | 'correlation'
+> {
+  return {
+    cases: c.cases,
+    agreements: c.counts.both + c.counts.neither,
+    agreement: c.agreement?.agreement ?? null,
+    meanAbsScoreDifference: c.meanAbsScoreDifference,
+    candidate: c.candidate,
+    production: c.production,
+    kappa: c.agreement?.kappa ?? null,
+    correlation: c.correlation,
   };
 }

@@ -12,7 +12,7 @@
 import type { ShadowMeasurement } from '../domain/measurements';
 import type { AgreementCounts } from '../stats/drift';
 import { latencySummary } from '../stats/shadow';
-import { compareShadow } from '../stats/shadow-comparison';
+import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import type { PredictionEvent, TelemetryEvent } from './events';
 import { caseLabels, DEFAULT_SOURCE_WEIGHTS } from './live-source';
 import type { SourceWeights } from './segments';
@@ -188,19 +188,12 @@ export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: Sha
     valid.map((p) => ({ candidate: p.shadow.score, production: p.production.score, label: truth.get(p.caseIdHash)?.label ?? -1, site: TELEMETRY_SITE, key: `${p.caseIdHash}|${p.at}|${p.production.eventId}`, pair: p })),
     { threshold: q.threshold, sites: [TELEMETRY_SITE], sampleSize: q.sampleSize, seed: q.seed },
   );
-  const { counts, agreement } = compared;
+  const { counts } = compared;
   const flags: Record<string, number> = {};
   for (const p of valid) for (const f of p.production.quality) flags[f] = (flags[f] ?? 0) + 1;
   const { pairs: _pairs, ...summary } = pairing;
   const measurement: ShadowMeasurement = {
-    cases: compared.cases,
-    agreements: counts.both + counts.neither,
-    agreement: agreement?.agreement ?? null,
-    meanAbsScoreDifference: compared.meanAbsScoreDifference,
-    candidate: compared.candidate,
-    production: compared.production,
-    kappa: agreement?.kappa ?? null,
-    correlation: compared.correlation,
+    ...comparedMeasurement(compared),
     // As the gateway measured them: production = the request's handling time, shadow = the mirror's scoring call.
     latencyMs: {
       candidate: latencySummary(valid.map((p) => p.shadow.latencyMs).filter(Number.isFinite), 1),

@@ -130,22 +130,17 @@ export class WriteAheadLog {
   }
 
   /**
-   * As `appendSerialized`, for `events` lines already joined into one text (or its UTF-8 bytes), each
-   * line followed by a newline — what the gateway's prediction encoder produces.
+   * As `appendSerialized`, for `events` lines already joined into one text, each line followed by a
+   * newline (what the gateway's PredictionRecorder produces).
    */
-  appendEncoded(chunk: string | Uint8Array, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
+  appendEncoded(text: string, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
-    if (events === 0 && chunk.length === 0) return Promise.resolve();
-    const last = typeof chunk === 'string' ? chunk.charCodeAt(chunk.length - 1) : chunk[chunk.length - 1];
-    if (!(events > 0) || last !== 10) return Promise.reject(new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`));
+    if (!(events > 0) || !text.endsWith('\n')) return Promise.reject(new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`));
     return new Promise<void>((resolve, reject) => {
-      this.reserve(typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
+      // A UTF-16 code unit is at most 3 UTF-8 bytes.
+      this.reserve(text.length * 3);
       const p = this.pending;
-      if (typeof chunk === 'string') p.bytes += p.buf.write(chunk, p.bytes, 'utf8');
-      else {
-        p.buf.set(chunk, p.bytes);
-        p.bytes += chunk.length;
-      }
+      p.bytes += p.buf.write(text, p.bytes, 'utf8');
       p.events += events;
       if (!opts.relaxed) p.strict = true;
       p.waiters.push({ resolve, reject });

@@ -8,11 +8,10 @@ import { EvidenceStore, createS3Client } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway';
 import { startTestStack, type TestStack } from '../../src/stack';
 import { hashCaseId, TelemetryReader } from '../../src/telemetry';
-import { gatewayEnv, processExited, startGatewayProcess } from '../support/gateway-process';
+import { gatewayEnv, processExited, startGatewayProcess, writeDemoModelsFile } from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
-const REPO = path.resolve(__dirname, '../..');
 const FEATURES = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
@@ -33,19 +32,7 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     stack = await startTestStack({ temporal: false });
     s3 = createS3Client(stack.s3Config);
     dir = fs.mkdtempSync(path.join(stack.stateDir, 'gw-'));
-    const modelsFile = path.join(dir, 'models.yaml');
-    fs.writeFileSync(
-      modelsFile,
-      [
-        'models:',
-        '  sepsis-alert:',
-        '    versions:',
-        `      "1.4.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-1.4.0.json')} }`,
-        `      "2.0.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-2.0.0.json')} }`,
-        '    routes: { version: 1, production: "1.4.0", canary: null }',
-        '',
-      ].join('\n'),
-    );
+    const modelsFile = writeDemoModelsFile(dir);
     env = gatewayEnv(stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir });
   });
 

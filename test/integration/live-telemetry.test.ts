@@ -11,11 +11,10 @@ import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-d
 import { startTestStack, type TestStack } from '../../src/stack';
 import { TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
 import { validPolicy, validRequest } from '../support/fixtures';
-import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild } from '../support/gateway-process';
+import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
-const REPO = path.resolve(__dirname, '../..');
 const THRESHOLD = 0.3;
 
 describe('canary measured from gateway telemetry (real gateway process, SeaweedFS)', () => {
@@ -27,19 +26,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     stack = await startTestStack({ temporal: false });
     s3 = createS3Client(stack.s3Config);
     const dir = fs.mkdtempSync(path.join(stack.stateDir, 'gw-live-'));
-    const modelsFile = path.join(dir, 'models.yaml');
-    fs.writeFileSync(
-      modelsFile,
-      [
-        'models:',
-        '  sepsis-alert:',
-        '    versions:',
-        `      "1.4.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-1.4.0.json')} }`,
-        `      "2.0.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-2.0.0.json')} }`,
-        '    routes: { version: 1, production: "1.4.0", canary: null }',
-        '',
-      ].join('\n'),
-    );
+    const modelsFile = writeDemoModelsFile(dir);
     gateway = await startGatewayProcess(gatewayEnv(stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir }));
   });
 

@@ -14,12 +14,11 @@ import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messa
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { driveGateway } from '../../src/sim/gateway-driver';
 import { TelemetryLiveSource, TelemetryReader, windowsBetween, type LiveTelemetryPort, type PredictionEvent, type TelemetryWindowReader } from '../../src/telemetry';
-import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild } from '../support/gateway-process';
+import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
 import { demoRequest, fastPolicy, reviewerApproval, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
-const REPO = path.resolve(__dirname, '../..');
 const MODEL = 'sepsis-alert';
 
 let h: Harness;
@@ -35,20 +34,8 @@ before(async () => {
   h = await startHarness({ deps: { live: telemetry, telemetry } });
   source = new TelemetryLiveSource(new TelemetryReader(h.s3, h.config.s3.bucket, h.evidence), h.evidence);
   const dir = fs.mkdtempSync(path.join(h.stack.stateDir, 'gw-shadow-'));
-  const modelsFile = path.join(dir, 'models.yaml');
-  fs.writeFileSync(
-    modelsFile,
-    [
-      'models:',
-      `  ${MODEL}:`,
-      '    versions:',
-      `      "1.4.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-1.4.0.json')} }`,
-      `      "2.0.0": { file: ${path.join(REPO, 'demo/models/sepsis-alert-2.0.0.json')} }`,
-      // Version 0: the release's first table in the route store (version 1) is newer and gets adopted.
-      '    routes: { version: 0, production: "1.4.0", canary: null }',
-      '',
-    ].join('\n'),
-  );
+  // Version 0: the release's first table in the route store (version 1) is newer and gets adopted.
+  const modelsFile = writeDemoModelsFile(dir, 0);
   gateway = await startGatewayProcess({ ...gatewayEnv(h.stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir }), VIGIL_GATEWAY_ROUTE_POLL_MS: '200' });
 });
 

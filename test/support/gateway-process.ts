@@ -1,5 +1,6 @@
 /** The real gateway process (src/gateway/main.ts) for integration tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { TestStack } from '../../src/stack';
 
@@ -53,4 +54,18 @@ export function gatewayEnv(stack: TestStack, g: { modelsFile: string; controlTok
     VIGIL_GATEWAY_ROUTE_POLL_MS: '0',
     VIGIL_LOG_LEVEL: 'info',
   };
+}
+
+/**
+ * A gateway models file in `dir` serving the demo's sepsis-alert 1.4.0 and 2.0.0 (JSON logistic models), with
+ * 1.4.0 in production under `routesVersion` until a newer table is adopted. Returns its path.
+ */
+export function writeDemoModelsFile(dir: string, routesVersion = 1): string {
+  const file = path.join(dir, 'models.yaml');
+  const model = (v: string): string => `      "${v}": { file: ${path.join(REPO, `demo/models/sepsis-alert-${v}.json`)} }`;
+  fs.writeFileSync(
+    file,
+    ['models:', '  sepsis-alert:', '    versions:', model('1.4.0'), model('2.0.0'), `    routes: { version: ${routesVersion}, production: "1.4.0", canary: null }`, ''].join('\n'),
+  );
+  return file;
 }

@@ -5,10 +5,12 @@
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import type { ArmStats, EvidenceRef } from '../../src/domain';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
+import { ORCHESTRATION_TASK_QUEUE, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/messages';
 import { createLogger } from '../../src/logging/logger';
 import { installRuntimeLogger } from '../../src/workers/runtime';
+import { workflowBundle } from './harness';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -25,6 +27,13 @@ export async function startTimeSkippingEnv(opts: { searchAttributes?: boolean; l
     });
   }
   return env;
+}
+
+/** Runs `fn` while a worker with these (fake) activities polls a fresh task queue of `env`, given to `fn`. */
+export async function withWorker<T>(env: TestWorkflowEnvironment, activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+  return worker.runUntil(fn(taskQueue));
 }
 
 /** Confusion counts of one arm from positives, true positives, cases and alerts. */

@@ -213,6 +213,21 @@ describe('prediction event serialisation (gateway hot path)', () => {
     await wal.close();
   });
 
+  it('appendEncoded takes whole lines as one text (non-ASCII, past the buffer size) and refuses anything else, writing nothing', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp() });
+    const events = Array.from({ length: 600 }, (_, i) => prediction({ model: `modèle-✓-${i % 3}`, quality: i % 2 ? ['😀'] : [] }));
+    const text = events.map((e) => JSON.stringify(e) + '\n').join('');
+    assert.ok(Buffer.byteLength(text) > 64 * 1024, 'larger than the initial batch buffer');
+    await wal.appendEncoded(text, events.length);
+    await assert.rejects(wal.appendEncoded(JSON.stringify(prediction()), 1), /whole lines ending with a newline/);
+    await assert.rejects(wal.appendEncoded('', 0), /whole lines/);
+    const tail = prediction();
+    await wal.appendEncoded(JSON.stringify(tail) + '\n', 1, { relaxed: true });
+    assert.deepEqual([...wal.scanLocal()], [...events, tail]);
+    assert.equal(wal.acknowledged, events.length + 1);
+    await wal.close();
+  });
+
   it('batches are encoded as they are appended: buffers grow past their first size, are reused, and every line lands once, in order', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp(), flushEvents: 100_000, flushIntervalMs: 1 });
     // One batch far larger than the initial 64 KiB buffer (and non-ASCII, so UTF-8 is longer than the text).

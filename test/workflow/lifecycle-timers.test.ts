@@ -6,15 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { NotifyInput, RollbackInput, VigilActivities } from '../../src/activities';
 import type { ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
-import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
+import { releaseStatusQuery } from '../../src/domain/messages';
 import { temporal } from '@temporalio/proto';
 import { validRequest } from '../support/fixtures';
-import { workflowBundle } from '../support/harness';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -99,16 +97,7 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
 
 const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
 
-async function run<T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: acts,
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
 function request(patch: (r: ReleaseRequest) => void = () => undefined): ReleaseRequest {
   const r = validRequest();

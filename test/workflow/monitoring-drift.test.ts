@@ -9,15 +9,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { DriftActivities, ObserveDriftInput, RequestRevalidationInput, RevalidationNoticeInput, RollbackInput, VigilActivities } from '../../src/activities';
 import { ErrorType, type ChainEntry, type DriftMeasurement, type DriftPolicy, type LiveMeasurement, type ReleaseRequest } from '../../src/domain';
-import { ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
+import { releaseStatusQuery } from '../../src/domain/messages';
 import type { MonitoringResult, MonitoringStatus } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
-import { workflowBundle } from '../support/harness';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -124,11 +122,7 @@ function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fake
   return { acts, chain, observed, notices, requests, rollbacks, live, routes };
 }
 
-async function run<T>(acts: Partial<Fakes>, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
-  return worker.runUntil(fn(taskQueue));
-}
+const run = <T>(acts: Partial<Fakes>, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
 function request(onDrift: DriftPolicy['onDrift'], patch: (r: ReleaseRequest) => void = () => undefined): ReleaseRequest {
   const r = validRequest();

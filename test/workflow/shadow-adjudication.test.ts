@@ -8,14 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { VigilActivities } from '../../src/activities';
 import { ErrorType, type AdjudicationInput, type ArmStats, type ChainEntry, type ReleaseRequest, type ReleaseStatus, type RouteState, type ShadowMeasurement } from '../../src/domain';
-import { adjudicateCaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery } from '../../src/domain/messages';
+import { adjudicateCaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { tallyAdjudications } from '../../src/judging';
 import { validRequest } from '../support/fixtures';
-import { workflowBundle } from '../support/harness';
-import { passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -79,11 +77,7 @@ function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
   return { acts: acts as VigilActivities, chain, recorded, closes, routes };
 }
 
-async function run<T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
-  return worker.runUntil(fn(taskQueue));
-}
+const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
 const H = 3600;
 function request(adjudication: Partial<NonNullable<ReleaseRequest['policy']['shadow']['adjudication']>> | null = {}): ReleaseRequest {

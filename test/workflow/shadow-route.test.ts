@@ -10,13 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { VigilActivities } from '../../src/activities';
 import { ErrorType, type ChainEntry, type EvidenceRef, type ReleaseRequest, type ReleaseStatus, type RouteState, type ShadowMeasurement } from '../../src/domain';
-import { approveReleaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
+import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
 import { validRequest } from '../support/fixtures';
-import { workflowBundle } from '../support/harness';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv } from '../support/time-skipping';
+import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -77,11 +75,7 @@ function fakes(shadow: { agreement?: number; fail?: ApplicationFailure; sampled?
   return { acts: acts as VigilActivities, calls, routes, chain };
 }
 
-async function run<T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
-  return worker.runUntil(fn(taskQueue));
-}
+const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
 function request(patch: (r: ReleaseRequest) => void = () => undefined): ReleaseRequest {
   const r = validRequest();

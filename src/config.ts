@@ -75,6 +75,12 @@ const ConfigSchema = z.object({
   VIGIL_GATEWAY_ROUTE_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5000),
   /** Upload S3 telemetry segments (false: WAL only, e.g. in benchmarks). */
   VIGIL_GATEWAY_UPLOAD: envBool.default(true),
+  /** This gateway's name in its upload watermark (telemetry/watermarks/<id>.json); default <hostname>:<port>. Keep it stable across restarts. */
+  VIGIL_GATEWAY_ID: z.string().min(1).max(200).optional(),
+  /** A telemetry segment is sealed and uploaded at most this long after its first event. */
+  VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /** Workers measuring from telemetry wait at most this long for every gateway's upload watermark to pass the interval's end (0: look once). */
+  VIGIL_TELEMETRY_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
@@ -123,7 +129,11 @@ export interface VigilConfig {
     shadowTimeoutMs: number;
     routePollMs: number;
     upload: boolean;
+    id: string | undefined;
+    segmentMaxAgeMs: number;
   };
+  /** How long a telemetry measurement waits for the gateways' upload watermarks (VIGIL_TELEMETRY_WAIT_MS). */
+  telemetryWaitMs: number;
   webhooks: {
     configFile: string | undefined;
     /** Secrets: never log these. */
@@ -208,7 +218,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       shadowTimeoutMs: c.VIGIL_GATEWAY_SHADOW_TIMEOUT_MS,
       routePollMs: c.VIGIL_GATEWAY_ROUTE_POLL_MS,
       upload: c.VIGIL_GATEWAY_UPLOAD,
+      id: c.VIGIL_GATEWAY_ID,
+      segmentMaxAgeMs: c.VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS,
     },
+    telemetryWaitMs: c.VIGIL_TELEMETRY_WAIT_MS,
   };
 }
 

@@ -67,6 +67,7 @@ export async function observeLiveFromTelemetry(live: LiveTelemetryPort, evidence
       crossovers: result.crossovers,
     },
     segments: result.segments,
+    completeness: result.completeness,
   });
   return { measurement, artifacts: [ref] };
 }

@@ -115,6 +115,7 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
     },
     latencyNote: "the gateway's measurements: production = handling of the request until its answer, shadow = the mirror's scoring call (mirrors are scored in micro-batches)",
     segments: read.segments,
+    completeness: read.completeness,
   });
   return { measurement, artifacts: sampleRef ? [ref, sampleRef] : [ref] };
 }

@@ -2,7 +2,8 @@
 import { loadConfig } from '../config';
 import { EvidenceStore, createS3Client } from '../evidence';
 import { createLogger } from '../logging/logger';
-import { SegmentUploader, TelemetryReader, WriteAheadLog } from '../telemetry';
+import os from 'node:os';
+import { S3WatermarkStore, SegmentUploader, TelemetryReader, WriteAheadLog } from '../telemetry';
 import { loadModelsFile } from './models-file';
 import { RouteTables, pollRouteStore } from './route-table';
 import { S3RouteStore } from './route-store';
@@ -29,10 +30,8 @@ async function main(): Promise<void> {
   }
   const stopPolling = routeStore && g.routePollMs > 0 ? pollRouteStore(routeStore, tables, models.map((m) => m.name), g.routePollMs, log) : () => {};
 
-  const wal = await WriteAheadLog.open({ dir: g.walDir });
-  const uploader = evidence ? new SegmentUploader(wal, evidence, log) : undefined;
-  uploader?.start();
-
+  const wal = await WriteAheadLog.open({ dir: g.walDir, segmentMaxAgeMs: g.segmentMaxAgeMs });
+  const shadow = new ShadowMirror(g.shadowMaxInFlight, g.shadowTimeoutMs);
   const gateway = new Gateway({
     models,
     tables,
@@ -41,11 +40,23 @@ async function main(): Promise<void> {
     ingestToken: g.ingestToken,
     wal,
     reader: s3 && evidence ? new TelemetryReader(s3, config.s3.bucket, evidence) : undefined,
-    shadow: new ShadowMirror(g.shadowMaxInFlight, g.shadowTimeoutMs),
+    shadow,
     log,
   });
   const port = await gateway.listen(g.port, g.host);
-  log.info({ host: g.host, port, models: models.map((m) => m.name), walDir: g.walDir, upload: g.upload }, 'gateway listening');
+  // The watermark tells workers measuring an interval when this gateway's telemetry of it is all in S3.
+  const id = g.id ?? `${os.hostname()}:${port}`;
+  const uploader =
+    s3 && evidence
+      ? new SegmentUploader(wal, evidence, log, 1000, {
+          store: new S3WatermarkStore(s3, config.s3.bucket),
+          gateway: id,
+          lagMs: shadow.batchWindowMs + shadow.timeoutMs + 1000,
+          flush: () => gateway.flushPredictions(),
+        })
+      : undefined;
+  uploader?.start();
+  log.info({ id, host: g.host, port, models: models.map((m) => m.name), walDir: g.walDir, upload: g.upload }, 'gateway listening');
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -55,8 +66,7 @@ async function main(): Promise<void> {
     stopPolling();
     await gateway.close();
     await wal.close();
-    await uploader?.kick();
-    await uploader?.stop();
+    await uploader?.finish().catch((err: unknown) => log.warn({ err }, 'final telemetry upload failed; the WAL keeps it for the next start'));
     for (const m of models) for (const b of m.versions.values()) await b.close();
     s3?.destroy();
     process.exit(0);

@@ -110,6 +110,11 @@ export class Gateway {
     this.predictions.flush();
   }
 
+  /** Every prediction recorded so far handed to the WAL now (durable at its next group commit). */
+  flushPredictions(): void {
+    this.predictions.flush();
+  }
+
   /** Every prediction recorded so far written and fsynced (tests, shutdown). */
   async flushTelemetry(): Promise<void> {
     this.predictions.flush();

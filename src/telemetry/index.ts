@@ -17,7 +17,17 @@ export {
   type SegmentSink,
   type SegmentSource,
   type SourceWeights,
+  type UploaderWatermark,
 } from './segments';
+export {
+  S3WatermarkStore,
+  WATERMARK_PREFIX,
+  awaitCompleteness,
+  judgeCompleteness,
+  type TelemetryCompleteness,
+  type TelemetryWatermark,
+  type WatermarkStore,
+} from './watermarks';
 export {
   DEFAULT_SOURCE_WEIGHTS,
   TelemetryLiveSource,

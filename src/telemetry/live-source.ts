@@ -11,6 +11,7 @@ import type { EvidenceRef } from '../domain/evidence';
 import { windowOf, type OutcomeSource, type TelemetryEvent } from './events';
 import type { SegmentPointer, SegmentSource, SourceWeights } from './segments';
 import { parseSegment } from './wal';
+import { awaitCompleteness, type TelemetryCompleteness, type WatermarkStore } from './watermarks';
 
 /** Each ground-truth source counts the same unless the release policy says otherwise. */
 export const DEFAULT_SOURCE_WEIGHTS: SourceWeights = { clinician_review: 1, downstream_outcome: 1, complaint: 1 };
@@ -68,6 +69,8 @@ export interface LiveTelemetryMeasurement {
 export interface LiveTelemetryResult extends LiveTelemetryMeasurement {
   /** The immutable segments the measurement was computed from. */
   segments: Array<{ window: string; segment: EvidenceRef }>;
+  /** Whether every gateway had uploaded the interval when it was read (null: the source checks no watermarks). */
+  completeness: TelemetryCompleteness | null;
 }
 
 /** An interval to read: predictions made in [from, to) and what arrived for their cases until `asOf` (absent: now). */
@@ -83,6 +86,7 @@ export interface TelemetryWindow {
   events: TelemetryEvent[];
   segments: LiveTelemetryResult['segments'];
   asOf: string;
+  completeness: TelemetryCompleteness | null;
 }
 
 /** Raw telemetry of an interval (what observeShadow needs with VIGIL_LIVE_SOURCE=telemetry; an activity dependency). */
@@ -288,16 +292,25 @@ export class TelemetryLiveSource implements LiveTelemetryPort, TelemetryWindowRe
     private readonly index: PointerIndex,
     private readonly store: SegmentSource,
     private readonly now: () => Date = () => new Date(),
+    /** Wait (up to maxWaitMs) until every gateway has uploaded past the interval's end before reading it. */
+    private readonly watermarks?: { store: WatermarkStore; maxWaitMs: number; pollMs?: number },
   ) {}
 
   async measure(query: LiveQuery): Promise<LiveTelemetryResult> {
-    const { events, segments, asOf } = await this.read(query);
-    return { ...measureLive(events, { ...query, asOf }), segments };
+    const { events, segments, asOf, completeness } = await this.read(query);
+    return { ...measureLive(events, { ...query, asOf }), segments, completeness };
   }
 
   /** The events `measure` reads for an interval (see the class comment), with the segments they came from. */
   async read(query: TelemetryWindowQuery): Promise<TelemetryWindow> {
-    const asOf = query.asOf ?? this.now().toISOString();
+    // Complete through the interval's end, or through `asOf` when that is later (outcomes that arrived until then).
+    const w = this.watermarks;
+    const through = query.asOf !== undefined && query.asOf > query.to ? query.asOf : query.to;
+    const completeness = w ? await awaitCompleteness(w.store, query.from, through, { maxWaitMs: w.maxWaitMs, pollMs: w.pollMs }) : null;
+    // Without an asOf, a complete read takes outcomes up to the lowest watermark: exactly what every gateway has uploaded.
+    const running = completeness?.complete ? completeness.gateways.filter((g) => !g.stopped) : [];
+    const lowest = running.length ? running.reduce((m, g) => (g.through < m ? g.through : m), running[0]!.through) : null;
+    const asOf = query.asOf ?? lowest ?? this.now().toISOString();
     const events: TelemetryEvent[] = [];
     const used: LiveTelemetryResult['segments'] = [];
     const cache = new Map<string, TelemetryEvent[]>();
@@ -322,6 +335,6 @@ export class TelemetryLiveSource implements LiveTelemetryPort, TelemetryWindowRe
         events.push(...es);
       }
     }
-    return { events, segments: used, asOf };
+    return { events, segments: used, asOf, completeness };
   }
 }

@@ -4,6 +4,7 @@ import type { EvidenceRef } from '../domain/evidence';
 import type { Logger } from '../logging/logger';
 import { windowOf, type OutcomeSource, type PredictionEvent, type TelemetryEvent } from './events';
 import { parseSegment, type WriteAheadLog } from './wal';
+import type { WatermarkStore } from './watermarks';
 
 export const SEGMENT_MEDIA_TYPE = 'application/x-ndjson';
 export const INDEX_PREFIX = 'telemetry/index/';
@@ -64,10 +65,25 @@ export function pointersFor(events: readonly TelemetryEvent[], segment: Evidence
  * then one create-only pointer per window it touches, then (only then) the local file is removed.
  * Every step is idempotent, so a crash anywhere just repeats it on restart.
  */
+/** The gateway's upload watermark (src/telemetry/watermarks.ts), published by its uploader. */
+export interface UploaderWatermark {
+  store: WatermarkStore;
+  gateway: string;
+  /**
+   * Longest time from an event's stamp to its append: a shadow prediction carries its production
+   * request's instant and is recorded when its mirror is scored (the mirror's deadline plus its batch window).
+   */
+  lagMs: number;
+  /** Hands every prediction recorded so far to the WAL (the gateway's batching recorder). */
+  flush?: () => void;
+}
+
 export class SegmentUploader {
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Events stamped before this are in sealed segments (uploaded once the backlog is empty); ms. */
+  private sealedThrough = -Infinity;
   uploaded = 0;
   failures = 0;
 
@@ -76,15 +92,15 @@ export class SegmentUploader {
     private readonly sink: SegmentSink,
     private readonly log?: Logger,
     private readonly intervalMs = 1000,
+    private readonly watermark?: UploaderWatermark,
   ) {}
 
   start(): void {
     this.wal.onSeal(() => void this.kick());
     const tick = (): void => {
       if (this.stopped) return;
-      void this.wal
-        .sealIfOld()
-        .then(() => this.kick())
+      void this.tick()
+        .catch((err: unknown) => this.log?.warn({ err }, 'telemetry upload tick failed; will retry'))
         .finally(() => {
           if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs);
         });
@@ -92,10 +108,44 @@ export class SegmentUploader {
     tick();
   }
 
+  /**
+   * Seal the active segment when it is old, upload the backlog, and publish how far that got: events
+   * stamped `lagMs` before the cut are in the WAL at the cut, so once the segment holding them (or, if the
+   * active segment is still empty, every earlier one) is uploaded, the watermark moves to cut − lag.
+   */
+  async tick(): Promise<void> {
+    const w = this.watermark;
+    const cut = Date.now();
+    if (w) {
+      w.flush?.();
+      await this.wal.barrier();
+    }
+    const sealed = await this.wal.sealIfOld();
+    if (w && (sealed || this.wal.activeBytes === 0)) this.sealedThrough = Math.max(this.sealedThrough, cut - w.lagMs);
+    await this.kick();
+    // Published every tick, moved or not: `at` is the gateway's heartbeat (readers tell a live gateway from a gone one).
+    if (w && this.wal.sealedSegments().length === 0 && Number.isFinite(this.sealedThrough)) {
+      await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: new Date(this.sealedThrough).toISOString(), at: new Date().toISOString() });
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+  }
+
+  /**
+   * At shutdown, after the WAL is closed (everything sealed): upload the backlog and, when all of it is in S3,
+   * publish a watermark at now, so no measurement waits for a gateway that stopped cleanly.
+   */
+  async finish(): Promise<void> {
+    await this.stop();
+    await this.kick();
+    const w = this.watermark;
+    if (!w || this.wal.sealedSegments().length > 0) return;
+    const now = new Date().toISOString();
+    await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: now, at: now, stopped: true });
   }
 
   /** Upload everything sealed; resolves when the backlog is empty or an upload failed (retried on the next tick). */

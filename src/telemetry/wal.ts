@@ -13,10 +13,15 @@ export interface WalOptions {
   dir: string;
   /** Group-commit window: a batch is written and fsynced at most this long after its first event. */
   flushIntervalMs?: number;
-  /** …or as soon as this many events are pending. */
+  /** …or as soon as this many events are pending (while someone waits for an acknowledgement). */
   flushEvents?: number;
   /** Group-commit window when only relaxed appends (nobody waiting for an acknowledgement) are pending. */
   relaxedFlushIntervalMs?: number;
+  /**
+   * …or as soon as this many bytes of them are pending. Relaxed batches are not cut at `flushEvents`: a
+   * busy gateway would otherwise write and fdatasync every few milliseconds for events nobody waits on.
+   */
+  relaxedFlushBytes?: number;
   /** A segment is sealed (handed to the uploader) past this size or age. */
   segmentMaxBytes?: number;
   segmentMaxAgeMs?: number;
@@ -65,6 +70,7 @@ export class WriteAheadLog {
   private readonly flushIntervalMs: number;
   private readonly flushEvents: number;
   private readonly relaxedFlushIntervalMs: number;
+  private readonly relaxedFlushBytes: number;
   private readonly segmentMaxBytes: number;
   private readonly segmentMaxAgeMs: number;
   /** Events acknowledged since open. */
@@ -74,6 +80,7 @@ export class WriteAheadLog {
     this.flushIntervalMs = opts.flushIntervalMs ?? 5;
     this.flushEvents = opts.flushEvents ?? 512;
     this.relaxedFlushIntervalMs = opts.relaxedFlushIntervalMs ?? 50;
+    this.relaxedFlushBytes = opts.relaxedFlushBytes ?? 2 * 1024 * 1024;
     this.segmentMaxBytes = opts.segmentMaxBytes ?? 8 * 1024 * 1024;
     this.segmentMaxAgeMs = opts.segmentMaxAgeMs ?? 10_000;
   }
@@ -186,10 +193,28 @@ export class WriteAheadLog {
     await this.flush();
   }
 
-  /** Seal the active segment if it holds events and is older than the segment age limit. */
-  async sealIfOld(): Promise<void> {
-    if (this.closed || this.bytes === 0 || Date.now() - this.openedAt < this.segmentMaxAgeMs) return;
+  /** Seal the active segment if it holds events and is older than the segment age limit; true if it did. */
+  async sealIfOld(): Promise<boolean> {
+    if (this.closed || this.bytes === 0 || Date.now() - this.openedAt < this.segmentMaxAgeMs) return false;
     await this.rotate();
+    return true;
+  }
+
+  /** Bytes written to the active (unsealed) segment. */
+  get activeBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Resolves once everything appended before the call is durable, in its batch's own time (relaxed events
+   * within their window); rejects if that write failed. Unlike `flush`, later appends are not waited for,
+   * so it ends under steady load.
+   */
+  barrier(): Promise<void> {
+    if (this.pending.events > 0) return new Promise<void>((resolve, reject) => this.pending.waiters.push({ resolve, reject }));
+    if (!this.flushing) return Promise.resolve();
+    // The batch in flight carries the last appends: its waiters see its error, this one only its end.
+    return new Promise<void>((resolve) => void this.flushing!.then(resolve, resolve));
   }
 
   async close(): Promise<void> {
@@ -212,13 +237,14 @@ export class WriteAheadLog {
 
   private schedule(): void {
     if (this.flushing) return; // the running flush picks this batch up when it ends
-    if (this.pending.events >= this.flushEvents) {
+    const p = this.pending;
+    if (p.strict ? p.events >= this.flushEvents : p.bytes >= this.relaxedFlushBytes) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.startFlush();
       return;
     }
-    const due = Date.now() + (this.pending.strict ? this.flushIntervalMs : this.relaxedFlushIntervalMs);
+    const due = Date.now() + (p.strict ? this.flushIntervalMs : this.relaxedFlushIntervalMs);
     if (this.timer && this.timerDue <= due) return;
     if (this.timer) clearTimeout(this.timer);
     this.timerDue = due;

@@ -9,7 +9,7 @@ import { createS3Client, EvidenceStore } from '../evidence';
 import { S3RouteStore } from '../gateway/route-store';
 import type { Logger } from '../logging/logger';
 import { SimulatedTraffic } from '../sim/traffic';
-import { TelemetryLiveSource, TelemetryReader } from '../telemetry';
+import { S3WatermarkStore, TelemetryLiveSource, TelemetryReader } from '../telemetry';
 import { environmentFingerprint } from './environment';
 
 /** Real clients for the activities, from configuration. */
@@ -17,7 +17,14 @@ export async function realActivityDeps(config: VigilConfig, log: Logger): Promis
   const s3 = createS3Client(config.s3);
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
   // Shadow, canary and monitoring all read the gateway's telemetry segments through one source.
-  const telemetry = config.liveSource === 'telemetry' ? new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence) : null;
+  // Each read first waits for every gateway's upload watermark to pass the interval's end (VIGIL_TELEMETRY_WAIT_MS).
+  const telemetry =
+    config.liveSource === 'telemetry'
+      ? new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence, undefined, {
+          store: new S3WatermarkStore(s3, config.s3.bucket),
+          maxWaitMs: config.telemetryWaitMs,
+        })
+      : null;
   return {
     evidence,
     routes: new S3RouteStore(s3, config.s3.bucket),

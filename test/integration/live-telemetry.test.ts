@@ -9,7 +9,7 @@ import { EvidenceStore, createS3Client } from '../../src/evidence';
 import { caseBucket } from '../../src/gateway/routing';
 import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-driver';
 import { startTestStack, type TestStack } from '../../src/stack';
-import { TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
+import { S3WatermarkStore, TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
 import { validPolicy, validRequest } from '../support/fixtures';
 import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
 
@@ -81,17 +81,14 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     assert.ok(canary.n > 10 && canary.n < 80, `a ~10% canary arm, got ${canary.n}`);
     assert.ok(canary.positives > 0 && canary.negatives > 0 && canary.unlabelled > 0 && canary.alerts > 0, JSON.stringify(canary));
 
-    // Segments are sealed by age (10 s) and uploaded: wait until the live source sees every event.
+    // The gateway publishes an upload watermark: one read waits until every event stamped before the drive ended
+    // (its outcomes included) is in S3 — no polling for counts.
     const evidence = new EvidenceStore({ s3, bucket: stack.bucket, retention: null });
-    const live = new TelemetryLiveSource(new TelemetryReader(s3, stack.bucket, evidence), evidence);
+    const live = new TelemetryLiveSource(new TelemetryReader(s3, stack.bucket, evidence), evidence, undefined, { store: new S3WatermarkStore(s3, stack.bucket), maxWaitMs: 30_000 });
     const query = { model: 'sepsis-alert', from: drive.startedAt, to, threshold: THRESHOLD, modelVersions: { canary: '2.0.0', production: '1.4.0' } };
-    const deadline = Date.now() + 25_000;
-    let r = await live.measure(query);
-    const labelledIn = (a: typeof r.arms.canary) => a.stats.positives + a.stats.negatives;
-    while (Date.now() < deadline && (r.arms.canary.stats.n + r.arms.production.stats.n < drive.cases || labelledIn(r.arms.canary) + labelledIn(r.arms.production) < drive.outcomesPosted)) {
-      await new Promise((res) => setTimeout(res, 250));
-      r = await live.measure(query);
-    }
+    const r = await live.measure({ ...query, asOf: drive.endedAt });
+    assert.equal(r.completeness?.complete, true, JSON.stringify(r.completeness));
+    assert.ok(r.completeness!.gateways.length >= 1 && r.completeness!.gateways.every((g) => g.through >= drive.endedAt));
     const got = (a: typeof r.arms.canary) => ({
       n: a.stats.n,
       positives: a.stats.positives,

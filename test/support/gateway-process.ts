@@ -52,6 +52,8 @@ export function gatewayEnv(stack: TestStack, g: { modelsFile: string; controlTok
     VIGIL_GATEWAY_CASE_ID_KEY: g.caseIdKey,
     VIGIL_GATEWAY_WAL_DIR: path.join(g.dir, 'wal'),
     VIGIL_GATEWAY_ROUTE_POLL_MS: '0',
+    // Segments sealed (and the upload watermark moved) within 2 s: telemetry measurements wait seconds, not 10+.
+    VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS: '2000',
     VIGIL_LOG_LEVEL: 'info',
   };
 }

@@ -83,6 +83,28 @@ describe('telemetry write-ahead log', () => {
     await wal.close();
   });
 
+  it('relaxed batches wait for their window or byte limit, not for flushEvents; a strict append still cuts the batch', async () => {
+    const dir = tmp();
+    const fileText = (): string => fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]!), 'utf8');
+    const wal = await WriteAheadLog.open({ dir, flushEvents: 10, relaxedFlushIntervalMs: 60_000, relaxedFlushBytes: 64 * 1024 });
+    // 100 relaxed events, ten times flushEvents: nothing is written before the window ends or 64 KiB are pending.
+    const relaxed = Array.from({ length: 100 }, () => prediction());
+    const written = Promise.all(relaxed.map((e) => wal.append([e], { relaxed: true })));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fileText(), '', 'a relaxed batch was cut at flushEvents');
+    // Past the byte limit the batch is written at once (the 60 s window has not ended).
+    const bulk = Array.from({ length: 400 }, () => prediction());
+    await Promise.all([written, wal.append(bulk, { relaxed: true })]);
+    assert.equal(parseSegment(fileText()).events.length, 500);
+    // A client waiting for its acknowledgement gets the strict window, and takes pending relaxed events with it.
+    const later = prediction();
+    const laterWritten = wal.append([later], { relaxed: true });
+    await wal.append([prediction()]);
+    await laterWritten;
+    assert.ok(fileText().includes(later.eventId));
+    await wal.close();
+  });
+
   it('on reopen, earlier files are sealed for upload and a torn last line is skipped', async () => {
     const dir = tmp();
     const wal = await WriteAheadLog.open({ dir });

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import type { EvidenceRef } from '../../src/domain/evidence';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
+import {
+  awaitCompleteness,
+  hashCaseId,
+  judgeCompleteness,
+  parseSegment,
+  SegmentUploader,
+  TelemetryLiveSource,
+  WriteAheadLog,
+  type PredictionEvent,
+  type SegmentPointer,
+  type TelemetryWatermark,
+  type WatermarkStore,
+} from '../../src/telemetry';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-watermark-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+let n = 0;
+function prediction(at: string): PredictionEvent {
+  n++;
+  return {
+    kind: 'prediction',
+    eventId: `evt-${n}`,
+    at,
+    model: 'sepsis-alert',
+    modelVersion: '1.4.0',
+    route: 'production',
+    routeVersion: 1,
+    caseIdHash: hashCaseId(`case-${n}`, 'k'.repeat(16)),
+    score: 0.4,
+    decision: false,
+    latencyMs: 0.3,
+    quality: [],
+  };
+}
+
+/** Create-only content-addressed sink, like the evidence store the uploader writes to. */
+class MemorySink {
+  readonly objects = new Map<string, Buffer>();
+  failNext = 0;
+  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
+    if (this.failNext-- > 0) throw new Error('S3 unavailable');
+    const sha256 = sha256Hex(bytes);
+    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
+    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
+  }
+  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
+    const bytes = canonicalBytes(value);
+    this.objects.set(key, bytes);
+    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
+  }
+  async getJson(key: string): Promise<unknown> {
+    return JSON.parse(this.objects.get(key)!.toString('utf8'));
+  }
+  async getBytes(key: string): Promise<Uint8Array> {
+    return this.objects.get(key)!;
+  }
+  /** Every event in an uploaded segment. */
+  uploadedEventIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const [k, v] of this.objects) if (k.startsWith('sha256/')) for (const e of parseSegment(v.toString('utf8')).events) ids.add(e.eventId);
+    return ids;
+  }
+  pointers(window: string): SegmentPointer[] {
+    return [...this.objects].filter(([k]) => k.startsWith(`telemetry/index/${window}/`)).map(([, v]) => JSON.parse(v.toString('utf8')) as SegmentPointer);
+  }
+}
+
+/** Records every watermark put, and checks at each put that what it claims is really uploaded. */
+class CheckingStore implements WatermarkStore {
+  readonly puts: TelemetryWatermark[] = [];
+  constructor(private readonly check: (w: TelemetryWatermark) => void = () => {}) {}
+  async put(w: TelemetryWatermark): Promise<void> {
+    this.check(w);
+    this.puts.push(w);
+  }
+  async list(): Promise<TelemetryWatermark[]> {
+    const last = new Map(this.puts.map((w) => [w.gateway, w]));
+    return [...last.values()];
+  }
+}
+
+const mark = (gateway: string, through: string, at: string): TelemetryWatermark => ({ kind: 'vigil.telemetry-watermark/v1', gateway, through, at });
+
+describe('telemetry completeness (judging watermarks)', () => {
+  const from = '2026-03-01T10:00:00.000Z';
+  const to = '2026-03-01T10:05:00.000Z';
+
+  it('complete only when every gateway alive in the interval is past its end; gone-before and cleanly stopped gateways do not hold it', () => {
+    assert.deepEqual(judgeCompleteness([], from, to), { complete: null, gateways: [] });
+    // Last heartbeat more than GONE_AFTER_MS (10 min) before the interval: gone for good.
+    const gone = mark('old', '2026-03-01T09:00:00.000Z', '2026-03-01T09:49:59.999Z');
+    assert.deepEqual(judgeCompleteness([gone], from, to), { complete: null, gateways: [] });
+    const a = mark('a', to, '2026-03-01T10:05:03.000Z');
+    const b = mark('b', '2026-03-01T10:04:59.999Z', '2026-03-01T10:05:03.000Z');
+    assert.deepEqual(judgeCompleteness([gone, a], from, to), { complete: true, gateways: [{ gateway: 'a', through: to }] });
+    // One lagging gateway makes the interval incomplete, and both are reported.
+    assert.deepEqual(judgeCompleteness([b, a, gone], from, to), {
+      complete: false,
+      gateways: [
+        { gateway: 'a', through: to },
+        { gateway: 'b', through: '2026-03-01T10:04:59.999Z' },
+      ],
+    });
+    // A gateway that died inside the interval (last watermark after `from`, before `to`) holds it incomplete.
+    const died = mark('c', '2026-03-01T10:01:00.000Z', '2026-03-01T10:01:03.000Z');
+    assert.equal(judgeCompleteness([a, died], from, to).complete, false);
+    // …and so does one that stopped beating shortly before it (its WAL may hold events nobody uploaded).
+    const crashed = mark('d', '2026-03-01T09:55:00.000Z', '2026-03-01T09:55:03.000Z');
+    assert.equal(judgeCompleteness([a, crashed], from, to).complete, false);
+    // A clean shutdown uploaded everything: complete for any later interval.
+    const stopped: TelemetryWatermark = { ...crashed, stopped: true };
+    assert.deepEqual(judgeCompleteness([a, stopped], from, to), {
+      complete: true,
+      gateways: [
+        { gateway: 'a', through: to },
+        { gateway: 'd', through: '2026-03-01T09:55:00.000Z', stopped: true },
+      ],
+    });
+  });
+
+  it('awaitCompleteness polls until the watermark passes, and gives up after maxWaitMs reporting incomplete', async () => {
+    let clock = 0;
+    const marks: TelemetryWatermark[] = [mark('a', '2026-03-01T10:04:00.000Z', '2026-03-01T10:04:03.000Z')];
+    const store: WatermarkStore = { put: async () => {}, list: async () => [...marks] };
+    const sleep = async (ms: number): Promise<void> => {
+      clock += ms;
+      if (clock >= 3000) marks[0] = mark('a', '2026-03-01T10:05:01.000Z', '2026-03-01T10:05:04.000Z');
+    };
+    const done = await awaitCompleteness(store, from, to, { maxWaitMs: 60_000, pollMs: 500, sleep, now: () => clock });
+    assert.deepEqual(done, { complete: true, gateways: [{ gateway: 'a', through: '2026-03-01T10:05:01.000Z' }], waitedMs: 3000 });
+
+    clock = 0;
+    marks[0] = mark('a', '2026-03-01T10:04:00.000Z', '2026-03-01T10:04:03.000Z');
+    const stuck: WatermarkStore = { put: async () => {}, list: async () => [...marks] };
+    const late = await awaitCompleteness(stuck, from, to, { maxWaitMs: 2000, pollMs: 500, sleep: async (ms) => void (clock += ms), now: () => clock });
+    assert.equal(late.complete, false);
+    assert.equal(late.waitedMs, 2000);
+    // No gateway publishes watermarks: nothing to wait for, reported as unknown.
+    const none = await awaitCompleteness({ put: async () => {}, list: async () => [] }, from, to, { maxWaitMs: 60_000, sleep: () => assert.fail('must not wait') });
+    assert.deepEqual(none, { complete: null, gateways: [], waitedMs: 0 });
+  });
+});
+
+describe('upload watermark (gateway side)', () => {
+  it('moves only once the events stamped before it are in uploaded segments, never past a failed upload', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 60_000 });
+    const sink = new MemorySink();
+    const appended: PredictionEvent[] = [];
+    const store = new CheckingStore((w) => {
+      // Whatever the watermark claims must already be in S3: every event stamped before it.
+      const uploaded = sink.uploadedEventIds();
+      for (const e of appended) if (e.at < w.through) assert.ok(uploaded.has(e.eventId), `watermark ${w.through} published before ${e.eventId} (${e.at}) was uploaded`);
+    });
+    // The recorder hook: predictions it still holds are handed to the WAL at the start of each tick.
+    let held: PredictionEvent[] = [];
+    const flush = (): void => {
+      if (held.length) void wal.append(held, { relaxed: true });
+      held = [];
+    };
+    // Events here are appended as they are stamped: no lag to allow for.
+    const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-1', lagMs: 0, flush });
+
+    const latest = (): number => Date.parse(store.puts.at(-1)!.through);
+    // Empty WAL: everything stamped before the cut is uploaded (there is nothing).
+    const t0 = Date.now();
+    await uploader.tick();
+    assert.equal(store.puts.length, 1);
+    const first = latest();
+    assert.ok(first >= t0 && first <= Date.now());
+    // The lag (a shadow prediction is appended up to its mirror's deadline after its stamp) is taken off the cut.
+    const lagged = new CheckingStore();
+    await new SegmentUploader(await WriteAheadLog.open({ dir: tmp() }), sink, undefined, 1000, { store: lagged, gateway: 'gw-2', lagMs: 3000 }).tick();
+    assert.ok(Date.parse(lagged.puts[0]!.through) <= Date.now() - 3000);
+
+    // Events in the active segment, not old enough to seal: the watermark stays (re-published as a heartbeat).
+    const a = prediction(new Date().toISOString());
+    await wal.append([a]);
+    appended.push(a);
+    await new Promise((r) => setTimeout(r, 5));
+    await uploader.tick();
+    assert.equal(store.puts.length, 2);
+    assert.equal(latest(), first, 'an unsealed segment holds the watermark back');
+
+    // A held (not yet appended) prediction is flushed by the tick, sealed and uploaded before the watermark moves.
+    const b = prediction(new Date().toISOString());
+    held.push(b);
+    appended.push(b);
+    await wal.rotate(); // seals a
+    sink.failNext = 1; // its upload fails: no watermark past it
+    await uploader.tick(); // hands b to the WAL (the active segment)
+    assert.equal(store.puts.length, 2, 'nothing is published past a failed upload');
+    assert.equal(uploader.failures, 1);
+    assert.equal(parseSegment(fs.readFileSync(path.join(wal.dir, fs.readdirSync(wal.dir).sort().at(-1)!), 'utf8')).events[0]?.eventId, b.eventId);
+    await wal.rotate(); // seals b: the active segment is empty
+    await uploader.tick();
+    assert.equal(store.puts.length, 3);
+    assert.ok(latest() > first);
+    assert.ok(sink.uploadedEventIds().has(b.eventId));
+
+    // Shutdown: WAL closed (sealed), backlog uploaded, watermark at now.
+    const c = prediction(new Date().toISOString());
+    await wal.append([c]);
+    appended.push(c);
+    await wal.close();
+    const before = Date.now();
+    await uploader.finish();
+    const last = store.puts.at(-1)!;
+    assert.ok(Date.parse(last.through) >= before && last.gateway === 'gw-1' && last.stopped === true);
+    assert.ok(sink.uploadedEventIds().has(c.eventId));
+  });
+
+  it('a telemetry source with watermarks reads an interval once it is complete and says so', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 0 });
+    const sink = new MemorySink();
+    const store = new CheckingStore();
+    const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-1', lagMs: 0 });
+    const at = new Date(Date.now() - 1000).toISOString();
+    const e = prediction(at);
+    await wal.append([e]);
+    const index = { pointers: async (w: string) => sink.pointers(w) };
+    const to = new Date(Date.parse(at) + 1).toISOString();
+    const source = new TelemetryLiveSource(index, sink, undefined, { store, maxWaitMs: 10_000, pollMs: 20 });
+    // The reader waits; the gateway's next tick seals (age limit 0), uploads and publishes.
+    const reading = source.read({ model: 'sepsis-alert', from: at, to });
+    await new Promise((r) => setTimeout(r, 100));
+    // Nothing published yet (no gateway alive in the interval): the read has already returned "unknown".
+    const early = await reading;
+    assert.equal(early.completeness?.complete, null);
+    assert.deepEqual(early.events, []);
+    await uploader.tick();
+    const read = await source.read({ model: 'sepsis-alert', from: at, to });
+    assert.equal(read.completeness?.complete, true);
+    assert.deepEqual(read.events.map((x) => x.eventId), [e.eventId]);
+    await wal.close();
+  });
+});

@@ -77,6 +77,8 @@ const ConfigSchema = z.object({
   VIGIL_GATEWAY_UPLOAD: envBool.default(true),
   /** This gateway's name in its upload watermark (telemetry/watermarks/<id>.json); default <hostname>:<port>. Keep it stable across restarts. */
   VIGIL_GATEWAY_ID: z.string().min(1).max(200).optional(),
+  /** Input sketches (for drift) per model per bucket of this many ms; 0 = none. */
+  VIGIL_GATEWAY_SKETCH_BUCKET_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   /** A telemetry segment is sealed and uploaded at most this long after its first event. */
   VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Workers measuring from telemetry wait at most this long for every gateway's upload watermark to pass the interval's end (0: look once). */
@@ -131,6 +133,7 @@ export interface VigilConfig {
     upload: boolean;
     id: string | undefined;
     segmentMaxAgeMs: number;
+    sketchBucketMs: number;
   };
   /** How long a telemetry measurement waits for the gateways' upload watermarks (VIGIL_TELEMETRY_WAIT_MS). */
   telemetryWaitMs: number;
@@ -220,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       upload: c.VIGIL_GATEWAY_UPLOAD,
       id: c.VIGIL_GATEWAY_ID,
       segmentMaxAgeMs: c.VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS,
+      sketchBucketMs: c.VIGIL_GATEWAY_SKETCH_BUCKET_MS,
     },
     telemetryWaitMs: c.VIGIL_TELEMETRY_WAIT_MS,
   };

@@ -3,14 +3,19 @@
  * [at − shadow.durationSeconds, at), during which the workflow had the gateway mirror every production request to
  * the candidate (`patched('shadow-route')`, src/workflows/shadow.ts). The segments are read from S3, the mirrored
  * predictions paired with the production predictions they mirror and compared (src/telemetry/shadow-pairs.ts).
- * Input drift needs feature values, which telemetry does not carry: it is recorded as not measured, never
- * simulated, so a policy bounding `shadow.maxPsi` cannot pass on it (judgeShadow: inconclusive).
+ * Input drift comes from the gateway's per-feature input sketches of the window (`sketch` events, no case-level
+ * values): PSI on the reference's deciles and a two-sample KS against the locked evaluation split, plus the
+ * count of missing (imputed) values per feature. A window without sketches (an older gateway, sketches off) is
+ * recorded as not measured, never simulated, so a policy bounding `shadow.maxPsi` is then inconclusive.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowMeasurement } from '../domain';
+import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowDrift, type ShadowMeasurement } from '../domain';
 import type { TelemetryWindowReader } from '../telemetry/live-source';
+import { mergeWindowSketches, type WindowSketches } from '../telemetry/input-sketches';
 import { measureShadowTelemetry, TELEMETRY_SITE } from '../telemetry/shadow-pairs';
+import { sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
+import { readDriftReference } from './drift-reference';
 import type { EvidencePort } from './deps';
 import { TELEMETRY_SOURCE } from './live-telemetry';
 import { SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
@@ -93,7 +98,16 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
     };
     sampleRef = await evidence.putJson(record);
   }
-  const measurement: ShadowMeasurement = { ...m.measurement, disagreements: { ...m.measurement.disagreements!, sample: sampleRef } };
+  const sketched = await inputDrift(evidence, request, mergeWindowSketches(read.events, request.modelName, from, to));
+  const { notMeasured, ...measured } = m.measurement;
+  const { drift: _drift, missing: _missing, ...rest } = notMeasured ?? {};
+  const remaining = sketched ? rest : (notMeasured ?? {});
+  const measurement: ShadowMeasurement = {
+    ...measured,
+    disagreements: { ...measured.disagreements!, sample: sampleRef },
+    ...(sketched ? { drift: sketched.drift, missing: sketched.missing } : {}),
+    ...(Object.keys(remaining).length ? { notMeasured: remaining } : {}),
+  };
   const ref = await evidence.putJson({
     kind: 'vigil.shadow/v1',
     releaseId: input.releaseId,
@@ -116,6 +130,47 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
     latencyNote: "the gateway's measurements: production = handling of the request until its answer, shadow = the mirror's scoring call (mirrors are scored in micro-batches)",
     segments: read.segments,
     completeness: read.completeness,
+    ...(sketched ? { inputSketches: sketched.summary } : {}),
   });
   return { measurement, artifacts: sampleRef ? [ref, sampleRef] : [ref] };
+}
+
+/**
+ * PSI (reference deciles) and KS of each sketched feature against the evaluation split, from the window's merged
+ * sketches; null without sketches. Site mix: telemetry sketches no site, so `site` is null.
+ */
+async function inputDrift(
+  evidence: EvidencePort,
+  request: ReleaseRequest,
+  w: WindowSketches,
+): Promise<{ drift: ShadowDrift; missing: Record<string, number>; summary: { buckets: number; rows: number; features: string[]; notInReference: string[] } } | null> {
+  if (w.buckets === 0) return null;
+  const ref = await readDriftReference(evidence, request, [...w.features.keys()]);
+  const features: ShadowDrift['features'] = [];
+  const missing: Record<string, number> = {};
+  const notInReference: string[] = [];
+  const notCompared: string[] = [];
+  for (const [feature, sketch] of w.features) {
+    missing[feature] = sketch.missing;
+    const reference = ref.columns.get(feature);
+    if (!reference) {
+      notInReference.push(feature);
+      continue;
+    }
+    if (reference.length === 0 || sketch.count === 0) {
+      notCompared.push(`${feature}: no finite values ${reference.length === 0 ? 'in the reference' : 'in the window'}`);
+      continue;
+    }
+    if (!sketchResolves(reference, sketch.alpha)) {
+      notCompared.push(`${feature}: the gateway's sketch (relative accuracy ${sketch.alpha}) is too coarse for its decile bins (values far from zero for their spread)`);
+      continue;
+    }
+    const ks = sketchKs(reference, sketch);
+    features.push({ feature, psi: sketchPsi(reference, sketch).psi, ks: ks.statistic, ksPValue: ks.pValue, n: sketch.count });
+  }
+  return {
+    drift: { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features, site: null, ...(notCompared.length ? { notCompared } : {}) },
+    missing,
+    summary: { buckets: w.buckets, rows: w.rows, features: [...w.features.keys()], notInReference },
+  };
 }

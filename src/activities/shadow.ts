@@ -26,8 +26,8 @@ import { latencySummary } from '../stats/shadow';
 import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import { hashCaseId } from '../telemetry/events';
 import { asArtifactFailure, casesAsInput, closeAll, openScorers } from './artifacts';
-import { readDataset, tableHeader } from './dataset';
 import type { ActivityDeps, EvidencePort } from './deps';
+import { readDriftReference } from './drift-reference';
 import { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
 import { observeShadowFromTelemetry, type ObserveShadowInput } from './shadow-telemetry';
 import type { StageOutput } from './snapshot';
@@ -48,8 +48,6 @@ async function scoreTimed(scorer: Scorer, ref: ModelRef, columns: readonly strin
   }
 }
 
-const finite = (xs: readonly number[]) => xs.filter((x) => Number.isFinite(x));
-
 /** PSI and KS per feature against the release's evaluation split; χ² of the site mix. */
 async function driftAgainstReference(
   evidence: EvidencePort,
@@ -58,37 +56,27 @@ async function driftAgainstReference(
   columns: readonly string[],
   cases: readonly SimCase[],
 ): Promise<ShadowDrift> {
-  const ref = request.datasets.find((d) => d.role === 'evaluation')!;
-  let slices: string[] = [];
-  if (!ref.schema) {
-    const header: string[] = await tableHeader(await evidence.getBytes(ref.artifact.key, ref.artifact.sha256), ref.format, ref.name).catch(() => []);
-    slices = header.includes('site') ? ['site'] : [];
-  }
-  const { table } = await readDataset(evidence, ref, { slices, features });
-  const F = table.featureNames.length;
+  const ref = await readDriftReference(evidence, request, features);
   const out: ShadowDrift['features'] = [];
-  for (const feature of table.featureNames) {
+  for (const [feature, reference] of ref.columns) {
     const k = columns.indexOf(feature);
     if (k < 0) continue;
-    const j = table.featureNames.indexOf(feature);
-    const reference = finite(Array.from({ length: table.rows }, (_, r) => table.features[r * F + j]!));
     // The values as the candidate received them, at the same float32 precision as the reference.
-    const current = finite(cases.map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!)));
+    const current = cases.map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!)).filter((x) => Number.isFinite(x));
     if (reference.length === 0 || current.length === 0) continue;
     const ks = ks2Sample(reference, current);
     out.push({ feature, psi: psi(reference, current).psi, ks: ks.statistic, ksPValue: ks.pValue, n: current.length });
   }
   let site: ShadowDrift['site'] = null;
-  const refSites = table.slices.site;
-  if (refSites) {
+  if (ref.sites) {
     try {
-      const d = categoricalDrift(refSites, cases.map((c) => c.site));
+      const d = categoricalDrift(ref.sites, cases.map((c) => c.site));
       site = { chiSquare: d.chiSquare.statistic, df: d.chiSquare.df, pValue: d.chiSquare.pValue, psi: d.psi };
     } catch {
       site = null; // a single site in both samples: nothing to compare
     }
   }
-  return { reference: { dataset: ref.name, sha256: ref.artifact.sha256, rows: table.rows }, features: out, site };
+  return { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features: out, site };
 }
 
 export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live' | 'telemetry'>) {

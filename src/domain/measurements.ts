@@ -127,6 +127,8 @@ export interface ShadowDrift {
   reference: { dataset: string; sha256: string; rows: number };
   /** Per model input feature in both the reference and the traffic: PSI (reference deciles) and two-sample KS. */
   features: { feature: string; psi: number; ks: number; ksPValue: number; n: number }[];
+  /** Features in the traffic whose drift could not be measured, with why (e.g. a sketch too coarse for the feature). */
+  notCompared?: string[];
   /** Site mix against the reference (chi-square test of homogeneity); null when the reference has no site column. */
   site: { chiSquare: number; df: number; pValue: number; psi: number } | null;
 }

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     wal,
     reader: s3 && evidence ? new TelemetryReader(s3, config.s3.bucket, evidence) : undefined,
     shadow,
+    sketchBucketMs: g.sketchBucketMs,
     log,
   });
   const port = await gateway.listen(g.port, g.host);

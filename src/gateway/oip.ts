@@ -49,6 +49,8 @@ export interface FeatureMatrix {
   rows: number;
   /** Input quality flags for telemetry. */
   quality: string[];
+  /** 1 where the request sent null (imputed as 0 for the model), same layout as `features`; null when nothing was missing. */
+  missing: Uint8Array | null;
 }
 
 /** |value| beyond this (standardised features) is flagged out_of_range; the model still scores it. */
@@ -147,12 +149,14 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     if (d.length !== n) throw new OipRequestError(`input "${t.name}": shape [${t.shape.join(', ')}] needs ${n} values, got ${d.length}`);
     return d;
   };
+  let missingMask: Uint8Array | null = null;
   const put = (out: Float32Array, i: number, v: number | null): void => {
     if (v === null) {
       if (!missingValue) {
         missingValue = true;
         flags.push('missing_value');
       }
+      (missingMask ??= new Uint8Array(out.length))[i] = 1;
       out[i] = 0;
     } else {
       if (!outOfRange && (v > OUT_OF_RANGE || v < -OUT_OF_RANGE)) {
@@ -174,7 +178,7 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     const d = flat(t);
     const out = new Float32Array(rows * cols);
     for (let i = 0; i < d.length; i++) put(out, i, d[i]!);
-    return { featureNames: names as string[], features: out, rows, quality: quality() };
+    return { featureNames: names as string[], features: out, rows, quality: quality(), missing: missingMask };
   }
 
   const F = modelFeatures.length;
@@ -206,7 +210,7 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     const c = cols[k]!;
     for (let r = 0; r < rows; r++) put(out, r * F + k, c[r]!);
   }
-  return { featureNames: modelFeatures, features: out, rows, quality: quality() };
+  return { featureNames: modelFeatures, features: out, rows, quality: quality(), missing: missingMask };
 }
 
 export interface InferResponse {

@@ -24,6 +24,7 @@ import type { ModelBackends } from './backends';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
 import { assign, type Assignment, type GatewayRouteTable } from './routing';
+import { FeatureSketcher } from './feature-sketches';
 import { ShadowMirror } from './shadow';
 
 export interface GatewayOptions {
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   /** Query side over uploaded segments; without it lookups see the local WAL only. */
   reader?: TelemetryReader;
   shadow?: ShadowMirror;
+  /** Input sketches (drift) per model per bucket of this many ms (default 10 s; 0: none). */
+  sketchBucketMs?: number;
   maxBodyBytes?: number;
   log?: Logger;
 }
@@ -79,6 +82,8 @@ export class Gateway {
   private readonly controlDigest: Buffer;
   private readonly ingestDigest: Buffer;
   private readonly predictions: PredictionRecorder;
+  private readonly sketches: FeatureSketcher | null;
+  private readonly sketchTimer: NodeJS.Timeout | null;
   /** `/v2/models/<name>/infer` with a plain name: the hot path skips the general router. */
   private static readonly INFER_PATH = /^\/v2\/models\/([A-Za-z0-9._~-]+)\/infer$/;
 
@@ -88,6 +93,16 @@ export class Gateway {
     this.controlDigest = digest(opts.controlToken);
     this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
     this.predictions = new PredictionRecorder({ wal: opts.wal, caseIdKey: opts.caseIdKey, log: opts.log });
+    const bucketMs = opts.sketchBucketMs ?? 10_000;
+    this.sketches =
+      bucketMs > 0
+        ? new FeatureSketcher({
+            bucketMs,
+            emit: (e) => void opts.wal.append([e], { relaxed: true }).catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
+          })
+        : null;
+    // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
+    this.sketchTimer = this.sketches ? setInterval(() => this.sketches!.rollover(Date.now()), 1000).unref() : null;
     this.server = http.createServer((req, res) => {
       const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
       if (m) this.inferRequest(m[1]!, req, res);
@@ -107,6 +122,8 @@ export class Gateway {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
+    if (this.sketchTimer) clearInterval(this.sketchTimer);
+    this.sketches?.flush();
     this.predictions.flush();
   }
 
@@ -118,6 +135,7 @@ export class Gateway {
   /** Every prediction recorded so far written and fsynced (tests, shutdown). */
   async flushTelemetry(): Promise<void> {
     this.predictions.flush();
+    this.sketches?.flush();
     await this.opts.wal.flush();
   }
 
@@ -234,6 +252,7 @@ export class Gateway {
       threshold,
     };
     this.predictions.record(served);
+    this.sketches?.add(modelName, matrix, atMs);
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
       // The mirror reuses the decoded feature matrix; its event is made from the production one.

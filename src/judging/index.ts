@@ -85,12 +85,15 @@ export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow'
   if (policy.maxPsi !== undefined) {
     const features = m.drift?.features ?? [];
     if (features.length === 0) {
-      const why = m.notMeasured?.drift ? `: ${m.notMeasured.drift}` : '';
+      const notCompared = m.drift?.notCompared ?? [];
+      const why = m.notMeasured?.drift ? `: ${m.notMeasured.drift}` : notCompared.length ? `: ${notCompared.join('; ')}` : '';
       inconclusive.push(`input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})${why}`);
     }
     else {
       const over = features.filter((f) => f.psi > policy.maxPsi!);
       if (over.length) failures.push(`input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`);
+      // A feature whose drift could not be measured is never a pass for it.
+      else if (m.drift?.notCompared?.length) inconclusive.push(`input drift was not measured for ${m.drift.notCompared.join('; ')} (the policy allows PSI up to ${policy.maxPsi})`);
       else notes.push(`largest input PSI ${fmt(Math.max(...features.map((f) => f.psi)))}`);
     }
   }

@@ -31,6 +31,24 @@ export interface TestStackOptions {
   log?: Logger;
 }
 
+/**
+ * Free ports are only free until someone binds them: the Temporal dev server, starting beside SeaweedFS, binds
+ * ports of its own choosing and can take one picked for SeaweedFS. A start that dies on "address already in
+ * use" is tried again on new ports in a fresh state dir (a fresh state dir: the master's raft state records its ports).
+ */
+async function startSeaweedRetrying(opts: Parameters<typeof startSeaweed>[0], attempts = 3): Promise<SeaweedServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSeaweed(opts);
+    } catch (e) {
+      if (attempt >= attempts || !/address already in use/.test(String((e as Error).message))) throw e;
+      opts.log?.warn({ attempt, err: e }, 'seaweedfs lost a port race; retrying on new ports');
+      const [s3Port] = (await freePorts(1)) as [number];
+      opts = { ...opts, s3Port, stateDir: `${opts.stateDir}-retry${attempt}` };
+    }
+  }
+}
+
 /** Fresh servers on free ports in a temp dir, for one test file. Both start in parallel. */
 export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const log = opts.log ?? createLogger('test-stack', 'warn');
@@ -59,7 +77,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         : startTemporal({ binDir, stateDir: path.join(stateDir, 'temporal'), port: temporalPort, headless: true, log }).then(track),
       opts.seaweed === false
         ? undefined
-        : startSeaweed({ binDir, stateDir: path.join(stateDir, 's3'), s3Port, app: credentials, log }).then(track),
+        : startSeaweedRetrying({ binDir, stateDir: path.join(stateDir, 's3'), s3Port, app: credentials, log }).then(track),
     ] as const);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     const temporal = results[0].status === 'fulfilled' ? results[0].value : undefined;
@@ -72,7 +90,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
         admin.destroy();
       }
     }
-    const endpoint = seaweed?.endpoint ?? `http://127.0.0.1:${s3Port}`;
+    const endpoint = seaweed?.endpoint ?? `http://127.0.0.1:${s3Port}`; // without SeaweedFS: the port it would have had
     return {
       stateDir,
       temporalAddress: temporal?.address,

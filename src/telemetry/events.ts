@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import type { LogSketch } from '../stats/log-sketch';
 
 /**
  * Telemetry events as they are written to the WAL and to S3 segments. Case ids appear only as
@@ -131,7 +132,24 @@ export interface FailureEvent {
   reason: string;
 }
 
-export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent | FailureEvent;
+/**
+ * The inputs one gateway served for a model over one bucket of time, as per-feature relative-accuracy sketches
+ * (src/stats/log-sketch.ts): what input drift is measured from, with no case-level value written. `at` is the
+ * end of the bucket (when it was stamped), so it covers predictions made in [at − seconds, at).
+ */
+export interface SketchEvent {
+  kind: 'sketch';
+  eventId: string;
+  at: string;
+  seconds: number;
+  model: string;
+  /** Feature rows summarised (a request may carry several). */
+  rows: number;
+  /** Per feature; `missing` counts the nulls the gateway imputed. */
+  features: Record<string, LogSketch>;
+}
+
+export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent | FailureEvent | SketchEvent;
 
 const caseRef = {
   /** Raw case id: hashed on arrival, never stored. */

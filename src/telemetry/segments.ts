@@ -21,8 +21,8 @@ export interface SegmentPointer {
   window: string;
   segment: EvidenceRef;
   /** Events of this window in the segment, by kind. */
-  /** `failure` from gateways that record failed requests (absent in older pointers). */
-  counts: { prediction: number; outcome: number; feedback: number; failure?: number };
+  /** `failure` and `sketch` from gateways that record them (absent in older pointers). */
+  counts: { prediction: number; outcome: number; feedback: number; failure?: number; sketch?: number };
   models: string[];
   /** Every case hash with an event of this window in the segment (sorted): lookups read pointers, not segments. */
   caseIdHashes: string[];
@@ -54,9 +54,10 @@ export function pointersFor(events: readonly TelemetryEvent[], segment: Evidence
       outcome: es.filter((e) => e.kind === 'outcome').length,
       feedback: es.filter((e) => e.kind === 'feedback').length,
       failure: es.filter((e) => e.kind === 'failure').length,
+      sketch: es.filter((e) => e.kind === 'sketch').length,
     },
     models: [...new Set(es.map((e) => e.model))].sort(),
-    caseIdHashes: [...new Set(es.map((e) => e.caseIdHash))].sort(),
+    caseIdHashes: [...new Set(es.flatMap((e) => (e.kind === 'sketch' ? [] : [e.caseIdHash])))].sort(),
   }));
 }
 

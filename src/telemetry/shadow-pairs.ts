@@ -159,8 +159,8 @@ export const TELEMETRY_SITE = 'not recorded';
 
 /** Why a measurement of the simulated shadow has no counterpart here. */
 export const TELEMETRY_NOT_MEASURED: NonNullable<ShadowMeasurement['notMeasured']> = {
-  drift: 'gateway telemetry carries no feature values, so input drift against the locked validation reference cannot be measured from it',
-  missing: 'gateway telemetry flags missing inputs per request (inputQuality), not per feature',
+  drift: 'the window has no input sketches of the model (a gateway without them, or VIGIL_GATEWAY_SKETCH_BUCKET_MS=0), so input drift against the locked validation reference cannot be measured',
+  missing: 'without input sketches, gateway telemetry flags missing inputs per request (inputQuality), not per feature',
 };
 
 export interface ShadowTelemetryMeasurement {

@@ -72,7 +72,7 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
       p.shadow.cases = 100;
       p.shadow.minAgreement = 0.5;
       p.shadow.minKappa = 0.2;
-      delete p.shadow.maxPsi; // telemetry carries no feature values: a PSI bound could not pass (unit-tested)
+      delete p.shadow.maxPsi; // the driver's inputs are not the evaluation split's population: drift is asserted measured, not bounded
     });
     const request = await demoRequest(h, policy);
     const threshold = policy.operatingThreshold;
@@ -149,8 +149,13 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     assert.ok(both > 0 && neither > 0 && both + neither < n, 'both calls and disagreements occur');
     // The production side is what the driver was answered.
     assert.deepEqual(production.map((p) => p.score).sort((a, b) => a - b), drive.sent.map((c) => c.score!).sort((a, b) => a - b));
-    assert.equal(m.drift, undefined);
-    assert.match(m.notMeasured!.drift!, /no feature values/);
+    // Input drift from the gateway's input sketches (no feature value written): every model feature, every driven request.
+    const features = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'];
+    assert.deepEqual(m.drift!.features.map((f) => f.feature), features, JSON.stringify(m.drift));
+    assert.ok(m.drift!.features.every((f) => f.n === 300 && Number.isFinite(f.psi) && f.ks >= 0 && f.ks <= 1), JSON.stringify(m.drift!.features));
+    assert.equal(m.drift!.notCompared, undefined);
+    assert.deepEqual(m.missing, Object.fromEntries(features.map((f) => [f, 0])));
+    assert.equal(m.notMeasured?.drift, undefined);
 
     // The decision and the route changes: the mirror is off again, production never moved.
     assert.equal(stage.decision!.verdict, 'pass', stage.decision!.reasons.join('; '));

@@ -15,6 +15,9 @@ import { shadowActivities, type DisagreementSample } from '../../src/activities/
 import { observeShadowFromTelemetry } from '../../src/activities/shadow-telemetry';
 import { ErrorType, type EvidenceRef, type ShadowMeasurement } from '../../src/domain';
 import { judgeShadow } from '../../src/judging';
+import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
+import { ks2Sample, psi } from '../../src/stats/drift';
+import { LogSketchBuilder } from '../../src/stats/log-sketch';
 import {
   pointersFor,
   segmentBytes,
@@ -23,6 +26,7 @@ import {
   type OutcomeEvent,
   type PredictionEvent,
   type SegmentPointer,
+  type SketchEvent,
   type TelemetryEvent,
   type TelemetryWindowReader,
 } from '../../src/telemetry';
@@ -208,7 +212,7 @@ describe('measureShadowTelemetry', () => {
     assert.deepEqual(m.mirror, { production: 13, paired: 10, unpaired: 3, coverage: 10 / 13, orphanShadow: 2, invalidScores: 0, failed: 0 });
     assert.equal(m.drift, undefined, 'never simulated');
     assert.equal(m.missing, undefined);
-    assert.match(m.notMeasured!.drift!, /no feature values/);
+    assert.match(m.notMeasured!.drift!, /no input sketches/);
   });
 
   it('samples disagreements by direction (no site in telemetry), identified by the telemetry hash', () => {
@@ -288,7 +292,7 @@ describe('judgeShadow on a telemetry measurement', () => {
   it('a policy bounding input drift is inconclusive, naming why drift was not measured', () => {
     const d = judgeShadow(measured(), { durationSeconds: 600, cases: 10, minAgreement: 0.6, maxPsi: 0.25 });
     assert.equal(d.verdict, 'inconclusive');
-    assert.match(d.reasons[0]!, /^input drift against the validation reference was not measured \(the policy allows PSI up to 0\.25\): gateway telemetry carries no feature values/);
+    assert.match(d.reasons[0]!, /^input drift against the validation reference was not measured \(the policy allows PSI up to 0\.25\): the window has no input sketches of the model/);
   });
 
   it('passes on agreement and κ, saying how much of production was mirrored; too few pairs says how many were not', () => {
@@ -409,5 +413,73 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     const w = await reader.read({ model: MODEL, from: FROM, to: TO });
     assert.equal(w.asOf, '2026-03-01T11:00:00.000Z');
     assert.ok(w.events.length > 0 && w.segments.length > 0);
+  });
+});
+
+/** Seeded standard normals (Box–Muller over a small LCG): the same numbers every run. */
+function normals(n: number, seed: number, mean = 0, sd = 1): number[] {
+  let x = seed >>> 0;
+  const u = (): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return (x + 0.5) / 2 ** 32;
+  };
+  return Array.from({ length: n }, () => mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+describe('SHADOW input drift from the gateway\'s input sketches', () => {
+  it('PSI and KS of each sketched feature against the evaluation split, missing values counted, a too-coarse feature reported as not compared', async () => {
+    const evidence = memoryEvidence();
+    // The locked evaluation split: x0 ~ N(0, 1); sodium ~ N(140, 3) — far from zero for its spread.
+    const refX0 = normals(4000, 1).map((v) => Math.fround(v));
+    const refNa = normals(4000, 2, 140, 3).map((v) => Math.fround(v));
+    const csv = ['case_id,x0,sodium,label', ...refX0.map((v, i) => `r${i},${v},${refNa[i]},${i % 2}`)].join('\n') + '\n';
+    const dataset = await evidence.putBytes(Buffer.from(csv), 'text/csv');
+    const request = validRequest({
+      candidate: { version: CANDIDATE, artifact: { key: 'models/c.json', sha256: 'a'.repeat(64) } },
+      incumbent: { version: INCUMBENT, artifact: { key: 'models/i.json', sha256: 'b'.repeat(64) } },
+    });
+    request.datasets = request.datasets.map((d) => (d.role === 'evaluation' ? { ...d, format: 'csv', artifact: { key: dataset.key, sha256: dataset.sha256 } } : d));
+    request.policy.shadow.durationSeconds = 600;
+    // The window's traffic: x0 shifted by 0.3, in three 10-s buckets of the gateway; 25 nulls of x0.
+    const curX0 = normals(3000, 3, 0.3).map((v) => Math.fround(v));
+    const curNa = normals(3000, 4, 140, 3).map((v) => Math.fround(v));
+    const sketches: SketchEvent[] = [0, 1, 2].map((b) => {
+      const x0 = new LogSketchBuilder(GATEWAY_SKETCH_ALPHA);
+      const na = new LogSketchBuilder(GATEWAY_SKETCH_ALPHA);
+      for (let i = b * 1000; i < (b + 1) * 1000; i++) {
+        x0.add(curX0[i]!);
+        na.add(curNa[i]!);
+      }
+      if (b === 0) for (let i = 0; i < 25; i++) x0.add(null);
+      return { kind: 'sketch', eventId: `sk-${b}`, at: new Date(Date.parse(FROM) + (b + 1) * 10_000).toISOString(), seconds: 10, model: MODEL, rows: 1000 + (b === 0 ? 25 : 0), features: { x0: x0.toSketch(), sodium: na.toSketch() } };
+    });
+    // A bucket of another model and one ending after the window are not part of it.
+    const stray: SketchEvent[] = [{ ...sketches[0]!, eventId: 'sk-other', model: 'other' }, { ...sketches[1]!, eventId: 'sk-late', at: TO }];
+    const { source } = segmentSource([...eventSet().events, ...sketches, ...stray]);
+    const out = await observeShadowFromTelemetry(source, evidence, { releaseId: 'rel-1', request, at: TO });
+    const drift = out.measurement.drift!;
+    assert.deepEqual(drift.reference, { dataset: 'eval-2026q2', sha256: dataset.sha256, rows: 4000 });
+    assert.equal(drift.features.length, 1);
+    const x0 = drift.features[0]!;
+    assert.equal(x0.feature, 'x0');
+    assert.equal(x0.n, 3000);
+    // Against the statistics of the raw values (which the gateway never wrote): the sketch is within its accuracy.
+    const raw = psi(refX0, curX0).psi;
+    const rawKs = ks2Sample(refX0, curX0);
+    assert.ok(raw > 0.05, `a real shift (PSI ${raw})`);
+    assert.ok(Math.abs(x0.psi - raw) < 0.005, `sketch PSI ${x0.psi} vs ${raw}`);
+    assert.ok(x0.ks <= rawKs.statistic + 1e-12 && x0.ks > rawKs.statistic - 0.01, `KS ${x0.ks} vs ${rawKs.statistic}`);
+    assert.ok(x0.ksPValue < 1e-6);
+    assert.deepEqual(out.measurement.missing, { x0: 25, sodium: 0 });
+    assert.equal(drift.notCompared?.length, 1);
+    assert.match(drift.notCompared![0]!, /^sodium: the gateway's sketch .* too coarse/);
+    assert.equal(out.measurement.notMeasured?.drift, undefined);
+    // A PSI bound is never passed on a feature whose drift was not measured.
+    const d = judgeShadow({ ...out.measurement, cases: 10, agreement: 1 }, { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.5 });
+    assert.equal(d.verdict, 'inconclusive');
+    assert.ok(d.reasons.some((r) => /input drift was not measured for sodium/.test(r)), d.reasons.join(' | '));
+    // …and a real shift above the bound fails.
+    const tight = judgeShadow({ ...out.measurement, cases: 10, agreement: 1 }, { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.01 });
+    assert.equal(tight.verdict, 'fail');
   });
 });

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { LogSketchBuilder } from '../stats/log-sketch';
+import type { SketchEvent } from '../telemetry';
+import type { FeatureMatrix } from './oip';
+
+/**
+ * The gateway's sketch accuracy: 0.1 % relative, so decile bins of features like age (60 ± 15) span enough
+ * buckets for PSI (`sketchResolves`); about 330 kB of dense store per feature while it is being filled.
+ */
+export const GATEWAY_SKETCH_ALPHA = 0.001;
+
+export interface FeatureSketcherOptions {
+  /** Length of a bucket (ms); buckets are aligned to multiples of it since the epoch. */
+  bucketMs?: number;
+  alpha?: number;
+  /** Called with each closed bucket that saw rows (the gateway appends it to the WAL). */
+  emit: (e: SketchEvent) => void;
+}
+
+interface ModelBucket {
+  /** One builder per feature name, whatever the layout of the request that brought it. */
+  byName: Map<string, LogSketchBuilder>;
+  /** The builders in the last request's column order (the usual case: every request has the same layout). */
+  lastNames: readonly string[] | null;
+  lastBuilders: LogSketchBuilder[];
+  rows: number;
+}
+
+/**
+ * Summarises the inputs the gateway serves, per model and per aligned time bucket, as one relative-accuracy
+ * sketch per feature: input drift (PSI, KS against the locked validation reference) is measured from these,
+ * so no feature value of any case is written. Adding a request costs one log per value and no allocation; a
+ * bucket is emitted by the first add or `rollover` after it ends, stamped with its end.
+ */
+export class FeatureSketcher {
+  readonly bucketMs: number;
+  private readonly alpha: number;
+  private bucketEnd = 0;
+  private readonly models = new Map<string, ModelBucket>();
+  emitted = 0;
+
+  constructor(private readonly opts: FeatureSketcherOptions) {
+    this.bucketMs = opts.bucketMs ?? 10_000;
+    this.alpha = opts.alpha ?? GATEWAY_SKETCH_ALPHA;
+  }
+
+  /** The rows of one request, seen at `atMs`. Missing (imputed) values are counted as missing, not as 0. */
+  add(model: string, m: FeatureMatrix, atMs: number): void {
+    if (atMs >= this.bucketEnd) this.rollover(atMs);
+    let b = this.models.get(model);
+    if (!b) {
+      b = { byName: new Map(), lastNames: null, lastBuilders: [], rows: 0 };
+      this.models.set(model, b);
+    }
+    if (b.lastNames !== m.featureNames) {
+      const byName = b.byName;
+      b.lastBuilders = m.featureNames.map((f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha)).get(f)!);
+      b.lastNames = m.featureNames;
+    }
+    const sketches = b.lastBuilders;
+    const F = m.featureNames.length;
+    const { features, missing } = m;
+    for (let r = 0; r < m.rows; r++) {
+      const base = r * F;
+      for (let k = 0; k < F; k++) sketches[k]!.add(missing !== null && missing[base + k] === 1 ? null : features[base + k]!);
+    }
+    b.rows += m.rows;
+  }
+
+  /** Emit every bucket that ended before `nowMs` (called by add and by the gateway's timer). */
+  rollover(nowMs: number): void {
+    if (nowMs < this.bucketEnd) return;
+    if (this.bucketEnd > 0) for (const [model, b] of this.models) if (b.rows > 0) this.emitModel(model, b);
+    this.bucketEnd = (Math.floor(nowMs / this.bucketMs) + 1) * this.bucketMs;
+  }
+
+  /** Emit what the current bucket holds now, stamped now (shutdown, tests). */
+  flush(): void {
+    for (const [model, b] of this.models) if (b.rows > 0) this.emitModel(model, b);
+  }
+
+  private emitModel(model: string, b: ModelBucket): void {
+    const features: SketchEvent['features'] = {};
+    for (const [f, builder] of b.byName) {
+      features[f] = builder.toSketch();
+      builder.reset();
+    }
+    // Stamped with the bucket's end, or now for a bucket emitted before its end (shutdown, a new feature layout).
+    const end = Math.min(this.bucketEnd, Date.now());
+    const seconds = Math.max(0, end - (this.bucketEnd - this.bucketMs)) / 1000;
+    this.opts.emit({ kind: 'sketch', eventId: randomUUID(), at: new Date(end).toISOString(), seconds, model, rows: b.rows, features });
+    b.rows = 0;
+    this.emitted++;
+  }
+}
+

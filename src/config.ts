@@ -79,6 +79,8 @@ const ConfigSchema = z.object({
   VIGIL_GATEWAY_ID: z.string().min(1).max(200).optional(),
   /** Input sketches (for drift) per model per bucket of this many ms; 0 = none. */
   VIGIL_GATEWAY_SKETCH_BUCKET_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  /** Relative accuracy of the input sketches (src/gateway/feature-sketches.ts GATEWAY_SKETCH_ALPHA). */
+  VIGIL_GATEWAY_SKETCH_ALPHA: z.coerce.number().min(0.0001).max(0.1).default(0.01),
   /** A telemetry segment is sealed and uploaded at most this long after its first event. */
   VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Workers measuring from telemetry wait at most this long for every gateway's upload watermark to pass the interval's end (0: look once). */
@@ -134,6 +136,7 @@ export interface VigilConfig {
     id: string | undefined;
     segmentMaxAgeMs: number;
     sketchBucketMs: number;
+    sketchAlpha: number;
   };
   /** How long a telemetry measurement waits for the gateways' upload watermarks (VIGIL_TELEMETRY_WAIT_MS). */
   telemetryWaitMs: number;
@@ -224,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       id: c.VIGIL_GATEWAY_ID,
       segmentMaxAgeMs: c.VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS,
       sketchBucketMs: c.VIGIL_GATEWAY_SKETCH_BUCKET_MS,
+      sketchAlpha: c.VIGIL_GATEWAY_SKETCH_ALPHA,
     },
     telemetryWaitMs: c.VIGIL_TELEMETRY_WAIT_MS,
   };

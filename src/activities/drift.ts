@@ -31,6 +31,7 @@ import { binCounts, categoricalDrift, ks2Sample, psi, quantileEdges } from '../s
 import { asArtifactFailure, closeAll, openScorers, scoreCases } from './artifacts';
 import { defaultSchema, tableHeader } from './dataset';
 import type { ActivityDeps } from './deps';
+import { observeDriftFromTelemetry } from './drift-telemetry';
 import type { StageOutput } from './snapshot';
 
 export interface ObserveDriftInput {
@@ -80,7 +81,7 @@ export interface RequestRevalidationResult {
 }
 
 /** The locked reference as drift needs it: per-feature columns and declared bins, the site mix, the candidate's calibration. */
-interface Reference {
+export interface Reference {
   dataset: DatasetRef;
   rows: number;
   columns: Map<string, number[]>;
@@ -123,7 +124,7 @@ function unmeasured(input: ObserveDriftInput, why: string): DriftMeasurement {
   };
 }
 
-export function driftActivities({ evidence, traffic, notifier, temporal, log, live }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'notifier' | 'temporal' | 'log' | 'live'>) {
+export function driftActivities({ evidence, traffic, notifier, temporal, log, live, telemetry }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'notifier' | 'temporal' | 'log' | 'live' | 'telemetry'>) {
   // The reference is content-addressed (dataset digest × candidate digest): read and scored once per worker process.
   const references = new Map<string, Promise<Reference>>();
 
@@ -193,10 +194,21 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
       const source = `monitoring:${request.candidate.artifact.sha256}:${input.step}`;
       const window = `monitoring interval ${input.step + 1}`;
       const t = request.policy.operatingThreshold;
+      if (live && telemetry) {
+        // The window observeLive measured, from the gateway's telemetry: input sketches, predictions, outcomes, feedback.
+        return observeDriftFromTelemetry(telemetry, evidence, input, async () => {
+          const [candidate] = (await openScorers(evidence, [request.candidate])) as [Scorer];
+          try {
+            return await reference(request, candidate);
+          } finally {
+            await closeAll([candidate]);
+          }
+        });
+      }
       if (live) {
         // observeLive reads the gateway's telemetry here; drawing simulated traffic would judge another population.
         // Nothing measured is an inconclusive drift verdict, never a pass (and never a rollback by itself).
-        const measurement = unmeasured(input, 'drift surveillance does not read gateway telemetry yet (VIGIL_LIVE_SOURCE=telemetry)');
+        const measurement = unmeasured(input, 'this worker reads live telemetry but has no telemetry window reader (ActivityDeps.telemetry)');
         const record = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1', releaseId: input.releaseId, at: input.at, step: input.step, measurement });
         return { measurement, artifacts: [record] };
       }

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     reader: s3 && evidence ? new TelemetryReader(s3, config.s3.bucket, evidence) : undefined,
     shadow,
     sketchBucketMs: g.sketchBucketMs,
+    sketchAlpha: g.sketchAlpha,
     log,
   });
   const port = await gateway.listen(g.port, g.host);

@@ -40,8 +40,9 @@ export interface GatewayOptions {
   /** Query side over uploaded segments; without it lookups see the local WAL only. */
   reader?: TelemetryReader;
   shadow?: ShadowMirror;
-  /** Input sketches (drift) per model per bucket of this many ms (default 10 s; 0: none). */
+  /** Input sketches (drift) per model per bucket of this many ms (default 10 s; 0: none), of this relative accuracy. */
   sketchBucketMs?: number;
+  sketchAlpha?: number;
   maxBodyBytes?: number;
   log?: Logger;
 }
@@ -98,6 +99,7 @@ export class Gateway {
       bucketMs > 0
         ? new FeatureSketcher({
             bucketMs,
+            ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
             emit: (e) => void opts.wal.append([e], { relaxed: true }).catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
           })
         : null;

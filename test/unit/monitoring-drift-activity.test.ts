@@ -158,14 +158,14 @@ describe('observeDrift', () => {
 });
 
 describe('observeDrift beside gateway telemetry', () => {
-  it('does not judge simulated traffic when observeLive reads the gateway: nothing measured, inconclusive, never a pass', async () => {
+  it('without a telemetry window reader it does not judge simulated traffic when observeLive reads the gateway: nothing measured, inconclusive, never a pass', async () => {
     const { evidence, request } = await setup();
     const live = {} as NonNullable<Parameters<typeof driftActivities>[0]['live']>;
     const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, live });
     const out = await acts.observeDrift({ releaseId: 'r-1', request, step: 0, cases: 1000, baseline, recent: [], at: '2026-07-01T00:00:00Z' });
     const verdict = judgeDrift(out.measurement, request.policy.monitoring.drift!);
     assert.equal(verdict.verdict, 'inconclusive');
-    assert.match(verdict.reasons.join(' | '), /does not read gateway telemetry yet/);
+    assert.match(verdict.reasons.join(' | '), /has no telemetry window reader/);
   });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * Drift surveillance measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry): the monitoring
+ * window observeLive measured, [at − intervalSeconds, at). Data drift from the gateway's per-feature input sketches
+ * of the window against the locked evaluation split (PSI on its declared deciles, KS over the sketch's bucket
+ * boundaries); performance from the released model's production predictions joined with the outcomes known so far
+ * (the most heavily weighted source labels a case, as in the canary); workflow drift from its alert and override
+ * rates. The site mix is not compared: telemetry records no site.
+ */
+import type { DriftMeasurement, FeatureDrift, PerformanceCounts } from '../domain';
+import { binCounts } from '../stats/drift';
+import { sketchBinCounts, sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
+import { mergeWindowSketches } from '../telemetry/input-sketches';
+import { caseLabels, DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
+import type { EvidencePort } from './deps';
+import type { ObserveDriftInput, Reference } from './drift';
+import { liveInterval, TELEMETRY_SOURCE } from './live-telemetry';
+import type { StageOutput } from './snapshot';
+
+export async function observeDriftFromTelemetry(
+  telemetry: TelemetryWindowReader,
+  evidence: EvidencePort,
+  input: ObserveDriftInput,
+  readReference: () => Promise<Reference>,
+): Promise<StageOutput<DriftMeasurement>> {
+  const { request } = input;
+  const model = request.modelName;
+  const version = request.candidate.version;
+  const t = request.policy.operatingThreshold;
+  const weights = request.policy.outcomes?.weights ?? DEFAULT_SOURCE_WEIGHTS;
+  const { from, to } = liveInterval({ request, mode: 'monitoring', step: input.step, at: input.at });
+  const read = await telemetry.read({ model, from, to });
+  const ref = await readReference();
+
+  // Data drift: every reference feature, from the window's merged sketches.
+  const sketches = mergeWindowSketches(read.events, model, from, to);
+  const features: FeatureDrift[] = [];
+  const notCompared: string[] = [];
+  const bins: Array<{ feature: string; edges: number[]; reference: number[]; current: number[] }> = [];
+  for (const [f, refValues] of ref.columns) {
+    const s = sketches.features.get(f);
+    const edges = ref.edges.get(f);
+    if (!s || s.count === 0 || !edges) {
+      notCompared.push(`${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`);
+      continue;
+    }
+    if (!sketchResolves(refValues, s.alpha)) {
+      notCompared.push(`${f}: the gateway's sketch (relative accuracy ${s.alpha}) is too coarse for its decile bins`);
+      continue;
+    }
+    const p = sketchPsi(refValues, s, { edges });
+    const ks = sketchKs(refValues, s);
+    features.push({ feature: f, kind: 'numeric', psi: p.psi, test: 'ks', statistic: ks.statistic, pValue: ks.pValue });
+    bins.push({ feature: f, edges: [...edges], reference: binCounts(refValues, edges), current: sketchBinCounts(s, edges) });
+  }
+  notCompared.push('site: gateway telemetry records no site');
+
+  // Performance and alert burden: the released model's cases on the production route (a case's highest score).
+  const asOf = Date.parse(read.asOf);
+  const truth = caseLabels(read.events, model, weights, asOf);
+  const lo = Date.parse(from);
+  const hi = Date.parse(to);
+  const maxScore = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const e of read.events) {
+    if (e.kind !== 'prediction' || e.model !== model || e.route !== 'production' || e.modelVersion !== version || seen.has(e.eventId)) continue;
+    const at = Date.parse(e.at);
+    if (!(at >= lo && at < hi)) continue;
+    seen.add(e.eventId);
+    maxScore.set(e.caseIdHash, Math.max(maxScore.get(e.caseIdHash) ?? -Infinity, e.score));
+  }
+  const current: PerformanceCounts = { interval: input.step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
+  let alerts = 0;
+  for (const [hash, score] of maxScore) {
+    const alert = score >= t;
+    if (alert) alerts++;
+    const label = truth.get(hash)?.label;
+    if (label === undefined) continue;
+    current.labelled++;
+    current.scoreSum += score;
+    if (label === 1) {
+      current.positives++;
+      if (alert) current.truePositives++;
+    }
+  }
+  // Override rate as the canary judges it (same join).
+  const arm = measureLive(read.events, { model, from, to, threshold: t, weights, asOf: read.asOf, modelVersions: { production: version } }).arms.production;
+
+  const pooled = [...input.recent.filter((r) => r.interval < input.step), current];
+  const sum = (k: keyof Omit<PerformanceCounts, 'interval'>) => pooled.reduce((acc, w) => acc + w[k], 0);
+  const [labelled, positives, truePositives, scoreSum] = [sum('labelled'), sum('positives'), sum('truePositives'), sum('scoreSum')];
+  const cases = maxScore.size;
+  const alertRate = cases > 0 ? alerts / cases : null;
+  const baselineAlertRate = input.baseline.alertRate;
+  const measurement: DriftMeasurement = {
+    window: `monitoring interval ${input.step + 1}`,
+    interval: input.step,
+    cases,
+    reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+    data: { features, notCompared },
+    performance: {
+      current,
+      windows: pooled.map((w) => w.interval),
+      labelled,
+      positives,
+      truePositives,
+      sensitivity: positives > 0 ? truePositives / positives : null,
+      calibrationInTheLarge: labelled > 0 ? positives / labelled - scoreSum / labelled : null,
+      baseline: { sensitivity: input.baseline.sensitivity, calibrationInTheLarge: ref.calibrationInTheLarge },
+    },
+    workflow: {
+      alertRate,
+      baselineAlertRate,
+      alertRateRatio: alertRate !== null && baselineAlertRate !== null && baselineAlertRate > 0 ? alertRate / baselineAlertRate : null,
+      overrideRate: arm.overrideRate,
+    },
+  };
+  const record = await evidence.putJson({
+    kind: 'vigil.monitoring-drift/v1',
+    releaseId: input.releaseId,
+    at: input.at,
+    source: TELEMETRY_SOURCE,
+    trafficWindow: { model, from, to },
+    step: input.step,
+    reference: { role: ref.dataset.role, name: ref.dataset.name, key: ref.dataset.artifact.key, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+    threshold: t,
+    weights,
+    // Counts per declared bin (the current ones from the sketches): aggregates, enough to redraw every PSI by hand.
+    bins,
+    inputSketches: { buckets: sketches.buckets, rows: sketches.rows },
+    measurement,
+    outcomesAsOf: read.asOf,
+    segments: read.segments,
+    completeness: read.completeness,
+  });
+  return { measurement, artifacts: [record] };
+}

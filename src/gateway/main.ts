@@ -1,8 +1,8 @@
 /** Inference gateway process: `node --import tsx src/gateway/main.ts` with VIGIL_GATEWAY_* set. */
+import os from 'node:os';
 import { loadConfig } from '../config';
 import { EvidenceStore, createS3Client } from '../evidence';
 import { createLogger } from '../logging/logger';
-import os from 'node:os';
 import { S3WatermarkStore, SegmentUploader, TelemetryReader, WriteAheadLog } from '../telemetry';
 import { loadModelsFile } from './models-file';
 import { RouteTables, pollRouteStore } from './route-table';
@@ -53,7 +53,9 @@ async function main(): Promise<void> {
       ? new SegmentUploader(wal, evidence, log, 1000, {
           store: new S3WatermarkStore(s3, config.s3.bucket),
           gateway: id,
-          lagMs: shadow.batchWindowMs + shadow.timeoutMs + 1000,
+          // A mirror's prediction is appended up to its batch window + deadline after its stamp, an input sketch up to
+          // the sketch timer's second after its bucket's end; one more second for a busy event loop.
+          lagMs: Math.max(shadow.batchWindowMs + shadow.timeoutMs, 1000) + 1000,
           flush: () => gateway.flushPredictions(),
         })
       : undefined;

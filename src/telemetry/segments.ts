@@ -61,11 +61,6 @@ export function pointersFor(events: readonly TelemetryEvent[], segment: Evidence
   }));
 }
 
-/**
- * Moves sealed WAL segments into the evidence store: the segment as a content-addressed object,
- * then one create-only pointer per window it touches, then (only then) the local file is removed.
- * Every step is idempotent, so a crash anywhere just repeats it on restart.
- */
 /** The gateway's upload watermark (src/telemetry/watermarks.ts), published by its uploader. */
 export interface UploaderWatermark {
   store: WatermarkStore;
@@ -79,6 +74,11 @@ export interface UploaderWatermark {
   flush?: () => void;
 }
 
+/**
+ * Moves sealed WAL segments into the evidence store: the segment as a content-addressed object,
+ * then one create-only pointer per window it touches, then (only then) the local file is removed.
+ * Every step is idempotent, so a crash anywhere just repeats it on restart.
+ */
 export class SegmentUploader {
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;

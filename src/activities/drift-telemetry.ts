@@ -6,13 +6,14 @@
  * (the most heavily weighted source labels a case, as in the canary); workflow drift from its alert and override
  * rates. The site mix is not compared: telemetry records no site.
  */
-import type { DriftMeasurement, FeatureDrift, PerformanceCounts } from '../domain';
+import type { DriftMeasurement, FeatureDrift } from '../domain';
 import { binCounts } from '../stats/drift';
 import { sketchBinCounts, sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
 import { mergeWindowSketches } from '../telemetry/input-sketches';
 import { caseLabels, DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
 import type { EvidencePort } from './deps';
-import type { ObserveDriftInput, Reference } from './drift';
+import type { ObserveDriftInput } from './drift';
+import { driftMeasurement, type Reference } from './drift-measurement';
 import { liveInterval, TELEMETRY_SOURCE } from './live-telemetry';
 import type { StageOutput } from './snapshot';
 
@@ -55,8 +56,7 @@ export async function observeDriftFromTelemetry(
   notCompared.push('site: gateway telemetry records no site');
 
   // Performance and alert burden: the released model's cases on the production route (a case's highest score).
-  const asOf = Date.parse(read.asOf);
-  const truth = caseLabels(read.events, model, weights, asOf);
+  const truth = caseLabels(read.events, model, weights, Date.parse(read.asOf));
   const lo = Date.parse(from);
   const hi = Date.parse(to);
   const maxScore = new Map<string, number>();
@@ -68,52 +68,18 @@ export async function observeDriftFromTelemetry(
     seen.add(e.eventId);
     maxScore.set(e.caseIdHash, Math.max(maxScore.get(e.caseIdHash) ?? -Infinity, e.score));
   }
-  const current: PerformanceCounts = { interval: input.step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
-  let alerts = 0;
-  for (const [hash, score] of maxScore) {
-    const alert = score >= t;
-    if (alert) alerts++;
-    const label = truth.get(hash)?.label;
-    if (label === undefined) continue;
-    current.labelled++;
-    current.scoreSum += score;
-    if (label === 1) {
-      current.positives++;
-      if (alert) current.truePositives++;
-    }
-  }
   // Override rate as the canary judges it (same join).
   const arm = measureLive(read.events, { model, from, to, threshold: t, weights, asOf: read.asOf, modelVersions: { production: version } }).arms.production;
-
-  const pooled = [...input.recent.filter((r) => r.interval < input.step), current];
-  const sum = (k: keyof Omit<PerformanceCounts, 'interval'>) => pooled.reduce((acc, w) => acc + w[k], 0);
-  const [labelled, positives, truePositives, scoreSum] = [sum('labelled'), sum('positives'), sum('truePositives'), sum('scoreSum')];
-  const cases = maxScore.size;
-  const alertRate = cases > 0 ? alerts / cases : null;
-  const baselineAlertRate = input.baseline.alertRate;
-  const measurement: DriftMeasurement = {
-    window: `monitoring interval ${input.step + 1}`,
-    interval: input.step,
-    cases,
-    reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+  const measurement = driftMeasurement({
+    step: input.step,
+    recent: input.recent,
+    baseline: input.baseline,
+    threshold: t,
+    reference: ref,
+    cases: [...maxScore].map(([hash, score]) => ({ score, label: truth.get(hash)?.label ?? -1 })),
     data: { features, notCompared },
-    performance: {
-      current,
-      windows: pooled.map((w) => w.interval),
-      labelled,
-      positives,
-      truePositives,
-      sensitivity: positives > 0 ? truePositives / positives : null,
-      calibrationInTheLarge: labelled > 0 ? positives / labelled - scoreSum / labelled : null,
-      baseline: { sensitivity: input.baseline.sensitivity, calibrationInTheLarge: ref.calibrationInTheLarge },
-    },
-    workflow: {
-      alertRate,
-      baselineAlertRate,
-      alertRateRatio: alertRate !== null && baselineAlertRate !== null && baselineAlertRate > 0 ? alertRate / baselineAlertRate : null,
-      overrideRate: arm.overrideRate,
-    },
-  };
+    overrideRate: arm.overrideRate,
+  });
   const record = await evidence.putJson({
     kind: 'vigil.monitoring-drift/v1',
     releaseId: input.releaseId,

@@ -31,6 +31,7 @@ import { binCounts, categoricalDrift, ks2Sample, psi, quantileEdges } from '../s
 import { asArtifactFailure, closeAll, openScorers, scoreCases } from './artifacts';
 import { defaultSchema, tableHeader } from './dataset';
 import type { ActivityDeps } from './deps';
+import { driftMeasurement, type Reference } from './drift-measurement';
 import { observeDriftFromTelemetry } from './drift-telemetry';
 import type { StageOutput } from './snapshot';
 
@@ -80,15 +81,6 @@ export interface RequestRevalidationResult {
   record: EvidenceRef;
 }
 
-/** The locked reference as drift needs it: per-feature columns and declared bins, the site mix, the candidate's calibration. */
-export interface Reference {
-  dataset: DatasetRef;
-  rows: number;
-  columns: Map<string, number[]>;
-  edges: Map<string, number[]>;
-  sites: string[] | null;
-  calibrationInTheLarge: number | null;
-}
 
 const TABLE_TYPE: Record<DatasetRef['format'], string> = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' };
 const PSI_BINS = 10;
@@ -192,7 +184,6 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
     async observeDrift(input: ObserveDriftInput): Promise<StageOutput<DriftMeasurement>> {
       const { request } = input;
       const source = `monitoring:${request.candidate.artifact.sha256}:${input.step}`;
-      const window = `monitoring interval ${input.step + 1}`;
       const t = request.policy.operatingThreshold;
       if (live && telemetry) {
         // The window observeLive measured, from the gateway's telemetry: input sketches, predictions, outcomes, feedback.
@@ -260,50 +251,17 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         }
       }
 
-      // Performance: this window's labelled counts, pooled with the previous windows the workflow carried.
       const labels = observedLabels(cases);
-      const current: PerformanceCounts = { interval: input.step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
-      let alerts = 0;
-      for (let i = 0; i < cases.length; i++) {
-        const alert = scores[i]! >= t;
-        if (alert) alerts++;
-        if (labels[i] === -1) continue;
-        current.labelled++;
-        current.scoreSum += scores[i]!;
-        if (labels[i] === 1) {
-          current.positives++;
-          if (alert) current.truePositives++;
-        }
-      }
-      const pooled = [...input.recent.filter((r) => r.interval < input.step), current];
-      const sum = (k: keyof Omit<PerformanceCounts, 'interval'>) => pooled.reduce((s, w) => s + w[k], 0);
-      const [labelled, positives, truePositives, scoreSum] = [sum('labelled'), sum('positives'), sum('truePositives'), sum('scoreSum')];
-      const alertRate = cases.length > 0 ? alerts / cases.length : null;
-      const baselineAlertRate = input.baseline.alertRate;
-
-      const measurement: DriftMeasurement = {
-        window,
-        interval: input.step,
-        cases: cases.length,
-        reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+      const measurement = driftMeasurement({
+        step: input.step,
+        recent: input.recent,
+        baseline: input.baseline,
+        threshold: t,
+        reference: ref,
+        cases: cases.map((_, i) => ({ score: scores[i]!, label: labels[i]! })),
         data: { features, notCompared },
-        performance: {
-          current,
-          windows: pooled.map((w) => w.interval),
-          labelled,
-          positives,
-          truePositives,
-          sensitivity: positives > 0 ? truePositives / positives : null,
-          calibrationInTheLarge: labelled > 0 ? positives / labelled - scoreSum / labelled : null,
-          baseline: { sensitivity: input.baseline.sensitivity, calibrationInTheLarge: ref.calibrationInTheLarge },
-        },
-        workflow: {
-          alertRate,
-          baselineAlertRate,
-          alertRateRatio: alertRate !== null && baselineAlertRate !== null && baselineAlertRate > 0 ? alertRate / baselineAlertRate : null,
-          overrideRate: null,
-        },
-      };
+        overrideRate: null,
+      });
       const record = await evidence.putJson({
         kind: 'vigil.monitoring-drift/v1',
         releaseId: input.releaseId,

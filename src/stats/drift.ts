@@ -120,9 +120,13 @@ export function psi(
   finiteColumn(current, 'current');
   const edges = options.edges ? [...options.edges] : quantileEdges(reference, options.bins ?? 10);
   if (edges.some((e, i) => !Number.isFinite(e) || (i > 0 && e <= edges[i - 1]!))) throw new StatsInputError('edges must be finite and strictly increasing', 'edges');
-  const epsilon = options.epsilon ?? DEFAULT_PSI_EPSILON;
-  const ref = binCounts(reference, edges);
-  const cur = binCounts(current, edges);
+  return psiOfBinCounts(binCounts(reference, edges), binCounts(current, edges), edges, options.epsilon ?? DEFAULT_PSI_EPSILON);
+}
+
+/** The PSI result of counts per bin on `edges` (the raw-value PSI and the sketch PSI differ only in how they count). */
+export function psiOfBinCounts(ref: readonly number[], cur: readonly number[], edges: number[], epsilon: number): PsiResult {
+  const nRef = ref.reduce((a, b) => a + b, 0);
+  const nCur = cur.reduce((a, b) => a + b, 0);
   const { psi: value, contributions } = psiFromCounts(ref, cur, epsilon);
   return {
     psi: value,
@@ -133,8 +137,8 @@ export function psi(
       upper: j === edges.length ? Infinity : edges[j]!,
       reference: r,
       current: cur[j]!,
-      referenceShare: r / reference.length,
-      currentShare: cur[j]! / current.length,
+      referenceShare: r / nRef,
+      currentShare: cur[j]! / nCur,
       contribution: contributions[j]!,
     })),
   };

@@ -16,7 +16,7 @@
  * (N(140, 3) vs N(141, 3): PSI 4.8 from the sketch, 0.11 from the values). Subtract a fixed centre (the
  * reference median, say) from both samples before sketching, or use a much smaller α.
  */
-import { binCounts, DEFAULT_PSI_EPSILON, kolmogorovSf, psiFromCounts, quantileEdges, type KsResult, type PsiResult } from './drift';
+import { binCounts, DEFAULT_PSI_EPSILON, kolmogorovSf, psiOfBinCounts, quantileEdges, type KsResult, type PsiResult } from './drift';
 import { StatsInputError } from './errors';
 
 export const DEFAULT_SKETCH_ALPHA = 0.01;
@@ -216,24 +216,7 @@ export function sketchPsi(reference: readonly number[], s: LogSketch, opts: { ed
   requireObservations(s, 'PSI');
   const edges = opts.edges ? [...opts.edges] : quantileEdges(reference, opts.bins ?? 10);
   checkEdges(edges);
-  const epsilon = opts.epsilon ?? DEFAULT_PSI_EPSILON;
-  const ref = binCounts(reference, edges);
-  const cur = sketchBinCounts(s, edges);
-  const { psi: value, contributions } = psiFromCounts(ref, cur, epsilon);
-  return {
-    psi: value,
-    edges,
-    epsilon,
-    bins: ref.map((r, j) => ({
-      lower: j === 0 ? -Infinity : edges[j - 1]!,
-      upper: j === edges.length ? Infinity : edges[j]!,
-      reference: r,
-      current: cur[j]!,
-      referenceShare: r / reference.length,
-      currentShare: cur[j]! / s.count,
-      contribution: contributions[j]!,
-    })),
-  };
+  return psiOfBinCounts(binCounts(reference, edges), sketchBinCounts(s, edges), edges, opts.epsilon ?? DEFAULT_PSI_EPSILON);
 }
 
 /**

@@ -10,15 +10,16 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { EvidencePort, TrafficSource } from '../../src/activities';
+import type { TrafficSource } from '../../src/activities';
 import { driftActivities } from '../../src/activities/drift';
-import type { ArmStats, EvidenceRef } from '../../src/domain';
+import type { ArmStats } from '../../src/domain';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { createLogger } from '../../src/logging/logger';
 import { binCounts, psi, quantileEdges } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
-import { pointersFor, segmentBytes, TelemetryLiveSource, type SegmentPointer, type TelemetryEvent } from '../../src/telemetry';
+import type { TelemetryEvent, TelemetryLiveSource } from '../../src/telemetry';
 import { validRequest } from '../support/fixtures';
+import { memoryEvidence, segmentSource } from '../support/memory-evidence';
 
 const DEMO = path.join(__dirname, '../../demo');
 const MODEL = 'sepsis-alert';
@@ -26,36 +27,7 @@ const FROM = '2026-03-01T10:00:00.000Z';
 const TO = '2026-03-01T10:10:00.000Z';
 const H = (c: string): string => crypto.createHash('sha256').update(c).digest('hex');
 
-function memoryEvidence(): EvidencePort & { json: (ref: EvidenceRef) => unknown } {
-  const blobs = new Map<string, Uint8Array>();
-  const put = async (bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> => {
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    blobs.set(`sha256/${sha256}`, bytes);
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  };
-  return {
-    json: (ref) => JSON.parse(Buffer.from(blobs.get(ref.key)!).toString('utf8')) as unknown,
-    putBytes: put,
-    putJson: (v) => put(Buffer.from(JSON.stringify(v)), 'application/json'),
-    putNamed: async () => assert.fail('not used'),
-    getBytes: async (key) => Buffer.from(blobs.get(key)!),
-  };
-}
-
-function source(events: TelemetryEvent[]): TelemetryLiveSource {
-  const objects = new Map<string, Buffer>();
-  const byWindow = new Map<string, SegmentPointer[]>();
-  const bytes = segmentBytes(events);
-  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-  const ref: EvidenceRef = { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType: 'application/x-ndjson' };
-  objects.set(ref.key, bytes);
-  for (const p of pointersFor(events, ref)) byWindow.set(p.window, [...(byWindow.get(p.window) ?? []), p]);
-  return new TelemetryLiveSource(
-    { pointers: async (w) => byWindow.get(w) ?? [] },
-    { getJson: () => Promise.reject(new Error('unused')), getBytes: async (key) => objects.get(key)! },
-    () => new Date('2026-03-01T11:00:00.000Z'),
-  );
-}
+const source = (events: TelemetryEvent[]): TelemetryLiveSource => segmentSource(events, { now: '2026-03-01T11:00:00.000Z' }).source;
 
 const at = (s: number): string => new Date(Date.parse(FROM) + s * 1000).toISOString();
 function prediction(caseId: string, score: number, s: number, over: Record<string, unknown> = {}): TelemetryEvent {

@@ -3,12 +3,11 @@
  * simulator's population shift, and the revalidation request through a fake Temporal client.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { EvidencePort, WorkflowClientPort } from '../../src/activities';
+import type { WorkflowClientPort } from '../../src/activities';
 import { driftActivities } from '../../src/activities/drift';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
 import {
@@ -18,7 +17,6 @@ import {
   ReleaseRequestSchema,
   TrafficScenarioSchema,
   type ArmStats,
-  type EvidenceRef,
   type ReleaseRequest,
 } from '../../src/domain';
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
@@ -29,33 +27,8 @@ import { applyScenario } from '../../src/sim/scenario';
 import { SimulatedTraffic } from '../../src/sim/traffic';
 import { armStats } from '../../src/stats';
 import { validPolicy, validReleaseRequest } from '../support/fixtures';
+import { memoryEvidence } from '../support/memory-evidence';
 
-function memoryEvidence(): EvidencePort & { docs: () => unknown[] } {
-  const blobs = new Map<string, Uint8Array>();
-  const put = async (bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> => {
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    blobs.set(`sha256/${sha256}`, bytes);
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  };
-  return {
-    docs: () => [...blobs.values()].flatMap((b) => {
-      try {
-        return [JSON.parse(Buffer.from(b).toString('utf8')) as unknown];
-      } catch {
-        return [];
-      }
-    }),
-    putBytes: put,
-    putJson: (v) => put(Buffer.from(JSON.stringify(v)), 'application/json'),
-    putNamed: async () => assert.fail('not used'),
-    getBytes: async (key, expected) => {
-      const b = blobs.get(key);
-      if (!b) throw new Error(`not found: ${key}`);
-      if (expected && crypto.createHash('sha256').update(b).digest('hex') !== expected) throw new Error(`integrity: ${key}`);
-      return Buffer.from(b);
-    },
-  };
-}
 
 const log = createLogger('test', 'silent');
 const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });

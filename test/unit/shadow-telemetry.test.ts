@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { EvidencePort, TrafficSource } from '../../src/activities';
+import type { TrafficSource } from '../../src/activities';
 import { shadowActivities, type DisagreementSample } from '../../src/activities/shadow';
 import { observeShadowFromTelemetry } from '../../src/activities/shadow-telemetry';
 import { ErrorType, type EvidenceRef, type ShadowMeasurement } from '../../src/domain';
@@ -19,19 +19,16 @@ import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { ks2Sample, psi } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 import {
-  pointersFor,
-  segmentBytes,
-  TelemetryLiveSource,
   type FailureEvent,
   type OutcomeEvent,
   type PredictionEvent,
-  type SegmentPointer,
   type SketchEvent,
   type TelemetryEvent,
   type TelemetryWindowReader,
 } from '../../src/telemetry';
 import { measureShadowTelemetry, pairShadowPredictions, TELEMETRY_SITE, type ShadowPairQuery } from '../../src/telemetry/shadow-pairs';
 import { validRequest } from '../support/fixtures';
+import { memoryEvidence, segmentSource as segmentSourceOf } from '../support/memory-evidence';
 
 const MODEL = 'sepsis-alert';
 const INCUMBENT = '1.4.0';
@@ -303,42 +300,8 @@ describe('judgeShadow on a telemetry measurement', () => {
   });
 });
 
-function memoryEvidence(): EvidencePort & { json: (ref: EvidenceRef) => unknown } {
-  const blobs = new Map<string, Uint8Array>();
-  const put = async (bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> => {
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    blobs.set(`sha256/${sha256}`, bytes);
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  };
-  return {
-    json: (ref) => JSON.parse(Buffer.from(blobs.get(ref.key)!).toString('utf8')) as unknown,
-    putBytes: put,
-    putJson: (v) => put(Buffer.from(JSON.stringify(v)), 'application/json'),
-    putNamed: async () => assert.fail('not used'),
-    getBytes: async (key) => Buffer.from(blobs.get(key)!),
-  };
-}
-
-/** The event set as S3 segments behind TelemetryLiveSource (what the worker wires with VIGIL_LIVE_SOURCE=telemetry). */
-function segmentSource(events: TelemetryEvent[], now = '2026-03-01T11:00:00.000Z'): { source: TelemetryLiveSource; segments: string[] } {
-  const objects = new Map<string, Buffer>();
-  const byWindow = new Map<string, SegmentPointer[]>();
-  const segments: string[] = [];
-  for (const part of [events.slice(0, 15), events.slice(15)]) {
-    const bytes = segmentBytes(part);
-    const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
-    const ref: EvidenceRef = { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType: 'application/x-ndjson' };
-    objects.set(ref.key, bytes);
-    segments.push(sha256);
-    for (const p of pointersFor(part, ref)) byWindow.set(p.window, [...(byWindow.get(p.window) ?? []), p]);
-  }
-  const source = new TelemetryLiveSource(
-    { pointers: async (w) => byWindow.get(w) ?? [] },
-    { getJson: () => Promise.reject(new Error('unused')), getBytes: async (key) => objects.get(key)! },
-    () => new Date(now),
-  );
-  return { source, segments };
-}
+/** The event set as two uploaded segments behind a TelemetryLiveSource, as of 11:00. */
+const segmentSource = (events: TelemetryEvent[]) => segmentSourceOf(events, { now: '2026-03-01T11:00:00.000Z', cuts: [15] });
 
 const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
 const noTraffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };

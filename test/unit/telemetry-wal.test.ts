@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
-import type { EvidenceRef } from '../../src/domain/evidence';
-import { canonicalBytes, sha256Hex } from '../../src/evidence';
+import { describe, it } from 'node:test';
 import {
   aggregate,
   caseIdKeyObject,
@@ -19,55 +16,9 @@ import {
   type SegmentPointer,
   type TelemetryEvent,
 } from '../../src/telemetry';
+import { MemorySink, prediction, tempDirs } from '../support/telemetry-fakes';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-wal-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-let n = 0;
-function prediction(over: Partial<PredictionEvent> = {}): PredictionEvent {
-  n++;
-  return {
-    kind: 'prediction',
-    eventId: `evt-${n.toString().padStart(8, '0')}`,
-    at: '2026-03-01T10:15:00.000Z',
-    model: 'sepsis-alert',
-    modelVersion: '1.4.0',
-    route: 'production',
-    routeVersion: 1,
-    caseIdHash: hashCaseId(`case-${n}`, 'k'.repeat(16)),
-    score: 0.4,
-    decision: false,
-    latencyMs: 0.3,
-    quality: [],
-    ...over,
-  };
-}
-
-/** An in-memory evidence store with the create-only semantics the uploader relies on. */
-class MemorySink {
-  readonly objects = new Map<string, Buffer>();
-  failNext = 0;
-  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
-    if (this.failNext-- > 0) throw new Error('S3 unavailable');
-    const sha256 = sha256Hex(bytes);
-    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  }
-  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
-    const bytes = canonicalBytes(value);
-    const existing = this.objects.get(key);
-    if (existing && !existing.equals(bytes)) throw new Error(`conflict at ${key}`);
-    this.objects.set(key, bytes);
-    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
-  }
-}
+const tmp = tempDirs('vigil-wal-');
 
 describe('telemetry write-ahead log', () => {
   it('resolves an append only once its events are in the file, batching concurrent appends', async () => {

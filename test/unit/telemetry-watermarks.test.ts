@@ -1,84 +1,23 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, it } from 'node:test';
-import type { EvidenceRef } from '../../src/domain/evidence';
-import { canonicalBytes, sha256Hex } from '../../src/evidence';
+import { describe, it } from 'node:test';
 import {
   awaitCompleteness,
-  hashCaseId,
   judgeCompleteness,
   parseSegment,
   SegmentUploader,
   TelemetryLiveSource,
   WriteAheadLog,
   type PredictionEvent,
-  type SegmentPointer,
   type TelemetryWatermark,
   type WatermarkStore,
 } from '../../src/telemetry';
+import { MemorySink, prediction, tempDirs } from '../support/telemetry-fakes';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-watermark-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-let n = 0;
-function prediction(at: string): PredictionEvent {
-  n++;
-  return {
-    kind: 'prediction',
-    eventId: `evt-${n}`,
-    at,
-    model: 'sepsis-alert',
-    modelVersion: '1.4.0',
-    route: 'production',
-    routeVersion: 1,
-    caseIdHash: hashCaseId(`case-${n}`, 'k'.repeat(16)),
-    score: 0.4,
-    decision: false,
-    latencyMs: 0.3,
-    quality: [],
-  };
-}
-
-/** Create-only content-addressed sink, like the evidence store the uploader writes to. */
-class MemorySink {
-  readonly objects = new Map<string, Buffer>();
-  failNext = 0;
-  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
-    if (this.failNext-- > 0) throw new Error('S3 unavailable');
-    const sha256 = sha256Hex(bytes);
-    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  }
-  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
-    const bytes = canonicalBytes(value);
-    this.objects.set(key, bytes);
-    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
-  }
-  async getJson(key: string): Promise<unknown> {
-    return JSON.parse(this.objects.get(key)!.toString('utf8'));
-  }
-  async getBytes(key: string): Promise<Uint8Array> {
-    return this.objects.get(key)!;
-  }
-  /** Every event in an uploaded segment. */
-  uploadedEventIds(): Set<string> {
-    const ids = new Set<string>();
-    for (const [k, v] of this.objects) if (k.startsWith('sha256/')) for (const e of parseSegment(v.toString('utf8')).events) ids.add(e.eventId);
-    return ids;
-  }
-  pointers(window: string): SegmentPointer[] {
-    return [...this.objects].filter(([k]) => k.startsWith(`telemetry/index/${window}/`)).map(([, v]) => JSON.parse(v.toString('utf8')) as SegmentPointer);
-  }
-}
+const tmp = tempDirs('vigil-watermark-');
+/** A prediction stamped `at`. */
+const stamped = (at: string): PredictionEvent => prediction({ at });
 
 /** Records every watermark put, and checks at each put that what it claims is really uploaded. */
 class CheckingStore implements WatermarkStore {
@@ -188,7 +127,7 @@ describe('upload watermark (gateway side)', () => {
     assert.ok(Date.parse(lagged.puts[0]!.through) <= Date.now() - 3000);
 
     // Events in the active segment, not old enough to seal: the watermark stays (re-published as a heartbeat).
-    const a = prediction(new Date().toISOString());
+    const a = stamped(new Date().toISOString());
     await wal.append([a]);
     appended.push(a);
     await new Promise((r) => setTimeout(r, 5));
@@ -197,7 +136,7 @@ describe('upload watermark (gateway side)', () => {
     assert.equal(latest(), first, 'an unsealed segment holds the watermark back');
 
     // A held (not yet appended) prediction is flushed by the tick, sealed and uploaded before the watermark moves.
-    const b = prediction(new Date().toISOString());
+    const b = stamped(new Date().toISOString());
     held.push(b);
     appended.push(b);
     await wal.rotate(); // seals a
@@ -213,7 +152,7 @@ describe('upload watermark (gateway side)', () => {
     assert.ok(sink.uploadedEventIds().has(b.eventId));
 
     // Shutdown: WAL closed (sealed), backlog uploaded, watermark at now.
-    const c = prediction(new Date().toISOString());
+    const c = stamped(new Date().toISOString());
     await wal.append([c]);
     appended.push(c);
     await wal.close();
@@ -230,7 +169,7 @@ describe('upload watermark (gateway side)', () => {
     const store = new CheckingStore();
     const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-1', lagMs: 0 });
     const at = new Date(Date.now() - 1000).toISOString();
-    const e = prediction(at);
+    const e = stamped(at);
     await wal.append([e]);
     const index = { pointers: async (w: string) => sink.pointers(w) };
     const to = new Date(Date.parse(at) + 1).toISOString();

@@ -35,11 +35,12 @@ export async function observeDriftFromTelemetry(
   // Data drift: every reference feature, from the window's merged sketches.
   const sketches = mergeWindowSketches(read.events, model, from, to);
   const features: FeatureDrift[] = [];
-  const notCompared: string[] = [];
+  const notCompared: string[] = [...sketches.unusable];
   const bins: Array<{ feature: string; edges: number[]; reference: number[]; current: number[] }> = [];
   for (const [f, refValues] of ref.columns) {
     const s = sketches.features.get(f);
     const edges = ref.edges.get(f);
+    if (sketches.unusable.some((u) => u.startsWith(`${f}: `))) continue; // named above
     if (!s || s.count === 0 || !edges) {
       notCompared.push(`${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`);
       continue;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FeatureSketcher, GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { toFeatureMatrix, type InferRequest } from '../../src/gateway/oip';
-import type { SketchEvent } from '../../src/telemetry';
+import { mergeWindowSketches, type SketchEvent } from '../../src/telemetry';
+import { LogSketchBuilder } from '../../src/stats/log-sketch';
 
 const FEATURES = ['age', 'lactate'];
 const gamma = (1 + GATEWAY_SKETCH_ALPHA) / (1 - GATEWAY_SKETCH_ALPHA);
@@ -59,5 +60,35 @@ describe('gateway input sketches (drift without case-level values)', () => {
     s.rollover(9_000);
     assert.equal(events.length, 1);
     assert.equal(events[0]!.at, new Date(6_000).toISOString());
+  });
+});
+
+describe('a window\'s input sketches (mergeWindowSketches)', () => {
+  const sketchOf = (values: number[], alpha = GATEWAY_SKETCH_ALPHA) => {
+    const b = new LogSketchBuilder(alpha);
+    for (const v of values) b.add(v);
+    return b.toSketch();
+  };
+  const event = (id: string, at: string, features: SketchEvent['features'], model = 'm'): SketchEvent => ({ kind: 'sketch', eventId: id, at, seconds: 10, model, rows: 2, features });
+  const FROM = '2026-03-01T10:00:00.000Z';
+  const TO = '2026-03-01T10:01:00.000Z';
+
+  it('merges the buckets that ended in [from, to) once each, of this model only; a feature whose sketches cannot be merged is named, not merged in part', () => {
+    const ok = event('a', FROM, { age: sketchOf([1, 2]), lactate: sketchOf([3, 4]) });
+    const events: SketchEvent[] = [
+      ok,
+      ok, // the same event twice (a replayed segment)
+      event('b', '2026-03-01T10:00:30.000Z', { age: sketchOf([5, 6], 0.001), lactate: sketchOf([7, 8]) }),
+      event('c', TO, { lactate: sketchOf([100]) }), // ends at `to`: the next window's
+      event('d', '2026-03-01T10:00:40.000Z', { lactate: sketchOf([100]) }, 'other-model'),
+      event('e', '2026-03-01T10:00:50.000Z', { glucose: { ...sketchOf([1]), count: 5 } }), // counts that do not add up
+    ];
+    const w = mergeWindowSketches(events, 'm', FROM, TO);
+    assert.deepEqual([w.buckets, w.rows], [3, 6]);
+    assert.deepEqual([...w.features.keys()], ['lactate']);
+    assert.deepEqual(w.features.get('lactate'), sketchOf([3, 4, 7, 8]));
+    assert.equal(w.unusable.length, 2);
+    assert.match(w.unusable[0]!, /^age: sketches of different accuracies in the window \(α 0\.01 and 0\.001\)/);
+    assert.match(w.unusable[1]!, /^glucose: an unreadable sketch/);
   });
 });

@@ -305,11 +305,11 @@ export class TelemetryLiveSource implements LiveTelemetryPort, TelemetryWindowRe
   async read(query: TelemetryWindowQuery): Promise<TelemetryWindow> {
     // Complete through the interval's end, or through `asOf` when that is later (outcomes that arrived until then).
     const w = this.watermarks;
-    const through = query.asOf !== undefined && query.asOf > query.to ? query.asOf : query.to;
+    const through = query.asOf !== undefined && Date.parse(query.asOf) > Date.parse(query.to) ? query.asOf : query.to;
     const completeness = w ? await awaitCompleteness(w.store, query.from, through, { maxWaitMs: w.maxWaitMs, pollMs: w.pollMs }) : null;
     // Without an asOf, a complete read takes outcomes up to the lowest watermark: exactly what every gateway has uploaded.
     const running = completeness?.complete ? completeness.gateways.filter((g) => !g.stopped) : [];
-    const lowest = running.length ? running.reduce((m, g) => (g.through < m ? g.through : m), running[0]!.through) : null;
+    const lowest = running.length ? running.reduce((m, g) => (Date.parse(g.through) < Date.parse(m) ? g.through : m), running[0]!.through) : null;
     const asOf = query.asOf ?? lowest ?? this.now().toISOString();
     const events: TelemetryEvent[] = [];
     const used: LiveTelemetryResult['segments'] = [];

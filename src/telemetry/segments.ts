@@ -85,6 +85,8 @@ export class SegmentUploader {
   private stopped = false;
   /** Events stamped before this are in sealed segments (uploaded once the backlog is empty); ms. */
   private sealedThrough = -Infinity;
+  /** What the watermark says: sealedThrough as of the last tick that found the backlog uploaded. */
+  private publishedThrough = -Infinity;
   uploaded = 0;
   failures = 0;
 
@@ -124,9 +126,12 @@ export class SegmentUploader {
     const sealed = await this.wal.sealIfOld();
     if (w && (sealed || this.wal.activeBytes === 0)) this.sealedThrough = Math.max(this.sealedThrough, cut - w.lagMs);
     await this.kick();
-    // Published every tick, moved or not: `at` is the gateway's heartbeat (readers tell a live gateway from a gone one).
-    if (w && this.wal.sealedSegments().length === 0 && Number.isFinite(this.sealedThrough)) {
-      await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: new Date(this.sealedThrough).toISOString(), at: new Date().toISOString() });
+    if (!w) return;
+    // `through` moves only once the backlog is in S3; it is published every tick, moved or not: `at` is the gateway's
+    // heartbeat, so a gateway whose uploads fail still shows as alive and holds the windows it owes incomplete.
+    if (this.wal.sealedSegments().length === 0) this.publishedThrough = this.sealedThrough;
+    if (Number.isFinite(this.publishedThrough)) {
+      await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: new Date(this.publishedThrough).toISOString(), at: new Date().toISOString() });
     }
   }
 

@@ -142,12 +142,17 @@ describe('upload watermark (gateway side)', () => {
     await wal.rotate(); // seals a
     sink.failNext = 1; // its upload fails: no watermark past it
     await uploader.tick(); // hands b to the WAL (the active segment)
-    assert.equal(store.puts.length, 2, 'nothing is published past a failed upload');
+    assert.equal(store.puts.length, 3, 'the heartbeat goes on while uploads fail');
+    assert.equal(latest(), first, 'nothing is published past a failed upload');
     assert.equal(uploader.failures, 1);
     assert.equal(parseSegment(fs.readFileSync(path.join(wal.dir, fs.readdirSync(wal.dir).sort().at(-1)!), 'utf8')).events[0]?.eventId, b.eventId);
-    await wal.rotate(); // seals b: the active segment is empty
+    await wal.rotate(); // seals b: the active segment is empty, so the cut could move…
+    sink.failNext = 1; // …but the backlog is still not in S3
     await uploader.tick();
-    assert.equal(store.puts.length, 3);
+    assert.equal(store.puts.length, 4);
+    assert.equal(latest(), first, 'the cut moved, the backlog did not: the watermark waits');
+    await uploader.tick();
+    assert.equal(store.puts.length, 5);
     assert.ok(latest() > first);
     assert.ok(sink.uploadedEventIds().has(b.eventId));
 

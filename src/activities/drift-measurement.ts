@@ -10,11 +10,28 @@ export interface Reference {
   calibrationInTheLarge: number | null;
 }
 
-/** One window's cases as drift counts them: the released model's score and the case's label (−1: none yet). */
-export interface ScoredCase {
-  score: number;
-  /** 1, 0, or −1 (no outcome yet: counts for alerts only). */
-  label: number;
+/** A window's labelled counts and alert burden, from each case's score and label (1, 0, or −1: no outcome yet). */
+export interface WindowCounts {
+  current: PerformanceCounts;
+  cases: number;
+  alerts: number;
+}
+
+export function countCases(step: number, scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): WindowCounts {
+  const current: PerformanceCounts = { interval: step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
+  let alerts = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const alert = scores[i]! >= threshold;
+    if (alert) alerts++;
+    if (labels[i] === -1) continue;
+    current.labelled++;
+    current.scoreSum += scores[i]!;
+    if (labels[i] === 1) {
+      current.positives++;
+      if (alert) current.truePositives++;
+    }
+  }
+  return { current, cases: scores.length, alerts };
 }
 
 /**
@@ -25,27 +42,12 @@ export function driftMeasurement(a: {
   step: number;
   recent: readonly PerformanceCounts[];
   baseline: ArmStats;
-  threshold: number;
   reference: Reference;
-  cases: Iterable<ScoredCase>;
+  counts: WindowCounts;
   data: DriftMeasurement['data'];
   overrideRate: number | null;
 }): DriftMeasurement {
-  const current: PerformanceCounts = { interval: a.step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
-  let n = 0;
-  let alerts = 0;
-  for (const c of a.cases) {
-    n++;
-    const alert = c.score >= a.threshold;
-    if (alert) alerts++;
-    if (c.label === -1) continue;
-    current.labelled++;
-    current.scoreSum += c.score;
-    if (c.label === 1) {
-      current.positives++;
-      if (alert) current.truePositives++;
-    }
-  }
+  const { current, cases: n, alerts } = a.counts;
   const pooled = [...a.recent.filter((r) => r.interval < a.step), current];
   const sum = (k: keyof Omit<PerformanceCounts, 'interval'>) => pooled.reduce((s, w) => s + w[k], 0);
   const [labelled, positives, truePositives, scoreSum] = [sum('labelled'), sum('positives'), sum('truePositives'), sum('scoreSum')];

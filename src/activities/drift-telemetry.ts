@@ -10,7 +10,7 @@ import type { DriftMeasurement, FeatureDrift } from '../domain';
 import { binCounts } from '../stats/drift';
 import { sketchBinCounts, sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
 import { mergeWindowSketches } from '../telemetry/input-sketches';
-import { caseLabels, DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
+import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
 import type { EvidencePort } from './deps';
 import type { ObserveDriftInput } from './drift';
 import { driftMeasurement, type Reference } from './drift-measurement';
@@ -35,12 +35,12 @@ export async function observeDriftFromTelemetry(
   // Data drift: every reference feature, from the window's merged sketches.
   const sketches = mergeWindowSketches(read.events, model, from, to);
   const features: FeatureDrift[] = [];
-  const notCompared: string[] = [...sketches.unusable];
+  const notCompared = [...sketches.unusable].map(([f, why]) => `${f}: ${why}`);
   const bins: Array<{ feature: string; edges: number[]; reference: number[]; current: number[] }> = [];
   for (const [f, refValues] of ref.columns) {
     const s = sketches.features.get(f);
     const edges = ref.edges.get(f);
-    if (sketches.unusable.some((u) => u.startsWith(`${f}: `))) continue; // named above
+    if (sketches.unusable.has(f)) continue; // named above
     if (!s || s.count === 0 || !edges) {
       notCompared.push(`${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`);
       continue;
@@ -56,28 +56,20 @@ export async function observeDriftFromTelemetry(
   }
   notCompared.push('site: gateway telemetry records no site');
 
-  // Performance and alert burden: the released model's cases on the production route (a case's highest score).
-  const truth = caseLabels(read.events, model, weights, Date.parse(read.asOf));
-  const lo = Date.parse(from);
-  const hi = Date.parse(to);
-  const maxScore = new Map<string, number>();
-  const seen = new Set<string>();
-  for (const e of read.events) {
-    if (e.kind !== 'prediction' || e.model !== model || e.route !== 'production' || e.modelVersion !== version || seen.has(e.eventId)) continue;
-    const at = Date.parse(e.at);
-    if (!(at >= lo && at < hi)) continue;
-    seen.add(e.eventId);
-    maxScore.set(e.caseIdHash, Math.max(maxScore.get(e.caseIdHash) ?? -Infinity, e.score));
-  }
-  // Override rate as the canary judges it (same join).
+  // Performance, alert burden and overrides: the released model's cases on the production route, joined as the canary
+  // joins them (a case's highest score; label from the most heavily weighted outcome known by asOf).
   const arm = measureLive(read.events, { model, from, to, threshold: t, weights, asOf: read.asOf, modelVersions: { production: version } }).arms.production;
+  const { stats } = arm;
   const measurement = driftMeasurement({
     step: input.step,
     recent: input.recent,
     baseline: input.baseline,
-    threshold: t,
     reference: ref,
-    cases: [...maxScore].map(([hash, score]) => ({ score, label: truth.get(hash)?.label ?? -1 })),
+    counts: {
+      current: { interval: input.step, labelled: stats.positives + stats.negatives, positives: stats.positives, truePositives: stats.truePositives, scoreSum: arm.labelledScoreSum },
+      cases: stats.n,
+      alerts: stats.alerts,
+    },
     data: { features, notCompared },
     overrideRate: arm.overrideRate,
   });

@@ -31,7 +31,7 @@ import { binCounts, categoricalDrift, ks2Sample, psi, quantileEdges } from '../s
 import { asArtifactFailure, closeAll, openScorers, scoreCases } from './artifacts';
 import { defaultSchema, tableHeader } from './dataset';
 import type { ActivityDeps } from './deps';
-import { driftMeasurement, type Reference } from './drift-measurement';
+import { countCases, driftMeasurement, type Reference } from './drift-measurement';
 import { observeDriftFromTelemetry } from './drift-telemetry';
 import type { StageOutput } from './snapshot';
 
@@ -251,14 +251,12 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         }
       }
 
-      const labels = observedLabels(cases);
       const measurement = driftMeasurement({
         step: input.step,
         recent: input.recent,
         baseline: input.baseline,
-        threshold: t,
         reference: ref,
-        cases: cases.map((_, i) => ({ score: scores[i]!, label: labels[i]! })),
+        counts: countCases(input.step, scores, observedLabels(cases), t),
         data: { features, notCompared },
         overrideRate: null,
       });

@@ -149,7 +149,7 @@ async function inputDrift(
   const features: ShadowDrift['features'] = [];
   const missing: Record<string, number> = {};
   const notInReference: string[] = [];
-  const notCompared: string[] = [...w.unusable];
+  const notCompared = [...w.unusable].map(([f, why]) => `${f}: ${why}`);
   for (const [feature, sketch] of w.features) {
     missing[feature] = sketch.missing;
     const reference = ref.columns.get(feature);

@@ -20,8 +20,8 @@ export function caseIdKeyObject(key: string): KeyObject {
 export const ROUTES = ['production', 'canary', 'shadow'] as const;
 export type Route = (typeof ROUTES)[number];
 
-export interface PredictionEvent {
-  kind: 'prediction';
+/** What every event about one routed request names: which case, which model version, on which route. */
+interface RoutedRequest {
   eventId: string;
   at: string;
   model: string;
@@ -30,6 +30,10 @@ export interface PredictionEvent {
   /** Route table version the assignment was made under. */
   routeVersion: number;
   caseIdHash: string;
+}
+
+export interface PredictionEvent extends RoutedRequest {
+  kind: 'prediction';
   score: number;
   /** score ≥ threshold, when the route table names a threshold. */
   decision: boolean | null;
@@ -117,15 +121,8 @@ export interface FeedbackEvent {
  * not loaded (production/canary: the client got a 5xx), or a shadow mirror failed or timed out (the client
  * never noticed). The denominator of the error-rate guardrail is predictions + failures on the route.
  */
-export interface FailureEvent {
+export interface FailureEvent extends RoutedRequest {
   kind: 'failure';
-  eventId: string;
-  at: string;
-  model: string;
-  modelVersion: string;
-  route: Route;
-  routeVersion: number;
-  caseIdHash: string;
   /** HTTP status the client got (production/canary), or null for a shadow mirror. */
   status: number | null;
   latencyMs: number;

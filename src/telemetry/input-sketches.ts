@@ -4,8 +4,8 @@ import type { TelemetryEvent } from './events';
 export interface WindowSketches {
   /** Per feature, every bucket of the window merged. */
   features: Map<string, LogSketch>;
-  /** Features left out, with why: sketches of different accuracies (gateways configured differently) or unreadable ones. */
-  unusable: string[];
+  /** Features left out, and why: sketches of different accuracies (gateways configured differently) or an unreadable one. */
+  unusable: Map<string, string>;
   /** Sketch events (buckets × gateways) merged, and the feature rows they summarise. */
   buckets: number;
   rows: number;
@@ -45,5 +45,5 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
       }
     }
   }
-  return { features, unusable: [...bad].map(([f, why]) => `${f}: ${why}`), buckets, rows };
+  return { features, unusable: bad, buckets, rows };
 }

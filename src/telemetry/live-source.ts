@@ -47,6 +47,8 @@ export interface LiveArm {
   overrideRate: number | null;
   /** Nearest-rank p99 of the arm's prediction latencies; null without predictions. */
   p99LatencyMs: number | null;
+  /** Sum of the labelled cases' scores (each case's highest), for calibration-in-the-large = positives/labelled − this/labelled. */
+  labelledScoreSum: number;
   /** Routed requests on the arm that got no prediction (gateway failure events): the error rate is failures / (predictions + failures). */
   failures: number;
   modelVersions: string[];
@@ -195,6 +197,7 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   for (const route of ['production', 'canary'] as const) {
     const s = emptyStats();
     let unlabelled = 0;
+    let labelledScoreSum = 0;
     let overrides = 0;
     let dismissedAlerts = 0;
     for (const [hash, c] of cases) {
@@ -204,12 +207,15 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
       if (alert) s.alerts++;
       const t = truth.get(hash);
       if (!t) unlabelled++;
-      else if (t.label === 1) {
-        s.positives++;
-        if (alert) s.truePositives++;
-      } else {
-        s.negatives++;
-        if (!alert) s.trueNegatives++;
+      else {
+        labelledScoreSum += c.maxScore;
+        if (t.label === 1) {
+          s.positives++;
+          if (alert) s.truePositives++;
+        } else {
+          s.negatives++;
+          if (!alert) s.trueNegatives++;
+        }
       }
       const f = feedback.get(hash);
       if (f) {
@@ -228,6 +234,7 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
       },
       predictions: a.predictions,
       unlabelled,
+      labelledScoreSum,
       overrides,
       dismissedAlerts,
       overrideRate: s.alerts > 0 ? overrides / s.alerts : null,

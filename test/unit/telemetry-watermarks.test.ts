@@ -90,7 +90,7 @@ describe('telemetry completeness (judging watermarks)', () => {
     assert.equal(late.complete, false);
     assert.equal(late.waitedMs, 2000);
     // No gateway publishes watermarks: nothing to wait for, reported as unknown.
-    const none = await awaitCompleteness({ put: async () => {}, list: async () => [] }, from, to, { maxWaitMs: 60_000, sleep: () => assert.fail('must not wait') });
+    const none = await awaitCompleteness({ put: async () => {}, list: async () => [] }, from, to, { maxWaitMs: 60_000, sleep: () => assert.fail('must not wait'), now: () => clock });
     assert.deepEqual(none, { complete: null, gateways: [], waitedMs: 0 });
   });
 });
@@ -168,27 +168,31 @@ describe('upload watermark (gateway side)', () => {
     assert.ok(sink.uploadedEventIds().has(c.eventId));
   });
 
-  it('a telemetry source with watermarks reads an interval once it is complete and says so', async () => {
+  it('a telemetry source with watermarks waits until the interval is uploaded, then reads it and says it is complete', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 0 });
     const sink = new MemorySink();
     const store = new CheckingStore();
     const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-1', lagMs: 0 });
-    const at = new Date(Date.now() - 1000).toISOString();
-    const e = stamped(at);
-    await wal.append([e]);
     const index = { pointers: async (w: string) => sink.pointers(w) };
-    const to = new Date(Date.parse(at) + 1).toISOString();
     const source = new TelemetryLiveSource(index, sink, undefined, { store, maxWaitMs: 10_000, pollMs: 20 });
-    // The reader waits; the gateway's next tick seals (age limit 0), uploads and publishes.
-    const reading = source.read({ model: 'sepsis-alert', from: at, to });
+    // No gateway publishes yet: nothing to wait for, the read says "unknown".
+    const t = new Date(Date.now() - 1000).toISOString();
+    const unknown = await source.read({ model: 'sepsis-alert', from: t, to: new Date(Date.parse(t) + 1).toISOString() });
+    assert.equal(unknown.completeness?.complete, null);
+
+    await uploader.tick(); // the gateway is alive: watermark at this instant
+    await new Promise((r) => setTimeout(r, 5));
+    const e = stamped(new Date().toISOString());
+    await wal.append([e]);
+    const to = new Date(Date.parse(e.at) + 1).toISOString();
+    // The watermark is before `to`: the read waits, and sees the event only once the next tick uploaded it.
+    const reading = source.read({ model: 'sepsis-alert', from: e.at, to });
     await new Promise((r) => setTimeout(r, 100));
-    // Nothing published yet (no gateway alive in the interval): the read has already returned "unknown".
-    const early = await reading;
-    assert.equal(early.completeness?.complete, null);
-    assert.deepEqual(early.events, []);
-    await uploader.tick();
-    const read = await source.read({ model: 'sepsis-alert', from: at, to });
+    assert.equal(sink.uploadedEventIds().has(e.eventId), false);
+    await uploader.tick(); // seals (age limit 0), uploads, moves the watermark past `to`
+    const read = await reading;
     assert.equal(read.completeness?.complete, true);
+    assert.ok(read.completeness!.waitedMs >= 90, `waited ${read.completeness!.waitedMs} ms (the tick came 100 ms after the read began)`);
     assert.deepEqual(read.events.map((x) => x.eventId), [e.eventId]);
     await wal.close();
   });

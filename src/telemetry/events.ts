@@ -42,47 +42,58 @@ export interface PredictionEvent extends RoutedRequest {
   quality: string[];
 }
 
-/** JSON text of a number as JSON.stringify writes it. */
-function jsonNumber(x: number): string {
-  return Number.isFinite(x) ? String(x) : 'null';
-}
-
-/** JSON string literals of the few distinct model names and versions, made once each. */
-const quoted = new Map<string, string>();
-function quote(s: string): string {
-  let q = quoted.get(s);
-  if (q === undefined) {
-    q = JSON.stringify(s);
-    if (quoted.size >= 1024) quoted.clear();
-    quoted.set(s, q);
-  }
-  return q;
-}
-const HEX_OR_UUID = /^[0-9a-f-]*$/;
-const ISO = /^[0-9TZ:.+-]*$/;
-
 /**
- * `JSON.stringify(event)` of a prediction event with the fields in PredictionEvent's declared order,
- * written directly from its values (the gateway serialises its batched prediction events this way).
+ * The gateway's WAL form of a batch of prediction events: one line, one column per field (the encoder
+ * writes it with one JSON.stringify of arrays: no per-event string building, the gateway's largest
+ * telemetry cost per request). Only the local WAL holds it: `parseSegment` expands it into
+ * PredictionEvents, whose ids are `<batchId>.<position>` (stable however often the line is read), and
+ * segments in S3 hold those events, one per line.
  */
-export function predictionLine(
-  eventId: string,
-  at: string,
-  e: Omit<PredictionEvent, 'kind' | 'eventId' | 'at' | 'quality'> & { quality: readonly string[] },
-  /** The caller made eventId with randomUUID, `at` with toISOString and caseIdHash with hashCaseId: none needs escaping. */
-  trusted = false,
-): string {
-  let quality = '[';
-  for (let i = 0; i < e.quality.length; i++) quality += (i ? ',' : '') + quote(e.quality[i]!);
-  // Ids, hashes and timestamps need no escaping when they have their usual form; anything else is quoted.
-  const id = trusted || (eventId.length === 36 && HEX_OR_UUID.test(eventId)) ? '"' + eventId + '"' : JSON.stringify(eventId);
-  const hash = trusted || CASE_ID_HASH.test(e.caseIdHash) ? '"' + e.caseIdHash + '"' : JSON.stringify(e.caseIdHash);
-  const when = trusted || ISO.test(at) ? '"' + at + '"' : JSON.stringify(at);
-  return (
-    '{"kind":"prediction","eventId":' + id + ',"at":' + when + ',"model":' + quote(e.model) + ',"modelVersion":' + quote(e.modelVersion) +
-    ',"route":' + quote(e.route) + ',"routeVersion":' + jsonNumber(e.routeVersion) + ',"caseIdHash":' + hash + ',"score":' + jsonNumber(e.score) +
-    ',"decision":' + (e.decision === null ? 'null' : e.decision ? 'true' : 'false') + ',"latencyMs":' + jsonNumber(e.latencyMs) + ',"quality":' + quality + ']}'
-  );
+export interface PredictionBatchLine {
+  kind: 'predictions';
+  batchId: string;
+  at: string[];
+  model: string[];
+  modelVersion: string[];
+  route: Route[];
+  routeVersion: number[];
+  caseIdHash: string[];
+  score: number[];
+  decision: Array<boolean | null>;
+  latencyMs: number[];
+  quality: string[][];
+}
+
+const BATCH_COLUMNS = ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality'] as const;
+
+/** The prediction events of a parsed batch line, in order; null if it is not a whole batch (columns missing or of unequal length). */
+export function expandPredictionBatch(line: Record<string, unknown>): PredictionEvent[] | null {
+  const b = line as Partial<PredictionBatchLine>;
+  if (typeof b.batchId !== 'string' || !Array.isArray(b.at)) return null;
+  const n = b.at.length;
+  for (const c of BATCH_COLUMNS) {
+    const col = b[c];
+    if (!Array.isArray(col) || col.length !== n) return null;
+  }
+  const { batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality } = b as PredictionBatchLine;
+  const events = new Array<PredictionEvent>(n);
+  for (let i = 0; i < n; i++) {
+    events[i] = {
+      kind: 'prediction',
+      eventId: `${batchId}.${i}`,
+      at: at[i]!,
+      model: model[i]!,
+      modelVersion: modelVersion[i]!,
+      route: route[i]!,
+      routeVersion: routeVersion[i]!,
+      caseIdHash: caseIdHash[i]!,
+      score: score[i]!,
+      decision: decision[i]!,
+      latencyMs: latencyMs[i]!,
+      quality: quality[i]!,
+    };
+  }
+  return events;
 }
 
 export const OUTCOME_SOURCES = ['clinician_review', 'downstream_outcome', 'complaint'] as const;

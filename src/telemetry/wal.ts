@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { TelemetryEvent } from './events';
+import { expandPredictionBatch, type TelemetryEvent } from './events';
 
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
@@ -47,7 +47,7 @@ const INITIAL_BYTES = 64 * 1024;
  * loss. Writes and syncs run on the libuv pool (never blocking the event loop); one flush is in
  * flight at a time and the next batch accumulates meanwhile.
  *
- * Files: `wal-<seq>.ndjson`, one JSON event per line. The highest-numbered file is active; every
+ * Files: `wal-<seq>.ndjson`, one JSON event per line (or one batch of prediction events: `PredictionBatchLine`). The highest-numbered file is active; every
  * other file is sealed and waits for upload. On open, every existing file counts as sealed (a torn
  * last line of a crashed writer was never acknowledged and is skipped when read).
  */
@@ -120,7 +120,7 @@ export class WriteAheadLog {
 
   /**
    * As `append`, for events the caller already serialised: each line must be the single-line JSON
-   * text of one TelemetryEvent (e.g. `predictionLine`), with case ids already hashed.
+   * text of one TelemetryEvent, with case ids already hashed.
    */
   appendSerialized(lines: readonly string[], opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
@@ -137,8 +137,8 @@ export class WriteAheadLog {
   }
 
   /**
-   * As `appendSerialized`, for `events` lines already joined into one text, each line followed by a
-   * newline (what the gateway's PredictionRecorder produces).
+   * As `appendSerialized`, for lines already joined into one text, each followed by a newline, that hold
+   * `events` events (the gateway's PredictionRecorder: one `PredictionBatchLine` of `events` predictions).
    */
   appendEncoded(text: string, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
@@ -336,19 +336,29 @@ function newPending(buf: Buffer): Pending {
   return { buf, bytes: 0, events: 0, strict: false, waiters: [] };
 }
 
-/** Valid events of a segment's text; a torn or corrupt line (never acknowledged) is counted and skipped. */
+/**
+ * Valid events of a segment's text, prediction batch lines expanded into their events; a torn or corrupt
+ * line (never acknowledged) is counted and skipped.
+ */
 export function parseSegment(text: string): { events: TelemetryEvent[]; skipped: number } {
   const events: TelemetryEvent[] = [];
   let skipped = 0;
   for (const line of text.split('\n')) {
     if (line.length === 0) continue;
+    let e: unknown;
     try {
-      const e = JSON.parse(line) as TelemetryEvent;
-      if (e && typeof e === 'object' && typeof e.eventId === 'string' && typeof e.kind === 'string') events.push(e);
-      else skipped++;
+      e = JSON.parse(line);
     } catch {
       skipped++;
+      continue;
     }
+    if (!e || typeof e !== 'object') skipped++;
+    else if ((e as { kind?: unknown }).kind === 'predictions') {
+      const batch = expandPredictionBatch(e as Record<string, unknown>);
+      if (batch) for (const p of batch) events.push(p);
+      else skipped++;
+    } else if (typeof (e as TelemetryEvent).eventId === 'string' && typeof (e as TelemetryEvent).kind === 'string') events.push(e as TelemetryEvent);
+    else skipped++;
   }
   return { events, skipped };
 }

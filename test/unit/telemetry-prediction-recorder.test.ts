@@ -4,11 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { hashCaseId, WriteAheadLog, type PredictionEvent } from '../../src/telemetry';
+import { hashCaseId, parseSegment, WriteAheadLog, type PredictionBatchLine, type PredictionEvent } from '../../src/telemetry';
 import { PredictionEncoder, PredictionRecorder, type PredictionRecord } from '../../src/telemetry/prediction-recorder';
 
 const KEY = 'case-id-key-0123456789';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** Expanded from a batch line: the batch's UUID and the event's position in it. */
+const BATCH_EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.\d+$/;
 
 const recordArb: fc.Arbitrary<PredictionRecord> = fc.record({
   atMs: fc.integer({ min: 0, max: 4102444800000 }),
@@ -42,7 +43,7 @@ function expectedEvent(r: PredictionRecord): Omit<PredictionEvent, 'eventId'> {
 
 function withoutId(e: PredictionEvent): Omit<PredictionEvent, 'eventId'> {
   const { eventId, ...rest } = e;
-  assert.match(eventId, UUID);
+  assert.match(eventId, BATCH_EVENT_ID);
   return rest;
 }
 
@@ -51,20 +52,32 @@ function rec(i: number, caseId = `case-${i}`): PredictionRecord {
 }
 
 describe('prediction batches', () => {
-  it('encodes each record as one line: the event JSON.stringify would write, with the case id hashed', () => {
+  it('encodes a batch as one line that reads back as the events, case ids hashed, in order, with distinct stable ids', () => {
     fc.assert(
       fc.property(fc.array(recordArb, { minLength: 1, maxLength: 30 }), (records) => {
         const text = new PredictionEncoder(KEY).encode(records);
         assert.ok(text.endsWith('\n'));
-        const lines = text.slice(0, -1).split('\n');
-        assert.equal(lines.length, records.length);
-        lines.forEach((line, i) => {
-          const event = JSON.parse(line) as PredictionEvent;
-          assert.deepEqual(withoutId(event), expectedEvent(records[i]!));
-          assert.equal(line, JSON.stringify(event), 'field order and number text as JSON.stringify');
-        });
+        assert.equal(text.indexOf('\n'), text.length - 1, 'one line');
+        const { events, skipped } = parseSegment(text);
+        assert.equal(skipped, 0);
+        assert.deepEqual(events.map((e) => withoutId(e as PredictionEvent)), records.map(expectedEvent));
+        const ids = events.map((e) => e.eventId);
+        assert.equal(new Set(ids).size, records.length);
+        assert.deepEqual(parseSegment(text).events.map((e) => e.eventId), ids, 'the same ids on every read');
+        // The expanded events serialise as events always did (the form segments in S3 hold).
+        for (const e of events) assert.deepEqual(JSON.parse(JSON.stringify(e)), e);
       }),
     );
+  });
+
+  it('a batch line is columns of equal length, one per field', () => {
+    const records = [rec(1), rec(2), rec(3)];
+    const line = JSON.parse(new PredictionEncoder(KEY).encode(records)) as PredictionBatchLine;
+    assert.equal(line.kind, 'predictions');
+    const { kind: _k, batchId: _b, ...columns } = line;
+    assert.deepEqual(Object.keys(columns), ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality']);
+    for (const col of Object.values(columns)) assert.equal((col as unknown[]).length, 3);
+    assert.deepEqual(line.score, [0.001, 0.002, 0.003]);
   });
 
   it("never writes a raw case id; a mirror reuses its production record's hash", () => {
@@ -76,7 +89,7 @@ describe('prediction batches', () => {
     assert.equal(prod.caseIdHash, hashCaseId('MRN-0042-raw', KEY));
     // Encoded in a later batch than its production record, the mirror still gets the same hash.
     const later: PredictionRecord = { ...rec(3, 'ignored: the hash comes from mirrorOf'), mirrorOf: prod };
-    assert.equal((JSON.parse(new PredictionEncoder(KEY).encode([later])) as PredictionEvent).caseIdHash, prod.caseIdHash);
+    assert.equal((parseSegment(new PredictionEncoder(KEY).encode([later])).events[0] as PredictionEvent).caseIdHash, prod.caseIdHash);
   });
 
 });

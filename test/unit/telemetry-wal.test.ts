@@ -9,7 +9,6 @@ import {
   OutcomeBatchSchema,
   parseSegment,
   pointerKey,
-  predictionLine,
   SegmentUploader,
   WriteAheadLog,
   type PredictionEvent,
@@ -161,18 +160,19 @@ describe('outcome ingest and window aggregation', () => {
 });
 
 describe('prediction event serialisation (gateway hot path)', () => {
-  it('predictionLine is exactly JSON.stringify of the event, escaping included', () => {
-    const cases: PredictionEvent[] = [
-      prediction(),
-      prediction({ eventId: '0b0d7e0c-3f5e-4a56-9d3e-2a1c8f0e9b11', score: 0.30794370174407959, decision: true, latencyMs: 1.234567 }),
-      prediction({ route: 'shadow', decision: null, quality: ['missing_value', 'out_of_range'], score: 1e-21, latencyMs: 0 }),
-      prediction({ model: 'sé"psis\\\n', modelVersion: '2.0.0-rc.1+ü', eventId: 'ev"t\u2028', at: 'not "an" iso', caseIdHash: 'X"Y', quality: ['a"b', 'ü'] }),
-      prediction({ score: Number.NaN, latencyMs: Number.POSITIVE_INFINITY, routeVersion: 12345678901 }),
-    ];
-    for (const e of cases) {
-      const { kind: _k, eventId, at, ...rest } = e;
-      assert.equal(predictionLine(eventId, at, rest), JSON.stringify(e));
-    }
+  it('parseSegment expands a prediction batch line in place and skips one that is not whole', () => {
+    const batch = { kind: 'predictions', batchId: 'b1', at: ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z'], model: ['m', 'm'], modelVersion: ['1', '2'], route: ['production', 'shadow'], routeVersion: [3, 3], caseIdHash: ['a'.repeat(64), 'a'.repeat(64)], score: [0.1, null], decision: [false, null], latencyMs: [0.5, 1.25], quality: [[], ['missing_value']] };
+    const before = prediction();
+    const after = prediction();
+    const text = [JSON.stringify(before), JSON.stringify(batch), JSON.stringify({ ...batch, score: [0.1] }), JSON.stringify({ ...batch, batchId: undefined }), JSON.stringify({ ...batch, quality: 'x' }), JSON.stringify(after), ''].join('\n');
+    const { events, skipped } = parseSegment(text);
+    assert.equal(skipped, 3, 'unequal columns, no batch id, a column that is not an array');
+    assert.deepEqual(events, [
+      before,
+      { kind: 'prediction', eventId: 'b1.0', at: '2026-03-01T10:00:00.000Z', model: 'm', modelVersion: '1', route: 'production', routeVersion: 3, caseIdHash: 'a'.repeat(64), score: 0.1, decision: false, latencyMs: 0.5, quality: [] },
+      { kind: 'prediction', eventId: 'b1.1', at: '2026-03-01T10:00:00.001Z', model: 'm', modelVersion: '2', route: 'shadow', routeVersion: 3, caseIdHash: 'a'.repeat(64), score: null, decision: null, latencyMs: 1.25, quality: ['missing_value'] },
+      after,
+    ]);
   });
 
   it('appendSerialized lines (non-ASCII included) read back as the same events', async () => {

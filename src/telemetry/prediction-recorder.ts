@@ -9,9 +9,9 @@
  * but added ~2.5 µs in total (batch packing, messages, copies), and on the 2-vCPU benchmark machine —
  * where the load generator needs the other core — it lowered throughput (docs/benchmarks.md).
  */
-import { randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/logger';
-import { caseIdKeyObject, hashCaseId, type PredictionBatchLine, type Route } from './events';
+import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
 import type { WriteAheadLog } from './wal';
 
 /** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
@@ -55,12 +55,12 @@ export interface PredictionRecorderStats {
  * case ids HMAC'ed, latency to the microsecond.
  */
 export class PredictionEncoder {
-  private readonly key: KeyObject;
+  private readonly hasher: CaseIdHasher;
   private lastMs = NaN;
   private lastAt = '';
 
   constructor(caseIdKey: string) {
-    this.key = caseIdKeyObject(caseIdKey);
+    this.hasher = new CaseIdHasher(caseIdKey);
   }
 
   encode(records: readonly PredictionRecord[]): string {
@@ -91,7 +91,7 @@ export class PredictionEncoder {
       line.modelVersion[i] = r.modelVersion;
       line.route[i] = r.route;
       line.routeVersion[i] = r.routeVersion;
-      line.caseIdHash[i] = owner.caseIdHash ??= hashCaseId(owner.caseId, this.key);
+      line.caseIdHash[i] = owner.caseIdHash ??= this.hasher.hash(owner.caseId);
       line.score[i] = r.score;
       line.decision[i] = r.decision;
       line.latencyMs[i] = Math.round(r.latencyMs * 1000) / 1000;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { hashCaseId, parseSegment, WriteAheadLog, type PredictionBatchLine, type PredictionEvent } from '../../src/telemetry';
+import { CaseIdHasher, hashCaseId, parseSegment, WriteAheadLog, type PredictionBatchLine, type PredictionEvent } from '../../src/telemetry';
 import { PredictionEncoder, PredictionRecorder, type PredictionRecord } from '../../src/telemetry/prediction-recorder';
 
 const KEY = 'case-id-key-0123456789';
@@ -50,6 +50,24 @@ function withoutId(e: PredictionEvent): Omit<PredictionEvent, 'eventId'> {
 function rec(i: number, caseId = `case-${i}`): PredictionRecord {
   return { atMs: 1_780_000_000_000 + i, model: 'sepsis-alert', modelVersion: '1.4.0', route: i % 3 === 0 ? 'shadow' : 'production', routeVersion: 7, caseId, score: i / 1000, decision: i % 2 === 0, latencyMs: 0.25 + i / 1e6, quality: i % 5 === 0 ? ['missing_feature:x3'] : [] };
 }
+
+describe('CaseIdHasher (HMAC-SHA256 by its definition)', () => {
+  it('gives the published RFC 4231 value (test case 2)', () => {
+    assert.equal(new CaseIdHasher('Jefe').hash('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  });
+
+  it("equals node's createHmac for any id (non-ASCII, longer than its buffer) and any key (longer than a block)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), (id, key) => {
+        const hasher = new CaseIdHasher(key);
+        assert.equal(hasher.hash(id), hashCaseId(id, key));
+        // Its buffer holds the previous id: a shorter one after a longer one must not see its tail.
+        assert.equal(hasher.hash(id.slice(0, 3)), hashCaseId(id.slice(0, 3), key));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
 
 describe('prediction batches', () => {
   it('encodes a batch as one line that reads back as the events, case ids hashed, in order, with distinct stable ids', () => {

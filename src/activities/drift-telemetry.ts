@@ -8,7 +8,7 @@
  */
 import type { DriftMeasurement, FeatureDrift } from '../domain';
 import { binCounts } from '../stats/drift';
-import { sketchBinCounts, sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
+import { sketchBinCounts, sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
 import { mergeWindowSketches } from '../telemetry/input-sketches';
 import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
 import type { EvidencePort } from './deps';
@@ -45,8 +45,9 @@ export async function observeDriftFromTelemetry(
       notCompared.push(`${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`);
       continue;
     }
-    if (!sketchResolves(refValues, s.alpha)) {
-      notCompared.push(`${f}: the gateway's sketch (relative accuracy ${s.alpha}) is too coarse for its decile bins`);
+    const coarse = sketchTooCoarse(refValues, s);
+    if (coarse) {
+      notCompared.push(`${f}: ${coarse}`);
       continue;
     }
     const p = sketchPsi(refValues, s, { edges });

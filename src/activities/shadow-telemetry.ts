@@ -14,7 +14,7 @@ import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type Shad
 import type { TelemetryWindowReader } from '../telemetry/live-source';
 import { mergeWindowSketches, type WindowSketches } from '../telemetry/input-sketches';
 import { measureShadowTelemetry, TELEMETRY_SITE } from '../telemetry/shadow-pairs';
-import { sketchKs, sketchPsi, sketchResolves } from '../stats/log-sketch';
+import { sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
 import { readDriftReference } from './drift-reference';
 import type { EvidencePort } from './deps';
 import { TELEMETRY_SOURCE } from './live-telemetry';
@@ -161,8 +161,9 @@ async function inputDrift(
       notCompared.push(`${feature}: no finite values ${reference.length === 0 ? 'in the reference' : 'in the window'}`);
       continue;
     }
-    if (!sketchResolves(reference, sketch.alpha)) {
-      notCompared.push(`${feature}: the gateway's sketch (relative accuracy ${sketch.alpha}) is too coarse for its decile bins (values far from zero for their spread)`);
+    const coarse = sketchTooCoarse(reference, sketch);
+    if (coarse) {
+      notCompared.push(`${feature}: ${coarse}`);
       continue;
     }
     const ks = sketchKs(reference, sketch);

@@ -106,4 +106,6 @@ export interface ModelBackends {
   name: string;
   features: readonly string[];
   versions: Map<string, Backend>;
+  /** Per feature, the value its input sketch is taken around (LogSketch.centre; default 0). */
+  sketchCentres?: Readonly<Record<string, number>>;
 }

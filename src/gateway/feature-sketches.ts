@@ -5,9 +5,10 @@ import type { FeatureMatrix } from './oip';
 
 /**
  * The gateway's default sketch accuracy (VIGIL_GATEWAY_SKETCH_ALPHA): 1 % relative resolves the decile bins of
- * standardised features (`sketchResolves`). Features far from zero for their spread (age 60 ± 15) need 0.003 or
- * less, at a price paid when a bucket is emitted: at 30k requests/s and 8 features, building and encoding one
- * bucket takes ~3 ms at 0.01 and ~15 ms at 0.001 (a pause of the gateway's event loop every bucket).
+ * standardised features (`sketchResolves`). Features far from zero for their spread (sodium 140 ± 3, age 60 ± 15)
+ * get a centre in the models file (`sketchCentres`, e.g. the reference median) rather than a smaller α, which is
+ * paid when a bucket is emitted: at 30k requests/s and 8 features, building and encoding one bucket takes ~3 ms at
+ * 0.01 and ~15 ms at 0.001 (a pause of the gateway's event loop every bucket).
  */
 export const GATEWAY_SKETCH_ALPHA = 0.01;
 
@@ -17,6 +18,8 @@ export interface FeatureSketcherOptions {
   alpha?: number;
   /** Called with each closed bucket that saw rows (the gateway appends it to the WAL). */
   emit: (e: SketchEvent) => void;
+  /** Per model, per feature: the value its sketch is taken around (LogSketch.centre; default 0). */
+  centres?: ReadonlyMap<string, Readonly<Record<string, number>>>;
 }
 
 interface ModelBucket {
@@ -56,7 +59,8 @@ export class FeatureSketcher {
     }
     if (b.lastNames !== m.featureNames) {
       const byName = b.byName;
-      b.lastBuilders = m.featureNames.map((f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha)).get(f)!);
+      const centres = this.opts.centres?.get(model);
+      b.lastBuilders = m.featureNames.map((f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha, centres?.[f] ?? 0)).get(f)!);
       b.lastNames = m.featureNames;
     }
     const sketches = b.lastBuilders;

@@ -31,6 +31,12 @@ export const ModelsFileSchema = z
           versions: z.record(z.string().min(1).max(64), VersionSchema),
           /** Table used until the route store or the control API provides one. */
           routes: GatewayRouteTableSchema.optional(),
+          /**
+           * Per feature, the value its input sketch is taken around, e.g. the locked reference's median: needed for
+           * features far from zero for their spread (sodium ≈ 140 ± 3), whose drift is otherwise not compared.
+           * Every gateway serving the model must use the same centres (sketches of different centres do not merge).
+           */
+          sketchCentres: z.record(z.string().min(1), z.number().refine(Number.isFinite, 'a finite number')).optional(),
         })
         .strict(),
     ),
@@ -55,7 +61,9 @@ export async function loadModelsFile(file: string): Promise<Array<ModelBackends 
       }
     }
     if (!features) throw new Error(`model "${name}": give "features" (no in-process version to read them from)`);
-    out.push({ name, features, versions, initialRoutes: m.routes });
+    const unknown = Object.keys(m.sketchCentres ?? {}).filter((f) => !features.includes(f));
+    if (unknown.length) throw new Error(`model "${name}": sketchCentres names ${unknown.map((f) => `"${f}"`).join(', ')}, not among its features (${features.join(', ')})`);
+    out.push({ name, features, versions, initialRoutes: m.routes, ...(m.sketchCentres ? { sketchCentres: m.sketchCentres } : {}) });
   }
   return out;
 }

@@ -100,6 +100,7 @@ export class Gateway {
         ? new FeatureSketcher({
             bucketMs,
             ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
+            centres: new Map(opts.models.flatMap((m) => (m.sketchCentres ? [[m.name, m.sketchCentres] as const] : []))),
             emit: (e) => void opts.wal.append([e], { relaxed: true }).catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
           })
         : null;

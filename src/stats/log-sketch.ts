@@ -13,8 +13,9 @@
  *        of it by at most the largest share of either sample inside one bucket.
  * Accuracy is relative to |v|: a feature far from zero for its spread (sodium ≈ 140 ± 3 mmol/L; buckets ≈ 2.8
  * wide at α = 0.01) is resolved too coarsely for decile PSI, as several edges share a bucket and bins go empty
- * (N(140, 3) vs N(141, 3): PSI 4.8 from the sketch, 0.11 from the values). Subtract a fixed centre (the
- * reference median, say) from both samples before sketching, or use a much smaller α.
+ * (N(140, 3) vs N(141, 3): PSI 4.8 from the sketch, 0.11 from the values). So a sketch may have a `centre` c:
+ * it holds v − c, and every function here takes raw-scale references and edges and shifts them itself. With c
+ * near the reference median the same feature is resolved as a standardised one is (`sketchResolves`).
  */
 import { binCounts, DEFAULT_PSI_EPSILON, kolmogorovSf, psiOfBinCounts, quantileEdges, type KsResult, type PsiResult } from './drift';
 import { StatsInputError } from './errors';
@@ -38,7 +39,12 @@ export interface LogSketch {
   positive: Record<string, number>;
   /** Bucket of |v| for v < 0. */
   negative: Record<string, number>;
+  /** The buckets hold v − centre (absent: 0). Only sketches of the same α and centre merge. */
+  centre?: number;
 }
+
+/** A sketch's centre (absent: 0). */
+export const centreOf = (s: Pick<LogSketch, 'centre'>): number => s.centre ?? 0;
 
 function gammaOf(alpha: number): number {
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`sketch alpha must be in (0, 1), got ${alpha}`);
@@ -61,7 +67,12 @@ export class LogSketchBuilder {
   private missing = 0;
   private zero = 0;
 
-  constructor(alpha = DEFAULT_SKETCH_ALPHA) {
+  constructor(
+    alpha = DEFAULT_SKETCH_ALPHA,
+    /** Values are sketched as v − centre (see LogSketch.centre). */
+    readonly centre = 0,
+  ) {
+    if (!Number.isFinite(centre)) throw new RangeError(`sketch centre must be finite, got ${centre}`);
     this.alpha = alpha;
     this.logGamma = Math.log(gammaOf(alpha));
     this.minIndex = Math.ceil(Math.log(MIN_INDEXABLE) / this.logGamma);
@@ -76,7 +87,8 @@ export class LogSketchBuilder {
       return;
     }
     this.finite++;
-    const a = Math.abs(v);
+    const x = v - this.centre;
+    const a = Math.abs(x);
     if (a < MIN_INDEXABLE) {
       this.zero++;
       return;
@@ -84,7 +96,7 @@ export class LogSketchBuilder {
     let i = Math.ceil(Math.log(a) / this.logGamma);
     if (i > this.maxIndex) i = this.maxIndex;
     else if (i < this.minIndex) i = this.minIndex; // rounding at MIN_INDEXABLE only
-    (v > 0 ? this.pos : this.neg)[i - this.minIndex]! += 1;
+    (x > 0 ? this.pos : this.neg)[i - this.minIndex]! += 1;
   }
 
   /** Finite values added. */
@@ -101,7 +113,7 @@ export class LogSketchBuilder {
       });
       return out;
     };
-    return { alpha: this.alpha, count: this.finite, missing: this.missing, zero: this.zero, positive: sparse(this.pos), negative: sparse(this.neg) };
+    return { alpha: this.alpha, count: this.finite, missing: this.missing, zero: this.zero, positive: sparse(this.pos), negative: sparse(this.neg), ...(this.centre !== 0 ? { centre: this.centre } : {}) };
   }
 
   reset(): void {
@@ -113,9 +125,9 @@ export class LogSketchBuilder {
   }
 }
 
-export function emptySketch(alpha = DEFAULT_SKETCH_ALPHA): LogSketch {
+export function emptySketch(alpha = DEFAULT_SKETCH_ALPHA, centre = 0): LogSketch {
   gammaOf(alpha);
-  return { alpha, count: 0, missing: 0, zero: 0, positive: {}, negative: {} };
+  return { alpha, count: 0, missing: 0, zero: 0, positive: {}, negative: {}, ...(centre !== 0 ? { centre } : {}) };
 }
 
 const isCount = (c: unknown): c is number => typeof c === 'number' && Number.isInteger(c) && c >= 0;
@@ -123,6 +135,7 @@ const isCount = (c: unknown): c is number => typeof c === 'number' && Number.isI
 /** A sketch's buckets as [index, count] ascending, after checking what storage handed back is consistent. */
 function buckets(s: LogSketch): { positive: [number, number][]; negative: [number, number][] } {
   gammaOf(s.alpha);
+  if (s.centre !== undefined && !Number.isFinite(s.centre)) throw new StatsInputError(`sketch centre ${s.centre} is not a finite number`, 'centre');
   const side = (name: 'positive' | 'negative') =>
     Object.entries(s[name])
       .map(([k, c]): [number, number] => {
@@ -139,9 +152,10 @@ function buckets(s: LogSketch): { positive: [number, number][]; negative: [numbe
   return { positive, negative };
 }
 
-/** Throws RangeError when alphas differ. Pure: returns a new object. */
+/** Throws RangeError when alphas or centres differ. Pure: returns a new object. */
 export function mergeSketches(a: LogSketch, b: LogSketch): LogSketch {
   if (a.alpha !== b.alpha) throw new RangeError(`cannot merge sketches of different alpha (${a.alpha} vs ${b.alpha}): their buckets differ`);
+  if (centreOf(a) !== centreOf(b)) throw new RangeError(`cannot merge sketches of different centres (${centreOf(a)} vs ${centreOf(b)}): their buckets differ`);
   const ba = buckets(a);
   const bb = buckets(b);
   const sum = (x: [number, number][], y: [number, number][]) => {
@@ -156,6 +170,7 @@ export function mergeSketches(a: LogSketch, b: LogSketch): LogSketch {
     zero: a.zero + b.zero,
     positive: sum(ba.positive, bb.positive),
     negative: sum(ba.negative, bb.negative),
+    ...(a.centre !== undefined && a.centre !== 0 ? { centre: a.centre } : {}),
   };
 }
 
@@ -193,17 +208,18 @@ function binOf(x: number, edges: readonly number[]): number {
 }
 
 /**
- * Counts per bin of `edges` (same semantics as binCounts(values, edges)): each bucket goes whole to the bin
- * holding its representative value 2γ^i/(γ+1) (zero bucket: 0; negatives mirrored).
+ * Counts per bin of `edges` (raw scale; same semantics as binCounts(values, edges)): each bucket goes whole to
+ * the bin holding its representative value centre + 2γ^i/(γ+1) (zero bucket: the centre; negatives mirrored).
  */
 export function sketchBinCounts(s: LogSketch, edges: readonly number[]): number[] {
   checkEdges(edges);
   const { positive, negative } = buckets(s);
   const gamma = gammaOf(s.alpha);
+  const c0 = centreOf(s);
   const counts = new Array<number>(edges.length + 1).fill(0);
-  if (s.zero > 0) counts[binOf(0, edges)]! += s.zero;
-  for (const [i, c] of positive) counts[binOf(representative(gamma, i), edges)]! += c;
-  for (const [i, c] of negative) counts[binOf(-representative(gamma, i), edges)]! += c;
+  if (s.zero > 0) counts[binOf(c0, edges)]! += s.zero;
+  for (const [i, c] of positive) counts[binOf(c0 + representative(gamma, i), edges)]! += c;
+  for (const [i, c] of negative) counts[binOf(c0 - representative(gamma, i), edges)]! += c;
   return counts;
 }
 
@@ -233,7 +249,8 @@ export function sketchKs(reference: readonly number[], s: LogSketch): KsResult {
   requireObservations(s, 'KS');
   requireFinite(reference, 'reference');
   const cur = buckets(s);
-  const builder = new LogSketchBuilder(s.alpha);
+  const c0 = centreOf(s);
+  const builder = new LogSketchBuilder(s.alpha, c0);
   for (const v of reference) builder.add(v);
   const refSketch = builder.toSketch();
   const ref = buckets(refSketch);
@@ -247,6 +264,7 @@ export function sketchKs(reference: readonly number[], s: LogSketch): KsResult {
     return [...m].sort((p, q) => p[0] - q[0]);
   };
   // Along the real line: negative buckets from the largest |v| down, the zero bucket, positive buckets upwards.
+  // Boundaries on the sketch's scale (v − centre); `at` is shifted back at the end.
   const cells: [upper: number, ref: number, cur: number][] = [
     ...aligned(ref.negative, cur.negative)
       .reverse()
@@ -269,22 +287,38 @@ export function sketchKs(reference: readonly number[], s: LogSketch): KsResult {
       at = upper;
     }
   }
-  return { statistic: d, pValue: kolmogorovSf(Math.sqrt((n * m) / (n + m)) * d), n, m, at };
+  return { statistic: d, pValue: kolmogorovSf(Math.sqrt((n * m) / (n + m)) * d), n, m, at: at + c0 };
 }
 
 /**
- * Whether a sketch of accuracy `alpha` resolves the reference's decile bins: every bin must span at least
- * `minBuckets` bucket widths (a bucket near x is about |x|·(γ − 1) wide), so the mass misplaced by buckets
- * straddling an edge stays a small share of a bin. Features far from zero for their spread fail this (see the
- * module comment); their PSI from a sketch would be wrong, so callers report them as not compared.
+ * Whether a sketch of accuracy `alpha` around `centre` resolves the reference's decile bins: every bin must span
+ * at least `minBuckets` bucket widths (a bucket near x is about |x − centre|·(γ − 1) wide), so the mass misplaced
+ * by buckets straddling an edge stays a small share of a bin. Features far from the centre for their spread fail
+ * this (see the module comment); their PSI from a sketch would be wrong, so callers report them as not compared.
  */
-export function sketchResolves(reference: readonly number[], alpha: number, opts: { bins?: number; minBuckets?: number } = {}): boolean {
+export function sketchResolves(reference: readonly number[], alpha: number, opts: { bins?: number; minBuckets?: number; centre?: number } = {}): boolean {
   const g = gammaOf(alpha);
+  const c0 = opts.centre ?? 0;
   const edges = quantileEdges(reference, opts.bins ?? 10);
   const minBuckets = opts.minBuckets ?? 10;
   for (let i = 1; i < edges.length; i++) {
-    const width = Math.max(Math.abs(edges[i - 1]!), Math.abs(edges[i]!)) * (g - 1);
+    const width = Math.max(Math.abs(edges[i - 1]! - c0), Math.abs(edges[i]! - c0)) * (g - 1);
     if (edges[i]! - edges[i - 1]! < minBuckets * width) return false;
   }
   return true;
+}
+
+/**
+ * Why a window's sketch of a feature cannot be compared with the reference's decile bins, or null if it can:
+ * the message names a centre that would resolve it (the reference median), for the gateway's models file.
+ */
+export function sketchTooCoarse(reference: readonly number[], s: LogSketch): string | null {
+  if (sketchResolves(reference, s.alpha, { centre: centreOf(s) })) return null;
+  const sorted = [...reference].sort((a, b) => a - b);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const resolves = sketchResolves(reference, s.alpha, { centre: median });
+  return (
+    `the gateway's sketch (relative accuracy ${s.alpha}, centre ${centreOf(s)}) is too coarse for its decile bins (values far from the centre for their spread)` +
+    (resolves ? `; a sketch centre of ${Number(median.toPrecision(6))} (the reference median) in the gateway's models file would resolve it` : '')
+  );
 }

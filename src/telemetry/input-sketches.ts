@@ -1,10 +1,10 @@
-import { emptySketch, mergeSketches, type LogSketch } from '../stats/log-sketch';
+import { centreOf, emptySketch, mergeSketches, type LogSketch } from '../stats/log-sketch';
 import type { TelemetryEvent } from './events';
 
 export interface WindowSketches {
   /** Per feature, every bucket of the window merged. */
   features: Map<string, LogSketch>;
-  /** Features left out, and why: sketches of different accuracies (gateways configured differently) or an unreadable one. */
+  /** Features left out, and why: sketches of different accuracies or centres (gateways configured differently) or an unreadable one. */
   unusable: Map<string, string>;
   /** Sketch events (buckets × gateways) merged, and the feature rows they summarise. */
   buckets: number;
@@ -38,9 +38,16 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
       const cur = features.get(f);
       try {
         // Merging checks every sketch (integer indexes, counts that add up), the first one included.
-        features.set(f, mergeSketches(cur ?? emptySketch(s.alpha), s));
+        features.set(f, mergeSketches(cur ?? emptySketch(s.alpha, centreOf(s)), s));
       } catch (err) {
-        bad.set(f, cur && cur.alpha !== s.alpha ? `sketches of different accuracies in the window (α ${cur.alpha} and ${s.alpha})` : `an unreadable sketch (${(err as Error).message})`);
+        bad.set(
+          f,
+          cur && cur.alpha !== s.alpha
+            ? `sketches of different accuracies in the window (α ${cur.alpha} and ${s.alpha})`
+            : cur && centreOf(cur) !== centreOf(s)
+              ? `sketches around different centres in the window (${centreOf(cur)} and ${centreOf(s)}: gateways with different sketchCentres)`
+              : `an unreadable sketch (${(err as Error).message})`,
+        );
         features.delete(f);
       }
     }

@@ -61,6 +61,21 @@ describe('gateway input sketches (drift without case-level values)', () => {
     assert.equal(events.length, 1);
     assert.equal(events[0]!.at, new Date(6_000).toISOString());
   });
+
+  it("a model's sketchCentres: each feature is sketched as v − centre and its sketch names the centre", () => {
+    const events: SketchEvent[] = [];
+    const s = new FeatureSketcher({ bucketMs: 1_000, emit: (e) => events.push(e), centres: new Map([['m', { age: 60 }]]) });
+    s.add('m', toFeatureMatrix(request(62.5, 2.25), FEATURES), 5_500);
+    s.add('m', toFeatureMatrix(request(57.5, 2.25), FEATURES), 5_600);
+    s.add('other', toFeatureMatrix(request(62.5, 2.25), FEATURES), 5_700);
+    s.flush();
+    const m = events.find((e) => e.model === 'm')!;
+    assert.equal(m.features.age!.centre, 60);
+    assert.deepEqual([m.features.age!.positive, m.features.age!.negative], [{ [bucketOf(2.5)]: 1 }, { [bucketOf(2.5)]: 1 }]);
+    // Features without a centre, and other models, are sketched around 0 as before (no centre written).
+    assert.equal('centre' in m.features.lactate!, false);
+    assert.deepEqual(events.find((e) => e.model === 'other')!.features.age!.positive, { [bucketOf(62.5)]: 1 });
+  });
 });
 
 describe('a window\'s input sketches (mergeWindowSketches)', () => {
@@ -90,5 +105,24 @@ describe('a window\'s input sketches (mergeWindowSketches)', () => {
     assert.deepEqual([...w.unusable.keys()], ['age', 'glucose']);
     assert.match(w.unusable.get('age')!, /^sketches of different accuracies in the window \(α 0\.01 and 0\.001\)/);
     assert.match(w.unusable.get('glucose')!, /^an unreadable sketch/);
+  });
+
+  it('sketches of one centre merge; a feature sketched around different centres in the window is named, not merged', () => {
+    const centred = (values: number[], centre: number) => {
+      const b = new LogSketchBuilder(GATEWAY_SKETCH_ALPHA, centre);
+      for (const v of values) b.add(v);
+      return b.toSketch();
+    };
+    const w = mergeWindowSketches(
+      [
+        event('a', FROM, { age: centred([61, 62], 60), lactate: centred([1], 2) }),
+        event('b', '2026-03-01T10:00:30.000Z', { age: centred([59], 60), lactate: centred([3], 0) }),
+      ],
+      'm',
+      FROM,
+      TO,
+    );
+    assert.deepEqual(w.features.get('age'), centred([61, 62, 59], 60));
+    assert.deepEqual([...w.unusable], [['lactate', 'sketches around different centres in the window (2 and 0: gateways with different sketchCentres)']]);
   });
 });

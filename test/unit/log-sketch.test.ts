@@ -18,6 +18,8 @@ import {
   sketchBinCounts,
   sketchKs,
   sketchPsi,
+  sketchResolves,
+  sketchTooCoarse,
   type LogSketch,
 } from '../../src/stats/log-sketch';
 import { gaussian, prng } from '../../src/sim/prng';
@@ -297,5 +299,60 @@ describe('sketchKs', () => {
     assert.throws(() => sketchKs([1, 2], emptySketch()), (e: unknown) => e instanceof StatsInputError && /no finite values/.test(e.message));
     assert.throws(() => sketchKs([], sketchOf([1])), StatsInputError);
     assert.throws(() => sketchKs([1, Infinity], sketchOf([1])), StatsInputError);
+  });
+});
+
+describe('centred sketches (features far from zero for their spread)', () => {
+  // Sodium: N(140, 3) reference, N(141, 3) window. Around 0 a bucket near 140 is ~2.8 wide at α = 0.01, wider than
+  // a decile bin; around 140 the values sit within a few units of the centre and are resolved like standardised ones.
+  const ref = normals('na-ref', 5000, 140, 3);
+  const cur = normals('na-cur', 5000, 141, 3);
+  const centred = (values: readonly number[], centre: number, alpha = DEFAULT_SKETCH_ALPHA) => {
+    const b = new LogSketchBuilder(alpha, centre);
+    for (const v of values) b.add(v);
+    return b.toSketch();
+  };
+
+  it('a centred sketch is the plain sketch of v − centre, naming its centre', () => {
+    const values = [137.5, 140, 140.25, 146, -3];
+    const shifted = sketchOf(values.map((v) => v - 140));
+    assert.deepEqual(centred(values, 140), { ...shifted, centre: 140 });
+    assert.equal('centre' in centred(values, 0), false, 'centre 0 is the plain sketch');
+    assert.throws(() => new LogSketchBuilder(0.01, Number.NaN), RangeError);
+  });
+
+  it('gives PSI and KS of the raw values where the uncentred sketch cannot', () => {
+    const raw = psi(ref, cur).psi;
+    const rawKs = ks2Sample(ref, cur);
+    assert.equal(sketchResolves(ref, DEFAULT_SKETCH_ALPHA), false);
+    assert.equal(sketchResolves(ref, DEFAULT_SKETCH_ALPHA, { centre: 140 }), true);
+    assert.ok(Math.abs(sketchPsi(ref, sketchOf(cur)).psi - raw) > 1, 'uncentred: far off (why it is reported as not compared)');
+    const s = centred(cur, 140);
+    assert.ok(Math.abs(sketchPsi(ref, s).psi - raw) < 0.01, `centred sketch PSI ${sketchPsi(ref, s).psi} vs ${raw}`);
+    const k = sketchKs(ref, s);
+    assert.ok(k.statistic <= rawKs.statistic + 1e-12 && k.statistic > rawKs.statistic - 0.005, `KS ${k.statistic} vs ${rawKs.statistic}`);
+    assert.ok(k.at > 130 && k.at < 150, `the boundary attaining D is on the raw scale: ${k.at}`);
+    // Bin counts on raw-scale edges: the sketch's zero bucket is the centre itself.
+    const edges = quantileEdges(ref, 10);
+    assert.deepEqual(sketchBinCounts(centred([140, 140, 140], 140), edges), binCounts([140, 140, 140], edges));
+  });
+
+  it('merges only with sketches of the same centre', () => {
+    const a = centred(cur.slice(0, 2500), 140);
+    const b = centred(cur.slice(2500), 140);
+    assert.deepEqual(mergeSketches(a, b), centred(cur, 140));
+    assert.throws(() => mergeSketches(a, centred(cur.slice(2500), 141)), /different centres \(140 vs 141\)/);
+    assert.throws(() => mergeSketches(a, sketchOf(cur)), /different centres \(140 vs 0\)/);
+  });
+
+  it('sketchTooCoarse: null when resolved; otherwise why, naming the reference median as a centre that would resolve it', () => {
+    assert.equal(sketchTooCoarse(ref, centred(cur, 140)), null);
+    const why = sketchTooCoarse(ref, sketchOf(cur));
+    const median = [...ref].sort((x, y) => x - y)[Math.floor((ref.length - 1) / 2)]!;
+    assert.ok(why?.includes(`a sketch centre of ${Number(median.toPrecision(6))} (the reference median)`), why ?? 'null');
+    // A spread so narrow that no centre helps at this α: the reason, without a suggestion.
+    const narrow = normals('narrow', 2000, 140, 1e-4);
+    const none = sketchTooCoarse(narrow, sketchOf(narrow, 0.3));
+    assert.ok(none && !none.includes('would resolve'), none ?? 'null');
   });
 });

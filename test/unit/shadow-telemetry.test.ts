@@ -444,5 +444,25 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
     // …and a real shift above the bound fails.
     const tight = judgeShadow({ ...out.measurement, cases: 10, agreement: 1 }, { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.01 });
     assert.equal(tight.verdict, 'fail');
+
+    // The note names the centre that would resolve sodium: the reference median (≈ 140).
+    const suggested = Number(/a sketch centre of ([\d.]+) \(the reference median\)/.exec(drift.notCompared![0]!)?.[1]);
+    const sortedNa = [...refNa].sort((a, b) => a - b);
+    assert.equal(suggested, Number(sortedNa[Math.floor((sortedNa.length - 1) / 2)]!.toPrecision(6)));
+    // Sketched around it (the gateway's sketchCentres), sodium is compared, and its drift is that of the raw values.
+    const shiftedNa = normals(3000, 5, 141, 3).map((v) => Math.fround(v));
+    const centred: SketchEvent[] = sketches.map((e, b) => {
+      const na = new LogSketchBuilder(GATEWAY_SKETCH_ALPHA, suggested);
+      for (let i = b * 1000; i < (b + 1) * 1000; i++) na.add(shiftedNa[i]!);
+      return { ...e, eventId: `c-${b}`, features: { ...e.features, sodium: na.toSketch() } };
+    });
+    const again = await observeShadowFromTelemetry(segmentSource([...eventSet().events, ...centred]).source, evidence, { releaseId: 'rel-1', request, at: TO });
+    const na = again.measurement.drift!.features.find((f) => f.feature === 'sodium')!;
+    assert.equal(again.measurement.drift!.notCompared, undefined);
+    const rawNa = psi(refNa, shiftedNa).psi;
+    const rawNaKs = ks2Sample(refNa, shiftedNa);
+    assert.ok(rawNa > 0.05, `a real shift of sodium (PSI ${rawNa})`);
+    assert.ok(Math.abs(na.psi - rawNa) < 0.01, `centred sketch PSI ${na.psi} vs ${rawNa} from the values`);
+    assert.ok(na.ks <= rawNaKs.statistic + 1e-12 && na.ks > rawNaKs.statistic - 0.01, `KS ${na.ks} vs ${rawNaKs.statistic}`);
   });
 });

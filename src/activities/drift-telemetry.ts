@@ -4,12 +4,12 @@
  * of the window against the locked evaluation split (PSI on its declared deciles, KS over the sketch's bucket
  * boundaries); performance from the released model's production predictions joined with the outcomes known so far
  * (the most heavily weighted source labels a case, as in the canary); workflow drift from its alert and override
- * rates. The site mix is not compared: telemetry records no site.
+ * rates. The site mix from the rows per site the sketch buckets count (the request's `site` parameter).
  */
 import type { DriftMeasurement, FeatureDrift } from '../domain';
 import { binCounts } from '../stats/drift';
 import { sketchBinCounts, sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
-import { mergeWindowSketches } from '../telemetry/input-sketches';
+import { mergeWindowSketches, windowSiteMix } from '../telemetry/input-sketches';
 import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
 import type { EvidencePort } from './deps';
 import type { ObserveDriftInput } from './drift';
@@ -55,7 +55,13 @@ export async function observeDriftFromTelemetry(
     features.push({ feature: f, kind: 'numeric', psi: p.psi, test: 'ks', statistic: ks.statistic, pValue: ks.pValue });
     bins.push({ feature: f, edges: [...edges], reference: binCounts(refValues, edges), current: sketchBinCounts(s, edges) });
   }
-  notCompared.push('site: gateway telemetry records no site');
+  const site = windowSiteMix(ref.sites, sketches);
+  let siteMix: { categories: string[]; reference: number[]; current: number[] } | null = null;
+  if ('drift' in site) {
+    const d = site.drift;
+    features.push({ feature: 'site', kind: 'categorical', psi: d.psi, test: 'chi-square', statistic: d.chiSquare.statistic, pValue: d.chiSquare.pValue, df: d.chiSquare.df });
+    siteMix = { categories: d.categories, reference: d.reference, current: d.current };
+  } else notCompared.push(`site: ${site.notCompared}`);
 
   // Performance, alert burden and overrides: the released model's cases on the production route, joined as the canary
   // joins them (a case's highest score; label from the most heavily weighted outcome known by asOf).
@@ -86,6 +92,7 @@ export async function observeDriftFromTelemetry(
     weights,
     // Counts per declared bin (the current ones from the sketches): aggregates, enough to redraw every PSI by hand.
     bins,
+    siteMix,
     inputSketches: { buckets: sketches.buckets, rows: sketches.rows },
     measurement,
     outcomesAsOf: read.asOf,

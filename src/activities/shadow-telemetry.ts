@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowDrift, type ShadowMeasurement } from '../domain';
 import type { TelemetryWindowReader } from '../telemetry/live-source';
-import { mergeWindowSketches, type WindowSketches } from '../telemetry/input-sketches';
+import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../telemetry/input-sketches';
 import { measureShadowTelemetry, TELEMETRY_SITE } from '../telemetry/shadow-pairs';
 import { sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
 import { readDriftReference } from './drift-reference';
@@ -137,13 +137,14 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
 
 /**
  * PSI (reference deciles) and KS of each sketched feature against the evaluation split, from the window's merged
- * sketches; null without sketches. Site mix: telemetry sketches no site, so `site` is null.
+ * sketches; null without sketches. Site mix from the rows per site the buckets count; `site` is null when it cannot
+ * be compared (as for simulated traffic, e.g. no site column in the reference), and the summary says why.
  */
 async function inputDrift(
   evidence: EvidencePort,
   request: ReleaseRequest,
   w: WindowSketches,
-): Promise<{ drift: ShadowDrift; missing: Record<string, number>; summary: { buckets: number; rows: number; features: string[]; notInReference: string[] } } | null> {
+): Promise<{ drift: ShadowDrift; missing: Record<string, number>; summary: { buckets: number; rows: number; features: string[]; notInReference: string[]; site: string | null } } | null> {
   if (w.buckets === 0) return null;
   const ref = await readDriftReference(evidence, request, [...w.features.keys()]);
   const features: ShadowDrift['features'] = [];
@@ -169,9 +170,11 @@ async function inputDrift(
     const ks = sketchKs(reference, sketch);
     features.push({ feature, psi: sketchPsi(reference, sketch).psi, ks: ks.statistic, ksPValue: ks.pValue, n: sketch.count });
   }
+  const mix = windowSiteMix(ref.sites, w);
+  const site = 'drift' in mix ? { chiSquare: mix.drift.chiSquare.statistic, df: mix.drift.chiSquare.df, pValue: mix.drift.chiSquare.pValue, psi: mix.drift.psi } : null;
   return {
-    drift: { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features, site: null, ...(notCompared.length ? { notCompared } : {}) },
+    drift: { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features, site, ...(notCompared.length ? { notCompared } : {}) },
     missing,
-    summary: { buckets: w.buckets, rows: w.rows, features: [...w.features.keys()], notInReference },
+    summary: { buckets: w.buckets, rows: w.rows, features: [...w.features.keys()], notInReference, site: 'notCompared' in mix ? `not compared: ${mix.notCompared}` : null },
   };
 }

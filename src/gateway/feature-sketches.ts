@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LogSketchBuilder } from '../stats/log-sketch';
-import type { SketchEvent } from '../telemetry';
+import { MAX_SKETCH_SITES, type SketchEvent } from '../telemetry';
 import type { FeatureMatrix } from './oip';
 
 /**
@@ -29,6 +29,9 @@ interface ModelBucket {
   lastNames: readonly string[] | null;
   lastBuilders: LogSketchBuilder[];
   rows: number;
+  /** Rows per site parameter value; rows of sites beyond MAX_SKETCH_SITES (or over-long ones) in siteOverflow. */
+  sites: Map<string, number>;
+  siteOverflow: number;
 }
 
 /**
@@ -49,13 +52,22 @@ export class FeatureSketcher {
     this.alpha = opts.alpha ?? GATEWAY_SKETCH_ALPHA;
   }
 
-  /** The rows of one request, seen at `atMs`. Missing (imputed) values are counted as missing, not as 0. */
-  add(model: string, m: FeatureMatrix, atMs: number): void {
+  /**
+   * The rows of one request, seen at `atMs`, from `site` (the request's site parameter, if it has one). Missing
+   * (imputed) values are counted as missing, not as 0.
+   */
+  add(model: string, m: FeatureMatrix, atMs: number, site?: unknown): void {
     if (atMs >= this.bucketEnd) this.rollover(atMs);
     let b = this.models.get(model);
     if (!b) {
-      b = { byName: new Map(), lastNames: null, lastBuilders: [], rows: 0 };
+      b = { byName: new Map(), lastNames: null, lastBuilders: [], rows: 0, sites: new Map(), siteOverflow: 0 };
       this.models.set(model, b);
+    }
+    if (typeof site === 'string') {
+      const n = b.sites.get(site);
+      if (n !== undefined) b.sites.set(site, n + m.rows);
+      else if (b.sites.size < MAX_SKETCH_SITES && site.length <= 128) b.sites.set(site, m.rows);
+      else b.siteOverflow += m.rows;
     }
     if (b.lastNames !== m.featureNames) {
       const byName = b.byName;
@@ -94,8 +106,11 @@ export class FeatureSketcher {
     // Stamped with the bucket's end, or now for a bucket emitted before its end (shutdown, a new feature layout).
     const end = Math.min(this.bucketEnd, Date.now());
     const seconds = Math.max(0, end - (this.bucketEnd - this.bucketMs)) / 1000;
-    this.opts.emit({ kind: 'sketch', eventId: randomUUID(), at: new Date(end).toISOString(), seconds, model, rows: b.rows, features });
+    const sites = Object.fromEntries(b.sites);
+    this.opts.emit({ kind: 'sketch', eventId: randomUUID(), at: new Date(end).toISOString(), seconds, model, rows: b.rows, features, sites, ...(b.siteOverflow > 0 ? { siteOverflow: b.siteOverflow } : {}) });
     b.rows = 0;
+    b.sites.clear();
+    b.siteOverflow = 0;
     this.emitted++;
   }
 }

@@ -256,7 +256,7 @@ export class Gateway {
       threshold,
     };
     this.predictions.record(served);
-    this.sketches?.add(modelName, matrix, atMs);
+    this.sketches?.add(modelName, matrix, atMs, request.parameters.site);
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
       // The mirror reuses the decoded feature matrix; its event is made from the production one.

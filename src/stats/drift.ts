@@ -338,15 +338,19 @@ export interface CategoricalDrift {
 
 /** Drift of a categorical feature: counts per category (union of both samples, sorted), chi-square and PSI. */
 export function categoricalDrift(reference: readonly string[], current: readonly string[], epsilon = DEFAULT_PSI_EPSILON): CategoricalDrift {
-  const categories = [...new Set([...reference, ...current])].sort();
-  const index = new Map(categories.map((c, i) => [c, i]));
   const count = (xs: readonly string[]) => {
-    const out = new Array<number>(categories.length).fill(0);
-    for (const x of xs) out[index.get(x)!]! += 1;
+    const out = new Map<string, number>();
+    for (const x of xs) out.set(x, (out.get(x) ?? 0) + 1);
     return out;
   };
-  const ref = count(reference);
-  const cur = count(current);
+  return categoricalDriftOfCounts(count(reference), count(current), epsilon);
+}
+
+/** categoricalDrift from counts per category (e.g. the gateway's site counts, which keep no case-level values). */
+export function categoricalDriftOfCounts(reference: ReadonlyMap<string, number>, current: ReadonlyMap<string, number>, epsilon = DEFAULT_PSI_EPSILON): CategoricalDrift {
+  const categories = [...new Set([...reference.keys(), ...current.keys()])].sort();
+  const ref = categories.map((c) => reference.get(c) ?? 0);
+  const cur = categories.map((c) => current.get(c) ?? 0);
   return { categories, reference: ref, current: cur, chiSquare: chiSquareHomogeneity(ref, cur), psi: psiFromCounts(ref, cur, epsilon).psi };
 }
 

@@ -190,7 +190,17 @@ export interface SketchEvent {
   rows: number;
   /** Per feature; `missing` counts the nulls the gateway imputed. */
   features: Record<string, LogSketch>;
+  /**
+   * Rows per value of the request's `site` parameter (rows without one are not counted); absent in events of
+   * older gateways. At most MAX_SKETCH_SITES distinct values a bucket: rows of further ones, or of a site
+   * longer than 128 characters, are counted in `siteOverflow` instead.
+   */
+  sites?: Record<string, number>;
+  siteOverflow?: number;
 }
+
+/** Distinct sites one sketch bucket counts (the gateway's memory per bucket stays bounded whatever clients send). */
+export const MAX_SKETCH_SITES = 256;
 
 export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent | FailureEvent | SketchEvent;
 

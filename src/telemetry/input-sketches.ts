@@ -1,3 +1,4 @@
+import { categoricalDriftOfCounts, type CategoricalDrift } from '../stats/drift';
 import { centreOf, emptySketch, mergeSketches, type LogSketch } from '../stats/log-sketch';
 import type { TelemetryEvent } from './events';
 
@@ -9,6 +10,35 @@ export interface WindowSketches {
   /** Sketch events (buckets × gateways) merged, and the feature rows they summarise. */
   buckets: number;
   rows: number;
+  /** Rows per site over the buckets that count sites (`buckets` of them), and rows of sites past a bucket's limit. */
+  sites: { counts: Map<string, number>; overflow: number; buckets: number };
+}
+
+/**
+ * The window's site mix (rows per site, from the sketch buckets) against the reference's (chi-square test of
+ * homogeneity, PSI), or why it cannot be compared.
+ */
+export function windowSiteMix(referenceSites: readonly string[] | null, w: WindowSketches): { drift: CategoricalDrift } | { notCompared: string } {
+  if (!referenceSites) return { notCompared: 'the evaluation split has no site column' };
+  const why = siteCountsUnusable(w);
+  if (why) return { notCompared: why };
+  const reference = new Map<string, number>();
+  for (const s of referenceSites) reference.set(s, (reference.get(s) ?? 0) + 1);
+  try {
+    return { drift: categoricalDriftOfCounts(reference, w.sites.counts) };
+  } catch (e) {
+    return { notCompared: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Why the window's site counts cannot be compared with the reference's site mix, or null if they can. */
+export function siteCountsUnusable(w: WindowSketches): string | null {
+  if (w.sites.buckets === 0) return 'the gateway counts no site in this window (older gateways)';
+  if (w.sites.buckets < w.buckets) return `${w.buckets - w.sites.buckets} of ${w.buckets} input sketch buckets count no site (older gateways)`;
+  if (w.sites.overflow > 0) return `${w.sites.overflow} rows came from sites past a bucket's limit of distinct sites`;
+  let n = 0;
+  for (const c of w.sites.counts.values()) n += c;
+  return n === 0 ? 'no request in the window named a site' : null;
 }
 
 /**
@@ -26,6 +56,7 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
   const seen = new Set<string>();
   let buckets = 0;
   let rows = 0;
+  const sites = { counts: new Map<string, number>(), overflow: 0, buckets: 0 };
   for (const e of events) {
     if (e.kind !== 'sketch' || e.model !== model || seen.has(e.eventId)) continue;
     const at = Date.parse(e.at);
@@ -33,6 +64,11 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
     seen.add(e.eventId);
     buckets++;
     rows += e.rows;
+    if (e.sites && typeof e.sites === 'object') {
+      sites.buckets++;
+      for (const [site, n] of Object.entries(e.sites)) if (Number.isInteger(n) && n > 0) sites.counts.set(site, (sites.counts.get(site) ?? 0) + n);
+      if (Number.isInteger(e.siteOverflow) && e.siteOverflow! > 0) sites.overflow += e.siteOverflow!;
+    }
     for (const [f, s] of Object.entries(e.features)) {
       if (bad.has(f)) continue;
       const cur = features.get(f);
@@ -52,5 +88,5 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
       }
     }
   }
-  return { features, unusable: bad, buckets, rows };
+  return { features, unusable: bad, buckets, rows, sites };
 }

@@ -15,7 +15,7 @@ import { driftActivities } from '../../src/activities/drift';
 import type { ArmStats } from '../../src/domain';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { createLogger } from '../../src/logging/logger';
-import { binCounts, psi, quantileEdges } from '../../src/stats/drift';
+import { binCounts, categoricalDrift, psi, quantileEdges } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 import type { TelemetryEvent, TelemetryLiveSource } from '../../src/telemetry';
 import { validRequest } from '../support/fixtures';
@@ -61,7 +61,12 @@ describe('drift surveillance from gateway telemetry (observeDrift, VIGIL_LIVE_SO
     const builders = Object.fromEntries(features.map((f) => [f, new LogSketchBuilder(GATEWAY_SKETCH_ALPHA)]));
     for (const f of features) for (const v of current[f]!) builders[f]!.add(v);
     const n = current.x0!.length;
-    const sketch: TelemetryEvent = { kind: 'sketch', eventId: 'sk-1', at: at(300), seconds: 10, model: MODEL, rows: n, features: Object.fromEntries(features.map((f) => [f, builders[f]!.toSketch()])) };
+    // Sites as the gateway counts them (rows per site parameter): the split's own, with every site-a row counted twice.
+    const refSites = rows.slice(1).map((r) => r.split(',')[header.indexOf('site')]!);
+    const curSites = [...refSites, ...refSites.filter((x) => x === 'site-a')];
+    const sites: Record<string, number> = {};
+    for (const x of curSites) sites[x] = (sites[x] ?? 0) + 1;
+    const sketch: TelemetryEvent = { kind: 'sketch', eventId: 'sk-1', at: at(300), seconds: 10, model: MODEL, rows: n, features: Object.fromEntries(features.map((f) => [f, builders[f]!.toSketch()])), sites };
 
     // Six cases of the released model; c2 scored twice (its highest score counts); outcomes for four; an override on c1.
     const events: TelemetryEvent[] = [
@@ -98,11 +103,18 @@ describe('drift surveillance from gateway telemetry (observeDrift, VIGIL_LIVE_SO
     const x0 = m.data.features.find((f) => f.feature === 'x0')!;
     assert.ok(rawPsi > 0.1 && Math.abs(x0.psi - rawPsi) < 0.01, `sketch PSI ${x0.psi} vs raw ${rawPsi}`);
     assert.ok(x0.pValue < 1e-6);
-    for (const f of m.data.features.filter((g) => g.feature !== 'x0')) assert.ok(f.psi < 0.001 && f.pValue > 0.5, `${f.feature} unchanged: ${JSON.stringify(f)}`);
-    assert.deepEqual(m.data.features.map((f) => f.feature), features);
-    assert.deepEqual(m.data.notCompared, ['site: gateway telemetry records no site']);
+    for (const f of m.data.features.filter((g) => !['x0', 'site'].includes(g.feature))) assert.ok(f.psi < 0.001 && f.pValue > 0.5, `${f.feature} unchanged: ${JSON.stringify(f)}`);
+    assert.deepEqual(m.data.features.map((f) => f.feature), [...features, 'site']);
+    assert.deepEqual(m.data.notCompared, []);
+    // Site mix: what the case-level computation gives on the same sites (the gateway kept only the counts).
+    const site = m.data.features.find((f) => f.feature === 'site')!;
+    const expected = categoricalDrift(refSites, curSites);
+    assert.deepEqual([site.kind, site.test, site.statistic, site.df, site.pValue, site.psi], ['categorical', 'chi-square', expected.chiSquare.statistic, expected.chiSquare.df, expected.chiSquare.pValue, expected.psi]);
+    assert.ok(site.pValue < 1e-6, 'doubling one site is a shift');
 
-    const record = evidence.json(out.artifacts[0]!) as { source: string; bins: Array<{ feature: string; reference: number[]; current: number[] }>; trafficWindow: unknown };
+    const record = evidence.json(out.artifacts[0]!) as { source: string; bins: Array<{ feature: string; reference: number[]; current: number[] }>; trafficWindow: unknown; siteMix: { categories: string[]; current: number[] } };
+    assert.deepEqual(record.siteMix.categories, expected.categories);
+    assert.deepEqual(record.siteMix.current, expected.current);
     assert.equal(record.source, 'gateway-telemetry');
     assert.deepEqual(record.trafficWindow, { model: MODEL, from: FROM, to: TO });
     const bx0 = record.bins.find((b) => b.feature === 'x0')!;

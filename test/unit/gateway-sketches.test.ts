@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FeatureSketcher, GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { toFeatureMatrix, type InferRequest } from '../../src/gateway/oip';
-import { mergeWindowSketches, type SketchEvent } from '../../src/telemetry';
+import { mergeWindowSketches, MAX_SKETCH_SITES, windowSiteMix, type SketchEvent } from '../../src/telemetry';
+import { categoricalDrift } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 
 const FEATURES = ['age', 'lactate'];
@@ -60,6 +61,28 @@ describe('gateway input sketches (drift without case-level values)', () => {
     s.rollover(9_000);
     assert.equal(events.length, 1);
     assert.equal(events[0]!.at, new Date(6_000).toISOString());
+  });
+
+  it('counts rows per site parameter, bounded: past MAX_SKETCH_SITES distinct sites, or for an over-long one, rows go to siteOverflow', () => {
+    const events: SketchEvent[] = [];
+    const s = new FeatureSketcher({ bucketMs: 1_000, emit: (e) => events.push(e) });
+    s.add('m', toFeatureMatrix(request(1, 1, 2), FEATURES), 5_100, 'site-a');
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_200, 'site-b');
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_300, 'site-a');
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_400); // no site: rows, but no site count
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_500, 7); // not a string: ignored likewise
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_600, 'x'.repeat(129));
+    for (let i = 0; i < MAX_SKETCH_SITES + 5; i++) s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_700, `s${i}`);
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_800, 'site-b'); // already counted: still counted past the limit
+    s.rollover(6_000);
+    const e = events[0]!;
+    assert.equal(Object.keys(e.sites!).length, MAX_SKETCH_SITES);
+    assert.deepEqual([e.sites!['site-a'], e.sites!['site-b'], e.siteOverflow], [3, 2, 1 + 7]);
+    assert.equal(e.rows, 8 + MAX_SKETCH_SITES + 5);
+    // The next bucket starts empty.
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 6_100, 'site-c');
+    s.flush();
+    assert.deepEqual([events[1]!.sites, events[1]!.siteOverflow], [{ 'site-c': 1 }, undefined]);
   });
 
   it("a model's sketchCentres: each feature is sketched as v − centre and its sketch names the centre", () => {
@@ -124,5 +147,19 @@ describe('a window\'s input sketches (mergeWindowSketches)', () => {
     );
     assert.deepEqual(w.features.get('age'), centred([61, 62, 59], 60));
     assert.deepEqual([...w.unusable], [['lactate', 'sketches around different centres in the window (2 and 0: gateways with different sketchCentres)']]);
+  });
+
+  it("windowSiteMix: the buckets' site counts against the reference's sites, or why they cannot be compared", () => {
+    const ref = ['a', 'a', 'a', 'b', 'b', 'c'];
+    const withSites = (id: string, sites: Record<string, number> | undefined, overflow?: number): SketchEvent => ({ ...event(id, FROM, {}), ...(sites ? { sites } : {}), ...(overflow ? { siteOverflow: overflow } : {}) });
+    const mix = (...events: SketchEvent[]) => windowSiteMix(ref, mergeWindowSketches(events, 'm', FROM, TO));
+    const both = mix(withSites('1', { a: 10, b: 2 }), withSites('2', { a: 5, c: 3 }));
+    assert.ok('drift' in both);
+    assert.deepEqual(both.drift, categoricalDrift(ref, [...Array<string>(15).fill('a'), 'b', 'b', 'c', 'c', 'c']));
+    assert.deepEqual(mix(withSites('1', { a: 1 }), withSites('2', undefined)), { notCompared: '1 of 2 input sketch buckets count no site (older gateways)' });
+    assert.deepEqual(mix(withSites('1', undefined)), { notCompared: 'the gateway counts no site in this window (older gateways)' });
+    assert.deepEqual(mix(withSites('1', { a: 1 }, 4)), { notCompared: "4 rows came from sites past a bucket's limit of distinct sites" });
+    assert.deepEqual(mix(withSites('1', {})), { notCompared: 'no request in the window named a site' });
+    assert.deepEqual(windowSiteMix(null, mergeWindowSketches([withSites('1', { a: 1 })], 'm', FROM, TO)), { notCompared: 'the evaluation split has no site column' });
   });
 });

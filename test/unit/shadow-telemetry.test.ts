@@ -16,7 +16,7 @@ import { observeShadowFromTelemetry } from '../../src/activities/shadow-telemetr
 import { ErrorType, type EvidenceRef, type ShadowMeasurement } from '../../src/domain';
 import { judgeShadow } from '../../src/judging';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
-import { ks2Sample, psi } from '../../src/stats/drift';
+import { categoricalDrift, ks2Sample, psi } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 import {
   type FailureEvent,
@@ -395,7 +395,8 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
     // The locked evaluation split: x0 ~ N(0, 1); sodium ~ N(140, 3) — far from zero for its spread.
     const refX0 = normals(4000, 1).map((v) => Math.fround(v));
     const refNa = normals(4000, 2, 140, 3).map((v) => Math.fround(v));
-    const csv = ['case_id,x0,sodium,label', ...refX0.map((v, i) => `r${i},${v},${refNa[i]},${i % 2}`)].join('\n') + '\n';
+    const refSites = refX0.map((_, i) => (i % 4 === 0 ? 'site-b' : 'site-a'));
+    const csv = ['case_id,site,x0,sodium,label', ...refX0.map((v, i) => `r${i},${refSites[i]},${v},${refNa[i]},${i % 2}`)].join('\n') + '\n';
     const dataset = await evidence.putBytes(Buffer.from(csv), 'text/csv');
     const request = validRequest({
       candidate: { version: CANDIDATE, artifact: { key: 'models/c.json', sha256: 'a'.repeat(64) } },
@@ -414,7 +415,8 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
         na.add(curNa[i]!);
       }
       if (b === 0) for (let i = 0; i < 25; i++) x0.add(null);
-      return { kind: 'sketch', eventId: `sk-${b}`, at: new Date(Date.parse(FROM) + (b + 1) * 10_000).toISOString(), seconds: 10, model: MODEL, rows: 1000 + (b === 0 ? 25 : 0), features: { x0: x0.toSketch(), sodium: na.toSketch() } };
+      // Rows per site as the gateway counts them: half from site-b in the window, a quarter in the reference.
+      return { kind: 'sketch', eventId: `sk-${b}`, at: new Date(Date.parse(FROM) + (b + 1) * 10_000).toISOString(), seconds: 10, model: MODEL, rows: 1000 + (b === 0 ? 25 : 0), features: { x0: x0.toSketch(), sodium: na.toSketch() }, sites: { 'site-a': 500, 'site-b': 500 + (b === 0 ? 25 : 0) } };
     });
     // A bucket of another model and one ending after the window are not part of it.
     const stray: SketchEvent[] = [{ ...sketches[0]!, eventId: 'sk-other', model: 'other' }, { ...sketches[1]!, eventId: 'sk-late', at: TO }];
@@ -434,6 +436,10 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
     assert.ok(x0.ks <= rawKs.statistic + 1e-12 && x0.ks > rawKs.statistic - 0.01, `KS ${x0.ks} vs ${rawKs.statistic}`);
     assert.ok(x0.ksPValue < 1e-6);
     assert.deepEqual(out.measurement.missing, { x0: 25, sodium: 0 });
+    // Site mix from the buckets' counts, as the case-level computation gives it on the same sites.
+    const siteMix = categoricalDrift(refSites, [...Array<string>(1500).fill('site-a'), ...Array<string>(1525).fill('site-b')]);
+    assert.deepEqual(drift.site, { chiSquare: siteMix.chiSquare.statistic, df: 1, pValue: siteMix.chiSquare.pValue, psi: siteMix.psi });
+    assert.ok(drift.site!.pValue < 1e-6);
     assert.equal(drift.notCompared?.length, 1);
     assert.match(drift.notCompared![0]!, /^sodium: the gateway's sketch .* too coarse/);
     assert.equal(out.measurement.notMeasured?.drift, undefined);

@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowDrift, type ShadowMeasurement } from '../domain';
 import type { TelemetryWindowReader } from '../telemetry/live-source';
 import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../telemetry/input-sketches';
-import { measureShadowTelemetry, TELEMETRY_SITE } from '../telemetry/shadow-pairs';
+import { measureShadowTelemetry, pairSite } from '../telemetry/shadow-pairs';
 import { sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
 import { readDriftReference } from './drift-reference';
 import type { EvidencePort } from './deps';
@@ -88,7 +88,7 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
       cases: m.sample.map((p, i) => ({
         sampleId: sampleIdAt(i),
         caseIdHash: p.caseIdHash,
-        site: TELEMETRY_SITE,
+        site: pairSite(p),
         direction: p.shadow.score >= threshold ? 'candidate-only' : 'production-only',
         candidate: { score: p.shadow.score, alert: p.shadow.score >= threshold },
         production: { score: p.production.score, alert: p.production.score >= threshold },

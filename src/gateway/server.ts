@@ -242,6 +242,7 @@ export class Gateway {
     // Everything below happens after the response was handed to the socket. The raw case id goes to the
     // recorder, which hashes it when it encodes the batch; only the hash is written.
     const score = scores[0]!;
+    const site = request.parameters.site;
     const served: ServedPrediction = {
       atMs,
       model: modelName,
@@ -253,10 +254,11 @@ export class Gateway {
       decision: threshold === undefined ? null : score >= threshold,
       latencyMs,
       quality: matrix.quality,
+      site: typeof site === 'string' && site.length <= 128 ? site : null,
       threshold,
     };
     this.predictions.record(served);
-    this.sketches?.add(modelName, matrix, atMs, request.parameters.site);
+    this.sketches?.add(modelName, matrix, atMs, site);
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
       // The mirror reuses the decoded feature matrix; its event is made from the production one.
@@ -279,6 +281,7 @@ export class Gateway {
       decision: t === undefined ? null : score >= t,
       latencyMs,
       quality: prod.quality,
+      site: prod.site,
       mirrorOf: prod,
     });
   };

@@ -75,6 +75,8 @@ export interface PredictionEvent extends RoutedRequest {
   latencyMs: number;
   /** Input quality flags raised by the gateway (e.g. missing_feature, out_of_range). */
   quality: string[];
+  /** The request's `site` parameter (at most 128 characters); absent when it had none, and in older events. */
+  site?: string;
 }
 
 /**
@@ -97,6 +99,8 @@ export interface PredictionBatchLine {
   decision: Array<boolean | null>;
   latencyMs: number[];
   quality: string[][];
+  /** Optional column: null where the request named no site. */
+  site?: Array<string | null>;
 }
 
 const BATCH_COLUMNS = ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality'] as const;
@@ -110,7 +114,8 @@ export function expandPredictionBatch(line: Record<string, unknown>): Prediction
     const col = b[c];
     if (!Array.isArray(col) || col.length !== n) return null;
   }
-  const { batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality } = b as PredictionBatchLine;
+  const { batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality, site } = b as PredictionBatchLine;
+  if (site !== undefined && (!Array.isArray(site) || site.length !== n)) return null;
   const events = new Array<PredictionEvent>(n);
   for (let i = 0; i < n; i++) {
     events[i] = {
@@ -127,6 +132,8 @@ export function expandPredictionBatch(line: Record<string, unknown>): Prediction
       latencyMs: latencyMs[i]!,
       quality: quality[i]!,
     };
+    const s = site?.[i];
+    if (typeof s === 'string') events[i]!.site = s;
   }
   return events;
 }

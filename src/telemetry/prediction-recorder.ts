@@ -27,6 +27,8 @@ export interface PredictionRecord {
   decision: boolean | null;
   latencyMs: number;
   quality: readonly string[];
+  /** The request's site parameter, or null. */
+  site: string | null;
   /** Set by the encoder: the HMAC of caseId. */
   caseIdHash?: string;
   /** The production record this one mirrors (same case): its hash is reused, not recomputed. */
@@ -78,6 +80,7 @@ export class PredictionEncoder {
       decision: new Array<boolean | null>(n),
       latencyMs: new Array<number>(n),
       quality: new Array<string[]>(n),
+      site: new Array<string | null>(n),
     };
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
@@ -96,6 +99,7 @@ export class PredictionEncoder {
       line.decision[i] = r.decision;
       line.latencyMs[i] = Math.round(r.latencyMs * 1000) / 1000;
       line.quality[i] = r.quality as string[];
+      line.site![i] = r.site;
     }
     return JSON.stringify(line) + '\n';
   }

@@ -211,6 +211,8 @@ export interface CaseRecord {
   routeVersion: number;
   score: number;
   decision: boolean | null;
+  /** The request's site, where it named one. */
+  site?: string;
 }
 
 /** Query side over the segment index: windows, their events, and which model version saw a case. */
@@ -278,7 +280,7 @@ export class TelemetryReader {
 }
 
 export function caseRecord(e: PredictionEvent): CaseRecord {
-  return { at: e.at, model: e.model, modelVersion: e.modelVersion, route: e.route, routeVersion: e.routeVersion, score: e.score, decision: e.decision };
+  return { at: e.at, model: e.model, modelVersion: e.modelVersion, route: e.route, routeVersion: e.routeVersion, score: e.score, decision: e.decision, ...(e.site !== undefined ? { site: e.site } : {}) };
 }
 
 /** How much each ground-truth source counts (from the release policy). */

@@ -154,8 +154,11 @@ export interface ShadowTelemetryQuery extends ShadowPairQuery {
   seed: string;
 }
 
-/** Telemetry records no site: the disagreement strata are by direction only, under this site name. */
+/** The disagreement stratum's site for a pair whose production prediction names none (a request without a site, an older gateway). */
 export const TELEMETRY_SITE = 'not recorded';
+
+/** The site a pair is stratified by: its production prediction's (the request's `site` parameter). */
+export const pairSite = (p: ShadowPair): string => p.production.site ?? TELEMETRY_SITE;
 
 /** Why a measurement of the simulated shadow has no counterpart here. */
 export const TELEMETRY_NOT_MEASURED: NonNullable<ShadowMeasurement['notMeasured']> = {
@@ -184,9 +187,10 @@ export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: Sha
   const valid = pairing.pairs.filter((p) => Number.isFinite(p.production.score) && Number.isFinite(p.shadow.score));
   const asOf = q.asOf === undefined ? Infinity : Date.parse(q.asOf);
   const truth = caseLabels(events, q.model, q.weights ?? DEFAULT_SOURCE_WEIGHTS, asOf);
+  // Strata: site (the request's, where it named one) × direction, as for simulated cases.
   const compared = compareShadow(
-    valid.map((p) => ({ candidate: p.shadow.score, production: p.production.score, label: truth.get(p.caseIdHash)?.label ?? -1, site: TELEMETRY_SITE, key: `${p.caseIdHash}|${p.at}|${p.production.eventId}`, pair: p })),
-    { threshold: q.threshold, sites: [TELEMETRY_SITE], sampleSize: q.sampleSize, seed: q.seed },
+    valid.map((p) => ({ candidate: p.shadow.score, production: p.production.score, label: truth.get(p.caseIdHash)?.label ?? -1, site: pairSite(p), key: `${p.caseIdHash}|${p.at}|${p.production.eventId}`, pair: p })),
+    { threshold: q.threshold, sites: [...new Set(valid.map(pairSite))].sort(), sampleSize: q.sampleSize, seed: q.seed },
   );
   const { counts } = compared;
   const flags: Record<string, number> = {};

@@ -212,7 +212,7 @@ describe('measureShadowTelemetry', () => {
     assert.match(m.notMeasured!.drift!, /no input sketches/);
   });
 
-  it('samples disagreements by direction (no site in telemetry), identified by the telemetry hash', () => {
+  it('samples disagreements by direction when no prediction names a site, identified by the telemetry hash', () => {
     const { events } = eventSet();
     const { measurement: m, sample } = measureShadowTelemetry(events, query);
     assert.deepEqual(m.disagreements!.strata, [
@@ -224,6 +224,21 @@ describe('measureShadowTelemetry', () => {
     assert.ok([H('c05'), H('c06')].includes(sample[1]!.caseIdHash));
     assert.deepEqual(measureShadowTelemetry(events, query).sample, sample, 'reproducible for a seed');
     assert.equal(measureShadowTelemetry(events, { ...query, sampleSize: 0 }).sample.length, 0);
+  });
+
+  it("stratifies disagreements by the site the gateway recorded with each production prediction, as for simulated cases", () => {
+    const siteOf: Record<string, string> = { [H('c04')]: 'site-b', [H('c05')]: 'site-a' };
+    const events = eventSet().events.map((e) => (e.kind === 'prediction' && e.route === 'production' && siteOf[e.caseIdHash] ? { ...e, site: siteOf[e.caseIdHash] } : e));
+    const { measurement: m, sample } = measureShadowTelemetry(events, { ...query, sampleSize: 5 });
+    const bySite = (a: { site: string }, b: { site: string }) => a.site.localeCompare(b.site);
+    // Every site × direction is a stratum (as for simulated cases, empty ones included); these hold the disagreements.
+    assert.equal(m.disagreements!.strata.length, 3 * 2);
+    assert.deepEqual(m.disagreements!.strata.filter((x) => x.available > 0).sort(bySite), [
+      { site: TELEMETRY_SITE, direction: 'production-only', available: 1, sampled: 1 }, // c06 named no site
+      { site: 'site-a', direction: 'production-only', available: 1, sampled: 1 },
+      { site: 'site-b', direction: 'candidate-only', available: 1, sampled: 1 },
+    ]);
+    assert.deepEqual(new Set(sample.map((p) => p.caseIdHash)), new Set([H('c04'), H('c05'), H('c06')]));
   });
 
   it('an empty window measures nothing and passes nothing', () => {

@@ -22,6 +22,7 @@ const recordArb: fc.Arbitrary<PredictionRecord> = fc.record({
   decision: fc.constantFrom(null, true, false),
   latencyMs: fc.double({ min: 0, max: 5000, noNaN: true }),
   quality: fc.array(fc.constantFrom('missing_feature:x3', 'out_of_range:x1', 'non_finite:x"0'), { maxLength: 3 }),
+  site: fc.option(fc.string({ maxLength: 12 }), { nil: null }),
 });
 
 /** What the WAL must hold for a record: the event as JSON.stringify writes it, case id hashed. */
@@ -38,6 +39,7 @@ function expectedEvent(r: PredictionRecord): Omit<PredictionEvent, 'eventId'> {
     decision: r.decision,
     latencyMs: Math.round(r.latencyMs * 1000) / 1000,
     quality: [...r.quality],
+    ...(r.site !== null ? { site: r.site } : {}),
   };
 }
 
@@ -48,7 +50,7 @@ function withoutId(e: PredictionEvent): Omit<PredictionEvent, 'eventId'> {
 }
 
 function rec(i: number, caseId = `case-${i}`): PredictionRecord {
-  return { atMs: 1_780_000_000_000 + i, model: 'sepsis-alert', modelVersion: '1.4.0', route: i % 3 === 0 ? 'shadow' : 'production', routeVersion: 7, caseId, score: i / 1000, decision: i % 2 === 0, latencyMs: 0.25 + i / 1e6, quality: i % 5 === 0 ? ['missing_feature:x3'] : [] };
+  return { atMs: 1_780_000_000_000 + i, model: 'sepsis-alert', modelVersion: '1.4.0', route: i % 3 === 0 ? 'shadow' : 'production', routeVersion: 7, caseId, score: i / 1000, decision: i % 2 === 0, latencyMs: 0.25 + i / 1e6, quality: i % 5 === 0 ? ['missing_feature:x3'] : [], site: i % 4 === 0 ? null : `site-${i % 3}` };
 }
 
 describe('CaseIdHasher (HMAC-SHA256 by its definition)', () => {
@@ -89,13 +91,14 @@ describe('prediction batches', () => {
   });
 
   it('a batch line is columns of equal length, one per field', () => {
-    const records = [rec(1), rec(2), rec(3)];
+    const records = [rec(1), rec(2), rec(4)];
     const line = JSON.parse(new PredictionEncoder(KEY).encode(records)) as PredictionBatchLine;
     assert.equal(line.kind, 'predictions');
     const { kind: _k, batchId: _b, ...columns } = line;
-    assert.deepEqual(Object.keys(columns), ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality']);
+    assert.deepEqual(Object.keys(columns), ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality', 'site']);
     for (const col of Object.values(columns)) assert.equal((col as unknown[]).length, 3);
-    assert.deepEqual(line.score, [0.001, 0.002, 0.003]);
+    assert.deepEqual(line.site, ['site-1', 'site-2', null]);
+    assert.deepEqual(line.score, [0.001, 0.002, 0.004]);
   });
 
   it("never writes a raw case id; a mirror reuses its production record's hash", () => {

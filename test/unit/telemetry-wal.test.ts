@@ -167,6 +167,11 @@ describe('prediction event serialisation (gateway hot path)', () => {
     const text = [JSON.stringify(before), JSON.stringify(batch), JSON.stringify({ ...batch, score: [0.1] }), JSON.stringify({ ...batch, batchId: undefined }), JSON.stringify({ ...batch, quality: 'x' }), JSON.stringify(after), ''].join('\n');
     const { events, skipped } = parseSegment(text);
     assert.equal(skipped, 3, 'unequal columns, no batch id, a column that is not an array');
+    // The optional site column: names a site where it holds one; a site column of the wrong length is not a whole batch.
+    const sited = parseSegment(JSON.stringify({ ...batch, site: ['site-a', null] })).events as PredictionEvent[];
+    assert.deepEqual(sited.map((e) => e.site), ['site-a', undefined]);
+    assert.equal('site' in sited[1]!, false);
+    assert.equal(parseSegment(JSON.stringify({ ...batch, site: ['site-a'] })).skipped, 1);
     assert.deepEqual(events, [
       before,
       { kind: 'prediction', eventId: 'b1.0', at: '2026-03-01T10:00:00.000Z', model: 'm', modelVersion: '1', route: 'production', routeVersion: 3, caseIdHash: 'a'.repeat(64), score: 0.1, decision: false, latencyMs: 0.5, quality: [] },

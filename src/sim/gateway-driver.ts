@@ -55,7 +55,7 @@ export interface GatewayDriverSummary {
   inferenceEndedAt: string;
   endedAt: string;
   /** What each case was sent as, for callers that check the arms (raw ids: keep them out of evidence). */
-  sent: Array<{ caseId: string; route: string | null; modelVersion: string | null; score: number | null; label: 0 | 1; outcomePosted: boolean }>;
+  sent: Array<{ caseId: string; site: string; route: string | null; modelVersion: string | null; score: number | null; label: 0 | 1; outcomePosted: boolean }>;
   firstError: string | null;
 }
 
@@ -82,7 +82,7 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
   const base = opts.url.replace(/\/+$/, '');
   const cases = driverCases(opts);
   const maxInFlight = opts.maxInFlight ?? 64;
-  const sent: GatewayDriverSummary['sent'] = cases.map((c) => ({ caseId: c.caseId, route: null, modelVersion: null, score: null, label: c.label, outcomePosted: false }));
+  const sent: GatewayDriverSummary['sent'] = cases.map((c) => ({ caseId: c.caseId, site: c.site, route: null, modelVersion: null, score: null, label: c.label, outcomePosted: false }));
   const byRoute: Record<string, number> = {};
   const byVersion: Record<string, number> = {};
   let ok = 0;

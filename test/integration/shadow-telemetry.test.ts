@@ -13,6 +13,7 @@ import type { ReleaseStatus, ShadowMeasurement } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { driveGateway } from '../../src/sim/gateway-driver';
+import { categoricalDrift } from '../../src/stats/drift';
 import { TelemetryLiveSource, TelemetryReader, windowsBetween, type LiveTelemetryPort, type PredictionEvent, type TelemetryWindowReader } from '../../src/telemetry';
 import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
 import { demoRequest, fastPolicy, reviewerApproval, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
@@ -156,6 +157,17 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     assert.equal(m.drift!.notCompared, undefined);
     assert.deepEqual(m.missing, Object.fromEntries(features.map((f) => [f, 0])));
     assert.equal(m.notMeasured?.drift, undefined);
+    // Site: each production prediction names its request's site, and the sketch buckets count rows per site, so the
+    // site mix is compared with the evaluation split's (as the case-level computation gives it on the driven sites)
+    // and disagreements are sampled per site.
+    const sentSites = drive.sent.map((c) => c.site);
+    assert.deepEqual(production.map((p) => p.site).sort(), [...sentSites].sort());
+    const evalCsv = fs.readFileSync(path.join(__dirname, '..', '..', 'demo', 'data', 'evaluation.csv'), 'utf8').trim().split('\n');
+    const siteCol = evalCsv[0]!.split(',').indexOf('site');
+    const mix = categoricalDrift(evalCsv.slice(1).map((r) => r.split(',')[siteCol]!), sentSites);
+    assert.ok(m.drift!.site, JSON.stringify(m.drift));
+    assert.ok(Math.abs(m.drift!.site.chiSquare - mix.chiSquare.statistic) < 1e-9 && m.drift!.site.df === mix.chiSquare.df, `${JSON.stringify(m.drift!.site)} vs ${JSON.stringify(mix.chiSquare)}`);
+    assert.ok(m.disagreements!.strata.every((x) => sentSites.includes(x.site)), JSON.stringify(m.disagreements!.strata));
 
     // The decision and the route changes: the mirror is off again, production never moved.
     assert.equal(stage.decision!.verdict, 'pass', stage.decision!.reasons.join('; '));

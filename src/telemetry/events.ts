@@ -83,12 +83,16 @@ export interface PredictionEvent extends RoutedRequest {
  * The gateway's WAL form of a batch of prediction events: one line, one column per field (the encoder
  * writes it with one JSON.stringify of arrays: no per-event string building, the gateway's largest
  * telemetry cost per request). Only the local WAL holds it: `parseSegment` expands it into
- * PredictionEvents, whose ids are `<batchId>.<position>` (stable however often the line is read), and
- * segments in S3 hold those events, one per line.
+ * PredictionEvents, whose ids are `<eventId>.<position>` (stable however often the line is read), and
+ * segments in S3 hold those events, one per line. The batch's own id is called `eventId` so that a gateway from
+ * before batch lines, restarted on this WAL, keeps a batch line as an event of a kind it does not know instead
+ * of dropping it as unreadable (its uploader cannot index it by window, but the predictions are not lost, and
+ * this version's parseSegment expands them from the segment).
  */
 export interface PredictionBatchLine {
   kind: 'predictions';
-  batchId: string;
+  /** The batch's id (see above). */
+  eventId: string;
   at: string[];
   model: string[];
   modelVersion: string[];
@@ -108,13 +112,13 @@ const BATCH_COLUMNS = ['at', 'model', 'modelVersion', 'route', 'routeVersion', '
 /** The prediction events of a parsed batch line, in order; null if it is not a whole batch (columns missing or of unequal length). */
 export function expandPredictionBatch(line: Record<string, unknown>): PredictionEvent[] | null {
   const b = line as Partial<PredictionBatchLine>;
-  if (typeof b.batchId !== 'string' || !Array.isArray(b.at)) return null;
+  if (typeof b.eventId !== 'string' || !Array.isArray(b.at)) return null;
   const n = b.at.length;
   for (const c of BATCH_COLUMNS) {
     const col = b[c];
     if (!Array.isArray(col) || col.length !== n) return null;
   }
-  const { batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality, site } = b as PredictionBatchLine;
+  const { eventId: batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality, site } = b as PredictionBatchLine;
   if (site !== undefined && (!Array.isArray(site) || site.length !== n)) return null;
   const events = new Array<PredictionEvent>(n);
   for (let i = 0; i < n; i++) {

@@ -69,7 +69,7 @@ export class PredictionEncoder {
     const n = records.length;
     const line: PredictionBatchLine = {
       kind: 'predictions',
-      batchId: randomUUID(),
+      eventId: randomUUID(),
       at: new Array<string>(n),
       model: new Array<string>(n),
       modelVersion: new Array<string>(n),

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CaseIdHasher, hashCaseId, parseSegment, WriteAheadLog, type PredictionBatchLine, type PredictionEvent } from '../../src/telemetry';
+import { CaseIdHasher, hashCaseId, parseSegment, segmentBytes, WriteAheadLog, type PredictionBatchLine, type PredictionEvent, type TelemetryEvent } from '../../src/telemetry';
 import { PredictionEncoder, PredictionRecorder, type PredictionRecord } from '../../src/telemetry/prediction-recorder';
 
 const KEY = 'case-id-key-0123456789';
@@ -94,11 +94,24 @@ describe('prediction batches', () => {
     const records = [rec(1), rec(2), rec(4)];
     const line = JSON.parse(new PredictionEncoder(KEY).encode(records)) as PredictionBatchLine;
     assert.equal(line.kind, 'predictions');
-    const { kind: _k, batchId: _b, ...columns } = line;
+    const { kind: _k, eventId: _b, ...columns } = line;
     assert.deepEqual(Object.keys(columns), ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality', 'site']);
     for (const col of Object.values(columns)) assert.equal((col as unknown[]).length, 3);
     assert.deepEqual(line.site, ['site-1', 'site-2', null]);
     assert.deepEqual(line.score, [0.001, 0.002, 0.004]);
+  });
+
+  it('a batch line looks like an event to a reader from before batch lines, and comes back whole from the segment it uploads', () => {
+    const records = [rec(1), rec(2), rec(4)];
+    const text = new PredictionEncoder(KEY).encode(records);
+    // What parseSegment accepted before batch lines: any JSON object with string eventId and kind.
+    const asOldReaderSawIt = JSON.parse(text) as TelemetryEvent;
+    assert.equal(typeof asOldReaderSawIt.eventId, 'string');
+    assert.equal(typeof asOldReaderSawIt.kind, 'string');
+    // Such a gateway uploads it as it is; this version's readers expand it from S3.
+    const fromS3 = parseSegment(Buffer.from(segmentBytes([asOldReaderSawIt])).toString('utf8'));
+    assert.equal(fromS3.skipped, 0);
+    assert.deepEqual(fromS3.events, parseSegment(text).events);
   });
 
   it("never writes a raw case id; a mirror reuses its production record's hash", () => {

@@ -161,10 +161,10 @@ describe('outcome ingest and window aggregation', () => {
 
 describe('prediction event serialisation (gateway hot path)', () => {
   it('parseSegment expands a prediction batch line in place and skips one that is not whole', () => {
-    const batch = { kind: 'predictions', batchId: 'b1', at: ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z'], model: ['m', 'm'], modelVersion: ['1', '2'], route: ['production', 'shadow'], routeVersion: [3, 3], caseIdHash: ['a'.repeat(64), 'a'.repeat(64)], score: [0.1, null], decision: [false, null], latencyMs: [0.5, 1.25], quality: [[], ['missing_value']] };
+    const batch = { kind: 'predictions', eventId: 'b1', at: ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z'], model: ['m', 'm'], modelVersion: ['1', '2'], route: ['production', 'shadow'], routeVersion: [3, 3], caseIdHash: ['a'.repeat(64), 'a'.repeat(64)], score: [0.1, null], decision: [false, null], latencyMs: [0.5, 1.25], quality: [[], ['missing_value']] };
     const before = prediction();
     const after = prediction();
-    const text = [JSON.stringify(before), JSON.stringify(batch), JSON.stringify({ ...batch, score: [0.1] }), JSON.stringify({ ...batch, batchId: undefined }), JSON.stringify({ ...batch, quality: 'x' }), JSON.stringify(after), ''].join('\n');
+    const text = [JSON.stringify(before), JSON.stringify(batch), JSON.stringify({ ...batch, score: [0.1] }), JSON.stringify({ ...batch, eventId: undefined }), JSON.stringify({ ...batch, quality: 'x' }), JSON.stringify(after), ''].join('\n');
     const { events, skipped } = parseSegment(text);
     assert.equal(skipped, 3, 'unequal columns, no batch id, a column that is not an array');
     // The optional site column: names a site where it holds one; a site column of the wrong length is not a whole batch.

@@ -23,7 +23,7 @@ const HASHER_ROOM = 256;
 /**
  * `hashCaseId` for many ids under one key (the gateway's prediction encoder): the same HMAC-SHA256, computed
  * by its definition (RFC 2104: SHA-256((K ⊕ opad) ‖ SHA-256((K ⊕ ipad) ‖ id))) with two one-shot hashes over
- * buffers whose padded key blocks are made once. No Hmac object per id: ~15 % less CPU per id.
+ * buffers whose padded key blocks are made once. No Hmac object per id: ~13 % less CPU per id (1.44 → 1.25 µs).
  */
 export class CaseIdHasher {
   private readonly key: KeyObject;

@@ -1,4 +1,5 @@
-import type { DatasetRef, ReleaseRequest } from '../domain';
+import type { DatasetRef, FeatureDrift, ReleaseRequest, ShadowDrift } from '../domain';
+import type { CategoricalDrift } from '../stats/drift';
 import { readDataset, tableHeader } from './dataset';
 import type { EvidencePort } from './deps';
 
@@ -30,4 +31,17 @@ export async function readDriftReference(evidence: EvidencePort, request: Releas
     columns.set(feature, values);
   });
   return { dataset, rows: table.rows, columns, sites: table.slices.site ?? null };
+}
+
+/** The site mix's drift as SHADOW records it. */
+export function shadowSiteDrift(d: CategoricalDrift): NonNullable<ShadowDrift['site']> {
+  return { chiSquare: d.chiSquare.statistic, df: d.chiSquare.df, pValue: d.chiSquare.pValue, psi: d.psi };
+}
+
+/** The site mix's drift as monitoring records it: a categorical feature, and its counts for the evidence record. */
+export function monitoringSiteDrift(d: CategoricalDrift): { feature: FeatureDrift; siteMix: { categories: string[]; reference: number[]; current: number[] } } {
+  return {
+    feature: { feature: 'site', kind: 'categorical', psi: d.psi, test: 'chi-square', statistic: d.chiSquare.statistic, pValue: d.chiSquare.pValue, df: d.chiSquare.df },
+    siteMix: { categories: d.categories, reference: d.reference, current: d.current },
+  };
 }

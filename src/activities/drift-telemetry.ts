@@ -14,6 +14,7 @@ import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from 
 import type { EvidencePort } from './deps';
 import type { ObserveDriftInput } from './drift';
 import { driftMeasurement, type Reference } from './drift-measurement';
+import { monitoringSiteDrift } from './drift-reference';
 import { liveInterval, TELEMETRY_SOURCE } from './live-telemetry';
 import type { StageOutput } from './snapshot';
 
@@ -56,11 +57,11 @@ export async function observeDriftFromTelemetry(
     bins.push({ feature: f, edges: [...edges], reference: binCounts(refValues, edges), current: sketchBinCounts(s, edges) });
   }
   const site = windowSiteMix(ref.sites, sketches);
-  let siteMix: { categories: string[]; reference: number[]; current: number[] } | null = null;
+  let siteMix: ReturnType<typeof monitoringSiteDrift>['siteMix'] | null = null;
   if ('drift' in site) {
-    const d = site.drift;
-    features.push({ feature: 'site', kind: 'categorical', psi: d.psi, test: 'chi-square', statistic: d.chiSquare.statistic, pValue: d.chiSquare.pValue, df: d.chiSquare.df });
-    siteMix = { categories: d.categories, reference: d.reference, current: d.current };
+    const d = monitoringSiteDrift(site.drift);
+    features.push(d.feature);
+    siteMix = d.siteMix;
   } else notCompared.push(`site: ${site.notCompared}`);
 
   // Performance, alert burden and overrides: the released model's cases on the production route, joined as the canary

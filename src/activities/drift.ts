@@ -32,6 +32,7 @@ import { asArtifactFailure, closeAll, openScorers, scoreCases } from './artifact
 import { defaultSchema, tableHeader } from './dataset';
 import type { ActivityDeps } from './deps';
 import { countCases, driftMeasurement, type Reference } from './drift-measurement';
+import { monitoringSiteDrift } from './drift-reference';
 import { observeDriftFromTelemetry } from './drift-telemetry';
 import type { StageOutput } from './snapshot';
 
@@ -238,14 +239,14 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
           notCompared.push(`${f}: ${e instanceof Error ? e.message : String(e)}`);
         }
       }
-      let siteMix: { categories: string[]; reference: number[]; current: number[] } | null = null;
+      let siteMix: ReturnType<typeof monitoringSiteDrift>['siteMix'] | null = null;
       if (!ref.sites) {
         notCompared.push('site: the evaluation split has no site column');
       } else {
         try {
-          const d = categoricalDrift(ref.sites, cases.map((c) => c.site));
-          features.push({ feature: 'site', kind: 'categorical', psi: d.psi, test: 'chi-square', statistic: d.chiSquare.statistic, pValue: d.chiSquare.pValue, df: d.chiSquare.df });
-          siteMix = { categories: d.categories, reference: d.reference, current: d.current };
+          const d = monitoringSiteDrift(categoricalDrift(ref.sites, cases.map((c) => c.site)));
+          features.push(d.feature);
+          siteMix = d.siteMix;
         } catch (e) {
           notCompared.push(`site: ${e instanceof Error ? e.message : String(e)}`);
         }

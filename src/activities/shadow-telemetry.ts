@@ -15,7 +15,7 @@ import type { TelemetryWindowReader } from '../telemetry/live-source';
 import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../telemetry/input-sketches';
 import { measureShadowTelemetry, pairSite } from '../telemetry/shadow-pairs';
 import { sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
-import { readDriftReference } from './drift-reference';
+import { readDriftReference, shadowSiteDrift } from './drift-reference';
 import type { EvidencePort } from './deps';
 import { TELEMETRY_SOURCE } from './live-telemetry';
 import { SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
@@ -171,7 +171,7 @@ async function inputDrift(
     features.push({ feature, psi: sketchPsi(reference, sketch).psi, ks: ks.statistic, ksPValue: ks.pValue, n: sketch.count });
   }
   const mix = windowSiteMix(ref.sites, w);
-  const site = 'drift' in mix ? { chiSquare: mix.drift.chiSquare.statistic, df: mix.drift.chiSquare.df, pValue: mix.drift.chiSquare.pValue, psi: mix.drift.psi } : null;
+  const site = 'drift' in mix ? shadowSiteDrift(mix.drift) : null;
   return {
     drift: { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features, site, ...(notCompared.length ? { notCompared } : {}) },
     missing,

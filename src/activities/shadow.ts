@@ -27,7 +27,7 @@ import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import { hashCaseId } from '../telemetry/events';
 import { asArtifactFailure, casesAsInput, closeAll, openScorers } from './artifacts';
 import type { ActivityDeps, EvidencePort } from './deps';
-import { readDriftReference } from './drift-reference';
+import { readDriftReference, shadowSiteDrift } from './drift-reference';
 import { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
 import { observeShadowFromTelemetry, type ObserveShadowInput } from './shadow-telemetry';
 import type { StageOutput } from './snapshot';
@@ -70,8 +70,7 @@ async function driftAgainstReference(
   let site: ShadowDrift['site'] = null;
   if (ref.sites) {
     try {
-      const d = categoricalDrift(ref.sites, cases.map((c) => c.site));
-      site = { chiSquare: d.chiSquare.statistic, df: d.chiSquare.df, pValue: d.chiSquare.pValue, psi: d.psi };
+      site = shadowSiteDrift(categoricalDrift(ref.sites, cases.map((c) => c.site)));
     } catch {
       site = null; // a single site in both samples: nothing to compare
     }

@@ -29,7 +29,7 @@ interface ModelBucket {
   lastNames: readonly string[] | null;
   lastBuilders: LogSketchBuilder[];
   rows: number;
-  /** Rows per site parameter value; rows of sites beyond MAX_SKETCH_SITES (or over-long ones) in siteOverflow. */
+  /** Rows per site; rows of sites beyond MAX_SKETCH_SITES in siteOverflow. */
   sites: Map<string, number>;
   siteOverflow: number;
 }
@@ -53,20 +53,20 @@ export class FeatureSketcher {
   }
 
   /**
-   * The rows of one request, seen at `atMs`, from `site` (the request's site parameter, if it has one). Missing
+   * The rows of one request, seen at `atMs`, from `site` (`siteParameter` of the request, null: none). Missing
    * (imputed) values are counted as missing, not as 0.
    */
-  add(model: string, m: FeatureMatrix, atMs: number, site?: unknown): void {
+  add(model: string, m: FeatureMatrix, atMs: number, site: string | null = null): void {
     if (atMs >= this.bucketEnd) this.rollover(atMs);
     let b = this.models.get(model);
     if (!b) {
       b = { byName: new Map(), lastNames: null, lastBuilders: [], rows: 0, sites: new Map(), siteOverflow: 0 };
       this.models.set(model, b);
     }
-    if (typeof site === 'string') {
+    if (site !== null) {
       const n = b.sites.get(site);
       if (n !== undefined) b.sites.set(site, n + m.rows);
-      else if (b.sites.size < MAX_SKETCH_SITES && site.length <= 128) b.sites.set(site, m.rows);
+      else if (b.sites.size < MAX_SKETCH_SITES) b.sites.set(site, m.rows);
       else b.siteOverflow += m.rows;
     }
     if (b.lastNames !== m.featureNames) {

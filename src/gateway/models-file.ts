@@ -36,7 +36,7 @@ export const ModelsFileSchema = z
            * features far from zero for their spread (sodium ≈ 140 ± 3), whose drift is otherwise not compared.
            * Every gateway serving the model must use the same centres (sketches of different centres do not merge).
            */
-          sketchCentres: z.record(z.string().min(1), z.number().refine(Number.isFinite, 'a finite number')).optional(),
+          sketchCentres: z.record(z.string().min(1), z.number()).optional(), // zod 4's number() refuses ±Infinity and NaN
         })
         .strict(),
     ),

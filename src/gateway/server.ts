@@ -12,6 +12,7 @@ import {
   feedbackEvent,
   hashCaseId,
   outcomeEvent,
+  siteParameter,
   caseRecord,
   type CaseRecord,
   type FailureEvent,
@@ -242,7 +243,7 @@ export class Gateway {
     // Everything below happens after the response was handed to the socket. The raw case id goes to the
     // recorder, which hashes it when it encodes the batch; only the hash is written.
     const score = scores[0]!;
-    const site = request.parameters.site;
+    const site = siteParameter(request.parameters.site);
     const served: ServedPrediction = {
       atMs,
       model: modelName,
@@ -254,7 +255,7 @@ export class Gateway {
       decision: threshold === undefined ? null : score >= threshold,
       latencyMs,
       quality: matrix.quality,
-      site: typeof site === 'string' && site.length <= 128 ? site : null,
+      site,
       threshold,
     };
     this.predictions.record(served);

@@ -338,12 +338,14 @@ export interface CategoricalDrift {
 
 /** Drift of a categorical feature: counts per category (union of both samples, sorted), chi-square and PSI. */
 export function categoricalDrift(reference: readonly string[], current: readonly string[], epsilon = DEFAULT_PSI_EPSILON): CategoricalDrift {
-  const count = (xs: readonly string[]) => {
-    const out = new Map<string, number>();
-    for (const x of xs) out.set(x, (out.get(x) ?? 0) + 1);
-    return out;
-  };
-  return categoricalDriftOfCounts(count(reference), count(current), epsilon);
+  return categoricalDriftOfCounts(countCategories(reference), countCategories(current), epsilon);
+}
+
+/** How often each category occurs. */
+export function countCategories(xs: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const x of xs) out.set(x, (out.get(x) ?? 0) + 1);
+  return out;
 }
 
 /** categoricalDrift from counts per category (e.g. the gateway's site counts, which keep no case-level values). */

@@ -19,6 +19,7 @@
  */
 import { binCounts, DEFAULT_PSI_EPSILON, kolmogorovSf, psiOfBinCounts, quantileEdges, type KsResult, type PsiResult } from './drift';
 import { StatsInputError } from './errors';
+import { quantile } from './shadow';
 
 export const DEFAULT_SKETCH_ALPHA = 0.01;
 /** |v| below this counts as zero: log buckets never reach 0. */
@@ -45,6 +46,8 @@ export interface LogSketch {
 
 /** A sketch's centre (absent: 0). */
 export const centreOf = (s: Pick<LogSketch, 'centre'>): number => s.centre ?? 0;
+/** The `centre` field of a sketch around c: written only when it is not 0, so uncentred sketches keep their old form. */
+const centreField = (c: number): Pick<LogSketch, 'centre'> => (c !== 0 ? { centre: c } : {});
 
 function gammaOf(alpha: number): number {
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`sketch alpha must be in (0, 1), got ${alpha}`);
@@ -113,7 +116,7 @@ export class LogSketchBuilder {
       });
       return out;
     };
-    return { alpha: this.alpha, count: this.finite, missing: this.missing, zero: this.zero, positive: sparse(this.pos), negative: sparse(this.neg), ...(this.centre !== 0 ? { centre: this.centre } : {}) };
+    return { alpha: this.alpha, count: this.finite, missing: this.missing, zero: this.zero, positive: sparse(this.pos), negative: sparse(this.neg), ...centreField(this.centre) };
   }
 
   reset(): void {
@@ -127,7 +130,7 @@ export class LogSketchBuilder {
 
 export function emptySketch(alpha = DEFAULT_SKETCH_ALPHA, centre = 0): LogSketch {
   gammaOf(alpha);
-  return { alpha, count: 0, missing: 0, zero: 0, positive: {}, negative: {}, ...(centre !== 0 ? { centre } : {}) };
+  return { alpha, count: 0, missing: 0, zero: 0, positive: {}, negative: {}, ...centreField(centre) };
 }
 
 const isCount = (c: unknown): c is number => typeof c === 'number' && Number.isInteger(c) && c >= 0;
@@ -170,7 +173,7 @@ export function mergeSketches(a: LogSketch, b: LogSketch): LogSketch {
     zero: a.zero + b.zero,
     positive: sum(ba.positive, bb.positive),
     negative: sum(ba.negative, bb.negative),
-    ...(a.centre !== undefined && a.centre !== 0 ? { centre: a.centre } : {}),
+    ...centreField(centreOf(a)),
   };
 }
 
@@ -314,8 +317,7 @@ export function sketchResolves(reference: readonly number[], alpha: number, opts
  */
 export function sketchTooCoarse(reference: readonly number[], s: LogSketch): string | null {
   if (sketchResolves(reference, s.alpha, { centre: centreOf(s) })) return null;
-  const sorted = [...reference].sort((a, b) => a - b);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const median = quantile(reference, 0.5);
   const resolves = sketchResolves(reference, s.alpha, { centre: median });
   return (
     `the gateway's sketch (relative accuracy ${s.alpha}, centre ${centreOf(s)}) is too coarse for its decile bins (values far from the centre for their spread)` +

@@ -202,9 +202,9 @@ export interface SketchEvent {
   /** Per feature; `missing` counts the nulls the gateway imputed. */
   features: Record<string, LogSketch>;
   /**
-   * Rows per value of the request's `site` parameter (rows without one are not counted); absent in events of
-   * older gateways. At most MAX_SKETCH_SITES distinct values a bucket: rows of further ones, or of a site
-   * longer than 128 characters, are counted in `siteOverflow` instead.
+   * Rows per site (`siteParameter` of the request; rows without one are not counted); absent in events of older
+   * gateways. At most MAX_SKETCH_SITES distinct sites a bucket: rows of further ones are counted in
+   * `siteOverflow` instead.
    */
   sites?: Record<string, number>;
   siteOverflow?: number;
@@ -212,6 +212,11 @@ export interface SketchEvent {
 
 /** Distinct sites one sketch bucket counts (the gateway's memory per bucket stays bounded whatever clients send). */
 export const MAX_SKETCH_SITES = 256;
+
+/** The site a request names, as telemetry records it: its `site` parameter if that is a string of at most 128 characters. */
+export function siteParameter(value: unknown): string | null {
+  return typeof value === 'string' && value.length <= 128 ? value : null;
+}
 
 export type TelemetryEvent = PredictionEvent | OutcomeEvent | FeedbackEvent | FailureEvent | SketchEvent;
 

@@ -1,7 +1,7 @@
 // Telemetry: prediction/outcome/feedback events, the fsync'ed write-ahead log, segment upload and queries.
 export * from './events';
 export { WriteAheadLog, parseSegment, type WalOptions } from './wal';
-export { mergeWindowSketches, siteCountsUnusable, windowSiteMix, type WindowSketches } from './input-sketches';
+export { mergeWindowSketches, windowSiteMix, type WindowSketches } from './input-sketches';
 export {
   SegmentUploader,
   TelemetryReader,

@@ -1,4 +1,4 @@
-import { categoricalDriftOfCounts, type CategoricalDrift } from '../stats/drift';
+import { categoricalDriftOfCounts, countCategories, type CategoricalDrift } from '../stats/drift';
 import { centreOf, emptySketch, mergeSketches, type LogSketch } from '../stats/log-sketch';
 import type { TelemetryEvent } from './events';
 
@@ -22,17 +22,15 @@ export function windowSiteMix(referenceSites: readonly string[] | null, w: Windo
   if (!referenceSites) return { notCompared: 'the evaluation split has no site column' };
   const why = siteCountsUnusable(w);
   if (why) return { notCompared: why };
-  const reference = new Map<string, number>();
-  for (const s of referenceSites) reference.set(s, (reference.get(s) ?? 0) + 1);
   try {
-    return { drift: categoricalDriftOfCounts(reference, w.sites.counts) };
+    return { drift: categoricalDriftOfCounts(countCategories(referenceSites), w.sites.counts) };
   } catch (e) {
     return { notCompared: e instanceof Error ? e.message : String(e) };
   }
 }
 
 /** Why the window's site counts cannot be compared with the reference's site mix, or null if they can. */
-export function siteCountsUnusable(w: WindowSketches): string | null {
+function siteCountsUnusable(w: WindowSketches): string | null {
   if (w.sites.buckets === 0) return 'the gateway counts no site in this window (older gateways)';
   if (w.sites.buckets < w.buckets) return `${w.buckets - w.sites.buckets} of ${w.buckets} input sketch buckets count no site (older gateways)`;
   if (w.sites.overflow > 0) return `${w.sites.overflow} rows came from sites past a bucket's limit of distinct sites`;

@@ -37,6 +37,8 @@ describe('gateway models file (VIGIL_GATEWAY_MODELS)', () => {
   });
 
   it('refuses a centre that is not a finite number', async () => {
-    await assert.rejects(loadModelsFile(modelsFile(`models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: .inf }\n`)), /sketchCentres/);
+    for (const bad of ['.inf', '-.inf', '.nan', '"140"']) {
+      await assert.rejects(loadModelsFile(modelsFile(`models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: ${bad} }\n`)), /sketchCentres/, bad);
+    }
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FeatureSketcher, GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { toFeatureMatrix, type InferRequest } from '../../src/gateway/oip';
-import { mergeWindowSketches, MAX_SKETCH_SITES, windowSiteMix, type SketchEvent } from '../../src/telemetry';
+import { mergeWindowSketches, MAX_SKETCH_SITES, siteParameter, windowSiteMix, type SketchEvent } from '../../src/telemetry';
 import { categoricalDrift } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 
@@ -63,21 +63,22 @@ describe('gateway input sketches (drift without case-level values)', () => {
     assert.equal(events[0]!.at, new Date(6_000).toISOString());
   });
 
-  it('counts rows per site parameter, bounded: past MAX_SKETCH_SITES distinct sites, or for an over-long one, rows go to siteOverflow', () => {
+  it('counts rows per site, bounded: past MAX_SKETCH_SITES distinct sites, rows go to siteOverflow', () => {
     const events: SketchEvent[] = [];
     const s = new FeatureSketcher({ bucketMs: 1_000, emit: (e) => events.push(e) });
     s.add('m', toFeatureMatrix(request(1, 1, 2), FEATURES), 5_100, 'site-a');
     s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_200, 'site-b');
     s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_300, 'site-a');
     s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_400); // no site: rows, but no site count
-    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_500, 7); // not a string: ignored likewise
-    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_600, 'x'.repeat(129));
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_500, siteParameter(7)); // not a string: no site either
+    s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_600, siteParameter('x'.repeat(129))); // over-long: likewise
     for (let i = 0; i < MAX_SKETCH_SITES + 5; i++) s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_700, `s${i}`);
     s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 5_800, 'site-b'); // already counted: still counted past the limit
     s.rollover(6_000);
     const e = events[0]!;
     assert.equal(Object.keys(e.sites!).length, MAX_SKETCH_SITES);
-    assert.deepEqual([e.sites!['site-a'], e.sites!['site-b'], e.siteOverflow], [3, 2, 1 + 7]);
+    assert.deepEqual([e.sites!['site-a'], e.sites!['site-b'], e.siteOverflow], [3, 2, 7]);
+    assert.equal(siteParameter('x'.repeat(128)), 'x'.repeat(128));
     assert.equal(e.rows, 8 + MAX_SKETCH_SITES + 5);
     // The next bucket starts empty.
     s.add('m', toFeatureMatrix(request(1, 1), FEATURES), 6_100, 'site-c');

@@ -348,7 +348,9 @@ describe('centred sketches (features far from zero for their spread)', () => {
   it('sketchTooCoarse: null when resolved; otherwise why, naming the reference median as a centre that would resolve it', () => {
     assert.equal(sketchTooCoarse(ref, centred(cur, 140)), null);
     const why = sketchTooCoarse(ref, sketchOf(cur));
-    const median = [...ref].sort((x, y) => x - y)[Math.floor((ref.length - 1) / 2)]!;
+    const sorted = [...ref].sort((x, y) => x - y);
+    assert.equal(sorted.length % 2, 0);
+    const median = (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
     assert.ok(why?.includes(`a sketch centre of ${Number(median.toPrecision(6))} (the reference median)`), why ?? 'null');
     // A spread so narrow that no centre helps at this α: the reason, without a suggestion.
     const narrow = normals('narrow', 2000, 140, 1e-4);

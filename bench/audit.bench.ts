@@ -20,13 +20,21 @@ const TARGET_SECONDS = 2;
 const HISTORIES = path.resolve(__dirname, '../test/histories');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, json: { type: 'boolean', default: false }, version: { type: 'string', default: 'v0.3.0' } } });
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '7' },
+      json: { type: 'boolean', default: false },
+      version: { type: 'string', default: 'v0.3.0' },
+    },
+  });
   const runs = Number(values.runs);
   installRuntimeLogger(pino({ level: 'error' }, pino.destination(2)));
   const dir = path.join(HISTORIES, values.version);
   const file = 'release-lifecycle-released.json';
   const json = fs.readFileSync(path.join(dir, file), 'utf8');
-  const workflowId = (JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>)[file]!;
+  const workflowId = (
+    JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>
+  )[file]!;
   const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
   const t0 = performance.now();
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../src/workflows'), logger: quiet });
@@ -65,8 +73,12 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(summary));
     return;
   }
-  console.log(`audit replay of ${summary.history} (${summary.events} events), bundle built once in ${summary.bundleSeconds} s`);
-  console.log(`replay: median ${summary.replayMedianSeconds} s, min ${summary.replayMinSeconds} s, max ${summary.replayMaxSeconds} s over ${runs} runs (target ≤ ${TARGET_SECONDS} s: ${summary.met ? 'met' : 'MISSED'})`);
+  console.log(
+    `audit replay of ${summary.history} (${summary.events} events), bundle built once in ${summary.bundleSeconds} s`,
+  );
+  console.log(
+    `replay: median ${summary.replayMedianSeconds} s, min ${summary.replayMinSeconds} s, max ${summary.replayMaxSeconds} s over ${runs} runs (target ≤ ${TARGET_SECONDS} s: ${summary.met ? 'met' : 'MISSED'})`,
+  );
   console.log(`decision recomputation: median ${summary.recomputeMedianMs} ms`);
 }
 

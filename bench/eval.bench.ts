@@ -14,7 +14,6 @@ const ROWS = 1_000_000;
 const TUNING_ROWS = 100_000;
 const REPETITIONS = 7;
 
-
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
@@ -51,12 +50,45 @@ const policy = validateAcceptancePolicy(
   {
     version: 1,
     criteria: [
-      { id: 'sensitivity-lower-bound', kind: 'metric-threshold', metric: 'sensitivity', bound: 'lower', op: '>=', value: 0.7, slices: cells, minN: 100 },
-      { id: 'specificity-lower-bound', kind: 'metric-threshold', metric: 'specificity', bound: 'lower', op: '>=', value: 0.5, slices: cells, minN: 100 },
-      { id: 'auc-non-inferior', kind: 'non-inferiority', margin: 0.01, alpha: 0.025, slices: cells, multiplicity: 'holm', minN: 100 },
+      {
+        id: 'sensitivity-lower-bound',
+        kind: 'metric-threshold',
+        metric: 'sensitivity',
+        bound: 'lower',
+        op: '>=',
+        value: 0.7,
+        slices: cells,
+        minN: 100,
+      },
+      {
+        id: 'specificity-lower-bound',
+        kind: 'metric-threshold',
+        metric: 'specificity',
+        bound: 'lower',
+        op: '>=',
+        value: 0.5,
+        slices: cells,
+        minN: 100,
+      },
+      {
+        id: 'auc-non-inferior',
+        kind: 'non-inferiority',
+        margin: 0.01,
+        alpha: 0.025,
+        slices: cells,
+        multiplicity: 'holm',
+        minN: 100,
+      },
       { id: 'auc-non-inferior-overall', kind: 'non-inferiority', margin: 0.01, alpha: 0.025 },
       { id: 'ece', kind: 'metric-threshold', metric: 'ece', op: '<=', value: 0.05 },
-      { id: 'calibration-slope', kind: 'metric-threshold', metric: 'calibrationSlope', bound: 'lower', op: '>=', value: 0.8 },
+      {
+        id: 'calibration-slope',
+        kind: 'metric-threshold',
+        metric: 'calibrationSlope',
+        bound: 'lower',
+        op: '>=',
+        value: 0.8,
+      },
       { id: 'sensitivity-drop', kind: 'max-drop', metric: 'sensitivity', maxDrop: 0.03, slices: cells, minN: 100 },
       { id: 'ap-drop', kind: 'max-drop', metric: 'averagePrecision', maxDrop: 0.02, slices: cells },
       { id: 'brier', kind: 'metric-threshold', metric: 'brier', bound: 'upper', op: '<=', value: 0.1, slices: cells },
@@ -106,8 +138,12 @@ const result = {
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify(result));
 } else {
-  console.log(`offline evaluation: ${ROWS} rows, ${result.slices} slices (overall + 4 sites × 2 sexes × 2 age bands), 2 models, ${result.criteria} criteria`);
-  console.log(`median ${result.medianSeconds.toFixed(3)} s  (min ${result.minSeconds.toFixed(3)}, max ${result.maxSeconds.toFixed(3)}, ${REPETITIONS} runs after warm-up)`);
+  console.log(
+    `offline evaluation: ${ROWS} rows, ${result.slices} slices (overall + 4 sites × 2 sexes × 2 age bands), 2 models, ${result.criteria} criteria`,
+  );
+  console.log(
+    `median ${result.medianSeconds.toFixed(3)} s  (min ${result.minSeconds.toFixed(3)}, max ${result.maxSeconds.toFixed(3)}, ${REPETITIONS} runs after warm-up)`,
+  );
   console.log(`peak RSS ${result.peakRssMB} MB on ${result.cpus} CPUs, Node ${result.node}`);
   for (const c of warm.criteria) console.log(`  ${c.status.padEnd(12)} ${c.id}: ${c.reason.slice(0, 160)}`);
 }

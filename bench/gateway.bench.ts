@@ -20,7 +20,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { Gateway, RouteTables, ShadowMirror, inProcessBackend, startOipModelServer, type Backend } from '../src/gateway';
+import {
+  Gateway,
+  RouteTables,
+  ShadowMirror,
+  inProcessBackend,
+  startOipModelServer,
+  type Backend,
+} from '../src/gateway';
 import { loadScorer } from '../src/models';
 import { WriteAheadLog } from '../src/telemetry';
 
@@ -94,7 +101,9 @@ interface Served {
 }
 
 function startServer(scenario: Scenario): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', scenario], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', scenario], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     proc.stdout!.on('data', (c: Buffer) => {
@@ -139,7 +148,10 @@ interface Run {
 }
 
 /** autocannon run; latencies recorded per response at µs resolution. */
-async function load(port: number, opts: { path: string; body: string; duration: number; connections: number; headers?: Record<string, string> }): Promise<Run> {
+async function load(
+  port: number,
+  opts: { path: string; body: string; duration: number; connections: number; headers?: Record<string, string> },
+): Promise<Run> {
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -161,7 +173,14 @@ async function load(port: number, opts: { path: string; body: string; duration: 
   });
   latencies.sort((a, b) => a - b);
   const q = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
-  return { rps: latencies.length / opts.duration, p50: q(0.5), p90: q(0.9), p99: q(0.99), non2xx: result.non2xx, errors: result.errors };
+  return {
+    rps: latencies.length / opts.duration,
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 function median(xs: number[]): number {
@@ -189,8 +208,18 @@ async function main(): Promise<void> {
     // Rotate the order each round so no scenario always runs first (machine load drifts).
     for (const s of scenarios.map((_, k) => scenarios[(k + r) % scenarios.length]!)) {
       const server = await startServer(s);
-      const warm = await load(server.port, { path: `/v2/models/${MODEL}/infer`, body: inferBody, duration: 2, connections });
-      const run = await load(server.port, { path: `/v2/models/${MODEL}/infer`, body: inferBody, duration, connections });
+      const warm = await load(server.port, {
+        path: `/v2/models/${MODEL}/infer`,
+        body: inferBody,
+        duration: 2,
+        connections,
+      });
+      const run = await load(server.port, {
+        path: `/v2/models/${MODEL}/infer`,
+        body: inferBody,
+        duration,
+        connections,
+      });
       const stats = (await server.stop()) as { cpu?: NodeJS.CpuUsage } | undefined;
       const answered = warm.rps * 2 + run.rps * duration;
       if (stats?.cpu) {
@@ -205,24 +234,69 @@ async function main(): Promise<void> {
         const m = (stats as { shadow?: Partial<typeof mirrors> } | undefined)?.shadow;
         for (const k of Object.keys(mirrors) as Array<keyof typeof mirrors>) mirrors[k] += m?.[k] ?? 0;
       }
-      if (!json) process.stderr.write(`round ${r + 1} ${s}: ${runs[s].at(-1)!.rps.toFixed(0)} req/s, p99 ${runs[s].at(-1)!.p99.toFixed(2)} ms\n`);
+      if (!json)
+        process.stderr.write(
+          `round ${r + 1} ${s}: ${runs[s].at(-1)!.rps.toFixed(0)} req/s, p99 ${runs[s].at(-1)!.p99.toFixed(2)} ms\n`,
+        );
     }
   }
   const summary = Object.fromEntries(
-    scenarios.map((s) => [s, { rps: median(runs[s].map((x) => x.rps)), p50: median(runs[s].map((x) => x.p50)), p90: median(runs[s].map((x) => x.p90)), p99: median(runs[s].map((x) => x.p99)), cpuUsPerRequest: median(runs[s].map((x) => x.cpuUsPerRequest ?? NaN)), cpuUserUs: median(runs[s].map((x) => x.cpuUserUs ?? NaN)), cpuSysUs: median(runs[s].map((x) => x.cpuSysUs ?? NaN)), non2xx: runs[s].reduce((a, x) => a + x.non2xx, 0), errors: runs[s].reduce((a, x) => a + x.errors, 0) }]),
+    scenarios.map((s) => [
+      s,
+      {
+        rps: median(runs[s].map((x) => x.rps)),
+        p50: median(runs[s].map((x) => x.p50)),
+        p90: median(runs[s].map((x) => x.p90)),
+        p99: median(runs[s].map((x) => x.p99)),
+        cpuUsPerRequest: median(runs[s].map((x) => x.cpuUsPerRequest ?? NaN)),
+        cpuUserUs: median(runs[s].map((x) => x.cpuUserUs ?? NaN)),
+        cpuSysUs: median(runs[s].map((x) => x.cpuSysUs ?? NaN)),
+        non2xx: runs[s].reduce((a, x) => a + x.non2xx, 0),
+        errors: runs[s].reduce((a, x) => a + x.errors, 0),
+      },
+    ]),
   ) as Record<Scenario, Run>;
 
   // Telemetry ingest: 100 outcomes per request, each request acknowledged after its group commit is fsynced.
   const BATCH = 100;
   const outcomes = JSON.stringify({
-    events: Array.from({ length: BATCH }, (_, i) => ({ model: MODEL, case_id: `case-${i}`, label: i % 2, source: 'clinician_review', observed_at: '2026-03-01T10:00:00Z' })),
+    events: Array.from({ length: BATCH }, (_, i) => ({
+      model: MODEL,
+      case_id: `case-${i}`,
+      label: i % 2,
+      source: 'clinician_review',
+      observed_at: '2026-03-01T10:00:00Z',
+    })),
   });
   const ingestServer = await startServer('gateway');
-  await load(ingestServer.port, { path: '/v2/telemetry/outcomes', body: outcomes, duration: 2, connections: 20, headers: { authorization: `Bearer ${TOKEN}` } });
+  await load(ingestServer.port, {
+    path: '/v2/telemetry/outcomes',
+    body: outcomes,
+    duration: 2,
+    connections: 20,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
   const ingestRuns: Run[] = [];
-  for (let r = 0; r < rounds; r++) ingestRuns.push(await load(ingestServer.port, { path: '/v2/telemetry/outcomes', body: outcomes, duration, connections: 20, headers: { authorization: `Bearer ${TOKEN}` } }));
+  for (let r = 0; r < rounds; r++)
+    ingestRuns.push(
+      await load(ingestServer.port, {
+        path: '/v2/telemetry/outcomes',
+        body: outcomes,
+        duration,
+        connections: 20,
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
   await ingestServer.stop();
-  const ingest = { eventsPerSecond: median(ingestRuns.map((x) => x.rps * BATCH)), requestsPerSecond: median(ingestRuns.map((x) => x.rps)), p50: median(ingestRuns.map((x) => x.p50)), p99: median(ingestRuns.map((x) => x.p99)), batch: BATCH, connections: 20, non2xx: ingestRuns.reduce((a, x) => a + x.non2xx, 0) };
+  const ingest = {
+    eventsPerSecond: median(ingestRuns.map((x) => x.rps * BATCH)),
+    requestsPerSecond: median(ingestRuns.map((x) => x.rps)),
+    p50: median(ingestRuns.map((x) => x.p50)),
+    p99: median(ingestRuns.map((x) => x.p99)),
+    batch: BATCH,
+    connections: 20,
+    non2xx: ingestRuns.reduce((a, x) => a + x.non2xx, 0),
+  };
 
   const result = {
     machine: `${os.cpus().length} vCPU ${os.cpus()[0]?.model ?? ''}`.trim(),
@@ -240,7 +314,11 @@ async function main(): Promise<void> {
     perRound: runs,
     shadowStats,
     // Over all shadow rounds: requests whose mirror was dropped under backpressure, and mirrors scored.
-    mirrors: { ...mirrors, offered: mirrors.started + mirrors.dropped, dropRate: mirrors.dropped / Math.max(1, mirrors.started + mirrors.dropped) },
+    mirrors: {
+      ...mirrors,
+      offered: mirrors.started + mirrors.dropped,
+      dropRate: mirrors.dropped / Math.max(1, mirrors.started + mirrors.dropped),
+    },
     ingest,
     targets: { addedP99Ms: 1, throughputRatio: 0.8, ingestEventsPerSecond: 20_000 },
   };
@@ -248,16 +326,25 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
     return;
   }
-  const row = (s: Scenario): string => `${s.padEnd(8)} ${summary[s].rps.toFixed(0).padStart(7)} req/s   p50 ${summary[s].p50.toFixed(2)} ms   p90 ${summary[s].p90.toFixed(2)} ms   p99 ${summary[s].p99.toFixed(2)} ms   server CPU ${summary[s].cpuUsPerRequest?.toFixed(1)} µs/req (user ${summary[s].cpuUserUs?.toFixed(1)}, sys ${summary[s].cpuSysUs?.toFixed(1)})   non-2xx ${summary[s].non2xx}`;
-  console.log(`machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')} (1-min load during runs ${Math.min(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}–${Math.max(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}); ${connections} connections, ${duration} s × ${rounds} rounds (medians)`);
+  const row = (s: Scenario): string =>
+    `${s.padEnd(8)} ${summary[s].rps.toFixed(0).padStart(7)} req/s   p50 ${summary[s].p50.toFixed(2)} ms   p90 ${summary[s].p90.toFixed(2)} ms   p99 ${summary[s].p99.toFixed(2)} ms   server CPU ${summary[s].cpuUsPerRequest?.toFixed(1)} µs/req (user ${summary[s].cpuUserUs?.toFixed(1)}, sys ${summary[s].cpuSysUs?.toFixed(1)})   non-2xx ${summary[s].non2xx}`;
+  console.log(
+    `machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')} (1-min load during runs ${Math.min(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}–${Math.max(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}); ${connections} connections, ${duration} s × ${rounds} rounds (medians)`,
+  );
   for (const s of scenarios) console.log(row(s));
-  console.log(`added p99 with shadow (paired per round, median): ${result.addedP99Ms.toFixed(2)} ms (target ≤ 1), without: ${result.addedP99MsNoShadow.toFixed(2)} ms`);
-  console.log(`throughput with shadow (paired per round, median): ${(result.throughputRatio * 100).toFixed(1)}% of direct (target ≥ 80%), without: ${(result.throughputRatioNoShadow * 100).toFixed(1)}%`);
+  console.log(
+    `added p99 with shadow (paired per round, median): ${result.addedP99Ms.toFixed(2)} ms (target ≤ 1), without: ${result.addedP99MsNoShadow.toFixed(2)} ms`,
+  );
+  console.log(
+    `throughput with shadow (paired per round, median): ${(result.throughputRatio * 100).toFixed(1)}% of direct (target ≥ 80%), without: ${(result.throughputRatioNoShadow * 100).toFixed(1)}%`,
+  );
   const mr = result.mirrors;
   console.log(
     `shadow mirrors (all rounds, warm-up included): ${mr.offered} offered, ${mr.completed} scored and recorded, ${mr.failed} failed, ${mr.dropped} dropped under backpressure (drop rate ${(mr.dropRate * 100).toFixed(3)}%), ${mr.batches} batches (${(mr.completed / Math.max(1, mr.batches)).toFixed(1)} per backend call)`,
   );
-  console.log(`telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${BATCH}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`);
+  console.log(
+    `telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${BATCH}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`,
+  );
 }
 
 const serveAt = process.argv.indexOf('--serve');

@@ -26,7 +26,6 @@ interface RunResult {
   maxRssMB: number;
 }
 
-
 const SITES = ['site-a', 'site-b', 'site-c', 'site-d'];
 const SEX = ['F', 'M', 'U'];
 const RHYTHM = ['sinus', 'afib', 'flutter', 'paced', 'other'];
@@ -63,7 +62,7 @@ async function ensureCsv(rows: number): Promise<string> {
   const out = fs.createWriteStream(tmp);
   const r = prng(20240611);
   out.write(`${header()}\n`);
-  for (let done = 0; done < rows; ) {
+  for (let done = 0; done < rows;) {
     const batch: string[] = [];
     for (let i = 0; i < 10_000 && done < rows; i++, done++) writeRow(r, batch);
     if (!out.write(`${batch.join('\n')}\n`)) await new Promise<void>((res) => out.once('drain', () => res()));
@@ -87,7 +86,11 @@ const LINEAGE: DatasetLineage = {
     {
       kind: 'assembly',
       samplingLogic: 'all encounters',
-      split: { patientIdColumn: 'patient_id', keyId: 'bench-split-key', proportions: { train: 0.7, validation: 0.15, test: 0.15 } },
+      split: {
+        patientIdColumn: 'patient_id',
+        keyId: 'bench-split-key',
+        proportions: { train: 0.7, validation: 0.15, test: 0.15 },
+      },
     },
   ],
 };
@@ -129,15 +132,21 @@ async function main(): Promise<void> {
   const bytes = fs.statSync(file).size;
   const results: RunResult[] = [];
   for (let i = 0; i < Number(values.runs); i++) {
-    const res = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', file, '--rows', String(rows)], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const res = spawnSync(
+      process.execPath,
+      [...process.execArgv, __filename, '--child', file, '--rows', String(rows)],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     if (res.status !== 0) throw new Error(`run ${i + 1} failed: ${res.stderr}`);
     results.push(JSON.parse(res.stdout.trim().split('\n').pop()!) as RunResult);
     if (!values.json) {
       const r = results[results.length - 1]!;
-      process.stderr.write(`run ${i + 1}: ${r.seconds.toFixed(2)} s, ${(bytes / 1e6 / r.seconds).toFixed(1)} MB/s, peak RSS ${r.maxRssMB.toFixed(0)} MB\n`);
+      process.stderr.write(
+        `run ${i + 1}: ${r.seconds.toFixed(2)} s, ${(bytes / 1e6 / r.seconds).toFixed(1)} MB/s, peak RSS ${r.maxRssMB.toFixed(0)} MB\n`,
+      );
     }
   }
   const roots = new Set(results.map((r) => r.root));
@@ -173,6 +182,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -89,10 +89,18 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
     return;
   }
-  console.log(`ONNX inference: ${result.model}, ${rows.toLocaleString('en-US')} rows, batch ${batchSize}, ${threads} intra-op thread(s)`);
-  console.log(`  median ${result.medianSeconds}s over ${runs} runs → ${result.rowsPerSecond.toLocaleString('en-US')} rows/s (range ${result.minRowsPerSecond.toLocaleString('en-US')}–${result.maxRowsPerSecond.toLocaleString('en-US')})`);
-  console.log(`  through loadScorer().score (float64 + checks): ${result.scorerRowsPerSecond.toLocaleString('en-US')} rows/s (median)`);
-  console.log(`  peak RSS ${result.peakRssMiB} MiB; target ≥ 200,000 rows/s: ${result.rowsPerSecond >= result.target ? 'met' : 'NOT met'}`);
+  console.log(
+    `ONNX inference: ${result.model}, ${rows.toLocaleString('en-US')} rows, batch ${batchSize}, ${threads} intra-op thread(s)`,
+  );
+  console.log(
+    `  median ${result.medianSeconds}s over ${runs} runs → ${result.rowsPerSecond.toLocaleString('en-US')} rows/s (range ${result.minRowsPerSecond.toLocaleString('en-US')}–${result.maxRowsPerSecond.toLocaleString('en-US')})`,
+  );
+  console.log(
+    `  through loadScorer().score (float64 + checks): ${result.scorerRowsPerSecond.toLocaleString('en-US')} rows/s (median)`,
+  );
+  console.log(
+    `  peak RSS ${result.peakRssMiB} MiB; target ≥ 200,000 rows/s: ${result.rowsPerSecond >= result.target ? 'met' : 'NOT met'}`,
+  );
 }
 
 void main().catch((e: unknown) => {

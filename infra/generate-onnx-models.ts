@@ -12,7 +12,10 @@ import { logisticToOnnx } from '../src/models/onnx-logistic';
 
 export function demoOnnxFiles(): Record<string, Uint8Array> {
   return Object.fromEntries(
-    [DEMO_INCUMBENT, DEMO_CANDIDATE, DEMO_CANDIDATE_SITE_REGRESSION].map((m) => [`models/${m.name}-${m.version}.onnx`, logisticToOnnx(m)]),
+    [DEMO_INCUMBENT, DEMO_CANDIDATE, DEMO_CANDIDATE_SITE_REGRESSION].map((m) => [
+      `models/${m.name}-${m.version}.onnx`,
+      logisticToOnnx(m),
+    ]),
   );
 }
 

@@ -14,6 +14,8 @@ echo "test: typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "test: lint"
 npx eslint .
+echo "test: format (prettier --check)"
+npx prettier --check . >/dev/null || { npx prettier --check . ; echo "test: run npm run format" >&2; exit 1; }
 
 # Browser tests drive Debian's Chromium through playwright-core (never a downloaded browser).
 if ! command -v chromium >/dev/null 2>&1; then

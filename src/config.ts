@@ -30,7 +30,10 @@ const ConfigSchema = z.object({
   /** AES-256-GCM key (base64 of 32 bytes) for workflow payloads; unset = payloads are not encrypted. */
   VIGIL_PAYLOAD_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32 && Buffer.from(v, 'base64').toString('base64') === v, 'must be base64 of exactly 32 bytes')
+    .refine(
+      (v) => Buffer.from(v, 'base64').length === 32 && Buffer.from(v, 'base64').toString('base64') === v,
+      'must be base64 of exactly 32 bytes',
+    )
     .optional(),
   /** Browser origins allowed to call the codec endpoint (the Temporal Web UI), comma-separated. */
   VIGIL_CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233,http://127.0.0.1:8233'),
@@ -49,23 +52,53 @@ const ConfigSchema = z.object({
   VIGIL_LIVE_SOURCE: z.enum(['telemetry', 'simulated']).default('simulated'),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
   VIGIL_WEBHOOK_CONFIG: z.string().min(1).optional(),
-  VIGIL_GITHUB_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_GITHUB_WEBHOOK_SECRET must be at least 16 characters').optional(),
-  VIGIL_GITLAB_WEBHOOK_TOKEN: z.string().min(16, 'VIGIL_GITLAB_WEBHOOK_TOKEN must be at least 16 characters').optional(),
+  VIGIL_GITHUB_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'VIGIL_GITHUB_WEBHOOK_SECRET must be at least 16 characters')
+    .optional(),
+  VIGIL_GITLAB_WEBHOOK_TOKEN: z
+    .string()
+    .min(16, 'VIGIL_GITLAB_WEBHOOK_TOKEN must be at least 16 characters')
+    .optional(),
   VIGIL_DATA_REFRESH_SECRET: z.string().min(16, 'VIGIL_DATA_REFRESH_SECRET must be at least 16 characters').optional(),
-  VIGIL_RELEASE_WEBHOOK_SECRET: z.string().min(16, 'VIGIL_RELEASE_WEBHOOK_SECRET must be at least 16 characters').optional(),
-  VIGIL_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  VIGIL_RELEASE_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'VIGIL_RELEASE_WEBHOOK_SECRET must be at least 16 characters')
+    .optional(),
+  VIGIL_WEBHOOK_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /** Signed (X-Vigil-Timestamp) deliveries must be within ± this many seconds of now. */
   VIGIL_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** GitHub pushes older than this (repository.pushed_at) are refused as stale. */
-  VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
+  VIGIL_WEBHOOK_GIT_MAX_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(3600),
   /** How long the in-memory delivery ledger remembers a delivery id. */
-  VIGIL_WEBHOOK_LEDGER_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 86_400).default(86_400),
+  VIGIL_WEBHOOK_LEDGER_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400),
   /** Inference gateway (src/gateway): listen address, models file (YAML/JSON), control and ingest tokens, case-id HMAC key. */
   VIGIL_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
   VIGIL_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   VIGIL_GATEWAY_MODELS: z.string().min(1).optional(),
-  VIGIL_GATEWAY_CONTROL_TOKEN: z.string().min(16, 'VIGIL_GATEWAY_CONTROL_TOKEN must be at least 16 characters').optional(),
-  VIGIL_GATEWAY_INGEST_TOKEN: z.string().min(16, 'VIGIL_GATEWAY_INGEST_TOKEN must be at least 16 characters').optional(),
+  VIGIL_GATEWAY_CONTROL_TOKEN: z
+    .string()
+    .min(16, 'VIGIL_GATEWAY_CONTROL_TOKEN must be at least 16 characters')
+    .optional(),
+  VIGIL_GATEWAY_INGEST_TOKEN: z
+    .string()
+    .min(16, 'VIGIL_GATEWAY_INGEST_TOKEN must be at least 16 characters')
+    .optional(),
   VIGIL_GATEWAY_CASE_ID_KEY: z.string().min(16, 'VIGIL_GATEWAY_CASE_ID_KEY must be at least 16 characters').optional(),
   /** Telemetry write-ahead log; default <state dir>/telemetry-wal. */
   VIGIL_GATEWAY_WAL_DIR: z.string().min(1).optional(),
@@ -164,7 +197,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
   }
   const c = parsed.data;
   if (c.VIGIL_NOTIFY_URL && !c.VIGIL_NOTIFY_SECRET) {
-    throw new ConfigError('invalid configuration:\n  VIGIL_NOTIFY_SECRET: required when VIGIL_NOTIFY_URL is set (deliveries are signed)');
+    throw new ConfigError(
+      'invalid configuration:\n  VIGIL_NOTIFY_SECRET: required when VIGIL_NOTIFY_URL is set (deliveries are signed)',
+    );
   }
   return {
     temporal: { address: c.VIGIL_TEMPORAL_ADDRESS, namespace: c.VIGIL_TEMPORAL_NAMESPACE },
@@ -187,7 +222,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     logLevel: c.VIGIL_LOG_LEVEL,
     stateDir: c.VIGIL_STATE_DIR,
     payloadCodec: c.VIGIL_PAYLOAD_KEY
-      ? { key: Buffer.from(c.VIGIL_PAYLOAD_KEY, 'base64'), corsOrigins: c.VIGIL_CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) }
+      ? {
+          key: Buffer.from(c.VIGIL_PAYLOAD_KEY, 'base64'),
+          corsOrigins: c.VIGIL_CODEC_CORS_ORIGINS.split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
+        }
       : null,
     signingKeyDir: c.VIGIL_SIGNING_KEY_DIR ?? signingKeyDirFor(c.VIGIL_STATE_DIR),
     auth: {
@@ -198,7 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
     trafficScenario: c.VIGIL_TRAFFIC_SCENARIO ? loadScenario(c.VIGIL_TRAFFIC_SCENARIO) : null,
     liveSource: c.VIGIL_LIVE_SOURCE,
-    notify: c.VIGIL_NOTIFY_URL && c.VIGIL_NOTIFY_SECRET ? { url: c.VIGIL_NOTIFY_URL, secret: c.VIGIL_NOTIFY_SECRET } : null,
+    notify:
+      c.VIGIL_NOTIFY_URL && c.VIGIL_NOTIFY_SECRET ? { url: c.VIGIL_NOTIFY_URL, secret: c.VIGIL_NOTIFY_SECRET } : null,
     webhooks: {
       configFile: c.VIGIL_WEBHOOK_CONFIG,
       secrets: {
@@ -251,11 +292,15 @@ function loadScenario(file: string): TrafficScenario {
     const text = fs.readFileSync(file, 'utf8');
     raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO: cannot read ${file}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO: cannot read ${file}: ${(err as Error).message}`,
+    );
   }
   const parsed = TrafficScenarioSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO (${file}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `invalid configuration:\n  VIGIL_TRAFFIC_SCENARIO (${file}): ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -49,7 +49,10 @@ export function archiveActivities({ evidence, history, build }: Pick<ActivityDep
      */
     async archiveHistory(input: ArchiveHistoryInput): Promise<EvidenceRef[]> {
       if (!history || !build) {
-        throw ApplicationFailure.nonRetryable('this worker cannot archive histories (no history port or build info)', ErrorType.InvalidRequest);
+        throw ApplicationFailure.nonRetryable(
+          'this worker cannot archive histories (no history port or build info)',
+          ErrorType.InvalidRequest,
+        );
       }
       const [json, bundle] = await Promise.all([history.fetch(input.workflowId, input.runId), storeBundle(build)]);
       const historyRef = await evidence.putBytes(Buffer.from(json, 'utf8'), 'application/json');

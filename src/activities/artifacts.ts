@@ -70,7 +70,11 @@ export async function closeAll(scorers: readonly Scorer[]): Promise<void> {
  * Simulated live cases as the same float32 row-major input the offline evaluation scores. `view` picks the
  * features one model's pipeline delivers: the candidate's may differ (a simulated fault).
  */
-export function casesAsInput(columns: readonly string[], cases: readonly SimCase[], view: 'candidate' | 'production' = 'production'): ScoringInput {
+export function casesAsInput(
+  columns: readonly string[],
+  cases: readonly SimCase[],
+  view: 'candidate' | 'production' = 'production',
+): ScoringInput {
   const F = columns.length;
   const features = new Float32Array(cases.length * F);
   cases.forEach((c, r) => features.set(view === 'candidate' ? (c.candidateFeatures ?? c.features) : c.features, r * F));

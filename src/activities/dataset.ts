@@ -12,7 +12,11 @@ export async function tableHeader(bytes: Uint8Array, format: DatasetRef['format'
   if (format === 'csv') {
     let records: string[][];
     try {
-      records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { bom: true, trim: true, to_line: 1 });
+      records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+        bom: true,
+        trim: true,
+        to_line: 1,
+      });
     } catch (e) {
       throw new DatasetError('unreadable', `dataset ${name}: not valid CSV: ${(e as Error).message}`);
     }
@@ -22,7 +26,10 @@ export async function tableHeader(bytes: Uint8Array, format: DatasetRef['format'
   const hp = await import('hyparquet');
   try {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    return hp.parquetMetadata(file).schema.slice(1).map((el) => el.name);
+    return hp
+      .parquetMetadata(file)
+      .schema.slice(1)
+      .map((el) => el.name);
   } catch (e) {
     throw new DatasetError('unreadable', `dataset ${name}: not a readable Parquet file: ${(e as Error).message}`);
   }
@@ -65,7 +72,11 @@ export function defaultSchema(header: readonly string[], needs: TableNeeds, name
  * declares one, else the default layout. Any bad cell, missing column or digest problem is a
  * non-retryable InvalidArtifact failure naming dataset, row and column.
  */
-export async function readDataset(evidence: EvidencePort, ref: DatasetRef, needs: TableNeeds): Promise<{ table: LockedTable; schema: DatasetSchema }> {
+export async function readDataset(
+  evidence: EvidencePort,
+  ref: DatasetRef,
+  needs: TableNeeds,
+): Promise<{ table: LockedTable; schema: DatasetSchema }> {
   const bytes = await evidence.getBytes(ref.artifact.key, ref.artifact.sha256);
   try {
     const schema = ref.schema ?? defaultSchema(await tableHeader(bytes, ref.format, ref.name), needs, ref.name);

@@ -9,19 +9,36 @@ export const DOSSIER_KIND = 'vigil.dossier/v2';
  * The signed evaluation statement: the acceptance policy's digest is the pre-registration, the stored
  * report's digest the measurements. Ed25519 is deterministic, so rebuilding the dossier re-signs the same bytes.
  */
-async function attestEvaluation(evidence: EvidencePort, signer: ActivityDeps['signer'], d: DossierData): Promise<EvidenceRef | null> {
+async function attestEvaluation(
+  evidence: EvidencePort,
+  signer: ActivityDeps['signer'],
+  d: DossierData,
+): Promise<EvidenceRef | null> {
   const { request: r, policySha256 } = d.input;
   const offline = d.input.history.find((h) => h.stage === 'OFFLINE_EVAL' && h.decision);
-  const report = offline?.artifacts.find((a) => d.evidence.some((e) => e.sha256 === a.sha256 && e.label.startsWith('vigil.offline-eval/')));
-  const datasets = r.datasets.flatMap((x) => (x.role === 'evaluation' && x.manifest ? [{ name: x.name, role: x.role, manifestSha256: x.manifest.sha256 }] : []));
+  const report = offline?.artifacts.find((a) =>
+    d.evidence.some((e) => e.sha256 === a.sha256 && e.label.startsWith('vigil.offline-eval/')),
+  );
+  const datasets = r.datasets.flatMap((x) =>
+    x.role === 'evaluation' && x.manifest ? [{ name: x.name, role: x.role, manifestSha256: x.manifest.sha256 }] : [],
+  );
   if (!offline?.decision || !offline.endedAt || !report || datasets.length === 0) return null;
   const statement = evaluationStatement(
     { name: `${r.modelName}@${r.candidate.version}`, sha256: r.candidate.artifact.sha256 },
     {
-      preRegistration: { policyId: r.policy.id, policyVersion: r.policy.version, policyDigest: { sha256: policySha256 }, registeredAt: r.policy.registeredAt },
+      preRegistration: {
+        policyId: r.policy.id,
+        policyVersion: r.policy.version,
+        policyDigest: { sha256: policySha256 },
+        registeredAt: r.policy.registeredAt,
+      },
       datasets,
       incumbent: { name: `${r.modelName}@${r.incumbent.version}`, digest: { sha256: r.incumbent.artifact.sha256 } },
-      result: { outcome: offline.decision.verdict === 'pass' ? 'pass' : 'fail', reasons: offline.decision.reasons, measurementsDigest: { sha256: report.sha256 } },
+      result: {
+        outcome: offline.decision.verdict === 'pass' ? 'pass' : 'fail',
+        reasons: offline.decision.reasons,
+        measurementsDigest: { sha256: report.sha256 },
+      },
       evaluatedAt: offline.endedAt,
     },
   );
@@ -38,8 +55,18 @@ export function dossierActivities({ evidence, signer }: Pick<ActivityDeps, 'evid
       const data = await collectDossier(evidence, input);
       const evaluation = await attestEvaluation(evidence, signer, data);
       if (evaluation) {
-        data.attestations.push({ predicateType: 'https://vigil.dev/evaluation/v1', keyIds: [signer.keyId], ref: evaluation });
-        data.evidence.push({ label: 'attestation (DSSE)', source: 'dossier', key: evaluation.key, sha256: evaluation.sha256, mediaType: evaluation.mediaType });
+        data.attestations.push({
+          predicateType: 'https://vigil.dev/evaluation/v1',
+          keyIds: [signer.keyId],
+          ref: evaluation,
+        });
+        data.evidence.push({
+          label: 'attestation (DSSE)',
+          source: 'dossier',
+          key: evaluation.key,
+          sha256: evaluation.sha256,
+          mediaType: evaluation.mediaType,
+        });
       }
       const html = await evidence.putBytes(Buffer.from(renderDossierHtml(data), 'utf8'), 'text/html; charset=utf-8');
       const r = input.request;
@@ -65,9 +92,19 @@ export function dossierActivities({ evidence, signer }: Pick<ActivityDeps, 'evid
         policy: { id: r.policy.id, version: r.policy.version, sha256: input.policySha256 },
         stages: input.history
           .filter((h) => h.decision !== null)
-          .map((h) => ({ stage: h.stage, step: h.step, decision: h.decision, evidence: h.artifacts, chainEntry: h.chainEntry })),
+          .map((h) => ({
+            stage: h.stage,
+            step: h.step,
+            decision: h.decision,
+            evidence: h.artifacts,
+            chainEntry: h.chainEntry,
+          })),
         signatures: (input.signatures ?? []).map((s) => ({ ...s })),
-        attestations: data.attestations.map((a) => ({ predicateType: a.predicateType, keyIds: a.keyIds, evidence: a.ref })),
+        attestations: data.attestations.map((a) => ({
+          predicateType: a.predicateType,
+          keyIds: a.keyIds,
+          evidence: a.ref,
+        })),
         evidence: data.evidence,
         chainHead: input.chainHead,
       });

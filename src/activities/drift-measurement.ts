@@ -17,7 +17,12 @@ export interface WindowCounts {
   alerts: number;
 }
 
-export function countCases(step: number, scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): WindowCounts {
+export function countCases(
+  step: number,
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): WindowCounts {
   const current: PerformanceCounts = { interval: step, labelled: 0, positives: 0, truePositives: 0, scoreSum: 0 };
   let alerts = 0;
   for (let i = 0; i < scores.length; i++) {
@@ -50,7 +55,12 @@ export function driftMeasurement(a: {
   const { current, cases: n, alerts } = a.counts;
   const pooled = [...a.recent.filter((r) => r.interval < a.step), current];
   const sum = (k: keyof Omit<PerformanceCounts, 'interval'>) => pooled.reduce((s, w) => s + w[k], 0);
-  const [labelled, positives, truePositives, scoreSum] = [sum('labelled'), sum('positives'), sum('truePositives'), sum('scoreSum')];
+  const [labelled, positives, truePositives, scoreSum] = [
+    sum('labelled'),
+    sum('positives'),
+    sum('truePositives'),
+    sum('scoreSum'),
+  ];
   const alertRate = n > 0 ? alerts / n : null;
   const baselineAlertRate = a.baseline.alertRate;
   const ref = a.reference;
@@ -73,9 +83,11 @@ export function driftMeasurement(a: {
     workflow: {
       alertRate,
       baselineAlertRate,
-      alertRateRatio: alertRate !== null && baselineAlertRate !== null && baselineAlertRate > 0 ? alertRate / baselineAlertRate : null,
+      alertRateRatio:
+        alertRate !== null && baselineAlertRate !== null && baselineAlertRate > 0
+          ? alertRate / baselineAlertRate
+          : null,
       overrideRate: a.overrideRate,
     },
   };
 }
-

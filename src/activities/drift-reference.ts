@@ -12,11 +12,19 @@ export interface DriftReference {
   sites: string[] | null;
 }
 
-export async function readDriftReference(evidence: EvidencePort, request: ReleaseRequest, features: readonly string[]): Promise<DriftReference> {
+export async function readDriftReference(
+  evidence: EvidencePort,
+  request: ReleaseRequest,
+  features: readonly string[],
+): Promise<DriftReference> {
   const dataset = request.datasets.find((d) => d.role === 'evaluation')!;
   let slices: string[] = [];
   if (!dataset.schema) {
-    const header: string[] = await tableHeader(await evidence.getBytes(dataset.artifact.key, dataset.artifact.sha256), dataset.format, dataset.name).catch(() => []);
+    const header: string[] = await tableHeader(
+      await evidence.getBytes(dataset.artifact.key, dataset.artifact.sha256),
+      dataset.format,
+      dataset.name,
+    ).catch(() => []);
     slices = header.includes('site') ? ['site'] : [];
   }
   const { table } = await readDataset(evidence, dataset, { slices, features });
@@ -39,9 +47,20 @@ export function shadowSiteDrift(d: CategoricalDrift): NonNullable<ShadowDrift['s
 }
 
 /** The site mix's drift as monitoring records it: a categorical feature, and its counts for the evidence record. */
-export function monitoringSiteDrift(d: CategoricalDrift): { feature: FeatureDrift; siteMix: { categories: string[]; reference: number[]; current: number[] } } {
+export function monitoringSiteDrift(d: CategoricalDrift): {
+  feature: FeatureDrift;
+  siteMix: { categories: string[]; reference: number[]; current: number[] };
+} {
   return {
-    feature: { feature: 'site', kind: 'categorical', psi: d.psi, test: 'chi-square', statistic: d.chiSquare.statistic, pValue: d.chiSquare.pValue, df: d.chiSquare.df },
+    feature: {
+      feature: 'site',
+      kind: 'categorical',
+      psi: d.psi,
+      test: 'chi-square',
+      statistic: d.chiSquare.statistic,
+      pValue: d.chiSquare.pValue,
+      df: d.chiSquare.df,
+    },
     siteMix: { categories: d.categories, reference: d.reference, current: d.current },
   };
 }

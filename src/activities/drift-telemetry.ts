@@ -43,7 +43,9 @@ export async function observeDriftFromTelemetry(
     const edges = ref.edges.get(f);
     if (sketches.unusable.has(f)) continue; // named above
     if (!s || s.count === 0 || !edges) {
-      notCompared.push(`${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`);
+      notCompared.push(
+        `${f}: ${!s ? 'no input sketch of it in the window' : !edges ? 'no finite values in the reference' : 'no finite values in the window'}`,
+      );
       continue;
     }
     const coarse = sketchTooCoarse(refValues, s);
@@ -54,7 +56,12 @@ export async function observeDriftFromTelemetry(
     const p = sketchPsi(refValues, s, { edges });
     const ks = sketchKs(refValues, s);
     features.push({ feature: f, kind: 'numeric', psi: p.psi, test: 'ks', statistic: ks.statistic, pValue: ks.pValue });
-    bins.push({ feature: f, edges: [...edges], reference: binCounts(refValues, edges), current: sketchBinCounts(s, edges) });
+    bins.push({
+      feature: f,
+      edges: [...edges],
+      reference: binCounts(refValues, edges),
+      current: sketchBinCounts(s, edges),
+    });
   }
   const site = windowSiteMix(ref.sites, sketches);
   let siteMix: ReturnType<typeof monitoringSiteDrift>['siteMix'] | null = null;
@@ -66,7 +73,15 @@ export async function observeDriftFromTelemetry(
 
   // Performance, alert burden and overrides: the released model's cases on the production route, joined as the canary
   // joins them (a case's highest score; label from the most heavily weighted outcome known by asOf).
-  const arm = measureLive(read.events, { model, from, to, threshold: t, weights, asOf: read.asOf, modelVersions: { production: version } }).arms.production;
+  const arm = measureLive(read.events, {
+    model,
+    from,
+    to,
+    threshold: t,
+    weights,
+    asOf: read.asOf,
+    modelVersions: { production: version },
+  }).arms.production;
   const { stats } = arm;
   const measurement = driftMeasurement({
     step: input.step,
@@ -74,7 +89,13 @@ export async function observeDriftFromTelemetry(
     baseline: input.baseline,
     reference: ref,
     counts: {
-      current: { interval: input.step, labelled: stats.positives + stats.negatives, positives: stats.positives, truePositives: stats.truePositives, scoreSum: arm.labelledScoreSum },
+      current: {
+        interval: input.step,
+        labelled: stats.positives + stats.negatives,
+        positives: stats.positives,
+        truePositives: stats.truePositives,
+        scoreSum: arm.labelledScoreSum,
+      },
       cases: stats.n,
       alerts: stats.alerts,
     },
@@ -88,7 +109,13 @@ export async function observeDriftFromTelemetry(
     source: TELEMETRY_SOURCE,
     trafficWindow: { model, from, to },
     step: input.step,
-    reference: { role: ref.dataset.role, name: ref.dataset.name, key: ref.dataset.artifact.key, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+    reference: {
+      role: ref.dataset.role,
+      name: ref.dataset.name,
+      key: ref.dataset.artifact.key,
+      sha256: ref.dataset.artifact.sha256,
+      rows: ref.rows,
+    },
     threshold: t,
     weights,
     // Counts per declared bin (the current ones from the sketches): aggregates, enough to redraw every PSI by hand.

@@ -82,7 +82,6 @@ export interface RequestRevalidationResult {
   record: EvidenceRef;
 }
 
-
 const TABLE_TYPE: Record<DatasetRef['format'], string> = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' };
 const PSI_BINS = 10;
 const REFERENCE_CACHE = 8;
@@ -113,11 +112,24 @@ function unmeasured(input: ObserveDriftInput, why: string): DriftMeasurement {
       calibrationInTheLarge: null,
       baseline: { sensitivity: input.baseline.sensitivity, calibrationInTheLarge: null },
     },
-    workflow: { alertRate: null, baselineAlertRate: input.baseline.alertRate, alertRateRatio: null, overrideRate: null },
+    workflow: {
+      alertRate: null,
+      baselineAlertRate: input.baseline.alertRate,
+      alertRateRatio: null,
+      overrideRate: null,
+    },
   };
 }
 
-export function driftActivities({ evidence, traffic, notifier, temporal, log, live, telemetry }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'notifier' | 'temporal' | 'log' | 'live' | 'telemetry'>) {
+export function driftActivities({
+  evidence,
+  traffic,
+  notifier,
+  temporal,
+  log,
+  live,
+  telemetry,
+}: Pick<ActivityDeps, 'evidence' | 'traffic' | 'notifier' | 'temporal' | 'log' | 'live' | 'telemetry'>) {
   // The reference is content-addressed (dataset digest × candidate digest): read and scored once per worker process.
   const references = new Map<string, Promise<Reference>>();
 
@@ -129,7 +141,11 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
       let schema = dataset.schema;
       if (!schema) {
         const header = await tableHeader(bytes, dataset.format, dataset.name);
-        schema = defaultSchema(header, { slices: header.includes('site') ? ['site'] : [], features: candidate.features }, dataset.name);
+        schema = defaultSchema(
+          header,
+          { slices: header.includes('site') ? ['site'] : [], features: candidate.features },
+          dataset.name,
+        );
       }
       table = await readTable(bytes, TABLE_TYPE[dataset.format], schema, dataset.name);
     } catch (e) {
@@ -137,7 +153,12 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
     }
     let scores: Float64Array;
     try {
-      scores = await candidate.score({ featureNames: table.featureNames, features: table.features, rows: table.rows, caseIds: table.caseIds });
+      scores = await candidate.score({
+        featureNames: table.featureNames,
+        features: table.features,
+        rows: table.rows,
+        caseIds: table.caseIds,
+      });
     } catch (e) {
       throw asArtifactFailure(`model ${request.candidate.version} on the drift reference`, e);
     }
@@ -200,8 +221,17 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
       if (live) {
         // observeLive reads the gateway's telemetry here; drawing simulated traffic would judge another population.
         // Nothing measured is an inconclusive drift verdict, never a pass (and never a rollback by itself).
-        const measurement = unmeasured(input, 'this worker reads live telemetry but has no telemetry window reader (ActivityDeps.telemetry)');
-        const record = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1', releaseId: input.releaseId, at: input.at, step: input.step, measurement });
+        const measurement = unmeasured(
+          input,
+          'this worker reads live telemetry but has no telemetry window reader (ActivityDeps.telemetry)',
+        );
+        const record = await evidence.putJson({
+          kind: 'vigil.monitoring-drift/v1',
+          releaseId: input.releaseId,
+          at: input.at,
+          step: input.step,
+          measurement,
+        });
         return { measurement, artifacts: [record] };
       }
       const [candidate] = (await openScorers(evidence, [request.candidate])) as [Scorer];
@@ -233,8 +263,20 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         try {
           const p = psi(refValues, current, { edges: ref.edges.get(f)! });
           const ks = ks2Sample(refValues, current);
-          features.push({ feature: f, kind: 'numeric', psi: p.psi, test: 'ks', statistic: ks.statistic, pValue: ks.pValue });
-          bins.push({ feature: f, edges: p.edges, reference: binCounts(refValues, p.edges), current: binCounts(current, p.edges) });
+          features.push({
+            feature: f,
+            kind: 'numeric',
+            psi: p.psi,
+            test: 'ks',
+            statistic: ks.statistic,
+            pValue: ks.pValue,
+          });
+          bins.push({
+            feature: f,
+            edges: p.edges,
+            reference: binCounts(refValues, p.edges),
+            current: binCounts(current, p.edges),
+          });
         } catch (e) {
           notCompared.push(`${f}: ${e instanceof Error ? e.message : String(e)}`);
         }
@@ -244,7 +286,12 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         notCompared.push('site: the evaluation split has no site column');
       } else {
         try {
-          const d = monitoringSiteDrift(categoricalDrift(ref.sites, cases.map((c) => c.site)));
+          const d = monitoringSiteDrift(
+            categoricalDrift(
+              ref.sites,
+              cases.map((c) => c.site),
+            ),
+          );
           features.push(d.feature);
           siteMix = d.siteMix;
         } catch (e) {
@@ -267,7 +314,13 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         at: input.at,
         trafficWindow: source,
         step: input.step,
-        reference: { role: ref.dataset.role, name: ref.dataset.name, key: ref.dataset.artifact.key, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+        reference: {
+          role: ref.dataset.role,
+          name: ref.dataset.name,
+          key: ref.dataset.artifact.key,
+          sha256: ref.dataset.artifact.sha256,
+          rows: ref.rows,
+        },
         threshold: t,
         // Counts per declared bin and per site: aggregates, enough to redraw every PSI by hand.
         bins,
@@ -280,8 +333,10 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
     /** "Revalidation required": a `vigil.notification/v1` record, then the signed webhook when one is configured. */
     async notifyRevalidation(input: RevalidationNoticeInput): Promise<EvidenceRef> {
       const deliveryId = `${input.releaseId}:revalidation-required:${input.interval}`;
-      const next = input.onDrift === 'revalidate' ? ' A new release cycle of the same candidate has been requested.' : '';
-      const message = `Revalidation required: ${input.modelName} ${input.candidateVersion} (release ${input.releaseId}) shows drift in monitoring interval ${input.interval + 1}; it stays in service.${next} ${input.reasons.slice(1).join('; ')}`.trim();
+      const next =
+        input.onDrift === 'revalidate' ? ' A new release cycle of the same candidate has been requested.' : '';
+      const message =
+        `Revalidation required: ${input.modelName} ${input.candidateVersion} (release ${input.releaseId}) shows drift in monitoring interval ${input.interval + 1}; it stays in service.${next} ${input.reasons.slice(1).join('; ')}`.trim();
       const record = {
         kind: 'vigil.notification/v1',
         notice: 'revalidation-required',
@@ -298,8 +353,20 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         at: input.at,
       };
       const ref = await evidence.putJson(record);
-      if (notifier) await notifier.deliver(canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } }), deliveryId);
-      log.warn({ releaseId: input.releaseId, interval: input.interval, onDrift: input.onDrift, delivered: notifier !== undefined }, 'revalidation required');
+      if (notifier)
+        await notifier.deliver(
+          canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } }),
+          deliveryId,
+        );
+      log.warn(
+        {
+          releaseId: input.releaseId,
+          interval: input.interval,
+          onDrift: input.onDrift,
+          delivered: notifier !== undefined,
+        },
+        'revalidation required',
+      );
       return ref;
     },
 
@@ -311,21 +378,34 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
     async requestRevalidation(input: RequestRevalidationInput): Promise<RequestRevalidationResult> {
       const signal = temporal?.workflow.signalWithStart;
       if (!temporal || !signal) {
-        throw ApplicationFailure.nonRetryable('this worker has no Temporal client: a revalidation release cannot be queued here', ErrorType.NotConfigured);
+        throw ApplicationFailure.nonRetryable(
+          'this worker has no Temporal client: a revalidation release cannot be queued here',
+          ErrorType.NotConfigured,
+        );
       }
       const prev = input.request;
       const attempt = input.attempt;
       if (attempt <= prev.attempt) {
-        throw ApplicationFailure.nonRetryable(`revalidation release refused: attempt ${attempt} is not after this release's ${prev.attempt}`, ErrorType.InvalidRequest);
+        throw ApplicationFailure.nonRetryable(
+          `revalidation release refused: attempt ${attempt} is not after this release's ${prev.attempt}`,
+          ErrorType.InvalidRequest,
+        );
       }
       const parsed = ReleaseRequestSchema.safeParse({
         ...prev,
         attempt,
         trigger: { kind: 'api' },
-        reason: `revalidation required: drift detected in monitoring interval ${input.interval + 1} of release ${input.releaseId} (${input.drift.key}); ${input.reasons.slice(1).join('; ')}`.slice(0, 2000),
+        reason:
+          `revalidation required: drift detected in monitoring interval ${input.interval + 1} of release ${input.releaseId} (${input.drift.key}); ${input.reasons.slice(1).join('; ')}`.slice(
+            0,
+            2000,
+          ),
       });
       if (!parsed.success) {
-        throw ApplicationFailure.nonRetryable(`revalidation release refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, ErrorType.InvalidRequest);
+        throw ApplicationFailure.nonRetryable(
+          `revalidation release refused: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          ErrorType.InvalidRequest,
+        );
       }
       const request = parsed.data;
       const releaseId = releaseIdFor(request, sha256Hex(canonicalBytes(request.policy)));
@@ -349,7 +429,9 @@ export function driftActivities({ evidence, traffic, notifier, temporal, log, li
         entry,
         at: input.at,
       });
-      await new TemporalReleaseQueue({ workflow: { signalWithStart: (type, options) => signal.call(temporal.workflow, type, options) } }).enqueue(entry);
+      await new TemporalReleaseQueue({
+        workflow: { signalWithStart: (type, options) => signal.call(temporal.workflow, type, options) },
+      }).enqueue(entry);
       log.warn({ releaseId: input.releaseId, queued: releaseId, attempt }, 'revalidation release queued');
       return { releaseId, attempt, record };
     },

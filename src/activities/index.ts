@@ -55,8 +55,26 @@ export type VigilActivities = ReturnType<typeof releaseActivities>;
 export type QueueActivities = ReturnType<typeof queueActivities>;
 /** Post-release drift surveillance and its actions (src/workflows/release-monitoring.ts, policy monitoring.drift). */
 export type DriftActivities = ReturnType<typeof driftActivities>;
-export type { ActivityDeps, HistoryPort, WorkerBuild, EvidencePort, RouteControl, TrafficSource, EnvironmentFingerprint } from './deps';
+export type {
+  ActivityDeps,
+  HistoryPort,
+  WorkerBuild,
+  EvidencePort,
+  RouteControl,
+  TrafficSource,
+  EnvironmentFingerprint,
+} from './deps';
 export { chainKey, signatureEnvelopeKey } from './records';
 export { WebhookNotifier, type NotifyInput, type NotifyPort, type RollbackInput } from './notify';
-export { type AwaitReleasesClosedInput, type StartQueuedReleaseInput, type StartQueuedReleaseResult, type WorkflowClientPort } from './queue';
-export type { ObserveDriftInput, RequestRevalidationInput, RequestRevalidationResult, RevalidationNoticeInput } from './drift';
+export {
+  type AwaitReleasesClosedInput,
+  type StartQueuedReleaseInput,
+  type StartQueuedReleaseResult,
+  type WorkflowClientPort,
+} from './queue';
+export type {
+  ObserveDriftInput,
+  RequestRevalidationInput,
+  RequestRevalidationResult,
+  RevalidationNoticeInput,
+} from './drift';

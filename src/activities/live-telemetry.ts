@@ -12,16 +12,26 @@ import type { StageOutput } from './snapshot';
 export const TELEMETRY_SOURCE = 'gateway-telemetry';
 
 /** The prediction interval a look measures: the bake that ended at `input.at`. */
-export function liveInterval(input: Pick<ObserveLiveInput, 'request' | 'mode' | 'step' | 'at'>): { from: string; to: string; seconds: number } {
+export function liveInterval(input: Pick<ObserveLiveInput, 'request' | 'mode' | 'step' | 'at'>): {
+  from: string;
+  to: string;
+  seconds: number;
+} {
   const policy = input.request.policy;
-  const seconds = input.mode === 'canary' ? policy.canary.steps[input.step]?.bakeSeconds : policy.monitoring.intervalSeconds;
-  if (seconds === undefined) throw new Error(`canary step ${input.step} is not in the policy (it has ${policy.canary.steps.length})`);
+  const seconds =
+    input.mode === 'canary' ? policy.canary.steps[input.step]?.bakeSeconds : policy.monitoring.intervalSeconds;
+  if (seconds === undefined)
+    throw new Error(`canary step ${input.step} is not in the policy (it has ${policy.canary.steps.length})`);
   const to = Date.parse(input.at);
   if (!Number.isFinite(to)) throw new Error(`observeLive: "at" is not a timestamp: ${input.at}`);
   return { from: new Date(to - seconds * 1000).toISOString(), to: new Date(to).toISOString(), seconds };
 }
 
-export async function observeLiveFromTelemetry(live: LiveTelemetryPort, evidence: EvidencePort, input: ObserveLiveInput): Promise<StageOutput<LiveMeasurement>> {
+export async function observeLiveFromTelemetry(
+  live: LiveTelemetryPort,
+  evidence: EvidencePort,
+  input: ObserveLiveInput,
+): Promise<StageOutput<LiveMeasurement>> {
   const { request } = input;
   const ext = input.extension ?? 0;
   const { from, to } = liveInterval(input);
@@ -29,7 +39,9 @@ export async function observeLiveFromTelemetry(live: LiveTelemetryPort, evidence
   const weights = request.policy.outcomes?.weights ?? DEFAULT_SOURCE_WEIGHTS;
   // The candidate serves the canary route during the canary and the production route once promoted.
   const modelVersions: LiveQuery['modelVersions'] =
-    input.mode === 'canary' ? { canary: request.candidate.version, production: request.incumbent.version } : { production: request.candidate.version };
+    input.mode === 'canary'
+      ? { canary: request.candidate.version, production: request.incumbent.version }
+      : { production: request.candidate.version };
   const result = await live.measure({ model: request.modelName, from, to, threshold, weights, modelVersions });
   const window =
     input.mode === 'canary'
@@ -39,7 +51,10 @@ export async function observeLiveFromTelemetry(live: LiveTelemetryPort, evidence
   const controlArm = input.mode === 'canary' ? result.arms.production : null;
   // Monitoring without a baseline: an empty comparator, as the simulated path gives (no control arm).
   const comparator = input.baseline ?? controlArm?.stats ?? result.arms.canary.stats;
-  const unlabelled = { treatment: treatmentArm.unlabelled, comparator: input.baseline ? 0 : (controlArm?.unlabelled ?? 0) };
+  const unlabelled = {
+    treatment: treatmentArm.unlabelled,
+    comparator: input.baseline ? 0 : (controlArm?.unlabelled ?? 0),
+  };
   const measurement: LiveMeasurement = {
     window,
     treatment: treatmentArm.stats,

@@ -35,7 +35,11 @@ export interface ObserveLiveInput {
 
 export function liveActivities({ evidence, traffic, live }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live'>) {
   /** Candidate and incumbent scored on the same cases (same float32 input); scorers are always closed. */
-  async function scoreBoth(request: ReleaseRequest, columns: readonly string[], cases: readonly SimCase[]): Promise<[Float64Array, Float64Array]> {
+  async function scoreBoth(
+    request: ReleaseRequest,
+    columns: readonly string[],
+    cases: readonly SimCase[],
+  ): Promise<[Float64Array, Float64Array]> {
     const [candidate, incumbent] = await openScorers(evidence, [request.candidate, request.incumbent]);
     try {
       return await Promise.all([
@@ -68,8 +72,13 @@ export function liveActivities({ evidence, traffic, live }: Pick<ActivityDeps, '
       const t = request.policy.operatingThreshold;
       const [sc, si] = await scoreBoth(request, columns, cases);
       // Each arm's cases count with the model serving that arm.
-      const treated = cases.map((_, k) => k).filter((k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent));
-      const control = input.mode === 'monitoring' ? [] : cases.map((_, k) => k).filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent));
+      const treated = cases
+        .map((_, k) => k)
+        .filter((k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent));
+      const control =
+        input.mode === 'monitoring'
+          ? []
+          : cases.map((_, k) => k).filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent));
       const labels = observedLabels(cases);
       const treatment = armStats(
         treated.map((k) => sc[k]!),
@@ -89,7 +98,9 @@ export function liveActivities({ evidence, traffic, live }: Pick<ActivityDeps, '
         treatment,
         comparator,
         // Only when outcomes are outstanding: earlier measurements stay byte-identical.
-        ...(labels.includes(-1) ? { unlabelled: { treatment: unlabelledIn(treated), comparator: unlabelledIn(control) } } : {}),
+        ...(labels.includes(-1)
+          ? { unlabelled: { treatment: unlabelledIn(treated), comparator: unlabelledIn(control) } }
+          : {}),
       };
       const ref = await evidence.putJson({
         kind: `vigil.${input.mode}-interval/v1`,

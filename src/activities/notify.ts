@@ -58,20 +58,43 @@ export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps,
         input.notice === 'escalation'
           ? `ESCALATION: release ${input.releaseId} (${input.modelName} ${input.candidateVersion}) still lacks sign-off from ${who}; it expires at ${input.deadline}`
           : `Reminder: release ${input.releaseId} (${input.modelName} ${input.candidateVersion}) awaits sign-off from ${who} before ${input.deadline}`;
-      const record = { kind: 'vigil.notification/v1', ...input, message, channel: notifier ? 'webhook' : 'evidence-only' };
+      const record = {
+        kind: 'vigil.notification/v1',
+        ...input,
+        message,
+        channel: notifier ? 'webhook' : 'evidence-only',
+      };
       const ref = await evidence.putJson(record);
       if (notifier) {
         const body = canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } });
         await notifier.deliver(body, `${input.releaseId}:${input.notice}:${input.seq}`);
       }
-      log.info({ releaseId: input.releaseId, notice: input.notice, seq: input.seq, pendingRoles: input.pendingRoles, delivered: notifier !== undefined }, 'approval notification');
+      log.info(
+        {
+          releaseId: input.releaseId,
+          notice: input.notice,
+          seq: input.seq,
+          pendingRoles: input.pendingRoles,
+          delivered: notifier !== undefined,
+        },
+        'approval notification',
+      );
       return ref;
     },
 
     /** The rollback record: cause, trigger statistics, routes before and after. Content-addressed, so a retry rewrites nothing. */
     async recordRollback(input: RollbackInput): Promise<EvidenceRef> {
       const ref = await evidence.putJson({ kind: 'vigil.rollback/v1', ...input });
-      log.warn({ releaseId: input.releaseId, stage: input.stage, restored: input.restoredVersion, drill: input.drill, key: ref.key }, 'rollback recorded');
+      log.warn(
+        {
+          releaseId: input.releaseId,
+          stage: input.stage,
+          restored: input.restoredVersion,
+          drill: input.drill,
+          key: ref.key,
+        },
+        'rollback recorded',
+      );
       return ref;
     },
 
@@ -100,7 +123,10 @@ export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps,
       };
       if (notifier) await notifier.deliver(canonicalBytes(record), deliveryId);
       const ref = await evidence.putJson(record);
-      log.warn({ releaseId: summary.releaseId, delivered: notifier !== undefined, drill: summary.drill }, 'rollback notification');
+      log.warn(
+        { releaseId: summary.releaseId, delivered: notifier !== undefined, drill: summary.drill },
+        'rollback notification',
+      );
       return ref;
     },
   };

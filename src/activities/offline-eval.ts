@@ -1,7 +1,14 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LockedTable } from '../data';
-import { ErrorType, type CriterionOutcome, type DatasetRef, type LeakageOutcome, type OfflineMeasurement, type ReleaseRequest } from '../domain';
+import {
+  ErrorType,
+  type CriterionOutcome,
+  type DatasetRef,
+  type LeakageOutcome,
+  type OfflineMeasurement,
+  type ReleaseRequest,
+} from '../domain';
 import { evaluateAcceptance, type AcceptanceReport, type ThresholdRule } from '../evaluation';
 import { canonicalBytes, sha256Hex } from '../evidence';
 import {
@@ -70,7 +77,10 @@ export interface LeakageResult extends LeakageOutcome {
  * Leakage between the evaluation split and every split that informed the model or its operating point:
  * shared (hashed) patients, identical feature rows, and a single feature that nearly determines the label.
  */
-export function checkLeakage(evaluation: { ref: DatasetRef; table: LockedTable }, others: { ref: DatasetRef; table: LockedTable }[]): LeakageResult {
+export function checkLeakage(
+  evaluation: { ref: DatasetRef; table: LockedTable },
+  others: { ref: DatasetRef; table: LockedTable }[],
+): LeakageResult {
   const ran = new Set<LeakageCheck>();
   const notRun: { check: string; reason: string }[] = [];
   const details: (LeakageFinding & { split: string })[] = [];
@@ -78,7 +88,9 @@ export function checkLeakage(evaluation: { ref: DatasetRef; table: LockedTable }
   for (const { ref, table } of others) {
     const split = `${ref.role} ${ref.name}`;
     const relabel = (f: LeakageFinding): LeakageFinding & { split: string } =>
-      ref.role === 'training' ? { ...f, split } : { ...f, split, reason: `${split} vs evaluation: ${f.reason.replaceAll('training', ref.role)}` };
+      ref.role === 'training'
+        ? { ...f, split }
+        : { ...f, split, reason: `${split} vs evaluation: ${f.reason.replaceAll('training', ref.role)}` };
 
     if (table.patientIds && ev.patientIds) {
       const key = `vigil.leakage/v1:${ref.artifact.sha256}:${evaluation.ref.artifact.sha256}`;
@@ -87,22 +99,38 @@ export function checkLeakage(evaluation: { ref: DatasetRef; table: LockedTable }
         ran.add('patient-overlap');
         details.push(...patientOverlap(ids[0], ids[1]).map(relabel));
       } else {
-        notRun.push({ check: 'patient-overlap', reason: `${split}: patient ids are hashed in one split and raw in the other; they cannot be compared` });
+        notRun.push({
+          check: 'patient-overlap',
+          reason: `${split}: patient ids are hashed in one split and raw in the other; they cannot be compared`,
+        });
       }
     } else {
-      notRun.push({ check: 'patient-overlap', reason: `${split}: ${table.patientIds ? 'the evaluation split' : 'this split'} has no patient id column` });
+      notRun.push({
+        check: 'patient-overlap',
+        reason: `${split}: ${table.patientIds ? 'the evaluation split' : 'this split'} has no patient id column`,
+      });
     }
 
     const theirs = digestsOver(table, ev.featureNames);
     if (theirs) {
       ran.add('duplicate-rows');
-      details.push(...duplicateRows(theirs, featureRowDigests(ev.features, ev.rows, ev.featureNames.length)).map(relabel));
+      details.push(
+        ...duplicateRows(theirs, featureRowDigests(ev.features, ev.rows, ev.featureNames.length)).map(relabel),
+      );
     } else {
-      notRun.push({ check: 'duplicate-rows', reason: `${split} lacks some of the evaluation features (${ev.featureNames.join(', ')})` });
+      notRun.push({
+        check: 'duplicate-rows',
+        reason: `${split} lacks some of the evaluation features (${ev.featureNames.join(', ')})`,
+      });
     }
   }
   ran.add('single-feature');
-  details.push(...singleFeatureLeakage(ev.featureNames, ev.features, ev.labels).map((f) => ({ ...f, split: `evaluation ${evaluation.ref.name}` })));
+  details.push(
+    ...singleFeatureLeakage(ev.featureNames, ev.features, ev.labels).map((f) => ({
+      ...f,
+      split: `evaluation ${evaluation.ref.name}`,
+    })),
+  );
 
   const verdict = leakageVerdict([...ran], details);
   return {
@@ -159,7 +187,8 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
       }
       const { offline, operatingPoint } = request.policy;
       const evaluationRef = request.datasets.find((d) => d.role === 'evaluation')!;
-      const tuningRef = operatingPoint.kind === 'fixed' ? null : (request.datasets.find((d) => d.role === 'tuning') ?? null);
+      const tuningRef =
+        operatingPoint.kind === 'fixed' ? null : (request.datasets.find((d) => d.role === 'tuning') ?? null);
       const trainingRefs = request.datasets.filter((d) => d.role === 'training');
 
       const scorers = await openScorers(evidence, [request.candidate, request.incumbent]);
@@ -177,11 +206,17 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
 
         const trainings = [];
         for (const ref of trainingRefs) {
-          trainings.push({ ref, table: (await readDataset(evidence, ref, { slices: [], features: evaluation.featureNames })).table });
+          trainings.push({
+            ref,
+            table: (await readDataset(evidence, ref, { slices: [], features: evaluation.featureNames })).table,
+          });
         }
         const leakage = (() => {
           try {
-            return checkLeakage({ ref: evaluationRef, table: evaluation }, [...trainings, ...(tuning ? [{ ref: tuningRef!, table: tuning }] : [])]);
+            return checkLeakage({ ref: evaluationRef, table: evaluation }, [
+              ...trainings,
+              ...(tuning ? [{ ref: tuningRef!, table: tuning }] : []),
+            ]);
           } catch (e) {
             throw asArtifactFailure('leakage checks', e);
           }
@@ -194,7 +229,11 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
             : {
                 kind: 'max-specificity-at-sensitivity',
                 minSensitivity: operatingPoint.minSensitivity,
-                tuning: { labels: tuning!.labels, candidateScores: tuningScores!.candidate, incumbentScores: tuningScores!.incumbent },
+                tuning: {
+                  labels: tuning!.labels,
+                  candidateScores: tuningScores!.candidate,
+                  incumbentScores: tuningScores!.incumbent,
+                },
               };
         let report: AcceptanceReport;
         try {
@@ -221,12 +260,27 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
           incumbent: { auc: rocAuc(scores.incumbent, labels), atThreshold: armStats(scores.incumbent, labels, it) },
           criteria: criterionOutcomes(report),
           operatingPoint: { rule: report.thresholds.candidate.rule, candidateThreshold: ct, incumbentThreshold: it },
-          leakage: { verdict: leakage.verdict, checks: leakage.checks, findings: leakage.findings, notRun: leakage.notRun },
+          leakage: {
+            verdict: leakage.verdict,
+            checks: leakage.checks,
+            findings: leakage.findings,
+            notRun: leakage.notRun,
+          },
         };
         const subject = {
           dataset: { name: evaluationRef.name, sha256: evaluationRef.artifact.sha256, rows: measurement.n },
-          candidate: { version: request.candidate.version, sha256: request.candidate.artifact.sha256, format: request.candidate.format, scorer: candidate.label },
-          incumbent: { version: request.incumbent.version, sha256: request.incumbent.artifact.sha256, format: request.incumbent.format, scorer: incumbent.label },
+          candidate: {
+            version: request.candidate.version,
+            sha256: request.candidate.artifact.sha256,
+            format: request.candidate.format,
+            scorer: candidate.label,
+          },
+          incumbent: {
+            version: request.incumbent.version,
+            sha256: request.incumbent.artifact.sha256,
+            format: request.incumbent.format,
+            scorer: incumbent.label,
+          },
           policy: { id: request.policy.id, version: request.policy.version, sha256: policySha256 },
         };
         // The readable form reviewers see: criteria with reasons, ROC/PR/reliability plots, per-slice table.
@@ -234,7 +288,10 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
           ...subject,
           report,
           title: `Offline evaluation: ${request.modelName} ${request.candidate.version} vs ${request.incumbent.version}`,
-          curves: { candidate: modelCurves(scores.candidate, labels), incumbent: modelCurves(scores.incumbent, labels) },
+          curves: {
+            candidate: modelCurves(scores.candidate, labels),
+            incumbent: modelCurves(scores.incumbent, labels),
+          },
         });
         const [htmlRef, reportRef] = await Promise.all([
           evidence.putBytes(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8'),
@@ -251,7 +308,13 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
               ...trainings.map((t) => tableSummary(t.ref, t.table)),
             ],
             operatingPoint: { policy: operatingPoint, ...report.thresholds },
-            leakage: { verdict: leakage.verdict, summary: leakage.summary, checks: leakage.checks, notRun: leakage.notRun, findings: leakage.details },
+            leakage: {
+              verdict: leakage.verdict,
+              summary: leakage.summary,
+              checks: leakage.checks,
+              notRun: leakage.notRun,
+              findings: leakage.details,
+            },
             report,
           }),
         ]);
@@ -262,4 +325,3 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
     },
   };
 }
-

@@ -3,7 +3,11 @@
  * Temporal happens here, so the queue workflow stays deterministic.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowStartOptions } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, type ReleaseRequest } from '../domain';
 import { releaseStartOptions } from '../domain/messages';
@@ -13,7 +17,10 @@ import type { ActivityDeps } from './deps';
 /** The slice of `@temporalio/client`'s Client the queue activities use (the worker passes a real Client). */
 export interface WorkflowClientPort {
   workflow: {
-    start(workflowType: 'releaseLifecycle', options: WorkflowStartOptions): Promise<{ readonly firstExecutionRunId: string }>;
+    start(
+      workflowType: 'releaseLifecycle',
+      options: WorkflowStartOptions,
+    ): Promise<{ readonly firstExecutionRunId: string }>;
     getHandle(workflowId: string): { describe(): Promise<{ readonly status: { readonly name: string } }> };
     /** Enqueues on a model's release queue (drift revalidation, src/activities/drift.ts); the real Client has it. */
     signalWithStart?: QueueSignalPort['workflow']['signalWithStart'];
@@ -39,11 +46,13 @@ export interface StartQueuedReleaseResult {
   runId: string | null;
 }
 
-
 export function queueActivities({ temporal, log }: Pick<ActivityDeps, 'temporal' | 'log'>) {
   const client = (): WorkflowClientPort => {
     if (!temporal) {
-      throw ApplicationFailure.nonRetryable('this worker has no Temporal client: queued releases cannot be started here', ErrorType.NotConfigured);
+      throw ApplicationFailure.nonRetryable(
+        'this worker has no Temporal client: queued releases cannot be started here',
+        ErrorType.NotConfigured,
+      );
     }
     return temporal;
   };
@@ -84,7 +93,10 @@ export function queueActivities({ temporal, log }: Pick<ActivityDeps, 'temporal'
       const c = client();
       try {
         const handle = await c.workflow.start('releaseLifecycle', releaseStartOptions(input.request, input.releaseId));
-        log.info({ releaseId: input.releaseId, runId: handle.firstExecutionRunId, model: input.request.modelName }, 'queued release started');
+        log.info(
+          { releaseId: input.releaseId, runId: handle.firstExecutionRunId, model: input.request.modelName },
+          'queued release started',
+        );
         return { releaseId: input.releaseId, started: true, runId: handle.firstExecutionRunId };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -10,7 +10,14 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, sampleIdAt, type EvidenceRef, type ReleaseRequest, type ShadowDrift, type ShadowMeasurement } from '../domain';
+import {
+  ErrorType,
+  sampleIdAt,
+  type EvidenceRef,
+  type ReleaseRequest,
+  type ShadowDrift,
+  type ShadowMeasurement,
+} from '../domain';
 import type { TelemetryWindowReader } from '../telemetry/live-source';
 import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../telemetry/input-sketches';
 import { measureShadowTelemetry, pairSite } from '../telemetry/shadow-pairs';
@@ -28,9 +35,17 @@ export interface ObserveShadowInput {
 }
 
 /** The prediction window the shadow measures: the policy's duration, ending at `at`. */
-export function shadowWindow(input: Pick<ObserveShadowInput, 'request' | 'at'>): { from: string; to: string; seconds: number } {
+export function shadowWindow(input: Pick<ObserveShadowInput, 'request' | 'at'>): {
+  from: string;
+  to: string;
+  seconds: number;
+} {
   const to = Date.parse(input.at);
-  if (!Number.isFinite(to)) throw ApplicationFailure.nonRetryable(`observeShadow: "at" is not a timestamp: ${input.at}`, ErrorType.InvalidRequest);
+  if (!Number.isFinite(to))
+    throw ApplicationFailure.nonRetryable(
+      `observeShadow: "at" is not a timestamp: ${input.at}`,
+      ErrorType.InvalidRequest,
+    );
   const seconds = input.request.policy.shadow.durationSeconds;
   return { from: new Date(to - seconds * 1000).toISOString(), to: new Date(to).toISOString(), seconds };
 }
@@ -51,7 +66,11 @@ async function heartbeating<T>(work: Promise<T>, detail: string): Promise<T> {
   }
 }
 
-export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReader, evidence: EvidencePort, input: ObserveShadowInput): Promise<StageOutput<ShadowMeasurement>> {
+export async function observeShadowFromTelemetry(
+  telemetry: TelemetryWindowReader,
+  evidence: EvidencePort,
+  input: ObserveShadowInput,
+): Promise<StageOutput<ShadowMeasurement>> {
   const { request } = input;
   const policy = request.policy;
   const { from, to } = shadowWindow(input);
@@ -81,7 +100,8 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
       at: input.at,
       source: TELEMETRY_SOURCE,
       threshold,
-      caseIdHash: "the inference gateway's HMAC-SHA256 of the case id, as in its telemetry (GET /v2/telemetry/cases/<hash> on the gateway lists the case's predictions)",
+      caseIdHash:
+        "the inference gateway's HMAC-SHA256 of the case id, as in its telemetry (GET /v2/telemetry/cases/<hash> on the gateway lists the case's predictions)",
       // The gateway records no inputs: reviewers look the case up by its hash and the time of the predictions.
       features: [],
       strata: m.measurement.disagreements!.strata,
@@ -127,7 +147,8 @@ export async function observeShadowFromTelemetry(telemetry: TelemetryWindowReade
       ...m.pairing,
       outcomesAsOf: read.asOf,
     },
-    latencyNote: "the gateway's measurements: production = handling of the request until its answer, shadow = the mirror's scoring call (mirrors are scored in micro-batches)",
+    latencyNote:
+      "the gateway's measurements: production = handling of the request until its answer, shadow = the mirror's scoring call (mirrors are scored in micro-batches)",
     segments: read.segments,
     completeness: read.completeness,
     ...(sketched ? { inputSketches: sketched.summary } : {}),
@@ -144,7 +165,11 @@ async function inputDrift(
   evidence: EvidencePort,
   request: ReleaseRequest,
   w: WindowSketches,
-): Promise<{ drift: ShadowDrift; missing: Record<string, number>; summary: { buckets: number; rows: number; features: string[]; notInReference: string[]; site: string | null } } | null> {
+): Promise<{
+  drift: ShadowDrift;
+  missing: Record<string, number>;
+  summary: { buckets: number; rows: number; features: string[]; notInReference: string[]; site: string | null };
+} | null> {
   if (w.buckets === 0) return null;
   const ref = await readDriftReference(evidence, request, [...w.features.keys()]);
   const features: ShadowDrift['features'] = [];
@@ -168,13 +193,30 @@ async function inputDrift(
       continue;
     }
     const ks = sketchKs(reference, sketch);
-    features.push({ feature, psi: sketchPsi(reference, sketch).psi, ks: ks.statistic, ksPValue: ks.pValue, n: sketch.count });
+    features.push({
+      feature,
+      psi: sketchPsi(reference, sketch).psi,
+      ks: ks.statistic,
+      ksPValue: ks.pValue,
+      n: sketch.count,
+    });
   }
   const mix = windowSiteMix(ref.sites, w);
   const site = 'drift' in mix ? shadowSiteDrift(mix.drift) : null;
   return {
-    drift: { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features, site, ...(notCompared.length ? { notCompared } : {}) },
+    drift: {
+      reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+      features,
+      site,
+      ...(notCompared.length ? { notCompared } : {}),
+    },
     missing,
-    summary: { buckets: w.buckets, rows: w.rows, features: [...w.features.keys()], notInReference, site: 'notCompared' in mix ? `not compared: ${mix.notCompared}` : null },
+    summary: {
+      buckets: w.buckets,
+      rows: w.rows,
+      features: [...w.features.keys()],
+      notInReference,
+      site: 'notCompared' in mix ? `not compared: ${mix.notCompared}` : null,
+    },
   };
 }

@@ -28,14 +28,25 @@ import { hashCaseId } from '../telemetry/events';
 import { asArtifactFailure, casesAsInput, closeAll, openScorers } from './artifacts';
 import type { ActivityDeps, EvidencePort } from './deps';
 import { readDriftReference, shadowSiteDrift } from './drift-reference';
-import { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
+import {
+  ADJUDICATION_KIND,
+  SHADOW_ADJUDICATION_KIND,
+  SHADOW_DISAGREEMENTS_KIND,
+  type DisagreementSample,
+} from './shadow-records';
 import { observeShadowFromTelemetry, type ObserveShadowInput } from './shadow-telemetry';
 import type { StageOutput } from './snapshot';
 
 export { ADJUDICATION_KIND, SHADOW_ADJUDICATION_KIND, SHADOW_DISAGREEMENTS_KIND, type DisagreementSample };
 
 /** One scoring call per case, timed around the scorer; a ScoringError fails that case only. */
-async function scoreTimed(scorer: Scorer, ref: ModelRef, columns: readonly string[], c: SimCase, view: 'candidate' | 'production'): Promise<{ score: number | null; ms: number; error: string | null }> {
+async function scoreTimed(
+  scorer: Scorer,
+  ref: ModelRef,
+  columns: readonly string[],
+  c: SimCase,
+  view: 'candidate' | 'production',
+): Promise<{ score: number | null; ms: number; error: string | null }> {
   const input = casesAsInput(columns, [c], view);
   const t0 = performance.now();
   try {
@@ -62,7 +73,9 @@ async function driftAgainstReference(
     const k = columns.indexOf(feature);
     if (k < 0) continue;
     // The values as the candidate received them, at the same float32 precision as the reference.
-    const current = cases.map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!)).filter((x) => Number.isFinite(x));
+    const current = cases
+      .map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!))
+      .filter((x) => Number.isFinite(x));
     if (reference.length === 0 || current.length === 0) continue;
     const ks = ks2Sample(reference, current);
     out.push({ feature, psi: psi(reference, current).psi, ks: ks.statistic, ksPValue: ks.pValue, n: current.length });
@@ -70,15 +83,29 @@ async function driftAgainstReference(
   let site: ShadowDrift['site'] = null;
   if (ref.sites) {
     try {
-      site = shadowSiteDrift(categoricalDrift(ref.sites, cases.map((c) => c.site)));
+      site = shadowSiteDrift(
+        categoricalDrift(
+          ref.sites,
+          cases.map((c) => c.site),
+        ),
+      );
     } catch {
       site = null; // a single site in both samples: nothing to compare
     }
   }
-  return { reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows }, features: out, site };
+  return {
+    reference: { dataset: ref.dataset.name, sha256: ref.dataset.artifact.sha256, rows: ref.rows },
+    features: out,
+    site,
+  };
 }
 
-export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live' | 'telemetry'>) {
+export function shadowActivities({
+  evidence,
+  traffic,
+  live,
+  telemetry,
+}: Pick<ActivityDeps, 'evidence' | 'traffic' | 'live' | 'telemetry'>) {
   return {
     /** Candidate and production on mirrored traffic, compared; the disagreement sample when adjudication is configured. */
     async observeShadow(input: ObserveShadowInput): Promise<StageOutput<ShadowMeasurement>> {
@@ -106,7 +133,10 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
         }
       }
 
-      const [candidate, production] = (await openScorers(evidence, [request.candidate, request.incumbent])) as [Scorer, Scorer];
+      const [candidate, production] = (await openScorers(evidence, [request.candidate, request.incumbent])) as [
+        Scorer,
+        Scorer,
+      ];
       const scored: Array<{ k: number; c: number; p: number }> = [];
       const timing = { candidate: [] as number[], production: [] as number[] };
       const errors = { candidate: 0, production: 0, cases: 0 };
@@ -117,16 +147,26 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
         for (let k = 0; k < cases.length; k++) {
           // Alternate which model goes first so neither always scores on a warmer cache.
           const order = k % 2 === 0 ? (['candidate', 'production'] as const) : (['production', 'candidate'] as const);
-          const got: Record<'candidate' | 'production', { score: number | null; ms: number; error: string | null }> = { candidate: { score: null, ms: 0, error: null }, production: { score: null, ms: 0, error: null } };
+          const got: Record<'candidate' | 'production', { score: number | null; ms: number; error: string | null }> = {
+            candidate: { score: null, ms: 0, error: null },
+            production: { score: null, ms: 0, error: null },
+          };
           for (const arm of order) {
-            got[arm] = await scoreTimed(arm === 'candidate' ? candidate : production, arm === 'candidate' ? request.candidate : request.incumbent, columns, cases[k]!, arm);
+            got[arm] = await scoreTimed(
+              arm === 'candidate' ? candidate : production,
+              arm === 'candidate' ? request.candidate : request.incumbent,
+              columns,
+              cases[k]!,
+              arm,
+            );
             timing[arm].push(got[arm].ms);
             if (got[arm].error !== null) {
               errors[arm]++;
               if (errorExamples.length < 5) errorExamples.push(`${arm}: ${got[arm].error}`);
             }
           }
-          if (got.candidate.score !== null && got.production.score !== null) scored.push({ k, c: got.candidate.score, p: got.production.score });
+          if (got.candidate.score !== null && got.production.score !== null)
+            scored.push({ k, c: got.candidate.score, p: got.production.score });
           else errors.cases++;
           if (k % 256 === 255) heartbeat(`scored ${k + 1} of ${cases.length}`);
         }
@@ -139,7 +179,14 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
       // Disagreements are sampled for adjudication only when the policy asks for it.
       const size = request.policy.shadow.adjudication?.sampleSize ?? 0;
       const compared = compareShadow(
-        scored.map((s) => ({ candidate: s.c, production: s.p, label: allLabels[s.k]!, site: cases[s.k]!.site, key: cases[s.k]!.caseId, k: s.k })),
+        scored.map((s) => ({
+          candidate: s.c,
+          production: s.p,
+          label: allLabels[s.k]!,
+          site: cases[s.k]!.site,
+          key: cases[s.k]!.caseId,
+          k: s.k,
+        })),
         {
           threshold: t,
           // Every site of the window is a stratum, also where no case could be scored.
@@ -152,7 +199,8 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
       const strataSummary = compared.strata;
 
       const missing: Record<string, number> = Object.fromEntries(columns.map((f) => [f, 0]));
-      for (const c of cases) (c.candidateFeatures ?? c.features).forEach((v, k) => Number.isFinite(v) || (missing[columns[k]!]! += 1));
+      for (const c of cases)
+        (c.candidateFeatures ?? c.features).forEach((v, k) => Number.isFinite(v) || (missing[columns[k]!]! += 1));
 
       const drift = await driftAgainstReference(evidence, request, features, columns, cases);
       heartbeat('drift measured');
@@ -192,7 +240,13 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
         errors,
         missing,
         drift,
-        disagreements: { candidateOnly: counts.candidateOnly, productionOnly: counts.productionOnly, sampled: sample.length, sample: sampleRef, strata: strataSummary },
+        disagreements: {
+          candidateOnly: counts.candidateOnly,
+          productionOnly: counts.productionOnly,
+          sampled: sample.length,
+          sample: sampleRef,
+          strata: strataSummary,
+        },
       };
       const ref = await evidence.putJson({
         kind: 'vigil.shadow/v1',
@@ -212,11 +266,21 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
     },
 
     /** One reviewer's judgement of one sampled disagreement, recorded before it counts. */
-    async recordAdjudication(input: { releaseId: string; sample: EvidenceRef; adjudication: AdjudicationInput & { at: string } }): Promise<EvidenceRef> {
-      const sample = JSON.parse(Buffer.from(await evidence.getBytes(input.sample.key, input.sample.sha256)).toString('utf8')) as DisagreementSample;
+    async recordAdjudication(input: {
+      releaseId: string;
+      sample: EvidenceRef;
+      adjudication: AdjudicationInput & { at: string };
+    }): Promise<EvidenceRef> {
+      const sample = JSON.parse(
+        Buffer.from(await evidence.getBytes(input.sample.key, input.sample.sha256)).toString('utf8'),
+      ) as DisagreementSample;
       const a = input.adjudication;
       const c = sample.cases.find((x) => x.sampleId === a.sampleId);
-      if (!c) throw ApplicationFailure.nonRetryable(`sample ${input.sample.key} has no case ${a.sampleId}`, ErrorType.UnknownSample);
+      if (!c)
+        throw ApplicationFailure.nonRetryable(
+          `sample ${input.sample.key} has no case ${a.sampleId}`,
+          ErrorType.UnknownSample,
+        );
       return evidence.putJson({
         kind: ADJUDICATION_KIND,
         releaseId: input.releaseId,
@@ -247,7 +311,12 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
       at: string;
     }): Promise<StageOutput<ShadowMeasurement>> {
       const sample = input.measurement.disagreements?.sample ?? null;
-      const votes: Array<{ sampleId: string; verdict: 'candidate' | 'production' | 'unclear'; reviewer: string; record: string }> = [];
+      const votes: Array<{
+        sampleId: string;
+        verdict: 'candidate' | 'production' | 'unclear';
+        reviewer: string;
+        record: string;
+      }> = [];
       for (const ref of input.adjudications) {
         const r = JSON.parse(Buffer.from(await evidence.getBytes(ref.key, ref.sha256)).toString('utf8')) as {
           kind: string;
@@ -258,7 +327,10 @@ export function shadowActivities({ evidence, traffic, live, telemetry }: Pick<Ac
           reviewer: string;
         };
         if (r.kind !== ADJUDICATION_KIND || r.releaseId !== input.releaseId || r.sample.sha256 !== sample?.sha256) {
-          throw ApplicationFailure.nonRetryable(`${ref.key} is not an adjudication of this release's disagreement sample`, ErrorType.EvidenceIntegrity);
+          throw ApplicationFailure.nonRetryable(
+            `${ref.key} is not an adjudication of this release's disagreement sample`,
+            ErrorType.EvidenceIntegrity,
+          );
         }
         votes.push({ sampleId: r.sampleId, verdict: r.verdict, reviewer: r.reviewer, record: ref.key });
       }

@@ -12,7 +12,13 @@ import {
   type ReleaseRequest,
   type SnapshotMeasurement,
 } from '../domain';
-import { canonicalBytes, EvidenceConflictError, EvidenceIntegrityError, EvidenceNotFoundError, sha256Hex } from '../evidence';
+import {
+  canonicalBytes,
+  EvidenceConflictError,
+  EvidenceIntegrityError,
+  EvidenceNotFoundError,
+  sha256Hex,
+} from '../evidence';
 import type { ActivityDeps, EvidencePort } from './deps';
 
 export interface StageOutput<M> {
@@ -67,14 +73,20 @@ export function modelProvenanceRecord(
   trainingManifests: DatasetManifest[],
 ): ModelProvenanceRecord {
   const steps = trainingManifests.flatMap((m) => m.steps ?? []);
-  const featureList = steps.flatMap((s) => (s.kind === 'featureGeneration' ? (s.features ?? []).map((f) => ({ name: f.name, definition: f.definition ?? null })) : []));
+  const featureList = steps.flatMap((s) =>
+    s.kind === 'featureGeneration'
+      ? (s.features ?? []).map((f) => ({ name: f.name, definition: f.definition ?? null }))
+      : [],
+  );
   return {
     kind: 'vigil.model-provenance/v1',
     modelName,
     model,
     codeCommit,
     trainingData,
-    labelPolicyVersions: [...new Set(steps.flatMap((s) => (s.kind === 'labelling' && s.labelPolicyVersion ? [s.labelPolicyVersion] : [])))].sort(),
+    labelPolicyVersions: [
+      ...new Set(steps.flatMap((s) => (s.kind === 'labelling' && s.labelPolicyVersion ? [s.labelPolicyVersion] : []))),
+    ].sort(),
     featureSchemaSha256: featureList.length ? sha256Hex(canonicalBytes(featureList)) : null,
     features: featureList.map((f) => f.name),
   };
@@ -96,10 +108,17 @@ export interface DimensionChange {
  * Dimension-by-dimension comparison with the incumbent's record. Without a record nothing but the model
  * can be compared, and what cannot be compared counts as changed.
  */
-export function summariseChange(candidate: ModelProvenanceRecord, incumbent: ModelProvenanceRecord | null, incumbentSha256: string): DimensionChange[] {
+export function summariseChange(
+  candidate: ModelProvenanceRecord,
+  incumbent: ModelProvenanceRecord | null,
+  incumbentSha256: string,
+): DimensionChange[] {
   const list = (xs: string[]) => (xs.length ? [...xs].sort().join(', ') : '(none)');
   const data = (r: ModelProvenanceRecord) => list(r.trainingData.map((d) => `${d.name}@${d.sha256.slice(0, 12)}`));
-  const features = (r: ModelProvenanceRecord) => (r.featureSchemaSha256 ? `${r.features.length} features (sha256 ${r.featureSchemaSha256.slice(0, 12)})` : '(undeclared)');
+  const features = (r: ModelProvenanceRecord) =>
+    r.featureSchemaSha256
+      ? `${r.features.length} features (sha256 ${r.featureSchemaSha256.slice(0, 12)})`
+      : '(undeclared)';
   const dims: [ChangeDimension, (r: ModelProvenanceRecord) => string][] = [
     ['code', (r) => r.codeCommit],
     ['data', data],
@@ -115,7 +134,14 @@ export function summariseChange(candidate: ModelProvenanceRecord, incumbent: Mod
   return [
     ...dims.map(([dimension, show]): DimensionChange => {
       const to = show(candidate);
-      if (!incumbent) return { dimension, changed: true, from: null, to, note: 'incumbent provenance not recorded: counted as changed' };
+      if (!incumbent)
+        return {
+          dimension,
+          changed: true,
+          from: null,
+          to,
+          note: 'incumbent provenance not recorded: counted as changed',
+        };
       const from = show(incumbent);
       return { dimension, changed: from !== to, from, to };
     }),
@@ -123,13 +149,22 @@ export function summariseChange(candidate: ModelProvenanceRecord, incumbent: Mod
   ];
 }
 
-export function snapshotActivities({ evidence, environment, signer }: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer'>) {
+export function snapshotActivities({
+  evidence,
+  environment,
+  signer,
+}: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer'>) {
   /** Re-hash one referenced artifact; a mismatch or absence is a finding, a network error is retried. */
-  async function read(label: string, key: string, sha256: string): Promise<{ bytes: Uint8Array } | { finding: string }> {
+  async function read(
+    label: string,
+    key: string,
+    sha256: string,
+  ): Promise<{ bytes: Uint8Array } | { finding: string }> {
     try {
       return { bytes: await evidence.getBytes(key, sha256) };
     } catch (e) {
-      if (e instanceof EvidenceIntegrityError) return { finding: `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}` };
+      if (e instanceof EvidenceIntegrityError)
+        return { finding: `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}` };
       if (e instanceof EvidenceNotFoundError) return { finding: `${label} (${key}): not found` };
       throw e;
     }
@@ -148,7 +183,13 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
     try {
       manifest = DatasetManifestSchema.parse(JSON.parse(Buffer.from(got.bytes).toString('utf8')));
     } catch (e) {
-      return { mismatches: [`${label} (${d.manifest.key}): not a valid dataset manifest: ${(e as Error).message.split('\n')[0]}`], missing: [], manifest: null };
+      return {
+        mismatches: [
+          `${label} (${d.manifest.key}): not a valid dataset manifest: ${(e as Error).message.split('\n')[0]}`,
+        ],
+        missing: [],
+        manifest: null,
+      };
     }
     const mismatches =
       manifest.file.sha256 === d.artifact.sha256
@@ -165,23 +206,42 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
      * change under the policy's change control plan. A complete snapshot also yields a signed SLSA
      * provenance statement for the candidate.
      */
-    async snapshotRelease(input: { releaseId: string; request: ReleaseRequest; at: string }): Promise<StageOutput<SnapshotMeasurement>> {
+    async snapshotRelease(input: {
+      releaseId: string;
+      request: ReleaseRequest;
+      at: string;
+    }): Promise<StageOutput<SnapshotMeasurement>> {
       const { request } = input;
       const policyRef = await evidence.putJson(request.policy);
-      const withManifest = request.datasets.filter((d): d is DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> } => d.manifest !== undefined);
+      const withManifest = request.datasets.filter(
+        (d): d is DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> } => d.manifest !== undefined,
+      );
       const [digestFindings, manifests] = await Promise.all([
         Promise.all([
-          verify(`candidate model ${request.candidate.version}`, request.candidate.artifact.key, request.candidate.artifact.sha256),
-          verify(`incumbent model ${request.incumbent.version}`, request.incumbent.artifact.key, request.incumbent.artifact.sha256),
+          verify(
+            `candidate model ${request.candidate.version}`,
+            request.candidate.artifact.key,
+            request.candidate.artifact.sha256,
+          ),
+          verify(
+            `incumbent model ${request.incumbent.version}`,
+            request.incumbent.artifact.key,
+            request.incumbent.artifact.sha256,
+          ),
           ...request.datasets.map((d) => verify(`${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256)),
           ...(request.modelCard ? [verify('model card', request.modelCard.key, request.modelCard.sha256)] : []),
         ]),
         Promise.all(withManifest.map(checkManifest)),
       ]);
-      const digestMismatches = [...digestFindings.filter((x): x is string => x !== null), ...manifests.flatMap((m) => m.mismatches)];
+      const digestMismatches = [
+        ...digestFindings.filter((x): x is string => x !== null),
+        ...manifests.flatMap((m) => m.mismatches),
+      ];
       const missingFields = [...missingProvenance(request), ...manifests.flatMap((m) => m.missing)];
 
-      const training = withManifest.map((d, i) => ({ ref: d, manifest: manifests[i]!.manifest })).filter((x) => x.ref.role === 'training');
+      const training = withManifest
+        .map((d, i) => ({ ref: d, manifest: manifests[i]!.manifest }))
+        .filter((x) => x.ref.role === 'training');
       const candidateRecord = modelProvenanceRecord(
         request.modelName,
         { version: request.candidate.version, sha256: request.candidate.artifact.sha256 },
@@ -199,7 +259,11 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
         at: input.at,
         modelName: request.modelName,
         candidate: candidateRecord.model,
-        incumbent: { version: request.incumbent.version, sha256: request.incumbent.artifact.sha256, provenanceRecorded: incumbentRecord !== null },
+        incumbent: {
+          version: request.incumbent.version,
+          sha256: request.incumbent.artifact.sha256,
+          provenanceRecorded: incumbentRecord !== null,
+        },
         dimensions,
         changeClass,
         changeControlPlan: request.policy.changeControl ?? null,
@@ -212,7 +276,10 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
         digestMismatches,
         changeClass,
         changed,
-        preRegistration: { registeredAt: request.policy.registeredAt, trainingStartedAt: request.candidate.trainingStartedAt ?? null },
+        preRegistration: {
+          registeredAt: request.policy.registeredAt,
+          trainingStartedAt: request.candidate.trainingStartedAt ?? null,
+        },
       };
       const snapshot = await evidence.putJson({
         kind: 'vigil.snapshot/v1',
@@ -227,7 +294,12 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
         trigger: request.trigger,
         submittedBy: request.submittedBy,
         reason: request.reason,
-        policy: { id: request.policy.id, version: request.policy.version, registeredAt: request.policy.registeredAt, sha256: policyRef.sha256 },
+        policy: {
+          id: request.policy.id,
+          version: request.policy.version,
+          registeredAt: request.policy.registeredAt,
+          sha256: policyRef.sha256,
+        },
         environment,
         verification: measurement,
       });
@@ -235,7 +307,10 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
       if (missingFields.length === 0 && digestMismatches.length === 0) {
         // Only complete, verified provenance is attested and recorded for the next release to compare with.
         const statement = candidateProvenanceStatement({
-          candidate: { name: `${request.modelName}@${request.candidate.version}`, sha256: request.candidate.artifact.sha256 },
+          candidate: {
+            name: `${request.modelName}@${request.candidate.version}`,
+            sha256: request.candidate.artifact.sha256,
+          },
           source: { repository: `vigil:${request.modelName}`, commit: request.codeCommit },
           datasets: withManifest.map((d, i) => ({
             name: d.name,
@@ -262,7 +337,11 @@ export function snapshotActivities({ evidence, environment, signer }: Pick<Activ
   };
 }
 
-async function readRecord(evidence: EvidencePort, modelName: string, sha256: string): Promise<ModelProvenanceRecord | null> {
+async function readRecord(
+  evidence: EvidencePort,
+  modelName: string,
+  sha256: string,
+): Promise<ModelProvenanceRecord | null> {
   try {
     const bytes = await evidence.getBytes(provenanceKey(modelName, sha256));
     const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelProvenanceRecord;

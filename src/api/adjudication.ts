@@ -3,12 +3,24 @@
  * (src/ui/adjudication.ts, session-authenticated) and POST /api/releases/:id/adjudications (user id and password in
  * the body, re-checked like a signature). The reviewer and printed name always come from the account.
  */
-import { ApplicationFailure, ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  ServiceError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { Identity } from '../auth';
-import { AdjudicationInputSchema, ADJUDICATOR_ROLES, ErrorType, type AdjudicationInput, type AdjudicationResult } from '../domain';
+import {
+  AdjudicationInputSchema,
+  ADJUDICATOR_ROLES,
+  ErrorType,
+  type AdjudicationInput,
+  type AdjudicationResult,
+} from '../domain';
 import { adjudicateCaseUpdate } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import { ApiError } from './errors';
@@ -46,16 +58,37 @@ export function adjudicationInput(
   fields: { sampleId: string; verdict: string; comment: string; role?: string | undefined },
 ): AdjudicationInput {
   const roles = adjudicatorRoles(user);
-  if (roles.length === 0) throw new AdjudicationRefusal(403, `${user.id} holds no role that may adjudicate (${ADJUDICATOR_ROLES.join(' or ')})`);
+  if (roles.length === 0)
+    throw new AdjudicationRefusal(
+      403,
+      `${user.id} holds no role that may adjudicate (${ADJUDICATOR_ROLES.join(' or ')})`,
+    );
   const role = fields.role ?? roles[0]!;
-  if (!(roles as string[]).includes(role)) throw new AdjudicationRefusal(403, `${user.id} does not hold the role ${role}`);
-  const parsed = AdjudicationInputSchema.safeParse({ sampleId: fields.sampleId, reviewer: user.id, printedName: user.name, role, verdict: fields.verdict, comment: fields.comment });
-  if (!parsed.success) throw new AdjudicationRefusal(400, `invalid adjudication: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, ErrorType.InvalidRequest);
+  if (!(roles as string[]).includes(role))
+    throw new AdjudicationRefusal(403, `${user.id} does not hold the role ${role}`);
+  const parsed = AdjudicationInputSchema.safeParse({
+    sampleId: fields.sampleId,
+    reviewer: user.id,
+    printedName: user.name,
+    role,
+    verdict: fields.verdict,
+    comment: fields.comment,
+  });
+  if (!parsed.success)
+    throw new AdjudicationRefusal(
+      400,
+      `invalid adjudication: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      ErrorType.InvalidRequest,
+    );
   return parsed.data;
 }
 
 /** One adjudicateCase Update; every refusal a person can act on becomes an AdjudicationRefusal. */
-export async function submitAdjudication(deps: { client: TemporalPort; log: Logger }, releaseId: string, input: AdjudicationInput): Promise<AdjudicationResult> {
+export async function submitAdjudication(
+  deps: { client: TemporalPort; log: Logger },
+  releaseId: string,
+  input: AdjudicationInput,
+): Promise<AdjudicationResult> {
   try {
     return await deps.client.workflow.getHandle(releaseId).executeUpdate(adjudicateCaseUpdate, { args: [input] });
   } catch (err) {
@@ -65,10 +98,16 @@ export async function submitAdjudication(deps: { client: TemporalPort; log: Logg
       const status = type ? ADJUDICATION_REFUSAL_STATUS[type] : undefined;
       if (status !== undefined) throw new AdjudicationRefusal(status, (cause as ApplicationFailure).message, type);
       deps.log.error({ releaseId, err }, 'adjudication failed unexpectedly');
-      throw new AdjudicationRefusal(500, 'the adjudication could not be recorded; check the release before trying again');
+      throw new AdjudicationRefusal(
+        500,
+        'the adjudication could not be recorded; check the release before trying again',
+      );
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new AdjudicationRefusal(503, 'timed out waiting for the release to take the adjudication; check the release before trying again');
+      throw new AdjudicationRefusal(
+        503,
+        'timed out waiting for the release to take the adjudication; check the release before trying again',
+      );
     }
     if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
       throw new AdjudicationRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
@@ -92,16 +131,23 @@ export const AdjudicationRequestSchema = z
 export function adjudicationHandler(deps: SignatureRouteDeps) {
   return async (c: Context, body: unknown): Promise<Response> => {
     const releaseId = c.req.param('id')!;
-    if (deps.usersConfigured === false) throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (deps.usersConfigured === false)
+      throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
     const req = parseCredentialed(AdjudicationRequestSchema, body, 'adjudication');
     const identity = await reauthenticate(deps, c, auditFor(deps, c, releaseId), req.username, req.password);
     try {
       const result = await submitAdjudication(deps, releaseId, adjudicationInput(identity, req));
-      deps.log.info({ releaseId, reviewer: identity.id, sampleId: req.sampleId, verdict: req.verdict }, 'adjudication accepted');
+      deps.log.info(
+        { releaseId, reviewer: identity.id, sampleId: req.sampleId, verdict: req.verdict },
+        'adjudication accepted',
+      );
       return c.json(result, 201);
     } catch (err) {
       if (err instanceof AdjudicationRefusal) {
-        deps.log.info({ releaseId, reviewer: identity.id, sampleId: req.sampleId, status: err.status, reason: err.message }, 'adjudication refused');
+        deps.log.info(
+          { releaseId, reviewer: identity.id, sampleId: req.sampleId, status: err.status, reason: err.message },
+          'adjudication refused',
+        );
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;

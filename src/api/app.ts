@@ -51,10 +51,12 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
-      if (err.status >= 500) log.error({ err: err.cause ?? err, method: c.req.method, path: c.req.path }, 'api request failed');
+      if (err.status >= 500)
+        log.error({ err: err.cause ?? err, method: c.req.method, path: c.req.path }, 'api request failed');
       return c.json({ error: err.message, ...err.details }, err.status);
     }
-    if (err instanceof HTTPException) return c.json({ error: err.message || 'request failed' }, err.status as ContentfulStatusCode);
+    if (err instanceof HTTPException)
+      return c.json({ error: err.message || 'request failed' }, err.status as ContentfulStatusCode);
     if (temporalUnavailable(err)) {
       log.warn({ err: String(err.cause), method: c.req.method, path: c.req.path }, 'temporal unavailable');
       return c.json({ error: 'Temporal is unavailable; try again shortly' }, 503);
@@ -83,9 +85,17 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
     const handle = client.workflow.getHandle(releaseId);
     // USE_EXISTING answers a running release with its run id; only a look beforehand tells "joined" from "started".
     const before = await describeOrNull(handle);
-    const runId = await startReleaseWorkflow(client, parsed, releaseId, `submit it with "attempt": ${parsed.attempt + 1}`);
+    const runId = await startReleaseWorkflow(
+      client,
+      parsed,
+      releaseId,
+      `submit it with "attempt": ${parsed.attempt + 1}`,
+    );
     const joined = before !== null && before.status.name === 'RUNNING' && before.runId === runId;
-    log.info({ releaseId, runId, started: !joined, model: parsed.modelName }, joined ? 'release already running' : 'release started');
+    log.info(
+      { releaseId, runId, started: !joined, model: parsed.modelName },
+      joined ? 'release already running' : 'release started',
+    );
     return c.json({ releaseId, runId, started: !joined }, joined ? 200 : 201);
   });
 
@@ -110,7 +120,9 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
   api.get('/releases/:id', async (c) => {
     const releaseId = c.req.param('id');
     try {
-      return c.json(await withTimeout(client.workflow.getHandle(releaseId).query(releaseStatusQuery), QUERY_TIMEOUT_MS));
+      return c.json(
+        await withTimeout(client.workflow.getHandle(releaseId).query(releaseStatusQuery), QUERY_TIMEOUT_MS),
+      );
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, `no release ${releaseId}`);
       // A query is answered by a worker: none polling means the server times out (or we do first).
@@ -125,27 +137,31 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
   // The e-signature of a person: user id + password re-checked for this act; signer and printed name from the account.
   const sign = signing ? signatureHandler(signing) : null;
   api.post('/releases/:id/signatures', requireJson, limitBody, async (c) => {
-    if (!sign) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (!sign)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return sign(c, await readJson(c));
   });
   // The signer withdraws their own approval while sign-off is open: the same re-authentication as signing.
   const withdrawSig = signing ? withdrawalHandler(signing) : null;
   api.post('/releases/:id/signatures/withdraw', requireJson, limitBody, async (c) => {
-    if (!withdrawSig) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (!withdrawSig)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return withdrawSig(c, await readJson(c));
   });
 
   // A person resumes or rolls back a held canary: the same re-authentication as signing.
   const decideCanary = signing ? canaryDecisionHandler(signing) : null;
   api.post('/releases/:id/canary-decision', requireJson, limitBody, async (c) => {
-    if (!decideCanary) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (!decideCanary)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return decideCanary(c, await readJson(c));
   });
 
   // A reviewer adjudicates one sampled shadow disagreement (the web UI does the same from a session).
   const adjudicate = signing ? adjudicationHandler(signing) : null;
   api.post('/releases/:id/adjudications', requireJson, limitBody, async (c) => {
-    if (!adjudicate) throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (!adjudicate)
+      throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
     return adjudicate(c, await readJson(c));
   });
 
@@ -162,14 +178,19 @@ export function createApp({ client, config, log, webhooks, ui, codecRoutes, sign
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError) throw updateRejection(err);
       if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        throw new ApiError(503, `timed out waiting for release ${releaseId} to take the approval; check its status before signing again`);
+        throw new ApiError(
+          503,
+          `timed out waiting for release ${releaseId} to take the approval; check its status before signing again`,
+        );
       }
       // A closed workflow refuses Updates at the server (NotFound), before our validator can answer.
       if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
         const now = await describeOrNull(handle);
         if (now === null) throw new ApiError(404, `no release ${releaseId}`);
         if (now.status.name !== 'RUNNING') {
-          throw new ApiError(409, `release ${releaseId} has already finished (${endedAs(now)})`, { type: ErrorType.ReleaseFinished });
+          throw new ApiError(409, `release ${releaseId} has already finished (${endedAs(now)})`, {
+            type: ErrorType.ReleaseFinished,
+          });
         }
       }
       throw err;

@@ -11,7 +11,13 @@ import { createLogger } from '../logging/logger';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { uiDepsFromConfig } from '../ui';
 import { createApp } from './app';
-import { evidenceArtifactResolver, TemporalReleaseQueue, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
+import {
+  evidenceArtifactResolver,
+  TemporalReleaseQueue,
+  temporalSuperseder,
+  webhookDepsFromConfig,
+  WebhookConfigError,
+} from './webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,8 +25,16 @@ async function main(): Promise<void> {
   // Lazy: the API comes up (and /healthz says 503) while Temporal is still starting.
   const connection = Connection.lazy({ address: config.temporal.address });
   const dataConverter = payloadDataConverter(config.payloadCodec);
-  const client = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
-  const evidence = new EvidenceStore({ s3: createS3Client(config.s3), bucket: config.s3.bucket, retention: config.retention });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
+  const evidence = new EvidenceStore({
+    s3: createS3Client(config.s3),
+    bucket: config.s3.bucket,
+    retention: config.retention,
+  });
   const webhooks = await webhookDepsFromConfig(config, {
     resolver: evidenceArtifactResolver(evidence),
     superseder: temporalSuperseder(client),
@@ -28,18 +42,38 @@ async function main(): Promise<void> {
     log,
   });
   const ui = uiDepsFromConfig(config, { client, evidence, log });
-  const codecRoutes = dataConverter && config.payloadCodec
-    ? createCodecRoutes(dataConverter.payloadCodecs[0]!, { origins: config.payloadCodec.corsOrigins, token: config.api.token })
-    : undefined;
-  const app = createApp({ client, config, log, ui, ...(webhooks ? { webhooks } : {}), ...(codecRoutes ? { codecRoutes } : {}) });
+  const codecRoutes =
+    dataConverter && config.payloadCodec
+      ? createCodecRoutes(dataConverter.payloadCodecs[0]!, {
+          origins: config.payloadCodec.corsOrigins,
+          token: config.api.token,
+        })
+      : undefined;
+  const app = createApp({
+    client,
+    config,
+    log,
+    ui,
+    ...(webhooks ? { webhooks } : {}),
+    ...(codecRoutes ? { codecRoutes } : {}),
+  });
 
   if (config.api.token === undefined && !isLoopback(config.api.host)) {
-    log.warn({ host: config.api.host }, 'api listening beyond loopback without VIGIL_API_TOKEN: anyone who can reach it may start and approve releases');
+    log.warn(
+      { host: config.api.host },
+      'api listening beyond loopback without VIGIL_API_TOKEN: anyone who can reach it may start and approve releases',
+    );
   }
 
   const server = serve({ fetch: app.fetch, hostname: config.api.host, port: config.api.port }, (info) => {
     log.info(
-      { host: info.address, port: info.port, temporal: config.temporal.address, namespace: config.temporal.namespace, auth: config.api.token !== undefined },
+      {
+        host: info.address,
+        port: info.port,
+        temporal: config.temporal.address,
+        namespace: config.temporal.namespace,
+        auth: config.api.token !== undefined,
+      },
       'vigil api listening',
     );
   });
@@ -74,7 +108,12 @@ function isLoopback(host: string): boolean {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof WebhookConfigError || err instanceof UsersFileError || err instanceof DevKeyError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof WebhookConfigError ||
+    err instanceof UsersFileError ||
+    err instanceof DevKeyError
+  ) {
     process.stderr.write(`vigil-api: ${err.message}\n`);
     process.exit(2);
   }

@@ -2,7 +2,11 @@
  * Starting a release workflow, shared by POST /api/releases and the webhooks: one place decides the
  * workflow options (idempotent by business key) and how an id held by a finished release is reported.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
 import type { ReleaseRequest } from '../domain';
 import { releaseStartOptions, SearchAttr } from '../domain/messages';
 import { ApiError } from './errors';
@@ -25,9 +29,13 @@ export function endedAs(d: WorkflowExecutionDescription): string {
 /** `retry` says how this caller can release the candidate again (a webhook cannot bump `attempt`). */
 export function alreadyFinished(releaseId: string, d: WorkflowExecutionDescription | null, retry: string): ApiError {
   const ended = d ? ` (${endedAs(d)})` : '';
-  return new ApiError(409, `release ${releaseId} already ran and has finished${ended}; to release this candidate under this policy again, ${retry}`, {
-    releaseId,
-  });
+  return new ApiError(
+    409,
+    `release ${releaseId} already ran and has finished${ended}; to release this candidate under this policy again, ${retry}`,
+    {
+      releaseId,
+    },
+  );
 }
 
 /**

@@ -11,8 +11,23 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ErrorType, type ApprovalInput, type CanaryDecisionInput, type CanaryDecisionResult, type ReleaseStatus, type Role, type SignatureRecord, type WithdrawalInput, type WithdrawalResult } from '../domain';
-import { approveReleaseUpdate, decideCanaryUpdate, releaseStatusQuery, withdrawSignatureUpdate } from '../domain/messages';
+import {
+  ErrorType,
+  type ApprovalInput,
+  type CanaryDecisionInput,
+  type CanaryDecisionResult,
+  type ReleaseStatus,
+  type Role,
+  type SignatureRecord,
+  type WithdrawalInput,
+  type WithdrawalResult,
+} from '../domain';
+import {
+  approveReleaseUpdate,
+  decideCanaryUpdate,
+  releaseStatusQuery,
+  withdrawSignatureUpdate,
+} from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from './temporal-port';
 
@@ -68,7 +83,14 @@ export async function releaseStatusOrNull(deps: SignOffDeps, releaseId: string):
 
 export function findSameSignature(status: ReleaseStatus, a: ApprovalInput): SignatureRecord | undefined {
   // A withdrawn signature is not a repeat: signing again after withdrawing is refused (DuplicateSigner).
-  return status.signatures.find((s) => !s.withdrawal && s.signer === a.signer && s.role === a.role && s.decision === a.decision && s.dossierSha256 === a.dossierSha256);
+  return status.signatures.find(
+    (s) =>
+      !s.withdrawal &&
+      s.signer === a.signer &&
+      s.role === a.role &&
+      s.decision === a.decision &&
+      s.dossierSha256 === a.dossierSha256,
+  );
 }
 
 /**
@@ -76,7 +98,11 @@ export function findSameSignature(status: ReleaseStatus, a: ApprovalInput): Sign
  * (or landing concurrently) answers with the existing signature instead of a refusal.
  * Throws SignOffRefusal for every refusal a person can act on.
  */
-export async function submitSignature(deps: SignOffDeps, releaseId: string, input: ApprovalInput): Promise<SubmittedSignature> {
+export async function submitSignature(
+  deps: SignOffDeps,
+  releaseId: string,
+  input: ApprovalInput,
+): Promise<SubmittedSignature> {
   const before = await releaseStatusOrNull(deps, releaseId);
   const existing = before && findSameSignature(before, input);
   if (before && existing) return { record: existing, repeated: true, pending: before.pendingRoles };
@@ -87,7 +113,12 @@ export async function submitSignature(deps: SignOffDeps, releaseId: string, inpu
     const record = (after && findSameSignature(after, input)) ?? {
       ...input,
       at: new Date().toISOString(),
-      evidence: { key: result.signatureKey, sha256: result.signatureKey.replace(/^sha256\//, ''), size: 0, mediaType: 'application/json' },
+      evidence: {
+        key: result.signatureKey,
+        sha256: result.signatureKey.replace(/^sha256\//, ''),
+        size: 0,
+        mediaType: 'application/json',
+      },
     };
     return { record, repeated: false, pending: result.pendingRoles as Role[] };
   } catch (err) {
@@ -112,7 +143,10 @@ export async function submitSignature(deps: SignOffDeps, releaseId: string, inpu
       throw new SignOffRefusal(500, 'the signature could not be recorded; check the release before signing again');
     }
     if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new SignOffRefusal(503, 'timed out waiting for the release to take the signature; check the release before signing again');
+      throw new SignOffRefusal(
+        503,
+        'timed out waiting for the release to take the signature; check the release before signing again',
+      );
     }
     if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
       throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
@@ -135,7 +169,10 @@ function refusalFor(deps: SignOffDeps, releaseId: string, what: string, err: unk
     return new SignOffRefusal(500, `the ${what} could not be recorded; check the release before trying again`);
   }
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new SignOffRefusal(503, `timed out waiting for the release to take the ${what}; check the release before trying again`);
+    return new SignOffRefusal(
+      503,
+      `timed out waiting for the release to take the ${what}; check the release before trying again`,
+    );
   }
   if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
     return new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
@@ -147,7 +184,11 @@ function refusalFor(deps: SignOffDeps, releaseId: string, what: string, err: unk
  * One withdrawSignature Update: the signer takes back their own approval while sign-off is open.
  * Throws SignOffRefusal for every refusal (nothing to withdraw, already withdrawn, sign-off no longer open).
  */
-export async function submitWithdrawal(deps: SignOffDeps, releaseId: string, input: WithdrawalInput): Promise<WithdrawalResult> {
+export async function submitWithdrawal(
+  deps: SignOffDeps,
+  releaseId: string,
+  input: WithdrawalInput,
+): Promise<WithdrawalResult> {
   try {
     return await deps.client.workflow.getHandle(releaseId).executeUpdate(withdrawSignatureUpdate, { args: [input] });
   } catch (err) {
@@ -156,7 +197,11 @@ export async function submitWithdrawal(deps: SignOffDeps, releaseId: string, inp
 }
 
 /** One decideCanary Update: a person resumes or rolls back a held canary. Throws SignOffRefusal for every refusal. */
-export async function submitCanaryDecision(deps: SignOffDeps, releaseId: string, input: CanaryDecisionInput): Promise<CanaryDecisionResult> {
+export async function submitCanaryDecision(
+  deps: SignOffDeps,
+  releaseId: string,
+  input: CanaryDecisionInput,
+): Promise<CanaryDecisionResult> {
   try {
     return await deps.client.workflow.getHandle(releaseId).executeUpdate(decideCanaryUpdate, { args: [input] });
   } catch (err) {

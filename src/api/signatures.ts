@@ -78,7 +78,13 @@ export function auditFor(deps: SignatureRouteDeps, c: Context, releaseId: string
 export function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const issues = fieldIssues(parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` } : i)));
+    const issues = fieldIssues(
+      parsed.error.issues.map((i) =>
+        i.code === 'unrecognized_keys'
+          ? { ...i, message: `${i.message}: the signer's id and printed name come from the account` }
+          : i,
+      ),
+    );
     throw new ApiError(400, `invalid ${what}`, { issues });
   }
   return parsed.data;
@@ -88,7 +94,13 @@ export function parseCredentialed<T>(schema: z.ZodType<T>, body: unknown, what: 
  * Re-authentication for one signing act (21 CFR 11.200(a)(1)): both components, every time, under the shared
  * rate limit, lockout and audit log. Returns the account; throws ApiError 401/429 otherwise.
  */
-export async function reauthenticate(deps: SignatureRouteDeps, c: Context, audit: Audit, user: string, password: string): Promise<Identity> {
+export async function reauthenticate(
+  deps: SignatureRouteDeps,
+  c: Context,
+  audit: Audit,
+  user: string,
+  password: string,
+): Promise<Identity> {
   const addr = deps.clientAddress ?? (() => 'unknown');
   if (!deps.throttle.allowAttempt(addr(c))) {
     void audit('login.rate_limited', user);
@@ -99,13 +111,21 @@ export async function reauthenticate(deps: SignatureRouteDeps, c: Context, audit
   if (lockedMs > 0) {
     void audit('login.locked', user);
     c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
-    throw new ApiError(429, `the account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`);
+    throw new ApiError(
+      429,
+      `the account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`,
+    );
   }
   const identity = await deps.identities.authenticate(user, password);
   if (!identity) {
     const locked = deps.throttle.fail(user);
     void audit('reauth.failure', user, { locked });
-    throw new ApiError(401, locked ? 'unknown user id or wrong password; the account is now locked for a while' : 'unknown user id or wrong password: the signature was not submitted');
+    throw new ApiError(
+      401,
+      locked
+        ? 'unknown user id or wrong password; the account is now locked for a while'
+        : 'unknown user id or wrong password: the signature was not submitted',
+    );
   }
   deps.throttle.succeed(user);
   void audit('reauth.success', identity.id);
@@ -117,15 +137,22 @@ export function signatureHandler(deps: SignatureRouteDeps) {
     const releaseId = c.req.param('id')!;
     const audit = auditFor(deps, c, releaseId);
 
-    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (deps.usersConfigured === false)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     const req = parseCredentialed(SignatureRequestSchema, body, 'signature');
     const identity = await reauthenticate(deps, c, audit, req.username, req.password);
 
     const refuse = (status: 403 | 400, message: string, type?: string): never => {
-      void audit('signature.refused', identity.id, { role: req.role, status, reason: message, ...(type ? { errorType: type } : {}) });
+      void audit('signature.refused', identity.id, {
+        role: req.role,
+        status,
+        reason: message,
+        ...(type ? { errorType: type } : {}),
+      });
       throw new ApiError(status, message, type ? { type } : {});
     };
-    if (!(identity.roles as string[]).includes(req.role)) refuse(403, `${identity.id} does not hold the role ${req.role}`);
+    if (!(identity.roles as string[]).includes(req.role))
+      refuse(403, `${identity.id} does not hold the role ${req.role}`);
 
     const input = ApprovalInputSchema.safeParse({
       signer: identity.id,
@@ -136,7 +163,11 @@ export function signatureHandler(deps: SignatureRouteDeps) {
       reason: req.reason,
       dossierSha256: req.dossierSha256,
     });
-    if (!input.success) return refuse(400, `invalid signature: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!input.success)
+      return refuse(
+        400,
+        `invalid signature: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
 
     try {
       const { record, repeated, pending } = await submitSignature(deps, releaseId, input.data);
@@ -146,11 +177,29 @@ export function signatureHandler(deps: SignatureRouteDeps) {
         dossierSha256: input.data.dossierSha256,
         record: record.evidence.key,
       });
-      deps.log.info({ releaseId, signer: identity.id, role: record.role, decision: record.decision, repeated }, 'signature accepted');
-      return c.json({ releaseId, accepted: true, repeated, signatureKey: record.evidence.key, pendingRoles: pending, signature: record }, repeated ? 200 : 201);
+      deps.log.info(
+        { releaseId, signer: identity.id, role: record.role, decision: record.decision, repeated },
+        'signature accepted',
+      );
+      return c.json(
+        {
+          releaseId,
+          accepted: true,
+          repeated,
+          signatureKey: record.evidence.key,
+          pendingRoles: pending,
+          signature: record,
+        },
+        repeated ? 200 : 201,
+      );
     } catch (err) {
       if (err instanceof SignOffRefusal) {
-        void audit('signature.refused', identity.id, { role: req.role, status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        void audit('signature.refused', identity.id, {
+          role: req.role,
+          status: err.status,
+          reason: err.message,
+          ...(err.type ? { errorType: err.type } : {}),
+        });
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;
@@ -167,7 +216,8 @@ export function withdrawalHandler(deps: SignatureRouteDeps) {
     const releaseId = c.req.param('id')!;
     const audit = auditFor(deps, c, releaseId);
 
-    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (deps.usersConfigured === false)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     const req = parseCredentialed(WithdrawalRequestSchema, body, 'withdrawal');
     const identity = await reauthenticate(deps, c, audit, req.username, req.password);
     try {
@@ -177,7 +227,11 @@ export function withdrawalHandler(deps: SignatureRouteDeps) {
       return c.json(result, 201);
     } catch (err) {
       if (err instanceof SignOffRefusal) {
-        void audit('withdrawal.refused', identity.id, { status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        void audit('withdrawal.refused', identity.id, {
+          status: err.status,
+          reason: err.message,
+          ...(err.type ? { errorType: err.type } : {}),
+        });
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;
@@ -194,7 +248,8 @@ export function canaryDecisionHandler(deps: SignatureRouteDeps) {
     const releaseId = c.req.param('id')!;
     const audit = auditFor(deps, c, releaseId);
 
-    if (deps.usersConfigured === false) throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
+    if (deps.usersConfigured === false)
+      throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
     const req = parseCredentialed(CanaryDecisionRequestSchema, body, 'canary decision');
     const identity = await reauthenticate(deps, c, audit, req.username, req.password);
     if (!(identity.roles as string[]).includes(req.role)) {
@@ -202,13 +257,27 @@ export function canaryDecisionHandler(deps: SignatureRouteDeps) {
       throw new ApiError(403, `${identity.id} does not hold the role ${req.role}`);
     }
     try {
-      const result = await submitCanaryDecision(deps, releaseId, { signer: identity.id, printedName: identity.name, role: req.role, decision: req.decision, reason: req.reason });
-      void audit('canary-decision.accepted', identity.id, { role: req.role, decision: req.decision, record: result.record });
+      const result = await submitCanaryDecision(deps, releaseId, {
+        signer: identity.id,
+        printedName: identity.name,
+        role: req.role,
+        decision: req.decision,
+        reason: req.reason,
+      });
+      void audit('canary-decision.accepted', identity.id, {
+        role: req.role,
+        decision: req.decision,
+        record: result.record,
+      });
       deps.log.info({ releaseId, decider: identity.id, decision: req.decision }, 'canary decision accepted');
       return c.json(result, 201);
     } catch (err) {
       if (err instanceof SignOffRefusal) {
-        void audit('canary-decision.refused', identity.id, { status: err.status, reason: err.message, ...(err.type ? { errorType: err.type } : {}) });
+        void audit('canary-decision.refused', identity.id, {
+          status: err.status,
+          reason: err.message,
+          ...(err.type ? { errorType: err.type } : {}),
+        });
         throw new ApiError(err.status, err.message, err.type ? { type: err.type } : {});
       }
       throw err;

@@ -1,7 +1,24 @@
 import type { WorkflowExecutionDescription, WorkflowExecutionInfo, WorkflowStartOptions } from '@temporalio/client';
-import type { ApprovalInput, ApprovalResult, CanaryDecisionInput, CanaryDecisionResult, ReleaseStatus, SupersedeInput, SupersedeResult, WithdrawalInput, WithdrawalResult } from '../domain';
+import type {
+  ApprovalInput,
+  ApprovalResult,
+  CanaryDecisionInput,
+  CanaryDecisionResult,
+  ReleaseStatus,
+  SupersedeInput,
+  SupersedeResult,
+  WithdrawalInput,
+  WithdrawalResult,
+} from '../domain';
 import type { AdjudicationInput, AdjudicationResult } from '../domain/shadow-adjudication';
-import type { adjudicateCaseUpdate, approveReleaseUpdate, decideCanaryUpdate, releaseStatusQuery, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
+import type {
+  adjudicateCaseUpdate,
+  approveReleaseUpdate,
+  decideCanaryUpdate,
+  releaseStatusQuery,
+  supersedeReleaseUpdate,
+  withdrawSignatureUpdate,
+} from '../domain/messages';
 
 /**
  * The slice of `@temporalio/client`'s Client the API uses. The real Client satisfies it structurally;
@@ -14,7 +31,10 @@ export interface ReleaseHandle {
   executeUpdate(def: typeof approveReleaseUpdate, options: { args: [ApprovalInput] }): Promise<ApprovalResult>;
   executeUpdate(def: typeof supersedeReleaseUpdate, options: { args: [SupersedeInput] }): Promise<SupersedeResult>;
   executeUpdate(def: typeof withdrawSignatureUpdate, options: { args: [WithdrawalInput] }): Promise<WithdrawalResult>;
-  executeUpdate(def: typeof decideCanaryUpdate, options: { args: [CanaryDecisionInput] }): Promise<CanaryDecisionResult>;
+  executeUpdate(
+    def: typeof decideCanaryUpdate,
+    options: { args: [CanaryDecisionInput] },
+  ): Promise<CanaryDecisionResult>;
   executeUpdate(def: typeof adjudicateCaseUpdate, options: { args: [AdjudicationInput] }): Promise<AdjudicationResult>;
 }
 

@@ -28,8 +28,15 @@ export interface VerifyAttestationOptions {
  * Signature first (DSSE, over the exact payload bytes), then the payload: a valid in-toto Statement v1,
  * a known predicate valid against its schema, and the expected predicate type / subject if asked.
  */
-export async function verifyAttestation(envelope: unknown, verifiers: readonly Verifier[], options: VerifyAttestationOptions = {}): Promise<AttestationVerification> {
-  const env = await verifyEnvelope(envelope, verifiers, { threshold: options.threshold ?? 1, payloadType: IN_TOTO_PAYLOAD_TYPE });
+export async function verifyAttestation(
+  envelope: unknown,
+  verifiers: readonly Verifier[],
+  options: VerifyAttestationOptions = {},
+): Promise<AttestationVerification> {
+  const env = await verifyEnvelope(envelope, verifiers, {
+    threshold: options.threshold ?? 1,
+    payloadType: IN_TOTO_PAYLOAD_TYPE,
+  });
   const reasons = [...env.reasons];
   let statement: Statement | undefined;
   if (env.payload.length > 0 || env.payloadType) {
@@ -47,7 +54,10 @@ export async function verifyAttestation(envelope: unknown, verifiers: readonly V
         statement = parsed.data;
         const schema = KNOWN_PREDICATES[statement.predicateType];
         const checked = schema?.safeParse(statement.predicate);
-        if (checked && !checked.success) reasons.push(`predicate does not match ${statement.predicateType}: ${describeIssue(checked.error.issues[0]!)}`);
+        if (checked && !checked.success)
+          reasons.push(
+            `predicate does not match ${statement.predicateType}: ${describeIssue(checked.error.issues[0]!)}`,
+          );
         if (options.predicateType && statement.predicateType !== options.predicateType) {
           reasons.push(`predicateType is ${statement.predicateType}, expected ${options.predicateType}`);
         }

@@ -41,9 +41,11 @@ export async function runAttestVerify(args: string[], io: CommandIo): Promise<nu
     }
     const { values, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError(`no envelope given\n${ATTEST_VERIFY_USAGE}`);
-    if (!values.key?.length) throw new UsageError(`at least one --key is required (a trusted public key, PEM)\n${ATTEST_VERIFY_USAGE}`);
+    if (!values.key?.length)
+      throw new UsageError(`at least one --key is required (a trusted public key, PEM)\n${ATTEST_VERIFY_USAGE}`);
     const threshold = values.threshold === undefined ? 1 : Number(values.threshold);
-    if (!Number.isSafeInteger(threshold) || threshold < 1) throw new UsageError('--threshold must be a positive integer');
+    if (!Number.isSafeInteger(threshold) || threshold < 1)
+      throw new UsageError('--threshold must be a positive integer');
 
     const verifiers = values.key.map((file) => {
       try {
@@ -98,8 +100,12 @@ export async function runAttestVerify(args: string[], io: CommandIo): Promise<nu
       for (const { file, result } of results) {
         if (result.ok) {
           const s = result.statement!;
-          const subjects = s.subject.map((x) => `${x.name}@sha256:${x.digest.sha256 ?? Object.values(x.digest)[0]}`).join(', ');
-          io.stdout(`OK      ${file}: ${s.predicateType} for ${subjects}; signed by ${result.acceptedKeyIds.join(', ')}\n`);
+          const subjects = s.subject
+            .map((x) => `${x.name}@sha256:${x.digest.sha256 ?? Object.values(x.digest)[0]}`)
+            .join(', ');
+          io.stdout(
+            `OK      ${file}: ${s.predicateType} for ${subjects}; signed by ${result.acceptedKeyIds.join(', ')}\n`,
+          );
         } else {
           io.stdout(`FAILED  ${file}: ${result.reasons.join('; ')}\n`);
         }

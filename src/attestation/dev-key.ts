@@ -19,7 +19,10 @@ export class DevKeyError extends Error {
 export function loadOrCreateDevKey(dir: string): { signer: Ed25519Signer; file: string; created: boolean } {
   const absDir = path.resolve(dir);
   const repo = enclosingGitWorkTree(absDir);
-  if (repo) throw new DevKeyError(`refusing to keep a signing key inside the git work tree ${repo}; configure a directory outside it`);
+  if (repo)
+    throw new DevKeyError(
+      `refusing to keep a signing key inside the git work tree ${repo}; configure a directory outside it`,
+    );
   fs.mkdirSync(absDir, { recursive: true, mode: 0o700 });
   const file = path.join(absDir, DEV_KEY_FILE);
   if (fs.existsSync(file)) return { signer: load(file), file, created: false };
@@ -41,7 +44,8 @@ export function loadOrCreateDevKey(dir: string): { signer: Ed25519Signer; file: 
 
 function load(file: string): Ed25519Signer {
   const mode = fs.statSync(file).mode & 0o777;
-  if ((mode & 0o077) !== 0) throw new DevKeyError(`${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+  if ((mode & 0o077) !== 0)
+    throw new DevKeyError(`${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
   try {
     return Ed25519Signer.fromPem(fs.readFileSync(file, 'utf8'));
   } catch (err) {

@@ -21,10 +21,19 @@ export type DsseEnvelope = z.infer<typeof DsseEnvelopeSchema>;
  */
 export function pae(payloadType: string, body: Uint8Array): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, 'utf8'), type, Buffer.from(` ${body.length} `, 'utf8'), body]);
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `, 'utf8'),
+    type,
+    Buffer.from(` ${body.length} `, 'utf8'),
+    body,
+  ]);
 }
 
-export async function signEnvelope(payloadType: string, body: Buffer, signers: readonly Signer[]): Promise<DsseEnvelope> {
+export async function signEnvelope(
+  payloadType: string,
+  body: Buffer,
+  signers: readonly Signer[],
+): Promise<DsseEnvelope> {
   if (signers.length === 0) throw new TypeError('at least one signer is required');
   const message = pae(payloadType, body);
   const signatures = await Promise.all(
@@ -54,7 +63,13 @@ export async function verifyEnvelope(
   const threshold = options.threshold ?? 1;
   const parsed = DsseEnvelopeSchema.safeParse(envelope);
   if (!parsed.success) {
-    return { ok: false, acceptedKeyIds: [], payloadType: '', payload: Buffer.alloc(0), reasons: [`not a DSSE envelope: ${parsed.error.issues[0]!.message}`] };
+    return {
+      ok: false,
+      acceptedKeyIds: [],
+      payloadType: '',
+      payload: Buffer.alloc(0),
+      reasons: [`not a DSSE envelope: ${parsed.error.issues[0]!.message}`],
+    };
   }
   const env = parsed.data;
   // DSSE: verifiers must accept standard and URL-safe base64.
@@ -63,7 +78,9 @@ export async function verifyEnvelope(
   const accepted = new Set<string>();
   for (const sig of env.signatures) {
     const signature = Buffer.from(sig.sig, 'base64');
-    const candidates = verifiers.filter((v) => !accepted.has(v.keyId) && (sig.keyid === undefined || sig.keyid === '' || sig.keyid === v.keyId));
+    const candidates = verifiers.filter(
+      (v) => !accepted.has(v.keyId) && (sig.keyid === undefined || sig.keyid === '' || sig.keyid === v.keyId),
+    );
     for (const v of candidates) {
       if (await v.verify(message, signature)) {
         accepted.add(v.keyId);
@@ -73,7 +90,11 @@ export async function verifyEnvelope(
   }
   const reasons: string[] = [];
   if (accepted.size < threshold) {
-    reasons.push(verifiers.length === 0 ? 'no trusted keys given' : `${accepted.size} of the required ${threshold} signature(s) from trusted keys verified`);
+    reasons.push(
+      verifiers.length === 0
+        ? 'no trusted keys given'
+        : `${accepted.size} of the required ${threshold} signature(s) from trusted keys verified`,
+    );
   }
   const expectedType = options.payloadType ?? IN_TOTO_PAYLOAD_TYPE;
   if (env.payloadType !== expectedType) reasons.push(`payloadType is "${env.payloadType}", expected "${expectedType}"`);

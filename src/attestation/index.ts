@@ -1,6 +1,14 @@
 // Attestations: in-toto Statement v1 in DSSE envelopes, Ed25519 signing behind a KMS-friendly interface.
 export { type Signer, type Verifier, Ed25519Signer, PublicKeyVerifier, keyIdFor } from './signer';
-export { pae, signEnvelope, verifyEnvelope, DsseEnvelopeSchema, IN_TOTO_PAYLOAD_TYPE, type DsseEnvelope, type EnvelopeVerification } from './dsse';
+export {
+  pae,
+  signEnvelope,
+  verifyEnvelope,
+  DsseEnvelopeSchema,
+  IN_TOTO_PAYLOAD_TYPE,
+  type DsseEnvelope,
+  type EnvelopeVerification,
+} from './dsse';
 export {
   statement,
   candidateProvenanceStatement,
@@ -24,6 +32,11 @@ export {
   type ApprovalPredicate,
   type CandidateProvenanceInput,
 } from './statement';
-export { signStatement, verifyAttestation, type AttestationVerification, type VerifyAttestationOptions } from './attest';
+export {
+  signStatement,
+  verifyAttestation,
+  type AttestationVerification,
+  type VerifyAttestationOptions,
+} from './attest';
 export { loadOrCreateDevKey, DevKeyError, DEV_KEY_FILE } from './dev-key';
 export { runAttestVerify, ATTEST_VERIFY_USAGE, AttestExit } from './cli-commands';

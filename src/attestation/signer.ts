@@ -16,7 +16,10 @@ export interface Verifier {
 
 /** Key id: lowercase hex SHA-256 of the public key's DER SubjectPublicKeyInfo (stable across PEM/JWK forms). */
 export function keyIdFor(publicKey: crypto.KeyObject): string {
-  return crypto.createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 export class Ed25519Signer implements Signer {
@@ -65,8 +68,11 @@ export class PublicKeyVerifier implements Verifier {
 
   verify(payload: Buffer, signature: Buffer): Promise<boolean> {
     try {
-      if (this.publicKey.asymmetricKeyType === 'ed25519') return Promise.resolve(crypto.verify(null, payload, this.publicKey, signature));
-      return Promise.resolve(crypto.verify('sha256', payload, { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature));
+      if (this.publicKey.asymmetricKeyType === 'ed25519')
+        return Promise.resolve(crypto.verify(null, payload, this.publicKey, signature));
+      return Promise.resolve(
+        crypto.verify('sha256', payload, { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+      );
     } catch {
       return Promise.resolve(false);
     }

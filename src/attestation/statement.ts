@@ -32,7 +32,9 @@ export const StatementSchema = z.object({
   predicateType: z.string().url(),
   predicate: z.record(z.string(), z.unknown()),
 });
-export type Statement<P = Record<string, unknown>> = Omit<z.infer<typeof StatementSchema>, 'predicate'> & { predicate: P };
+export type Statement<P = Record<string, unknown>> = Omit<z.infer<typeof StatementSchema>, 'predicate'> & {
+  predicate: P;
+};
 
 // ---- SLSA provenance v1 ------------------------------------------------------------------------------
 
@@ -45,7 +47,13 @@ export const SlsaProvenanceSchema = z.object({
   }),
   runDetails: z.object({
     builder: z.object({ id: z.string().url(), version: z.record(z.string(), z.string()).optional() }),
-    metadata: z.object({ invocationId: z.string().optional(), startedOn: timestamp.optional(), finishedOn: timestamp.optional() }).optional(),
+    metadata: z
+      .object({
+        invocationId: z.string().optional(),
+        startedOn: timestamp.optional(),
+        finishedOn: timestamp.optional(),
+      })
+      .optional(),
     byproducts: z.array(ResourceDescriptorSchema).optional(),
   }),
 });
@@ -74,11 +82,24 @@ export function candidateProvenanceStatement(input: CandidateProvenanceInput): S
     ...input.datasets.map((d) => ({
       name: `dataset:${d.role}:${d.name}`,
       digest: { sha256: sha256Hex.parse(d.manifestSha256) },
-      annotations: { merkleRoot: sha256Hex.parse(d.merkleRoot), role: d.role, mediaType: 'application/vnd.vigil.dataset-manifest+json' },
+      annotations: {
+        merkleRoot: sha256Hex.parse(d.merkleRoot),
+        role: d.role,
+        mediaType: 'application/vnd.vigil.dataset-manifest+json',
+      },
     })),
   ];
-  if (input.environment.lockfileSha256) resolvedDependencies.push({ name: 'lockfile', digest: { sha256: sha256Hex.parse(input.environment.lockfileSha256) } });
-  if (input.environment.image) resolvedDependencies.push({ name: 'image', uri: input.environment.image.uri, digest: { sha256: sha256Hex.parse(input.environment.image.sha256) } });
+  if (input.environment.lockfileSha256)
+    resolvedDependencies.push({
+      name: 'lockfile',
+      digest: { sha256: sha256Hex.parse(input.environment.lockfileSha256) },
+    });
+  if (input.environment.image)
+    resolvedDependencies.push({
+      name: 'image',
+      uri: input.environment.image.uri,
+      digest: { sha256: sha256Hex.parse(input.environment.image.sha256) },
+    });
   const predicate = SlsaProvenanceSchema.parse({
     buildDefinition: {
       buildType: VIGIL_CANDIDATE_BUILD_TYPE,
@@ -99,7 +120,11 @@ export function candidateProvenanceStatement(input: CandidateProvenanceInput): S
         : {}),
     },
   });
-  return statement([{ name: input.candidate.name, digest: { sha256: sha256Hex.parse(input.candidate.sha256) } }], SLSA_PROVENANCE_V1, predicate);
+  return statement(
+    [{ name: input.candidate.name, digest: { sha256: sha256Hex.parse(input.candidate.sha256) } }],
+    SLSA_PROVENANCE_V1,
+    predicate,
+  );
 }
 
 // ---- Vigil evaluation --------------------------------------------------------------------------------
@@ -129,8 +154,15 @@ export const EvaluationPredicateSchema = z
   });
 export type EvaluationPredicate = z.infer<typeof EvaluationPredicateSchema>;
 
-export function evaluationStatement(candidate: { name: string; sha256: string }, predicate: EvaluationPredicate): Statement<EvaluationPredicate> {
-  return statement([{ name: candidate.name, digest: { sha256: sha256Hex.parse(candidate.sha256) } }], VIGIL_EVALUATION_V1, EvaluationPredicateSchema.parse(predicate));
+export function evaluationStatement(
+  candidate: { name: string; sha256: string },
+  predicate: EvaluationPredicate,
+): Statement<EvaluationPredicate> {
+  return statement(
+    [{ name: candidate.name, digest: { sha256: sha256Hex.parse(candidate.sha256) } }],
+    VIGIL_EVALUATION_V1,
+    EvaluationPredicateSchema.parse(predicate),
+  );
 }
 
 // ---- Vigil approval ----------------------------------------------------------------------------------
@@ -148,7 +180,10 @@ export const ApprovalPredicateSchema = z.object({
 });
 export type ApprovalPredicate = z.infer<typeof ApprovalPredicateSchema>;
 
-export function approvalStatement(candidate: { name: string; sha256: string }, predicate: ApprovalPredicate): Statement<ApprovalPredicate> {
+export function approvalStatement(
+  candidate: { name: string; sha256: string },
+  predicate: ApprovalPredicate,
+): Statement<ApprovalPredicate> {
   const p = ApprovalPredicateSchema.parse(predicate);
   return statement(
     [

@@ -83,7 +83,7 @@ const TITLES: Record<CheckId, string> = {
   'replay-recorded-build': 'Histories replay against the build that ran them',
   'replay-current-build': 'Histories replay against the current build',
   'history-chain-writes': 'Chain entries are the ones the workflow wrote (history vs store)',
-  'decisions': 'Gate decisions recomputed from stored measurements and the pinned policy',
+  decisions: 'Gate decisions recomputed from stored measurements and the pinned policy',
   signatures: 'Signatures with their manifestation (printed name, time, meaning, role)',
 };
 
@@ -92,10 +92,17 @@ function check(id: CheckId, findings: Finding[], summary: string): AuditCheck {
 }
 
 /** Evidence only: the chain and every artifact, re-read and re-hashed (`vigil evidence verify`). */
-export async function verifyEvidence(reader: EvidenceReader, releaseId: string): Promise<{ chain: ChainVerification; checks: AuditCheck[]; passed: boolean }> {
+export async function verifyEvidence(
+  reader: EvidenceReader,
+  releaseId: string,
+): Promise<{ chain: ChainVerification; checks: AuditCheck[]; passed: boolean }> {
   const chain = await verifyChain(reader, releaseId);
   const checks = [
-    check('evidence-chain', chain.chainFindings, `${chain.entries.length} entries; head ${chain.head ? `#${chain.head.seq} ${chain.head.digest}` : '-'}`),
+    check(
+      'evidence-chain',
+      chain.chainFindings,
+      `${chain.entries.length} entries; head ${chain.head ? `#${chain.head.seq} ${chain.head.digest}` : '-'}`,
+    ),
     check('evidence-artifacts', chain.artifactFindings, `${chain.artifactsChecked} artifacts re-read and re-hashed`),
   ];
   return { chain, checks, passed: checks.every((c) => c.passed) };
@@ -127,25 +134,46 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
   }
 
   const historyFindings: Finding[] = [];
-  if (manifests.size === 0) historyFindings.push({ problem: 'no archived workflow history is linked from the evidence chain' });
+  if (manifests.size === 0)
+    historyFindings.push({ problem: 'no archived workflow history is linked from the evidence chain' });
   const runs: Array<{ run: RunHistory; manifest: { key: string; archive: HistoryArchive } }> = [];
   for (const m of manifests.values()) {
     const { archive } = m;
     const archived = text(archive.history.key);
-    if (archived === null) historyFindings.push({ key: archive.history.key, problem: `archived history of ${archive.workflowId} run ${archive.runId} cannot be read` });
+    if (archived === null)
+      historyFindings.push({
+        key: archive.history.key,
+        problem: `archived history of ${archive.workflowId} run ${archive.runId} cannot be read`,
+      });
     let full: string | null = null;
     if (deps.temporal) full = await deps.temporal.fetch(archive.workflowId, archive.runId);
     if (full !== null && archived !== null) {
-      const diff = safe(() => firstDifferingEvent(archived, full), (e) => ({ eventId: 0, problem: `cannot compare: ${e}` }));
-      if (diff) historyFindings.push({ key: archive.history.key, problem: `event ${diff.eventId} of ${archive.workflowId} run ${archive.runId}: ${diff.problem}` });
+      const diff = safe(
+        () => firstDifferingEvent(archived, full),
+        (e) => ({ eventId: 0, problem: `cannot compare: ${e}` }),
+      );
+      if (diff)
+        historyFindings.push({
+          key: archive.history.key,
+          problem: `event ${diff.eventId} of ${archive.workflowId} run ${archive.runId}: ${diff.problem}`,
+        });
     }
     const json = full ?? archived;
     if (json === null) continue;
     let run: RunHistory;
     try {
-      run = await describeRun(archive.workflowId, archive.runId, full !== null ? 'temporal' : 'archive', json, deps.payloadCodecs);
+      run = await describeRun(
+        archive.workflowId,
+        archive.runId,
+        full !== null ? 'temporal' : 'archive',
+        json,
+        deps.payloadCodecs,
+      );
     } catch (e) {
-      historyFindings.push({ key: archive.history.key, problem: `history of ${archive.workflowId} run ${archive.runId} cannot be decoded: ${(e as Error).message}` });
+      historyFindings.push({
+        key: archive.history.key,
+        problem: `history of ${archive.workflowId} run ${archive.runId} cannot be decoded: ${(e as Error).message}`,
+      });
       continue;
     }
     if (!run.buildIds.includes(archive.build.buildId)) {
@@ -164,7 +192,11 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
   const returned = (parent?.run.result as ReleaseResult | undefined)?.chainHead;
   const chainFindings = checks[0]!.findings;
   if (returned && chain.head && (returned.seq !== chain.head.seq || returned.digest !== chain.head.digest)) {
-    chainFindings.push({ problem: 'chain head differs from the head the workflow returned', expected: `#${returned.seq} ${returned.digest}`, actual: `#${chain.head.seq} ${chain.head.digest}` });
+    chainFindings.push({
+      problem: 'chain head differs from the head the workflow returned',
+      expected: `#${returned.seq} ${returned.digest}`,
+      actual: `#${chain.head.seq} ${chain.head.digest}`,
+    });
     checks[0]!.passed = false;
   }
 
@@ -174,7 +206,11 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
   const recordedFindings: Finding[] = [];
   const recordedResults = new Map<string, ReplayOutcome>();
   const byBundle = new Map<string, typeof runs>();
-  for (const r of runs) byBundle.set(r.manifest.archive.build.bundle.key, [...(byBundle.get(r.manifest.archive.build.bundle.key) ?? []), r]);
+  for (const r of runs)
+    byBundle.set(r.manifest.archive.build.bundle.key, [
+      ...(byBundle.get(r.manifest.archive.build.bundle.key) ?? []),
+      r,
+    ]);
   for (const [bundleKey, group] of byBundle) {
     const code = text(bundleKey);
     const build = group[0]!.manifest.archive.build;
@@ -183,36 +219,77 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
       continue;
     }
     if (buildIdFor(code).buildId !== build.buildId) {
-      recordedFindings.push({ key: bundleKey, problem: 'archived bundle is not the code of the recorded build', expected: build.buildId, actual: buildIdFor(code).buildId });
+      recordedFindings.push({
+        key: bundleKey,
+        problem: 'archived bundle is not the code of the recorded build',
+        expected: build.buildId,
+        actual: buildIdFor(code).buildId,
+      });
     }
-    for (const o of await replayAgainst({ code }, group.map((g) => g.run), deps.payloadCodecs)) {
+    for (const o of await replayAgainst(
+      { code },
+      group.map((g) => g.run),
+      deps.payloadCodecs,
+    )) {
       recordedResults.set(o.runId, o);
-      if (!o.ok) recordedFindings.push({ key: group.find((g) => g.run.runId === o.runId)!.manifest.archive.history.key, problem: `${o.workflowId} run ${o.runId} does not replay against build ${build.buildId}: ${o.error}` });
+      if (!o.ok)
+        recordedFindings.push({
+          key: group.find((g) => g.run.runId === o.runId)!.manifest.archive.history.key,
+          problem: `${o.workflowId} run ${o.runId} does not replay against build ${build.buildId}: ${o.error}`,
+        });
     }
   }
   const currentBuild = buildIdFor(current.code).buildId;
   const currentFindings: Finding[] = [];
   const currentResults = new Map<string, ReplayOutcome>();
   if (runs.length > 0) {
-    for (const o of await replayAgainst(current, runs.map((r) => r.run), deps.payloadCodecs)) {
+    for (const o of await replayAgainst(
+      current,
+      runs.map((r) => r.run),
+      deps.payloadCodecs,
+    )) {
       currentResults.set(o.runId, o);
-      if (!o.ok) currentFindings.push({ problem: `${o.workflowId} run ${o.runId} does not replay against the current build ${currentBuild}: ${o.error}` });
+      if (!o.ok)
+        currentFindings.push({
+          problem: `${o.workflowId} run ${o.runId} does not replay against the current build ${currentBuild}: ${o.error}`,
+        });
     }
   }
   const replayMs = performance.now() - tReplay;
 
-  const calls = runs.flatMap((r) => safe(() => completedActivities(r.run), () => []));
+  const calls = runs.flatMap((r) =>
+    safe(
+      () => completedActivities(r.run),
+      () => [],
+    ),
+  );
   const decisions = recomputeDecisions(calls, chain.entries);
   const writes = chainWritesMatch(calls, chain.entries);
   const sigs = collectSignatures(chain.entries, chain.objects);
 
   const sources = runs.map((r) => r.run.source);
   checks.push(
-    check('histories', historyFindings, `${runs.length} runs: ${count(sources, 'temporal')} from Temporal, ${count(sources, 'archive')} from the archive`),
-    check('replay-recorded-build', recordedFindings, `${recordedResults.size} runs replayed against ${byBundle.size} recorded build(s)`),
+    check(
+      'histories',
+      historyFindings,
+      `${runs.length} runs: ${count(sources, 'temporal')} from Temporal, ${count(sources, 'archive')} from the archive`,
+    ),
+    check(
+      'replay-recorded-build',
+      recordedFindings,
+      `${recordedResults.size} runs replayed against ${byBundle.size} recorded build(s)`,
+    ),
     check('replay-current-build', currentFindings, `${currentResults.size} runs replayed against ${currentBuild}`),
-    check('history-chain-writes', writes, `${calls.filter((c) => c.name === 'appendChainEntry').length} chain writes in history compared with the store`),
-    check('decisions', decisions.findings, `${decisions.checks.filter((c) => c.match).length} of ${decisions.checks.length} gate decisions recomputed identically`),
+    check(
+      'history-chain-writes',
+      writes,
+      `${calls.filter((c) => c.name === 'appendChainEntry').length} chain writes in history compared with the store`,
+    ),
+    check(
+      'decisions',
+      decisions.findings,
+      `${decisions.checks.filter((c) => c.match).length} of ${decisions.checks.length} gate decisions recomputed identically`,
+    ),
     check('signatures', sigs.findings, `${sigs.signatures.length} signatures`),
   );
   if (runs.length === 0) {
@@ -235,7 +312,12 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
       workflowType: run.workflowType,
       source: run.source,
       events: run.history.events?.length ?? 0,
-      archive: { key: manifest.key, reason: manifest.archive.reason, events: manifest.archive.events, historyKey: manifest.archive.history.key },
+      archive: {
+        key: manifest.key,
+        reason: manifest.archive.reason,
+        events: manifest.archive.events,
+        historyKey: manifest.archive.history.key,
+      },
       recordedBuildId: manifest.archive.build.buildId,
       buildIdsInHistory: run.buildIds,
       replayRecorded: recordedResults.get(run.runId) ?? null,

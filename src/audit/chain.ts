@@ -56,7 +56,11 @@ export async function verifyChain(
   const present = new Set(keys.map(seqOfKey));
   const maxSeq = keys.length ? seqOfKey(keys[keys.length - 1]!) : -1;
   for (let s = 0; s <= maxSeq; s++) {
-    if (!present.has(s)) chainFindings.push({ key: chainKey(releaseId, s), problem: `chain entry ${s} is missing (dropped or never written)` });
+    if (!present.has(s))
+      chainFindings.push({
+        key: chainKey(releaseId, s),
+        problem: `chain entry ${s} is missing (dropped or never written)`,
+      });
   }
 
   const entries: VerifiedEntry[] = [];
@@ -72,15 +76,31 @@ export async function verifyChain(
     try {
       entry = ChainEntrySchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
     } catch (e) {
-      chainFindings.push({ key, problem: `not a valid chain entry: ${(e as Error).message.split('\n')[0]}`, actual: digest });
+      chainFindings.push({
+        key,
+        problem: `not a valid chain entry: ${(e as Error).message.split('\n')[0]}`,
+        actual: digest,
+      });
       continue;
     }
     const keySeq = seqOfKey(key);
-    if (key !== chainKey(releaseId, keySeq)) chainFindings.push({ key, problem: 'chain key is not in canonical form', expected: chainKey(releaseId, keySeq) });
+    if (key !== chainKey(releaseId, keySeq))
+      chainFindings.push({ key, problem: 'chain key is not in canonical form', expected: chainKey(releaseId, keySeq) });
     if (entry.seq !== keySeq) {
-      chainFindings.push({ key, problem: `entry stored at position ${keySeq} says it is entry ${entry.seq} (entries reordered or moved)`, expected: String(keySeq), actual: String(entry.seq) });
+      chainFindings.push({
+        key,
+        problem: `entry stored at position ${keySeq} says it is entry ${entry.seq} (entries reordered or moved)`,
+        expected: String(keySeq),
+        actual: String(entry.seq),
+      });
     }
-    if (entry.releaseId !== releaseId) chainFindings.push({ key, problem: 'entry belongs to another release', expected: releaseId, actual: entry.releaseId });
+    if (entry.releaseId !== releaseId)
+      chainFindings.push({
+        key,
+        problem: 'entry belongs to another release',
+        expected: releaseId,
+        actual: entry.releaseId,
+      });
     digestBySeq.set(keySeq, digest);
     entries.push({ ...entry, key, digest });
   }
@@ -93,7 +113,10 @@ export async function verifyChain(
     if (e.prevEntryDigest !== expected) {
       chainFindings.push({
         key: e.key,
-        problem: keySeq === 0 ? 'first entry must not link to a predecessor' : `broken link: prevEntryDigest does not match the digest of entry ${keySeq - 1}`,
+        problem:
+          keySeq === 0
+            ? 'first entry must not link to a predecessor'
+            : `broken link: prevEntryDigest does not match the digest of entry ${keySeq - 1}`,
         expected: expected ?? 'null',
         actual: e.prevEntryDigest ?? 'null',
       });
@@ -111,13 +134,15 @@ export async function verifyChain(
     });
   }
   if ((opts.requireTerminal ?? true) && last && !isTerminal(last.stage as Stage)) {
-    chainFindings.push({ key: last.key, problem: `chain ends at entry ${head!.seq} (${last.stage}) without a terminal entry: truncated, or the release has not finished` });
+    chainFindings.push({
+      key: last.key,
+      problem: `chain ends at entry ${head!.seq} (${last.stage}) without a terminal entry: truncated, or the release has not finished`,
+    });
   }
 
   // Artifacts, then refs inside JSON artifacts, each read once.
-  const queue: Array<{ ref: Pick<EvidenceRef, 'key' | 'sha256'> & Partial<EvidenceRef>; from: string }> = entries.flatMap((e) =>
-    e.artifacts.map((ref) => ({ ref, from: `chain entry ${e.seq} (${e.key})` })),
-  );
+  const queue: Array<{ ref: Pick<EvidenceRef, 'key' | 'sha256'> & Partial<EvidenceRef>; from: string }> =
+    entries.flatMap((e) => e.artifacts.map((ref) => ({ ref, from: `chain entry ${e.seq} (${e.key})` })));
   const seen = new Set<string>();
   let artifactsChecked = 0;
   while (queue.length > 0) {
@@ -134,9 +159,19 @@ export async function verifyChain(
     objects.set(ref.key, bytes);
     const actual = sha256Hex(bytes);
     if (actual !== ref.sha256) {
-      artifactFindings.push({ key: ref.key, problem: `bytes do not hash to the recorded digest (referenced by ${from})`, expected: ref.sha256, actual });
+      artifactFindings.push({
+        key: ref.key,
+        problem: `bytes do not hash to the recorded digest (referenced by ${from})`,
+        expected: ref.sha256,
+        actual,
+      });
     } else if (ref.size !== undefined && ref.size !== bytes.length) {
-      artifactFindings.push({ key: ref.key, problem: `size differs from the recorded size (referenced by ${from})`, expected: String(ref.size), actual: String(bytes.length) });
+      artifactFindings.push({
+        key: ref.key,
+        problem: `size differs from the recorded size (referenced by ${from})`,
+        expected: String(ref.size),
+        actual: String(bytes.length),
+      });
     }
     if (looksLikeJson(ref, bytes)) {
       for (const nested of nestedRefs(bytes)) queue.push({ ref: nested, from: ref.key });

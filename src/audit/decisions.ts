@@ -4,9 +4,25 @@
  * decisions in the evidence chain.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ChainEntry, Decision, DriftMeasurement, LiveMeasurement, OfflineMeasurement, ReleaseRequest, ShadowMeasurement, SnapshotMeasurement } from '../domain';
+import type {
+  ChainEntry,
+  Decision,
+  DriftMeasurement,
+  LiveMeasurement,
+  OfflineMeasurement,
+  ReleaseRequest,
+  ShadowMeasurement,
+  SnapshotMeasurement,
+} from '../domain';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
-import { judgeDrift, judgeGuardrails, judgeGuardrailsSequential, judgeOffline, judgeShadow, judgeSnapshot } from '../judging';
+import {
+  judgeDrift,
+  judgeGuardrails,
+  judgeGuardrailsSequential,
+  judgeOffline,
+  judgeShadow,
+  judgeSnapshot,
+} from '../judging';
 import type { Finding } from './chain';
 import { eventLabel, type ActivityCall } from './history';
 
@@ -15,7 +31,7 @@ export interface DecisionCheck {
   step: number | null;
   event: string;
   recomputed: Decision;
-  recorded: Pick<Decision, 'reasons'> & { verdict: string } | null;
+  recorded: (Pick<Decision, 'reasons'> & { verdict: string }) | null;
   chainSeq: number | null;
   match: boolean;
 }
@@ -28,13 +44,17 @@ export interface DecisionRecomputation {
 
 /** Stages whose chain decision is a judge's verdict on a measurement (the others are derived). */
 const MEASURED = new Set(['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'CANARY']);
-const isMeasured = (e: Pick<ChainEntry, 'stage' | 'step'>): boolean => MEASURED.has(e.stage) || (e.stage === 'MONITORING' && e.step !== null);
+const isMeasured = (e: Pick<ChainEntry, 'stage' | 'step'>): boolean =>
+  MEASURED.has(e.stage) || (e.stage === 'MONITORING' && e.step !== null);
 
 interface StageOut<M> {
   measurement: M;
 }
 
-export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntry & { key?: string }>): DecisionRecomputation {
+export function recomputeDecisions(
+  calls: ActivityCall[],
+  chain: Array<ChainEntry & { key?: string }>,
+): DecisionRecomputation {
   const findings: Finding[] = [];
   const checks: DecisionCheck[] = [];
   let pinned: string | null = null;
@@ -44,7 +64,8 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
   const seen = new Map<string, number>();
 
   for (const call of calls) {
-    const input = call.input as { request?: ReleaseRequest; mode?: string; step?: number; interval?: number } | undefined;
+    const input = call.input as
+      { request?: ReleaseRequest; mode?: string; step?: number; interval?: number } | undefined;
     const request = input?.request;
     if (!request) continue;
     const policy = request.policy;
@@ -58,7 +79,11 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         stage = 'SNAPSHOT';
         pinned = m.policySha256;
         if (m.policySha256 !== policySha) {
-          findings.push({ problem: `${eventLabel(call)}: the policy in the request does not hash to the digest pinned at SNAPSHOT`, expected: m.policySha256, actual: policySha });
+          findings.push({
+            problem: `${eventLabel(call)}: the policy in the request does not hash to the digest pinned at SNAPSHOT`,
+            expected: m.policySha256,
+            actual: policySha,
+          });
         }
         recomputed = judgeSnapshot(m);
         break;
@@ -85,10 +110,15 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
         if (input.mode === 'canary' && g && input.interval !== undefined) {
           canaryHistory.push(m);
-          const judged = judgeGuardrailsSequential(canaryHistory, g, { final: step === policy.canary.steps.length - 1 });
+          const judged = judgeGuardrailsSequential(canaryHistory, g, {
+            final: step === policy.canary.steps.length - 1,
+          });
           recomputed = { verdict: judged.verdict, reasons: judged.reasons };
         } else {
-          recomputed = judgeGuardrails(m, input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails);
+          recomputed = judgeGuardrails(
+            m,
+            input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails,
+          );
         }
         break;
       }
@@ -98,7 +128,9 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         step = input.step ?? null;
         const g = policy.monitoring.drift;
         if (!g) {
-          findings.push({ problem: `${eventLabel(call)}: drift was measured but the pinned policy has no monitoring.drift to judge it by` });
+          findings.push({
+            problem: `${eventLabel(call)}: drift was measured but the pinned policy has no monitoring.drift to judge it by`,
+          });
           continue;
         }
         const judged = judgeDrift((call.result as StageOut<DriftMeasurement>).measurement, g);
@@ -109,17 +141,26 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
         continue;
     }
     if (call.name !== 'snapshotRelease' && pinned !== null && policySha !== pinned) {
-      findings.push({ problem: `${eventLabel(call)}: judged under a policy other than the one pinned at SNAPSHOT`, expected: pinned, actual: policySha });
+      findings.push({
+        problem: `${eventLabel(call)}: judged under a policy other than the one pinned at SNAPSHOT`,
+        expected: pinned,
+        actual: policySha,
+      });
     }
     const slot = `${stage}:${step}`;
     const nth = seen.get(slot) ?? 0;
     seen.set(slot, nth + 1);
     const entry = chain.filter((e) => e.stage === stage && e.step === step)[nth];
     const recorded = entry ? entry.decision : null;
-    const match = recorded !== null && recorded.verdict === recomputed.verdict && isDeepStrictEqual(recorded.reasons, recomputed.reasons);
+    const match =
+      recorded !== null &&
+      recorded.verdict === recomputed.verdict &&
+      isDeepStrictEqual(recorded.reasons, recomputed.reasons);
     checks.push({ stage, step, event: eventLabel(call), recomputed, recorded, chainSeq: entry?.seq ?? null, match });
     if (!entry) {
-      findings.push({ problem: `${eventLabel(call)}: ${label(stage, step)} was measured but no chain entry records its decision` });
+      findings.push({
+        problem: `${eventLabel(call)}: ${label(stage, step)} was measured but no chain entry records its decision`,
+      });
     } else if (!match) {
       findings.push({
         key: entry.key,
@@ -131,7 +172,10 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
   }
   for (const e of chain.filter(isMeasured)) {
     if (!checks.some((c) => c.stage === e.stage && c.step === e.step)) {
-      findings.push({ key: e.key, problem: `chain entry ${e.seq} (${label(e.stage, e.step)}) has no measurement in any audited history` });
+      findings.push({
+        key: e.key,
+        problem: `chain entry ${e.seq} (${label(e.stage, e.step)}) has no measurement in any audited history`,
+      });
     }
   }
   // Histories are audited run by run; report decisions in chain order.
@@ -143,14 +187,26 @@ export function recomputeDecisions(calls: ActivityCall[], chain: Array<ChainEntr
  * appendChainEntry results in history are the digests the workflow saw written: each must be the
  * digest of the entry now stored at that sequence number.
  */
-export function chainWritesMatch(calls: ActivityCall[], chain: Array<ChainEntry & { key: string; digest: string }>): Finding[] {
+export function chainWritesMatch(
+  calls: ActivityCall[],
+  chain: Array<ChainEntry & { key: string; digest: string }>,
+): Finding[] {
   const findings: Finding[] = [];
   for (const call of calls.filter((c) => c.name === 'appendChainEntry')) {
     const written = call.result as { seq: number; digest: string };
     const stored = chain.find((e) => e.seq === written.seq);
-    if (!stored) findings.push({ problem: `${eventLabel(call)} wrote chain entry ${written.seq}, which is not in the store`, expected: written.digest });
+    if (!stored)
+      findings.push({
+        problem: `${eventLabel(call)} wrote chain entry ${written.seq}, which is not in the store`,
+        expected: written.digest,
+      });
     else if (stored.digest !== written.digest) {
-      findings.push({ key: stored.key, problem: `${eventLabel(call)} wrote a different chain entry ${written.seq} than the one stored`, expected: written.digest, actual: stored.digest });
+      findings.push({
+        key: stored.key,
+        problem: `${eventLabel(call)} wrote a different chain entry ${written.seq} than the one stored`,
+        expected: written.digest,
+        actual: stored.digest,
+      });
     }
   }
   return findings;

@@ -86,7 +86,9 @@ export async function describeRun(
     const id = e.workflowTaskCompletedEventAttributes?.workerVersion?.buildId;
     if (id) buildIds.add(id);
   }
-  const completion = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+  const completion = events.find(
+    (e) => e.workflowExecutionCompletedEventAttributes,
+  )?.workflowExecutionCompletedEventAttributes;
   return {
     workflowId,
     runId,
@@ -134,13 +136,17 @@ export function eventLabel(call: Pick<ActivityCall, 'completedEventId' | 'name' 
  * Compare an archived (partial) history with the full one from Temporal: every archived event must
  * be present, byte-for-byte in JSON form. Returns the first differing event id, or null.
  */
-export function firstDifferingEvent(archivedJson: string, fullJson: string): { eventId: number; problem: string } | null {
+export function firstDifferingEvent(
+  archivedJson: string,
+  fullJson: string,
+): { eventId: number; problem: string } | null {
   const a = (JSON.parse(archivedJson) as { events?: unknown[] }).events ?? [];
   const f = (JSON.parse(fullJson) as { events?: unknown[] }).events ?? [];
   for (let i = 0; i < a.length; i++) {
     if (i >= f.length) return { eventId: i + 1, problem: 'archived event is not in the history Temporal holds' };
     const path = differingPath(a[i], f[i]);
-    if (path !== null) return { eventId: i + 1, problem: `archived event differs from the one Temporal holds at ${path || '(root)'}` };
+    if (path !== null)
+      return { eventId: i + 1, problem: `archived event differs from the one Temporal holds at ${path || '(root)'}` };
   }
   return null;
 }

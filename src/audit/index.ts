@@ -1,5 +1,13 @@
 // Audit: re-derive a release's record from primary evidence (chain, artifacts, histories, builds).
-export { auditRelease, verifyEvidence, type AuditCheck, type AuditDeps, type AuditReport, type CheckId, type TemporalHistorySource } from './audit';
+export {
+  auditRelease,
+  verifyEvidence,
+  type AuditCheck,
+  type AuditDeps,
+  type AuditReport,
+  type CheckId,
+  type TemporalHistorySource,
+} from './audit';
 export { buildIdFor, bundleCodeOf, temporalHistoryPort, workerBuild } from './build';
 export { nestedRefs, verifyChain, type ChainVerification, type Finding, type VerifiedEntry } from './chain';
 export { chainWritesMatch, recomputeDecisions, type DecisionCheck } from './decisions';

@@ -21,7 +21,11 @@ export async function replayAgainst(
 ): Promise<ReplayOutcome[]> {
   const out: ReplayOutcome[] = [];
   const results = Worker.runReplayHistories(
-    { workflowBundle: bundle, replayName: 'vigil-audit', ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}) },
+    {
+      workflowBundle: bundle,
+      replayName: 'vigil-audit',
+      ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
+    },
     runs.map((r) => ({ workflowId: r.workflowId, history: r.history })),
   );
   let i = 0;

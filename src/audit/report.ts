@@ -16,7 +16,10 @@ function findingText(f: Finding): string {
 /** Plain-text lines for the terminal: one per check, findings indented below. */
 export function formatChecks(checks: AuditCheck[]): string {
   return checks
-    .flatMap((c) => [`${c.passed ? 'PASS' : 'FAIL'}  ${c.title}: ${c.summary}`, ...c.findings.map((f) => `      - ${findingText(f)}`)])
+    .flatMap((c) => [
+      `${c.passed ? 'PASS' : 'FAIL'}  ${c.title}: ${c.summary}`,
+      ...c.findings.map((f) => `      - ${findingText(f)}`),
+    ])
     .join('\n');
 }
 
@@ -30,7 +33,12 @@ function table(head: string[], rows: string[][]): string {
 export function renderAuditHtml(r: AuditReport): string {
   const checks = table(
     ['Check', 'Result', 'Summary', 'Findings'],
-    r.checks.map((c) => [esc(c.title), badge(c.passed), esc(c.summary), c.findings.length ? `<ul>${c.findings.map((f) => `<li>${esc(findingText(f))}</li>`).join('')}</ul>` : '—']),
+    r.checks.map((c) => [
+      esc(c.title),
+      badge(c.passed),
+      esc(c.summary),
+      c.findings.length ? `<ul>${c.findings.map((f) => `<li>${esc(findingText(f))}</li>`).join('')}</ul>` : '—',
+    ]),
   );
   const histories = table(
     ['Workflow', 'Run', 'Source', 'Events', 'Archived', 'Recorded build', 'Replay (recorded)', 'Replay (current)'],
@@ -39,10 +47,16 @@ export function renderAuditHtml(r: AuditReport): string {
       `<code>${esc(h.runId)}</code>`,
       esc(h.source),
       esc(h.events),
-      h.archive ? `${esc(h.archive.events)} events at ${esc(h.archive.reason)}<br><code>${esc(h.archive.historyKey)}</code>` : '—',
+      h.archive
+        ? `${esc(h.archive.events)} events at ${esc(h.archive.reason)}<br><code>${esc(h.archive.historyKey)}</code>`
+        : '—',
       `<code>${esc(h.recordedBuildId ?? '—')}</code>`,
-      h.replayRecorded ? badge(h.replayRecorded.ok) + (h.replayRecorded.error ? `<br>${esc(h.replayRecorded.error)}` : '') : '—',
-      h.replayCurrent ? badge(h.replayCurrent.ok) + (h.replayCurrent.error ? `<br>${esc(h.replayCurrent.error)}` : '') : '—',
+      h.replayRecorded
+        ? badge(h.replayRecorded.ok) + (h.replayRecorded.error ? `<br>${esc(h.replayRecorded.error)}` : '')
+        : '—',
+      h.replayCurrent
+        ? badge(h.replayCurrent.ok) + (h.replayCurrent.error ? `<br>${esc(h.replayCurrent.error)}` : '')
+        : '—',
     ]),
   );
   const decisions = table(
@@ -50,14 +64,25 @@ export function renderAuditHtml(r: AuditReport): string {
     r.decisions.map((d) => [
       esc(d.step === null ? d.stage : `${d.stage}[${d.step}]`),
       `<b>${esc(d.recomputed.verdict)}</b>: ${esc(d.recomputed.reasons.join('; '))}`,
-      d.recorded ? `<b>${esc(d.recorded.verdict)}</b>: ${esc(d.recorded.reasons.join('; '))} (#${esc(d.chainSeq)})` : '—',
+      d.recorded
+        ? `<b>${esc(d.recorded.verdict)}</b>: ${esc(d.recorded.reasons.join('; '))} (#${esc(d.chainSeq)})`
+        : '—',
       badge(d.match),
       esc(d.event),
     ]),
   );
   const signatures = table(
     ['Printed name', 'Signed at', 'Meaning', 'Role', 'Decision', 'Reason', 'Signer id', 'Bound to dossier'],
-    r.signatures.map((s) => [esc(s.printedName), esc(s.at), esc(s.meaning), esc(s.role), esc(s.decision), esc(s.reason), esc(s.signer), `${badge(s.boundToDossier)} <code>${esc(s.dossierSha256.slice(0, 16))}…</code>`]),
+    r.signatures.map((s) => [
+      esc(s.printedName),
+      esc(s.at),
+      esc(s.meaning),
+      esc(s.role),
+      esc(s.decision),
+      esc(s.reason),
+      esc(s.signer),
+      `${badge(s.boundToDossier)} <code>${esc(s.dossierSha256.slice(0, 16))}…</code>`,
+    ]),
   );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Vigil audit ${esc(r.releaseId)}</title>

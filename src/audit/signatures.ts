@@ -18,7 +18,10 @@ export interface SignatureManifestation {
 }
 
 /** Signatures linked from the AWAITING_APPROVAL chain entry, read from the (already re-hashed) evidence. */
-export function collectSignatures(entries: VerifiedEntry[], objects: Map<string, Uint8Array>): { signatures: SignatureManifestation[]; findings: Finding[] } {
+export function collectSignatures(
+  entries: VerifiedEntry[],
+  objects: Map<string, Uint8Array>,
+): { signatures: SignatureManifestation[]; findings: Finding[] } {
   const signatures: SignatureManifestation[] = [];
   const findings: Finding[] = [];
   for (const entry of entries.filter((e) => e.stage === 'AWAITING_APPROVAL')) {
@@ -38,13 +41,23 @@ export function collectSignatures(entries: VerifiedEntry[], objects: Map<string,
         evidenceKey: ref.key,
         boundToDossier: dossier !== undefined && doc.dossierSha256 === dossier.ref.sha256,
       };
-      const w = docs.find((d) => d.doc?.kind === 'vigil.signature-withdrawal/v1' && (d.doc.signature as { key?: unknown } | undefined)?.key === ref.key);
+      const w = docs.find(
+        (d) =>
+          d.doc?.kind === 'vigil.signature-withdrawal/v1' &&
+          (d.doc.signature as { key?: unknown } | undefined)?.key === ref.key,
+      );
       if (w?.doc) s.withdrawn = { at: str(w.doc.at), reason: str(w.doc.reason), evidenceKey: w.ref.key };
       signatures.push(s);
       const missing = (['printedName', 'at', 'meaning', 'role'] as const).filter((f) => s[f] === '');
-      if (missing.length) findings.push({ key: ref.key, problem: `signature lacks its manifestation: ${missing.join(', ')}` });
+      if (missing.length)
+        findings.push({ key: ref.key, problem: `signature lacks its manifestation: ${missing.join(', ')}` });
       if (!s.boundToDossier) {
-        findings.push({ key: ref.key, problem: 'signature is not bound to the dossier recorded with the approval', expected: dossier?.ref.sha256 ?? '(no dossier)', actual: s.dossierSha256 });
+        findings.push({
+          key: ref.key,
+          problem: 'signature is not bound to the dossier recorded with the approval',
+          expected: dossier?.ref.sha256 ?? '(no dossier)',
+          actual: s.dossierSha256,
+        });
       }
     }
   }

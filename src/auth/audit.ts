@@ -30,7 +30,10 @@ export interface AuthEvent {
 }
 
 /** What callers pass: `at` defaults to now. */
-export type AuthEventInput = { type: AuthEventType; user: string | null; ip: string; at?: string } & Record<string, unknown>;
+export type AuthEventInput = { type: AuthEventType; user: string | null; ip: string; at?: string } & Record<
+  string,
+  unknown
+>;
 
 export interface AuthAuditLog {
   record(event: AuthEventInput): Promise<void>;

@@ -9,7 +9,10 @@ export const SCRYPT_DEFAULTS = { N: 2 ** 15, r: 8, p: 1 } as const;
 const KEY_LEN = 32;
 const SALT_LEN = 16;
 
-export function hashPassword(password: string, params: { N: number; r: number; p: number } = SCRYPT_DEFAULTS): Promise<string> {
+export function hashPassword(
+  password: string,
+  params: { N: number; r: number; p: number } = SCRYPT_DEFAULTS,
+): Promise<string> {
   const salt = crypto.randomBytes(SALT_LEN);
   return derive(password, salt, params).then(
     (hash) => `scrypt$${params.N}$${params.r}$${params.p}$${salt.toString('base64')}$${hash.toString('base64')}`,
@@ -40,11 +43,20 @@ export async function burnPasswordCheck(password: string): Promise<void> {
   await verifyPassword(password, await dummy);
 }
 
-function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number }, keyLen = KEY_LEN): Promise<Buffer> {
+function derive(
+  password: string,
+  salt: Buffer,
+  params: { N: number; r: number; p: number },
+  keyLen = KEY_LEN,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     // maxmem must exceed 128·N·r bytes; give scrypt twice that.
-    crypto.scrypt(password.normalize('NFC'), salt, keyLen, { ...params, maxmem: 256 * params.N * params.r }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    crypto.scrypt(
+      password.normalize('NFC'),
+      salt,
+      keyLen,
+      { ...params, maxmem: 256 * params.N * params.r },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
 }

@@ -11,7 +11,12 @@ export interface ThrottleOptions {
   windowMs: number;
 }
 
-export const DEFAULT_THROTTLE: ThrottleOptions = { maxFailures: 5, lockoutMs: 15 * 60_000, maxAttemptsPerWindow: 30, windowMs: 5 * 60_000 };
+export const DEFAULT_THROTTLE: ThrottleOptions = {
+  maxFailures: 5,
+  lockoutMs: 15 * 60_000,
+  maxAttemptsPerWindow: 30,
+  windowMs: 5 * 60_000,
+};
 
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();

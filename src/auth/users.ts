@@ -31,18 +31,21 @@ const UserEntrySchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-"'),
   name: z.string().min(1).max(200),
   roles: z.array(UserRoleSchema).min(1),
-  passwordHash: z.string().refine(isPasswordHash, 'must be a scrypt hash (scrypt$N$r$p$salt$hash; make one with `npx tsx src/auth/hash-cli.ts`)'),
+  passwordHash: z
+    .string()
+    .refine(
+      isPasswordHash,
+      'must be a scrypt hash (scrypt$N$r$p$salt$hash; make one with `npx tsx src/auth/hash-cli.ts`)',
+    ),
   disabled: z.boolean().default(false),
 });
-export const UsersFileSchema = z
-  .object({ users: z.array(UserEntrySchema) })
-  .superRefine((f, ctx) => {
-    const seen = new Set<string>();
-    f.users.forEach((u, i) => {
-      if (seen.has(u.id)) ctx.addIssue({ code: 'custom', path: ['users', i, 'id'], message: `duplicate user ${u.id}` });
-      seen.add(u.id);
-    });
+export const UsersFileSchema = z.object({ users: z.array(UserEntrySchema) }).superRefine((f, ctx) => {
+  const seen = new Set<string>();
+  f.users.forEach((u, i) => {
+    if (seen.has(u.id)) ctx.addIssue({ code: 'custom', path: ['users', i, 'id'], message: `duplicate user ${u.id}` });
+    seen.add(u.id);
   });
+});
 export type UsersFile = z.infer<typeof UsersFileSchema>;
 
 export class UsersFileError extends Error {

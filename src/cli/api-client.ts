@@ -1,4 +1,12 @@
-import type { ApprovalInput, ApprovalResult, ReleaseRequestInput, ReleaseStatus, SignatureRecord, WithdrawalResult, CanaryDecisionResult } from '../domain';
+import type {
+  ApprovalInput,
+  ApprovalResult,
+  ReleaseRequestInput,
+  ReleaseStatus,
+  SignatureRecord,
+  WithdrawalResult,
+  CanaryDecisionResult,
+} from '../domain';
 
 /** Responses of the Vigil HTTP API (src/api), as the CLI reads them. */
 export interface StartReleaseResponse {
@@ -87,12 +95,18 @@ export class ApiClient {
   }
 
   /** The signer withdraws their own approval; the server re-checks the password and takes the signer from the account. */
-  withdraw(releaseId: string, input: { username: string; password: string; reason: string }): Promise<WithdrawalResult> {
+  withdraw(
+    releaseId: string,
+    input: { username: string; password: string; reason: string },
+  ): Promise<WithdrawalResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures/withdraw`, input);
   }
 
   /** Resume or roll back a held canary; the server re-checks the password and takes the decider from the account. */
-  decideCanary(releaseId: string, input: { username: string; password: string; role: string; decision: 'resume' | 'rollback'; reason: string }): Promise<CanaryDecisionResult> {
+  decideCanary(
+    releaseId: string,
+    input: { username: string; password: string; role: string; decision: 'resume' | 'rollback'; reason: string },
+  ): Promise<CanaryDecisionResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/canary-decision`, input);
   }
 
@@ -127,7 +141,12 @@ export class ApiClient {
       // Not JSON (a proxy's error page, say): reported below by status.
     }
     if (res.ok) {
-      if (parsed === null) throw new ApiClientError('server', `${method} ${path}: the server answered ${res.status} without a JSON body`, res.status);
+      if (parsed === null)
+        throw new ApiClientError(
+          'server',
+          `${method} ${path}: the server answered ${res.status} without a JSON body`,
+          res.status,
+        );
       return parsed as T;
     }
     const reason = reasonOf(parsed) ?? (res.statusText || 'no reason given');
@@ -139,7 +158,8 @@ export class ApiClient {
 /** `error` plus any field issues, on one line. */
 function reasonOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || !('error' in body) || typeof body.error !== 'string') return null;
-  const issues = 'issues' in body && Array.isArray(body.issues) ? (body.issues as Array<{ path?: unknown; message?: unknown }>) : [];
+  const issues =
+    'issues' in body && Array.isArray(body.issues) ? (body.issues as Array<{ path?: unknown; message?: unknown }>) : [];
   const detail = issues.map((i) => `${String(i.path)}: ${String(i.message)}`).join('; ');
   return detail ? `${body.error}: ${detail}` : body.error;
 }

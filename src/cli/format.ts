@@ -4,7 +4,11 @@ import type { ReleaseSummary } from './api-client';
 /** Plain-text table: left-aligned columns, two spaces apart. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -20,14 +24,16 @@ export function stageLabel(r: { stage: string; step: number | null }): string {
   return r.step === null ? r.stage : `${r.stage}[${r.step}]`;
 }
 
-export function formatDecision(d: Pick<Decision, 'reasons'> & { verdict: string } | null): string {
+export function formatDecision(d: (Pick<Decision, 'reasons'> & { verdict: string }) | null): string {
   if (!d) return '';
   const reasons = d.reasons.join('; ');
   return reasons ? `${d.verdict}: ${reasons}` : d.verdict;
 }
 
 /** The signature manifestation (21 CFR 11.50): printed name, server time of signing, meaning, role. */
-export function formatManifestation(g: Pick<SignatureRecord, 'printedName' | 'role' | 'at' | 'meaning' | 'decision' | 'signer'>): string {
+export function formatManifestation(
+  g: Pick<SignatureRecord, 'printedName' | 'role' | 'at' | 'meaning' | 'decision' | 'signer'>,
+): string {
   return `${g.decision === 'reject' ? 'rejected' : 'signed'}: ${g.printedName} (${g.role}) at ${g.at}: "${g.meaning}" [signer ${g.signer}]`;
 }
 
@@ -50,29 +56,59 @@ export function formatStatus(s: ReleaseStatus): string {
   }
   if (s.canaryHold) {
     const h = s.canaryHold;
-    const why = h.kind === 'pause' ? `paused after step ${h.step + 1}` : `escalated at step ${h.step + 1}: ${(h.failure ?? []).join('; ')}`;
-    kv.push(['canary held', `${why}; waiting for \`vigil canary resume|rollback\`${h.deadline ? ` until ${h.deadline} (then rollback)` : ''}`]);
+    const why =
+      h.kind === 'pause'
+        ? `paused after step ${h.step + 1}`
+        : `escalated at step ${h.step + 1}: ${(h.failure ?? []).join('; ')}`;
+    kv.push([
+      'canary held',
+      `${why}; waiting for \`vigil canary resume|rollback\`${h.deadline ? ` until ${h.deadline} (then rollback)` : ''}`,
+    ]);
   }
-  for (const d of s.canaryDecisions ?? []) kv.push(['canary decision', `${d.decision} by ${d.printedName} (${d.role}) at ${d.at}: ${d.reason}`]);
+  for (const d of s.canaryDecisions ?? [])
+    kv.push(['canary decision', `${d.decision} by ${d.printedName} (${d.role}) at ${d.at}: ${d.reason}`]);
   if (s.chainHead) kv.push(['chain head', `#${s.chainHead.seq} ${s.chainHead.digest}`]);
   const width = Math.max(...kv.map(([k]) => k.length));
   const lines = kv.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 
   if (s.dossier && s.stage === 'AWAITING_APPROVAL') {
-    lines.push('', `sign with: vigil approve ${s.releaseId} --user <your id> --role <${s.pendingRoles.join('|')}> --digest ${s.dossier.sha256} --meaning <text> --reason <text>`);
+    lines.push(
+      '',
+      `sign with: vigil approve ${s.releaseId} --user <your id> --role <${s.pendingRoles.join('|')}> --digest ${s.dossier.sha256} --meaning <text> --reason <text>`,
+    );
   }
   if (s.signatures.length > 0) {
-    lines.push('', 'signatures:', ...s.signatures.map((g) => `  ${formatManifestation(g)}${g.withdrawal ? ` - WITHDRAWN at ${g.withdrawal.at}: ${g.withdrawal.reason}` : ''}`));
-    lines.push('', table(
-      ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
-      s.signatures.map((g) => [g.signer, g.printedName, g.role, g.withdrawal ? `${g.decision} (withdrawn)` : g.decision, g.at, g.meaning]),
-    ));
+    lines.push(
+      '',
+      'signatures:',
+      ...s.signatures.map(
+        (g) =>
+          `  ${formatManifestation(g)}${g.withdrawal ? ` - WITHDRAWN at ${g.withdrawal.at}: ${g.withdrawal.reason}` : ''}`,
+      ),
+    );
+    lines.push(
+      '',
+      table(
+        ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
+        s.signatures.map((g) => [
+          g.signer,
+          g.printedName,
+          g.role,
+          g.withdrawal ? `${g.decision} (withdrawn)` : g.decision,
+          g.at,
+          g.meaning,
+        ]),
+      ),
+    );
   }
   if (s.history.length > 0) {
-    lines.push('', table(
-      ['STAGE', 'STARTED', 'ENDED', 'DECISION'],
-      s.history.map((r) => [stageLabel(r), r.startedAt, r.endedAt ?? '-', formatDecision(r.decision) || '-']),
-    ));
+    lines.push(
+      '',
+      table(
+        ['STAGE', 'STARTED', 'ENDED', 'DECISION'],
+        s.history.map((r) => [stageLabel(r), r.startedAt, r.endedAt ?? '-', formatDecision(r.decision) || '-']),
+      ),
+    );
   }
   return lines.join('\n');
 }

@@ -10,7 +10,8 @@ async function readStdin(): Promise<string> {
 /** A password from the terminal in raw mode: nothing is echoed; Enter ends it, Ctrl-C / Ctrl-D cancel. */
 function promptPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  if (!stdin.isTTY) return Promise.reject(new Error('no terminal to ask for the password; pipe it with --password-stdin'));
+  if (!stdin.isTTY)
+    return Promise.reject(new Error('no terminal to ask for the password; pipe it with --password-stdin'));
   process.stderr.write(prompt);
   return new Promise((resolve, reject) => {
     let buf = '';

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config';
-import { ApprovalInputSchema, isTerminal, ReleaseRequestSchema, RoleSchema, WithdrawalInputSchema, type ReleaseStatus } from '../domain';
+import {
+  ApprovalInputSchema,
+  isTerminal,
+  ReleaseRequestSchema,
+  RoleSchema,
+  WithdrawalInputSchema,
+  type ReleaseStatus,
+} from '../domain';
 import { runAttestVerify } from '../attestation/cli-commands';
 import { evidenceStoreFromEnv, runDossierExport } from '../dossier/export';
 import { runDatasetManifest, runDatasetProve } from '../provenance/cli-commands';
@@ -98,14 +105,20 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   release
     .command('start')
-    .description('start the release lifecycle for a request (JSON file, or - for stdin); starting the same request again joins the running release')
+    .description(
+      'start the release lifecycle for a request (JSON file, or - for stdin); starting the same request again joins the running release',
+    )
     .argument('<request.json>', 'release request: model, candidate, incumbent, datasets, commit, policy, ...')
     .option('--json', 'print machine-readable JSON only')
     .action(async (file: string, opts: { json?: boolean }) => {
       const request = parseRequestFile(file === '-' ? await io.readStdin() : readFile(file), file);
       const res = await client().startRelease(request);
       if (opts.json) return printJson(res);
-      print(res.started ? `started release ${res.releaseId} (run ${res.runId})` : `release ${res.releaseId} is already running (run ${res.runId})`);
+      print(
+        res.started
+          ? `started release ${res.releaseId} (run ${res.runId})`
+          : `release ${res.releaseId} is already running (run ${res.runId})`,
+      );
     });
 
   release
@@ -148,8 +161,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         'printed name come from your account; the signature is bound to the dossier digest you reviewed (see `vigil release status`)',
     )
     .argument('<releaseId>')
-    .requiredOption('--user <id>', 'your user id (must not be the submitter); the password is prompted for without echo')
-    .option('--password-stdin', 'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)')
+    .requiredOption(
+      '--user <id>',
+      'your user id (must not be the submitter); the password is prompted for without echo',
+    )
+    .option(
+      '--password-stdin',
+      'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)',
+    )
     .addOption(new Option('--role <role>', 'the role you sign for').choices(RoleSchema.options).makeOptionMandatory())
     .requiredOption('--meaning <text>', 'what the signature means, e.g. "approved for canary release"')
     .requiredOption('--reason <text>', 'why you approve or reject')
@@ -165,12 +184,15 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         reason: o.reason,
         dossierSha256: o.digest.toLowerCase(),
       });
-      if (!parsed.success) throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest' })}`);
+      if (!parsed.success)
+        throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest' })}`);
       const password = await readPassword(io, o.user, o.passwordStdin === true);
       const res = await client().sign(releaseId, { username: o.user, password, ...parsed.data });
       if (o.json) return printJson(res);
       const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
-      print(`${res.repeated ? 'already recorded (nothing new was signed)' : 'signature recorded'} for ${res.releaseId}; ${pending}`);
+      print(
+        `${res.repeated ? 'already recorded (nothing new was signed)' : 'signature recorded'} for ${res.releaseId}; ${pending}`,
+      );
       print(formatManifestation(res.signature));
       print(`record: ${res.signatureKey}`);
     });
@@ -183,12 +205,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     )
     .argument('<releaseId>')
     .requiredOption('--user <id>', 'your user id (the account that signed); the password is prompted for without echo')
-    .option('--password-stdin', 'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)')
+    .option(
+      '--password-stdin',
+      'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)',
+    )
     .requiredOption('--reason <text>', 'why you withdraw your approval')
     .option('--json', 'print machine-readable JSON only')
     .action(async (releaseId: string, o: { user: string; passwordStdin?: boolean; reason: string; json?: boolean }) => {
       const parsed = WithdrawalInputSchema.shape.reason.safeParse(o.reason);
-      if (!parsed.success) throw new UsageError(`invalid withdrawal: --reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      if (!parsed.success)
+        throw new UsageError(`invalid withdrawal: --reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
       const password = await readPassword(io, o.user, o.passwordStdin === true);
       const res = await client().withdraw(releaseId, { username: o.user, password, reason: parsed.data });
       if (o.json) return printJson(res);
@@ -198,7 +224,9 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       print(`withdrawal record: ${res.withdrawalKey}`);
     });
 
-  const canary = program.command('canary').description('decide on a held canary (a pause step, or a guardrail failure escalated to a person)');
+  const canary = program
+    .command('canary')
+    .description('decide on a held canary (a pause step, or a guardrail failure escalated to a person)');
   for (const decision of ['resume', 'rollback'] as const) {
     canary
       .command(decision)
@@ -210,18 +238,34 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       .argument('<releaseId>')
       .requiredOption('--user <id>', 'your user id; the password is prompted for without echo')
       .option('--password-stdin', 'read the password from the first line of stdin instead of prompting')
-      .requiredOption('--role <role>', `the role you decide in (${RoleSchema.options.join(', ')}): one the release requires`)
+      .requiredOption(
+        '--role <role>',
+        `the role you decide in (${RoleSchema.options.join(', ')}): one the release requires`,
+      )
       .requiredOption('--reason <text>', 'why; recorded with the decision')
       .option('--json', 'print machine-readable JSON only')
-      .action(async (releaseId: string, o: { user: string; passwordStdin?: boolean; role: string; reason: string; json?: boolean }) => {
-        const role = RoleSchema.safeParse(o.role);
-        if (!role.success) throw new UsageError(`--role must be one of ${RoleSchema.options.join(', ')}`);
-        if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');
-        const password = await readPassword(io, o.user, o.passwordStdin === true);
-        const res = await client().decideCanary(releaseId, { username: o.user, password, role: role.data, decision, reason: o.reason });
-        if (o.json) return printJson(res);
-        print(`canary of ${res.releaseId}: ${res.decision === 'resume' ? 'resumed' : 'rolled back'} (record ${res.record})`);
-      });
+      .action(
+        async (
+          releaseId: string,
+          o: { user: string; passwordStdin?: boolean; role: string; reason: string; json?: boolean },
+        ) => {
+          const role = RoleSchema.safeParse(o.role);
+          if (!role.success) throw new UsageError(`--role must be one of ${RoleSchema.options.join(', ')}`);
+          if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');
+          const password = await readPassword(io, o.user, o.passwordStdin === true);
+          const res = await client().decideCanary(releaseId, {
+            username: o.user,
+            password,
+            role: role.data,
+            decision,
+            reason: o.reason,
+          });
+          if (o.json) return printJson(res);
+          print(
+            `canary of ${res.releaseId}: ${res.decision === 'resume' ? 'resumed' : 'rolled back'} (record ${res.record})`,
+          );
+        },
+      );
   }
 
   registerAuditCommands(program, io, (code) => (exitCode = code));
@@ -312,7 +356,10 @@ function parseRequestFile(text: string, file: string) {
   return parsed.data;
 }
 
-function issueLine(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, names: Record<string, string> = {}): string {
+function issueLine(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  names: Record<string, string> = {},
+): string {
   return issues
     .map((i) => {
       const p = i.path.map(String).join('.');
@@ -323,19 +370,45 @@ function issueLine(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; mes
 
 function parsePositive(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(2, 'vigil.invalidArgument', `error: --interval must be a positive number of seconds, got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CommanderError(
+      2,
+      'vigil.invalidArgument',
+      `error: --interval must be a positive number of seconds, got "${value}"`,
+    );
   return n;
 }
 
 type WatchEvent =
-  | { event: 'stage'; releaseId: string; stage: string; step: number | null; at: string; dossierSha256?: string; pendingRoles?: string[] }
-  | { event: 'decision'; releaseId: string; stage: string; step: number | null; at: string; verdict: string; reasons: string[] }
+  | {
+      event: 'stage';
+      releaseId: string;
+      stage: string;
+      step: number | null;
+      at: string;
+      dossierSha256?: string;
+      pendingRoles?: string[];
+    }
+  | {
+      event: 'decision';
+      releaseId: string;
+      stage: string;
+      step: number | null;
+      at: string;
+      verdict: string;
+      reasons: string[];
+    }
   | { event: 'end'; releaseId: string; outcome: string; reason: string | null; at: string };
 
 const MAX_CONSECUTIVE_POLL_FAILURES = 5;
 
 /** Poll the status, emitting each stage entry and decision once, until the release ends. */
-async function watch(api: ApiClient, releaseId: string, intervalMs: number, emit: (e: WatchEvent) => void): Promise<number> {
+async function watch(
+  api: ApiClient,
+  releaseId: string,
+  intervalMs: number,
+  emit: (e: WatchEvent) => void,
+): Promise<number> {
   const decided = new Map<number, boolean>();
   let failures = 0;
   let awaitingAnnounced = false;
@@ -360,12 +433,28 @@ async function watch(api: ApiClient, releaseId: string, intervalMs: number, emit
       }
       if (r.decision && !decided.get(i)) {
         decided.set(i, true);
-        emit({ event: 'decision', releaseId, stage: r.stage, step: r.step, at: r.endedAt ?? r.startedAt, verdict: r.decision.verdict, reasons: r.decision.reasons });
+        emit({
+          event: 'decision',
+          releaseId,
+          stage: r.stage,
+          step: r.step,
+          at: r.endedAt ?? r.startedAt,
+          verdict: r.decision.verdict,
+          reasons: r.decision.reasons,
+        });
       }
     });
     if (s.stage === 'AWAITING_APPROVAL' && s.dossier && !awaitingAnnounced) {
       awaitingAnnounced = true;
-      emit({ event: 'stage', releaseId, stage: 'AWAITING_APPROVAL', step: null, at: s.history.at(-1)?.startedAt ?? '', dossierSha256: s.dossier.sha256, pendingRoles: s.pendingRoles });
+      emit({
+        event: 'stage',
+        releaseId,
+        stage: 'AWAITING_APPROVAL',
+        step: null,
+        at: s.history.at(-1)?.startedAt ?? '',
+        dossierSha256: s.dossier.sha256,
+        pendingRoles: s.pendingRoles,
+      });
     }
     if (isTerminal(s.stage)) {
       const last = s.history.at(-1);

@@ -19,7 +19,8 @@ export function payloadKeyId(key: Buffer): string {
 /** Parse VIGIL_PAYLOAD_KEY: base64 of exactly 32 random bytes. */
 export function parsePayloadKey(base64: string): Buffer {
   const key = Buffer.from(base64, 'base64');
-  if (key.length !== 32 || key.toString('base64') !== base64.trim()) throw new PayloadCodecError('the payload key must be base64 of exactly 32 bytes');
+  if (key.length !== 32 || key.toString('base64') !== base64.trim())
+    throw new PayloadCodecError('the payload key must be base64 of exactly 32 bytes');
   return key;
 }
 
@@ -39,37 +40,40 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   /** Async so that a failure rejects the promise instead of throwing synchronously. */
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
-        const plain = temporal.api.common.v1.Payload.encode(p).finish();
-        const iv = crypto.randomBytes(IV_BYTES);
-        const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);
-        cipher.setAAD(Buffer.from(this.keyId));
-        const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-        return {
-          metadata: { encoding: Buffer.from(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: Buffer.from(this.keyId) },
-          data: Buffer.concat([iv, body, cipher.getAuthTag()]),
-        };
-      });
+      const plain = temporal.api.common.v1.Payload.encode(p).finish();
+      const iv = crypto.randomBytes(IV_BYTES);
+      const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);
+      cipher.setAAD(Buffer.from(this.keyId));
+      const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+      return {
+        metadata: { encoding: Buffer.from(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: Buffer.from(this.keyId) },
+        data: Buffer.concat([iv, body, cipher.getAuthTag()]),
+      };
+    });
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
-        if (Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING) return p;
-        const keyId = Buffer.from(p.metadata?.[KEY_ID_METADATA] ?? []).toString();
-        if (keyId !== this.keyId) throw new PayloadCodecError(`payload was encrypted with key ${keyId || '(none)'}, this codec has ${this.keyId}`);
-        const data = Buffer.from(p.data ?? []);
-        if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadCodecError('encrypted payload is truncated');
-        const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, data.subarray(0, IV_BYTES));
-        decipher.setAAD(Buffer.from(keyId));
-        decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-        let plain: Buffer;
-        try {
-          plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
-        } catch {
-          throw new PayloadCodecError('encrypted payload failed authentication (modified, or a different key)');
-        }
-        const decoded = temporal.api.common.v1.Payload.decode(plain);
-        return { metadata: decoded.metadata, data: decoded.data };
-      });
+      if (Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING) return p;
+      const keyId = Buffer.from(p.metadata?.[KEY_ID_METADATA] ?? []).toString();
+      if (keyId !== this.keyId)
+        throw new PayloadCodecError(
+          `payload was encrypted with key ${keyId || '(none)'}, this codec has ${this.keyId}`,
+        );
+      const data = Buffer.from(p.data ?? []);
+      if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadCodecError('encrypted payload is truncated');
+      const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, data.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(keyId));
+      decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+      let plain: Buffer;
+      try {
+        plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      } catch {
+        throw new PayloadCodecError('encrypted payload failed authentication (modified, or a different key)');
+      }
+      const decoded = temporal.api.common.v1.Payload.decode(plain);
+      return { metadata: decoded.metadata, data: decoded.data };
+    });
   }
 }
 

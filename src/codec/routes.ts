@@ -7,7 +7,9 @@ import { PayloadCodecError } from './aes-gcm-codec';
 
 /** Temporal's codec server protocol: proto3 JSON, so every bytes field (data, metadata values) is base64. */
 const PayloadsBody = z.object({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() })).max(10_000),
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), z.string()).optional(), data: z.string().optional() }))
+    .max(10_000),
 });
 type JsonPayload = z.infer<typeof PayloadsBody>['payloads'][number];
 
@@ -16,7 +18,9 @@ const fromJson = (p: JsonPayload): Payload => ({
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -44,11 +48,15 @@ export function createCodecRoutes(codec: PayloadCodec, opts: CodecRoutesOptions)
   const handle = (op: 'encode' | 'decode') =>
     app.post(`/${op}`, async (c) => {
       if (expected) {
-        const got = crypto.createHash('sha256').update(c.req.header('authorization') ?? '').digest();
+        const got = crypto
+          .createHash('sha256')
+          .update(c.req.header('authorization') ?? '')
+          .digest();
         if (!crypto.timingSafeEqual(got, expected)) return c.json({ error: 'missing or invalid bearer token' }, 401);
       }
       const parsed = PayloadsBody.safeParse(await c.req.json().catch(() => null));
-      if (!parsed.success) return c.json({ error: 'expected JSON {"payloads":[{"metadata":{…},"data":"<base64>"}]}' }, 400);
+      if (!parsed.success)
+        return c.json({ error: 'expected JSON {"payloads":[{"metadata":{…},"data":"<base64>"}]}' }, 400);
       try {
         const out = await codec[op](parsed.data.payloads.map(fromJson));
         return c.json({ payloads: out.map(toJson) });
@@ -60,6 +68,8 @@ export function createCodecRoutes(codec: PayloadCodec, opts: CodecRoutesOptions)
   handle('encode');
   handle('decode');
   // The CLI templates the namespace into the endpoint (`--codec-endpoint http://host/codec/{namespace}`).
-  app.post('/:namespace/:op{encode|decode}', (c) => app.fetch(new Request(new URL(`/${c.req.param('op')}`, c.req.url), c.req.raw)));
+  app.post('/:namespace/:op{encode|decode}', (c) =>
+    app.fetch(new Request(new URL(`/${c.req.param('op')}`, c.req.url), c.req.raw)),
+  );
   return app;
 }

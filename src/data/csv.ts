@@ -1,7 +1,14 @@
 import { parse } from 'csv-parse/sync';
 import { DatasetError } from './errors';
 import type { DatasetSchema } from './schema';
-import { buildLockedTable, MISSING, toFloat32, type CellConverter, type ColumnSpecLike, type LockedTable } from './table';
+import {
+  buildLockedTable,
+  MISSING,
+  toFloat32,
+  type CellConverter,
+  type ColumnSpecLike,
+  type LockedTable,
+} from './table';
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
@@ -23,7 +30,12 @@ export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: str
   if (!header) throw new DatasetError('empty', `dataset ${name}: empty file`);
   for (let r = 1; r < records.length; r++) {
     const len = records[r]!.length;
-    if (len !== header.length) throw new DatasetError('ragged-row', `dataset ${name}: row ${r} has ${len} cells, the header has ${header.length}`, r);
+    if (len !== header.length)
+      throw new DatasetError(
+        'ragged-row',
+        `dataset ${name}: row ${r} has ${len} cells, the header has ${header.length}`,
+        r,
+      );
   }
   const tokens = new Set(schema.missingTokens.map((t) => t.trim()));
   return buildLockedTable(

@@ -9,7 +9,14 @@ export { readCsvTable } from './csv';
 export { DatasetError, type DatasetErrorCode } from './errors';
 export { readParquetTable } from './parquet';
 export { joinPredictions, parsePredictionFile, PREDICTIONS_HEADER, type PredictionFile } from './predictions';
-export { DatasetSchemaSchema, labelledSchema, parseDatasetSchema, type ColumnSpec, type DatasetSchema, type MissingPolicy } from './schema';
+export {
+  DatasetSchemaSchema,
+  labelledSchema,
+  parseDatasetSchema,
+  type ColumnSpec,
+  type DatasetSchema,
+  type MissingPolicy,
+} from './schema';
 export type { LockedTable, MissingReport } from './table';
 
 export type TableFormat = 'csv' | 'parquet';
@@ -18,10 +25,21 @@ export type TableFormat = 'csv' | 'parquet';
 export function tableFormatOf(mediaTypeOrFilename: string): TableFormat {
   const s = mediaTypeOrFilename.toLowerCase();
   if (s === 'text/csv' || s.endsWith('.csv')) return 'csv';
-  if (s === 'application/vnd.apache.parquet' || s === 'application/x-parquet' || s.endsWith('.parquet')) return 'parquet';
-  throw new DatasetError('unreadable', `cannot tell the table format of "${mediaTypeOrFilename}" (expected .csv or .parquet)`);
+  if (s === 'application/vnd.apache.parquet' || s === 'application/x-parquet' || s.endsWith('.parquet'))
+    return 'parquet';
+  throw new DatasetError(
+    'unreadable',
+    `cannot tell the table format of "${mediaTypeOrFilename}" (expected .csv or .parquet)`,
+  );
 }
 
-export async function readTable(bytes: Uint8Array, mediaTypeOrFilename: string, schema: DatasetSchema, name: string): Promise<LockedTable> {
-  return tableFormatOf(mediaTypeOrFilename) === 'csv' ? readCsvTable(bytes, schema, name) : readParquetTable(bytes, schema, name);
+export async function readTable(
+  bytes: Uint8Array,
+  mediaTypeOrFilename: string,
+  schema: DatasetSchema,
+  name: string,
+): Promise<LockedTable> {
+  return tableFormatOf(mediaTypeOrFilename) === 'csv'
+    ? readCsvTable(bytes, schema, name)
+    : readParquetTable(bytes, schema, name);
 }

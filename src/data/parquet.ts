@@ -1,6 +1,13 @@
 import { DatasetError } from './errors';
 import type { DatasetSchema } from './schema';
-import { buildLockedTable, MISSING, toFloat32, type CellConverter, type ColumnSpecLike, type LockedTable } from './table';
+import {
+  buildLockedTable,
+  MISSING,
+  toFloat32,
+  type CellConverter,
+  type ColumnSpecLike,
+  type LockedTable,
+} from './table';
 
 /** Read a Parquet evaluation table (flat columns) with hyparquet and check it against the schema. */
 export async function readParquetTable(bytes: Uint8Array, schema: DatasetSchema, name: string): Promise<LockedTable> {
@@ -15,7 +22,13 @@ export async function readParquetTable(bytes: Uint8Array, schema: DatasetSchema,
   }
   const top = metadata.schema.slice(1);
   const nested = top.find((el) => (el.num_children ?? 0) > 0 || el.repetition_type === 'REPEATED');
-  if (nested) throw new DatasetError('nested-column', `dataset ${name}: column "${nested.name}" is nested or repeated; flatten the table first`, undefined, nested.name);
+  if (nested)
+    throw new DatasetError(
+      'nested-column',
+      `dataset ${name}: column "${nested.name}" is nested or repeated; flatten the table first`,
+      undefined,
+      nested.name,
+    );
   const header = top.map((el) => el.name);
   const rowCount = Number(metadata.num_rows);
 
@@ -38,7 +51,12 @@ export async function readParquetTable(bytes: Uint8Array, schema: DatasetSchema,
     throw new DatasetError('unreadable', `dataset ${name}: Parquet decode failed: ${(e as Error).message}`);
   }
   const byFileColumn = header.map((h) => data.get(h));
-  return buildLockedTable(name, schema, { kind: 'parquet', header, rowCount, cell: (r, c) => byFileColumn[c]?.[r] }, parquetConverter);
+  return buildLockedTable(
+    name,
+    schema,
+    { kind: 'parquet', header, rowCount, cell: (r, c) => byFileColumn[c]?.[r] },
+    parquetConverter,
+  );
 }
 
 function parquetConverter(spec: ColumnSpecLike): CellConverter {

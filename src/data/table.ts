@@ -55,7 +55,12 @@ export interface TableSource {
 export type ColumnSpecLike = Pick<ColumnSpec, 'name' | 'type'>;
 export type ConverterFactory = (spec: ColumnSpecLike) => CellConverter;
 
-export function buildLockedTable(name: string, schema: DatasetSchema, source: TableSource, converterFor: ConverterFactory): LockedTable {
+export function buildLockedTable(
+  name: string,
+  schema: DatasetSchema,
+  source: TableSource,
+  converterFor: ConverterFactory,
+): LockedTable {
   const fail = (code: ConstructorParameters<typeof DatasetError>[0], msg: string, row?: number, column?: string) =>
     new DatasetError(code, `dataset ${name}: ${msg}`, row, column);
 
@@ -65,11 +70,23 @@ export function buildLockedTable(name: string, schema: DatasetSchema, source: Ta
     position.set(h, i);
   });
   const absent = schema.columns.filter((c) => !position.has(c.name)).map((c) => c.name);
-  if (absent.length > 0) throw fail('missing-column', `missing required column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')}`, undefined, absent[0]);
+  if (absent.length > 0)
+    throw fail(
+      'missing-column',
+      `missing required column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')}`,
+      undefined,
+      absent[0],
+    );
   if (schema.extraColumns === 'reject') {
     const named = new Set(schema.columns.map((c) => c.name));
     const extra = source.header.filter((h) => !named.has(h));
-    if (extra.length > 0) throw fail('unexpected-column', `column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `"${c}"`).join(', ')} not in the schema (set extraColumns: ignore to allow)`, undefined, extra[0]);
+    if (extra.length > 0)
+      throw fail(
+        'unexpected-column',
+        `column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `"${c}"`).join(', ')} not in the schema (set extraColumns: ignore to allow)`,
+        undefined,
+        extra[0],
+      );
   }
   const n = source.rowCount;
   if (n === 0) throw fail('empty', 'no data rows');
@@ -114,7 +131,13 @@ export function buildLockedTable(name: string, schema: DatasetSchema, source: Ta
         const spec = specs[k]!;
         const rep = report[k]!;
         rep.cells++;
-        if (spec.missing.policy === 'reject') throw fail('missing-value', `row ${rowNo}, column "${spec.name}": missing value (policy: reject)`, rowNo, spec.name);
+        if (spec.missing.policy === 'reject')
+          throw fail(
+            'missing-value',
+            `row ${rowNo}, column "${spec.name}": missing value (policy: reject)`,
+            rowNo,
+            spec.name,
+          );
         if (spec.missing.policy === 'impute') {
           v = spec.missing.value;
           rep.imputed++;
@@ -132,7 +155,13 @@ export function buildLockedTable(name: string, schema: DatasetSchema, source: Ta
     }
     const id = values[caseIdx] as string;
     const earlier = firstRowOfCase.get(id);
-    if (earlier !== undefined) throw fail('duplicate-id', `row ${rowNo}, column "${specs[caseIdx]!.name}": case id "${id}" already used by row ${earlier}`, rowNo, specs[caseIdx]!.name);
+    if (earlier !== undefined)
+      throw fail(
+        'duplicate-id',
+        `row ${rowNo}, column "${specs[caseIdx]!.name}": case id "${id}" already used by row ${earlier}`,
+        rowNo,
+        specs[caseIdx]!.name,
+      );
     firstRowOfCase.set(id, rowNo);
     caseIds.push(id);
     if (patientIdx >= 0) patientIds.push(values[patientIdx] as string);

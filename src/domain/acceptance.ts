@@ -22,7 +22,14 @@ export type MetricName = (typeof METRICS)[number];
 /** Metrics reported without an analytic interval: a criterion on them may only use the estimate. */
 export const METRICS_WITHOUT_INTERVAL: readonly MetricName[] = ['ece'];
 /** Metrics with a direction (higher is better / lower is better); calibration slope and intercept have a target instead. */
-export const HIGHER_IS_BETTER: readonly MetricName[] = ['auc', 'sensitivity', 'specificity', 'ppv', 'npv', 'averagePrecision'];
+export const HIGHER_IS_BETTER: readonly MetricName[] = [
+  'auc',
+  'sensitivity',
+  'specificity',
+  'ppv',
+  'npv',
+  'averagePrecision',
+];
 export const LOWER_IS_BETTER: readonly MetricName[] = ['brier', 'ece'];
 
 const SliceSelector = z
@@ -30,11 +37,16 @@ const SliceSelector = z
     z.literal('overall'),
     z
       .object({
-        attributes: z.array(z.string().min(1)).min(1).describe('Declared attribute columns; each combination of their levels is a slice.'),
+        attributes: z
+          .array(z.string().min(1))
+          .min(1)
+          .describe('Declared attribute columns; each combination of their levels is a slice.'),
         includeSubsets: z
           .boolean()
           .default(false)
-          .describe('Also each level of each attribute alone and every partial intersection (site, sex, site × sex, …).'),
+          .describe(
+            'Also each level of each attribute alone and every partial intersection (site, sex, site × sex, …).',
+          ),
       })
       .strict(),
   ])
@@ -55,7 +67,12 @@ const MetricThreshold = z
     kind: z.literal('metric-threshold'),
     metric: z.enum(METRICS),
     bound: z.enum(['estimate', 'lower', 'upper']).default('estimate'),
-    confidenceLevel: z.number().gt(0).lt(1).optional().describe('Two-sided level of the interval whose bound is used; defaults to the policy level.'),
+    confidenceLevel: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('Two-sided level of the interval whose bound is used; defaults to the policy level.'),
     op: z.enum(['>=', '<=']),
     value: z.number(),
     ...common,
@@ -68,7 +85,10 @@ const NonInferiority = z
     metric: z.literal('auc').default('auc'),
     margin: z.number().nonnegative(),
     alpha: z.number().gt(0).lt(0.5).describe('One-sided significance level, e.g. 0.025.'),
-    multiplicity: z.enum(['none', 'holm']).default('none').describe('Holm step-down adjustment across the slices of this criterion.'),
+    multiplicity: z
+      .enum(['none', 'holm'])
+      .default('none')
+      .describe('Holm step-down adjustment across the slices of this criterion.'),
     ...common,
   })
   .strict();
@@ -77,7 +97,10 @@ const MaxDrop = z
   .object({
     kind: z.literal('max-drop'),
     metric: z.enum(METRICS),
-    maxDrop: z.number().nonnegative().describe('Largest allowed worsening of the point estimate versus the incumbent, per slice.'),
+    maxDrop: z
+      .number()
+      .nonnegative()
+      .describe('Largest allowed worsening of the point estimate versus the incumbent, per slice.'),
     ...common,
   })
   .strict();
@@ -97,10 +120,18 @@ export const AcceptancePolicySchema = z
   .superRefine((policy, ctx) => {
     policy.criteria.forEach((c, i) => {
       if (c.kind === 'metric-threshold' && c.bound !== 'estimate' && METRICS_WITHOUT_INTERVAL.includes(c.metric)) {
-        ctx.addIssue({ code: 'custom', path: ['criteria', i, 'bound'], message: `${c.metric} has no interval; use bound: estimate` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['criteria', i, 'bound'],
+          message: `${c.metric} has no interval; use bound: estimate`,
+        });
       }
       if (c.kind === 'max-drop' && !HIGHER_IS_BETTER.includes(c.metric) && !LOWER_IS_BETTER.includes(c.metric)) {
-        ctx.addIssue({ code: 'custom', path: ['criteria', i, 'metric'], message: `${c.metric} has no better direction; max-drop needs one of ${[...HIGHER_IS_BETTER, ...LOWER_IS_BETTER].join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['criteria', i, 'metric'],
+          message: `${c.metric} has no better direction; max-drop needs one of ${[...HIGHER_IS_BETTER, ...LOWER_IS_BETTER].join(', ')}`,
+        });
       }
     });
   });
@@ -108,4 +139,3 @@ export const AcceptancePolicySchema = z
 export type AcceptancePolicy = z.output<typeof AcceptancePolicySchema>;
 export type AcceptancePolicyInput = z.input<typeof AcceptancePolicySchema>;
 export type Criterion = AcceptancePolicy['criteria'][number];
-

@@ -8,7 +8,10 @@ export type ChangeClass = 'withinPlan' | 'substantial';
  * A change is within the plan when every changed dimension is one the plan allows. Without a plan in the
  * policy every change is substantial (nothing was pre-authorised).
  */
-export function classifyChange(policy: Pick<ReleasePolicy, 'changeControl'>, changed: readonly ChangeDimension[]): ChangeClass {
+export function classifyChange(
+  policy: Pick<ReleasePolicy, 'changeControl'>,
+  changed: readonly ChangeDimension[],
+): ChangeClass {
   const plan = policy.changeControl;
   if (!plan) return 'substantial';
   return changed.every((d) => plan.withinPlan.allowed.includes(d)) ? 'withinPlan' : 'substantial';
@@ -18,7 +21,10 @@ export function classifyChange(policy: Pick<ReleasePolicy, 'changeControl'>, cha
  * Roles that must sign: the class's roles from the change control plan, or `approval.requiredRoles` when the
  * policy has no plan or the class is not known yet (kept for policies and histories from before change control).
  */
-export function requiredRolesFor(policy: Pick<ReleasePolicy, 'changeControl' | 'approval'>, changeClass: ChangeClass | null | undefined): Role[] {
+export function requiredRolesFor(
+  policy: Pick<ReleasePolicy, 'changeControl' | 'approval'>,
+  changeClass: ChangeClass | null | undefined,
+): Role[] {
   if (!policy.changeControl || !changeClass) return policy.approval.requiredRoles;
   return policy.changeControl.requiredRoles[changeClass];
 }

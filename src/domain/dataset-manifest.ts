@@ -129,21 +129,24 @@ export type LineageStepKind = LineageStep['kind'];
 export const DatasetLineageSchema = z.object({
   dataset: z.object({ name: shortText, version: shortText, description: text.optional() }),
   sources: z.array(RawSourceSchema).optional(),
-  steps: z.array(LineageStepSchema).optional().superRefine((steps, ctx) => {
-    (steps ?? []).forEach((step, i) => {
-      if (step.kind !== 'filtering' || step.inputCount === undefined || step.outputCount === undefined) return;
-      const removed = (step.exclusionRules ?? []).map((r) => r.removedCount);
-      if (removed.some((r) => r === undefined)) return;
-      const total = removed.reduce<number>((a, b) => a + (b ?? 0), 0);
-      if (step.inputCount - total !== step.outputCount) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [i, 'outputCount'],
-          message: `inputCount ${step.inputCount} minus removed ${total} is ${step.inputCount - total}, not outputCount ${step.outputCount}`,
-        });
-      }
-    });
-  }),
+  steps: z
+    .array(LineageStepSchema)
+    .optional()
+    .superRefine((steps, ctx) => {
+      (steps ?? []).forEach((step, i) => {
+        if (step.kind !== 'filtering' || step.inputCount === undefined || step.outputCount === undefined) return;
+        const removed = (step.exclusionRules ?? []).map((r) => r.removedCount);
+        if (removed.some((r) => r === undefined)) return;
+        const total = removed.reduce<number>((a, b) => a + (b ?? 0), 0);
+        if (step.inputCount - total !== step.outputCount) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'outputCount'],
+            message: `inputCount ${step.inputCount} minus removed ${total} is ${step.inputCount - total}, not outputCount ${step.outputCount}`,
+          });
+        }
+      });
+    }),
 });
 export type DatasetLineage = z.infer<typeof DatasetLineageSchema>;
 
@@ -152,9 +155,7 @@ export const ColumnSummarySchema = z.object({
   /** Null cells: empty strings in CSV, nulls in Parquet. */
   nulls: count,
   /** Present when every non-null cell parses as a finite number. */
-  numeric: z
-    .object({ min: z.number(), max: z.number(), mean: z.number(), std: z.number().nonnegative() })
-    .optional(),
+  numeric: z.object({ min: z.number(), max: z.number(), mean: z.number(), std: z.number().nonnegative() }).optional(),
 });
 
 export const DatasetManifestSchema = z.object({

@@ -47,14 +47,17 @@ export const DatasetSchemaSchema = z
     missingTokens: z.array(z.string().max(32)).max(16).default(['']),
   })
   .superRefine((s, ctx) => {
-    const issue = (message: string, path: (string | number)[] = ['columns']) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (message: string, path: (string | number)[] = ['columns']) =>
+      ctx.addIssue({ code: 'custom', path, message });
     const seen = new Set<string>();
     s.columns.forEach((c, i) => {
       if (seen.has(c.name)) issue(`column "${c.name}" is listed twice`, ['columns', i, 'name']);
       seen.add(c.name);
-      if (c.type !== ROLE_TYPE[c.role]) issue(`a ${c.role} column must have type ${ROLE_TYPE[c.role]}`, ['columns', i, 'type']);
+      if (c.type !== ROLE_TYPE[c.role])
+        issue(`a ${c.role} column must have type ${ROLE_TYPE[c.role]}`, ['columns', i, 'type']);
       if (c.missing.policy === 'impute') {
-        if (c.role !== 'feature' && c.role !== 'slice') issue(`a ${c.role} column cannot be imputed`, ['columns', i, 'missing']);
+        if (c.role !== 'feature' && c.role !== 'slice')
+          issue(`a ${c.role} column cannot be imputed`, ['columns', i, 'missing']);
         else if (typeof c.missing.value !== (c.type === 'number' ? 'number' : 'string')) {
           issue(`the imputed value must be a ${c.type}`, ['columns', i, 'missing', 'value']);
         }
@@ -66,7 +69,8 @@ export const DatasetSchemaSchema = z
     if (count('patient_id') > 1) issue('at most one patient_id column is allowed');
     if (count('feature') < 1) issue('at least one feature column is required');
     s.missingTokens.forEach((t, i) => {
-      if (NUMERIC_LOOKING.test(t.trim())) issue(`"${t}" reads as a number or NaN/infinity and cannot mean missing`, ['missingTokens', i]);
+      if (NUMERIC_LOOKING.test(t.trim()))
+        issue(`"${t}" reads as a number or NaN/infinity and cannot mean missing`, ['missingTokens', i]);
     });
   });
 export type DatasetSchema = z.infer<typeof DatasetSchemaSchema>;

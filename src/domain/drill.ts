@@ -64,7 +64,13 @@ export interface DrillReport {
   detectedAtLook: number | null;
   /** Workflow seconds from the first canary route to the rollback. */
   secondsToDetect: number | null;
-  rollback: { cause: string; record: EvidenceRef; notification: EvidenceRef | null; routesBefore: RouteState | null; routesAfter: RouteState } | null;
+  rollback: {
+    cause: string;
+    record: EvidenceRef;
+    notification: EvidenceRef | null;
+    routesBefore: RouteState | null;
+    routesAfter: RouteState;
+  } | null;
   /** Every route serves the incumbent again, with no canary. */
   routesRestored: boolean;
   passed: boolean;

@@ -106,7 +106,15 @@ export interface ShadowMeasurement {
    * `invalidScores`: pairs left out of every statistic because a score was not a finite number.
    */
   /** `failed`: mirrors the gateway recorded as failed or timed out (the rest of `unpaired` were dropped under backpressure or not recorded). */
-  mirror?: { production: number; paired: number; unpaired: number; coverage: number | null; orphanShadow: number; invalidScores: number; failed?: number };
+  mirror?: {
+    production: number;
+    paired: number;
+    unpaired: number;
+    coverage: number | null;
+    orphanShadow: number;
+    invalidScores: number;
+    failed?: number;
+  };
   /** Gateway input-quality flags (e.g. missing_value, out_of_range) on the compared production requests, by flag. */
   inputQuality?: { requests: number; flags: Record<string, number> };
   /** What this source cannot measure, with why (e.g. drift: telemetry events carry no feature values). */

@@ -1,7 +1,14 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { WorkflowStartOptions } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { ApprovalInput, ApprovalResult, SupersedeInput, SupersedeResult, WithdrawalInput, WithdrawalResult } from './approval';
+import type {
+  ApprovalInput,
+  ApprovalResult,
+  SupersedeInput,
+  SupersedeResult,
+  WithdrawalInput,
+  WithdrawalResult,
+} from './approval';
 import type { CanaryDecisionInput, CanaryDecisionResult } from './canary-decision';
 import type { DrillStatus } from './drill';
 import type { AdjudicationInput, AdjudicationResult } from './shadow-adjudication';

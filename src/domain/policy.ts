@@ -9,7 +9,10 @@ export const RoleSchema = z.enum(['qa', 'clinical', 'regulatory']);
 export type Role = z.infer<typeof RoleSchema>;
 
 const unit = z.number().min(0).max(1);
-const seconds = z.number().positive().max(10 * 365 * 24 * 3600);
+const seconds = z
+  .number()
+  .positive()
+  .max(10 * 365 * 24 * 3600);
 const cases = z.number().int().min(10).max(1_000_000);
 
 /** Guardrails judged on live traffic (canary and monitoring). */
@@ -119,7 +122,10 @@ export const ReleasePolicySchema = z
       .default({ kind: 'fixed' }),
     offline: z.object({
       /** Slice attributes the locked evaluation data declares (columns), e.g. site, sex, age_band. */
-      attributes: z.array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name')).max(8).default([]),
+      attributes: z
+        .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name'))
+        .max(8)
+        .default([]),
       /** Criteria registered before training; judged on candidate and incumbent over the same rows. */
       acceptance: AcceptancePolicySchema,
     }),
@@ -146,7 +152,10 @@ export const ReleasePolicySchema = z
           timeoutSeconds: seconds,
         })
         .strict()
-        .refine((a) => a.minAdjudicated <= a.sampleSize, { path: ['minAdjudicated'], message: 'minAdjudicated cannot exceed sampleSize' })
+        .refine((a) => a.minAdjudicated <= a.sampleSize, {
+          path: ['minAdjudicated'],
+          message: 'minAdjudicated cannot exceed sampleSize',
+        })
         .optional(),
     }),
     approval: z.object({
@@ -179,7 +188,10 @@ export const ReleasePolicySchema = z
     changeControl: z
       .object({
         withinPlan: z.object({ allowed: z.array(z.enum(CHANGE_DIMENSIONS)).min(1) }),
-        requiredRoles: z.object({ withinPlan: z.array(RoleSchema).min(1).max(3), substantial: z.array(RoleSchema).min(1).max(3) }),
+        requiredRoles: z.object({
+          withinPlan: z.array(RoleSchema).min(1).max(3),
+          substantial: z.array(RoleSchema).min(1).max(3),
+        }),
       })
       .optional(),
     canary: z.object({
@@ -209,7 +221,13 @@ export const ReleasePolicySchema = z
      */
     outcomes: z
       .object({
-        weights: z.object({ clinician_review: z.number().min(0), downstream_outcome: z.number().min(0), complaint: z.number().min(0) }).strict(),
+        weights: z
+          .object({
+            clinician_review: z.number().min(0),
+            downstream_outcome: z.number().min(0),
+            complaint: z.number().min(0),
+          })
+          .strict(),
       })
       .strict()
       .optional(),
@@ -222,20 +240,36 @@ export const ReleasePolicySchema = z
     if (reminders) {
       reminders.afterSeconds.forEach((s, i) => {
         if (i > 0 && s <= reminders.afterSeconds[i - 1]!) {
-          ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'afterSeconds', i], message: 'reminder offsets must increase' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['approval', 'reminders', 'afterSeconds', i],
+            message: 'reminder offsets must increase',
+          });
         }
         if (s >= p.approval.expirySeconds) {
-          ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'afterSeconds', i], message: 'a reminder must come before approval.expirySeconds' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['approval', 'reminders', 'afterSeconds', i],
+            message: 'a reminder must come before approval.expirySeconds',
+          });
         }
       });
       if (reminders.escalateAfterSeconds !== undefined && reminders.escalateAfterSeconds >= p.approval.expirySeconds) {
-        ctx.addIssue({ code: 'custom', path: ['approval', 'reminders', 'escalateAfterSeconds'], message: 'the escalation must come before approval.expirySeconds' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approval', 'reminders', 'escalateAfterSeconds'],
+          message: 'the escalation must come before approval.expirySeconds',
+        });
       }
     }
     for (const cls of ['withinPlan', 'substantial'] as const) {
       const roles = p.changeControl?.requiredRoles[cls] ?? [];
       if (new Set(roles).size !== roles.length) {
-        ctx.addIssue({ code: 'custom', path: ['changeControl', 'requiredRoles', cls], message: 'roles must be distinct' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['changeControl', 'requiredRoles', cls],
+          message: 'roles must be distinct',
+        });
       }
     }
     p.offline.acceptance.criteria.forEach((c, i) => {
@@ -253,7 +287,11 @@ export const ReleasePolicySchema = z
     const percents = p.canary.steps.map((s) => s.percent);
     percents.forEach((pc, i) => {
       if (i > 0 && pc <= percents[i - 1]!) {
-        ctx.addIssue({ code: 'custom', path: ['canary', 'steps', i, 'percent'], message: 'canary percentages must increase' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['canary', 'steps', i, 'percent'],
+          message: 'canary percentages must increase',
+        });
       }
     });
   });

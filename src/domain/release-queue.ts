@@ -24,7 +24,10 @@ export const QueuedReleaseSchema = z
     queuedAt: z.iso.datetime(),
     request: ReleaseRequestSchema,
   })
-  .refine((e) => e.request.modelName === e.modelName, { message: 'request.modelName must equal modelName', path: ['request', 'modelName'] });
+  .refine((e) => e.request.modelName === e.modelName, {
+    message: 'request.modelName must equal modelName',
+    path: ['request', 'modelName'],
+  });
 export type QueuedRelease = z.infer<typeof QueuedReleaseSchema>;
 
 /** Tuning of the queue workflow; every field has a default in RELEASE_QUEUE_DEFAULTS. */

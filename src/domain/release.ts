@@ -76,13 +76,20 @@ export const ReleaseRequestSchema = z
         message: `operating point "${r.policy.operatingPoint.kind}" is chosen on a tuning split: a dataset with role "tuning" is required`,
       });
     }
-    for (const [arm, m] of [['candidate', r.candidate], ['incumbent', r.incumbent]] as const) {
+    for (const [arm, m] of [
+      ['candidate', r.candidate],
+      ['incumbent', r.incumbent],
+    ] as const) {
       if (m.features && m.format !== 'onnx') {
         ctx.addIssue({ code: 'custom', path: [arm, 'features'], message: 'features are only given for ONNX models' });
       }
     }
     if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256) {
-      ctx.addIssue({ code: 'custom', path: ['candidate', 'artifact', 'sha256'], message: 'candidate is identical to the incumbent' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['candidate', 'artifact', 'sha256'],
+        message: 'candidate is identical to the incumbent',
+      });
     }
   });
 export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;

@@ -17,7 +17,8 @@ export const AdjudicatorRoleSchema = z.enum(ADJUDICATOR_ROLES);
 /** Sample ids are positions in the immutable disagreement sample: d-001, d-002, … */
 export const SAMPLE_ID = /^d-\d{3,4}$/;
 export const sampleIdAt = (index: number): string => `d-${String(index + 1).padStart(3, '0')}`;
-export const sampleIndexOf = (sampleId: string): number | null => (SAMPLE_ID.test(sampleId) ? Number(sampleId.slice(2)) - 1 : null);
+export const sampleIndexOf = (sampleId: string): number | null =>
+  SAMPLE_ID.test(sampleId) ? Number(sampleId.slice(2)) - 1 : null;
 
 export const AdjudicationInputSchema = z.object({
   sampleId: z.string().regex(SAMPLE_ID, 'a sample id such as d-001'),

@@ -55,7 +55,13 @@ export interface OfflineReportView {
     accepted: boolean;
     n: number;
     criteria: { id: string; status: string; reason: string }[];
-    slices: { slice: string; n: number; positives: number; candidate: Record<string, MetricView>; incumbent: Record<string, MetricView> }[];
+    slices: {
+      slice: string;
+      n: number;
+      positives: number;
+      candidate: Record<string, MetricView>;
+      incumbent: Record<string, MetricView>;
+    }[];
   };
 }
 export interface MetricView {
@@ -89,7 +95,10 @@ function describe(value: unknown, ref: EvidenceRef): string {
   return ref.mediaType;
 }
 
-function statementOf(envelope: { payload?: unknown; signatures?: { keyid?: string }[] }): { predicateType: string } | null {
+function statementOf(envelope: {
+  payload?: unknown;
+  signatures?: { keyid?: string }[];
+}): { predicateType: string } | null {
   try {
     return JSON.parse(Buffer.from(String(envelope.payload), 'base64').toString('utf8')) as { predicateType: string };
   } catch {
@@ -117,15 +126,23 @@ export async function collectDossier(evidence: EvidencePort, input: DossierInput
 
   const [card, manifests] = await Promise.all([
     r.modelCard ? evidence.getBytes(r.modelCard.key, r.modelCard.sha256) : Promise.resolve(null),
-    Promise.all(r.datasets.map(async (d) => (d.manifest ? evidence.getBytes(d.manifest.key, d.manifest.sha256) : null))),
+    Promise.all(
+      r.datasets.map(async (d) => (d.manifest ? evidence.getBytes(d.manifest.key, d.manifest.sha256) : null)),
+    ),
   ]);
   if (card && r.modelCard) {
     fromRequest('model card', r.modelCard, 'application/yaml');
     const parsed = ModelCardSchema.safeParse(parseYaml(text(card)));
-    data.modelCard = parsed.success ? parsed.data : { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    data.modelCard = parsed.success
+      ? parsed.data
+      : { error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   }
   r.datasets.forEach((d, i) => {
-    fromRequest(`${d.role} dataset ${d.name}`, d.artifact, d.format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv');
+    fromRequest(
+      `${d.role} dataset ${d.name}`,
+      d.artifact,
+      d.format === 'parquet' ? 'application/vnd.apache.parquet' : 'text/csv',
+    );
     const bytes = manifests[i];
     if (d.manifest) fromRequest(`${d.role} dataset ${d.name} manifest`, d.manifest, 'application/json');
     const parsed = bytes ? DatasetManifestSchema.safeParse(JSON.parse(text(bytes))) : null;
@@ -160,10 +177,22 @@ export async function collectDossier(evidence: EvidencePort, input: DossierInput
     }
   }
   for (const s of input.signatures ?? []) {
-    data.evidence.push({ label: `signature: ${s.printedName} (${s.role})`, source: 'AWAITING_APPROVAL', key: s.evidence.key, sha256: s.evidence.sha256, mediaType: s.evidence.mediaType });
+    data.evidence.push({
+      label: `signature: ${s.printedName} (${s.role})`,
+      source: 'AWAITING_APPROVAL',
+      key: s.evidence.key,
+      sha256: s.evidence.sha256,
+      mediaType: s.evidence.mediaType,
+    });
     if (s.withdrawal) {
       const w = s.withdrawal.evidence;
-      data.evidence.push({ label: `withdrawal: ${s.printedName} (${s.role})`, source: 'AWAITING_APPROVAL', key: w.key, sha256: w.sha256, mediaType: w.mediaType });
+      data.evidence.push({
+        label: `withdrawal: ${s.printedName} (${s.role})`,
+        source: 'AWAITING_APPROVAL',
+        key: w.key,
+        sha256: w.sha256,
+        mediaType: w.mediaType,
+      });
     }
   }
   return data;

@@ -4,10 +4,19 @@ import { parseArgs } from 'node:util';
 import type { EvidencePort } from '../activities/deps';
 import type { EvidenceRef, ReleaseStatus } from '../domain';
 
-export const DOSSIER_EXPORT_USAGE = 'usage: vigil dossier export <releaseId> (--pdf out.pdf | --html out.html) [--chromium /usr/bin/chromium]';
+export const DOSSIER_EXPORT_USAGE =
+  'usage: vigil dossier export <releaseId> (--pdf out.pdf | --html out.html) [--chromium /usr/bin/chromium]';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Flags for Debian's chromium in containers and CI (see TOOLCHAIN.md). */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /**
  * The dossier to export: the final one (with sign-offs) recorded in the AWAITING_APPROVAL chain entry once
@@ -19,15 +28,24 @@ export function latestDossierRef(status: Pick<ReleaseStatus, 'dossier' | 'histor
 }
 
 /** Read the dossier index and the HTML page it links; the store re-hashes both. */
-export async function readDossierHtml(evidence: Pick<EvidencePort, 'getBytes'>, index: EvidenceRef): Promise<{ html: string; index: { html: EvidenceRef } }> {
-  const parsed = JSON.parse(Buffer.from(await evidence.getBytes(index.key, index.sha256)).toString('utf8')) as { html?: EvidenceRef };
+export async function readDossierHtml(
+  evidence: Pick<EvidencePort, 'getBytes'>,
+  index: EvidenceRef,
+): Promise<{ html: string; index: { html: EvidenceRef } }> {
+  const parsed = JSON.parse(Buffer.from(await evidence.getBytes(index.key, index.sha256)).toString('utf8')) as {
+    html?: EvidenceRef;
+  };
   if (!parsed.html) throw new Error(`${index.key} is not a dossier index with an HTML page`);
   const html = Buffer.from(await evidence.getBytes(parsed.html.key, parsed.html.sha256)).toString('utf8');
   return { html, index: { html: parsed.html } };
 }
 
 /** Open HTML in headless Chromium (playwright-core, no browser download) and run `use` with the page. */
-export async function withDossierPage<T>(html: string, use: (page: import('playwright-core').Page) => Promise<T>, executablePath = CHROMIUM_PATH): Promise<T> {
+export async function withDossierPage<T>(
+  html: string,
+  use: (page: import('playwright-core').Page) => Promise<T>,
+  executablePath = CHROMIUM_PATH,
+): Promise<T> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   try {
@@ -45,7 +63,12 @@ export function renderPdf(html: string, out: string, executablePath = CHROMIUM_P
   return withDossierPage(
     html,
     async (page) => {
-      await page.pdf({ path: out, format: 'A4', printBackground: true, margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' } });
+      await page.pdf({
+        path: out,
+        format: 'A4',
+        printBackground: true,
+        margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' },
+      });
     },
     executablePath,
   );
@@ -63,7 +86,12 @@ export async function runDossierExport(args: string[], deps: DossierExportDeps):
   let values: { pdf?: string | undefined; html?: string | undefined; chromium?: string | undefined };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: { pdf: { type: 'string' }, html: { type: 'string' }, chromium: { type: 'string' } } }));
+    ({ values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: { pdf: { type: 'string' }, html: { type: 'string' }, chromium: { type: 'string' } },
+    }));
   } catch (err) {
     deps.stderr(`${(err as Error).message}\n${DOSSIER_EXPORT_USAGE}\n`);
     return 2;
@@ -82,7 +110,9 @@ export async function runDossierExport(args: string[], deps: DossierExportDeps):
     const { html } = await readDossierHtml(deps.evidence, ref);
     if (values.html) fs.writeFileSync(values.html, html);
     if (values.pdf) await renderPdf(html, values.pdf, values.chromium ?? CHROMIUM_PATH);
-    deps.stdout(`exported dossier ${ref.sha256} of ${status.releaseId}${values.pdf ? ` to ${values.pdf}` : ''}${values.html ? ` and ${values.html}` : ''}\n`);
+    deps.stdout(
+      `exported dossier ${ref.sha256} of ${status.releaseId}${values.pdf ? ` to ${values.pdf}` : ''}${values.html ? ` and ${values.html}` : ''}\n`,
+    );
     return 0;
   } catch (err) {
     deps.stderr(`dossier export failed: ${err instanceof Error ? err.message : String(err)}\n`);

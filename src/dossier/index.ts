@@ -1,4 +1,10 @@
 // Release dossier: evidence gathered by reference, rendered as one self-contained HTML page, exported to PDF.
-export { collectDossier, type DossierData, type DossierInput, type EvidenceEntry, type AttestationEntry } from './collect';
+export {
+  collectDossier,
+  type DossierData,
+  type DossierInput,
+  type EvidenceEntry,
+  type AttestationEntry,
+} from './collect';
 export { renderDossierHtml } from './render';
 export { ModelCardSchema, type ModelCard } from './model-card';

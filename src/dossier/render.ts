@@ -16,11 +16,23 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.15em 1em}dt{font-wei
 @media print{h2{break-after:avoid}table,figure{break-inside:avoid}}
 `;
 
-const fmt = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? 'undefined' : x.toFixed(3));
+const fmt = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'undefined' : x.toFixed(3);
 const metric = (m: MetricView | undefined) =>
-  !m || m.estimate === null ? 'undefined' : `${fmt(m.estimate)}${m.interval ? ` [${fmt(m.interval.lower)}, ${fmt(m.interval.upper)}]` : ''}`;
-const CLASS_TEXT = { withinPlan: 'within the predetermined change control plan', substantial: 'substantial (outside the change control plan)' } as const;
-const DIMENSION_TEXT: Record<string, string> = { code: 'Code', data: 'Training data', model: 'Model', labelPolicy: 'Label policy', featureSchema: 'Feature schema' };
+  !m || m.estimate === null
+    ? 'undefined'
+    : `${fmt(m.estimate)}${m.interval ? ` [${fmt(m.interval.lower)}, ${fmt(m.interval.upper)}]` : ''}`;
+const CLASS_TEXT = {
+  withinPlan: 'within the predetermined change control plan',
+  substantial: 'substantial (outside the change control plan)',
+} as const;
+const DIMENSION_TEXT: Record<string, string> = {
+  code: 'Code',
+  data: 'Training data',
+  model: 'Model',
+  labelPolicy: 'Label policy',
+  featureSchema: 'Feature schema',
+};
 
 function table(head: string[], rows: string[][], cls = ''): string {
   return [
@@ -38,7 +50,9 @@ function decisionOf(d: DossierData, stage: string) {
 function executiveSummary(d: DossierData): string {
   const r = d.input.request;
   const cs = d.changeSummary;
-  const changed = cs ? cs.dimensions.filter((x) => x.changed).map((x) => DIMENSION_TEXT[x.dimension] ?? x.dimension) : [];
+  const changed = cs
+    ? cs.dimensions.filter((x) => x.changed).map((x) => DIMENSION_TEXT[x.dimension] ?? x.dimension)
+    : [];
   const offline = decisionOf(d, 'OFFLINE_EVAL');
   const shadow = decisionOf(d, 'SHADOW');
   const criteria = d.offline.report?.report.criteria ?? [];
@@ -80,7 +94,9 @@ function intendedUse(d: DossierData): string {
       `<dt>Population</dt><dd>${esc(c.population)}</dd>`,
       ...(c.users ? [`<dt>Users</dt><dd>${esc(c.users)}</dd>`] : []),
       `<dt>Limitations</dt><dd><ul>${c.limitations.map((l) => `<li>${esc(l)}</li>`).join('')}</ul></dd>`,
-      ...(c.contraindications ? [`<dt>Do not use</dt><dd><ul>${c.contraindications.map((l) => `<li>${esc(l)}</li>`).join('')}</ul></dd>`] : []),
+      ...(c.contraindications
+        ? [`<dt>Do not use</dt><dd><ul>${c.contraindications.map((l) => `<li>${esc(l)}</li>`).join('')}</ul></dd>`]
+        : []),
       '</dl>',
     );
   }
@@ -89,14 +105,35 @@ function intendedUse(d: DossierData): string {
 
 function dataManifests(d: DossierData): string {
   const rows = d.manifests.map(({ dataset, manifest }) => {
-    if (!manifest) return [esc(dataset.role), esc(dataset.name), '<span class="fail">no manifest</span>', '', '', '', `<code>${esc(dataset.artifact.sha256)}</code>`];
+    if (!manifest)
+      return [
+        esc(dataset.role),
+        esc(dataset.name),
+        '<span class="fail">no manifest</span>',
+        '',
+        '',
+        '',
+        `<code>${esc(dataset.artifact.sha256)}</code>`,
+      ];
     const steps = manifest.steps ?? [];
     const labelling = steps.find((s) => s.kind === 'labelling');
     const filtering = steps.find((s) => s.kind === 'filtering');
-    const kappa = labelling?.kind === 'labelling' && labelling.interRaterAgreement ? `${labelling.interRaterAgreement.method} κ = ${fmt(labelling.interRaterAgreement.kappa)}` : '—';
+    const kappa =
+      labelling?.kind === 'labelling' && labelling.interRaterAgreement
+        ? `${labelling.interRaterAgreement.method} κ = ${fmt(labelling.interRaterAgreement.kappa)}`
+        : '—';
     const exclusions =
-      filtering?.kind === 'filtering' ? (filtering.exclusionRules ?? []).map((e) => `${esc(e.description ?? e.id)} (−${e.removedCount ?? '?'})`).join('<br>') : '—';
-    const sources = (manifest.sources ?? []).map((s) => `${esc(s.system ?? s.id)} ${esc(s.collectionWindow?.start ?? '?')} – ${esc(s.collectionWindow?.end ?? '?')}`).join('<br>');
+      filtering?.kind === 'filtering'
+        ? (filtering.exclusionRules ?? [])
+            .map((e) => `${esc(e.description ?? e.id)} (−${e.removedCount ?? '?'})`)
+            .join('<br>')
+        : '—';
+    const sources = (manifest.sources ?? [])
+      .map(
+        (s) =>
+          `${esc(s.system ?? s.id)} ${esc(s.collectionWindow?.start ?? '?')} – ${esc(s.collectionWindow?.end ?? '?')}`,
+      )
+      .join('<br>');
     return [
       esc(dataset.role),
       `${esc(manifest.dataset.name)} ${esc(manifest.dataset.version)}`,
@@ -107,7 +144,22 @@ function dataManifests(d: DossierData): string {
       `<code>${esc(manifest.file.sha256)}</code>`,
     ];
   });
-  return ['<h2 id="data">Data</h2>', table(['Role', 'Dataset', 'Rows', 'Sources and collection window', 'Label policy; agreement', 'Exclusions', 'File sha256'], rows, 'data-manifests')].join('\n');
+  return [
+    '<h2 id="data">Data</h2>',
+    table(
+      [
+        'Role',
+        'Dataset',
+        'Rows',
+        'Sources and collection window',
+        'Label policy; agreement',
+        'Exclusions',
+        'File sha256',
+      ],
+      rows,
+      'data-manifests',
+    ),
+  ].join('\n');
 }
 
 function changeSummary(d: DossierData): string {
@@ -182,13 +234,22 @@ function evidenceIndex(d: DossierData): string {
     '<p class="muted">Every object below is write-once in the evidence store and named by the SHA-256 of its bytes. The JSON index of this dossier lists the same entries; its digest is what approvers sign.</p>',
     table(
       ['Source', 'What', 'Key', 'sha256'],
-      d.evidence.map((e) => [esc(e.source), esc(e.label), `<code>${esc(e.key)}</code>`, `<code>${esc(e.sha256)}</code>`]),
+      d.evidence.map((e) => [
+        esc(e.source),
+        esc(e.label),
+        `<code>${esc(e.key)}</code>`,
+        `<code>${esc(e.sha256)}</code>`,
+      ]),
       'evidence-index',
     ),
     d.attestations.length
       ? table(
           ['Attestation', 'Signing key ids', 'Envelope'],
-          d.attestations.map((a) => [esc(a.predicateType), a.keyIds.map((k) => `<code>${esc(k)}</code>`).join('<br>'), `<code>${esc(a.ref.key)}</code>`]),
+          d.attestations.map((a) => [
+            esc(a.predicateType),
+            a.keyIds.map((k) => `<code>${esc(k)}</code>`).join('<br>'),
+            `<code>${esc(a.ref.key)}</code>`,
+          ]),
           'attestations',
         )
       : '',

@@ -29,7 +29,14 @@ import {
   type SliceDefinition,
   type SliceSummary,
 } from '../stats';
-import { checkAttributes, HIGHER_IS_BETTER, referencedAttributes, type AcceptancePolicy, type Criterion, type MetricName } from './policy';
+import {
+  checkAttributes,
+  HIGHER_IS_BETTER,
+  referencedAttributes,
+  type AcceptancePolicy,
+  type Criterion,
+  type MetricName,
+} from './policy';
 
 export type ThresholdRule =
   | { kind: 'fixed'; threshold: number; incumbentThreshold?: number }
@@ -148,8 +155,12 @@ const pct = (level: number) => `${+(level * 100).toFixed(2)}%`;
 
 function chooseThresholds(rule: ThresholdRule): { candidate: ThresholdReport; incumbent: ThresholdReport } {
   if (rule.kind === 'fixed') {
-    for (const [name, t] of [['threshold', rule.threshold], ['incumbentThreshold', rule.incumbentThreshold ?? rule.threshold]] as const) {
-      if (typeof t !== 'number' || Number.isNaN(t)) throw new StatsInputError(`thresholdRule.${name} must be a number, got ${String(t)}`, name);
+    for (const [name, t] of [
+      ['threshold', rule.threshold],
+      ['incumbentThreshold', rule.incumbentThreshold ?? rule.threshold],
+    ] as const) {
+      if (typeof t !== 'number' || Number.isNaN(t))
+        throw new StatsInputError(`thresholdRule.${name} must be a number, got ${String(t)}`, name);
     }
     const incumbent = rule.incumbentThreshold ?? rule.threshold;
     return {
@@ -211,8 +222,10 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
   const n = labels.length;
   const candidate = toScores(input.candidateScores, 'candidateScores');
   const incumbent = toScores(input.incumbentScores, 'incumbentScores');
-  if (candidate.length !== n) throw new StatsInputError(`candidateScores has ${candidate.length} rows but labels has ${n}`, 'candidateScores');
-  if (incumbent.length !== n) throw new StatsInputError(`incumbentScores has ${incumbent.length} rows but labels has ${n}`, 'incumbentScores');
+  if (candidate.length !== n)
+    throw new StatsInputError(`candidateScores has ${candidate.length} rows but labels has ${n}`, 'candidateScores');
+  if (incumbent.length !== n)
+    throw new StatsInputError(`incumbentScores has ${incumbent.length} rows but labels has ${n}`, 'incumbentScores');
   checkAttributes(policy, Object.keys(input.attributes));
   const encoded = new Map<string, EncodedAttribute>();
   for (const name of referencedAttributes(policy)) encoded.set(name, encodeAttribute(name, input.attributes[name]!, n));
@@ -259,14 +272,25 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
       }) as [ModelRaw, ModelRaw];
       const paired =
         rc.summary.auc !== null && ri.summary.auc !== null
-          ? pairedFromPlacements(segments[0]!, len, labels, models[0]!.placement, models[1]!.placement, rc.summary.auc, ri.summary.auc, level)
+          ? pairedFromPlacements(
+              segments[0]!,
+              len,
+              labels,
+              models[0]!.placement,
+              models[1]!.placement,
+              rc.summary.auc,
+              ri.summary.auc,
+              level,
+            )
           : null;
       raws.push({ def, candidate: rc, incumbent: ri, paired });
     }
   }
 
   const byId = new Map(raws.map((r) => [r.def.id, r]));
-  const criteria = policy.criteria.map((c, i) => judge(c, `criterion-${i + 1}`, criterionSliceIds(c, encoded), byId, policy));
+  const criteria = policy.criteria.map((c, i) =>
+    judge(c, `criterion-${i + 1}`, criterionSliceIds(c, encoded), byId, policy),
+  );
   return {
     accepted: criteria.every((c) => c.passed),
     n,
@@ -313,7 +337,12 @@ export function metricValue(
     case 'auc': {
       if (s.auc === null) return undefinedValue('Mann-Whitney, ties ½; DeLong interval', classReason(s));
       if (s.aucVariance === null) {
-        return { estimate: s.auc, interval: null, method: 'Mann-Whitney, ties ½; DeLong interval', reason: 'interval undefined: a class has fewer than 2 rows' };
+        return {
+          estimate: s.auc,
+          interval: null,
+          method: 'Mann-Whitney, ties ½; DeLong interval',
+          reason: 'interval undefined: a class has fewer than 2 rows',
+        };
       }
       const half = twoSidedZ(level) * Math.sqrt(s.aucVariance);
       return {
@@ -324,8 +353,13 @@ export function metricValue(
     }
     case 'averagePrecision': {
       const m = 'step-wise average precision; logit interval (Boyd et al. 2013)';
-      if (s.averagePrecision === null) return undefinedValue(m, s.n === 0 ? 'undefined: empty slice' : 'undefined: no positives in slice');
-      return { estimate: s.averagePrecision, interval: averagePrecisionInterval(s.averagePrecision, s.positives, level), method: m };
+      if (s.averagePrecision === null)
+        return undefinedValue(m, s.n === 0 ? 'undefined: empty slice' : 'undefined: no positives in slice');
+      return {
+        estimate: s.averagePrecision,
+        interval: averagePrecisionInterval(s.averagePrecision, s.positives, level),
+        method: m,
+      };
     }
     case 'sensitivity':
     case 'specificity':
@@ -345,7 +379,13 @@ export function metricValue(
       return { estimate: mean, interval: se === null ? null : waldInterval(mean, se, level, 'wald'), method: m };
     }
     case 'ece':
-      return metricValue(raw, eceBinning === 'equal-mass' ? 'eceEqualMass' : 'eceEqualWidth', level, method, eceBinning);
+      return metricValue(
+        raw,
+        eceBinning === 'equal-mass' ? 'eceEqualMass' : 'eceEqualWidth',
+        level,
+        method,
+        eceBinning,
+      );
     case 'eceEqualWidth':
     case 'eceEqualMass': {
       const mass = metric === 'eceEqualMass';
@@ -368,7 +408,12 @@ export function metricValue(
   }
 }
 
-function modelMetrics(raw: ModelRaw, level: number, method: ProportionMethod, eceBinning: 'equal-width' | 'equal-mass'): ModelSliceMetrics {
+function modelMetrics(
+  raw: ModelRaw,
+  level: number,
+  method: ProportionMethod,
+  eceBinning: 'equal-width' | 'equal-mass',
+): ModelSliceMetrics {
   const v = (m: Parameters<typeof metricValue>[1]) => metricValue(raw, m, level, method, eceBinning);
   return {
     threshold: raw.summary.threshold,
@@ -384,7 +429,8 @@ function modelMetrics(raw: ModelRaw, level: number, method: ProportionMethod, ec
     eceEqualMass: v('eceEqualMass'),
     calibrationIntercept: v('calibrationIntercept'),
     calibrationSlope: v('calibrationSlope'),
-    reliability: raw.summary.probabilities && raw.summary.n > 0 ? reliabilityFromBins(raw.summary.equalWidth, level, method) : [],
+    reliability:
+      raw.summary.probabilities && raw.summary.n > 0 ? reliabilityFromBins(raw.summary.equalWidth, level, method) : [],
   };
 }
 
@@ -401,11 +447,23 @@ const METRIC_LABEL: Record<MetricName, string> = {
   averagePrecision: 'average precision',
 };
 
-function judge(c: Criterion, fallbackId: string, sliceIds: string[], byId: Map<string, SliceRaw>, policy: AcceptancePolicy): CriterionReport {
+function judge(
+  c: Criterion,
+  fallbackId: string,
+  sliceIds: string[],
+  byId: Map<string, SliceRaw>,
+  policy: AcceptancePolicy,
+): CriterionReport {
   const id = c.id ?? fallbackId;
   const metric: MetricName = c.kind === 'non-inferiority' ? 'auc' : c.metric;
   const outcomes: SliceOutcome[] = [];
-  const insufficient = (slice: string, n: number, why: string): SliceOutcome => ({ slice, n, status: 'insufficient', value: null, reason: `insufficient data on ${slice} (n=${n}): ${why}` });
+  const insufficient = (slice: string, n: number, why: string): SliceOutcome => ({
+    slice,
+    n,
+    status: 'insufficient',
+    value: null,
+    reason: `insufficient data on ${slice} (n=${n}): ${why}`,
+  });
   const pending: { outcome: SliceOutcome; pValue: number; lowerBound: number; difference: number }[] = [];
 
   for (const sliceId of sliceIds) {
@@ -419,21 +477,53 @@ function judge(c: Criterion, fallbackId: string, sliceIds: string[], byId: Map<s
     if (c.kind === 'metric-threshold') {
       const confidence = c.confidenceLevel ?? policy.confidenceLevel;
       const v = metricValue(raw.candidate, c.metric, confidence, policy.proportionInterval, policy.eceBinning);
-      const value = c.bound === 'estimate' ? v.estimate : c.bound === 'lower' ? (v.interval?.lower ?? null) : (v.interval?.upper ?? null);
-      const what = c.bound === 'estimate' ? METRIC_LABEL[c.metric] : `${METRIC_LABEL[c.metric]} ${c.bound} ${pct(confidence)} bound`;
+      const value =
+        c.bound === 'estimate'
+          ? v.estimate
+          : c.bound === 'lower'
+            ? (v.interval?.lower ?? null)
+            : (v.interval?.upper ?? null);
+      const what =
+        c.bound === 'estimate'
+          ? METRIC_LABEL[c.metric]
+          : `${METRIC_LABEL[c.metric]} ${c.bound} ${pct(confidence)} bound`;
       if (value === null) {
         outcomes.push(insufficient(sliceId, n, `${what} is undefined (${v.reason ?? 'no interval'})`));
         continue;
       }
       const ok = c.op === '>=' ? value >= c.value : value <= c.value;
       const rel = ok ? c.op : c.op === '>=' ? '<' : '>';
-      outcomes.push({ slice: sliceId, n, status: ok ? 'pass' : 'fail', value, reason: `${what} ${fmt(value)} ${rel} ${c.value} ${where}` });
+      outcomes.push({
+        slice: sliceId,
+        n,
+        status: ok ? 'pass' : 'fail',
+        value,
+        reason: `${what} ${fmt(value)} ${rel} ${c.value} ${where}`,
+      });
     } else if (c.kind === 'max-drop') {
       const higher = HIGHER_IS_BETTER.includes(c.metric);
-      const cand = metricValue(raw.candidate, c.metric, policy.confidenceLevel, policy.proportionInterval, policy.eceBinning).estimate;
-      const inc = metricValue(raw.incumbent, c.metric, policy.confidenceLevel, policy.proportionInterval, policy.eceBinning).estimate;
+      const cand = metricValue(
+        raw.candidate,
+        c.metric,
+        policy.confidenceLevel,
+        policy.proportionInterval,
+        policy.eceBinning,
+      ).estimate;
+      const inc = metricValue(
+        raw.incumbent,
+        c.metric,
+        policy.confidenceLevel,
+        policy.proportionInterval,
+        policy.eceBinning,
+      ).estimate;
       if (cand === null || inc === null) {
-        outcomes.push(insufficient(sliceId, n, `${METRIC_LABEL[c.metric]} is undefined for the ${cand === null ? 'candidate' : 'incumbent'}`));
+        outcomes.push(
+          insufficient(
+            sliceId,
+            n,
+            `${METRIC_LABEL[c.metric]} is undefined for the ${cand === null ? 'candidate' : 'incumbent'}`,
+          ),
+        );
         continue;
       }
       const drop = higher ? inc - cand : cand - inc;
@@ -451,21 +541,32 @@ function judge(c: Criterion, fallbackId: string, sliceIds: string[], byId: Map<s
         continue;
       }
       const ni = nonInferiority(raw.paired, c.margin, c.alpha);
-      const outcome: SliceOutcome = { slice: sliceId, n, status: 'pass', value: ni.lowerBound, reason: '', pValue: ni.pValue };
+      const outcome: SliceOutcome = {
+        slice: sliceId,
+        n,
+        status: 'pass',
+        value: ni.lowerBound,
+        reason: '',
+        pValue: ni.pValue,
+      };
       outcomes.push(outcome);
       pending.push({ outcome, pValue: ni.pValue, lowerBound: ni.lowerBound, difference: ni.difference });
     }
   }
 
   if (c.kind === 'non-inferiority') {
-    const adjusted = c.multiplicity === 'holm' ? holmAdjust(pending.map((p) => p.pValue)) : pending.map((p) => p.pValue);
+    const adjusted =
+      c.multiplicity === 'holm' ? holmAdjust(pending.map((p) => p.pValue)) : pending.map((p) => p.pValue);
     pending.forEach((p, k) => {
       const adj = adjusted[k]!;
       const ok = adj < c.alpha;
       p.outcome.status = ok ? 'pass' : 'fail';
       if (c.multiplicity === 'holm') p.outcome.adjustedPValue = adj;
       const bound = `one-sided ${pct(1 - c.alpha)} lower bound ${fmt(p.lowerBound)}`;
-      const test = c.multiplicity === 'holm' ? `Holm-adjusted p=${adj.toPrecision(3)} ${ok ? '<' : '≥'} α=${c.alpha}` : `p=${adj.toPrecision(3)}`;
+      const test =
+        c.multiplicity === 'holm'
+          ? `Holm-adjusted p=${adj.toPrecision(3)} ${ok ? '<' : '≥'} α=${c.alpha}`
+          : `p=${adj.toPrecision(3)}`;
       p.outcome.reason = `AUC difference ${fmt(p.difference)} (${bound} ${ok ? '>' : '≤'} −${c.margin}; ${test}) on ${p.outcome.slice} (n=${p.outcome.n})`;
       if (c.multiplicity !== 'holm' && ok !== p.lowerBound > -c.margin) {
         // the bound and the p-value agree except at exact ties; say which decided

@@ -25,7 +25,10 @@ export function checkAttributes(policy: AcceptancePolicy, declared: readonly str
     if (c.slices === 'overall') return;
     const seen = new Set<string>();
     for (const a of c.slices.attributes) {
-      if (!declared.includes(a)) issues.push(`criteria.${i}.slices.attributes: unknown attribute "${a}"; declared attributes: ${declared.join(', ') || '(none)'}`);
+      if (!declared.includes(a))
+        issues.push(
+          `criteria.${i}.slices.attributes: unknown attribute "${a}"; declared attributes: ${declared.join(', ') || '(none)'}`,
+        );
       if (seen.has(a)) issues.push(`criteria.${i}.slices.attributes: "${a}" listed twice`);
       seen.add(a);
     }
@@ -34,7 +37,10 @@ export function checkAttributes(policy: AcceptancePolicy, declared: readonly str
 }
 
 /** Validates an already-parsed policy object. Pass `attributes` to check attribute names at load time. */
-export function validateAcceptancePolicy(value: unknown, options: { attributes?: readonly string[] } = {}): AcceptancePolicy {
+export function validateAcceptancePolicy(
+  value: unknown,
+  options: { attributes?: readonly string[] } = {},
+): AcceptancePolicy {
   const parsed = AcceptancePolicySchema.safeParse(value);
   if (!parsed.success) {
     throw new PolicyError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
@@ -44,7 +50,10 @@ export function validateAcceptancePolicy(value: unknown, options: { attributes?:
 }
 
 /** Parses policy text (YAML is a superset of JSON, so either is accepted) and validates it. */
-export function parseAcceptancePolicy(text: string, options: { attributes?: readonly string[] } = {}): AcceptancePolicy {
+export function parseAcceptancePolicy(
+  text: string,
+  options: { attributes?: readonly string[] } = {},
+): AcceptancePolicy {
   let value: unknown;
   try {
     value = YAML.parse(text);

@@ -18,7 +18,11 @@ export class EvidenceError extends Error {
 /** A create-only write found different bytes already at the key: never overwrite evidence. */
 export class EvidenceConflictError extends EvidenceError {
   override name = 'EvidenceConflictError';
-  constructor(key: string, readonly existingSha256: string, readonly newSha256: string) {
+  constructor(
+    key: string,
+    readonly existingSha256: string,
+    readonly newSha256: string,
+  ) {
     super(`evidence conflict: existing sha256 ${existingSha256} != new ${newSha256}`, key, {
       type: ErrorType.EvidenceConflict,
     });
@@ -28,7 +32,11 @@ export class EvidenceConflictError extends EvidenceError {
 /** Bytes read back do not hash to the expected digest: tampering or corruption. */
 export class EvidenceIntegrityError extends EvidenceError {
   override name = 'EvidenceIntegrityError';
-  constructor(key: string, readonly expectedSha256: string, readonly actualSha256: string) {
+  constructor(
+    key: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+  ) {
     super(`evidence integrity failure: expected sha256 ${expectedSha256}, got ${actualSha256}`, key, {
       type: ErrorType.EvidenceIntegrity,
     });

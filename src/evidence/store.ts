@@ -7,12 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { EvidenceRef } from '../domain/evidence';
 import { canonicalBytes, sha256Hex } from './canonical-json';
-import {
-  EvidenceConflictError,
-  EvidenceIntegrityError,
-  EvidenceNotFoundError,
-  EvidenceStorageError,
-} from './errors';
+import { EvidenceConflictError, EvidenceIntegrityError, EvidenceNotFoundError, EvidenceStorageError } from './errors';
 
 export const JSON_MEDIA_TYPE = 'application/json';
 const CONTENT_KEY = /^sha256\/([0-9a-f]{64})$/;
@@ -143,8 +138,10 @@ export class EvidenceStore {
   }
 
   private async read(key: string, versionId?: string): Promise<{ bytes: Buffer; versionId: string | undefined }> {
-    const res = await this.send('get', key, () =>
-      this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId })),
+    const res = await this.send(
+      'get',
+      key,
+      () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId })),
       versionId,
     );
     if (!res.Body) throw new EvidenceStorageError('get', key, new Error('response has no body'));

@@ -78,9 +78,17 @@ export class RemoteOipBackend implements Backend {
           res.on('end', () => {
             try {
               if (res.statusCode !== 200) throw new BackendError(`${this.target.href} answered ${res.statusCode}`);
-              const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { outputs?: Array<{ name: string; data: unknown[] }> };
-              const out = this.opts.outputName ? json.outputs?.find((o) => o.name === this.opts.outputName) : json.outputs?.[0];
-              if (!out || out.data.length !== input.rows || !out.data.every((v) => typeof v === 'number' && v >= 0 && v <= 1)) {
+              const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+                outputs?: Array<{ name: string; data: unknown[] }>;
+              };
+              const out = this.opts.outputName
+                ? json.outputs?.find((o) => o.name === this.opts.outputName)
+                : json.outputs?.[0];
+              if (
+                !out ||
+                out.data.length !== input.rows ||
+                !out.data.every((v) => typeof v === 'number' && v >= 0 && v <= 1)
+              ) {
                 throw new BackendError(`${this.target.href} returned no usable scores`);
               }
               resolve(Float64Array.from(out.data as number[]));

@@ -28,17 +28,36 @@ export class GatewayRouteControl implements RouteControl {
     await this.put(modelName, routes);
   }
 
-  async put(modelName: string, table: RouteState | GatewayRouteTable, expectedVersion?: number | null): Promise<GatewayRouteTable> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' };
-    if (expectedVersion !== undefined) headers['if-match'] = expectedVersion === null ? '"none"' : `"${expectedVersion}"`;
-    const res = await fetch(new URL(`/control/routes/${encodeURIComponent(modelName)}`, this.baseUrl), { method: 'PUT', headers, body: JSON.stringify(table) });
+  async put(
+    modelName: string,
+    table: RouteState | GatewayRouteTable,
+    expectedVersion?: number | null,
+  ): Promise<GatewayRouteTable> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      'content-type': 'application/json',
+    };
+    if (expectedVersion !== undefined)
+      headers['if-match'] = expectedVersion === null ? '"none"' : `"${expectedVersion}"`;
+    const res = await fetch(new URL(`/control/routes/${encodeURIComponent(modelName)}`, this.baseUrl), {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify(table),
+    });
     const body = (await res.json()) as { error?: string; current?: GatewayRouteTable | null } & GatewayRouteTable;
-    if (!res.ok) throw new GatewayControlError(`gateway refused route table v${table.version} for ${modelName}: ${res.status} ${body.error ?? ''}`, res.status, body.current ?? null);
+    if (!res.ok)
+      throw new GatewayControlError(
+        `gateway refused route table v${table.version} for ${modelName}: ${res.status} ${body.error ?? ''}`,
+        res.status,
+        body.current ?? null,
+      );
     return body;
   }
 
   async current(modelName: string): Promise<GatewayRouteTable | null> {
-    const res = await fetch(new URL(`/control/routes/${encodeURIComponent(modelName)}`, this.baseUrl), { headers: { authorization: `Bearer ${this.token}` } });
+    const res = await fetch(new URL(`/control/routes/${encodeURIComponent(modelName)}`, this.baseUrl), {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
     if (res.status === 404) return null;
     if (!res.ok) throw new GatewayControlError(`gateway answered ${res.status}`, res.status, null);
     return (await res.json()) as GatewayRouteTable;

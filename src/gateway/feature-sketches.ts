@@ -72,7 +72,9 @@ export class FeatureSketcher {
     if (b.lastNames !== m.featureNames) {
       const byName = b.byName;
       const centres = this.opts.centres?.get(model);
-      b.lastBuilders = m.featureNames.map((f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha, centres?.[f] ?? 0)).get(f)!);
+      b.lastBuilders = m.featureNames.map(
+        (f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha, centres?.[f] ?? 0)).get(f)!,
+      );
       b.lastNames = m.featureNames;
     }
     const sketches = b.lastBuilders;
@@ -80,7 +82,8 @@ export class FeatureSketcher {
     const { features, missing } = m;
     for (let r = 0; r < m.rows; r++) {
       const base = r * F;
-      for (let k = 0; k < F; k++) sketches[k]!.add(missing !== null && missing[base + k] === 1 ? null : features[base + k]!);
+      for (let k = 0; k < F; k++)
+        sketches[k]!.add(missing !== null && missing[base + k] === 1 ? null : features[base + k]!);
     }
     b.rows += m.rows;
   }
@@ -107,11 +110,20 @@ export class FeatureSketcher {
     const end = Math.min(this.bucketEnd, Date.now());
     const seconds = Math.max(0, end - (this.bucketEnd - this.bucketMs)) / 1000;
     const sites = Object.fromEntries(b.sites);
-    this.opts.emit({ kind: 'sketch', eventId: randomUUID(), at: new Date(end).toISOString(), seconds, model, rows: b.rows, features, sites, ...(b.siteOverflow > 0 ? { siteOverflow: b.siteOverflow } : {}) });
+    this.opts.emit({
+      kind: 'sketch',
+      eventId: randomUUID(),
+      at: new Date(end).toISOString(),
+      seconds,
+      model,
+      rows: b.rows,
+      features,
+      sites,
+      ...(b.siteOverflow > 0 ? { siteOverflow: b.siteOverflow } : {}),
+    });
     b.rows = 0;
     b.sites.clear();
     b.siteOverflow = 0;
     this.emitted++;
   }
 }
-

@@ -28,7 +28,16 @@ async function main(): Promise<void> {
     const stored = routeStore ? await routeStore.current(m.name) : null;
     if (!(stored && tables.adopt(m.name, stored)) && m.initialRoutes) tables.adopt(m.name, m.initialRoutes);
   }
-  const stopPolling = routeStore && g.routePollMs > 0 ? pollRouteStore(routeStore, tables, models.map((m) => m.name), g.routePollMs, log) : () => {};
+  const stopPolling =
+    routeStore && g.routePollMs > 0
+      ? pollRouteStore(
+          routeStore,
+          tables,
+          models.map((m) => m.name),
+          g.routePollMs,
+          log,
+        )
+      : () => {};
 
   const wal = await WriteAheadLog.open({ dir: g.walDir, segmentMaxAgeMs: g.segmentMaxAgeMs });
   const shadow = new ShadowMirror(g.shadowMaxInFlight, g.shadowTimeoutMs);
@@ -60,7 +69,10 @@ async function main(): Promise<void> {
         })
       : undefined;
   uploader?.start();
-  log.info({ id, host: g.host, port, models: models.map((m) => m.name), walDir: g.walDir, upload: g.upload }, 'gateway listening');
+  log.info(
+    { id, host: g.host, port, models: models.map((m) => m.name), walDir: g.walDir, upload: g.upload },
+    'gateway listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -70,7 +82,9 @@ async function main(): Promise<void> {
     stopPolling();
     await gateway.close();
     await wal.close();
-    await uploader?.finish().catch((err: unknown) => log.warn({ err }, 'final telemetry upload failed; the WAL keeps it for the next start'));
+    await uploader
+      ?.finish()
+      .catch((err: unknown) => log.warn({ err }, 'final telemetry upload failed; the WAL keeps it for the next start'));
     for (const m of models) for (const b of m.versions.values()) await b.close();
     s3?.destroy();
     process.exit(0);

@@ -43,7 +43,9 @@ export const ModelsFileSchema = z
   })
   .strict();
 
-export async function loadModelsFile(file: string): Promise<Array<ModelBackends & { initialRoutes: GatewayRouteTable | undefined }>> {
+export async function loadModelsFile(
+  file: string,
+): Promise<Array<ModelBackends & { initialRoutes: GatewayRouteTable | undefined }>> {
   const doc = ModelsFileSchema.parse(YAML.parse(fs.readFileSync(file, 'utf8')));
   const base = path.dirname(path.resolve(file));
   const out: Array<ModelBackends & { initialRoutes: GatewayRouteTable | undefined }> = [];
@@ -57,13 +59,32 @@ export async function loadModelsFile(file: string): Promise<Array<ModelBackends 
         features ??= scorer.features;
         versions.set(version, inProcessBackend(version, scorer));
       } else {
-        versions.set(version, new RemoteOipBackend({ url: v.url, model: v.remoteModel, version, inputName: v.inputName, outputName: v.outputName, timeoutMs: v.timeoutMs }));
+        versions.set(
+          version,
+          new RemoteOipBackend({
+            url: v.url,
+            model: v.remoteModel,
+            version,
+            inputName: v.inputName,
+            outputName: v.outputName,
+            timeoutMs: v.timeoutMs,
+          }),
+        );
       }
     }
     if (!features) throw new Error(`model "${name}": give "features" (no in-process version to read them from)`);
     const unknown = Object.keys(m.sketchCentres ?? {}).filter((f) => !features.includes(f));
-    if (unknown.length) throw new Error(`model "${name}": sketchCentres names ${unknown.map((f) => `"${f}"`).join(', ')}, not among its features (${features.join(', ')})`);
-    out.push({ name, features, versions, initialRoutes: m.routes, ...(m.sketchCentres ? { sketchCentres: m.sketchCentres } : {}) });
+    if (unknown.length)
+      throw new Error(
+        `model "${name}": sketchCentres names ${unknown.map((f) => `"${f}"`).join(', ')}, not among its features (${features.join(', ')})`,
+      );
+    out.push({
+      name,
+      features,
+      versions,
+      initialRoutes: m.routes,
+      ...(m.sketchCentres ? { sketchCentres: m.sketchCentres } : {}),
+    });
   }
   return out;
 }

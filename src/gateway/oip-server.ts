@@ -32,10 +32,25 @@ export async function startOipModelServer(opts: {
         try {
           if (opts.fail) throw new Error('backend configured to fail');
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-          const request = parseInferRequest(JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
+          const request = parseInferRequest(
+            JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')),
+          );
           const m = toFeatureMatrix(request, opts.scorer.features);
-          const scores = await opts.scorer.score({ featureNames: m.featureNames, features: m.features, rows: m.rows, caseIds: new Array<string>(m.rows).fill(request.parameters.case_id) });
-          text = inferResponseText({ model: opts.model, version: opts.version, id: request.id, route: 'direct', routeVersion: 0, scores, threshold: undefined });
+          const scores = await opts.scorer.score({
+            featureNames: m.featureNames,
+            features: m.features,
+            rows: m.rows,
+            caseIds: new Array<string>(m.rows).fill(request.parameters.case_id),
+          });
+          text = inferResponseText({
+            model: opts.model,
+            version: opts.version,
+            id: request.id,
+            route: 'direct',
+            routeVersion: 0,
+            scores,
+            threshold: undefined,
+          });
         } catch (e) {
           status = e instanceof OipRequestError || e instanceof SyntaxError ? 400 : 500;
           text = JSON.stringify({ error: (e as Error).message });

@@ -5,7 +5,19 @@
  */
 import { z } from 'zod';
 
-const NUMERIC = ['FP32', 'FP64', 'FP16', 'INT8', 'INT16', 'INT32', 'INT64', 'UINT8', 'UINT16', 'UINT32', 'UINT64'] as const;
+const NUMERIC = [
+  'FP32',
+  'FP64',
+  'FP16',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+] as const;
 const DATATYPES = [...NUMERIC, 'BOOL', 'BYTES'] as const;
 
 const TensorSchema = z
@@ -101,7 +113,13 @@ function isCommonInferRequest(b: unknown): b is InferRequest {
   if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > 4096) return false;
   for (let i = 0; i < inputs.length; i++) {
     const t: unknown = inputs[i];
-    if (!isPlainObject(t) || !isShortString(t.name, 1, 256) || typeof t.datatype !== 'string' || !DATATYPE_SET.has(t.datatype)) return false;
+    if (
+      !isPlainObject(t) ||
+      !isShortString(t.name, 1, 256) ||
+      typeof t.datatype !== 'string' ||
+      !DATATYPE_SET.has(t.datatype)
+    )
+      return false;
     const shape = t.shape;
     if (!Array.isArray(shape) || shape.length < 1 || shape.length > 4) return false;
     for (let k = 0; k < shape.length; k++) {
@@ -136,7 +154,8 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
   let outOfRange = false;
   const quality = (): string[] => flags;
   const flat = (t: InferRequest['inputs'][number]): Array<number | null> => {
-    if (!NUMERIC_SET.has(t.datatype)) throw new OipRequestError(`input "${t.name}": datatype ${t.datatype} is not numeric`);
+    if (!NUMERIC_SET.has(t.datatype))
+      throw new OipRequestError(`input "${t.name}": datatype ${t.datatype} is not numeric`);
     let d = t.data as Array<number | null>;
     for (let i = 0; i < d.length; i++) {
       if (Array.isArray(d[i])) {
@@ -146,7 +165,8 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     }
     let n = 1;
     for (const s of t.shape) n *= s;
-    if (d.length !== n) throw new OipRequestError(`input "${t.name}": shape [${t.shape.join(', ')}] needs ${n} values, got ${d.length}`);
+    if (d.length !== n)
+      throw new OipRequestError(`input "${t.name}": shape [${t.shape.join(', ')}] needs ${n} values, got ${d.length}`);
     return d;
   };
   let missingMask: Uint8Array | null = null;
@@ -171,8 +191,10 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     const t = req.inputs[0]!;
     const [rows, cols] = t.shape as [number, number];
     const names = t.parameters?.feature_names ?? modelFeatures;
-    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new OipRequestError(`input "${t.name}": parameters.feature_names must be a list of strings`);
-    if (names.length !== cols) throw new OipRequestError(`input "${t.name}": ${cols} columns but ${names.length} feature names`);
+    if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+      throw new OipRequestError(`input "${t.name}": parameters.feature_names must be a list of strings`);
+    if (names.length !== cols)
+      throw new OipRequestError(`input "${t.name}": ${cols} columns but ${names.length} feature names`);
     const missing = modelFeatures.filter((f) => !names.includes(f));
     if (missing.length) throw new OipRequestError(`missing features: ${missing.join(', ')}`);
     const d = flat(t);
@@ -199,12 +221,14 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
   for (let k = 0; k < F; k++) {
     const f = modelFeatures[k]!;
     const t = pick(f, k)!;
-    if (t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1)) throw new OipRequestError(`input "${f}": shape must be [N] or [N, 1]`);
+    if (t.shape.length > 2 || (t.shape.length === 2 && t.shape[1] !== 1))
+      throw new OipRequestError(`input "${f}": shape must be [N] or [N, 1]`);
     cols[k] = flat(t);
   }
   const rows = F === 0 ? 0 : cols[0]!.length;
   if (rows === 0) throw new OipRequestError('no rows');
-  for (let k = 1; k < F; k++) if (cols[k]!.length !== rows) throw new OipRequestError('every feature input must have the same number of rows');
+  for (let k = 1; k < F; k++)
+    if (cols[k]!.length !== rows) throw new OipRequestError('every feature input must have the same number of rows');
   const out = new Float32Array(rows * F);
   for (let k = 0; k < F; k++) {
     const c = cols[k]!;
@@ -230,10 +254,17 @@ export function inferResponse(a: {
   scores: Float64Array;
   threshold: number | undefined;
 }): InferResponse {
-  const outputs: InferResponse['outputs'] = [{ name: 'score', shape: [a.scores.length], datatype: 'FP64', data: Array.from(a.scores) }];
+  const outputs: InferResponse['outputs'] = [
+    { name: 'score', shape: [a.scores.length], datatype: 'FP64', data: Array.from(a.scores) },
+  ];
   if (a.threshold !== undefined) {
     const t = a.threshold;
-    outputs.push({ name: 'decision', shape: [a.scores.length], datatype: 'BOOL', data: Array.from(a.scores, (s) => s >= t) });
+    outputs.push({
+      name: 'decision',
+      shape: [a.scores.length],
+      datatype: 'BOOL',
+      data: Array.from(a.scores, (s) => s >= t),
+    });
   }
   return {
     model_name: a.model,
@@ -243,7 +274,6 @@ export function inferResponse(a: {
     outputs,
   };
 }
-
 
 /** JSON text of a number as JSON.stringify writes it. */
 function num(x: number): string {

@@ -31,7 +31,12 @@ export class S3RouteStore implements RouteControl {
     const cur = await this.current(modelName);
     if (cur?.revision === revision) return;
     const hot = cur && cur.production !== routes.production ? [cur.production] : cur?.hot;
-    await this.put(modelName, { ...routes, version: (cur?.version ?? 0) + 1, revision, ...(hot?.length ? { hot } : {}) });
+    await this.put(modelName, {
+      ...routes,
+      version: (cur?.version ?? 0) + 1,
+      revision,
+      ...(hot?.length ? { hot } : {}),
+    });
   }
 
   private async put(modelName: string, table: StoredRoutes): Promise<void> {

@@ -38,32 +38,58 @@ export class RouteTables {
    */
   swap(model: string, input: unknown, expectedVersion?: number | null): Promise<SwapResult> {
     const run = (this.locks.get(model) ?? Promise.resolve()).then(() => this.swapNow(model, input, expectedVersion));
-    this.locks.set(model, run.catch(() => undefined));
+    this.locks.set(
+      model,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
   private async swapNow(model: string, input: unknown, expectedVersion?: number | null): Promise<SwapResult> {
     const parsed = GatewayRouteTableSchema.safeParse(input);
     const current = this.tables.get(model) ?? null;
-    if (!parsed.success) return { ok: false, status: 422, reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), current };
+    if (!parsed.success)
+      return {
+        ok: false,
+        status: 422,
+        reason: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        current,
+      };
     const next = parsed.data;
     const loaded = this.loaded(model);
     if (!loaded) return { ok: false, status: 422, reason: `model "${model}" is not served by this gateway`, current };
     const missing = versionsOf(next).filter((v) => !loaded.has(v));
-    if (missing.length) return { ok: false, status: 422, reason: `versions not loaded: ${missing.join(', ')}`, current };
-    if (current && next.version === current.version && JSON.stringify(current) === JSON.stringify(next)) return { ok: true, table: current, changed: false };
+    if (missing.length)
+      return { ok: false, status: 422, reason: `versions not loaded: ${missing.join(', ')}`, current };
+    if (current && next.version === current.version && JSON.stringify(current) === JSON.stringify(next))
+      return { ok: true, table: current, changed: false };
     if (expectedVersion !== undefined && expectedVersion !== (current?.version ?? null)) {
-      return { ok: false, status: 409, reason: `expected version ${expectedVersion}, current is ${current?.version ?? 'none'}`, current };
+      return {
+        ok: false,
+        status: 409,
+        reason: `expected version ${expectedVersion}, current is ${current?.version ?? 'none'}`,
+        current,
+      };
     }
     if (current && next.version <= current.version) {
-      return { ok: false, status: 409, reason: `version ${next.version} is not newer than current ${current.version}`, current };
+      return {
+        ok: false,
+        status: 409,
+        reason: `version ${next.version} is not newer than current ${current.version}`,
+        current,
+      };
     }
     // Durable first: a table the store does not hold would be lost on restart.
     if (this.persist) await this.persist.store.apply(model, next);
     // A poll may have adopted a newer table from the store meanwhile: never move backwards.
     const now = this.tables.get(model) ?? null;
     if (now !== current && now !== null && now.version >= next.version) {
-      return { ok: false, status: 409, reason: `version ${now.version} was adopted from the route store meanwhile`, current: now };
+      return {
+        ok: false,
+        status: 409,
+        reason: `version ${now.version} was adopted from the route store meanwhile`,
+        current: now,
+      };
     }
     this.tables.set(model, next);
     this.persist?.log?.info({ model, version: next.version }, 'route table swapped');
@@ -84,7 +110,13 @@ export class RouteTables {
 }
 
 /** Poll the S3 route store and adopt newer tables; returns a stop function. */
-export function pollRouteStore(store: S3RouteStore, tables: RouteTables, models: readonly string[], intervalMs: number, log?: Logger): () => void {
+export function pollRouteStore(
+  store: S3RouteStore,
+  tables: RouteTables,
+  models: readonly string[],
+  intervalMs: number,
+  log?: Logger,
+): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = async (): Promise<void> => {

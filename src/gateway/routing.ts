@@ -25,11 +25,19 @@ export const GatewayRouteTableSchema = z
     version: z.number().int().min(0),
     production: version,
     canary: z
-      .object({ model: version, percent: z.number().min(0).max(100), cohort: z.array(CohortRuleSchema).max(16).optional() })
+      .object({
+        model: version,
+        percent: z.number().min(0).max(100),
+        cohort: z.array(CohortRuleSchema).max(16).optional(),
+      })
       .strict()
       .nullable(),
     /** Mirror (a share of) production requests to this version; its answers are only recorded. */
-    shadow: z.object({ model: version, percent: z.number().min(0).max(100).default(100) }).strict().nullable().optional(),
+    shadow: z
+      .object({ model: version, percent: z.number().min(0).max(100).default(100) })
+      .strict()
+      .nullable()
+      .optional(),
     /** Decision = score ≥ threshold; omitted: responses carry scores only. */
     threshold: z.number().min(0).max(1).optional(),
     /** Versions that stay loaded though no route uses them (the last validated model until monitoring ends). */
@@ -47,7 +55,11 @@ export function fromRouteState(r: RouteState): GatewayRouteTable {
 
 /** Every version a table needs loaded. */
 export function versionsOf(t: GatewayRouteTable): string[] {
-  return [...new Set([t.production, t.canary?.model, t.shadow?.model, ...(t.hot ?? [])].filter((v): v is string => v !== undefined))];
+  return [
+    ...new Set(
+      [t.production, t.canary?.model, t.shadow?.model, ...(t.hot ?? [])].filter((v): v is string => v !== undefined),
+    ),
+  ];
 }
 
 /**
@@ -55,7 +67,14 @@ export function versionsOf(t: GatewayRouteTable): string[] {
  * simulated canary (`inCanaryArm` in src/activities/live.ts), so a case lands in the same arm in both.
  */
 export function caseBucket(caseId: string, salt = ''): number {
-  return (createHash('sha256').update(salt + caseId).digest().readUInt32BE(0) / 2 ** 32) * 100;
+  return (
+    (createHash('sha256')
+      .update(salt + caseId)
+      .digest()
+      .readUInt32BE(0) /
+      2 ** 32) *
+    100
+  );
 }
 
 export type Parameters = Record<string, unknown>;
@@ -92,6 +111,7 @@ export function assign(table: GatewayRouteTable, caseId: string, params: Paramet
     modelVersion = c.model;
   }
   const s = table.shadow;
-  const shadow = s && s.model !== modelVersion && (s.percent >= 100 || caseBucket(caseId, 'shadow:') < s.percent) ? s.model : null;
+  const shadow =
+    s && s.model !== modelVersion && (s.percent >= 100 || caseBucket(caseId, 'shadow:') < s.percent) ? s.model : null;
   return { route, modelVersion, shadow };
 }

@@ -20,7 +20,11 @@ import {
   type TelemetryReader,
   type WriteAheadLog,
 } from '../telemetry';
-import { PredictionRecorder, type PredictionRecord, type PredictionRecorderStats } from '../telemetry/prediction-recorder';
+import {
+  PredictionRecorder,
+  type PredictionRecord,
+  type PredictionRecorderStats,
+} from '../telemetry/prediction-recorder';
 import type { ModelBackends } from './backends';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
@@ -102,7 +106,10 @@ export class Gateway {
             bucketMs,
             ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
             centres: new Map(opts.models.flatMap((m) => (m.sketchCentres ? [[m.name, m.sketchCentres] as const] : []))),
-            emit: (e) => void opts.wal.append([e], { relaxed: true }).catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
+            emit: (e) =>
+              void opts.wal
+                .append([e], { relaxed: true })
+                .catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
           })
         : null;
     // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
@@ -143,7 +150,11 @@ export class Gateway {
     await this.opts.wal.flush();
   }
 
-  stats(): { gateway: Counters; shadow: ReturnType<ShadowMirror['stats']>; telemetry: { acknowledged: number; predictions: PredictionRecorderStats } } {
+  stats(): {
+    gateway: Counters;
+    shadow: ReturnType<ShadowMirror['stats']>;
+    telemetry: { acknowledged: number; predictions: PredictionRecorderStats };
+  } {
     return {
       gateway: { ...this.counters },
       shadow: this.shadow.stats(),
@@ -161,7 +172,12 @@ export class Gateway {
     if (parts[0] === 'v2' && parts[1] === 'models' && parts.length === 4 && parts[3] === 'infer' && method === 'POST') {
       return this.inferRequest(parts[2]!, req, res);
     }
-    if (parts[0] === 'v2' && parts[1] === 'health' && method === 'GET' && (parts[2] === 'live' || parts[2] === 'ready')) {
+    if (
+      parts[0] === 'v2' &&
+      parts[1] === 'health' &&
+      method === 'GET' &&
+      (parts[2] === 'live' || parts[2] === 'ready')
+    ) {
       return send(res, 200, { live: true, ready: true });
     }
     if (parts[0] === 'v2' && parts[1] === 'models' && parts.length === 3 && method === 'GET') {
@@ -172,10 +188,19 @@ export class Gateway {
         versions: [...m.versions.keys()],
         platform: 'vigil-gateway',
         inputs: m.features.map((f) => ({ name: f, datatype: 'FP32', shape: [-1] })),
-        outputs: [{ name: 'score', datatype: 'FP64', shape: [-1] }, { name: 'decision', datatype: 'BOOL', shape: [-1] }],
+        outputs: [
+          { name: 'score', datatype: 'FP64', shape: [-1] },
+          { name: 'decision', datatype: 'BOOL', shape: [-1] },
+        ],
       });
     }
-    if (parts[0] === 'v2' && parts[1] === 'telemetry' && method === 'POST' && (parts[2] === 'outcomes' || parts[2] === 'feedback') && parts.length === 3) {
+    if (
+      parts[0] === 'v2' &&
+      parts[1] === 'telemetry' &&
+      method === 'POST' &&
+      (parts[2] === 'outcomes' || parts[2] === 'feedback') &&
+      parts.length === 3
+    ) {
       this.authorize(req, this.ingestDigest);
       return this.ingest(parts[2], req, res);
     }
@@ -183,7 +208,8 @@ export class Gateway {
       this.authorize(req, this.controlDigest);
       const raw = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('case_id');
       const hash = parts.length === 4 ? parts[3]! : raw !== null ? hashCaseId(raw, this.opts.caseIdKey) : '';
-      if (!CASE_ID_HASH.test(hash)) throw new HttpError(400, 'give /v2/telemetry/cases/<case id hash> or ?case_id=<raw id>');
+      if (!CASE_ID_HASH.test(hash))
+        throw new HttpError(400, 'give /v2/telemetry/cases/<case id hash> or ?case_id=<raw id>');
       return send(res, 200, { caseIdHash: hash, predictions: await this.lookupCase(hash) });
     }
     if (parts[0] === 'control' && parts[1] === 'routes' && parts.length === 3) {
@@ -214,19 +240,40 @@ export class Gateway {
     });
   }
 
-  private async infer(modelName: string, model: ModelBackends, table: GatewayRouteTable, body: unknown, res: http.ServerResponse, t0: number): Promise<void> {
+  private async infer(
+    modelName: string,
+    model: ModelBackends,
+    table: GatewayRouteTable,
+    body: unknown,
+    res: http.ServerResponse,
+    t0: number,
+  ): Promise<void> {
     const request = parseInferRequest(body);
     const matrix = toFeatureMatrix(request, model.features);
     const caseId = request.parameters.case_id;
     const a = assign(table, caseId, request.parameters);
     const backend = model.versions.get(a.modelVersion);
-    if (!backend) throw this.failed(modelName, a, table.version, caseId, t0, 503, `version ${a.modelVersion} is not loaded`);
-    const input = { featureNames: matrix.featureNames, features: matrix.features, rows: matrix.rows, caseIds: new Array<string>(matrix.rows).fill(caseId) };
+    if (!backend)
+      throw this.failed(modelName, a, table.version, caseId, t0, 503, `version ${a.modelVersion} is not loaded`);
+    const input = {
+      featureNames: matrix.featureNames,
+      features: matrix.features,
+      rows: matrix.rows,
+      caseIds: new Array<string>(matrix.rows).fill(caseId),
+    };
     let scores: Float64Array;
     try {
       scores = await backend.score(input);
     } catch (err) {
-      throw this.failed(modelName, a, table.version, caseId, t0, 502, `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`);
+      throw this.failed(
+        modelName,
+        a,
+        table.version,
+        caseId,
+        t0,
+        502,
+        `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`,
+      );
     }
     const latencyMs = performance.now() - t0;
     // The prediction's instant is taken before the answer leaves: a client that got the answer at t never
@@ -236,7 +283,15 @@ export class Gateway {
     sendText(
       res,
       200,
-      inferResponseText({ model: modelName, version: a.modelVersion, id: request.id, route: a.route, routeVersion: table.version, scores, threshold }),
+      inferResponseText({
+        model: modelName,
+        version: a.modelVersion,
+        id: request.id,
+        route: a.route,
+        routeVersion: table.version,
+        scores,
+        threshold,
+      }),
       a.modelVersion,
     );
 
@@ -268,7 +323,13 @@ export class Gateway {
   }
 
   /** One handler for every mirrored case (no closure per request): records the shadow's prediction. */
-  private readonly onShadowScored = (scores: Float64Array, offset: number, latencyMs: number, prod: ServedPrediction, version: string): void => {
+  private readonly onShadowScored = (
+    scores: Float64Array,
+    offset: number,
+    latencyMs: number,
+    prod: ServedPrediction,
+    version: string,
+  ): void => {
     const score = scores[offset]!;
     const t = prod.threshold;
     this.predictions.record({
@@ -288,20 +349,61 @@ export class Gateway {
   };
 
   /** Records the failure of a routed request and returns the error its client gets. */
-  private failed(model: string, a: Assignment, routeVersion: number, caseId: string, t0: number, status: number, reason: string): HttpError {
-    this.recordFailure({ model, modelVersion: a.modelVersion, route: a.route, routeVersion, caseId, status, t0, reason });
+  private failed(
+    model: string,
+    a: Assignment,
+    routeVersion: number,
+    caseId: string,
+    t0: number,
+    status: number,
+    reason: string,
+  ): HttpError {
+    this.recordFailure({
+      model,
+      modelVersion: a.modelVersion,
+      route: a.route,
+      routeVersion,
+      caseId,
+      status,
+      t0,
+      reason,
+    });
     return new HttpError(status, reason);
   }
 
-  private readonly onShadowFailed = (reason: string, latencyMs: number, prod: ServedPrediction, version: string): void => {
-    this.recordFailure({ model: prod.model, modelVersion: version, route: 'shadow', routeVersion: prod.routeVersion, caseId: prod.caseId, status: null, latencyMs, reason });
+  private readonly onShadowFailed = (
+    reason: string,
+    latencyMs: number,
+    prod: ServedPrediction,
+    version: string,
+  ): void => {
+    this.recordFailure({
+      model: prod.model,
+      modelVersion: version,
+      route: 'shadow',
+      routeVersion: prod.routeVersion,
+      caseId: prod.caseId,
+      status: null,
+      latencyMs,
+      reason,
+    });
   };
 
   /**
    * A routed request that got no prediction, as a telemetry event (the error-rate guardrail's numerator).
    * Rare, so written straight to the WAL from here; like predictions it is acknowledged to no one.
    */
-  private recordFailure(f: { model: string; modelVersion: string; route: Route; routeVersion: number; caseId: string; status: number | null; reason: string } & ({ t0: number } | { latencyMs: number })): void {
+  private recordFailure(
+    f: {
+      model: string;
+      modelVersion: string;
+      route: Route;
+      routeVersion: number;
+      caseId: string;
+      status: number | null;
+      reason: string;
+    } & ({ t0: number } | { latencyMs: number }),
+  ): void {
     const event: FailureEvent = {
       kind: 'failure',
       eventId: randomUUID(),
@@ -316,15 +418,23 @@ export class Gateway {
       reason: f.reason.slice(0, 500),
     };
     this.counters.failures++;
-    this.opts.wal.append([event], { relaxed: true }).catch((err: unknown) => this.opts.log?.error({ err }, 'failure telemetry lost'));
+    this.opts.wal
+      .append([event], { relaxed: true })
+      .catch((err: unknown) => this.opts.log?.error({ err }, 'failure telemetry lost'));
   }
 
-  private async ingest(kind: 'outcomes' | 'feedback', req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async ingest(
+    kind: 'outcomes' | 'feedback',
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> {
     const body = await this.readJson(req);
     const schema: z.ZodType<unknown[]> = kind === 'outcomes' ? OutcomeBatchSchema : FeedbackBatchSchema;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
-      throw new HttpError(400, `invalid ${kind}`, { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+      throw new HttpError(400, `invalid ${kind}`, {
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
     }
     const at = new Date().toISOString();
     const key = this.opts.caseIdKey;
@@ -341,7 +451,12 @@ export class Gateway {
     send(res, 202, { accepted: events.length, eventIds: events.map((e) => e.eventId) });
   }
 
-  private async control(model: string, method: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async control(
+    model: string,
+    method: string,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+  ): Promise<void> {
     if (method === 'GET') {
       const t = this.opts.tables.get(model);
       if (!t) throw new HttpError(404, `no route table for "${model}"`);
@@ -447,7 +562,14 @@ function digest(s: string): Buffer {
 /** A JSON text answer; headers as a flat list (no header map is built). */
 function sendText(res: http.ServerResponse, status: number, text: string, modelVersion: string): void {
   if (res.headersSent) return;
-  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text)), 'x-vigil-model-version', modelVersion]);
+  res.writeHead(status, [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(Buffer.byteLength(text)),
+    'x-vigil-model-version',
+    modelVersion,
+  ]);
   res.end(text);
 }
 

@@ -23,7 +23,13 @@ export interface ShadowStats {
  * and the batch latency; `ctx` and `version` are what was given to submit (one handler can serve
  * every case, so a mirror needs no closure of its own).
  */
-export type ShadowScored<T> = (scores: Float64Array, offset: number, latencyMs: number, ctx: T, version: string) => void;
+export type ShadowScored<T> = (
+  scores: Float64Array,
+  offset: number,
+  latencyMs: number,
+  ctx: T,
+  version: string,
+) => void;
 
 /** Called once per mirrored case whose batch failed or missed its deadline (none is called after that). */
 export type ShadowFailed<T> = (reason: string, latencyMs: number, ctx: T, version: string) => void;
@@ -57,14 +63,26 @@ export class ShadowMirror {
    * Returns false (and counts a drop) when the mirror is full. The input is used as it is (not
    * copied): the caller must not change it afterwards.
    */
-  submit<T>(backend: Backend, input: ScoringInput, onScored: ShadowScored<T>, ctx: T, onFailed?: ShadowFailed<T>): boolean {
+  submit<T>(
+    backend: Backend,
+    input: ScoringInput,
+    onScored: ShadowScored<T>,
+    ctx: T,
+    onFailed?: ShadowFailed<T>,
+  ): boolean {
     if (this.inFlight >= this.maxInFlight) {
       this.counts.dropped++;
       return false;
     }
     this.inFlight++;
     this.counts.started++;
-    const item: Item = { input, onScored: onScored as ShadowScored<never>, onFailed: onFailed as ShadowFailed<never> | undefined, ctx, scored: false };
+    const item: Item = {
+      input,
+      onScored: onScored as ShadowScored<never>,
+      onFailed: onFailed as ShadowFailed<never> | undefined,
+      ctx,
+      scored: false,
+    };
     const q = this.queues.get(backend);
     if (q) q.push(item);
     else this.queues.set(backend, [item]);

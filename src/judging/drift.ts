@@ -57,14 +57,19 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
     checks.push({ name: `${f.test}:${f.feature}`, value: q, limit: p.ksAlpha, status: testBad ? 'fail' : 'pass' });
     if (testBad) {
       const stat = f.test === 'ks' ? `KS D ${f4(f.statistic)}` : `χ² ${f.statistic.toFixed(2)} (df ${f.df ?? '?'})`;
-      drift.push(`data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${features.length} tests ${p3(q)} < α ${p.ksAlpha}`);
+      drift.push(
+        `data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${features.length} tests ${p3(q)} < α ${p.ksAlpha}`,
+      );
     }
   });
   if (m.data.notCompared.length > 0) notes.push(`not compared with the reference: ${m.data.notCompared.join('; ')}`);
 
   // Performance drift on the pooled labelled cases of the latest windows.
   const perf = m.performance;
-  const span = perf.windows.length > 1 ? `windows ${perf.windows[0]! + 1}–${perf.windows[perf.windows.length - 1]! + 1}` : `window ${m.interval + 1}`;
+  const span =
+    perf.windows.length > 1
+      ? `windows ${perf.windows[0]! + 1}–${perf.windows[perf.windows.length - 1]! + 1}`
+      : `window ${m.interval + 1}`;
   let perfJudged = false;
   if (perf.positives < p.minPositives) {
     notes.push(`performance not judged: ${perf.positives} labelled positives over ${span} (need ${p.minPositives})`);
@@ -75,7 +80,12 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
     if (perf.sensitivity !== null && perf.baseline.sensitivity !== null) {
       const drop = perf.baseline.sensitivity - perf.sensitivity;
       const bad = drop > p.maxSensitivityDrop;
-      checks.push({ name: 'sensitivity-drop', value: drop, limit: p.maxSensitivityDrop, status: bad ? 'fail' : 'pass' });
+      checks.push({
+        name: 'sensitivity-drop',
+        value: drop,
+        limit: p.maxSensitivityDrop,
+        status: bad ? 'fail' : 'pass',
+      });
       if (bad) {
         drift.push(
           `performance drift: pooled sensitivity ${f4(perf.sensitivity)} over ${span} (${perf.positives} labelled positives) is ${f4(drop)} below the validated ${f4(perf.baseline.sensitivity)} (allowed ${p.maxSensitivityDrop})`,
@@ -117,18 +127,27 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
   }
 
   if (drift.length > 0) {
-    return { verdict: 'fail', reasons: [`drift detected in ${where}: ${ACTION[p.onDrift]}`, ...drift, ...notes], checks };
+    return {
+      verdict: 'fail',
+      reasons: [`drift detected in ${where}: ${ACTION[p.onDrift]}`, ...drift, ...notes],
+      checks,
+    };
   }
   if (features.length === 0 && !perfJudged && ratio === null) {
     return { verdict: 'inconclusive', reasons: [`no drift check could run in ${where}`, ...notes], checks };
   }
-  const worstPsi = features.reduce<{ f: string; v: number } | null>((a, f) => (a === null || f.psi > a.v ? { f: f.feature, v: f.psi } : a), null);
+  const worstPsi = features.reduce<{ f: string; v: number } | null>(
+    (a, f) => (a === null || f.psi > a.v ? { f: f.feature, v: f.psi } : a),
+    null,
+  );
   const minQ = adjusted.length ? Math.min(...adjusted) : null;
   const summary = [
     worstPsi ? `largest PSI ${f4(worstPsi.v)} (${worstPsi.f})` : null,
     minQ !== null ? `smallest Holm-adjusted p ${p3(minQ)} over ${features.length} tests` : null,
     ratio !== null ? `alert rate ratio ${f4(ratio)}` : null,
-    perfJudged ? `pooled sensitivity ${f4(perf.sensitivity)} vs ${f4(perf.baseline.sensitivity)}, calibration-in-the-large ${f4(perf.calibrationInTheLarge)} vs ${f4(perf.baseline.calibrationInTheLarge)}` : null,
+    perfJudged
+      ? `pooled sensitivity ${f4(perf.sensitivity)} vs ${f4(perf.baseline.sensitivity)}, calibration-in-the-large ${f4(perf.calibrationInTheLarge)} vs ${f4(perf.baseline.calibrationInTheLarge)}`
+      : null,
   ].filter((s): s is string => s !== null);
   return { verdict: 'pass', reasons: [`no drift in ${where}: ${summary.join(', ')}`, ...notes], checks };
 }

@@ -10,7 +10,9 @@ import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } fr
 export type CanaryIntervalMeasurement = LiveMeasurement;
 
 /** The policy's sequential guardrails as the judge needs them (maxExtensions is the workflow's business). */
-export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & { harmMargin: number };
+export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & {
+  harmMargin: number;
+};
 
 export interface SequentialGuardrailsDecision extends Decision {
   /** What was computed, for the evidence record: every look of the sequential test and the operational checks. */
@@ -32,7 +34,12 @@ interface Totals {
 const f4 = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(4));
 
 function add(t: Totals, a: ArmStats): Totals {
-  return { n: t.n + a.n, positives: t.positives + a.positives, truePositives: t.truePositives + a.truePositives, alerts: t.alerts + a.alerts };
+  return {
+    n: t.n + a.n,
+    positives: t.positives + a.positives,
+    truePositives: t.truePositives + a.truePositives,
+    alerts: t.alerts + a.alerts,
+  };
 }
 
 const zero: Totals = { n: 0, positives: 0, truePositives: 0, alerts: 0 };
@@ -87,11 +94,25 @@ export function judgeGuardrailsSequential(
       `sensitivity harm declared at look ${seq.firstCrossing} by the sequential test (canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)}; ${ci}; lower bound above the margin ${g.harmMargin}; anytime p = ${seq.anytimePValue.toPrecision(3)} ≤ α = ${g.alpha})`,
     );
   } else if (t.positives < g.minPositives || c.positives < g.minPositives) {
-    inconclusive.push(`not enough labelled positives yet (canary ${t.positives}, control ${c.positives}; need ${g.minPositives} in each arm)`);
+    inconclusive.push(
+      `not enough labelled positives yet (canary ${t.positives}, control ${c.positives}; need ${g.minPositives} in each arm)`,
+    );
   } else if (options.final && g.nonInferiorityMargin !== undefined && seq.verdict !== 'non-inferior') {
-    inconclusive.push(`non-inferiority not shown: upper bound on the drop ${f4(last.upper)} is not below ${g.nonInferiorityMargin} (${ci}); extend the canary`);
+    inconclusive.push(
+      `non-inferiority not shown: upper bound on the drop ${f4(last.upper)} is not below ${g.nonInferiorityMargin} (${ci}); extend the canary`,
+    );
   }
-  checks.push({ name: 'sensitivity-harm', value: last.lower, limit: g.harmMargin, status: seq.verdict === 'harm' ? 'fail' : t.positives < g.minPositives || c.positives < g.minPositives ? 'inconclusive' : 'pass' });
+  checks.push({
+    name: 'sensitivity-harm',
+    value: last.lower,
+    limit: g.harmMargin,
+    status:
+      seq.verdict === 'harm'
+        ? 'fail'
+        : t.positives < g.minPositives || c.positives < g.minPositives
+          ? 'inconclusive'
+          : 'pass',
+  });
 
   // Alert-rate ratio on cumulative counts.
   const rateT = t.n > 0 ? t.alerts / t.n : null;
@@ -107,12 +128,20 @@ export function judgeGuardrailsSequential(
     }
   } else {
     const bad = ratio > g.maxAlertRateRatio;
-    if (bad) failures.push(`alert rate ratio ${f4(ratio)} (canary ${f4(rateT)} vs control ${f4(rateC)}) exceeds the allowed ${g.maxAlertRateRatio}`);
+    if (bad)
+      failures.push(
+        `alert rate ratio ${f4(ratio)} (canary ${f4(rateT)} vs control ${f4(rateC)}) exceeds the allowed ${g.maxAlertRateRatio}`,
+      );
     checks.push({ name: 'alert-rate-ratio', value: ratio, limit: g.maxAlertRateRatio, status: bad ? 'fail' : 'pass' });
   }
 
   // Operational guardrails on the latest interval: a configured limit with no measurement is inconclusive.
-  const bounded = (name: string, value: number | null | undefined, limit: number | undefined, describe: (v: number) => string) => {
+  const bounded = (
+    name: string,
+    value: number | null | undefined,
+    limit: number | undefined,
+    describe: (v: number) => string,
+  ) => {
     if (limit === undefined) return;
     if (value === null || value === undefined || !Number.isFinite(value)) {
       inconclusive.push(`${name} not measured in ${latest.window}`);
@@ -124,16 +153,34 @@ export function judgeGuardrailsSequential(
     checks.push({ name, value, limit, status: bad ? 'fail' : 'pass' });
   };
   const o = latest.overrides;
-  bounded('override-rate', o ? (o.alerts > 0 ? o.overridden / o.alerts : 0) : null, g.maxOverrideRate, (v) => `override rate ${f4(v)}`);
+  bounded(
+    'override-rate',
+    o ? (o.alerts > 0 ? o.overridden / o.alerts : 0) : null,
+    g.maxOverrideRate,
+    (v) => `override rate ${f4(v)}`,
+  );
   bounded('latency-p99-ms', latest.latencyP99Ms, g.maxLatencyP99Ms, (v) => `latency p99 ${v.toFixed(1)} ms`);
   const e = latest.errors;
-  bounded('error-rate', e ? (e.requests > 0 ? e.failed / e.requests : null) : null, g.maxErrorRate, (v) => `error rate ${f4(v)}`);
+  bounded(
+    'error-rate',
+    e ? (e.requests > 0 ? e.failed / e.requests : null) : null,
+    g.maxErrorRate,
+    (v) => `error rate ${f4(v)}`,
+  );
   const anomalies = latest.dataQualityAnomalies;
   const maxAnomalies = g.maxDataQualityAnomalies ?? 0;
   if (anomalies !== undefined) {
     const bad = anomalies.length > maxAnomalies;
-    if (bad) failures.push(`${anomalies.length} data-quality anomalies in ${latest.window} (allowed ${maxAnomalies}): ${anomalies.join('; ')}`);
-    checks.push({ name: 'data-quality-anomalies', value: anomalies.length, limit: maxAnomalies, status: bad ? 'fail' : 'pass' });
+    if (bad)
+      failures.push(
+        `${anomalies.length} data-quality anomalies in ${latest.window} (allowed ${maxAnomalies}): ${anomalies.join('; ')}`,
+      );
+    checks.push({
+      name: 'data-quality-anomalies',
+      value: anomalies.length,
+      limit: maxAnomalies,
+      status: bad ? 'fail' : 'pass',
+    });
   }
 
   const evidence = { interval: latest.window, sequential: seq, cumulative: { treatment: t, comparator: c }, checks };

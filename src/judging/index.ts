@@ -27,10 +27,14 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
     ...m.digestMismatches.map((a) => `digest mismatch: ${a}`),
     // Criteria written after training could have been tuned to the result: they are not pre-registered.
     ...(pre?.trainingStartedAt && Date.parse(pre.registeredAt) > Date.parse(pre.trainingStartedAt)
-      ? [`acceptance criteria registered at ${pre.registeredAt}, after the candidate's training started at ${pre.trainingStartedAt}: not pre-registered`]
+      ? [
+          `acceptance criteria registered at ${pre.registeredAt}, after the candidate's training started at ${pre.trainingStartedAt}: not pre-registered`,
+        ]
       : []),
   ];
-  const change = m.changeClass ? `; change ${m.changeClass === 'withinPlan' ? 'within the change control plan' : 'substantial'} (${(m.changed ?? []).join(', ') || 'nothing'} changed)` : '';
+  const change = m.changeClass
+    ? `; change ${m.changeClass === 'withinPlan' ? 'within the change control plan' : 'substantial'} (${(m.changed ?? []).join(', ') || 'nothing'} changed)`
+    : '';
   return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}${change}`);
 }
 
@@ -44,7 +48,9 @@ export function judgeOffline(m: OfflineMeasurement): Decision {
   if (m.leakage?.verdict === 'fail' && leaks.length === 0) leaks.push('leakage: verdict fail');
   if (m.criteria.length === 0) return decide(leaks, ['no acceptance criteria were evaluated'], '');
   const failures = [...leaks, ...m.criteria.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.reason}`)];
-  const notRun = m.leakage?.notRun.length ? `; leakage checks not run: ${m.leakage.notRun.map((n) => n.reason).join('; ')}` : '';
+  const notRun = m.leakage?.notRun.length
+    ? `; leakage checks not run: ${m.leakage.notRun.map((n) => n.reason).join('; ')}`
+    : '';
   return decide(
     failures,
     [],
@@ -60,7 +66,12 @@ export function judgeOffline(m: OfflineMeasurement): Decision {
  */
 export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
   if (m.agreement === null || m.cases < policy.cases) {
-    const failed = m.errors && m.errors.cases > 0 ? [`${m.errors.cases} cases could not be scored (candidate ${m.errors.candidate}, production ${m.errors.production})`] : [];
+    const failed =
+      m.errors && m.errors.cases > 0
+        ? [
+            `${m.errors.cases} cases could not be scored (candidate ${m.errors.candidate}, production ${m.errors.production})`,
+          ]
+        : [];
     // Measured from gateway telemetry: say how much of production the gateway mirrored.
     const mirror = m.mirror;
     const unmirrored = !mirror
@@ -68,56 +79,88 @@ export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow'
       : mirror.production === 0
         ? ['the gateway recorded no production prediction of the incumbent in the shadow window']
         : mirror.unpaired > 0
-          ? [`${mirror.unpaired} of ${mirror.production} production predictions had no shadow prediction (mirror coverage ${fmt(mirror.coverage)})`]
+          ? [
+              `${mirror.unpaired} of ${mirror.production} production predictions had no shadow prediction (mirror coverage ${fmt(mirror.coverage)})`,
+            ]
           : [];
-    return { verdict: 'inconclusive', reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`, ...failed, ...unmirrored] };
+    return {
+      verdict: 'inconclusive',
+      reasons: [`only ${m.cases} of ${policy.cases} required shadow cases observed`, ...failed, ...unmirrored],
+    };
   }
   const failures: string[] = [];
   const inconclusive: string[] = [];
   const notes: string[] = [];
-  if (m.agreement < policy.minAgreement) failures.push(`agreement with production ${fmt(m.agreement)} is below the minimum ${policy.minAgreement}`);
+  if (m.agreement < policy.minAgreement)
+    failures.push(`agreement with production ${fmt(m.agreement)} is below the minimum ${policy.minAgreement}`);
   if (policy.minKappa !== undefined) {
-    if (m.kappa === undefined) inconclusive.push(`Cohen's κ was not measured (the policy requires at least ${policy.minKappa})`);
-    else if (m.kappa === null) inconclusive.push(`Cohen's κ is undefined: both models made one and the same call on every case (the policy requires at least ${policy.minKappa})`);
-    else if (m.kappa < policy.minKappa) failures.push(`Cohen's κ ${fmt(m.kappa)} is below the minimum ${policy.minKappa}`);
+    if (m.kappa === undefined)
+      inconclusive.push(`Cohen's κ was not measured (the policy requires at least ${policy.minKappa})`);
+    else if (m.kappa === null)
+      inconclusive.push(
+        `Cohen's κ is undefined: both models made one and the same call on every case (the policy requires at least ${policy.minKappa})`,
+      );
+    else if (m.kappa < policy.minKappa)
+      failures.push(`Cohen's κ ${fmt(m.kappa)} is below the minimum ${policy.minKappa}`);
     else notes.push(`κ ${fmt(m.kappa)}`);
   }
   if (policy.maxPsi !== undefined) {
     const features = m.drift?.features ?? [];
     if (features.length === 0) {
       const notCompared = m.drift?.notCompared ?? [];
-      const why = m.notMeasured?.drift ? `: ${m.notMeasured.drift}` : notCompared.length ? `: ${notCompared.join('; ')}` : '';
-      inconclusive.push(`input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})${why}`);
-    }
-    else {
+      const why = m.notMeasured?.drift
+        ? `: ${m.notMeasured.drift}`
+        : notCompared.length
+          ? `: ${notCompared.join('; ')}`
+          : '';
+      inconclusive.push(
+        `input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})${why}`,
+      );
+    } else {
       const over = features.filter((f) => f.psi > policy.maxPsi!);
-      if (over.length) failures.push(`input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`);
+      if (over.length)
+        failures.push(
+          `input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`,
+        );
       // A feature whose drift could not be measured is never a pass for it.
-      else if (m.drift?.notCompared?.length) inconclusive.push(`input drift was not measured for ${m.drift.notCompared.join('; ')} (the policy allows PSI up to ${policy.maxPsi})`);
+      else if (m.drift?.notCompared?.length)
+        inconclusive.push(
+          `input drift was not measured for ${m.drift.notCompared.join('; ')} (the policy allows PSI up to ${policy.maxPsi})`,
+        );
       else notes.push(`largest input PSI ${fmt(Math.max(...features.map((f) => f.psi)))}`);
     }
   }
   const a = policy.adjudication;
   if (a) {
     const t = m.adjudication;
-    if (!t) inconclusive.push('disagreements were not clinically adjudicated (adjudication starts only once the measured criteria pass)');
+    if (!t)
+      inconclusive.push(
+        'disagreements were not clinically adjudicated (adjudication starts only once the measured criteria pass)',
+      );
     else if (t.sampled === 0) notes.push('no disagreements to adjudicate');
     else {
       const required = Math.min(a.minAdjudicated, t.sampled);
       const decided = t.candidateRight + t.productionRight;
       if (t.adjudicatedCases < required) {
-        failures.push(`clinical adjudication timed out: ${t.adjudicatedCases} of ${required} required disagreement cases adjudicated by ${t.deadline}`);
+        failures.push(
+          `clinical adjudication timed out: ${t.adjudicatedCases} of ${required} required disagreement cases adjudicated by ${t.deadline}`,
+        );
       } else if (decided === 0) {
-        inconclusive.push(`all ${t.adjudicatedCases} adjudicated disagreement cases were judged unclear: no evidence which model is right`);
+        inconclusive.push(
+          `all ${t.adjudicatedCases} adjudicated disagreement cases were judged unclear: no evidence which model is right`,
+        );
       } else {
         const share = t.productionRight / decided;
         const text = `production judged right on ${t.productionRight} of ${decided} adjudicated disagreements (share ${fmt(share)}; ${t.unclear} unclear excluded from the denominator)`;
-        if (share > a.maxCandidateWrongShare) failures.push(`${text}, more than the allowed ${a.maxCandidateWrongShare}`);
+        if (share > a.maxCandidateWrongShare)
+          failures.push(`${text}, more than the allowed ${a.maxCandidateWrongShare}`);
         else notes.push(text);
       }
     }
   }
-  const coverage = m.mirror ? `; mirror coverage ${fmt(m.mirror.coverage)} (${m.mirror.paired} of ${m.mirror.production} production predictions)` : '';
+  const coverage = m.mirror
+    ? `; mirror coverage ${fmt(m.mirror.coverage)} (${m.mirror.paired} of ${m.mirror.production} production predictions)`
+    : '';
   const pass = `agreement with production ${fmt(m.agreement)} on ${m.cases} mirrored cases${coverage}`;
   return decide(failures, inconclusive, notes.length ? `${pass}; ${notes.join('; ')}` : pass);
 }
@@ -187,5 +230,10 @@ export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
     `guardrails held in ${m.window}: sensitivity ${fmt(t.sensitivity)} vs ${fmt(c.sensitivity)}, alert rate ${fmt(t.alertRate)} vs ${fmt(c.alertRate)}`,
   );
 }
-export { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrailsDecision, type SequentialGuardrailsInput } from './guardrails';
+export {
+  judgeGuardrailsSequential,
+  type CanaryIntervalMeasurement,
+  type SequentialGuardrailsDecision,
+  type SequentialGuardrailsInput,
+} from './guardrails';
 export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';

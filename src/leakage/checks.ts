@@ -59,7 +59,10 @@ export function patientOverlap(training: Iterable<string>, evaluation: Iterable<
 function hashedSet(ids: Iterable<string>, split: string): Set<string> {
   const out = new Set<string>();
   for (const id of ids) {
-    if (!SHA256_HEX.test(id)) throw new LeakageInputError(`${split} patient ids must be hashed (64 lowercase hex characters); hash them with hashPatientId before the check`);
+    if (!SHA256_HEX.test(id))
+      throw new LeakageInputError(
+        `${split} patient ids must be hashed (64 lowercase hex characters); hash them with hashPatientId before the check`,
+      );
     out.add(id);
   }
   return out;
@@ -70,7 +73,8 @@ function hashedSet(ids: Iterable<string>, split: string): Set<string> {
  * labels are left out on purpose: a copied example carries a new case id but the same measurements.
  */
 export function featureRowDigests(features: Float32Array, rows: number, cols: number): string[] {
-  if (features.length !== rows * cols) throw new LeakageInputError(`feature matrix has ${features.length} values, expected ${rows} × ${cols}`);
+  if (features.length !== rows * cols)
+    throw new LeakageInputError(`feature matrix has ${features.length} values, expected ${rows} × ${cols}`);
   const bytes = new Uint8Array(cols * 4);
   const view = new DataView(bytes.buffer);
   const out = new Array<string>(rows);
@@ -85,7 +89,10 @@ export function featureRowDigests(features: Float32Array, rows: number, cols: nu
 }
 
 /** Evaluation rows whose feature digest also occurs in training. */
-export function duplicateRows(trainingDigests: Iterable<string>, evaluationDigests: readonly string[]): LeakageFinding[] {
+export function duplicateRows(
+  trainingDigests: Iterable<string>,
+  evaluationDigests: readonly string[],
+): LeakageFinding[] {
   const train = new Set(trainingDigests);
   let count = 0;
   const examples: string[] = [];
@@ -124,7 +131,10 @@ export function singleFeatureLeakage(
   if (!(limit > 0.5 && limit <= 1)) throw new RangeError(`aucLimit must be in (0.5, 1], got ${limit}`);
   const cols = featureNames.length;
   const rows = labels.length;
-  if (features.length !== rows * cols) throw new LeakageInputError(`feature matrix has ${features.length} values, expected ${rows} rows × ${cols} features`);
+  if (features.length !== rows * cols)
+    throw new LeakageInputError(
+      `feature matrix has ${features.length} values, expected ${rows} rows × ${cols} features`,
+    );
   const findings: LeakageFinding[] = [];
   const column = new Float64Array(rows);
   for (let c = 0; c < cols; c++) {

@@ -58,11 +58,17 @@ export function modelFormatOf(mediaTypeOrFilename: string): ModelFormat {
   if (s === 'application/onnx' || s === 'application/x-onnx' || s === 'onnx' || s.endsWith('.onnx')) return 'onnx';
   if (s === 'application/json' || s === 'vigil.logistic/v1' || s.endsWith('.json')) return 'vigil.logistic/v1';
   if (s === 'text/csv' || s === 'vigil.predictions/v1' || s.endsWith('.csv')) return 'vigil.predictions/v1';
-  throw new ModelFormatError(`cannot tell the model format of "${mediaTypeOrFilename}" (expected .onnx, .json or a .csv prediction file)`);
+  throw new ModelFormatError(
+    `cannot tell the model format of "${mediaTypeOrFilename}" (expected .onnx, .json or a .csv prediction file)`,
+  );
 }
 
 /** Load a pinned artifact as a scorer. Load problems are ModelFormatError (or DatasetError for prediction files). */
-export async function loadScorer(bytes: Uint8Array, mediaTypeOrFilename: string, options: LoadScorerOptions = {}): Promise<Scorer> {
+export async function loadScorer(
+  bytes: Uint8Array,
+  mediaTypeOrFilename: string,
+  options: LoadScorerOptions = {},
+): Promise<Scorer> {
   const format = modelFormatOf(mediaTypeOrFilename);
   switch (format) {
     case 'vigil.logistic/v1': {
@@ -99,14 +105,16 @@ export async function loadScorer(bytes: Uint8Array, mediaTypeOrFilename: string,
       };
     }
     case 'vigil.predictions/v1': {
-      if (!options.predictionsSha256) throw new ModelFormatError('a prediction file is only used with its pinned sha256 (predictionsSha256)');
+      if (!options.predictionsSha256)
+        throw new ModelFormatError('a prediction file is only used with its pinned sha256 (predictionsSha256)');
       const file = parsePredictionFile(bytes, options.predictionsSha256, mediaTypeOrFilename);
       const label = `predictions@${file.sha256.slice(0, 12)}`;
       return {
         format,
         label,
         features: [],
-        score: async (input) => checkScores(joinPredictions(file, input.caseIds, new Set(input.droppedCaseIds ?? [])), input, label),
+        score: async (input) =>
+          checkScores(joinPredictions(file, input.caseIds, new Set(input.droppedCaseIds ?? [])), input, label),
         close: async () => {},
       };
     }
@@ -114,7 +122,11 @@ export async function loadScorer(bytes: Uint8Array, mediaTypeOrFilename: string,
 }
 
 /** Candidate and incumbent on the very same input object: same rows, same order, same float32 features. */
-export async function scorePair(candidate: Scorer, incumbent: Scorer, input: ScoringInput): Promise<{ candidate: Float64Array; incumbent: Float64Array }> {
+export async function scorePair(
+  candidate: Scorer,
+  incumbent: Scorer,
+  input: ScoringInput,
+): Promise<{ candidate: Float64Array; incumbent: Float64Array }> {
   const [c, i] = await Promise.all([candidate.score(input), incumbent.score(input)]);
   return { candidate: c, incumbent: i };
 }
@@ -122,9 +134,12 @@ export async function scorePair(candidate: Scorer, incumbent: Scorer, input: Sco
 function checkInput(input: ScoringInput): void {
   const F = input.featureNames.length;
   if (input.features.length !== input.rows * F) {
-    throw new ScoringError(`feature matrix has ${input.features.length} values, expected ${input.rows} rows × ${F} features`);
+    throw new ScoringError(
+      `feature matrix has ${input.features.length} values, expected ${input.rows} rows × ${F} features`,
+    );
   }
-  if (input.caseIds.length !== input.rows) throw new ScoringError(`${input.caseIds.length} case ids for ${input.rows} rows`);
+  if (input.caseIds.length !== input.rows)
+    throw new ScoringError(`${input.caseIds.length} case ids for ${input.rows} rows`);
 }
 
 /** The model's columns, in the model's order; no copy when the table already matches. */
@@ -148,12 +163,17 @@ export function selectColumns(input: ScoringInput, wanted: readonly string[], la
 }
 
 function checkScores(scores: Float64Array, input: ScoringInput, label: string): Float64Array {
-  if (scores.length !== input.rows) throw new ScoringError(`${label} returned ${scores.length} scores for ${input.rows} rows`);
+  if (scores.length !== input.rows)
+    throw new ScoringError(`${label} returned ${scores.length} scores for ${input.rows} rows`);
   for (let r = 0; r < scores.length; r++) {
     const s = scores[r]!;
     if (!(s >= 0 && s <= 1)) {
       const what = Number.isNaN(s) ? 'NaN' : Number.isFinite(s) ? `${s}, outside [0, 1]` : String(s);
-      throw new ScoringError(`${label} scored row ${r + 1} (case "${input.caseIds[r]}") as ${what}`, r + 1, input.caseIds[r]);
+      throw new ScoringError(
+        `${label} scored row ${r + 1} (case "${input.caseIds[r]}") as ${what}`,
+        r + 1,
+        input.caseIds[r],
+      );
     }
   }
   return scores;

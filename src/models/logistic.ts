@@ -29,7 +29,9 @@ export function parseModel(bytes: Uint8Array): LogisticModel {
   }
   const parsed = LogisticModelSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ModelFormatError(`model does not match vigil.logistic/v1: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ModelFormatError(
+      `model does not match vigil.logistic/v1: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -38,7 +40,8 @@ export function parseModel(bytes: Uint8Array): LogisticModel {
 export function bindScorer(model: LogisticModel, columns: readonly string[]): (features: ArrayLike<number>) => number {
   const index = model.features.map((f) => {
     const i = columns.indexOf(f);
-    if (i < 0) throw new ModelFormatError(`model ${model.name}@${model.version} needs feature "${f}", which the data lacks`);
+    if (i < 0)
+      throw new ModelFormatError(`model ${model.name}@${model.version} needs feature "${f}", which the data lacks`);
     return i;
   });
   return (features) => {

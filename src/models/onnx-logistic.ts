@@ -24,9 +24,12 @@ function float32Raw(values: readonly number[]): Uint8Array {
   return out;
 }
 
-export function logisticToOnnx(model: Pick<LogisticModel, 'name' | 'version' | 'features' | 'weights' | 'bias'>): Uint8Array {
+export function logisticToOnnx(
+  model: Pick<LogisticModel, 'name' | 'version' | 'features' | 'weights' | 'bias'>,
+): Uint8Array {
   const f = model.features.length;
-  if (f === 0 || model.weights.length !== f) throw new Error(`logistic model needs one weight per feature (${model.weights.length} vs ${f})`);
+  if (f === 0 || model.weights.length !== f)
+    throw new Error(`logistic model needs one weight per feature (${model.weights.length} vs ${f})`);
   return encodeModel({
     ir_version: IR_VERSION,
     opset_import: [{ domain: '', version: OPSET }],

@@ -142,7 +142,11 @@ export function encodeModel(model: OnnxModelObject): Uint8Array {
 }
 
 /** Decoded model metadata (metadata_props) and producer; throws on bytes that are not a ModelProto. */
-export function decodeModelHeader(bytes: Uint8Array): { producer: string; irVersion: number; metadata: Map<string, string> } {
+export function decodeModelHeader(bytes: Uint8Array): {
+  producer: string;
+  irVersion: number;
+  metadata: Map<string, string>;
+} {
   const decoded = ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, defaults: true }) as {
     producer_name: string;
     ir_version: number;

@@ -37,9 +37,11 @@ export class OnnxModel {
     const inputName = options.inputName ?? ONNX_INPUT;
     const outputName = options.outputName ?? ONNX_OUTPUT;
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const threads = options.intraOpNumThreads ?? 2;
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`intraOpNumThreads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`intraOpNumThreads must be a positive integer, got ${threads}`);
 
     let header: ReturnType<typeof decodeModelHeader>;
     try {
@@ -76,8 +78,12 @@ export class OnnxModel {
    * float32 score per row; finiteness and range are checked by the caller (see models/index.ts).
    */
   async score(features: Float32Array, rows: number, cols: number): Promise<Float32Array> {
-    if (cols !== this.features.length) throw new RangeError(`model ${this.name}@${this.version} takes ${this.features.length} features, got ${cols} columns`);
-    if (features.length !== rows * cols) throw new RangeError(`feature matrix has ${features.length} values, expected rows × cols = ${rows} × ${cols}`);
+    if (cols !== this.features.length)
+      throw new RangeError(
+        `model ${this.name}@${this.version} takes ${this.features.length} features, got ${cols} columns`,
+      );
+    if (features.length !== rows * cols)
+      throw new RangeError(`feature matrix has ${features.length} values, expected rows × cols = ${rows} × ${cols}`);
     const out = new Float32Array(rows);
     for (let start = 0; start < rows; start += this.batchSize) {
       const n = Math.min(this.batchSize, rows - start);
@@ -85,7 +91,9 @@ export class OnnxModel {
       const result = await this.session.run({ [this.inputName]: input }, [this.outputName]);
       const y = result[this.outputName]!;
       if (y.type !== 'float32' || y.data.length !== n) {
-        throw new ModelFormatError(`model ${this.name}@${this.version} returned ${y.type}[${y.dims.join(', ')}] for ${n} rows; expected float32 with one value per row`);
+        throw new ModelFormatError(
+          `model ${this.name}@${this.version} returned ${y.type}[${y.dims.join(', ')}] for ${n} rows; expected float32 with one value per row`,
+        );
       }
       out.set(y.data as Float32Array, start);
       y.dispose();
@@ -114,11 +122,15 @@ function resolveFeatures(fromMetadata: string | undefined, given: readonly strin
     declared = parsed as string[];
   }
   if (declared && given && (declared.length !== given.length || declared.some((f, i) => f !== given[i]))) {
-    throw new ModelFormatError(`the model declares features [${declared.join(', ')}] but [${given.join(', ')}] were given`);
+    throw new ModelFormatError(
+      `the model declares features [${declared.join(', ')}] but [${given.join(', ')}] were given`,
+    );
   }
   const features = declared ?? (given ? [...given] : undefined);
-  if (!features) throw new ModelFormatError(`the model has no "${META_FEATURES}" metadata; its feature order must be given`);
-  if (new Set(features).size !== features.length) throw new ModelFormatError(`feature names repeat: [${features.join(', ')}]`);
+  if (!features)
+    throw new ModelFormatError(`the model has no "${META_FEATURES}" metadata; its feature order must be given`);
+  if (new Set(features).size !== features.length)
+    throw new ModelFormatError(`feature names repeat: [${features.join(', ')}]`);
   return features;
 }
 
@@ -131,16 +143,23 @@ function checkInterface(session: ort.InferenceSession, inputName: string, output
   }
   const input = session.inputMetadata[0]!;
   if (!input.isTensor || input.type !== 'float32' || input.shape.length !== 2) {
-    throw new ModelFormatError(`input "${inputName}" must be a float32 tensor [N, ${nFeatures}], found ${describe(input)}`);
+    throw new ModelFormatError(
+      `input "${inputName}" must be a float32 tensor [N, ${nFeatures}], found ${describe(input)}`,
+    );
   }
   const width = input.shape[1];
   if (typeof width === 'number' && width !== nFeatures) {
-    throw new ModelFormatError(`input "${inputName}" has ${width} columns but the model declares ${nFeatures} features`);
+    throw new ModelFormatError(
+      `input "${inputName}" has ${width} columns but the model declares ${nFeatures} features`,
+    );
   }
   const output = session.outputMetadata[session.outputNames.indexOf(outputName)]!;
-  const okShape = output.isTensor && (output.shape.length === 1 || (output.shape.length === 2 && output.shape[1] === 1));
+  const okShape =
+    output.isTensor && (output.shape.length === 1 || (output.shape.length === 2 && output.shape[1] === 1));
   if (!output.isTensor || output.type !== 'float32' || !okShape) {
-    throw new ModelFormatError(`output "${outputName}" must be a float32 tensor [N] or [N, 1], found ${describe(output)}`);
+    throw new ModelFormatError(
+      `output "${outputName}" must be a float32 tensor [N] or [N, 1], found ${describe(output)}`,
+    );
   }
 }
 

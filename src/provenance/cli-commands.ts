@@ -32,14 +32,18 @@ export const DATASET_MANIFEST_USAGE =
  */
 export async function runDatasetManifest(args: string[], io: CommandIo): Promise<number> {
   return guard(io, async () => {
-    const { values, positionals } = parseOrUsage(args, {
-      lineage: { type: 'string' },
-      out: { type: 'string' },
-      leaves: { type: 'string' },
-      'split-key': { type: 'string' },
-      format: { type: 'string' },
-      json: { type: 'boolean' },
-    }, DATASET_MANIFEST_USAGE);
+    const { values, positionals } = parseOrUsage(
+      args,
+      {
+        lineage: { type: 'string' },
+        out: { type: 'string' },
+        leaves: { type: 'string' },
+        'split-key': { type: 'string' },
+        format: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      DATASET_MANIFEST_USAGE,
+    );
     const dataFile = onePositional(positionals, DATASET_MANIFEST_USAGE);
     if (!values.lineage) throw new UsageError(`--lineage is required\n${DATASET_MANIFEST_USAGE}`);
     const format = parseFormat(values.format);
@@ -59,7 +63,9 @@ export async function runDatasetManifest(args: string[], io: CommandIo): Promise
     const missing = missingProvenanceFields(built.manifest);
 
     if (values.json) {
-      io.stdout(`${JSON.stringify({ manifestSha256: built.manifestSha256, missingProvenance: missing, manifest: built.manifest }, null, 2)}\n`);
+      io.stdout(
+        `${JSON.stringify({ manifestSha256: built.manifestSha256, missingProvenance: missing, manifest: built.manifest }, null, 2)}\n`,
+      );
       return CommandExit.ok;
     }
     const m = built.manifest;
@@ -68,15 +74,24 @@ export async function runDatasetManifest(args: string[], io: CommandIo): Promise
       `merkle root      ${m.rows.merkle.root}`,
       `manifest sha256  ${built.manifestSha256}`,
     ];
-    if (m.split) lines.push(`split            ${Object.entries(m.split.rowCounts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    if (m.split)
+      lines.push(
+        `split            ${Object.entries(m.split.rowCounts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
     for (const step of m.steps ?? []) {
       if (step.kind === 'labelling' && step.interRaterAgreement) {
         const a = step.interRaterAgreement;
-        lines.push(`agreement        ${a.method} κ=${a.kappa.toFixed(3)} (SE ${a.standardError?.toFixed(3) ?? '-'}, ${a.raters} raters, ${a.subjects} subjects)`);
+        lines.push(
+          `agreement        ${a.method} κ=${a.kappa.toFixed(3)} (SE ${a.standardError?.toFixed(3) ?? '-'}, ${a.raters} raters, ${a.subjects} subjects)`,
+        );
       }
     }
     if (values.out) lines.push(`written          ${values.out}`);
-    lines.push(missing.length ? `missing provenance (${missing.length}): ${missing.join(', ')}` : 'provenance complete');
+    lines.push(
+      missing.length ? `missing provenance (${missing.length}): ${missing.join(', ')}` : 'provenance complete',
+    );
     io.stdout(`${lines.join('\n')}\n`);
     return CommandExit.ok;
   });
@@ -91,21 +106,26 @@ export const DATASET_PROVE_USAGE =
  */
 export async function runDatasetProve(args: string[], io: CommandIo): Promise<number> {
   return guard(io, async () => {
-    const { values, positionals } = parseOrUsage(args, {
-      row: { type: 'string' },
-      manifest: { type: 'string' },
-      format: { type: 'string' },
-      json: { type: 'boolean' },
-    }, DATASET_PROVE_USAGE);
+    const { values, positionals } = parseOrUsage(
+      args,
+      {
+        row: { type: 'string' },
+        manifest: { type: 'string' },
+        format: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      DATASET_PROVE_USAGE,
+    );
     const dataFile = onePositional(positionals, DATASET_PROVE_USAGE);
     const index = Number(values.row);
-    if (values.row === undefined || !Number.isSafeInteger(index) || index < 0) throw new UsageError(`--row must be a non-negative integer\n${DATASET_PROVE_USAGE}`);
+    if (values.row === undefined || !Number.isSafeInteger(index) || index < 0)
+      throw new UsageError(`--row must be a non-negative integer\n${DATASET_PROVE_USAGE}`);
     requireFile(dataFile, 'data file');
     const format = parseFormat(values.format);
 
     const table = await openTable(dataFile, format);
     const tree = new MerkleTreeBuilder();
-      let record: (string | null)[] | undefined;
+    let record: (string | null)[] | undefined;
     for await (const batch of table.batches) {
       for (const row of batch) {
         if (tree.treeSize === index) record = row;
@@ -116,12 +136,20 @@ export async function runDatasetProve(args: string[], io: CommandIo): Promise<nu
     const proof = rowInclusionProof(tree, index, record);
     if (values.manifest) {
       requireFile(values.manifest, 'manifest');
-      const manifest = JSON.parse(fs.readFileSync(values.manifest, 'utf8')) as { rows?: { merkle?: { root?: string } } };
+      const manifest = JSON.parse(fs.readFileSync(values.manifest, 'utf8')) as {
+        rows?: { merkle?: { root?: string } };
+      };
       if (manifest.rows?.merkle?.root !== proof.root) {
-        throw new ManifestInputError(`${path.basename(dataFile)} does not match ${values.manifest}: Merkle roots differ`);
+        throw new ManifestInputError(
+          `${path.basename(dataFile)} does not match ${values.manifest}: Merkle roots differ`,
+        );
       }
     }
-    io.stdout(values.json ? `${JSON.stringify(proof, null, 2)}\n` : `row ${index} of ${proof.treeSize}\nroot       ${proof.root}\nrow digest ${proof.rowDigest}\nproof      ${proof.proof.join('\n           ')}\n`);
+    io.stdout(
+      values.json
+        ? `${JSON.stringify(proof, null, 2)}\n`
+        : `row ${index} of ${proof.treeSize}\nroot       ${proof.root}\nrow digest ${proof.rowDigest}\nproof      ${proof.proof.join('\n           ')}\n`,
+    );
     return CommandExit.ok;
   });
 }

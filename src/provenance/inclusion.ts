@@ -29,7 +29,11 @@ export function rowInclusionProof(tree: MerkleTreeBuilder, index: number, cells?
  * True when `cells` (one record, in the manifest's column order) is leaf `proof.index` of the tree whose
  * root is `expectedRoot` (take it from the manifest, not from the proof).
  */
-export function verifyRowInclusion(cells: readonly Cell[], proof: Pick<RowInclusionProof, 'index' | 'treeSize' | 'proof'>, expectedRoot: string): boolean {
+export function verifyRowInclusion(
+  cells: readonly Cell[],
+  proof: Pick<RowInclusionProof, 'index' | 'treeSize' | 'proof'>,
+  expectedRoot: string,
+): boolean {
   if (!/^[0-9a-f]{64}$/.test(expectedRoot) || !proof.proof.every((h) => /^[0-9a-f]{64}$/.test(h))) return false;
   return verifyInclusion(
     leafHash(rowDigest(cells)),

@@ -13,7 +13,15 @@ export {
   type RaterLabel,
 } from './kappa';
 export { SplitAssigner, splitFor, SPLIT_METHOD } from './split';
-export { openTable, openCsv, openParquet, formatFromPath, TableReadError, type TableFormat, type TableStream } from './table-reader';
+export {
+  openTable,
+  openCsv,
+  openParquet,
+  formatFromPath,
+  TableReadError,
+  type TableFormat,
+  type TableStream,
+} from './table-reader';
 export {
   buildDatasetManifest,
   agreementFromFile,
@@ -23,5 +31,16 @@ export {
   type SplitKey,
 } from './manifest-builder';
 export { rowInclusionProof, verifyRowInclusion, type RowInclusionProof } from './inclusion';
-export { missingProvenanceFields, datasetManifestJsonSchema, datasetLineageJsonSchema } from '../domain/dataset-manifest';
-export { runDatasetManifest, runDatasetProve, readLineage, DATASET_MANIFEST_USAGE, DATASET_PROVE_USAGE, type CommandIo } from './cli-commands';
+export {
+  missingProvenanceFields,
+  datasetManifestJsonSchema,
+  datasetLineageJsonSchema,
+} from '../domain/dataset-manifest';
+export {
+  runDatasetManifest,
+  runDatasetProve,
+  readLineage,
+  DATASET_MANIFEST_USAGE,
+  DATASET_PROVE_USAGE,
+  type CommandIo,
+} from './cli-commands';

@@ -23,7 +23,8 @@ export class KappaError extends Error {
 type Label = string | number;
 
 export function cohensKappa(ratingsA: readonly Label[], ratingsB: readonly Label[]): KappaResult {
-  if (ratingsA.length !== ratingsB.length) throw new KappaError(`rater A has ${ratingsA.length} ratings, rater B ${ratingsB.length}`);
+  if (ratingsA.length !== ratingsB.length)
+    throw new KappaError(`rater A has ${ratingsA.length} ratings, rater B ${ratingsB.length}`);
   if (ratingsA.length === 0) throw new KappaError('no ratings');
   const categories = [...new Set([...ratingsA, ...ratingsB].map(String))].sort();
   const index = new Map(categories.map((c, i) => [c, i]));
@@ -38,9 +39,12 @@ export function cohensKappa(ratingsA: readonly Label[], ratingsB: readonly Label
  * Cohen's κ from a k×k contingency table (rows: rater A, columns: rater B). The standard error is Cohen's
  * (1960) large-sample approximation sqrt(p_o(1 − p_o) / (N(1 − p_e)²)).
  */
-export function cohensKappaFromTable(table: readonly (readonly number[])[]): Omit<KappaResult, 'categories'> & { categories: string[] } {
+export function cohensKappaFromTable(
+  table: readonly (readonly number[])[],
+): Omit<KappaResult, 'categories'> & { categories: string[] } {
   const k = table.length;
-  if (k === 0 || table.some((row) => row.length !== k)) throw new KappaError('contingency table must be square and non-empty');
+  if (k === 0 || table.some((row) => row.length !== k))
+    throw new KappaError('contingency table must be square and non-empty');
   let n = 0;
   let agree = 0;
   const rowSums = new Array<number>(k).fill(0);
@@ -76,7 +80,8 @@ export function fleissKappa(counts: readonly (readonly number[])[], categories?:
   const N = counts.length;
   if (N === 0) throw new KappaError('no subjects');
   const k = counts[0]!.length;
-  if (k === 0 || counts.some((row) => row.length !== k)) throw new KappaError('every subject needs a count for every category');
+  if (k === 0 || counts.some((row) => row.length !== k))
+    throw new KappaError('every subject needs a count for every category');
   if (categories && categories.length !== k) throw new KappaError('category names do not match the matrix width');
   const n = counts[0]!.reduce((a, b) => a + b, 0);
   if (n < 2) throw new KappaError('each subject needs at least two ratings');
@@ -141,7 +146,8 @@ export function agreementFromLabels(labels: readonly RaterLabel[]): AgreementSum
   if (raters.length === 2) {
     const [a, b] = raters as [string, string];
     const incomplete = subjects.find((s) => bySubject.get(s)!.size !== 2);
-    if (incomplete !== undefined) throw new KappaError(`subject ${incomplete} was not labelled by both raters ${a} and ${b}`);
+    if (incomplete !== undefined)
+      throw new KappaError(`subject ${incomplete} was not labelled by both raters ${a} and ${b}`);
     const res = cohensKappa(
       subjects.map((s) => bySubject.get(s)!.get(a)!),
       subjects.map((s) => bySubject.get(s)!.get(b)!),

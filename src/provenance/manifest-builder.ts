@@ -145,10 +145,16 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
   let patientCol = -1;
   if (splitSpec) {
     patientCol = columns.indexOf(splitSpec.patientIdColumn);
-    if (patientCol < 0) throw new ManifestInputError(`patient id column "${splitSpec.patientIdColumn}" is not in ${path.basename(input.dataFile)}`);
-    if (!input.splitKey) throw new ManifestInputError(`the split needs the HMAC key "${splitSpec.keyId}"; pass it with --split-key`);
+    if (patientCol < 0)
+      throw new ManifestInputError(
+        `patient id column "${splitSpec.patientIdColumn}" is not in ${path.basename(input.dataFile)}`,
+      );
+    if (!input.splitKey)
+      throw new ManifestInputError(`the split needs the HMAC key "${splitSpec.keyId}"; pass it with --split-key`);
     if (input.splitKey.keyId !== splitSpec.keyId) {
-      throw new ManifestInputError(`split key id "${input.splitKey.keyId}" does not match the lineage's keyId "${splitSpec.keyId}"`);
+      throw new ManifestInputError(
+        `split key id "${input.splitKey.keyId}" does not match the lineage's keyId "${splitSpec.keyId}"`,
+      );
     }
     splitter = new SplitAssigner(input.splitKey.secret, splitSpec.proportions);
   }
@@ -230,13 +236,18 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
   return { manifest: checked, manifestSha256: sha256Hex(canonicalBytes(checked)), tree };
 }
 
-async function withComputedAgreement(steps: LineageStep[] | undefined, lineageDir: string): Promise<LineageStep[] | undefined> {
+async function withComputedAgreement(
+  steps: LineageStep[] | undefined,
+  lineageDir: string,
+): Promise<LineageStep[] | undefined> {
   if (!steps) return undefined;
   return Promise.all(
     steps.map(async (step) => {
       if (step.kind !== 'labelling') return step;
       if (step.interRaterAgreement) {
-        throw new ManifestInputError('labelling.interRaterAgreement is computed by vigil from raterLabelsFile; remove it from the lineage file');
+        throw new ManifestInputError(
+          'labelling.interRaterAgreement is computed by vigil from raterLabelsFile; remove it from the lineage file',
+        );
       }
       if (!step.raterLabelsFile) return step;
       const file = path.resolve(lineageDir, step.raterLabelsFile);
@@ -262,7 +273,9 @@ export async function agreementFromFile(file: string): Promise<InterRaterAgreeme
   }
   const first = records[0];
   if (!first || !['subject', 'rater', 'label'].every((c) => c in first)) {
-    throw new ManifestInputError(`${path.basename(file)}: expected a header "subject,rater,label" and at least one row`);
+    throw new ManifestInputError(
+      `${path.basename(file)}: expected a header "subject,rater,label" and at least one row`,
+    );
   }
   const labels: RaterLabel[] = records.map((r) => ({ subject: r.subject!, rater: r.rater!, label: r.label! }));
   try {

@@ -29,7 +29,8 @@ export function leafHash(data: Uint8Array): Buffer {
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  if (left.length !== HASH_BYTES || right.length !== HASH_BYTES) return sha256(Buffer.concat([Buffer.from([0x01]), left, right]));
+  if (left.length !== HASH_BYTES || right.length !== HASH_BYTES)
+    return sha256(Buffer.concat([Buffer.from([0x01]), left, right]));
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_BYTES);
   return sha256(nodeScratch);
@@ -115,7 +116,8 @@ export class MerkleTreeBuilder {
   static fromLeafHashes(hashes: Uint8Array): MerkleTreeBuilder {
     if (hashes.length % HASH_BYTES !== 0) throw new RangeError('leaf hash buffer is not a multiple of 32 bytes');
     const tree = new MerkleTreeBuilder(hashes.length / HASH_BYTES);
-    for (let off = 0; off < hashes.length; off += HASH_BYTES) tree.appendLeafHash(hashes.subarray(off, off + HASH_BYTES));
+    for (let off = 0; off < hashes.length; off += HASH_BYTES)
+      tree.appendLeafHash(hashes.subarray(off, off + HASH_BYTES));
     return tree;
   }
 

@@ -55,7 +55,11 @@ export interface CsvScanOptions {
   blockSize?: number;
 }
 
-export async function scanTable(file: string, format: TableFormat = formatFromPath(file), options: CsvScanOptions = {}): Promise<TableScan> {
+export async function scanTable(
+  file: string,
+  format: TableFormat = formatFromPath(file),
+  options: CsvScanOptions = {},
+): Promise<TableScan> {
   if (format === 'csv') {
     const scanner = await CsvScanner.open(file, options.blockSize);
     if (scanner) return scanner.asTableScan();
@@ -271,7 +275,8 @@ class CsvScanner {
     try {
       this.drain(sink);
     } catch (err) {
-      if (err instanceof CsvSyntaxError) throw new TableReadError(`${this.file}: ${await csvParseMessage(this.file, err.message)}`);
+      if (err instanceof CsvSyntaxError)
+        throw new TableReadError(`${this.file}: ${await csvParseMessage(this.file, err.message)}`);
       throw err;
     }
   }
@@ -558,7 +563,10 @@ export async function openParquet(file: string): Promise<TableStream> {
   if (top.some((el) => (el.num_children ?? 0) > 0)) {
     throw new TableReadError(`${file}: nested Parquet columns are not supported; flatten the table first`);
   }
-  const columns = checkHeader(top.map((el) => el.name), file);
+  const columns = checkHeader(
+    top.map((el) => el.name),
+    file,
+  );
   async function* rows(): AsyncGenerator<Cell[][]> {
     let start = 0;
     for (const group of metadata.row_groups) {

@@ -55,7 +55,7 @@ function operatingPoints(scores: ArrayLike<number>, labels: ArrayLike<number>): 
   let g = 0;
   let cumTp = 0;
   let cumFp = 0;
-  for (let k = n - 1; k >= 0; ) {
+  for (let k = n - 1; k >= 0;) {
     const score = s[order[k]!]!;
     while (k >= 0 && s[order[k]!] === score) {
       if (y[order[k]!] === 1) cumTp++;
@@ -67,7 +67,13 @@ function operatingPoints(scores: ArrayLike<number>, labels: ArrayLike<number>): 
     fp[g] = cumFp;
     thresholds[g] = score;
   }
-  return { tp: tp.subarray(0, g + 1), fp: fp.subarray(0, g + 1), thresholds: thresholds.subarray(0, g + 1), positives: cumTp, negatives: cumFp };
+  return {
+    tp: tp.subarray(0, g + 1),
+    fp: fp.subarray(0, g + 1),
+    thresholds: thresholds.subarray(0, g + 1),
+    positives: cumTp,
+    negatives: cumFp,
+  };
 }
 
 /**
@@ -98,7 +104,8 @@ function selectBoundaries(op: Operating, maxPoints: number): Uint32Array {
 }
 
 function checkMaxPoints(maxPoints: number): void {
-  if (!Number.isInteger(maxPoints) || maxPoints < 4) throw new RangeError(`maxPoints must be an integer ≥ 4, got ${maxPoints}`);
+  if (!Number.isInteger(maxPoints) || maxPoints < 4)
+    throw new RangeError(`maxPoints must be an integer ≥ 4, got ${maxPoints}`);
 }
 
 function rocFrom(op: Operating, keep: Uint32Array): RocCurve {
@@ -129,11 +136,27 @@ function prFrom(op: Operating, keep: Uint32Array): PrCurve {
   return { recall, precision, thresholds, positives: op.positives, negatives: op.negatives };
 }
 
-const emptyRoc = (op: Operating): RocCurve => ({ fpr: new Float64Array(0), tpr: new Float64Array(0), thresholds: new Float64Array(0), positives: op.positives, negatives: op.negatives });
-const emptyPr = (op: Operating): PrCurve => ({ recall: new Float64Array(0), precision: new Float64Array(0), thresholds: new Float64Array(0), positives: op.positives, negatives: op.negatives });
+const emptyRoc = (op: Operating): RocCurve => ({
+  fpr: new Float64Array(0),
+  tpr: new Float64Array(0),
+  thresholds: new Float64Array(0),
+  positives: op.positives,
+  negatives: op.negatives,
+});
+const emptyPr = (op: Operating): PrCurve => ({
+  recall: new Float64Array(0),
+  precision: new Float64Array(0),
+  thresholds: new Float64Array(0),
+  positives: op.positives,
+  negatives: op.negatives,
+});
 
 /** Down-sampled ROC curve, O(n log n) (one radix argsort). Ties are one step (a straight segment, as in AUC with ties ½). */
-export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints = DEFAULT_MAX_POINTS): RocCurve {
+export function rocCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxPoints = DEFAULT_MAX_POINTS,
+): RocCurve {
   checkMaxPoints(maxPoints);
   const op = operatingPoints(scores, labels);
   if (op.positives === 0 || op.negatives === 0) return emptyRoc(op);
@@ -141,7 +164,11 @@ export function rocCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, m
 }
 
 /** Down-sampled precision-recall curve at the same kinds of thresholds; empty when there are no positives. */
-export function precisionRecallCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, maxPoints = DEFAULT_MAX_POINTS): PrCurve {
+export function precisionRecallCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  maxPoints = DEFAULT_MAX_POINTS,
+): PrCurve {
   checkMaxPoints(maxPoints);
   const op = operatingPoints(scores, labels);
   if (op.positives === 0 || op.negatives === 0) return emptyPr(op);

@@ -26,8 +26,18 @@ export function renderDrillReportHtml(r: DrillReport): string {
     xLabel: `look (1 … ${n}) as a share of the drill`,
     yLabel: 'sensitivity',
     series: [
-      { label: `canary arm (${r.candidateVersion})`, style: 'solid', markers: true, ...withSens((l) => l.canary.sensitivity) },
-      { label: `control arm (${r.incumbentVersion})`, style: 'dashed', markers: true, ...withSens((l) => l.control.sensitivity) },
+      {
+        label: `canary arm (${r.candidateVersion})`,
+        style: 'solid',
+        markers: true,
+        ...withSens((l) => l.canary.sensitivity),
+      },
+      {
+        label: `control arm (${r.incumbentVersion})`,
+        style: 'dashed',
+        markers: true,
+        ...withSens((l) => l.control.sensitivity),
+      },
     ],
     width: 460,
     height: 380,

@@ -1,4 +1,11 @@
-import type { AcceptanceReport, CriterionReport, MetricValue, ModelSliceMetrics, Outcome, SliceReport } from '../evaluation';
+import type {
+  AcceptanceReport,
+  CriterionReport,
+  MetricValue,
+  ModelSliceMetrics,
+  Outcome,
+  SliceReport,
+} from '../evaluation';
 import type { ModelCurves } from './curves';
 import { escapeXml as esc, formatNumber, renderLinePlot } from './svg';
 
@@ -13,7 +20,11 @@ export interface EvaluationReportHtmlInput {
 }
 
 /** Metrics shown per slice, in order. */
-const SLICE_METRICS: { key: keyof Omit<ModelSliceMetrics, 'threshold' | 'reliability'>; label: string; criterionMetric: string }[] = [
+const SLICE_METRICS: {
+  key: keyof Omit<ModelSliceMetrics, 'threshold' | 'reliability'>;
+  label: string;
+  criterionMetric: string;
+}[] = [
   { key: 'auc', label: 'AUC', criterionMetric: 'auc' },
   { key: 'averagePrecision', label: 'Average precision', criterionMetric: 'averagePrecision' },
   { key: 'sensitivity', label: 'Sensitivity', criterionMetric: 'sensitivity' },
@@ -78,8 +89,11 @@ function status(s: Outcome): string {
 }
 
 function metricCell(v: MetricValue): string {
-  if (v.estimate === null) return `<td class="num muted" title="${esc(v.reason ?? 'undefined')}">undefined<br><span class="muted">${esc(v.reason ?? '')}</span></td>`;
-  const interval = v.interval ? ` <span class="muted">[${fmt3(v.interval.lower)}, ${fmt3(v.interval.upper)}]</span>` : '';
+  if (v.estimate === null)
+    return `<td class="num muted" title="${esc(v.reason ?? 'undefined')}">undefined<br><span class="muted">${esc(v.reason ?? '')}</span></td>`;
+  const interval = v.interval
+    ? ` <span class="muted">[${fmt3(v.interval.lower)}, ${fmt3(v.interval.upper)}]</span>`
+    : '';
   const counts = v.x !== undefined && v.n !== undefined ? ` <span class="muted">(${v.x}/${v.n})</span>` : '';
   return `<td class="num" title="${esc(v.method)}">${fmt3(v.estimate)}${interval}${counts}</td>`;
 }
@@ -102,7 +116,9 @@ function signed(v: number): string {
 
 function header(input: EvaluationReportHtmlInput): string {
   const { report } = input;
-  const verdict = report.accepted ? '<span class="status status-pass">✓ ACCEPTED</span>' : '<span class="status status-fail">✗ REJECTED</span>';
+  const verdict = report.accepted
+    ? '<span class="status status-pass">✓ ACCEPTED</span>'
+    : '<span class="status status-fail">✗ REJECTED</span>';
   const t = report.thresholds;
   const threshold = (x: typeof t.candidate) =>
     `${formatNumber(x.threshold)} <span class="muted">(${esc(x.rule)}${x.tuningN !== undefined ? `; tuning n=${x.tuningN}` : ''}${x.tuningSensitivity !== undefined ? `, sensitivity ${fmt3(x.tuningSensitivity)}` : ''}${x.tuningSpecificity !== undefined ? `, specificity ${fmt3(x.tuningSpecificity)}` : ''})</span>`;
@@ -167,7 +183,9 @@ function plots(curves: EvaluationReportHtmlInput['curves'], input: EvaluationRep
           { label: inc, x: i.roc.fpr, y: i.roc.tpr, style: 'dashed' },
         ],
       }),
-      caption: overall ? `Overall AUC: candidate ${auc(overall.candidate)}, incumbent ${auc(overall.incumbent)}.` : 'ROC curves of both models.',
+      caption: overall
+        ? `Overall AUC: candidate ${auc(overall.candidate)}, incumbent ${auc(overall.incumbent)}.`
+        : 'ROC curves of both models.',
     },
     {
       svg: renderLinePlot({
@@ -188,8 +206,20 @@ function plots(curves: EvaluationReportHtmlInput['curves'], input: EvaluationRep
         yLabel: 'Observed positive fraction',
         diagonal: 'Perfect calibration',
         series: [
-          { label: cand, x: c.reliability.map((p) => p.meanPredicted), y: c.reliability.map((p) => p.observed), style: 'solid', markers: true },
-          { label: inc, x: i.reliability.map((p) => p.meanPredicted), y: i.reliability.map((p) => p.observed), style: 'dashed', markers: true },
+          {
+            label: cand,
+            x: c.reliability.map((p) => p.meanPredicted),
+            y: c.reliability.map((p) => p.observed),
+            style: 'solid',
+            markers: true,
+          },
+          {
+            label: inc,
+            x: i.reliability.map((p) => p.meanPredicted),
+            y: i.reliability.map((p) => p.observed),
+            style: 'dashed',
+            markers: true,
+          },
         ],
       }),
       caption: 'Equal-width bins; empty bins omitted.',
@@ -221,11 +251,18 @@ function sliceTable(report: AcceptanceReport): string {
     const short = f.filter((x) => x.status === 'insufficient');
     const cls = failing.length > 0 ? 'slice-fail' : short.length > 0 ? 'slice-insufficient' : '';
     const marks =
-      (failing.length > 0 ? `<span class="flag flag-fail">✗ fails ${esc(unique(failing.map((x) => x.criterion)).join(', '))}</span>` : '') +
-      (short.length > 0 ? `<span class="flag flag-insufficient">? insufficient data for ${esc(unique(short.map((x) => x.criterion)).join(', '))}</span>` : '');
+      (failing.length > 0
+        ? `<span class="flag flag-fail">✗ fails ${esc(unique(failing.map((x) => x.criterion)).join(', '))}</span>`
+        : '') +
+      (short.length > 0
+        ? `<span class="flag flag-insufficient">? insufficient data for ${esc(unique(short.map((x) => x.criterion)).join(', '))}</span>`
+        : '');
     SLICE_METRICS.forEach((m, k) => {
       const failedHere = failing.filter((x) => x.metric === m.criterionMetric).map((x) => x.criterion);
-      const metricLabel = failedHere.length > 0 ? `${esc(m.label)}<span class="flag flag-fail">✗ ${esc(unique(failedHere).join(', '))}</span>` : esc(m.label);
+      const metricLabel =
+        failedHere.length > 0
+          ? `${esc(m.label)}<span class="flag flag-fail">✗ ${esc(unique(failedHere).join(', '))}</span>`
+          : esc(m.label);
       const cells = [
         k === 0
           ? `<th scope="rowgroup" rowspan="${SLICE_METRICS.length}">${esc(s.slice)}${marks}</th><td class="num" rowspan="${SLICE_METRICS.length}">${s.n}</td><td class="num" rowspan="${SLICE_METRICS.length}">${s.positives}</td>`

@@ -12,7 +12,10 @@ export function escapeXml(text: string): string {
 export function formatNumber(value: number, decimals = 4): string {
   if (!Number.isFinite(value)) return String(value);
   const d = Math.min(4, Math.max(0, Math.floor(decimals)));
-  const s = value.toFixed(d).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  const s = value
+    .toFixed(d)
+    .replace(/(\.\d*?)0+$/, '$1')
+    .replace(/\.$/, '');
   return s === '-0' ? '0' : s;
 }
 
@@ -49,7 +52,12 @@ const TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1];
 export function renderLinePlot(options: LinePlotOptions): string {
   const width = options.width ?? 360;
   const height = options.height ?? 340;
-  const margin = { left: 52, right: 14, top: 30, bottom: 44 + 16 * Math.ceil((options.series.length + (options.diagonal ? 1 : 0)) / 2) };
+  const margin = {
+    left: 52,
+    right: 14,
+    top: 30,
+    bottom: 44 + 16 * Math.ceil((options.series.length + (options.diagonal ? 1 : 0)) / 2),
+  };
   const plotW = width - margin.left - margin.right;
   const plotH = height - margin.top - margin.bottom;
   if (plotW <= 40 || plotH <= 40) throw new RangeError(`plot area too small (${width}×${height})`);
@@ -85,7 +93,9 @@ export function renderLinePlot(options: LinePlotOptions): string {
   }
   out.push(`<path d="${grid.join('')}" stroke="#e3e3e3" stroke-width="1" fill="none"/>`);
   const ticks = TICKS.map((t) => `M${px(t)} ${bottom}v4M${margin.left} ${py(t)}h-4`).join('');
-  out.push(`<path d="M${margin.left} ${margin.top}V${bottom}H${right}${ticks}" stroke="#333333" stroke-width="1" fill="none"/>`);
+  out.push(
+    `<path d="M${margin.left} ${margin.top}V${bottom}H${right}${ticks}" stroke="#333333" stroke-width="1" fill="none"/>`,
+  );
   out.push(`<g fill="#333333">${labels.join('')}</g>`);
   out.push(
     `<text x="${formatNumber(margin.left + plotW / 2, 2)}" y="${bottom + 34}" text-anchor="middle" fill="#111111">${escapeXml(options.xLabel)}</text>`,
@@ -93,18 +103,26 @@ export function renderLinePlot(options: LinePlotOptions): string {
   );
 
   if (options.diagonal) {
-    out.push(`<path d="M${px(0)} ${py(0)}L${px(1)} ${py(1)}" stroke="#8a8a8a" stroke-width="1" stroke-dasharray="2 3" fill="none"/>`);
+    out.push(
+      `<path d="M${px(0)} ${py(0)}L${px(1)} ${py(1)}" stroke="#8a8a8a" stroke-width="1" stroke-dasharray="2 3" fill="none"/>`,
+    );
   }
   for (const s of options.series) {
-    if (s.x.length !== s.y.length) throw new RangeError(`series "${s.label}": x has ${s.x.length} points but y has ${s.y.length}`);
+    if (s.x.length !== s.y.length)
+      throw new RangeError(`series "${s.label}": x has ${s.x.length} points but y has ${s.y.length}`);
     const { stroke, dash } = STYLE[s.style];
     const d: string[] = [];
     for (let i = 0; i < s.x.length; i++) d.push(`${i === 0 ? 'M' : 'L'}${px(s.x[i]!)} ${py(s.y[i]!)}`);
-    if (d.length > 0) out.push(`<path d="${d.join('')}" stroke="${stroke}" stroke-width="2"${dash} fill="none" stroke-linejoin="round"/>`);
+    if (d.length > 0)
+      out.push(
+        `<path d="${d.join('')}" stroke="${stroke}" stroke-width="2"${dash} fill="none" stroke-linejoin="round"/>`,
+      );
     if (s.markers && s.x.length > 0) {
       const dots: string[] = [];
       for (let i = 0; i < s.x.length; i++) dots.push(`<circle cx="${px(s.x[i]!)}" cy="${py(s.y[i]!)}" r="2.5"/>`);
-      out.push(`<g fill="${s.style === 'solid' ? stroke : '#ffffff'}" stroke="${stroke}" stroke-width="1.2">${dots.join('')}</g>`);
+      out.push(
+        `<g fill="${s.style === 'solid' ? stroke : '#ffffff'}" stroke="${stroke}" stroke-width="1.2">${dots.join('')}</g>`,
+      );
     }
   }
 
@@ -113,7 +131,8 @@ export function renderLinePlot(options: LinePlotOptions): string {
     label: s.x.length === 0 ? `${s.label} (undefined)` : s.label,
     line: `stroke="${STYLE[s.style].stroke}" stroke-width="2"${STYLE[s.style].dash}`,
   }));
-  if (options.diagonal) entries.push({ label: options.diagonal, line: 'stroke="#8a8a8a" stroke-width="1" stroke-dasharray="2 3"' });
+  if (options.diagonal)
+    entries.push({ label: options.diagonal, line: 'stroke="#8a8a8a" stroke-width="1" stroke-dasharray="2 3"' });
   const colW = plotW / 2;
   entries.forEach((e, i) => {
     const x = margin.left + (i % 2) * colW;

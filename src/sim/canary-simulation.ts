@@ -77,21 +77,36 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
       const interval = history.length;
       const drawn = generateCohort(`simulate:${o.seed ?? 'vigil'}:${interval}`, step.cases);
       const cases = applyScenario(drawn, FEATURES, scenario, interval);
-      const [sc, si] = await Promise.all([o.candidate.scorer.score(casesAsInput(FEATURES, cases, 'candidate')), o.incumbent.scorer.score(casesAsInput(FEATURES, cases, 'production'))]);
+      const [sc, si] = await Promise.all([
+        o.candidate.scorer.score(casesAsInput(FEATURES, cases, 'candidate')),
+        o.incumbent.scorer.score(casesAsInput(FEATURES, cases, 'production')),
+      ]);
       const labels = observedLabels(cases);
       const canaryIdx: number[] = [];
       const controlIdx: number[] = [];
       cases.forEach((c, k) => (inCanaryArm(c.caseId, step.percent) ? canaryIdx : controlIdx).push(k));
-      const stats = (idx: number[], scores: Float64Array) => armStats(idx.map((k) => scores[k]!), idx.map((k) => labels[k]!), t);
+      const stats = (idx: number[], scores: Float64Array) =>
+        armStats(
+          idx.map((k) => scores[k]!),
+          idx.map((k) => labels[k]!),
+          t,
+        );
       const canary = stats(canaryIdx, sc);
       const control = stats(controlIdx, si);
-      history.push({ window: `step ${i + 1}${extension ? ` +${extension}` : ''}`, treatment: canary, comparator: control });
+      history.push({
+        window: `step ${i + 1}${extension ? ` +${extension}` : ''}`,
+        treatment: canary,
+        comparator: control,
+      });
       const judged = judgeGuardrailsSequential(history, g, { final: i === steps.length - 1 });
       const seq = judged.evidence.sequential?.looks.at(-1);
       const bySite: SimulatedLook['bySite'] = {};
       for (const site of SITES) {
         const pick = (idx: number[]) => idx.filter((k) => cases[k]!.site === site);
-        bySite[site] = { canary: stats(pick(canaryIdx), sc).sensitivity, control: stats(pick(controlIdx), si).sensitivity };
+        bySite[site] = {
+          canary: stats(pick(canaryIdx), sc).sensitivity,
+          control: stats(pick(controlIdx), si).sensitivity,
+        };
       }
       const look: SimulatedLook = {
         look: history.length,
@@ -114,14 +129,33 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
       if (judged.verdict === 'pass') break;
       if (judged.verdict === 'inconclusive' && extension < g.maxExtensions) continue;
       const outcome = judged.verdict === 'fail' ? 'rolled-back' : 'rolled-back-inconclusive';
-      return { scenario, looks, outcome, summary: `${outcome === 'rolled-back' ? 'rolled back' : 'rolled back (still inconclusive)'} at look ${look.look} (step ${i + 1}): ${judged.reasons[0]}` };
+      return {
+        scenario,
+        looks,
+        outcome,
+        summary: `${outcome === 'rolled-back' ? 'rolled back' : 'rolled back (still inconclusive)'} at look ${look.look} (step ${i + 1}): ${judged.reasons[0]}`,
+      };
     }
   }
-  return { scenario, looks, outcome: 'promoted', summary: `promoted after ${looks.length} looks: ${looks.at(-1)!.reasons[0]}` };
+  return {
+    scenario,
+    looks,
+    outcome: 'promoted',
+    summary: `promoted after ${looks.length} looks: ${looks.at(-1)!.reasons[0]}`,
+  };
 }
 
 /** Predictions spread over the interval; outcomes arrive later (review within hours, downstream within days). */
-function events(cases: readonly SimCase[], canaryIdx: number[], sc: Float64Array, si: Float64Array, t: number, start: number, bakeSeconds: number, o: SimulateOptions): SimulatedEvent[] {
+function events(
+  cases: readonly SimCase[],
+  canaryIdx: number[],
+  sc: Float64Array,
+  si: Float64Array,
+  t: number,
+  start: number,
+  bakeSeconds: number,
+  o: SimulateOptions,
+): SimulatedEvent[] {
   const inCanary = new Set(canaryIdx);
   const out: SimulatedEvent[] = [];
   cases.forEach((c, k) => {
@@ -142,7 +176,15 @@ function events(cases: readonly SimCase[], canaryIdx: number[], sc: Float64Array
     const review = rand() < 0.6;
     const lagHours = review ? 1 + rand() * 11 : 24 + rand() * 96;
     const observedAt = new Date(at + lagHours * 3600_000).toISOString();
-    out.push({ kind: 'outcome', at: observedAt, caseId: c.caseId, site: c.site, label: c.label, source: review ? 'clinician_review' : 'downstream_outcome', observedAt });
+    out.push({
+      kind: 'outcome',
+      at: observedAt,
+      caseId: c.caseId,
+      site: c.site,
+      label: c.label,
+      source: review ? 'clinician_review' : 'downstream_outcome',
+      observedAt,
+    });
   });
   return out;
 }

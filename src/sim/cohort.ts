@@ -53,13 +53,23 @@ export function generateCohort(seed: string, n: number): SimCase[] {
     // Site C does not record x7 (a lactate trend): it arrives imputed as 0. A model that learned to
     // lean on x7 elsewhere ranks better overall and misses more of site C's patients.
     const features = latent.map((v, k) => (k === 7 && site === 'site-c' ? 0 : v));
-    cases.push({ caseId: `${seed}:${i}`, patientId: hashPatientId(`${seed}:patient:${i}`, DEMO_PATIENT_ID_KEY), site, sex, ageBand, features, label });
+    cases.push({
+      caseId: `${seed}:${i}`,
+      patientId: hashPatientId(`${seed}:patient:${i}`, DEMO_PATIENT_ID_KEY),
+      site,
+      sex,
+      ageBand,
+      features,
+      label,
+    });
   }
   return cases;
 }
 
 export function cohortToCsv(cases: SimCase[]): string {
   const header = ['case_id', 'patient_id', 'site', 'sex', 'age_band', ...FEATURES, 'label'].join(',');
-  const rows = cases.map((c) => [c.caseId, c.patientId, c.site, c.sex, c.ageBand, ...c.features.map((f) => f.toFixed(6)), c.label].join(','));
+  const rows = cases.map((c) =>
+    [c.caseId, c.patientId, c.site, c.sex, c.ageBand, ...c.features.map((f) => f.toFixed(6)), c.label].join(','),
+  );
   return `${header}\n${rows.join('\n')}\n`;
 }

@@ -55,16 +55,28 @@ export interface GatewayDriverSummary {
   inferenceEndedAt: string;
   endedAt: string;
   /** What each case was sent as, for callers that check the arms (raw ids: keep them out of evidence). */
-  sent: Array<{ caseId: string; site: string; route: string | null; modelVersion: string | null; score: number | null; label: 0 | 1; outcomePosted: boolean }>;
+  sent: Array<{
+    caseId: string;
+    site: string;
+    route: string | null;
+    modelVersion: string | null;
+    score: number | null;
+    label: 0 | 1;
+    outcomePosted: boolean;
+  }>;
   firstError: string | null;
 }
 
 const OUTCOME_BATCH = 500;
 
 /** The cases the driver sends: the cohort under the scenario (population shift, outcome delays). */
-export function driverCases(opts: Pick<GatewayDriverOptions, 'cases' | 'seed' | 'scenario' | 'interval' | 'phase'>): SimCase[] {
+export function driverCases(
+  opts: Pick<GatewayDriverOptions, 'cases' | 'seed' | 'scenario' | 'interval' | 'phase'>,
+): SimCase[] {
   const cases = generateCohort(opts.seed ?? 'gateway', opts.cases);
-  return opts.scenario ? applyScenario(cases, FEATURES, opts.scenario, opts.interval ?? 0, opts.phase ?? 'canary') : cases;
+  return opts.scenario
+    ? applyScenario(cases, FEATURES, opts.scenario, opts.interval ?? 0, opts.phase ?? 'canary')
+    : cases;
 }
 
 /** One OIP v2 inference request for a case: the production features and its slice attributes as parameters. */
@@ -82,7 +94,15 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
   const base = opts.url.replace(/\/+$/, '');
   const cases = driverCases(opts);
   const maxInFlight = opts.maxInFlight ?? 64;
-  const sent: GatewayDriverSummary['sent'] = cases.map((c) => ({ caseId: c.caseId, site: c.site, route: null, modelVersion: null, score: null, label: c.label, outcomePosted: false }));
+  const sent: GatewayDriverSummary['sent'] = cases.map((c) => ({
+    caseId: c.caseId,
+    site: c.site,
+    route: null,
+    modelVersion: null,
+    score: null,
+    label: c.label,
+    outcomePosted: false,
+  }));
   const byRoute: Record<string, number> = {};
   const byVersion: Record<string, number> = {};
   let ok = 0;
@@ -92,7 +112,8 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
     failed++;
     firstError ??= msg;
   };
-  const progress = (phase: 'inference' | 'outcomes', n: number): void => opts.onProgress?.({ sent: n, total: cases.length, failed, phase });
+  const progress = (phase: 'inference' | 'outcomes', n: number): void =>
+    opts.onProgress?.({ sent: n, total: cases.length, failed, phase });
 
   const startedMs = Date.now();
   const startedAt = new Date(startedMs).toISOString();
@@ -113,7 +134,11 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
         });
         const text = await res.text();
         if (res.status !== 200) return fail(`case ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);
-        const body = JSON.parse(text) as { model_version?: string; parameters?: { route?: string }; outputs?: Array<{ name: string; data: number[] }> };
+        const body = JSON.parse(text) as {
+          model_version?: string;
+          parameters?: { route?: string };
+          outputs?: Array<{ name: string; data: number[] }>;
+        };
         const route = body.parameters?.route ?? 'unknown';
         const version = body.model_version ?? 'unknown';
         sent[i]!.route = route;
@@ -143,7 +168,13 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
   for (let k = 0; k < due.length; k += OUTCOME_BATCH) {
     const batch = due.slice(k, k + OUTCOME_BATCH);
     const observedAt = new Date().toISOString();
-    const events = batch.map(({ c }) => ({ model: opts.model, case_id: c.caseId, label: c.label, source: opts.outcomeSource ?? 'clinician_review', observed_at: observedAt }));
+    const events = batch.map(({ c }) => ({
+      model: opts.model,
+      case_id: c.caseId,
+      label: c.label,
+      source: opts.outcomeSource ?? 'clinician_review',
+      observed_at: observedAt,
+    }));
     try {
       const res = await doFetch(`${base}/v2/telemetry/outcomes`, {
         method: 'POST',
@@ -185,12 +216,24 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
 
 /** `vigil simulate --gateway <url>`: drive, report progress on stderr, print a summary (or --json). */
 export async function runGatewayDriver(
-  o: { url: string; model: string; rate: number; durationSeconds: number; outcomeDelaySeconds: number; seed: string; scenario?: TrafficScenario; interval: number; json: boolean },
+  o: {
+    url: string;
+    model: string;
+    rate: number;
+    durationSeconds: number;
+    outcomeDelaySeconds: number;
+    seed: string;
+    scenario?: TrafficScenario;
+    interval: number;
+    json: boolean;
+  },
   io: { env: NodeJS.ProcessEnv; stdout: (t: string) => void; stderr: (t: string) => void },
 ): Promise<number> {
   const token = io.env.VIGIL_GATEWAY_INGEST_TOKEN ?? io.env.VIGIL_GATEWAY_CONTROL_TOKEN;
   if (!token) {
-    io.stderr('vigil: set VIGIL_GATEWAY_INGEST_TOKEN (or VIGIL_GATEWAY_CONTROL_TOKEN) to post outcomes to the gateway\n');
+    io.stderr(
+      'vigil: set VIGIL_GATEWAY_INGEST_TOKEN (or VIGIL_GATEWAY_CONTROL_TOKEN) to post outcomes to the gateway\n',
+    );
     return 2;
   }
   if (!(o.rate > 0) || !(o.durationSeconds > 0) || !(o.outcomeDelaySeconds >= 0)) {
@@ -198,10 +241,14 @@ export async function runGatewayDriver(
     return 2;
   }
   if (o.scenario?.regression) {
-    io.stderr('vigil: note: a candidate-pipeline fault cannot be reproduced through the gateway (requests carry the production features); only population shifts and outcome delays apply\n');
+    io.stderr(
+      'vigil: note: a candidate-pipeline fault cannot be reproduced through the gateway (requests carry the production features); only population shifts and outcome delays apply\n',
+    );
   }
   const cases = Math.max(1, Math.round(o.rate * o.durationSeconds));
-  io.stderr(`driving ${o.url} (${o.model}): ${cases} cases at ${o.rate}/s, outcomes ${o.outcomeDelaySeconds}s after the last request\n`);
+  io.stderr(
+    `driving ${o.url} (${o.model}): ${cases} cases at ${o.rate}/s, outcomes ${o.outcomeDelaySeconds}s after the last request\n`,
+  );
   const s = await driveGateway({
     url: o.url,
     model: o.model,
@@ -217,8 +264,12 @@ export async function runGatewayDriver(
   const { sent: _sent, ...summary } = s;
   if (o.json) io.stdout(`${JSON.stringify(summary)}\n`);
   else {
-    const routes = Object.entries(s.byRoute).map(([r, n]) => `${r} ${n}`).join(', ');
-    io.stdout(`${s.ok}/${s.cases} answered (${routes || 'none'}); ${s.failed} failed; ${s.outcomesPosted} outcomes posted, ${s.outcomesWithheld} withheld; ${s.startedAt} – ${s.inferenceEndedAt}\n`);
+    const routes = Object.entries(s.byRoute)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
+    io.stdout(
+      `${s.ok}/${s.cases} answered (${routes || 'none'}); ${s.failed} failed; ${s.outcomesPosted} outcomes posted, ${s.outcomesWithheld} withheld; ${s.startedAt} – ${s.inferenceEndedAt}\n`,
+    );
     if (s.firstError) io.stdout(`first error: ${s.firstError}\n`);
   }
   return s.failed > 0 || s.outcomeFailures > 0 ? 1 : 0;

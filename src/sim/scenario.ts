@@ -26,12 +26,22 @@ export function applyScenario(
 ): SimCase[] {
   const r = scenario.regression;
   const col = r ? columns.indexOf(r.feature) : -1;
-  if (r && col < 0) throw new Error(`scenario ${scenario.name}: feature "${r.feature}" is not one of the traffic's columns (${columns.join(', ')})`);
+  if (r && col < 0)
+    throw new Error(
+      `scenario ${scenario.name}: feature "${r.feature}" is not one of the traffic's columns (${columns.join(', ')})`,
+    );
   const faulty = r !== undefined && (interval === null ? r.inShadow : interval >= r.fromInterval);
   const s = scenario.shift;
   const shiftCol = s ? columns.indexOf(s.feature) : -1;
-  if (s && shiftCol < 0) throw new Error(`scenario ${scenario.name}: shift feature "${s.feature}" is not one of the traffic's columns (${columns.join(', ')})`);
-  const shifted = s !== undefined && interval !== null && interval >= s.fromInterval && (s.phase === 'live' || phase === 'monitoring');
+  if (s && shiftCol < 0)
+    throw new Error(
+      `scenario ${scenario.name}: shift feature "${s.feature}" is not one of the traffic's columns (${columns.join(', ')})`,
+    );
+  const shifted =
+    s !== undefined &&
+    interval !== null &&
+    interval >= s.fromInterval &&
+    (s.phase === 'live' || phase === 'monitoring');
   return cases.map((c) => {
     const out: SimCase = { ...c };
     // The population moved: both pipelines see the moved value (before any candidate-only fault on top of it).

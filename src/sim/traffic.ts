@@ -14,6 +14,9 @@ export class SimulatedTraffic implements TrafficSource {
     const cases = generateCohort(`traffic:${window}`, n);
     // Monitoring windows are named `monitoring:…` (observeLive, observeDrift): a monitoring-only shift starts there.
     const phase = window.startsWith('monitoring:') ? 'monitoring' : 'canary';
-    return { columns: FEATURES, cases: this.scenario ? applyScenario(cases, FEATURES, this.scenario, interval ?? null, phase) : cases };
+    return {
+      columns: FEATURES,
+      cases: this.scenario ? applyScenario(cases, FEATURES, this.scenario, interval ?? null, phase) : cases,
+    };
   }
 }

@@ -74,9 +74,12 @@ function parseFlags(argv: string[]): Flags {
     process.exit(0);
   }
   const uiPort = values['ui-port'] === undefined ? 8233 : Number(values['ui-port']);
-  if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535) throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
+  if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535)
+    throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
   if (values.candidate !== undefined && !(values.candidate in DEMO_CANDIDATES)) {
-    throw new StackStartError(`--candidate must be one of ${Object.keys(DEMO_CANDIDATES).join(', ')}, got ${values.candidate}`);
+    throw new StackStartError(
+      `--candidate must be one of ${Object.keys(DEMO_CANDIDATES).join(', ')}, got ${values.candidate}`,
+    );
   }
   return {
     demo: values.demo ?? false,
@@ -150,7 +153,11 @@ async function runSupervisor(): Promise<void> {
 
   const stateDir = path.resolve(config.stateDir);
   const logDir = path.join(stateDir, 'logs');
-  const log = fileLogger(path.join(logDir, 'stack.log'), 'vigil-stack', config.logLevel === 'silent' ? 'silent' : 'info');
+  const log = fileLogger(
+    path.join(logDir, 'stack.log'),
+    'vigil-stack',
+    config.logLevel === 'silent' ? 'silent' : 'info',
+  );
   const running: Running = {};
   const abort = new AbortController();
   let releaseLock: () => void = () => undefined;
@@ -226,21 +233,33 @@ async function runSupervisor(): Promise<void> {
     const temporalPort = Number(new URL(`tcp://${config.temporal.address}`).port);
     const s3Port = Number(new URL(config.s3.endpoint).port);
     const claims: PortClaim[] = [
-      { port: temporalPort, host: '127.0.0.1', what: `Temporal gRPC (VIGIL_TEMPORAL_ADDRESS=${config.temporal.address})` },
+      {
+        port: temporalPort,
+        host: '127.0.0.1',
+        what: `Temporal gRPC (VIGIL_TEMPORAL_ADDRESS=${config.temporal.address})`,
+      },
       { port: s3Port, host: '127.0.0.1', what: `SeaweedFS S3 (VIGIL_S3_ENDPOINT=${config.s3.endpoint})` },
       { port: config.api.port, host: config.api.host, what: `Vigil API (VIGIL_API_PORT=${config.api.port})` },
     ];
-    if (flags.ui) claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
+    if (flags.ui)
+      claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
     claims.push(...seaweedInternalClaims(stateDir));
     await assertPortsFree(claims);
 
     let policy: Awaited<ReturnType<typeof loadPolicyFile>> | undefined;
     if (flags.demo) policy = await loadPolicyFile(flags.policy); // a bad policy fails before anything starts
 
-    out.event(`starting Temporal dev server${flags.ui ? ' + Web UI' : ''} and SeaweedFS (state in ${displayPath(stateDir)}) …`);
-    running.stack = await startLocalStack(config, log, { headless: !flags.ui, uiPort: flags.ui ? flags.uiPort : undefined });
+    out.event(
+      `starting Temporal dev server${flags.ui ? ' + Web UI' : ''} and SeaweedFS (state in ${displayPath(stateDir)}) …`,
+    );
+    running.stack = await startLocalStack(config, log, {
+      headless: !flags.ui,
+      uiPort: flags.ui ? flags.uiPort : undefined,
+    });
     if (stopping) return;
-    out.event(`  ✔ Temporal at ${running.stack.temporal.address}, S3 at ${running.stack.seaweed.endpoint} (bucket ${config.s3.bucket}, Object Lock on)`);
+    out.event(
+      `  ✔ Temporal at ${running.stack.temporal.address}, S3 at ${running.stack.seaweed.endpoint} (bucket ${config.s3.bucket}, Object Lock on)`,
+    );
     watchForDeath(running.stack.temporal.process, 'Temporal dev server', () => stopping, fatal);
     watchForDeath(running.stack.seaweed.process, 'SeaweedFS', () => stopping, fatal);
 
@@ -310,7 +329,11 @@ function seaweedInternalClaims(stateDir: string): PortClaim[] {
   const file = path.join(stateDir, 's3', 'seaweed-ports.json');
   try {
     const ports = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, number>;
-    return Object.entries(ports).map(([name, port]) => ({ port, host: '127.0.0.1', what: `SeaweedFS ${name} (from ${displayPath(file)})` }));
+    return Object.entries(ports).map(([name, port]) => ({
+      port,
+      host: '127.0.0.1',
+      what: `SeaweedFS ${name} (from ${displayPath(file)})`,
+    }));
   } catch {
     return [];
   }
@@ -354,7 +377,10 @@ function printSummary(
     ['Temporal', `${stack.temporal.address} (namespace ${config.temporal.namespace})`],
     ['API', config.api.url],
     ['S3', `${stack.seaweed.endpoint} bucket ${config.s3.bucket}`],
-    ['API token', token.source === 'env' ? 'from VIGIL_API_TOKEN' : `${displayPath(token.file!)}${token.created ? ' (new)' : ''}`],
+    [
+      'API token',
+      token.source === 'env' ? 'from VIGIL_API_TOKEN' : `${displayPath(token.file!)}${token.created ? ' (new)' : ''}`,
+    ],
     ['State', `${displayPath(stateDir)} (kept across restarts)`],
     ['Logs', displayPath(running.api!.logFile)],
     ['', displayPath(running.worker!.logFile)],
@@ -378,7 +404,12 @@ function printSummary(
 }
 
 function message(err: unknown): string {
-  if (err instanceof StackStartError || err instanceof ConfigError || err instanceof PolicyFileError || err instanceof DemoError) {
+  if (
+    err instanceof StackStartError ||
+    err instanceof ConfigError ||
+    err instanceof PolicyFileError ||
+    err instanceof DemoError
+  ) {
     return err.message;
   }
   if (err instanceof Error) return `${err.name}: ${err.message}`;

@@ -74,16 +74,29 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     const results = await Promise.allSettled([
       opts.temporal === false
         ? undefined
-        : startTemporal({ binDir, stateDir: path.join(stateDir, 'temporal'), port: temporalPort, headless: true, log }).then(track),
+        : startTemporal({
+            binDir,
+            stateDir: path.join(stateDir, 'temporal'),
+            port: temporalPort,
+            headless: true,
+            log,
+          }).then(track),
       opts.seaweed === false
         ? undefined
-        : startSeaweedRetrying({ binDir, stateDir: path.join(stateDir, 's3'), s3Port, app: credentials, log }).then(track),
+        : startSeaweedRetrying({ binDir, stateDir: path.join(stateDir, 's3'), s3Port, app: credentials, log }).then(
+            track,
+          ),
     ] as const);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     const temporal = results[0].status === 'fulfilled' ? results[0].value : undefined;
     const seaweed = results[1].status === 'fulfilled' ? results[1].value : undefined;
     if (seaweed) {
-      const admin = createS3Client({ endpoint: seaweed.endpoint, region: 'us-east-1', forcePathStyle: true, ...seaweed.admin });
+      const admin = createS3Client({
+        endpoint: seaweed.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        ...seaweed.admin,
+      });
       try {
         await ensureEvidenceBucket(admin, bucket, log);
       } finally {

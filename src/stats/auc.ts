@@ -16,7 +16,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   order.sort((a, b) => scores[a]! - scores[b]!);
   let positives = 0;
   let rankSumPositives = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start + 1;
     while (end < n && scores[order[end]!] === scores[order[start]!]) end++;
     const averageRank = (start + 1 + end) / 2; // ranks are 1-based

@@ -14,7 +14,8 @@ function probabilityColumn(scores: ArrayLike<number>, labels: ArrayLike<number>)
   const y = toLabels(labels);
   assertSameLength(y.length, 'labels', s.length, 'scores');
   for (let i = 0; i < s.length; i++) {
-    if (s[i]! < 0 || s[i]! > 1) throw new StatsInputError(`scores: calibration needs probabilities in [0, 1]; row ${i} is ${s[i]}`, 'scores', i);
+    if (s[i]! < 0 || s[i]! > 1)
+      throw new StatsInputError(`scores: calibration needs probabilities in [0, 1]; row ${i} is ${s[i]}`, 'scores', i);
   }
   let positives = 0;
   for (let i = 0; i < y.length; i++) positives += y[i]!;
@@ -48,7 +49,11 @@ export interface ReliabilityPoint {
   interval: Interval;
 }
 
-export function reliabilityFromBins(bins: BinSums, level = 0.95, method: ProportionMethod = 'wilson'): ReliabilityPoint[] {
+export function reliabilityFromBins(
+  bins: BinSums,
+  level = 0.95,
+  method: ProportionMethod = 'wilson',
+): ReliabilityPoint[] {
   const k = bins.count.length;
   const points: ReliabilityPoint[] = [];
   for (let b = 0; b < k; b++) {
@@ -80,7 +85,11 @@ export function expectedCalibrationError(
   return eceFromBins(options.strategy === 'equal-mass' ? summary.equalMass : summary.equalWidth, summary.n);
 }
 
-export function reliabilityCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, bins = DEFAULT_BINS): ReliabilityPoint[] {
+export function reliabilityCurve(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = DEFAULT_BINS,
+): ReliabilityPoint[] {
   return reliabilityFromBins(sortedSummary(scores, labels, bins).equalWidth);
 }
 
@@ -127,7 +136,12 @@ function undefinedFit(reason: string, iterations = 0): LogisticCoefficient {
 }
 
 /** Newton-Raphson (= IRLS for the logistic likelihood) on the rows `members[0..len)`. */
-export function fitRecalibration(columns: RecalibrationColumns, labels: Uint8Array, members: Uint32Array, len: number): Recalibration {
+export function fitRecalibration(
+  columns: RecalibrationColumns,
+  labels: Uint8Array,
+  members: Uint32Array,
+  len: number,
+): Recalibration {
   let positives = 0;
   for (let k = 0; k < len; k++) positives += labels[members[k]!]!;
   if (positives === 0 || positives === len) {
@@ -141,7 +155,12 @@ export function fitRecalibration(columns: RecalibrationColumns, labels: Uint8Arr
 }
 
 /** μ = σ(a + logit p) = 1 / (1 + e^(−a)·(1 − p)/p): no exp per row. */
-function fitIntercept(oddsAgainst: Float64Array, labels: Uint8Array, members: Uint32Array, len: number): LogisticCoefficient {
+function fitIntercept(
+  oddsAgainst: Float64Array,
+  labels: Uint8Array,
+  members: Uint32Array,
+  len: number,
+): LogisticCoefficient {
   let a = 0;
   for (let iter = 1; iter <= MAX_ITER; iter++) {
     let g = 0;
@@ -156,13 +175,21 @@ function fitIntercept(oddsAgainst: Float64Array, labels: Uint8Array, members: Ui
     if (!(h > 0)) return undefinedFit('did not converge: zero information', iter);
     const step = g / h;
     a += step;
-    if (!Number.isFinite(a) || Math.abs(a) > DIVERGED) return undefinedFit('did not converge: diverging intercept', iter);
-    if (Math.abs(step) < TOL * (1 + Math.abs(a))) return { estimate: a, se: 1 / Math.sqrt(h), converged: true, iterations: iter };
+    if (!Number.isFinite(a) || Math.abs(a) > DIVERGED)
+      return undefinedFit('did not converge: diverging intercept', iter);
+    if (Math.abs(step) < TOL * (1 + Math.abs(a)))
+      return { estimate: a, se: 1 / Math.sqrt(h), converged: true, iterations: iter };
   }
   return undefinedFit(`did not converge in ${MAX_ITER} iterations`, MAX_ITER);
 }
 
-function fitSlope(logits: Float64Array, labels: Uint8Array, members: Uint32Array, len: number, start: number): LogisticCoefficient {
+function fitSlope(
+  logits: Float64Array,
+  labels: Uint8Array,
+  members: Uint32Array,
+  len: number,
+  start: number,
+): LogisticCoefficient {
   let a = start;
   let b = 1;
   for (let iter = 1; iter <= MAX_ITER; iter++) {
@@ -184,7 +211,8 @@ function fitSlope(logits: Float64Array, labels: Uint8Array, members: Uint32Array
       h11 += w * x * x;
     }
     const det = h00 * h11 - h01 * h01;
-    if (!(det > 1e-12 * h00 * h11)) return undefinedFit('did not converge: singular information (scores without spread or separated classes)', iter);
+    if (!(det > 1e-12 * h00 * h11))
+      return undefinedFit('did not converge: singular information (scores without spread or separated classes)', iter);
     const da = (h11 * g0 - h01 * g1) / det;
     const db = (h00 * g1 - h01 * g0) / det;
     a += da;

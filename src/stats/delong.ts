@@ -163,4 +163,3 @@ export function nonInferiority(test: PairedAucTest, margin: number, alpha: numbe
   const pValue = se > 0 ? normalUpperTail(shifted / se) : shifted > 0 ? 0 : 1;
   return { difference: test.difference, margin, alpha, lowerBound, pValue, nonInferior: pValue < alpha };
 }
-

@@ -22,7 +22,12 @@ import { StatsInputError } from './errors';
 
 function finiteColumn(values: readonly number[], column: string): void {
   values.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new StatsInputError(`${column}: non-finite value ${v} at row ${i}; count missing values separately`, column, i);
+    if (!Number.isFinite(v))
+      throw new StatsInputError(
+        `${column}: non-finite value ${v} at row ${i}; count missing values separately`,
+        column,
+        i,
+      );
   });
 }
 
@@ -88,13 +93,19 @@ export function binCounts(values: readonly number[], edges: readonly number[]): 
 }
 
 /** PSI from counts per bin (or per category) of the reference and the current window. */
-export function psiFromCounts(reference: readonly number[], current: readonly number[], epsilon = DEFAULT_PSI_EPSILON): { psi: number; contributions: number[] } {
-  if (reference.length !== current.length || reference.length === 0) throw new StatsInputError('PSI needs the same non-empty bins for both samples', 'bins');
+export function psiFromCounts(
+  reference: readonly number[],
+  current: readonly number[],
+  epsilon = DEFAULT_PSI_EPSILON,
+): { psi: number; contributions: number[] } {
+  if (reference.length !== current.length || reference.length === 0)
+    throw new StatsInputError('PSI needs the same non-empty bins for both samples', 'bins');
   if (!(epsilon > 0 && epsilon < 1)) throw new StatsInputError('epsilon must be in (0, 1)', 'epsilon');
   const total = (xs: readonly number[], name: string) => {
     let t = 0;
     xs.forEach((x, i) => {
-      if (!(Number.isFinite(x) && x >= 0)) throw new StatsInputError(`${name}: counts must be finite and non-negative`, name, i);
+      if (!(Number.isFinite(x) && x >= 0))
+        throw new StatsInputError(`${name}: counts must be finite and non-negative`, name, i);
       t += x;
     });
     if (t === 0) throw new StatsInputError(`${name}: no observations`, name);
@@ -119,12 +130,23 @@ export function psi(
   finiteColumn(reference, 'reference');
   finiteColumn(current, 'current');
   const edges = options.edges ? [...options.edges] : quantileEdges(reference, options.bins ?? 10);
-  if (edges.some((e, i) => !Number.isFinite(e) || (i > 0 && e <= edges[i - 1]!))) throw new StatsInputError('edges must be finite and strictly increasing', 'edges');
-  return psiOfBinCounts(binCounts(reference, edges), binCounts(current, edges), edges, options.epsilon ?? DEFAULT_PSI_EPSILON);
+  if (edges.some((e, i) => !Number.isFinite(e) || (i > 0 && e <= edges[i - 1]!)))
+    throw new StatsInputError('edges must be finite and strictly increasing', 'edges');
+  return psiOfBinCounts(
+    binCounts(reference, edges),
+    binCounts(current, edges),
+    edges,
+    options.epsilon ?? DEFAULT_PSI_EPSILON,
+  );
 }
 
 /** The PSI result of counts per bin on `edges` (the raw-value PSI and the sketch PSI differ only in how they count). */
-export function psiOfBinCounts(ref: readonly number[], cur: readonly number[], edges: number[], epsilon: number): PsiResult {
+export function psiOfBinCounts(
+  ref: readonly number[],
+  cur: readonly number[],
+  edges: number[],
+  epsilon: number,
+): PsiResult {
   const nRef = ref.reduce((a, b) => a + b, 0);
   const nCur = cur.reduce((a, b) => a + b, 0);
   const { psi: value, contributions } = psiFromCounts(ref, cur, epsilon);
@@ -184,7 +206,8 @@ export interface KsResult {
 
 /** Two-sample Kolmogorov-Smirnov test (two-sided, asymptotic p-value). */
 export function ks2Sample(reference: readonly number[], current: readonly number[]): KsResult {
-  if (reference.length === 0 || current.length === 0) throw new StatsInputError('KS needs two non-empty samples', reference.length === 0 ? 'reference' : 'current');
+  if (reference.length === 0 || current.length === 0)
+    throw new StatsInputError('KS needs two non-empty samples', reference.length === 0 ? 'reference' : 'current');
   finiteColumn(reference, 'reference');
   finiteColumn(current, 'current');
   const a = [...reference].sort(ascending);
@@ -281,16 +304,22 @@ export interface ChiSquareResult {
  * Pearson goodness of fit, Σ (O − E)²/E with df = k − 1 − ddof (scipy.stats.chisquare). Expected counts default
  * to uniform; given ones are rescaled to the observed total only if they differ from it by < 1e-8 relative.
  */
-export function chiSquareGoodnessOfFit(observed: readonly number[], expected?: readonly number[], ddof = 0): ChiSquareResult {
+export function chiSquareGoodnessOfFit(
+  observed: readonly number[],
+  expected?: readonly number[],
+  ddof = 0,
+): ChiSquareResult {
   const k = observed.length;
   if (k < 2) throw new StatsInputError('chi-square needs at least two categories', 'observed');
   observed.forEach((o, i) => {
-    if (!(Number.isFinite(o) && o >= 0)) throw new StatsInputError('observed counts must be finite and non-negative', 'observed', i);
+    if (!(Number.isFinite(o) && o >= 0))
+      throw new StatsInputError('observed counts must be finite and non-negative', 'observed', i);
   });
   const total = observed.reduce((s, o) => s + o, 0);
   const exp = expected ? [...expected] : observed.map(() => total / k);
   if (exp.length !== k) throw new StatsInputError('expected and observed have different lengths', 'expected');
-  if (exp.some((e) => !(e > 0 && Number.isFinite(e)))) throw new StatsInputError('expected counts must be positive', 'expected');
+  if (exp.some((e) => !(e > 0 && Number.isFinite(e))))
+    throw new StatsInputError('expected counts must be positive', 'expected');
   const expTotal = exp.reduce((s, e) => s + e, 0);
   if (Math.abs(expTotal - total) > 1e-8 * Math.max(total, expTotal)) {
     throw new StatsInputError(`expected counts sum to ${expTotal}, observed to ${total}`, 'expected');
@@ -306,16 +335,22 @@ export function chiSquareGoodnessOfFit(observed: readonly number[], expected?: r
  * no continuity correction (scipy.stats.chi2_contingency(..., correction=False)). Categories empty in both
  * samples are dropped (they carry no information and would divide by zero); df = k' − 1.
  */
-export function chiSquareHomogeneity(reference: readonly number[], current: readonly number[]): ChiSquareResult & { categories: number } {
-  if (reference.length !== current.length) throw new StatsInputError('reference and current need the same categories', 'categories');
+export function chiSquareHomogeneity(
+  reference: readonly number[],
+  current: readonly number[],
+): ChiSquareResult & { categories: number } {
+  if (reference.length !== current.length)
+    throw new StatsInputError('reference and current need the same categories', 'categories');
   const keep = reference.map((r, i) => [r, current[i]!] as const).filter(([r, c]) => r + c > 0);
   keep.forEach(([r, c], i) => {
-    if (!(Number.isFinite(r) && r >= 0 && Number.isFinite(c) && c >= 0)) throw new StatsInputError('counts must be finite and non-negative', 'counts', i);
+    if (!(Number.isFinite(r) && r >= 0 && Number.isFinite(c) && c >= 0))
+      throw new StatsInputError('counts must be finite and non-negative', 'counts', i);
   });
   if (keep.length < 2) throw new StatsInputError('chi-square needs at least two non-empty categories', 'categories');
   const nr = keep.reduce((s, [r]) => s + r, 0);
   const nc = keep.reduce((s, [, c]) => s + c, 0);
-  if (nr === 0 || nc === 0) throw new StatsInputError('both samples need observations', nr === 0 ? 'reference' : 'current');
+  if (nr === 0 || nc === 0)
+    throw new StatsInputError('both samples need observations', nr === 0 ? 'reference' : 'current');
   const n = nr + nc;
   let statistic = 0;
   for (const [r, c] of keep) {
@@ -337,7 +372,11 @@ export interface CategoricalDrift {
 }
 
 /** Drift of a categorical feature: counts per category (union of both samples, sorted), chi-square and PSI. */
-export function categoricalDrift(reference: readonly string[], current: readonly string[], epsilon = DEFAULT_PSI_EPSILON): CategoricalDrift {
+export function categoricalDrift(
+  reference: readonly string[],
+  current: readonly string[],
+  epsilon = DEFAULT_PSI_EPSILON,
+): CategoricalDrift {
   return categoricalDriftOfCounts(countCategories(reference), countCategories(current), epsilon);
 }
 
@@ -349,11 +388,21 @@ export function countCategories(xs: readonly string[]): Map<string, number> {
 }
 
 /** categoricalDrift from counts per category (e.g. the gateway's site counts, which keep no case-level values). */
-export function categoricalDriftOfCounts(reference: ReadonlyMap<string, number>, current: ReadonlyMap<string, number>, epsilon = DEFAULT_PSI_EPSILON): CategoricalDrift {
+export function categoricalDriftOfCounts(
+  reference: ReadonlyMap<string, number>,
+  current: ReadonlyMap<string, number>,
+  epsilon = DEFAULT_PSI_EPSILON,
+): CategoricalDrift {
   const categories = [...new Set([...reference.keys(), ...current.keys()])].sort();
   const ref = categories.map((c) => reference.get(c) ?? 0);
   const cur = categories.map((c) => current.get(c) ?? 0);
-  return { categories, reference: ref, current: cur, chiSquare: chiSquareHomogeneity(ref, cur), psi: psiFromCounts(ref, cur, epsilon).psi };
+  return {
+    categories,
+    reference: ref,
+    current: cur,
+    chiSquare: chiSquareHomogeneity(ref, cur),
+    psi: psiFromCounts(ref, cur, epsilon).psi,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -387,18 +436,35 @@ export function shadowAgreement(c: AgreementCounts): ShadowAgreement {
   if (!(cases > 0)) throw new StatsInputError('no shadow cases', 'cases');
   try {
     const k = cohensKappaFromTable(table);
-    return { cases, agreement: k.observedAgreement, kappa: k.kappa, kappaStandardError: k.standardError, expectedAgreement: k.expectedAgreement };
+    return {
+      cases,
+      agreement: k.observedAgreement,
+      kappa: k.kappa,
+      kappaStandardError: k.standardError,
+      expectedAgreement: k.expectedAgreement,
+    };
   } catch (err) {
     if (err instanceof KappaError && /undefined/.test(err.message)) {
-      return { cases, agreement: (c.both + c.neither) / cases, kappa: null, kappaStandardError: null, expectedAgreement: 1 };
+      return {
+        cases,
+        agreement: (c.both + c.neither) / cases,
+        kappa: null,
+        kappaStandardError: null,
+        expectedAgreement: 1,
+      };
     }
     throw new StatsInputError(err instanceof Error ? err.message : String(err), 'counts');
   }
 }
 
 /** Agreement counts from the two models' scores at one operating threshold (alert = score ≥ threshold). */
-export function agreementAtThreshold(candidate: readonly number[], production: readonly number[], threshold: number): AgreementCounts {
-  if (candidate.length !== production.length) throw new StatsInputError(`candidate has ${candidate.length} scores, production ${production.length}`, 'scores');
+export function agreementAtThreshold(
+  candidate: readonly number[],
+  production: readonly number[],
+  threshold: number,
+): AgreementCounts {
+  if (candidate.length !== production.length)
+    throw new StatsInputError(`candidate has ${candidate.length} scores, production ${production.length}`, 'scores');
   const out: AgreementCounts = { both: 0, candidateOnly: 0, productionOnly: 0, neither: 0 };
   candidate.forEach((s, i) => {
     const p = production[i]!;
@@ -416,7 +482,8 @@ export function agreementAtThreshold(candidate: readonly number[], production: r
 /** Pearson correlation of the two models' scores (null when either is constant). */
 export function scoreCorrelation(candidate: readonly number[], production: readonly number[]): number | null {
   const n = candidate.length;
-  if (n !== production.length || n < 2) throw new StatsInputError('score correlation needs two equal-length samples of ≥ 2', 'scores');
+  if (n !== production.length || n < 2)
+    throw new StatsInputError('score correlation needs two equal-length samples of ≥ 2', 'scores');
   finiteColumn(candidate, 'candidate');
   finiteColumn(production, 'production');
   let ma = 0;

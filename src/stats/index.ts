@@ -16,13 +16,45 @@ export {
   type RecalibrationColumns,
   type ReliabilityPoint,
 } from './calibration';
-export { aucInterval, delongAuc, nonInferiority, pairedDelong, pairedFromPlacements, type AucEstimate, type NonInferiorityResult, type PairedAucTest } from './delong';
+export {
+  aucInterval,
+  delongAuc,
+  nonInferiority,
+  pairedDelong,
+  pairedFromPlacements,
+  type AucEstimate,
+  type NonInferiorityResult,
+  type PairedAucTest,
+} from './delong';
 export { StatsInputError } from './errors';
 export { holmAdjust } from './holm';
 export { normalCdf, normalPdf, normalQuantile, normalUpperTail, twoSidedZ } from './normal';
-export { armStats, rate, rateCounts, thresholdForSensitivity, type ChosenThreshold, type ConfusionCounts, type Rate, type RateName } from './operating-point';
-export { clopperPearsonInterval, proportionInterval, wilsonInterval, type Interval, type ProportionMethod } from './proportion-intervals';
-export { crossSlices, crossSlicesWithSubsets, encodeAttribute, filterSlice, OVERALL, type EncodedAttribute, type SliceDefinition } from './slices';
+export {
+  armStats,
+  rate,
+  rateCounts,
+  thresholdForSensitivity,
+  type ChosenThreshold,
+  type ConfusionCounts,
+  type Rate,
+  type RateName,
+} from './operating-point';
+export {
+  clopperPearsonInterval,
+  proportionInterval,
+  wilsonInterval,
+  type Interval,
+  type ProportionMethod,
+} from './proportion-intervals';
+export {
+  crossSlices,
+  crossSlicesWithSubsets,
+  encodeAttribute,
+  filterSlice,
+  OVERALL,
+  type EncodedAttribute,
+  type SliceDefinition,
+} from './slices';
 export { DEFAULT_BINS, summarizeSorted, type BinSums, type SliceSummary } from './slice-summary';
 export { argsortAscending } from './sort';
 export { assertSameLength, toLabels, toScores } from './validate';

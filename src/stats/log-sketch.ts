@@ -17,7 +17,15 @@
  * it holds v − c, and every function here takes raw-scale references and edges and shifts them itself. With c
  * near the reference median the same feature is resolved as a standardised one is (`sketchResolves`).
  */
-import { binCounts, DEFAULT_PSI_EPSILON, kolmogorovSf, psiOfBinCounts, quantileEdges, type KsResult, type PsiResult } from './drift';
+import {
+  binCounts,
+  DEFAULT_PSI_EPSILON,
+  kolmogorovSf,
+  psiOfBinCounts,
+  quantileEdges,
+  type KsResult,
+  type PsiResult,
+} from './drift';
 import { StatsInputError } from './errors';
 import { quantile } from './shadow';
 
@@ -116,7 +124,15 @@ export class LogSketchBuilder {
       });
       return out;
     };
-    return { alpha: this.alpha, count: this.finite, missing: this.missing, zero: this.zero, positive: sparse(this.pos), negative: sparse(this.neg), ...centreField(this.centre) };
+    return {
+      alpha: this.alpha,
+      count: this.finite,
+      missing: this.missing,
+      zero: this.zero,
+      positive: sparse(this.pos),
+      negative: sparse(this.neg),
+      ...centreField(this.centre),
+    };
   }
 
   reset(): void {
@@ -138,27 +154,35 @@ const isCount = (c: unknown): c is number => typeof c === 'number' && Number.isI
 /** A sketch's buckets as [index, count] ascending, after checking what storage handed back is consistent. */
 function buckets(s: LogSketch): { positive: [number, number][]; negative: [number, number][] } {
   gammaOf(s.alpha);
-  if (s.centre !== undefined && !Number.isFinite(s.centre)) throw new StatsInputError(`sketch centre ${s.centre} is not a finite number`, 'centre');
+  if (s.centre !== undefined && !Number.isFinite(s.centre))
+    throw new StatsInputError(`sketch centre ${s.centre} is not a finite number`, 'centre');
   const side = (name: 'positive' | 'negative') =>
     Object.entries(s[name])
       .map(([k, c]): [number, number] => {
         const i = Number(k);
-        if (!Number.isInteger(i) || String(i) !== k || !isCount(c)) throw new StatsInputError(`sketch ${name} bucket "${k}": ${c} is not a count at an integer index`, name);
+        if (!Number.isInteger(i) || String(i) !== k || !isCount(c))
+          throw new StatsInputError(`sketch ${name} bucket "${k}": ${c} is not a count at an integer index`, name);
         return [i, c];
       })
       .sort((x, y) => x[0] - y[0]);
   const positive = side('positive');
   const negative = side('negative');
-  if (![s.count, s.missing, s.zero].every(isCount)) throw new StatsInputError('sketch count, missing and zero must be non-negative integers', 'count');
+  if (![s.count, s.missing, s.zero].every(isCount))
+    throw new StatsInputError('sketch count, missing and zero must be non-negative integers', 'count');
   const total = [...positive, ...negative].reduce((t, [, c]) => t + c, s.zero);
-  if (total !== s.count) throw new StatsInputError(`sketch count ${s.count} differs from its buckets' total ${total}`, 'count');
+  if (total !== s.count)
+    throw new StatsInputError(`sketch count ${s.count} differs from its buckets' total ${total}`, 'count');
   return { positive, negative };
 }
 
 /** Throws RangeError when alphas or centres differ. Pure: returns a new object. */
 export function mergeSketches(a: LogSketch, b: LogSketch): LogSketch {
-  if (a.alpha !== b.alpha) throw new RangeError(`cannot merge sketches of different alpha (${a.alpha} vs ${b.alpha}): their buckets differ`);
-  if (centreOf(a) !== centreOf(b)) throw new RangeError(`cannot merge sketches of different centres (${centreOf(a)} vs ${centreOf(b)}): their buckets differ`);
+  if (a.alpha !== b.alpha)
+    throw new RangeError(`cannot merge sketches of different alpha (${a.alpha} vs ${b.alpha}): their buckets differ`);
+  if (centreOf(a) !== centreOf(b))
+    throw new RangeError(
+      `cannot merge sketches of different centres (${centreOf(a)} vs ${centreOf(b)}): their buckets differ`,
+    );
   const ba = buckets(a);
   const bb = buckets(b);
   const sum = (x: [number, number][], y: [number, number][]) => {
@@ -185,17 +209,27 @@ export function bucketUpperBound(alpha: number, index: number): number {
 const representative = (gamma: number, index: number) => (2 * Math.pow(gamma, index)) / (gamma + 1);
 
 function checkEdges(edges: readonly number[]): void {
-  if (edges.some((e, i) => !Number.isFinite(e) || (i > 0 && e <= edges[i - 1]!))) throw new StatsInputError('edges must be finite and strictly increasing', 'edges');
+  if (edges.some((e, i) => !Number.isFinite(e) || (i > 0 && e <= edges[i - 1]!)))
+    throw new StatsInputError('edges must be finite and strictly increasing', 'edges');
 }
 
 function requireFinite(values: readonly number[], column: string): void {
   values.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new StatsInputError(`${column}: non-finite value ${v} at row ${i}; count missing values separately`, column, i);
+    if (!Number.isFinite(v))
+      throw new StatsInputError(
+        `${column}: non-finite value ${v} at row ${i}; count missing values separately`,
+        column,
+        i,
+      );
   });
 }
 
 function requireObservations(s: LogSketch, test: string): void {
-  if (s.count === 0) throw new StatsInputError(`${test} needs a non-empty current sample: the sketch holds no finite values (${s.missing} missing)`, 'current');
+  if (s.count === 0)
+    throw new StatsInputError(
+      `${test} needs a non-empty current sample: the sketch holds no finite values (${s.missing} missing)`,
+      'current',
+    );
 }
 
 /** The bin [e_{j−1}, e_j) holding x: the first edge > x, as binCounts does (a value equal to an edge goes above it). */
@@ -230,12 +264,21 @@ export function sketchBinCounts(s: LogSketch, edges: readonly number[]): number[
  * PSI of the sketched window vs the raw reference, as psi(reference, current, opts) computes it (decile edges of
  * the reference by default), with the window's counts per bin from sketchBinCounts.
  */
-export function sketchPsi(reference: readonly number[], s: LogSketch, opts: { edges?: readonly number[]; bins?: number; epsilon?: number } = {}): PsiResult {
+export function sketchPsi(
+  reference: readonly number[],
+  s: LogSketch,
+  opts: { edges?: readonly number[]; bins?: number; epsilon?: number } = {},
+): PsiResult {
   requireFinite(reference, 'reference');
   requireObservations(s, 'PSI');
   const edges = opts.edges ? [...opts.edges] : quantileEdges(reference, opts.bins ?? 10);
   checkEdges(edges);
-  return psiOfBinCounts(binCounts(reference, edges), sketchBinCounts(s, edges), edges, opts.epsilon ?? DEFAULT_PSI_EPSILON);
+  return psiOfBinCounts(
+    binCounts(reference, edges),
+    sketchBinCounts(s, edges),
+    edges,
+    opts.epsilon ?? DEFAULT_PSI_EPSILON,
+  );
 }
 
 /**
@@ -273,7 +316,11 @@ export function sketchKs(reference: readonly number[], s: LogSketch): KsResult {
       .reverse()
       .map(([i, [r, c]]): [number, number, number] => [-bucketUpperBound(s.alpha, i - 1), r, c]),
     [MIN_INDEXABLE, refSketch.zero, s.zero],
-    ...aligned(ref.positive, cur.positive).map(([i, [r, c]]): [number, number, number] => [bucketUpperBound(s.alpha, i), r, c]),
+    ...aligned(ref.positive, cur.positive).map(([i, [r, c]]): [number, number, number] => [
+      bucketUpperBound(s.alpha, i),
+      r,
+      c,
+    ]),
   ];
   const n = reference.length;
   const m = s.count;
@@ -299,7 +346,11 @@ export function sketchKs(reference: readonly number[], s: LogSketch): KsResult {
  * by buckets straddling an edge stays a small share of a bin. Features far from the centre for their spread fail
  * this (see the module comment); their PSI from a sketch would be wrong, so callers report them as not compared.
  */
-export function sketchResolves(reference: readonly number[], alpha: number, opts: { bins?: number; minBuckets?: number; centre?: number } = {}): boolean {
+export function sketchResolves(
+  reference: readonly number[],
+  alpha: number,
+  opts: { bins?: number; minBuckets?: number; centre?: number } = {},
+): boolean {
   const g = gammaOf(alpha);
   const c0 = opts.centre ?? 0;
   const edges = quantileEdges(reference, opts.bins ?? 10);
@@ -321,6 +372,8 @@ export function sketchTooCoarse(reference: readonly number[], s: LogSketch): str
   const resolves = sketchResolves(reference, s.alpha, { centre: median });
   return (
     `the gateway's sketch (relative accuracy ${s.alpha}, centre ${centreOf(s)}) is too coarse for its decile bins (values far from the centre for their spread)` +
-    (resolves ? `; a sketch centre of ${Number(median.toPrecision(6))} (the reference median) in the gateway's models file would resolve it` : '')
+    (resolves
+      ? `; a sketch centre of ${Number(median.toPrecision(6))} (the reference median) in the gateway's models file would resolve it`
+      : '')
   );
 }

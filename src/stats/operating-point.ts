@@ -88,7 +88,11 @@ export interface ChosenThreshold {
  * Highest specificity subject to sensitivity ≥ minSensitivity, on tuning rows only: the largest distinct score
  * t with TP(score ≥ t)/P ≥ minSensitivity (sensitivity only falls and specificity only rises as t increases).
  */
-export function thresholdForSensitivity(scores: ArrayLike<number>, labels: ArrayLike<number>, minSensitivity: number): ChosenThreshold {
+export function thresholdForSensitivity(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  minSensitivity: number,
+): ChosenThreshold {
   if (!(minSensitivity > 0 && minSensitivity <= 1)) {
     throw new StatsInputError(`minimum sensitivity must be in (0, 1], got ${minSensitivity}`, 'minSensitivity');
   }

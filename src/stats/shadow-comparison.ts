@@ -9,7 +9,13 @@
  * the two sources are compared by the same arithmetic.
  */
 import type { ArmStats, DisagreementDirection, ShadowMeasurement } from '../domain';
-import { agreementAtThreshold, scoreCorrelation, shadowAgreement, type AgreementCounts, type ShadowAgreement } from './drift';
+import {
+  agreementAtThreshold,
+  scoreCorrelation,
+  shadowAgreement,
+  type AgreementCounts,
+  type ShadowAgreement,
+} from './drift';
 import { armStats } from './operating-point';
 import { spearmanCorrelation } from './shadow';
 import { stratifiedSample } from './stratified-sample';
@@ -54,7 +60,10 @@ export interface ShadowComparison<T extends ComparedCase> {
   sample: Array<{ stratum: string; item: T }>;
 }
 
-export function compareShadow<T extends ComparedCase>(cases: readonly T[], opts: ShadowComparisonOptions): ShadowComparison<T> {
+export function compareShadow<T extends ComparedCase>(
+  cases: readonly T[],
+  opts: ShadowComparisonOptions,
+): ShadowComparison<T> {
   const t = opts.threshold;
   const n = cases.length;
   const sc = cases.map((s) => s.candidate);
@@ -71,7 +80,12 @@ export function compareShadow<T extends ComparedCase>(cases: readonly T[], opts:
       name: `${site}|${direction}`,
       site,
       direction,
-      items: cases.filter((s) => s.site === site && (s.candidate >= t) !== (s.production >= t) && (direction === 'candidate-only') === s.candidate >= t),
+      items: cases.filter(
+        (s) =>
+          s.site === site &&
+          s.candidate >= t !== s.production >= t &&
+          (direction === 'candidate-only') === s.candidate >= t,
+      ),
     })),
   );
   const { allocation, sample } = stratifiedSample(strata, opts.sampleSize, opts.seed, (s) => s.key);
@@ -82,14 +96,24 @@ export function compareShadow<T extends ComparedCase>(cases: readonly T[], opts:
     meanAbsScoreDifference: n > 0 ? absDiff / n : null,
     candidate: armStats(sc, labels, t),
     production: armStats(sp, labels, t),
-    correlation: n >= 2 ? { pearson: scoreCorrelation(sc, sp), spearman: spearmanCorrelation(sc, sp) } : { pearson: null, spearman: null },
-    strata: strata.map((s, i) => ({ site: s.site, direction: s.direction, available: s.items.length, sampled: allocation[i]!.sampled })),
+    correlation:
+      n >= 2
+        ? { pearson: scoreCorrelation(sc, sp), spearman: spearmanCorrelation(sc, sp) }
+        : { pearson: null, spearman: null },
+    strata: strata.map((s, i) => ({
+      site: s.site,
+      direction: s.direction,
+      available: s.items.length,
+      sampled: allocation[i]!.sampled,
+    })),
     sample,
   };
 }
 
 /** The part of a shadow measurement the comparison decides, the same for every source. */
-export function comparedMeasurement(c: ShadowComparison<ComparedCase>): Pick<
+export function comparedMeasurement(
+  c: ShadowComparison<ComparedCase>,
+): Pick<
   ShadowMeasurement,
   'cases' | 'agreements' | 'agreement' | 'meanAbsScoreDifference' | 'candidate' | 'production' | 'kappa' | 'correlation'
 > {

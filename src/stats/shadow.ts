@@ -27,9 +27,14 @@ export function midRanks(values: ArrayLike<number>): Float64Array {
 
 /** Spearman's rank correlation (mid-ranks for ties); null when either sample is constant. */
 export function spearmanCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number | null {
-  if (a.length !== b.length || a.length < 2) throw new StatsInputError('rank correlation needs two equal-length samples of ≥ 2', 'scores');
-  for (const [name, xs] of [['a', a], ['b', b]] as const) {
-    for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i]!)) throw new StatsInputError(`${name}: non-finite value at row ${i}`, name, i);
+  if (a.length !== b.length || a.length < 2)
+    throw new StatsInputError('rank correlation needs two equal-length samples of ≥ 2', 'scores');
+  for (const [name, xs] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    for (let i = 0; i < xs.length; i++)
+      if (!Number.isFinite(xs[i]!)) throw new StatsInputError(`${name}: non-finite value at row ${i}`, name, i);
   }
   return scoreCorrelation(Array.from(midRanks(a)), Array.from(midRanks(b)));
 }
@@ -49,7 +54,10 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 }
 
 /** p50 / p95 / p99 / max of measured durations (one per call); zeros when nothing was measured. */
-export function latencySummary(durations: ArrayLike<number>, batchSize: number): { calls: number; batchSize: number; p50: number; p95: number; p99: number; max: number } {
+export function latencySummary(
+  durations: ArrayLike<number>,
+  batchSize: number,
+): { calls: number; batchSize: number; p50: number; p95: number; p99: number; max: number } {
   if (durations.length === 0) return { calls: 0, batchSize, p50: 0, p95: 0, p99: 0, max: 0 };
   return {
     calls: durations.length,

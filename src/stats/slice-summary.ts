@@ -73,7 +73,7 @@ export function summarizeSorted(
   let probabilities = true;
   const invNeg = negatives > 0 ? 1 / negatives : 0;
   const invPos = positives > 0 ? 1 / positives : 0;
-  for (let start = 0; start < len; ) {
+  for (let start = 0; start < len;) {
     const s = scores[order[start]!]!;
     let end = start;
     let gp = 0;
@@ -157,4 +157,3 @@ export function summarizeSorted(
     equalMass,
   };
 }
-

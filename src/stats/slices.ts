@@ -8,7 +8,8 @@ export interface EncodedAttribute {
 }
 
 export function encodeAttribute(name: string, values: ArrayLike<string>, rows: number): EncodedAttribute {
-  if (values.length !== rows) throw new StatsInputError(`attribute ${name} has ${values.length} rows but labels has ${rows}`, name);
+  if (values.length !== rows)
+    throw new StatsInputError(`attribute ${name} has ${values.length} rows but labels has ${rows}`, name);
   const seen = new Map<string, number>();
   const raw = new Uint32Array(rows);
   let last: string | undefined;
@@ -17,7 +18,11 @@ export function encodeAttribute(name: string, values: ArrayLike<string>, rows: n
     const v = values[i];
     if (v !== last) {
       if (typeof v !== 'string' || v.length === 0) {
-        throw new StatsInputError(`attribute ${name}: row ${i} must be a non-empty string, got ${JSON.stringify(v)}`, name, i);
+        throw new StatsInputError(
+          `attribute ${name}: row ${i} must be a non-empty string, got ${JSON.stringify(v)}`,
+          name,
+          i,
+        );
       }
       let code = seen.get(v);
       if (code === undefined) {

@@ -23,13 +23,18 @@ export interface StratumAllocation {
 }
 
 /** How many cases each stratum contributes to a sample of `size` (capped by what is available). */
-export function allocateStrata(available: ReadonlyArray<{ name: string; available: number }>, size: number): StratumAllocation[] {
-  if (!Number.isInteger(size) || size < 0) throw new StatsInputError(`sample size must be a non-negative integer, got ${size}`, 'size');
+export function allocateStrata(
+  available: ReadonlyArray<{ name: string; available: number }>,
+  size: number,
+): StratumAllocation[] {
+  if (!Number.isInteger(size) || size < 0)
+    throw new StatsInputError(`sample size must be a non-negative integer, got ${size}`, 'size');
   const names = new Set<string>();
   for (const s of available) {
     if (names.has(s.name)) throw new StatsInputError(`stratum "${s.name}" appears twice`, 'strata');
     names.add(s.name);
-    if (!Number.isInteger(s.available) || s.available < 0) throw new StatsInputError(`stratum "${s.name}": available must be a non-negative integer`, 'strata');
+    if (!Number.isInteger(s.available) || s.available < 0)
+      throw new StatsInputError(`stratum "${s.name}": available must be a non-negative integer`, 'strata');
   }
   const out = available.map((s) => ({ name: s.name, available: s.available, sampled: 0 }));
   const total = out.reduce((t, s) => t + s.available, 0);
@@ -61,7 +66,12 @@ export function allocateStrata(available: ReadonlyArray<{ name: string; availabl
 }
 
 /** The sample: per stratum (in the given order) the allocated number of items, each stratum's in rank order. */
-export function stratifiedSample<T>(strata: ReadonlyArray<Stratum<T>>, size: number, seed: string, keyOf: (item: T) => string): { allocation: StratumAllocation[]; sample: Array<{ stratum: string; item: T }> } {
+export function stratifiedSample<T>(
+  strata: ReadonlyArray<Stratum<T>>,
+  size: number,
+  seed: string,
+  keyOf: (item: T) => string,
+): { allocation: StratumAllocation[]; sample: Array<{ stratum: string; item: T }> } {
   const allocation = allocateStrata(
     strata.map((s) => ({ name: s.name, available: s.items.length })),
     size,

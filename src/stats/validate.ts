@@ -18,7 +18,8 @@ export function toLabels(values: ArrayLike<number>, column = 'labels'): Uint8Arr
   const out = new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (v !== 0 && v !== 1) throw new StatsInputError(`${column}: label at row ${i} must be 0 or 1, got ${String(v)}`, column, i);
+    if (v !== 0 && v !== 1)
+      throw new StatsInputError(`${column}: label at row ${i} must be 0 or 1, got ${String(v)}`, column, i);
     out[i] = v;
   }
   return out;

@@ -107,7 +107,18 @@ export interface PredictionBatchLine {
   site?: Array<string | null>;
 }
 
-const BATCH_COLUMNS = ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality'] as const;
+const BATCH_COLUMNS = [
+  'at',
+  'model',
+  'modelVersion',
+  'route',
+  'routeVersion',
+  'caseIdHash',
+  'score',
+  'decision',
+  'latencyMs',
+  'quality',
+] as const;
 
 /** The prediction events of a parsed batch line, in order; null if it is not a whole batch (columns missing or of unequal length). */
 export function expandPredictionBatch(line: Record<string, unknown>): PredictionEvent[] | null {
@@ -118,7 +129,20 @@ export function expandPredictionBatch(line: Record<string, unknown>): Prediction
     const col = b[c];
     if (!Array.isArray(col) || col.length !== n) return null;
   }
-  const { eventId: batchId, at, model, modelVersion, route, routeVersion, caseIdHash, score, decision, latencyMs, quality, site } = b as PredictionBatchLine;
+  const {
+    eventId: batchId,
+    at,
+    model,
+    modelVersion,
+    route,
+    routeVersion,
+    caseIdHash,
+    score,
+    decision,
+    latencyMs,
+    quality,
+    site,
+  } = b as PredictionBatchLine;
   if (site !== undefined && (!Array.isArray(site) || site.length !== n)) return null;
   const events = new Array<PredictionEvent>(n);
   for (let i = 0; i < n; i++) {
@@ -225,7 +249,12 @@ const caseRef = {
   case_id: z.string().min(1).max(256).optional(),
   case_id_hash: z.string().regex(CASE_ID_HASH, 'must be a 64-character lowercase hex HMAC-SHA256').optional(),
 };
-const eventId = z.string().min(8).max(128).regex(/^[A-Za-z0-9._:-]+$/).optional();
+const eventId = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(/^[A-Za-z0-9._:-]+$/)
+  .optional();
 
 /** Outcome as clients send it (POST /v2/telemetry/outcomes). */
 export const OutcomeInputSchema = z
@@ -238,7 +267,10 @@ export const OutcomeInputSchema = z
     observed_at: z.iso.datetime({ offset: true }),
   })
   .strict()
-  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), { message: 'exactly one of case_id, case_id_hash', path: ['case_id'] });
+  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), {
+    message: 'exactly one of case_id, case_id_hash',
+    path: ['case_id'],
+  });
 
 export const FeedbackInputSchema = z
   .object({
@@ -251,11 +283,20 @@ export const FeedbackInputSchema = z
     reason: z.string().max(2000).optional(),
   })
   .strict()
-  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), { message: 'exactly one of case_id, case_id_hash', path: ['case_id'] });
+  .refine((o) => (o.case_id === undefined) !== (o.case_id_hash === undefined), {
+    message: 'exactly one of case_id, case_id_hash',
+    path: ['case_id'],
+  });
 
 /** One event, or a batch of up to 10,000 under `events`. */
 export function batchOf<T extends z.ZodType>(schema: T) {
-  return z.union([schema.transform((e) => [e] as Array<z.output<T>>), z.object({ events: z.array(schema).min(1).max(10_000) }).strict().transform((b) => b.events)]);
+  return z.union([
+    schema.transform((e) => [e] as Array<z.output<T>>),
+    z
+      .object({ events: z.array(schema).min(1).max(10_000) })
+      .strict()
+      .transform((b) => b.events),
+  ]);
 }
 export const OutcomeBatchSchema = batchOf(OutcomeInputSchema);
 export const FeedbackBatchSchema = batchOf(FeedbackInputSchema);

@@ -18,7 +18,10 @@ export interface WindowSketches {
  * The window's site mix (rows per site, from the sketch buckets) against the reference's (chi-square test of
  * homogeneity, PSI), or why it cannot be compared.
  */
-export function windowSiteMix(referenceSites: readonly string[] | null, w: WindowSketches): { drift: CategoricalDrift } | { notCompared: string } {
+export function windowSiteMix(
+  referenceSites: readonly string[] | null,
+  w: WindowSketches,
+): { drift: CategoricalDrift } | { notCompared: string } {
   if (!referenceSites) return { notCompared: 'the evaluation split has no site column' };
   const why = siteCountsUnusable(w);
   if (why) return { notCompared: why };
@@ -32,7 +35,8 @@ export function windowSiteMix(referenceSites: readonly string[] | null, w: Windo
 /** Why the window's site counts cannot be compared with the reference's site mix, or null if they can. */
 function siteCountsUnusable(w: WindowSketches): string | null {
   if (w.sites.buckets === 0) return 'the gateway counts no site in this window (older gateways)';
-  if (w.sites.buckets < w.buckets) return `${w.buckets - w.sites.buckets} of ${w.buckets} input sketch buckets count no site (older gateways)`;
+  if (w.sites.buckets < w.buckets)
+    return `${w.buckets - w.sites.buckets} of ${w.buckets} input sketch buckets count no site (older gateways)`;
   if (w.sites.overflow > 0) return `${w.sites.overflow} rows came from sites past a bucket's limit of distinct sites`;
   let n = 0;
   for (const c of w.sites.counts.values()) n += c;
@@ -46,7 +50,12 @@ function siteCountsUnusable(w: WindowSketches): string | null {
  * keep every sketch in the hourly windows the prediction reader already reads.) A feature whose sketches cannot
  * be merged is left out and named, never merged in part.
  */
-export function mergeWindowSketches(events: readonly TelemetryEvent[], model: string, from: string, to: string): WindowSketches {
+export function mergeWindowSketches(
+  events: readonly TelemetryEvent[],
+  model: string,
+  from: string,
+  to: string,
+): WindowSketches {
   const lo = Date.parse(from);
   const hi = Date.parse(to);
   const features = new Map<string, LogSketch>();
@@ -64,7 +73,8 @@ export function mergeWindowSketches(events: readonly TelemetryEvent[], model: st
     rows += e.rows;
     if (e.sites && typeof e.sites === 'object') {
       sites.buckets++;
-      for (const [site, n] of Object.entries(e.sites)) if (Number.isInteger(n) && n > 0) sites.counts.set(site, (sites.counts.get(site) ?? 0) + n);
+      for (const [site, n] of Object.entries(e.sites))
+        if (Number.isInteger(n) && n > 0) sites.counts.set(site, (sites.counts.get(site) ?? 0) + n);
       if (Number.isInteger(e.siteOverflow) && e.siteOverflow! > 0) sites.overflow += e.siteOverflow!;
     }
     for (const [f, s] of Object.entries(e.features)) {

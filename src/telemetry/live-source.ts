@@ -132,7 +132,8 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   const seen = new Set<string>();
   const predictions = events
     .filter((e) => {
-      if (e.kind !== 'prediction' || e.model !== query.model || e.route === 'shadow' || seen.has(e.eventId)) return false;
+      if (e.kind !== 'prediction' || e.model !== query.model || e.route === 'shadow' || seen.has(e.eventId))
+        return false;
       seen.add(e.eventId);
       const t = Date.parse(e.at);
       if (!(t >= from && t < to)) return false;
@@ -147,7 +148,8 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   const failures: Record<LiveRoute, number> = { production: 0, canary: 0 };
   const seenFailures = new Set<string>();
   for (const e of events) {
-    if (e.kind !== 'failure' || e.model !== query.model || e.route === 'shadow' || seenFailures.has(e.eventId)) continue;
+    if (e.kind !== 'failure' || e.model !== query.model || e.route === 'shadow' || seenFailures.has(e.eventId))
+      continue;
     seenFailures.add(e.eventId);
     const t = Date.parse(e.at);
     if (!(t >= from && t < to)) continue;
@@ -160,7 +162,8 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   const feedback = new Map<string, { override: number; dismissed: number }>();
   const counted = new Set<string>();
   for (const e of events) {
-    if (e.model !== query.model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf)) continue;
+    if (e.model !== query.model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf))
+      continue;
     counted.add(e.eventId);
     if (e.kind === 'feedback') {
       const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
@@ -173,8 +176,20 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
   const cases = new Map<string, CaseInArm>();
   const crossed = new Set<string>();
   const acc = {
-    production: { predictions: 0, latencies: [] as number[], modelVersions: new Set<string>(), routeVersions: new Set<number>(), quality: {} as Record<string, number> },
-    canary: { predictions: 0, latencies: [] as number[], modelVersions: new Set<string>(), routeVersions: new Set<number>(), quality: {} as Record<string, number> },
+    production: {
+      predictions: 0,
+      latencies: [] as number[],
+      modelVersions: new Set<string>(),
+      routeVersions: new Set<number>(),
+      quality: {} as Record<string, number>,
+    },
+    canary: {
+      predictions: 0,
+      latencies: [] as number[],
+      modelVersions: new Set<string>(),
+      routeVersions: new Set<number>(),
+      quality: {} as Record<string, number>,
+    },
   };
   for (const p of predictions) {
     const route = p.route as LiveRoute;
@@ -245,7 +260,15 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
       quality: a.quality,
     };
   }
-  return { model: query.model, from: query.from, to: query.to, threshold: query.threshold, weights, arms, crossovers: crossed.size };
+  return {
+    model: query.model,
+    from: query.from,
+    to: query.to,
+    threshold: query.threshold,
+    weights,
+    arms,
+    crossovers: crossed.size,
+  };
 }
 
 /**
@@ -265,7 +288,11 @@ export function caseLabels(
     const w = weights[e.source as OutcomeSource] ?? 0;
     if (!(w > 0)) continue;
     const cur = truth.get(e.caseIdHash);
-    const better = !cur || w > cur.weight || (w === cur.weight && (e.observedAt > cur.observedAt || (e.observedAt === cur.observedAt && e.eventId > cur.eventId)));
+    const better =
+      !cur ||
+      w > cur.weight ||
+      (w === cur.weight &&
+        (e.observedAt > cur.observedAt || (e.observedAt === cur.observedAt && e.eventId > cur.eventId)));
     if (better) truth.set(e.caseIdHash, { label: e.label, weight: w, observedAt: e.observedAt, eventId: e.eventId });
   }
   return truth;
@@ -313,10 +340,14 @@ export class TelemetryLiveSource implements LiveTelemetryPort, TelemetryWindowRe
     // Complete through the interval's end, or through `asOf` when that is later (outcomes that arrived until then).
     const w = this.watermarks;
     const through = query.asOf !== undefined && Date.parse(query.asOf) > Date.parse(query.to) ? query.asOf : query.to;
-    const completeness = w ? await awaitCompleteness(w.store, query.from, through, { maxWaitMs: w.maxWaitMs, pollMs: w.pollMs }) : null;
+    const completeness = w
+      ? await awaitCompleteness(w.store, query.from, through, { maxWaitMs: w.maxWaitMs, pollMs: w.pollMs })
+      : null;
     // Without an asOf, a complete read takes outcomes up to the lowest watermark: exactly what every gateway has uploaded.
     const running = completeness?.complete ? completeness.gateways.filter((g) => !g.stopped) : [];
-    const lowest = running.length ? running.reduce((m, g) => (Date.parse(g.through) < Date.parse(m) ? g.through : m), running[0]!.through) : null;
+    const lowest = running.length
+      ? running.reduce((m, g) => (Date.parse(g.through) < Date.parse(m) ? g.through : m), running[0]!.through)
+      : null;
     const asOf = query.asOf ?? lowest ?? this.now().toISOString();
     const events: TelemetryEvent[] = [];
     const used: LiveTelemetryResult['segments'] = [];

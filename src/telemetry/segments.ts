@@ -131,7 +131,12 @@ export class SegmentUploader {
     // heartbeat, so a gateway whose uploads fail still shows as alive and holds the windows it owes incomplete.
     if (this.wal.sealedSegments().length === 0) this.publishedThrough = this.sealedThrough;
     if (Number.isFinite(this.publishedThrough)) {
-      await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: new Date(this.publishedThrough).toISOString(), at: new Date().toISOString() });
+      await w.store.put({
+        kind: 'vigil.telemetry-watermark/v1',
+        gateway: w.gateway,
+        through: new Date(this.publishedThrough).toISOString(),
+        at: new Date().toISOString(),
+      });
     }
   }
 
@@ -151,7 +156,13 @@ export class SegmentUploader {
     const w = this.watermark;
     if (!w || this.wal.sealedSegments().length > 0) return;
     const now = new Date().toISOString();
-    await w.store.put({ kind: 'vigil.telemetry-watermark/v1', gateway: w.gateway, through: now, at: now, stopped: true });
+    await w.store.put({
+      kind: 'vigil.telemetry-watermark/v1',
+      gateway: w.gateway,
+      through: now,
+      at: now,
+      stopped: true,
+    });
   }
 
   /** Upload everything sealed; resolves when the backlog is empty or an upload failed (retried on the next tick). */
@@ -187,7 +198,8 @@ export class SegmentUploader {
       return;
     }
     const { events, skipped } = parseSegment(text);
-    if (skipped > 0) this.log?.warn({ file, skipped }, 'telemetry segment had unreadable lines (a torn, unacknowledged tail)');
+    if (skipped > 0)
+      this.log?.warn({ file, skipped }, 'telemetry segment had unreadable lines (a torn, unacknowledged tail)');
     if (events.length > 0) {
       const ref = await this.sink.putBytes(segmentBytes(events), SEGMENT_MEDIA_TYPE);
       for (const p of pointersFor(events, ref)) await this.sink.putNamed(pointerKey(p.window, ref.sha256), p);
@@ -227,7 +239,14 @@ export class TelemetryReader {
     const out: string[] = [];
     let token: string | undefined;
     do {
-      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: INDEX_PREFIX, Delimiter: '/', ContinuationToken: token }));
+      const res = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: INDEX_PREFIX,
+          Delimiter: '/',
+          ContinuationToken: token,
+        }),
+      );
       for (const p of res.CommonPrefixes ?? []) out.push(p.Prefix!.slice(INDEX_PREFIX.length, -1));
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -238,7 +257,13 @@ export class TelemetryReader {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${INDEX_PREFIX}${window}/`, ContinuationToken: token }));
+      const res = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${INDEX_PREFIX}${window}/`,
+          ContinuationToken: token,
+        }),
+      );
       for (const o of res.Contents ?? []) keys.push(o.Key!);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -280,7 +305,16 @@ export class TelemetryReader {
 }
 
 export function caseRecord(e: PredictionEvent): CaseRecord {
-  return { at: e.at, model: e.model, modelVersion: e.modelVersion, route: e.route, routeVersion: e.routeVersion, score: e.score, decision: e.decision, ...(e.site !== undefined ? { site: e.site } : {}) };
+  return {
+    at: e.at,
+    model: e.model,
+    modelVersion: e.modelVersion,
+    route: e.route,
+    routeVersion: e.routeVersion,
+    score: e.score,
+    decision: e.decision,
+    ...(e.site !== undefined ? { site: e.site } : {}),
+  };
 }
 
 /** How much each ground-truth source counts (from the release policy). */
@@ -330,7 +364,19 @@ export function aggregate(events: readonly TelemetryEvent[], weights: SourceWeig
     let arm = arms.get(key);
     if (!arm) {
       arm = {
-        agg: { model: e.model, modelVersion: e.modelVersion, route: e.route, predictions: 0, alerts: 0, meanScore: 0, p99LatencyMs: 0, weighted: { tp: 0, fp: 0, fn: 0, tn: 0 }, labelledCases: 0, overrides: 0, dismissedAlerts: 0 },
+        agg: {
+          model: e.model,
+          modelVersion: e.modelVersion,
+          route: e.route,
+          predictions: 0,
+          alerts: 0,
+          meanScore: 0,
+          p99LatencyMs: 0,
+          weighted: { tp: 0, fp: 0, fn: 0, tn: 0 },
+          labelledCases: 0,
+          overrides: 0,
+          dismissedAlerts: 0,
+        },
         scoreSum: 0,
         latencies: [],
       };
@@ -355,6 +401,10 @@ export function aggregate(events: readonly TelemetryEvent[], weights: SourceWeig
   }
   return [...arms.values()].map(({ agg, scoreSum, latencies }) => {
     latencies.sort((x, y) => x - y);
-    return { ...agg, meanScore: scoreSum / agg.predictions, p99LatencyMs: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0 };
+    return {
+      ...agg,
+      meanScore: scoreSum / agg.predictions,
+      p99LatencyMs: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0,
+    };
   });
 }

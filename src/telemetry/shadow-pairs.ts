@@ -57,7 +57,8 @@ export interface ShadowPairing {
 }
 
 const keyOf = (e: PredictionEvent): string => `${e.caseIdHash}\u0000${e.at}\u0000${e.routeVersion}`;
-const byEventId = (a: PredictionEvent, b: PredictionEvent): number => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+const byEventId = (a: PredictionEvent, b: PredictionEvent): number =>
+  a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
 
 /**
  * Pair each shadow prediction of `shadowVersion` with the production prediction of `productionVersion` that has
@@ -84,7 +85,13 @@ export function pairShadowPredictions(events: readonly TelemetryEvent[], q: Shad
     if (e.kind === 'failure' && e.model === q.model && !seen.has(e.eventId)) {
       seen.add(e.eventId);
       const t = Date.parse(e.at);
-      if (t >= from && t < to && e.route !== 'canary' && e.modelVersion === (e.route === 'production' ? q.productionVersion : q.shadowVersion)) failures[e.route]++;
+      if (
+        t >= from &&
+        t < to &&
+        e.route !== 'canary' &&
+        e.modelVersion === (e.route === 'production' ? q.productionVersion : q.shadowVersion)
+      )
+        failures[e.route]++;
       continue;
     }
     if (e.kind !== 'prediction' || e.model !== q.model || seen.has(e.eventId)) continue;
@@ -125,11 +132,27 @@ export function pairShadowPredictions(events: readonly TelemetryEvent[], q: Shad
     const n = Math.min(prods.length, mirrors.length);
     for (let i = 0; i < n; i++) {
       const p = prods[i]!;
-      pairs.push({ caseIdHash: p.caseIdHash, at: p.at, routeVersion: p.routeVersion, production: p, shadow: mirrors[i]! });
+      pairs.push({
+        caseIdHash: p.caseIdHash,
+        at: p.at,
+        routeVersion: p.routeVersion,
+        production: p,
+        shadow: mirrors[i]!,
+      });
       version(p.routeVersion).paired++;
     }
   }
-  pairs.sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.caseIdHash !== b.caseIdHash ? (a.caseIdHash < b.caseIdHash ? -1 : 1) : byEventId(a.production, b.production)));
+  pairs.sort((a, b) =>
+    a.at !== b.at
+      ? a.at < b.at
+        ? -1
+        : 1
+      : a.caseIdHash !== b.caseIdHash
+        ? a.caseIdHash < b.caseIdHash
+          ? -1
+          : 1
+        : byEventId(a.production, b.production),
+  );
   return {
     pairs,
     production: nProduction,
@@ -162,7 +185,8 @@ export const pairSite = (p: ShadowPair): string => p.production.site ?? TELEMETR
 
 /** Why a measurement of the simulated shadow has no counterpart here. */
 export const TELEMETRY_NOT_MEASURED: NonNullable<ShadowMeasurement['notMeasured']> = {
-  drift: 'the window has no input sketches of the model (a gateway without them, or VIGIL_GATEWAY_SKETCH_BUCKET_MS=0), so input drift against the locked validation reference cannot be measured',
+  drift:
+    'the window has no input sketches of the model (a gateway without them, or VIGIL_GATEWAY_SKETCH_BUCKET_MS=0), so input drift against the locked validation reference cannot be measured',
   missing: 'without input sketches, gateway telemetry flags missing inputs per request (inputQuality), not per feature',
 };
 
@@ -182,14 +206,24 @@ export interface ShadowTelemetryMeasurement {
  * coverage and the disagreement sample. Input drift is not measured (see TELEMETRY_NOT_MEASURED). A pair whose
  * score is not a finite number is left out and counted (`invalidScores`).
  */
-export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: ShadowTelemetryQuery): ShadowTelemetryMeasurement {
+export function measureShadowTelemetry(
+  events: readonly TelemetryEvent[],
+  q: ShadowTelemetryQuery,
+): ShadowTelemetryMeasurement {
   const pairing = pairShadowPredictions(events, q);
   const valid = pairing.pairs.filter((p) => Number.isFinite(p.production.score) && Number.isFinite(p.shadow.score));
   const asOf = q.asOf === undefined ? Infinity : Date.parse(q.asOf);
   const truth = caseLabels(events, q.model, q.weights ?? DEFAULT_SOURCE_WEIGHTS, asOf);
   // Strata: site (the request's, where it named one) × direction, as for simulated cases.
   const compared = compareShadow(
-    valid.map((p) => ({ candidate: p.shadow.score, production: p.production.score, label: truth.get(p.caseIdHash)?.label ?? -1, site: pairSite(p), key: `${p.caseIdHash}|${p.at}|${p.production.eventId}`, pair: p })),
+    valid.map((p) => ({
+      candidate: p.shadow.score,
+      production: p.production.score,
+      label: truth.get(p.caseIdHash)?.label ?? -1,
+      site: pairSite(p),
+      key: `${p.caseIdHash}|${p.at}|${p.production.eventId}`,
+      pair: p,
+    })),
     { threshold: q.threshold, sites: [...new Set(valid.map(pairSite))].sort(), sampleSize: q.sampleSize, seed: q.seed },
   );
   const { counts } = compared;
@@ -203,7 +237,13 @@ export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: Sha
       candidate: latencySummary(valid.map((p) => p.shadow.latencyMs).filter(Number.isFinite), 1),
       production: latencySummary(valid.map((p) => p.production.latencyMs).filter(Number.isFinite), 1),
     },
-    disagreements: { candidateOnly: counts.candidateOnly, productionOnly: counts.productionOnly, sampled: compared.sample.length, sample: null, strata: compared.strata },
+    disagreements: {
+      candidateOnly: counts.candidateOnly,
+      productionOnly: counts.productionOnly,
+      sampled: compared.sample.length,
+      sample: null,
+      strata: compared.strata,
+    },
     mirror: {
       production: pairing.production,
       paired: pairing.pairs.length,
@@ -215,7 +255,11 @@ export function measureShadowTelemetry(events: readonly TelemetryEvent[], q: Sha
     },
     inputQuality: { requests: valid.length, flags },
     // Failure events: a failed mirror is the candidate's error, a production request without an answer the incumbent's (it was never mirrored).
-    errors: { candidate: pairing.failures.shadow, production: pairing.failures.production, cases: pairing.failures.shadow + pairing.failures.production },
+    errors: {
+      candidate: pairing.failures.shadow,
+      production: pairing.failures.production,
+      cases: pairing.failures.shadow + pairing.failures.production,
+    },
     notMeasured: { ...TELEMETRY_NOT_MEASURED },
   };
   return {

@@ -76,7 +76,10 @@ export class WriteAheadLog {
   /** Events acknowledged since open. */
   acknowledged = 0;
 
-  private constructor(readonly dir: string, opts: WalOptions) {
+  private constructor(
+    readonly dir: string,
+    opts: WalOptions,
+  ) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 5;
     this.flushEvents = opts.flushEvents ?? 512;
     this.relaxedFlushIntervalMs = opts.relaxedFlushIntervalMs ?? 50;
@@ -142,7 +145,10 @@ export class WriteAheadLog {
    */
   appendEncoded(text: string, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
-    if (!(events > 0) || !text.endsWith('\n')) return Promise.reject(new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`));
+    if (!(events > 0) || !text.endsWith('\n'))
+      return Promise.reject(
+        new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`),
+      );
     return new Promise<void>((resolve, reject) => {
       // A UTF-16 code unit is at most 3 UTF-8 bytes.
       this.reserve(text.length * 3);
@@ -211,7 +217,8 @@ export class WriteAheadLog {
    * so it ends under steady load.
    */
   barrier(): Promise<void> {
-    if (this.pending.events > 0) return new Promise<void>((resolve, reject) => this.pending.waiters.push({ resolve, reject }));
+    if (this.pending.events > 0)
+      return new Promise<void>((resolve, reject) => this.pending.waiters.push({ resolve, reject }));
     if (!this.flushing) return Promise.resolve();
     // The batch in flight carries the last appends: its waiters see its error, this one only its end.
     return new Promise<void>((resolve) => void this.flushing!.then(resolve, resolve));
@@ -284,7 +291,8 @@ export class WriteAheadLog {
       for (const w of batch.waiters) w.reject(e);
       return;
     }
-    if (this.sealRequested || this.bytes >= this.segmentMaxBytes || Date.now() - this.openedAt >= this.segmentMaxAgeMs) await this.seal();
+    if (this.sealRequested || this.bytes >= this.segmentMaxBytes || Date.now() - this.openedAt >= this.segmentMaxAgeMs)
+      await this.seal();
   }
 
   /** Append one line (UTF-8) and its newline to the pending batch, growing its buffer when needed. */
@@ -357,7 +365,8 @@ export function parseSegment(text: string): { events: TelemetryEvent[]; skipped:
       const batch = expandPredictionBatch(e as Record<string, unknown>);
       if (batch) for (const p of batch) events.push(p);
       else skipped++;
-    } else if (typeof (e as TelemetryEvent).eventId === 'string' && typeof (e as TelemetryEvent).kind === 'string') events.push(e as TelemetryEvent);
+    } else if (typeof (e as TelemetryEvent).eventId === 'string' && typeof (e as TelemetryEvent).kind === 'string')
+      events.push(e as TelemetryEvent);
     else skipped++;
   }
   return { events, skipped };

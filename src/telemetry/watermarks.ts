@@ -46,7 +46,11 @@ export interface TelemetryCompleteness {
  * Gateways that beat within GONE_AFTER_MS of `from` (or later) must be past `to`, unless they stopped cleanly
  * (everything uploaded); older watermarks are gateways gone before the interval.
  */
-export function judgeCompleteness(marks: readonly TelemetryWatermark[], from: string, to: string): Omit<TelemetryCompleteness, 'waitedMs'> {
+export function judgeCompleteness(
+  marks: readonly TelemetryWatermark[],
+  from: string,
+  to: string,
+): Omit<TelemetryCompleteness, 'waitedMs'> {
   const since = Date.parse(from) - GONE_AFTER_MS;
   const toMs = Date.parse(to);
   const judged = marks
@@ -66,7 +70,12 @@ export interface AwaitOptions {
 }
 
 /** Polls the watermarks until the interval is complete, no gateway publishes any, or `maxWaitMs` has passed. */
-export async function awaitCompleteness(store: WatermarkStore, from: string, to: string, opts: AwaitOptions): Promise<TelemetryCompleteness> {
+export async function awaitCompleteness(
+  store: WatermarkStore,
+  from: string,
+  to: string,
+  opts: AwaitOptions,
+): Promise<TelemetryCompleteness> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
@@ -90,14 +99,23 @@ export class S3WatermarkStore implements WatermarkStore {
   }
 
   async put(w: TelemetryWatermark): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: S3WatermarkStore.key(w.gateway), Body: JSON.stringify(w), ContentType: 'application/json' }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: S3WatermarkStore.key(w.gateway),
+        Body: JSON.stringify(w),
+        ContentType: 'application/json',
+      }),
+    );
   }
 
   async list(): Promise<TelemetryWatermark[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const res = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: WATERMARK_PREFIX, ContinuationToken: token }));
+      const res = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: WATERMARK_PREFIX, ContinuationToken: token }),
+      );
       for (const o of res.Contents ?? []) keys.push(o.Key!);
       token = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (token);
@@ -106,7 +124,12 @@ export class S3WatermarkStore implements WatermarkStore {
       try {
         const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
         const w = JSON.parse(await res.Body!.transformToString()) as TelemetryWatermark;
-        if (w.kind === 'vigil.telemetry-watermark/v1' && !Number.isNaN(Date.parse(w.through)) && !Number.isNaN(Date.parse(w.at))) out.push(w);
+        if (
+          w.kind === 'vigil.telemetry-watermark/v1' &&
+          !Number.isNaN(Date.parse(w.through)) &&
+          !Number.isNaN(Date.parse(w.at))
+        )
+          out.push(w);
       } catch (e) {
         if ((e as Error).name !== 'NoSuchKey') throw e; // removed between list and get
       }

@@ -32,27 +32,39 @@ export function adjudicationBlocked(user: Identity, status: ReleaseStatus): stri
   const a = status.shadowAdjudication;
   if (!a) return 'This release has no disagreement sample to adjudicate.';
   if (!a.open) return 'Adjudication is closed for this release.';
-  if (status.submittedBy === user.id) return 'You submitted this release: separation of duties forbids you to adjudicate it.';
+  if (status.submittedBy === user.id)
+    return 'You submitted this release: separation of duties forbids you to adjudicate it.';
   if (adjudicatorRoles(user).length === 0) return 'Your account has no role that adjudicates (qa or clinical).';
   return null;
 }
 
 export function registerAdjudicationRoutes(ui: Hono<Env>, deps: UiDeps, h: AdjudicationRouteHelpers): void {
-  const page = async (c: Context<Env>, releaseId: string, extra: { notice?: string; error?: string; httpStatus?: ContentfulStatusCode } = {}) => {
+  const page = async (
+    c: Context<Env>,
+    releaseId: string,
+    extra: { notice?: string; error?: string; httpStatus?: ContentfulStatusCode } = {},
+  ) => {
     const user = c.get('user')!;
     const status = await h.statusOr404(releaseId);
     const a = status.shadowAdjudication;
     let sample: DisagreementSample | { error: string } | null = null;
     if (a?.sample) {
       try {
-        sample = JSON.parse(Buffer.from(await deps.evidence.getBytes(a.sample.key, a.sample.sha256)).toString('utf8')) as DisagreementSample;
+        sample = JSON.parse(
+          Buffer.from(await deps.evidence.getBytes(a.sample.key, a.sample.sha256)).toString('utf8'),
+        ) as DisagreementSample;
       } catch (err) {
         deps.log.warn({ key: a.sample.key, err: String(err) }, 'ui: disagreement sample unreadable');
-        sample = { error: `The disagreement sample ${a.sample.key} could not be read or failed its digest check: ${(err as Error).message}` };
+        sample = {
+          error: `The disagreement sample ${a.sample.key} could not be read or failed its digest check: ${(err as Error).message}`,
+        };
       }
     }
     const { httpStatus = 200, ...messages } = extra;
-    return c.html(adjudicationPage(h.ctxOf(c), { status, sample, user, blocked: adjudicationBlocked(user, status), ...messages }), httpStatus);
+    return c.html(
+      adjudicationPage(h.ctxOf(c), { status, sample, user, blocked: adjudicationBlocked(user, status), ...messages }),
+      httpStatus,
+    );
   };
 
   ui.get('/releases/:id/adjudication', async (c) => {
@@ -69,13 +81,23 @@ export function registerAdjudicationRoutes(ui: Hono<Env>, deps: UiDeps, h: Adjud
     const sampleId = c.req.param('sampleId');
     const str = (v: unknown) => (typeof v === 'string' ? v : '');
     try {
-      const input = adjudicationInput(user, { sampleId, verdict: str(form.verdict), comment: str(form.comment), ...(str(form.role) ? { role: str(form.role) } : {}) });
+      const input = adjudicationInput(user, {
+        sampleId,
+        verdict: str(form.verdict),
+        comment: str(form.comment),
+        ...(str(form.role) ? { role: str(form.role) } : {}),
+      });
       const result = await submitAdjudication(deps, releaseId, input);
       deps.log.info({ releaseId, reviewer: user.id, sampleId, verdict: input.verdict }, 'ui: adjudication accepted');
-      return page(c, releaseId, { notice: `Your adjudication of ${sampleId} was recorded (${result.adjudicatedCases} of ${result.required} required cases adjudicated).` });
+      return page(c, releaseId, {
+        notice: `Your adjudication of ${sampleId} was recorded (${result.adjudicatedCases} of ${result.required} required cases adjudicated).`,
+      });
     } catch (err) {
       if (!(err instanceof AdjudicationRefusal)) throw err;
-      deps.log.info({ releaseId, reviewer: user.id, sampleId, status: err.status, reason: err.message }, 'ui: adjudication refused');
+      deps.log.info(
+        { releaseId, reviewer: user.id, sampleId, status: err.status, reason: err.message },
+        'ui: adjudication refused',
+      );
       return page(c, releaseId, { error: err.message, httpStatus: err.status });
     }
   });
@@ -85,7 +107,14 @@ const fmt = (x: number) => x.toFixed(3);
 
 export function adjudicationPage(
   ctx: PageContext,
-  d: { status: ReleaseStatus; sample: DisagreementSample | { error: string } | null; user: Identity; blocked: string | null; notice?: string; error?: string },
+  d: {
+    status: ReleaseStatus;
+    sample: DisagreementSample | { error: string } | null;
+    user: Identity;
+    blocked: string | null;
+    notice?: string;
+    error?: string;
+  },
 ): Html {
   const s = d.status;
   const a = s.shadowAdjudication;
@@ -115,7 +144,14 @@ function progress(a: ShadowAdjudicationStatus): Html {
 </dl>`;
 }
 
-function cases(ctx: PageContext, base: string, sample: DisagreementSample, a: ShadowAdjudicationStatus, user: Identity, blocked: string | null): Html {
+function cases(
+  ctx: PageContext,
+  base: string,
+  sample: DisagreementSample,
+  a: ShadowAdjudicationStatus,
+  user: Identity,
+  blocked: string | null,
+): Html {
   const roles = adjudicatorRoles(user);
   return html`<div class="scroll"><table><caption class="hint">Threshold ${sample.threshold}; inputs as the candidate received them (— = missing)</caption>
 <thead><tr><th scope="col">Case</th><th scope="col">Site</th><th scope="col">Candidate</th><th scope="col">Production</th><th scope="col">Inputs</th><th scope="col">Adjudications</th><th scope="col">Your verdict</th></tr></thead>
@@ -125,7 +161,13 @@ function cases(ctx: PageContext, base: string, sample: DisagreementSample, a: Sh
     return html`<tr data-sample="${c.sampleId}"><th scope="row">${c.sampleId}<br><span class="hint digest">${c.caseIdHash.slice(0, 12)}…</span></th><td>${c.site}</td>
 <td>${fmt(c.candidate.score)} ${c.candidate.alert ? html`<strong>alert</strong>` : 'no alert'}</td>
 <td>${fmt(c.production.score)} ${c.production.alert ? html`<strong>alert</strong>` : 'no alert'}</td>
-<td><span class="hint">${Object.keys(c.features).length ? Object.entries(c.features).map(([f, v]) => `${f} ${v === null ? '—' : v.toFixed(2)}`).join(' · ') : `not recorded by the gateway${c.predictedAt ? `; scored at ${c.predictedAt}` : ''}`}</span></td>
+<td><span class="hint">${
+      Object.keys(c.features).length
+        ? Object.entries(c.features)
+            .map(([f, v]) => `${f} ${v === null ? '—' : v.toFixed(2)}`)
+            .join(' · ')
+        : `not recorded by the gateway${c.predictedAt ? `; scored at ${c.predictedAt}` : ''}`
+    }</span></td>
 <td>${count}</td>
 <td>${mine ? html`<span data-testid="mine">${mine.verdict}</span>` : blocked ? '' : verdictForm(ctx, base, c.sampleId, roles)}</td></tr>`;
   })}</tbody></table></div>`;

@@ -6,7 +6,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EvidencePort } from '../activities/deps';
 import { signatureEnvelopeKey } from '../activities/records';
 import { verifyAttestation, VIGIL_APPROVAL_V1, type Verifier } from '../attestation';
-import type { AuthAuditLog, AuthEventType, Identity, IdentityProvider, LoginThrottle, Session, SessionStore } from '../auth';
+import type {
+  AuthAuditLog,
+  AuthEventType,
+  Identity,
+  IdentityProvider,
+  LoginThrottle,
+  Session,
+  SessionStore,
+} from '../auth';
 import { tokensEqual } from '../auth/sessions';
 import {
   ApprovalInputSchema,
@@ -63,7 +71,6 @@ const UI_MAX_BODY = 64 * 1024;
 const LIST_LIMIT = 100;
 const SIGNING_ROLES = RoleSchema.options;
 
-
 class UiRefusal extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
@@ -82,12 +89,22 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
   const ui = new Hono<Env>();
   const cookieName = deps.secureCookies ? '__Host-vigil_session' : 'vigil_session';
   const addr = deps.clientAddress ?? (() => 'unknown');
-  const audit = (c: Context, type: AuthEventType, user: string | null, detail: Record<string, unknown> = {}): Promise<void> =>
-    deps.audit.record({ type, user, ip: addr(c), ...detail }).catch((err: unknown) => deps.log.error({ err }, 'auth audit log write failed'));
+  const audit = (
+    c: Context,
+    type: AuthEventType,
+    user: string | null,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> =>
+    deps.audit
+      .record({ type, user, ip: addr(c), ...detail })
+      .catch((err: unknown) => deps.log.error({ err }, 'auth audit log write failed'));
 
   ui.use('*', async (c, next) => {
     await next();
-    c.header('Content-Security-Policy', "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+    c.header(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
     c.header('X-Content-Type-Options', 'nosniff');
     // same-origin, not no-referrer: under no-referrer Chromium sends "Origin: null" on form POSTs, which the origin check refuses.
     c.header('Referrer-Policy', 'same-origin');
@@ -123,7 +140,14 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
 
   const ctxOf = (c: Context<Env>): PageContext => ({ user: c.get('user'), csrf: c.get('session')?.csrfToken ?? null });
   const unauthenticated = (c: Context<Env>) =>
-    c.html(loginPage({ next: c.req.method === 'GET' ? c.req.path : '/ui/inbox', usersConfigured: deps.usersConfigured, error: 'Please sign in.' }), 401);
+    c.html(
+      loginPage({
+        next: c.req.method === 'GET' ? c.req.path : '/ui/inbox',
+        usersConfigured: deps.usersConfigured,
+        error: 'Please sign in.',
+      }),
+      401,
+    );
 
   /** The session's CSRF token must come back in the form; compared in constant time. */
   const csrfOk = (c: Context<Env>, form: Record<string, unknown>): boolean => {
@@ -132,7 +156,10 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
   };
   const csrfRefused = (c: Context<Env>) => {
     void audit(c, 'csrf.rejected', c.get('user')?.id ?? null, { path: c.req.path });
-    return c.html(errorPage(ctxOf(c), 'Request refused', 'missing or invalid CSRF token; reload the page and try again'), 403);
+    return c.html(
+      errorPage(ctxOf(c), 'Request refused', 'missing or invalid CSRF token; reload the page and try again'),
+      403,
+    );
   };
 
   ui.get('/assets/app.css', (c) => {
@@ -169,13 +196,21 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     if (lockedMs > 0) {
       void audit(c, 'login.locked', username || null);
       c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
-      return page(`This account is locked after repeated failed sign-ins. Try again in ${Math.ceil(lockedMs / 60_000)} minute(s).`, 429);
+      return page(
+        `This account is locked after repeated failed sign-ins. Try again in ${Math.ceil(lockedMs / 60_000)} minute(s).`,
+        429,
+      );
     }
     const identity = username && password ? await deps.identities.authenticate(username, password) : null;
     if (!identity) {
       const locked = deps.throttle.fail(username);
       void audit(c, 'login.failure', username || null, { locked });
-      return page(locked ? 'Unknown user id or wrong password. The account is now locked for a while.' : 'Unknown user id or wrong password.', 401);
+      return page(
+        locked
+          ? 'Unknown user id or wrong password. The account is now locked for a while.'
+          : 'Unknown user id or wrong password.',
+        401,
+      );
     }
     deps.throttle.succeed(username);
     const old = c.get('session');
@@ -206,7 +241,8 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
       const status = await statusOrNull(wf.workflowId);
       if (!status || status.stage !== 'AWAITING_APPROVAL') continue;
       const mine = eligibleRoles(user, status);
-      if (mine.length === 0 || status.submittedBy === user.id || status.signatures.some((s) => s.signer === user.id)) continue;
+      if (mine.length === 0 || status.submittedBy === user.id || status.signatures.some((s) => s.signer === user.id))
+        continue;
       rows.push({
         releaseId: status.releaseId,
         model: status.modelName,
@@ -223,7 +259,10 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
   ui.get('/releases', async (c) => {
     if (!c.get('user')) return unauthenticated(c);
     const rows = [];
-    for await (const wf of deps.client.workflow.list({ query: "WorkflowType = 'releaseLifecycle'", pageSize: LIST_LIMIT })) {
+    for await (const wf of deps.client.workflow.list({
+      query: "WorkflowType = 'releaseLifecycle'",
+      pageSize: LIST_LIMIT,
+    })) {
       rows.push({
         releaseId: wf.workflowId,
         status: wf.status.name,
@@ -240,7 +279,9 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     const user = c.get('user');
     if (!user) return unauthenticated(c);
     const status = await statusOr404(c.req.param('id'));
-    return c.html(releasePage(ctxOf(c), { status, report: await evaluationReport(status), sign: signFormState(user, status) }));
+    return c.html(
+      releasePage(ctxOf(c), { status, report: await evaluationReport(status), sign: signFormState(user, status) }),
+    );
   });
 
   ui.post('/releases/:id/sign', limit, async (c) => {
@@ -249,9 +290,20 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     const form = await c.req.parseBody();
     if (!csrfOk(c, form)) return csrfRefused(c);
     const releaseId = c.req.param('id');
-    const values = { meaning: str(form.meaning), reason: str(form.reason), role: str(form.role), decision: str(form.decision) };
+    const values = {
+      meaning: str(form.meaning),
+      reason: str(form.reason),
+      role: str(form.role),
+      decision: str(form.decision),
+    };
     const refuse = async (status: ContentfulStatusCode, message: string, type?: string) => {
-      void audit(c, 'signature.refused', user.id, { releaseId, role: values.role, status, reason: message, ...(type ? { errorType: type } : {}) });
+      void audit(c, 'signature.refused', user.id, {
+        releaseId,
+        role: values.role,
+        status,
+        reason: message,
+        ...(type ? { errorType: type } : {}),
+      });
       const current = await statusOrNull(releaseId);
       if (!current) return c.html(errorPage(ctxOf(c), 'Signature refused', message), status);
       const sign = { ...signFormState(user, current), error: message, values };
@@ -267,14 +319,22 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     if (lockedMs > 0) {
       void audit(c, 'login.locked', user.id, { releaseId });
       c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
-      return refuse(429, `your account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`);
+      return refuse(
+        429,
+        `your account is locked after repeated failed password checks; try again in ${Math.ceil(lockedMs / 60_000)} minute(s)`,
+      );
     }
     // Re-authentication (21 CFR 11.200(a)(1)): the password again, for this signing act, even within a session.
     const again = await deps.identities.authenticate(user.id, str(form.password));
     if (!again) {
       const locked = deps.throttle.fail(user.id);
       void audit(c, 'reauth.failure', user.id, { releaseId, locked });
-      return refuse(401, locked ? 'wrong password; your account is now locked for a while' : 'wrong password: the signature was not submitted');
+      return refuse(
+        401,
+        locked
+          ? 'wrong password; your account is now locked for a while'
+          : 'wrong password: the signature was not submitted',
+      );
     }
     deps.throttle.succeed(user.id);
     void audit(c, 'reauth.success', user.id, { releaseId });
@@ -289,7 +349,10 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
       dossierSha256: str(form.dossierSha256),
     });
     if (!parsed.success) {
-      return refuse(400, `invalid signature: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      return refuse(
+        400,
+        `invalid signature: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     const input = parsed.data;
 
@@ -315,7 +378,12 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
     const sigs: TimelineSignature[] = [];
     for (const record of status.signatures) {
       const base = `/ui/releases/${encodeURIComponent(status.releaseId)}/signatures/${record.evidence.sha256}`;
-      sigs.push({ record, verification: await verifySignature(status.releaseId, record), recordHref: `${base}/record`, envelopeHref: `${base}/envelope` });
+      sigs.push({
+        record,
+        verification: await verifySignature(status.releaseId, record),
+        recordHref: `${base}/record`,
+        envelopeHref: `${base}/envelope`,
+      });
     }
     let dossierCheck: { ok: boolean; detail: string } | null = null;
     if (status.dossier) {
@@ -367,7 +435,11 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
       return await deps.client.workflow.getHandle(releaseId).query(releaseStatusQuery);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new UiPageError(404, 'Not found', `no release ${releaseId}`);
-      throw new UiPageError(503, 'Unavailable', `status of release ${releaseId} is unavailable right now (is a Vigil worker running?)`);
+      throw new UiPageError(
+        503,
+        'Unavailable',
+        `status of release ${releaseId} is unavailable right now (is a Vigil worker running?)`,
+      );
     }
   }
 
@@ -380,7 +452,9 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
       return { html: Buffer.from(await deps.evidence.getBytes(ref.key, ref.sha256)).toString('utf8'), key: ref.key };
     } catch (err) {
       deps.log.warn({ key: ref.key, err: String(err) }, 'ui: evaluation report unreadable');
-      return { error: `The evaluation report ${ref.key} could not be read or failed its digest check: ${(err as Error).message}` };
+      return {
+        error: `The evaluation report ${ref.key} could not be read or failed its digest check: ${(err as Error).message}`,
+      };
     }
   }
 
@@ -398,20 +472,38 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
   async function verifySignature(releaseId: string, record: SignatureRecord): Promise<{ ok: boolean; detail: string }> {
     let recordJson: Record<string, unknown>;
     try {
-      recordJson = JSON.parse(Buffer.from(await deps.evidence.getBytes(record.evidence.key, record.evidence.sha256)).toString('utf8')) as Record<string, unknown>;
+      recordJson = JSON.parse(
+        Buffer.from(await deps.evidence.getBytes(record.evidence.key, record.evidence.sha256)).toString('utf8'),
+      ) as Record<string, unknown>;
     } catch (err) {
       return { ok: false, detail: `signature record failed its digest check: ${(err as Error).message}` };
     }
     let envelope: unknown;
     try {
-      envelope = JSON.parse(Buffer.from(await deps.evidence.getBytes(signatureEnvelopeKey(releaseId, record.evidence.sha256))).toString('utf8'));
+      envelope = JSON.parse(
+        Buffer.from(await deps.evidence.getBytes(signatureEnvelopeKey(releaseId, record.evidence.sha256))).toString(
+          'utf8',
+        ),
+      );
     } catch (err) {
       return { ok: false, detail: `no readable DSSE envelope for this record: ${(err as Error).message}` };
     }
-    const v = await verifyAttestation(envelope, deps.verifiers, { predicateType: VIGIL_APPROVAL_V1, subjectSha256: record.evidence.sha256 });
+    const v = await verifyAttestation(envelope, deps.verifiers, {
+      predicateType: VIGIL_APPROVAL_V1,
+      subjectSha256: record.evidence.sha256,
+    });
     if (!v.ok) return { ok: false, detail: `DSSE envelope does not verify: ${v.reasons.join('; ')}` };
-    const p = v.statement!.predicate as { approver?: { id?: string; role?: string }; decision?: string; meaning?: string };
-    if (p.approver?.id !== recordJson.signer || p.approver?.role !== recordJson.role || p.decision !== recordJson.decision || p.meaning !== recordJson.meaning) {
+    const p = v.statement!.predicate as {
+      approver?: { id?: string; role?: string };
+      decision?: string;
+      meaning?: string;
+    };
+    if (
+      p.approver?.id !== recordJson.signer ||
+      p.approver?.role !== recordJson.role ||
+      p.decision !== recordJson.decision ||
+      p.meaning !== recordJson.meaning
+    ) {
       return { ok: false, detail: 'DSSE envelope verifies but does not match the record' };
     }
     return { ok: true, detail: `record digest verified; sealed by system key ${v.acceptedKeyIds[0]!.slice(0, 16)}…` };
@@ -420,7 +512,10 @@ export function createUiRoutes(deps: UiDeps): Hono<Env> {
   ui.onError((err, c) => {
     if (err instanceof UiPageError) return c.html(errorPage(ctxOf(c), err.title, err.message), err.status);
     deps.log.error({ err, path: c.req.path }, 'ui request failed');
-    return c.html(errorPage(ctxOf(c), 'Something went wrong', 'internal error; the details are in the server log'), 500);
+    return c.html(
+      errorPage(ctxOf(c), 'Something went wrong', 'internal error; the details are in the server log'),
+      500,
+    );
   });
 
   return ui;
@@ -446,10 +541,12 @@ function signFormState(user: Identity, status: ReleaseStatus): SignFormState {
   const mine = eligibleRoles(user, status);
   const signingRoles = user.roles.filter((r): r is Role => (SIGNING_ROLES as readonly string[]).includes(r));
   let blockedReason: string | null = null;
-  if (status.submittedBy === user.id) blockedReason = 'You submitted this release: separation of duties forbids you to sign it.';
+  if (status.submittedBy === user.id)
+    blockedReason = 'You submitted this release: separation of duties forbids you to sign it.';
   else if (status.signatures.some((s) => s.signer === user.id)) blockedReason = 'You have already signed this release.';
   else if (signingRoles.length === 0) blockedReason = 'Your account has no signing role (read-only access).';
-  else if (mine.length === 0) blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
+  else if (mine.length === 0)
+    blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
   return { eligibleRoles: mine, blockedReason };
 }
 

@@ -23,14 +23,16 @@ export function layout(title: string, ctx: PageContext, body: Html): Html {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <strong><a href="/ui/inbox">Vigil sign-off</a></strong>
-  ${ctx.user
-    ? html`<nav aria-label="Main"><ul>
+  ${
+    ctx.user
+      ? html`<nav aria-label="Main"><ul>
         <li><a href="/ui/inbox">Inbox</a></li>
         <li><a href="/ui/releases">All releases</a></li>
         <li><span>Signed in as <strong data-testid="whoami">${ctx.user.name}</strong> (${ctx.user.roles.join(', ')})</span></li>
         <li><form method="post" action="/ui/logout"><input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}"><button type="submit">Sign out</button></form></li>
       </ul></nav>`
-    : ''}
+      : ''
+  }
 </header>
 <main id="main" tabindex="-1">
 ${body}
@@ -56,7 +58,11 @@ ${opts.error ? html`<p class="alert" role="alert" id="login-error">${opts.error}
 }
 
 export function errorPage(ctx: PageContext, title: string, message: string): Html {
-  return layout(title, ctx, html`<h1>${title}</h1><p class="alert" role="alert">${message}</p><p><a href="/ui/inbox">Back to the inbox</a></p>`);
+  return layout(
+    title,
+    ctx,
+    html`<h1>${title}</h1><p class="alert" role="alert">${message}</p><p><a href="/ui/inbox">Back to the inbox</a></p>`,
+  );
 }
 
 export interface InboxRow {
@@ -74,13 +80,16 @@ export function inboxPage(ctx: PageContext, rows: InboxRow[], note?: string): Ht
     ctx,
     html`<h1>Releases awaiting your signature</h1>
 ${note ? html`<p class="notice">${note}</p>` : ''}
-${rows.length === 0
-  ? html`<p>Nothing is waiting for your roles (${ctx.user!.roles.join(', ')}).</p>`
-  : html`<div class="scroll"><table><caption class="hint">Pending sign-offs for your roles</caption>
+${
+  rows.length === 0
+    ? html`<p>Nothing is waiting for your roles (${ctx.user!.roles.join(', ')}).</p>`
+    : html`<div class="scroll"><table><caption class="hint">Pending sign-offs for your roles</caption>
 <thead><tr><th scope="col">Release</th><th scope="col">Model</th><th scope="col">Candidate</th><th scope="col">Submitted by</th><th scope="col">Your pending roles</th><th scope="col">Sign by</th></tr></thead>
 <tbody>${rows.map(
-      (r) => html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.model ?? ''}</td><td>${r.candidateVersion}</td><td>${r.submittedBy}</td><td>${r.pendingForMe.join(', ')}</td><td>${r.deadline ?? ''}</td></tr>`,
-    )}</tbody></table></div>`}`,
+        (r) =>
+          html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.model ?? ''}</td><td>${r.candidateVersion}</td><td>${r.submittedBy}</td><td>${r.pendingForMe.join(', ')}</td><td>${r.deadline ?? ''}</td></tr>`,
+      )}</tbody></table></div>`
+}`,
   );
 }
 
@@ -99,12 +108,14 @@ export function releasesPage(ctx: PageContext, rows: ListRow[]): Html {
     html`<h1>All releases</h1>
 <div class="scroll"><table><thead><tr><th scope="col">Release</th><th scope="col">Stage</th><th scope="col">Outcome</th><th scope="col">Started</th><th scope="col">Audit</th></tr></thead>
 <tbody>${rows.map(
-      (r) => html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.stage ?? ''}</td><td>${r.outcome ?? r.status}</td><td>${r.startTime}</td><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}/timeline">Timeline</a></td></tr>`,
+      (r) =>
+        html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.stage ?? ''}</td><td>${r.outcome ?? r.status}</td><td>${r.startTime}</td><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}/timeline">Timeline</a></td></tr>`,
     )}</tbody></table></div>`,
   );
 }
 
-const verdictBadge = (v: string | undefined | null): Html => (v ? html`<span class="badge ${v}">${v}</span>` : html`<span class="badge">pending</span>`);
+const verdictBadge = (v: string | undefined | null): Html =>
+  v ? html`<span class="badge ${v}">${v}</span>` : html`<span class="badge">pending</span>`;
 
 /** 21 CFR 11.50: printed name, date and time, and meaning of the signature, shown wherever a signature is. */
 export function manifestation(s: SignatureRecord): Html {
@@ -121,7 +132,8 @@ function decisionsTable(history: StageRecord[]): Html {
   return html`<div class="scroll"><table><caption class="hint">Stage decisions (executive summary)</caption>
 <thead><tr><th scope="col">Stage</th><th scope="col">Step</th><th scope="col">Verdict</th><th scope="col">Reasons</th><th scope="col">Ended</th></tr></thead>
 <tbody>${history.map(
-    (h) => html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${h.endedAt ?? ''}</td></tr>`,
+    (h) =>
+      html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${h.endedAt ?? ''}</td></tr>`,
   )}</tbody></table></div>`;
 }
 
@@ -164,17 +176,21 @@ export function releasePage(ctx: PageContext, d: ReleasePageData): Html {
 </dl></section>
 <section aria-labelledby="decisions-h"><h2 id="decisions-h">Decisions</h2>${decisionsTable(s.history)}</section>
 <section aria-labelledby="eval-h"><h2 id="eval-h">Offline evaluation</h2>
-${d.report === null
-  ? html`<p>No evaluation report yet.</p>`
-  : 'error' in d.report
-    ? html`<p class="alert" role="alert">${d.report.error}</p>`
-    : html`<p class="hint">From evidence <span class="digest">${d.report.key}</span> (digest verified on read).</p><div class="report">${raw(d.report.html)}</div>`}
+${
+  d.report === null
+    ? html`<p>No evaluation report yet.</p>`
+    : 'error' in d.report
+      ? html`<p class="alert" role="alert">${d.report.error}</p>`
+      : html`<p class="hint">From evidence <span class="digest">${d.report.key}</span> (digest verified on read).</p><div class="report">${raw(d.report.html)}</div>`
+}
 </section>
 <section aria-labelledby="shadow-h"><h2 id="shadow-h">Shadow findings</h2>
 ${shadow.length ? shadow.map((h) => html`<p>${verdictBadge(h.decision!.verdict)}</p><ul>${h.decision!.reasons.map((r) => html`<li>${r}</li>`)}</ul>`) : html`<p>No shadow decision yet.</p>`}
-${s.shadowAdjudication
-  ? html`<p data-testid="adjudication-link"><a href="/ui/releases/${encodeURIComponent(s.releaseId)}/adjudication">Clinical adjudication of disagreements</a>: ${s.shadowAdjudication.adjudicatedCases} of ${s.shadowAdjudication.required} required cases adjudicated (${s.shadowAdjudication.open ? `open until ${s.shadowAdjudication.deadline}` : 'closed'}).</p>`
-  : ''}
+${
+  s.shadowAdjudication
+    ? html`<p data-testid="adjudication-link"><a href="/ui/releases/${encodeURIComponent(s.releaseId)}/adjudication">Clinical adjudication of disagreements</a>: ${s.shadowAdjudication.adjudicatedCases} of ${s.shadowAdjudication.required} required cases adjudicated (${s.shadowAdjudication.open ? `open until ${s.shadowAdjudication.deadline}` : 'closed'}).</p>`
+    : ''
+}
 </section>
 <section aria-labelledby="sigs-h"><h2 id="sigs-h">Signatures</h2>
 ${s.signatures.length ? s.signatures.map(manifestation) : html`<p>No signatures yet.</p>`}
@@ -211,7 +227,13 @@ ${f.error ? html`<p class="alert" role="alert" id="sign-error">${f.error}</p>` :
 </form></section>`;
 }
 
-export function signedPage(ctx: PageContext, releaseId: string, sig: SignatureRecord, repeated: boolean, pending: Role[]): Html {
+export function signedPage(
+  ctx: PageContext,
+  releaseId: string,
+  sig: SignatureRecord,
+  repeated: boolean,
+  pending: Role[],
+): Html {
   return layout(
     'Signature recorded',
     ctx,
@@ -230,7 +252,12 @@ export interface TimelineSignature {
   recordHref: string;
 }
 
-export function timelinePage(ctx: PageContext, s: ReleaseStatus, sigs: TimelineSignature[], dossierCheck: { ok: boolean; detail: string } | null): Html {
+export function timelinePage(
+  ctx: PageContext,
+  s: ReleaseStatus,
+  sigs: TimelineSignature[],
+  dossierCheck: { ok: boolean; detail: string } | null,
+): Html {
   const rollback = s.history.find((h) => h.stage === 'ROLLED_BACK');
   return layout(
     `Timeline ${s.releaseId}`,
@@ -245,7 +272,9 @@ ${rollback ? html`<dt>Rollback</dt><dd class="bad">${s.reason ?? 'rolled back'}<
 </dl>
 <h2>Stages</h2>
 <ol class="timeline">${s.history.map(
-      (h) => html`<li><strong>${h.stage}${h.step === null ? '' : ` ${h.step}`}</strong> ${verdictBadge(h.decision?.verdict ?? (h.endedAt ? null : undefined))}
+      (
+        h,
+      ) => html`<li><strong>${h.stage}${h.step === null ? '' : ` ${h.step}`}</strong> ${verdictBadge(h.decision?.verdict ?? (h.endedAt ? null : undefined))}
 <br><span class="hint">started <time datetime="${h.startedAt}">${h.startedAt}</time>${h.endedAt ? html`, ended <time datetime="${h.endedAt}">${h.endedAt}</time>` : ''}</span>
 ${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}
 ${h.chainEntry ? html`<span class="hint">chain entry <span class="digest">${h.chainEntry}</span></span>` : ''}
@@ -253,13 +282,15 @@ ${h.artifacts.length ? html`<details><summary>${h.artifacts.length} evidence obj
 </li>`,
     )}</ol>
 <h2>Signatures</h2>
-${sigs.length
-  ? sigs.map(
-      (x) => html`${manifestation(x.record)}
+${
+  sigs.length
+    ? sigs.map(
+        (x) => html`${manifestation(x.record)}
 <p data-testid="verification" class="${x.verification.ok ? 'ok' : 'bad'}">${x.verification.ok ? '✔' : '✗'} ${x.verification.detail}
  · <a href="${x.recordHref}">record</a> · <a href="${x.envelopeHref}">DSSE envelope</a></p>`,
-    )
-  : html`<p>No signatures.</p>`}
+      )
+    : html`<p>No signatures.</p>`
+}
 <p class="hint">Verify offline: <code>vigil attest verify envelope.json --key system-key.pem --artifact record.json</code> (<a href="/ui/system-key.pem">system public key</a>).</p>`,
   );
 }

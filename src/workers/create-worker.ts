@@ -54,7 +54,11 @@ export async function createVigilWorker(opts: VigilWorkerOptions): Promise<Worke
     ? await bundleCodeOf(opts.workflowBundle)
     : (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') })).code;
   // With the payload codec, so releases the queue starts carry encrypted arguments like the API's.
-  const client = new Client({ connection: opts.connection, namespace: opts.namespace, ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}) });
+  const client = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+  });
   const history = opts.deps.history ?? temporalHistoryPort(client);
   const build = opts.deps.build ?? workerBuild(code);
   return Worker.create({

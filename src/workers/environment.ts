@@ -7,13 +7,19 @@ import type { EnvironmentFingerprint } from '../activities/deps';
 export async function environmentFingerprint(root = path.resolve(__dirname, '../..')): Promise<EnvironmentFingerprint> {
   let lockfileSha256: string | null;
   try {
-    lockfileSha256 = createHash('sha256').update(await readFile(path.join(root, 'package-lock.json'))).digest('hex');
+    lockfileSha256 = createHash('sha256')
+      .update(await readFile(path.join(root, 'package-lock.json')))
+      .digest('hex');
   } catch {
     lockfileSha256 = null;
   }
   let onnxruntime: string | null;
   try {
-    onnxruntime = (JSON.parse(await readFile(path.join(root, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+    onnxruntime = (
+      JSON.parse(await readFile(path.join(root, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     onnxruntime = null;
   }

@@ -5,7 +5,15 @@
  * never pass. Routes, stage bookkeeping and the chain belong to the caller (hooks).
  */
 import { isCancellation, log, sleep } from '@temporalio/workflow';
-import type { CanaryHold, Decision, EvidenceRef, LiveMeasurement, ReleaseRequest, SequentialGuardrails, TrafficScenario } from '../domain';
+import type {
+  CanaryHold,
+  Decision,
+  EvidenceRef,
+  LiveMeasurement,
+  ReleaseRequest,
+  SequentialGuardrails,
+  TrafficScenario,
+} from '../domain';
 import type { RollbackInput } from '../activities';
 import { judgeGuardrailsSequential, type SequentialGuardrailsDecision } from '../judging';
 import { acts, notifyActs, nowIso } from './activities-proxy';
@@ -42,7 +50,10 @@ export interface HoldOutcome {
 }
 
 export interface CanaryHooks {
-  route(table: { production: string; canary: { model: string; percent: number } }, reason: string): Promise<EvidenceRef>;
+  route(
+    table: { production: string; canary: { model: string; percent: number } },
+    reason: string,
+  ): Promise<EvidenceRef>;
   /** Take the canary off patients (every route on the incumbent) while a person decides on an escalation. */
   suspend(reason: string): Promise<EvidenceRef>;
   /** Wait for a person's decision on a held canary; a timeout is a rollback. */
@@ -75,7 +86,10 @@ export async function runSequentialCanary(
   const take = (): EvidenceRef[] => carry.splice(0);
   let look = 0;
   for (const [i, step] of steps.entries()) {
-    const canaryTable = { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } };
+    const canaryTable = {
+      production: request.incumbent.version,
+      canary: { model: request.candidate.version, percent: step.percent },
+    };
     let routeRef: EvidenceRef | null = await hooks.route(canaryTable, `canary step ${i + 1}: ${step.percent}%`);
     let inconclusiveRun = 0;
     for (let extension = 0; ; extension++) {
@@ -98,19 +112,43 @@ export async function runSequentialCanary(
       history.push(out.measurement);
       const judged = judgeGuardrailsSequential(history, g, { final: i === steps.length - 1 });
       const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
-      const verdictRef = await acts.recordVerdict({ releaseId, stage: 'CANARY', step: i, look, verdict: judged, at: nowIso() });
+      const verdictRef = await acts.recordVerdict({
+        releaseId,
+        stage: 'CANARY',
+        step: i,
+        look,
+        verdict: judged,
+        at: nowIso(),
+      });
       const where = `CANARY step ${i + 1} (${step.percent}%)${extension > 0 ? `, extension ${extension}` : ''}`;
       const artifacts = [...(routeRef ? [routeRef] : []), ...take(), ...out.artifacts, verdictRef];
       routeRef = null;
       await hooks.afterLook({ step: i, extension, look, where, decision, judged, artifacts });
-      const failed = (final: Decision, exhausted: boolean): CanaryFailure => ({ where, decision: final, statistics: judged.evidence, measurements: [...out.artifacts, verdictRef, ...take()], exhausted });
+      const failed = (final: Decision, exhausted: boolean): CanaryFailure => ({
+        where,
+        decision: final,
+        statistics: judged.evidence,
+        measurements: [...out.artifacts, verdictRef, ...take()],
+        exhausted,
+      });
 
       if (decision.verdict === 'pass') {
         if (step.pause) {
-          const held = await hooks.hold({ kind: 'pause', step: i, failure: null, timeoutSeconds: step.pause.timeoutSeconds ?? null });
+          const held = await hooks.hold({
+            kind: 'pause',
+            step: i,
+            failure: null,
+            timeoutSeconds: step.pause.timeoutSeconds ?? null,
+          });
           if (held.evidence) carry.push(held.evidence);
           if (held.decision === 'rollback') {
-            return { failure: failed({ verdict: 'fail', reasons: [`held after step ${i + 1}: rolled back by ${held.account}`] }, false), carry: [] };
+            return {
+              failure: failed(
+                { verdict: 'fail', reasons: [`held after step ${i + 1}: rolled back by ${held.account}`] },
+                false,
+              ),
+              carry: [],
+            };
           }
         }
         break;
@@ -121,16 +159,33 @@ export async function runSequentialCanary(
       }
       const exhausted = decision.verdict === 'inconclusive';
       const final: Decision = exhausted
-        ? { verdict: 'fail', reasons: [`still inconclusive after ${g.maxExtensions} extensions; an unproven canary is never promoted`, ...decision.reasons] }
+        ? {
+            verdict: 'fail',
+            reasons: [
+              `still inconclusive after ${g.maxExtensions} extensions; an unproven canary is never promoted`,
+              ...decision.reasons,
+            ],
+          }
         : decision;
       if (onFailure !== 'escalate') return { failure: failed(final, exhausted), carry: [] };
 
       // Escalation: patients go back to the validated model first, then a person decides.
       carry.push(await hooks.suspend(`escalated to a person: ${where}: ${final.reasons[0]}`));
-      const held = await hooks.hold({ kind: 'escalation', step: i, failure: final.reasons, timeoutSeconds: escalationTimeoutSeconds ?? DEFAULT_ESCALATION_SECONDS });
+      const held = await hooks.hold({
+        kind: 'escalation',
+        step: i,
+        failure: final.reasons,
+        timeoutSeconds: escalationTimeoutSeconds ?? DEFAULT_ESCALATION_SECONDS,
+      });
       if (held.evidence) carry.push(held.evidence);
       if (held.decision === 'rollback') {
-        return { failure: failed({ verdict: 'fail', reasons: [`escalated, then rolled back by ${held.account}`, ...final.reasons] }, exhausted), carry: [] };
+        return {
+          failure: failed(
+            { verdict: 'fail', reasons: [`escalated, then rolled back by ${held.account}`, ...final.reasons] },
+            exhausted,
+          ),
+          carry: [],
+        };
       }
       // Resumed by a person: a new sequential test starts from here (its α is spent afresh; the override is on record).
       history.length = 0;

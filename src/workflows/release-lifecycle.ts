@@ -37,7 +37,15 @@ import {
   type WithdrawalInput,
   type WithdrawalResult,
 } from '../domain';
-import { adjudicateCaseUpdate, approveReleaseUpdate, decideCanaryUpdate, releaseStatusQuery, SearchAttr, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../domain/messages';
+import {
+  adjudicateCaseUpdate,
+  approveReleaseUpdate,
+  decideCanaryUpdate,
+  releaseStatusQuery,
+  SearchAttr,
+  supersedeReleaseUpdate,
+  withdrawSignatureUpdate,
+} from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeSnapshot } from '../judging';
 import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
 import { recordRollback, runSequentialCanary, type HoldOutcome } from './canary';
@@ -81,7 +89,11 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
       state.superseded = state.checkSupersede(input);
       lifecycle.cancel();
       await condition(() => state.outcome !== null);
-      return { releaseId: state.releaseId, outcome: 'SUPERSEDED' as const, chainEntry: state.chainHead?.digest ?? null };
+      return {
+        releaseId: state.releaseId,
+        outcome: 'SUPERSEDED' as const,
+        chainEntry: state.chainHead?.digest ?? null,
+      };
     },
     {
       validator: (input) => {
@@ -101,7 +113,11 @@ export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<Rele
     if (!(state.superseded && isCancellation(err))) throw err;
     const { supersededBy, reason } = state.superseded;
     // A supersede during SHADOW leaves the shadow route's records (set and removed) for this entry to list.
-    ending = ['SUPERSEDED', `superseded by ${supersededBy} during ${state.stage}: ${reason}`, review.unchainedRouteRecords()];
+    ending = [
+      'SUPERSEDED',
+      `superseded by ${supersededBy} during ${state.stage}: ${reason}`,
+      review.unchainedRouteRecords(),
+    ];
   }
   const [outcome, reason, artifacts = []] = ending;
   await finish(state, outcome, reason, artifacts);
@@ -129,16 +145,24 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
   // OFFLINE_EVAL: candidate and incumbent on the same locked rows, judged against the pinned policy.
   let baseline: ArmStats | null = null;
   const offline = await measureStage(state, 'OFFLINE_EVAL', null, async () => {
-    const out = await acts.evaluateOffline({ releaseId, request, policySha256: state.policySha256 ?? '', at: nowIso() });
+    const out = await acts.evaluateOffline({
+      releaseId,
+      request,
+      policySha256: state.policySha256 ?? '',
+      at: nowIso(),
+    });
     baseline = out.measurement.candidate.atThreshold;
     return { artifacts: out.artifacts, decision: judgeOffline(out.measurement) };
   });
-  if (offline.verdict !== 'pass' || baseline === null) return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
+  if (offline.verdict !== 'pass' || baseline === null)
+    return ['REJECTED', `OFFLINE_EVAL: ${offline.reasons.join('; ')}`];
 
   // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care (the gateway's
   // shadow route is set for the window and removed after it); with `shadow.adjudication`, reviewers judge sampled
   // disagreements before the gate decides (./shadow.ts).
-  const shadow = await measureStage(state, 'SHADOW', null, () => review.stage((table, reason) => route(state, table, reason)));
+  const shadow = await measureStage(state, 'SHADOW', null, () =>
+    review.stage((table, reason) => route(state, table, reason)),
+  );
   if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
 
   // AWAITING_APPROVAL: signatures arrive through the approveRelease Update, bound to the dossier digest.
@@ -160,7 +184,11 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
   const notices: EvidenceRef[] = [];
   // Without reminders the command sequence is exactly that of earlier versions (golden histories replay); the
   // patch marker guards runs whose pinned policy already carried `reminders` before this code knew them.
-  if (reminders && (reminders.afterSeconds.length > 0 || reminders.escalateAfterSeconds !== undefined) && patched('approval-reminders')) {
+  if (
+    reminders &&
+    (reminders.afterSeconds.length > 0 || reminders.escalateAfterSeconds !== undefined) &&
+    patched('approval-reminders')
+  ) {
     const stop = { done: false };
     const reminding = remind(state, reminders, expiryMs, stop, notices);
     try {
@@ -180,7 +208,9 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
     ...notices,
   ];
   if (!settled) {
-    const reasons = [`no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`];
+    const reasons = [
+      `no complete sign-off before ${state.approvalDeadline}; pending: ${state.pendingRoles().join(', ')}`,
+    ];
     await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
     return ['EXPIRED', `AWAITING_APPROVAL: ${reasons[0]}`];
   }
@@ -190,19 +220,20 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
     await appendChain(state, approvalRecord, { verdict: 'fail', reasons }, [state.dossier, ...approvalRefs]);
     return ['REJECTED', `AWAITING_APPROVAL: ${reasons[0]}`];
   }
-  const signedBy = state.standing().map((s) => `${s.printedName} (${s.role})`).join(', ');
+  const signedBy = state
+    .standing()
+    .map((s) => `${s.printedName} (${s.role})`)
+    .join(', ');
   const withdrawn = state.signatures.filter((s) => s.withdrawal).map((s) => `${s.printedName} (${s.role})`);
   const reasons = [`signed by ${signedBy}`, ...(withdrawn.length ? [`withdrawn: ${withdrawn.join(', ')}`] : [])];
-  await appendChain(state, approvalRecord, { verdict: 'pass', reasons }, [
-    state.dossier,
-    ...approvalRefs,
-  ]);
+  await appendChain(state, approvalRecord, { verdict: 'pass', reasons }, [state.dossier, ...approvalRefs]);
 
   try {
     return await exposeAndWatch(state, baseline);
   } catch (err) {
     // Whatever went wrong after traffic moved, patients go back to the validated model first.
-    const exposed = state.routes !== null && (state.routes.canary !== null || state.routes.production !== request.incumbent.version);
+    const exposed =
+      state.routes !== null && (state.routes.canary !== null || state.routes.production !== request.incumbent.version);
     if (exposed) {
       await CancellationScope.nonCancellable(() => rollback(state, `unexpected failure: ${String(err)}`, null));
     }
@@ -225,35 +256,64 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   } else {
     for (const [i, step] of policy.canary.steps.entries()) {
       const record = enter(state, 'CANARY', i);
-      const routeRef = await route(state, { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } }, `canary step ${i + 1}: ${step.percent}%`);
+      const routeRef = await route(
+        state,
+        { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } },
+        `canary step ${i + 1}: ${step.percent}%`,
+      );
       await sleep(step.bakeSeconds * 1000);
-      const out = await acts.observeLive({ releaseId, request, mode: 'canary', step: i, percent: step.percent, cases: step.cases, baseline: null, at: nowIso() });
+      const out = await acts.observeLive({
+        releaseId,
+        request,
+        mode: 'canary',
+        step: i,
+        percent: step.percent,
+        cases: step.cases,
+        baseline: null,
+        at: nowIso(),
+      });
       const decision = judgeGuardrails(out.measurement, policy.canary.guardrails);
       await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
       if (decision.verdict !== 'pass') {
-        return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`, { stage: 'CANARY', decision, measurements: out.artifacts });
+        return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`, {
+          stage: 'CANARY',
+          decision,
+          measurements: out.artifacts,
+        });
       }
     }
   }
 
   const record = enter(state, 'MONITORING', null);
-  const promoteRef = await route(state, { production: request.candidate.version, canary: null }, 'full release after canary');
+  const promoteRef = await route(
+    state,
+    { production: request.candidate.version, canary: null },
+    'full release after canary',
+  );
   const monitored = await executeChild(releaseMonitoring, {
     workflowId: `${releaseId}-monitoring`,
     args: [{ releaseId, request, baseline, chainHead: state.chainHead, nextInterval: 0 }],
   });
   state.chainHead = monitored.chainHead;
   if (monitored.decision.verdict !== 'pass') {
-    const [outcome, cause, refs = []] = await rollback(state, `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`, {
-      stage: 'MONITORING',
-      decision: monitored.decision,
-      measurements: [],
-    });
+    const [outcome, cause, refs = []] = await rollback(
+      state,
+      `MONITORING interval ${monitored.lastInterval + 1}: ${monitored.decision.reasons.join('; ')}`,
+      {
+        stage: 'MONITORING',
+        decision: monitored.decision,
+        measurements: [],
+      },
+    );
     return [outcome, cause, [...refs, ...monitored.archived]];
   }
   await appendChain(state, record, monitored.decision, [promoteRef, ...carried, ...monitored.archived]);
-  if (monitored.revalidation) return ['RELEASED', `released after ${policy.canary.steps.length} canary steps; ${monitored.revalidation.reason}`];
-  return ['RELEASED', `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`];
+  if (monitored.revalidation)
+    return ['RELEASED', `released after ${policy.canary.steps.length} canary steps; ${monitored.revalidation.reason}`];
+  return [
+    'RELEASED',
+    `released after ${policy.canary.steps.length} canary steps and ${policy.monitoring.intervals} monitoring intervals`,
+  ];
 }
 
 /**
@@ -269,12 +329,14 @@ async function remind(
   notices: EvidenceRef[],
 ): Promise<void> {
   const start = Date.now();
-  const schedule: Array<{ notice: 'reminder' | 'escalation'; seq: number; afterSeconds: number }> = reminders.afterSeconds.map((s, i) => ({
-    notice: 'reminder' as const,
-    seq: i + 1,
-    afterSeconds: s,
-  }));
-  if (reminders.escalateAfterSeconds !== undefined) schedule.push({ notice: 'escalation', seq: 1, afterSeconds: reminders.escalateAfterSeconds });
+  const schedule: Array<{ notice: 'reminder' | 'escalation'; seq: number; afterSeconds: number }> =
+    reminders.afterSeconds.map((s, i) => ({
+      notice: 'reminder' as const,
+      seq: i + 1,
+      afterSeconds: s,
+    }));
+  if (reminders.escalateAfterSeconds !== undefined)
+    schedule.push({ notice: 'escalation', seq: 1, afterSeconds: reminders.escalateAfterSeconds });
   schedule.sort((a, b) => a.afterSeconds - b.afterSeconds || (a.notice === 'reminder' ? -1 : 1));
   const over = (): boolean => stop.done || state.approvalSettled();
   try {
@@ -300,16 +362,26 @@ async function remind(
         );
       } catch (err) {
         if (isCancellation(err)) throw err;
-        log.warn('approval notification failed', { releaseId: state.releaseId, notice: item.notice, seq: item.seq, error: String(err) });
+        log.warn('approval notification failed', {
+          releaseId: state.releaseId,
+          notice: item.notice,
+          seq: item.seq,
+          error: String(err),
+        });
       }
     }
   } catch (err) {
-    if (!isCancellation(err)) log.warn('approval reminders stopped', { releaseId: state.releaseId, error: String(err) });
+    if (!isCancellation(err))
+      log.warn('approval reminders stopped', { releaseId: state.releaseId, error: String(err) });
   }
 }
 
 /** The canary under the sequential guardrails; `carried` receives decision records for the promotion entry. */
-async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails, carried: EvidenceRef[]): Promise<Ending | null> {
+async function sequentialCanary(
+  state: ReleaseState,
+  g: SequentialGuardrails,
+  carried: EvidenceRef[],
+): Promise<Ending | null> {
   let record: StageRecord | null = null;
   const { failure, carry } = await runSequentialCanary(state.releaseId, state.request, g, {
     route: (table, reason) => route(state, table, reason),
@@ -333,7 +405,10 @@ async function sequentialCanary(state: ReleaseState, g: SequentialGuardrails, ca
 }
 
 /** Wait for `decideCanary` (or the deadline, which is a rollback); the status shows the hold meanwhile. */
-async function holdForPerson(state: ReleaseState, h: Pick<CanaryHold, 'kind' | 'step' | 'failure'> & { timeoutSeconds: number | null }): Promise<HoldOutcome> {
+async function holdForPerson(
+  state: ReleaseState,
+  h: Pick<CanaryHold, 'kind' | 'step' | 'failure'> & { timeoutSeconds: number | null },
+): Promise<HoldOutcome> {
   const deadline = h.timeoutSeconds === null ? null : new Date(Date.now() + h.timeoutSeconds * 1000).toISOString();
   state.canaryHold = { kind: h.kind, step: h.step, failure: h.failure, since: nowIso(), deadline };
   const before = state.canaryDecisions.length;
@@ -356,7 +431,11 @@ async function decideCanary(state: ReleaseState, raw: CanaryDecisionInput): Prom
   state.deciding = true;
   try {
     const at = nowIso();
-    const evidence = await acts.recordCanaryDecision({ releaseId: state.releaseId, decision: { ...d, at, hold }, chainHead: state.chainHead });
+    const evidence = await acts.recordCanaryDecision({
+      releaseId: state.releaseId,
+      decision: { ...d, at, hold },
+      chainHead: state.chainHead,
+    });
     state.canaryDecisions.push({ ...d, at, hold, evidence });
     return { releaseId: state.releaseId, decision: d.decision, record: evidence.key };
   } finally {
@@ -390,7 +469,13 @@ async function rollback(state: ReleaseState, cause: string, trigger: RollbackTri
     restoredVersion: request.incumbent.version,
     stage: trigger?.stage ?? state.stage,
     cause,
-    trigger: trigger ? { verdict: trigger.decision.verdict, reasons: trigger.decision.reasons, ...(trigger.statistics !== undefined ? { statistics: trigger.statistics } : {}) } : null,
+    trigger: trigger
+      ? {
+          verdict: trigger.decision.verdict,
+          reasons: trigger.decision.reasons,
+          ...(trigger.statistics !== undefined ? { statistics: trigger.statistics } : {}),
+        }
+      : null,
     measurements: trigger?.measurements ?? [],
     routes: { before, after: state.routes!, evidence: ref },
     drill: false,
@@ -402,7 +487,13 @@ async function rollback(state: ReleaseState, cause: string, trigger: RollbackTri
 
 async function route(state: ReleaseState, table: Omit<RouteState, 'version'>, reason: string): Promise<EvidenceRef> {
   const routes = { version: (state.routes?.version ?? 0) + 1, ...table };
-  const ref = await acts.setRoutes({ releaseId: state.releaseId, modelName: state.request.modelName, routes, reason, at: nowIso() });
+  const ref = await acts.setRoutes({
+    releaseId: state.releaseId,
+    modelName: state.request.modelName,
+    routes,
+    reason,
+    at: nowIso(),
+  });
   state.routes = routes;
   return ref;
 }
@@ -432,7 +523,13 @@ async function finish(state: ReleaseState, outcome: Outcome, reason: string, art
   const verdict = outcome === 'RELEASED' ? 'pass' : 'fail';
   // The history so far (everything but this entry and the completion) goes into the evidence the entry links.
   const { workflowId, runId } = workflowInfo();
-  const archived = await acts.archiveHistory({ releaseId: state.releaseId, workflowId, runId, reason: 'completion', at });
+  const archived = await acts.archiveHistory({
+    releaseId: state.releaseId,
+    workflowId,
+    runId,
+    reason: 'completion',
+    at,
+  });
   await appendChain(state, record, { verdict, reasons: [reason] }, [...artifacts, ...archived]);
   upsertSearchAttributes([
     { key: SearchAttr.stage, value: outcome },
@@ -452,7 +549,12 @@ async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalRe
       chainHead: state.chainHead,
     });
     state.addSignature({ ...a, at, evidence });
-    return { releaseId: state.releaseId, accepted: true, signatureKey: evidence.key, pendingRoles: state.pendingRoles() };
+    return {
+      releaseId: state.releaseId,
+      accepted: true,
+      signatureKey: evidence.key,
+      pendingRoles: state.pendingRoles(),
+    };
   } finally {
     state.release(a);
   }
@@ -467,11 +569,24 @@ async function withdraw(state: ReleaseState, raw: WithdrawalInput): Promise<With
     const at = nowIso();
     const evidence = await acts.recordWithdrawal({
       releaseId: state.releaseId,
-      withdrawal: { signer: w.signer, printedName: own.printedName, role: own.role, reason: w.reason, at, signature: own.evidence },
+      withdrawal: {
+        signer: w.signer,
+        printedName: own.printedName,
+        role: own.role,
+        reason: w.reason,
+        at,
+        signature: own.evidence,
+      },
       chainHead: state.chainHead,
     });
     state.addWithdrawal(w.signer, { at, reason: w.reason, evidence });
-    return { releaseId: state.releaseId, withdrawn: true, signatureKey: own.evidence.key, withdrawalKey: evidence.key, pendingRoles: state.pendingRoles() };
+    return {
+      releaseId: state.releaseId,
+      withdrawn: true,
+      signatureKey: own.evidence.key,
+      withdrawalKey: evidence.key,
+      pendingRoles: state.pendingRoles(),
+    };
   } finally {
     state.releaseWithdrawal(w);
   }

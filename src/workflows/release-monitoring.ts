@@ -10,8 +10,29 @@
  * (attempt + 1) queued behind this one, and surveillance ends with the release kept in service ('revalidate');
  * or the window fails like a guardrail and the parent rolls back ('rollback').
  */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, isCancellation, log, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import type { ArmStats, ChainHead, Decision, DriftCarry, EvidenceRef, MonitoringDriftStatus, ReleaseRequest, RevalidationOutcome, StageRecord } from '../domain';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  log,
+  patched,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  ArmStats,
+  ChainHead,
+  Decision,
+  DriftCarry,
+  EvidenceRef,
+  MonitoringDriftStatus,
+  ReleaseRequest,
+  RevalidationOutcome,
+  StageRecord,
+} from '../domain';
 import { judgeDrift, judgeGuardrails } from '../judging';
 import { acts, appendChain, driftActionActs, driftActs, nowIso } from './activities-proxy';
 
@@ -66,14 +87,29 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
   // exactly those of earlier versions and no marker is recorded.
   const driftPolicy = policy.drift;
   const driftOn = driftPolicy !== undefined && patched('monitoring-drift');
-  const drift: DriftCarry = input.drift ?? { recent: [], episodeSince: null, detectedWindows: 0, notices: 0, last: null };
+  const drift: DriftCarry = input.drift ?? {
+    recent: [],
+    episodeSince: null,
+    detectedWindows: 0,
+    notices: 0,
+    last: null,
+  };
   let revalidation: RevalidationOutcome | null = null;
   setHandler(monitoringStatusQuery, () => ({
     interval,
     intervals: policy.intervals,
     last,
     ...(driftOn
-      ? { drift: { onDrift: driftPolicy!.onDrift, last: drift.last, detectedWindows: drift.detectedWindows, episodeSince: drift.episodeSince, notices: drift.notices, revalidation } }
+      ? {
+          drift: {
+            onDrift: driftPolicy!.onDrift,
+            last: drift.last,
+            detectedWindows: drift.detectedWindows,
+            episodeSince: drift.episodeSince,
+            notices: drift.notices,
+            revalidation,
+          },
+        }
       : {}),
   }));
 
@@ -81,7 +117,15 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
   const watchDrift = async (step: number): Promise<MonitoringResult | null> => {
     const g = driftPolicy!;
     const startedAt = nowIso();
-    const out = await driftActs.observeDrift({ releaseId: input.releaseId, request, step, cases: policy.cases, baseline, recent: drift.recent, at: nowIso() });
+    const out = await driftActs.observeDrift({
+      releaseId: input.releaseId,
+      request,
+      step,
+      cases: policy.cases,
+      baseline,
+      recent: drift.recent,
+      at: nowIso(),
+    });
     const judged = judgeDrift(out.measurement, g);
     // The chain records exactly the judge's verdict, so the audit recomputes it; what was done is in the artifacts.
     const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
@@ -124,13 +168,29 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
         queued = q.releaseId;
       } catch (err) {
         if (isCancellation(err)) throw err;
-        queueError = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-        log.warn('revalidation release could not be queued', { releaseId: input.releaseId, interval: step, error: String(err) });
+        queueError =
+          err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+        log.warn('revalidation release could not be queued', {
+          releaseId: input.releaseId,
+          interval: step,
+          error: String(err),
+        });
       }
     }
-    const record: StageRecord = { stage: 'MONITORING', step, startedAt, endedAt: null, decision: null, artifacts: [], chainEntry: null };
+    const record: StageRecord = {
+      stage: 'MONITORING',
+      step,
+      startedAt,
+      endedAt: null,
+      decision: null,
+      artifacts: [],
+      chainEntry: null,
+    };
     await appendChain(holder, record, decision, refs);
-    drift.recent = g.windowsForPerformance > 1 ? [...drift.recent, out.measurement.performance.current].slice(-(g.windowsForPerformance - 1)) : [];
+    drift.recent =
+      g.windowsForPerformance > 1
+        ? [...drift.recent, out.measurement.performance.current].slice(-(g.windowsForPerformance - 1))
+        : [];
     drift.last = decision;
     if (detected) {
       drift.detectedWindows++;
@@ -139,10 +199,13 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
       drift.episodeSince = null;
     }
     if (!detected || g.onDrift === 'notify') return null;
-    if (g.onDrift === 'rollback') return { decision, lastInterval: step, chainHead: holder.chainHead, archived: await archive('completion') };
+    if (g.onDrift === 'rollback')
+      return { decision, lastInterval: step, chainHead: holder.chainHead, archived: await archive('completion') };
     const next = request.attempt + 1;
     const reason = `revalidation required: drift detected in monitoring interval ${step + 1}; ${
-      queued ? `new release ${queued} (attempt ${next}) queued` : `the new release (attempt ${next}) could not be queued: ${queueError}`
+      queued
+        ? `new release ${queued} (attempt ${next}) queued`
+        : `the new release (attempt ${next}) could not be queued: ${queueError}`
     }`;
     revalidation = { interval: step, reason, queuedReleaseId: queued, evidence: refs };
     // Surveillance that never judged a window has shown nothing: never a pass, even when it ends for revalidation.
@@ -150,8 +213,18 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     return {
       decision:
         passed > 0
-          ? { verdict: 'pass', reasons: [`${reason}; the release stays in service`, windows, ...judged.reasons.slice(1)] }
-          : { verdict: 'inconclusive', reasons: [`${reason}; no monitoring window had enough labelled outcomes to judge`, windows, ...judged.reasons.slice(1)] },
+          ? {
+              verdict: 'pass',
+              reasons: [`${reason}; the release stays in service`, windows, ...judged.reasons.slice(1)],
+            }
+          : {
+              verdict: 'inconclusive',
+              reasons: [
+                `${reason}; no monitoring window had enough labelled outcomes to judge`,
+                windows,
+                ...judged.reasons.slice(1),
+              ],
+            },
       lastInterval: step,
       chainHead: holder.chainHead,
       archived: await archive('completion'),
@@ -188,7 +261,8 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     last = decision;
     if (decision.verdict === 'pass') passed++;
     // Inconclusive windows (labels not in yet) are recorded and surveillance goes on; failures stop it.
-    if (decision.verdict === 'fail') return { decision, lastInterval: interval, chainHead: holder.chainHead, archived: await archive('completion') };
+    if (decision.verdict === 'fail')
+      return { decision, lastInterval: interval, chainHead: holder.chainHead, archived: await archive('completion') };
     if (driftOn) {
       const ended = await watchDrift(interval);
       if (ended) return ended;
@@ -209,13 +283,21 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
   }
   // Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass.
   const inconclusive = policy.intervals - passed;
-  const driftNote = driftOn ? `; drift detected in ${drift.detectedWindows} windows, ${drift.notices} revalidation notices` : '';
+  const driftNote = driftOn
+    ? `; drift detected in ${drift.detectedWindows} windows, ${drift.notices} revalidation notices`
+    : '';
   const judged = `${passed} of ${policy.intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}${driftNote}`;
   return {
     decision:
       passed > 0
-        ? { verdict: 'pass', reasons: [`${policy.intervals} monitoring intervals completed without a guardrail failure (${judged})`] }
-        : { verdict: 'inconclusive', reasons: [`no monitoring window had enough labelled outcomes to judge (${judged})`] },
+        ? {
+            verdict: 'pass',
+            reasons: [`${policy.intervals} monitoring intervals completed without a guardrail failure (${judged})`],
+          }
+        : {
+            verdict: 'inconclusive',
+            reasons: [`no monitoring window had enough labelled outcomes to judge (${judged})`],
+          },
     lastInterval: interval - 1,
     chainHead: holder.chainHead,
     archived: await archive('completion'),

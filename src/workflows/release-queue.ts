@@ -53,10 +53,18 @@ export async function releaseQueue(input: ReleaseQueueInput): Promise<ReleaseQue
     }
     const entry = parsed.data;
     if (entry.modelName !== modelName) {
-      log.warn('release queue: entry for another model dropped', { modelName, releaseId: entry.releaseId, entryModel: entry.modelName });
+      log.warn('release queue: entry for another model dropped', {
+        modelName,
+        releaseId: entry.releaseId,
+        entryModel: entry.modelName,
+      });
       return;
     }
-    if (entry.releaseId === lastStarted || recent.includes(entry.releaseId) || pending.some((p) => p.releaseId === entry.releaseId)) {
+    if (
+      entry.releaseId === lastStarted ||
+      recent.includes(entry.releaseId) ||
+      pending.some((p) => p.releaseId === entry.releaseId)
+    ) {
       log.info('release queue: duplicate entry ignored', { modelName, releaseId: entry.releaseId });
       return;
     }
@@ -67,17 +75,29 @@ export async function releaseQueue(input: ReleaseQueueInput): Promise<ReleaseQue
   setHandler(enqueueReleaseSignal, (entry) => accept(entry, 'signal'));
   setHandler(releaseQueueStatusQuery, (): ReleaseQueueStatus => ({
     modelName,
-    pending: pending.map(({ releaseId, deliveryKey, behind, queuedAt }) => ({ releaseId, deliveryKey, behind, queuedAt })),
+    pending: pending.map(({ releaseId, deliveryKey, behind, queuedAt }) => ({
+      releaseId,
+      deliveryKey,
+      behind,
+      queuedAt,
+    })),
     waitingOn,
     lastStarted,
     started: [...started],
     blocked,
   }));
 
-  const shouldContinueAsNew = (): boolean => started.length >= opts.maxEntriesPerRun || workflowInfo().continueAsNewSuggested;
+  const shouldContinueAsNew = (): boolean =>
+    started.length >= opts.maxEntriesPerRun || workflowInfo().continueAsNewSuggested;
   const carryOn = async (): Promise<never> => {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof releaseQueue>({ modelName, pending: [...pending], lastStarted, recent, options: input.options ?? {} });
+    return continueAsNew<typeof releaseQueue>({
+      modelName,
+      pending: [...pending],
+      lastStarted,
+      recent,
+      options: input.options ?? {},
+    });
   };
 
   for (;;) {
@@ -103,13 +123,20 @@ export async function releaseQueue(input: ReleaseQueueInput): Promise<ReleaseQue
       if (waitingOn.length > 0 && workflowInfo().continueAsNewSuggested) await carryOn();
     }
 
-    await retrying(`starting ${head.releaseId}`, () => queueActs.startQueuedRelease({ releaseId: head.releaseId, request: head.request }));
+    await retrying(`starting ${head.releaseId}`, () =>
+      queueActs.startQueuedRelease({ releaseId: head.releaseId, request: head.request }),
+    );
     pending.shift();
     lastStarted = head.releaseId;
     started.push(head.releaseId);
     recent.push(head.releaseId);
     if (recent.length > RECENT_LIMIT) recent.splice(0, recent.length - RECENT_LIMIT);
-    log.info('release queue: queued release started', { modelName, releaseId: head.releaseId, deliveryKey: head.deliveryKey, queuedAt: head.queuedAt });
+    log.info('release queue: queued release started', {
+      modelName,
+      releaseId: head.releaseId,
+      deliveryKey: head.deliveryKey,
+      queuedAt: head.queuedAt,
+    });
   }
 
   await condition(allHandlersFinished);
@@ -129,7 +156,11 @@ export async function releaseQueue(input: ReleaseQueueInput): Promise<ReleaseQue
         if (isCancellation(err)) throw err;
         const cause = err instanceof Error && err.cause instanceof ApplicationFailure ? err.cause : err;
         blocked = `${what}: ${cause instanceof Error ? cause.message : String(cause)}`;
-        log.error('release queue: blocked, will retry', { modelName, blocked, retryAfterSeconds: opts.retryAfterSeconds });
+        log.error('release queue: blocked, will retry', {
+          modelName,
+          blocked,
+          retryAfterSeconds: opts.retryAfterSeconds,
+        });
         await sleep(opts.retryAfterSeconds * 1000);
       }
     }

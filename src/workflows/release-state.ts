@@ -96,7 +96,15 @@ export class ReleaseState {
       throw new Error(`illegal transition ${this.stage} -> ${stage}`);
     }
     this.stage = stage;
-    const record: StageRecord = { stage, step, startedAt: at, endedAt: null, decision: null, artifacts: [], chainEntry: null };
+    const record: StageRecord = {
+      stage,
+      step,
+      startedAt: at,
+      endedAt: null,
+      decision: null,
+      artifacts: [],
+      chainEntry: null,
+    };
     this.history.push(record);
     return record;
   }
@@ -106,7 +114,15 @@ export class ReleaseState {
     this.stage = outcome;
     this.outcome = outcome;
     this.reason = reason;
-    this.history.push({ stage: outcome, step: null, startedAt: at, endedAt: at, decision: null, artifacts: [], chainEntry: null });
+    this.history.push({
+      stage: outcome,
+      step: null,
+      startedAt: at,
+      endedAt: at,
+      decision: null,
+      artifacts: [],
+      chainEntry: null,
+    });
   }
 
   /**
@@ -160,11 +176,14 @@ export class ReleaseState {
     }
     // The role is full when its standing signatures plus those being recorded reach its quorum.
     const taken =
-      this.standing().filter((s) => s.role === a.role).length + [...this.inFlight.values()].filter((r) => r === a.role).length;
+      this.standing().filter((s) => s.role === a.role).length +
+      [...this.inFlight.values()].filter((r) => r === a.role).length;
     if (taken >= this.quorum(a.role)) {
       const q = this.quorum(a.role);
       throw ApplicationFailure.nonRetryable(
-        q === 1 ? `role ${a.role} has already signed this release` : `role ${a.role} already has its ${q} signatures on this release`,
+        q === 1
+          ? `role ${a.role} has already signed this release`
+          : `role ${a.role} already has its ${q} signatures on this release`,
         ErrorType.RoleAlreadySigned,
       );
     }
@@ -178,7 +197,10 @@ export class ReleaseState {
   /** Synchronous check shared by the decideCanary validator and handler. */
   checkCanaryDecision(raw: unknown): CanaryDecisionInput {
     if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} has already finished as ${this.stage}`,
+        ErrorType.ReleaseFinished,
+      );
     }
     if (this.canaryHold === null || this.deciding) {
       throw ApplicationFailure.nonRetryable(
@@ -189,21 +211,34 @@ export class ReleaseState {
     const parsed = CanaryDecisionInputSchema.safeParse(raw);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid canary decision: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+      throw ApplicationFailure.nonRetryable(
+        `invalid canary decision: ${fields.join('; ')}`,
+        ErrorType.InvalidRequest,
+        fields,
+      );
     }
     const d = parsed.data;
     if (!this.requiredRoles.includes(d.role)) {
-      throw ApplicationFailure.nonRetryable(`role ${d.role} may not decide on this canary (roles: ${this.requiredRoles.join(', ')})`, ErrorType.RoleNotRequired);
+      throw ApplicationFailure.nonRetryable(
+        `role ${d.role} may not decide on this canary (roles: ${this.requiredRoles.join(', ')})`,
+        ErrorType.RoleNotRequired,
+      );
     }
     if (d.signer === this.request.submittedBy) {
-      throw ApplicationFailure.nonRetryable(`${d.signer} submitted this release and may not decide on its canary`, ErrorType.SelfApproval);
+      throw ApplicationFailure.nonRetryable(
+        `${d.signer} submitted this release and may not decide on its canary`,
+        ErrorType.SelfApproval,
+      );
     }
     return d;
   }
 
   checkWithdrawal(raw: unknown): WithdrawalInput {
     if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} has already finished as ${this.stage}`,
+        ErrorType.ReleaseFinished,
+      );
     }
     if (this.stage !== 'AWAITING_APPROVAL' || this.dossier === null || this.approvalSettled()) {
       throw ApplicationFailure.nonRetryable(
@@ -214,15 +249,25 @@ export class ReleaseState {
     const parsed = WithdrawalInputSchema.safeParse(raw);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid withdrawal: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+      throw ApplicationFailure.nonRetryable(
+        `invalid withdrawal: ${fields.join('; ')}`,
+        ErrorType.InvalidRequest,
+        fields,
+      );
     }
     const w = parsed.data;
     const own = this.signatures.find((s) => s.signer === w.signer && s.decision === 'approve');
     if (!own) {
-      throw ApplicationFailure.nonRetryable(`${w.signer} has no approval on this release to withdraw`, ErrorType.NoApprovalToWithdraw);
+      throw ApplicationFailure.nonRetryable(
+        `${w.signer} has no approval on this release to withdraw`,
+        ErrorType.NoApprovalToWithdraw,
+      );
     }
     if (own.withdrawal || this.withdrawing.has(w.signer)) {
-      throw ApplicationFailure.nonRetryable(`${w.signer} has already withdrawn their approval of this release`, ErrorType.AlreadyWithdrawn);
+      throw ApplicationFailure.nonRetryable(
+        `${w.signer} has already withdrawn their approval of this release`,
+        ErrorType.AlreadyWithdrawn,
+      );
     }
     return w;
   }
@@ -254,7 +299,11 @@ export class ReleaseState {
     const parsed = SupersedeInputSchema.safeParse(raw);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid supersede request: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+      throw ApplicationFailure.nonRetryable(
+        `invalid supersede request: ${fields.join('; ')}`,
+        ErrorType.InvalidRequest,
+        fields,
+      );
     }
     const s = parsed.data;
     if (this.superseded) {
@@ -265,7 +314,10 @@ export class ReleaseState {
       );
     }
     if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(`release ${this.releaseId} has already finished as ${this.stage}`, ErrorType.ReleaseFinished);
+      throw ApplicationFailure.nonRetryable(
+        `release ${this.releaseId} has already finished as ${this.stage}`,
+        ErrorType.ReleaseFinished,
+      );
     }
     if (!canTransition(this.stage, 'SUPERSEDED')) {
       throw ApplicationFailure.nonRetryable(
@@ -309,7 +361,9 @@ export class ReleaseState {
       chainHead: this.chainHead,
       history: this.history,
       approvalDeadline: this.approvalDeadline,
-      ...(this.canaryHold || this.canaryDecisions.length ? { canaryHold: this.canaryHold, canaryDecisions: this.canaryDecisions } : {}),
+      ...(this.canaryHold || this.canaryDecisions.length
+        ? { canaryHold: this.canaryHold, canaryDecisions: this.canaryDecisions }
+        : {}),
     };
   }
 }

@@ -43,7 +43,13 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
 
   const setRoutes = async (table: Omit<RouteState, 'version'>, reason: string): Promise<EvidenceRef> => {
     const routes = { version: (status.routes?.version ?? 0) + 1, ...table };
-    const ref = await acts.setRoutes({ releaseId: drillId, modelName: routeTable, routes, reason: `DRILL ${reason}`, at: nowIso() });
+    const ref = await acts.setRoutes({
+      releaseId: drillId,
+      modelName: routeTable,
+      routes,
+      reason: `DRILL ${reason}`,
+      at: nowIso(),
+    });
     status.routes = routes;
     return ref;
   };
@@ -66,11 +72,25 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
           ? { decision: 'resume', account: 'the drill (pause steps resume automatically)', evidence: null }
           : { decision: 'rollback', account: 'the drill (escalations end in rollback)', evidence: null },
       beforeLook: (step) => {
-        record = { stage: 'CANARY', step, startedAt: nowIso(), endedAt: null, decision: null, artifacts: [], chainEntry: null };
+        record = {
+          stage: 'CANARY',
+          step,
+          startedAt: nowIso(),
+          endedAt: null,
+          decision: null,
+          artifacts: [],
+          chainEntry: null,
+        };
       },
       afterLook: async (look) => {
         const seq = look.judged.evidence.sequential?.looks[look.look - 1];
-        const arm = (a: { positives: number; truePositives: number; n: number; alerts: number; sensitivity: number | null }) => ({
+        const arm = (a: {
+          positives: number;
+          truePositives: number;
+          n: number;
+          alerts: number;
+          sensitivity: number | null;
+        }) => ({
           positives: a.positives,
           truePositives: a.truePositives,
           sensitivity: a.sensitivity,
@@ -84,8 +104,14 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
           extension: look.extension,
           percent: request.policy.canary.steps[look.step]!.percent,
           verdict: look.decision.verdict,
-          canary: arm({ ...m.treatment, sensitivity: m.treatment.positives > 0 ? m.treatment.truePositives / m.treatment.positives : null }),
-          control: arm({ ...m.comparator, sensitivity: m.comparator.positives > 0 ? m.comparator.truePositives / m.comparator.positives : null }),
+          canary: arm({
+            ...m.treatment,
+            sensitivity: m.treatment.positives > 0 ? m.treatment.truePositives / m.treatment.positives : null,
+          }),
+          control: arm({
+            ...m.comparator,
+            sensitivity: m.comparator.positives > 0 ? m.comparator.truePositives / m.comparator.positives : null,
+          }),
           drop: seq?.drop ?? null,
           lower: seq?.lower ?? null,
           upper: seq?.upper ?? null,
@@ -115,7 +141,13 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
       drill: true,
       at: nowIso(),
     });
-    rollback = { cause, record: recordRef!, notification: notice ?? null, routesBefore: before, routesAfter: status.routes! };
+    rollback = {
+      cause,
+      record: recordRef!,
+      notification: notice ?? null,
+      routesBefore: before,
+      routesAfter: status.routes!,
+    };
     status.phase = 'ROLLED_BACK';
   } else {
     // The regression went unnoticed through every step: put the incumbent back anyway; the drill fails.
@@ -162,7 +194,15 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
   const reportRef = await acts.recordDrillReport(report);
   await appendChain(
     holder,
-    { stage: rollback ? 'ROLLED_BACK' : 'CANARY', step: null, startedAt: report.endedAt, endedAt: null, decision: null, artifacts: [], chainEntry: null },
+    {
+      stage: rollback ? 'ROLLED_BACK' : 'CANARY',
+      step: null,
+      startedAt: report.endedAt,
+      endedAt: null,
+      decision: null,
+      artifacts: [],
+      chainEntry: null,
+    },
     { verdict: passed ? 'pass' : 'fail', reasons: [summary] },
     [reportRef, ...(rollback ? [rollback.record, ...(rollback.notification ? [rollback.notification] : [])] : [])],
   );

@@ -31,7 +31,11 @@ import type { ReleaseState } from './release-state';
 type ShadowPolicy = ReleasePolicy['shadow'];
 
 /** The gate as released before the clinical fields existed. */
-const legacyPolicy = (p: ShadowPolicy): ShadowPolicy => ({ durationSeconds: p.durationSeconds, cases: p.cases, minAgreement: p.minAgreement });
+const legacyPolicy = (p: ShadowPolicy): ShadowPolicy => ({
+  durationSeconds: p.durationSeconds,
+  cases: p.cases,
+  minAgreement: p.minAgreement,
+});
 
 interface Window {
   sample: EvidenceRef | null;
@@ -87,7 +91,10 @@ export class ShadowReview {
   check(raw: unknown): AdjudicationInput {
     const s = this.state;
     if (isTerminal(s.stage)) {
-      throw ApplicationFailure.nonRetryable(`release ${s.releaseId} has already finished as ${s.stage}`, ErrorType.ReleaseFinished);
+      throw ApplicationFailure.nonRetryable(
+        `release ${s.releaseId} has already finished as ${s.stage}`,
+        ErrorType.ReleaseFinished,
+      );
     }
     const w = this.window;
     if (s.stage !== 'SHADOW' || !w || !w.open) {
@@ -99,18 +106,34 @@ export class ShadowReview {
     const parsed = AdjudicationInputSchema.safeParse(raw);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid adjudication: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+      throw ApplicationFailure.nonRetryable(
+        `invalid adjudication: ${fields.join('; ')}`,
+        ErrorType.InvalidRequest,
+        fields,
+      );
     }
     const a = parsed.data;
     const index = sampleIndexOf(a.sampleId);
     if (index === null || index < 0 || index >= w.sampled) {
-      throw ApplicationFailure.nonRetryable(`${a.sampleId} is not in the disagreement sample (d-001 … ${w.sampled ? `d-${String(w.sampled).padStart(3, '0')}` : 'empty'})`, ErrorType.UnknownSample);
+      throw ApplicationFailure.nonRetryable(
+        `${a.sampleId} is not in the disagreement sample (d-001 … ${w.sampled ? `d-${String(w.sampled).padStart(3, '0')}` : 'empty'})`,
+        ErrorType.UnknownSample,
+      );
     }
     if (a.reviewer === s.request.submittedBy) {
-      throw ApplicationFailure.nonRetryable(`${a.reviewer} submitted this release and may not adjudicate its disagreements (separation of duties)`, ErrorType.SelfApproval);
+      throw ApplicationFailure.nonRetryable(
+        `${a.reviewer} submitted this release and may not adjudicate its disagreements (separation of duties)`,
+        ErrorType.SelfApproval,
+      );
     }
-    if (this.adjudications.some((x) => x.sampleId === a.sampleId && x.reviewer === a.reviewer) || this.inFlight.has(`${a.sampleId} ${a.reviewer}`)) {
-      throw ApplicationFailure.nonRetryable(`${a.reviewer} has already adjudicated ${a.sampleId}`, ErrorType.AlreadyAdjudicated);
+    if (
+      this.adjudications.some((x) => x.sampleId === a.sampleId && x.reviewer === a.reviewer) ||
+      this.inFlight.has(`${a.sampleId} ${a.reviewer}`)
+    ) {
+      throw ApplicationFailure.nonRetryable(
+        `${a.reviewer} has already adjudicated ${a.sampleId}`,
+        ErrorType.AlreadyAdjudicated,
+      );
     }
     return a;
   }
@@ -123,10 +146,21 @@ export class ShadowReview {
     this.inFlight.add(key);
     try {
       const at = nowIso();
-      const evidence = await acts.recordAdjudication({ releaseId: this.state.releaseId, sample: w.sample!, adjudication: { ...a, at } });
+      const evidence = await acts.recordAdjudication({
+        releaseId: this.state.releaseId,
+        sample: w.sample!,
+        adjudication: { ...a, at },
+      });
       const { comment: _comment, ...kept } = a;
       this.adjudications.push({ ...kept, at, evidence });
-      return { releaseId: this.state.releaseId, sampleId: a.sampleId, accepted: true, recordKey: evidence.key, adjudicatedCases: this.adjudicatedCases(), required: w.required };
+      return {
+        releaseId: this.state.releaseId,
+        sampleId: a.sampleId,
+        accepted: true,
+        recordKey: evidence.key,
+        adjudicatedCases: this.adjudicatedCases(),
+        required: w.required,
+      };
     } finally {
       this.inFlight.delete(key);
     }
@@ -157,7 +191,8 @@ export class ShadowReview {
     const out = patched('shadow-route') ? await this.mirrored(setRoutes, measure) : await measure();
     const artifacts = [...out.artifacts, ...this.routeRecords];
     const clinical = policy.adjudication !== undefined || policy.minKappa !== undefined || policy.maxPsi !== undefined;
-    if (!clinical || !patched('shadow-adjudication')) return { artifacts, decision: judgeShadow(out.measurement, legacyPolicy(policy)) };
+    if (!clinical || !patched('shadow-adjudication'))
+      return { artifacts, decision: judgeShadow(out.measurement, legacyPolicy(policy)) };
     const adjudication = policy.adjudication;
     // Reviewers' time is spent only on a candidate that passed everything measurable.
     if (!adjudication || judgeShadow(out.measurement, { ...policy, adjudication: undefined }).verdict !== 'pass') {
@@ -188,7 +223,10 @@ export class ShadowReview {
       value = await measure();
     } catch (err) {
       const why = isCancellation(err) ? 'the release was superseded' : 'the shadow measurement failed';
-      await write({ production, canary: null, shadow: null }, `SHADOW stopped (${why}): shadow mirror to ${candidate} removed`);
+      await write(
+        { production, canary: null, shadow: null },
+        `SHADOW stopped (${why}): shadow mirror to ${candidate} removed`,
+      );
       throw err;
     }
     await write({ production, canary: null, shadow: null }, `SHADOW measured: shadow mirror to ${candidate} removed`);
@@ -223,8 +261,18 @@ export class ShadowReview {
       await condition(() => this.inFlight.size === 0);
     }
     const refs = this.adjudications.map((a) => a.evidence);
-    const closed = await acts.closeShadowReview({ releaseId, request, measurement, adjudications: refs, deadline: w.deadline, at: nowIso() });
+    const closed = await acts.closeShadowReview({
+      releaseId,
+      request,
+      measurement,
+      adjudications: refs,
+      deadline: w.deadline,
+      at: nowIso(),
+    });
     w.tally = closed.measurement.adjudication ?? null;
-    return { artifacts: [...artifacts, ...refs, ...closed.artifacts], decision: judgeShadow(closed.measurement, request.policy.shadow) };
+    return {
+      artifacts: [...artifacts, ...refs, ...closed.artifacts],
+      decision: judgeShadow(closed.measurement, request.policy.shadow),
+    };
   }
 }

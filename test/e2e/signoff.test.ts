@@ -20,7 +20,12 @@ const ROOT = path.join(__dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 const USERS = path.join(ROOT, 'config', 'users.example.yaml');
 const CHROMIUM = '/usr/bin/chromium';
-const PASSWORD: Record<string, string> = { 'dana.qa': 'dana-demo-password', 'sam.clin': 'sam-demo-password', 'ida.audit': 'ida-demo-password', 'alex.mle': 'alex-demo-password' };
+const PASSWORD: Record<string, string> = {
+  'dana.qa': 'dana-demo-password',
+  'sam.clin': 'sam-demo-password',
+  'ida.audit': 'ida-demo-password',
+  'alex.mle': 'alex-demo-password',
+};
 
 let h: Harness;
 let server: ServerType;
@@ -33,7 +38,10 @@ before(async () => {
   h = await startHarness();
   const log = createLogger('e2e', 'warn');
   auditLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-e2e-')), 'auth.jsonl');
-  const ui = uiDepsFromConfig({ signingKeyDir: h.config.signingKeyDir, auth: { usersFile: USERS, auditLog, secureCookies: false } }, { client: h.client, evidence: h.evidence, log });
+  const ui = uiDepsFromConfig(
+    { signingKeyDir: h.config.signingKeyDir, auth: { usersFile: USERS, auditLog, secureCookies: false } },
+    { client: h.client, evidence: h.evidence, log },
+  );
   const app = createApp({ client: h.client, config: h.config, log, ui });
   const port = await new Promise<number>((resolve) => {
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
@@ -42,7 +50,14 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -63,7 +78,12 @@ async function login(page: Page, user: string): Promise<void> {
   await page.getByLabel('Password').fill(PASSWORD[user]!);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/ui\/inbox$/);
-  assert.equal(await page.getByTestId('whoami').textContent(), { 'dana.qa': 'Dana Whitfield', 'sam.clin': 'Dr Sam Okafor', 'ida.audit': 'Ida Brennan', 'alex.mle': 'Alex Moreau' }[user]);
+  assert.equal(
+    await page.getByTestId('whoami').textContent(),
+    { 'dana.qa': 'Dana Whitfield', 'sam.clin': 'Dr Sam Okafor', 'ida.audit': 'Ida Brennan', 'alex.mle': 'Alex Moreau' }[
+      user
+    ],
+  );
 }
 
 async function logout(page: Page): Promise<void> {
@@ -86,9 +106,18 @@ async function openFromInbox(page: Page, releaseId: string): Promise<void> {
   await page.waitForURL(new RegExp(`/ui/releases/${releaseId}$`));
 }
 
-async function sign(page: Page, user: string, role: string, decision: 'approve' | 'reject', meaning: string, reason: string): Promise<void> {
+async function sign(
+  page: Page,
+  user: string,
+  role: string,
+  decision: 'approve' | 'reject',
+  meaning: string,
+  reason: string,
+): Promise<void> {
   await page.getByLabel('Role you sign for').selectOption(role);
-  await page.getByRole('radio', { name: decision === 'approve' ? 'Approve' : 'Reject (ends the release)', exact: true }).check();
+  await page
+    .getByRole('radio', { name: decision === 'approve' ? 'Approve' : 'Reject (ends the release)', exact: true })
+    .check();
   await page.getByLabel(/Meaning of this signature/).fill(meaning);
   await page.getByLabel('Reason').fill(reason);
   await page.getByLabel(/Your password/).fill(PASSWORD[user]!);
@@ -97,11 +126,15 @@ async function sign(page: Page, user: string, role: string, decision: 'approve' 
 }
 
 async function awaitingApproval(handle: Awaited<ReturnType<typeof startRelease>>) {
-  return waitFor('AWAITING_APPROVAL', async () => {
-    const s = await handle.query(releaseStatusQuery);
-    assert.equal(s.outcome, null, `release ended early: ${s.reason}`);
-    return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
-  }, 120_000);
+  return waitFor(
+    'AWAITING_APPROVAL',
+    async () => {
+      const s = await handle.query(releaseStatusQuery);
+      assert.equal(s.outcome, null, `release ended early: ${s.reason}`);
+      return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
+    },
+    120_000,
+  );
 }
 
 describe('web sign-off in a browser', () => {
@@ -126,19 +159,38 @@ describe('web sign-off in a browser', () => {
     await shot(tablet, '02b-release-tablet-width');
     await tablet.context().close();
 
-    await sign(page, 'dana.qa', 'qa', 'approve', 'approved for canary release as QA reviewer', 'acceptance criteria met; evidence reviewed');
+    await sign(
+      page,
+      'dana.qa',
+      'qa',
+      'approve',
+      'approved for canary release as QA reviewer',
+      'acceptance criteria met; evidence reviewed',
+    );
     assert.match((await page.getByTestId('signed').textContent()) ?? '', /Pending roles: clinical/);
-    assert.match((await page.getByTestId('signature').textContent()) ?? '', /Dana Whitfield[\s\S]*approved for canary release as QA reviewer[\s\S]*Signed at \d{4}-/);
+    assert.match(
+      (await page.getByTestId('signature').textContent()) ?? '',
+      /Dana Whitfield[\s\S]*approved for canary release as QA reviewer[\s\S]*Signed at \d{4}-/,
+    );
     await shot(page, '03-qa-signed');
     await logout(page);
 
     await login(page, 'sam.clin');
     await openFromInbox(page, handle.workflowId);
-    await sign(page, 'sam.clin', 'clinical', 'approve', 'approved for canary release as clinical reviewer', 'clinically acceptable alert burden');
+    await sign(
+      page,
+      'sam.clin',
+      'clinical',
+      'approve',
+      'approved for canary release as clinical reviewer',
+      'clinically acceptable alert burden',
+    );
     await shot(page, '04-clinical-signed');
 
     // The workflow moves on: canary, monitoring, released.
-    await waitFor('CANARY or later', async () => ['CANARY', 'MONITORING', 'RELEASED'].includes((await handle.query(releaseStatusQuery)).stage));
+    await waitFor('CANARY or later', async () =>
+      ['CANARY', 'MONITORING', 'RELEASED'].includes((await handle.query(releaseStatusQuery)).stage),
+    );
     const result = await handle.result();
     assert.equal(result.outcome, 'RELEASED', result.reason);
     await logout(page);
@@ -154,7 +206,11 @@ describe('web sign-off in a browser', () => {
     await shot(page, '05-auditor-timeline');
     await page.context().close();
 
-    const events = fs.readFileSync(auditLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; user: string });
+    const events = fs
+      .readFileSync(auditLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; user: string });
     assert.ok(events.some((e) => e.type === 'signature.accepted' && e.user === 'sam.clin'));
     assert.ok(events.some((e) => e.type === 'reauth.success' && e.user === 'dana.qa'));
   });
@@ -166,14 +222,21 @@ describe('web sign-off in a browser', () => {
 
     await login(page, 'alex.mle');
     await page.goto(`${base}/ui/releases/${handle.workflowId}`);
-    assert.match(await page.locator('#sign-h + p').textContent() ?? '', /separation of duties/);
+    assert.match((await page.locator('#sign-h + p').textContent()) ?? '', /separation of duties/);
     assert.equal(await page.getByLabel(/Your password/).count(), 0, 'no sign form for the submitter');
     await shot(page, '06-submitter-blocked');
     await logout(page);
 
     await login(page, 'sam.clin');
     await openFromInbox(page, handle.workflowId);
-    await sign(page, 'sam.clin', 'clinical', 'reject', 'rejected as clinical reviewer', 'alert burden too high for night shifts');
+    await sign(
+      page,
+      'sam.clin',
+      'clinical',
+      'reject',
+      'rejected as clinical reviewer',
+      'alert burden too high for night shifts',
+    );
     await shot(page, '07-rejected');
     const result = await handle.result();
     assert.equal(result.outcome, 'REJECTED');

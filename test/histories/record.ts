@@ -7,8 +7,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { releaseIdFor, releaseQueueWorkflowId, sampleIdAt, type ApprovalInput, type DrillInput, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
-import { adjudicateCaseUpdate, approveReleaseUpdate, enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery, releaseStatusQuery } from '../../src/domain/messages';
+import {
+  releaseIdFor,
+  releaseQueueWorkflowId,
+  sampleIdAt,
+  type ApprovalInput,
+  type DrillInput,
+  type ReleasePolicy,
+  type ReleaseRequest,
+} from '../../src/domain';
+import {
+  adjudicateCaseUpdate,
+  approveReleaseUpdate,
+  enqueueReleaseSignal,
+  ORCHESTRATION_TASK_QUEUE,
+  releaseQueueStatusQuery,
+  releaseStatusQuery,
+} from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor } from '../support/harness';
 
@@ -44,8 +59,22 @@ async function main(): Promise<void> {
         policy: 'demo.yaml',
         attempt: 3,
         patch: (p) => {
-          p.shadow.adjudication = { sampleSize: 4, minAdjudicated: 2, maxCandidateWrongShare: 0.5, timeoutSeconds: 3600 };
-          p.monitoring.drift = { onDrift: 'notify', maxPsi: 0.25, ksAlpha: 0.01, maxAlertRateRatio: 1.25, windowsForPerformance: 6, maxSensitivityDrop: 0.05, maxCalibrationGap: 0.05, minPositives: 30 };
+          p.shadow.adjudication = {
+            sampleSize: 4,
+            minAdjudicated: 2,
+            maxCandidateWrongShare: 0.5,
+            timeoutSeconds: 3600,
+          };
+          p.monitoring.drift = {
+            onDrift: 'notify',
+            maxPsi: 0.25,
+            ksAlpha: 0.01,
+            maxAlertRateRatio: 1.25,
+            windowsForPerformance: 6,
+            maxSensitivityDrop: 0.05,
+            maxCalibrationGap: 0.05,
+            minPositives: 30,
+          };
         },
       },
     ];
@@ -66,7 +95,16 @@ async function main(): Promise<void> {
         });
         for (const [k, role] of (['qa', 'clinical'] as const).entries()) {
           await handle.executeUpdate(adjudicateCaseUpdate, {
-            args: [{ sampleId: sampleIdAt(k % review.sampled), reviewer: `${role}.reviewer`, printedName: `${role.toUpperCase()} Reviewer`, role, verdict: 'candidate', comment: 'recorded for the golden history' }],
+            args: [
+              {
+                sampleId: sampleIdAt(k % review.sampled),
+                reviewer: `${role}.reviewer`,
+                printedName: `${role.toUpperCase()} Reviewer`,
+                role,
+                verdict: 'candidate',
+                comment: 'recorded for the golden history',
+              },
+            ],
           });
         }
       }
@@ -82,15 +120,27 @@ async function main(): Promise<void> {
       await save(`release-lifecycle-${s.name}.json`, handle.workflowId);
       if (result.outcome === 'RELEASED' && s.name === 'adjudicated-drift-checked') {
         const child = `${handle.workflowId}-monitoring`;
-        await save('release-monitoring-drift-checked-last-run.json', child, (await h.client.workflow.getHandle(child).describe()).runId);
+        await save(
+          'release-monitoring-drift-checked-last-run.json',
+          child,
+          (await h.client.workflow.getHandle(child).describe()).runId,
+        );
       }
       if (result.outcome === 'RELEASED' && s.name === 'released') {
         // The monitoring child continues-as-new: keep its first run (ends in continue-as-new) and its last.
         const child = `${handle.workflowId}-monitoring`;
         const parent = await handle.fetchHistory();
         const started = parent.events!.find((e) => e.childWorkflowExecutionStartedEventAttributes)!;
-        await save('release-monitoring-first-run.json', child, started.childWorkflowExecutionStartedEventAttributes!.workflowExecution!.runId!);
-        await save('release-monitoring-last-run.json', child, (await h.client.workflow.getHandle(child).describe()).runId);
+        await save(
+          'release-monitoring-first-run.json',
+          child,
+          started.childWorkflowExecutionStartedEventAttributes!.workflowExecution!.runId!,
+        );
+        await save(
+          'release-monitoring-last-run.json',
+          child,
+          (await h.client.workflow.getHandle(child).describe()).runId,
+        );
       }
     }
     if (!released) throw new Error('the released scenario did not release');
@@ -98,11 +148,19 @@ async function main(): Promise<void> {
     // A rollback drill of the released candidate against a pipeline fault at site-b (workflow: rollbackDrill).
     const drillInput: DrillInput = {
       request: released.request,
-      scenario: { name: 'site-b x0 unit mix-up', regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false }, labelledShare: 1 },
+      scenario: {
+        name: 'site-b x0 unit mix-up',
+        regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false },
+        labelledShare: 1,
+      },
       requestedBy: 'history-recorder',
       fromRelease: released.id,
     };
-    const drill = await h.client.workflow.start('rollbackDrill', { taskQueue: ORCHESTRATION_TASK_QUEUE, workflowId: `drill-${released.id}`, args: [drillInput] });
+    const drill = await h.client.workflow.start('rollbackDrill', {
+      taskQueue: ORCHESTRATION_TASK_QUEUE,
+      workflowId: `drill-${released.id}`,
+      args: [drillInput],
+    });
     const drilled = (await drill.result()) as { passed: boolean };
     if (!drilled.passed) throw new Error('the recorded drill did not pass');
     await save('rollback-drill-passed.json', drill.workflowId);
@@ -117,19 +175,36 @@ async function main(): Promise<void> {
       workflowId: queueId,
       args: [{ modelName: queuedRequest.modelName }],
       signal: enqueueReleaseSignal,
-      signalArgs: [{ releaseId: queuedId, modelName: queuedRequest.modelName, deliveryKey: 'recorder:1', behind: [released.id], queuedAt: new Date().toISOString(), request: queuedRequest }],
+      signalArgs: [
+        {
+          releaseId: queuedId,
+          modelName: queuedRequest.modelName,
+          deliveryKey: 'recorder:1',
+          behind: [released.id],
+          queuedAt: new Date().toISOString(),
+          request: queuedRequest,
+        },
+      ],
     });
     const queued = h.client.workflow.getHandle(queuedId);
     const pending = await waitFor('the queued release awaiting approval', async () => {
       const st = await queued.query(releaseStatusQuery);
       return st.stage === 'AWAITING_APPROVAL' && st.dossier ? st : null;
     });
-    await queued.executeUpdate(approveReleaseUpdate, { args: [{ ...sign('clinical', pending.dossier!.sha256), decision: 'reject', reason: 'recording the queue history' }] });
+    await queued.executeUpdate(approveReleaseUpdate, {
+      args: [
+        { ...sign('clinical', pending.dossier!.sha256), decision: 'reject', reason: 'recording the queue history' },
+      ],
+    });
     await queued.result();
-    await waitFor('the queue idle', async () => {
-      const st = await queue.query(releaseQueueStatusQuery);
-      return st.pending.length === 0 && st.waitingOn.length === 0 && st.started.includes(queuedId) ? st : null;
-    }, 60_000);
+    await waitFor(
+      'the queue idle',
+      async () => {
+        const st = await queue.query(releaseQueueStatusQuery);
+        return st.pending.length === 0 && st.waitingOn.length === 0 && st.started.includes(queuedId) ? st : null;
+      },
+      60_000,
+    );
     await save('release-queue-idle.json', queueId);
 
     writeFileSync(path.join(dir, WORKFLOW_IDS), `${JSON.stringify(ids, null, 2)}\n`);

@@ -16,7 +16,16 @@ import { drillRouteModel, type DrillReport } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { SimulatedTraffic } from '../../src/sim/traffic';
-import { demoRequest, fastPolicy, type Harness, reviewerApproval, runCli, startHarness, startRelease, waitFor } from '../support/harness';
+import {
+  demoRequest,
+  fastPolicy,
+  type Harness,
+  reviewerApproval,
+  runCli,
+  startHarness,
+  startRelease,
+  waitFor,
+} from '../support/harness';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'rollback-webhook-secret';
@@ -30,7 +39,11 @@ before(async () => {
   h = await startHarness({
     deps: {
       // The world the worker observes: site-b's candidate pipeline delivers x0 stuck at -3 from the first canary interval.
-      traffic: new SimulatedTraffic({ name: 'site-b x0 unit mix-up', regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false }, labelledShare: 1 }),
+      traffic: new SimulatedTraffic({
+        name: 'site-b x0 unit mix-up',
+        regression: { site: 'site-b', feature: 'x0', scale: 0, offset: -3, fromInterval: 0, inShadow: false },
+        labelledShare: 1,
+      }),
       notifier: new WebhookNotifier(receiver.url, SECRET),
     },
   });
@@ -68,20 +81,40 @@ describe('canary regression at one site on the real stack', () => {
     assert.equal(result.outcome, 'ROLLED_BACK', result.reason);
 
     const status = await handle.query(releaseStatusQuery);
-    assert.match(status.reason!, /^CANARY step \d \(\d+%\)(, extension \d)?: sensitivity harm declared at look \d by the sequential test/);
-    assert.deepEqual({ production: status.routes!.production, canary: status.routes!.canary }, { production: request.incumbent.version, canary: null });
+    assert.match(
+      status.reason!,
+      /^CANARY step \d \(\d+%\)(, extension \d)?: sensitivity harm declared at look \d by the sequential test/,
+    );
+    assert.deepEqual(
+      { production: status.routes!.production, canary: status.routes!.canary },
+      { production: request.incumbent.version, canary: null },
+    );
     // The route table the gateway reads says the same.
     const stored = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
-    assert.deepEqual({ production: stored!.production, canary: stored!.canary, revision: stored!.revision }, { production: request.incumbent.version, canary: null, revision: `${releaseId}#${status.routes!.version}` });
+    assert.deepEqual(
+      { production: stored!.production, canary: stored!.canary, revision: stored!.revision },
+      { production: request.incumbent.version, canary: null, revision: `${releaseId}#${status.routes!.version}` },
+    );
 
     // The ROLLED_BACK chain entry links the route change, the rollback record and the notification.
     const last = status.history.at(-1)!;
     assert.equal(last.stage, 'ROLLED_BACK');
-    const kinds = await Promise.all(last.artifacts.map(async (a) => ({ a, doc: await json<{ kind: string }>(a.key).catch(() => ({ kind: '(not json)' })) })));
+    const kinds = await Promise.all(
+      last.artifacts.map(async (a) => ({
+        a,
+        doc: await json<{ kind: string }>(a.key).catch(() => ({ kind: '(not json)' })),
+      })),
+    );
     const rollback = kinds.find((k) => k.doc.kind === 'vigil.rollback/v1');
     const notice = kinds.find((k) => k.doc.kind === 'vigil.notification/v1');
     assert.ok(rollback && notice, `artifacts: ${kinds.map((k) => k.doc.kind).join(', ')}`);
-    const record = rollback.doc as unknown as { cause: string; restoredVersion: string; drill: boolean; trigger: { statistics: { sequential: { verdict: string } } }; routes: { before: { canary: unknown } } };
+    const record = rollback.doc as unknown as {
+      cause: string;
+      restoredVersion: string;
+      drill: boolean;
+      trigger: { statistics: { sequential: { verdict: string } } };
+      routes: { before: { canary: unknown } };
+    };
     assert.equal(record.cause, status.reason);
     assert.equal(record.restoredVersion, request.incumbent.version);
     assert.equal(record.drill, false);
@@ -92,7 +125,15 @@ describe('canary regression at one site on the real stack', () => {
     const mine = receiver.deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
     assert.equal(mine.length, 1);
     const d = mine[0]!;
-    assert.ok(verifyVigilSignature(SECRET, String(d.headers['x-vigil-timestamp']), String(d.headers['x-vigil-delivery']), d.body, String(d.headers['x-vigil-signature'])));
+    assert.ok(
+      verifyVigilSignature(
+        SECRET,
+        String(d.headers['x-vigil-timestamp']),
+        String(d.headers['x-vigil-delivery']),
+        d.body,
+        String(d.headers['x-vigil-signature']),
+      ),
+    );
     const body = JSON.parse(d.body.toString('utf8')) as { notice: string; rollback: { key: string }; message: string };
     assert.equal(body.notice, 'rollback');
     assert.equal(body.rollback.key, rollback.a.key);
@@ -106,8 +147,16 @@ describe('canary regression at one site on the real stack', () => {
 
   it('vigil audit recomputes every sequential verdict and passes', async () => {
     const { code, out, err } = await cli('audit', releaseId, '--json');
-    const report = JSON.parse(out) as { passed: boolean; checks: Array<{ id: string; passed: boolean; findings: unknown[] }>; decisions: Array<{ stage: string; match: boolean }> };
-    assert.deepEqual(report.checks.filter((c) => !c.passed), [], err);
+    const report = JSON.parse(out) as {
+      passed: boolean;
+      checks: Array<{ id: string; passed: boolean; findings: unknown[] }>;
+      decisions: Array<{ stage: string; match: boolean }>;
+    };
+    assert.deepEqual(
+      report.checks.filter((c) => !c.passed),
+      [],
+      err,
+    );
     assert.equal(code, 0);
     const canaryChecks = report.decisions.filter((c) => c.stage === 'CANARY');
     assert.ok(canaryChecks.length >= 1 && canaryChecks.every((c) => c.match));
@@ -115,7 +164,18 @@ describe('canary regression at one site on the real stack', () => {
 
   it('vigil drill rollback rehearses it on the drill route table and writes a passing report', async () => {
     const html = path.join(tmp, 'drill.html');
-    const { code, out, err } = await cli('drill', 'rollback', releaseId, '--bake', '1', '--id', `drill-${Date.now()}`, '--html', html, '--json');
+    const { code, out, err } = await cli(
+      'drill',
+      'rollback',
+      releaseId,
+      '--bake',
+      '1',
+      '--id',
+      `drill-${Date.now()}`,
+      '--html',
+      html,
+      '--json',
+    );
     assert.equal(code, 0, err);
     const lines = out.trim().split('\n');
     const looks = lines.filter((l) => l.startsWith('{"event":"look"'));
@@ -129,7 +189,10 @@ describe('canary regression at one site on the real stack', () => {
     // The drill moved only its own route table; the clinical one still shows the release's rollback.
     const routes = new S3RouteStore(h.s3, h.config.s3.bucket);
     const drillTable = await routes.current(report.routeTable);
-    assert.deepEqual({ production: drillTable!.production, canary: drillTable!.canary, revision: drillTable!.revision }, { production: '1.4.0', canary: null, revision: `${report.drillId}#${report.rollback!.routesAfter.version}` });
+    assert.deepEqual(
+      { production: drillTable!.production, canary: drillTable!.canary, revision: drillTable!.revision },
+      { production: '1.4.0', canary: null, revision: `${report.drillId}#${report.rollback!.routesAfter.version}` },
+    );
     const clinical = await routes.current('sepsis-alert');
     assert.equal(clinical!.canary, null);
     const page = fs.readFileSync(html, 'utf8');

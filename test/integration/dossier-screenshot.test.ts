@@ -11,7 +11,9 @@ import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messa
 import { CHROMIUM_PATH, latestDossierRef, readDossierHtml, renderPdf, withDossierPage } from '../../src/dossier/export';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
 
-const skip = existsSync(CHROMIUM_PATH) ? false : `${CHROMIUM_PATH} is missing (infra/test.sh installs Debian's chromium)`;
+const skip = existsSync(CHROMIUM_PATH)
+  ? false
+  : `${CHROMIUM_PATH} is missing (infra/test.sh installs Debian's chromium)`;
 const OUT = path.resolve(__dirname, '../../test-results');
 
 /** Runs in the page; a string because tsx would inject helpers into a serialised function. */
@@ -42,54 +44,84 @@ after(async () => {
   await h?.stop();
 });
 
-const sign = (digest: string, who: Pick<ApprovalInput, 'signer' | 'printedName' | 'role' | 'meaning'>): ApprovalInput => ({
+const sign = (
+  digest: string,
+  who: Pick<ApprovalInput, 'signer' | 'printedName' | 'role' | 'meaning'>,
+): ApprovalInput => ({
   ...who,
   decision: 'approve',
   reason: 'evidence reviewed',
   dossierSha256: digest,
 });
 
-it('the demo dossier opens in Chromium with plots, the criteria table and the signatures', { skip, timeout: 240_000 }, async () => {
-  const handle = await startRelease(h, await demoRequest(h, await fastPolicy(), 7));
-  const waiting = await waitFor('AWAITING_APPROVAL', async () => {
-    const s = await handle.query(releaseStatusQuery);
-    assert.equal(s.outcome, null, `release ended early: ${s.reason}`);
-    return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
-  });
-  const digest = waiting.dossier!.sha256;
-  await handle.executeUpdate(approveReleaseUpdate, { args: [sign(digest, { signer: 'dana.qa', printedName: 'Dana Whitfield', role: 'qa', meaning: 'approved as quality reviewer' })] });
-  await handle.executeUpdate(approveReleaseUpdate, {
-    args: [sign(digest, { signer: 'sam.clin', printedName: 'Dr Sam Okafor', role: 'clinical', meaning: 'approved as clinical reviewer' })],
-  });
-  const settled = await waitFor('approval recorded', async () => {
-    const s = await handle.query(releaseStatusQuery);
-    return s.history.find((r) => r.stage === 'AWAITING_APPROVAL')?.decision ? s : null;
-  });
-  const finalRef = latestDossierRef(settled)!;
-  assert.notEqual(finalRef.sha256, digest, 'the final dossier is a new object beside the signed one');
-  const { html } = await readDossierHtml(h.evidence, finalRef);
+it(
+  'the demo dossier opens in Chromium with plots, the criteria table and the signatures',
+  { skip, timeout: 240_000 },
+  async () => {
+    const handle = await startRelease(h, await demoRequest(h, await fastPolicy(), 7));
+    const waiting = await waitFor('AWAITING_APPROVAL', async () => {
+      const s = await handle.query(releaseStatusQuery);
+      assert.equal(s.outcome, null, `release ended early: ${s.reason}`);
+      return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
+    });
+    const digest = waiting.dossier!.sha256;
+    await handle.executeUpdate(approveReleaseUpdate, {
+      args: [
+        sign(digest, {
+          signer: 'dana.qa',
+          printedName: 'Dana Whitfield',
+          role: 'qa',
+          meaning: 'approved as quality reviewer',
+        }),
+      ],
+    });
+    await handle.executeUpdate(approveReleaseUpdate, {
+      args: [
+        sign(digest, {
+          signer: 'sam.clin',
+          printedName: 'Dr Sam Okafor',
+          role: 'clinical',
+          meaning: 'approved as clinical reviewer',
+        }),
+      ],
+    });
+    const settled = await waitFor('approval recorded', async () => {
+      const s = await handle.query(releaseStatusQuery);
+      return s.history.find((r) => r.stage === 'AWAITING_APPROVAL')?.decision ? s : null;
+    });
+    const finalRef = latestDossierRef(settled)!;
+    assert.notEqual(finalRef.sha256, digest, 'the final dossier is a new object beside the signed one');
+    const { html } = await readDossierHtml(h.evidence, finalRef);
 
-  mkdirSync(OUT, { recursive: true });
-  const shot = path.join(OUT, 'dossier-demo.png');
-  const seen = await withDossierPage(html, async (page) => {
-    await page.screenshot({ path: shot, fullPage: true });
-    return page.evaluate(INSPECT) as Promise<Inspected>;
-  });
-  assert.ok(seen.svgs >= 3, `expected at least 3 rendered plots, saw ${seen.svgs}`);
-  assert.deepEqual(seen.criteriaHeaders, ['Criterion', 'Kind', 'Metric', 'Status', 'Reason']);
-  assert.ok(seen.criteriaRows >= 6, `criteria rows: ${seen.criteriaRows}`);
-  assert.deepEqual(seen.signatureHeaders?.slice(0, 6), ['Printed name', 'Signer', 'Role', 'Decision', 'Meaning', 'Signed at (UTC)']);
-  assert.deepEqual(
-    seen.signatures.map((r) => [r[0], r[2], r[4]]),
-    [
-      ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
-      ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
-    ],
-  );
-  assert.ok(statSync(shot).size > 50_000, 'screenshot written');
+    mkdirSync(OUT, { recursive: true });
+    const shot = path.join(OUT, 'dossier-demo.png');
+    const seen = await withDossierPage(html, async (page) => {
+      await page.screenshot({ path: shot, fullPage: true });
+      return page.evaluate(INSPECT) as Promise<Inspected>;
+    });
+    assert.ok(seen.svgs >= 3, `expected at least 3 rendered plots, saw ${seen.svgs}`);
+    assert.deepEqual(seen.criteriaHeaders, ['Criterion', 'Kind', 'Metric', 'Status', 'Reason']);
+    assert.ok(seen.criteriaRows >= 6, `criteria rows: ${seen.criteriaRows}`);
+    assert.deepEqual(seen.signatureHeaders?.slice(0, 6), [
+      'Printed name',
+      'Signer',
+      'Role',
+      'Decision',
+      'Meaning',
+      'Signed at (UTC)',
+    ]);
+    assert.deepEqual(
+      seen.signatures.map((r) => [r[0], r[2], r[4]]),
+      [
+        ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
+        ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
+      ],
+    );
+    assert.ok(statSync(shot).size > 50_000, 'screenshot written');
 
-  const pdf = path.join(OUT, 'dossier-demo.pdf');
-  await renderPdf(html, pdf);
-  assert.ok(statSync(pdf).size > 20_000, 'PDF written');
-  await handle.terminate('dossier rendered; the rest of the lifecycle is covered by release-lifecycle.test.ts');
-});
+    const pdf = path.join(OUT, 'dossier-demo.pdf');
+    await renderPdf(html, pdf);
+    assert.ok(statSync(pdf).size > 20_000, 'PDF written');
+    await handle.terminate('dossier rendered; the rest of the lifecycle is covered by release-lifecycle.test.ts');
+  },
+);

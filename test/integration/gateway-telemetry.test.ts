@@ -16,7 +16,11 @@ const FEATURES = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
 async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify(body),
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
@@ -50,7 +54,12 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     const put = await fetch(`${first.url}/control/routes/sepsis-alert`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${TOKEN}`, 'if-match': '"1"', 'content-type': 'application/json' },
-      body: JSON.stringify({ version: 2, production: '1.4.0', canary: { model: '2.0.0', percent: 50 }, threshold: 0.3 }),
+      body: JSON.stringify({
+        version: 2,
+        production: '1.4.0',
+        canary: { model: '2.0.0', percent: 50 },
+        threshold: 0.3,
+      }),
     });
     assert.equal(put.status, 200);
 
@@ -80,11 +89,18 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     await new Promise((r) => setTimeout(r, 250)); // let the (unacknowledged, relaxed) prediction event reach its group commit
     first.proc.kill('SIGKILL');
     await processExited(first.proc);
-    assert.ok(fs.readdirSync(env.VIGIL_GATEWAY_WAL_DIR!).length > 0, 'events were still only in the WAL when the process died');
+    assert.ok(
+      fs.readdirSync(env.VIGIL_GATEWAY_WAL_DIR!).length > 0,
+      'events were still only in the WAL when the process died',
+    );
 
     const second = await startGatewayProcess(env);
     children.push(second.proc);
-    const reader = new TelemetryReader(s3, stack.bucket, new EvidenceStore({ s3, bucket: stack.bucket, retention: null }));
+    const reader = new TelemetryReader(
+      s3,
+      stack.bucket,
+      new EvidenceStore({ s3, bucket: stack.bucket, retention: null }),
+    );
     const deadline = Date.now() + 30_000;
     let found = new Set<string>();
     while (Date.now() < deadline) {
@@ -100,17 +116,30 @@ describe('gateway process: SIGKILL after acknowledgement loses no telemetry', ()
     // Which model version processed this case? Answered from S3 after the restart.
     const hash = hashCaseId('patient-42/encounter-7', KEY);
     const records = await reader.lookupCase(hash);
-    assert.deepEqual(records.map((r) => [r.modelVersion, r.routeVersion]), [[servedBy, 2]]);
-    const res = await fetch(`${second.url}/v2/telemetry/cases/${hash}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.equal(((await res.json()) as { predictions: Array<{ modelVersion: string }> }).predictions[0]?.modelVersion, servedBy);
+    assert.deepEqual(
+      records.map((r) => [r.modelVersion, r.routeVersion]),
+      [[servedBy, 2]],
+    );
+    const res = await fetch(`${second.url}/v2/telemetry/cases/${hash}`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.equal(
+      ((await res.json()) as { predictions: Array<{ modelVersion: string }> }).predictions[0]?.modelVersion,
+      servedBy,
+    );
 
     // The restarted gateway took the route table from the store, not from the models file.
-    const routes = (await (await fetch(`${second.url}/control/routes/sepsis-alert`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { version: number };
+    const routes = (await (
+      await fetch(`${second.url}/control/routes/sepsis-alert`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as { version: number };
     assert.equal(routes.version, 2);
     assert.equal((await new S3RouteStore(s3, stack.bucket).current('sepsis-alert'))?.version, 2);
 
     // No raw case id in any uploaded object or in the WAL.
-    const segmentText = fs.readdirSync(env.VIGIL_GATEWAY_WAL_DIR!).map((f) => fs.readFileSync(path.join(env.VIGIL_GATEWAY_WAL_DIR!, f), 'utf8')).join('');
+    const segmentText = fs
+      .readdirSync(env.VIGIL_GATEWAY_WAL_DIR!)
+      .map((f) => fs.readFileSync(path.join(env.VIGIL_GATEWAY_WAL_DIR!, f), 'utf8'))
+      .join('');
     assert.ok(!segmentText.includes('patient-42'));
 
     second.proc.kill('SIGTERM');

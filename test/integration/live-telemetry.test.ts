@@ -11,7 +11,13 @@ import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-d
 import { startTestStack, type TestStack } from '../../src/stack';
 import { S3WatermarkStore, TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
 import { validPolicy, validRequest } from '../support/fixtures';
-import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
+import {
+  gatewayEnv,
+  processExited,
+  startGatewayProcess,
+  type GatewayChild,
+  writeDemoModelsFile,
+} from '../support/gateway-process';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
@@ -44,7 +50,12 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     const put = await fetch(`${gateway.url}/control/routes/sepsis-alert`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${TOKEN}`, 'if-match': '"1"', 'content-type': 'application/json' },
-      body: JSON.stringify({ version: 2, production: '1.4.0', canary: { model: '2.0.0', percent: 10 }, threshold: THRESHOLD }),
+      body: JSON.stringify({
+        version: 2,
+        production: '1.4.0',
+        canary: { model: '2.0.0', percent: 10 },
+        threshold: THRESHOLD,
+      }),
     });
     assert.equal(put.status, 200);
 
@@ -79,16 +90,30 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     const canary = expected(drive.sent.filter(inCanary));
     const production = expected(drive.sent.filter((c) => !inCanary(c)));
     assert.ok(canary.n > 10 && canary.n < 80, `a ~10% canary arm, got ${canary.n}`);
-    assert.ok(canary.positives > 0 && canary.negatives > 0 && canary.unlabelled > 0 && canary.alerts > 0, JSON.stringify(canary));
+    assert.ok(
+      canary.positives > 0 && canary.negatives > 0 && canary.unlabelled > 0 && canary.alerts > 0,
+      JSON.stringify(canary),
+    );
 
     // The gateway publishes an upload watermark: one read waits until every event stamped before the drive ended
     // (its outcomes included) is in S3 — no polling for counts.
     const evidence = new EvidenceStore({ s3, bucket: stack.bucket, retention: null });
-    const live = new TelemetryLiveSource(new TelemetryReader(s3, stack.bucket, evidence), evidence, undefined, { store: new S3WatermarkStore(s3, stack.bucket), maxWaitMs: 30_000 });
-    const query = { model: 'sepsis-alert', from: drive.startedAt, to, threshold: THRESHOLD, modelVersions: { canary: '2.0.0', production: '1.4.0' } };
+    const live = new TelemetryLiveSource(new TelemetryReader(s3, stack.bucket, evidence), evidence, undefined, {
+      store: new S3WatermarkStore(s3, stack.bucket),
+      maxWaitMs: 30_000,
+    });
+    const query = {
+      model: 'sepsis-alert',
+      from: drive.startedAt,
+      to,
+      threshold: THRESHOLD,
+      modelVersions: { canary: '2.0.0', production: '1.4.0' },
+    };
     const r = await live.measure({ ...query, asOf: drive.endedAt });
     assert.equal(r.completeness?.complete, true, JSON.stringify(r.completeness));
-    assert.ok(r.completeness!.gateways.length >= 1 && r.completeness!.gateways.every((g) => g.through >= drive.endedAt));
+    assert.ok(
+      r.completeness!.gateways.length >= 1 && r.completeness!.gateways.every((g) => g.through >= drive.endedAt),
+    );
     const got = (a: typeof r.arms.canary) => ({
       n: a.stats.n,
       positives: a.stats.positives,
@@ -114,7 +139,16 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     });
     const traffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
     const acts = liveActivities({ evidence, traffic, live });
-    const out = await acts.observeLive({ releaseId: 'rel-live-telemetry', request, mode: 'canary', step: 0, percent: 10, cases: 400, baseline: null, at: to });
+    const out = await acts.observeLive({
+      releaseId: 'rel-live-telemetry',
+      request,
+      mode: 'canary',
+      step: 0,
+      percent: 10,
+      cases: 400,
+      baseline: null,
+      at: to,
+    });
     assert.equal(out.measurement.treatment.n, canary.n);
     assert.equal(out.measurement.comparator.n, production.n);
     assert.equal(out.measurement.treatment.truePositives, canary.truePositives);

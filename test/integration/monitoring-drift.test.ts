@@ -14,7 +14,16 @@ import { verifyVigilSignature } from '../../src/api/webhooks/signatures';
 import { releaseQueueWorkflowId, type DriftMeasurement, type ReleaseRequest } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { SimulatedTraffic } from '../../src/sim/traffic';
-import { demoRequest, fastPolicy, type Harness, reviewerApproval, runCli, startHarness, startRelease, waitFor } from '../support/harness';
+import {
+  demoRequest,
+  fastPolicy,
+  type Harness,
+  reviewerApproval,
+  runCli,
+  startHarness,
+  startRelease,
+  waitFor,
+} from '../support/harness';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 const SECRET = 'drift-webhook-secret';
@@ -25,7 +34,11 @@ before(async () => {
   receiver = await startWebhookReceiver();
   h = await startHarness({
     deps: {
-      traffic: new SimulatedTraffic({ name: 'x7 population shift', shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' }, labelledShare: 1 }),
+      traffic: new SimulatedTraffic({
+        name: 'x7 population shift',
+        shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' },
+        labelledShare: 1,
+      }),
       notifier: new WebhookNotifier(receiver.url, SECRET),
     },
   });
@@ -75,7 +88,10 @@ describe('population shift after promotion on the real stack', () => {
     await handle.executeUpdate(approveReleaseUpdate, { args: [sign('clinical', waiting.dossier!.sha256)] });
     const result = await handle.result();
     assert.equal(result.outcome, 'RELEASED', result.reason);
-    const m = /revalidation required: drift detected in monitoring interval 3; new release (\S+) \(attempt 2\) queued$/.exec(result.reason);
+    const m =
+      /revalidation required: drift detected in monitoring interval 3; new release (\S+) \(attempt 2\) queued$/.exec(
+        result.reason,
+      );
     assert.ok(m, result.reason);
     const nextId = m[1]!;
 
@@ -86,17 +102,41 @@ describe('population shift after promotion on the real stack', () => {
     const monitoring = status.history.find((r) => r.stage === 'MONITORING')!;
     assert.equal(monitoring.decision!.verdict, 'pass');
     assert.match(monitoring.decision!.reasons[0]!, /^revalidation required: .*; the release stays in service$/);
-    assert.equal(monitoring.decision!.reasons[1], 'surveillance ended after 3 of 5 windows, 3 judged by the guardrails');
-    assert.ok(monitoring.decision!.reasons.some((r) => r.startsWith('data drift in x7: PSI')), monitoring.decision!.reasons.join(' | '));
+    assert.equal(
+      monitoring.decision!.reasons[1],
+      'surveillance ended after 3 of 5 windows, 3 judged by the guardrails',
+    );
+    assert.ok(
+      monitoring.decision!.reasons.some((r) => r.startsWith('data drift in x7: PSI')),
+      monitoring.decision!.reasons.join(' | '),
+    );
 
     // Exactly one signed "revalidation required" delivery, naming the drift record.
     const mine = receiver.deliveries.filter((d) => String(d.headers['x-vigil-delivery']).startsWith(releaseId));
     assert.equal(mine.length, 1);
     const d = mine[0]!;
-    assert.ok(verifyVigilSignature(SECRET, String(d.headers['x-vigil-timestamp']), String(d.headers['x-vigil-delivery']), d.body, String(d.headers['x-vigil-signature'])));
-    const body = JSON.parse(d.body.toString('utf8')) as { kind: string; notice: string; interval: number; drift: { key: string }; message: string; evidence: { key: string } };
+    assert.ok(
+      verifyVigilSignature(
+        SECRET,
+        String(d.headers['x-vigil-timestamp']),
+        String(d.headers['x-vigil-delivery']),
+        d.body,
+        String(d.headers['x-vigil-signature']),
+      ),
+    );
+    const body = JSON.parse(d.body.toString('utf8')) as {
+      kind: string;
+      notice: string;
+      interval: number;
+      drift: { key: string };
+      message: string;
+      evidence: { key: string };
+    };
     assert.deepEqual([body.kind, body.notice, body.interval], ['vigil.notification/v1', 'revalidation-required', 2]);
-    assert.match(body.message, /^Revalidation required: sepsis-alert 2\.0\.0 .* shows drift in monitoring interval 3; it stays in service\. A new release cycle/);
+    assert.match(
+      body.message,
+      /^Revalidation required: sepsis-alert 2\.0\.0 .* shows drift in monitoring interval 3; it stays in service\. A new release cycle/,
+    );
     const drift = await json<{ kind: string; measurement: DriftMeasurement; bins: unknown[] }>(body.drift.key);
     assert.equal(drift.kind, 'vigil.monitoring-drift/v1');
     assert.equal(drift.measurement.interval, 2);
@@ -106,9 +146,15 @@ describe('population shift after promotion on the real stack', () => {
 
     // The queue starts the new release (same candidate, attempt 2) once this one has closed.
     const next = h.client.workflow.getHandle(nextId);
-    const started = await waitFor('the queued revalidation release to start', async () => (await next.describe().catch(() => null)) ?? null, 90_000);
+    const started = await waitFor(
+      'the queued revalidation release to start',
+      async () => (await next.describe().catch(() => null)) ?? null,
+      90_000,
+    );
     assert.equal(started.status.name, 'RUNNING');
-    const [nextRequest] = (await next.fetchHistory()).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!.map(
+    const [nextRequest] = (
+      await next.fetchHistory()
+    ).events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!.map(
       (p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as ReleaseRequest,
     );
     assert.equal(nextRequest!.attempt, 2);
@@ -121,12 +167,22 @@ describe('population shift after promotion on the real stack', () => {
 
   it('vigil audit recomputes every guardrail and drift verdict of the monitoring windows and passes', async () => {
     const { code, out, err } = await cli('audit', releaseId, '--json');
-    const report = JSON.parse(out) as { checks: Array<{ id: string; passed: boolean; findings: unknown[] }>; decisions: Array<{ stage: string; step: number | null; match: boolean; recomputed: { reasons: string[] } }> };
-    assert.deepEqual(report.checks.filter((c) => !c.passed), [], err);
+    const report = JSON.parse(out) as {
+      checks: Array<{ id: string; passed: boolean; findings: unknown[] }>;
+      decisions: Array<{ stage: string; step: number | null; match: boolean; recomputed: { reasons: string[] } }>;
+    };
+    assert.deepEqual(
+      report.checks.filter((c) => !c.passed),
+      [],
+      err,
+    );
     assert.equal(code, 0);
     const windows = report.decisions.filter((c) => c.stage === 'MONITORING');
     assert.equal(windows.length, 6, 'guardrails and drift for each of 3 windows');
     assert.ok(windows.every((c) => c.match));
-    assert.deepEqual(windows.filter((c) => /^(no drift|drift detected)/.test(c.recomputed.reasons[0]!)).map((c) => c.step), [0, 1, 2]);
+    assert.deepEqual(
+      windows.filter((c) => /^(no drift|drift detected)/.test(c.recomputed.reasons[0]!)).map((c) => c.step),
+      [0, 1, 2],
+    );
   });
 });

@@ -6,7 +6,12 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { chainKey, signatureEnvelopeKey } from '../../src/activities';
 import { ChainEntrySchema, ErrorType, type ApprovalInput, type ReleaseStatus } from '../../src/domain';
-import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate, withdrawSignatureUpdate } from '../../src/domain/messages';
+import {
+  approveReleaseUpdate,
+  releaseStatusQuery,
+  supersedeReleaseUpdate,
+  withdrawSignatureUpdate,
+} from '../../src/domain/messages';
 import { sha256Hex } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
@@ -57,7 +62,9 @@ async function updateFailureType(p: Promise<unknown>): Promise<{ type: string | 
 
 /** Read every chain entry back and check the links; returns the entries in order. */
 async function readChain(releaseId: string) {
-  const listed = await h.s3.send(new ListObjectsV2Command({ Bucket: h.config.s3.bucket, Prefix: `releases/${releaseId}/chain/` }));
+  const listed = await h.s3.send(
+    new ListObjectsV2Command({ Bucket: h.config.s3.bucket, Prefix: `releases/${releaseId}/chain/` }),
+  );
   const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
   const entries = [];
   let prev: string | null = null;
@@ -96,7 +103,9 @@ describe('release lifecycle on the real stack', () => {
     const stale = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [qa('0'.repeat(64))] }));
     assert.equal(stale.type, ErrorType.StaleDigest);
     assert.match(stale.message, new RegExp(digest));
-    const self = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), signer: request.submittedBy }] }));
+    const self = await updateFailureType(
+      handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), signer: request.submittedBy }] }),
+    );
     assert.equal(self.type, ErrorType.SelfApproval);
     const wrongRole = await updateFailureType(
       handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), role: 'regulatory' }] }),
@@ -105,7 +114,9 @@ describe('release lifecycle on the real stack', () => {
 
     const first = await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] });
     assert.deepEqual(first.pendingRoles, ['clinical']);
-    const dup = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [{ ...clinical(digest), signer: 'dana.qa' }] }));
+    const dup = await updateFailureType(
+      handle.executeUpdate(approveReleaseUpdate, { args: [{ ...clinical(digest), signer: 'dana.qa' }] }),
+    );
     assert.equal(dup.type, ErrorType.DuplicateSigner);
     await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
 
@@ -125,10 +136,13 @@ describe('release lifecycle on the real stack', () => {
         ['RELEASED', null, 'pass'],
       ],
     );
-    assert.deepEqual(final.signatures.map((s) => [s.printedName, s.role, s.meaning]), [
-      ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
-      ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
-    ]);
+    assert.deepEqual(
+      final.signatures.map((s) => [s.printedName, s.role, s.meaning]),
+      [
+        ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
+        ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
+      ],
+    );
 
     // Chain: 8 workflow decisions + 3 monitoring intervals written by the child, all linked, head matches.
     const chain = await readChain(handle.workflowId);
@@ -136,12 +150,26 @@ describe('release lifecycle on the real stack', () => {
     assert.deepEqual(result.chainHead, { seq: 10, digest: chain[10]!.digest });
     assert.deepEqual(
       chain.map((e) => e.stage),
-      ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'AWAITING_APPROVAL', 'CANARY', 'CANARY', 'MONITORING', 'MONITORING', 'MONITORING', 'MONITORING', 'RELEASED'],
+      [
+        'SNAPSHOT',
+        'OFFLINE_EVAL',
+        'SHADOW',
+        'AWAITING_APPROVAL',
+        'CANARY',
+        'CANARY',
+        'MONITORING',
+        'MONITORING',
+        'MONITORING',
+        'MONITORING',
+        'RELEASED',
+      ],
     );
     // Every artifact the chain names exists, hashes to its digest and is under Object Lock retention.
     for (const ref of chain.flatMap((e) => e.artifacts)) {
       await h.evidence.getBytes(ref.key, ref.sha256);
-      const retention = await h.s3.send(new GetObjectRetentionCommand({ Bucket: h.config.s3.bucket, Key: ref.key, VersionId: ref.versionId }));
+      const retention = await h.s3.send(
+        new GetObjectRetentionCommand({ Bucket: h.config.s3.bucket, Key: ref.key, VersionId: ref.versionId }),
+      );
       assert.equal(retention.Retention?.Mode, 'COMPLIANCE');
       assert.ok(retention.Retention!.RetainUntilDate! > new Date());
     }
@@ -160,13 +188,19 @@ describe('release lifecycle on the real stack', () => {
     const handle = await startRelease(h, await demoRequest(h, policy, 8));
     const digest = (await awaitingApproval(handle)).dossier!.sha256;
 
-    assert.deepEqual((await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] })).pendingRoles, ['clinical']);
+    assert.deepEqual((await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] })).pendingRoles, [
+      'clinical',
+    ]);
     const one = await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
     assert.deepEqual(one.pendingRoles, ['clinical'], 'one clinical signature of two');
 
-    const w = await handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'wrong dossier section reviewed' }] });
+    const w = await handle.executeUpdate(withdrawSignatureUpdate, {
+      args: [{ signer: 'dana.qa', reason: 'wrong dossier section reviewed' }],
+    });
     assert.deepEqual(w.pendingRoles, ['qa', 'clinical'], 'the withdrawn approval no longer counts');
-    const again = await updateFailureType(handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'again' }] }));
+    const again = await updateFailureType(
+      handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'again' }] }),
+    );
     assert.equal(again.type, ErrorType.AlreadyWithdrawn);
     const resign = await updateFailureType(handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] }));
     assert.equal(resign.type, ErrorType.DuplicateSigner, 'no second signature after withdrawing');
@@ -174,8 +208,12 @@ describe('release lifecycle on the real stack', () => {
     assert.equal(status.stage, 'AWAITING_APPROVAL');
     assert.equal(status.signatures[0]?.withdrawal?.reason, 'wrong dossier section reviewed');
 
-    await handle.executeUpdate(approveReleaseUpdate, { args: [{ ...qa(digest), signer: 'kim.qa', printedName: 'Kim Osei' }] });
-    const full = await handle.executeUpdate(approveReleaseUpdate, { args: [{ ...clinical(digest), signer: 'ada.clin', printedName: 'Dr Ada Lind' }] });
+    await handle.executeUpdate(approveReleaseUpdate, {
+      args: [{ ...qa(digest), signer: 'kim.qa', printedName: 'Kim Osei' }],
+    });
+    const full = await handle.executeUpdate(approveReleaseUpdate, {
+      args: [{ ...clinical(digest), signer: 'ada.clin', printedName: 'Dr Ada Lind' }],
+    });
     assert.deepEqual(full.pendingRoles, []);
     const result = await handle.result();
     assert.equal(result.outcome, 'RELEASED', result.reason);
@@ -189,7 +227,10 @@ describe('release lifecycle on the real stack', () => {
     const keys = approval.artifacts.map((a) => a.key);
     assert.ok(keys.includes(w.signatureKey) && keys.includes(w.withdrawalKey));
     const record = JSON.parse((await h.evidence.getBytes(w.withdrawalKey)).toString('utf8'));
-    assert.deepEqual([record.kind, record.signer, record.signature.key], ['vigil.signature-withdrawal/v1', 'dana.qa', w.signatureKey]);
+    assert.deepEqual(
+      [record.kind, record.signer, record.signature.key],
+      ['vigil.signature-withdrawal/v1', 'dana.qa', w.signatureKey],
+    );
     await h.evidence.getBytes(signatureEnvelopeKey(handle.workflowId, w.withdrawalKey.replace(/^sha256\//, '')));
   });
 
@@ -201,9 +242,15 @@ describe('release lifecycle on the real stack', () => {
     await handle.executeUpdate(approveReleaseUpdate, { args: [clinical(digest)] });
     const result = await handle.result();
     assert.equal(result.outcome, 'ROLLED_BACK');
-    assert.match(result.reason, /CANARY step 1 \(10%\): alert rate ratio 1\.\d+ \(canary 0\.\d+ vs control 0\.\d+\) exceeds the allowed 1\.1/);
+    assert.match(
+      result.reason,
+      /CANARY step 1 \(10%\): alert rate ratio 1\.\d+ \(canary 0\.\d+ vs control 0\.\d+\) exceeds the allowed 1\.1/,
+    );
     const routes = await new S3RouteStore(h.s3, h.config.s3.bucket).current(request.modelName);
-    assert.deepEqual({ production: routes?.production, canary: routes?.canary }, { production: request.incumbent.version, canary: null });
+    assert.deepEqual(
+      { production: routes?.production, canary: routes?.canary },
+      { production: request.incumbent.version, canary: null },
+    );
     const chain = await readChain(handle.workflowId);
     const last = chain[chain.length - 1]!;
     assert.equal(last.stage, 'ROLLED_BACK');
@@ -211,8 +258,15 @@ describe('release lifecycle on the real stack', () => {
     assert.equal(rollbackRoute.routes.production, request.incumbent.version);
     assert.match(rollbackRoute.reason, /^rollback: /);
     // The rollback record names the cause; without a webhook configured the notice is on record only.
-    const docs = await Promise.all(last.artifacts.slice(1, 3).map(async (a) => JSON.parse((await h.evidence.getBytes(a.key)).toString('utf8')) as Record<string, unknown>));
-    assert.deepEqual(docs.map((d) => d.kind), ['vigil.rollback/v1', 'vigil.notification/v1']);
+    const docs = await Promise.all(
+      last.artifacts
+        .slice(1, 3)
+        .map(async (a) => JSON.parse((await h.evidence.getBytes(a.key)).toString('utf8')) as Record<string, unknown>),
+    );
+    assert.deepEqual(
+      docs.map((d) => d.kind),
+      ['vigil.rollback/v1', 'vigil.notification/v1'],
+    );
     assert.equal(docs[0]!.cause, result.reason);
     assert.equal(docs[1]!.channel, 'evidence-only');
   });
@@ -223,18 +277,38 @@ describe('release lifecycle on the real stack', () => {
     const digest = (await awaitingApproval(handle)).dossier!.sha256;
     await handle.executeUpdate(approveReleaseUpdate, { args: [qa(digest)] });
     await handle.executeUpdate(approveReleaseUpdate, {
-      args: [{ ...clinical(digest), decision: 'reject', meaning: 'rejected as clinical reviewer', reason: 'alert burden too high for night shifts' }],
+      args: [
+        {
+          ...clinical(digest),
+          decision: 'reject',
+          meaning: 'rejected as clinical reviewer',
+          reason: 'alert burden too high for night shifts',
+        },
+      ],
     });
     const result = await handle.result();
     assert.equal(result.outcome, 'REJECTED');
-    assert.equal(result.reason, 'AWAITING_APPROVAL: rejected by Dr Sam Okafor (clinical): alert burden too high for night shifts');
+    assert.equal(
+      result.reason,
+      'AWAITING_APPROVAL: rejected by Dr Sam Okafor (clinical): alert burden too high for night shifts',
+    );
     const status = await handle.query(releaseStatusQuery);
     // Only the SHADOW mirror (set, then removed) ever named the candidate: no traffic was routed to it.
-    assert.deepEqual(status.routes, { version: 2, production: request.incumbent.version, canary: null, shadow: null }, 'no traffic was ever routed to the candidate');
+    assert.deepEqual(
+      status.routes,
+      { version: 2, production: request.incumbent.version, canary: null, shadow: null },
+      'no traffic was ever routed to the candidate',
+    );
     const chain = await readChain(handle.workflowId);
-    assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`).slice(-2), ['AWAITING_APPROVAL:fail', 'REJECTED:fail']);
+    assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`).slice(-2), [
+      'AWAITING_APPROVAL:fail',
+      'REJECTED:fail',
+    ]);
     const signature = JSON.parse((await h.evidence.getBytes(status.signatures[1]!.evidence.key)).toString('utf8'));
-    assert.deepEqual([signature.decision, signature.dossierSha256, signature.printedName], ['reject', digest, 'Dr Sam Okafor']);
+    assert.deepEqual(
+      [signature.decision, signature.dossierSha256, signature.printedName],
+      ['reject', digest, 'Dr Sam Okafor'],
+    );
   });
 
   it('a newer candidate supersedes a release mid-shadow, idempotently for the same successor', async () => {
@@ -248,12 +322,32 @@ describe('release lifecycle on the real stack', () => {
     assert.equal((await handle.executeUpdate(supersedeReleaseUpdate, { args: [input] })).outcome, 'SUPERSEDED');
     const result = await handle.result();
     assert.equal(result.outcome, 'SUPERSEDED');
-    assert.equal(result.reason, 'superseded by sepsis-alert-newer-candidate during SHADOW: retrained after label audit');
+    assert.equal(
+      result.reason,
+      'superseded by sepsis-alert-newer-candidate during SHADOW: retrained after label audit',
+    );
     const chain = await readChain(handle.workflowId);
-    assert.deepEqual(chain.map((e) => e.stage), ['SNAPSHOT', 'OFFLINE_EVAL', 'SUPERSEDED']);
+    assert.deepEqual(
+      chain.map((e) => e.stage),
+      ['SNAPSHOT', 'OFFLINE_EVAL', 'SUPERSEDED'],
+    );
     // The shadow mirror set at the start of SHADOW was removed, and the SUPERSEDED entry lists both changes.
-    const routeDocs = await Promise.all(chain[2]!.artifacts.slice(0, 2).map(async (a) => JSON.parse((await h.evidence.getBytes(a.key, a.sha256)).toString('utf8')) as { kind: string; routes: { shadow: unknown } }));
-    assert.deepEqual(routeDocs.map((d) => [d.kind, d.routes.shadow === null ? 'off' : 'on']), [['vigil.routes/v1', 'on'], ['vigil.routes/v1', 'off']]);
+    const routeDocs = await Promise.all(
+      chain[2]!.artifacts.slice(0, 2).map(
+        async (a) =>
+          JSON.parse((await h.evidence.getBytes(a.key, a.sha256)).toString('utf8')) as {
+            kind: string;
+            routes: { shadow: unknown };
+          },
+      ),
+    );
+    assert.deepEqual(
+      routeDocs.map((d) => [d.kind, d.routes.shadow === null ? 'off' : 'on']),
+      [
+        ['vigil.routes/v1', 'on'],
+        ['vigil.routes/v1', 'off'],
+      ],
+    );
     const other = await updateFailureType(
       handle.executeUpdate(supersedeReleaseUpdate, { args: [{ supersededBy: 'someone-else', reason: 'x' }] }),
     ).catch((e: Error) => ({ type: 'closed', message: e.message }));
@@ -269,13 +363,21 @@ describe('release lifecycle on the real stack', () => {
     assert.match(result.reason, /no-site-sensitivity-drop: sensitivity drops by 0\.0\d+ .* on site=site-c/);
     assert.doesNotMatch(result.reason, /site=site-[abd]/);
     const status = await handle.query(releaseStatusQuery);
-    assert.deepEqual(status.history.map((r) => r.stage), ['SNAPSHOT', 'OFFLINE_EVAL', 'REJECTED']);
+    assert.deepEqual(
+      status.history.map((r) => r.stage),
+      ['SNAPSHOT', 'OFFLINE_EVAL', 'REJECTED'],
+    );
     // The full per-slice report is evidence, and its numbers agree with the decision.
     const offline = status.history[1]!;
-    const report = JSON.parse((await h.evidence.getBytes(offline.artifacts[0]!.key, offline.artifacts[0]!.sha256)).toString('utf8'));
+    const report = JSON.parse(
+      (await h.evidence.getBytes(offline.artifacts[0]!.key, offline.artifacts[0]!.sha256)).toString('utf8'),
+    );
     const siteC = report.report.slices.find((s: { slice: string }) => s.slice === 'site=site-c');
     assert.ok(siteC.incumbent.sensitivity.estimate - siteC.candidate.sensitivity.estimate > 0.03);
-    assert.ok(report.report.slices.find((s: { slice: string }) => s.slice === 'overall').paired.difference > 0, 'better overall AUC');
+    assert.ok(
+      report.report.slices.find((s: { slice: string }) => s.slice === 'overall').paired.difference > 0,
+      'better overall AUC',
+    );
     // …and so is the readable report reviewers see, with its plots.
     const htmlRef = offline.artifacts[1]!;
     assert.equal(htmlRef.mediaType, 'text/html; charset=utf-8');
@@ -290,7 +392,10 @@ describe('release lifecycle on the real stack', () => {
     const handle = await startRelease(h, await demoRequest(h, late, 5));
     const result = await handle.result();
     assert.equal(result.outcome, 'REJECTED');
-    assert.match(result.reason, /^SNAPSHOT: acceptance criteria registered at 2026-10-01T00:00:00Z, after the candidate's training started at 2026-09-15T08:00:00Z/);
+    assert.match(
+      result.reason,
+      /^SNAPSHOT: acceptance criteria registered at 2026-10-01T00:00:00Z, after the candidate's training started at 2026-09-15T08:00:00Z/,
+    );
   });
 
   it('stops at SNAPSHOT listing missing provenance, and nothing later runs', async () => {
@@ -301,6 +406,9 @@ describe('release lifecycle on the real stack', () => {
     assert.equal(result.outcome, 'REJECTED');
     assert.match(result.reason, /SNAPSHOT: provenance incomplete: missing datasets\[role=training\]/);
     const status = await handle.query(releaseStatusQuery);
-    assert.deepEqual(status.history.map((r) => r.stage), ['SNAPSHOT', 'REJECTED']);
+    assert.deepEqual(
+      status.history.map((r) => r.stage),
+      ['SNAPSHOT', 'REJECTED'],
+    );
   });
 });

@@ -10,7 +10,13 @@ import type { Hono } from 'hono';
 import { createApp } from '../../src/api';
 import { signVigil, TemporalReleaseQueue } from '../../src/api/webhooks';
 import { releaseIdFor, releaseQueueWorkflowId, type ReleaseRequest, type ReleaseStatus } from '../../src/domain';
-import { approveReleaseUpdate, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery, releaseStatusQuery, SearchAttr } from '../../src/domain/messages';
+import {
+  approveReleaseUpdate,
+  ORCHESTRATION_TASK_QUEUE,
+  releaseQueueStatusQuery,
+  releaseStatusQuery,
+  SearchAttr,
+} from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { createLogger } from '../../src/logging/logger';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
@@ -42,10 +48,18 @@ async function deliver(request: ReleaseRequest, delivery: string) {
   const ts = String(Math.floor(Date.now() / 1000));
   const res = await app.request('/webhooks/release', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-vigil-delivery': delivery, 'x-vigil-timestamp': ts, 'x-vigil-signature': signVigil(RELEASE_SECRET, ts, delivery, body) },
+    headers: {
+      'content-type': 'application/json',
+      'x-vigil-delivery': delivery,
+      'x-vigil-timestamp': ts,
+      'x-vigil-signature': signVigil(RELEASE_SECRET, ts, delivery, body),
+    },
     body,
   });
-  return { status: res.status, body: (await res.json()) as { releaseId: string; queued?: boolean; behind?: string[]; error?: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { releaseId: string; queued?: boolean; behind?: string[]; error?: string },
+  };
 }
 
 const idOf = (r: ReleaseRequest) => releaseIdFor(r, sha256Hex(canonicalBytes(r.policy)));
@@ -66,15 +80,25 @@ describe('release queue on the real stack', () => {
     const queued = await deliver(secondRequest, 'queue-it-2');
     assert.equal(queued.status, 202, queued.body.error);
     const secondId = idOf(secondRequest);
-    assert.deepEqual([queued.body.releaseId, queued.body.queued, queued.body.behind], [secondId, true, [first.workflowId]]);
+    assert.deepEqual(
+      [queued.body.releaseId, queued.body.queued, queued.body.behind],
+      [secondId, true, [first.workflowId]],
+    );
 
     const queue = h.client.workflow.getHandle(releaseQueueWorkflowId(firstRequest.modelName));
     const status = await waitFor('the queue to wait on the first release', async () => {
       const s = await queue.query(releaseQueueStatusQuery);
       return s.waitingOn.includes(first.workflowId) ? s : null;
     });
-    assert.deepEqual(status.pending.map((p) => [p.releaseId, p.deliveryKey]), [[secondId, 'release:queue-it-2']]);
-    await assert.rejects(h.client.workflow.getHandle(secondId).describe(), WorkflowNotFoundError, 'queued, not started, while the first release runs');
+    assert.deepEqual(
+      status.pending.map((p) => [p.releaseId, p.deliveryKey]),
+      [[secondId, 'release:queue-it-2']],
+    );
+    await assert.rejects(
+      h.client.workflow.getHandle(secondId).describe(),
+      WorkflowNotFoundError,
+      'queued, not started, while the first release runs',
+    );
 
     await first.executeUpdate(approveReleaseUpdate, {
       args: [
@@ -107,10 +131,13 @@ describe('release queue on the real stack', () => {
       120_000,
     );
     assert.equal(progressed.releaseId, secondId);
-    assert.deepEqual(progressed.history.slice(0, 2).map((r) => [r.stage, r.decision?.verdict]), [
-      ['SNAPSHOT', 'pass'],
-      ['OFFLINE_EVAL', 'pass'],
-    ]);
+    assert.deepEqual(
+      progressed.history.slice(0, 2).map((r) => [r.stage, r.decision?.verdict]),
+      [
+        ['SNAPSHOT', 'pass'],
+        ['OFFLINE_EVAL', 'pass'],
+      ],
+    );
 
     const after = await queue.query(releaseQueueStatusQuery);
     assert.deepEqual([after.pending, after.lastStarted, after.started], [[], secondId, [secondId]]);

@@ -28,23 +28,48 @@ describe('S3RouteStore with release revisions', () => {
     const adopt = async () => gateway.adopt('sepsis-alert', await store.current('sepsis-alert'));
 
     // Release A: canary 10 %, canary 50 %, promotion.
-    await store.apply('sepsis-alert', { version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 10 } }, 'rel-a#1');
+    await store.apply(
+      'sepsis-alert',
+      { version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 10 } },
+      'rel-a#1',
+    );
     assert.equal(await adopt(), true);
-    await store.apply('sepsis-alert', { version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 10 } }, 'rel-a#1'); // a retry
+    await store.apply(
+      'sepsis-alert',
+      { version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 10 } },
+      'rel-a#1',
+    ); // a retry
     assert.equal((await store.current('sepsis-alert'))!.version, 1, 'a retried revision writes nothing');
-    await store.apply('sepsis-alert', { version: 2, production: '1.4.0', canary: { model: '2.0.0', percent: 50 } }, 'rel-a#2');
+    await store.apply(
+      'sepsis-alert',
+      { version: 2, production: '1.4.0', canary: { model: '2.0.0', percent: 50 } },
+      'rel-a#2',
+    );
     assert.equal(await adopt(), true);
     await store.apply('sepsis-alert', { version: 3, production: '2.0.0', canary: null }, 'rel-a#3');
     assert.equal(await adopt(), true);
-    assert.deepEqual(await store.current('sepsis-alert'), { version: 3, production: '2.0.0', canary: null, revision: 'rel-a#3', hot: ['1.4.0'] });
+    assert.deepEqual(await store.current('sepsis-alert'), {
+      version: 3,
+      production: '2.0.0',
+      canary: null,
+      revision: 'rel-a#3',
+      hot: ['1.4.0'],
+    });
 
     // Release B starts its own numbering at 1; the model's table still moves forward, and B's rollback is adopted.
-    await store.apply('sepsis-alert', { version: 1, production: '2.0.0', canary: { model: '2.1.0', percent: 10 } }, 'rel-b#1');
+    await store.apply(
+      'sepsis-alert',
+      { version: 1, production: '2.0.0', canary: { model: '2.1.0', percent: 10 } },
+      'rel-b#1',
+    );
     assert.equal(await adopt(), true);
     await store.apply('sepsis-alert', { version: 2, production: '2.0.0', canary: null }, 'rel-b#2');
     assert.equal(await adopt(), true);
     const final = await store.current('sepsis-alert');
-    assert.deepEqual([final!.version, final!.production, final!.canary, final!.revision], [5, '2.0.0', null, 'rel-b#2']);
+    assert.deepEqual(
+      [final!.version, final!.production, final!.canary, final!.revision],
+      [5, '2.0.0', null, 'rel-b#2'],
+    );
     assert.deepEqual(gateway.get('sepsis-alert')?.version, 5);
   });
 

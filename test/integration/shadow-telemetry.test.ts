@@ -14,9 +14,30 @@ import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messa
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { driveGateway } from '../../src/sim/gateway-driver';
 import { categoricalDrift } from '../../src/stats/drift';
-import { TelemetryLiveSource, TelemetryReader, windowsBetween, type LiveTelemetryPort, type PredictionEvent, type TelemetryWindowReader } from '../../src/telemetry';
-import { gatewayEnv, processExited, startGatewayProcess, type GatewayChild, writeDemoModelsFile } from '../support/gateway-process';
-import { demoRequest, fastPolicy, reviewerApproval, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import {
+  TelemetryLiveSource,
+  TelemetryReader,
+  windowsBetween,
+  type LiveTelemetryPort,
+  type PredictionEvent,
+  type TelemetryWindowReader,
+} from '../../src/telemetry';
+import {
+  gatewayEnv,
+  processExited,
+  startGatewayProcess,
+  type GatewayChild,
+  writeDemoModelsFile,
+} from '../support/gateway-process';
+import {
+  demoRequest,
+  fastPolicy,
+  reviewerApproval,
+  startHarness,
+  startRelease,
+  waitFor,
+  type Harness,
+} from '../support/harness';
 
 const TOKEN = 'gateway-control-token-0123';
 const KEY = 'gateway-case-id-key-0123';
@@ -37,7 +58,10 @@ before(async () => {
   const dir = fs.mkdtempSync(path.join(h.stack.stateDir, 'gw-shadow-'));
   // Version 0: the release's first table in the route store (version 1) is newer and gets adopted.
   const modelsFile = writeDemoModelsFile(dir, 0);
-  gateway = await startGatewayProcess({ ...gatewayEnv(h.stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir }), VIGIL_GATEWAY_ROUTE_POLL_MS: '200' });
+  gateway = await startGatewayProcess({
+    ...gatewayEnv(h.stack, { modelsFile, controlToken: TOKEN, caseIdKey: KEY, dir }),
+    VIGIL_GATEWAY_ROUTE_POLL_MS: '200',
+  });
 });
 
 after(async () => {
@@ -80,33 +104,68 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     const handle = await startRelease(h, request);
 
     // The workflow's shadow route reaches the gateway through the S3 route store.
-    const during = await waitFor('the shadow route in the status', async () => {
-      const s: ReleaseStatus = await handle.query(releaseStatusQuery);
-      assert.equal(s.outcome, null, `ended early: ${s.reason}`);
-      return s.stage === 'SHADOW' && s.routes?.shadow ? s : null;
-    }, 120_000);
-    assert.deepEqual(during.routes, { version: 1, production: '1.4.0', canary: null, shadow: { model: '2.0.0', percent: 100 } });
+    const during = await waitFor(
+      'the shadow route in the status',
+      async () => {
+        const s: ReleaseStatus = await handle.query(releaseStatusQuery);
+        assert.equal(s.outcome, null, `ended early: ${s.reason}`);
+        return s.stage === 'SHADOW' && s.routes?.shadow ? s : null;
+      },
+      120_000,
+    );
+    assert.deepEqual(during.routes, {
+      version: 1,
+      production: '1.4.0',
+      canary: null,
+      shadow: { model: '2.0.0', percent: 100 },
+    });
     const adopted = await waitFor('the gateway to adopt the shadow route', async () => {
       const t = await control(`/control/routes/${MODEL}`);
       return t.shadow ? t : null;
     });
-    assert.deepEqual([adopted.production, adopted.canary, adopted.shadow], ['1.4.0', null, { model: '2.0.0', percent: 100 }]);
+    assert.deepEqual(
+      [adopted.production, adopted.canary, adopted.shadow],
+      ['1.4.0', null, { model: '2.0.0', percent: 100 }],
+    );
     assert.equal(adopted.revision, `${handle.workflowId}#1`);
     await new Promise((r) => setTimeout(r, 2000)); // well inside [at − duration, at)
 
-    const drive = await driveGateway({ url: gateway!.url, model: MODEL, rate: 100, cases: 300, ingestToken: TOKEN, seed: 'shadow-telemetry-test' });
+    const drive = await driveGateway({
+      url: gateway!.url,
+      model: MODEL,
+      rate: 100,
+      cases: 300,
+      ingestToken: TOKEN,
+      seed: 'shadow-telemetry-test',
+    });
     assert.equal(drive.failed, 0, drive.firstError ?? '');
-    assert.deepEqual(drive.byRoute, { production: 300 }, 'production answers every request; the shadow is never returned');
+    assert.deepEqual(
+      drive.byRoute,
+      { production: 300 },
+      'production answers every request; the shadow is never returned',
+    );
     assert.deepEqual(drive.byVersion, { '1.4.0': 300 });
 
-    const waiting = await waitFor('AWAITING_APPROVAL', async () => {
-      const s: ReleaseStatus = await handle.query(releaseStatusQuery);
-      assert.equal(s.outcome, null, `ended early: ${s.reason}`);
-      return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
-    }, 120_000);
+    const waiting = await waitFor(
+      'AWAITING_APPROVAL',
+      async () => {
+        const s: ReleaseStatus = await handle.query(releaseStatusQuery);
+        assert.equal(s.outcome, null, `ended early: ${s.reason}`);
+        return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
+      },
+      120_000,
+    );
     const stage = waiting.history.find((r) => r.stage === 'SHADOW')!;
-    const docs = await Promise.all(stage.artifacts.map(async (a) => JSON.parse((await h.evidence.getBytes(a.key, a.sha256)).toString('utf8')) as Record<string, unknown>));
-    assert.deepEqual(docs.map((d) => d.kind), ['vigil.shadow/v1', 'vigil.routes/v1', 'vigil.routes/v1']);
+    const docs = await Promise.all(
+      stage.artifacts.map(
+        async (a) =>
+          JSON.parse((await h.evidence.getBytes(a.key, a.sha256)).toString('utf8')) as Record<string, unknown>,
+      ),
+    );
+    assert.deepEqual(
+      docs.map((d) => d.kind),
+      ['vigil.shadow/v1', 'vigil.routes/v1', 'vigil.routes/v1'],
+    );
     const record = docs[0] as {
       source: string;
       trafficWindow: { model: string; from: string; to: string };
@@ -119,24 +178,49 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     assert.equal(record.threshold, threshold);
     const { from, to } = record.trafficWindow;
     assert.equal(Date.parse(to) - Date.parse(from), 45_000);
-    assert.ok(Date.parse(from) <= Date.parse(drive.startedAt) && Date.parse(drive.inferenceEndedAt) < Date.parse(to), `window [${from}, ${to}) covers the drive`);
+    assert.ok(
+      Date.parse(from) <= Date.parse(drive.startedAt) && Date.parse(drive.inferenceEndedAt) < Date.parse(to),
+      `window [${from}, ${to}) covers the drive`,
+    );
 
     // Independently: the predictions in S3, paired by (case hash, at, route version) with a plain lookup.
-    const events = (await predictionsInS3(from, to)).filter((e) => Date.parse(e.at) >= Date.parse(from) && Date.parse(e.at) < Date.parse(to));
+    const events = (await predictionsInS3(from, to)).filter(
+      (e) => Date.parse(e.at) >= Date.parse(from) && Date.parse(e.at) < Date.parse(to),
+    );
     const production = events.filter((e) => e.route === 'production' && e.modelVersion === '1.4.0');
-    const mirrors = new Map(events.filter((e) => e.route === 'shadow' && e.modelVersion === '2.0.0').map((e) => [`${e.caseIdHash}|${e.at}|${e.routeVersion}`, e]));
+    const mirrors = new Map(
+      events
+        .filter((e) => e.route === 'shadow' && e.modelVersion === '2.0.0')
+        .map((e) => [`${e.caseIdHash}|${e.at}|${e.routeVersion}`, e]),
+    );
     const pairs = production.flatMap((p) => {
       const s = mirrors.get(`${p.caseIdHash}|${p.at}|${p.routeVersion}`);
       return s ? [{ c: s.score, p: p.score }] : [];
     });
     assert.equal(production.length, 300, 'every driven request is a production prediction of the window');
-    const stats = (await control('/control/stats')).shadow as { started: number; completed: number; failed: number; dropped: number };
+    const stats = (await control('/control/stats')).shadow as {
+      started: number;
+      completed: number;
+      failed: number;
+      dropped: number;
+    };
     assert.equal(pairs.length, stats.completed, 'one pair per completed mirror');
-    assert.ok(pairs.length >= 270, `the gateway mirrored most requests (${pairs.length} of 300; dropped ${stats.dropped}, failed ${stats.failed})`);
+    assert.ok(
+      pairs.length >= 270,
+      `the gateway mirrored most requests (${pairs.length} of 300; dropped ${stats.dropped}, failed ${stats.failed})`,
+    );
 
     const m = record.measurement;
     assert.equal(m.cases, pairs.length);
-    assert.deepEqual(m.mirror, { production: 300, paired: pairs.length, unpaired: 300 - pairs.length, coverage: pairs.length / 300, orphanShadow: 0, invalidScores: 0, failed: 0 });
+    assert.deepEqual(m.mirror, {
+      production: 300,
+      paired: pairs.length,
+      unpaired: 300 - pairs.length,
+      coverage: pairs.length / 300,
+      orphanShadow: 0,
+      invalidScores: 0,
+      failed: 0,
+    });
     const n = pairs.length;
     const both = pairs.filter((x) => x.c >= threshold && x.p >= threshold).length;
     const neither = pairs.filter((x) => x.c < threshold && x.p < threshold).length;
@@ -149,11 +233,21 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     assert.ok(Math.abs(m.kappa! - (po - pe) / (1 - pe)) < 1e-12, `κ ${m.kappa} vs ${(po - pe) / (1 - pe)}`);
     assert.ok(both > 0 && neither > 0 && both + neither < n, 'both calls and disagreements occur');
     // The production side is what the driver was answered.
-    assert.deepEqual(production.map((p) => p.score).sort((a, b) => a - b), drive.sent.map((c) => c.score!).sort((a, b) => a - b));
+    assert.deepEqual(
+      production.map((p) => p.score).sort((a, b) => a - b),
+      drive.sent.map((c) => c.score!).sort((a, b) => a - b),
+    );
     // Input drift from the gateway's input sketches (no feature value written): every model feature, every driven request.
     const features = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7'];
-    assert.deepEqual(m.drift!.features.map((f) => f.feature), features, JSON.stringify(m.drift));
-    assert.ok(m.drift!.features.every((f) => f.n === 300 && Number.isFinite(f.psi) && f.ks >= 0 && f.ks <= 1), JSON.stringify(m.drift!.features));
+    assert.deepEqual(
+      m.drift!.features.map((f) => f.feature),
+      features,
+      JSON.stringify(m.drift),
+    );
+    assert.ok(
+      m.drift!.features.every((f) => f.n === 300 && Number.isFinite(f.psi) && f.ks >= 0 && f.ks <= 1),
+      JSON.stringify(m.drift!.features),
+    );
     assert.equal(m.drift!.notCompared, undefined);
     assert.deepEqual(m.missing, Object.fromEntries(features.map((f) => [f, 0])));
     assert.equal(m.notMeasured?.drift, undefined);
@@ -162,31 +256,77 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
     // and disagreements are sampled per site.
     const sentSites = drive.sent.map((c) => c.site);
     assert.deepEqual(production.map((p) => p.site).sort(), [...sentSites].sort());
-    const evalCsv = fs.readFileSync(path.join(__dirname, '..', '..', 'demo', 'data', 'evaluation.csv'), 'utf8').trim().split('\n');
+    const evalCsv = fs
+      .readFileSync(path.join(__dirname, '..', '..', 'demo', 'data', 'evaluation.csv'), 'utf8')
+      .trim()
+      .split('\n');
     const siteCol = evalCsv[0]!.split(',').indexOf('site');
-    const mix = categoricalDrift(evalCsv.slice(1).map((r) => r.split(',')[siteCol]!), sentSites);
+    const mix = categoricalDrift(
+      evalCsv.slice(1).map((r) => r.split(',')[siteCol]!),
+      sentSites,
+    );
     assert.ok(m.drift!.site, JSON.stringify(m.drift));
-    assert.ok(Math.abs(m.drift!.site.chiSquare - mix.chiSquare.statistic) < 1e-9 && m.drift!.site.df === mix.chiSquare.df, `${JSON.stringify(m.drift!.site)} vs ${JSON.stringify(mix.chiSquare)}`);
-    assert.ok(m.disagreements!.strata.every((x) => sentSites.includes(x.site)), JSON.stringify(m.disagreements!.strata));
+    assert.ok(
+      Math.abs(m.drift!.site.chiSquare - mix.chiSquare.statistic) < 1e-9 && m.drift!.site.df === mix.chiSquare.df,
+      `${JSON.stringify(m.drift!.site)} vs ${JSON.stringify(mix.chiSquare)}`,
+    );
+    assert.ok(
+      m.disagreements!.strata.every((x) => sentSites.includes(x.site)),
+      JSON.stringify(m.disagreements!.strata),
+    );
 
     // The decision and the route changes: the mirror is off again, production never moved.
     assert.equal(stage.decision!.verdict, 'pass', stage.decision!.reasons.join('; '));
-    assert.match(stage.decision!.reasons[0]!, new RegExp(`^agreement with production ${po.toFixed(4)} on ${n} mirrored cases; mirror coverage ${(n / 300).toFixed(4)} \\(${n} of 300 production predictions\\); κ `));
+    assert.match(
+      stage.decision!.reasons[0]!,
+      new RegExp(
+        `^agreement with production ${po.toFixed(4)} on ${n} mirrored cases; mirror coverage ${(n / 300).toFixed(4)} \\(${n} of 300 production predictions\\); κ `,
+      ),
+    );
     const [set, removed] = docs.slice(1) as Array<{ routes: unknown; reason: string }>;
-    assert.deepEqual(set!.routes, { version: 1, production: '1.4.0', canary: null, shadow: { model: '2.0.0', percent: 100 } });
+    assert.deepEqual(set!.routes, {
+      version: 1,
+      production: '1.4.0',
+      canary: null,
+      shadow: { model: '2.0.0', percent: 100 },
+    });
     assert.deepEqual(removed!.routes, { version: 2, production: '1.4.0', canary: null, shadow: null });
     assert.deepEqual(waiting.routes, { version: 2, production: '1.4.0', canary: null, shadow: null });
     const stored = await new S3RouteStore(h.s3, h.config.s3.bucket).current(MODEL);
-    assert.deepEqual([stored?.production, stored?.canary, stored?.shadow, stored?.revision], ['1.4.0', null, null, `${handle.workflowId}#2`]);
-    await waitFor('the gateway to drop the shadow route', async () => (await control(`/control/routes/${MODEL}`)).shadow == null);
+    assert.deepEqual(
+      [stored?.production, stored?.canary, stored?.shadow, stored?.revision],
+      ['1.4.0', null, null, `${handle.workflowId}#2`],
+    );
+    await waitFor(
+      'the gateway to drop the shadow route',
+      async () => (await control(`/control/routes/${MODEL}`)).shadow == null,
+    );
     const started = stats.started;
-    const after = await driveGateway({ url: gateway!.url, model: MODEL, rate: 100, cases: 20, ingestToken: TOKEN, seed: 'shadow-telemetry-after' });
+    const after = await driveGateway({
+      url: gateway!.url,
+      model: MODEL,
+      rate: 100,
+      cases: 20,
+      ingestToken: TOKEN,
+      seed: 'shadow-telemetry-after',
+    });
     assert.equal(after.failed, 0);
-    assert.equal(((await control('/control/stats')).shadow as { started: number }).started, started, 'nothing is mirrored once the shadow is removed');
+    assert.equal(
+      ((await control('/control/stats')).shadow as { started: number }).started,
+      started,
+      'nothing is mirrored once the shadow is removed',
+    );
 
     // A rejection ends the release with the mirror already gone.
     await handle.executeUpdate(approveReleaseUpdate, {
-      args: [{ ...reviewerApproval('clinical', waiting.dossier!.sha256), decision: 'reject', meaning: 'rejected as clinical reviewer', reason: 'not this quarter' }],
+      args: [
+        {
+          ...reviewerApproval('clinical', waiting.dossier!.sha256),
+          decision: 'reject',
+          meaning: 'rejected as clinical reviewer',
+          reason: 'not this quarter',
+        },
+      ],
     });
     const result = await handle.result();
     assert.equal(result.outcome, 'REJECTED');

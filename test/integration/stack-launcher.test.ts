@@ -53,7 +53,9 @@ async function waitForOutput(run: Run, pattern: RegExp, timeoutMs: number): Prom
     if (exited) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`${exited ? 'stack exited' : `timed out after ${timeoutMs} ms`} waiting for ${pattern}; output:\n${run.output()}`);
+  throw new Error(
+    `${exited ? 'stack exited' : `timed out after ${timeoutMs} ms`} waiting for ${pattern}; output:\n${run.output()}`,
+  );
 }
 
 /** Every live descendant of `root`, from /proc (ppid links), with its command name. */
@@ -113,7 +115,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   try {
     return await Promise.race([
       p,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms))),
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)),
+      ),
     ]);
   } finally {
     clearTimeout(timer);
@@ -166,8 +170,12 @@ describe('stack launcher (src/stack/main.ts)', () => {
     assert.equal(clinical[2], digest);
     const out = run.output();
     assert.match(out, /bin\/vigil release watch \S+/);
-    assert.match(out, new RegExp(`temporal workflow list --address ${env.VIGIL_TEMPORAL_ADDRESS} --query "VigilModel='sepsis-alert'"`));
-    for (const stage of ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'AWAITING_APPROVAL']) assert.match(out, new RegExp(`▶ ${stage}`));
+    assert.match(
+      out,
+      new RegExp(`temporal workflow list --address ${env.VIGIL_TEMPORAL_ADDRESS} --query "VigilModel='sepsis-alert'"`),
+    );
+    for (const stage of ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'AWAITING_APPROVAL'])
+      assert.match(out, new RegExp(`▶ ${stage}`));
 
     // The token was generated once and persisted privately.
     const tokenFile = path.join(stateDir, 'api-token');
@@ -190,7 +198,15 @@ describe('stack launcher (src/stack/main.ts)', () => {
     const wrong = await fetch(`http://127.0.0.1:${apiPort}/api/releases/${encodeURIComponent(releaseId)}/signatures`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'dana.qa', password: 'not-her-password', role: 'qa', decision: 'approve', meaning: 'approved', reason: 'r', dossierSha256: digest }),
+      body: JSON.stringify({
+        username: 'dana.qa',
+        password: 'not-her-password',
+        role: 'qa',
+        decision: 'approve',
+        meaning: 'approved',
+        reason: 'r',
+        dossierSha256: digest,
+      }),
     });
     assert.equal(wrong.status, 401);
 
@@ -211,7 +227,14 @@ describe('stack launcher (src/stack/main.ts)', () => {
       tree.map((p) => p.pid),
       2_000,
     );
-    assert.deepEqual(left, [], `left running: ${tree.filter((p) => left.includes(p.pid)).map((p) => `${p.comm}(${p.pid})`).join(', ')}`);
+    assert.deepEqual(
+      left,
+      [],
+      `left running: ${tree
+        .filter((p) => left.includes(p.pid))
+        .map((p) => `${p.comm}(${p.pid})`)
+        .join(', ')}`,
+    );
   });
 
   it('resumes the same release on restart with the persisted state and token', async (t) => {
@@ -230,7 +253,13 @@ describe('stack launcher (src/stack/main.ts)', () => {
     run.child.kill('SIGTERM');
     const { code } = await withTimeout(run.exited, 20_000, 'shutdown after SIGTERM');
     assert.equal(code, 0, run.output());
-    assert.deepEqual(await waitGone(tree.map((p) => p.pid), 2_000), []);
+    assert.deepEqual(
+      await waitGone(
+        tree.map((p) => p.pid),
+        2_000,
+      ),
+      [],
+    );
   });
 
   it('fails fast, naming the port, when a port is already in use', async () => {
@@ -250,7 +279,10 @@ describe('stack launcher (src/stack/main.ts)', () => {
       );
       const { code } = await withTimeout(run.exited, 20_000, 'failing start-up');
       assert.notEqual(code, 0);
-      assert.match(run.output(), new RegExp(`port ${busy} on 127\\.0\\.0\\.1 is already in use \\(needed for Vigil API`));
+      assert.match(
+        run.output(),
+        new RegExp(`port ${busy} on 127\\.0\\.0\\.1 is already in use \\(needed for Vigil API`),
+      );
       assert.doesNotMatch(run.output(), /starting Temporal/);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));

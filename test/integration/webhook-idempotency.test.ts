@@ -37,8 +37,13 @@ describe('webhook idempotency on a Temporal dev server', () => {
           {
             model: 'sepsis-alert',
             policyFile: 'p.yaml',
-            incumbent: { version: '2.0.0', artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') } },
-            datasets: [{ role: 'evaluation', name: 'eval', artifact: { key: 'datasets/eval.csv', sha256: hex64('eval') } }],
+            incumbent: {
+              version: '2.0.0',
+              artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') },
+            },
+            datasets: [
+              { role: 'evaluation', name: 'eval', artifact: { key: 'datasets/eval.csv', sha256: hex64('eval') } },
+            ],
             candidate: { keyTemplate: 'models/{model}/git-{commit}.json' },
             git: [{ provider: 'github', repository: 'acme/sepsis-model', branches: ['main'] }],
           },
@@ -53,7 +58,9 @@ describe('webhook idempotency on a Temporal dev server', () => {
       webhooks: {
         config,
         secrets: { github: GITHUB_SECRET, release: RELEASE_SECRET },
-        resolver: { sha256Of: async (key) => (key === `models/sepsis-alert/git-${COMMIT}.json` ? hex64('git-candidate') : null) },
+        resolver: {
+          sha256Of: async (key) => (key === `models/sepsis-alert/git-${COMMIT}.json` ? hex64('git-candidate') : null),
+        },
         ledger,
       },
     });
@@ -99,7 +106,10 @@ describe('webhook idempotency on a Temporal dev server', () => {
     const answers = [];
     for (let i = 0; i < 10; i++) answers.push(await send());
     assert.equal(answers[0]!.status, 201, answers[0]!.body.error);
-    assert.deepEqual(answers.slice(1).map((a) => a.status), Array(9).fill(202));
+    assert.deepEqual(
+      answers.slice(1).map((a) => a.status),
+      Array(9).fill(202),
+    );
     const releaseId = answers[0]!.body.releaseId;
     assert.ok(answers.every((a) => a.body.releaseId === releaseId));
 
@@ -110,7 +120,10 @@ describe('webhook idempotency on a Temporal dev server', () => {
     assert.equal(restarted.body.runId, answers[0]!.body.runId);
     ledger.clear();
     const burst = await Promise.all(Array.from({ length: 10 }, send));
-    assert.ok(burst.every((a) => a.status < 300 && a.body.releaseId === releaseId), JSON.stringify(burst));
+    assert.ok(
+      burst.every((a) => a.status < 300 && a.body.releaseId === releaseId),
+      JSON.stringify(burst),
+    );
 
     assert.deepEqual(await settledExecutions(releaseId), [answers[0]!.body.runId]);
     const described = await client.workflow.getHandle(releaseId).describe();
@@ -125,7 +138,12 @@ describe('webhook idempotency on a Temporal dev server', () => {
       const ts = String(Math.floor(Date.now() / 1000));
       const res = await app.request('/webhooks/release', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-vigil-delivery': delivery, 'x-vigil-timestamp': ts, 'x-vigil-signature': signVigil(RELEASE_SECRET, ts, delivery, body) },
+        headers: {
+          'content-type': 'application/json',
+          'x-vigil-delivery': delivery,
+          'x-vigil-timestamp': ts,
+          'x-vigil-signature': signVigil(RELEASE_SECRET, ts, delivery, body),
+        },
         body,
       });
       return { status: res.status, body: (await res.json()) as { releaseId: string; error?: string } };

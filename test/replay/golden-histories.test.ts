@@ -35,7 +35,10 @@ before(() => installRuntimeLogger(createLogger('replay', 'warn')));
 
 describe('golden histories replay with the current workflow code', () => {
   it('has at least one full lifecycle history', () => {
-    assert.ok(golden.some((f) => f.includes('release-lifecycle-released')), `golden histories: ${golden.join(', ')}`);
+    assert.ok(
+      golden.some((f) => f.includes('release-lifecycle-released')),
+      `golden histories: ${golden.join(', ')}`,
+    );
   });
 
   for (const file of golden) {

@@ -9,7 +9,9 @@ const { after } = require('node:test');
 const graceMs = Number(process.env.VIGIL_TEST_EXIT_GRACE_MS ?? 30_000);
 after(() => {
   setTimeout(() => {
-    process.stderr.write(`exit-watchdog: still running ${graceMs} ms after its tests finished (a leaked server or handle?); exiting\n`);
+    process.stderr.write(
+      `exit-watchdog: still running ${graceMs} ms after its tests finished (a leaked server or handle?); exiting\n`,
+    );
     process.exit(process.exitCode ?? 0);
   }, graceMs).unref();
 });

@@ -1,4 +1,9 @@
-import { ReleaseRequestSchema, type ReleasePolicyInput, type ReleaseRequest, type ReleaseRequestInput } from '../../src/domain';
+import {
+  ReleaseRequestSchema,
+  type ReleasePolicyInput,
+  type ReleaseRequest,
+  type ReleaseRequestInput,
+} from '../../src/domain';
 
 /** A lowercase 64-hex digest derived from a label, so fixtures stay readable and distinct. */
 export function hex64(label: string): string {
@@ -18,7 +23,14 @@ export function validPolicy(overrides: Partial<ReleasePolicyInput> = {}): Releas
         version: 1,
         criteria: [
           { id: 'auc-non-inferior', kind: 'non-inferiority', margin: 0.01, alpha: 0.025 },
-          { id: 'site-sensitivity-drop', kind: 'max-drop', metric: 'sensitivity', maxDrop: 0.03, slices: { attributes: ['site'] }, minN: 100 },
+          {
+            id: 'site-sensitivity-drop',
+            kind: 'max-drop',
+            metric: 'sensitivity',
+            maxDrop: 0.03,
+            slices: { attributes: ['site'] },
+            minN: 100,
+          },
         ],
       },
     },
@@ -46,10 +58,18 @@ export function validPolicy(overrides: Partial<ReleasePolicyInput> = {}): Releas
 export function validReleaseRequest(overrides: Partial<ReleaseRequestInput> = {}): ReleaseRequestInput {
   return {
     modelName: 'sepsis-alert',
-    candidate: { version: '2.1.0', artifact: { key: 'models/sepsis-alert/2.1.0.json', sha256: hex64('candidate') }, trainingStartedAt: '2026-09-15T08:00:00Z' },
+    candidate: {
+      version: '2.1.0',
+      artifact: { key: 'models/sepsis-alert/2.1.0.json', sha256: hex64('candidate') },
+      trainingStartedAt: '2026-09-15T08:00:00Z',
+    },
     incumbent: { version: '2.0.0', artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') } },
     datasets: [
-      { role: 'training', name: 'train-2026q2', artifact: { key: 'datasets/train-2026q2.csv', sha256: hex64('train') } },
+      {
+        role: 'training',
+        name: 'train-2026q2',
+        artifact: { key: 'datasets/train-2026q2.csv', sha256: hex64('train') },
+      },
       { role: 'evaluation', name: 'eval-2026q2', artifact: { key: 'datasets/eval-2026q2.csv', sha256: hex64('eval') } },
     ],
     codeCommit: '0123456789abcdef0123456789abcdef01234567',

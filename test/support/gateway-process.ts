@@ -13,7 +13,11 @@ export interface GatewayChild {
 
 /** Start it with `env` on top of this process's; resolves once it logs its port, rejects if it exits first. */
 export function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<GatewayChild> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/gateway/main.ts'], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -39,7 +43,10 @@ export function processExited(proc: ChildProcess): Promise<void> {
 }
 
 /** The gateway's configuration against a test stack's S3: port 0, no route polling, WAL under `dir`. */
-export function gatewayEnv(stack: TestStack, g: { modelsFile: string; controlToken: string; caseIdKey: string; dir: string }): NodeJS.ProcessEnv {
+export function gatewayEnv(
+  stack: TestStack,
+  g: { modelsFile: string; controlToken: string; caseIdKey: string; dir: string },
+): NodeJS.ProcessEnv {
   return {
     VIGIL_S3_ENDPOINT: stack.s3Config.endpoint,
     VIGIL_S3_ACCESS_KEY_ID: stack.credentials.accessKeyId,
@@ -64,10 +71,19 @@ export function gatewayEnv(stack: TestStack, g: { modelsFile: string; controlTok
  */
 export function writeDemoModelsFile(dir: string, routesVersion = 1): string {
   const file = path.join(dir, 'models.yaml');
-  const model = (v: string): string => `      "${v}": { file: ${path.join(REPO, `demo/models/sepsis-alert-${v}.json`)} }`;
+  const model = (v: string): string =>
+    `      "${v}": { file: ${path.join(REPO, `demo/models/sepsis-alert-${v}.json`)} }`;
   fs.writeFileSync(
     file,
-    ['models:', '  sepsis-alert:', '    versions:', model('1.4.0'), model('2.0.0'), `    routes: { version: ${routesVersion}, production: "1.4.0", canary: null }`, ''].join('\n'),
+    [
+      'models:',
+      '  sepsis-alert:',
+      '    versions:',
+      model('1.4.0'),
+      model('2.0.0'),
+      `    routes: { version: ${routesVersion}, production: "1.4.0", canary: null }`,
+      '',
+    ].join('\n'),
   );
   return file;
 }

@@ -7,7 +7,13 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { loadConfig, type VigilConfig } from '../../src/config';
-import { ReleaseRequestSchema, releaseIdFor, type ApprovalInput, type ReleasePolicy, type ReleaseRequest } from '../../src/domain';
+import {
+  ReleaseRequestSchema,
+  releaseIdFor,
+  type ApprovalInput,
+  type ReleasePolicy,
+  type ReleaseRequest,
+} from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
 import { canonicalBytes, createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
 import { loadPolicyFile, seedDemo, DEMO_DIR } from '../../src/demo/seed';
@@ -52,7 +58,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // leave servers running, and their child handles keep the test process (and CI) alive forever.
   const cleanups: Array<() => Promise<unknown> | unknown> = [() => stack.stop()];
   const undo = async (): Promise<void> => {
-    for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    for (const c of cleanups.splice(0).reverse())
+      await Promise.resolve()
+        .then(c)
+        .catch(() => undefined);
   };
   try {
     return await buildHarness(stack, log, opts, cleanups, undo);
@@ -95,7 +104,12 @@ async function buildHarness(
   if (opts.worker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
     cleanups.push(() => nativeConnection.close());
-    const w = await createVigilWorker({ connection: nativeConnection, namespace: 'default', deps, workflowBundle: await workflowBundle() });
+    const w = await createVigilWorker({
+      connection: nativeConnection,
+      namespace: 'default',
+      deps,
+      workflowBundle: await workflowBundle(),
+    });
     const running = w.run();
     cleanups.push(async () => {
       if (w.getState() === 'RUNNING') w.shutdown();
@@ -120,7 +134,10 @@ async function buildHarness(
 }
 
 /** The demo policy with durations shortened for tests. */
-export async function fastPolicy(file = 'demo.yaml', patch: (p: ReleasePolicy) => void = () => undefined): Promise<ReleasePolicy> {
+export async function fastPolicy(
+  file = 'demo.yaml',
+  patch: (p: ReleasePolicy) => void = () => undefined,
+): Promise<ReleasePolicy> {
   const p = await loadPolicyFile(path.join(DEMO_DIR, 'policies', file));
   p.shadow.durationSeconds = 1;
   for (const s of p.canary.steps) s.bakeSeconds = 1;
@@ -129,8 +146,15 @@ export async function fastPolicy(file = 'demo.yaml', patch: (p: ReleasePolicy) =
   return p;
 }
 
-export async function demoRequest(h: Harness, policy: ReleasePolicy, attempt = 1, candidateVersion?: string): Promise<ReleaseRequest> {
-  return ReleaseRequestSchema.parse(await seedDemo(h.evidence, policy, { attempt, ...(candidateVersion ? { candidateVersion } : {}) }));
+export async function demoRequest(
+  h: Harness,
+  policy: ReleasePolicy,
+  attempt = 1,
+  candidateVersion?: string,
+): Promise<ReleaseRequest> {
+  return ReleaseRequestSchema.parse(
+    await seedDemo(h.evidence, policy, { attempt, ...(candidateVersion ? { candidateVersion } : {}) }),
+  );
 }
 
 export async function startRelease(h: Harness, request: ReleaseRequest) {
@@ -144,7 +168,11 @@ export async function startRelease(h: Harness, request: ReleaseRequest) {
 }
 
 /** Poll a condition with a deadline; the last error or value is in the failure message. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -157,7 +185,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+  throw new Error(
+    `timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`,
+  );
 }
 
 /** A reviewer's approval of the dossier with `digest` (signer `<role>.reviewer`, never the demo's submitter). */
@@ -174,10 +204,18 @@ export function reviewerApproval(role: 'qa' | 'clinical', digest: string): Appro
 }
 
 /** The `vigil` CLI in-process against the harness's stack: exit code and captured output. */
-export async function runCli(h: Pick<Harness, 'env'>, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+export async function runCli(
+  h: Pick<Harness, 'env'>,
+  ...argv: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const { run } = await import('../../src/cli/program');
   let out = '';
   let err = '';
-  const code = await run(argv, { env: h.env, stdout: (t) => (out += t), stderr: (t) => (err += t), readStdin: async () => '' });
+  const code = await run(argv, {
+    env: h.env,
+    stdout: (t) => (out += t),
+    stderr: (t) => (err += t),
+    readStdin: async () => '',
+  });
   return { code, out, err };
 }

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import type { EvidencePort } from '../../src/activities';
 import type { EvidenceRef } from '../../src/domain';
-import { pointersFor, segmentBytes, TelemetryLiveSource, type SegmentPointer, type TelemetryEvent } from '../../src/telemetry';
+import {
+  pointersFor,
+  segmentBytes,
+  TelemetryLiveSource,
+  type SegmentPointer,
+  type TelemetryEvent,
+} from '../../src/telemetry';
 
 /** A content-addressed in-memory evidence store for activity tests: reads check the digest, named puts are not used. */
 export function memoryEvidence(): EvidencePort & { json: (ref: EvidenceRef) => unknown; docs: () => unknown[] } {
@@ -28,7 +34,8 @@ export function memoryEvidence(): EvidencePort & { json: (ref: EvidenceRef) => u
     getBytes: async (key, expected) => {
       const b = blobs.get(key);
       if (!b) throw new Error(`not found: ${key}`);
-      if (expected && crypto.createHash('sha256').update(b).digest('hex') !== expected) throw new Error(`integrity: ${key}`);
+      if (expected && crypto.createHash('sha256').update(b).digest('hex') !== expected)
+        throw new Error(`integrity: ${key}`);
       return Buffer.from(b);
     },
   };
@@ -38,7 +45,10 @@ export function memoryEvidence(): EvidencePort & { json: (ref: EvidenceRef) => u
  * Events as uploaded segments (one per part, `parts` event counts at which to cut) behind a TelemetryLiveSource,
  * what the worker wires with VIGIL_LIVE_SOURCE=telemetry; `now` is the source's clock (outcomes known until then).
  */
-export function segmentSource(events: TelemetryEvent[], opts: { now: string; cuts?: number[] }): { source: TelemetryLiveSource; segments: string[] } {
+export function segmentSource(
+  events: TelemetryEvent[],
+  opts: { now: string; cuts?: number[] },
+): { source: TelemetryLiveSource; segments: string[] } {
   const objects = new Map<string, Buffer>();
   const byWindow = new Map<string, SegmentPointer[]>();
   const segments: string[] = [];

@@ -10,5 +10,7 @@ export function assertSameText(committed: string, generated: string, name: strin
   const b = generated.split('\n');
   const i = a.findIndex((line, k) => line !== b[k]);
   const at = i === -1 ? a.length : i;
-  assert.fail(`${name} is stale from line ${at + 1}: committed ${JSON.stringify(a[at] ?? '<end>')}, generated ${JSON.stringify(b[at] ?? '<end>')}`);
+  assert.fail(
+    `${name} is stale from line ${at + 1}: committed ${JSON.stringify(a[at] ?? '<end>')}, generated ${JSON.stringify(b[at] ?? '<end>')}`,
+  );
 }

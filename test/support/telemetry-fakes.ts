@@ -66,10 +66,13 @@ export class MemorySink {
   /** Every event in an uploaded segment. */
   uploadedEventIds(): Set<string> {
     const ids = new Set<string>();
-    for (const [k, v] of this.objects) if (k.startsWith('sha256/')) for (const e of parseSegment(v.toString('utf8')).events) ids.add(e.eventId);
+    for (const [k, v] of this.objects)
+      if (k.startsWith('sha256/')) for (const e of parseSegment(v.toString('utf8')).events) ids.add(e.eventId);
     return ids;
   }
   pointers(window: string): SegmentPointer[] {
-    return [...this.objects].filter(([k]) => k.startsWith(`telemetry/index/${window}/`)).map(([, v]) => JSON.parse(v.toString('utf8')) as SegmentPointer);
+    return [...this.objects]
+      .filter(([k]) => k.startsWith(`telemetry/index/${window}/`))
+      .map(([, v]) => JSON.parse(v.toString('utf8')) as SegmentPointer);
   }
 }

@@ -24,5 +24,9 @@ export async function startWebhookReceiver(pathname = '/hooks/vigil'): Promise<W
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}${pathname}`, deliveries, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}${pathname}`,
+    deliveries,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

@@ -12,7 +12,14 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import { createApp, type ReleaseHandle, type TemporalPort } from '../../src/api';
-import { ErrorType, ReleasePolicySchema, releaseIdFor, type ApprovalInput, type ApprovalResult, type ReleaseStatus } from '../../src/domain';
+import {
+  ErrorType,
+  ReleasePolicySchema,
+  releaseIdFor,
+  type ApprovalInput,
+  type ApprovalResult,
+  type ReleaseStatus,
+} from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence/canonical-json';
 import { createLogger } from '../../src/logging/logger';
@@ -90,7 +97,11 @@ class FakeTemporal implements TemporalPort {
 /** `null`: the API runs without a configured token. */
 function setup(token: string | null = TOKEN) {
   const fake = new FakeTemporal();
-  const app = createApp({ client: fake, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: token ?? undefined } }, log });
+  const app = createApp({
+    client: fake,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: token ?? undefined } },
+    log,
+  });
   const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(path, {
       method,
@@ -102,7 +113,10 @@ function setup(token: string | null = TOKEN) {
 
 function expectedReleaseId(req = validReleaseRequest()): string {
   const policy = ReleasePolicySchema.parse(req.policy);
-  return releaseIdFor({ modelName: req.modelName, candidate: req.candidate, attempt: req.attempt ?? 1 }, sha256Hex(canonicalBytes(policy)));
+  return releaseIdFor(
+    { modelName: req.modelName, candidate: req.candidate, attempt: req.attempt ?? 1 },
+    sha256Hex(canonicalBytes(policy)),
+  );
 }
 
 describe('POST /api/releases', () => {
@@ -120,7 +134,9 @@ describe('POST /api/releases', () => {
 
   it('refuses a wrong bearer token (401)', async () => {
     const { send } = setup();
-    const res = await send('POST', '/api/releases', validReleaseRequest(), { authorization: 'Bearer wrong-token-wrong-token' });
+    const res = await send('POST', '/api/releases', validReleaseRequest(), {
+      authorization: 'Bearer wrong-token-wrong-token',
+    });
     assert.equal(res.status, 401);
   });
 
@@ -132,7 +148,9 @@ describe('POST /api/releases', () => {
 
   it('refuses a non-JSON content type (415)', async () => {
     const { fake, send } = setup();
-    const res = await send('POST', '/api/releases', JSON.stringify(validReleaseRequest()), { 'content-type': 'text/plain' });
+    const res = await send('POST', '/api/releases', JSON.stringify(validReleaseRequest()), {
+      'content-type': 'text/plain',
+    });
     assert.equal(res.status, 415);
     assert.match((await json(res)).error, /application\/json/);
     assert.equal(fake.starts.length, 0);
@@ -140,7 +158,9 @@ describe('POST /api/releases', () => {
 
   it('accepts application/json with a charset parameter', async () => {
     const { send } = setup();
-    const res = await send('POST', '/api/releases', validReleaseRequest(), { 'content-type': 'application/json; charset=utf-8' });
+    const res = await send('POST', '/api/releases', validReleaseRequest(), {
+      'content-type': 'application/json; charset=utf-8',
+    });
     assert.equal(res.status, 201);
   });
 
@@ -166,7 +186,10 @@ describe('POST /api/releases', () => {
   it('answers an invalid request with field-level issues and starts nothing', async () => {
     const { fake, send } = setup();
     const req = validReleaseRequest();
-    const bad = { ...req, candidate: { ...req.candidate, artifact: { ...req.candidate.artifact, sha256: 'not-a-digest' } } };
+    const bad = {
+      ...req,
+      candidate: { ...req.candidate, artifact: { ...req.candidate.artifact, sha256: 'not-a-digest' } },
+    };
     const res = await send('POST', '/api/releases', bad);
     assert.equal(res.status, 400);
     const body = await json(res);
@@ -202,7 +225,9 @@ describe('POST /api/releases', () => {
   it('gives the same request the same id, whatever the key order, and a new attempt a new id', async () => {
     const { fake, send } = setup();
     const req = validReleaseRequest();
-    const reordered = Object.fromEntries(Object.entries({ ...req, policy: Object.fromEntries(Object.entries(req.policy).reverse()) }).reverse());
+    const reordered = Object.fromEntries(
+      Object.entries({ ...req, policy: Object.fromEntries(Object.entries(req.policy).reverse()) }).reverse(),
+    );
     await send('POST', '/api/releases', req);
     await send('POST', '/api/releases', reordered);
     await send('POST', '/api/releases', { ...req, attempt: 2 });
@@ -224,7 +249,11 @@ describe('POST /api/releases', () => {
   it('answers 409 telling the user to bump attempt when the release has already finished', async () => {
     const { fake, send } = setup();
     fake.describeAnswer = description('run-0', 'COMPLETED', 'REJECTED');
-    fake.startAnswer = new WorkflowExecutionAlreadyStartedError('Workflow execution already started', expectedReleaseId(), 'releaseLifecycle');
+    fake.startAnswer = new WorkflowExecutionAlreadyStartedError(
+      'Workflow execution already started',
+      expectedReleaseId(),
+      'releaseLifecycle',
+    );
     const res = await send('POST', '/api/releases', validReleaseRequest());
     assert.equal(res.status, 409);
     const body = await json(res);
@@ -256,7 +285,10 @@ describe('POST /api/releases/:id/approvals', () => {
     it(`maps a ${type} rejection to ${status} with the workflow's message`, async () => {
       const { fake, send } = setup();
       const message = `validator says no (${type})`;
-      fake.updateAnswer = new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable(message, type));
+      fake.updateAnswer = new WorkflowUpdateFailedError(
+        'Workflow Update failed',
+        ApplicationFailure.nonRetryable(message, type),
+      );
       const res = await send('POST', '/api/releases/rel-1/approvals', validApproval());
       assert.equal(res.status, status);
       assert.deepEqual(await json(res), { error: message, type });
@@ -265,7 +297,12 @@ describe('POST /api/releases/:id/approvals', () => {
 
   it('returns the update result when the signature is accepted', async () => {
     const { fake, send } = setup();
-    const result: ApprovalResult = { releaseId: 'rel-1', accepted: true, signatureKey: 'releases/rel-1/signatures/1', pendingRoles: ['clinical'] };
+    const result: ApprovalResult = {
+      releaseId: 'rel-1',
+      accepted: true,
+      signatureKey: 'releases/rel-1/signatures/1',
+      pendingRoles: ['clinical'],
+    };
     fake.updateAnswer = result;
     const res = await send('POST', '/api/releases/rel-1/approvals', validApproval());
     assert.equal(res.status, 200);
@@ -276,7 +313,11 @@ describe('POST /api/releases/:id/approvals', () => {
 
   it('answers an invalid approval with field issues and sends no update', async () => {
     const { fake, send } = setup();
-    const res = await send('POST', '/api/releases/rel-1/approvals', validApproval({ role: 'cto', dossierSha256: 'abc' }));
+    const res = await send(
+      'POST',
+      '/api/releases/rel-1/approvals',
+      validApproval({ role: 'cto', dossierSha256: 'abc' }),
+    );
     assert.equal(res.status, 400);
     const paths = (await json(res)).issues.map((i: { path: string }) => i.path).sort();
     assert.deepEqual(paths, ['dossierSha256', 'role']);
@@ -317,7 +358,10 @@ describe('POST /api/releases/:id/approvals', () => {
 
   it('answers 500 for an update failure of a type it was not designed for', async () => {
     const { fake, send } = setup();
-    fake.updateAnswer = new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('boom', 'SomethingElse'));
+    fake.updateAnswer = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.nonRetryable('boom', 'SomethingElse'),
+    );
     const res = await send('POST', '/api/releases/rel-1/approvals', validApproval());
     assert.equal(res.status, 500);
     assert.deepEqual(await json(res), { error: 'the approval could not be recorded' });
@@ -351,7 +395,9 @@ describe('GET routes', () => {
 
   it('answers 503 (not 500) when Temporal cannot be reached', async () => {
     const { fake, send } = setup();
-    fake.startAnswer = new ServiceError('Failed to start Workflow', { cause: Object.assign(new Error('14 UNAVAILABLE: connect ECONNREFUSED'), { code: 14 }) });
+    fake.startAnswer = new ServiceError('Failed to start Workflow', {
+      cause: Object.assign(new Error('14 UNAVAILABLE: connect ECONNREFUSED'), { code: 14 }),
+    });
     const res = await send('POST', '/api/releases', validReleaseRequest());
     assert.equal(res.status, 503);
     assert.deepEqual(await json(res), { error: 'Temporal is unavailable; try again shortly' });
@@ -369,14 +415,38 @@ describe('GET routes', () => {
         typedSearchAttributes: new TypedSearchAttributes(attrs),
       }) as unknown as WorkflowExecutionInfo;
     fake.listAnswer = [
-      info('a', 'RUNNING', [{ key: SearchAttr.model, value: 'sepsis-alert' }, { key: SearchAttr.stage, value: 'SHADOW' }]),
-      info('b', 'COMPLETED', [{ key: SearchAttr.stage, value: 'REJECTED' }, { key: SearchAttr.outcome, value: 'REJECTED' }]),
+      info('a', 'RUNNING', [
+        { key: SearchAttr.model, value: 'sepsis-alert' },
+        { key: SearchAttr.stage, value: 'SHADOW' },
+      ]),
+      info('b', 'COMPLETED', [
+        { key: SearchAttr.stage, value: 'REJECTED' },
+        { key: SearchAttr.outcome, value: 'REJECTED' },
+      ]),
     ];
     const res = await send('GET', '/api/releases');
     assert.equal(res.status, 200);
     assert.deepEqual((await json(res)).releases, [
-      { releaseId: 'a', runId: 'run-a', status: 'RUNNING', startTime: '2026-11-01T10:00:00.000Z', closeTime: null, model: 'sepsis-alert', stage: 'SHADOW', outcome: null },
-      { releaseId: 'b', runId: 'run-b', status: 'COMPLETED', startTime: '2026-11-01T10:00:00.000Z', closeTime: '2026-11-01T11:00:00.000Z', model: null, stage: 'REJECTED', outcome: 'REJECTED' },
+      {
+        releaseId: 'a',
+        runId: 'run-a',
+        status: 'RUNNING',
+        startTime: '2026-11-01T10:00:00.000Z',
+        closeTime: null,
+        model: 'sepsis-alert',
+        stage: 'SHADOW',
+        outcome: null,
+      },
+      {
+        releaseId: 'b',
+        runId: 'run-b',
+        status: 'COMPLETED',
+        startTime: '2026-11-01T10:00:00.000Z',
+        closeTime: '2026-11-01T11:00:00.000Z',
+        model: null,
+        stage: 'REJECTED',
+        outcome: 'REJECTED',
+      },
     ]);
   });
 

@@ -22,8 +22,20 @@ before(async () => {
   const FAST = { N: 1024, r: 8, p: 1 };
   identities = new FileIdentityProvider({
     users: [
-      { id: 'sam.clin', name: 'Dr Sam Okafor', roles: ['clinical'], passwordHash: await hashPassword('sam-password-1', FAST), disabled: false },
-      { id: 'rae.reg', name: 'Rae Regulatory', roles: ['regulatory'], passwordHash: await hashPassword('rae-password-1', FAST), disabled: false },
+      {
+        id: 'sam.clin',
+        name: 'Dr Sam Okafor',
+        roles: ['clinical'],
+        passwordHash: await hashPassword('sam-password-1', FAST),
+        disabled: false,
+      },
+      {
+        id: 'rae.reg',
+        name: 'Rae Regulatory',
+        roles: ['regulatory'],
+        passwordHash: await hashPassword('rae-password-1', FAST),
+        disabled: false,
+      },
     ],
   });
 });
@@ -47,12 +59,24 @@ async function setup() {
     log,
     clientAddress: () => '203.0.113.9',
   };
-  const app = createApp({ client: temporal, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } }, log, ui });
+  const app = createApp({
+    client: temporal,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } },
+    log,
+    ui,
+  });
   const decide = async (body: Record<string, unknown>) => {
     const res = await app.request(`/api/releases/${release.releaseId}/canary-decision`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'sam.clin', password: 'sam-password-1', role: 'clinical', decision: 'resume', reason: 'site lead confirmed', ...body }),
+      body: JSON.stringify({
+        username: 'sam.clin',
+        password: 'sam-password-1',
+        role: 'clinical',
+        decision: 'resume',
+        reason: 'site lead confirmed',
+        ...body,
+      }),
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
@@ -63,12 +87,21 @@ describe('POST /api/releases/:id/canary-decision', () => {
   it('records a held canary decision by the authenticated account (201), then refuses a second one (409)', async () => {
     const { release, decide, audit } = await setup();
     release.state.stage = 'CANARY';
-    release.state.canaryHold = { kind: 'pause', step: 0, since: '2026-11-26T00:00:00.000Z', deadline: null, failure: null };
+    release.state.canaryHold = {
+      kind: 'pause',
+      step: 0,
+      since: '2026-11-26T00:00:00.000Z',
+      deadline: null,
+      failure: null,
+    };
     const ok = await decide({});
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(ok.body.decision, 'resume');
     const recorded = release.state.canaryDecisions[0]!;
-    assert.deepEqual([recorded.signer, recorded.printedName, recorded.role, recorded.hold.kind], ['sam.clin', 'Dr Sam Okafor', 'clinical', 'pause']);
+    assert.deepEqual(
+      [recorded.signer, recorded.printedName, recorded.role, recorded.hold.kind],
+      ['sam.clin', 'Dr Sam Okafor', 'clinical', 'pause'],
+    );
     assert.equal(ok.body.record, recorded.evidence.key);
     assert.ok(audit.events.some((e) => e.type === 'canary-decision.accepted' && e.user === 'sam.clin'));
     const again = await decide({});
@@ -80,7 +113,13 @@ describe('POST /api/releases/:id/canary-decision', () => {
     const { release, decide } = await setup();
     release.state.stage = 'CANARY';
     assert.equal((await decide({})).status, 409);
-    release.state.canaryHold = { kind: 'escalation', step: 1, since: '2026-11-26T00:00:00.000Z', deadline: '2026-11-27T00:00:00.000Z', failure: ['harm'] };
+    release.state.canaryHold = {
+      kind: 'escalation',
+      step: 1,
+      since: '2026-11-26T00:00:00.000Z',
+      deadline: '2026-11-27T00:00:00.000Z',
+      failure: ['harm'],
+    };
     assert.equal((await decide({ password: 'wrong' })).status, 401);
     assert.equal((await decide({ role: 'qa' })).status, 403, 'sam.clin does not hold qa');
     const reg = await decide({ username: 'rae.reg', password: 'rae-password-1', role: 'regulatory' });

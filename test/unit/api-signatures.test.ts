@@ -8,7 +8,14 @@ import crypto from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { createApp } from '../../src/api';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
-import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, NO_USERS, SessionStore } from '../../src/auth';
+import {
+  FileIdentityProvider,
+  hashPassword,
+  LoginThrottle,
+  MemoryAuditLog,
+  NO_USERS,
+  SessionStore,
+} from '../../src/auth';
 import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from './ui-fakes';
@@ -16,16 +23,38 @@ import { FakeRelease, FakeTemporal, MemoryEvidence } from './ui-fakes';
 const log = createLogger('api-signatures-test', 'silent');
 const FAST = { N: 1024, r: 8, p: 1 };
 const TOKEN = 'api-token-0123456789abcdef';
-const PASSWORDS: Record<string, string> = { 'dana.qa': 'dana-password-1', 'sam.clin': 'sam-password-1', 'dev.alice': 'alice-password-1' };
+const PASSWORDS: Record<string, string> = {
+  'dana.qa': 'dana-password-1',
+  'sam.clin': 'sam-password-1',
+  'dev.alice': 'alice-password-1',
+};
 const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
 let identities: FileIdentityProvider;
 
 before(async () => {
   identities = new FileIdentityProvider({
     users: [
-      { id: 'dana.qa', name: 'Dana Whitfield', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST), disabled: false },
-      { id: 'sam.clin', name: 'Dr Sam Okafor', roles: ['clinical'], passwordHash: await hashPassword(PASSWORDS['sam.clin']!, FAST), disabled: false },
-      { id: 'dev.alice', name: 'Alice Dev', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dev.alice']!, FAST), disabled: false },
+      {
+        id: 'dana.qa',
+        name: 'Dana Whitfield',
+        roles: ['qa'],
+        passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST),
+        disabled: false,
+      },
+      {
+        id: 'sam.clin',
+        name: 'Dr Sam Okafor',
+        roles: ['clinical'],
+        passwordHash: await hashPassword(PASSWORDS['sam.clin']!, FAST),
+        disabled: false,
+      },
+      {
+        id: 'dev.alice',
+        name: 'Alice Dev',
+        roles: ['qa'],
+        passwordHash: await hashPassword(PASSWORDS['dev.alice']!, FAST),
+        disabled: false,
+      },
     ],
   });
 });
@@ -62,7 +91,12 @@ async function setup(opts: { usersConfigured?: boolean } = {}) {
     clientAddress: () => '203.0.113.9',
     duplicateWaitMs: 2000,
   };
-  const app = createApp({ client: temporal, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } }, log, ui });
+  const app = createApp({
+    client: temporal,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } },
+    log,
+    ui,
+  });
   const body = (over: Record<string, unknown> = {}) => ({
     username: 'dana.qa',
     password: PASSWORDS['dana.qa'],
@@ -104,7 +138,10 @@ describe('POST /api/releases/:id/signatures', () => {
     assert.equal(r.body.signature?.role, 'qa');
     assert.match(r.body.signature?.at ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.equal(t.release.state.signatures[0]?.printedName, 'Dana Whitfield');
-    assert.deepEqual(t.audit.events.map((e) => e.type), ['reauth.success', 'signature.accepted']);
+    assert.deepEqual(
+      t.audit.events.map((e) => e.type),
+      ['reauth.success', 'signature.accepted'],
+    );
     assert.equal(t.audit.events[0]?.channel, 'api');
     assert.ok(!JSON.stringify(t.audit.events).includes(PASSWORDS['dana.qa']!), 'no password in the audit log');
   });
@@ -195,7 +232,7 @@ describe('POST /api/releases/:id/signatures', () => {
 describe('POST /api/releases/:id/signatures/withdraw', () => {
   const dana = { username: 'dana.qa', password: PASSWORDS['dana.qa'], reason: 'found a labelling issue' };
 
-  it('withdraws the account holder\'s own approval: 201, pending again, the signature stays with its withdrawal', async () => {
+  it("withdraws the account holder's own approval: 201, pending again, the signature stays with its withdrawal", async () => {
     const t = await setup();
     assert.equal((await t.sign(t.body())).status, 201);
     const r = await t.withdraw(dana);
@@ -239,7 +276,14 @@ describe('POST /api/releases/:id/signatures/withdraw', () => {
 
     const settled = await setup();
     await settled.sign(settled.body());
-    await settled.sign(settled.body({ username: 'sam.clin', password: PASSWORDS['sam.clin'], role: 'clinical', meaning: 'approved as clinical reviewer' }));
+    await settled.sign(
+      settled.body({
+        username: 'sam.clin',
+        password: PASSWORDS['sam.clin'],
+        role: 'clinical',
+        meaning: 'approved as clinical reviewer',
+      }),
+    );
     const late = await settled.withdraw(dana);
     assert.equal(late.status, 409);
     assert.equal(late.body.type, 'VigilNotAwaitingApproval');

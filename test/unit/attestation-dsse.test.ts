@@ -47,13 +47,17 @@ function flipPayloadByte(env: DsseEnvelope, at: number): DsseEnvelope {
 
 describe('DSSE', () => {
   it('encodes PAE exactly as the spec test vector: "DSSEv1 29 http://example.com/HelloWorld 11 hello world"', () => {
-    assert.equal(pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString('utf8'), 'DSSEv1 29 http://example.com/HelloWorld 11 hello world');
+    assert.equal(
+      pae('http://example.com/HelloWorld', Buffer.from('hello world')).toString('utf8'),
+      'DSSEv1 29 http://example.com/HelloWorld 11 hello world',
+    );
     // LEN is the byte length, not the character count.
     assert.equal(pae('t', Buffer.from('é')).toString('utf8'), 'DSSEv1 1 t 2 é');
   });
 
   it("verifies the DSSE spec's reference envelope (ECDSA P-256, secure-systems-lab/dsse protocol.md test vector)", async () => {
-    const big = (d: string): string => Buffer.from(BigInt(d).toString(16).padStart(64, '0'), 'hex').toString('base64url');
+    const big = (d: string): string =>
+      Buffer.from(BigInt(d).toString(16).padStart(64, '0'), 'hex').toString('base64url');
     const key = crypto.createPublicKey({
       key: {
         kty: 'EC',
@@ -68,11 +72,17 @@ describe('DSSE', () => {
       payloadType: 'http://example.com/HelloWorld',
       signatures: [{ sig: 'A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKciJTfUiHqJPcIAriEGAHTVeCUjW2JIZA==' }],
     };
-    const ok = await verifyEnvelope(envelope, [new PublicKeyVerifier(key)], { payloadType: 'http://example.com/HelloWorld' });
-    assert.ok(ok.ok, ok.reasons.join('; '));
-    const bad = await verifyEnvelope({ ...envelope, payload: Buffer.from('hello world!').toString('base64') }, [new PublicKeyVerifier(key)], {
+    const ok = await verifyEnvelope(envelope, [new PublicKeyVerifier(key)], {
       payloadType: 'http://example.com/HelloWorld',
     });
+    assert.ok(ok.ok, ok.reasons.join('; '));
+    const bad = await verifyEnvelope(
+      { ...envelope, payload: Buffer.from('hello world!').toString('base64') },
+      [new PublicKeyVerifier(key)],
+      {
+        payloadType: 'http://example.com/HelloWorld',
+      },
+    );
     assert.equal(bad.ok, false);
   });
 
@@ -84,10 +94,24 @@ describe('DSSE', () => {
     assert.equal((await verifyEnvelope(flipPayloadByte(env, 3), [verifierOf(signer)])).ok, false);
     const sig = Buffer.from(env.signatures[0]!.sig, 'base64');
     sig[10]! ^= 0x01;
-    assert.equal((await verifyEnvelope({ ...env, signatures: [{ ...env.signatures[0]!, sig: sig.toString('base64') }] }, [verifierOf(signer)])).ok, false);
+    assert.equal(
+      (
+        await verifyEnvelope({ ...env, signatures: [{ ...env.signatures[0]!, sig: sig.toString('base64') }] }, [
+          verifierOf(signer),
+        ])
+      ).ok,
+      false,
+    );
     assert.equal((await verifyEnvelope(env, [verifierOf(newSigner())])).ok, false);
     // Changing the payload type is caught too: PAE binds it.
-    assert.equal((await verifyEnvelope({ ...env, payloadType: 'application/json' }, [verifierOf(signer)], { payloadType: 'application/json' })).ok, false);
+    assert.equal(
+      (
+        await verifyEnvelope({ ...env, payloadType: 'application/json' }, [verifierOf(signer)], {
+          payloadType: 'application/json',
+        })
+      ).ok,
+      false,
+    );
     // A keyid is only a hint: a forged hint naming the trusted key does not help a foreign signature.
     const other = await signEnvelope('application/vnd.in-toto+json', Buffer.from('{"a":1}'), [newSigner()]);
     other.signatures[0]!.keyid = signer.keyId;
@@ -107,44 +131,80 @@ describe('in-toto attestations', () => {
   it('SLSA provenance v1 for the candidate verifies and names commit, dataset manifests and environment', async () => {
     const signer = newSigner();
     const env = await signStatement(provenance(), [signer]);
-    const res = await verifyAttestation(env, [verifierOf(signer)], { predicateType: SLSA_PROVENANCE_V1, subjectSha256: SHA('model') });
+    const res = await verifyAttestation(env, [verifierOf(signer)], {
+      predicateType: SLSA_PROVENANCE_V1,
+      subjectSha256: SHA('model'),
+    });
     assert.ok(res.ok, res.reasons.join('; '));
-    const deps = (res.statement!.predicate as { buildDefinition: { resolvedDependencies: { name: string; digest: Record<string, string> }[] } }).buildDefinition.resolvedDependencies;
-    assert.deepEqual(deps.map((d) => d.name), ['source', 'dataset:train:ecg-afib-cohort', 'lockfile']);
+    const deps = (
+      res.statement!.predicate as {
+        buildDefinition: { resolvedDependencies: { name: string; digest: Record<string, string> }[] };
+      }
+    ).buildDefinition.resolvedDependencies;
+    assert.deepEqual(
+      deps.map((d) => d.name),
+      ['source', 'dataset:train:ecg-afib-cohort', 'lockfile'],
+    );
     assert.equal(deps[0]!.digest.gitCommit, 'a'.repeat(40));
-    assert.equal(Buffer.from(env.payload, 'base64').toString('utf8').includes('"_type":"https://in-toto.io/Statement/v1"'), true);
+    assert.equal(
+      Buffer.from(env.payload, 'base64').toString('utf8').includes('"_type":"https://in-toto.io/Statement/v1"'),
+      true,
+    );
   });
 
   it('a modified statement fails verification', async () => {
     const signer = newSigner();
     const env = await signStatement(provenance(), [signer]);
     const text = Buffer.from(env.payload, 'base64').toString('utf8').replace('a'.repeat(40), 'b'.repeat(40));
-    const res = await verifyAttestation({ ...env, payload: Buffer.from(text).toString('base64') }, [verifierOf(signer)]);
+    const res = await verifyAttestation({ ...env, payload: Buffer.from(text).toString('base64') }, [
+      verifierOf(signer),
+    ]);
     assert.equal(res.ok, false);
     assert.match(res.reasons.join(), /signature/);
   });
 
   it('the evaluation statement carries the acceptance policy digest as pre-registration, registered before evaluation', async () => {
     const predicate = {
-      preRegistration: { policyId: 'afib-release', policyVersion: '3', policyDigest: { sha256: SHA('policy') }, registeredAt: '2024-01-10T09:00:00Z' },
+      preRegistration: {
+        policyId: 'afib-release',
+        policyVersion: '3',
+        policyDigest: { sha256: SHA('policy') },
+        registeredAt: '2024-01-10T09:00:00Z',
+      },
       datasets: [{ name: 'ecg-afib-cohort', role: 'test', manifestSha256: SHA('manifest') }],
       result: { outcome: 'pass' as const, reasons: [], measurementsDigest: { sha256: SHA('measurements') } },
       evaluatedAt: '2024-03-01T12:00:00Z',
     };
     const signer = newSigner();
-    const env = await signStatement(evaluationStatement({ name: 'afib-detector-2.3.0.onnx', sha256: SHA('model') }, predicate), [signer]);
+    const env = await signStatement(
+      evaluationStatement({ name: 'afib-detector-2.3.0.onnx', sha256: SHA('model') }, predicate),
+      [signer],
+    );
     const res = await verifyAttestation(env, [verifierOf(signer)], { predicateType: VIGIL_EVALUATION_V1 });
     assert.ok(res.ok, res.reasons.join('; '));
-    assert.throws(() => evaluationStatement({ name: 'm', sha256: SHA('model') }, { ...predicate, evaluatedAt: '2023-12-31T00:00:00Z' }), /registered before/);
+    assert.throws(
+      () =>
+        evaluationStatement({ name: 'm', sha256: SHA('model') }, { ...predicate, evaluatedAt: '2023-12-31T00:00:00Z' }),
+      /registered before/,
+    );
   });
 
   it('the approval statement binds the dossier digest and the signature meaning', async () => {
     const signer = newSigner();
     const st = approvalStatement(
       { name: 'afib-detector-2.3.0.onnx', sha256: SHA('model') },
-      { releaseId: 'rel-42', dossier: { sha256: SHA('dossier') }, approver: { id: 'u-7', role: 'qa' }, decision: 'approve', meaning: 'approval', signedAt: '2024-03-02T08:00:00Z' },
+      {
+        releaseId: 'rel-42',
+        dossier: { sha256: SHA('dossier') },
+        approver: { id: 'u-7', role: 'qa' },
+        decision: 'approve',
+        meaning: 'approval',
+        signedAt: '2024-03-02T08:00:00Z',
+      },
     );
-    const res = await verifyAttestation(await signStatement(st, [signer]), [verifierOf(signer)], { subjectSha256: SHA('dossier') });
+    const res = await verifyAttestation(await signStatement(st, [signer]), [verifierOf(signer)], {
+      subjectSha256: SHA('dossier'),
+    });
     assert.ok(res.ok, res.reasons.join('; '));
   });
 });
@@ -183,7 +243,10 @@ describe('dev key and `vigil attest verify`', () => {
     c = io();
     assert.equal(await runAttestVerify([good, bad, '--key', keyFile, '--json'], c.io), 3);
     const report = JSON.parse(c.out.join('')) as { ok: boolean }[];
-    assert.deepEqual(report.map((r) => r.ok), [true, false]);
+    assert.deepEqual(
+      report.map((r) => r.ok),
+      [true, false],
+    );
     c = io();
     assert.equal(await runAttestVerify([path.join(tmp, 'missing.json'), '--key', keyFile], c.io), 2);
     assert.match(c.err.join(''), /envelope not found/);

@@ -24,7 +24,11 @@ function fixture() {
   let prev: string | null = null;
   const artifacts: EvidenceRef[] = [];
   stages.forEach((stage, seq) => {
-    const artifact = put({ kind: `vigil.${stage.toLowerCase()}/v1`, seq, ...(seq === 0 ? { candidate: { artifact: model } } : {}) });
+    const artifact = put({
+      kind: `vigil.${stage.toLowerCase()}/v1`,
+      seq,
+      ...(seq === 0 ? { candidate: { artifact: model } } : {}),
+    });
     artifacts.push(artifact);
     const entry: ChainEntry = {
       releaseId: RELEASE,
@@ -75,7 +79,10 @@ describe('evidence chain verification', () => {
     const { objects, model } = fixture();
     objects.set(model.key, Buffer.from('{"kind":"model","w":[1,2,4]}'));
     const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE);
-    assert.deepEqual(v.artifactFindings.map((f) => f.key), [model.key]);
+    assert.deepEqual(
+      v.artifactFindings.map((f) => f.key),
+      [model.key],
+    );
     assert.match(v.artifactFindings[0]!.problem, /referenced by sha256\//);
   });
 
@@ -83,7 +90,10 @@ describe('evidence chain verification', () => {
     const { objects } = fixture();
     objects.delete(chainKey(RELEASE, 1));
     const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE);
-    assert.ok(problems(v.chainFindings).some((p) => p.startsWith(`${chainKey(RELEASE, 1)}: chain entry 1 is missing`)), problems(v.chainFindings).join('\n'));
+    assert.ok(
+      problems(v.chainFindings).some((p) => p.startsWith(`${chainKey(RELEASE, 1)}: chain entry 1 is missing`)),
+      problems(v.chainFindings).join('\n'),
+    );
   });
 
   it('detects a dropped last entry through the head and the missing terminal entry', async () => {
@@ -91,8 +101,14 @@ describe('evidence chain verification', () => {
     objects.delete(chainKey(RELEASE, 3));
     const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE, { expectedHead: head });
     const ps = problems(v.chainFindings);
-    assert.ok(ps.some((p) => /chain head differs/.test(p)), ps.join('\n'));
-    assert.ok(ps.some((p) => /without a terminal entry/.test(p)), ps.join('\n'));
+    assert.ok(
+      ps.some((p) => /chain head differs/.test(p)),
+      ps.join('\n'),
+    );
+    assert.ok(
+      ps.some((p) => /without a terminal entry/.test(p)),
+      ps.join('\n'),
+    );
   });
 
   it('detects reordered entries (swapped between positions)', async () => {
@@ -102,12 +118,18 @@ describe('evidence chain verification', () => {
     objects.set(chainKey(RELEASE, 2), a);
     const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE);
     const ps = problems(v.chainFindings);
-    assert.ok(ps.some((p) => p.startsWith(`${chainKey(RELEASE, 1)}: entry stored at position 1 says it is entry 2`)), ps.join('\n'));
-    assert.ok(ps.some((p) => p.startsWith(`${chainKey(RELEASE, 2)}: entry stored at position 2 says it is entry 1`)), ps.join('\n'));
+    assert.ok(
+      ps.some((p) => p.startsWith(`${chainKey(RELEASE, 1)}: entry stored at position 1 says it is entry 2`)),
+      ps.join('\n'),
+    );
+    assert.ok(
+      ps.some((p) => p.startsWith(`${chainKey(RELEASE, 2)}: entry stored at position 2 says it is entry 1`)),
+      ps.join('\n'),
+    );
     assert.ok(ps.some((p) => /broken link/.test(p)));
   });
 
-  it('detects a rewritten entry through the next entry\'s link', async () => {
+  it("detects a rewritten entry through the next entry's link", async () => {
     const { objects } = fixture();
     const entry = JSON.parse(Buffer.from(objects.get(chainKey(RELEASE, 1))!).toString('utf8')) as ChainEntry;
     entry.decision = { verdict: 'pass', reasons: ['rewritten after the fact'] };
@@ -131,7 +153,9 @@ describe('evidence chain verification', () => {
 
   it('finds nested refs at any depth and ignores look-alikes', () => {
     const sha = 'a'.repeat(64);
-    const refs = nestedRefs(canonicalBytes({ x: [{ y: { key: 'sha256/1', sha256: sha, size: 3 } }], z: { key: 'k', sha256: 'short' } }));
+    const refs = nestedRefs(
+      canonicalBytes({ x: [{ y: { key: 'sha256/1', sha256: sha, size: 3 } }], z: { key: 'k', sha256: 'short' } }),
+    );
     assert.deepEqual(refs, [{ key: 'sha256/1', sha256: sha, size: 3 }]);
   });
 });

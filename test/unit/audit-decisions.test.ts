@@ -8,14 +8,22 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { chainWritesMatch, completedActivities, describeRun, firstDifferingEvent, recomputeDecisions } from '../../src/audit';
+import {
+  chainWritesMatch,
+  completedActivities,
+  describeRun,
+  firstDifferingEvent,
+  recomputeDecisions,
+} from '../../src/audit';
 import { AesGcmPayloadCodec } from '../../src/codec';
 import type { ChainEntry } from '../../src/domain';
 
 const DIR = path.resolve(__dirname, '../histories/v0.1.0');
 const FILE = 'release-lifecycle-released.json';
 const json = readFileSync(path.join(DIR, FILE), 'utf8');
-const workflowId = (JSON.parse(readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>)[FILE]!;
+const workflowId = (JSON.parse(readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>)[
+  FILE
+]!;
 
 /** The lifecycle's own chain entries, as it handed them to appendChainEntry (digests stand in for the store's). */
 async function chainFromHistory(text = json) {
@@ -23,17 +31,34 @@ async function chainFromHistory(text = json) {
   const calls = completedActivities(run);
   const entries = calls
     .filter((c) => c.name === 'appendChainEntry')
-    .map((c) => ({ ...(c.input as ChainEntry), key: `chain/${(c.input as ChainEntry).seq}`, digest: (c.result as { digest: string }).digest }));
+    .map((c) => ({
+      ...(c.input as ChainEntry),
+      key: `chain/${(c.input as ChainEntry).seq}`,
+      digest: (c.result as { digest: string }).digest,
+    }));
   return { run, calls, entries };
 }
 
 /** Rewrite one activity result in a history JSON text. */
-function alterResult(text: string, activity: string, change: (v: Record<string, unknown>) => void): { text: string; eventId: number } {
+function alterResult(
+  text: string,
+  activity: string,
+  change: (v: Record<string, unknown>) => void,
+): { text: string; eventId: number } {
   const doc = JSON.parse(text);
-  const scheduled = doc.events.find((e: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }) => e.activityTaskScheduledEventAttributes?.activityType.name === activity);
-  const done = doc.events.find((e: { activityTaskCompletedEventAttributes?: { scheduledEventId: string } }) => e.activityTaskCompletedEventAttributes?.scheduledEventId === scheduled.eventId);
+  const scheduled = doc.events.find(
+    (e: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }) =>
+      e.activityTaskScheduledEventAttributes?.activityType.name === activity,
+  );
+  const done = doc.events.find(
+    (e: { activityTaskCompletedEventAttributes?: { scheduledEventId: string } }) =>
+      e.activityTaskCompletedEventAttributes?.scheduledEventId === scheduled.eventId,
+  );
   const p = done.activityTaskCompletedEventAttributes.result.payloads[0];
-  const value = defaultPayloadConverter.fromPayload({ metadata: { encoding: Buffer.from(p.metadata.encoding, 'base64') }, data: Buffer.from(p.data, 'base64') } as Payload) as Record<string, unknown>;
+  const value = defaultPayloadConverter.fromPayload({
+    metadata: { encoding: Buffer.from(p.metadata.encoding, 'base64') },
+    data: Buffer.from(p.data, 'base64'),
+  } as Payload) as Record<string, unknown>;
   change(value);
   p.data = Buffer.from(JSON.stringify(value)).toString('base64');
   return { text: JSON.stringify(doc), eventId: Number(done.eventId) };
@@ -42,27 +67,42 @@ function alterResult(text: string, activity: string, change: (v: Record<string, 
 describe('decision recomputation from history', () => {
   it('recomputes every measured gate of the lifecycle identically', async () => {
     const { calls, entries } = await chainFromHistory();
-    const r = recomputeDecisions(calls, entries.filter((e) => e.stage !== 'MONITORING' || e.step === null));
+    const r = recomputeDecisions(
+      calls,
+      entries.filter((e) => e.stage !== 'MONITORING' || e.step === null),
+    );
     assert.deepEqual(r.findings, []);
-    assert.deepEqual(r.checks.map((c) => [c.stage, c.step, c.match]), [
-      ['SNAPSHOT', null, true],
-      ['OFFLINE_EVAL', null, true],
-      ['SHADOW', null, true],
-      ['CANARY', 0, true],
-      ['CANARY', 1, true],
-    ]);
+    assert.deepEqual(
+      r.checks.map((c) => [c.stage, c.step, c.match]),
+      [
+        ['SNAPSHOT', null, true],
+        ['OFFLINE_EVAL', null, true],
+        ['SHADOW', null, true],
+        ['CANARY', 0, true],
+        ['CANARY', 1, true],
+      ],
+    );
     assert.match(r.policySha256 ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(chainWritesMatch(calls, entries), []);
   });
 
   it('names the event when a recorded measurement no longer supports the recorded decision', async () => {
-    const altered = alterResult(json, 'observeShadow', (v) => ((v.measurement as { agreement: number }).agreement = 0.5));
+    const altered = alterResult(
+      json,
+      'observeShadow',
+      (v) => ((v.measurement as { agreement: number }).agreement = 0.5),
+    );
     const { calls } = await chainFromHistory(altered.text);
     const { entries } = await chainFromHistory();
     const r = recomputeDecisions(calls, entries);
     assert.equal(r.findings.length, 1);
     const f = r.findings[0]!;
-    assert.match(f.problem, new RegExp(`^SHADOW: decision recomputed from event ${altered.eventId} \\(ActivityTaskCompleted observeShadow\\) of ${workflowId} run run differs from chain entry 2$`));
+    assert.match(
+      f.problem,
+      new RegExp(
+        `^SHADOW: decision recomputed from event ${altered.eventId} \\(ActivityTaskCompleted observeShadow\\) of ${workflowId} run run differs from chain entry 2$`,
+      ),
+    );
     assert.match(f.expected!, /^fail: agreement with production 0\.5000 is below the minimum/);
     assert.match(f.actual!, /^pass: /);
   });
@@ -74,7 +114,11 @@ describe('decision recomputation from history', () => {
     input.request = structuredClone(input.request);
     input.request.policy.shadow.minAgreement = 0.1;
     const r = recomputeDecisions(calls, entries);
-    assert.ok(r.findings.some((f) => /observeShadow.*judged under a policy other than the one pinned at SNAPSHOT/.test(f.problem)));
+    assert.ok(
+      r.findings.some((f) =>
+        /observeShadow.*judged under a policy other than the one pinned at SNAPSHOT/.test(f.problem),
+      ),
+    );
   });
 
   it('flags a chain write that differs from the stored entry', async () => {
@@ -96,7 +140,10 @@ describe('decision recomputation from history', () => {
     const encrypted = historyToJSON(history);
     const plain = completedActivities(await describeRun(workflowId, 'run', 'archive', encrypted, [codec]));
     const { calls } = await chainFromHistory();
-    assert.deepEqual(plain.map((c) => [c.name, c.result]), calls.map((c) => [c.name, c.result]));
+    assert.deepEqual(
+      plain.map((c) => [c.name, c.result]),
+      calls.map((c) => [c.name, c.result]),
+    );
   });
 });
 
@@ -107,6 +154,9 @@ describe('archive vs Temporal history', () => {
     assert.equal(firstDifferingEvent(prefix, json), null);
     doc.events[11].eventTime = '2000-01-01T00:00:00Z';
     const changed = JSON.stringify({ events: doc.events.slice(0, 40) });
-    assert.deepEqual(firstDifferingEvent(changed, json), { eventId: 12, problem: 'archived event differs from the one Temporal holds at .eventTime' });
+    assert.deepEqual(firstDifferingEvent(changed, json), {
+      eventId: 12,
+      problem: 'archived event differs from the one Temporal holds at .eventTime',
+    });
   });
 });

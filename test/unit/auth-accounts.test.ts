@@ -3,7 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { FileIdentityProvider, hashPassword, JsonLinesAuditLog, SessionStore, UsersFileError, verifyPassword } from '../../src/auth';
+import {
+  FileIdentityProvider,
+  hashPassword,
+  JsonLinesAuditLog,
+  SessionStore,
+  UsersFileError,
+  verifyPassword,
+} from '../../src/auth';
 
 const FAST = { N: 1024, r: 8, p: 1 };
 
@@ -27,7 +34,11 @@ describe('password hashes (scrypt)', () => {
 describe('users file', () => {
   it('the shipped example parses and its documented demo passwords work', async () => {
     const users = FileIdentityProvider.fromFile(path.join(__dirname, '../../config/users.example.yaml'));
-    assert.deepEqual(await users.authenticate('dana.qa', 'dana-demo-password'), { id: 'dana.qa', name: 'Dana Whitfield', roles: ['qa'] });
+    assert.deepEqual(await users.authenticate('dana.qa', 'dana-demo-password'), {
+      id: 'dana.qa',
+      name: 'Dana Whitfield',
+      roles: ['qa'],
+    });
     assert.deepEqual((await users.authenticate('sam.clin', 'sam-demo-password'))?.roles, ['clinical']);
     assert.equal(await users.authenticate('dana.qa', 'sam-demo-password'), null);
     assert.equal(await users.authenticate('nobody', 'dana-demo-password'), null);
@@ -36,17 +47,28 @@ describe('users file', () => {
 
   it('refuses plaintext passwords, unknown roles and duplicate ids, naming the field', async () => {
     const hash = await hashPassword('some-password-1', FAST);
-    assert.throws(() => FileIdentityProvider.fromYaml('users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: hunter2}'), (e: Error) => e instanceof UsersFileError && /users\.0\.passwordHash: must be a scrypt hash/.test(e.message));
-    assert.throws(() => FileIdentityProvider.fromYaml(`users:\n  - {id: a.b, name: A, roles: [admin], passwordHash: "${hash}"}`), /users\.0\.roles\.0/);
     assert.throws(
-      () => FileIdentityProvider.fromYaml(`users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: "${hash}"}\n  - {id: a.b, name: B, roles: [qa], passwordHash: "${hash}"}`),
+      () => FileIdentityProvider.fromYaml('users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: hunter2}'),
+      (e: Error) => e instanceof UsersFileError && /users\.0\.passwordHash: must be a scrypt hash/.test(e.message),
+    );
+    assert.throws(
+      () => FileIdentityProvider.fromYaml(`users:\n  - {id: a.b, name: A, roles: [admin], passwordHash: "${hash}"}`),
+      /users\.0\.roles\.0/,
+    );
+    assert.throws(
+      () =>
+        FileIdentityProvider.fromYaml(
+          `users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: "${hash}"}\n  - {id: a.b, name: B, roles: [qa], passwordHash: "${hash}"}`,
+        ),
       /duplicate user a\.b/,
     );
   });
 
   it('a disabled user can neither log in nor keep a session', async () => {
     const hash = await hashPassword('some-password-1', FAST);
-    const users = FileIdentityProvider.fromYaml(`users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: "${hash}", disabled: true}`);
+    const users = FileIdentityProvider.fromYaml(
+      `users:\n  - {id: a.b, name: A, roles: [qa], passwordHash: "${hash}", disabled: true}`,
+    );
     assert.equal(await users.authenticate('a.b', 'some-password-1'), null);
     assert.equal(users.lookup('a.b'), null);
   });
@@ -80,8 +102,15 @@ describe('auth audit log', () => {
       log.record({ type: 'login.failure', user: 'dana.qa', ip: '127.0.0.1' }),
       log.record({ type: 'login.success', user: 'dana.qa', ip: '127.0.0.1', at: '2026-11-26T10:00:00.000Z' }),
     ]);
-    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.type), ['login.failure', 'login.success']);
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.type),
+      ['login.failure', 'login.success'],
+    );
     assert.equal(lines[1].at, '2026-11-26T10:00:00.000Z');
     assert.match(lines[0].at, /^\d{4}-\d\d-\d\dT/);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);

@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { recordActivities, signatureEnvelopeKey } from '../../src/activities/records';
-import { Ed25519Signer, PublicKeyVerifier, runAttestVerify, verifyAttestation, VIGIL_APPROVAL_V1 } from '../../src/attestation';
+import {
+  Ed25519Signer,
+  PublicKeyVerifier,
+  runAttestVerify,
+  verifyAttestation,
+  VIGIL_APPROVAL_V1,
+} from '../../src/attestation';
 import { MemoryEvidence } from './ui-fakes';
 
 async function signedRecord() {
@@ -37,9 +43,17 @@ describe('recordSignature seals the record with the system key', () => {
   it('stores the record and a DSSE envelope next to it that verifies and names candidate, dossier and record', async () => {
     const { evidence, signer, dossier, ref, candidate } = await signedRecord();
     const record = JSON.parse(Buffer.from(await evidence.getBytes(ref.key, ref.sha256)).toString('utf8'));
-    assert.deepEqual([record.kind, record.signer, record.printedName, record.meaning, record.chainHead.seq], ['vigil.signature/v1', 'dana.qa', 'Dana Whitfield', 'approved for canary release', 3]);
-    const envelope = JSON.parse(Buffer.from(await evidence.getBytes(signatureEnvelopeKey('rel-1', ref.sha256))).toString('utf8'));
-    const v = await verifyAttestation(envelope, [new PublicKeyVerifier(signer.publicKey())], { predicateType: VIGIL_APPROVAL_V1, subjectSha256: ref.sha256 });
+    assert.deepEqual(
+      [record.kind, record.signer, record.printedName, record.meaning, record.chainHead.seq],
+      ['vigil.signature/v1', 'dana.qa', 'Dana Whitfield', 'approved for canary release', 3],
+    );
+    const envelope = JSON.parse(
+      Buffer.from(await evidence.getBytes(signatureEnvelopeKey('rel-1', ref.sha256))).toString('utf8'),
+    );
+    const v = await verifyAttestation(envelope, [new PublicKeyVerifier(signer.publicKey())], {
+      predicateType: VIGIL_APPROVAL_V1,
+      subjectSha256: ref.sha256,
+    });
     assert.deepEqual(v.reasons, []);
     assert.deepEqual(
       v.statement!.subject.map((s) => s.digest.sha256),
@@ -66,7 +80,11 @@ describe('recordSignature seals the record with the system key', () => {
   it('`vigil attest verify` accepts the envelope for the record, and refuses an edited record or envelope', async () => {
     const { evidence, signer, ref } = await signedRecord();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sig-'));
-    const files = { key: path.join(dir, 'system.pem'), env: path.join(dir, 'envelope.json'), rec: path.join(dir, 'record.json') };
+    const files = {
+      key: path.join(dir, 'system.pem'),
+      env: path.join(dir, 'envelope.json'),
+      rec: path.join(dir, 'record.json'),
+    };
     fs.writeFileSync(files.key, signer.publicKey().export({ type: 'spki', format: 'pem' }));
     fs.writeFileSync(files.env, Buffer.from(await evidence.getBytes(signatureEnvelopeKey('rel-1', ref.sha256))));
     fs.writeFileSync(files.rec, Buffer.from(await evidence.getBytes(ref.key)));

@@ -8,13 +8,30 @@ const FIX = path.resolve(__dirname, '../fixtures/provenance');
 function io() {
   const out: string[] = [];
   const err: string[] = [];
-  const value: CliIo = { env: {}, stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), readStdin: async () => '' };
+  const value: CliIo = {
+    env: {},
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    readStdin: async () => '',
+  };
   return { value, out: () => out.join(''), err: () => err.join('') };
 }
 
 it('vigil dataset manifest builds a manifest from data + lineage (--json)', async () => {
   const o = io();
-  const code = await run(['dataset', 'manifest', path.join(FIX, 'cohort.csv'), '--lineage', path.join(FIX, 'lineage.yaml'), '--split-key', path.join(FIX, 'split.key'), '--json'], o.value);
+  const code = await run(
+    [
+      'dataset',
+      'manifest',
+      path.join(FIX, 'cohort.csv'),
+      '--lineage',
+      path.join(FIX, 'lineage.yaml'),
+      '--split-key',
+      path.join(FIX, 'split.key'),
+      '--json',
+    ],
+    o.value,
+  );
   assert.equal(code, 0, o.err());
   const json = JSON.parse(o.out());
   assert.equal(json.manifest.rows.count, 12);
@@ -24,7 +41,10 @@ it('vigil dataset manifest builds a manifest from data + lineage (--json)', asyn
 
 it('vigil dataset manifest refuses a malformed lineage with exit 2 and one line', async () => {
   const o = io();
-  const code = await run(['dataset', 'manifest', path.join(FIX, 'cohort.csv'), '--lineage', path.join(FIX, 'lineage-bad.yaml')], o.value);
+  const code = await run(
+    ['dataset', 'manifest', path.join(FIX, 'cohort.csv'), '--lineage', path.join(FIX, 'lineage-bad.yaml')],
+    o.value,
+  );
   assert.equal(code, 2);
   assert.match(o.err(), /lineage-bad\.yaml: steps\.1\.exclusionRules/);
 });

@@ -31,7 +31,12 @@ const server = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const text = Buffer.concat(chunks).toString('utf8');
-    const s: Seen = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body: text ? JSON.parse(text) : undefined };
+    const s: Seen = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      body: text ? JSON.parse(text) : undefined,
+    };
     seen.push(s);
     const { status, body } = route(s);
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -46,7 +51,13 @@ interface Result {
 
 /** Run bin/vigil from a scratch directory (the shim must find the repo by itself); `undefined` unsets a variable. */
 function vigil(args: string[], overrides: Record<string, string | undefined> = {}, input = ''): Promise<Result> {
-  const base = { PATH: process.env.PATH ?? '', HOME: tmp, VIGIL_API_URL: baseUrl, VIGIL_API_TOKEN: TOKEN, VIGIL_STATE_DIR: path.join(tmp, 'state') };
+  const base = {
+    PATH: process.env.PATH ?? '',
+    HOME: tmp,
+    VIGIL_API_URL: baseUrl,
+    VIGIL_API_TOKEN: TOKEN,
+    VIGIL_STATE_DIR: path.join(tmp, 'state'),
+  };
   const env = Object.fromEntries(Object.entries({ ...base, ...overrides }).filter(([, v]) => v !== undefined));
   return new Promise((resolve) => {
     const child = execFile(
@@ -78,7 +89,11 @@ function record(stage: StageRecord['stage'], verdict: 'pass' | 'fail' | null, re
   };
 }
 
-function status(stage: ReleaseStatus['stage'], history: StageRecord[], extra: Partial<ReleaseStatus> = {}): ReleaseStatus {
+function status(
+  stage: ReleaseStatus['stage'],
+  history: StageRecord[],
+  extra: Partial<ReleaseStatus> = {},
+): ReleaseStatus {
   return {
     releaseId: 'rel-1',
     modelName: 'sepsis-alert',
@@ -102,8 +117,19 @@ function status(stage: ReleaseStatus['stage'], history: StageRecord[], extra: Pa
 }
 
 const approveArgs = (digest = hex64('dossier')): string[] => [
-  'approve', 'rel-1', '--user', 'qa.bob', '--role', 'qa',
-  '--meaning', 'approved for canary', '--reason', 'dossier reviewed', '--digest', digest, '--password-stdin',
+  'approve',
+  'rel-1',
+  '--user',
+  'qa.bob',
+  '--role',
+  'qa',
+  '--meaning',
+  'approved for canary',
+  '--reason',
+  'dossier reviewed',
+  '--digest',
+  digest,
+  '--password-stdin',
 ];
 const PASSWORD = 'bob-secret-password';
 
@@ -122,7 +148,18 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
   });
 
   it('release list --json prints parseable JSON only, sending the bearer token', async () => {
-    const releases = [{ releaseId: 'rel-1', runId: 'r1', status: 'RUNNING', startTime: '2026-11-01T10:00:00.000Z', closeTime: null, model: 'sepsis-alert', stage: 'SHADOW', outcome: null }];
+    const releases = [
+      {
+        releaseId: 'rel-1',
+        runId: 'r1',
+        status: 'RUNNING',
+        startTime: '2026-11-01T10:00:00.000Z',
+        closeTime: null,
+        model: 'sepsis-alert',
+        stage: 'SHADOW',
+        outcome: null,
+      },
+    ];
     route = () => ({ status: 200, body: { releases } });
     const r = await vigil(['release', 'list', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -165,23 +202,48 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
   });
 
   it('exits 3 and shows the validator reason when an approval is refused', async () => {
-    route = () => ({ status: 409, body: { error: 'stale dossier digest; review it and sign again', type: 'VigilStaleDigest' } });
+    route = () => ({
+      status: 409,
+      body: { error: 'stale dossier digest; review it and sign again', type: 'VigilStaleDigest' },
+    });
     const r = await vigil(approveArgs(), {}, `${PASSWORD}\n`);
     assert.equal(r.code, 3);
     assert.match(r.stderr, /^vigil: stale dossier digest; review it and sign again \(HTTP 409\)\n$/);
     assert.equal(seen[0]?.url, '/api/releases/rel-1/signatures');
     assert.deepEqual(seen[0]?.body, {
-      username: 'qa.bob', password: PASSWORD, role: 'qa', decision: 'approve',
-      meaning: 'approved for canary', reason: 'dossier reviewed', dossierSha256: hex64('dossier'),
+      username: 'qa.bob',
+      password: PASSWORD,
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'approved for canary',
+      reason: 'dossier reviewed',
+      dossierSha256: hex64('dossier'),
     });
   });
 
   it('approve signs as --user with the password from stdin and prints the signature manifestation', async () => {
     const signature = {
-      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa', decision: 'approve', meaning: 'approved for canary', reason: 'dossier reviewed',
-      dossierSha256: hex64('dossier'), at: '2026-11-26T09:00:00.000Z', evidence: { key: `sha256/${hex64('sig')}`, sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
+      signer: 'qa.bob',
+      printedName: 'Bob Quality',
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'approved for canary',
+      reason: 'dossier reviewed',
+      dossierSha256: hex64('dossier'),
+      at: '2026-11-26T09:00:00.000Z',
+      evidence: { key: `sha256/${hex64('sig')}`, sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
     };
-    route = () => ({ status: 201, body: { releaseId: 'rel-1', accepted: true, repeated: false, signatureKey: signature.evidence.key, pendingRoles: ['clinical'], signature } });
+    route = () => ({
+      status: 201,
+      body: {
+        releaseId: 'rel-1',
+        accepted: true,
+        repeated: false,
+        signatureKey: signature.evidence.key,
+        pendingRoles: ['clinical'],
+        signature,
+      },
+    });
     const r = await vigil(approveArgs(), {}, `${PASSWORD}\r\nignored second line\n`);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((seen[0]?.body as { password: string }).password, PASSWORD);
@@ -243,24 +305,57 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
   });
 
   it('release status shows the dossier digest an approver must sign', async () => {
-    const dossier = { key: 'releases/rel-1/dossier.json', sha256: hex64('dossier'), size: 10, mediaType: 'application/json' };
-    route = () => ({ status: 200, body: status('AWAITING_APPROVAL', [record('SNAPSHOT', 'pass'), record('AWAITING_APPROVAL', null)], { dossier }) });
+    const dossier = {
+      key: 'releases/rel-1/dossier.json',
+      sha256: hex64('dossier'),
+      size: 10,
+      mediaType: 'application/json',
+    };
+    route = () => ({
+      status: 200,
+      body: status('AWAITING_APPROVAL', [record('SNAPSHOT', 'pass'), record('AWAITING_APPROVAL', null)], { dossier }),
+    });
     const r = await vigil(['release', 'status', 'rel-1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`dossier\\s+sha256 ${hex64('dossier')}`));
-    assert.match(r.stdout, new RegExp(`vigil approve rel-1 --user <your id> --role <qa\\|clinical> --digest ${hex64('dossier')}`));
+    assert.match(
+      r.stdout,
+      new RegExp(`vigil approve rel-1 --user <your id> --role <qa\\|clinical> --digest ${hex64('dossier')}`),
+    );
   });
 
   it('release status shows each signature manifestation: printed name, server time, meaning, role', async () => {
-    const dossier = { key: 'releases/rel-1/dossier.json', sha256: hex64('dossier'), size: 10, mediaType: 'application/json' };
-    const sig = {
-      signer: 'qa.bob', printedName: 'Bob Quality', role: 'qa' as const, decision: 'approve' as const, meaning: 'approved for canary', reason: 'ok',
-      dossierSha256: hex64('dossier'), at: '2026-11-26T09:00:00.000Z', evidence: { key: 'sha256/x', sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
+    const dossier = {
+      key: 'releases/rel-1/dossier.json',
+      sha256: hex64('dossier'),
+      size: 10,
+      mediaType: 'application/json',
     };
-    route = () => ({ status: 200, body: status('AWAITING_APPROVAL', [record('AWAITING_APPROVAL', null)], { dossier, signatures: [sig], pendingRoles: ['clinical'] }) });
+    const sig = {
+      signer: 'qa.bob',
+      printedName: 'Bob Quality',
+      role: 'qa' as const,
+      decision: 'approve' as const,
+      meaning: 'approved for canary',
+      reason: 'ok',
+      dossierSha256: hex64('dossier'),
+      at: '2026-11-26T09:00:00.000Z',
+      evidence: { key: 'sha256/x', sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
+    };
+    route = () => ({
+      status: 200,
+      body: status('AWAITING_APPROVAL', [record('AWAITING_APPROVAL', null)], {
+        dossier,
+        signatures: [sig],
+        pendingRoles: ['clinical'],
+      }),
+    });
     const r = await vigil(['release', 'status', 'rel-1']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary" \[signer qa\.bob\]/);
+    assert.match(
+      r.stdout,
+      /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary" \[signer qa\.bob\]/,
+    );
   });
 
   it('--help documents signing as an account with the password prompted', async () => {
@@ -275,13 +370,24 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
     const frames = [
       status('SNAPSHOT', [record('SNAPSHOT', null)]),
       status('OFFLINE_EVAL', [record('SNAPSHOT', 'pass', ['provenance complete']), record('OFFLINE_EVAL', null)]),
-      status('RELEASED', [record('SNAPSHOT', 'pass', ['provenance complete']), record('OFFLINE_EVAL', 'pass', ['auc 0.91']), record('RELEASED', null)], { outcome: 'RELEASED', reason: 'monitoring complete' }),
+      status(
+        'RELEASED',
+        [
+          record('SNAPSHOT', 'pass', ['provenance complete']),
+          record('OFFLINE_EVAL', 'pass', ['auc 0.91']),
+          record('RELEASED', null),
+        ],
+        { outcome: 'RELEASED', reason: 'monitoring complete' },
+      ),
     ];
     let i = 0;
     route = () => ({ status: 200, body: frames[Math.min(i++, frames.length - 1)] });
     const r = await vigil(['release', 'watch', 'rel-1', '--interval', '0.05']);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => l.replace(/^\S+\s+/, ''));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\S+\s+/, ''));
     assert.deepEqual(lines, [
       'SNAPSHOT started',
       'SNAPSHOT pass: provenance complete',
@@ -294,19 +400,32 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
   it('release watch --json emits one event per line and exits 3 on REJECTED', async () => {
     route = () => ({
       status: 200,
-      body: status('REJECTED', [record('SNAPSHOT', 'fail', ['candidate digest mismatch']), record('REJECTED', null)], { outcome: 'REJECTED', reason: 'SNAPSHOT: candidate digest mismatch' }),
+      body: status('REJECTED', [record('SNAPSHOT', 'fail', ['candidate digest mismatch']), record('REJECTED', null)], {
+        outcome: 'REJECTED',
+        reason: 'SNAPSHOT: candidate digest mismatch',
+      }),
     });
     const r = await vigil(['release', 'watch', 'rel-1', '--json', '--interval', '0.05']);
     assert.equal(r.code, 3);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; outcome?: string });
-    assert.deepEqual(events.map((e) => e.event), ['stage', 'decision', 'end']);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; outcome?: string });
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['stage', 'decision', 'end'],
+    );
     assert.equal(events[2]?.outcome, 'REJECTED');
   });
 });
 
 describe('vigil output into a closed pipe', () => {
   it('ends quietly when the reader stops early (vigil … | head), with no stack trace', async () => {
-    const child = spawn(VIGIL, ['--help'], { cwd: os.tmpdir(), env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(VIGIL, ['--help'], {
+      cwd: os.tmpdir(),
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy(); // the reader is gone before the CLI writes anything
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { AesGcmPayloadCodec, createCodecRoutes, ENCRYPTED_ENCODING, PayloadCodecError, parsePayloadKey } from '../../src/codec';
+import {
+  AesGcmPayloadCodec,
+  createCodecRoutes,
+  ENCRYPTED_ENCODING,
+  PayloadCodecError,
+  parsePayloadKey,
+} from '../../src/codec';
 import { loadConfig } from '../../src/config';
 
 const key = crypto.randomBytes(32);
@@ -60,9 +66,15 @@ describe('codec server routes', () => {
   const origin = 'http://localhost:8233';
   const app = createCodecRoutes(codec, { origins: [origin] });
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', origin, ...headers }, body: JSON.stringify(body) });
+    app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin, ...headers },
+      body: JSON.stringify(body),
+    });
   const toJson = (p: Payload) => ({
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    ),
     data: Buffer.from(p.data ?? []).toString('base64'),
   });
 
@@ -83,7 +95,11 @@ describe('codec server routes', () => {
     assert.equal(Buffer.from(body.payloads[0]!.metadata.encoding!, 'base64').toString(), ENCRYPTED_ENCODING);
     const pre = await app.request('/decode', {
       method: 'OPTIONS',
-      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-namespace',
+      },
     });
     assert.equal(pre.headers.get('access-control-allow-origin'), origin);
     const other = await post('/decode', { payloads: [] }, { origin: 'https://evil.example' });
@@ -98,7 +114,11 @@ describe('codec server routes', () => {
     assert.equal((await post('/decode', { nope: 1 })).status, 400);
     const guarded = createCodecRoutes(codec, { origins: [origin], token: 't'.repeat(20) });
     const req = (auth?: string) =>
-      guarded.request('/decode', { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: '{"payloads":[]}' });
+      guarded.request('/decode', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+        body: '{"payloads":[]}',
+      });
     assert.equal((await req()).status, 401);
     assert.equal((await req(`Bearer ${'t'.repeat(20)}`)).status, 200);
   });

@@ -39,9 +39,18 @@ const instructions = dockerfile
   .filter((l) => l !== '' && !l.startsWith('#'));
 const copies = instructions
   .filter((l) => /^COPY\s/i.test(l) && !/--from=/i.test(l))
-  .map((l) => l.replace(/^COPY\s+/i, '').replace(/--\S+\s+/g, '').split(/\s+/))
+  .map((l) =>
+    l
+      .replace(/^COPY\s+/i, '')
+      .replace(/--\S+\s+/g, '')
+      .split(/\s+/),
+  )
   .map((parts) => ({ sources: parts.slice(0, -1), dest: parts[parts.length - 1]! }));
-const workdir = instructions.filter((l) => /^WORKDIR\s/i.test(l)).map((l) => l.split(/\s+/)[1]!).pop() ?? '/';
+const workdir =
+  instructions
+    .filter((l) => /^WORKDIR\s/i.test(l))
+    .map((l) => l.split(/\s+/)[1]!)
+    .pop() ?? '/';
 
 function env(service: Service): Record<string, string> {
   const raw = service.environment ?? {};
@@ -81,7 +90,11 @@ function copiedIntoImage(rel: string): boolean {
     sources.some((src) => {
       const s = src.replace(/^\.\//, '').replace(/\/$/, '');
       const target = path.posix.resolve(workdir, dest);
-      if (s === rel) return target === path.posix.join(workdir, rel) || (dest.endsWith('/') && target === path.posix.join(workdir, path.posix.dirname(rel)));
+      if (s === rel)
+        return (
+          target === path.posix.join(workdir, rel) ||
+          (dest.endsWith('/') && target === path.posix.join(workdir, path.posix.dirname(rel)))
+        );
       return rel.startsWith(`${s}/`) && target === path.posix.join(workdir, s);
     }),
   );
@@ -92,7 +105,15 @@ const knownVars = new Set([...configSource.matchAll(/\b(VIGIL_[A-Z0-9_]+)\s*:/g)
 
 describe('docker-compose.yml', () => {
   it('has the production-shaped topology', () => {
-    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'seaweedfs', 'vigil-setup', 'vigil-worker', 'vigil-api']) {
+    for (const name of [
+      'postgresql',
+      'temporal',
+      'temporal-ui',
+      'seaweedfs',
+      'vigil-setup',
+      'vigil-worker',
+      'vigil-api',
+    ]) {
       assert.ok(services[name], `service ${name} is missing`);
     }
   });
@@ -154,8 +175,15 @@ describe('docker-compose.yml', () => {
         const source = `src/${mod}.ts`;
         assert.ok(exists(source), `${script} requires dist/${mod}, but ${source} does not exist`);
         const exported = (await import(path.join(root, source))) as Record<string, unknown>;
-        for (const n of names!.split(',').map((s) => s.trim()).filter(Boolean)) {
-          assert.notEqual(exported[n], undefined, `${script} uses ${n} from dist/${mod}, which ${source} does not export`);
+        for (const n of names!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
+          assert.notEqual(
+            exported[n],
+            undefined,
+            `${script} uses ${n} from dist/${mod}, which ${source} does not export`,
+          );
         }
       }
     }
@@ -170,12 +198,17 @@ describe('docker-compose.yml', () => {
       assert.doesNotThrow(() => loadConfig(vars), `${name}: loadConfig rejects its environment`);
     }
     const dockerfileEnv = [...dockerfile.matchAll(/^ENV\s+(VIGIL_[A-Z0-9_]+)=/gm)].map((m) => m[1]!);
-    assert.deepEqual(dockerfileEnv.filter((k) => !knownVars.has(k)), []);
+    assert.deepEqual(
+      dockerfileEnv.filter((k) => !knownVars.has(k)),
+      [],
+    );
   });
 
   it('keeps evidence under COMPLIANCE retention for years', () => {
     for (const name of ['vigil-worker', 'vigil-api']) {
-      const config = loadConfig(Object.fromEntries(Object.entries(env(services[name]!)).map(([k, v]) => [k, interpolate(v)])));
+      const config = loadConfig(
+        Object.fromEntries(Object.entries(env(services[name]!)).map(([k, v]) => [k, interpolate(v)])),
+      );
       assert.equal(config.retention?.mode, 'COMPLIANCE', name);
       assert.ok(config.retention.days >= 365 * 6, `${name}: retention of ${config.retention.days} days is too short`);
     }
@@ -191,26 +224,43 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives the app the non-admin S3 identity and only the setup the admin one, matching s3.json', () => {
-    const mount = (services.seaweedfs!.volumes ?? []).find((v) => typeof v === 'string' && v.startsWith('./infra/seaweedfs/s3.json:'));
+    const mount = (services.seaweedfs!.volumes ?? []).find(
+      (v) => typeof v === 'string' && v.startsWith('./infra/seaweedfs/s3.json:'),
+    );
     assert.ok(mount, 'seaweedfs does not mount infra/seaweedfs/s3.json');
     const configPath = (mount as string).split(':')[1];
-    assert.ok(argv(services.seaweedfs!.command).includes(`-s3.config=${configPath}`), 'seaweedfs does not load the mounted s3.json');
+    assert.ok(
+      argv(services.seaweedfs!.command).includes(`-s3.config=${configPath}`),
+      'seaweedfs does not load the mounted s3.json',
+    );
 
     const s3 = JSON.parse(read('infra/seaweedfs/s3.json')) as {
-      identities: Array<{ name: string; credentials: Array<{ accessKey: string; secretKey: string }>; actions: string[] }>;
+      identities: Array<{
+        name: string;
+        credentials: Array<{ accessKey: string; secretKey: string }>;
+        actions: string[];
+      }>;
     };
     const identityOf = (svc: string) => {
       const e = env(services[svc]!);
       const id = s3.identities.find((i) =>
-        i.credentials.some((c) => c.accessKey === e.VIGIL_S3_ACCESS_KEY_ID && c.secretKey === e.VIGIL_S3_SECRET_ACCESS_KEY),
+        i.credentials.some(
+          (c) => c.accessKey === e.VIGIL_S3_ACCESS_KEY_ID && c.secretKey === e.VIGIL_S3_SECRET_ACCESS_KEY,
+        ),
       );
       assert.ok(id, `${svc}: its S3 credentials match no identity in s3.json`);
       return id;
     };
     for (const svc of ['vigil-worker', 'vigil-api']) {
-      assert.ok(!identityOf(svc).actions.includes('Admin'), `${svc} must not run as an S3 admin (admins bypass retention)`);
+      assert.ok(
+        !identityOf(svc).actions.includes('Admin'),
+        `${svc} must not run as an S3 admin (admins bypass retention)`,
+      );
     }
-    assert.ok(identityOf('vigil-setup').actions.includes('Admin'), 'vigil-setup needs the admin identity to create the bucket');
+    assert.ok(
+      identityOf('vigil-setup').actions.includes('Admin'),
+      'vigil-setup needs the admin identity to create the bucket',
+    );
 
     // The app identity's grants mirror what the local stack gives it (src/stack/seaweed.ts).
     const appActions = /const APP_ACTIONS = \[([^\]]*)\]/.exec(read('src/stack/seaweed.ts'))?.[1];
@@ -225,8 +275,15 @@ describe('docker-compose.yml', () => {
       assert.ok(!Array.isArray(svc.depends_on), `${name}: depends_on without conditions`);
       for (const [dep, { condition }] of Object.entries(svc.depends_on)) {
         assert.ok(services[dep], `${name} depends on unknown service ${dep}`);
-        assert.ok(condition === 'service_healthy' || condition === 'service_completed_successfully', `${name} → ${dep}: ${condition}`);
-        if (condition === 'service_healthy') assert.ok(services[dep]!.healthcheck?.test, `${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`);
+        assert.ok(
+          condition === 'service_healthy' || condition === 'service_completed_successfully',
+          `${name} → ${dep}: ${condition}`,
+        );
+        if (condition === 'service_healthy')
+          assert.ok(
+            services[dep]!.healthcheck?.test,
+            `${name} waits for ${dep} to be healthy, but ${dep} has no healthcheck`,
+          );
       }
     }
     for (const name of ['vigil-worker', 'vigil-api']) {
@@ -258,7 +315,10 @@ describe('Dockerfile', () => {
       for (const src of sources) assert.ok(exists(src), `Dockerfile COPYs ${src}, which does not exist`);
     }
     for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
-      assert.ok(copies.some(({ sources }) => sources.includes(f)), `Dockerfile does not COPY ${f}`);
+      assert.ok(
+        copies.some(({ sources }) => sources.includes(f)),
+        `Dockerfile does not COPY ${f}`,
+      );
     }
   });
 
@@ -278,7 +338,10 @@ describe('Dockerfile', () => {
   });
 
   it('keeps local state and secrets out of the build context', () => {
-    const ignored = read('.dockerignore').split(/\r?\n/).map((l) => l.trim());
-    for (const p of ['node_modules', 'dist', '.tools', '.vigil', '.env', '.git']) assert.ok(ignored.includes(p), `.dockerignore misses ${p}`);
+    const ignored = read('.dockerignore')
+      .split(/\r?\n/)
+      .map((l) => l.trim());
+    for (const p of ['node_modules', 'dist', '.tools', '.vigil', '.env', '.git'])
+      assert.ok(ignored.includes(p), `.dockerignore misses ${p}`);
   });
 });

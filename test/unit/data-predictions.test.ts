@@ -11,7 +11,14 @@ const pinned = (text: string) => {
 describe('parsePredictionFile', () => {
   it('reads case_id,score rows into a map and reports the digest', () => {
     const p = pinned('case_id,score\na,0\nb,1\nc,0.25\n')();
-    assert.deepEqual([...p.scores], [['a', 0], ['b', 1], ['c', 0.25]]);
+    assert.deepEqual(
+      [...p.scores],
+      [
+        ['a', 0],
+        ['b', 1],
+        ['c', 0.25],
+      ],
+    );
     assert.match(p.sha256, /^[0-9a-f]{64}$/);
   });
 
@@ -28,7 +35,10 @@ describe('parsePredictionFile', () => {
   ];
   for (const [what, text, code, row, message] of bad) {
     it(`rejects ${what}`, () => {
-      assert.throws(pinned(text), (e: unknown) => e instanceof DatasetError && e.code === code && e.row === row && message.test(e.message));
+      assert.throws(
+        pinned(text),
+        (e: unknown) => e instanceof DatasetError && e.code === code && e.row === row && message.test(e.message),
+      );
     });
   }
 

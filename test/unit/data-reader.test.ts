@@ -1,20 +1,37 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DatasetError, labelledSchema, parseDatasetSchema, readCsvTable, readParquetTable, readTable, type DatasetErrorCode, type DatasetSchema } from '../../src/data';
+import {
+  DatasetError,
+  labelledSchema,
+  parseDatasetSchema,
+  readCsvTable,
+  readParquetTable,
+  readTable,
+  type DatasetErrorCode,
+  type DatasetSchema,
+} from '../../src/data';
 
 const schema = labelledSchema(['x0', 'x1'], { patientId: 'patient' });
 const csv = (text: string) => Buffer.from(text);
 const HEADER = 'case_id,patient,site,x0,x1,label';
 
 function withMissing(column: string, missing: unknown): DatasetSchema {
-  return parseDatasetSchema({ ...schema, columns: schema.columns.map((c) => (c.name === column ? { ...c, missing } : c)) });
+  return parseDatasetSchema({
+    ...schema,
+    columns: schema.columns.map((c) => (c.name === column ? { ...c, missing } : c)),
+  });
 }
 
 async function parquet(columns: { name: string; type: string; data: unknown[] }[]): Promise<Uint8Array> {
   const { parquetWriteBuffer } = (await import('hyparquet-writer')) as unknown as {
-    parquetWriteBuffer(o: { columnData: { name: string; type: string; data: unknown[]; nullable?: boolean }[]; rowGroupSize?: number }): ArrayBuffer;
+    parquetWriteBuffer(o: {
+      columnData: { name: string; type: string; data: unknown[]; nullable?: boolean }[];
+      rowGroupSize?: number;
+    }): ArrayBuffer;
   };
-  return new Uint8Array(parquetWriteBuffer({ columnData: columns.map((c) => ({ ...c, nullable: true })), rowGroupSize: 2 }));
+  return new Uint8Array(
+    parquetWriteBuffer({ columnData: columns.map((c) => ({ ...c, nullable: true })), rowGroupSize: 2 }),
+  );
 }
 
 const goodParquetColumns = (): { name: string; type: string; data: unknown[] }[] => [
@@ -52,33 +69,71 @@ describe('readCsvTable', () => {
     ['a value beyond float32', 'c1,p1,a,1e39,1,0', 'non-finite', 1, 'x0', /outside the float32 range/],
     ['a label 2', 'c1,p1,a,1,1,2', 'bad-label', 1, 'label', /row 1, column "label": label must be 0 or 1, got "2"/],
     ['a label "yes"', 'c1,p1,a,1,1,yes', 'bad-label', 1, 'label', /got "yes"/],
-    ['a text in a number column', 'c1,p1,a,1,abc,0', 'type-mismatch', 1, 'x1', /row 1, column "x1": expected a number, got "abc"/],
+    [
+      'a text in a number column',
+      'c1,p1,a,1,abc,0',
+      'type-mismatch',
+      1,
+      'x1',
+      /row 1, column "x1": expected a number, got "abc"/,
+    ],
     ['a hex number', 'c1,p1,a,0x10,1,0', 'type-mismatch', 1, 'x0', /expected a number/],
     ['a ragged row', 'c1,p1,a,1,0', 'ragged-row', 1, undefined, /row 1 has 5 cells, the header has 6/],
-    ['a missing feature (reject)', 'c1,p1,a,,1,0', 'missing-value', 1, 'x0', /row 1, column "x0": missing value \(policy: reject\)/],
+    [
+      'a missing feature (reject)',
+      'c1,p1,a,,1,0',
+      'missing-value',
+      1,
+      'x0',
+      /row 1, column "x0": missing value \(policy: reject\)/,
+    ],
     ['a missing label', 'c1,p1,a,1,1,', 'missing-value', 1, 'label', /column "label": missing value/],
   ];
   for (const [what, row, code, rowNo, column, message] of bad) {
     it(`rejects ${what} with a DatasetError naming row and column`, () => {
       assert.throws(
         () => readCsvTable(csv(`${HEADER}\n${row}\n`), schema, 't.csv'),
-        (e: unknown) => e instanceof DatasetError && e.code === code && e.row === rowNo && e.column === column && message.test(e.message),
+        (e: unknown) =>
+          e instanceof DatasetError &&
+          e.code === code &&
+          e.row === rowNo &&
+          e.column === column &&
+          message.test(e.message),
       );
     });
   }
 
   it('names the row of a problem further down the file', () => {
-    assert.throws(() => readCsvTable(csv(`${HEADER}\nc1,p1,a,1,1,0\nc2,p1,a,1,1,1\nc3,p1,a,1,inf,1\n`), schema, 't.csv'), { code: 'non-finite', row: 3, column: 'x1' });
+    assert.throws(
+      () => readCsvTable(csv(`${HEADER}\nc1,p1,a,1,1,0\nc2,p1,a,1,1,1\nc3,p1,a,1,inf,1\n`), schema, 't.csv'),
+      { code: 'non-finite', row: 3, column: 'x1' },
+    );
   });
 
   it('rejects missing required columns, duplicate header names, unexpected columns, duplicate case ids and empty files', () => {
-    assert.throws(() => readCsvTable(csv('case_id,patient,site,x0,label\nc,p,a,1,0\n'), schema, 't.csv'), { code: 'missing-column', column: 'x1', message: /missing required column "x1"/ });
-    assert.throws(() => readCsvTable(csv(`${HEADER},x0\nc,p,a,1,1,0,1\n`), schema, 't.csv'), { code: 'duplicate-column', column: 'x0' });
-    assert.throws(() => readCsvTable(csv(`${HEADER},extra\nc,p,a,1,1,0,9\n`), schema, 't.csv'), { code: 'unexpected-column', column: 'extra' });
-    assert.throws(() => readCsvTable(csv(`${HEADER}\nc,p,a,1,1,0\nc,q,a,1,1,1\n`), schema, 't.csv'), { code: 'duplicate-id', row: 2, message: /case id "c" already used by row 1/ });
+    assert.throws(() => readCsvTable(csv('case_id,patient,site,x0,label\nc,p,a,1,0\n'), schema, 't.csv'), {
+      code: 'missing-column',
+      column: 'x1',
+      message: /missing required column "x1"/,
+    });
+    assert.throws(() => readCsvTable(csv(`${HEADER},x0\nc,p,a,1,1,0,1\n`), schema, 't.csv'), {
+      code: 'duplicate-column',
+      column: 'x0',
+    });
+    assert.throws(() => readCsvTable(csv(`${HEADER},extra\nc,p,a,1,1,0,9\n`), schema, 't.csv'), {
+      code: 'unexpected-column',
+      column: 'extra',
+    });
+    assert.throws(() => readCsvTable(csv(`${HEADER}\nc,p,a,1,1,0\nc,q,a,1,1,1\n`), schema, 't.csv'), {
+      code: 'duplicate-id',
+      row: 2,
+      message: /case id "c" already used by row 1/,
+    });
     assert.throws(() => readCsvTable(csv(`${HEADER}\n`), schema, 't.csv'), { code: 'empty' });
     assert.throws(() => readCsvTable(csv(''), schema, 't.csv'), { code: 'empty' });
-    assert.throws(() => readCsvTable(csv(`${HEADER}\n"unterminated,p,a,1,1,0\n`), schema, 't.csv'), { code: 'unreadable' });
+    assert.throws(() => readCsvTable(csv(`${HEADER}\n"unterminated,p,a,1,1,0\n`), schema, 't.csv'), {
+      code: 'unreadable',
+    });
   });
 
   it('ignores unnamed columns only when the schema says so', () => {
@@ -92,7 +147,16 @@ describe('missing-value policies', () => {
 
   it('drop-row leaves the rows out, reports counts per column and the dropped case ids', () => {
     const s = parseDatasetSchema({ ...withMissing('x0', { policy: 'drop-row' }), missingTokens: ['', 'NA'] });
-    const t = readCsvTable(csv(text), parseDatasetSchema({ ...s, columns: s.columns.map((c) => (c.name === 'site' || c.name === 'x1' ? { ...c, missing: { policy: 'drop-row' } } : c)) }), 't.csv');
+    const t = readCsvTable(
+      csv(text),
+      parseDatasetSchema({
+        ...s,
+        columns: s.columns.map((c) =>
+          c.name === 'site' || c.name === 'x1' ? { ...c, missing: { policy: 'drop-row' } } : c,
+        ),
+      }),
+      't.csv',
+    );
     assert.equal(t.sourceRows, 4);
     assert.equal(t.rows, 1);
     assert.deepEqual(t.caseIds, ['c3']);
@@ -107,12 +171,28 @@ describe('missing-value policies', () => {
 
   it('impute fills the constant and counts it', () => {
     const s0 = parseDatasetSchema({ ...withMissing('x0', { policy: 'impute', value: -1 }), missingTokens: ['', 'NA'] });
-    const s = parseDatasetSchema({ ...s0, columns: s0.columns.map((c) => (c.name === 'site' ? { ...c, missing: { policy: 'impute', value: 'unknown' } } : c.name === 'x1' ? { ...c, missing: { policy: 'impute', value: 0 } } : c)) });
+    const s = parseDatasetSchema({
+      ...s0,
+      columns: s0.columns.map((c) =>
+        c.name === 'site'
+          ? { ...c, missing: { policy: 'impute', value: 'unknown' } }
+          : c.name === 'x1'
+            ? { ...c, missing: { policy: 'impute', value: 0 } }
+            : c,
+      ),
+    });
     const t = readCsvTable(csv(text), s, 't.csv');
     assert.equal(t.rows, 4);
     assert.deepEqual(t.features, Float32Array.of(-1, 1, 2, 0, 3, 3, -1, 4));
     assert.deepEqual(t.slices.site, ['a', 'unknown', 'b', 'b']);
-    assert.deepEqual(t.missing.map((m) => [m.column, m.imputed]), [['site', 1], ['x0', 2], ['x1', 1]]);
+    assert.deepEqual(
+      t.missing.map((m) => [m.column, m.imputed]),
+      [
+        ['site', 1],
+        ['x0', 2],
+        ['x1', 1],
+      ],
+    );
   });
 
   it('reject (the default) fails at the first missing cell', () => {
@@ -120,7 +200,10 @@ describe('missing-value policies', () => {
   });
 
   it('a table whose every row is dropped is an error, not an empty evaluation', () => {
-    assert.throws(() => readCsvTable(csv(`${HEADER}\nc1,p1,a,,1,0\n`), withMissing('x0', { policy: 'drop-row' }), 't.csv'), { code: 'empty', message: /all 1 rows were dropped/ });
+    assert.throws(
+      () => readCsvTable(csv(`${HEADER}\nc1,p1,a,,1,0\n`), withMissing('x0', { policy: 'drop-row' }), 't.csv'),
+      { code: 'empty', message: /all 1 rows were dropped/ },
+    );
   });
 
   it('the schema refuses policies that make no sense', () => {
@@ -128,8 +211,18 @@ describe('missing-value policies', () => {
     assert.throws(() => withMissing('case_id', { policy: 'impute', value: 'x' }), /a case_id column cannot be imputed/);
     assert.throws(() => withMissing('x0', { policy: 'impute', value: 'zero' }), /imputed value must be a number/);
     assert.throws(() => parseDatasetSchema({ ...schema, missingTokens: ['NaN'] }), /cannot mean missing/);
-    assert.throws(() => parseDatasetSchema({ ...schema, columns: schema.columns.filter((c) => c.role !== 'label') }), /exactly one label column/);
-    assert.throws(() => parseDatasetSchema({ ...schema, columns: schema.columns.map((c) => (c.name === 'x0' ? { ...c, type: 'string' } : c)) }), /a feature column must have type number/);
+    assert.throws(
+      () => parseDatasetSchema({ ...schema, columns: schema.columns.filter((c) => c.role !== 'label') }),
+      /exactly one label column/,
+    );
+    assert.throws(
+      () =>
+        parseDatasetSchema({
+          ...schema,
+          columns: schema.columns.map((c) => (c.name === 'x0' ? { ...c, type: 'string' } : c)),
+        }),
+      /a feature column must have type number/,
+    );
   });
 });
 
@@ -146,24 +239,48 @@ describe('readParquetTable', () => {
     await assert.rejects(readTable(csv(equivalentCsv), 'eval.xlsx', schema, 'eval'), { code: 'unreadable' });
   });
 
-  const mutate = (name: string, data: unknown[], type?: string) => goodParquetColumns().map((c) => (c.name === name ? { ...c, data, type: type ?? c.type } : c));
-  const bad: [string, () => ReturnType<typeof goodParquetColumns>, DatasetErrorCode, number | undefined, string | undefined][] = [
+  const mutate = (name: string, data: unknown[], type?: string) =>
+    goodParquetColumns().map((c) => (c.name === name ? { ...c, data, type: type ?? c.type } : c));
+  const bad: [
+    string,
+    () => ReturnType<typeof goodParquetColumns>,
+    DatasetErrorCode,
+    number | undefined,
+    string | undefined,
+  ][] = [
     ['a NaN feature', () => mutate('x0', [0.5, NaN, 3]), 'non-finite', 2, 'x0'],
     ['an infinite feature', () => mutate('x0', [Infinity, 1, 3]), 'non-finite', 1, 'x0'],
     ['a label outside {0,1}', () => mutate('label', [0, 1, 2]), 'bad-label', 3, 'label'],
     ['a string in a number column', () => mutate('x1', ['1', '2', '3'], 'STRING'), 'type-mismatch', 1, 'x1'],
     ['a number in a string column', () => mutate('site', [1, 2, 3], 'INT32'), 'type-mismatch', 1, 'site'],
     ['a null with policy reject', () => mutate('x0', [0.5, null, 3]), 'missing-value', 2, 'x0'],
-    ['a missing required column', () => goodParquetColumns().filter((c) => c.name !== 'x1'), 'missing-column', undefined, 'x1'],
+    [
+      'a missing required column',
+      () => goodParquetColumns().filter((c) => c.name !== 'x1'),
+      'missing-column',
+      undefined,
+      'x1',
+    ],
   ];
   for (const [what, columns, code, row, column] of bad) {
     it(`rejects ${what} with a DatasetError naming row and column`, async () => {
-      await assert.rejects(readParquetTable(await parquet(columns()), schema, 't.parquet'), (e: unknown) => e instanceof DatasetError && e.code === code && e.row === row && e.column === column);
+      await assert.rejects(
+        readParquetTable(await parquet(columns()), schema, 't.parquet'),
+        (e: unknown) => e instanceof DatasetError && e.code === code && e.row === row && e.column === column,
+      );
     });
   }
 
   it('accepts boolean labels and applies drop-row to nulls', async () => {
-    const t = await readParquetTable(await parquet(mutate('label', [false, true, true], 'BOOLEAN').map((c) => (c.name === 'x0' ? { ...c, data: [0.5, null, 3] } : c))), withMissing('x0', { policy: 'drop-row' }), 't.parquet');
+    const t = await readParquetTable(
+      await parquet(
+        mutate('label', [false, true, true], 'BOOLEAN').map((c) =>
+          c.name === 'x0' ? { ...c, data: [0.5, null, 3] } : c,
+        ),
+      ),
+      withMissing('x0', { policy: 'drop-row' }),
+      't.parquet',
+    );
     assert.deepEqual(t.labels, Uint8Array.of(0, 1));
     assert.deepEqual(t.droppedCaseIds, ['c2']);
   });

@@ -28,7 +28,10 @@ import {
 import { StatsInputError } from '../../src/stats';
 
 function close(actual: number, expected: number, rel = 1e-10): void {
-  assert.ok(Math.abs(actual - expected) <= rel * Math.max(Math.abs(expected), 1e-300), `${actual} ≠ ${expected} (rel ${rel})`);
+  assert.ok(
+    Math.abs(actual - expected) <= rel * Math.max(Math.abs(expected), 1e-300),
+    `${actual} ≠ ${expected} (rel ${rel})`,
+  );
 }
 
 describe('incomplete gamma and chi-square (scipy.special / scipy.stats)', () => {
@@ -80,11 +83,16 @@ describe('incomplete gamma and chi-square (scipy.special / scipy.stats)', () => 
 
   it('P + Q = 1 and P is increasing in x (property)', () => {
     fc.assert(
-      fc.property(fc.double({ min: 0.05, max: 500, noNaN: true }), fc.double({ min: 0, max: 1000, noNaN: true }), fc.double({ min: 0.001, max: 10, noNaN: true }), (a, x, dx) => {
-        const p = regularizedGammaP(a, x);
-        assert.ok(Math.abs(p + regularizedGammaQ(a, x) - 1) < 1e-12);
-        assert.ok(regularizedGammaP(a, x + dx) >= p - 1e-14);
-      }),
+      fc.property(
+        fc.double({ min: 0.05, max: 500, noNaN: true }),
+        fc.double({ min: 0, max: 1000, noNaN: true }),
+        fc.double({ min: 0.001, max: 10, noNaN: true }),
+        (a, x, dx) => {
+          const p = regularizedGammaP(a, x);
+          assert.ok(Math.abs(p + regularizedGammaQ(a, x) - 1) < 1e-12);
+          assert.ok(regularizedGammaP(a, x + dx) >= p - 1e-14);
+        },
+      ),
     );
   });
 });
@@ -108,8 +116,14 @@ describe('Kolmogorov-Smirnov', () => {
   });
 
   it('two-sample statistic and limit p-value (scipy.stats.ks_2samp)', () => {
-    const a = [0.61, 0.29, 0.06, 0.59, -1.73, -0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06, 0.64, -0.82, 0.37, 1.77, 1.09, -1.28, 2.36, 1.31, 1.05, -0.32, -0.4, 1.06, -2.47];
-    const b = [2.2, 1.66, 1.38, 0.2, 0.36, 0.0, 0.96, 1.56, 0.44, 1.5, -0.3, 0.66, 2.31, 3.29, -0.27, 1.92, 1.46, 1.13, 2.05, 1.12, 0.98, 1.95, 1.61, 1.07, 0.35, 1.63, 0.84, 1.74, 2.86, 0.41];
+    const a = [
+      0.61, 0.29, 0.06, 0.59, -1.73, -0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06, 0.64, -0.82, 0.37, 1.77, 1.09, -1.28,
+      2.36, 1.31, 1.05, -0.32, -0.4, 1.06, -2.47,
+    ];
+    const b = [
+      2.2, 1.66, 1.38, 0.2, 0.36, 0.0, 0.96, 1.56, 0.44, 1.5, -0.3, 0.66, 2.31, 3.29, -0.27, 1.92, 1.46, 1.13, 2.05,
+      1.12, 0.98, 1.95, 1.61, 1.07, 0.35, 1.63, 0.84, 1.74, 2.86, 0.41,
+    ];
     const r = ks2Sample(a, b);
     close(r.statistic, 0.4533333333333333, 1e-14);
     close(r.pValue, 0.007359955782118889, 1e-9);
@@ -166,16 +180,20 @@ describe('PSI', () => {
 
   it('is non-negative, symmetric and zero on identical shares; heavy ties give fewer bins (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.nat(1000), { minLength: 2, maxLength: 12 }), fc.array(fc.nat(1000), { minLength: 2, maxLength: 12 }), (x, y) => {
-        const k = Math.min(x.length, y.length);
-        const r = x.slice(0, k);
-        const c = y.slice(0, k);
-        fc.pre(r.some((v) => v > 0) && c.some((v) => v > 0));
-        const v = psiFromCounts(r, c).psi;
-        assert.ok(v >= 0);
-        assert.ok(Math.abs(v - psiFromCounts(c, r).psi) < 1e-9 * Math.max(1, v));
-        assert.ok(Math.abs(psiFromCounts(r, r).psi) < 1e-15);
-      }),
+      fc.property(
+        fc.array(fc.nat(1000), { minLength: 2, maxLength: 12 }),
+        fc.array(fc.nat(1000), { minLength: 2, maxLength: 12 }),
+        (x, y) => {
+          const k = Math.min(x.length, y.length);
+          const r = x.slice(0, k);
+          const c = y.slice(0, k);
+          fc.pre(r.some((v) => v > 0) && c.some((v) => v > 0));
+          const v = psiFromCounts(r, c).psi;
+          assert.ok(v >= 0);
+          assert.ok(Math.abs(v - psiFromCounts(c, r).psi) < 1e-9 * Math.max(1, v));
+          assert.ok(Math.abs(psiFromCounts(r, r).psi) < 1e-15);
+        },
+      ),
     );
     assert.deepEqual(quantileEdges([1, 1, 1, 1, 1, 1, 1, 1, 2, 3], 10), [2, 3]);
     assert.throws(() => psi([1, Number.NaN], [1]), StatsInputError);

@@ -14,7 +14,7 @@ import { StatsInputError, wilsonInterval } from '../../src/stats';
 /** Deterministic rows: 3 sites, 2 sexes; site-c is small; the candidate is slightly better than the incumbent. */
 function dataset(n = 3000) {
   let seed = 99;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   const labels: number[] = [];
   const candidate: number[] = [];
   const incumbent: number[] = [];
@@ -48,7 +48,17 @@ describe('evaluateAcceptance', () => {
     const report = evaluateAcceptance(
       input({
         version: 1,
-        criteria: [{ kind: 'metric-threshold', metric: 'sensitivity', bound: 'lower', op: '>=', value: 0.99, slices: { attributes: ['site'] }, minN: 10 }],
+        criteria: [
+          {
+            kind: 'metric-threshold',
+            metric: 'sensitivity',
+            bound: 'lower',
+            op: '>=',
+            value: 0.99,
+            slices: { attributes: ['site'] },
+            minN: 10,
+          },
+        ],
       }),
     );
     const siteA = report.slices.find((s) => s.slice === 'site=site-a')!;
@@ -63,12 +73,20 @@ describe('evaluateAcceptance', () => {
   });
 
   it('marks slices below minN as insufficient data: the criterion fails by default, or lists and ignores them', () => {
-    const base: AcceptancePolicyInput['criteria'][number] = { kind: 'metric-threshold', metric: 'auc', op: '>=', value: 0.5, slices: { attributes: ['site'] }, minN: 100 };
+    const base: AcceptancePolicyInput['criteria'][number] = {
+      kind: 'metric-threshold',
+      metric: 'auc',
+      op: '>=',
+      value: 0.5,
+      slices: { attributes: ['site'] },
+      minN: 100,
+    };
     const strict = evaluateAcceptance(input({ version: 1, criteria: [base] })).criteria[0]!;
     assert.equal(strict.status, 'insufficient');
     assert.equal(strict.passed, false);
     assert.match(strict.reason, /insufficient data on site=site-c \(n=60\): fewer than minN=100 rows/);
-    const lenient = evaluateAcceptance(input({ version: 1, criteria: [{ ...base, onInsufficient: 'ignore' }] })).criteria[0]!;
+    const lenient = evaluateAcceptance(input({ version: 1, criteria: [{ ...base, onInsufficient: 'ignore' }] }))
+      .criteria[0]!;
     assert.equal(lenient.status, 'pass');
     assert.match(lenient.reason, /ignored by policy: site=site-c/);
   });
@@ -77,7 +95,15 @@ describe('evaluateAcceptance', () => {
     const data = dataset(400);
     data.labels = data.labels.map((y, i) => (data.site[i] === 'site-c' ? 0 : y));
     const report = evaluateAcceptance(
-      input({ version: 1, criteria: [{ kind: 'metric-threshold', metric: 'sensitivity', op: '>=', value: 0, slices: { attributes: ['site'] } }] }, data),
+      input(
+        {
+          version: 1,
+          criteria: [
+            { kind: 'metric-threshold', metric: 'sensitivity', op: '>=', value: 0, slices: { attributes: ['site'] } },
+          ],
+        },
+        data,
+      ),
     );
     const siteC = report.slices.find((s) => s.slice === 'site=site-c')!;
     assert.equal(siteC.candidate.auc.estimate, null);
@@ -92,7 +118,22 @@ describe('evaluateAcceptance', () => {
     const data = dataset(300);
     data.sex = data.sex.map((s, i) => (data.site[i] === 'site-c' ? 'F' : s));
     const report = evaluateAcceptance(
-      input({ version: 1, criteria: [{ kind: 'metric-threshold', metric: 'specificity', op: '>=', value: 0, slices: { attributes: ['site', 'sex'] }, onInsufficient: 'ignore' }] }, data),
+      input(
+        {
+          version: 1,
+          criteria: [
+            {
+              kind: 'metric-threshold',
+              metric: 'specificity',
+              op: '>=',
+              value: 0,
+              slices: { attributes: ['site', 'sex'] },
+              onInsufficient: 'ignore',
+            },
+          ],
+        },
+        data,
+      ),
     );
     const empty = report.criteria[0]!.slices.find((s) => s.slice === 'site=site-c & sex=M')!;
     assert.equal(empty.n, 0);
@@ -103,7 +144,18 @@ describe('evaluateAcceptance', () => {
     const data = dataset();
     const report = evaluateAcceptance(
       input(
-        { version: 1, criteria: [{ kind: 'non-inferiority', margin: 0.01, alpha: 0.025, multiplicity: 'holm', slices: { attributes: ['site', 'sex'], includeSubsets: true } }] },
+        {
+          version: 1,
+          criteria: [
+            {
+              kind: 'non-inferiority',
+              margin: 0.01,
+              alpha: 0.025,
+              multiplicity: 'holm',
+              slices: { attributes: ['site', 'sex'], includeSubsets: true },
+            },
+          ],
+        },
         { ...data, incumbent: data.candidate },
       ),
     );
@@ -116,30 +168,55 @@ describe('evaluateAcceptance', () => {
   it('fails non-inferiority when the candidate is clearly worse, naming the slice', () => {
     const data = dataset();
     const report = evaluateAcceptance(
-      input({ version: 1, criteria: [{ kind: 'non-inferiority', margin: 0.01, alpha: 0.025 }] }, { ...data, candidate: data.incumbent, incumbent: data.candidate }),
+      input(
+        { version: 1, criteria: [{ kind: 'non-inferiority', margin: 0.01, alpha: 0.025 }] },
+        { ...data, candidate: data.incumbent, incumbent: data.candidate },
+      ),
     );
     assert.equal(report.criteria[0]!.status, 'fail');
-    assert.match(report.criteria[0]!.reason, /AUC difference -0\.\d+ \(one-sided 97\.5% lower bound -0\.\d+ ≤ −0\.01; p=.*\) on overall \(n=3000\)/);
+    assert.match(
+      report.criteria[0]!.reason,
+      /AUC difference -0\.\d+ \(one-sided 97\.5% lower bound -0\.\d+ ≤ −0\.01; p=.*\) on overall \(n=3000\)/,
+    );
   });
 
-  it('max-drop compares point estimates per slice in the metric\'s better direction', () => {
+  it("max-drop compares point estimates per slice in the metric's better direction", () => {
     const data = dataset();
     const report = evaluateAcceptance(
-      input({ version: 1, criteria: [{ kind: 'max-drop', metric: 'brier', maxDrop: 0 }, { kind: 'max-drop', metric: 'auc', maxDrop: 0 }] }, data),
+      input(
+        {
+          version: 1,
+          criteria: [
+            { kind: 'max-drop', metric: 'brier', maxDrop: 0 },
+            { kind: 'max-drop', metric: 'auc', maxDrop: 0 },
+          ],
+        },
+        data,
+      ),
     );
     const overall = report.slices[0]!;
     const brierWorse = overall.candidate.brier.estimate! > overall.incumbent.brier.estimate!;
     assert.equal(report.criteria[0]!.status, brierWorse ? 'fail' : 'pass');
-    assert.equal(report.criteria[1]!.status, overall.candidate.auc.estimate! >= overall.incumbent.auc.estimate! ? 'pass' : 'fail');
+    assert.equal(
+      report.criteria[1]!.status,
+      overall.candidate.auc.estimate! >= overall.incumbent.auc.estimate! ? 'pass' : 'fail',
+    );
   });
 
   it('chooses the threshold on the tuning split only, then applies it to the evaluation rows', () => {
     const data = dataset();
     const tuning = dataset(500);
-    const base = input({ version: 1, criteria: [{ kind: 'metric-threshold', metric: 'ece', op: '<=', value: 1 }] }, data);
+    const base = input(
+      { version: 1, criteria: [{ kind: 'metric-threshold', metric: 'ece', op: '<=', value: 1 }] },
+      data,
+    );
     const report = evaluateAcceptance({
       ...base,
-      thresholdRule: { kind: 'max-specificity-at-sensitivity', minSensitivity: 0.9, tuning: { labels: tuning.labels, candidateScores: tuning.candidate, incumbentScores: tuning.incumbent } },
+      thresholdRule: {
+        kind: 'max-specificity-at-sensitivity',
+        minSensitivity: 0.9,
+        tuning: { labels: tuning.labels, candidateScores: tuning.candidate, incumbentScores: tuning.incumbent },
+      },
     });
     assert.ok(report.thresholds.candidate.tuningSensitivity! >= 0.9);
     assert.equal(report.thresholds.candidate.tuningN, 500);
@@ -149,23 +226,35 @@ describe('evaluateAcceptance', () => {
   it('rejects bad input with a specific error', () => {
     const ok = input({ version: 1, criteria: [{ kind: 'metric-threshold', metric: 'auc', op: '>=', value: 0.5 }] });
     const bad = (patch: Partial<EvaluationInput>, pattern: RegExp) =>
-      assert.throws(() => evaluateAcceptance({ ...ok, ...patch }), (e: unknown) => (e instanceof StatsInputError || e instanceof PolicyError) && pattern.test((e as Error).message));
+      assert.throws(
+        () => evaluateAcceptance({ ...ok, ...patch }),
+        (e: unknown) =>
+          (e instanceof StatsInputError || e instanceof PolicyError) && pattern.test((e as Error).message),
+      );
     const scores = [...(ok.candidateScores as number[])];
     scores[7] = Number.NaN;
     bad({ candidateScores: scores }, /candidateScores: score at row 7 is not a finite number/);
     const labels = [...(ok.labels as number[])];
     labels[3] = 2;
     bad({ labels }, /label at row 3 must be 0 or 1, got 2/);
-    bad({ incumbentScores: (ok.incumbentScores as number[]).slice(1) }, /incumbentScores has 2999 rows but labels has 3000/);
     bad(
-      { policy: validateAcceptancePolicy({ version: 1, criteria: [{ kind: 'max-drop', metric: 'auc', maxDrop: 0.01, slices: { attributes: ['region'] } }] }) },
+      { incumbentScores: (ok.incumbentScores as number[]).slice(1) },
+      /incumbentScores has 2999 rows but labels has 3000/,
+    );
+    bad(
+      {
+        policy: validateAcceptancePolicy({
+          version: 1,
+          criteria: [{ kind: 'max-drop', metric: 'auc', maxDrop: 0.01, slices: { attributes: ['region'] } }],
+        }),
+      },
       /unknown attribute "region"; declared attributes: site, sex/,
     );
   });
 });
 
 describe('acceptance policy', () => {
-  it('parses the YAML form of the issue\'s example criteria', () => {
+  it("parses the YAML form of the issue's example criteria", () => {
     const policy = parseAcceptancePolicy(
       `
 version: 1
@@ -189,25 +278,51 @@ criteria:
 
   it('names an unknown metric and lists the valid ones', () => {
     assert.throws(
-      () => parseAcceptancePolicy('{"version":1,"criteria":[{"kind":"metric-threshold","metric":"sensitivty","op":">=","value":0.9}]}'),
-      (e: unknown) => e instanceof PolicyError && /criteria\.0\.metric/.test(e.message) && /"sensitivity"/.test(e.message) && /"calibrationSlope"/.test(e.message),
+      () =>
+        parseAcceptancePolicy(
+          '{"version":1,"criteria":[{"kind":"metric-threshold","metric":"sensitivty","op":">=","value":0.9}]}',
+        ),
+      (e: unknown) =>
+        e instanceof PolicyError &&
+        /criteria\.0\.metric/.test(e.message) &&
+        /"sensitivity"/.test(e.message) &&
+        /"calibrationSlope"/.test(e.message),
     );
   });
 
   it('names an unknown attribute at load time and lists the declared ones', () => {
     assert.throws(
-      () => parseAcceptancePolicy('version: 1\ncriteria:\n  - {kind: max-drop, metric: auc, maxDrop: 0.01, slices: {attributes: [site, region]}}', { attributes: ['site', 'sex'] }),
+      () =>
+        parseAcceptancePolicy(
+          'version: 1\ncriteria:\n  - {kind: max-drop, metric: auc, maxDrop: 0.01, slices: {attributes: [site, region]}}',
+          { attributes: ['site', 'sex'] },
+        ),
       /unknown attribute "region"; declared attributes: site, sex/,
     );
   });
 
   it('refuses a bound on a metric without an interval, and max-drop on a metric without a direction', () => {
-    assert.throws(() => validateAcceptancePolicy({ version: 1, criteria: [{ kind: 'metric-threshold', metric: 'ece', bound: 'upper', op: '<=', value: 0.05 }] }), /ece has no interval/);
-    assert.throws(() => validateAcceptancePolicy({ version: 1, criteria: [{ kind: 'max-drop', metric: 'calibrationSlope', maxDrop: 0.1 }] }), /no better direction/);
+    assert.throws(
+      () =>
+        validateAcceptancePolicy({
+          version: 1,
+          criteria: [{ kind: 'metric-threshold', metric: 'ece', bound: 'upper', op: '<=', value: 0.05 }],
+        }),
+      /ece has no interval/,
+    );
+    assert.throws(
+      () =>
+        validateAcceptancePolicy({
+          version: 1,
+          criteria: [{ kind: 'max-drop', metric: 'calibrationSlope', maxDrop: 0.1 }],
+        }),
+      /no better direction/,
+    );
   });
 
   it('exports a JSON Schema that lists the metrics and criterion kinds', () => {
     const text = JSON.stringify(acceptancePolicyJsonSchema());
-    for (const word of ['non-inferiority', 'max-drop', 'metric-threshold', 'averagePrecision', 'holm', '2020-12']) assert.ok(text.includes(word), word);
+    for (const word of ['non-inferiority', 'max-drop', 'metric-threshold', 'averagePrecision', 'holm', '2020-12'])
+      assert.ok(text.includes(word), word);
   });
 });

@@ -21,24 +21,43 @@ describe('gateway models file (VIGIL_GATEWAY_MODELS)', () => {
   });
 
   it("loads in-process versions, takes the features from the model, and passes a model's sketch centres on", async () => {
-    const models = await loadModelsFile(modelsFile(`models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: 0.07, x3: -1.5 }\n`));
+    const models = await loadModelsFile(
+      modelsFile(
+        `models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: 0.07, x3: -1.5 }\n`,
+      ),
+    );
     loaded.push(models);
     assert.equal(models.length, 1);
     const m = models[0]!;
-    assert.deepEqual([m.name, [...m.versions.keys()], m.features], ['sepsis-alert', ['1.4.0'], ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']]);
+    assert.deepEqual(
+      [m.name, [...m.versions.keys()], m.features],
+      ['sepsis-alert', ['1.4.0'], ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'x7']],
+    );
     assert.deepEqual(m.sketchCentres, { x0: 0.07, x3: -1.5 });
   });
 
   it('refuses sketch centres of features the model does not have, naming them', async () => {
     await assert.rejects(
-      loadModelsFile(modelsFile(`models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { sodium: 140, x1: 0 }\n`)),
+      loadModelsFile(
+        modelsFile(
+          `models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { sodium: 140, x1: 0 }\n`,
+        ),
+      ),
       /model "sepsis-alert": sketchCentres names "sodium", not among its features \(x0, x1/,
     );
   });
 
   it('refuses a centre that is not a finite number', async () => {
     for (const bad of ['.inf', '-.inf', '.nan', '"140"']) {
-      await assert.rejects(loadModelsFile(modelsFile(`models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: ${bad} }\n`)), /sketchCentres/, bad);
+      await assert.rejects(
+        loadModelsFile(
+          modelsFile(
+            `models:\n  sepsis-alert:\n    versions:\n      "1.4.0": { file: ${JSON.stringify(MODEL)} }\n    sketchCentres: { x0: ${bad} }\n`,
+          ),
+        ),
+        /sketchCentres/,
+        bad,
+      );
     }
   });
 });

@@ -64,7 +64,13 @@ describe('gateway routing', () => {
     assert.equal(assign(t, 'x', { site: 'site-c' }).route, 'production');
     assert.equal(assign(t, 'x', { site: 'site-a', urgency: 'stat' }).route, 'production');
     assert.equal(assign(t, 'x', {}).route, 'production');
-    assert.throws(() => GatewayRouteTableSchema.parse({ version: 1, production: 'a', canary: { model: 'b', percent: 1, cohort: [{ attribute: 'site' }] } }));
+    assert.throws(() =>
+      GatewayRouteTableSchema.parse({
+        version: 1,
+        production: 'a',
+        canary: { model: 'b', percent: 1, cohort: [{ attribute: 'site' }] },
+      }),
+    );
   });
 
   it('mirrors to the shadow version, never to the version that already answered', () => {
@@ -79,7 +85,11 @@ describe('gateway routing', () => {
   });
 
   it('reads the workflow RouteState as a table and puts buckets in [0, 100)', () => {
-    assert.deepEqual(fromRouteState({ version: 3, production: '1.4.0', canary: null }), { version: 3, production: '1.4.0', canary: null });
+    assert.deepEqual(fromRouteState({ version: 3, production: '1.4.0', canary: null }), {
+      version: 3,
+      production: '1.4.0',
+      canary: null,
+    });
     for (let i = 0; i < 1000; i++) {
       const b = caseBucket(String(i));
       assert.ok(b >= 0 && b < 100);
@@ -96,7 +106,24 @@ describe('OIP request fast path and response text', () => {
   });
   const variants: Array<[string, (b: Record<string, unknown>) => unknown]> = [
     ['valid', (b) => b],
-    ['valid 2-D', (b) => ({ ...b, inputs: [{ name: 'input', shape: [2, 3], datatype: 'FP32', parameters: { feature_names: FEATURES }, data: [[1, 2, 3], [4, null, 6]] }] })],
+    [
+      'valid 2-D',
+      (b) => ({
+        ...b,
+        inputs: [
+          {
+            name: 'input',
+            shape: [2, 3],
+            datatype: 'FP32',
+            parameters: { feature_names: FEATURES },
+            data: [
+              [1, 2, 3],
+              [4, null, 6],
+            ],
+          },
+        ],
+      }),
+    ],
     ['valid outputs', (b) => ({ ...b, outputs: [{ name: 'score' }] })],
     ['array body', () => []],
     ['null body', () => null],
@@ -115,11 +142,14 @@ describe('OIP request fast path and response text', () => {
     ['infinite data', (b) => ({ ...b, inputs: [{ name: 'x0', shape: [1], datatype: 'FP32', data: [Infinity] }] })],
     ['deep data', (b) => ({ ...b, inputs: [{ name: 'x0', shape: [1], datatype: 'FP32', data: [[[1]]] }] })],
     ['empty name', (b) => ({ ...b, inputs: [{ name: '', shape: [1], datatype: 'FP32', data: [1] }] })],
-    ['array tensor parameters', (b) => ({ ...b, inputs: [{ name: 'x0', shape: [1], datatype: 'FP32', parameters: [1], data: [1] }] })],
+    [
+      'array tensor parameters',
+      (b) => ({ ...b, inputs: [{ name: 'x0', shape: [1], datatype: 'FP32', parameters: [1], data: [1] }] }),
+    ],
     ['bad outputs', (b) => ({ ...b, outputs: [{ nom: 'score' }] })],
   ];
 
-  it('accepts and refuses exactly what the zod schema does, with zod\'s issues on refusal', () => {
+  it("accepts and refuses exactly what the zod schema does, with zod's issues on refusal", () => {
     for (const [label, make] of variants) {
       const body = make(good());
       const expected = InferRequestSchema.safeParse(body);
@@ -135,7 +165,11 @@ describe('OIP request fast path and response text', () => {
         assert.deepEqual(got, expected.data, label);
       } else {
         assert.ok(error instanceof OipRequestError, label);
-        assert.deepEqual(error.issues, expected.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })), label);
+        assert.deepEqual(
+          error.issues,
+          expected.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+          label,
+        );
       }
     }
   });
@@ -145,19 +179,58 @@ describe('OIP request fast path and response text', () => {
     const reordered = parseInferRequest({ ...b, inputs: [...(b.inputs as unknown[])].reverse() });
     const inOrder = parseInferRequest(b);
     assert.deepEqual(toFeatureMatrix(reordered, FEATURES), toFeatureMatrix(inOrder, FEATURES));
-    const flagged = parseInferRequest({ parameters: { case_id: 'c' }, inputs: [{ name: 'x0', shape: [2], datatype: 'FP32', data: [50, 1] }, { name: 'x1', shape: [2, 1], datatype: 'FP32', data: [[null], [0]] }, { name: 'x2', shape: [2], datatype: 'FP64', data: [0, 0] }] });
+    const flagged = parseInferRequest({
+      parameters: { case_id: 'c' },
+      inputs: [
+        { name: 'x0', shape: [2], datatype: 'FP32', data: [50, 1] },
+        { name: 'x1', shape: [2, 1], datatype: 'FP32', data: [[null], [0]] },
+        { name: 'x2', shape: [2], datatype: 'FP64', data: [0, 0] },
+      ],
+    });
     const m = toFeatureMatrix(flagged, FEATURES);
     assert.deepEqual(m.quality, ['out_of_range', 'missing_value']);
     assert.deepEqual([...m.features], [50, 0, 0, 1, 0, 0]);
-    assert.throws(() => toFeatureMatrix(parseInferRequest({ parameters: { case_id: 'c' }, inputs: [{ name: 'x0', shape: [1], datatype: 'FP32', data: [1] }, { name: 'x0', shape: [1], datatype: 'FP32', data: [1] }, { name: 'x1', shape: [1], datatype: 'FP32', data: [1] }] }), FEATURES), /unique/);
-    assert.throws(() => toFeatureMatrix(parseInferRequest({ parameters: { case_id: 'c' }, inputs: [{ name: 'x0', shape: [2], datatype: 'FP32', data: [1] }] }), ['x0']), /needs 2 values/);
+    assert.throws(
+      () =>
+        toFeatureMatrix(
+          parseInferRequest({
+            parameters: { case_id: 'c' },
+            inputs: [
+              { name: 'x0', shape: [1], datatype: 'FP32', data: [1] },
+              { name: 'x0', shape: [1], datatype: 'FP32', data: [1] },
+              { name: 'x1', shape: [1], datatype: 'FP32', data: [1] },
+            ],
+          }),
+          FEATURES,
+        ),
+      /unique/,
+    );
+    assert.throws(
+      () =>
+        toFeatureMatrix(
+          parseInferRequest({
+            parameters: { case_id: 'c' },
+            inputs: [{ name: 'x0', shape: [2], datatype: 'FP32', data: [1] }],
+          }),
+          ['x0'],
+        ),
+      /needs 2 values/,
+    );
   });
 
   it('inferResponseText is the JSON text of inferResponse', () => {
     const scores = Float64Array.from([0.30794370174407959, 0.5, 1e-7, Number.NaN]);
     for (const a of [
       { model: 'm', version: '1.0.0', id: undefined, route: 'production', routeVersion: 3, scores, threshold: 0.5 },
-      { model: 'm"é', version: 'v\n', id: 'req "1"', route: 'direct', routeVersion: 0, scores: scores.subarray(0, 1), threshold: undefined },
+      {
+        model: 'm"é',
+        version: 'v\n',
+        id: 'req "1"',
+        route: 'direct',
+        routeVersion: 0,
+        scores: scores.subarray(0, 1),
+        threshold: undefined,
+      },
       { model: 'm', version: '1', id: '', route: 'canary', routeVersion: 1, scores: new Float64Array(0), threshold: 0 },
     ]) {
       assert.equal(inferResponseText(a), JSON.stringify(inferResponse(a)));

@@ -31,7 +31,11 @@ async function scorer(version: string): Promise<Scorer> {
 }
 
 function inferBody(caseId: string, extra: Record<string, unknown> = {}) {
-  return { id: `req-${caseId}`, parameters: { case_id: caseId, ...extra }, inputs: FEATURES.map((f, k) => ({ name: f, shape: [1], datatype: 'FP32', data: [k / 10] })) };
+  return {
+    id: `req-${caseId}`,
+    parameters: { case_id: caseId, ...extra },
+    inputs: FEATURES.map((f, k) => ({ name: f, shape: [1], datatype: 'FP32', data: [k / 10] })),
+  };
 }
 
 interface Harness {
@@ -42,9 +46,17 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startGateway(versions: Backend[], table: unknown, shadow = new ShadowMirror(256, 2000)): Promise<Harness> {
+async function startGateway(
+  versions: Backend[],
+  table: unknown,
+  shadow = new ShadowMirror(256, 2000),
+): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-gw-'));
-  const model: ModelBackends = { name: 'sepsis-alert', features: FEATURES, versions: new Map(versions.map((b) => [b.version, b])) };
+  const model: ModelBackends = {
+    name: 'sepsis-alert',
+    features: FEATURES,
+    versions: new Map(versions.map((b) => [b.version, b])),
+  };
   const tables = new RouteTables((m) => (m === model.name ? new Set(model.versions.keys()) : undefined));
   assert.equal(tables.adopt(model.name, table), true);
   const wal = await WriteAheadLog.open({ dir });
@@ -72,13 +84,21 @@ async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
 }
 
 async function put(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies, asserted field by field
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
@@ -87,7 +107,10 @@ async function put(url: string, body: unknown, headers: Record<string, string> =
  * Latency percentiles of sequential inference calls, interleaved across gateways (one call to each in
  * turn) so that load from elsewhere on the machine hits all of them alike.
  */
-async function interleavedLatency(urls: string[], n: number): Promise<Array<{ p50: number; p99: number; max: number }>> {
+async function interleavedLatency(
+  urls: string[],
+  n: number,
+): Promise<Array<{ p50: number; p99: number; max: number }>> {
   const times = urls.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < urls.length; k++) {
@@ -112,7 +135,12 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
   before(async () => {
     v1 = inProcessBackend('1.4.0', await scorer('1.4.0'));
     v2 = inProcessBackend('2.0.0', await scorer('2.0.0'));
-    gw = await startGateway([v1, v2], { version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 30, cohort: [{ attribute: 'site', in: ['site-a'] }] }, threshold: 0.5 });
+    gw = await startGateway([v1, v2], {
+      version: 1,
+      production: '1.4.0',
+      canary: { model: '2.0.0', percent: 30, cohort: [{ attribute: 'site', in: ['site-a'] }] },
+      threshold: 0.5,
+    });
   });
   after(() => gw?.close());
 
@@ -132,7 +160,18 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
 
   it('accepts one [N, F] tensor with feature names in any order', async () => {
     const names = [...FEATURES].reverse();
-    const body = { parameters: { case_id: 'case-2d' }, inputs: [{ name: 'input', shape: [2, 8], datatype: 'FP32', parameters: { feature_names: names }, data: [...names.map((_, k) => (7 - k) / 10), ...names.map(() => 0)] }] };
+    const body = {
+      parameters: { case_id: 'case-2d' },
+      inputs: [
+        {
+          name: 'input',
+          shape: [2, 8],
+          datatype: 'FP32',
+          parameters: { feature_names: names },
+          data: [...names.map((_, k) => (7 - k) / 10), ...names.map(() => 0)],
+        },
+      ],
+    };
     const r = await post(`${gw.url}/v2/models/sepsis-alert/infer`, body);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const single = await post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody('case-2d'));
@@ -158,14 +197,23 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
     const url = `${gw.url}/v2/models/sepsis-alert/infer`;
     const noCase = await post(url, { inputs: inferBody('x').inputs });
     assert.equal(noCase.status, 400);
-    assert.ok(noCase.body.issues.some((i: { path: string }) => i.path === 'parameters'), JSON.stringify(noCase.body));
-    const badShape = await post(url, { parameters: { case_id: 'x' }, inputs: [{ name: 'input', shape: [1, 8], datatype: 'FP32', data: [1, 2, 3] }] });
+    assert.ok(
+      noCase.body.issues.some((i: { path: string }) => i.path === 'parameters'),
+      JSON.stringify(noCase.body),
+    );
+    const badShape = await post(url, {
+      parameters: { case_id: 'x' },
+      inputs: [{ name: 'input', shape: [1, 8], datatype: 'FP32', data: [1, 2, 3] }],
+    });
     assert.equal(badShape.status, 400);
     assert.match(badShape.body.error, /shape \[1, 8\] needs 8 values, got 3/);
     const missing = await post(url, { parameters: { case_id: 'x' }, inputs: inferBody('x').inputs.slice(1) });
     assert.equal(missing.status, 400);
     assert.match(missing.body.error, /missing features: x0/);
-    const bytes = await post(url, { parameters: { case_id: 'x' }, inputs: [{ name: 'input', shape: [1, 8], datatype: 'BYTES', data: [1, 2, 3, 4, 5, 6, 7, 8] }] });
+    const bytes = await post(url, {
+      parameters: { case_id: 'x' },
+      inputs: [{ name: 'input', shape: [1, 8], datatype: 'BYTES', data: [1, 2, 3, 4, 5, 6, 7, 8] }],
+    });
     assert.match(bytes.body.error, /not numeric/);
     const notJson = await post(url, '{nope');
     assert.deepEqual([notJson.status, notJson.body.error], [400, 'body is not valid JSON']);
@@ -175,11 +223,26 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
   it('control API: bearer token required, versions only move forward, If-Match is compare-and-set, unknown versions refused', async () => {
     const url = `${gw.url}/control/routes/sepsis-alert`;
     assert.equal((await put(url, { version: 2, production: '1.4.0', canary: null })).status, 401);
-    assert.equal((await put(url, { version: 2, production: '1.4.0', canary: null }, { authorization: 'Bearer wrong-token-0123456789' })).status, 401);
+    assert.equal(
+      (
+        await put(
+          url,
+          { version: 2, production: '1.4.0', canary: null },
+          { authorization: 'Bearer wrong-token-0123456789' },
+        )
+      ).status,
+      401,
+    );
     const current = (await (await fetch(url, { headers: auth })).json()) as { version: number };
     assert.equal(current.version, 1);
 
-    const next = { version: 2, production: '1.4.0', canary: null, shadow: { model: '2.0.0', percent: 100 }, threshold: 0.5 };
+    const next = {
+      version: 2,
+      production: '1.4.0',
+      canary: null,
+      shadow: { model: '2.0.0', percent: 100 },
+      threshold: 0.5,
+    };
     const ok = await put(url, next, { ...auth, 'if-match': '"1"' });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.changed, true);
@@ -210,18 +273,33 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
     await gw.gateway.flushTelemetry();
     const hash = hashCaseId('lookup-me', KEY);
     const res = await fetch(`${gw.url}/v2/telemetry/cases?case_id=lookup-me`, { headers: auth });
-    const body = (await res.json()) as { caseIdHash: string; predictions: Array<{ modelVersion: string; route: string }> };
+    const body = (await res.json()) as {
+      caseIdHash: string;
+      predictions: Array<{ modelVersion: string; route: string }>;
+    };
     assert.equal(body.caseIdHash, hash);
-    assert.deepEqual(body.predictions.map((p) => `${p.route}:${p.modelVersion}`).sort(), ['production:1.4.0', 'shadow:2.0.0']);
+    assert.deepEqual(body.predictions.map((p) => `${p.route}:${p.modelVersion}`).sort(), [
+      'production:1.4.0',
+      'shadow:2.0.0',
+    ]);
     assert.equal((await fetch(`${gw.url}/v2/telemetry/cases/${hash}`)).status, 401);
-    const wal = fs.readdirSync(gw.dir).map((f) => fs.readFileSync(path.join(gw.dir, f), 'utf8')).join('');
+    const wal = fs
+      .readdirSync(gw.dir)
+      .map((f) => fs.readFileSync(path.join(gw.dir, f), 'utf8'))
+      .join('');
     assert.ok(wal.includes(hash));
     assert.ok(!wal.includes('lookup-me'), 'raw case ids never reach the WAL');
   });
 
   it('ingests outcomes and feedback: 202 only after the durable write, 400 with issues', async () => {
     const url = `${gw.url}/v2/telemetry/outcomes`;
-    const outcome = { model: 'sepsis-alert', case_id: 'lookup-me', label: 1, source: 'clinician_review', observed_at: '2026-01-01T10:00:00Z' };
+    const outcome = {
+      model: 'sepsis-alert',
+      case_id: 'lookup-me',
+      label: 1,
+      source: 'clinician_review',
+      observed_at: '2026-01-01T10:00:00Z',
+    };
     assert.equal((await post(url, outcome)).status, 401);
     const ok = await post(url, { events: [outcome, { ...outcome, source: 'complaint', label: 0 }] }, auth);
     assert.equal(ok.status, 202);
@@ -231,7 +309,11 @@ describe('inference gateway (in-process backends, loopback HTTP)', () => {
     const bad = await post(url, { ...outcome, source: 'rumour' }, auth);
     assert.equal(bad.status, 400);
     assert.ok(Array.isArray(bad.body.issues) && bad.body.issues.length > 0);
-    const fb = await post(`${gw.url}/v2/telemetry/feedback`, { model: 'sepsis-alert', case_id: 'lookup-me', type: 'alert_dismissed', observed_at: '2026-01-01T10:05:00Z' }, auth);
+    const fb = await post(
+      `${gw.url}/v2/telemetry/feedback`,
+      { model: 'sepsis-alert', case_id: 'lookup-me', type: 'alert_dismissed', observed_at: '2026-01-01T10:05:00Z' },
+      auth,
+    );
     assert.equal(fb.status, 202);
   });
 });
@@ -244,7 +326,12 @@ describe('shadow faults never reach production', () => {
   before(async () => {
     prod = inProcessBackend('1.4.0', await scorer('1.4.0'));
     candidateScorer = await scorer('2.0.0');
-    slowServer = await startOipModelServer({ model: 'sepsis-alert', version: '2.0.0', scorer: candidateScorer, delayMs: SLOW_MS });
+    slowServer = await startOipModelServer({
+      model: 'sepsis-alert',
+      version: '2.0.0',
+      scorer: candidateScorer,
+      delayMs: SLOW_MS,
+    });
   });
   after(() => slowServer?.close());
 
@@ -252,8 +339,18 @@ describe('shadow faults never reach production', () => {
 
   it('shadow backend down or slow: every production answer arrives before the shadow answers, latency unchanged', async () => {
     const baseline = await startGateway([prod], { version: 1, production: '1.4.0', canary: null });
-    const down = await startGateway([prod, new RemoteOipBackend({ url: 'http://127.0.0.1:9', model: 'sepsis-alert', version: '2.0.0', timeoutMs: 500 })], shadowTable);
-    const slow = await startGateway([prod, new RemoteOipBackend({ url: slowServer.url, model: 'sepsis-alert', version: '2.0.0', timeoutMs: 5000 })], shadowTable, new ShadowMirror(1024, 5000));
+    const down = await startGateway(
+      [
+        prod,
+        new RemoteOipBackend({ url: 'http://127.0.0.1:9', model: 'sepsis-alert', version: '2.0.0', timeoutMs: 500 }),
+      ],
+      shadowTable,
+    );
+    const slow = await startGateway(
+      [prod, new RemoteOipBackend({ url: slowServer.url, model: 'sepsis-alert', version: '2.0.0', timeoutMs: 5000 })],
+      shadowTable,
+      new ShadowMirror(1024, 5000),
+    );
     try {
       await interleavedLatency([baseline.url, down.url, slow.url], 50); // warm-up
       const [base, withDown, withSlow] = await interleavedLatency([baseline.url, down.url, slow.url], 300);
@@ -273,9 +370,17 @@ describe('shadow faults never reach production', () => {
   });
 
   it('under backpressure mirrors are dropped and counted, never queued', async () => {
-    const gw = await startGateway([prod, new RemoteOipBackend({ url: slowServer.url, model: 'sepsis-alert', version: '2.0.0', timeoutMs: 2000 })], shadowTable, new ShadowMirror(4, 2000));
+    const gw = await startGateway(
+      [prod, new RemoteOipBackend({ url: slowServer.url, model: 'sepsis-alert', version: '2.0.0', timeoutMs: 2000 })],
+      shadowTable,
+      new ShadowMirror(4, 2000),
+    );
     try {
-      await Promise.all(Array.from({ length: 60 }, (_, i) => post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody(`bp-${i}`)).then((r) => assert.equal(r.status, 200))));
+      await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody(`bp-${i}`)).then((r) => assert.equal(r.status, 200)),
+        ),
+      );
       const s = gw.gateway.shadow.stats();
       assert.equal(s.inFlight, 4, 'the slow shadow holds every slot');
       assert.equal(s.completed, 0, 'all 60 production answers came back before any mirror did');
@@ -293,9 +398,25 @@ describe('failed requests are telemetry too (the error-rate guardrail)', () => {
   it('a failing production backend: 502 to the client and a failure event; a failing mirror: a shadow failure event, no prediction', async () => {
     const good = inProcessBackend('1.4.0', await scorer('1.4.0'));
     let failProduction = false;
-    const flaky: Backend = { version: '1.4.0', kind: 'in-process', score: (input) => (failProduction ? Promise.reject(new Error('onnx session lost')) : good.score(input)), close: async () => {} };
-    const deadShadow: Backend = { version: '2.0.0', kind: 'in-process', score: () => Promise.reject(new Error('candidate crashed')), close: async () => {} };
-    const gw = await startGateway([flaky, deadShadow], { version: 4, production: '1.4.0', canary: null, shadow: { model: '2.0.0', percent: 100 }, threshold: 0.5 });
+    const flaky: Backend = {
+      version: '1.4.0',
+      kind: 'in-process',
+      score: (input) => (failProduction ? Promise.reject(new Error('onnx session lost')) : good.score(input)),
+      close: async () => {},
+    };
+    const deadShadow: Backend = {
+      version: '2.0.0',
+      kind: 'in-process',
+      score: () => Promise.reject(new Error('candidate crashed')),
+      close: async () => {},
+    };
+    const gw = await startGateway([flaky, deadShadow], {
+      version: 4,
+      production: '1.4.0',
+      canary: null,
+      shadow: { model: '2.0.0', percent: 100 },
+      threshold: 0.5,
+    });
     try {
       const ok = await post(`${gw.url}/v2/models/sepsis-alert/infer`, inferBody('case-ok'));
       assert.equal(ok.status, 200);
@@ -307,16 +428,24 @@ describe('failed requests are telemetry too (the error-rate guardrail)', () => {
       await gw.gateway.flushTelemetry();
       const events = [...gw.wal.scanLocal()];
       const failures = events.filter((e) => e.kind === 'failure');
-      const brief = (e: (typeof failures)[number]) => `${e.route}:${e.modelVersion}:${e.status}:${e.caseIdHash === hashCaseId('case-ok', KEY) ? 'ok' : e.caseIdHash === hashCaseId('case-bad', KEY) ? 'bad' : '?'}`;
+      const brief = (e: (typeof failures)[number]) =>
+        `${e.route}:${e.modelVersion}:${e.status}:${e.caseIdHash === hashCaseId('case-ok', KEY) ? 'ok' : e.caseIdHash === hashCaseId('case-bad', KEY) ? 'bad' : '?'}`;
       // The mirror of case-ok failed; case-bad never reached its mirror (production failed first).
       assert.deepEqual(failures.map(brief).sort(), ['production:1.4.0:502:bad', 'shadow:2.0.0:null:ok']);
       assert.ok(failures.every((f) => f.routeVersion === 4 && f.latencyMs >= 0 && f.reason.length > 0));
       assert.match(failures.find((f) => f.route === 'shadow')!.reason, /candidate crashed/);
       const predictions = events.filter((e) => e.kind === 'prediction');
-      assert.deepEqual(predictions.map((p) => `${p.route}:${p.modelVersion}`), ['production:1.4.0'], 'no prediction for the failed request or the failed mirror');
+      assert.deepEqual(
+        predictions.map((p) => `${p.route}:${p.modelVersion}`),
+        ['production:1.4.0'],
+        'no prediction for the failed request or the failed mirror',
+      );
       assert.equal(gw.gateway.stats().gateway.failures, 2);
       assert.equal(gw.gateway.stats().gateway.errors, 0, 'a backend failure is not a gateway bug');
-      const raw = fs.readdirSync(gw.dir).map((f) => fs.readFileSync(path.join(gw.dir, f), 'utf8')).join('');
+      const raw = fs
+        .readdirSync(gw.dir)
+        .map((f) => fs.readFileSync(path.join(gw.dir, f), 'utf8'))
+        .join('');
       assert.ok(!raw.includes('case-bad') && !raw.includes('case-ok'), 'raw case ids never reach the WAL');
     } finally {
       await gw.close();
@@ -335,7 +464,11 @@ describe('route table swaps', () => {
     assert.deepEqual([a.ok, b.ok], [true, false]);
     assert.equal(!b.ok && b.status, 409);
     assert.equal(tables.get('m')?.production, '2.0.0');
-    assert.equal(tables.adopt('m', { version: 2, production: '1.4.0', canary: null }), false, 'the store never moves a table backwards or sideways');
+    assert.equal(
+      tables.adopt('m', { version: 2, production: '1.4.0', canary: null }),
+      false,
+      'the store never moves a table backwards or sideways',
+    );
   });
 
   it('GatewayRouteControl (what the setRoutes activity would call): RouteState applies, a retry is a no-op, a stale version is a 409', async () => {
@@ -348,8 +481,14 @@ describe('route table swaps', () => {
       await control.apply('sepsis-alert', routes);
       await control.apply('sepsis-alert', routes);
       assert.deepEqual(await control.current('sepsis-alert'), routes);
-      await assert.rejects(control.apply('sepsis-alert', { ...routes, canary: null }), (e: unknown) => e instanceof GatewayControlError && e.status === 409 && e.current?.version === 2);
-      await assert.rejects(new GatewayRouteControl(gw.url, 'not-the-token-0123456789').apply('sepsis-alert', { ...routes, version: 3 }), (e: unknown) => e instanceof GatewayControlError && e.status === 401);
+      await assert.rejects(
+        control.apply('sepsis-alert', { ...routes, canary: null }),
+        (e: unknown) => e instanceof GatewayControlError && e.status === 409 && e.current?.version === 2,
+      );
+      await assert.rejects(
+        new GatewayRouteControl(gw.url, 'not-the-token-0123456789').apply('sepsis-alert', { ...routes, version: 3 }),
+        (e: unknown) => e instanceof GatewayControlError && e.status === 401,
+      );
     } finally {
       await gw.close();
     }

@@ -6,7 +6,9 @@ import type { ScoringInput } from '../../src/models';
 const FEATURES = ['a', 'b'];
 
 /** A backend whose score of a row is its first feature; records every call's row count. */
-function echoBackend(opts: { kind?: Backend['kind']; delayMs?: number; fail?: boolean } = {}): Backend & { calls: number[]; signals: Array<AbortSignal | undefined> } {
+function echoBackend(
+  opts: { kind?: Backend['kind']; delayMs?: number; fail?: boolean } = {},
+): Backend & { calls: number[]; signals: Array<AbortSignal | undefined> } {
   const calls: number[] = [];
   const signals: Array<AbortSignal | undefined> = [];
   return {
@@ -42,8 +44,15 @@ describe('shadow mirror', () => {
     const m = new ShadowMirror(256, 2000, 8, 2);
     const b = echoBackend();
     const seen: Array<{ ctx: string; score: number; rows: number; version: string }> = [];
-    const onScored = (scores: Float64Array, offset: number, _ms: number, ctx: { id: string; rows: number }, version: string): void => {
-      for (let r = 0; r < ctx.rows; r++) seen.push({ ctx: ctx.id, score: scores[offset + r]!, rows: ctx.rows, version });
+    const onScored = (
+      scores: Float64Array,
+      offset: number,
+      _ms: number,
+      ctx: { id: string; rows: number },
+      version: string,
+    ): void => {
+      for (let r = 0; r < ctx.rows; r++)
+        seen.push({ ctx: ctx.id, score: scores[offset + r]!, rows: ctx.rows, version });
     };
     // 20 cases (one of them 3 rows): batches of at most 8 cases.
     for (let i = 0; i < 20; i++) {
@@ -57,14 +66,22 @@ describe('shadow mirror', () => {
     assert.equal(s.failed, 0);
     assert.equal(s.dropped, 0);
     assert.ok(s.batches >= 3 && s.batches < 20, `${s.batches} batches`);
-    assert.equal(b.calls.reduce((a, x) => a + x, 0), 22);
+    assert.equal(
+      b.calls.reduce((a, x) => a + x, 0),
+      22,
+    );
     assert.equal(seen.length, 22);
     for (const x of seen) assert.equal(x.version, 'cand');
     assert.deepEqual(
       seen.filter((x) => x.ctx === 'c5').map((x) => x.score),
       [50, 51, 52],
     );
-    for (let i = 0; i < 20; i++) if (i !== 5) assert.deepEqual(seen.filter((x) => x.ctx === `c${i}`).map((x) => x.score), [i * 10]);
+    for (let i = 0; i < 20; i++)
+      if (i !== 5)
+        assert.deepEqual(
+          seen.filter((x) => x.ctx === `c${i}`).map((x) => x.score),
+          [i * 10],
+        );
     // In-process backends get no abort signal (they could not use it).
     assert.ok(b.signals.every((x) => x === undefined));
   });
@@ -94,7 +111,10 @@ describe('shadow mirror', () => {
     for (let i = 0; i < 3; i++) slow.submit(b, input(1, i), () => recorded++, null);
     await settled(slow);
     assert.equal(slow.stats().failed, 3);
-    assert.ok(b.signals.length > 0 && b.signals.every((x) => x?.aborted === true), 'remote calls were aborted at the deadline');
+    assert.ok(
+      b.signals.length > 0 && b.signals.every((x) => x?.aborted === true),
+      'remote calls were aborted at the deadline',
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(recorded, 0, 'scores arriving after the deadline are not recorded');
     assert.equal(slow.stats().completed, 0);
@@ -107,15 +127,32 @@ describe('shadow mirror', () => {
       failures.push({ ctx, reason, version });
     };
     const failing = new ShadowMirror(16, 2000, 64, 0);
-    for (let i = 0; i < 3; i++) failing.submit(echoBackend({ fail: true }), input(1, i), () => assert.fail('not scored'), `f${i}`, onFailed);
+    for (let i = 0; i < 3; i++)
+      failing.submit(echoBackend({ fail: true }), input(1, i), () => assert.fail('not scored'), `f${i}`, onFailed);
     await settled(failing);
-    assert.deepEqual(failures, ['f0', 'f1', 'f2'].map((ctx) => ({ ctx, reason: 'shadow down', version: 'cand' })));
+    assert.deepEqual(
+      failures,
+      ['f0', 'f1', 'f2'].map((ctx) => ({ ctx, reason: 'shadow down', version: 'cand' })),
+    );
 
     failures.length = 0;
     const slow = new ShadowMirror(16, 20, 64, 0);
-    for (let i = 0; i < 2; i++) slow.submit(echoBackend({ kind: 'remote', delayMs: 80 }), input(1, i), () => assert.fail('late'), `s${i}`, onFailed);
+    for (let i = 0; i < 2; i++)
+      slow.submit(
+        echoBackend({ kind: 'remote', delayMs: 80 }),
+        input(1, i),
+        () => assert.fail('late'),
+        `s${i}`,
+        onFailed,
+      );
     await settled(slow);
-    assert.deepEqual(failures.map((f) => [f.ctx, f.reason]), [['s0', 'no answer within 20 ms'], ['s1', 'no answer within 20 ms']]);
+    assert.deepEqual(
+      failures.map((f) => [f.ctx, f.reason]),
+      [
+        ['s0', 'no answer within 20 ms'],
+        ['s1', 'no answer within 20 ms'],
+      ],
+    );
 
     // Two layouts in one batch: the first group is recorded, then the second's handler throws — only the
     // cases not yet recorded are reported failed.
@@ -132,6 +169,9 @@ describe('shadow mirror', () => {
     mixed.submit(b, other, onScored, 'bad', onFailed);
     await settled(mixed);
     assert.deepEqual(recorded, ['first']);
-    assert.deepEqual(failures.map((f) => [f.ctx, f.reason]), [['bad', 'recording failed']]);
+    assert.deepEqual(
+      failures.map((f) => [f.ctx, f.reason]),
+      [['bad', 'recording failed']],
+    );
   });
 });

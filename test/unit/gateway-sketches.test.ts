@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FeatureSketcher, GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { toFeatureMatrix, type InferRequest } from '../../src/gateway/oip';
-import { mergeWindowSketches, MAX_SKETCH_SITES, siteParameter, windowSiteMix, type SketchEvent } from '../../src/telemetry';
+import {
+  mergeWindowSketches,
+  MAX_SKETCH_SITES,
+  siteParameter,
+  windowSiteMix,
+  type SketchEvent,
+} from '../../src/telemetry';
 import { categoricalDrift } from '../../src/stats/drift';
 import { LogSketchBuilder } from '../../src/stats/log-sketch';
 
@@ -33,7 +39,10 @@ describe('gateway input sketches (drift without case-level values)', () => {
     s.add('sepsis-alert', toFeatureMatrix(request(4, 4), FEATURES), base + 10_000);
     assert.equal(events.length, 2);
     const [first, other] = events;
-    assert.deepEqual([first!.model, first!.at, first!.seconds, first!.rows], ['sepsis-alert', new Date(base + 10_000).toISOString(), 10, 4]);
+    assert.deepEqual(
+      [first!.model, first!.at, first!.seconds, first!.rows],
+      ['sepsis-alert', new Date(base + 10_000).toISOString(), 10, 4],
+    );
     assert.deepEqual([other!.model, other!.rows], ['other-model', 1]);
     const age = first!.features.age!;
     assert.deepEqual([age.count, age.missing, age.zero], [4, 0, 0]);
@@ -88,27 +97,42 @@ describe('gateway input sketches (drift without case-level values)', () => {
 
   it("a model's sketchCentres: each feature is sketched as v − centre and its sketch names the centre", () => {
     const events: SketchEvent[] = [];
-    const s = new FeatureSketcher({ bucketMs: 1_000, emit: (e) => events.push(e), centres: new Map([['m', { age: 60 }]]) });
+    const s = new FeatureSketcher({
+      bucketMs: 1_000,
+      emit: (e) => events.push(e),
+      centres: new Map([['m', { age: 60 }]]),
+    });
     s.add('m', toFeatureMatrix(request(62.5, 2.25), FEATURES), 5_500);
     s.add('m', toFeatureMatrix(request(57.5, 2.25), FEATURES), 5_600);
     s.add('other', toFeatureMatrix(request(62.5, 2.25), FEATURES), 5_700);
     s.flush();
     const m = events.find((e) => e.model === 'm')!;
     assert.equal(m.features.age!.centre, 60);
-    assert.deepEqual([m.features.age!.positive, m.features.age!.negative], [{ [bucketOf(2.5)]: 1 }, { [bucketOf(2.5)]: 1 }]);
+    assert.deepEqual(
+      [m.features.age!.positive, m.features.age!.negative],
+      [{ [bucketOf(2.5)]: 1 }, { [bucketOf(2.5)]: 1 }],
+    );
     // Features without a centre, and other models, are sketched around 0 as before (no centre written).
     assert.equal('centre' in m.features.lactate!, false);
     assert.deepEqual(events.find((e) => e.model === 'other')!.features.age!.positive, { [bucketOf(62.5)]: 1 });
   });
 });
 
-describe('a window\'s input sketches (mergeWindowSketches)', () => {
+describe("a window's input sketches (mergeWindowSketches)", () => {
   const sketchOf = (values: number[], alpha = GATEWAY_SKETCH_ALPHA) => {
     const b = new LogSketchBuilder(alpha);
     for (const v of values) b.add(v);
     return b.toSketch();
   };
-  const event = (id: string, at: string, features: SketchEvent['features'], model = 'm'): SketchEvent => ({ kind: 'sketch', eventId: id, at, seconds: 10, model, rows: 2, features });
+  const event = (id: string, at: string, features: SketchEvent['features'], model = 'm'): SketchEvent => ({
+    kind: 'sketch',
+    eventId: id,
+    at,
+    seconds: 10,
+    model,
+    rows: 2,
+    features,
+  });
   const FROM = '2026-03-01T10:00:00.000Z';
   const TO = '2026-03-01T10:01:00.000Z';
 
@@ -147,20 +171,35 @@ describe('a window\'s input sketches (mergeWindowSketches)', () => {
       TO,
     );
     assert.deepEqual(w.features.get('age'), centred([61, 62, 59], 60));
-    assert.deepEqual([...w.unusable], [['lactate', 'sketches around different centres in the window (2 and 0: gateways with different sketchCentres)']]);
+    assert.deepEqual(
+      [...w.unusable],
+      [['lactate', 'sketches around different centres in the window (2 and 0: gateways with different sketchCentres)']],
+    );
   });
 
   it("windowSiteMix: the buckets' site counts against the reference's sites, or why they cannot be compared", () => {
     const ref = ['a', 'a', 'a', 'b', 'b', 'c'];
-    const withSites = (id: string, sites: Record<string, number> | undefined, overflow?: number): SketchEvent => ({ ...event(id, FROM, {}), ...(sites ? { sites } : {}), ...(overflow ? { siteOverflow: overflow } : {}) });
+    const withSites = (id: string, sites: Record<string, number> | undefined, overflow?: number): SketchEvent => ({
+      ...event(id, FROM, {}),
+      ...(sites ? { sites } : {}),
+      ...(overflow ? { siteOverflow: overflow } : {}),
+    });
     const mix = (...events: SketchEvent[]) => windowSiteMix(ref, mergeWindowSketches(events, 'm', FROM, TO));
     const both = mix(withSites('1', { a: 10, b: 2 }), withSites('2', { a: 5, c: 3 }));
     assert.ok('drift' in both);
     assert.deepEqual(both.drift, categoricalDrift(ref, [...Array<string>(15).fill('a'), 'b', 'b', 'c', 'c', 'c']));
-    assert.deepEqual(mix(withSites('1', { a: 1 }), withSites('2', undefined)), { notCompared: '1 of 2 input sketch buckets count no site (older gateways)' });
-    assert.deepEqual(mix(withSites('1', undefined)), { notCompared: 'the gateway counts no site in this window (older gateways)' });
-    assert.deepEqual(mix(withSites('1', { a: 1 }, 4)), { notCompared: "4 rows came from sites past a bucket's limit of distinct sites" });
+    assert.deepEqual(mix(withSites('1', { a: 1 }), withSites('2', undefined)), {
+      notCompared: '1 of 2 input sketch buckets count no site (older gateways)',
+    });
+    assert.deepEqual(mix(withSites('1', undefined)), {
+      notCompared: 'the gateway counts no site in this window (older gateways)',
+    });
+    assert.deepEqual(mix(withSites('1', { a: 1 }, 4)), {
+      notCompared: "4 rows came from sites past a bucket's limit of distinct sites",
+    });
     assert.deepEqual(mix(withSites('1', {})), { notCompared: 'no request in the window named a site' });
-    assert.deepEqual(windowSiteMix(null, mergeWindowSketches([withSites('1', { a: 1 })], 'm', FROM, TO)), { notCompared: 'the evaluation split has no site column' });
+    assert.deepEqual(windowSiteMix(null, mergeWindowSketches([withSites('1', { a: 1 })], 'm', FROM, TO)), {
+      notCompared: 'the evaluation split has no site column',
+    });
   });
 });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { duplicateRows, featureRowDigests, hashPatientId, LeakageInputError, leakageVerdict, patientOverlap, singleFeatureLeakage } from '../../src/leakage';
+import {
+  duplicateRows,
+  featureRowDigests,
+  hashPatientId,
+  LeakageInputError,
+  leakageVerdict,
+  patientOverlap,
+  singleFeatureLeakage,
+} from '../../src/leakage';
 
 const key = 'test-key';
 const hashed = (ids: string[]) => ids.map((id) => hashPatientId(id, key));
@@ -61,7 +69,13 @@ describe('singleFeatureLeakage', () => {
 
   it('flags a feature that alone separates the classes, in either direction, and not an honest one', () => {
     const found = singleFeatureLeakage(['honest', 'post_outcome', 'inverted'], features, labels);
-    assert.deepEqual(found.map((f) => [f.feature, f.auc]), [['post_outcome', 1], ['inverted', 0]]);
+    assert.deepEqual(
+      found.map((f) => [f.feature, f.auc]),
+      [
+        ['post_outcome', 1],
+        ['inverted', 0],
+      ],
+    );
     assert.match(found[0]!.reason, /"post_outcome" alone perfectly separates the classes/);
   });
 
@@ -83,7 +97,10 @@ describe('singleFeatureLeakage', () => {
   });
 
   it('refuses mismatched lengths', () => {
-    assert.throws(() => singleFeatureLeakage(['a', 'b'], Float32Array.of(1, 2, 3), Uint8Array.of(0, 1)), LeakageInputError);
+    assert.throws(
+      () => singleFeatureLeakage(['a', 'b'], Float32Array.of(1, 2, 3), Uint8Array.of(0, 1)),
+      LeakageInputError,
+    );
   });
 });
 

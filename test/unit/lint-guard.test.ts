@@ -31,7 +31,10 @@ describe('ESLint guard on src/workflows', () => {
     ['the activity context', "import { Context } from '@temporalio/activity';\nexport const c = Context;\n"],
     ['the logger', "import pino from 'pino';\nexport const p = pino;\n"],
     ['the HTTP framework', "import { Hono } from 'hono';\nexport const h = Hono;\n"],
-    ['a value import of ../activities', "import { createActivities } from '../activities';\nexport const a = createActivities;\n"],
+    [
+      'a value import of ../activities',
+      "import { createActivities } from '../activities';\nexport const a = createActivities;\n",
+    ],
     [
       'a value import of an activities sub-module',
       "import { snapshotActivities } from '../activities/snapshot';\nexport const a = snapshotActivities;\n",
@@ -55,7 +58,10 @@ describe('ESLint guard on src/workflows', () => {
       "import { type VigilActivities } from '../activities';\nexport type A = VigilActivities;\n",
     ],
     ['the workflow SDK', "import { sleep } from '@temporalio/workflow';\nexport const s = sleep;\n"],
-    ['the common SDK package', "import { ApplicationFailure } from '@temporalio/common';\nexport const f = ApplicationFailure;\n"],
+    [
+      'the common SDK package',
+      "import { ApplicationFailure } from '@temporalio/common';\nexport const f = ApplicationFailure;\n",
+    ],
     ['pure project modules', "import { judgeGuardrails } from '../judging';\nexport const j = judgeGuardrails;\n"],
   ];
   for (const [what, code] of allowed) {
@@ -65,7 +71,8 @@ describe('ESLint guard on src/workflows', () => {
   }
 
   it('applies only to workflow code: activities may use node:fs and the AWS SDK', async () => {
-    const code = "import { readFileSync } from 'node:fs';\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const x = [readFileSync, S3Client];\n";
+    const code =
+      "import { readFileSync } from 'node:fs';\nimport { S3Client } from '@aws-sdk/client-s3';\nexport const x = [readFileSync, S3Client];\n";
     assert.deepEqual(await restrictedImports(code, 'src/activities/__probe__.ts'), []);
   });
 });

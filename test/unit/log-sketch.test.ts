@@ -29,7 +29,8 @@ const gammaOf = (alpha: number) => (1 + alpha) / (1 - alpha);
 const indexOf = (v: number, alpha: number) => Math.ceil(Math.log(Math.abs(v)) / Math.log(gammaOf(alpha)));
 const repOf = (i: number, alpha: number) => (2 * Math.pow(gammaOf(alpha), i)) / (gammaOf(alpha) + 1);
 /** Bucket identity of a value along the real line (independent of the module). */
-const keyOf = (v: number, alpha = DEFAULT_SKETCH_ALPHA) => (Math.abs(v) < MIN_INDEXABLE ? 'zero' : `${v > 0 ? '+' : '-'}${indexOf(v, alpha)}`);
+const keyOf = (v: number, alpha = DEFAULT_SKETCH_ALPHA) =>
+  Math.abs(v) < MIN_INDEXABLE ? 'zero' : `${v > 0 ? '+' : '-'}${indexOf(v, alpha)}`;
 /** [lo, hi] covered by a value's bucket (closed, so an edge on either end counts as inside: conservative). */
 function extentOf(v: number, alpha = DEFAULT_SKETCH_ALPHA): [number, number] {
   if (Math.abs(v) < MIN_INDEXABLE) return [-MIN_INDEXABLE, MIN_INDEXABLE];
@@ -67,9 +68,16 @@ describe('LogSketchBuilder', () => {
         assert.deepEqual(Object.keys(v > 0 ? s.negative : s.positive), []);
         const i = Number(Object.keys(side)[0]);
         const rep = Math.sign(v) * repOf(i, alpha);
-        assert.ok(Math.abs(rep - v) <= alpha * Math.abs(v) * (1 + 1e-12), `α=${alpha}: v=${v}, bucket ${i}, representative ${rep}`);
+        assert.ok(
+          Math.abs(rep - v) <= alpha * Math.abs(v) * (1 + 1e-12),
+          `α=${alpha}: v=${v}, bucket ${i}, representative ${rep}`,
+        );
         const rel = 1e-12;
-        assert.ok(Math.abs(v) <= bucketUpperBound(alpha, i) * (1 + rel) && Math.abs(v) > bucketUpperBound(alpha, i - 1) * (1 - rel), `${v} outside bucket ${i}`);
+        assert.ok(
+          Math.abs(v) <= bucketUpperBound(alpha, i) * (1 + rel) &&
+            Math.abs(v) > bucketUpperBound(alpha, i - 1) * (1 - rel),
+          `${v} outside bucket ${i}`,
+        );
       }
     }
   });
@@ -78,13 +86,28 @@ describe('LogSketchBuilder', () => {
     const b = new LogSketchBuilder();
     for (const v of [0, -0, 1e-10, -9.99e-10, null, Number.NaN, Infinity, -Infinity]) b.add(v);
     assert.equal(b.count, 4);
-    assert.deepEqual(b.toSketch(), { alpha: DEFAULT_SKETCH_ALPHA, count: 4, missing: 4, zero: 4, positive: {}, negative: {} });
+    assert.deepEqual(b.toSketch(), {
+      alpha: DEFAULT_SKETCH_ALPHA,
+      count: 4,
+      missing: 4,
+      zero: 4,
+      positive: {},
+      negative: {},
+    });
     b.add(MIN_INDEXABLE);
     assert.deepEqual(b.toSketch().positive, { [String(indexOf(MIN_INDEXABLE, DEFAULT_SKETCH_ALPHA))]: 1 });
   });
 
   it('toSketch counts each bucket as Math.ceil(log|v| / log γ) computed independently, and survives JSON', () => {
-    const values: (number | null)[] = [...normals('counts-a', 4000, 0, 3), ...normals('counts-b', 1000, 250, 40), 0, 0, null, Number.NaN, 1e-12];
+    const values: (number | null)[] = [
+      ...normals('counts-a', 4000, 0, 3),
+      ...normals('counts-b', 1000, 250, 40),
+      0,
+      0,
+      null,
+      Number.NaN,
+      1e-12,
+    ];
     const expected: LogSketch = { alpha: 0.02, count: 0, missing: 0, zero: 0, positive: {}, negative: {} };
     for (const v of values) {
       if (v === null || !Number.isFinite(v)) expected.missing++;
@@ -162,7 +185,13 @@ describe('sketchBinCounts', () => {
     const g = gammaOf(alpha);
     const idx = [-30, -5, 0, 3, 4, 40, 41, 120];
     // every value is its bucket's representative, repeated a few times; negatives mirrored, zeros too
-    const values = [0, 0, 0, ...idx.flatMap((i, k) => Array.from({ length: k + 1 }, () => repOf(i, alpha))), ...idx.slice(0, 5).map((i) => -repOf(i, alpha))];
+    const values = [
+      0,
+      0,
+      0,
+      ...idx.flatMap((i, k) => Array.from({ length: k + 1 }, () => repOf(i, alpha))),
+      ...idx.slice(0, 5).map((i) => -repOf(i, alpha)),
+    ];
     const edges = [
       -repOf(0, alpha), // on a negative representative: that value goes above the edge
       -1e-12,
@@ -197,7 +226,10 @@ describe('sketchBinCounts', () => {
       assert.ok(inStraddling > 0, 'the case must have straddling buckets to mean anything');
       const raw = binCounts(values, edges);
       const sk = sketchBinCounts(sketchOf(values), edges);
-      assert.equal(sk.reduce((a, b) => a + b), values.length);
+      assert.equal(
+        sk.reduce((a, b) => a + b),
+        values.length,
+      );
       const diffs = sk.map((c, j) => Math.abs(c - raw[j]!));
       assert.ok(Math.max(...diffs) <= inStraddling, `${seed}: ${diffs} vs ${inStraddling}`);
       assert.ok(diffs.reduce((a, b) => a + b) <= 2 * inStraddling, `${seed}: ${diffs} vs ${inStraddling}`);
@@ -232,7 +264,10 @@ describe('sketchPsi', () => {
 
   it('throws StatsInputError, as psi() does, for an empty window, and for non-finite reference values', () => {
     assert.throws(() => psi(reference, []), StatsInputError);
-    assert.throws(() => sketchPsi(reference, emptySketch()), (e: unknown) => e instanceof StatsInputError && /no finite values/.test(e.message));
+    assert.throws(
+      () => sketchPsi(reference, emptySketch()),
+      (e: unknown) => e instanceof StatsInputError && /no finite values/.test(e.message),
+    );
     assert.throws(() => sketchPsi(reference, sketchOf([null, Number.NaN])), /no finite values \(2 missing\)/);
     assert.throws(() => sketchPsi([1, Number.NaN, 2], sketchOf([1])), StatsInputError);
     assert.throws(() => sketchPsi(reference, sketchOf([1]), { edges: [1, 1] }), StatsInputError);
@@ -281,7 +316,10 @@ describe('sketchKs', () => {
       assert.equal(sk.m, 5000);
       assert.equal(sk.n, 5000);
       assert.ok(sk.statistic <= raw.statistic + 1e-12, `${seed}: sketch D ${sk.statistic} > raw D ${raw.statistic}`);
-      assert.ok(sk.statistic >= raw.statistic - slack, `${seed}: sketch D ${sk.statistic} < raw D ${raw.statistic} − ${slack}`);
+      assert.ok(
+        sk.statistic >= raw.statistic - slack,
+        `${seed}: sketch D ${sk.statistic} < raw D ${raw.statistic} − ${slack}`,
+      );
       assert.ok(sk.pValue >= raw.pValue - 1e-12, `${seed}: a lower D gives a p-value no smaller`);
     }
   });
@@ -296,7 +334,10 @@ describe('sketchKs', () => {
 
   it('throws StatsInputError, as ks2Sample does, for an empty sample, and for non-finite reference values', () => {
     assert.throws(() => ks2Sample([1, 2], []), StatsInputError);
-    assert.throws(() => sketchKs([1, 2], emptySketch()), (e: unknown) => e instanceof StatsInputError && /no finite values/.test(e.message));
+    assert.throws(
+      () => sketchKs([1, 2], emptySketch()),
+      (e: unknown) => e instanceof StatsInputError && /no finite values/.test(e.message),
+    );
     assert.throws(() => sketchKs([], sketchOf([1])), StatsInputError);
     assert.throws(() => sketchKs([1, Infinity], sketchOf([1])), StatsInputError);
   });
@@ -326,11 +367,17 @@ describe('centred sketches (features far from zero for their spread)', () => {
     const rawKs = ks2Sample(ref, cur);
     assert.equal(sketchResolves(ref, DEFAULT_SKETCH_ALPHA), false);
     assert.equal(sketchResolves(ref, DEFAULT_SKETCH_ALPHA, { centre: 140 }), true);
-    assert.ok(Math.abs(sketchPsi(ref, sketchOf(cur)).psi - raw) > 1, 'uncentred: far off (why it is reported as not compared)');
+    assert.ok(
+      Math.abs(sketchPsi(ref, sketchOf(cur)).psi - raw) > 1,
+      'uncentred: far off (why it is reported as not compared)',
+    );
     const s = centred(cur, 140);
     assert.ok(Math.abs(sketchPsi(ref, s).psi - raw) < 0.01, `centred sketch PSI ${sketchPsi(ref, s).psi} vs ${raw}`);
     const k = sketchKs(ref, s);
-    assert.ok(k.statistic <= rawKs.statistic + 1e-12 && k.statistic > rawKs.statistic - 0.005, `KS ${k.statistic} vs ${rawKs.statistic}`);
+    assert.ok(
+      k.statistic <= rawKs.statistic + 1e-12 && k.statistic > rawKs.statistic - 0.005,
+      `KS ${k.statistic} vs ${rawKs.statistic}`,
+    );
     assert.ok(k.at > 130 && k.at < 150, `the boundary attaining D is on the raw scale: ${k.at}`);
     // Bin counts on raw-scale edges: the sketch's zero bucket is the centre itself.
     const edges = quantileEdges(ref, 10);
@@ -351,7 +398,10 @@ describe('centred sketches (features far from zero for their spread)', () => {
     const sorted = [...ref].sort((x, y) => x - y);
     assert.equal(sorted.length % 2, 0);
     const median = (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-    assert.ok(why?.includes(`a sketch centre of ${Number(median.toPrecision(6))} (the reference median)`), why ?? 'null');
+    assert.ok(
+      why?.includes(`a sketch centre of ${Number(median.toPrecision(6))} (the reference median)`),
+      why ?? 'null',
+    );
     // A spread so narrow that no centre helps at this α: the reason, without a suggestion.
     const narrow = normals('narrow', 2000, 140, 1e-4);
     const none = sketchTooCoarse(narrow, sketchOf(narrow, 0.3));

@@ -29,7 +29,6 @@ import { armStats } from '../../src/stats';
 import { validPolicy, validReleaseRequest } from '../support/fixtures';
 import { memoryEvidence } from '../support/memory-evidence';
 
-
 const log = createLogger('test', 'silent');
 const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
 
@@ -54,17 +53,31 @@ async function setup() {
 const EVALUATION = generateCohort('unit:drift-evaluation', 3000);
 /** The candidate's validated operating point on the evaluation split, as OFFLINE_EVAL would record it. */
 const baseline: ArmStats = armStats(
-  EVALUATION.map((c) => 1 / (1 + Math.exp(-(DEMO_CANDIDATE.bias + DEMO_CANDIDATE.weights.reduce((s, w, k) => s + w * Math.fround(c.features[k]!), 0))))),
+  EVALUATION.map(
+    (c) =>
+      1 /
+      (1 +
+        Math.exp(
+          -(DEMO_CANDIDATE.bias + DEMO_CANDIDATE.weights.reduce((s, w, k) => s + w * Math.fround(c.features[k]!), 0)),
+        )),
+  ),
   EVALUATION.map((c) => c.label),
   validPolicy().operatingThreshold,
 );
 
 describe('population shift in the simulator', () => {
   const cases = generateCohort('unit:shift', 500);
-  const shift = TrafficScenarioSchema.parse({ name: 'x7 moved', shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' } });
+  const shift = TrafficScenarioSchema.parse({
+    name: 'x7 moved',
+    shift: { feature: 'x7', offset: 1.5, fromInterval: 2, phase: 'monitoring' },
+  });
 
   it('moves the feature for both pipelines, only in monitoring windows from the given interval, outcomes untouched', () => {
-    assert.deepEqual(applyScenario(cases, FEATURES, shift, 3, 'canary'), cases, 'a monitoring-only shift leaves the canary alone');
+    assert.deepEqual(
+      applyScenario(cases, FEATURES, shift, 3, 'canary'),
+      cases,
+      'a monitoring-only shift leaves the canary alone',
+    );
     assert.deepEqual(applyScenario(cases, FEATURES, shift, 1, 'monitoring'), cases, 'interval 1 is before the shift');
     const moved = applyScenario(cases, FEATURES, shift, 2, 'monitoring');
     moved.forEach((c, k) => {
@@ -76,7 +89,10 @@ describe('population shift in the simulator', () => {
   });
 
   it('a site shift on top of a candidate pipeline fault: the fault applies to the shifted value', () => {
-    const both = TrafficScenarioSchema.parse({ regression: { site: 'site-b', feature: 'x0', scale: 1, offset: 2 }, shift: { site: 'site-b', feature: 'x0', offset: 1 } });
+    const both = TrafficScenarioSchema.parse({
+      regression: { site: 'site-b', feature: 'x0', scale: 1, offset: 2 },
+      shift: { site: 'site-b', feature: 'x0', offset: 1 },
+    });
     const out = applyScenario(cases, FEATURES, both, 0);
     out.forEach((c, k) => {
       const orig = cases[k]!;
@@ -99,16 +115,35 @@ describe('population shift in the simulator', () => {
 describe('observeDrift', () => {
   it('finds nothing on traffic like the reference, and names the shifted feature after a shift; aggregates only', async () => {
     const { evidence, request } = await setup();
-    const scenario = TrafficScenarioSchema.parse({ name: 'x7 moved', shift: { feature: 'x7', offset: 1.5, fromInterval: 1, phase: 'monitoring' } });
+    const scenario = TrafficScenarioSchema.parse({
+      name: 'x7 moved',
+      shift: { feature: 'x7', offset: 1.5, fromInterval: 1, phase: 'monitoring' },
+    });
     const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(scenario), log });
-    const run = (step: number, recent = [] as Parameters<typeof acts.observeDrift>[0]['recent']): Promise<Awaited<ReturnType<typeof acts.observeDrift>>> =>
-      env().run(() => acts.observeDrift({ releaseId: 'r-1', request, step, cases: 1000, baseline, recent, at: '2026-07-01T00:00:00Z' }));
+    const run = (
+      step: number,
+      recent = [] as Parameters<typeof acts.observeDrift>[0]['recent'],
+    ): Promise<Awaited<ReturnType<typeof acts.observeDrift>>> =>
+      env().run(() =>
+        acts.observeDrift({
+          releaseId: 'r-1',
+          request,
+          step,
+          cases: 1000,
+          baseline,
+          recent,
+          at: '2026-07-01T00:00:00Z',
+        }),
+      );
 
     const calm = await run(0);
     const g = request.policy.monitoring.drift!;
     const calmVerdict = judgeDrift(calm.measurement, g);
     assert.equal(calmVerdict.verdict, 'pass', calmVerdict.reasons.join(' | '));
-    assert.deepEqual(calm.measurement.data.features.map((f) => f.feature), [...FEATURES, 'site']);
+    assert.deepEqual(
+      calm.measurement.data.features.map((f) => f.feature),
+      [...FEATURES, 'site'],
+    );
     assert.equal(calm.measurement.reference.rows, 3000);
     assert.equal(calm.measurement.performance.windows.join(), '0');
 
@@ -118,12 +153,20 @@ describe('observeDrift', () => {
     const flagged = verdict.reasons.filter((r) => r.startsWith('data drift in')).map((r) => r.split(':')[0]);
     assert.deepEqual([...new Set(flagged)], ['data drift in x7'], verdict.reasons.join(' | '));
     // x7 has no weight in the candidate: its alerts do not move, the drift is in the inputs only.
-    assert.ok(!verdict.reasons.some((r) => r.startsWith('workflow drift') || r.startsWith('performance drift')), verdict.reasons.join(' | '));
+    assert.ok(
+      !verdict.reasons.some((r) => r.startsWith('workflow drift') || r.startsWith('performance drift')),
+      verdict.reasons.join(' | '),
+    );
     assert.deepEqual(shifted.measurement.performance.windows, [0, 1]);
-    assert.equal(shifted.measurement.performance.labelled, calm.measurement.performance.current.labelled + shifted.measurement.performance.current.labelled);
+    assert.equal(
+      shifted.measurement.performance.labelled,
+      calm.measurement.performance.current.labelled + shifted.measurement.performance.current.labelled,
+    );
 
     // The evidence record holds bins and site counts — no case ids, no patient ids.
-    const text = JSON.stringify(evidence.docs().filter((d) => (d as { kind?: string }).kind === 'vigil.monitoring-drift/v1'));
+    const text = JSON.stringify(
+      evidence.docs().filter((d) => (d as { kind?: string }).kind === 'vigil.monitoring-drift/v1'),
+    );
     assert.ok(text.length > 0);
     assert.doesNotMatch(text, /traffic:monitoring:[0-9a-f]{64}:\d+:\d+/);
     assert.doesNotMatch(JSON.stringify(shifted.measurement), /caseId|patient/);
@@ -135,7 +178,15 @@ describe('observeDrift beside gateway telemetry', () => {
     const { evidence, request } = await setup();
     const live = {} as NonNullable<Parameters<typeof driftActivities>[0]['live']>;
     const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, live });
-    const out = await acts.observeDrift({ releaseId: 'r-1', request, step: 0, cases: 1000, baseline, recent: [], at: '2026-07-01T00:00:00Z' });
+    const out = await acts.observeDrift({
+      releaseId: 'r-1',
+      request,
+      step: 0,
+      cases: 1000,
+      baseline,
+      recent: [],
+      at: '2026-07-01T00:00:00Z',
+    });
     const verdict = judgeDrift(out.measurement, request.policy.monitoring.drift!);
     assert.equal(verdict.verdict, 'inconclusive');
     assert.match(verdict.reasons.join(' | '), /has no telemetry window reader/);
@@ -158,7 +209,15 @@ describe('requestRevalidation', () => {
     };
     const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, temporal });
     const drift = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1' });
-    const out = await acts.requestRevalidation({ releaseId: 'r-1', request, attempt: 2, interval: 4, reasons: ['drift detected …', 'data drift in x7: PSI 1.2 > 0.25'], drift, at: '2026-07-01T00:00:00Z' });
+    const out = await acts.requestRevalidation({
+      releaseId: 'r-1',
+      request,
+      attempt: 2,
+      interval: 4,
+      reasons: ['drift detected …', 'data drift in x7: PSI 1.2 > 0.25'],
+      drift,
+      at: '2026-07-01T00:00:00Z',
+    });
     assert.equal(out.attempt, 2);
     assert.equal(signals.length, 1);
     const s = signals[0]!;
@@ -170,18 +229,32 @@ describe('requestRevalidation', () => {
     assert.deepEqual(entry.behind, ['r-1']);
     assert.equal(entry.releaseId, releaseIdFor(entry.request, sha256Hex(canonicalBytes(request.policy))));
     assert.equal(out.releaseId, entry.releaseId);
-    assert.match(entry.request.reason, /^revalidation required: drift detected in monitoring interval 5 of release r-1/);
+    assert.match(
+      entry.request.reason,
+      /^revalidation required: drift detected in monitoring interval 5 of release r-1/,
+    );
   });
 
   it('without a Temporal client it fails for good, typed NotConfigured', async () => {
     const { evidence, request } = await setup();
     const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log });
     const drift = await evidence.putJson({ kind: 'x' });
-    await assert.rejects(acts.requestRevalidation({ releaseId: 'r-1', request, attempt: 2, interval: 0, reasons: [], drift, at: '2026-07-01T00:00:00Z' }), (e) => {
-      assert.ok(e instanceof ApplicationFailure);
-      assert.equal(e.type, ErrorType.NotConfigured);
-      assert.equal(e.nonRetryable, true);
-      return true;
-    });
+    await assert.rejects(
+      acts.requestRevalidation({
+        releaseId: 'r-1',
+        request,
+        attempt: 2,
+        interval: 0,
+        reasons: [],
+        drift,
+        at: '2026-07-01T00:00:00Z',
+      }),
+      (e) => {
+        assert.ok(e instanceof ApplicationFailure);
+        assert.equal(e.type, ErrorType.NotConfigured);
+        assert.equal(e.nonRetryable, true);
+        return true;
+      },
+    );
   });
 });

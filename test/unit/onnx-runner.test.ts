@@ -28,17 +28,26 @@ function referenceScores(jsonFile: string, csvFile: string): number[] {
 }
 
 describe('ONNX logistic models', () => {
-  const table = readCsvTable(fs.readFileSync(demo('data/evaluation.csv')), labelledSchema(FEATURES, { extraColumns: 'ignore' }), 'evaluation.csv');
+  const table = readCsvTable(
+    fs.readFileSync(demo('data/evaluation.csv')),
+    labelledSchema(FEATURES, { extraColumns: 'ignore' }),
+    'evaluation.csv',
+  );
 
   it('committed demo .onnx files are exactly what infra/generate-onnx-models.ts produces', () => {
     for (const [rel, bytes] of Object.entries(demoOnnxFiles())) {
-      assert.ok(Buffer.from(bytes).equals(fs.readFileSync(demo(rel))), `${rel} is stale: run node --import tsx infra/generate-onnx-models.ts`);
+      assert.ok(
+        Buffer.from(bytes).equals(fs.readFileSync(demo(rel))),
+        `${rel} is stale: run node --import tsx infra/generate-onnx-models.ts`,
+      );
     }
   });
 
   for (const m of [DEMO_INCUMBENT, DEMO_CANDIDATE]) {
     it(`onnxruntime scores of ${m.name}-${m.version}.onnx equal the JSON model's on the demo evaluation CSV (|Δ| ≤ 1e-6)`, async () => {
-      const model = await OnnxModel.load(fs.readFileSync(demo(`models/${m.name}-${m.version}.onnx`)), { batchSize: 1000 });
+      const model = await OnnxModel.load(fs.readFileSync(demo(`models/${m.name}-${m.version}.onnx`)), {
+        batchSize: 1000,
+      });
       try {
         assert.deepEqual(model.features, m.features);
         assert.equal(`${model.name}@${model.version}`, `${m.name}@${m.version}`);
@@ -48,7 +57,10 @@ describe('ONNX logistic models', () => {
         let worst = 0;
         for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
         assert.ok(worst <= 1e-6, `max |onnx − json| = ${worst}`);
-        assert.ok(worst > 0 || want.length === 0, 'sanity: float32 and float64 paths are genuinely different computations');
+        assert.ok(
+          worst > 0 || want.length === 0,
+          'sanity: float32 and float64 paths are genuinely different computations',
+        );
       } finally {
         await model.close();
       }
@@ -57,7 +69,10 @@ describe('ONNX logistic models', () => {
 
   it('gives identical scores whatever the batch size (batches are contiguous row ranges)', async () => {
     const bytes = logisticToOnnx(DEMO_CANDIDATE);
-    const [one, odd] = await Promise.all([OnnxModel.load(bytes, { batchSize: 65_536 }), OnnxModel.load(bytes, { batchSize: 7, intraOpNumThreads: 1 })]);
+    const [one, odd] = await Promise.all([
+      OnnxModel.load(bytes, { batchSize: 65_536 }),
+      OnnxModel.load(bytes, { batchSize: 7, intraOpNumThreads: 1 }),
+    ]);
     const a = await one.score(table.features, table.rows, 8);
     const b = await odd.score(table.features, table.rows, 8);
     assert.deepEqual(b, a);
@@ -73,7 +88,13 @@ describe('ONNX logistic models', () => {
 });
 
 describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
-  const identity = (over: { inputs?: string[]; inDims?: number[]; outDims?: number[]; elem?: number; meta?: string | null }) =>
+  const identity = (over: {
+    inputs?: string[];
+    inDims?: number[];
+    outDims?: number[];
+    elem?: number;
+    meta?: string | null;
+  }) =>
     encodeModel({
       ir_version: 8,
       opset_import: [{ domain: '', version: 13 }],
@@ -85,9 +106,24 @@ describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
         initializer: [],
         input: (over.inputs ?? ['features']).map((name) => ({
           name,
-          type: { tensor_type: { elem_type: over.elem ?? OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, ...(over.inDims ?? [1]).map((d) => ({ dim_value: d }))] } } },
+          type: {
+            tensor_type: {
+              elem_type: over.elem ?? OnnxDataType.FLOAT,
+              shape: { dim: [{ dim_param: 'N' }, ...(over.inDims ?? [1]).map((d) => ({ dim_value: d }))] },
+            },
+          },
         })),
-        output: [{ name: 'probability', type: { tensor_type: { elem_type: over.elem ?? OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, ...(over.outDims ?? [1]).map((d) => ({ dim_value: d }))] } } } }],
+        output: [
+          {
+            name: 'probability',
+            type: {
+              tensor_type: {
+                elem_type: over.elem ?? OnnxDataType.FLOAT,
+                shape: { dim: [{ dim_param: 'N' }, ...(over.outDims ?? [1]).map((d) => ({ dim_value: d }))] },
+              },
+            },
+          },
+        ],
       },
       metadata_props: over.meta === null ? [] : [{ key: 'vigil.features', value: over.meta ?? '["s"]' }],
     });
@@ -101,15 +137,43 @@ describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
   });
 
   const cases: [string, () => Promise<unknown>, RegExp][] = [
-    ['bytes that are not a protobuf model', () => OnnxModel.load(Buffer.from('{"format":"vigil.logistic/v1"}')), /not an ONNX model|onnxruntime rejected/],
-    ['a truncated model', () => OnnxModel.load(logisticToOnnx(DEMO_CANDIDATE).subarray(0, 200)), /not an ONNX model|onnxruntime rejected/],
-    ['an input with another name', () => OnnxModel.load(identity({ inputs: ['x'] })), /expected exactly one input "features", found \[x\]/],
+    [
+      'bytes that are not a protobuf model',
+      () => OnnxModel.load(Buffer.from('{"format":"vigil.logistic/v1"}')),
+      /not an ONNX model|onnxruntime rejected/,
+    ],
+    [
+      'a truncated model',
+      () => OnnxModel.load(logisticToOnnx(DEMO_CANDIDATE).subarray(0, 200)),
+      /not an ONNX model|onnxruntime rejected/,
+    ],
+    [
+      'an input with another name',
+      () => OnnxModel.load(identity({ inputs: ['x'] })),
+      /expected exactly one input "features", found \[x\]/,
+    ],
     ['a double-typed input', () => OnnxModel.load(identity({ elem: OnnxDataType.DOUBLE })), /must be a float32 tensor/],
-    ['more columns than declared features', () => OnnxModel.load(identity({ inDims: [3], outDims: [3] })), /has 3 columns but the model declares 1 features/],
-    ['an output with several values per row', () => OnnxModel.load(identity({ inDims: [2], outDims: [2], meta: '["a","b"]' })), /output "probability" must be a float32 tensor \[N\] or \[N, 1\]/],
-    ['no feature metadata and no feature list', () => OnnxModel.load(identity({ meta: null })), /no "vigil.features" metadata/],
+    [
+      'more columns than declared features',
+      () => OnnxModel.load(identity({ inDims: [3], outDims: [3] })),
+      /has 3 columns but the model declares 1 features/,
+    ],
+    [
+      'an output with several values per row',
+      () => OnnxModel.load(identity({ inDims: [2], outDims: [2], meta: '["a","b"]' })),
+      /output "probability" must be a float32 tensor \[N\] or \[N, 1\]/,
+    ],
+    [
+      'no feature metadata and no feature list',
+      () => OnnxModel.load(identity({ meta: null })),
+      /no "vigil.features" metadata/,
+    ],
     ['malformed feature metadata', () => OnnxModel.load(identity({ meta: '"s"' })), /must be a JSON array/],
-    ['a feature list that contradicts the metadata', () => OnnxModel.load(identity({}), { features: ['t'] }), /declares features \[s\] but \[t\] were given/],
+    [
+      'a feature list that contradicts the metadata',
+      () => OnnxModel.load(identity({}), { features: ['t'] }),
+      /declares features \[s\] but \[t\] were given/,
+    ],
   ];
   for (const [what, load, message] of cases) {
     it(`rejects ${what}`, async () => {

@@ -5,7 +5,14 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DatasetError, labelledSchema, readCsvTable } from '../../src/data';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
-import { loadScorer, ModelFormatError, modelFormatOf, scorePair, ScoringError, type ScoringInput } from '../../src/models';
+import {
+  loadScorer,
+  ModelFormatError,
+  modelFormatOf,
+  scorePair,
+  ScoringError,
+  type ScoringInput,
+} from '../../src/models';
 import { encodeModel, OnnxDataType } from '../../src/models/onnx-proto';
 import { FEATURES } from '../../src/sim/cohort';
 
@@ -22,8 +29,22 @@ const passThrough = encodeModel({
     name: 'g',
     node: [{ input: ['features'], output: ['probability'], name: 'id', op_type: 'Identity' }],
     initializer: [],
-    input: [{ name: 'features', type: { tensor_type: { elem_type: OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } } }],
-    output: [{ name: 'probability', type: { tensor_type: { elem_type: OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } } } }],
+    input: [
+      {
+        name: 'features',
+        type: {
+          tensor_type: { elem_type: OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } },
+        },
+      },
+    ],
+    output: [
+      {
+        name: 'probability',
+        type: {
+          tensor_type: { elem_type: OnnxDataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: 1 }] } },
+        },
+      },
+    ],
   },
   metadata_props: [{ key: 'vigil.features', value: '["s"]' }],
 });
@@ -37,7 +58,11 @@ const input = (scores: number[], extra: Partial<ScoringInput> = {}): ScoringInpu
 });
 
 describe('loadScorer', () => {
-  const table = readCsvTable(fs.readFileSync(demo('data/evaluation.csv')), labelledSchema(FEATURES, { extraColumns: 'ignore' }), 'evaluation.csv');
+  const table = readCsvTable(
+    fs.readFileSync(demo('data/evaluation.csv')),
+    labelledSchema(FEATURES, { extraColumns: 'ignore' }),
+    'evaluation.csv',
+  );
 
   it('JSON and ONNX versions of each demo model give the same scores on the same locked table', async () => {
     for (const m of [DEMO_INCUMBENT, DEMO_CANDIDATE]) {
@@ -57,16 +82,23 @@ describe('loadScorer', () => {
     const reversed = [...table.featureNames].reverse();
     const F = reversed.length;
     const features = new Float32Array(table.features.length);
-    for (let r = 0; r < table.rows; r++) for (let k = 0; k < F; k++) features[r * F + k] = table.features[r * F + (F - 1 - k)]!;
+    for (let r = 0; r < table.rows; r++)
+      for (let k = 0; k < F; k++) features[r * F + k] = table.features[r * F + (F - 1 - k)]!;
     const a = await scorer.score(table);
     const b = await scorer.score({ ...table, featureNames: reversed, features });
     assert.deepEqual(b, a);
-    await assert.rejects(scorer.score({ ...table, featureNames: ['y0', ...table.featureNames.slice(1)] }), (e: unknown) => e instanceof ModelFormatError && /needs feature "x0"/.test(e.message));
+    await assert.rejects(
+      scorer.score({ ...table, featureNames: ['y0', ...table.featureNames.slice(1)] }),
+      (e: unknown) => e instanceof ModelFormatError && /needs feature "x0"/.test(e.message),
+    );
     await scorer.close();
   });
 
   it('scorePair scores candidate and incumbent on the very same rows', async () => {
-    const [c, i] = await Promise.all([loadScorer(fs.readFileSync(demo('models/sepsis-alert-2.0.0.onnx')), 'c.onnx'), loadScorer(fs.readFileSync(demo('models/sepsis-alert-1.4.0.json')), 'i.json')]);
+    const [c, i] = await Promise.all([
+      loadScorer(fs.readFileSync(demo('models/sepsis-alert-2.0.0.onnx')), 'c.onnx'),
+      loadScorer(fs.readFileSync(demo('models/sepsis-alert-1.4.0.json')), 'i.json'),
+    ]);
     const pair = await scorePair(c, i, table);
     assert.equal(pair.candidate.length, table.rows);
     assert.equal(pair.incumbent.length, table.rows);
@@ -82,7 +114,10 @@ describe('loadScorer', () => {
   ] as const) {
     it(`turns ${what} score into a ScoringError naming the row and case`, async () => {
       const scorer = await loadScorer(passThrough, 'p.onnx');
-      await assert.rejects(scorer.score(input([...scores])), (e: unknown) => e instanceof ScoringError && e.row === row && message.test(e.message));
+      await assert.rejects(
+        scorer.score(input([...scores])),
+        (e: unknown) => e instanceof ScoringError && e.row === row && message.test(e.message),
+      );
       await scorer.close();
     });
   }
@@ -110,13 +145,22 @@ describe('precomputed prediction files', () => {
   });
 
   it('refuse a file whose digest is not the pinned one', async () => {
-    await assert.rejects(loadScorer(file, 'preds.csv', { predictionsSha256: sha(Buffer.from('other')) }), (e: unknown) => e instanceof DatasetError && e.code === 'digest-mismatch');
+    await assert.rejects(
+      loadScorer(file, 'preds.csv', { predictionsSha256: sha(Buffer.from('other')) }),
+      (e: unknown) => e instanceof DatasetError && e.code === 'digest-mismatch',
+    );
   });
 
   it('require exact coverage: a row without a score, or a score without a row, is an error', async () => {
     const scorer = await loadScorer(file, 'preds.csv', { predictionsSha256: sha(file) });
-    await assert.rejects(scorer.score(input([0, 0, 0, 0])), { code: 'coverage', message: /1 evaluation case\(s\) have no score, e.g. "c4"/ });
-    await assert.rejects(scorer.score(input([0, 0])), { code: 'coverage', message: /1 score\(s\) for cases not in the evaluation, e.g. "c3"/ });
+    await assert.rejects(scorer.score(input([0, 0, 0, 0])), {
+      code: 'coverage',
+      message: /1 evaluation case\(s\) have no score, e.g. "c4"/,
+    });
+    await assert.rejects(scorer.score(input([0, 0])), {
+      code: 'coverage',
+      message: /1 score\(s\) for cases not in the evaluation, e.g. "c3"/,
+    });
     // A case the table dropped on purpose (drop-row policy) may still carry a score.
     assert.equal((await scorer.score(input([0, 0], { droppedCaseIds: ['c3'] }))).length, 2);
   });

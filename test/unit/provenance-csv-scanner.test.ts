@@ -42,23 +42,55 @@ async function readAll(open: () => Promise<TableStream>): Promise<Outcome> {
 }
 
 /** The scanner (at several block sizes, so block boundaries fall everywhere) agrees with csv-parse. */
-async function assertSameAsCsvParse(bytes: Uint8Array | string, blockSizes: number[] = [1 << 20, 1, 2, 3, 7]): Promise<void> {
+async function assertSameAsCsvParse(
+  bytes: Uint8Array | string,
+  blockSizes: number[] = [1 << 20, 1, 2, 3, 7],
+): Promise<void> {
   const file = write(bytes);
   const expected = await readAll(() => openCsvWithCsvParse(file));
   for (const blockSize of blockSizes) {
     const actual = await readAll(() => openCsv(file, { blockSize }));
-    assert.deepEqual(actual, expected, `block ${blockSize}, input ${JSON.stringify(Buffer.from(bytes).toString('latin1'))}`);
+    assert.deepEqual(
+      actual,
+      expected,
+      `block ${blockSize}, input ${JSON.stringify(Buffer.from(bytes).toString('latin1'))}`,
+    );
   }
 }
 
 // Cells made of the characters that matter to CSV and JSON: delimiters, quotes, CR/LF, backslash, controls,
 // NUL, DEL, non-ASCII (2-, 3- and 4-byte UTF-8), plus ordinary text and digits.
 const cellChar = fc.constantFrom(
-  ...['a', 'b', 'Z', '0', '7', '.', '-', ' ', ',', '"', '\r', '\n', '\\', '\t', '\u0000', '\u001f', '\u007f', 'é', '€', '😀', 'ü'],
+  ...[
+    'a',
+    'b',
+    'Z',
+    '0',
+    '7',
+    '.',
+    '-',
+    ' ',
+    ',',
+    '"',
+    '\r',
+    '\n',
+    '\\',
+    '\t',
+    '\u0000',
+    '\u001f',
+    '\u007f',
+    'é',
+    '€',
+    '😀',
+    'ü',
+  ],
 );
 const cell = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: cellChar, maxLength: 6 }) },
-  { weight: 2, arbitrary: fc.constantFrom('', '1', '-0', '3.250', '007', '1e3', ' 4', 'Infinity', '0x1F', '.5', '5.', 'NaN') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('', '1', '-0', '3.250', '007', '1e3', ' 4', 'Infinity', '0x1F', '.5', '5.', 'NaN'),
+  },
 );
 
 /** A table serialised as a CSV writer might: each cell quoted if needed (or at random), some line ending. */
@@ -79,7 +111,14 @@ const csvText = fc
       for (let c = 0; c < cols; c++) {
         const k = (r * cols + c) % seed.length;
         let v = r === 0 ? `h${c}${seed[k]!.replace(/[^a-z]/g, '')}` : seed[k]!;
-        if (v.includes('\r') || v.includes('\n') || v.includes(',') || v.includes('"') || quoteAll[k] || (c === 0 && v === '' && cols === 1)) {
+        if (
+          v.includes('\r') ||
+          v.includes('\n') ||
+          v.includes(',') ||
+          v.includes('"') ||
+          quoteAll[k] ||
+          (c === 0 && v === '' && cols === 1)
+        ) {
           v = `"${v.replace(/"/g, '""')}"`;
         }
         cells.push(v);
@@ -93,7 +132,10 @@ const csvText = fc
 const rawBytes = fc
   .array(
     fc.constantFrom(
-      ...[0x61, 0x62, 0x31, 0x2c, 0x2c, 0x22, 0x22, 0x0a, 0x0d, 0x00, 0x5c, 0x20, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0xed, 0xa0, 0x80, 0xef, 0xbb, 0xbf],
+      ...[
+        0x61, 0x62, 0x31, 0x2c, 0x2c, 0x22, 0x22, 0x0a, 0x0d, 0x00, 0x5c, 0x20, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff,
+        0xed, 0xa0, 0x80, 0xef, 0xbb, 0xbf,
+      ],
     ),
     { maxLength: 40 },
   )
@@ -164,7 +206,7 @@ describe('CSV scanner vs csv-parse', () => {
   });
 
   it('hands ASCII rows over with the exact rowDigest JSON', async () => {
-    const text = 'a,b,c\n1,x y,\n,,\n~!,#$%,&\'()*+\n';
+    const text = "a,b,c\n1,x y,\n,,\n~!,#$%,&'()*+\n";
     const file = write(text);
     const scan = await scanTable(file, 'csv');
     const seen: [string, string[]][] = [];
@@ -177,7 +219,10 @@ describe('CSV scanner vs csv-parse', () => {
       cellsRow: () => assert.fail('every row here is plain ASCII'),
     });
     const expected = (parse(text) as string[][]).slice(1);
-    assert.deepEqual(seen.map(([, cells]) => cells), expected);
+    assert.deepEqual(
+      seen.map(([, cells]) => cells),
+      expected,
+    );
     for (const [json, cells] of seen) assert.equal(json, JSON.stringify(cells));
   });
 });
@@ -191,7 +236,10 @@ describe('decimalValue', () => {
         frac: fc.option(fc.string({ unit: fc.constantFrom('0', '1', '3', '5', '9'), minLength: 0, maxLength: 17 })),
       })
       .map(({ neg, int, frac }) => `${neg ? '-' : ''}${int}${frac === null ? '' : `.${frac}`}`);
-    const anyText = fc.string({ unit: fc.constantFrom('0', '1', '9', '.', '-', '+', 'e', 'x', ' ', 'I'), maxLength: 8 });
+    const anyText = fc.string({
+      unit: fc.constantFrom('0', '1', '9', '.', '-', '+', 'e', 'x', ' ', 'I'),
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(fc.oneof(decimal, anyText, fc.double().map(String), fc.integer().map(String)), (text) => {
         const b = Buffer.from(`,${text},`);
@@ -201,7 +249,19 @@ describe('decimalValue', () => {
       { numRuns: 20000 },
     );
     // Hard cases for correct rounding, all on the fast path (m < 2^53, k ≤ 22).
-    for (const t of ['0.1', '0.3', '-0', '-0.000', '9007199254740991', '1.00000000000001', '9.99999999999999', '0.000000000000001', '0.0000000000000000000001', '4.35', '0.1234567890123456']) {
+    for (const t of [
+      '0.1',
+      '0.3',
+      '-0',
+      '-0.000',
+      '9007199254740991',
+      '1.00000000000001',
+      '9.99999999999999',
+      '0.000000000000001',
+      '0.0000000000000000000001',
+      '4.35',
+      '0.1234567890123456',
+    ]) {
       const b = Buffer.from(t);
       assert.ok(Object.is(decimalValue(b, 0, b.length), Number(t)), t);
     }
@@ -248,28 +308,66 @@ function referenceManifestParts(text: string, key: Buffer) {
       if (v < min) min = v;
       if (v > max) max = v;
     }
-    return numeric && n > 0 ? { name, nulls, numeric: { min, max, mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0 } } : { name, nulls };
+    return numeric && n > 0
+      ? { name, nulls, numeric: { min, max, mean, std: n > 1 ? Math.sqrt(m2 / (n - 1)) : 0 } }
+      : { name, nulls };
   });
   const splitter = new SplitAssigner(key, { train: 0.7, validation: 0.15, test: 0.15 });
   for (const r of rows) splitter.assign(r[0]!);
-  return { root: mth(leaves).toString('hex'), leaves: Buffer.concat(leaves).toString('hex'), columns, split: splitter.counts(), count: rows.length };
+  return {
+    root: mth(leaves).toString('hex'),
+    leaves: Buffer.concat(leaves).toString('hex'),
+    columns,
+    split: splitter.counts(),
+    count: rows.length,
+  };
 }
 
 describe('manifest from the scanner', () => {
   const key = Buffer.alloc(32, 7);
   const lineage: DatasetLineage = {
     dataset: { name: 't', version: '1' },
-    steps: [{ kind: 'assembly', samplingLogic: 'all', split: { patientIdColumn: 'pid', keyId: 'k', proportions: { train: 0.7, validation: 0.15, test: 0.15 } } }],
+    steps: [
+      {
+        kind: 'assembly',
+        samplingLogic: 'all',
+        split: { patientIdColumn: 'pid', keyId: 'k', proportions: { train: 0.7, validation: 0.15, test: 0.15 } },
+      },
+    ],
   };
   const numberish = fc.oneof(
-    fc.constantFrom('', '', '0', '-0', '1', '-1.5', '007', '3.250', '1e3', ' 4 ', '+2', '.5', '5.', '0x1F', 'Infinity', 'NaN', '-', 'n/a', 'é', '"q"'),
+    fc.constantFrom(
+      '',
+      '',
+      '0',
+      '-0',
+      '1',
+      '-1.5',
+      '007',
+      '3.250',
+      '1e3',
+      ' 4 ',
+      '+2',
+      '.5',
+      '5.',
+      '0x1F',
+      'Infinity',
+      'NaN',
+      '-',
+      'n/a',
+      'é',
+      '"q"',
+    ),
     fc.integer({ min: -1e6, max: 1e6 }).map(String),
     fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => v.toFixed(3)),
     fc.double({ min: -1e12, max: 1e12, noNaN: true }).map(String),
     fc.stringMatching(/^-?[0-9]{1,18}(\.[0-9]{1,18})?$/),
   );
   const table = fc.record({
-    rows: fc.array(fc.tuple(fc.constantFrom('P1', 'P2', 'P3', 'Pé', '"P4"'), numberish, numberish, numberish), { minLength: 1, maxLength: 40 }),
+    rows: fc.array(fc.tuple(fc.constantFrom('P1', 'P2', 'P3', 'Pé', '"P4"'), numberish, numberish, numberish), {
+      minLength: 1,
+      maxLength: 40,
+    }),
     eol: fc.constantFrom('\n', '\r\n'),
     quoteSome: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
   });
@@ -277,10 +375,16 @@ describe('manifest from the scanner', () => {
   it('gives the same root, leaves, column statistics and split counts as csv-parse + JSON.stringify + Number', async () => {
     await fc.assert(
       fc.asyncProperty(table, async ({ rows, eol, quoteSome }) => {
-        const q = (v: string, c: number) => (v.includes('"') || v.includes(',') || quoteSome[c] ? `"${v.replace(/"/g, '""')}"` : v);
+        const q = (v: string, c: number) =>
+          v.includes('"') || v.includes(',') || quoteSome[c] ? `"${v.replace(/"/g, '""')}"` : v;
         const text = `pid,x,y,z${eol}${rows.map((r) => r.map(q).join(',')).join(eol)}${eol}`;
         const file = write(text);
-        const built = await buildDatasetManifest({ dataFile: file, lineage, lineageDir: tmp, splitKey: { keyId: 'k', secret: key } });
+        const built = await buildDatasetManifest({
+          dataFile: file,
+          lineage,
+          lineageDir: tmp,
+          splitKey: { keyId: 'k', secret: key },
+        });
         const ref = referenceManifestParts(text, key);
         const m = built.manifest;
         assert.equal(m.rows.count, ref.count);
@@ -296,13 +400,23 @@ describe('manifest from the scanner', () => {
     );
   });
 
-  it('reports an empty patient id by data row, and a ragged row with csv-parse\'s message', async () => {
+  it("reports an empty patient id by data row, and a ragged row with csv-parse's message", async () => {
     await assert.rejects(
-      buildDatasetManifest({ dataFile: write('pid,x\nP1,1\n,2\n'), lineage, lineageDir: tmp, splitKey: { keyId: 'k', secret: key } }),
+      buildDatasetManifest({
+        dataFile: write('pid,x\nP1,1\n,2\n'),
+        lineage,
+        lineageDir: tmp,
+        splitKey: { keyId: 'k', secret: key },
+      }),
       /data row 2: empty patient id in "pid"/,
     );
     await assert.rejects(
-      buildDatasetManifest({ dataFile: write('pid,x\nP1,1\nP2\n'), lineage, lineageDir: tmp, splitKey: { keyId: 'k', secret: key } }),
+      buildDatasetManifest({
+        dataFile: write('pid,x\nP1,1\nP2\n'),
+        lineage,
+        lineageDir: tmp,
+        splitKey: { keyId: 'k', secret: key },
+      }),
       /Invalid Record Length: expect 2, got 1 on line 3/,
     );
   });

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { agreementFromLabels, cohensKappa, cohensKappaFromTable, fleissKappa, KappaError, type RaterLabel } from '../../src/provenance/kappa';
+import {
+  agreementFromLabels,
+  cohensKappa,
+  cohensKappaFromTable,
+  fleissKappa,
+  KappaError,
+  type RaterLabel,
+} from '../../src/provenance/kappa';
 
 const close = (actual: number, expected: number, tol: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
@@ -32,8 +39,22 @@ describe("Fleiss' kappa", () => {
   });
 
   it('is 1 for perfect agreement and refuses inconsistent rating counts or a single category', () => {
-    assert.equal(fleissKappa([[3, 0], [0, 3], [3, 0]]).kappa, 1);
-    assert.throws(() => fleissKappa([[3, 0], [0, 2]]), KappaError);
+    assert.equal(
+      fleissKappa([
+        [3, 0],
+        [0, 3],
+        [3, 0],
+      ]).kappa,
+      1,
+    );
+    assert.throws(
+      () =>
+        fleissKappa([
+          [3, 0],
+          [0, 2],
+        ]),
+      KappaError,
+    );
     assert.throws(() => fleissKappa([[3], [3]]), /undefined/);
     assert.throws(() => fleissKappa([[1, 0]]), /at least two ratings/);
   });
@@ -53,13 +74,39 @@ describe("Cohen's kappa", () => {
   });
 
   it('gives the two "same 60% agreement, different κ" examples from the same page (κ 0.1304 and 0.2593)', () => {
-    close(cohensKappaFromTable([[45, 15], [25, 15]]).kappa, 0.1304, 0.00005, 'first table');
-    close(cohensKappaFromTable([[25, 35], [5, 35]]).kappa, 0.2593, 0.00005, 'second table');
+    close(
+      cohensKappaFromTable([
+        [45, 15],
+        [25, 15],
+      ]).kappa,
+      0.1304,
+      0.00005,
+      'first table',
+    );
+    close(
+      cohensKappaFromTable([
+        [25, 35],
+        [5, 35],
+      ]).kappa,
+      0.2593,
+      0.00005,
+      'second table',
+    );
   });
 
   it('builds the contingency table from paired ratings', () => {
-    const a = [...Array(20).fill('yes'), ...Array(5).fill('yes'), ...Array(10).fill('no'), ...Array(15).fill('no')] as string[];
-    const b = [...Array(20).fill('yes'), ...Array(5).fill('no'), ...Array(10).fill('yes'), ...Array(15).fill('no')] as string[];
+    const a = [
+      ...Array(20).fill('yes'),
+      ...Array(5).fill('yes'),
+      ...Array(10).fill('no'),
+      ...Array(15).fill('no'),
+    ] as string[];
+    const b = [
+      ...Array(20).fill('yes'),
+      ...Array(5).fill('no'),
+      ...Array(10).fill('yes'),
+      ...Array(15).fill('no'),
+    ] as string[];
     const r = cohensKappa(a, b);
     close(r.kappa, 0.4, 1e-12, 'κ');
     assert.deepEqual(r.categories, ['no', 'yes']);
@@ -70,10 +117,16 @@ describe("Cohen's kappa", () => {
 describe('agreement from a long-format label file', () => {
   it("uses Cohen's κ for two raters and Fleiss' κ for more", () => {
     const two: RaterLabel[] = [];
-    const pairs: [string, string, number][] = [['yes', 'yes', 20], ['yes', 'no', 5], ['no', 'yes', 10], ['no', 'no', 15]];
+    const pairs: [string, string, number][] = [
+      ['yes', 'yes', 20],
+      ['yes', 'no', 5],
+      ['no', 'yes', 10],
+      ['no', 'no', 15],
+    ];
     let s = 0;
     for (const [a, b, n] of pairs) {
-      for (let i = 0; i < n; i++, s++) two.push({ subject: `s${s}`, rater: 'A', label: a }, { subject: `s${s}`, rater: 'B', label: b });
+      for (let i = 0; i < n; i++, s++)
+        two.push({ subject: `s${s}`, rater: 'A', label: a }, { subject: `s${s}`, rater: 'B', label: b });
     }
     const cohen = agreementFromLabels(two);
     assert.equal(cohen.method, 'cohen');
@@ -83,7 +136,8 @@ describe('agreement from a long-format label file', () => {
     FLEISS_TABLE.forEach((row, subject) => {
       let rater = 0;
       row.forEach((count, cat) => {
-        for (let i = 0; i < count; i++) many.push({ subject: `x${subject}`, rater: `r${rater++}`, label: `c${cat + 1}` });
+        for (let i = 0; i < count; i++)
+          many.push({ subject: `x${subject}`, rater: `r${rater++}`, label: `c${cat + 1}` });
       });
     });
     const fleiss = agreementFromLabels(many);
@@ -93,7 +147,22 @@ describe('agreement from a long-format label file', () => {
   });
 
   it('refuses a subject missing a rating, or a rater labelling a subject twice', () => {
-    assert.throws(() => agreementFromLabels([{ subject: '1', rater: 'A', label: 'x' }, { subject: '1', rater: 'B', label: 'x' }, { subject: '2', rater: 'A', label: 'y' }]), /not labelled by both/);
-    assert.throws(() => agreementFromLabels([{ subject: '1', rater: 'A', label: 'x' }, { subject: '1', rater: 'A', label: 'y' }]), /more than once/);
+    assert.throws(
+      () =>
+        agreementFromLabels([
+          { subject: '1', rater: 'A', label: 'x' },
+          { subject: '1', rater: 'B', label: 'x' },
+          { subject: '2', rater: 'A', label: 'y' },
+        ]),
+      /not labelled by both/,
+    );
+    assert.throws(
+      () =>
+        agreementFromLabels([
+          { subject: '1', rater: 'A', label: 'x' },
+          { subject: '1', rater: 'A', label: 'y' },
+        ]),
+      /more than once/,
+    );
   });
 });

@@ -31,7 +31,10 @@ function capture() {
 
 async function manifestOf(csv: string): Promise<{ manifest: DatasetManifest; sha: string }> {
   const c = capture();
-  const code = await runDatasetManifest([csv, '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key'), '--json'], c.io);
+  const code = await runDatasetManifest(
+    [csv, '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key'), '--json'],
+    c.io,
+  );
   assert.equal(code, 0, c.err.join(''));
   const res = JSON.parse(c.out.join('')) as { manifest: DatasetManifest; manifestSha256: string };
   return { manifest: res.manifest, sha: res.manifestSha256 };
@@ -57,7 +60,10 @@ describe('dataset manifest', () => {
   it('builds a complete manifest: counts, nulls, kappa from the label file, split counts, Merkle root per the documented method', async () => {
     const outFile = path.join(tmp, 'manifest.json');
     const c = capture();
-    const code = await runDatasetManifest([fx('cohort.csv'), '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key'), '--out', outFile], c.io);
+    const code = await runDatasetManifest(
+      [fx('cohort.csv'), '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key'), '--out', outFile],
+      c.io,
+    );
     assert.equal(code, 0, c.err.join(''));
     assert.match(c.out.join(''), /provenance complete/);
     const bytes = fs.readFileSync(outFile);
@@ -68,10 +74,29 @@ describe('dataset manifest', () => {
     assert.equal(m.rows.count, 12);
     assert.equal(m.rows.merkle.root, referenceRoot(FIXTURE_ROWS));
     assert.match(m.rows.rowDigestMethod, /^vigil-row-jcs-v1: /);
-    assert.deepEqual(m.columns.map((col) => [col.name, col.nulls]), [['patient_id', 0], ['site', 0], ['age', 0], ['label', 0], ['score', 1], ['note', 8]]);
-    assert.deepEqual(m.columns[2]!.numeric && { min: m.columns[2]!.numeric.min, max: m.columns[2]!.numeric.max }, { min: 45, max: 80 });
+    assert.deepEqual(
+      m.columns.map((col) => [col.name, col.nulls]),
+      [
+        ['patient_id', 0],
+        ['site', 0],
+        ['age', 0],
+        ['label', 0],
+        ['score', 1],
+        ['note', 8],
+      ],
+    );
+    assert.deepEqual(m.columns[2]!.numeric && { min: m.columns[2]!.numeric.min, max: m.columns[2]!.numeric.max }, {
+      min: 45,
+      max: 80,
+    });
     assert.equal(m.columns[1]!.numeric, undefined);
-    assert.equal(m.file.sha256, crypto.createHash('sha256').update(fs.readFileSync(fx('cohort.csv'))).digest('hex'));
+    assert.equal(
+      m.file.sha256,
+      crypto
+        .createHash('sha256')
+        .update(fs.readFileSync(fx('cohort.csv')))
+        .digest('hex'),
+    );
 
     const labelling = m.steps!.find((s) => s.kind === 'labelling');
     assert.ok(labelling?.kind === 'labelling' && labelling.interRaterAgreement);
@@ -88,7 +113,10 @@ describe('dataset manifest', () => {
     const expected: Record<string, number> = { test: 0, train: 0, validation: 0 };
     for (const row of FIXTURE_ROWS) expected[splitFor(key, m.split.proportions, row[0]!)]! += 1;
     assert.deepEqual(m.split.rowCounts, expected);
-    assert.equal(Object.values(m.split.rowCounts).reduce((x, y) => x + y, 0), 12);
+    assert.equal(
+      Object.values(m.split.rowCounts).reduce((x, y) => x + y, 0),
+      12,
+    );
     assert.ok(!bytes.toString('utf8').includes('P001'), 'patient ids never appear in the manifest');
     assert.deepEqual(missingProvenanceFields(m), []);
   });
@@ -119,13 +147,20 @@ describe('dataset manifest', () => {
     fs.writeFileSync(manifestFile, JSON.stringify(manifest));
     for (const row of [0, 5, 11]) {
       const c = capture();
-      assert.equal(await runDatasetProve([fx('cohort.csv'), '--row', String(row), '--manifest', manifestFile, '--json'], c.io), 0, c.err.join(''));
+      assert.equal(
+        await runDatasetProve([fx('cohort.csv'), '--row', String(row), '--manifest', manifestFile, '--json'], c.io),
+        0,
+        c.err.join(''),
+      );
       const proof = JSON.parse(c.out.join('')) as RowInclusionProof;
       assert.ok(verifyRowInclusion(FIXTURE_ROWS[row]!, proof, manifest.rows.merkle.root), `row ${row}`);
       const tampered = [...FIXTURE_ROWS[row]!];
       tampered[2] = String(Number(tampered[2]) + 1);
       assert.equal(verifyRowInclusion(tampered, proof, manifest.rows.merkle.root), false);
-      assert.equal(verifyRowInclusion(FIXTURE_ROWS[row]!, { ...proof, index: (row + 1) % 12 }, manifest.rows.merkle.root), false);
+      assert.equal(
+        verifyRowInclusion(FIXTURE_ROWS[row]!, { ...proof, index: (row + 1) % 12 }, manifest.rows.merkle.root),
+        false,
+      );
     }
     const c = capture();
     assert.equal(await runDatasetProve([fx('cohort.csv'), '--row', '12'], c.io), 2);
@@ -134,7 +169,10 @@ describe('dataset manifest', () => {
 
   it('reads Parquet to the same root as the equivalent CSV', async () => {
     const { parquetWriteFile } = (await import('hyparquet-writer')) as unknown as {
-      parquetWriteFile(o: { filename: string; columnData: { name: string; data: (string | null)[]; type: string }[] }): Promise<void> | void;
+      parquetWriteFile(o: {
+        filename: string;
+        columnData: { name: string; data: (string | null)[]; type: string }[];
+      }): Promise<void> | void;
     };
     const header = (parse(fs.readFileSync(fx('cohort.csv'))) as string[][])[0]!;
     const file = path.join(tmp, 'cohort.parquet');
@@ -150,8 +188,14 @@ describe('dataset manifest', () => {
 
   it('rejects bad input with one clear line, a usage exit code and no output file', async () => {
     const cases: [string[], RegExp][] = [
-      [[fx('ragged.csv'), '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key')], /ragged\.csv: .*(Invalid Record Length|record length)/i],
-      [[fx('cohort.csv'), '--lineage', fx('lineage-bad.yaml'), '--split-key', fx('split.key')], /steps\.1\.exclusionRules\.0\.removedCount/],
+      [
+        [fx('ragged.csv'), '--lineage', fx('lineage.yaml'), '--split-key', fx('split.key')],
+        /ragged\.csv: .*(Invalid Record Length|record length)/i,
+      ],
+      [
+        [fx('cohort.csv'), '--lineage', fx('lineage-bad.yaml'), '--split-key', fx('split.key')],
+        /steps\.1\.exclusionRules\.0\.removedCount/,
+      ],
       [[path.join(tmp, 'nope.csv'), '--lineage', fx('lineage.yaml')], /data file not found/],
       [[fx('cohort.csv'), '--lineage', fx('lineage.yaml')], /needs the HMAC key "test-split-key"/],
       [[fx('cohort.csv')], /--lineage is required/],
@@ -166,7 +210,10 @@ describe('dataset manifest', () => {
       assert.match(c.err.join('').split('\n')[0]!, /^error: /);
       assert.equal(fs.existsSync(out), false);
     }
-    assert.deepEqual(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 
   it('lists missing provenance fields for the SNAPSHOT gate', async () => {
@@ -187,7 +234,10 @@ describe('dataset manifest', () => {
     const built = await buildDatasetManifest({ dataFile: fx('cohort.csv'), lineage, lineageDir: FIX });
     assert.ok(missingProvenanceFields(built.manifest).includes('steps[kind=labelling]'));
     // A labelling step without a label file lacks the computed agreement in the manifest.
-    const noLabels = DatasetLineageSchema.parse({ dataset: { name: 'x', version: '1' }, steps: [{ kind: 'labelling', labelPolicyVersion: 'v1' }] });
+    const noLabels = DatasetLineageSchema.parse({
+      dataset: { name: 'x', version: '1' },
+      steps: [{ kind: 'labelling', labelPolicyVersion: 'v1' }],
+    });
     const m2 = await buildDatasetManifest({ dataFile: fx('cohort.csv'), lineage: noLabels, lineageDir: FIX });
     assert.ok(missingProvenanceFields(m2.manifest).includes('steps[0].interRaterAgreement'));
   });

@@ -1,7 +1,11 @@
 /** The release queue's activities, its API side (TemporalReleaseQueue) and its entry schema, against fakes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowStartOptions } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type WorkflowClientPort } from '../../src/activities';
@@ -24,7 +28,8 @@ function fakeClient(statuses: Record<string, string[]> = {}, opts: { alreadyStar
     workflow: {
       async start(type, options) {
         starts.push({ type, options });
-        if (opts.alreadyStarted) throw new WorkflowExecutionAlreadyStartedError('already started', options.workflowId, type);
+        if (opts.alreadyStarted)
+          throw new WorkflowExecutionAlreadyStartedError('already started', options.workflowId, type);
         return { firstExecutionRunId: 'run-1' };
       },
       getHandle(id) {
@@ -66,13 +71,19 @@ describe('queue activities', () => {
   it('start a queued release with exactly the options the API starts releases with', async () => {
     const request = validRequest();
     const fromQueue = fakeClient();
-    const out = await queueActivities({ temporal: fromQueue.client, log }).startQueuedRelease({ releaseId: 'rel-1', request });
+    const out = await queueActivities({ temporal: fromQueue.client, log }).startQueuedRelease({
+      releaseId: 'rel-1',
+      request,
+    });
     assert.deepEqual(out, { releaseId: 'rel-1', started: true, runId: 'run-1' });
 
     const fromApi: Array<{ type: string; options: WorkflowStartOptions }> = [];
     const api = {
       workflow: {
-        start: async (type: string, options: WorkflowStartOptions) => (fromApi.push({ type, options }), { workflowId: 'rel-1', firstExecutionRunId: 'r' }),
+        start: async (type: string, options: WorkflowStartOptions) => (
+          fromApi.push({ type, options }),
+          { workflowId: 'rel-1', firstExecutionRunId: 'r' }
+        ),
       },
     } as unknown as Pick<TemporalPort, 'workflow'>;
     await startReleaseWorkflow(api, request, 'rel-1', 'bump attempt');
@@ -83,7 +94,10 @@ describe('queue activities', () => {
 
   it('count an id that is already taken as started (idempotent)', async () => {
     const { client } = fakeClient({}, { alreadyStarted: true });
-    const out = await queueActivities({ temporal: client, log }).startQueuedRelease({ releaseId: 'rel-1', request: validRequest() });
+    const out = await queueActivities({ temporal: client, log }).startQueuedRelease({
+      releaseId: 'rel-1',
+      request: validRequest(),
+    });
     assert.deepEqual(out, { releaseId: 'rel-1', started: false, runId: null });
   });
 
@@ -101,12 +115,20 @@ describe('queue activities', () => {
   });
 
   it('wait until every release has closed: running is open; not found and terminal statuses are closed', async () => {
-    const { client, describes } = fakeClient({ a: ['RUNNING', 'RUNNING', 'COMPLETED'], b: ['TERMINATED'], c: ['FAILED'] });
+    const { client, describes } = fakeClient({
+      a: ['RUNNING', 'RUNNING', 'COMPLETED'],
+      b: ['TERMINATED'],
+      c: ['FAILED'],
+    });
     const heartbeats: unknown[] = [];
     const env = new MockActivityEnvironment();
     env.on('heartbeat', (d: unknown) => heartbeats.push(d));
     const acts = queueActivities({ temporal: client, log });
-    const out = await env.run(acts.awaitReleasesClosed, { releaseIds: ['a', 'b', 'c', 'gone'], maxWaitSeconds: 30, pollSeconds: 0.01 });
+    const out = await env.run(acts.awaitReleasesClosed, {
+      releaseIds: ['a', 'b', 'c', 'gone'],
+      maxWaitSeconds: 30,
+      pollSeconds: 0.01,
+    });
     assert.deepEqual(out, { open: [] });
     assert.equal(describes.filter((id) => id === 'a').length, 3, 'a is polled until it closes');
     assert.equal(describes.filter((id) => id === 'b').length, 1, 'a closed release is not asked about again');
@@ -116,7 +138,11 @@ describe('queue activities', () => {
   it('give back what is still open when the wait slice ends', async () => {
     const { client } = fakeClient({ a: ['RUNNING'], b: ['COMPLETED'] });
     const acts = queueActivities({ temporal: client, log });
-    const out = await new MockActivityEnvironment().run(acts.awaitReleasesClosed, { releaseIds: ['a', 'b'], maxWaitSeconds: 0.05, pollSeconds: 0.01 });
+    const out = await new MockActivityEnvironment().run(acts.awaitReleasesClosed, {
+      releaseIds: ['a', 'b'],
+      maxWaitSeconds: 0.05,
+      pollSeconds: 0.01,
+    });
     assert.deepEqual(out, { open: ['a'] });
   });
 
@@ -131,13 +157,21 @@ describe('queue activities', () => {
 describe('TemporalReleaseQueue', () => {
   it('signals the model queue workflow, starting it when it is not running', async () => {
     const calls: Array<{ type: string; options: Parameters<QueueSignalPort['workflow']['signalWithStart']>[1] }> = [];
-    const queue = new TemporalReleaseQueue({ workflow: { signalWithStart: async (type, options) => void calls.push({ type, options }) } });
+    const queue = new TemporalReleaseQueue({
+      workflow: { signalWithStart: async (type, options) => void calls.push({ type, options }) },
+    });
     const e = entry();
     await queue.enqueue(e);
     assert.deepEqual(calls, [
       {
         type: 'releaseQueue',
-        options: { workflowId: 'release-queue-sepsis-alert', taskQueue: ORCHESTRATION_TASK_QUEUE, signal: enqueueReleaseSignal, signalArgs: [e], args: [{ modelName: 'sepsis-alert' }] },
+        options: {
+          workflowId: 'release-queue-sepsis-alert',
+          taskQueue: ORCHESTRATION_TASK_QUEUE,
+          signal: enqueueReleaseSignal,
+          signalArgs: [e],
+          args: [{ modelName: 'sepsis-alert' }],
+        },
       },
     ]);
     assert.equal(enqueueReleaseSignal.name, 'enqueueRelease');
@@ -151,7 +185,10 @@ describe('QueuedReleaseSchema', () => {
     const foreign = { ...entry(), request: validRequest({ modelName: 'other-model' }) };
     const r = QueuedReleaseSchema.safeParse(foreign);
     assert.equal(r.success, false);
-    assert.deepEqual(r.error?.issues.map((i) => i.path.join('.')), ['request.modelName']);
+    assert.deepEqual(
+      r.error?.issues.map((i) => i.path.join('.')),
+      ['request.modelName'],
+    );
     assert.equal(QueuedReleaseSchema.safeParse({ ...entry(), queuedAt: 'yesterday' }).success, false);
   });
 });

@@ -15,7 +15,7 @@ const rows = fc
   })
   .map(({ n, prevalence, signal, grid, seed }) => {
     let s = seed >>> 0 || 1;
-    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296;
     const labels = new Uint8Array(n);
     const scores = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -28,7 +28,8 @@ const rows = fc
   });
 
 function assertMonotone(values: Float64Array, what: string): void {
-  for (let i = 1; i < values.length; i++) assert.ok(values[i]! >= values[i - 1]!, `${what} decreases at ${i}: ${values[i - 1]} → ${values[i]}`);
+  for (let i = 1; i < values.length; i++)
+    assert.ok(values[i]! >= values[i - 1]!, `${what} decreases at ${i}: ${values[i - 1]} → ${values[i]}`);
 }
 
 describe('rocCurve', () => {
@@ -42,7 +43,8 @@ describe('rocCurve', () => {
         assert.deepEqual([roc.fpr[m - 1], roc.tpr[m - 1]], [1, 1]);
         assertMonotone(roc.fpr, 'fpr');
         assertMonotone(roc.tpr, 'tpr');
-        for (let i = 1; i < m; i++) assert.ok(roc.thresholds[i]! < roc.thresholds[i - 1]!, 'thresholds strictly descending');
+        for (let i = 1; i < m; i++)
+          assert.ok(roc.thresholds[i]! < roc.thresholds[i - 1]!, 'thresholds strictly descending');
         const auc = rocAuc(scores, labels)!;
         const area = trapezoidArea(roc.fpr, roc.tpr);
         assert.ok(Math.abs(area - auc) <= 0.005, `area ${area} vs AUC ${auc} with ${m} points`);
@@ -59,7 +61,7 @@ describe('rocCurve', () => {
     assert.ok(Math.abs(trapezoidArea(roc.fpr, roc.tpr) - rocAuc(scores, labels)!) < 1e-12);
   });
 
-  it('keeps a rare class\'s steps: one positive among many negatives', () => {
+  it("keeps a rare class's steps: one positive among many negatives", () => {
     const n = 20000;
     const scores = Float64Array.from({ length: n }, (_, i) => i / n);
     const labels = new Uint8Array(n);

@@ -5,14 +5,21 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { jsonSchemaFiles, SCHEMAS_DIR } from '../../infra/export-json-schemas';
 import { evaluateAcceptance, validateAcceptancePolicy, type AcceptancePolicyInput } from '../../src/evaluation';
-import { escapeXml, formatNumber, modelCurves, renderEvaluationReportHtml, renderLinePlot, type EvaluationReportHtmlInput } from '../../src/report';
+import {
+  escapeXml,
+  formatNumber,
+  modelCurves,
+  renderEvaluationReportHtml,
+  renderLinePlot,
+  type EvaluationReportHtmlInput,
+} from '../../src/report';
 
 const MALICIOUS = '<script>alert("x")</script>&';
 
 /** Deterministic rows as in evaluation-acceptance.test.ts; one site is named with markup and is small. */
 function dataset(n = 3000) {
   let seed = 99;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   const labels: number[] = [];
   const candidate: number[] = [];
   const incumbent: number[] = [];
@@ -32,10 +39,25 @@ function dataset(n = 3000) {
 const POLICY: AcceptancePolicyInput = {
   version: 1,
   criteria: [
-    { id: 'sensitivity-by-site', kind: 'metric-threshold', metric: 'sensitivity', bound: 'lower', op: '>=', value: 0.9, slices: { attributes: ['site'] }, minN: 100 },
+    {
+      id: 'sensitivity-by-site',
+      kind: 'metric-threshold',
+      metric: 'sensitivity',
+      bound: 'lower',
+      op: '>=',
+      value: 0.9,
+      slices: { attributes: ['site'] },
+      minN: 100,
+    },
     { id: 'auc-non-inferior', kind: 'non-inferiority', margin: 0.01, alpha: 0.025 },
     { id: 'calibration', kind: 'metric-threshold', metric: 'ece', op: '<=', value: 0.2 },
-    { kind: 'max-drop', metric: 'specificity', maxDrop: 0.03, slices: { attributes: ['site', 'sex'] }, onInsufficient: 'ignore' },
+    {
+      kind: 'max-drop',
+      metric: 'specificity',
+      maxDrop: 0.03,
+      slices: { attributes: ['site', 'sex'] },
+      onInsufficient: 'ignore',
+    },
   ],
 };
 
@@ -51,7 +73,10 @@ function fixture(): EvaluationReportHtmlInput {
   });
   return {
     report,
-    curves: { candidate: modelCurves(data.candidate, data.labels), incumbent: modelCurves(data.incumbent, data.labels) },
+    curves: {
+      candidate: modelCurves(data.candidate, data.labels),
+      incumbent: modelCurves(data.incumbent, data.labels),
+    },
     title: `Offline evaluation of ${MALICIOUS}`,
     dataset: { name: 'holdout "2024" <q1>', sha256: 'a'.repeat(64), rows: data.labels.length },
     candidate: { version: '2.1.0', sha256: 'b'.repeat(64) },
@@ -85,11 +110,15 @@ describe('renderEvaluationReportHtml', () => {
     const svgs = html.match(/<svg\b[^>]*>/g) ?? [];
     assert.equal(svgs.length, 3);
     for (const s of svgs) assert.match(s, /role="img" aria-label="[^"]+"/);
-    for (const t of ['ROC curve', 'Precision-recall curve', 'Reliability (calibration)']) assert.ok(html.includes(`<title>${t}</title>`), t);
+    for (const t of ['ROC curve', 'Precision-recall curve', 'Reliability (calibration)'])
+      assert.ok(html.includes(`<title>${t}</title>`), t);
   });
 
   it('names every criterion with its status text and reason', () => {
-    assert.ok(input.report.criteria.some((c) => c.status === 'fail'), 'fixture has a failing criterion');
+    assert.ok(
+      input.report.criteria.some((c) => c.status === 'fail'),
+      'fixture has a failing criterion',
+    );
     for (const c of input.report.criteria) {
       assert.ok(html.includes(`<th scope="row">${escapeXml(c.id)}</th>`), c.id);
       assert.ok(html.includes(escapeXml(c.reason)), `reason of ${c.id}`);
@@ -106,10 +135,14 @@ describe('renderEvaluationReportHtml', () => {
 
   it('lists every slice with n and positives, and marks failing slices in text as well as colour', () => {
     for (const s of input.report.slices) assert.ok(html.includes(`>${escapeXml(s.slice)}<`), s.slice);
-    const failing = new Set(input.report.criteria.flatMap((c) => c.slices.filter((s) => s.status === 'fail').map((s) => s.slice)));
+    const failing = new Set(
+      input.report.criteria.flatMap((c) => c.slices.filter((s) => s.status === 'fail').map((s) => s.slice)),
+    );
     assert.ok(failing.size > 0);
     for (const slice of failing) {
-      const row = new RegExp(`<tr class="slice-fail"><th scope="rowgroup" rowspan="\\d+">${escapeRe(escapeXml(slice))}<span class="flag flag-fail">✗ fails`);
+      const row = new RegExp(
+        `<tr class="slice-fail"><th scope="rowgroup" rowspan="\\d+">${escapeRe(escapeXml(slice))}<span class="flag flag-fail">✗ fails`,
+      );
       assert.match(html, row, slice);
     }
   });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { judgeGuardrailsSequential, type CanaryIntervalMeasurement, type SequentialGuardrailsInput } from '../../src/judging/guardrails';
+import {
+  judgeGuardrailsSequential,
+  type CanaryIntervalMeasurement,
+  type SequentialGuardrailsInput,
+} from '../../src/judging/guardrails';
 import { gaussian, prng } from '../../src/sim/prng';
 import { StatsInputError } from '../../src/stats';
 import {
@@ -18,7 +22,8 @@ function mixtureByQuadrature(s: number, v: number, rho: number): number {
   const upper = 40 / Math.sqrt(rho) + Math.max(0, (2 * s) / (v + rho));
   const steps = 20000;
   const h = upper / steps;
-  const f = (l: number) => 2 * Math.exp(l * s - (l * l * v) / 2) * Math.sqrt(rho / (2 * Math.PI)) * Math.exp((-rho * l * l) / 2);
+  const f = (l: number) =>
+    2 * Math.exp(l * s - (l * l * v) / 2) * Math.sqrt(rho / (2 * Math.PI)) * Math.exp((-rho * l * l) / 2);
   let sum = f(0) + f(upper);
   for (let i = 1; i < steps; i++) sum += (i % 2 === 1 ? 4 : 2) * f(i * h);
   return (sum * h) / 3;
@@ -42,12 +47,17 @@ describe('one-sided normal mixture (Howard et al. 2021)', () => {
   it('starts at 1 and the boundary solves log M = log(1/α), below the two-sided boundary', () => {
     assert.ok(Math.abs(oneSidedNormalMixtureLog(0, 0, 3)) < 1e-15);
     fc.assert(
-      fc.property(fc.double({ min: 0, max: 1e6, noNaN: true }), fc.double({ min: 1e-3, max: 1e5, noNaN: true }), fc.constantFrom(0.01, 0.025, 0.05, 0.1), (v, rho, alpha) => {
-        const u = oneSidedNormalMixtureBoundary(v, alpha, rho);
-        assert.ok(Math.abs(oneSidedNormalMixtureLog(u, v, rho) - Math.log(1 / alpha)) < 1e-8);
-        const twoSided = Math.sqrt((v + rho) * (Math.log(1 + v / rho) + 2 * Math.log(1 / alpha)));
-        assert.ok(u > 0 && u <= twoSided + 1e-9);
-      }),
+      fc.property(
+        fc.double({ min: 0, max: 1e6, noNaN: true }),
+        fc.double({ min: 1e-3, max: 1e5, noNaN: true }),
+        fc.constantFrom(0.01, 0.025, 0.05, 0.1),
+        (v, rho, alpha) => {
+          const u = oneSidedNormalMixtureBoundary(v, alpha, rho);
+          assert.ok(Math.abs(oneSidedNormalMixtureLog(u, v, rho) - Math.log(1 / alpha)) < 1e-8);
+          const twoSided = Math.sqrt((v + rho) * (Math.log(1 + v / rho) + 2 * Math.log(1 / alpha)));
+          assert.ok(u > 0 && u <= twoSided + 1e-9);
+        },
+      ),
     );
   });
 
@@ -109,7 +119,15 @@ describe('sequentialHarmTest', () => {
   it('the confidence sequence is nested and the crossing agrees with the lower bound', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(80), fc.nat(80), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 12 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(80),
+            fc.nat(80),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+            fc.double({ min: 0, max: 1, noNaN: true }),
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
         fc.constantFrom(0, 0.02),
         (raw, margin) => {
           const history = raw.map(([nt, nc, a, b]) => look(nt, Math.round(a * nt), nc, Math.round(b * nc)));
@@ -122,7 +140,10 @@ describe('sequentialHarmTest', () => {
             }
             if (l.crossed) assert.ok(l.lower >= margin - 1e-9);
           });
-          assert.equal(r.verdict === 'harm', r.looks.some((l) => l.crossed));
+          assert.equal(
+            r.verdict === 'harm',
+            r.looks.some((l) => l.crossed),
+          );
           // exp(−log E) underflows to 0 for overwhelming evidence: the p-value lies in [0, 1].
           assert.ok(r.anytimePValue >= 0 && r.anytimePValue <= 1);
         },
@@ -132,7 +153,14 @@ describe('sequentialHarmTest', () => {
 
   it('rejects impossible counts and bad options', () => {
     assert.throws(() => sequentialHarmTest([look(10, 11, 10, 5)], { alpha: 0.05, planned }), StatsInputError);
-    assert.throws(() => sequentialHarmTest([look(10, 5, 10, 5)], { alpha: 0.05, planned: { treatmentPositives: 0, comparatorPositives: 10 } }), StatsInputError);
+    assert.throws(
+      () =>
+        sequentialHarmTest([look(10, 5, 10, 5)], {
+          alpha: 0.05,
+          planned: { treatmentPositives: 0, comparatorPositives: 10 },
+        }),
+      StatsInputError,
+    );
     assert.throws(() => sequentialHarmTest([], { alpha: 0.7, planned }), RangeError);
   });
 });
@@ -149,7 +177,11 @@ const arm = (n: number, positives: number, tp: number, alerts: number) => ({
   alertRate: n > 0 ? alerts / n : null,
 });
 
-function interval(i: number, tp: [number, number], extra: Partial<CanaryIntervalMeasurement> = {}): CanaryIntervalMeasurement {
+function interval(
+  i: number,
+  tp: [number, number],
+  extra: Partial<CanaryIntervalMeasurement> = {},
+): CanaryIntervalMeasurement {
   return {
     window: `interval ${i}`,
     treatment: arm(1000, 100, tp[0], 150),
@@ -175,7 +207,10 @@ const guardrails: SequentialGuardrailsInput = {
 
 describe('judgeGuardrailsSequential', () => {
   it('is inconclusive, never pass, before enough labelled positives', () => {
-    const d = judgeGuardrailsSequential([{ ...interval(1, [30, 30]), treatment: arm(300, 30, 24, 40), comparator: arm(300, 30, 24, 40) }], guardrails);
+    const d = judgeGuardrailsSequential(
+      [{ ...interval(1, [30, 30]), treatment: arm(300, 30, 24, 40), comparator: arm(300, 30, 24, 40) }],
+      guardrails,
+    );
     assert.equal(d.verdict, 'inconclusive');
     assert.match(d.reasons[0]!, /not enough labelled positives/);
     assert.equal(judgeGuardrailsSequential([], guardrails).verdict, 'inconclusive');
@@ -197,9 +232,23 @@ describe('judgeGuardrailsSequential', () => {
 
   it('fails on operational guardrails and holds on missing signals', () => {
     assert.equal(judgeGuardrailsSequential([interval(1, [80, 80], { latencyP99Ms: 900 })], guardrails).verdict, 'fail');
-    assert.equal(judgeGuardrailsSequential([interval(1, [80, 80], { errors: { failed: 50, requests: 1000 } })], guardrails).verdict, 'fail');
-    assert.equal(judgeGuardrailsSequential([interval(1, [80, 80], { overrides: { overridden: 100, alerts: 150 } })], guardrails).verdict, 'fail');
-    assert.equal(judgeGuardrailsSequential([interval(1, [80, 80], { dataQualityAnomalies: ['age out of range in 3% of rows'] })], guardrails).verdict, 'fail');
+    assert.equal(
+      judgeGuardrailsSequential([interval(1, [80, 80], { errors: { failed: 50, requests: 1000 } })], guardrails)
+        .verdict,
+      'fail',
+    );
+    assert.equal(
+      judgeGuardrailsSequential([interval(1, [80, 80], { overrides: { overridden: 100, alerts: 150 } })], guardrails)
+        .verdict,
+      'fail',
+    );
+    assert.equal(
+      judgeGuardrailsSequential(
+        [interval(1, [80, 80], { dataQualityAnomalies: ['age out of range in 3% of rows'] })],
+        guardrails,
+      ).verdict,
+      'fail',
+    );
     const alerts = { ...interval(1, [80, 80]), treatment: arm(1000, 100, 80, 300) };
     assert.equal(judgeGuardrailsSequential([alerts], guardrails).verdict, 'fail');
     const d = judgeGuardrailsSequential([interval(1, [80, 80], { latencyP99Ms: null })], guardrails);
@@ -212,7 +261,11 @@ describe('judgeGuardrailsSequential', () => {
     const two = [interval(1, [80, 80]), interval(2, [80, 80])];
     assert.equal(judgeGuardrailsSequential(two, g, { final: true }).verdict, 'inconclusive');
     assert.equal(judgeGuardrailsSequential(two, g).verdict, 'pass');
-    const many = Array.from({ length: 20 }, (_, i) => ({ ...interval(i, [0, 0]), treatment: arm(3000, 300, 240, 450), comparator: arm(3000, 300, 240, 420) }));
+    const many = Array.from({ length: 20 }, (_, i) => ({
+      ...interval(i, [0, 0]),
+      treatment: arm(3000, 300, 240, 450),
+      comparator: arm(3000, 300, 240, 420),
+    }));
     assert.equal(judgeGuardrailsSequential(many, g, { final: true }).verdict, 'pass');
   });
 });

@@ -88,7 +88,11 @@ function simulate(s: Scenario): Outcome {
     if (naiveHit) naive++;
     const res = sequentialHarmTest(history, {
       alpha: s.alpha,
-      planned: { treatmentPositives: s.meanTreatment * s.looks, comparatorPositives: s.meanComparator * s.looks, sensitivity: 0.8 },
+      planned: {
+        treatmentPositives: s.meanTreatment * s.looks,
+        comparatorPositives: s.meanComparator * s.looks,
+        sensitivity: 0.8,
+      },
     });
     if (res.verdict === 'harm') {
       sequential++;
@@ -121,16 +125,58 @@ const ci = (p: number, n: number) => {
 
 describe('sequential sensitivity guardrail: false rollbacks under H0, checked at every look', () => {
   const nullScenarios: (Scenario & { label: string })[] = [
-    { label: 'balanced, ~100 positives/arm/look', seed: 'seq-h0-balanced', canaries: N, looks: 10, meanTreatment: 100, meanComparator: 100, sensTreatment: 0.8, sensComparator: 0.8, alpha: 0.05 },
-    { label: '10% canary, ~20 vs ~180 positives/look', seed: 'seq-h0-unequal', canaries: N, looks: 10, meanTreatment: 20, meanComparator: 180, sensTreatment: 0.8, sensComparator: 0.8, alpha: 0.05 },
-    { label: 'small, ~25 positives/arm/look', seed: 'seq-h0-small', canaries: N, looks: 10, meanTreatment: 25, meanComparator: 25, sensTreatment: 0.8, sensComparator: 0.8, alpha: 0.05 },
-    { label: 'balanced, α = 0.025', seed: 'seq-h0-025', canaries: N, looks: 10, meanTreatment: 100, meanComparator: 100, sensTreatment: 0.8, sensComparator: 0.8, alpha: 0.025 },
+    {
+      label: 'balanced, ~100 positives/arm/look',
+      seed: 'seq-h0-balanced',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 100,
+      meanComparator: 100,
+      sensTreatment: 0.8,
+      sensComparator: 0.8,
+      alpha: 0.05,
+    },
+    {
+      label: '10% canary, ~20 vs ~180 positives/look',
+      seed: 'seq-h0-unequal',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 20,
+      meanComparator: 180,
+      sensTreatment: 0.8,
+      sensComparator: 0.8,
+      alpha: 0.05,
+    },
+    {
+      label: 'small, ~25 positives/arm/look',
+      seed: 'seq-h0-small',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 25,
+      meanComparator: 25,
+      sensTreatment: 0.8,
+      sensComparator: 0.8,
+      alpha: 0.05,
+    },
+    {
+      label: 'balanced, α = 0.025',
+      seed: 'seq-h0-025',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 100,
+      meanComparator: 100,
+      sensTreatment: 0.8,
+      sensComparator: 0.8,
+      alpha: 0.025,
+    },
   ];
   for (const s of nullScenarios) {
     it(`${s.label}: ${N} canaries, 10 looks, α = ${s.alpha}`, (t) => {
       const out = simulate(s);
       const bound = mcBound(s.alpha, s.canaries);
-      t.diagnostic(`false rollbacks: sequential ${ci(out.sequential, s.canaries)}; naive z every look ${ci(out.naive, s.canaries)}; fixed z at the last look only ${ci(out.fixedFinal, s.canaries)}; bound α + 3·MCSE = ${pct(bound)}`);
+      t.diagnostic(
+        `false rollbacks: sequential ${ci(out.sequential, s.canaries)}; naive z every look ${ci(out.naive, s.canaries)}; fixed z at the last look only ${ci(out.fixedFinal, s.canaries)}; bound α + 3·MCSE = ${pct(bound)}`,
+      );
       assert.ok(out.sequential <= bound, `sequential false-rollback rate ${out.sequential} > ${bound}`);
       // the simulation can see the problem: repeated fixed-α looks exceed α well beyond Monte Carlo error
       assert.ok(out.naive > bound, `naive repeated z-test rate ${out.naive} should exceed ${bound}`);
@@ -140,9 +186,42 @@ describe('sequential sensitivity guardrail: false rollbacks under H0, checked at
 
 describe('sequential sensitivity guardrail: power for a 5-point drop (0.80 → 0.75)', () => {
   const powerScenarios: (Scenario & { label: string; minPower: number })[] = [
-    { label: '~100 positives/arm/look (~1,000 per arm)', seed: 'seq-h1-100', canaries: N, looks: 10, meanTreatment: 100, meanComparator: 100, sensTreatment: 0.75, sensComparator: 0.8, alpha: 0.05, minPower: 0.45 },
-    { label: '~200 positives/arm/look (~2,000 per arm)', seed: 'seq-h1-200', canaries: N, looks: 10, meanTreatment: 200, meanComparator: 200, sensTreatment: 0.75, sensComparator: 0.8, alpha: 0.05, minPower: 0.8 },
-    { label: '10% canary, ~20 vs ~180 positives/look', seed: 'seq-h1-unequal', canaries: N, looks: 10, meanTreatment: 20, meanComparator: 180, sensTreatment: 0.75, sensComparator: 0.8, alpha: 0.05, minPower: 0 },
+    {
+      label: '~100 positives/arm/look (~1,000 per arm)',
+      seed: 'seq-h1-100',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 100,
+      meanComparator: 100,
+      sensTreatment: 0.75,
+      sensComparator: 0.8,
+      alpha: 0.05,
+      minPower: 0.45,
+    },
+    {
+      label: '~200 positives/arm/look (~2,000 per arm)',
+      seed: 'seq-h1-200',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 200,
+      meanComparator: 200,
+      sensTreatment: 0.75,
+      sensComparator: 0.8,
+      alpha: 0.05,
+      minPower: 0.8,
+    },
+    {
+      label: '10% canary, ~20 vs ~180 positives/look',
+      seed: 'seq-h1-unequal',
+      canaries: N,
+      looks: 10,
+      meanTreatment: 20,
+      meanComparator: 180,
+      sensTreatment: 0.75,
+      sensComparator: 0.8,
+      alpha: 0.05,
+      minPower: 0,
+    },
   ];
   for (const s of powerScenarios) {
     it(`${s.label}, α = ${s.alpha}`, (t) => {

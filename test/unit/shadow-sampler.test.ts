@@ -24,16 +24,20 @@ describe('stratum allocation', () => {
   });
   it('sums to min(size, total), never exceeds a stratum, covers every stratum when it can (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 120 }), (available, size) => {
-        const got = alloc(available, size);
-        const total = available.reduce((a, b) => a + b, 0);
-        const nonEmpty = available.filter((n) => n > 0).length;
-        return (
-          got.reduce((a, b) => a + b, 0) === Math.min(size, total) &&
-          got.every((g, i) => g >= 0 && g <= available[i]!) &&
-          (size < nonEmpty || available.every((n, i) => n === 0 || got[i]! >= 1))
-        );
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 60 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 0, max: 120 }),
+        (available, size) => {
+          const got = alloc(available, size);
+          const total = available.reduce((a, b) => a + b, 0);
+          const nonEmpty = available.filter((n) => n > 0).length;
+          return (
+            got.reduce((a, b) => a + b, 0) === Math.min(size, total) &&
+            got.every((g, i) => g >= 0 && g <= available[i]!) &&
+            (size < nonEmpty || available.every((n, i) => n === 0 || got[i]! >= 1))
+          );
+        },
+      ),
     );
   });
 });
@@ -50,15 +54,25 @@ describe('stratified sample', () => {
     const again = stratifiedSample(strata, 12, 'release-1', (x) => x);
     assert.deepEqual(one, again);
     // 40:10:0:2 → one each, then D'Hondt: 9 / 2 / 0 / 1 (proportional 9.2 / 2.3 / 0 / 0.5, the small stratum kept)
-    assert.deepEqual(one.allocation.map((a) => a.sampled), [9, 2, 0, 1]);
+    assert.deepEqual(
+      one.allocation.map((a) => a.sampled),
+      [9, 2, 0, 1],
+    );
     assert.equal(new Set(one.sample.map((s) => s.item)).size, 12);
     for (const s of one.sample) assert.ok(strata.find((x) => x.name === s.stratum)!.items.includes(s.item));
     const other = stratifiedSample(strata, 12, 'release-2', (x) => x);
-    assert.notDeepEqual(other.sample.map((s) => s.item), one.sample.map((s) => s.item), 'another seed draws other cases');
+    assert.notDeepEqual(
+      other.sample.map((s) => s.item),
+      one.sample.map((s) => s.item),
+      'another seed draws other cases',
+    );
   });
   it('does not depend on the order of items within a stratum', () => {
     const shuffled = strata.map((s) => ({ ...s, items: [...s.items].reverse() }));
     const key = (r: ReturnType<typeof stratifiedSample<string>>) => r.sample.map((s) => s.item).sort();
-    assert.deepEqual(key(stratifiedSample(shuffled, 9, 'seed', (x) => x)), key(stratifiedSample(strata, 9, 'seed', (x) => x)));
+    assert.deepEqual(
+      key(stratifiedSample(shuffled, 9, 'seed', (x) => x)),
+      key(stratifiedSample(strata, 9, 'seed', (x) => x)),
+    );
   });
 });

@@ -30,7 +30,12 @@ describe("Cohen's κ at the operating threshold", () => {
     assert.deepEqual(counts, { both: 20, candidateOnly: 5, productionOnly: 10, neither: 15 });
     close(shadowAgreement(counts).kappa!, 0.4);
     // A score exactly at the threshold alerts.
-    assert.deepEqual(agreementAtThreshold([0.5], [0.49], 0.5), { both: 0, candidateOnly: 1, productionOnly: 0, neither: 0 });
+    assert.deepEqual(agreementAtThreshold([0.5], [0.49], 0.5), {
+      both: 0,
+      candidateOnly: 1,
+      productionOnly: 0,
+      neither: 0,
+    });
   });
 
   it('is undefined (null), not NaN, when both models make one call on every case', () => {
@@ -49,18 +54,28 @@ describe('score correlation', () => {
   });
 
   it('Spearman equals Pearson of brute-force mid-ranks, and is invariant to monotone transforms (property)', () => {
-    const naiveRank = (xs: number[]) => xs.map((x) => xs.filter((y) => y < x).length + (xs.filter((y) => y === x).length + 1) / 2);
+    const naiveRank = (xs: number[]) =>
+      xs.map((x) => xs.filter((y) => y < x).length + (xs.filter((y) => y === x).length + 1) / 2);
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: -20, max: 20 }), fc.integer({ min: -20, max: 20 })), { minLength: 3, maxLength: 40 }), (pairs) => {
-        const a = pairs.map((p) => p[0]);
-        const b = pairs.map((p) => p[1]);
-        const rho = spearmanCorrelation(a, b);
-        const expected = scoreCorrelation(naiveRank(a), naiveRank(b));
-        if (expected === null) return rho === null;
-        if (rho === null || Math.abs(rho - expected) > 1e-12) return false;
-        const squashed = spearmanCorrelation(a.map((x) => 1 / (1 + Math.exp(-x / 5))), b);
-        return squashed !== null && Math.abs(squashed - rho) < 1e-12;
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: -20, max: 20 }), fc.integer({ min: -20, max: 20 })), {
+          minLength: 3,
+          maxLength: 40,
+        }),
+        (pairs) => {
+          const a = pairs.map((p) => p[0]);
+          const b = pairs.map((p) => p[1]);
+          const rho = spearmanCorrelation(a, b);
+          const expected = scoreCorrelation(naiveRank(a), naiveRank(b));
+          if (expected === null) return rho === null;
+          if (rho === null || Math.abs(rho - expected) > 1e-12) return false;
+          const squashed = spearmanCorrelation(
+            a.map((x) => 1 / (1 + Math.exp(-x / 5))),
+            b,
+          );
+          return squashed !== null && Math.abs(squashed - rho) < 1e-12;
+        },
+      ),
     );
   });
 
@@ -76,7 +91,14 @@ describe('latency percentiles', () => {
     close(quantile(xs, 0.5), 5.5);
     close(quantile(xs, 0.95), 9.55);
     close(quantile(xs, 0.99), 9.91);
-    assert.deepEqual(latencySummary(xs, 1), { calls: 10, batchSize: 1, p50: 5.5, p95: quantile(xs, 0.95), p99: quantile(xs, 0.99), max: 10 });
+    assert.deepEqual(latencySummary(xs, 1), {
+      calls: 10,
+      batchSize: 1,
+      p50: 5.5,
+      p95: quantile(xs, 0.95),
+      p99: quantile(xs, 0.99),
+      max: 10,
+    });
     assert.deepEqual(latencySummary([], 1), { calls: 0, batchSize: 1, p50: 0, p95: 0, p99: 0, max: 0 });
   });
 });

@@ -26,7 +26,12 @@ import {
   type TelemetryEvent,
   type TelemetryWindowReader,
 } from '../../src/telemetry';
-import { measureShadowTelemetry, pairShadowPredictions, TELEMETRY_SITE, type ShadowPairQuery } from '../../src/telemetry/shadow-pairs';
+import {
+  measureShadowTelemetry,
+  pairShadowPredictions,
+  TELEMETRY_SITE,
+  type ShadowPairQuery,
+} from '../../src/telemetry/shadow-pairs';
 import { validRequest } from '../support/fixtures';
 import { memoryEvidence, segmentSource as segmentSourceOf } from '../support/memory-evidence';
 
@@ -40,7 +45,13 @@ const H = (c: string): string => crypto.createHash('sha256').update(c).digest('h
 const Q: ShadowPairQuery = { model: MODEL, from: FROM, to: TO, productionVersion: INCUMBENT, shadowVersion: CANDIDATE };
 
 let seq = 0;
-function pred(caseId: string, at: string, score: number, route: PredictionEvent['route'], extra: Partial<PredictionEvent> = {}): PredictionEvent {
+function pred(
+  caseId: string,
+  at: string,
+  score: number,
+  route: PredictionEvent['route'],
+  extra: Partial<PredictionEvent> = {},
+): PredictionEvent {
   return {
     kind: 'prediction',
     eventId: `e-${String(++seq).padStart(4, '0')}`,
@@ -58,7 +69,16 @@ function pred(caseId: string, at: string, score: number, route: PredictionEvent[
   };
 }
 function outcome(caseId: string, label: 0 | 1, at = '2026-03-01T10:30:00.000Z'): OutcomeEvent {
-  return { kind: 'outcome', eventId: `o-${++seq}`, at, model: MODEL, caseIdHash: H(caseId), label, source: 'clinician_review', observedAt: at };
+  return {
+    kind: 'outcome',
+    eventId: `o-${++seq}`,
+    at,
+    model: MODEL,
+    caseIdHash: H(caseId),
+    label,
+    source: 'clinician_review',
+    observedAt: at,
+  };
 }
 
 /** Ten mirrored requests: [production score, shadow score]; both 3, candidate-only 1, production-only 2, neither 4. */
@@ -158,7 +178,13 @@ describe('pairShadowPredictions', () => {
     const s2 = pred('s', when, 0.2, 'shadow');
     const s3 = pred('s', when, 0.3, 'shadow');
     const r = pairShadowPredictions([s3, s2, p2, s1, p1], Q);
-    assert.deepEqual(r.pairs.map((p) => [p.production.eventId, p.shadow.eventId]), [[p1.eventId, s1.eventId], [p2.eventId, s2.eventId]]);
+    assert.deepEqual(
+      r.pairs.map((p) => [p.production.eventId, p.shadow.eventId]),
+      [
+        [p1.eventId, s1.eventId],
+        [p2.eventId, s2.eventId],
+      ],
+    );
     assert.deepEqual([r.production, r.unpaired, r.orphanShadow, r.sharedKeys], [2, 0, 1, 1]);
   });
 
@@ -169,7 +195,13 @@ describe('pairShadowPredictions', () => {
 });
 
 describe('measureShadowTelemetry', () => {
-  const query = { ...Q, threshold: T, asOf: '2026-03-01T11:00:00.000Z', sampleSize: 2, seed: 'vigil.shadow-disagreements/v1:rel-1' };
+  const query = {
+    ...Q,
+    threshold: T,
+    asOf: '2026-03-01T11:00:00.000Z',
+    sampleSize: 2,
+    seed: 'vigil.shadow-disagreements/v1:rel-1',
+  };
 
   it('agreement and κ at the threshold match an independent computation from the events', () => {
     const { events } = eventSet();
@@ -196,9 +228,29 @@ describe('measureShadowTelemetry', () => {
     const { measurement: m, pairing } = measureShadowTelemetry(events, query);
     // Labelled: c01 (1), c05 (1), c04 (0), c07 (0); c10's outcome came after asOf.
     // Candidate alerts: c01, c02, c03, c04 → TP c01, FN c05, FP c04 (not a TN), TN c07.
-    assert.deepEqual(m.candidate, { n: 10, positives: 2, truePositives: 1, negatives: 2, trueNegatives: 1, alerts: 4, sensitivity: 0.5, specificity: 0.5, alertRate: 0.4 });
+    assert.deepEqual(m.candidate, {
+      n: 10,
+      positives: 2,
+      truePositives: 1,
+      negatives: 2,
+      trueNegatives: 1,
+      alerts: 4,
+      sensitivity: 0.5,
+      specificity: 0.5,
+      alertRate: 0.4,
+    });
     // Production alerts: c01, c02, c03, c05, c06 → TP c01, c05; TN c04, c07.
-    assert.deepEqual(m.production, { n: 10, positives: 2, truePositives: 2, negatives: 2, trueNegatives: 2, alerts: 5, sensitivity: 1, specificity: 1, alertRate: 0.5 });
+    assert.deepEqual(m.production, {
+      n: 10,
+      positives: 2,
+      truePositives: 2,
+      negatives: 2,
+      trueNegatives: 2,
+      alerts: 5,
+      sensitivity: 1,
+      specificity: 1,
+      alertRate: 0.5,
+    });
     assert.equal(pairing.labelledPairs, 4);
     assert.equal(pairing.distinctCases, 10);
     // numpy.percentile(range(1, 11), 50) = 5.5 (production), of range(11, 21) = 15.5 (shadow).
@@ -206,7 +258,15 @@ describe('measureShadowTelemetry', () => {
     assert.equal(m.latencyMs!.candidate.p50, 15.5);
     assert.equal(m.latencyMs!.production.calls, 10);
     assert.deepEqual(m.inputQuality, { requests: 10, flags: { missing_value: 2, out_of_range: 1 } });
-    assert.deepEqual(m.mirror, { production: 13, paired: 10, unpaired: 3, coverage: 10 / 13, orphanShadow: 2, invalidScores: 0, failed: 0 });
+    assert.deepEqual(m.mirror, {
+      production: 13,
+      paired: 10,
+      unpaired: 3,
+      coverage: 10 / 13,
+      orphanShadow: 2,
+      invalidScores: 0,
+      failed: 0,
+    });
     assert.equal(m.drift, undefined, 'never simulated');
     assert.equal(m.missing, undefined);
     assert.match(m.notMeasured!.drift!, /no input sketches/);
@@ -226,9 +286,13 @@ describe('measureShadowTelemetry', () => {
     assert.equal(measureShadowTelemetry(events, { ...query, sampleSize: 0 }).sample.length, 0);
   });
 
-  it("stratifies disagreements by the site the gateway recorded with each production prediction, as for simulated cases", () => {
+  it('stratifies disagreements by the site the gateway recorded with each production prediction, as for simulated cases', () => {
     const siteOf: Record<string, string> = { [H('c04')]: 'site-b', [H('c05')]: 'site-a' };
-    const events = eventSet().events.map((e) => (e.kind === 'prediction' && e.route === 'production' && siteOf[e.caseIdHash] ? { ...e, site: siteOf[e.caseIdHash] } : e));
+    const events = eventSet().events.map((e) =>
+      e.kind === 'prediction' && e.route === 'production' && siteOf[e.caseIdHash]
+        ? { ...e, site: siteOf[e.caseIdHash] }
+        : e,
+    );
     const { measurement: m, sample } = measureShadowTelemetry(events, { ...query, sampleSize: 5 });
     const bySite = (a: { site: string }, b: { site: string }) => a.site.localeCompare(b.site);
     // Every site × direction is a stratum (as for simulated cases, empty ones included); these hold the disagreements.
@@ -246,14 +310,30 @@ describe('measureShadowTelemetry', () => {
     assert.equal(m.cases, 0);
     assert.equal(m.agreement, null);
     assert.equal(m.kappa, null);
-    assert.deepEqual(m.mirror, { production: 0, paired: 0, unpaired: 0, coverage: null, orphanShadow: 0, invalidScores: 0, failed: 0 });
+    assert.deepEqual(m.mirror, {
+      production: 0,
+      paired: 0,
+      unpaired: 0,
+      coverage: null,
+      orphanShadow: 0,
+      invalidScores: 0,
+      failed: 0,
+    });
     const d = judgeShadow(m, { durationSeconds: 600, cases: 10, minAgreement: 0.8 });
     assert.equal(d.verdict, 'inconclusive');
-    assert.deepEqual(d.reasons, ['only 0 of 10 required shadow cases observed', 'the gateway recorded no production prediction of the incumbent in the shadow window']);
+    assert.deepEqual(d.reasons, [
+      'only 0 of 10 required shadow cases observed',
+      'the gateway recorded no production prediction of the incumbent in the shadow window',
+    ]);
   });
 
   it('failed mirrors and unanswered production requests (failure events) are the errors; the rest of unpaired were dropped', () => {
-    const fail = (caseId: string, at: string, route: 'production' | 'shadow', extra: Partial<FailureEvent> = {}): FailureEvent => ({
+    const fail = (
+      caseId: string,
+      at: string,
+      route: 'production' | 'shadow',
+      extra: Partial<FailureEvent> = {},
+    ): FailureEvent => ({
       kind: 'failure',
       eventId: `x-${++seq}`,
       at,
@@ -284,7 +364,15 @@ describe('measureShadowTelemetry', () => {
     const { measurement: m, pairing } = measureShadowTelemetry(events, query);
     assert.deepEqual(pairing.failures, { shadow: 1, production: 1 });
     assert.deepEqual(m.errors, { candidate: 1, production: 1, cases: 2 });
-    assert.deepEqual(m.mirror, { production: 3, paired: 1, unpaired: 2, coverage: 1 / 3, orphanShadow: 0, invalidScores: 0, failed: 1 });
+    assert.deepEqual(m.mirror, {
+      production: 3,
+      paired: 1,
+      unpaired: 2,
+      coverage: 1 / 3,
+      orphanShadow: 0,
+      invalidScores: 0,
+      failed: 1,
+    });
     assert.equal(m.notMeasured!.errors, undefined, 'measured from failure events');
   });
 
@@ -299,24 +387,37 @@ describe('measureShadowTelemetry', () => {
 });
 
 describe('judgeShadow on a telemetry measurement', () => {
-  const measured = (): ShadowMeasurement => measureShadowTelemetry(eventSet().events, { ...Q, threshold: T, sampleSize: 0, seed: 's' }).measurement;
+  const measured = (): ShadowMeasurement =>
+    measureShadowTelemetry(eventSet().events, { ...Q, threshold: T, sampleSize: 0, seed: 's' }).measurement;
 
   it('a policy bounding input drift is inconclusive, naming why drift was not measured', () => {
     const d = judgeShadow(measured(), { durationSeconds: 600, cases: 10, minAgreement: 0.6, maxPsi: 0.25 });
     assert.equal(d.verdict, 'inconclusive');
-    assert.match(d.reasons[0]!, /^input drift against the validation reference was not measured \(the policy allows PSI up to 0\.25\): the window has no input sketches of the model/);
+    assert.match(
+      d.reasons[0]!,
+      /^input drift against the validation reference was not measured \(the policy allows PSI up to 0\.25\): the window has no input sketches of the model/,
+    );
   });
 
   it('passes on agreement and κ, saying how much of production was mirrored; too few pairs says how many were not', () => {
     const d = judgeShadow(measured(), { durationSeconds: 600, cases: 10, minAgreement: 0.6, minKappa: 0.3 });
-    assert.deepEqual(d, { verdict: 'pass', reasons: ['agreement with production 0.7000 on 10 mirrored cases; mirror coverage 0.7692 (10 of 13 production predictions); κ 0.4000'] });
+    assert.deepEqual(d, {
+      verdict: 'pass',
+      reasons: [
+        'agreement with production 0.7000 on 10 mirrored cases; mirror coverage 0.7692 (10 of 13 production predictions); κ 0.4000',
+      ],
+    });
     const few = judgeShadow(measured(), { durationSeconds: 600, cases: 11, minAgreement: 0.6 });
-    assert.deepEqual(few.reasons, ['only 10 of 11 required shadow cases observed', '3 of 13 production predictions had no shadow prediction (mirror coverage 0.7692)']);
+    assert.deepEqual(few.reasons, [
+      'only 10 of 11 required shadow cases observed',
+      '3 of 13 production predictions had no shadow prediction (mirror coverage 0.7692)',
+    ]);
   });
 });
 
 /** The event set as two uploaded segments behind a TelemetryLiveSource, as of 11:00. */
-const segmentSource = (events: TelemetryEvent[]) => segmentSourceOf(events, { now: '2026-03-01T11:00:00.000Z', cuts: [15] });
+const segmentSource = (events: TelemetryEvent[]) =>
+  segmentSourceOf(events, { now: '2026-03-01T11:00:00.000Z', cuts: [15] });
 
 const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
 const noTraffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
@@ -330,7 +431,12 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     r.policy.operatingThreshold = T;
     r.policy.shadow.durationSeconds = 600;
     r.policy.shadow.cases = 10;
-    r.policy.shadow.adjudication = { sampleSize: 3, minAdjudicated: 1, maxCandidateWrongShare: 0.5, timeoutSeconds: 3600 };
+    r.policy.shadow.adjudication = {
+      sampleSize: 3,
+      minAdjudicated: 1,
+      maxCandidateWrongShare: 0.5,
+      timeoutSeconds: 3600,
+    };
     return r;
   };
 
@@ -338,7 +444,9 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     const evidence = memoryEvidence();
     const { source, segments } = segmentSource(eventSet().events);
     const acts = shadowActivities({ evidence, traffic: noTraffic, live: source, telemetry: source });
-    const out = (await env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO })) as Awaited<ReturnType<typeof acts.observeShadow>>;
+    const out = (await env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO })) as Awaited<
+      ReturnType<typeof acts.observeShadow>
+    >;
     assert.equal(out.measurement.cases, 10);
     assert.equal(out.measurement.agreement, 0.7);
     assert.equal(out.measurement.disagreements!.sampled, 3);
@@ -362,7 +470,10 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     assert.equal(sample.source, 'gateway-telemetry');
     assert.equal(sample.cases.length, 3);
     for (const c of sample.cases) {
-      assert.ok(SCORES.some(([id]) => H(id) === c.caseIdHash), 'the telemetry case hash');
+      assert.ok(
+        SCORES.some(([id]) => H(id) === c.caseIdHash),
+        'the telemetry case hash',
+      );
       assert.notEqual(c.candidate.alert, c.production.alert);
       assert.deepEqual(c.features, {});
       assert.match(c.predictedAt!, /^2026-03-01T10:0/);
@@ -376,14 +487,28 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     r.policy.shadow.durationSeconds = 120; // [10:08, 10:10): u3 only — no pairs
     const out = await observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: TO });
     assert.equal(out.measurement.cases, 0);
-    assert.deepEqual(out.measurement.mirror, { production: 1, paired: 0, unpaired: 1, coverage: 0, orphanShadow: 1, invalidScores: 0, failed: 0 });
-    await assert.rejects(observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: 'yesterday' }), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.InvalidRequest);
+    assert.deepEqual(out.measurement.mirror, {
+      production: 1,
+      paired: 0,
+      unpaired: 1,
+      coverage: 0,
+      orphanShadow: 1,
+      invalidScores: 0,
+      failed: 0,
+    });
+    await assert.rejects(
+      observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: 'yesterday' }),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.InvalidRequest,
+    );
   });
 
   it('a worker that reads live telemetry but has no reader for the shadow window refuses instead of simulating', async () => {
     const live = { measure: () => Promise.reject(new Error('unused')) };
     const acts = shadowActivities({ evidence: memoryEvidence(), traffic: noTraffic, live });
-    await assert.rejects(env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO }), (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.NotConfigured && !e.nonRetryable);
+    await assert.rejects(
+      env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO }),
+      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.NotConfigured && !e.nonRetryable,
+    );
   });
 
   it('TelemetryLiveSource.read returns what measure reads, with the segments', async () => {
@@ -404,20 +529,25 @@ function normals(n: number, seed: number, mean = 0, sd = 1): number[] {
   return Array.from({ length: n }, () => mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
 }
 
-describe('SHADOW input drift from the gateway\'s input sketches', () => {
+describe("SHADOW input drift from the gateway's input sketches", () => {
   it('PSI and KS of each sketched feature against the evaluation split, missing values counted, a too-coarse feature reported as not compared', async () => {
     const evidence = memoryEvidence();
     // The locked evaluation split: x0 ~ N(0, 1); sodium ~ N(140, 3) — far from zero for its spread.
     const refX0 = normals(4000, 1).map((v) => Math.fround(v));
     const refNa = normals(4000, 2, 140, 3).map((v) => Math.fround(v));
     const refSites = refX0.map((_, i) => (i % 4 === 0 ? 'site-b' : 'site-a'));
-    const csv = ['case_id,site,x0,sodium,label', ...refX0.map((v, i) => `r${i},${refSites[i]},${v},${refNa[i]},${i % 2}`)].join('\n') + '\n';
+    const csv =
+      ['case_id,site,x0,sodium,label', ...refX0.map((v, i) => `r${i},${refSites[i]},${v},${refNa[i]},${i % 2}`)].join(
+        '\n',
+      ) + '\n';
     const dataset = await evidence.putBytes(Buffer.from(csv), 'text/csv');
     const request = validRequest({
       candidate: { version: CANDIDATE, artifact: { key: 'models/c.json', sha256: 'a'.repeat(64) } },
       incumbent: { version: INCUMBENT, artifact: { key: 'models/i.json', sha256: 'b'.repeat(64) } },
     });
-    request.datasets = request.datasets.map((d) => (d.role === 'evaluation' ? { ...d, format: 'csv', artifact: { key: dataset.key, sha256: dataset.sha256 } } : d));
+    request.datasets = request.datasets.map((d) =>
+      d.role === 'evaluation' ? { ...d, format: 'csv', artifact: { key: dataset.key, sha256: dataset.sha256 } } : d,
+    );
     request.policy.shadow.durationSeconds = 600;
     // The window's traffic: x0 shifted by 0.3, in three 10-s buckets of the gateway; 25 nulls of x0.
     const curX0 = normals(3000, 3, 0.3).map((v) => Math.fround(v));
@@ -431,10 +561,22 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
       }
       if (b === 0) for (let i = 0; i < 25; i++) x0.add(null);
       // Rows per site as the gateway counts them: half from site-b in the window, a quarter in the reference.
-      return { kind: 'sketch', eventId: `sk-${b}`, at: new Date(Date.parse(FROM) + (b + 1) * 10_000).toISOString(), seconds: 10, model: MODEL, rows: 1000 + (b === 0 ? 25 : 0), features: { x0: x0.toSketch(), sodium: na.toSketch() }, sites: { 'site-a': 500, 'site-b': 500 + (b === 0 ? 25 : 0) } };
+      return {
+        kind: 'sketch',
+        eventId: `sk-${b}`,
+        at: new Date(Date.parse(FROM) + (b + 1) * 10_000).toISOString(),
+        seconds: 10,
+        model: MODEL,
+        rows: 1000 + (b === 0 ? 25 : 0),
+        features: { x0: x0.toSketch(), sodium: na.toSketch() },
+        sites: { 'site-a': 500, 'site-b': 500 + (b === 0 ? 25 : 0) },
+      };
     });
     // A bucket of another model and one ending after the window are not part of it.
-    const stray: SketchEvent[] = [{ ...sketches[0]!, eventId: 'sk-other', model: 'other' }, { ...sketches[1]!, eventId: 'sk-late', at: TO }];
+    const stray: SketchEvent[] = [
+      { ...sketches[0]!, eventId: 'sk-other', model: 'other' },
+      { ...sketches[1]!, eventId: 'sk-late', at: TO },
+    ];
     const { source } = segmentSource([...eventSet().events, ...sketches, ...stray]);
     const out = await observeShadowFromTelemetry(source, evidence, { releaseId: 'rel-1', request, at: TO });
     const drift = out.measurement.drift!;
@@ -452,25 +594,46 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
     assert.ok(x0.ksPValue < 1e-6);
     assert.deepEqual(out.measurement.missing, { x0: 25, sodium: 0 });
     // Site mix from the buckets' counts, as the case-level computation gives it on the same sites.
-    const siteMix = categoricalDrift(refSites, [...Array<string>(1500).fill('site-a'), ...Array<string>(1525).fill('site-b')]);
-    assert.deepEqual(drift.site, { chiSquare: siteMix.chiSquare.statistic, df: 1, pValue: siteMix.chiSquare.pValue, psi: siteMix.psi });
+    const siteMix = categoricalDrift(refSites, [
+      ...Array<string>(1500).fill('site-a'),
+      ...Array<string>(1525).fill('site-b'),
+    ]);
+    assert.deepEqual(drift.site, {
+      chiSquare: siteMix.chiSquare.statistic,
+      df: 1,
+      pValue: siteMix.chiSquare.pValue,
+      psi: siteMix.psi,
+    });
     assert.ok(drift.site!.pValue < 1e-6);
     assert.equal(drift.notCompared?.length, 1);
     assert.match(drift.notCompared![0]!, /^sodium: the gateway's sketch .* too coarse/);
     assert.equal(out.measurement.notMeasured?.drift, undefined);
     // A PSI bound is never passed on a feature whose drift was not measured.
-    const d = judgeShadow({ ...out.measurement, cases: 10, agreement: 1 }, { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.5 });
+    const d = judgeShadow(
+      { ...out.measurement, cases: 10, agreement: 1 },
+      { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.5 },
+    );
     assert.equal(d.verdict, 'inconclusive');
-    assert.ok(d.reasons.some((r) => /input drift was not measured for sodium/.test(r)), d.reasons.join(' | '));
+    assert.ok(
+      d.reasons.some((r) => /input drift was not measured for sodium/.test(r)),
+      d.reasons.join(' | '),
+    );
     // …and a real shift above the bound fails.
-    const tight = judgeShadow({ ...out.measurement, cases: 10, agreement: 1 }, { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.01 });
+    const tight = judgeShadow(
+      { ...out.measurement, cases: 10, agreement: 1 },
+      { durationSeconds: 600, cases: 10, minAgreement: 0.5, maxPsi: 0.01 },
+    );
     assert.equal(tight.verdict, 'fail');
 
     // The note names the centre that would resolve sodium: the reference median (≈ 140).
     const suggested = Number(/a sketch centre of ([\d.]+) \(the reference median\)/.exec(drift.notCompared![0]!)?.[1]);
     const sortedNa = [...refNa].sort((a, b) => a - b);
     assert.equal(sortedNa.length % 2, 0);
-    assert.equal(suggested, Number(((sortedNa[sortedNa.length / 2 - 1]! + sortedNa[sortedNa.length / 2]!) / 2).toPrecision(6)), 'the mean of the two middle values');
+    assert.equal(
+      suggested,
+      Number(((sortedNa[sortedNa.length / 2 - 1]! + sortedNa[sortedNa.length / 2]!) / 2).toPrecision(6)),
+      'the mean of the two middle values',
+    );
     // Sketched around it (the gateway's sketchCentres), sodium is compared, and its drift is that of the raw values.
     const shiftedNa = normals(3000, 5, 141, 3).map((v) => Math.fround(v));
     const centred: SketchEvent[] = sketches.map((e, b) => {
@@ -478,13 +641,20 @@ describe('SHADOW input drift from the gateway\'s input sketches', () => {
       for (let i = b * 1000; i < (b + 1) * 1000; i++) na.add(shiftedNa[i]!);
       return { ...e, eventId: `c-${b}`, features: { ...e.features, sodium: na.toSketch() } };
     });
-    const again = await observeShadowFromTelemetry(segmentSource([...eventSet().events, ...centred]).source, evidence, { releaseId: 'rel-1', request, at: TO });
+    const again = await observeShadowFromTelemetry(segmentSource([...eventSet().events, ...centred]).source, evidence, {
+      releaseId: 'rel-1',
+      request,
+      at: TO,
+    });
     const na = again.measurement.drift!.features.find((f) => f.feature === 'sodium')!;
     assert.equal(again.measurement.drift!.notCompared, undefined);
     const rawNa = psi(refNa, shiftedNa).psi;
     const rawNaKs = ks2Sample(refNa, shiftedNa);
     assert.ok(rawNa > 0.05, `a real shift of sodium (PSI ${rawNa})`);
     assert.ok(Math.abs(na.psi - rawNa) < 0.01, `centred sketch PSI ${na.psi} vs ${rawNa} from the values`);
-    assert.ok(na.ks <= rawNaKs.statistic + 1e-12 && na.ks > rawNaKs.statistic - 0.01, `KS ${na.ks} vs ${rawNaKs.statistic}`);
+    assert.ok(
+      na.ks <= rawNaKs.statistic + 1e-12 && na.ks > rawNaKs.statistic - 0.01,
+      `KS ${na.ks} vs ${rawNaKs.statistic}`,
+    );
   });
 });

@@ -15,14 +15,23 @@ import { applyScenario, observedLabels, outcomeArrived } from '../../src/sim/sce
 import { SimulatedTraffic } from '../../src/sim/traffic';
 import { armStats } from '../../src/stats';
 
-const fault = TrafficScenarioSchema.parse({ name: 'b', regression: { site: 'site-b', feature: 'x2', scale: 0.5, offset: 1, fromInterval: 2 } });
+const fault = TrafficScenarioSchema.parse({
+  name: 'b',
+  regression: { site: 'site-b', feature: 'x2', scale: 0.5, offset: 1, fromInterval: 2 },
+});
 
 describe('traffic scenarios', () => {
   const cases = generateCohort('scenario-test', 2000);
 
   it("corrupts only the candidate's view of one feature at one site, from the given interval on", () => {
-    assert.ok(applyScenario(cases, FEATURES, fault, 1).every((c) => c.candidateFeatures === undefined), 'interval 1 is before the fault');
-    assert.ok(applyScenario(cases, FEATURES, fault, null).every((c) => c.candidateFeatures === undefined), 'shadow is before the fault');
+    assert.ok(
+      applyScenario(cases, FEATURES, fault, 1).every((c) => c.candidateFeatures === undefined),
+      'interval 1 is before the fault',
+    );
+    assert.ok(
+      applyScenario(cases, FEATURES, fault, null).every((c) => c.candidateFeatures === undefined),
+      'shadow is before the fault',
+    );
     const faulty = applyScenario(cases, FEATURES, fault, 2);
     let touched = 0;
     faulty.forEach((c, k) => {
@@ -46,7 +55,11 @@ describe('traffic scenarios', () => {
     const b = applyScenario(cases, FEATURES, s, 5);
     const arrived = a.filter((c) => c.labelled !== false).length / a.length;
     assert.ok(Math.abs(arrived - 0.3) < 0.04, `arrived share ${arrived}`);
-    assert.deepEqual(a.map((c) => c.labelled), b.map((c) => c.labelled), 'arrival is a property of the case');
+    assert.deepEqual(
+      a.map((c) => c.labelled),
+      b.map((c) => c.labelled),
+      'arrival is a property of the case',
+    );
     assert.equal(outcomeArrived('any', 1), true);
     const labels = observedLabels(a);
     a.forEach((c, k) => assert.equal(labels[k], c.labelled === false ? -1 : c.label));
@@ -73,7 +86,14 @@ describe('armStats with outcomes outstanding', () => {
     const labels = [1, -1, 1, 0, 0, -1];
     const s = armStats(scores, labels, 0.5);
     assert.deepEqual(
-      { n: s.n, positives: s.positives, tp: s.truePositives, negatives: s.negatives, tn: s.trueNegatives, alerts: s.alerts },
+      {
+        n: s.n,
+        positives: s.positives,
+        tp: s.truePositives,
+        negatives: s.negatives,
+        tn: s.trueNegatives,
+        alerts: s.alerts,
+      },
       { n: 6, positives: 2, tp: 1, negatives: 2, tn: 1, alerts: 4 },
     );
     assert.equal(s.sensitivity, 0.5);
@@ -86,7 +106,12 @@ describe('vigil simulate', () => {
   const cli = async (...argv: string[]) => {
     let out = '';
     let err = '';
-    const code = await run(argv, { env: {}, stdout: (t) => (out += t), stderr: (t) => (err += t), readStdin: async () => '' });
+    const code = await run(argv, {
+      env: {},
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      readStdin: async () => '',
+    });
     return { code, out, err };
   };
 
@@ -100,18 +125,47 @@ describe('vigil simulate', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sim-'));
     try {
       const events = path.join(dir, 'events.ndjson');
-      const { code, out } = await cli('simulate', '--site', 'site-b', '--feature', 'x0', '--offset', '-3', '--json', '--events', events);
+      const { code, out } = await cli(
+        'simulate',
+        '--site',
+        'site-b',
+        '--feature',
+        'x0',
+        '--offset',
+        '-3',
+        '--json',
+        '--events',
+        events,
+      );
       assert.equal(code, 3, out);
-      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; verdict?: string; bySite?: Record<string, { canary: number; control: number }>; outcome?: string });
+      const lines = out
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              event: string;
+              verdict?: string;
+              bySite?: Record<string, { canary: number; control: number }>;
+              outcome?: string;
+            },
+        );
       const looks = lines.filter((l) => l.event === 'look');
       assert.equal(looks.at(-1)!.verdict, 'fail');
       assert.ok(looks.at(-1)!.bySite!['site-b']!.canary < looks.at(-1)!.bySite!['site-b']!.control - 0.3);
       assert.equal(lines.at(-1)!.outcome, 'rolled-back');
-      const evs = fs.readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; at: string; observedAt?: string; caseId: string });
+      const evs = fs
+        .readFileSync(events, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; at: string; observedAt?: string; caseId: string });
       const predictions = new Map(evs.filter((e) => e.kind === 'prediction').map((e) => [e.caseId, e]));
       const outcomes = evs.filter((e) => e.kind === 'outcome');
       assert.equal(outcomes.length, predictions.size);
-      assert.ok(outcomes.every((o) => Date.parse(o.observedAt!) > Date.parse(predictions.get(o.caseId)!.at)), 'outcomes arrive after their predictions');
+      assert.ok(
+        outcomes.every((o) => Date.parse(o.observedAt!) > Date.parse(predictions.get(o.caseId)!.at)),
+        'outcomes arrive after their predictions',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -133,13 +187,23 @@ describe('VIGIL_TRAFFIC_SCENARIO', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-scn-'));
     try {
       const good = path.join(dir, 'good.yaml');
-      fs.writeFileSync(good, 'name: lab outage\nregression: { site: site-c, feature: x3, fromInterval: 1 }\nlabelledShare: 0.5\n');
+      fs.writeFileSync(
+        good,
+        'name: lab outage\nregression: { site: site-c, feature: x3, fromInterval: 1 }\nlabelledShare: 0.5\n',
+      );
       const c = loadConfig({ VIGIL_TRAFFIC_SCENARIO: good });
-      assert.deepEqual(c.trafficScenario, { name: 'lab outage', regression: { site: 'site-c', feature: 'x3', scale: 0, offset: 0, fromInterval: 1, inShadow: false }, labelledShare: 0.5 });
+      assert.deepEqual(c.trafficScenario, {
+        name: 'lab outage',
+        regression: { site: 'site-c', feature: 'x3', scale: 0, offset: 0, fromInterval: 1, inShadow: false },
+        labelledShare: 0.5,
+      });
       assert.equal(loadConfig({}).trafficScenario, null);
       const bad = path.join(dir, 'bad.yaml');
       fs.writeFileSync(bad, 'labelledShare: 2\n');
-      assert.throws(() => loadConfig({ VIGIL_TRAFFIC_SCENARIO: bad }), (e: unknown) => e instanceof ConfigError && /VIGIL_TRAFFIC_SCENARIO .*labelledShare/.test(e.message));
+      assert.throws(
+        () => loadConfig({ VIGIL_TRAFFIC_SCENARIO: bad }),
+        (e: unknown) => e instanceof ConfigError && /VIGIL_TRAFFIC_SCENARIO .*labelledShare/.test(e.message),
+      );
       assert.throws(() => loadConfig({ VIGIL_TRAFFIC_SCENARIO: path.join(dir, 'missing.yaml') }), /cannot read/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

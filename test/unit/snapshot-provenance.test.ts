@@ -11,7 +11,13 @@ import { Ed25519Signer, PublicKeyVerifier, SLSA_PROVENANCE_V1, verifyAttestation
 import { ReleaseRequestSchema, type EvidenceRef, type ReleaseRequest } from '../../src/domain';
 import { demoManifestFiles } from '../../src/demo/manifests';
 import { DEMO_DIR, loadPolicyFile, seedDemo } from '../../src/demo/seed';
-import { canonicalBytes, EvidenceConflictError, EvidenceIntegrityError, EvidenceNotFoundError, sha256Hex } from '../../src/evidence';
+import {
+  canonicalBytes,
+  EvidenceConflictError,
+  EvidenceIntegrityError,
+  EvidenceNotFoundError,
+  sha256Hex,
+} from '../../src/evidence';
 import { judgeSnapshot } from '../../src/judging';
 
 class Memory implements EvidencePort {
@@ -27,7 +33,8 @@ class Memory implements EvidencePort {
   async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
     const bytes = canonicalBytes(value);
     const existing = this.objects.get(key);
-    if (existing && !existing.equals(bytes)) throw new EvidenceConflictError(key, sha256Hex(existing), sha256Hex(bytes));
+    if (existing && !existing.equals(bytes))
+      throw new EvidenceConflictError(key, sha256Hex(existing), sha256Hex(bytes));
     this.objects.set(key, bytes);
     return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
   }
@@ -41,15 +48,24 @@ class Memory implements EvidencePort {
 
 const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
 const verifier = new PublicKeyVerifier(signer.publicKey());
-const environment = { node: 'v20.0.0', platform: 'linux', arch: 'x64', lockfileSha256: 'a'.repeat(64), onnxruntime: '1.30.0' };
+const environment = {
+  node: 'v20.0.0',
+  platform: 'linux',
+  arch: 'x64',
+  lockfileSha256: 'a'.repeat(64),
+  onnxruntime: '1.30.0',
+};
 const AT = '2026-11-26T09:00:00.000Z';
 
 async function demo(): Promise<{ evidence: Memory; request: ReleaseRequest }> {
   const evidence = new Memory();
-  const request = ReleaseRequestSchema.parse(await seedDemo(evidence, await loadPolicyFile(path.join(DEMO_DIR, 'policies/demo.yaml'))));
+  const request = ReleaseRequestSchema.parse(
+    await seedDemo(evidence, await loadPolicyFile(path.join(DEMO_DIR, 'policies/demo.yaml'))),
+  );
   return { evidence, request };
 }
-const json = async (e: Memory, ref: EvidenceRef) => JSON.parse(Buffer.from(await e.getBytes(ref.key, ref.sha256)).toString('utf8'));
+const json = async (e: Memory, ref: EvidenceRef) =>
+  JSON.parse(Buffer.from(await e.getBytes(ref.key, ref.sha256)).toString('utf8'));
 
 describe('SNAPSHOT provenance', () => {
   it('the committed demo manifests are what the provenance builder derives from demo/data and demo/lineage', async () => {
@@ -60,7 +76,11 @@ describe('SNAPSHOT provenance', () => {
 
   it('passes the demo release as a within-plan change of model and data, with a verifying SLSA provenance statement', async () => {
     const { evidence, request } = await demo();
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({ releaseId: 'r1', request, at: AT });
+    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+      releaseId: 'r1',
+      request,
+      at: AT,
+    });
     assert.deepEqual(out.measurement.missingFields, []);
     assert.deepEqual(out.measurement.digestMismatches, []);
     assert.deepEqual(out.measurement.changed, ['data', 'model']);
@@ -70,10 +90,14 @@ describe('SNAPSHOT provenance', () => {
     assert.deepEqual(summary.requiredRoles, ['qa', 'clinical']);
 
     const envelope = await json(evidence, out.artifacts[3]!);
-    const ok = await verifyAttestation(envelope, [verifier], { predicateType: SLSA_PROVENANCE_V1, subjectSha256: request.candidate.artifact.sha256 });
+    const ok = await verifyAttestation(envelope, [verifier], {
+      predicateType: SLSA_PROVENANCE_V1,
+      subjectSha256: request.candidate.artifact.sha256,
+    });
     assert.ok(ok.ok, ok.reasons.join('; '));
     const deps = JSON.stringify(ok.statement!.predicate);
-    for (const d of request.datasets) assert.ok(deps.includes(d.manifest!.sha256), `${d.name} manifest digest is attested`);
+    for (const d of request.datasets)
+      assert.ok(deps.includes(d.manifest!.sha256), `${d.name} manifest digest is attested`);
     assert.ok(deps.includes(request.codeCommit) && deps.includes(environment.lockfileSha256));
 
     // A modified statement no longer verifies.
@@ -89,7 +113,11 @@ describe('SNAPSHOT provenance', () => {
     const key = `models/${request.modelName}/${request.incumbent.artifact.sha256}/provenance.json`;
     const record = JSON.parse(evidence.objects.get(key)!.toString());
     evidence.objects.set(key, canonicalBytes({ ...record, labelPolicyVersions: ['sepsis-2-lp-1.0'] }));
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({ releaseId: 'r2', request, at: AT });
+    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+      releaseId: 'r2',
+      request,
+      at: AT,
+    });
     assert.equal(out.measurement.changeClass, 'substantial');
     assert.deepEqual(out.measurement.changed, ['data', 'labelPolicy', 'model']);
     assert.deepEqual((await json(evidence, out.artifacts[2]!)).requiredRoles, ['qa', 'clinical', 'regulatory']);
@@ -105,7 +133,11 @@ describe('SNAPSHOT provenance', () => {
     training.manifest = { key: ref.key, sha256: ref.sha256 };
     const evaluation = request.datasets.find((d) => d.role === 'evaluation')!;
     delete evaluation.manifest;
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({ releaseId: 'r3', request, at: AT });
+    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+      releaseId: 'r3',
+      request,
+      at: AT,
+    });
     assert.deepEqual(out.measurement.missingFields, [
       'datasets[name=sepsis-cohort-2026q3-locked-eval].manifest',
       'datasets[name=sepsis-cohort-2026q3-train].manifest.sources[0].extraction.queryVersion',
@@ -121,32 +153,74 @@ describe('SNAPSHOT provenance', () => {
     const { evidence, request } = await demo();
     const [training, evaluation] = request.datasets;
     training!.manifest = evaluation!.manifest;
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({ releaseId: 'r4', request, at: AT });
-    assert.match(out.measurement.digestMismatches.join('\n'), /training dataset sepsis-cohort-2026q3-train manifest: describes a file with sha256 [0-9a-f]{64}, but the dataset is/);
+    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+      releaseId: 'r4',
+      request,
+      at: AT,
+    });
+    assert.match(
+      out.measurement.digestMismatches.join('\n'),
+      /training dataset sepsis-cohort-2026q3-train manifest: describes a file with sha256 [0-9a-f]{64}, but the dataset is/,
+    );
   });
 });
 
 describe('dossier', () => {
   it('renders a self-contained page with summary, model card, data, change class, rollback, signatures and evidence index', async () => {
     const { evidence, request } = await demo();
-    const snap = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({ releaseId: 'r5', request, at: AT });
+    const snap = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+      releaseId: 'r5',
+      request,
+      at: AT,
+    });
     const policySha256 = snap.measurement.policySha256;
     const history = [
-      { stage: 'SNAPSHOT' as const, step: null, startedAt: AT, endedAt: AT, decision: judgeSnapshot(snap.measurement), artifacts: snap.artifacts, chainEntry: 'c'.repeat(64) },
+      {
+        stage: 'SNAPSHOT' as const,
+        step: null,
+        startedAt: AT,
+        endedAt: AT,
+        decision: judgeSnapshot(snap.measurement),
+        artifacts: snap.artifacts,
+        chainEntry: 'c'.repeat(64),
+      },
     ];
     const signatures = [
       {
-        signer: 'dana.qa', printedName: 'Dana Whitfield', role: 'qa' as const, decision: 'approve' as const, meaning: 'approved as quality reviewer',
-        reason: 'evidence reviewed', at: AT, dossierSha256: 'd'.repeat(64), evidence: await evidence.putJson({ kind: 'vigil.signature/v1' }),
+        signer: 'dana.qa',
+        printedName: 'Dana Whitfield',
+        role: 'qa' as const,
+        decision: 'approve' as const,
+        meaning: 'approved as quality reviewer',
+        reason: 'evidence reviewed',
+        at: AT,
+        dossierSha256: 'd'.repeat(64),
+        evidence: await evidence.putJson({ kind: 'vigil.signature/v1' }),
       },
     ];
-    const ref = await dossierActivities({ evidence, signer }).buildDossier({ releaseId: 'r5', request, policySha256, history, chainHead: { seq: 0, digest: 'c'.repeat(64) }, signatures, at: AT });
+    const ref = await dossierActivities({ evidence, signer }).buildDossier({
+      releaseId: 'r5',
+      request,
+      policySha256,
+      history,
+      chainHead: { seq: 0, digest: 'c'.repeat(64) },
+      signatures,
+      at: AT,
+    });
     const index = await json(evidence, ref);
     assert.equal(index.kind, 'vigil.dossier/v2');
     assert.equal(ref.sha256, sha256Hex(canonicalBytes(index)), 'the root digest is the digest of the canonical index');
     for (const e of index.evidence) await evidence.getBytes(e.key, e.sha256);
     const html = Buffer.from(await evidence.getBytes(index.html.key, index.html.sha256)).toString('utf8');
-    for (const heading of ['Executive summary', 'Intended use, population and limitations', 'Data', 'Change summary and class', 'Rollback plan', 'Sign-offs', 'Evidence index']) {
+    for (const heading of [
+      'Executive summary',
+      'Intended use, population and limitations',
+      'Data',
+      'Change summary and class',
+      'Rollback plan',
+      'Sign-offs',
+      'Evidence index',
+    ]) {
       assert.ok(html.includes(`>${heading}</h2>`), heading);
     }
     assert.match(html, /within the predetermined change control plan/);

@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { brierScore, expectedCalibrationError, logisticRecalibration, reliabilityCurve, StatsInputError } from '../../src/stats';
+import {
+  brierScore,
+  expectedCalibrationError,
+  logisticRecalibration,
+  reliabilityCurve,
+  StatsInputError,
+} from '../../src/stats';
 
 /** Deterministic sample whose outcomes are drawn from p itself: calibrated by construction. */
 function calibratedSample(n: number) {
   let seed = 12345;
-  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   const p = Array.from({ length: n }, () => 0.02 + 0.96 * rand());
   const y = p.map((v) => (rand() < v ? 1 : 0));
   return { p, y };
@@ -19,12 +25,21 @@ describe('calibration', () => {
     // equal-width, 2 bins: [0, .5) holds .1,.2 (mean .15, observed .5); [.5, 1] holds .7,.9 (mean .8, observed 1)
     assert.ok(Math.abs(expectedCalibrationError(p, y, { bins: 2 })! - (0.5 * 0.35 + 0.5 * 0.2)) < 1e-15);
     // equal-mass, 4 bins: one row each, ECE = mean |p − y|
-    assert.ok(Math.abs(expectedCalibrationError(p, y, { bins: 4, strategy: 'equal-mass' })! - (0.1 + 0.8 + 0.3 + 0.1) / 4) < 1e-15);
+    assert.ok(
+      Math.abs(expectedCalibrationError(p, y, { bins: 4, strategy: 'equal-mass' })! - (0.1 + 0.8 + 0.3 + 0.1) / 4) <
+        1e-15,
+    );
   });
 
   it('reliability points carry bin edges, counts and an interval around the observed rate', () => {
     const points = reliabilityCurve([0.1, 0.2, 0.7, 0.9], [0, 1, 1, 1], 2);
-    assert.deepEqual(points.map((pt) => [pt.binLower, pt.binUpper, pt.n, pt.observed]), [[0, 0.5, 2, 0.5], [0.5, 1, 2, 1]]);
+    assert.deepEqual(
+      points.map((pt) => [pt.binLower, pt.binUpper, pt.n, pt.observed]),
+      [
+        [0, 0.5, 2, 0.5],
+        [0.5, 1, 2, 1],
+      ],
+    );
     assert.ok(points.every((pt) => pt.interval.lower <= pt.observed && pt.observed <= pt.interval.upper));
   });
 
@@ -54,6 +69,9 @@ describe('calibration', () => {
   });
 
   it('refuses scores outside [0, 1] with the row', () => {
-    assert.throws(() => brierScore([0.2, 1.5], [0, 1]), (e: unknown) => e instanceof StatsInputError && e.row === 1);
+    assert.throws(
+      () => brierScore([0.2, 1.5], [0, 1]),
+      (e: unknown) => e instanceof StatsInputError && e.row === 1,
+    );
   });
 });

@@ -17,11 +17,16 @@ import {
 
 /** Scores drawn from a few values so that ties are common, with both classes present. */
 const labelled = fc
-  .array(fc.record({ s: fc.integer({ min: 0, max: 12 }).map((k) => k / 4), y: fc.integer({ min: 0, max: 1 }) }), { minLength: 4, maxLength: 60 })
+  .array(fc.record({ s: fc.integer({ min: 0, max: 12 }).map((k) => k / 4), y: fc.integer({ min: 0, max: 1 }) }), {
+    minLength: 4,
+    maxLength: 60,
+  })
   .filter((rows) => rows.filter((r) => r.y === 1).length >= 2 && rows.filter((r) => r.y === 0).length >= 2);
 
 const paired = labelled.chain((rows) =>
-  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: rows.length, maxLength: rows.length }).map((other) => ({ rows, other: other.map((k) => k / 3) })),
+  fc
+    .array(fc.integer({ min: 0, max: 9 }), { minLength: rows.length, maxLength: rows.length })
+    .map((other) => ({ rows, other: other.map((k) => k / 3) })),
 );
 
 const psi = (x: number, y: number) => (x > y ? 1 : x === y ? 0.5 : 0);
@@ -58,7 +63,13 @@ describe('AUC and DeLong properties', () => {
         const y = rows.map((r) => r.y);
         const brute = bruteDelong(s, other, y);
         const t = pairedDelong(s, other, y)!;
-        return near(t.aucA, brute.aucA) && near(t.aucB, brute.aucB) && near(t.varianceA, brute.varA) && near(t.varianceB, brute.varB) && near(t.variance, Math.max(0, brute.varDiff));
+        return (
+          near(t.aucA, brute.aucA) &&
+          near(t.aucB, brute.aucB) &&
+          near(t.varianceA, brute.varA) &&
+          near(t.varianceB, brute.varB) &&
+          near(t.variance, Math.max(0, brute.varDiff))
+        );
       }),
       { numRuns: 300 },
     );
@@ -68,8 +79,14 @@ describe('AUC and DeLong properties', () => {
     fc.assert(
       fc.property(labelled, (rows) => {
         const y = rows.map((r) => r.y);
-        const a = delongAuc(rows.map((r) => r.s), y);
-        const b = delongAuc(rows.map((r) => Math.exp(3 * r.s) - 7), y);
+        const a = delongAuc(
+          rows.map((r) => r.s),
+          y,
+        );
+        const b = delongAuc(
+          rows.map((r) => Math.exp(3 * r.s) - 7),
+          y,
+        );
         return near(a.auc!, b.auc!) && near(a.variance!, b.variance!);
       }),
     );
@@ -79,21 +96,43 @@ describe('AUC and DeLong properties', () => {
     fc.assert(
       fc.property(labelled, (rows) => {
         const y = rows.map((r) => r.y);
-        const a = delongAuc(rows.map((r) => r.s), y);
-        const b = delongAuc(rows.map((r) => 1 - r.s), y);
+        const a = delongAuc(
+          rows.map((r) => r.s),
+          y,
+        );
+        const b = delongAuc(
+          rows.map((r) => 1 - r.s),
+          y,
+        );
         return near(b.auc!, 1 - a.auc!) && near(a.variance!, b.variance!);
       }),
     );
   });
 
   it('agrees with the existing rocAuc', () => {
-    fc.assert(fc.property(labelled, (rows) => near(delongAuc(rows.map((r) => r.s), rows.map((r) => r.y)).auc!, rocAuc(rows.map((r) => r.s), rows.map((r) => r.y))!)));
+    fc.assert(
+      fc.property(labelled, (rows) =>
+        near(
+          delongAuc(
+            rows.map((r) => r.s),
+            rows.map((r) => r.y),
+          ).auc!,
+          rocAuc(
+            rows.map((r) => r.s),
+            rows.map((r) => r.y),
+          )!,
+        ),
+      ),
+    );
   });
 
   it('the DeLong interval contains the estimate and stays in [0, 1]', () => {
     fc.assert(
       fc.property(labelled, fc.double({ min: 0.5, max: 0.999, noNaN: true }), (rows, level) => {
-        const e = delongAuc(rows.map((r) => r.s), rows.map((r) => r.y));
+        const e = delongAuc(
+          rows.map((r) => r.s),
+          rows.map((r) => r.y),
+        );
         const ci = aucInterval(e, level)!;
         return ci.lower <= e.auc! && e.auc! <= ci.upper && ci.lower >= 0 && ci.upper <= 1;
       }),
@@ -104,7 +143,11 @@ describe('AUC and DeLong properties', () => {
     fc.assert(
       fc.property(labelled, (rows) => {
         const s = rows.map((r) => r.s);
-        const t = pairedDelong(s, s, rows.map((r) => r.y))!;
+        const t = pairedDelong(
+          s,
+          s,
+          rows.map((r) => r.y),
+        )!;
         return t.difference === 0 && t.variance === 0 && t.z === 0 && t.pValue === 1;
       }),
     );
@@ -118,14 +161,25 @@ describe('AUC and DeLong properties', () => {
 });
 
 describe('proportion interval properties', () => {
-  const counts = fc.integer({ min: 1, max: 2000 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n)));
+  const counts = fc
+    .integer({ min: 1, max: 2000 })
+    .chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n)));
   it('Wilson and Clopper-Pearson contain x/n and lie in [0, 1]', () => {
     fc.assert(
       fc.property(counts, ([x, n]) => {
         const p = x / n;
         const w = wilsonInterval(x, n);
         const cp = clopperPearsonInterval(x, n);
-        return w.lower <= p && p <= w.upper && cp.lower <= p && p <= cp.upper && w.lower >= 0 && w.upper <= 1 && cp.lower >= 0 && cp.upper <= 1;
+        return (
+          w.lower <= p &&
+          p <= w.upper &&
+          cp.lower <= p &&
+          p <= cp.upper &&
+          w.lower >= 0 &&
+          w.upper <= 1 &&
+          cp.lower >= 0 &&
+          cp.upper <= 1
+        );
       }),
       { numRuns: 200 },
     );
@@ -141,7 +195,12 @@ describe('average precision properties', () => {
   /** Definition: mean over positives of precision at the positive's score (all rows scored ≥ it). */
   function bruteAp(s: number[], y: number[]): number {
     const pos = s.filter((_, i) => y[i] === 1);
-    return pos.reduce((acc, t) => acc + s.filter((v, i) => v >= t && y[i] === 1).length / s.filter((v) => v >= t).length, 0) / pos.length;
+    return (
+      pos.reduce(
+        (acc, t) => acc + s.filter((v, i) => v >= t && y[i] === 1).length / s.filter((v) => v >= t).length,
+        0,
+      ) / pos.length
+    );
   }
   it('equals the brute-force definition, ties as one threshold', () => {
     fc.assert(
@@ -157,12 +216,17 @@ describe('average precision properties', () => {
 describe('argsort', () => {
   it('sorts any finite doubles like a comparator sort, stably', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1, -1, 5e-324)), { maxLength: 200 }), (values) => {
-        const scores = Float64Array.from(values, (v) => (v === 0 ? 0 : v));
-        const order = Array.from(argsortAscending(scores));
-        const expected = [...scores.keys()].sort((a, b) => scores[a]! - scores[b]! || a - b);
-        assert.deepEqual(order, expected);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1, -1, 5e-324)), {
+          maxLength: 200,
+        }),
+        (values) => {
+          const scores = Float64Array.from(values, (v) => (v === 0 ? 0 : v));
+          const order = Array.from(argsortAscending(scores));
+          const expected = [...scores.keys()].sort((a, b) => scores[a]! - scores[b]! || a - b);
+          assert.deepEqual(order, expected);
+        },
+      ),
     );
   });
 });
@@ -198,7 +262,9 @@ describe('Holm properties', () => {
       fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 30 }), (ps) => {
         const adj = holmAdjust(ps);
         const order = ps.map((_, i) => i).sort((a, b) => ps[a]! - ps[b]!);
-        return adj.every((a, i) => a >= ps[i]! && a <= 1) && order.every((i, k) => k === 0 || adj[i]! >= adj[order[k - 1]!]!);
+        return (
+          adj.every((a, i) => a >= ps[i]! && a <= 1) && order.every((i, k) => k === 0 || adj[i]! >= adj[order[k - 1]!]!)
+        );
       }),
     );
   });
@@ -206,9 +272,15 @@ describe('Holm properties', () => {
 
 describe('bad input', () => {
   it('names the column and row of NaN/infinite scores, bad labels and length mismatches', () => {
-    assert.throws(() => delongAuc([0.1, Number.NaN], [0, 1]), (e: unknown) => e instanceof StatsInputError && e.row === 1 && /not a finite number/.test(e.message));
+    assert.throws(
+      () => delongAuc([0.1, Number.NaN], [0, 1]),
+      (e: unknown) => e instanceof StatsInputError && e.row === 1 && /not a finite number/.test(e.message),
+    );
     assert.throws(() => delongAuc([0.1, Infinity], [0, 1]), StatsInputError);
-    assert.throws(() => delongAuc([0.1, 0.2], [0, 2]), (e: unknown) => e instanceof StatsInputError && e.column === 'labels' && e.row === 1);
+    assert.throws(
+      () => delongAuc([0.1, 0.2], [0, 2]),
+      (e: unknown) => e instanceof StatsInputError && e.column === 'labels' && e.row === 1,
+    );
     assert.throws(() => delongAuc([0.1, 0.2, 0.3], [0, 1]), /3 rows but labels has 2/);
     assert.throws(() => pairedDelong([0.1, 0.2], [0.1], [0, 1]), StatsInputError);
   });

@@ -18,7 +18,10 @@ import {
 /** Relative closeness, as testthat's expect_equal (pROC's own tolerance is ~1.5e-8). */
 function close(actual: number | null | undefined, expected: number, rel = 1e-10): void {
   assert.ok(actual !== null && actual !== undefined, `expected ${expected}, got ${String(actual)}`);
-  assert.ok(Math.abs(actual - expected) <= rel * Math.max(1, Math.abs(expected)), `${actual} ≠ ${expected} (rel ${rel})`);
+  assert.ok(
+    Math.abs(actual - expected) <= rel * Math.max(1, Math.abs(expected)),
+    `${actual} ≠ ${expected} (rel ${rel})`,
+  );
 }
 
 /**
@@ -49,7 +52,10 @@ const marker = { wfns: column(1), s100b: column(2), ndka: column(3) };
 describe('DeLong against pROC (tests/testthat of xrobin/pROC, aSAH data)', () => {
   it('has the 113 rows and 41 cases of aSAH', () => {
     assert.equal(outcome.length, 113);
-    assert.equal(outcome.reduce((a, b) => a + b, 0), 41);
+    assert.equal(
+      outcome.reduce((a, b) => a + b, 0),
+      41,
+    );
   });
 
   it('reproduces auc() and var() (test-var.R, helper-roc-expected.R)', () => {
@@ -124,7 +130,11 @@ describe('proportion intervals against Newcombe (1998), Stat Med 17:857, Table I
 
   it('Wilson agrees with the independent closed form (p̂ + z²/2n ± z√(p̂q̂/n + z²/4n²)) / (1 + z²/n)', () => {
     const z = 1.959963984540054;
-    for (const [x, n] of [[3, 10], [45, 50], [500, 1000]] as const) {
+    for (const [x, n] of [
+      [3, 10],
+      [45, 50],
+      [500, 1000],
+    ] as const) {
       const p = x / n;
       const denom = 1 + (z * z) / n;
       const center = p + (z * z) / (2 * n);

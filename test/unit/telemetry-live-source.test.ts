@@ -19,7 +19,13 @@ import {
 
 const H = (c: string): string => c.padEnd(64, '0').replace(/[^0-9a-f]/g, 'a');
 let seq = 0;
-function pred(caseId: string, at: string, score: number, route: PredictionEvent['route'] = 'canary', extra: Partial<PredictionEvent> = {}): PredictionEvent {
+function pred(
+  caseId: string,
+  at: string,
+  score: number,
+  route: PredictionEvent['route'] = 'canary',
+  extra: Partial<PredictionEvent> = {},
+): PredictionEvent {
   return {
     kind: 'prediction',
     eventId: `p-${++seq}`,
@@ -36,11 +42,36 @@ function pred(caseId: string, at: string, score: number, route: PredictionEvent[
     ...extra,
   };
 }
-function outcome(caseId: string, label: 0 | 1, source: OutcomeEvent['source'], observedAt = '2026-03-01T11:00:00.000Z', at = '2026-03-01T10:30:00.000Z'): OutcomeEvent {
-  return { kind: 'outcome', eventId: `o-${++seq}`, at, model: 'sepsis-alert', caseIdHash: H(caseId), label, source, observedAt };
+function outcome(
+  caseId: string,
+  label: 0 | 1,
+  source: OutcomeEvent['source'],
+  observedAt = '2026-03-01T11:00:00.000Z',
+  at = '2026-03-01T10:30:00.000Z',
+): OutcomeEvent {
+  return {
+    kind: 'outcome',
+    eventId: `o-${++seq}`,
+    at,
+    model: 'sepsis-alert',
+    caseIdHash: H(caseId),
+    label,
+    source,
+    observedAt,
+  };
 }
 function fb(caseId: string, type: FeedbackEvent['type']): FeedbackEvent {
-  return { kind: 'feedback', eventId: `f-${++seq}`, at: '2026-03-01T10:20:00.000Z', model: 'sepsis-alert', caseIdHash: H(caseId), type, modelVersion: null, observedAt: '2026-03-01T10:20:00.000Z', reason: null };
+  return {
+    kind: 'feedback',
+    eventId: `f-${++seq}`,
+    at: '2026-03-01T10:20:00.000Z',
+    model: 'sepsis-alert',
+    caseIdHash: H(caseId),
+    type,
+    modelVersion: null,
+    observedAt: '2026-03-01T10:20:00.000Z',
+    reason: null,
+  };
 }
 
 const WEIGHTS: SourceWeights = { clinician_review: 2, downstream_outcome: 1, complaint: 0 };
@@ -82,7 +113,14 @@ describe('measureLive (the pure join)', () => {
     fb('c3', 'alert_dismissed'),
     fb('p9', 'override'), // a case outside the interval
   ];
-  const m = measureLive(events, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, weights: WEIGHTS, asOf: '2026-03-01T11:00:00.000Z' });
+  const m = measureLive(events, {
+    model: 'sepsis-alert',
+    from: FROM,
+    to: TO,
+    threshold: 0.5,
+    weights: WEIGHTS,
+    asOf: '2026-03-01T11:00:00.000Z',
+  });
 
   it('counts the canary arm by case, with labels from the most heavily weighted source', () => {
     assert.deepEqual(m.arms.canary.stats, {
@@ -128,7 +166,13 @@ describe('measureLive (the pure join)', () => {
     // c5's late outcome now counts (TP); c6's complaint counts (TN); c4: downstream 1 and clinician 0 tie at
     // weight 1, both observed 11:00 → the greater event id (the clinician one, added later) → 0.
     assert.deepEqual(
-      [d.arms.canary.stats.positives, d.arms.canary.stats.truePositives, d.arms.canary.stats.negatives, d.arms.canary.stats.trueNegatives, d.arms.canary.unlabelled],
+      [
+        d.arms.canary.stats.positives,
+        d.arms.canary.stats.truePositives,
+        d.arms.canary.stats.negatives,
+        d.arms.canary.stats.trueNegatives,
+        d.arms.canary.unlabelled,
+      ],
       [3, 2, 3, 2, 0],
     );
     // p2: complaint 1 (10:30 accepted, observed 11:00) vs clinician 0 (same observedAt) → greater event id → 0.
@@ -136,17 +180,51 @@ describe('measureLive (the pure join)', () => {
   });
 
   it('keeps only the named route-table and model versions', () => {
-    const evs = [pred('a', '2026-03-01T10:01:00.000Z', 0.9, 'canary', { routeVersion: 2 }), pred('b', '2026-03-01T10:01:00.000Z', 0.9), pred('c', '2026-03-01T10:01:00.000Z', 0.9, 'canary', { modelVersion: '1.9.0' })];
-    assert.equal(measureLive(evs, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5 }).arms.canary.stats.n, 3);
-    assert.equal(measureLive(evs, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, routeVersions: [3] }).arms.canary.stats.n, 2);
-    assert.equal(measureLive(evs, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, routeVersions: [3], modelVersions: { canary: '2.0.0' } }).arms.canary.stats.n, 1);
+    const evs = [
+      pred('a', '2026-03-01T10:01:00.000Z', 0.9, 'canary', { routeVersion: 2 }),
+      pred('b', '2026-03-01T10:01:00.000Z', 0.9),
+      pred('c', '2026-03-01T10:01:00.000Z', 0.9, 'canary', { modelVersion: '1.9.0' }),
+    ];
+    assert.equal(
+      measureLive(evs, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5 }).arms.canary.stats.n,
+      3,
+    );
+    assert.equal(
+      measureLive(evs, { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, routeVersions: [3] }).arms.canary
+        .stats.n,
+      2,
+    );
+    assert.equal(
+      measureLive(evs, {
+        model: 'sepsis-alert',
+        from: FROM,
+        to: TO,
+        threshold: 0.5,
+        routeVersions: [3],
+        modelVersions: { canary: '2.0.0' },
+      }).arms.canary.stats.n,
+      1,
+    );
   });
 
   it('gives null rates for an empty arm and refuses an empty interval', () => {
     const e = measureLive([], { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5 });
-    assert.deepEqual(e.arms.canary.stats, { n: 0, positives: 0, truePositives: 0, negatives: 0, trueNegatives: 0, alerts: 0, sensitivity: null, specificity: null, alertRate: null });
+    assert.deepEqual(e.arms.canary.stats, {
+      n: 0,
+      positives: 0,
+      truePositives: 0,
+      negatives: 0,
+      trueNegatives: 0,
+      alerts: 0,
+      sensitivity: null,
+      specificity: null,
+      alertRate: null,
+    });
     assert.equal(e.arms.canary.p99LatencyMs, null);
-    assert.throws(() => measureLive([], { model: 'sepsis-alert', from: TO, to: TO, threshold: 0.5 }), /empty or invalid interval/);
+    assert.throws(
+      () => measureLive([], { model: 'sepsis-alert', from: TO, to: TO, threshold: 0.5 }),
+      /empty or invalid interval/,
+    );
   });
 
   it('counts failed requests per arm like predictions (interval, versions, duplicates), never as feedback', () => {
@@ -176,12 +254,23 @@ describe('measureLive (the pure join)', () => {
       fail('canary', '2026-03-01T10:04:00.000Z', { modelVersion: '1.9.9' }), // another version
       fail('canary', '2026-03-01T10:04:00.000Z', { model: 'other-model' }),
     ];
-    const q = { model: 'sepsis-alert', from: FROM, to: TO, threshold: 0.5, weights: WEIGHTS, asOf: '2026-03-01T11:00:00.000Z', modelVersions: { canary: '2.0.0', production: '1.4.0' } };
+    const q = {
+      model: 'sepsis-alert',
+      from: FROM,
+      to: TO,
+      threshold: 0.5,
+      weights: WEIGHTS,
+      asOf: '2026-03-01T11:00:00.000Z',
+      modelVersions: { canary: '2.0.0', production: '1.4.0' },
+    };
     const f = measureLive(withFailures, q);
     assert.deepEqual([f.arms.canary.failures, f.arms.production.failures], [2, 1]);
     assert.deepEqual([m.arms.canary.failures, m.arms.production.failures], [0, 0]);
     // Everything else is as without the failures (a failure is not a dismissed alert or an outcome).
-    const strip = (x: typeof f) => ({ ...x, arms: { canary: { ...x.arms.canary, failures: 0 }, production: { ...x.arms.production, failures: 0 } } });
+    const strip = (x: typeof f) => ({
+      ...x,
+      arms: { canary: { ...x.arms.canary, failures: 0 }, production: { ...x.arms.production, failures: 0 } },
+    });
     assert.deepEqual(strip(f), strip(measureLive(events, q)));
   });
 
@@ -195,7 +284,12 @@ describe('measureLive (the pure join)', () => {
 
 describe('windowsBetween', () => {
   it('lists hourly windows inclusive of both ends', () => {
-    assert.deepEqual(windowsBetween('2026-03-01T22:59:00.000Z', '2026-03-02T01:00:00.000Z'), ['2026-03-01T22', '2026-03-01T23', '2026-03-02T00', '2026-03-02T01']);
+    assert.deepEqual(windowsBetween('2026-03-01T22:59:00.000Z', '2026-03-02T01:00:00.000Z'), [
+      '2026-03-01T22',
+      '2026-03-01T23',
+      '2026-03-02T00',
+      '2026-03-02T01',
+    ]);
     assert.deepEqual(windowsBetween('2026-03-01T10:10:00.000Z', '2026-03-01T10:20:00.000Z'), ['2026-03-01T10']);
   });
 });
@@ -206,15 +300,25 @@ describe('TelemetryLiveSource (reading segments)', () => {
     const byWindow = new Map<string, SegmentPointer[]>();
     const put = (events: TelemetryEvent[]): string => {
       const bytes = segmentBytes(events);
-      const ref: EvidenceRef = { key: `evidence/sha256/${events[0]!.eventId}`, sha256: events[0]!.eventId.padEnd(64, '0'), size: bytes.length, mediaType: 'application/x-ndjson' };
+      const ref: EvidenceRef = {
+        key: `evidence/sha256/${events[0]!.eventId}`,
+        sha256: events[0]!.eventId.padEnd(64, '0'),
+        size: bytes.length,
+        mediaType: 'application/x-ndjson',
+      };
       objects.set(ref.key, bytes);
       for (const p of pointersFor(events, ref)) byWindow.set(p.window, [...(byWindow.get(p.window) ?? []), p]);
       return ref.key;
     };
     // One segment straddling 10:xx and 11:xx; a later unrelated segment; a later outcome for c2.
-    put([pred('c1', '2026-03-01T10:59:00.000Z', 0.9), outcome('c1', 1, 'clinician_review', '2026-03-01T11:00:00.000Z', '2026-03-01T11:00:01.000Z')]);
+    put([
+      pred('c1', '2026-03-01T10:59:00.000Z', 0.9),
+      outcome('c1', 1, 'clinician_review', '2026-03-01T11:00:00.000Z', '2026-03-01T11:00:01.000Z'),
+    ]);
     put([pred('c2', '2026-03-01T10:58:00.000Z', 0.2, 'production')]);
-    const unrelated = put([outcome('zz', 1, 'clinician_review', '2026-03-01T12:00:00.000Z', '2026-03-01T12:00:01.000Z')]);
+    const unrelated = put([
+      outcome('zz', 1, 'clinician_review', '2026-03-01T12:00:00.000Z', '2026-03-01T12:00:01.000Z'),
+    ]);
     put([outcome('c2', 1, 'downstream_outcome', '2026-03-01T12:00:00.000Z', '2026-03-01T12:30:00.000Z')]);
     const reads: string[] = [];
     const source = new TelemetryLiveSource(
@@ -228,13 +332,24 @@ describe('TelemetryLiveSource (reading segments)', () => {
       },
       () => new Date('2026-03-01T13:00:00.000Z'),
     );
-    const r = await source.measure({ model: 'sepsis-alert', from: '2026-03-01T10:50:00.000Z', to: '2026-03-01T11:00:00.000Z', threshold: 0.5 });
+    const r = await source.measure({
+      model: 'sepsis-alert',
+      from: '2026-03-01T10:50:00.000Z',
+      to: '2026-03-01T11:00:00.000Z',
+      threshold: 0.5,
+    });
     assert.deepEqual([r.arms.canary.stats.n, r.arms.canary.stats.truePositives, r.arms.canary.unlabelled], [1, 1, 0]);
     // c2 (production, 0.2) missed a positive whose outcome came in the 12:xx window.
-    assert.deepEqual([r.arms.production.stats.n, r.arms.production.stats.positives, r.arms.production.stats.truePositives], [1, 1, 0]);
+    assert.deepEqual(
+      [r.arms.production.stats.n, r.arms.production.stats.positives, r.arms.production.stats.truePositives],
+      [1, 1, 0],
+    );
     // The unrelated 12:xx segment was never fetched; the straddling one was fetched once though listed twice.
     assert.equal(reads.length, 3);
     assert.ok(!reads.includes(unrelated));
-    assert.deepEqual(r.segments.map((s) => s.window), ['2026-03-01T10', '2026-03-01T10', '2026-03-01T11', '2026-03-01T12']);
+    assert.deepEqual(
+      r.segments.map((s) => s.window),
+      ['2026-03-01T10', '2026-03-01T10', '2026-03-01T11', '2026-03-01T12'],
+    );
   });
 });

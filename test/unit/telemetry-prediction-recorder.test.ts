@@ -4,7 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { CaseIdHasher, hashCaseId, parseSegment, segmentBytes, WriteAheadLog, type PredictionBatchLine, type PredictionEvent, type TelemetryEvent } from '../../src/telemetry';
+import {
+  CaseIdHasher,
+  hashCaseId,
+  parseSegment,
+  segmentBytes,
+  WriteAheadLog,
+  type PredictionBatchLine,
+  type PredictionEvent,
+  type TelemetryEvent,
+} from '../../src/telemetry';
 import { PredictionEncoder, PredictionRecorder, type PredictionRecord } from '../../src/telemetry/prediction-recorder';
 
 const KEY = 'case-id-key-0123456789';
@@ -50,22 +59,41 @@ function withoutId(e: PredictionEvent): Omit<PredictionEvent, 'eventId'> {
 }
 
 function rec(i: number, caseId = `case-${i}`): PredictionRecord {
-  return { atMs: 1_780_000_000_000 + i, model: 'sepsis-alert', modelVersion: '1.4.0', route: i % 3 === 0 ? 'shadow' : 'production', routeVersion: 7, caseId, score: i / 1000, decision: i % 2 === 0, latencyMs: 0.25 + i / 1e6, quality: i % 5 === 0 ? ['missing_feature:x3'] : [], site: i % 4 === 0 ? null : `site-${i % 3}` };
+  return {
+    atMs: 1_780_000_000_000 + i,
+    model: 'sepsis-alert',
+    modelVersion: '1.4.0',
+    route: i % 3 === 0 ? 'shadow' : 'production',
+    routeVersion: 7,
+    caseId,
+    score: i / 1000,
+    decision: i % 2 === 0,
+    latencyMs: 0.25 + i / 1e6,
+    quality: i % 5 === 0 ? ['missing_feature:x3'] : [],
+    site: i % 4 === 0 ? null : `site-${i % 3}`,
+  };
 }
 
 describe('CaseIdHasher (HMAC-SHA256 by its definition)', () => {
   it('gives the published RFC 4231 value (test case 2)', () => {
-    assert.equal(new CaseIdHasher('Jefe').hash('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    assert.equal(
+      new CaseIdHasher('Jefe').hash('what do ya want for nothing?'),
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
   });
 
   it("equals node's createHmac for any id (non-ASCII, longer than its buffer) and any key (longer than a block)", () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }), (id, key) => {
-        const hasher = new CaseIdHasher(key);
-        assert.equal(hasher.hash(id), hashCaseId(id, key));
-        // Its buffer holds the previous id: a shorter one after a longer one must not see its tail.
-        assert.equal(hasher.hash(id.slice(0, 3)), hashCaseId(id.slice(0, 3), key));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 120 }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
+        (id, key) => {
+          const hasher = new CaseIdHasher(key);
+          assert.equal(hasher.hash(id), hashCaseId(id, key));
+          // Its buffer holds the previous id: a shorter one after a longer one must not see its tail.
+          assert.equal(hasher.hash(id.slice(0, 3)), hashCaseId(id.slice(0, 3), key));
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -80,10 +108,17 @@ describe('prediction batches', () => {
         assert.equal(text.indexOf('\n'), text.length - 1, 'one line');
         const { events, skipped } = parseSegment(text);
         assert.equal(skipped, 0);
-        assert.deepEqual(events.map((e) => withoutId(e as PredictionEvent)), records.map(expectedEvent));
+        assert.deepEqual(
+          events.map((e) => withoutId(e as PredictionEvent)),
+          records.map(expectedEvent),
+        );
         const ids = events.map((e) => e.eventId);
         assert.equal(new Set(ids).size, records.length);
-        assert.deepEqual(parseSegment(text).events.map((e) => e.eventId), ids, 'the same ids on every read');
+        assert.deepEqual(
+          parseSegment(text).events.map((e) => e.eventId),
+          ids,
+          'the same ids on every read',
+        );
         // The expanded events serialise as events always did (the form segments in S3 hold).
         for (const e of events) assert.deepEqual(JSON.parse(JSON.stringify(e)), e);
       }),
@@ -95,7 +130,19 @@ describe('prediction batches', () => {
     const line = JSON.parse(new PredictionEncoder(KEY).encode(records)) as PredictionBatchLine;
     assert.equal(line.kind, 'predictions');
     const { kind: _k, eventId: _b, ...columns } = line;
-    assert.deepEqual(Object.keys(columns), ['at', 'model', 'modelVersion', 'route', 'routeVersion', 'caseIdHash', 'score', 'decision', 'latencyMs', 'quality', 'site']);
+    assert.deepEqual(Object.keys(columns), [
+      'at',
+      'model',
+      'modelVersion',
+      'route',
+      'routeVersion',
+      'caseIdHash',
+      'score',
+      'decision',
+      'latencyMs',
+      'quality',
+      'site',
+    ]);
     for (const col of Object.values(columns)) assert.equal((col as unknown[]).length, 3);
     assert.deepEqual(line.site, ['site-1', 'site-2', null]);
     assert.deepEqual(line.score, [0.001, 0.002, 0.004]);
@@ -123,9 +170,11 @@ describe('prediction batches', () => {
     assert.equal(prod.caseIdHash, hashCaseId('MRN-0042-raw', KEY));
     // Encoded in a later batch than its production record, the mirror still gets the same hash.
     const later: PredictionRecord = { ...rec(3, 'ignored: the hash comes from mirrorOf'), mirrorOf: prod };
-    assert.equal((parseSegment(new PredictionEncoder(KEY).encode([later])).events[0] as PredictionEvent).caseIdHash, prod.caseIdHash);
+    assert.equal(
+      (parseSegment(new PredictionEncoder(KEY).encode([later])).events[0] as PredictionEvent).caseIdHash,
+      prod.caseIdHash,
+    );
   });
-
 });
 
 describe('PredictionRecorder', () => {
@@ -136,7 +185,8 @@ describe('PredictionRecorder', () => {
     dirs.push(dir);
     return WriteAheadLog.open({ dir });
   }
-  const predictions = (w: WriteAheadLog) => [...w.scanLocal()].filter((e): e is PredictionEvent => e.kind === 'prediction');
+  const predictions = (w: WriteAheadLog) =>
+    [...w.scanLocal()].filter((e): e is PredictionEvent => e.kind === 'prediction');
 
   async function recordAll(recorder: PredictionRecorder, records: PredictionRecord[], perTurn: number): Promise<void> {
     for (let i = 0; i < records.length; i += perTurn) {

@@ -24,11 +24,13 @@ describe('telemetry write-ahead log', () => {
     const dir = tmp();
     const wal = await WriteAheadLog.open({ dir, flushIntervalMs: 5, flushEvents: 512 });
     const events = Array.from({ length: 2000 }, () => prediction());
-    await Promise.all(events.map(async (e) => {
-      await wal.append([e]);
-      const text = fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]!), 'utf8');
-      assert.ok(text.includes(e.eventId), 'acknowledged but not in the file');
-    }));
+    await Promise.all(
+      events.map(async (e) => {
+        await wal.append([e]);
+        const text = fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]!), 'utf8');
+        assert.ok(text.includes(e.eventId), 'acknowledged but not in the file');
+      }),
+    );
     assert.equal(wal.acknowledged, 2000);
     await wal.close();
   });
@@ -36,7 +38,12 @@ describe('telemetry write-ahead log', () => {
   it('relaxed batches wait for their window or byte limit, not for flushEvents; a strict append still cuts the batch', async () => {
     const dir = tmp();
     const fileText = (): string => fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]!), 'utf8');
-    const wal = await WriteAheadLog.open({ dir, flushEvents: 10, relaxedFlushIntervalMs: 60_000, relaxedFlushBytes: 64 * 1024 });
+    const wal = await WriteAheadLog.open({
+      dir,
+      flushEvents: 10,
+      relaxedFlushIntervalMs: 60_000,
+      relaxedFlushBytes: 64 * 1024,
+    });
     // 100 relaxed events, ten times flushEvents: nothing is written before the window ends or 64 KiB are pending.
     const relaxed = Array.from({ length: 100 }, () => prediction());
     const written = Promise.all(relaxed.map((e) => wal.append([e], { relaxed: true })));
@@ -65,9 +72,15 @@ describe('telemetry write-ahead log', () => {
     const reopened = await WriteAheadLog.open({ dir });
     assert.equal(reopened.sealedSegments().length, 1);
     const { events, skipped } = parseSegment(fs.readFileSync(reopened.sealedSegments()[0]!, 'utf8'));
-    assert.deepEqual(events.map((e) => e.eventId), acked.map((e) => e.eventId));
+    assert.deepEqual(
+      events.map((e) => e.eventId),
+      acked.map((e) => e.eventId),
+    );
     assert.equal(skipped, 1);
-    assert.deepEqual([...reopened.scanLocal()].map((e) => e.eventId), acked.map((e) => e.eventId));
+    assert.deepEqual(
+      [...reopened.scanLocal()].map((e) => e.eventId),
+      acked.map((e) => e.eventId),
+    );
     await reopened.close();
   });
 
@@ -128,7 +141,13 @@ describe('segment upload', () => {
 
 describe('outcome ingest and window aggregation', () => {
   it('validates outcomes: one case reference, a known source, an ISO time', () => {
-    const ok = { model: 'm', case_id: 'c1', label: 1, source: 'downstream_outcome', observed_at: '2026-03-01T10:00:00Z' };
+    const ok = {
+      model: 'm',
+      case_id: 'c1',
+      label: 1,
+      source: 'downstream_outcome',
+      observed_at: '2026-03-01T10:00:00Z',
+    };
     assert.equal(OutcomeBatchSchema.safeParse(ok).success, true);
     assert.equal(OutcomeBatchSchema.safeParse({ events: [ok, ok] }).success, true);
     assert.equal(OutcomeBatchSchema.safeParse({ ...ok, case_id_hash: 'a'.repeat(64) }).success, false);
@@ -140,11 +159,25 @@ describe('outcome ingest and window aggregation', () => {
     const p1 = prediction({ decision: true });
     const p2 = prediction({ decision: false });
     const p3 = prediction({ decision: true, route: 'shadow', modelVersion: '2.0.0', caseIdHash: p2.caseIdHash });
-    const outcome = (caseIdHash: string, label: 0 | 1, source: 'clinician_review' | 'downstream_outcome' | 'complaint'): TelemetryEvent => ({
-      kind: 'outcome', eventId: `o-${caseIdHash.slice(0, 8)}-${source}`, at: p1.at, model: 'sepsis-alert', caseIdHash, label, source, observedAt: p1.at,
+    const outcome = (
+      caseIdHash: string,
+      label: 0 | 1,
+      source: 'clinician_review' | 'downstream_outcome' | 'complaint',
+    ): TelemetryEvent => ({
+      kind: 'outcome',
+      eventId: `o-${caseIdHash.slice(0, 8)}-${source}`,
+      at: p1.at,
+      model: 'sepsis-alert',
+      caseIdHash,
+      label,
+      source,
+      observedAt: p1.at,
     });
     const events: TelemetryEvent[] = [
-      p1, p2, p3, p1, // a duplicate event id counts once
+      p1,
+      p2,
+      p3,
+      p1, // a duplicate event id counts once
       outcome(p1.caseIdHash, 0, 'complaint'),
       outcome(p1.caseIdHash, 1, 'clinician_review'), // outweighs the complaint
       outcome(p2.caseIdHash, 1, 'downstream_outcome'),
@@ -161,21 +194,71 @@ describe('outcome ingest and window aggregation', () => {
 
 describe('prediction event serialisation (gateway hot path)', () => {
   it('parseSegment expands a prediction batch line in place and skips one that is not whole', () => {
-    const batch = { kind: 'predictions', eventId: 'b1', at: ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z'], model: ['m', 'm'], modelVersion: ['1', '2'], route: ['production', 'shadow'], routeVersion: [3, 3], caseIdHash: ['a'.repeat(64), 'a'.repeat(64)], score: [0.1, null], decision: [false, null], latencyMs: [0.5, 1.25], quality: [[], ['missing_value']] };
+    const batch = {
+      kind: 'predictions',
+      eventId: 'b1',
+      at: ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z'],
+      model: ['m', 'm'],
+      modelVersion: ['1', '2'],
+      route: ['production', 'shadow'],
+      routeVersion: [3, 3],
+      caseIdHash: ['a'.repeat(64), 'a'.repeat(64)],
+      score: [0.1, null],
+      decision: [false, null],
+      latencyMs: [0.5, 1.25],
+      quality: [[], ['missing_value']],
+    };
     const before = prediction();
     const after = prediction();
-    const text = [JSON.stringify(before), JSON.stringify(batch), JSON.stringify({ ...batch, score: [0.1] }), JSON.stringify({ ...batch, eventId: undefined }), JSON.stringify({ ...batch, quality: 'x' }), JSON.stringify(after), ''].join('\n');
+    const text = [
+      JSON.stringify(before),
+      JSON.stringify(batch),
+      JSON.stringify({ ...batch, score: [0.1] }),
+      JSON.stringify({ ...batch, eventId: undefined }),
+      JSON.stringify({ ...batch, quality: 'x' }),
+      JSON.stringify(after),
+      '',
+    ].join('\n');
     const { events, skipped } = parseSegment(text);
     assert.equal(skipped, 3, 'unequal columns, no batch id, a column that is not an array');
     // The optional site column: names a site where it holds one; a site column of the wrong length is not a whole batch.
     const sited = parseSegment(JSON.stringify({ ...batch, site: ['site-a', null] })).events as PredictionEvent[];
-    assert.deepEqual(sited.map((e) => e.site), ['site-a', undefined]);
+    assert.deepEqual(
+      sited.map((e) => e.site),
+      ['site-a', undefined],
+    );
     assert.equal('site' in sited[1]!, false);
     assert.equal(parseSegment(JSON.stringify({ ...batch, site: ['site-a'] })).skipped, 1);
     assert.deepEqual(events, [
       before,
-      { kind: 'prediction', eventId: 'b1.0', at: '2026-03-01T10:00:00.000Z', model: 'm', modelVersion: '1', route: 'production', routeVersion: 3, caseIdHash: 'a'.repeat(64), score: 0.1, decision: false, latencyMs: 0.5, quality: [] },
-      { kind: 'prediction', eventId: 'b1.1', at: '2026-03-01T10:00:00.001Z', model: 'm', modelVersion: '2', route: 'shadow', routeVersion: 3, caseIdHash: 'a'.repeat(64), score: null, decision: null, latencyMs: 1.25, quality: ['missing_value'] },
+      {
+        kind: 'prediction',
+        eventId: 'b1.0',
+        at: '2026-03-01T10:00:00.000Z',
+        model: 'm',
+        modelVersion: '1',
+        route: 'production',
+        routeVersion: 3,
+        caseIdHash: 'a'.repeat(64),
+        score: 0.1,
+        decision: false,
+        latencyMs: 0.5,
+        quality: [],
+      },
+      {
+        kind: 'prediction',
+        eventId: 'b1.1',
+        at: '2026-03-01T10:00:00.001Z',
+        model: 'm',
+        modelVersion: '2',
+        route: 'shadow',
+        routeVersion: 3,
+        caseIdHash: 'a'.repeat(64),
+        score: null,
+        decision: null,
+        latencyMs: 1.25,
+        quality: ['missing_value'],
+      },
       after,
     ]);
   });
@@ -193,7 +276,9 @@ describe('prediction event serialisation (gateway hot path)', () => {
 
   it('appendEncoded takes whole lines as one text (non-ASCII, past the buffer size) and refuses anything else, writing nothing', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp() });
-    const events = Array.from({ length: 600 }, (_, i) => prediction({ model: `modèle-✓-${i % 3}`, quality: i % 2 ? ['😀'] : [] }));
+    const events = Array.from({ length: 600 }, (_, i) =>
+      prediction({ model: `modèle-✓-${i % 3}`, quality: i % 2 ? ['😀'] : [] }),
+    );
     const text = events.map((e) => JSON.stringify(e) + '\n').join('');
     assert.ok(Buffer.byteLength(text) > 64 * 1024, 'larger than the initial batch buffer');
     await wal.appendEncoded(text, events.length);
@@ -209,8 +294,13 @@ describe('prediction event serialisation (gateway hot path)', () => {
   it('batches are encoded as they are appended: buffers grow past their first size, are reused, and every line lands once, in order', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp(), flushEvents: 100_000, flushIntervalMs: 1 });
     // One batch far larger than the initial 64 KiB buffer (and non-ASCII, so UTF-8 is longer than the text).
-    const big = Array.from({ length: 3000 }, (_, i) => prediction({ model: `modèle-${i % 7}`, quality: i % 2 ? ['missing_value'] : [] }));
-    const first = wal.appendSerialized(big.map((e) => JSON.stringify(e)), { relaxed: true });
+    const big = Array.from({ length: 3000 }, (_, i) =>
+      prediction({ model: `modèle-${i % 7}`, quality: i % 2 ? ['missing_value'] : [] }),
+    );
+    const first = wal.appendSerialized(
+      big.map((e) => JSON.stringify(e)),
+      { relaxed: true },
+    );
     const second = wal.append(big.slice(0, 10));
     await Promise.all([first, second]);
     // Later, smaller batches reuse a written batch's buffer: no stale bytes may leak into them.

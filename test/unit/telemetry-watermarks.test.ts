@@ -33,7 +33,12 @@ class CheckingStore implements WatermarkStore {
   }
 }
 
-const mark = (gateway: string, through: string, at: string): TelemetryWatermark => ({ kind: 'vigil.telemetry-watermark/v1', gateway, through, at });
+const mark = (gateway: string, through: string, at: string): TelemetryWatermark => ({
+  kind: 'vigil.telemetry-watermark/v1',
+  gateway,
+  through,
+  at,
+});
 
 describe('telemetry completeness (judging watermarks)', () => {
   const from = '2026-03-01T10:00:00.000Z';
@@ -46,7 +51,10 @@ describe('telemetry completeness (judging watermarks)', () => {
     assert.deepEqual(judgeCompleteness([gone], from, to), { complete: null, gateways: [] });
     const a = mark('a', to, '2026-03-01T10:05:03.000Z');
     const b = mark('b', '2026-03-01T10:04:59.999Z', '2026-03-01T10:05:03.000Z');
-    assert.deepEqual(judgeCompleteness([gone, a], from, to), { complete: true, gateways: [{ gateway: 'a', through: to }] });
+    assert.deepEqual(judgeCompleteness([gone, a], from, to), {
+      complete: true,
+      gateways: [{ gateway: 'a', through: to }],
+    });
     // One lagging gateway makes the interval incomplete, and both are reported.
     assert.deepEqual(judgeCompleteness([b, a, gone], from, to), {
       complete: false,
@@ -81,16 +89,29 @@ describe('telemetry completeness (judging watermarks)', () => {
       if (clock >= 3000) marks[0] = mark('a', '2026-03-01T10:05:01.000Z', '2026-03-01T10:05:04.000Z');
     };
     const done = await awaitCompleteness(store, from, to, { maxWaitMs: 60_000, pollMs: 500, sleep, now: () => clock });
-    assert.deepEqual(done, { complete: true, gateways: [{ gateway: 'a', through: '2026-03-01T10:05:01.000Z' }], waitedMs: 3000 });
+    assert.deepEqual(done, {
+      complete: true,
+      gateways: [{ gateway: 'a', through: '2026-03-01T10:05:01.000Z' }],
+      waitedMs: 3000,
+    });
 
     clock = 0;
     marks[0] = mark('a', '2026-03-01T10:04:00.000Z', '2026-03-01T10:04:03.000Z');
     const stuck: WatermarkStore = { put: async () => {}, list: async () => [...marks] };
-    const late = await awaitCompleteness(stuck, from, to, { maxWaitMs: 2000, pollMs: 500, sleep: async (ms) => void (clock += ms), now: () => clock });
+    const late = await awaitCompleteness(stuck, from, to, {
+      maxWaitMs: 2000,
+      pollMs: 500,
+      sleep: async (ms) => void (clock += ms),
+      now: () => clock,
+    });
     assert.equal(late.complete, false);
     assert.equal(late.waitedMs, 2000);
     // No gateway publishes watermarks: nothing to wait for, reported as unknown.
-    const none = await awaitCompleteness({ put: async () => {}, list: async () => [] }, from, to, { maxWaitMs: 60_000, sleep: () => assert.fail('must not wait'), now: () => clock });
+    const none = await awaitCompleteness({ put: async () => {}, list: async () => [] }, from, to, {
+      maxWaitMs: 60_000,
+      sleep: () => assert.fail('must not wait'),
+      now: () => clock,
+    });
     assert.deepEqual(none, { complete: null, gateways: [], waitedMs: 0 });
   });
 });
@@ -103,7 +124,12 @@ describe('upload watermark (gateway side)', () => {
     const store = new CheckingStore((w) => {
       // Whatever the watermark claims must already be in S3: every event stamped before it.
       const uploaded = sink.uploadedEventIds();
-      for (const e of appended) if (e.at < w.through) assert.ok(uploaded.has(e.eventId), `watermark ${w.through} published before ${e.eventId} (${e.at}) was uploaded`);
+      for (const e of appended)
+        if (e.at < w.through)
+          assert.ok(
+            uploaded.has(e.eventId),
+            `watermark ${w.through} published before ${e.eventId} (${e.at}) was uploaded`,
+          );
     });
     // The recorder hook: predictions it still holds are handed to the WAL at the start of each tick.
     let held: PredictionEvent[] = [];
@@ -123,7 +149,11 @@ describe('upload watermark (gateway side)', () => {
     assert.ok(first >= t0 && first <= Date.now());
     // The lag (a shadow prediction is appended up to its mirror's deadline after its stamp) is taken off the cut.
     const lagged = new CheckingStore();
-    await new SegmentUploader(await WriteAheadLog.open({ dir: tmp() }), sink, undefined, 1000, { store: lagged, gateway: 'gw-2', lagMs: 3000 }).tick();
+    await new SegmentUploader(await WriteAheadLog.open({ dir: tmp() }), sink, undefined, 1000, {
+      store: lagged,
+      gateway: 'gw-2',
+      lagMs: 3000,
+    }).tick();
     assert.ok(Date.parse(lagged.puts[0]!.through) <= Date.now() - 3000);
 
     // Events in the active segment, not old enough to seal: the watermark stays (re-published as a heartbeat).
@@ -145,7 +175,11 @@ describe('upload watermark (gateway side)', () => {
     assert.equal(store.puts.length, 3, 'the heartbeat goes on while uploads fail');
     assert.equal(latest(), first, 'nothing is published past a failed upload');
     assert.equal(uploader.failures, 1);
-    assert.equal(parseSegment(fs.readFileSync(path.join(wal.dir, fs.readdirSync(wal.dir).sort().at(-1)!), 'utf8')).events[0]?.eventId, b.eventId);
+    assert.equal(
+      parseSegment(fs.readFileSync(path.join(wal.dir, fs.readdirSync(wal.dir).sort().at(-1)!), 'utf8')).events[0]
+        ?.eventId,
+      b.eventId,
+    );
     await wal.rotate(); // seals b: the active segment is empty, so the cut could move…
     sink.failNext = 1; // …but the backlog is still not in S3
     await uploader.tick();
@@ -177,7 +211,11 @@ describe('upload watermark (gateway side)', () => {
     const source = new TelemetryLiveSource(index, sink, undefined, { store, maxWaitMs: 10_000, pollMs: 20 });
     // No gateway publishes yet: nothing to wait for, the read says "unknown".
     const t = new Date(Date.now() - 1000).toISOString();
-    const unknown = await source.read({ model: 'sepsis-alert', from: t, to: new Date(Date.parse(t) + 1).toISOString() });
+    const unknown = await source.read({
+      model: 'sepsis-alert',
+      from: t,
+      to: new Date(Date.parse(t) + 1).toISOString(),
+    });
     assert.equal(unknown.completeness?.complete, null);
 
     await uploader.tick(); // the gateway is alive: watermark at this instant
@@ -192,8 +230,14 @@ describe('upload watermark (gateway side)', () => {
     await uploader.tick(); // seals (age limit 0), uploads, moves the watermark past `to`
     const read = await reading;
     assert.equal(read.completeness?.complete, true);
-    assert.ok(read.completeness!.waitedMs >= 90, `waited ${read.completeness!.waitedMs} ms (the tick came 100 ms after the read began)`);
-    assert.deepEqual(read.events.map((x) => x.eventId), [e.eventId]);
+    assert.ok(
+      read.completeness!.waitedMs >= 90,
+      `waited ${read.completeness!.waitedMs} ms (the tick came 100 ms after the read began)`,
+    );
+    assert.deepEqual(
+      read.events.map((x) => x.eventId),
+      [e.eventId],
+    );
     await wal.close();
   });
 });

@@ -5,7 +5,14 @@ import type { EvidencePort } from '../../src/activities';
 import { recordActivities } from '../../src/activities/records';
 import type { Signer } from '../../src/attestation';
 import type { ReleaseHandle, TemporalPort } from '../../src/api';
-import { ReleaseRequestSchema, type ApprovalInput, type CanaryDecisionInput, type EvidenceRef, type ReleaseRequest, type WithdrawalInput } from '../../src/domain';
+import {
+  ReleaseRequestSchema,
+  type ApprovalInput,
+  type CanaryDecisionInput,
+  type EvidenceRef,
+  type ReleaseRequest,
+  type WithdrawalInput,
+} from '../../src/domain';
 import { decideCanaryUpdate, SearchAttr, withdrawSignatureUpdate } from '../../src/domain/messages';
 import { canonicalBytes, sha256Hex } from '../../src/evidence/canonical-json';
 import { ReleaseState } from '../../src/workflows/release-state';
@@ -70,24 +77,40 @@ export class FakeRelease {
   }
 
   /** Walk the state to AWAITING_APPROVAL with a dossier and an evaluation report in OFFLINE_EVAL. */
-  async toAwaitingApproval(reportHtml = '<section class="vigil-eval"><h3>Metrics by slice</h3><p>AUC 0.81</p></section>'): Promise<void> {
+  async toAwaitingApproval(
+    reportHtml = '<section class="vigil-eval"><h3>Metrics by slice</h3><p>AUC 0.81</p></section>',
+  ): Promise<void> {
     const s = this.state;
     for (const stage of ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW'] as const) {
       const rec = s.enter(stage, null, AT);
       rec.endedAt = AT;
       rec.decision = { verdict: 'pass', reasons: [`${stage} passed`] };
-      if (stage === 'OFFLINE_EVAL') rec.artifacts.push(await this.evidence.putBytes(Buffer.from(reportHtml), 'text/html; charset=utf-8'));
+      if (stage === 'OFFLINE_EVAL')
+        rec.artifacts.push(await this.evidence.putBytes(Buffer.from(reportHtml), 'text/html; charset=utf-8'));
     }
     s.enter('AWAITING_APPROVAL', null, AT);
-    s.dossier = await this.evidence.putJson({ kind: 'vigil.dossier/v1', releaseId: this.releaseId, candidate: this.request.candidate });
+    s.dossier = await this.evidence.putJson({
+      kind: 'vigil.dossier/v1',
+      releaseId: this.releaseId,
+      candidate: this.request.candidate,
+    });
     s.approvalDeadline = '2026-11-27T09:00:00.000Z';
   }
 
   handle(): ReleaseHandle {
-    const acts = recordActivities({ evidence: this.evidence, routes: { apply: async () => undefined }, signer: this.signer });
+    const acts = recordActivities({
+      evidence: this.evidence,
+      routes: { apply: async () => undefined },
+      signer: this.signer,
+    });
     return {
       workflowId: this.releaseId,
-      describe: async () => ({ runId: 'run-1', status: { name: 'RUNNING' }, typedSearchAttributes: new TypedSearchAttributes([]) }) as never,
+      describe: async () =>
+        ({
+          runId: 'run-1',
+          status: { name: 'RUNNING' },
+          typedSearchAttributes: new TypedSearchAttributes([]),
+        }) as never,
       query: async () => structuredClone(this.state.status()),
       executeUpdate: (async (def: { name: string }, options: { args: [unknown] }) => {
         if (def.name === withdrawSignatureUpdate.name) return this.withdraw(options.args[0]);
@@ -103,10 +126,24 @@ export class FakeRelease {
         this.state.reserve(a);
         try {
           if (this.handlerDelayMs) await new Promise((r) => setTimeout(r, this.handlerDelayMs));
-          const evidence = await acts.recordSignature({ releaseId: this.releaseId, signature: { ...a, at: AT }, chainHead: null });
+          const evidence = await acts.recordSignature({
+            releaseId: this.releaseId,
+            signature: { ...a, at: AT },
+            chainHead: null,
+          });
           this.state.addSignature({ ...a, at: AT, evidence });
-          if (a.decision === 'reject') this.state.finish('REJECTED', `AWAITING_APPROVAL: rejected by ${a.printedName} (${a.role}): ${a.reason}`, AT);
-          return { releaseId: this.releaseId, accepted: true, signatureKey: evidence.key, pendingRoles: this.state.pendingRoles() };
+          if (a.decision === 'reject')
+            this.state.finish(
+              'REJECTED',
+              `AWAITING_APPROVAL: rejected by ${a.printedName} (${a.role}): ${a.reason}`,
+              AT,
+            );
+          return {
+            releaseId: this.releaseId,
+            accepted: true,
+            signatureKey: evidence.key,
+            pendingRoles: this.state.pendingRoles(),
+          };
         } finally {
           this.state.release(a);
         }
@@ -122,9 +159,17 @@ export class FakeRelease {
     } catch (err) {
       throw new WorkflowUpdateFailedError('Workflow Update failed', err as ApplicationFailure);
     }
-    const acts = recordActivities({ evidence: this.evidence, routes: { apply: async () => undefined }, signer: this.signer });
+    const acts = recordActivities({
+      evidence: this.evidence,
+      routes: { apply: async () => undefined },
+      signer: this.signer,
+    });
     const hold = this.state.canaryHold!;
-    const evidence = await acts.recordCanaryDecision({ releaseId: this.releaseId, decision: { ...d, at: AT, hold }, chainHead: null });
+    const evidence = await acts.recordCanaryDecision({
+      releaseId: this.releaseId,
+      decision: { ...d, at: AT, hold },
+      chainHead: null,
+    });
     this.state.canaryDecisions.push({ ...d, at: AT, hold, evidence });
     this.state.canaryHold = null;
     return { releaseId: this.releaseId, decision: d.decision, record: evidence.key };
@@ -139,15 +184,32 @@ export class FakeRelease {
       throw new WorkflowUpdateFailedError('Workflow Update failed', err as ApplicationFailure);
     }
     this.withdrawals.push(w);
-    const acts = recordActivities({ evidence: this.evidence, routes: { apply: async () => undefined }, signer: this.signer });
+    const acts = recordActivities({
+      evidence: this.evidence,
+      routes: { apply: async () => undefined },
+      signer: this.signer,
+    });
     const own = this.state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;
     const evidence = await acts.recordWithdrawal({
       releaseId: this.releaseId,
-      withdrawal: { signer: w.signer, printedName: own.printedName, role: own.role, reason: w.reason, at: AT, signature: own.evidence },
+      withdrawal: {
+        signer: w.signer,
+        printedName: own.printedName,
+        role: own.role,
+        reason: w.reason,
+        at: AT,
+        signature: own.evidence,
+      },
       chainHead: null,
     });
     this.state.addWithdrawal(w.signer, { at: AT, reason: w.reason, evidence });
-    return { releaseId: this.releaseId, withdrawn: true as const, signatureKey: own.evidence.key, withdrawalKey: evidence.key, pendingRoles: this.state.pendingRoles() };
+    return {
+      releaseId: this.releaseId,
+      withdrawn: true as const,
+      signatureKey: own.evidence.key,
+      withdrawalKey: evidence.key,
+      pendingRoles: this.state.pendingRoles(),
+    };
   }
 }
 

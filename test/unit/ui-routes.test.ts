@@ -12,18 +12,47 @@ import { FakeRelease, FakeTemporal, MemoryEvidence } from './ui-fakes';
 
 const log = createLogger('ui-test', 'silent');
 const FAST = { N: 1024, r: 8, p: 1 };
-const PASSWORDS: Record<string, string> = { 'dana.qa': 'dana-password-1', 'sam.clin': 'sam-password-1', 'dev.alice': 'alice-password-1', 'ida.audit': 'ida-password-1' };
+const PASSWORDS: Record<string, string> = {
+  'dana.qa': 'dana-password-1',
+  'sam.clin': 'sam-password-1',
+  'dev.alice': 'alice-password-1',
+  'ida.audit': 'ida-password-1',
+};
 let identities: FileIdentityProvider;
 const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
 
 before(async () => {
   identities = new FileIdentityProvider({
     users: [
-      { id: 'dana.qa', name: 'Dana Whitfield', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST), disabled: false },
-      { id: 'sam.clin', name: 'Dr Sam Okafor', roles: ['clinical'], passwordHash: await hashPassword(PASSWORDS['sam.clin']!, FAST), disabled: false },
+      {
+        id: 'dana.qa',
+        name: 'Dana Whitfield',
+        roles: ['qa'],
+        passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST),
+        disabled: false,
+      },
+      {
+        id: 'sam.clin',
+        name: 'Dr Sam Okafor',
+        roles: ['clinical'],
+        passwordHash: await hashPassword(PASSWORDS['sam.clin']!, FAST),
+        disabled: false,
+      },
       // The fixture release is submitted by dev.alice, who also holds qa: separation of duties must still stop her.
-      { id: 'dev.alice', name: 'Alice Dev', roles: ['qa'], passwordHash: await hashPassword(PASSWORDS['dev.alice']!, FAST), disabled: false },
-      { id: 'ida.audit', name: 'Ida Brennan', roles: ['auditor'], passwordHash: await hashPassword(PASSWORDS['ida.audit']!, FAST), disabled: false },
+      {
+        id: 'dev.alice',
+        name: 'Alice Dev',
+        roles: ['qa'],
+        passwordHash: await hashPassword(PASSWORDS['dev.alice']!, FAST),
+        disabled: false,
+      },
+      {
+        id: 'ida.audit',
+        name: 'Ida Brennan',
+        roles: ['auditor'],
+        passwordHash: await hashPassword(PASSWORDS['ida.audit']!, FAST),
+        disabled: false,
+      },
     ],
   });
 });
@@ -50,10 +79,20 @@ async function setup(opts: { secureCookies?: boolean; throttle?: LoginThrottle }
     clientAddress: () => ip,
     duplicateWaitMs: 2000,
   };
-  const app = createApp({ client: temporal, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: 'api-token-0123456789abcdef' } }, log, ui });
+  const app = createApp({
+    client: temporal,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: 'api-token-0123456789abcdef' } },
+    log,
+    ui,
+  });
   const post = (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
-    app.request(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'localhost', ...headers }, body: new URLSearchParams(form).toString() });
-  const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers: { host: 'localhost', ...headers } });
+    app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'localhost', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    app.request(path, { headers: { host: 'localhost', ...headers } });
 
   /** Log in; returns the cookie header and the CSRF token from a rendered page. */
   async function login(user: string, password = PASSWORDS[user]!) {
@@ -77,13 +116,30 @@ async function setup(opts: { secureCookies?: boolean; throttle?: LoginThrottle }
     ...over,
   });
   const signPath = `/ui/releases/${release.releaseId}/sign`;
-  return { app, temporal, evidence, audit, release, post, get, login, signForm, signPath, setIp: (x: string) => (ip = x) };
+  return {
+    app,
+    temporal,
+    evidence,
+    audit,
+    release,
+    post,
+    get,
+    login,
+    signForm,
+    signPath,
+    setIp: (x: string) => (ip = x),
+  };
 }
 
 describe('sessions and login', () => {
   it('pages and signing without a session answer 401 with the login form', async () => {
     const t = await setup();
-    for (const path of ['/ui/inbox', '/ui/releases', `/ui/releases/${t.release.releaseId}`, `/ui/releases/${t.release.releaseId}/timeline`]) {
+    for (const path of [
+      '/ui/inbox',
+      '/ui/releases',
+      `/ui/releases/${t.release.releaseId}`,
+      `/ui/releases/${t.release.releaseId}/timeline`,
+    ]) {
       const res = await t.get(path);
       assert.equal(res.status, 401, path);
       assert.match(await res.text(), /<form[^>]+action="\/ui\/login"/);
@@ -95,7 +151,11 @@ describe('sessions and login', () => {
 
   it('a login sets an HttpOnly, SameSite=Strict session cookie (Secure + __Host- under TLS) and audits it', async () => {
     const t = await setup();
-    const res = await t.post('/ui/login', { username: 'dana.qa', password: PASSWORDS['dana.qa']!, next: '/ui/releases' });
+    const res = await t.post('/ui/login', {
+      username: 'dana.qa',
+      password: PASSWORDS['dana.qa']!,
+      next: '/ui/releases',
+    });
     assert.equal(res.status, 303);
     assert.equal(res.headers.get('location'), '/ui/releases');
     const cookie = res.headers.get('set-cookie')!;
@@ -103,10 +163,15 @@ describe('sessions and login', () => {
     assert.match(cookie, /HttpOnly/);
     assert.match(cookie, /SameSite=Strict/);
     assert.doesNotMatch(cookie, /Secure/);
-    assert.deepEqual(t.audit.events.map((e) => [e.type, e.user, e.ip]), [['login.success', 'dana.qa', '203.0.113.7']]);
+    assert.deepEqual(
+      t.audit.events.map((e) => [e.type, e.user, e.ip]),
+      [['login.success', 'dana.qa', '203.0.113.7']],
+    );
 
     const tls = await setup({ secureCookies: true });
-    const secure = (await tls.post('/ui/login', { username: 'dana.qa', password: PASSWORDS['dana.qa']! })).headers.get('set-cookie')!;
+    const secure = (await tls.post('/ui/login', { username: 'dana.qa', password: PASSWORDS['dana.qa']! })).headers.get(
+      'set-cookie',
+    )!;
     assert.match(secure, /^__Host-vigil_session=/);
     assert.match(secure, /Secure/);
     assert.match(secure, /Path=\//);
@@ -144,7 +209,10 @@ describe('sessions and login', () => {
 
   it('unlocks after the lockout period', async () => {
     let now = 1_000_000;
-    const throttle = new LoginThrottle({ maxFailures: 2, lockoutMs: 60_000, maxAttemptsPerWindow: 100, windowMs: 60_000 }, () => now);
+    const throttle = new LoginThrottle(
+      { maxFailures: 2, lockoutMs: 60_000, maxAttemptsPerWindow: 100, windowMs: 60_000 },
+      () => now,
+    );
     const t = await setup({ throttle });
     await t.post('/ui/login', { username: 'dana.qa', password: 'nope-nope' });
     await t.post('/ui/login', { username: 'dana.qa', password: 'nope-nope' });
@@ -154,9 +222,15 @@ describe('sessions and login', () => {
   });
 
   it('rate-limits login attempts per client address, across accounts', async () => {
-    const throttle = new LoginThrottle({ maxFailures: 100, lockoutMs: 60_000, maxAttemptsPerWindow: 3, windowMs: 60_000 });
+    const throttle = new LoginThrottle({
+      maxFailures: 100,
+      lockoutMs: 60_000,
+      maxAttemptsPerWindow: 3,
+      windowMs: 60_000,
+    });
     const t = await setup({ throttle });
-    for (const u of ['a.one', 'b.two', 'c.three']) assert.equal((await t.post('/ui/login', { username: u, password: 'x-x-x-x' })).status, 401);
+    for (const u of ['a.one', 'b.two', 'c.three'])
+      assert.equal((await t.post('/ui/login', { username: u, password: 'x-x-x-x' })).status, 401);
     assert.equal((await t.post('/ui/login', { username: 'dana.qa', password: PASSWORDS['dana.qa']! })).status, 429);
     assert.equal(t.audit.events.at(-1)!.type, 'login.rate_limited');
     t.setIp('198.51.100.9');
@@ -187,7 +261,10 @@ describe('inbox and release page', () => {
   it('lists releases awaiting my roles, but not to the submitter or an auditor', async () => {
     const t = await setup();
     const dana = await t.login('dana.qa');
-    assert.match(await (await t.get('/ui/inbox', { cookie: dana.cookie })).text(), new RegExp(`href="/ui/releases/${t.release.releaseId}"`));
+    assert.match(
+      await (await t.get('/ui/inbox', { cookie: dana.cookie })).text(),
+      new RegExp(`href="/ui/releases/${t.release.releaseId}"`),
+    );
     const alice = await t.login('dev.alice');
     assert.doesNotMatch(await (await t.get('/ui/inbox', { cookie: alice.cookie })).text(), /sepsis-alert-abc-1/);
     const ida = await t.login('ida.audit');
@@ -255,7 +332,11 @@ describe('signing', () => {
     assert.equal(t.audit.events.at(-1)!.type, 'signature.refused');
     assert.ok(t.audit.events.some((e) => e.type === 'reauth.failure'));
     for (let i = 0; i < 4; i++) await t.post(t.signPath, t.signForm(csrf, { password: 'not-my-password' }), { cookie });
-    assert.equal((await t.post(t.signPath, t.signForm(csrf), { cookie })).status, 429, 'locked after 5 failed re-authentications');
+    assert.equal(
+      (await t.post(t.signPath, t.signForm(csrf), { cookie })).status,
+      429,
+      'locked after 5 failed re-authentications',
+    );
   });
 
   it('refuses a stale dossier digest (409) with the reason', async () => {
@@ -280,7 +361,11 @@ describe('signing', () => {
   it('takes the signer from the session, never from the form', async () => {
     const t = await setup();
     const { cookie, csrf } = await t.login('dana.qa');
-    const res = await t.post(t.signPath, { ...t.signForm(csrf), signer: 'sam.clin', printedName: 'Someone Else' }, { cookie });
+    const res = await t.post(
+      t.signPath,
+      { ...t.signForm(csrf), signer: 'sam.clin', printedName: 'Someone Else' },
+      { cookie },
+    );
     assert.equal(res.status, 200);
     assert.deepEqual([t.release.updates[0]!.signer, t.release.updates[0]!.printedName], ['dana.qa', 'Dana Whitfield']);
     const page = await res.text();
@@ -305,7 +390,10 @@ describe('signing', () => {
     s.release.handlerDelayMs = 150;
     const sam = await s.login('sam.clin');
     const form = s.signForm(sam.csrf, { role: 'clinical', password: PASSWORDS['sam.clin']! });
-    const [a, b] = await Promise.all([s.post(s.signPath, form, { cookie: sam.cookie }), s.post(s.signPath, form, { cookie: sam.cookie })]);
+    const [a, b] = await Promise.all([
+      s.post(s.signPath, form, { cookie: sam.cookie }),
+      s.post(s.signPath, form, { cookie: sam.cookie }),
+    ]);
     assert.deepEqual([a.status, b.status], [200, 200]);
     assert.equal(s.release.state.signatures.length, 1);
   });
@@ -314,7 +402,11 @@ describe('signing', () => {
     const t = await setup();
     const { cookie, csrf } = await t.login('dana.qa');
     await t.post(t.signPath, t.signForm(csrf), { cookie });
-    const res = await t.post(t.signPath, t.signForm(csrf, { decision: 'reject', meaning: 'rejected', reason: 'changed my mind' }), { cookie });
+    const res = await t.post(
+      t.signPath,
+      t.signForm(csrf, { decision: 'reject', meaning: 'rejected', reason: 'changed my mind' }),
+      { cookie },
+    );
     assert.equal(res.status, 409);
   });
 
@@ -340,7 +432,9 @@ describe('auditor timeline', () => {
     assert.doesNotMatch(page, /<form[^>]+\/sign"/, 'the timeline is read-only');
 
     const rec = t.release.state.signatures[0]!.evidence;
-    const envelope = await t.get(`/ui/releases/${t.release.releaseId}/signatures/${rec.sha256}/envelope`, { cookie: ida.cookie });
+    const envelope = await t.get(`/ui/releases/${t.release.releaseId}/signatures/${rec.sha256}/envelope`, {
+      cookie: ida.cookie,
+    });
     assert.equal(envelope.status, 200);
     assert.equal(JSON.parse(await envelope.text()).payloadType, 'application/vnd.in-toto+json');
 

@@ -14,7 +14,12 @@ import { createLogger } from '../../src/logging/logger';
 import { hex64, validPolicy, validReleaseRequest } from '../support/fixtures';
 
 const NOW = Date.parse('2026-11-02T10:00:00Z');
-const SECRETS = { github: 'github-secret-0123456789', gitlab: 'gitlab-token-0123456789', dataRefresh: 'data-secret-0123456789', release: 'release-secret-0123456789' };
+const SECRETS = {
+  github: 'github-secret-0123456789',
+  gitlab: 'gitlab-token-0123456789',
+  dataRefresh: 'data-secret-0123456789',
+  release: 'release-secret-0123456789',
+};
 const RUNS = Number(process.env.VIGIL_FUZZ_RUNS ?? 800);
 
 let starts = 0;
@@ -68,12 +73,28 @@ const webhooks: WebhookDeps = {
   limits: { maxBodyBytes: 4096 },
   now: () => NOW,
 };
-const app = createApp({ client: fake, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: undefined } }, log: createLogger('fuzz', 'silent'), webhooks });
+const app = createApp({
+  client: fake,
+  config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: undefined } },
+  log: createLogger('fuzz', 'silent'),
+  webhooks,
+});
 
 const COMMIT = 'aaaabbbbccccddddeeeeffff0000111122223333';
 const VALID: Record<string, string> = {
-  github: JSON.stringify({ ref: 'refs/heads/main', after: COMMIT, repository: { full_name: 'acme/sepsis-model', pushed_at: NOW / 1000 }, pusher: { name: 'a' } }),
-  gitlab: JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', after: COMMIT, checkout_sha: COMMIT, project: { path_with_namespace: 'acme/sepsis-model' } }),
+  github: JSON.stringify({
+    ref: 'refs/heads/main',
+    after: COMMIT,
+    repository: { full_name: 'acme/sepsis-model', pushed_at: NOW / 1000 },
+    pusher: { name: 'a' },
+  }),
+  gitlab: JSON.stringify({
+    object_kind: 'push',
+    ref: 'refs/heads/main',
+    after: COMMIT,
+    checkout_sha: COMMIT,
+    project: { path_with_namespace: 'acme/sepsis-model' },
+  }),
   'data-refresh': JSON.stringify({
     model: 'sepsis-alert',
     codeCommit: COMMIT,
@@ -88,12 +109,20 @@ function signedHeaders(route: string, body: string | Uint8Array, delivery: strin
   const ts = String(NOW / 1000);
   switch (route) {
     case 'github':
-      return { 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': signGitHub(SECRETS.github, body) };
+      return {
+        'x-github-event': 'push',
+        'x-github-delivery': delivery,
+        'x-hub-signature-256': signGitHub(SECRETS.github, body),
+      };
     case 'gitlab':
       return { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': delivery, 'x-gitlab-token': SECRETS.gitlab };
     default: {
       const secret = route === 'release' ? SECRETS.release : SECRETS.dataRefresh;
-      return { 'x-vigil-delivery': delivery, 'x-vigil-timestamp': ts, 'x-vigil-signature': signVigil(secret, ts, delivery, body) };
+      return {
+        'x-vigil-delivery': delivery,
+        'x-vigil-timestamp': ts,
+        'x-vigil-signature': signVigil(secret, ts, delivery, body),
+      };
     }
   }
 }
@@ -113,7 +142,12 @@ const headerNames = fc.constantFrom(
   'x-vigil-signature',
 );
 const randomHeaders = fc.dictionary(headerNames, headerValue, { maxKeys: 8 });
-const contentType = fc.oneof(fc.constant('application/json'), fc.constant('application/json; charset=utf-8'), fc.constant('text/plain'), headerValue);
+const contentType = fc.oneof(
+  fc.constant('application/json'),
+  fc.constant('application/json; charset=utf-8'),
+  fc.constant('text/plain'),
+  headerValue,
+);
 
 /** A body changed so that it differs from the one that was signed. */
 const mutate = (valid: string) =>
@@ -134,12 +168,18 @@ const delivery: fc.Arbitrary<Delivery> = fc.constantFrom(...ROUTES).chain((route
     fc.record({
       route: fc.constant(route),
       body: fc.uint8Array({ maxLength: 6000 }),
-      headers: fc.tuple(randomHeaders, fc.option(contentType)).map(([h, ct]) => (ct === null ? h : { ...h, 'content-type': ct })),
+      headers: fc
+        .tuple(randomHeaders, fc.option(contentType))
+        .map(([h, ct]) => (ct === null ? h : { ...h, 'content-type': ct })),
     }),
     // 1b. oversized (the limit here is 4096 bytes), signed or not
     fc.tuple(fc.integer({ min: 4097, max: 20_000 }), fc.boolean()).map(([size, signed]) => {
       const body = new Uint8Array(size).fill(0x20);
-      return { route, body, headers: { ...(signed ? signedHeaders(route, body, 'd-big') : {}), 'content-type': 'application/json' } };
+      return {
+        route,
+        body,
+        headers: { ...(signed ? signedHeaders(route, body, 'd-big') : {}), 'content-type': 'application/json' },
+      };
     }),
     // 2. random JSON, random headers, JSON content type
     fc.record({
@@ -163,11 +203,24 @@ const delivery: fc.Arbitrary<Delivery> = fc.constantFrom(...ROUTES).chain((route
         },
       })),
     // 4. correctly signed garbage: authentication passes, parsing/validation must refuse
-    fc.oneof(fc.uint8Array({ maxLength: 3000 }), fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'), fc.jsonValue().map((v) => JSON.stringify({ ...(typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}), model: 'sepsis-alert', ref: 'refs/heads/main', object_kind: 'push' }))).map((body) => ({
-      route,
-      body,
-      headers: { ...signedHeaders(route, body, 'd-signed'), 'content-type': 'application/json' },
-    })),
+    fc
+      .oneof(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+        fc.jsonValue().map((v) =>
+          JSON.stringify({
+            ...(typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}),
+            model: 'sepsis-alert',
+            ref: 'refs/heads/main',
+            object_kind: 'push',
+          }),
+        ),
+      )
+      .map((body) => ({
+        route,
+        body,
+        headers: { ...signedHeaders(route, body, 'd-signed'), 'content-type': 'application/json' },
+      })),
   ),
 );
 
@@ -192,6 +245,7 @@ describe('webhook fuzzing', () => {
     assert.equal(starts, 0);
     assert.ok(count >= 3000, `${count} deliveries`);
     // Each refusal class is actually exercised.
-    for (const s of [400, 401, 413, 415]) assert.ok((statuses.get(s) ?? 0) > 0, `some ${s} in ${JSON.stringify([...statuses])}`);
+    for (const s of [400, 401, 413, 415])
+      assert.ok((statuses.get(s) ?? 0) > 0, `some ${s} in ${JSON.stringify([...statuses])}`);
   });
 });

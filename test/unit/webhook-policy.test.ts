@@ -36,7 +36,13 @@ describe('decideConcurrentCandidate', () => {
       assert.equal(decideConcurrentCandidate([{ releaseId: 'a', stage }], 'supersede'), 'queue', String(stage));
     }
     assert.equal(
-      decideConcurrentCandidate([{ releaseId: 'a', stage: 'SHADOW' }, { releaseId: 'b', stage: 'CANARY' }], 'supersede'),
+      decideConcurrentCandidate(
+        [
+          { releaseId: 'a', stage: 'SHADOW' },
+          { releaseId: 'b', stage: 'CANARY' },
+        ],
+        'supersede',
+      ),
       'queue',
       'one past approval blocks superseding',
     );
@@ -47,7 +53,10 @@ describe('signatures', () => {
   const body = Buffer.from('{"a":1}');
   it('GitHub sha256= HMAC over the raw bytes', () => {
     assert.equal(verifyGitHubSignature('s3cret', body, signGitHub('s3cret', body)), true);
-    assert.equal(verifyGitHubSignature('s3cret', body, signGitHub('s3cret', body).toUpperCase().replace('SHA256', 'sha256')), true);
+    assert.equal(
+      verifyGitHubSignature('s3cret', body, signGitHub('s3cret', body).toUpperCase().replace('SHA256', 'sha256')),
+      true,
+    );
     assert.equal(verifyGitHubSignature('s3cret', Buffer.from('{"a":2}'), signGitHub('s3cret', body)), false);
     for (const h of [undefined, '', 'sha256=', 'sha256=zz', `sha256=${'0'.repeat(63)}`, signGitHub('other', body)]) {
       assert.equal(verifyGitHubSignature('s3cret', body, h), false, String(h));
@@ -55,7 +64,8 @@ describe('signatures', () => {
   });
   it('GitLab token', () => {
     assert.equal(verifyGitLabToken('token-123', 'token-123'), true);
-    for (const h of [undefined, '', 'token-12', 'token-1234', 'x'.repeat(5000)]) assert.equal(verifyGitLabToken('token-123', h), false);
+    for (const h of [undefined, '', 'token-12', 'token-1234', 'x'.repeat(5000)])
+      assert.equal(verifyGitLabToken('token-123', h), false);
   });
   it('Vigil v1 binds timestamp and delivery id, and accepts any of several v1 values (rotation)', () => {
     const sig = signVigil('k', '1700000000', 'd1', body);
@@ -63,7 +73,10 @@ describe('signatures', () => {
     assert.equal(verifyVigilSignature('k', '1700000000', 'd1', body, sig), true);
     assert.equal(verifyVigilSignature('k', '1700000001', 'd1', body, sig), false);
     assert.equal(verifyVigilSignature('k', '1700000000', 'd2', body, sig), false);
-    assert.equal(verifyVigilSignature('k', '1700000000', 'd1', body, `${signVigil('old', '1700000000', 'd1', body)},${sig}`), true);
+    assert.equal(
+      verifyVigilSignature('k', '1700000000', 'd1', body, `${signVigil('old', '1700000000', 'd1', body)},${sig}`),
+      true,
+    );
     assert.equal(verifyVigilSignature('k', '1700000000', 'd1', body, 'v0=' + sig.slice(3)), false);
   });
 });
@@ -110,15 +123,26 @@ describe('webhook configuration', () => {
     assert.equal(c.models[0]!.dataRefresh, false);
   });
   it('rejects unknown template variables, unsafe keys, unknown fields, duplicate models, a missing evaluation dataset', () => {
-    assert.match(errorOf({ version: 1, models: [{ ...model, candidate: { keyTemplate: 'm/{sha}.json' } }] }), /unknown template variable \{sha\}/);
-    assert.match(errorOf({ version: 1, models: [{ ...model, candidate: { keyTemplate: '/abs/{commit}' } }] }), /candidate.keyTemplate/);
+    assert.match(
+      errorOf({ version: 1, models: [{ ...model, candidate: { keyTemplate: 'm/{sha}.json' } }] }),
+      /unknown template variable \{sha\}/,
+    );
+    assert.match(
+      errorOf({ version: 1, models: [{ ...model, candidate: { keyTemplate: '/abs/{commit}' } }] }),
+      /candidate.keyTemplate/,
+    );
     assert.match(errorOf({ version: 1, models: [{ ...model, secret: 'x' }] }), /secret/);
     assert.match(errorOf({ version: 1, models: [model, model] }), /configured twice/);
-    assert.match(errorOf({ version: 1, models: [{ ...model, datasets: [{ ...model.datasets[0], role: 'training' }] }] }), /evaluation dataset/);
+    assert.match(
+      errorOf({ version: 1, models: [{ ...model, datasets: [{ ...model.datasets[0], role: 'training' }] }] }),
+      /evaluation dataset/,
+    );
     assert.match(errorOf({ version: 2, models: [model] }), /version/);
   });
   it('fills templates and reports what an event cannot fill', () => {
-    assert.deepEqual(fillTemplate('models/{model}/{commit}.json', { model: 'm', commit: 'c' }), { value: 'models/m/c.json' });
+    assert.deepEqual(fillTemplate('models/{model}/{commit}.json', { model: 'm', commit: 'c' }), {
+      value: 'models/m/c.json',
+    });
     assert.deepEqual(fillTemplate('d/{datasetShort}', { model: 'm' }), { missing: ['datasetShort'] });
   });
   it('matches branch globs', () => {

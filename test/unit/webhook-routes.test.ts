@@ -38,7 +38,11 @@ interface Body {
 }
 
 function description(runId: string, status: string): WorkflowExecutionDescription {
-  return { runId, status: { name: status }, typedSearchAttributes: new TypedSearchAttributes([]) } as unknown as WorkflowExecutionDescription;
+  return {
+    runId,
+    status: { name: status },
+    typedSearchAttributes: new TypedSearchAttributes([]),
+  } as unknown as WorkflowExecutionDescription;
 }
 
 /** Records starts; `running` holds what a real server would: started workflow ids. */
@@ -75,7 +79,9 @@ class FakeTemporal implements TemporalPort {
         (r) =>
           ({
             workflowId: r.id,
-            typedSearchAttributes: new TypedSearchAttributes(r.stage ? [{ key: SearchAttr.stage, value: r.stage }] : []),
+            typedSearchAttributes: new TypedSearchAttributes(
+              r.stage ? [{ key: SearchAttr.stage, value: r.stage }] : [],
+            ),
           }) as unknown as WorkflowExecutionInfo,
       );
       return (async function* () {
@@ -94,7 +100,10 @@ function mapping(concurrency: 'queue' | 'supersede' = 'queue') {
         {
           model: 'sepsis-alert',
           policyFile: 'policy.yaml',
-          incumbent: { version: '2.0.0', artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') } },
+          incumbent: {
+            version: '2.0.0',
+            artifact: { key: 'models/sepsis-alert/2.0.0.json', sha256: hex64('incumbent') },
+          },
           datasets: [
             { role: 'training', name: 'train-2026q2', artifact: { key: 'datasets/train.csv', sha256: hex64('train') } },
             { role: 'evaluation', name: 'eval-2026q2', artifact: { key: 'datasets/eval.csv', sha256: hex64('eval') } },
@@ -113,14 +122,21 @@ function mapping(concurrency: 'queue' | 'supersede' = 'queue') {
   );
 }
 
-function setup(opts: { concurrency?: 'queue' | 'supersede'; superseder?: ReleaseSuperseder; secrets?: WebhookDeps['secrets'] } = {}) {
+function setup(
+  opts: { concurrency?: 'queue' | 'supersede'; superseder?: ReleaseSuperseder; secrets?: WebhookDeps['secrets'] } = {},
+) {
   const fake = new FakeTemporal();
   const ledger = new InMemoryDeliveryLedger({ maxEntries: 100, ttlMs: 3600_000, now: () => NOW });
   const queue = new InMemoryReleaseQueue();
   const artifacts = new Map<string, string>([[CANDIDATE_KEY, hex64('candidate-from-git')]]);
   const webhooks: WebhookDeps = {
     config: mapping(opts.concurrency),
-    secrets: opts.secrets ?? { github: GITHUB_SECRET, gitlab: GITLAB_TOKEN, dataRefresh: DATA_SECRET, release: RELEASE_SECRET },
+    secrets: opts.secrets ?? {
+      github: GITHUB_SECRET,
+      gitlab: GITLAB_TOKEN,
+      dataRefresh: DATA_SECRET,
+      release: RELEASE_SECRET,
+    },
     resolver: { sha256Of: async (key) => artifacts.get(key) ?? null },
     ledger,
     queue,
@@ -128,9 +144,18 @@ function setup(opts: { concurrency?: 'queue' | 'supersede'; superseder?: Release
     evidenceBucket: 'vigil-evidence',
     now: () => NOW,
   };
-  const app = createApp({ client: fake, config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: undefined } }, log, webhooks });
+  const app = createApp({
+    client: fake,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: undefined } },
+    log,
+    webhooks,
+  });
   const post = async (path: string, body: string | Uint8Array, headers: Record<string, string>) => {
-    const res = await app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const res = await app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
     return { status: res.status, body: (await res.json()) as Body };
   };
   return { fake, ledger, queue, artifacts, app, post };
@@ -155,16 +180,33 @@ const githubHeaders = (body: string, delivery = 'gh-delivery-1', secret = GITHUB
   'x-hub-signature-256': signGitHub(secret, body),
 });
 
-function vigilHeaders(secret: string, body: string, delivery = 'dr-1', ts = String(NOW / 1000)): Record<string, string> {
-  return { 'x-vigil-delivery': delivery, 'x-vigil-timestamp': ts, 'x-vigil-signature': signVigil(secret, ts, delivery, body) };
+function vigilHeaders(
+  secret: string,
+  body: string,
+  delivery = 'dr-1',
+  ts = String(NOW / 1000),
+): Record<string, string> {
+  return {
+    'x-vigil-delivery': delivery,
+    'x-vigil-timestamp': ts,
+    'x-vigil-signature': signVigil(secret, ts, delivery, body),
+  };
 }
 
 function dataRefresh(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     model: 'sepsis-alert',
     codeCommit: COMMIT,
-    dataset: { role: 'evaluation', name: 'eval-2026q3', uri: 's3://vigil-evidence/datasets/eval-2026q3.csv', sha256: hex64('eval-q3') },
-    candidate: { version: '2.2.0', artifact: { key: 'models/sepsis-alert/2.2.0.json', sha256: hex64('candidate-2.2') } },
+    dataset: {
+      role: 'evaluation',
+      name: 'eval-2026q3',
+      uri: 's3://vigil-evidence/datasets/eval-2026q3.csv',
+      sha256: hex64('eval-q3'),
+    },
+    candidate: {
+      version: '2.2.0',
+      artifact: { key: 'models/sepsis-alert/2.2.0.json', sha256: hex64('candidate-2.2') },
+    },
     ...overrides,
   };
 }
@@ -209,7 +251,10 @@ describe('POST /webhooks/github', () => {
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 201, res.body.error);
     const req = (fake.starts[0]!.args as ReleaseRequest[])[0]!;
-    assert.deepEqual(req.candidate, { version: 'git-aaaabbbbcccc', artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') }, format: 'vigil.logistic/v1',
+    assert.deepEqual(req.candidate, {
+      version: 'git-aaaabbbbcccc',
+      artifact: { key: CANDIDATE_KEY, sha256: hex64('candidate-from-git') },
+      format: 'vigil.logistic/v1',
       // bounded below by the head commit's time (09:58 at +01:00)
       trainingStartedAt: '2026-11-02T08:58:00.000Z',
     });
@@ -224,7 +269,8 @@ describe('POST /webhooks/github', () => {
     const { fake, post } = setup();
     const body = JSON.stringify(githubPush());
     const ids = new Set<string>();
-    for (let i = 0; i < 10; i++) ids.add((await post('/webhooks/github', body, githubHeaders(body, `gh-${i}`))).body.releaseId as string);
+    for (let i = 0; i < 10; i++)
+      ids.add((await post('/webhooks/github', body, githubHeaders(body, `gh-${i}`))).body.releaseId as string);
     assert.equal(ids.size, 1);
     assert.equal(fake.starts.length, 1, 'after the first, describe finds the running release and joins it');
   });
@@ -275,7 +321,10 @@ describe('POST /webhooks/github', () => {
     assert.equal(res.status, 413);
     assert.match(res.body.error, /1048576 bytes/);
     const body = JSON.stringify(githubPush());
-    const form = await post('/webhooks/github', body, { ...githubHeaders(body), 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await post('/webhooks/github', body, {
+      ...githubHeaders(body),
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     assert.equal(form.status, 415);
     assert.match(form.body.error, /application\/json/);
     assert.equal(fake.starts.length, 0);
@@ -283,7 +332,9 @@ describe('POST /webhooks/github', () => {
 
   it('refuses a replayed delivery whose push is older than the window (401 stale delivery)', async () => {
     const { fake, post } = setup();
-    const body = JSON.stringify(githubPush({ repository: { full_name: 'acme/sepsis-model', pushed_at: NOW / 1000 - 7200 } }));
+    const body = JSON.stringify(
+      githubPush({ repository: { full_name: 'acme/sepsis-model', pushed_at: NOW / 1000 - 7200 } }),
+    );
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 401);
     assert.match(res.body.error, /^stale delivery: pushed at 2026-11-02T08:00:00.000Z/);
@@ -293,7 +344,10 @@ describe('POST /webhooks/github', () => {
   it('answers an unknown repository or branch with 422 and a missing candidate artifact with 422', async () => {
     const { fake, post, artifacts } = setup();
     for (const [overrides, pattern] of [
-      [{ repository: { full_name: 'acme/other', pushed_at: NOW / 1000 } }, /no model is configured for GitHub repository acme\/other branch main/],
+      [
+        { repository: { full_name: 'acme/other', pushed_at: NOW / 1000 } },
+        /no model is configured for GitHub repository acme\/other branch main/,
+      ],
       [{ ref: 'refs/heads/feature/x' }, /branch feature\/x/],
     ] as const) {
       const body = JSON.stringify(githubPush(overrides));
@@ -321,7 +375,10 @@ describe('POST /webhooks/github', () => {
     const pong = await post('/webhooks/github', ping, { ...githubHeaders(ping, 'p1'), 'x-github-event': 'ping' });
     assert.equal(pong.status, 200);
     const issue = '{"action":"opened"}';
-    const ignored = await post('/webhooks/github', issue, { ...githubHeaders(issue, 'i1'), 'x-github-event': 'issues' });
+    const ignored = await post('/webhooks/github', issue, {
+      ...githubHeaders(issue, 'i1'),
+      'x-github-event': 'issues',
+    });
     assert.equal(ignored.status, 202);
     assert.equal(ignored.body.ignored, true);
     const tag = JSON.stringify(githubPush({ ref: 'refs/tags/v1' }));
@@ -353,12 +410,19 @@ describe('POST /webhooks/gitlab', () => {
       commits: [{ id: COMMIT, message: 'retrain', timestamp: '2026-11-02T09:00:00Z' }],
       ...overrides,
     });
-  const headers = (token = GITLAB_TOKEN, uuid = 'gl-uuid-1') => ({ 'x-gitlab-token': token, 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': uuid });
+  const headers = (token = GITLAB_TOKEN, uuid = 'gl-uuid-1') => ({
+    'x-gitlab-token': token,
+    'x-gitlab-event': 'Push Hook',
+    'x-gitlab-event-uuid': uuid,
+  });
 
   it('checks the token in constant time (401), starts once per event UUID', async () => {
     const { fake, post } = setup();
     assert.equal((await post('/webhooks/gitlab', push(), headers('wrong-token-0123456789'))).status, 401);
-    assert.equal((await post('/webhooks/gitlab', push(), { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'x' })).status, 401);
+    assert.equal(
+      (await post('/webhooks/gitlab', push(), { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'x' })).status,
+      401,
+    );
     assert.equal(fake.starts.length, 0);
     const first = await post('/webhooks/gitlab', push(), headers());
     assert.equal(first.status, 201, first.body.error);
@@ -375,7 +439,10 @@ describe('POST /webhooks/gitlab', () => {
   it('prefers Idempotency-Key (stable across GitLab retries) as the delivery id', async () => {
     const { fake, post } = setup();
     await post('/webhooks/gitlab', push(), { ...headers(GITLAB_TOKEN, 'uuid-a'), 'idempotency-key': 'idem-1' });
-    const retry = await post('/webhooks/gitlab', push(), { ...headers(GITLAB_TOKEN, 'uuid-b'), 'idempotency-key': 'idem-1' });
+    const retry = await post('/webhooks/gitlab', push(), {
+      ...headers(GITLAB_TOKEN, 'uuid-b'),
+      'idempotency-key': 'idem-1',
+    });
     assert.equal(retry.status, 202);
     assert.equal(fake.starts.length, 1);
   });
@@ -420,20 +487,27 @@ describe('POST /webhooks/data-refresh (Vigil signature)', () => {
       assert.equal(res.status, 401);
       assert.match(res.body.error, /^stale delivery: /);
     }
-    assert.equal((await post('/webhooks/data-refresh', body, { 'x-vigil-delivery': 'dr-1', 'x-vigil-signature': 'v1=00' })).status, 400);
+    assert.equal(
+      (await post('/webhooks/data-refresh', body, { 'x-vigil-delivery': 'dr-1', 'x-vigil-signature': 'v1=00' })).status,
+      400,
+    );
     assert.equal(fake.starts.length, 0);
   });
 
   it('answers field-level issues (400), an unconfigured model (422), and a foreign bucket (422)', async () => {
     const { fake, post } = setup();
-    let body = JSON.stringify(dataRefresh({ dataset: { role: 'eval', name: 'x', uri: 'datasets/x.csv', sha256: 'nope' } }));
+    let body = JSON.stringify(
+      dataRefresh({ dataset: { role: 'eval', name: 'x', uri: 'datasets/x.csv', sha256: 'nope' } }),
+    );
     let res = await post('/webhooks/data-refresh', body, vigilHeaders(DATA_SECRET, body));
     assert.equal(res.status, 400);
     assert.deepEqual(res.body.issues.map((i) => i.path).sort(), ['dataset.role', 'dataset.sha256']);
     body = JSON.stringify(dataRefresh({ model: 'other-model' }));
     res = await post('/webhooks/data-refresh', body, vigilHeaders(DATA_SECRET, body, 'dr-2'));
     assert.equal(res.status, 422);
-    body = JSON.stringify(dataRefresh({ dataset: { role: 'evaluation', name: 'x', uri: 's3://elsewhere/x.csv', sha256: hex64('x') } }));
+    body = JSON.stringify(
+      dataRefresh({ dataset: { role: 'evaluation', name: 'x', uri: 's3://elsewhere/x.csv', sha256: hex64('x') } }),
+    );
     res = await post('/webhooks/data-refresh', body, vigilHeaders(DATA_SECRET, body, 'dr-3'));
     assert.equal(res.status, 422);
     assert.match(res.body.error, /bucket "elsewhere"/);
@@ -446,7 +520,10 @@ describe('POST /webhooks/data-refresh (Vigil signature)', () => {
     const body = JSON.stringify(event);
     const res = await post('/webhooks/data-refresh', body, vigilHeaders(DATA_SECRET, body));
     assert.equal(res.status, 201, res.body.error);
-    assert.equal((fake.starts[0]!.args as ReleaseRequest[])[0]!.candidate.artifact.sha256, artifacts.get(CANDIDATE_KEY));
+    assert.equal(
+      (fake.starts[0]!.args as ReleaseRequest[])[0]!.candidate.artifact.sha256,
+      artifacts.get(CANDIDATE_KEY),
+    );
   });
 });
 
@@ -490,7 +567,10 @@ describe('a second candidate while one is in flight', () => {
 
   it('supersede: supersedes a pre-approval release, then starts the new candidate', async () => {
     const calls: Array<[string, string]> = [];
-    const { fake, post } = setup({ concurrency: 'supersede', superseder: { supersede: async (id, input) => void calls.push([id, input.supersededBy]) } });
+    const { fake, post } = setup({
+      concurrency: 'supersede',
+      superseder: { supersede: async (id, input) => void calls.push([id, input.supersededBy]) },
+    });
     fake.inFlight = [{ id: 'sepsis-alert-older-1', stage: 'AWAITING_APPROVAL' }];
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 201, res.body.error);
@@ -500,7 +580,10 @@ describe('a second candidate while one is in flight', () => {
 
   it('supersede: a release already in CANARY is not superseded; the candidate is queued', async () => {
     const calls: string[] = [];
-    const { fake, post } = setup({ concurrency: 'supersede', superseder: { supersede: async (id) => void calls.push(id) } });
+    const { fake, post } = setup({
+      concurrency: 'supersede',
+      superseder: { supersede: async (id) => void calls.push(id) },
+    });
     fake.inFlight = [{ id: 'sepsis-alert-older-1', stage: 'CANARY' }];
     const res = await post('/webhooks/github', body, githubHeaders(body));
     assert.equal(res.status, 202);

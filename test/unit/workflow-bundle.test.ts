@@ -56,7 +56,11 @@ describe('workflow bundler as a backstop', () => {
 
   it('refuses a workflow that imports node:fs', async () => {
     errors.length = 0;
-    const file = probe('node-scheme', "import { readFileSync } from 'node:fs';", "return readFileSync('/etc/hostname', 'utf8');");
+    const file = probe(
+      'node-scheme',
+      "import { readFileSync } from 'node:fs';",
+      "return readFileSync('/etc/hostname', 'utf8');",
+    );
     await assert.rejects(bundleWorkflowCode({ workflowsPath: file, logger: recording }));
     assert.match(errors.join('\n'), /node:fs/);
   });

@@ -23,7 +23,6 @@ after(async () => {
   await env?.teardown();
 });
 
-
 /** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
 function fakeActivities(liveFor: (mode: string, step: number, extension: number) => LiveMeasurement) {
   const chain: ChainEntry[] = [];
@@ -37,10 +36,21 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
     ...passingPreApproval(arm(100, 90, 1000, 200)),
     async observeShadow() {
       const s = arm(100, 90, 1000, 200);
-      return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: s, production: s }, artifacts: [ref(3)] };
+      return {
+        measurement: {
+          cases: 1000,
+          agreements: 950,
+          agreement: 0.95,
+          meanAbsScoreDifference: 0.02,
+          candidate: s,
+          production: s,
+        },
+        artifacts: [ref(3)],
+      };
     },
     async observeLive(input) {
-      if (input.mode === 'canary') looks.push({ step: input.step, extension: input.extension, interval: input.interval });
+      if (input.mode === 'canary')
+        looks.push({ step: input.step, extension: input.extension, interval: input.interval });
       return { measurement: liveFor(input.mode, input.step, input.extension ?? 0), artifacts: [ref(4)] };
     },
     async recordVerdict(input) {
@@ -95,7 +105,11 @@ function fakeActivities(liveFor: (mode: string, step: number, extension: number)
   return { acts, chain, notices, rollbacks, rollbackNotices, verdicts, looks, decisions };
 }
 
-const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: arm(100, 90, 1000, 200) });
+const healthy = (): LiveMeasurement => ({
+  window: 'w',
+  treatment: arm(100, 90, 1000, 200),
+  comparator: arm(100, 90, 1000, 200),
+});
 
 const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
@@ -117,13 +131,10 @@ describe('release lifecycle timers (time skipping)', () => {
     );
     assert.equal(result.outcome, 'EXPIRED');
     assert.match(result.reason, /no complete sign-off before .*; pending: qa, clinical/);
-    assert.deepEqual(chain.map((e) => `${e.stage}:${e.decision.verdict}`), [
-      'SNAPSHOT:pass',
-      'OFFLINE_EVAL:pass',
-      'SHADOW:pass',
-      'AWAITING_APPROVAL:fail',
-      'EXPIRED:fail',
-    ]);
+    assert.deepEqual(
+      chain.map((e) => `${e.stage}:${e.decision.verdict}`),
+      ['SNAPSHOT:pass', 'OFFLINE_EVAL:pass', 'SHADOW:pass', 'AWAITING_APPROVAL:fail', 'EXPIRED:fail'],
+    );
   });
 });
 
@@ -138,27 +149,59 @@ describe('approval reminders and escalation (time skipping)', () => {
   it('reminds at each configured offset and escalates once, naming the pending roles, until the release expires', async () => {
     const { acts, chain, notices } = fakeActivities(healthy);
     const result = await run(acts, (taskQueue) =>
-      env.client.workflow.execute('releaseLifecycle', { taskQueue, workflowId: `remind-expire-${Date.now()}`, args: [request(withReminders)] }),
+      env.client.workflow.execute('releaseLifecycle', {
+        taskQueue,
+        workflowId: `remind-expire-${Date.now()}`,
+        args: [request(withReminders)],
+      }),
     );
     assert.equal(result.outcome, 'EXPIRED');
-    assert.deepEqual(notices.map((n) => `${n.notice}#${n.seq}@${n.afterSeconds}`), ['reminder#1@3600', 'reminder#2@7200', 'escalation#1@10800', 'reminder#3@14400']);
-    assert.ok(notices.every((n) => n.pendingRoles.join(',') === 'qa,clinical' && n.dossierSha256 === ref(5).sha256 && n.deadline !== ''));
+    assert.deepEqual(
+      notices.map((n) => `${n.notice}#${n.seq}@${n.afterSeconds}`),
+      ['reminder#1@3600', 'reminder#2@7200', 'escalation#1@10800', 'reminder#3@14400'],
+    );
+    assert.ok(
+      notices.every(
+        (n) => n.pendingRoles.join(',') === 'qa,clinical' && n.dossierSha256 === ref(5).sha256 && n.deadline !== '',
+      ),
+    );
     // Fired at the offsets, in workflow time, from the moment the dossier was ready (the deadline minus expiry).
     const readyAt = new Date(Date.parse(notices[0]!.deadline) - 24 * H * 1000).toISOString();
-    assert.deepEqual(notices.map((n) => Math.round(offsetSeconds(n, readyAt))), [3600, 7200, 10800, 14400]);
+    assert.deepEqual(
+      notices.map((n) => Math.round(offsetSeconds(n, readyAt))),
+      [3600, 7200, 10800, 14400],
+    );
     // Each notification record is evidence listed by the AWAITING_APPROVAL chain entry.
     const approval = chain.find((e) => e.stage === 'AWAITING_APPROVAL')!;
-    for (let i = 1; i <= 4; i++) assert.ok(approval.artifacts.some((a) => a.sha256 === ref(100 + i).sha256), `notice ${i} in the chain entry`);
+    for (let i = 1; i <= 4; i++)
+      assert.ok(
+        approval.artifacts.some((a) => a.sha256 === ref(100 + i).sha256),
+        `notice ${i} in the chain entry`,
+      );
   });
 
   it('names only the roles still pending, and sends nothing once sign-off has settled', async () => {
     const { acts, notices } = fakeActivities(healthy);
     const result = await run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `remind-settle-${Date.now()}`, args: [request(withReminders)] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `remind-settle-${Date.now()}`,
+        args: [request(withReminders)],
+      });
       const status = await waitForStage(handle, 'AWAITING_APPROVAL');
       const sign = (role: 'qa' | 'clinical') =>
         handle.executeUpdate('approveRelease', {
-          args: [{ signer: `${role}.person`, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+          args: [
+            {
+              signer: `${role}.person`,
+              printedName: role,
+              role,
+              decision: 'approve',
+              meaning: 'approved',
+              reason: 'ok',
+              dossierSha256: status.dossier!.sha256,
+            },
+          ],
         });
       await env.sleep('90 minutes');
       await sign('qa');
@@ -201,7 +244,15 @@ describe('post-release monitoring (time skipping)', () => {
       const handle = await env.client.workflow.start('releaseMonitoring', {
         taskQueue,
         workflowId,
-        args: [{ releaseId: 'r', request: r, baseline: arm(100, 90, 1000, 200), chainHead: { seq: 6, digest: 'd'.repeat(64) }, nextInterval: 0 }],
+        args: [
+          {
+            releaseId: 'r',
+            request: r,
+            baseline: arm(100, 90, 1000, 200),
+            chainHead: { seq: 6, digest: 'd'.repeat(64) },
+            nextInterval: 0,
+          },
+        ],
       });
       firstRunId = handle.firstExecutionRunId;
       return handle.result();
@@ -210,11 +261,16 @@ describe('post-release monitoring (time skipping)', () => {
     assert.equal(result.lastInterval, 719);
     assert.equal(chain.length, 720);
     assert.deepEqual([chain[0]!.seq, chain[719]!.seq], [7, 726]);
-    assert.ok(chain.every((e, i) => e.step === i && e.prevEntryDigest === (i === 0 ? 'd'.repeat(64) : String(e.seq - 1).padStart(64, 'c'))));
+    assert.ok(
+      chain.every(
+        (e, i) =>
+          e.step === i && e.prevEntryDigest === (i === 0 ? 'd'.repeat(64) : String(e.seq - 1).padStart(64, 'c')),
+      ),
+    );
 
     // 720 windows / 48 per run = 15 runs; every run's history stays bounded.
     const runs: number[] = [];
-    for (let runId: string | undefined = firstRunId; runId; ) {
+    for (let runId: string | undefined = firstRunId; runId;) {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
       const events: temporal.api.history.v1.IHistoryEvent[] = history.events ?? [];
       runs.push(events.length);
@@ -223,11 +279,18 @@ describe('post-release monitoring (time skipping)', () => {
     assert.equal(runs.length, 15);
     // ~17 events per window (timer, two activities, workflow tasks): bounded by intervalsPerRun, not by duration.
     assert.ok(Math.max(...runs) <= 48 * 18, `largest run history: ${Math.max(...runs)} events`);
-    assert.ok(runs.every((n) => Math.abs(n - runs[0]!) <= 5), `run sizes must not grow: ${runs.join(', ')}`);
+    assert.ok(
+      runs.every((n) => Math.abs(n - runs[0]!) <= 5),
+      `run sizes must not grow: ${runs.join(', ')}`,
+    );
   });
 
   it('surveillance without enough labelled outcomes in any window is inconclusive, never a pass', async () => {
-    const unlabelled = (): LiveMeasurement => ({ window: 'w', treatment: arm(3, 3, 1000, 200), comparator: arm(100, 90, 1000, 200) });
+    const unlabelled = (): LiveMeasurement => ({
+      window: 'w',
+      treatment: arm(3, 3, 1000, 200),
+      comparator: arm(100, 90, 1000, 200),
+    });
     const { acts, chain } = fakeActivities(unlabelled);
     const r = request((q) => {
       q.policy.monitoring.intervals = 4;
@@ -243,7 +306,10 @@ describe('post-release monitoring (time skipping)', () => {
     });
     assert.equal(result.decision.verdict, 'inconclusive');
     assert.match(result.decision.reasons[0]!, /0 of 4 windows judged/);
-    assert.deepEqual(chain.map((e) => e.decision.verdict), ['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive']);
+    assert.deepEqual(
+      chain.map((e) => e.decision.verdict),
+      ['inconclusive', 'inconclusive', 'inconclusive', 'inconclusive'],
+    );
   });
 
   it('stops at the first failed window and the lifecycle rolls back to the validated model', async () => {
@@ -253,14 +319,31 @@ describe('post-release monitoring (time skipping)', () => {
         : healthy();
     const { acts, chain } = fakeActivities(failing);
     const routes: unknown[] = [];
-    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const recording: VigilActivities = {
+      ...acts,
+      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
+    };
     const r = request();
     const result = await run(recording, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `mon-fail-${Date.now()}`, args: [r] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `mon-fail-${Date.now()}`,
+        args: [r],
+      });
       const status = await waitForStage(handle, 'AWAITING_APPROVAL');
       for (const role of ['qa', 'clinical'] as const) {
         await handle.executeUpdate('approveRelease', {
-          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+          args: [
+            {
+              signer: role,
+              printedName: role,
+              role,
+              decision: 'approve',
+              meaning: 'approved',
+              reason: 'ok',
+              dossierSha256: status.dossier!.sha256,
+            },
+          ],
         });
       }
       return handle.result();
@@ -268,12 +351,18 @@ describe('post-release monitoring (time skipping)', () => {
     assert.equal(result.outcome, 'ROLLED_BACK');
     assert.match(result.reason, /^MONITORING interval 3: sensitivity dropped by 0\.3000/);
     const last = routes[routes.length - 1] as { production: string; canary: unknown };
-    assert.deepEqual({ production: last.production, canary: last.canary }, { production: r.incumbent.version, canary: null });
+    assert.deepEqual(
+      { production: last.production, canary: last.canary },
+      { production: r.incumbent.version, canary: null },
+    );
     assert.equal(chain[chain.length - 1]!.stage, 'ROLLED_BACK');
   });
 });
 
-async function waitForStage(handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> }, stage: string) {
+async function waitForStage(
+  handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> },
+  stage: string,
+) {
   for (let i = 0; i < 200; i++) {
     const s = await handle.query(releaseStatusQuery).catch(() => null);
     if (s?.stage === stage && s.dossier) return s;
@@ -297,48 +386,73 @@ describe('sequential canary (time skipping)', () => {
       };
     });
 
-  const signAndFinish = (acts: VigilActivities, r: ReleaseRequest, id: string) => signAndDrive(acts, r, id, async () => undefined);
+  const signAndFinish = (acts: VigilActivities, r: ReleaseRequest, id: string) =>
+    signAndDrive(acts, r, id, async () => undefined);
 
   it('declares harm on a real sensitivity drop, rolls back by itself and records the cause, statistics and notice', async () => {
     // Canary arm 0.60 vs control 0.85 sensitivity, 100 canary positives per interval.
     const harmful = (mode: string): LiveMeasurement =>
-      mode === 'canary' ? { window: 'canary', treatment: arm(100, 60, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+      mode === 'canary'
+        ? { window: 'canary', treatment: arm(100, 60, 1000, 150), comparator: arm(400, 340, 4000, 600) }
+        : healthy();
     const { acts, chain, rollbacks, rollbackNotices, verdicts } = fakeActivities(harmful);
     const routes: Array<{ production: string; canary: unknown }> = [];
-    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const recording: VigilActivities = {
+      ...acts,
+      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
+    };
     const r = sequential();
     const { result, status } = await signAndFinish(recording, r, 'seq-harm');
     assert.equal(result.outcome, 'ROLLED_BACK');
     assert.match(result.reason, /^CANARY step 1 \(10%\): sensitivity harm declared at look 1 by the sequential test/);
     assert.equal(status.reason, result.reason, 'the status says why');
-    assert.deepEqual(routes[routes.length - 1], { version: routes.length, production: r.incumbent.version, canary: null });
+    assert.deepEqual(routes[routes.length - 1], {
+      version: routes.length,
+      production: r.incumbent.version,
+      canary: null,
+    });
     assert.equal(rollbacks.length, 1);
     const rb = rollbacks[0]!;
     assert.equal(rb.stage, 'CANARY');
     assert.equal(rb.restoredVersion, r.incumbent.version);
     // Routes 1 and 2 set and removed the shadow mirror during SHADOW; 3 is the first canary step.
-    assert.deepEqual(rb.routes.before, { version: 3, production: r.incumbent.version, canary: { model: r.candidate.version, percent: 10 } });
+    assert.deepEqual(rb.routes.before, {
+      version: 3,
+      production: r.incumbent.version,
+      canary: { model: r.candidate.version, percent: 10 },
+    });
     const stats = rb.trigger!.statistics as { sequential: { verdict: string; looks: unknown[] } };
     assert.equal(stats.sequential.verdict, 'harm');
     assert.equal(stats.sequential.looks.length, 1);
     assert.equal(rollbackNotices.length, 1);
     assert.equal(verdicts.length, 1);
-    assert.deepEqual(chain.slice(-2).map((e) => `${e.stage}:${e.decision.verdict}`), ['CANARY:fail', 'ROLLED_BACK:fail']);
+    assert.deepEqual(
+      chain.slice(-2).map((e) => `${e.stage}:${e.decision.verdict}`),
+      ['CANARY:fail', 'ROLLED_BACK:fail'],
+    );
   });
 
   it('extends an inconclusive step and rolls back, never passes, when labelled outcomes stay too few', async () => {
     const sparse = (mode: string): LiveMeasurement =>
-      mode === 'canary' ? { window: 'canary', treatment: arm(5, 5, 1000, 150), comparator: arm(20, 17, 4000, 600) } : healthy();
+      mode === 'canary'
+        ? { window: 'canary', treatment: arm(5, 5, 1000, 150), comparator: arm(20, 17, 4000, 600) }
+        : healthy();
     const { acts, chain, looks, rollbacks } = fakeActivities(sparse);
     const { result } = await signAndFinish(acts, sequential({ maxExtensions: 2 }), 'seq-sparse');
     assert.equal(result.outcome, 'ROLLED_BACK');
-    assert.match(result.reason, /^CANARY step 1 \(10%\), extension 2: still inconclusive after 2 extensions; an unproven canary is never promoted; not enough labelled positives yet \(canary 15, control 60; need 30/);
+    assert.match(
+      result.reason,
+      /^CANARY step 1 \(10%\), extension 2: still inconclusive after 2 extensions; an unproven canary is never promoted; not enough labelled positives yet \(canary 15, control 60; need 30/,
+    );
     assert.deepEqual(looks, [
       { step: 0, extension: 0, interval: 0 },
       { step: 0, extension: 1, interval: 1 },
       { step: 0, extension: 2, interval: 2 },
     ]);
-    assert.deepEqual(chain.filter((e) => e.stage === 'CANARY').map((e) => e.decision.verdict), ['inconclusive', 'inconclusive', 'inconclusive']);
+    assert.deepEqual(
+      chain.filter((e) => e.stage === 'CANARY').map((e) => e.decision.verdict),
+      ['inconclusive', 'inconclusive', 'inconclusive'],
+    );
     assert.equal(rollbacks[0]!.trigger!.verdict, 'fail');
   });
 
@@ -354,19 +468,41 @@ describe('sequential canary (time skipping)', () => {
     const r = sequential();
     const { result } = await signAndFinish(acts, r, 'seq-pass');
     assert.equal(result.outcome, 'RELEASED');
-    assert.deepEqual(looks.map((l) => [l.step, l.extension]), [[0, 0], [0, 1], ...r.policy.canary.steps.slice(1).map((_, i) => [i + 1, 0])]);
+    assert.deepEqual(
+      looks.map((l) => [l.step, l.extension]),
+      [[0, 0], [0, 1], ...r.policy.canary.steps.slice(1).map((_, i) => [i + 1, 0])],
+    );
     assert.equal(verdicts.length, looks.length, 'every look is recorded as evidence');
     assert.equal(rollbacks.length, 0);
   });
 
   /** Start, sign, then hand the handle to `during` while the release runs; returns the result and final status. */
-  async function signAndDrive(acts: VigilActivities, r: ReleaseRequest, id: string, during: (h: WorkflowHandle) => Promise<void>) {
+  async function signAndDrive(
+    acts: VigilActivities,
+    r: ReleaseRequest,
+    id: string,
+    during: (h: WorkflowHandle) => Promise<void>,
+  ) {
     return run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `${id}-${Date.now()}`, args: [r] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `${id}-${Date.now()}`,
+        args: [r],
+      });
       const status = await waitForStage(handle, 'AWAITING_APPROVAL');
       for (const role of ['qa', 'clinical'] as const) {
         await handle.executeUpdate('approveRelease', {
-          args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+          args: [
+            {
+              signer: role,
+              printedName: role,
+              role,
+              decision: 'approve',
+              meaning: 'approved',
+              reason: 'ok',
+              dossierSha256: status.dossier!.sha256,
+            },
+          ],
         });
       }
       await during(handle);
@@ -390,11 +526,21 @@ describe('sequential canary (time skipping)', () => {
     assert.match(cause?.message ?? String(e), re);
     return true;
   };
-  const decide = (decision: 'resume' | 'rollback', role: 'qa' | 'clinical' = 'clinical') => ({ signer: `${role}.lead`, printedName: `${role} lead`, role, decision, reason: `${decision} after review` });
+  const decide = (decision: 'resume' | 'rollback', role: 'qa' | 'clinical' = 'clinical') => ({
+    signer: `${role}.lead`,
+    printedName: `${role} lead`,
+    role,
+    decision,
+    reason: `${decision} after review`,
+  });
   const equal = (mode: string): LiveMeasurement =>
-    mode === 'canary' ? { window: 'canary', treatment: arm(200, 170, 2000, 300), comparator: arm(800, 680, 8000, 1200) } : healthy();
+    mode === 'canary'
+      ? { window: 'canary', treatment: arm(200, 170, 2000, 300), comparator: arm(800, 680, 8000, 1200) }
+      : healthy();
   const harmfulArm = (mode: string): LiveMeasurement =>
-    mode === 'canary' ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+    mode === 'canary'
+      ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) }
+      : healthy();
 
   it('a pause step holds the canary at its percentage until a person resumes; the decision is on record', async () => {
     const r = sequential();
@@ -406,11 +552,20 @@ describe('sequential canary (time skipping)', () => {
       assert.deepEqual(held.routes!.canary, { model: r.candidate.version, percent: r.policy.canary.steps[0]!.percent });
       assert.equal(looks.length, 1, 'nothing runs while held');
       // Refusals: the submitter, and a role that does not sign this release.
-      await assert.rejects(handle.executeUpdate('decideCanary', { args: [{ ...decide('resume'), signer: r.submittedBy }] }), refused(/submitted this release/));
-      await assert.rejects(handle.executeUpdate('decideCanary', { args: [decide('resume', 'regulatory' as 'qa')] }), refused(/may not decide/));
+      await assert.rejects(
+        handle.executeUpdate('decideCanary', { args: [{ ...decide('resume'), signer: r.submittedBy }] }),
+        refused(/submitted this release/),
+      );
+      await assert.rejects(
+        handle.executeUpdate('decideCanary', { args: [decide('resume', 'regulatory' as 'qa')] }),
+        refused(/may not decide/),
+      );
       const res = (await handle.executeUpdate('decideCanary', { args: [decide('resume')] })) as { decision: string };
       assert.equal(res.decision, 'resume');
-      await assert.rejects(handle.executeUpdate('decideCanary', { args: [decide('resume')] }), refused(/not waiting for a canary decision/));
+      await assert.rejects(
+        handle.executeUpdate('decideCanary', { args: [decide('resume')] }),
+        refused(/not waiting for a canary decision/),
+      );
     });
     assert.equal(result.outcome, 'RELEASED');
     assert.equal(decisions.length, 1);
@@ -433,7 +588,10 @@ describe('sequential canary (time skipping)', () => {
     r.policy.canary.onFailure = 'escalate';
     const { acts, rollbacks } = fakeActivities(harmfulArm);
     const routes: Array<{ production: string; canary: unknown }> = [];
-    const recording: VigilActivities = { ...acts, setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)) };
+    const recording: VigilActivities = {
+      ...acts,
+      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
+    };
     const { result } = await signAndDrive(recording, r, 'seq-escalate', async (handle) => {
       const held = await waitForHold(handle, 'escalation');
       assert.equal(held.routes!.canary, null, 'suspended: every route on the incumbent while a person decides');
@@ -442,7 +600,10 @@ describe('sequential canary (time skipping)', () => {
       await handle.executeUpdate('decideCanary', { args: [decide('rollback')] });
     });
     assert.equal(result.outcome, 'ROLLED_BACK');
-    assert.match(result.reason, /escalated, then rolled back by clinical lead \(clinical\): rollback after review; sensitivity harm declared/);
+    assert.match(
+      result.reason,
+      /escalated, then rolled back by clinical lead \(clinical\): rollback after review; sensitivity harm declared/,
+    );
     assert.equal(rollbacks.length, 1);
     assert.equal(routes.at(-1)!.canary, null);
   });
@@ -466,7 +627,9 @@ describe('sequential canary (time skipping)', () => {
 
   it('still rolls back, on record, when the rollback notification cannot be delivered', async () => {
     const harmful = (mode: string): LiveMeasurement =>
-      mode === 'canary' ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) } : healthy();
+      mode === 'canary'
+        ? { window: 'canary', treatment: arm(100, 50, 1000, 150), comparator: arm(400, 340, 4000, 600) }
+        : healthy();
     const { acts, rollbacks } = fakeActivities(harmful);
     const failingNotice: VigilActivities = {
       ...acts,

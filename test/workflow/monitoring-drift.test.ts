@@ -10,8 +10,22 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import type { DriftActivities, ObserveDriftInput, RequestRevalidationInput, RevalidationNoticeInput, RollbackInput, VigilActivities } from '../../src/activities';
-import { ErrorType, type ChainEntry, type DriftMeasurement, type DriftPolicy, type LiveMeasurement, type ReleaseRequest } from '../../src/domain';
+import type {
+  DriftActivities,
+  ObserveDriftInput,
+  RequestRevalidationInput,
+  RevalidationNoticeInput,
+  RollbackInput,
+  VigilActivities,
+} from '../../src/activities';
+import {
+  ErrorType,
+  type ChainEntry,
+  type DriftMeasurement,
+  type DriftPolicy,
+  type LiveMeasurement,
+  type ReleaseRequest,
+} from '../../src/domain';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import type { MonitoringResult, MonitoringStatus } from '../../src/workflows';
 import { validRequest } from '../support/fixtures';
@@ -42,7 +56,14 @@ function driftMeasurement(input: ObserveDriftInput, drifting: boolean): DriftMea
     data: {
       features: [
         { feature: 'x0', kind: 'numeric', psi: 0.01, test: 'ks', statistic: 0.02, pValue: 0.6 },
-        { feature: 'x7', kind: 'numeric', psi: drifting ? 1.5 : 0.01, test: 'ks', statistic: drifting ? 0.5 : 0.02, pValue: drifting ? 1e-30 : 0.7 },
+        {
+          feature: 'x7',
+          kind: 'numeric',
+          psi: drifting ? 1.5 : 0.01,
+          test: 'ks',
+          statistic: drifting ? 0.5 : 0.02,
+          pValue: drifting ? 1e-30 : 0.7,
+        },
         { feature: 'site', kind: 'categorical', psi: 0.002, test: 'chi-square', statistic: 1, pValue: 0.8, df: 3 },
       ],
       notCompared: [],
@@ -75,7 +96,17 @@ function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fake
   const acts: Partial<Fakes> = {
     ...passingPreApproval(BASELINE),
     async observeShadow() {
-      return { measurement: { cases: 1000, agreements: 950, agreement: 0.95, meanAbsScoreDifference: 0.02, candidate: BASELINE, production: BASELINE }, artifacts: [ref(3)] };
+      return {
+        measurement: {
+          cases: 1000,
+          agreements: 950,
+          agreement: 0.95,
+          meanAbsScoreDifference: 0.02,
+          candidate: BASELINE,
+          production: BASELINE,
+        },
+        artifacts: [ref(3)],
+      };
     },
     async observeLive(input) {
       if (input.mode === 'monitoring') live.push(input.step);
@@ -115,7 +146,11 @@ function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fake
     },
     async requestRevalidation(input) {
       requests.push(input);
-      return { releaseId: `${input.request.modelName}-next-${input.attempt}`, attempt: input.attempt, record: ref(3000 + input.interval) };
+      return {
+        releaseId: `${input.request.modelName}-next-${input.attempt}`,
+        attempt: input.attempt,
+        record: ref(3000 + input.interval),
+      };
     },
     ...patch,
   };
@@ -124,7 +159,10 @@ function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fake
 
 const run = <T>(acts: Partial<Fakes>, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
-function request(onDrift: DriftPolicy['onDrift'], patch: (r: ReleaseRequest) => void = () => undefined): ReleaseRequest {
+function request(
+  onDrift: DriftPolicy['onDrift'],
+  patch: (r: ReleaseRequest) => void = () => undefined,
+): ReleaseRequest {
   const r = validRequest();
   r.policy.monitoring.drift = {
     maxPsi: 0.25,
@@ -140,7 +178,10 @@ function request(onDrift: DriftPolicy['onDrift'], patch: (r: ReleaseRequest) => 
   return r;
 }
 
-async function waitForStage(handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> }, stage: string) {
+async function waitForStage(
+  handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> },
+  stage: string,
+) {
   for (let i = 0; i < 200; i++) {
     const s = await handle.query(releaseStatusQuery).catch(() => null);
     if (s?.stage === stage && s.dossier) return s;
@@ -152,11 +193,25 @@ async function waitForStage(handle: { query: (q: typeof releaseStatusQuery) => P
 /** The whole lifecycle, signed off, to its end. */
 async function release(acts: Partial<Fakes>, r: ReleaseRequest, id: string) {
   return run(acts, async (taskQueue) => {
-    const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `${id}-${Date.now()}`, args: [r] });
+    const handle = await env.client.workflow.start('releaseLifecycle', {
+      taskQueue,
+      workflowId: `${id}-${Date.now()}`,
+      args: [r],
+    });
     const status = await waitForStage(handle, 'AWAITING_APPROVAL');
     for (const role of ['qa', 'clinical'] as const) {
       await handle.executeUpdate('approveRelease', {
-        args: [{ signer: role, printedName: role, role, decision: 'approve', meaning: 'approved', reason: 'ok', dossierSha256: status.dossier!.sha256 }],
+        args: [
+          {
+            signer: role,
+            printedName: role,
+            role,
+            decision: 'approve',
+            meaning: 'approved',
+            reason: 'ok',
+            dossierSha256: status.dossier!.sha256,
+          },
+        ],
       });
     }
     const result = await handle.result();
@@ -185,27 +240,56 @@ describe('monitoring drift: notify', () => {
       return { result, status: await handle.query<MonitoringStatus>('monitoringStatus') };
     });
     assert.equal(result.decision.verdict, 'pass');
-    assert.match(result.decision.reasons[0]!, /8 of 8 windows judged; drift detected in 3 windows, 2 revalidation notices\)$/);
+    assert.match(
+      result.decision.reasons[0]!,
+      /8 of 8 windows judged; drift detected in 3 windows, 2 revalidation notices\)$/,
+    );
     assert.equal(result.revalidation, undefined);
 
     // Two entries per window: the guardrails' verdict, then drift's; the chain stays one sequence.
     assert.equal(chain.length, 16);
     assert.ok(chain.every((e, i) => e.seq === i && e.step === Math.floor(i / 2)));
     assert.deepEqual(chain.map((e) => (isDriftEntry(e) ? 'D' : 'G')).join(''), 'GD'.repeat(8));
-    assert.deepEqual(chain.filter(isDriftEntry).map((e) => e.decision.verdict), ['pass', 'pass', 'fail', 'fail', 'pass', 'pass', 'fail', 'pass']);
-    assert.match(chain[5]!.decision.reasons[0]!, /^drift detected in monitoring interval 3: revalidation required \(policy onDrift: notify/);
+    assert.deepEqual(
+      chain.filter(isDriftEntry).map((e) => e.decision.verdict),
+      ['pass', 'pass', 'fail', 'fail', 'pass', 'pass', 'fail', 'pass'],
+    );
+    assert.match(
+      chain[5]!.decision.reasons[0]!,
+      /^drift detected in monitoring interval 3: revalidation required \(policy onDrift: notify/,
+    );
 
     // One notice at the start of each episode (windows 3 and 7), listed by that window's drift entry; no new release.
-    assert.deepEqual(notices.map((n) => n.interval), [2, 6]);
+    assert.deepEqual(
+      notices.map((n) => n.interval),
+      [2, 6],
+    );
     assert.ok(notices.every((n) => n.onDrift === 'notify' && n.drift.sha256 === ref(1000 + n.interval).sha256));
-    assert.deepEqual(chain[5]!.artifacts.map((a) => a.sha256), [ref(1002).sha256, ref(2002).sha256]);
-    assert.deepEqual(chain[7]!.artifacts.map((a) => a.sha256), [ref(1003).sha256], 'no second notice within the episode');
+    assert.deepEqual(
+      chain[5]!.artifacts.map((a) => a.sha256),
+      [ref(1002).sha256, ref(2002).sha256],
+    );
+    assert.deepEqual(
+      chain[7]!.artifacts.map((a) => a.sha256),
+      [ref(1003).sha256],
+      'no second notice within the episode',
+    );
     assert.equal(requests.length, 0);
 
     // Performance is pooled over the latest windows, carried across continue-as-new (runs of 3 windows).
-    assert.deepEqual(observed.map((o) => o.recent.map((w) => w.interval).join(',')), ['', '0', '0,1', '1,2', '2,3', '3,4', '4,5', '5,6']);
+    assert.deepEqual(
+      observed.map((o) => o.recent.map((w) => w.interval).join(',')),
+      ['', '0', '0,1', '1,2', '2,3', '3,4', '4,5', '5,6'],
+    );
 
-    assert.deepEqual(status.drift, { onDrift: 'notify', last: chain[15]!.decision, detectedWindows: 3, episodeSince: null, notices: 2, revalidation: null });
+    assert.deepEqual(status.drift, {
+      onDrift: 'notify',
+      last: chain[15]!.decision,
+      detectedWindows: 3,
+      episodeSince: null,
+      notices: 2,
+      revalidation: null,
+    });
   });
 
   it('a notice that cannot be delivered is logged; the drift is still on record and surveillance continues', async () => {
@@ -216,12 +300,19 @@ describe('monitoring drift: notify', () => {
     });
     const r = request('notify', (q) => (q.policy.monitoring.intervals = 3));
     const result: MonitoringResult = await run(acts, (taskQueue) =>
-      env.client.workflow.execute('releaseMonitoring', { taskQueue, workflowId: `drift-dead-hook-${Date.now()}`, args: [{ releaseId: 'r', request: r, baseline: BASELINE, chainHead: null, nextInterval: 0 }] }),
+      env.client.workflow.execute('releaseMonitoring', {
+        taskQueue,
+        workflowId: `drift-dead-hook-${Date.now()}`,
+        args: [{ releaseId: 'r', request: r, baseline: BASELINE, chainHead: null, nextInterval: 0 }],
+      }),
     );
     assert.equal(result.decision.verdict, 'pass');
     assert.equal(chain.length, 6);
     assert.equal(chain[3]!.decision.verdict, 'fail');
-    assert.deepEqual(chain[3]!.artifacts.map((a) => a.sha256), [ref(1001).sha256]);
+    assert.deepEqual(
+      chain[3]!.artifacts.map((a) => a.sha256),
+      [ref(1001).sha256],
+    );
   });
 });
 
@@ -231,7 +322,10 @@ describe('monitoring drift: revalidate', () => {
     const r = request('revalidate', (q) => (q.policy.monitoring.intervals = 4));
     const { result, status } = await release(acts, r, 'drift-revalidate');
     assert.equal(result.outcome, 'RELEASED', result.reason);
-    assert.equal(result.reason, `released after 2 canary steps; revalidation required: drift detected in monitoring interval 2; new release sepsis-alert-next-2 (attempt 2) queued`);
+    assert.equal(
+      result.reason,
+      `released after 2 canary steps; revalidation required: drift detected in monitoring interval 2; new release sepsis-alert-next-2 (attempt 2) queued`,
+    );
     assert.equal(status.reason, result.reason);
 
     assert.equal(requests.length, 1);
@@ -245,7 +339,10 @@ describe('monitoring drift: revalidate', () => {
 
     // Surveillance ended with the drifting window; patients stay on the candidate.
     assert.deepEqual(live, [0, 1]);
-    assert.deepEqual(observed.map((o) => o.step), [0, 1]);
+    assert.deepEqual(
+      observed.map((o) => o.step),
+      [0, 1],
+    );
     assert.equal(rollbacks.length, 0);
     assert.deepEqual(routes.at(-1), { version: routes.length, production: r.candidate.version, canary: null });
 
@@ -253,10 +350,16 @@ describe('monitoring drift: revalidate', () => {
     assert.equal(windows.length, 4);
     const driftEntry = windows[3]!;
     assert.equal(driftEntry.decision.verdict, 'fail');
-    assert.deepEqual(driftEntry.artifacts.map((a) => a.sha256), [ref(1001).sha256, ref(2001).sha256, ref(3001).sha256]);
+    assert.deepEqual(
+      driftEntry.artifacts.map((a) => a.sha256),
+      [ref(1001).sha256, ref(2001).sha256, ref(3001).sha256],
+    );
     const final = chain.find((e) => e.stage === 'MONITORING' && e.step === null)!;
     assert.equal(final.decision.verdict, 'pass');
-    assert.match(final.decision.reasons[0]!, /^revalidation required: drift detected in monitoring interval 2; new release sepsis-alert-next-2 \(attempt 2\) queued; the release stays in service$/);
+    assert.match(
+      final.decision.reasons[0]!,
+      /^revalidation required: drift detected in monitoring interval 2; new release sepsis-alert-next-2 \(attempt 2\) queued; the release stays in service$/,
+    );
     assert.equal(final.decision.reasons[1], 'surveillance ended after 2 of 4 windows, 2 judged by the guardrails');
     assert.equal(chain.at(-1)!.stage, 'RELEASED');
   });
@@ -264,12 +367,22 @@ describe('monitoring drift: revalidate', () => {
   it('when the queue refuses, the release still stays in service and the reason says the new release was not queued', async () => {
     const { acts } = fakeActivities((s) => s === 0, {
       requestRevalidation: async () => {
-        throw ApplicationFailure.nonRetryable('this worker has no Temporal client: a revalidation release cannot be queued here', ErrorType.NotConfigured);
+        throw ApplicationFailure.nonRetryable(
+          'this worker has no Temporal client: a revalidation release cannot be queued here',
+          ErrorType.NotConfigured,
+        );
       },
     });
-    const { result } = await release(acts, request('revalidate', (q) => (q.policy.monitoring.intervals = 4)), 'drift-no-queue');
+    const { result } = await release(
+      acts,
+      request('revalidate', (q) => (q.policy.monitoring.intervals = 4)),
+      'drift-no-queue',
+    );
     assert.equal(result.outcome, 'RELEASED');
-    assert.match(result.reason, /revalidation required: drift detected in monitoring interval 1; the new release \(attempt 2\) could not be queued: this worker has no Temporal client/);
+    assert.match(
+      result.reason,
+      /revalidation required: drift detected in monitoring interval 1; the new release \(attempt 2\) could not be queued: this worker has no Temporal client/,
+    );
   });
 });
 
@@ -279,12 +392,18 @@ describe('monitoring drift: rollback', () => {
     const r = request('rollback', (q) => (q.policy.monitoring.intervals = 4));
     const { result } = await release(acts, r, 'drift-rollback');
     assert.equal(result.outcome, 'ROLLED_BACK');
-    assert.match(result.reason, /^MONITORING interval 2: drift detected in monitoring interval 2: the window fails \(policy onDrift: rollback\); data drift in x7: PSI 1\.5000 > 0\.25/);
+    assert.match(
+      result.reason,
+      /^MONITORING interval 2: drift detected in monitoring interval 2: the window fails \(policy onDrift: rollback\); data drift in x7: PSI 1\.5000 > 0\.25/,
+    );
     assert.deepEqual(live, [0, 1]);
     assert.equal(rollbacks.length, 1);
     assert.equal(rollbacks[0]!.stage, 'MONITORING');
     assert.equal(rollbacks[0]!.trigger!.verdict, 'fail');
-    assert.deepEqual({ production: routes.at(-1)!.production, canary: routes.at(-1)!.canary }, { production: r.incumbent.version, canary: null });
+    assert.deepEqual(
+      { production: routes.at(-1)!.production, canary: routes.at(-1)!.canary },
+      { production: r.incumbent.version, canary: null },
+    );
     assert.deepEqual([notices.length, requests.length], [0, 0]);
     assert.equal(chain.at(-1)!.stage, 'ROLLED_BACK');
   });
@@ -304,7 +423,15 @@ describe('monitoring drift: a month of hourly windows', () => {
       const handle = await env.client.workflow.start('releaseMonitoring', {
         taskQueue,
         workflowId,
-        args: [{ releaseId: 'r', request: r, baseline: BASELINE, chainHead: { seq: 6, digest: 'd'.repeat(64) }, nextInterval: 0 }],
+        args: [
+          {
+            releaseId: 'r',
+            request: r,
+            baseline: BASELINE,
+            chainHead: { seq: 6, digest: 'd'.repeat(64) },
+            nextInterval: 0,
+          },
+        ],
       });
       firstRunId = handle.firstExecutionRunId;
       return handle.result();
@@ -313,11 +440,17 @@ describe('monitoring drift: a month of hourly windows', () => {
     assert.equal(result.lastInterval, 719);
     assert.equal(chain.length, 1440);
     assert.equal(chain.filter((e) => isDriftEntry(e) && e.decision.verdict === 'fail').length, 10);
-    assert.deepEqual(notices.map((n) => n.interval), [100]);
-    assert.ok(observed.every((o) => o.recent.length <= 2), 'the carried performance window stays bounded');
+    assert.deepEqual(
+      notices.map((n) => n.interval),
+      [100],
+    );
+    assert.ok(
+      observed.every((o) => o.recent.length <= 2),
+      'the carried performance window stays bounded',
+    );
 
     const runs: number[] = [];
-    for (let runId: string | undefined = firstRunId; runId; ) {
+    for (let runId: string | undefined = firstRunId; runId;) {
       const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
       const events: temporal.api.history.v1.IHistoryEvent[] = history.events ?? [];
       runs.push(events.length);
@@ -326,6 +459,9 @@ describe('monitoring drift: a month of hourly windows', () => {
     assert.equal(runs.length, 15);
     // ~17 events per window for the guardrails plus 12 for drift (activity, chain entry, workflow tasks): ~1405 per run.
     assert.ok(Math.max(...runs) <= 48 * 30, `largest run history: ${Math.max(...runs)} events`);
-    assert.ok(runs.slice(0, -1).every((n) => Math.abs(n - runs[0]!) <= 10), `run sizes must not grow: ${runs.join(', ')}`);
+    assert.ok(
+      runs.slice(0, -1).every((n) => Math.abs(n - runs[0]!) <= 10),
+      `run sizes must not grow: ${runs.join(', ')}`,
+    );
   });
 });

@@ -9,7 +9,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { QueueActivities } from '../../src/activities';
-import { ErrorType, releaseQueueWorkflowId, type QueuedRelease, type ReleaseQueueInput, type ReleaseQueueStatus } from '../../src/domain';
+import {
+  ErrorType,
+  releaseQueueWorkflowId,
+  type QueuedRelease,
+  type ReleaseQueueInput,
+  type ReleaseQueueStatus,
+} from '../../src/domain';
 import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery } from '../../src/domain/messages';
 import { validRequest } from '../support/fixtures';
 import { waitFor as waitUpTo, workflowBundle } from '../support/harness';
@@ -43,7 +49,10 @@ function fakeQueueActivities(opts: { running?: string[]; closeOnStart?: boolean;
     async startQueuedRelease(input) {
       if (failStarts > 0) {
         failStarts--;
-        throw ApplicationFailure.nonRetryable('this worker has no Temporal client: queued releases cannot be started here', ErrorType.NotConfigured);
+        throw ApplicationFailure.nonRetryable(
+          'this worker has no Temporal client: queued releases cannot be started here',
+          ErrorType.NotConfigured,
+        );
       }
       // The entry still carries the zod-validated request it was queued with.
       assert.equal(input.request.modelName, modelOf(input.releaseId));
@@ -73,7 +82,12 @@ function entry(model: string, name: string, behind: string[] = []): QueuedReleas
 
 async function withWorker<T>(acts: QueueActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
   const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: acts });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: acts,
+  });
   return worker.runUntil(fn(taskQueue));
 }
 
@@ -90,7 +104,8 @@ function enqueue(taskQueue: string, model: string, e: unknown, options?: Release
 /** Each step here takes well under a second: a missed one fails its test quickly. */
 const waitFor = <T>(what: string, probe: () => Promise<T | undefined | null | false>) => waitUpTo(what, probe, 20_000);
 
-const status = (model: string): Promise<ReleaseQueueStatus> => env.client.workflow.getHandle(releaseQueueWorkflowId(model)).query(releaseQueueStatusQuery);
+const status = (model: string): Promise<ReleaseQueueStatus> =>
+  env.client.workflow.getHandle(releaseQueueWorkflowId(model)).query(releaseQueueStatusQuery);
 
 describe('release queue workflow (time skipping)', () => {
   it('starts entries first in, first out, each only after the releases ahead of it have closed', async () => {
@@ -103,7 +118,10 @@ describe('release queue workflow (time skipping)', () => {
       await waitFor('the queue to wait on the running release', async () => fake.waits.some((w) => w.includes(a)));
       const waiting = await status(model);
       assert.deepEqual(fake.starts, [], 'nothing starts while the release it was queued behind runs');
-      assert.deepEqual(waiting.pending.map((p) => p.releaseId), [`${model}--b`, `${model}--c`]);
+      assert.deepEqual(
+        waiting.pending.map((p) => p.releaseId),
+        [`${model}--b`, `${model}--c`],
+      );
       assert.deepEqual(waiting.waitingOn, [a]);
 
       fake.close(a);
@@ -131,7 +149,10 @@ describe('release queue workflow (time skipping)', () => {
       await enqueue(tq, model, entry(model, 'y', [a]));
       await enqueue(tq, model, { ...entry(model, 'x', []), deliveryKey: 'github:redelivered' });
       await waitFor('the queue to wait on a', async () => fake.waits.length > 0);
-      assert.deepEqual((await status(model)).pending.map((p) => p.releaseId), [`${model}--x`, `${model}--y`]);
+      assert.deepEqual(
+        (await status(model)).pending.map((p) => p.releaseId),
+        [`${model}--x`, `${model}--y`],
+      );
       fake.close(a);
       await waitFor('x and y to start', async () => fake.starts.length === 2);
       await enqueue(tq, model, entry(model, 'x', []));
@@ -156,9 +177,15 @@ describe('release queue workflow (time skipping)', () => {
       const result = await handle.result();
       assert.deepEqual(fake.starts, [`${model}--e1`, `${model}--e2`, `${model}--e3`]);
       assert.deepEqual(result.started, [`${model}--e3`], 'the last run started only the last entry');
-      assert.equal((await env.client.workflow.getHandle(first.workflowId, first.signaledRunId).describe()).status.name, 'CONTINUED_AS_NEW');
+      assert.equal(
+        (await env.client.workflow.getHandle(first.workflowId, first.signaledRunId).describe()).status.name,
+        'CONTINUED_AS_NEW',
+      );
       // The carried "last started" release is waited for before the next entry starts.
-      assert.ok(fake.waits.some((w) => w.includes(`${model}--e1`)), `waits: ${JSON.stringify(fake.waits)}`);
+      assert.ok(
+        fake.waits.some((w) => w.includes(`${model}--e1`)),
+        `waits: ${JSON.stringify(fake.waits)}`,
+      );
     });
   });
 
@@ -188,8 +215,16 @@ describe('release queue workflow (time skipping)', () => {
     await withWorker(fake.acts, async (tq) => {
       const handle = await enqueue(tq, model, { releaseId: 42 });
       await enqueue(tq, model, entry('another-model', 'foreign'));
-      await enqueue(tq, model, { ...good, releaseId: `${model}--mismatch`, request: validRequest({ modelName: 'another-model' }) });
-      await enqueue(tq, model, { ...good, releaseId: `${model}--bad-commit`, request: { ...good.request, codeCommit: 'not-a-commit' } });
+      await enqueue(tq, model, {
+        ...good,
+        releaseId: `${model}--mismatch`,
+        request: validRequest({ modelName: 'another-model' }),
+      });
+      await enqueue(tq, model, {
+        ...good,
+        releaseId: `${model}--bad-commit`,
+        request: { ...good.request, codeCommit: 'not-a-commit' },
+      });
       await enqueue(tq, model, { ...good, releaseId: `${model}--no-request`, request: undefined });
       const after = await status(model);
       assert.deepEqual(after.pending, []);
@@ -209,7 +244,10 @@ describe('release queue workflow (time skipping)', () => {
       const handle = await enqueue(tq, model, entry(model, 'x'));
       const blocked = await waitFor('the queue to report the failed start', async () => (await status(model)).blocked);
       assert.match(blocked, /starting .*--x: this worker has no Temporal client/);
-      assert.deepEqual((await status(model)).pending.map((p) => p.releaseId), [`${model}--x`]);
+      assert.deepEqual(
+        (await status(model)).pending.map((p) => p.releaseId),
+        [`${model}--x`],
+      );
       const result = await handle.result();
       assert.deepEqual(result.started, [`${model}--x`]);
       assert.deepEqual(fake.starts, [`${model}--x`]);

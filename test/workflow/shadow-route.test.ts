@@ -11,7 +11,15 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VigilActivities } from '../../src/activities';
-import { ErrorType, type ChainEntry, type EvidenceRef, type ReleaseRequest, type ReleaseStatus, type RouteState, type ShadowMeasurement } from '../../src/domain';
+import {
+  ErrorType,
+  type ChainEntry,
+  type EvidenceRef,
+  type ReleaseRequest,
+  type ReleaseStatus,
+  type RouteState,
+  type ShadowMeasurement,
+} from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
 import { validRequest } from '../support/fixtures';
 import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
@@ -43,7 +51,12 @@ function fakes(shadow: { agreement?: number; fail?: ApplicationFailure; sampled?
     meanAbsScoreDifference: 0.02,
     candidate: s,
     production: s,
-    ...(shadow.sampled ? { kappa: 0.8, disagreements: { candidateOnly: 30, productionOnly: 20, sampled: shadow.sampled, sample: SAMPLE, strata: [] } } : {}),
+    ...(shadow.sampled
+      ? {
+          kappa: 0.8,
+          disagreements: { candidateOnly: 30, productionOnly: 20, sampled: shadow.sampled, sample: SAMPLE, strata: [] },
+        }
+      : {}),
   };
   const acts: Partial<VigilActivities> = {
     ...passingPreApproval(s),
@@ -54,7 +67,9 @@ function fakes(shadow: { agreement?: number; fail?: ApplicationFailure; sampled?
     },
     async setRoutes(input) {
       routes.push({ routes: input.routes, reason: input.reason });
-      calls.push(`setRoutes(v${input.routes.version} shadow ${input.routes.shadow === undefined ? 'absent' : input.routes.shadow === null ? 'off' : 'on'})`);
+      calls.push(
+        `setRoutes(v${input.routes.version} shadow ${input.routes.shadow === undefined ? 'absent' : input.routes.shadow === null ? 'off' : 'on'})`,
+      );
       return routeRef(routes.length);
     },
     async buildDossier() {
@@ -107,61 +122,133 @@ describe('shadow route during SHADOW (time skipping)', () => {
     const { acts, calls, routes, chain } = fakes();
     const r = request();
     const { result, during, status, found } = await run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `shadow-route-${Date.now()}`, args: [r] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `shadow-route-${Date.now()}`,
+        args: [r],
+      });
       // The status shows the mirror while the shadow window runs (time does not skip while nobody awaits the result).
       const during = await until(handle, 'the shadow window', (s) => s.stage === 'SHADOW' && s.routes !== null);
       await env.sleep('7 hours');
-      const waiting = await until(handle, 'AWAITING_APPROVAL', (s) => s.stage === 'AWAITING_APPROVAL' && s.dossier !== null);
+      const waiting = await until(
+        handle,
+        'AWAITING_APPROVAL',
+        (s) => s.stage === 'AWAITING_APPROVAL' && s.dossier !== null,
+      );
       await handle.executeUpdate(approveReleaseUpdate, {
-        args: [{ signer: 'sam.clin', printedName: 'Sam', role: 'clinical', decision: 'reject', meaning: 'rejected as clinical reviewer', reason: 'not yet', dossierSha256: waiting.dossier!.sha256 }],
+        args: [
+          {
+            signer: 'sam.clin',
+            printedName: 'Sam',
+            role: 'clinical',
+            decision: 'reject',
+            meaning: 'rejected as clinical reviewer',
+            reason: 'not yet',
+            dossierSha256: waiting.dossier!.sha256,
+          },
+        ],
       });
       const result = await handle.result();
       return { result, during, status: await handle.query(releaseStatusQuery), found: await markers(handle) };
     });
     assert.equal(result.outcome, 'REJECTED', result.reason);
-    assert.deepEqual(during.routes, { version: 1, production: r.incumbent.version, canary: null, shadow: { model: r.candidate.version, percent: 100 } });
+    assert.deepEqual(during.routes, {
+      version: 1,
+      production: r.incumbent.version,
+      canary: null,
+      shadow: { model: r.candidate.version, percent: 100 },
+    });
 
     // Set before the window, removed right after the measurement and before the SHADOW decision is chained.
-    assert.deepEqual(calls, ['chain SNAPSHOT', 'chain OFFLINE_EVAL', 'setRoutes(v1 shadow on)', 'observeShadow', 'setRoutes(v2 shadow off)', 'chain SHADOW', 'chain AWAITING_APPROVAL', 'chain REJECTED']);
+    assert.deepEqual(calls, [
+      'chain SNAPSHOT',
+      'chain OFFLINE_EVAL',
+      'setRoutes(v1 shadow on)',
+      'observeShadow',
+      'setRoutes(v2 shadow off)',
+      'chain SHADOW',
+      'chain AWAITING_APPROVAL',
+      'chain REJECTED',
+    ]);
     assert.deepEqual(
       routes.map((x) => x.routes),
       [
-        { version: 1, production: r.incumbent.version, canary: null, shadow: { model: r.candidate.version, percent: 100 } },
+        {
+          version: 1,
+          production: r.incumbent.version,
+          canary: null,
+          shadow: { model: r.candidate.version, percent: 100 },
+        },
         { version: 2, production: r.incumbent.version, canary: null, shadow: null },
       ],
     );
     assert.match(routes[0]!.reason, /^SHADOW: every production request \(2\.0\.0\) mirrored to the candidate 2\.1\.0/);
     assert.equal(routes[1]!.reason, 'SHADOW measured: shadow mirror to 2.1.0 removed');
-    assert.deepEqual(status.routes, { version: 2, production: r.incumbent.version, canary: null, shadow: null }, 'the rejected release left no mirror and never served the candidate');
+    assert.deepEqual(
+      status.routes,
+      { version: 2, production: r.incumbent.version, canary: null, shadow: null },
+      'the rejected release left no mirror and never served the candidate',
+    );
 
     // The SHADOW entry lists the measurement, then both route changes.
     const shadow = chain.find((e) => e.stage === 'SHADOW')!;
     assert.equal(shadow.decision.verdict, 'pass');
-    assert.deepEqual(shadow.artifacts.map((a) => a.sha256), [SHADOW_RECORD.sha256, routeRef(1).sha256, routeRef(2).sha256]);
-    assert.ok(found.some((d) => d.includes('shadow-route')), `patch marker recorded: ${found.join(', ')}`);
+    assert.deepEqual(
+      shadow.artifacts.map((a) => a.sha256),
+      [SHADOW_RECORD.sha256, routeRef(1).sha256, routeRef(2).sha256],
+    );
+    assert.ok(
+      found.some((d) => d.includes('shadow-route')),
+      `patch marker recorded: ${found.join(', ')}`,
+    );
   });
 
   it('a SHADOW gate that rejects still removes the mirror first', async () => {
     const { acts, calls, routes, chain } = fakes({ agreement: 0.5 });
-    const result = await run(acts, (taskQueue) => env.client.workflow.execute('releaseLifecycle', { taskQueue, workflowId: `shadow-route-reject-${Date.now()}`, args: [request()] }));
+    const result = await run(acts, (taskQueue) =>
+      env.client.workflow.execute('releaseLifecycle', {
+        taskQueue,
+        workflowId: `shadow-route-reject-${Date.now()}`,
+        args: [request()],
+      }),
+    );
     assert.equal(result.outcome, 'REJECTED');
     assert.match(result.reason, /^SHADOW: agreement with production 0\.5000 is below the minimum 0\.8/);
-    assert.deepEqual(calls, ['chain SNAPSHOT', 'chain OFFLINE_EVAL', 'setRoutes(v1 shadow on)', 'observeShadow', 'setRoutes(v2 shadow off)', 'chain SHADOW', 'chain REJECTED']);
+    assert.deepEqual(calls, [
+      'chain SNAPSHOT',
+      'chain OFFLINE_EVAL',
+      'setRoutes(v1 shadow on)',
+      'observeShadow',
+      'setRoutes(v2 shadow off)',
+      'chain SHADOW',
+      'chain REJECTED',
+    ]);
     assert.equal(routes[routes.length - 1]!.routes.shadow, null);
-    assert.deepEqual(chain.find((e) => e.stage === 'SHADOW')!.artifacts.map((a) => a.sha256), [SHADOW_RECORD.sha256, routeRef(1).sha256, routeRef(2).sha256]);
+    assert.deepEqual(
+      chain.find((e) => e.stage === 'SHADOW')!.artifacts.map((a) => a.sha256),
+      [SHADOW_RECORD.sha256, routeRef(1).sha256, routeRef(2).sha256],
+    );
   });
 
   it('a failed measurement removes the mirror before the failure propagates', async () => {
     const fail = ApplicationFailure.nonRetryable('model 2.1.0 is a prediction file', ErrorType.InvalidArtifact);
     const { acts, calls, routes } = fakes({ fail });
     const err = await run(acts, (taskQueue) =>
-      env.client.workflow.execute('releaseLifecycle', { taskQueue, workflowId: `shadow-route-fail-${Date.now()}`, args: [request()] }).then(
-        () => assert.fail('the release should fail'),
-        (e: unknown) => e,
-      ),
+      env.client.workflow
+        .execute('releaseLifecycle', { taskQueue, workflowId: `shadow-route-fail-${Date.now()}`, args: [request()] })
+        .then(
+          () => assert.fail('the release should fail'),
+          (e: unknown) => e,
+        ),
     );
     assert.ok(err instanceof WorkflowFailedError, String(err));
-    assert.deepEqual(calls, ['chain SNAPSHOT', 'chain OFFLINE_EVAL', 'setRoutes(v1 shadow on)', 'observeShadow', 'setRoutes(v2 shadow off)']);
+    assert.deepEqual(calls, [
+      'chain SNAPSHOT',
+      'chain OFFLINE_EVAL',
+      'setRoutes(v1 shadow on)',
+      'observeShadow',
+      'setRoutes(v2 shadow off)',
+    ]);
     assert.deepEqual(routes[1], {
       routes: { version: 2, production: '2.0.0', canary: null, shadow: null },
       reason: 'SHADOW stopped (the shadow measurement failed): shadow mirror to 2.1.0 removed',
@@ -171,32 +258,75 @@ describe('shadow route during SHADOW (time skipping)', () => {
   it('a supersede mid-window removes the mirror, and the SUPERSEDED entry lists both route changes', async () => {
     const { acts, calls, routes, chain } = fakes();
     const result = await run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `shadow-route-supersede-${Date.now()}`, args: [request()] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `shadow-route-supersede-${Date.now()}`,
+        args: [request()],
+      });
       await until(handle, 'the shadow window', (s) => s.stage === 'SHADOW' && s.routes?.shadow != null);
-      const out = await handle.executeUpdate(supersedeReleaseUpdate, { args: [{ supersededBy: 'sepsis-alert-newer', reason: 'retrained' }] });
+      const out = await handle.executeUpdate(supersedeReleaseUpdate, {
+        args: [{ supersededBy: 'sepsis-alert-newer', reason: 'retrained' }],
+      });
       assert.equal(out.outcome, 'SUPERSEDED');
       return handle.result();
     });
     assert.equal(result.outcome, 'SUPERSEDED');
-    assert.deepEqual(calls, ['chain SNAPSHOT', 'chain OFFLINE_EVAL', 'setRoutes(v1 shadow on)', 'setRoutes(v2 shadow off)', 'chain SUPERSEDED'], 'never measured');
+    assert.deepEqual(
+      calls,
+      [
+        'chain SNAPSHOT',
+        'chain OFFLINE_EVAL',
+        'setRoutes(v1 shadow on)',
+        'setRoutes(v2 shadow off)',
+        'chain SUPERSEDED',
+      ],
+      'never measured',
+    );
     assert.equal(routes[1]!.reason, 'SHADOW stopped (the release was superseded): shadow mirror to 2.1.0 removed');
     const last = chain[chain.length - 1]!;
     assert.equal(last.stage, 'SUPERSEDED');
-    assert.deepEqual(last.artifacts.slice(0, 2).map((a) => a.sha256), [routeRef(1).sha256, routeRef(2).sha256]);
+    assert.deepEqual(
+      last.artifacts.slice(0, 2).map((a) => a.sha256),
+      [routeRef(1).sha256, routeRef(2).sha256],
+    );
   });
   it('a supersede while reviewers adjudicate (mirror already removed) still chains both route changes, in the SUPERSEDED entry', async () => {
     const { acts, calls, chain } = fakes({ sampled: 3 });
-    const r = request((x) => (x.policy.shadow.adjudication = { sampleSize: 3, minAdjudicated: 2, maxCandidateWrongShare: 0.5, timeoutSeconds: 48 * 3600 }));
+    const r = request(
+      (x) =>
+        (x.policy.shadow.adjudication = {
+          sampleSize: 3,
+          minAdjudicated: 2,
+          maxCandidateWrongShare: 0.5,
+          timeoutSeconds: 48 * 3600,
+        }),
+    );
     const result = await run(acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId: `shadow-route-adj-${Date.now()}`, args: [r] });
+      const handle = await env.client.workflow.start('releaseLifecycle', {
+        taskQueue,
+        workflowId: `shadow-route-adj-${Date.now()}`,
+        args: [r],
+      });
       await env.sleep('7 hours');
       const open = await until(handle, 'the adjudication window', (s) => s.shadowAdjudication?.open === true);
       assert.equal(open.routes?.shadow, null, 'the mirror is off while people adjudicate');
-      await handle.executeUpdate(supersedeReleaseUpdate, { args: [{ supersededBy: 'sepsis-alert-newer', reason: 'retrained' }] });
+      await handle.executeUpdate(supersedeReleaseUpdate, {
+        args: [{ supersededBy: 'sepsis-alert-newer', reason: 'retrained' }],
+      });
       return handle.result();
     });
     assert.equal(result.outcome, 'SUPERSEDED');
-    assert.deepEqual(calls, ['chain SNAPSHOT', 'chain OFFLINE_EVAL', 'setRoutes(v1 shadow on)', 'observeShadow', 'setRoutes(v2 shadow off)', 'chain SUPERSEDED']);
-    assert.deepEqual(chain[chain.length - 1]!.artifacts.slice(0, 2).map((a) => a.sha256), [routeRef(1).sha256, routeRef(2).sha256]);
+    assert.deepEqual(calls, [
+      'chain SNAPSHOT',
+      'chain OFFLINE_EVAL',
+      'setRoutes(v1 shadow on)',
+      'observeShadow',
+      'setRoutes(v2 shadow off)',
+      'chain SUPERSEDED',
+    ]);
+    assert.deepEqual(
+      chain[chain.length - 1]!.artifacts.slice(0, 2).map((a) => a.sha256),
+      [routeRef(1).sha256, routeRef(2).sha256],
+    );
   });
 });

@@ -24,7 +24,10 @@ export const SUPERSEDABLE_STAGES: readonly Stage[] = STAGES.filter((s) => canTra
  *  - supersede → supersede them all if every one is still pre-approval (SNAPSHOT … AWAITING_APPROVAL);
  *    once any is in CANARY/MONITORING (or its stage is unknown) it cannot be superseded → queue.
  */
-export function decideConcurrentCandidate(inFlight: readonly InFlightRelease[], policy: ConcurrencyPolicy): ConcurrentDecision {
+export function decideConcurrentCandidate(
+  inFlight: readonly InFlightRelease[],
+  policy: ConcurrencyPolicy,
+): ConcurrentDecision {
   if (inFlight.length === 0) return 'start';
   if (policy === 'queue') return 'queue';
   const allSupersedable = inFlight.every((r) => r.stage !== null && SUPERSEDABLE_STAGES.includes(r.stage));

@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ArtifactRefSchema, DatasetRefSchema, ModelRefSchema, ReleasePolicySchema, type ReleasePolicy } from '../../domain';
+import {
+  ArtifactRefSchema,
+  DatasetRefSchema,
+  ModelRefSchema,
+  ReleasePolicySchema,
+  type ReleasePolicy,
+} from '../../domain';
 
 /**
  * The per-model webhook configuration (VIGIL_WEBHOOK_CONFIG → YAML, loaded once at API start).
@@ -40,7 +46,10 @@ const template = z
   .superRefine((t, ctx) => {
     for (const v of templateVariables(t)) {
       if (!(TEMPLATE_VARIABLES as readonly string[]).includes(v)) {
-        ctx.addIssue({ code: 'custom', message: `unknown template variable {${v}}; known: ${TEMPLATE_VARIABLES.map((x) => `{${x}}`).join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown template variable {${v}}; known: ${TEMPLATE_VARIABLES.map((x) => `{${x}}`).join(', ')}`,
+        });
       }
     }
   });
@@ -54,9 +63,15 @@ const SAMPLE: Required<TemplateValues> = {
 };
 
 /** `owner/name` (GitHub) or `group/subgroup/name` (GitLab); matched case-insensitively. */
-const repository = z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, 'must be a full repository path like "acme/sepsis-model"');
+const repository = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/, 'must be a full repository path like "acme/sepsis-model"');
 /** Branch names or globs: `*` matches within one path segment, `**` across segments. */
-const branchPattern = z.string().min(1).max(255).regex(/^[^\s~^:?[\\]+$/, 'not a valid branch name or glob');
+const branchPattern = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\s~^:?[\\]+$/, 'not a valid branch name or glob');
 
 const GitSourceSchema = z
   .object({
@@ -88,12 +103,22 @@ const ModelWebhookSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    for (const [field, t] of [['keyTemplate', m.candidate.keyTemplate], ['versionTemplate', m.candidate.versionTemplate]] as const) {
+    for (const [field, t] of [
+      ['keyTemplate', m.candidate.keyTemplate],
+      ['versionTemplate', m.candidate.versionTemplate],
+    ] as const) {
       const filled = fillTemplate(t, { ...SAMPLE, model: m.model });
       if (!('value' in filled)) continue;
-      const check = field === 'keyTemplate' ? ArtifactRefSchema.shape.key.safeParse(filled.value) : ModelRefSchema.shape.version.safeParse(filled.value);
+      const check =
+        field === 'keyTemplate'
+          ? ArtifactRefSchema.shape.key.safeParse(filled.value)
+          : ModelRefSchema.shape.version.safeParse(filled.value);
       if (!check.success) {
-        ctx.addIssue({ code: 'custom', path: ['candidate', field], message: `filled in, it is not valid: ${check.error.issues[0]?.message}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['candidate', field],
+          message: `filled in, it is not valid: ${check.error.issues[0]?.message}`,
+        });
       }
     }
     if (!m.datasets.some((d) => d.role === 'evaluation')) {
@@ -110,7 +135,8 @@ export const WebhookFileSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     f.models.forEach((m, i) => {
-      if (seen.has(m.model)) ctx.addIssue({ code: 'custom', path: ['models', i, 'model'], message: `model ${m.model} is configured twice` });
+      if (seen.has(m.model))
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'model'], message: `model ${m.model} is configured twice` });
       seen.add(m.model);
     });
   });
@@ -120,7 +146,11 @@ export interface WebhookConfig {
   models: ModelWebhookConfig[];
 }
 
-export function parseWebhookConfig(raw: unknown, policies: (file: string) => ReleasePolicy, source = 'webhook config'): WebhookConfig {
+export function parseWebhookConfig(
+  raw: unknown,
+  policies: (file: string) => ReleasePolicy,
+  source = 'webhook config',
+): WebhookConfig {
   const parsed = WebhookFileSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
@@ -141,7 +171,9 @@ export async function loadWebhookConfig(file: string): Promise<WebhookConfig> {
       if (policyFiles.has(p)) continue;
       const parsed = ReleasePolicySchema.safeParse(await readYaml(p));
       if (!parsed.success) {
-        throw new WebhookConfigError(`${p}: invalid release policy: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        throw new WebhookConfigError(
+          `${p}: invalid release policy: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       }
       policyFiles.set(p, parsed.data);
     }
@@ -175,9 +207,19 @@ export function branchMatches(pattern: string, branch: string): boolean {
 const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The models a push to `repository`/`branch` releases. */
-export function modelsForPush(config: WebhookConfig, provider: 'github' | 'gitlab', repo: string, branch: string): ModelWebhookConfig[] {
+export function modelsForPush(
+  config: WebhookConfig,
+  provider: 'github' | 'gitlab',
+  repo: string,
+  branch: string,
+): ModelWebhookConfig[] {
   const wanted = repo.toLowerCase();
   return config.models.filter((m) =>
-    m.git.some((g) => g.provider === provider && g.repository.toLowerCase() === wanted && g.branches.some((b) => branchMatches(b, branch))),
+    m.git.some(
+      (g) =>
+        g.provider === provider &&
+        g.repository.toLowerCase() === wanted &&
+        g.branches.some((b) => branchMatches(b, branch)),
+    ),
   );
 }

@@ -25,7 +25,10 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
   private readonly entries = new Map<string, { entry: LedgerEntry; expiresAt: number }>();
 
   constructor(
-    private readonly opts: { maxEntries: number; ttlMs: number; now?: () => number } = { maxEntries: 10_000, ttlMs: 24 * 3600_000 },
+    private readonly opts: { maxEntries: number; ttlMs: number; now?: () => number } = {
+      maxEntries: 10_000,
+      ttlMs: 24 * 3600_000,
+    },
   ) {}
 
   private now(): number {

@@ -17,7 +17,10 @@ export const GitHubPushSchema = z.object({
   repository: z.object({
     full_name: z.string().min(1).max(512),
     /** In push events GitHub sends the push time as unix seconds (other events: an ISO string). */
-    pushed_at: z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })]).nullable().optional(),
+    pushed_at: z
+      .union([z.number().int().nonnegative(), z.iso.datetime({ offset: true })])
+      .nullable()
+      .optional(),
   }),
   head_commit: z
     .object({ id: gitSha, timestamp: z.iso.datetime({ offset: true }), message: shortText(100_000).optional() })
@@ -70,7 +73,10 @@ export const DataRefreshSchema = z
 export type DataRefresh = z.infer<typeof DataRefreshSchema>;
 
 /** `s3://bucket/key` (bucket must be the evidence bucket, when known) or a bare key. */
-export function datasetKeyFromUri(uri: string, evidenceBucket: string | undefined): { key: string } | { error: string } {
+export function datasetKeyFromUri(
+  uri: string,
+  evidenceBucket: string | undefined,
+): { key: string } | { error: string } {
   let key = uri;
   const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
   if (s3) {

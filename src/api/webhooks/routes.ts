@@ -1,7 +1,14 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import { ReleaseRequestSchema, releaseIdFor, StageSchema, type DatasetRef, type ReleaseRequest, type ReleaseRequestInput } from '../../domain';
+import {
+  ReleaseRequestSchema,
+  releaseIdFor,
+  StageSchema,
+  type DatasetRef,
+  type ReleaseRequest,
+  type ReleaseRequestInput,
+} from '../../domain';
 import { SearchAttr } from '../../domain/messages';
 import { canonicalBytes, sha256Hex } from '../../evidence/canonical-json';
 import type { Logger } from '../../logging/logger';
@@ -18,7 +25,13 @@ import {
   type ReleaseQueue,
   type ReleaseSuperseder,
 } from './concurrency';
-import { fillTemplate, modelsForPush, type ModelWebhookConfig, type TemplateValues, type WebhookConfig } from './config';
+import {
+  fillTemplate,
+  modelsForPush,
+  type ModelWebhookConfig,
+  type TemplateValues,
+  type WebhookConfig,
+} from './config';
 import { InMemoryDeliveryLedger, type DeliveryLedger, type LedgerEntry } from './ledger';
 import { DataRefreshSchema, datasetKeyFromUri, GitHubPushSchema, GitLabPushSchema } from './payloads';
 import type { ArtifactResolver } from './resolver';
@@ -93,14 +106,25 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
       const deliveryId = deliveryHeader(c, 'x-github-delivery');
       const event = c.req.header('x-github-event') ?? '';
       if (event === 'ping') return c.json({ ok: true, event: 'ping', deliveryId });
-      if (event !== 'push') return c.json({ ignored: true, deliveryId, reason: `GitHub event "${event.slice(0, 64)}" does not trigger releases` }, 202);
+      if (event !== 'push')
+        return c.json(
+          { ignored: true, deliveryId, reason: `GitHub event "${event.slice(0, 64)}" does not trigger releases` },
+          202,
+        );
       const push = parseWith(GitHubPushSchema, parseJson(raw), 'invalid GitHub push payload');
 
       const pushedAt = githubPushTime(push);
-      if (pushedAt === null) throw new ApiError(400, 'GitHub push payload carries no push time (repository.pushed_at or head_commit.timestamp)');
+      if (pushedAt === null)
+        throw new ApiError(
+          400,
+          'GitHub push payload carries no push time (repository.pushed_at or head_commit.timestamp)',
+        );
       const ageS = (now() - pushedAt) / 1000;
       if (ageS > limits.gitMaxAgeSeconds || ageS < -limits.toleranceSeconds) {
-        throw refusal(401, `stale delivery: pushed at ${new Date(pushedAt).toISOString()}, outside the ${limits.gitMaxAgeSeconds} s window`);
+        throw refusal(
+          401,
+          `stale delivery: pushed at ${new Date(pushedAt).toISOString()}, outside the ${limits.gitMaxAgeSeconds} s window`,
+        );
       }
 
       const key = `github:${deliveryId}`;
@@ -109,9 +133,15 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
 
       const branch = branchOf(push.ref);
       if (branch === null || push.deleted === true || /^0{40}$/.test(push.after)) {
-        return c.json({ ignored: true, deliveryId, reason: 'not a push of a branch head (tag or deleted branch)' }, 202);
+        return c.json(
+          { ignored: true, deliveryId, reason: 'not a push of a branch head (tag or deleted branch)' },
+          202,
+        );
       }
-      const model = singleModel(modelsForPush(deps.config, 'github', push.repository.full_name, branch), `GitHub repository ${push.repository.full_name} branch ${branch}`);
+      const model = singleModel(
+        modelsForPush(deps.config, 'github', push.repository.full_name, branch),
+        `GitHub repository ${push.repository.full_name} branch ${branch}`,
+      );
       const firstLine = push.head_commit?.message?.split('\n')[0] ?? '';
       const request = await gitRelease(model, {
         commit: push.after,
@@ -128,11 +158,19 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     const token = deps.secrets.gitlab;
     hooks.post('/gitlab', requireJson, limitBody, async (c) => {
       const raw = await rawBody(c);
-      if (!verifyGitLabToken(token, c.req.header('x-gitlab-token'))) throw refusal(401, 'invalid or missing X-Gitlab-Token');
+      if (!verifyGitLabToken(token, c.req.header('x-gitlab-token')))
+        throw refusal(401, 'invalid or missing X-Gitlab-Token');
       // Idempotency-Key (GitLab ≥ 17.4) stays the same across GitLab's own retries; else the event UUID.
-      const deliveryId = c.req.header('idempotency-key') !== undefined ? deliveryHeader(c, 'idempotency-key') : deliveryHeader(c, 'x-gitlab-event-uuid');
+      const deliveryId =
+        c.req.header('idempotency-key') !== undefined
+          ? deliveryHeader(c, 'idempotency-key')
+          : deliveryHeader(c, 'x-gitlab-event-uuid');
       const event = c.req.header('x-gitlab-event') ?? '';
-      if (event !== 'Push Hook') return c.json({ ignored: true, deliveryId, reason: `GitLab event "${event.slice(0, 64)}" does not trigger releases` }, 202);
+      if (event !== 'Push Hook')
+        return c.json(
+          { ignored: true, deliveryId, reason: `GitLab event "${event.slice(0, 64)}" does not trigger releases` },
+          202,
+        );
       const push = parseWith(GitLabPushSchema, parseJson(raw), 'invalid GitLab push payload');
 
       const key = `gitlab:${deliveryId}`;
@@ -141,10 +179,16 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
 
       const branch = branchOf(push.ref);
       if (branch === null || push.checkout_sha === null || /^0{40}$/.test(push.after)) {
-        return c.json({ ignored: true, deliveryId, reason: 'not a push of a branch head (tag or deleted branch)' }, 202);
+        return c.json(
+          { ignored: true, deliveryId, reason: 'not a push of a branch head (tag or deleted branch)' },
+          202,
+        );
       }
       const repo = push.project.path_with_namespace;
-      const model = singleModel(modelsForPush(deps.config, 'gitlab', repo, branch), `GitLab project ${repo} branch ${branch}`);
+      const model = singleModel(
+        modelsForPush(deps.config, 'gitlab', repo, branch),
+        `GitLab project ${repo} branch ${branch}`,
+      );
       const commit = push.checkout_sha;
       const firstLine = push.commits?.find((x) => x.id === commit)?.message?.split('\n')[0] ?? '';
       const request = await gitRelease(model, {
@@ -168,10 +212,17 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
       if (dup) return duplicate(c, deliveryId, dup);
 
       const model = models.get(event.model);
-      if (!model || !model.dataRefresh) throw new ApiError(422, `model ${event.model} is not configured for data-refresh releases`);
+      if (!model || !model.dataRefresh)
+        throw new ApiError(422, `model ${event.model} is not configured for data-refresh releases`);
       const dsKey = datasetKeyFromUri(event.dataset.uri, deps.evidenceBucket);
-      if ('error' in dsKey) throw new ApiError(422, dsKey.error, { issues: [{ path: 'dataset.uri', message: dsKey.error }] });
-      const refreshed: DatasetRef = { role: event.dataset.role, name: event.dataset.name, artifact: { key: dsKey.key, sha256: event.dataset.sha256 }, format: event.dataset.format };
+      if ('error' in dsKey)
+        throw new ApiError(422, dsKey.error, { issues: [{ path: 'dataset.uri', message: dsKey.error }] });
+      const refreshed: DatasetRef = {
+        role: event.dataset.role,
+        name: event.dataset.name,
+        artifact: { key: dsKey.key, sha256: event.dataset.sha256 },
+        format: event.dataset.format,
+      };
       const candidate =
         event.candidate ??
         (await candidateFor(model, {
@@ -189,11 +240,19 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
         datasets: [...model.datasets.filter((d) => d.role !== refreshed.role), refreshed],
         codeCommit: event.codeCommit,
         submittedBy: event.submittedBy ?? 'data-refresh',
-        reason: event.reason ?? `data refresh of ${refreshed.role} dataset ${refreshed.name} (${refreshed.artifact.sha256.slice(0, 12)})`,
+        reason:
+          event.reason ??
+          `data refresh of ${refreshed.role} dataset ${refreshed.name} (${refreshed.artifact.sha256.slice(0, 12)})`,
         trigger: { kind: 'data_refresh', deliveryId },
         policy: model.policy,
       });
-      return release(c, { source: 'data-refresh', deliveryKey: key, deliveryId, request, concurrency: model.concurrency });
+      return release(c, {
+        source: 'data-refresh',
+        deliveryKey: key,
+        deliveryId,
+        request,
+        concurrency: model.concurrency,
+      });
     });
   }
 
@@ -226,7 +285,10 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     }
     const skewS = Math.abs(now() / 1000 - Number(ts));
     if (skewS > limits.toleranceSeconds) {
-      throw refusal(401, `stale delivery: X-Vigil-Timestamp is ${Math.round(skewS)} s from now, outside the ${limits.toleranceSeconds} s window`);
+      throw refusal(
+        401,
+        `stale delivery: X-Vigil-Timestamp is ${Math.round(skewS)} s from now, outside the ${limits.toleranceSeconds} s window`,
+      );
     }
     return { raw, deliveryId };
   }
@@ -239,23 +301,38 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     return c.json({ duplicate: true, deliveryId, releaseId: entry.releaseId, outcome: entry.outcome }, 202);
   }
 
-  async function candidateFor(model: ModelWebhookConfig, values: TemplateValues): Promise<ReleaseRequestInput['candidate']> {
+  async function candidateFor(
+    model: ModelWebhookConfig,
+    values: TemplateValues,
+  ): Promise<ReleaseRequestInput['candidate']> {
     const key = fillTemplate(model.candidate.keyTemplate, values);
     const version = fillTemplate(model.candidate.versionTemplate, values);
     if ('missing' in key || 'missing' in version) {
       const missing = [...('missing' in key ? key.missing : []), ...('missing' in version ? version.missing : [])];
-      throw new ApiError(422, `model ${model.model}: this event cannot fill the candidate template variables ${missing.map((m) => `{${m}}`).join(', ')}`);
+      throw new ApiError(
+        422,
+        `model ${model.model}: this event cannot fill the candidate template variables ${missing.map((m) => `{${m}}`).join(', ')}`,
+      );
     }
     let sha256: string | null;
     try {
       sha256 = await deps.resolver.sha256Of(key.value);
     } catch (err) {
-      throw new ApiError(503, 'the evidence store is unavailable; cannot resolve the candidate artifact', {}, { cause: err });
+      throw new ApiError(
+        503,
+        'the evidence store is unavailable; cannot resolve the candidate artifact',
+        {},
+        { cause: err },
+      );
     }
     if (sha256 === null) {
-      throw new ApiError(422, `candidate artifact ${key.value} for model ${model.model} is not in the evidence store (yet); nothing was started`, {
-        artifactKey: key.value,
-      });
+      throw new ApiError(
+        422,
+        `candidate artifact ${key.value} for model ${model.model} is not in the evidence store (yet); nothing was started`,
+        {
+          artifactKey: key.value,
+        },
+      );
     }
     return { version: version.value, artifact: { key: key.value, sha256 } };
   }
@@ -264,7 +341,11 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     model: ModelWebhookConfig,
     e: { commit: string; submittedBy: string; reason: string; deliveryId: string; committedAt?: string | undefined },
   ): Promise<ReleaseRequest> {
-    const candidate = await candidateFor(model, { model: model.model, commit: e.commit, shortCommit: e.commit.slice(0, 12) });
+    const candidate = await candidateFor(model, {
+      model: model.model,
+      commit: e.commit,
+      shortCommit: e.commit.slice(0, 12),
+    });
     // Training cannot start before its code was committed: the commit time bounds the training start from
     // below, so a policy registered before it was registered before training. Unknown → SNAPSHOT lists it.
     const committed = e.committedAt ? Date.parse(e.committedAt) : NaN;
@@ -286,16 +367,26 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
   function buildRequest(input: ReleaseRequestInput): ReleaseRequest {
     const parsed = ReleaseRequestSchema.safeParse(input);
     if (!parsed.success) {
-      throw new ApiError(422, `the configured mapping for model ${input.modelName} produced an invalid release request`, {
-        issues: fieldIssues(parsed.error.issues),
-      });
+      throw new ApiError(
+        422,
+        `the configured mapping for model ${input.modelName} produced an invalid release request`,
+        {
+          issues: fieldIssues(parsed.error.issues),
+        },
+      );
     }
     return parsed.data;
   }
 
   async function release(
     c: Context,
-    r: { source: Source; deliveryKey: string; deliveryId: string; request: ReleaseRequest; concurrency: ConcurrencyPolicy },
+    r: {
+      source: Source;
+      deliveryKey: string;
+      deliveryId: string;
+      request: ReleaseRequest;
+      concurrency: ConcurrencyPolicy;
+    },
   ): Promise<Response> {
     const { request } = r;
     const releaseId = releaseIdFor(request, sha256Hex(canonicalBytes(request.policy)));
@@ -316,7 +407,10 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     if (typeof decision === 'object') {
       try {
         for (const id of decision.supersede) {
-          await superseder.supersede(id, { reason: `superseded by ${releaseId} (${r.source} delivery ${r.deliveryId})`, supersededBy: releaseId });
+          await superseder.supersede(id, {
+            reason: `superseded by ${releaseId} (${r.source} delivery ${r.deliveryId})`,
+            supersededBy: releaseId,
+          });
           log.info({ ...base, superseded: id }, 'webhook: superseded in-flight release');
         }
       } catch (err) {
@@ -327,7 +421,14 @@ export function createWebhookRoutes(deps: WebhookDeps, ctx: { client: TemporalPo
     }
     if (decision === 'queue') {
       const behind = inFlight.map((x) => x.releaseId);
-      await queue.enqueue({ releaseId, modelName: request.modelName, deliveryKey: r.deliveryKey, behind, queuedAt: new Date(now()).toISOString(), request });
+      await queue.enqueue({
+        releaseId,
+        modelName: request.modelName,
+        deliveryKey: r.deliveryKey,
+        behind,
+        queuedAt: new Date(now()).toISOString(),
+        request,
+      });
       await ledger.record(r.deliveryKey, { releaseId, outcome: 'queued' });
       log.info({ ...base, source: r.source, behind }, 'webhook: candidate queued behind in-flight release');
       return c.json({ ...base, queued: true, started: false, behind, ...(note ? { note } : {}) }, 202);
@@ -360,7 +461,10 @@ const RETRY_HINT = 'submit it through POST /api/releases with a higher "attempt"
 const requireJson: MiddlewareHandler = async (c, next) => {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new ApiError(415, 'content-type must be application/json (for GitHub, set the webhook content type to application/json)');
+    throw new ApiError(
+      415,
+      'content-type must be application/json (for GitHub, set the webhook content type to application/json)',
+    );
   }
   await next();
 };
@@ -371,7 +475,8 @@ async function rawBody(c: Context): Promise<Uint8Array> {
 
 function deliveryHeader(c: Context, name: string): string {
   const v = c.req.header(name);
-  if (v === undefined || !DELIVERY_ID.test(v)) throw new ApiError(400, `missing or malformed ${name} header (1-128 of A-Z a-z 0-9 . _ : -)`);
+  if (v === undefined || !DELIVERY_ID.test(v))
+    throw new ApiError(400, `missing or malformed ${name} header (1-128 of A-Z a-z 0-9 . _ : -)`);
   return v;
 }
 
@@ -406,6 +511,10 @@ function githubPushTime(push: z.output<typeof GitHubPushSchema>): number | null 
 
 function singleModel(found: ModelWebhookConfig[], what: string): ModelWebhookConfig {
   if (found.length === 0) throw new ApiError(422, `no model is configured for ${what}`);
-  if (found.length > 1) throw new ApiError(422, `${what} is mapped to several models (${found.map((m) => m.model).join(', ')}); map it to one`);
+  if (found.length > 1)
+    throw new ApiError(
+      422,
+      `${what} is mapped to several models (${found.map((m) => m.model).join(', ')}); map it to one`,
+    );
   return found[0]!;
 }

@@ -56,7 +56,11 @@ export function verifyGitLabToken(expected: string, header: string | undefined):
  */
 export const VIGIL_SIGNATURE_VERSION = 'v1';
 
-export function vigilSignedMaterial(timestamp: string, deliveryId: string, rawBody: Uint8Array | string): Array<Uint8Array | string> {
+export function vigilSignedMaterial(
+  timestamp: string,
+  deliveryId: string,
+  rawBody: Uint8Array | string,
+): Array<Uint8Array | string> {
   return [`${VIGIL_SIGNATURE_VERSION}:${timestamp}:${deliveryId}:`, rawBody];
 }
 

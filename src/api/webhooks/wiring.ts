@@ -15,12 +15,17 @@ export async function webhookDepsFromConfig(
   opts: { resolver: ArtifactResolver; superseder?: ReleaseSuperseder; queue?: ReleaseQueue; log: Logger },
 ): Promise<WebhookDeps | undefined> {
   const w = config.webhooks;
-  const enabled = Object.entries(w.secrets).filter(([, v]) => v !== undefined).map(([k]) => k);
+  const enabled = Object.entries(w.secrets)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
   if (enabled.length === 0) return undefined;
   let mapping: WebhookConfig = { models: [] };
   if (w.configFile !== undefined) mapping = await loadWebhookConfig(w.configFile);
   else if (enabled.some((s) => s !== 'release')) {
-    opts.log.warn({ sources: enabled }, 'webhook secrets set but VIGIL_WEBHOOK_CONFIG is not: git and data-refresh deliveries will be refused (422)');
+    opts.log.warn(
+      { sources: enabled },
+      'webhook secrets set but VIGIL_WEBHOOK_CONFIG is not: git and data-refresh deliveries will be refused (422)',
+    );
   }
   opts.log.info({ sources: enabled, models: mapping.models.map((m) => m.model) }, 'webhooks enabled');
   return {
@@ -30,7 +35,11 @@ export async function webhookDepsFromConfig(
     ...(opts.superseder ? { superseder: opts.superseder } : {}),
     ...(opts.queue ? { queue: opts.queue } : {}),
     ledger: new InMemoryDeliveryLedger({ maxEntries: 10_000, ttlMs: w.ledgerTtlSeconds * 1000 }),
-    limits: { maxBodyBytes: w.maxBodyBytes, toleranceSeconds: w.toleranceSeconds, gitMaxAgeSeconds: w.gitMaxAgeSeconds },
+    limits: {
+      maxBodyBytes: w.maxBodyBytes,
+      toleranceSeconds: w.toleranceSeconds,
+      gitMaxAgeSeconds: w.gitMaxAgeSeconds,
+    },
     evidenceBucket: config.s3.bucket,
   };
 }

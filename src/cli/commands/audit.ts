@@ -8,7 +8,14 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { auditRelease, formatChecks, renderAuditHtml, S3EvidenceReader, verifyEvidence, type TemporalHistorySource } from '../../audit';
+import {
+  auditRelease,
+  formatChecks,
+  renderAuditHtml,
+  S3EvidenceReader,
+  verifyEvidence,
+  type TemporalHistorySource,
+} from '../../audit';
 import { payloadDataConverter } from '../../codec';
 import { ConfigError, loadConfig, type VigilConfig } from '../../config';
 import { createS3Client, EvidenceStorageError } from '../../evidence';
@@ -53,10 +60,14 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
   const print = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const printJson = (value: unknown): void => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 
-  const evidence = program.commands.find((c) => c.name() === 'evidence') ?? program.command('evidence').description('verify stored evidence');
+  const evidence =
+    program.commands.find((c) => c.name() === 'evidence') ??
+    program.command('evidence').description('verify stored evidence');
   evidence
     .command('verify')
-    .description("re-read and re-hash a release's evidence chain and every artifact it references (exit 3 on any mismatch)")
+    .description(
+      "re-read and re-hash a release's evidence chain and every artifact it references (exit 3 on any mismatch)",
+    )
     .argument('<releaseId>')
     .option('--bucket <name>', 'evidence bucket to read (default: VIGIL_S3_BUCKET), e.g. a copy made for review')
     .option('--json', 'print machine-readable JSON only')
@@ -66,8 +77,17 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
         await guarded(io, async (config) => {
           const s3 = createS3Client(config.s3);
           try {
-            const { chain, checks, passed } = await verifyEvidence(new S3EvidenceReader(s3, opts.bucket ?? config.s3.bucket), releaseId);
-            if (opts.json) printJson({ releaseId, passed, chain: { entries: chain.entries.length, head: chain.head, artifactsChecked: chain.artifactsChecked }, checks });
+            const { chain, checks, passed } = await verifyEvidence(
+              new S3EvidenceReader(s3, opts.bucket ?? config.s3.bucket),
+              releaseId,
+            );
+            if (opts.json)
+              printJson({
+                releaseId,
+                passed,
+                chain: { entries: chain.entries.length, head: chain.head, artifactsChecked: chain.artifactsChecked },
+                checks,
+              });
             else print(`${formatChecks(checks)}\n${passed ? 'evidence verified' : 'EVIDENCE MISMATCH'}: ${releaseId}`);
             return passed ? AuditExit.ok : AuditExit.failed;
           } finally {
@@ -79,52 +99,58 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
 
   program
     .command('audit')
-    .description('audit a release: replay its histories, verify its evidence, recompute every gate decision (exit 3 if any check fails)')
+    .description(
+      'audit a release: replay its histories, verify its evidence, recompute every gate decision (exit 3 if any check fails)',
+    )
     .argument('<releaseId>')
     .option('--json', 'print the audit report as JSON only')
     .option('--html <file>', 'also write a self-contained HTML report to <file>')
     .option('--from-archive', 'use only the histories archived in the evidence store, not Temporal')
     .option('--bucket <name>', 'evidence bucket to read (default: VIGIL_S3_BUCKET)')
     .addHelpText('after', AUDIT_HELP)
-    .action(async (releaseId: string, opts: { json?: boolean; html?: string; fromArchive?: boolean; bucket?: string }) => {
-      setExit(
-        await guarded(io, async (config) => {
-          // Replay workers log through the SDK runtime: keep stdout for the report.
-          installRuntimeLogger(pino({ name: 'vigil-audit', level: 'error' }, pino.destination(2)));
-          const s3 = createS3Client(config.s3);
-          const temporal = opts.fromArchive ? null : await connectTemporal(config, io);
-          try {
-            const report = await auditRelease(releaseId, {
-              reader: new S3EvidenceReader(s3, opts.bucket ?? config.s3.bucket),
-              temporal: temporal?.source ?? null,
-              currentBundle: () => currentBundle(config),
-              payloadCodecs: payloadDataConverter(config.payloadCodec)?.payloadCodecs ?? [],
-            });
-            if (opts.html) fs.writeFileSync(opts.html, renderAuditHtml(report));
-            if (opts.json) printJson(report);
-            else {
-              const runs = report.histories.map((h) => `  ${h.workflowType} ${h.workflowId} run ${h.runId}: ${h.events} events from ${h.source}`);
-              print(
-                [
-                  `audit of ${releaseId}`,
-                  ...runs,
-                  '',
-                  formatChecks(report.checks),
-                  '',
-                  ...report.signatures.map((s) => `signed: ${s.printedName} (${s.role}) at ${s.at}: "${s.meaning}"`),
-                  `replay: ${report.timings.replayMs} ms; total ${report.timings.totalMs} ms`,
-                  `${report.passed ? 'AUDIT PASSED' : 'AUDIT FAILED'}${opts.html ? ` (HTML report: ${opts.html})` : ''}`,
-                ].join('\n'),
-              );
+    .action(
+      async (releaseId: string, opts: { json?: boolean; html?: string; fromArchive?: boolean; bucket?: string }) => {
+        setExit(
+          await guarded(io, async (config) => {
+            // Replay workers log through the SDK runtime: keep stdout for the report.
+            installRuntimeLogger(pino({ name: 'vigil-audit', level: 'error' }, pino.destination(2)));
+            const s3 = createS3Client(config.s3);
+            const temporal = opts.fromArchive ? null : await connectTemporal(config, io);
+            try {
+              const report = await auditRelease(releaseId, {
+                reader: new S3EvidenceReader(s3, opts.bucket ?? config.s3.bucket),
+                temporal: temporal?.source ?? null,
+                currentBundle: () => currentBundle(config),
+                payloadCodecs: payloadDataConverter(config.payloadCodec)?.payloadCodecs ?? [],
+              });
+              if (opts.html) fs.writeFileSync(opts.html, renderAuditHtml(report));
+              if (opts.json) printJson(report);
+              else {
+                const runs = report.histories.map(
+                  (h) => `  ${h.workflowType} ${h.workflowId} run ${h.runId}: ${h.events} events from ${h.source}`,
+                );
+                print(
+                  [
+                    `audit of ${releaseId}`,
+                    ...runs,
+                    '',
+                    formatChecks(report.checks),
+                    '',
+                    ...report.signatures.map((s) => `signed: ${s.printedName} (${s.role}) at ${s.at}: "${s.meaning}"`),
+                    `replay: ${report.timings.replayMs} ms; total ${report.timings.totalMs} ms`,
+                    `${report.passed ? 'AUDIT PASSED' : 'AUDIT FAILED'}${opts.html ? ` (HTML report: ${opts.html})` : ''}`,
+                  ].join('\n'),
+                );
+              }
+              return report.passed ? AuditExit.ok : AuditExit.failed;
+            } finally {
+              s3.destroy();
+              await temporal?.close();
             }
-            return report.passed ? AuditExit.ok : AuditExit.failed;
-          } finally {
-            s3.destroy();
-            await temporal?.close();
-          }
-        }),
-      );
-    });
+          }),
+        );
+      },
+    );
 }
 
 export async function guarded(io: Io, fn: (config: VigilConfig) => Promise<number>): Promise<number> {
@@ -150,12 +176,17 @@ export async function guarded(io: Io, fn: (config: VigilConfig) => Promise<numbe
 }
 
 /** Temporal if reachable; otherwise the audit proceeds from the archive (and says so). */
-async function connectTemporal(config: VigilConfig, io: Io): Promise<{ source: TemporalHistorySource; close: () => Promise<void> } | null> {
+async function connectTemporal(
+  config: VigilConfig,
+  io: Io,
+): Promise<{ source: TemporalHistorySource; close: () => Promise<void> } | null> {
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
   } catch (err) {
-    io.stderr(`vigil: Temporal at ${config.temporal.address} unreachable (${(err as Error).message}); auditing from the archive\n`);
+    io.stderr(
+      `vigil: Temporal at ${config.temporal.address} unreachable (${(err as Error).message}); auditing from the archive\n`,
+    );
     return null;
   }
   const client = new Client({ connection, namespace: config.temporal.namespace });

@@ -62,20 +62,34 @@ restored or no notification) or was refused; 4 Temporal or the evidence store un
 export function registerDrillCommands(program: Command, io: Io, setExit: (code: number) => void): void {
   const print = (text: string): void => io.stdout(text.endsWith('\n') ? text : `${text}\n`);
   const num = numberOption;
-  const drill = program.commands.find((c) => c.name() === 'drill') ?? program.command('drill').description('rehearse what Vigil does when a release goes wrong');
+  const drill =
+    program.commands.find((c) => c.name() === 'drill') ??
+    program.command('drill').description('rehearse what Vigil does when a release goes wrong');
   drill
     .command('rollback')
-    .description("rehearse the automatic rollback: a release's canary against a simulated regression at one site (exit 0 if caught and routes came back)")
+    .description(
+      "rehearse the automatic rollback: a release's canary against a simulated regression at one site (exit 0 if caught and routes came back)",
+    )
     .argument('[releaseId]', 'take candidate, incumbent and policy from this release (its workflow input)')
     .option('--request <file>', 'or from a release request (JSON)')
     .option('--scenario <file>', 'a traffic scenario (JSON or YAML) instead of the --site/--feature fault')
-    .option('--guardrails <file>', "sequential guardrails (JSON or YAML) when the policy has none (canary.sequential)")
+    .option('--guardrails <file>', 'sequential guardrails (JSON or YAML) when the policy has none (canary.sequential)')
     .option('--site <site>', 'site whose candidate pipeline is faulty', 'site-b')
     .option('--feature <name>', 'feature the faulty pipeline corrupts', 'x0')
-    .option('--scale <n>', 'the candidate sees scale·x + offset (default: x stuck at -3, a unit mix-up)', num('scale'), 0)
+    .option(
+      '--scale <n>',
+      'the candidate sees scale·x + offset (default: x stuck at -3, a unit mix-up)',
+      num('scale'),
+      0,
+    )
     .option('--offset <n>', 'see --scale', num('offset'), -3)
     .option('--from-interval <n>', 'canary interval (0-based) the fault starts at', num('from-interval'), 0)
-    .option('--labelled-share <p>', 'share of outcomes arrived at each analysis (delayed ground truth)', num('labelled-share'), 1)
+    .option(
+      '--labelled-share <p>',
+      'share of outcomes arrived at each analysis (delayed ground truth)',
+      num('labelled-share'),
+      1,
+    )
     .option('--bake <seconds>', "seconds per canary interval for the rehearsal (default: the policy's)", num('bake'))
     .option('--id <drillId>', 'workflow id (default drill-<model>-<time>)')
     .option('--by <name>', 'who runs the drill (recorded)', process.env.USER ?? 'vigil-cli')
@@ -100,10 +114,18 @@ export function registerDrillCommands(program: Command, io: Io, setExit: (code: 
     });
 }
 
-async function runDrill(config: VigilConfig, io: Io, releaseId: string | undefined, opts: DrillOptions, print: (t: string) => void): Promise<number> {
+async function runDrill(
+  config: VigilConfig,
+  io: Io,
+  releaseId: string | undefined,
+  opts: DrillOptions,
+  print: (t: string) => void,
+): Promise<number> {
   if (!releaseId === !opts.request) throw new CliInputError('name a release id or give --request <file> (one of them)');
   const scenario = scenarioFromOptions(opts);
-  const guardrails = opts.guardrails ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails) : undefined;
+  const guardrails = opts.guardrails
+    ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails)
+    : undefined;
 
   let connection: Connection;
   try {
@@ -113,17 +135,30 @@ async function runDrill(config: VigilConfig, io: Io, releaseId: string | undefin
     return AuditExit.unreachable;
   }
   const dataConverter = payloadDataConverter(config.payloadCodec);
-  const client = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter ? { dataConverter } : {}) });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   try {
-    const request = releaseId ? await requestOfRelease(client, releaseId, dataConverter?.payloadCodecs ?? []) : parseWith(ReleaseRequestSchema, readStructured(opts.request!), opts.request!);
+    const request = releaseId
+      ? await requestOfRelease(client, releaseId, dataConverter?.payloadCodecs ?? [])
+      : parseWith(ReleaseRequestSchema, readStructured(opts.request!), opts.request!);
     if (opts.bake !== undefined) {
       if (opts.bake <= 0) throw new CliInputError('--bake must be a positive number of seconds');
       for (const s of request.policy.canary.steps) s.bakeSeconds = opts.bake;
     }
     if (!request.policy.canary.sequential && !guardrails) {
-      throw new CliInputError(`policy ${request.policy.id}@${request.policy.version} has no sequential canary guardrails (canary.sequential); give some with --guardrails <file>`);
+      throw new CliInputError(
+        `policy ${request.policy.id}@${request.policy.version} has no sequential canary guardrails (canary.sequential); give some with --guardrails <file>`,
+      );
     }
-    const drillId = opts.id ?? `drill-${request.modelName}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+    const drillId =
+      opts.id ??
+      `drill-${request.modelName}-${new Date()
+        .toISOString()
+        .replace(/[-:.TZ]/g, '')
+        .slice(0, 14)}`;
     const input: DrillInput = {
       request,
       scenario,
@@ -131,9 +166,15 @@ async function runDrill(config: VigilConfig, io: Io, releaseId: string | undefin
       ...(guardrails ? { guardrails } : {}),
       ...(releaseId ? { fromRelease: releaseId } : {}),
     };
-    const handle = await client.workflow.start('rollbackDrill', { taskQueue: ORCHESTRATION_TASK_QUEUE, workflowId: drillId, args: [input] });
+    const handle = await client.workflow.start('rollbackDrill', {
+      taskQueue: ORCHESTRATION_TASK_QUEUE,
+      workflowId: drillId,
+      args: [input],
+    });
     if (!opts.json) {
-      print(`drill ${drillId}: ${request.modelName} ${request.candidate.version} vs ${request.incumbent.version} on route table ${request.modelName}.drill`);
+      print(
+        `drill ${drillId}: ${request.modelName} ${request.candidate.version} vs ${request.incumbent.version} on route table ${request.modelName}.drill`,
+      );
       print(`scenario: ${scenario.name}`);
     }
 
@@ -196,16 +237,23 @@ function formatLook(l: DrillLook): string {
 }
 
 /** The release's request, exactly as its workflow received it (first event of its history). */
-async function requestOfRelease(client: Client, releaseId: string, codecs: Parameters<typeof describeRun>[4]): Promise<ReleaseRequest> {
+async function requestOfRelease(
+  client: Client,
+  releaseId: string,
+  codecs: Parameters<typeof describeRun>[4],
+): Promise<ReleaseRequest> {
   let json: string;
   try {
     const history = await client.workflow.getHandle(releaseId).fetchHistory();
     json = historyToJSON(history);
   } catch (err) {
-    throw new CliInputError(`release ${releaseId} not found in Temporal (${(err as Error).message}); use --request <file>`);
+    throw new CliInputError(
+      `release ${releaseId} not found in Temporal (${(err as Error).message}); use --request <file>`,
+    );
   }
   const run = await describeRun(releaseId, '', 'temporal', json, codecs);
-  if (run.workflowType !== 'releaseLifecycle') throw new CliInputError(`${releaseId} is a ${run.workflowType}, not a release`);
+  if (run.workflowType !== 'releaseLifecycle')
+    throw new CliInputError(`${releaseId} is a ${run.workflowType}, not a release`);
   return parseWith(ReleaseRequestSchema, run.input, `the input of ${releaseId}`);
 }
 

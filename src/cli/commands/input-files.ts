@@ -16,17 +16,26 @@ export function readStructured(file: string): unknown {
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new CliInputError(`${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new CliInputError(
+      `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
 }
 
-type SafeParser<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } };
+type SafeParser<T> = {
+  safeParse(
+    v: unknown,
+  ):
+    { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+};
 
 /** Field-level reasons, e.g. "invalid scenario.yaml: regression.site: Required". */
 export function parseWith<T>(schema: SafeParser<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  throw new CliInputError(`invalid ${what}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  throw new CliInputError(
+    `invalid ${what}: ${r.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+  );
 }
 
 /** Commander argument parser for a numeric option: anything else is a usage error (exit 2) naming the option. */
@@ -56,7 +65,17 @@ export function scenarioFromOptions(o: ScenarioOptions): TrafficScenario {
     TrafficScenarioSchema,
     {
       name: o.site ? `${o.site} ${o.feature} pipeline fault` : 'healthy',
-      ...(o.site ? { regression: { site: o.site, feature: o.feature, scale: o.scale, offset: o.offset, fromInterval: o.fromInterval } } : {}),
+      ...(o.site
+        ? {
+            regression: {
+              site: o.site,
+              feature: o.feature,
+              scale: o.scale,
+              offset: o.offset,
+              fromInterval: o.fromInterval,
+            },
+          }
+        : {}),
       labelledShare: o.labelledShare,
     },
     'the scenario options',

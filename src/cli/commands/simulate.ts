@@ -62,13 +62,19 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
   const num = numberOption;
   program
     .command('simulate')
-    .description("simulate a canary with the policy's steps and sequential guardrails against a regression scenario (no server needed)")
-    .option('--candidate <model>', 'candidate model file (.json logistic or .onnx)', path.join(DEMO_DIR, 'models/sepsis-alert-2.0.0.json'))
+    .description(
+      "simulate a canary with the policy's steps and sequential guardrails against a regression scenario (no server needed)",
+    )
+    .option(
+      '--candidate <model>',
+      'candidate model file (.json logistic or .onnx)',
+      path.join(DEMO_DIR, 'models/sepsis-alert-2.0.0.json'),
+    )
     .option('--incumbent <model>', 'incumbent model file', path.join(DEMO_DIR, 'models/sepsis-alert-1.4.0.json'))
     .option('--policy <file>', 'release policy (YAML/JSON)', path.join(DEMO_DIR, 'policies/demo.yaml'))
     .option('--scenario <file>', 'a traffic scenario (JSON or YAML)')
     .option('--guardrails <file>', 'sequential guardrails when the policy has none')
-    .option('--site <site>', "site whose candidate pipeline is faulty (omit for a healthy world)")
+    .option('--site <site>', 'site whose candidate pipeline is faulty (omit for a healthy world)')
     .option('--feature <name>', 'feature the faulty pipeline corrupts', 'x0')
     .option('--scale <n>', 'the candidate sees scale·x + offset', num('scale'), 0)
     .option('--offset <n>', 'see --scale', num('offset'), 0)
@@ -77,11 +83,19 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
     .option('--seed <text>', 'seed of the simulated world', 'vigil')
     .option('--events <file>', 'write prediction and (delayed) outcome events as NDJSON')
     .option('--json', 'print each look as a JSON line, then the result')
-    .option('--gateway <url>', 'instead: send the simulated cohort to an inference gateway, then post outcomes (token: VIGIL_GATEWAY_INGEST_TOKEN)')
+    .option(
+      '--gateway <url>',
+      'instead: send the simulated cohort to an inference gateway, then post outcomes (token: VIGIL_GATEWAY_INGEST_TOKEN)',
+    )
     .option('--model <name>', 'with --gateway: the model name', 'sepsis-alert')
     .option('--rate <n>', 'with --gateway: inference requests per second', num('rate'), 20)
     .option('--duration <seconds>', 'with --gateway: how long to send', num('duration'), 30)
-    .option('--outcome-delay <seconds>', 'with --gateway: post outcomes this long after the last request', num('outcome-delay'), 5)
+    .option(
+      '--outcome-delay <seconds>',
+      'with --gateway: post outcomes this long after the last request',
+      num('outcome-delay'),
+      5,
+    )
     .option('--interval <n>', 'with --gateway: live interval (0-based) the scenario applies at', num('interval'), 0)
     .addHelpText('after', HELP)
     .action(async (opts: SimulateOpts) => {
@@ -100,14 +114,22 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
   const policy = await loadPolicyFile(opts.policy).catch((err: Error) => {
     throw new CliInputError(`policy ${opts.policy}: ${err.message}`);
   });
-  const guardrails = opts.guardrails ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails) : policy.canary.sequential;
-  if (!guardrails) throw new CliInputError(`policy ${opts.policy} has no canary.sequential guardrails; give some with --guardrails <file>`);
+  const guardrails = opts.guardrails
+    ? parseWith(SequentialGuardrailsSchema, readStructured(opts.guardrails), opts.guardrails)
+    : policy.canary.sequential;
+  if (!guardrails)
+    throw new CliInputError(
+      `policy ${opts.policy} has no canary.sequential guardrails; give some with --guardrails <file>`,
+    );
   const scenario = scenarioFromOptions(opts);
   const [candidate, incumbent] = await Promise.all([model(opts.candidate), model(opts.incumbent)]);
   let events: fs.WriteStream | undefined;
   if (opts.events) events = fs.createWriteStream(opts.events);
   try {
-    if (!opts.json) print(`simulating ${path.basename(opts.candidate)} vs ${path.basename(opts.incumbent)} under ${policy.id}@${policy.version}; scenario: ${scenario.name}`);
+    if (!opts.json)
+      print(
+        `simulating ${path.basename(opts.candidate)} vs ${path.basename(opts.incumbent)} under ${policy.id}@${policy.version}; scenario: ${scenario.name}`,
+      );
     const result = await simulateCanary({
       policy,
       guardrails,
@@ -115,10 +137,12 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
       candidate: { scorer: candidate.scorer, version: candidate.version },
       incumbent: { scorer: incumbent.scorer, version: incumbent.version },
       seed: opts.seed,
-      onLook: (l) => (opts.json ? io.stdout(`${JSON.stringify({ event: 'look', ...l })}\n`) : print(formatLook(l, scenario))),
+      onLook: (l) =>
+        opts.json ? io.stdout(`${JSON.stringify({ event: 'look', ...l })}\n`) : print(formatLook(l, scenario)),
       ...(events ? { onEvents: (evs) => events!.write(evs.map((e) => JSON.stringify(e)).join('\n') + '\n') } : {}),
     });
-    if (opts.json) io.stdout(`${JSON.stringify({ event: 'result', outcome: result.outcome, summary: result.summary, scenario })}\n`);
+    if (opts.json)
+      io.stdout(`${JSON.stringify({ event: 'result', outcome: result.outcome, summary: result.summary, scenario })}\n`);
     else print(result.summary);
     return result.outcome === 'promoted' ? 0 : 3;
   } finally {
@@ -129,10 +153,31 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
 
 /** `--gateway`: the cohort through the real gateway (src/sim/gateway-driver.ts); only population shifts show there. */
 async function throughGateway(opts: SimulateOpts & { gateway: string }, io: Io): Promise<number> {
-  const scenario = opts.scenario ? parseWith(TrafficScenarioSchema, readStructured(opts.scenario), opts.scenario) : opts.labelledShare < 1 ? parseWith(TrafficScenarioSchema, { name: 'delayed outcomes', labelledShare: opts.labelledShare }, 'the scenario options') : undefined;
-  if (opts.site) io.stderr('vigil: --site is a candidate-pipeline fault; it cannot be reproduced through the gateway and is ignored\n');
+  const scenario = opts.scenario
+    ? parseWith(TrafficScenarioSchema, readStructured(opts.scenario), opts.scenario)
+    : opts.labelledShare < 1
+      ? parseWith(
+          TrafficScenarioSchema,
+          { name: 'delayed outcomes', labelledShare: opts.labelledShare },
+          'the scenario options',
+        )
+      : undefined;
+  if (opts.site)
+    io.stderr(
+      'vigil: --site is a candidate-pipeline fault; it cannot be reproduced through the gateway and is ignored\n',
+    );
   return runGatewayDriver(
-    { url: opts.gateway, model: opts.model, rate: opts.rate, durationSeconds: opts.duration, outcomeDelaySeconds: opts.outcomeDelay, seed: opts.seed, interval: opts.interval, json: opts.json === true, ...(scenario ? { scenario } : {}) },
+    {
+      url: opts.gateway,
+      model: opts.model,
+      rate: opts.rate,
+      durationSeconds: opts.duration,
+      outcomeDelaySeconds: opts.outcomeDelay,
+      seed: opts.seed,
+      interval: opts.interval,
+      json: opts.json === true,
+      ...(scenario ? { scenario } : {}),
+    },
     io,
   );
 }
@@ -140,7 +185,8 @@ async function throughGateway(opts: SimulateOpts & { gateway: string }, io: Io):
 function formatLook(l: SimulatedLook, scenario: TrafficScenario): string {
   const s = (x: number | null) => (x === null ? '  —  ' : `${(x * 100).toFixed(1)}%`);
   const site = scenario.regression?.site;
-  const at = site && l.bySite[site] ? `  ${site}: canary ${s(l.bySite[site].canary)} control ${s(l.bySite[site].control)}` : '';
+  const at =
+    site && l.bySite[site] ? `  ${site}: canary ${s(l.bySite[site].canary)} control ${s(l.bySite[site].control)}` : '';
   const b = (x: number | null) => (x === null ? '—' : x.toFixed(3));
   return `look ${String(l.look).padStart(2)} step ${l.step + 1}${l.extension ? `+${l.extension}` : ''} (${l.percent}%)  sensitivity canary ${s(l.canary.sensitivity)} control ${s(l.control.sensitivity)}${at}  drop ${b(l.drop)} [${b(l.lower)}, ${b(l.upper)}]  ${l.verdict.toUpperCase()}`;
 }

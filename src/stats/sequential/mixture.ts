@@ -24,12 +24,15 @@ export function logNormalCdf(z: number): number {
   if (z > -30) return Math.log(normalCdf(z));
   // Φ(z) = φ(z)/(−z) · (1 − 1/z² + 3/z⁴ − 15/z⁶ + …) for z → −∞
   const z2 = z * z;
-  return -0.5 * z2 - 0.5 * Math.log(2 * Math.PI) - Math.log(-z) + Math.log1p(-1 / z2 + 3 / (z2 * z2) - 15 / (z2 * z2 * z2));
+  return (
+    -0.5 * z2 - 0.5 * Math.log(2 * Math.PI) - Math.log(-z) + Math.log1p(-1 / z2 + 3 / (z2 * z2) - 15 / (z2 * z2 * z2))
+  );
 }
 
 /** ρ that makes the one-sided boundary at level α tightest near intrinsic time `targetV` (Howard et al. 2021). */
 export function mixturePrecision(targetV: number, alpha: number): number {
-  if (!(targetV > 0 && Number.isFinite(targetV))) throw new RangeError(`mixturePrecision: target information must be positive and finite, got ${targetV}`);
+  if (!(targetV > 0 && Number.isFinite(targetV)))
+    throw new RangeError(`mixturePrecision: target information must be positive and finite, got ${targetV}`);
   assertAlpha(alpha);
   const l = 2 * Math.log(1 / (2 * alpha));
   return targetV / (l + Math.log(1 + l));

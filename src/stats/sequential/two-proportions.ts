@@ -107,8 +107,17 @@ export interface SequentialHarmResult {
 }
 
 function checkCounts(c: PositiveCounts, where: string): void {
-  if (!Number.isInteger(c.positives) || c.positives < 0 || !Number.isInteger(c.truePositives) || c.truePositives < 0 || c.truePositives > c.positives) {
-    throw new StatsInputError(`${where}: need integers 0 ≤ truePositives ≤ positives (got ${c.truePositives}/${c.positives})`, where);
+  if (
+    !Number.isInteger(c.positives) ||
+    c.positives < 0 ||
+    !Number.isInteger(c.truePositives) ||
+    c.truePositives < 0 ||
+    c.truePositives > c.positives
+  ) {
+    throw new StatsInputError(
+      `${where}: need integers 0 ≤ truePositives ≤ positives (got ${c.truePositives}/${c.positives})`,
+      where,
+    );
   }
 }
 
@@ -131,12 +140,16 @@ export function plannedRho(planned: SequentialHarmOptions['planned'], alpha: num
  * Run the sequential harm test over every look so far (per-interval increments, oldest first). Pure and
  * deterministic: the same history always gives the same verdict, so a recorded decision can be recomputed.
  */
-export function sequentialHarmTest(history: readonly IntervalCounts[], options: SequentialHarmOptions): SequentialHarmResult {
+export function sequentialHarmTest(
+  history: readonly IntervalCounts[],
+  options: SequentialHarmOptions,
+): SequentialHarmResult {
   const { alpha } = options;
   const harmMargin = options.harmMargin ?? 0;
   const ni = options.nonInferiorityMargin ?? null;
   if (!(harmMargin >= 0 && harmMargin < 1)) throw new StatsInputError('harmMargin must be in [0, 1)', 'harmMargin');
-  if (ni !== null && !(ni > 0 && ni < 1)) throw new StatsInputError('nonInferiorityMargin must be in (0, 1)', 'nonInferiorityMargin');
+  if (ni !== null && !(ni > 0 && ni < 1))
+    throw new StatsInputError('nonInferiorityMargin must be in (0, 1)', 'nonInferiorityMargin');
   const rho = plannedRho(options.planned, alpha);
   const threshold = Math.log(1 / alpha);
 

@@ -12,7 +12,7 @@ import type { DisagreementSample } from '../activities/shadow';
 import { AdjudicationRefusal, adjudicationInput, adjudicatorRoles, submitAdjudication } from '../api/adjudication';
 import type { Identity, Session } from '../auth';
 import type { ReleaseStatus, ShadowAdjudicationStatus } from '../domain';
-import type { UiDeps } from './routes';
+import type { UiDeps } from './deps';
 import { layout, type PageContext } from './views';
 
 type Env = { Variables: { session: Session | null; user: Identity | null } };

@@ -2,7 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
 import { FileIdentityProvider, JsonLinesAuditLog, LoginThrottle, NO_USERS, SessionStore } from '../auth';
 import type { VigilConfig } from '../config';
-import type { UiDeps } from './routes';
+import type { UiDeps } from './deps';
 
 /** The UI's dependencies from configuration: users file, auth audit log, the system key's public half. */
 export function uiDepsFromConfig(

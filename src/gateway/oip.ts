@@ -1,7 +1,9 @@
 /**
  * Open Inference Protocol v2 (KServe v2) REST shapes as the gateway speaks them: request inputs are
- * named tensors {name, shape, datatype, data}; `parameters.case_id` is required (routing and
- * telemetry key), other request parameters are cohort attributes (site, modality, urgency, …).
+ * named tensors {name, shape, datatype, data}; `parameters.case_id` is required (the request's routing
+ * key, and the case of a one-row request), other request parameters are cohort attributes (site,
+ * modality, urgency, …). A batch names each row's case with a BYTES input tensor `case_id` of shape
+ * [N] (see `rowCaseIds`); without one, row i of an N-row batch is the case `<parameters.case_id>#<i>`.
  */
 import { z } from 'zod';
 
@@ -26,10 +28,16 @@ const TensorSchema = z
     shape: z.array(z.number().int().min(0)).min(1).max(4),
     datatype: z.enum(DATATYPES),
     parameters: z.record(z.string(), z.unknown()).optional(),
-    // null marks a missing value (imputed, and flagged in telemetry).
-    data: z.array(z.union([z.number(), z.null(), z.array(z.union([z.number(), z.null()]))])).max(1_000_000),
+    // null marks a missing value (imputed, and flagged in telemetry); strings only in BYTES tensors (case ids).
+    data: z
+      .array(z.union([z.number(), z.null(), z.string().max(256), z.array(z.union([z.number(), z.null()]))]))
+      .max(1_000_000),
   })
-  .passthrough();
+  .passthrough()
+  .refine((t) => t.datatype === 'BYTES' || !t.data.some((v) => typeof v === 'string'), {
+    message: 'string data only in a BYTES tensor',
+    path: ['data'],
+  });
 
 export const InferRequestSchema = z
   .object({
@@ -66,7 +74,7 @@ export interface FeatureMatrix {
 }
 
 /** |value| beyond this (standardised features) is flagged out_of_range; the model still scores it. */
-const OUT_OF_RANGE = 10;
+export const OUT_OF_RANGE = 10;
 
 export function parseInferRequest(body: unknown): InferRequest {
   // The common shape is checked by hand (no allocation); anything else, valid or not, goes through
@@ -129,6 +137,10 @@ function isCommonInferRequest(b: unknown): b is InferRequest {
     if (t.parameters !== undefined && !isPlainObject(t.parameters)) return false;
     const data = t.data;
     if (!Array.isArray(data) || data.length > 1_000_000) return false;
+    if (t.datatype === 'BYTES') {
+      for (let k = 0; k < data.length; k++) if (!isShortString(data[k], 0, 256)) return false;
+      continue;
+    }
     for (let k = 0; k < data.length; k++) {
       const v: unknown = data[k];
       if (v === null || isNum(v)) continue;
@@ -159,7 +171,8 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     let d = t.data as Array<number | null>;
     for (let i = 0; i < d.length; i++) {
       if (Array.isArray(d[i])) {
-        d = t.data.flat();
+        // Numeric tensors carry no strings (the schema and the fast check refuse them).
+        d = t.data.flat() as Array<number | null>;
         break;
       }
     }

@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -15,21 +15,17 @@ import {
   siteParameter,
   caseRecord,
   type CaseRecord,
-  type FailureEvent,
-  type Route,
   type TelemetryReader,
   type WriteAheadLog,
 } from '../telemetry';
-import {
-  PredictionRecorder,
-  type PredictionRecord,
-  type PredictionRecorderStats,
-} from '../telemetry/prediction-recorder';
+import type { PredictionRecorderStats } from '../telemetry/prediction-recorder';
 import type { ModelBackends } from './backends';
+import { rowCaseIds, takeCaseIdInput } from './case-ids';
+import { HttpError, digest, readJson, readRaw, send, sendText } from './http-util';
+import { InferenceTelemetry } from './inference-telemetry';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
 import { assign, type Assignment, type GatewayRouteTable } from './routing';
-import { FeatureSketcher } from './feature-sketches';
 import { ShadowMirror } from './shadow';
 
 export interface GatewayOptions {
@@ -52,28 +48,12 @@ export interface GatewayOptions {
   log?: Logger;
 }
 
-/** A served prediction, kept for its shadow mirror's event. */
-interface ServedPrediction extends PredictionRecord {
-  /** The route table's threshold (for the shadow's decision); not written. */
-  threshold: number | undefined;
-}
-
 interface Counters {
   requests: number;
   /** 500s: bugs, not backend failures. */
   errors: number;
-  /** Routed requests and mirrors that got no prediction (recorded as failure events). */
+  /** Routed rows and mirrored rows that got no prediction (recorded as failure events). */
   failures: number;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -87,9 +67,8 @@ export class Gateway {
   private readonly counters: Counters = { requests: 0, errors: 0, failures: 0 };
   private readonly controlDigest: Buffer;
   private readonly ingestDigest: Buffer;
-  private readonly predictions: PredictionRecorder;
-  private readonly sketches: FeatureSketcher | null;
-  private readonly sketchTimer: NodeJS.Timeout | null;
+  private readonly telemetry: InferenceTelemetry;
+  private readonly maxBody: number;
   /** `/v2/models/<name>/infer` with a plain name: the hot path skips the general router. */
   private static readonly INFER_PATH = /^\/v2\/models\/([A-Za-z0-9._~-]+)\/infer$/;
 
@@ -98,22 +77,15 @@ export class Gateway {
     this.shadow = opts.shadow ?? new ShadowMirror();
     this.controlDigest = digest(opts.controlToken);
     this.ingestDigest = digest(opts.ingestToken ?? opts.controlToken);
-    this.predictions = new PredictionRecorder({ wal: opts.wal, caseIdKey: opts.caseIdKey, log: opts.log });
-    const bucketMs = opts.sketchBucketMs ?? 10_000;
-    this.sketches =
-      bucketMs > 0
-        ? new FeatureSketcher({
-            bucketMs,
-            ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
-            centres: new Map(opts.models.flatMap((m) => (m.sketchCentres ? [[m.name, m.sketchCentres] as const] : []))),
-            emit: (e) =>
-              void opts.wal
-                .append([e], { relaxed: true })
-                .catch((err: unknown) => opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
-          })
-        : null;
-    // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
-    this.sketchTimer = this.sketches ? setInterval(() => this.sketches!.rollover(Date.now()), 1000).unref() : null;
+    this.maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.telemetry = new InferenceTelemetry({
+      wal: opts.wal,
+      caseIdKey: opts.caseIdKey,
+      sketchBucketMs: opts.sketchBucketMs ?? 10_000,
+      ...(opts.sketchAlpha !== undefined ? { sketchAlpha: opts.sketchAlpha } : {}),
+      sketchCentres: new Map(opts.models.flatMap((m) => (m.sketchCentres ? [[m.name, m.sketchCentres] as const] : []))),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     this.server = http.createServer((req, res) => {
       const m = req.method === 'POST' ? Gateway.INFER_PATH.exec(req.url ?? '') : null;
       if (m) this.inferRequest(m[1]!, req, res);
@@ -133,20 +105,17 @@ export class Gateway {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
-    if (this.sketchTimer) clearInterval(this.sketchTimer);
-    this.sketches?.flush();
-    this.predictions.flush();
+    this.telemetry.close();
   }
 
   /** Every prediction recorded so far handed to the WAL now (durable at its next group commit). */
   flushPredictions(): void {
-    this.predictions.flush();
+    this.telemetry.flushPredictions();
   }
 
   /** Every prediction recorded so far written and fsynced (tests, shutdown). */
   async flushTelemetry(): Promise<void> {
-    this.predictions.flush();
-    this.sketches?.flush();
+    this.telemetry.flush();
     await this.opts.wal.flush();
   }
 
@@ -156,9 +125,9 @@ export class Gateway {
     telemetry: { acknowledged: number; predictions: PredictionRecorderStats };
   } {
     return {
-      gateway: { ...this.counters },
+      gateway: { ...this.counters, failures: this.telemetry.failures },
       shadow: this.shadow.stats(),
-      telemetry: { acknowledged: this.opts.wal.acknowledged, predictions: this.predictions.stats() },
+      telemetry: { acknowledged: this.opts.wal.acknowledged, predictions: this.telemetry.stats() },
     };
   }
 
@@ -234,8 +203,14 @@ export class Gateway {
     const model = this.models.get(modelName);
     const table = this.opts.tables.get(modelName);
     if (!model || !table) return this.fail(res, new HttpError(404, `unknown model "${modelName}"`));
-    this.readBody(req, (err, body) => {
+    readRaw(req, this.maxBody, (err, raw) => {
       if (err) return this.fail(res, err);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw!.toString('utf8'));
+      } catch {
+        return this.fail(res, new HttpError(400, 'body is not valid JSON'));
+      }
       this.infer(modelName, model, table, body, res, t0).catch((e: unknown) => this.fail(res, e));
     });
   }
@@ -248,179 +223,79 @@ export class Gateway {
     res: http.ServerResponse,
     t0: number,
   ): Promise<void> {
-    const request = parseInferRequest(body);
+    const parsed = parseInferRequest(body);
+    const { request, caseIds: idTensor } = takeCaseIdInput(parsed);
     const matrix = toFeatureMatrix(request, model.features);
-    const caseId = request.parameters.case_id;
-    const a = assign(table, caseId, request.parameters);
+    const caseIds = rowCaseIds(parsed.parameters.case_id, idTensor, matrix.rows);
+    // One assignment per request (one backend call): `parameters.case_id` is the routing key.
+    const a = assign(table, parsed.parameters.case_id, parsed.parameters);
     const backend = model.versions.get(a.modelVersion);
     if (!backend)
-      throw this.failed(modelName, a, table.version, caseId, t0, 503, `version ${a.modelVersion} is not loaded`);
-    const input = {
-      featureNames: matrix.featureNames,
-      features: matrix.features,
-      rows: matrix.rows,
-      caseIds: new Array<string>(matrix.rows).fill(caseId),
-    };
+      throw this.failed(modelName, a, table.version, caseIds, t0, 503, `version ${a.modelVersion} is not loaded`);
+    const input = { featureNames: matrix.featureNames, features: matrix.features, rows: matrix.rows, caseIds };
     let scores: Float64Array;
     try {
       scores = await backend.score(input);
     } catch (err) {
-      throw this.failed(
-        modelName,
-        a,
-        table.version,
-        caseId,
-        t0,
-        502,
-        `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`,
-      );
+      const why = `model ${modelName}@${a.modelVersion} failed: ${(err as Error).message}`;
+      throw this.failed(modelName, a, table.version, caseIds, t0, 502, why);
     }
     const latencyMs = performance.now() - t0;
     // The prediction's instant is taken before the answer leaves: a client that got the answer at t never
     // finds its prediction stamped after t (read after the write, a descheduled process could stamp it later).
     const atMs = Date.now();
-    const threshold = table.threshold;
-    sendText(
-      res,
-      200,
-      inferResponseText({
-        model: modelName,
-        version: a.modelVersion,
-        id: request.id,
-        route: a.route,
-        routeVersion: table.version,
-        scores,
-        threshold,
-      }),
-      a.modelVersion,
-    );
+    const { threshold, version: routeVersion } = table;
+    const text = inferResponseText({
+      model: modelName,
+      version: a.modelVersion,
+      id: parsed.id,
+      route: a.route,
+      routeVersion,
+      scores,
+      threshold,
+    });
+    sendText(res, 200, text, a.modelVersion);
 
-    // Everything below happens after the response was handed to the socket. The raw case id goes to the
-    // recorder, which hashes it when it encodes the batch; only the hash is written.
-    const score = scores[0]!;
-    const site = siteParameter(request.parameters.site);
-    const served: ServedPrediction = {
+    // Everything below happens after the response was handed to the socket. Raw case ids go to the
+    // recorder, which hashes them when it encodes the batch; only hashes are written. Every row is a prediction.
+    const site = siteParameter(parsed.parameters.site);
+    const modelVersion = a.modelVersion;
+    const route = a.route;
+    const served = this.telemetry.served({
       atMs,
       model: modelName,
-      modelVersion: a.modelVersion,
-      route: a.route,
-      routeVersion: table.version,
-      caseId,
-      score,
-      decision: threshold === undefined ? null : score >= threshold,
-      latencyMs,
-      quality: matrix.quality,
-      site,
+      modelVersion,
+      route,
+      routeVersion,
+      caseIds,
+      scores,
       threshold,
-    };
-    this.predictions.record(served);
-    this.sketches?.add(modelName, matrix, atMs, site);
+      latencyMs,
+      matrix,
+      site,
+    });
     if (a.shadow) {
       const shadowBackend = model.versions.get(a.shadow);
-      // The mirror reuses the decoded feature matrix; its event is made from the production one.
-      if (shadowBackend) this.shadow.submit(shadowBackend, input, this.onShadowScored, served, this.onShadowFailed);
+      // The mirror reuses the decoded feature matrix; its events are made from the production ones.
+      const t = this.telemetry;
+      if (shadowBackend) this.shadow.submit(shadowBackend, input, t.onShadowScored, served, t.onShadowFailed);
     }
   }
 
-  /** One handler for every mirrored case (no closure per request): records the shadow's prediction. */
-  private readonly onShadowScored = (
-    scores: Float64Array,
-    offset: number,
-    latencyMs: number,
-    prod: ServedPrediction,
-    version: string,
-  ): void => {
-    const score = scores[offset]!;
-    const t = prod.threshold;
-    this.predictions.record({
-      atMs: prod.atMs,
-      model: prod.model,
-      modelVersion: version,
-      route: 'shadow',
-      routeVersion: prod.routeVersion,
-      caseId: prod.caseId,
-      score,
-      decision: t === undefined ? null : score >= t,
-      latencyMs,
-      quality: prod.quality,
-      site: prod.site,
-      mirrorOf: prod,
-    });
-  };
-
-  /** Records the failure of a routed request and returns the error its client gets. */
+  /** Records the failure of a routed request (every row) and returns the error its client gets. */
   private failed(
     model: string,
     a: Assignment,
     routeVersion: number,
-    caseId: string,
+    caseIds: readonly string[],
     t0: number,
     status: number,
     reason: string,
   ): HttpError {
-    this.recordFailure({
-      model,
-      modelVersion: a.modelVersion,
-      route: a.route,
-      routeVersion,
-      caseId,
-      status,
-      t0,
-      reason,
-    });
+    const { modelVersion, route } = a;
+    const latencyMs = performance.now() - t0;
+    this.telemetry.failed({ model, modelVersion, route, routeVersion, caseIds, status, latencyMs, reason });
     return new HttpError(status, reason);
-  }
-
-  private readonly onShadowFailed = (
-    reason: string,
-    latencyMs: number,
-    prod: ServedPrediction,
-    version: string,
-  ): void => {
-    this.recordFailure({
-      model: prod.model,
-      modelVersion: version,
-      route: 'shadow',
-      routeVersion: prod.routeVersion,
-      caseId: prod.caseId,
-      status: null,
-      latencyMs,
-      reason,
-    });
-  };
-
-  /**
-   * A routed request that got no prediction, as a telemetry event (the error-rate guardrail's numerator).
-   * Rare, so written straight to the WAL from here; like predictions it is acknowledged to no one.
-   */
-  private recordFailure(
-    f: {
-      model: string;
-      modelVersion: string;
-      route: Route;
-      routeVersion: number;
-      caseId: string;
-      status: number | null;
-      reason: string;
-    } & ({ t0: number } | { latencyMs: number }),
-  ): void {
-    const event: FailureEvent = {
-      kind: 'failure',
-      eventId: randomUUID(),
-      at: new Date().toISOString(),
-      model: f.model,
-      modelVersion: f.modelVersion,
-      route: f.route,
-      routeVersion: f.routeVersion,
-      caseIdHash: hashCaseId(f.caseId, this.opts.caseIdKey),
-      status: f.status,
-      latencyMs: 'latencyMs' in f ? f.latencyMs : performance.now() - f.t0,
-      reason: f.reason.slice(0, 500),
-    };
-    this.counters.failures++;
-    this.opts.wal
-      .append([event], { relaxed: true })
-      .catch((err: unknown) => this.opts.log?.error({ err }, 'failure telemetry lost'));
   }
 
   private async ingest(
@@ -428,7 +303,7 @@ export class Gateway {
     req: http.IncomingMessage,
     res: http.ServerResponse,
   ): Promise<void> {
-    const body = await this.readJson(req);
+    const body = await readJson(req, this.maxBody);
     const schema: z.ZodType<unknown[]> = kind === 'outcomes' ? OutcomeBatchSchema : FeedbackBatchSchema;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
@@ -471,7 +346,7 @@ export class Gateway {
       if (!m) throw new HttpError(400, 'If-Match must be "<version>" or "none"');
       expected = m[1] === 'none' ? null : Number(m[1]);
     }
-    const result = await this.opts.tables.swap(model, await this.readJson(req), expected);
+    const result = await this.opts.tables.swap(model, await readJson(req, this.maxBody), expected);
     if (!result.ok) return send(res, result.status, { error: result.reason, current: result.current });
     res.setHeader('etag', `"${result.table.version}"`);
     send(res, 200, { ...result.table, changed: result.changed });
@@ -504,45 +379,6 @@ export class Gateway {
     }
   }
 
-  private readJson(req: http.IncomingMessage): Promise<unknown> {
-    return new Promise((resolve, reject) => this.readBody(req, (err, body) => (err ? reject(err) : resolve(body))));
-  }
-
-  /** The body parsed as JSON; 413 past maxBodyBytes, 400 if it is not JSON. Calls back once. */
-  private readBody(req: http.IncomingMessage, done: (err: Error | null, body?: unknown) => void): void {
-    const max = this.opts.maxBodyBytes ?? 4 * 1024 * 1024;
-    let first: Buffer | null = null;
-    let chunks: Buffer[] | null = null;
-    let size = 0;
-    let finished = false;
-    const finish = (err: Error | null, body?: unknown): void => {
-      if (finished) return;
-      finished = true;
-      done(err, body);
-    };
-    req.on('data', (c: Buffer) => {
-      if (finished) return;
-      size += c.length;
-      if (size > max) {
-        finish(new HttpError(413, `body larger than ${max} bytes`));
-        req.destroy();
-        return;
-      }
-      if (first === null) first = c;
-      else (chunks ??= [first]).push(c);
-    });
-    req.on('error', (e) => finish(e));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse((chunks ? Buffer.concat(chunks) : (first ?? Buffer.alloc(0))).toString('utf8'));
-      } catch {
-        return finish(new HttpError(400, 'body is not valid JSON'));
-      }
-      finish(null, body);
-    });
-  }
-
   private fail(res: http.ServerResponse, err: unknown): void {
     if (err instanceof OipRequestError) return send(res, 400, { error: err.message, issues: err.issues });
     if (err instanceof HttpError) {
@@ -553,29 +389,4 @@ export class Gateway {
     this.opts.log?.error({ err }, 'gateway request failed');
     send(res, 500, { error: 'internal error' });
   }
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** A JSON text answer; headers as a flat list (no header map is built). */
-function sendText(res: http.ServerResponse, status: number, text: string, modelVersion: string): void {
-  if (res.headersSent) return;
-  res.writeHead(status, [
-    'content-type',
-    'application/json',
-    'content-length',
-    String(Buffer.byteLength(text)),
-    'x-vigil-model-version',
-    modelVersion,
-  ]);
-  res.end(text);
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -1,0 +1,218 @@
+/**
+ * The gateway's telemetry of served requests: one prediction per row (production, canary or shadow),
+ * input sketches per model, and failure events per row for requests and mirrors that got no scores.
+ * Everything here runs after the answer was handed to the socket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logging/logger';
+import { hashCaseId, type FailureEvent, type Route, type WriteAheadLog } from '../telemetry';
+import {
+  PredictionRecorder,
+  type PredictionRecord,
+  type PredictionRecorderStats,
+} from '../telemetry/prediction-recorder';
+import { FeatureSketcher } from './feature-sketches';
+import { OUT_OF_RANGE, type FeatureMatrix } from './oip';
+
+/** A served request's rows, kept for its shadow mirror's events. */
+export interface ServedBatch {
+  rows: PredictionRecord[];
+  /** The route table's threshold (for the shadow's decision); not written. */
+  threshold: number | undefined;
+}
+
+/** What a served request adds to telemetry. */
+export interface Served {
+  atMs: number;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  routeVersion: number;
+  caseIds: readonly string[];
+  scores: Float64Array;
+  threshold: number | undefined;
+  latencyMs: number;
+  matrix: FeatureMatrix;
+  site: string | null;
+}
+
+/** A routed request or mirror that got no scores: one failure event per row. */
+export interface Failure {
+  model: string;
+  modelVersion: string;
+  route: Route;
+  routeVersion: number;
+  caseIds: readonly string[];
+  status: number | null;
+  reason: string;
+  latencyMs: number;
+}
+
+export interface InferenceTelemetryOptions {
+  wal: WriteAheadLog;
+  caseIdKey: string;
+  /** Input sketches per model per bucket of this many ms (0: none), of this relative accuracy, around these centres. */
+  sketchBucketMs: number;
+  sketchAlpha?: number;
+  sketchCentres: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  log?: Logger;
+}
+
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+export class InferenceTelemetry {
+  /** Failure events written (rows). */
+  failures = 0;
+  private readonly predictions: PredictionRecorder;
+  private readonly sketches: FeatureSketcher | null;
+  private readonly sketchTimer: NodeJS.Timeout | null;
+
+  constructor(private readonly opts: InferenceTelemetryOptions) {
+    const { wal, log } = opts;
+    this.predictions = new PredictionRecorder({ wal, caseIdKey: opts.caseIdKey, log });
+    this.sketches =
+      opts.sketchBucketMs > 0
+        ? new FeatureSketcher({
+            bucketMs: opts.sketchBucketMs,
+            ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
+            centres: opts.sketchCentres,
+            emit: (e) =>
+              void wal
+                .append([e], { relaxed: true })
+                .catch((err: unknown) => log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
+          })
+        : null;
+    // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
+    this.sketchTimer = this.sketches ? setInterval(() => this.sketches!.rollover(Date.now()), 1000).unref() : null;
+  }
+
+  /** Records every row of a served request as a prediction and sketches its inputs. */
+  served(s: Served): ServedBatch {
+    const n = s.caseIds.length;
+    const rows = new Array<PredictionRecord>(n);
+    const t = s.threshold;
+    for (let i = 0; i < n; i++) {
+      const score = s.scores[i]!;
+      const r: PredictionRecord = {
+        atMs: s.atMs,
+        model: s.model,
+        modelVersion: s.modelVersion,
+        route: s.route,
+        routeVersion: s.routeVersion,
+        caseId: s.caseIds[i]!,
+        score,
+        decision: t === undefined ? null : score >= t,
+        latencyMs: s.latencyMs,
+        quality: n === 1 ? s.matrix.quality : rowQuality(s.matrix, i),
+        site: s.site,
+      };
+      rows[i] = r;
+      this.predictions.record(r);
+    }
+    this.sketches?.add(s.model, s.matrix, s.atMs, s.site);
+    return { rows, threshold: t };
+  }
+
+  /** One handler for every mirrored request (no closure per request): records each row's shadow prediction. */
+  readonly onShadowScored = (
+    scores: Float64Array,
+    offset: number,
+    latencyMs: number,
+    prod: ServedBatch,
+    version: string,
+  ): void => {
+    const t = prod.threshold;
+    const rows = prod.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const p = rows[i]!;
+      const score = scores[offset + i]!;
+      this.predictions.record({
+        atMs: p.atMs,
+        model: p.model,
+        modelVersion: version,
+        route: 'shadow',
+        routeVersion: p.routeVersion,
+        caseId: p.caseId,
+        score,
+        decision: t === undefined ? null : score >= t,
+        latencyMs,
+        quality: p.quality,
+        site: p.site,
+        mirrorOf: p,
+      });
+    }
+  };
+
+  readonly onShadowFailed = (reason: string, latencyMs: number, prod: ServedBatch, version: string): void => {
+    const p = prod.rows[0]!;
+    this.failed({
+      model: p.model,
+      modelVersion: version,
+      route: 'shadow',
+      routeVersion: p.routeVersion,
+      caseIds: prod.rows.map((r) => r.caseId),
+      status: null,
+      latencyMs,
+      reason,
+    });
+  };
+
+  /**
+   * Rows that got no prediction, as failure events (the error-rate guardrail's numerator, counted in rows
+   * like predictions). Rare, so written straight to the WAL; like predictions acknowledged to no one.
+   */
+  failed(f: Failure): void {
+    const at = new Date().toISOString();
+    const events = f.caseIds.map((caseId): FailureEvent => ({
+      kind: 'failure',
+      eventId: randomUUID(),
+      at,
+      model: f.model,
+      modelVersion: f.modelVersion,
+      route: f.route,
+      routeVersion: f.routeVersion,
+      caseIdHash: hashCaseId(caseId, this.opts.caseIdKey),
+      status: f.status,
+      latencyMs: f.latencyMs,
+      reason: f.reason.slice(0, 500),
+    }));
+    this.failures += events.length;
+    this.opts.wal
+      .append(events, { relaxed: true })
+      .catch((err: unknown) => this.opts.log?.error({ err }, 'failure telemetry lost'));
+  }
+
+  stats(): PredictionRecorderStats {
+    return this.predictions.stats();
+  }
+
+  /** Every prediction recorded so far handed to the WAL now (durable at its next group commit). */
+  flushPredictions(): void {
+    this.predictions.flush();
+  }
+
+  /** Predictions and the current sketch bucket handed to the WAL. */
+  flush(): void {
+    this.predictions.flush();
+    this.sketches?.flush();
+  }
+
+  close(): void {
+    if (this.sketchTimer) clearInterval(this.sketchTimer);
+    this.flush();
+  }
+}
+
+/** A row's own input-quality flags, in the request's order (only called when the request has some). */
+function rowQuality(m: FeatureMatrix, r: number): readonly string[] {
+  if (m.quality.length === 0) return NO_FLAGS;
+  const F = m.featureNames.length;
+  let missing = false;
+  let outOfRange = false;
+  for (let k = r * F; k < (r + 1) * F; k++) {
+    if (m.missing !== null && m.missing[k] === 1) missing = true;
+    else if (Math.abs(m.features[k]!) > OUT_OF_RANGE) outOfRange = true;
+  }
+  if (!missing && !outOfRange) return NO_FLAGS;
+  return m.quality.filter((q) => (q === 'missing_value' ? missing : outOfRange));
+}

@@ -1,157 +1,72 @@
 import {
   argsortAscending,
-  averagePrecisionInterval,
   crossSlices,
   crossSlicesWithSubsets,
-  eceFromBins,
   encodeAttribute,
   fitRecalibration,
-  holmAdjust,
-  nonInferiority,
   OVERALL,
   pairedFromPlacements,
-  proportionInterval,
   recalibrationColumns,
-  rateCounts,
-  reliabilityFromBins,
   StatsInputError,
   summarizeSorted,
   thresholdForSensitivity,
   toLabels,
   toScores,
-  twoSidedZ,
   type EncodedAttribute,
-  type Interval,
-  type PairedAucTest,
-  type ProportionMethod,
-  type Recalibration,
-  type ReliabilityPoint,
   type SliceDefinition,
-  type SliceSummary,
 } from '../stats';
-import {
-  checkAttributes,
-  HIGHER_IS_BETTER,
-  referencedAttributes,
-  type AcceptancePolicy,
-  type Criterion,
-  type MetricName,
-} from './policy';
+import { judge } from './judge';
+import { modelMetrics } from './metrics';
+import { checkAttributes, referencedAttributes, type AcceptancePolicy, type Criterion } from './policy';
+import type {
+  AcceptanceReport,
+  CodedAttribute,
+  EvaluationInput,
+  ModelRaw,
+  SliceRaw,
+  ThresholdReport,
+  ThresholdRule,
+} from './types';
 
-export type ThresholdRule =
-  | { kind: 'fixed'; threshold: number; incumbentThreshold?: number }
-  | {
-      kind: 'max-specificity-at-sensitivity';
-      minSensitivity: number;
-      /** A designated tuning split, disjoint from the evaluation rows: the threshold is chosen here and locked. */
-      tuning: { labels: ArrayLike<number>; candidateScores: ArrayLike<number>; incumbentScores: ArrayLike<number> };
-    };
+export type * from './types';
+export { metricValue } from './metrics';
 
-export interface EvaluationInput {
-  labels: ArrayLike<number>;
-  candidateScores: ArrayLike<number>;
-  incumbentScores: ArrayLike<number>;
-  /** Declared attribute columns (one string per row), e.g. { site: [...], sex: [...] }. */
-  attributes: Record<string, ArrayLike<string>>;
-  thresholdRule: ThresholdRule;
-  policy: AcceptancePolicy;
+/**
+ * An attribute as sorted level codes. A coded column (a reader's interned strings) is remapped without
+ * touching a string per row; levels no kept row uses are left out, exactly as encoding the strings would.
+ */
+function encodeColumn(name: string, column: ArrayLike<string> | CodedAttribute, rows: number): EncodedAttribute {
+  if (!('codes' in column)) return encodeAttribute(name, column, rows);
+  const { codes, levels } = column;
+  if (codes.length !== rows)
+    throw new StatsInputError(`attribute ${name} has ${codes.length} rows but labels has ${rows}`, name);
+  const used = new Uint8Array(levels.length);
+  for (let i = 0; i < rows; i++) {
+    const c = codes[i]!;
+    if (c >= levels.length) throw new StatsInputError(`attribute ${name}: row ${i} has no level (code ${c})`, name, i);
+    used[c] = 1;
+  }
+  const present: string[] = [];
+  levels.forEach((level, c) => {
+    if (!used[c]) return;
+    if (typeof level !== 'string' || level.length === 0)
+      throw new StatsInputError(
+        `attribute ${name}: a level must be a non-empty string, got ${JSON.stringify(level)}`,
+        name,
+      );
+    present.push(level);
+  });
+  const sorted = [...present].sort();
+  const rank = new Map(sorted.map((l, k) => [l, k]));
+  const remap = new Uint32Array(levels.length);
+  levels.forEach((level, c) => {
+    if (used[c]) remap[c] = rank.get(level)!;
+  });
+  if (rank.size !== present.length) throw new StatsInputError(`attribute ${name}: a level is listed twice`, name);
+  const out = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = remap[codes[i]!]!;
+  return { name, levels: sorted, codes: out };
 }
-
-/** A reported number: its estimate, interval and method; null estimate means undefined, with the reason. */
-export interface MetricValue {
-  estimate: number | null;
-  interval: Interval | null;
-  method: string;
-  /** Numerator and denominator for rates. */
-  x?: number;
-  n?: number;
-  reason?: string;
-}
-
-export interface ModelSliceMetrics {
-  threshold: number;
-  auc: MetricValue;
-  averagePrecision: MetricValue;
-  sensitivity: MetricValue;
-  specificity: MetricValue;
-  ppv: MetricValue;
-  npv: MetricValue;
-  brier: MetricValue;
-  ece: MetricValue;
-  eceEqualWidth: MetricValue;
-  eceEqualMass: MetricValue;
-  calibrationIntercept: MetricValue;
-  calibrationSlope: MetricValue;
-  reliability: ReliabilityPoint[];
-}
-
-export interface SliceReport {
-  slice: string;
-  n: number;
-  positives: number;
-  negatives: number;
-  candidate: ModelSliceMetrics;
-  incumbent: ModelSliceMetrics;
-  /** Paired DeLong test of candidate − incumbent AUC; null when a class has fewer than 2 rows. */
-  paired: PairedAucTest | null;
-}
-
-export type Outcome = 'pass' | 'fail' | 'insufficient';
-
-export interface SliceOutcome {
-  slice: string;
-  n: number;
-  status: Outcome;
-  /** The compared quantity (bound, estimate, difference or drop); null when undefined. */
-  value: number | null;
-  reason: string;
-  pValue?: number;
-  adjustedPValue?: number;
-}
-
-export interface CriterionReport {
-  id: string;
-  kind: Criterion['kind'];
-  metric: MetricName;
-  /** pass: every slice passed (insufficient ones ignored only when the policy says so). */
-  status: Outcome;
-  passed: boolean;
-  reason: string;
-  slices: SliceOutcome[];
-}
-
-export interface AcceptanceReport {
-  accepted: boolean;
-  n: number;
-  thresholds: { candidate: ThresholdReport; incumbent: ThresholdReport };
-  confidenceLevel: number;
-  proportionInterval: ProportionMethod;
-  criteria: CriterionReport[];
-  slices: SliceReport[];
-}
-
-export interface ThresholdReport {
-  threshold: number;
-  rule: string;
-  tuningSensitivity?: number;
-  tuningSpecificity?: number;
-  tuningN?: number;
-}
-
-interface ModelRaw {
-  summary: SliceSummary;
-  recalibration: Recalibration | null;
-}
-
-interface SliceRaw {
-  def: SliceDefinition;
-  candidate: ModelRaw;
-  incumbent: ModelRaw;
-  paired: PairedAucTest | null;
-}
-
-const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
-const pct = (level: number) => `${+(level * 100).toFixed(2)}%`;
 
 function chooseThresholds(rule: ThresholdRule): { candidate: ThresholdReport; incumbent: ThresholdReport } {
   if (rule.kind === 'fixed') {
@@ -228,7 +143,7 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
     throw new StatsInputError(`incumbentScores has ${incumbent.length} rows but labels has ${n}`, 'incumbentScores');
   checkAttributes(policy, Object.keys(input.attributes));
   const encoded = new Map<string, EncodedAttribute>();
-  for (const name of referencedAttributes(policy)) encoded.set(name, encodeAttribute(name, input.attributes[name]!, n));
+  for (const name of referencedAttributes(policy)) encoded.set(name, encodeColumn(name, input.attributes[name]!, n));
 
   const thresholds = chooseThresholds(input.thresholdRule);
   const level = policy.confidenceLevel;
@@ -308,285 +223,4 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
       paired: r.paired,
     })),
   };
-}
-
-function undefinedValue(method: string, reason: string, extra: Partial<MetricValue> = {}): MetricValue {
-  return { estimate: null, interval: null, method, reason, ...extra };
-}
-
-function classReason(s: SliceSummary): string {
-  if (s.n === 0) return 'undefined: empty slice';
-  return s.positives === 0 ? 'undefined: no positives in slice' : 'undefined: no negatives in slice';
-}
-
-function waldInterval(estimate: number, se: number, level: number, name: string): Interval {
-  const half = twoSidedZ(level) * se;
-  return { lower: estimate - half, upper: estimate + half, level, method: name };
-}
-
-/** One metric of one model on one slice at a given interval level. */
-export function metricValue(
-  raw: ModelRaw,
-  metric: MetricName | 'eceEqualWidth' | 'eceEqualMass',
-  level: number,
-  method: ProportionMethod,
-  eceBinning: 'equal-width' | 'equal-mass',
-): MetricValue {
-  const s = raw.summary;
-  switch (metric) {
-    case 'auc': {
-      if (s.auc === null) return undefinedValue('Mann-Whitney, ties ½; DeLong interval', classReason(s));
-      if (s.aucVariance === null) {
-        return {
-          estimate: s.auc,
-          interval: null,
-          method: 'Mann-Whitney, ties ½; DeLong interval',
-          reason: 'interval undefined: a class has fewer than 2 rows',
-        };
-      }
-      const half = twoSidedZ(level) * Math.sqrt(s.aucVariance);
-      return {
-        estimate: s.auc,
-        interval: { lower: Math.max(0, s.auc - half), upper: Math.min(1, s.auc + half), level, method: 'delong' },
-        method: 'Mann-Whitney, ties ½; DeLong interval',
-      };
-    }
-    case 'averagePrecision': {
-      const m = 'step-wise average precision; logit interval (Boyd et al. 2013)';
-      if (s.averagePrecision === null)
-        return undefinedValue(m, s.n === 0 ? 'undefined: empty slice' : 'undefined: no positives in slice');
-      return {
-        estimate: s.averagePrecision,
-        interval: averagePrecisionInterval(s.averagePrecision, s.positives, level),
-        method: m,
-      };
-    }
-    case 'sensitivity':
-    case 'specificity':
-    case 'ppv':
-    case 'npv': {
-      const { x, n } = rateCounts(s, metric);
-      const m = `alert when score ≥ ${s.threshold}; ${method} interval`;
-      if (n === 0) return undefinedValue(m, `undefined: denominator is 0 at threshold ${s.threshold}`, { x, n });
-      return { estimate: x / n, interval: proportionInterval(x, n, level, method), method: m, x, n };
-    }
-    case 'brier': {
-      const m = 'mean (p − y)²; normal-approximation interval';
-      if (s.n === 0) return undefinedValue(m, 'undefined: empty slice');
-      if (!s.probabilities) return undefinedValue(m, 'undefined: scores are not probabilities in [0, 1]');
-      const mean = s.brierSum / s.n;
-      const se = s.n > 1 ? Math.sqrt(Math.max(0, s.brierSumSquares / s.n - mean * mean) / (s.n - 1)) : null;
-      return { estimate: mean, interval: se === null ? null : waldInterval(mean, se, level, 'wald'), method: m };
-    }
-    case 'ece':
-      return metricValue(
-        raw,
-        eceBinning === 'equal-mass' ? 'eceEqualMass' : 'eceEqualWidth',
-        level,
-        method,
-        eceBinning,
-      );
-    case 'eceEqualWidth':
-    case 'eceEqualMass': {
-      const mass = metric === 'eceEqualMass';
-      const m = `ECE, ${s.equalWidth.count.length} ${mass ? 'equal-mass' : 'equal-width'} bins; no analytic interval`;
-      if (s.n === 0) return undefinedValue(m, 'undefined: empty slice');
-      if (!s.probabilities) return undefinedValue(m, 'undefined: scores are not probabilities in [0, 1]');
-      return { estimate: eceFromBins(mass ? s.equalMass : s.equalWidth, s.n), interval: null, method: m };
-    }
-    case 'calibrationIntercept':
-    case 'calibrationSlope': {
-      const m =
-        metric === 'calibrationSlope'
-          ? 'logistic recalibration slope on logit(p) (Newton-Raphson); Wald interval'
-          : 'calibration-in-the-large: logistic intercept with logit(p) offset; Wald interval';
-      if (raw.recalibration === null) return undefinedValue(m, 'undefined: scores are not probabilities in [0, 1]');
-      const fit = metric === 'calibrationSlope' ? raw.recalibration.slope : raw.recalibration.intercept;
-      if (fit.estimate === null || fit.se === null) return undefinedValue(m, fit.reason ?? 'undefined');
-      return { estimate: fit.estimate, interval: waldInterval(fit.estimate, fit.se, level, 'wald'), method: m };
-    }
-  }
-}
-
-function modelMetrics(
-  raw: ModelRaw,
-  level: number,
-  method: ProportionMethod,
-  eceBinning: 'equal-width' | 'equal-mass',
-): ModelSliceMetrics {
-  const v = (m: Parameters<typeof metricValue>[1]) => metricValue(raw, m, level, method, eceBinning);
-  return {
-    threshold: raw.summary.threshold,
-    auc: v('auc'),
-    averagePrecision: v('averagePrecision'),
-    sensitivity: v('sensitivity'),
-    specificity: v('specificity'),
-    ppv: v('ppv'),
-    npv: v('npv'),
-    brier: v('brier'),
-    ece: v('ece'),
-    eceEqualWidth: v('eceEqualWidth'),
-    eceEqualMass: v('eceEqualMass'),
-    calibrationIntercept: v('calibrationIntercept'),
-    calibrationSlope: v('calibrationSlope'),
-    reliability:
-      raw.summary.probabilities && raw.summary.n > 0 ? reliabilityFromBins(raw.summary.equalWidth, level, method) : [],
-  };
-}
-
-const METRIC_LABEL: Record<MetricName, string> = {
-  auc: 'AUC',
-  sensitivity: 'sensitivity',
-  specificity: 'specificity',
-  ppv: 'PPV',
-  npv: 'NPV',
-  brier: 'Brier score',
-  ece: 'ECE',
-  calibrationSlope: 'calibration slope',
-  calibrationIntercept: 'calibration intercept',
-  averagePrecision: 'average precision',
-};
-
-function judge(
-  c: Criterion,
-  fallbackId: string,
-  sliceIds: string[],
-  byId: Map<string, SliceRaw>,
-  policy: AcceptancePolicy,
-): CriterionReport {
-  const id = c.id ?? fallbackId;
-  const metric: MetricName = c.kind === 'non-inferiority' ? 'auc' : c.metric;
-  const outcomes: SliceOutcome[] = [];
-  const insufficient = (slice: string, n: number, why: string): SliceOutcome => ({
-    slice,
-    n,
-    status: 'insufficient',
-    value: null,
-    reason: `insufficient data on ${slice} (n=${n}): ${why}`,
-  });
-  const pending: { outcome: SliceOutcome; pValue: number; lowerBound: number; difference: number }[] = [];
-
-  for (const sliceId of sliceIds) {
-    const raw = byId.get(sliceId)!;
-    const n = raw.candidate.summary.n;
-    const where = `on ${sliceId} (n=${n})`;
-    if (n === 0 || n < c.minN) {
-      outcomes.push(insufficient(sliceId, n, n === 0 ? 'no rows' : `fewer than minN=${c.minN} rows`));
-      continue;
-    }
-    if (c.kind === 'metric-threshold') {
-      const confidence = c.confidenceLevel ?? policy.confidenceLevel;
-      const v = metricValue(raw.candidate, c.metric, confidence, policy.proportionInterval, policy.eceBinning);
-      const value =
-        c.bound === 'estimate'
-          ? v.estimate
-          : c.bound === 'lower'
-            ? (v.interval?.lower ?? null)
-            : (v.interval?.upper ?? null);
-      const what =
-        c.bound === 'estimate'
-          ? METRIC_LABEL[c.metric]
-          : `${METRIC_LABEL[c.metric]} ${c.bound} ${pct(confidence)} bound`;
-      if (value === null) {
-        outcomes.push(insufficient(sliceId, n, `${what} is undefined (${v.reason ?? 'no interval'})`));
-        continue;
-      }
-      const ok = c.op === '>=' ? value >= c.value : value <= c.value;
-      const rel = ok ? c.op : c.op === '>=' ? '<' : '>';
-      outcomes.push({
-        slice: sliceId,
-        n,
-        status: ok ? 'pass' : 'fail',
-        value,
-        reason: `${what} ${fmt(value)} ${rel} ${c.value} ${where}`,
-      });
-    } else if (c.kind === 'max-drop') {
-      const higher = HIGHER_IS_BETTER.includes(c.metric);
-      const cand = metricValue(
-        raw.candidate,
-        c.metric,
-        policy.confidenceLevel,
-        policy.proportionInterval,
-        policy.eceBinning,
-      ).estimate;
-      const inc = metricValue(
-        raw.incumbent,
-        c.metric,
-        policy.confidenceLevel,
-        policy.proportionInterval,
-        policy.eceBinning,
-      ).estimate;
-      if (cand === null || inc === null) {
-        outcomes.push(
-          insufficient(
-            sliceId,
-            n,
-            `${METRIC_LABEL[c.metric]} is undefined for the ${cand === null ? 'candidate' : 'incumbent'}`,
-          ),
-        );
-        continue;
-      }
-      const drop = higher ? inc - cand : cand - inc;
-      const ok = drop <= c.maxDrop;
-      outcomes.push({
-        slice: sliceId,
-        n,
-        status: ok ? 'pass' : 'fail',
-        value: drop,
-        reason: `${METRIC_LABEL[c.metric]} ${higher ? 'drops' : 'worsens'} by ${fmt(drop)} (candidate ${fmt(cand)}, incumbent ${fmt(inc)}) ${ok ? '≤' : '>'} ${c.maxDrop} ${where}`,
-      });
-    } else {
-      if (raw.paired === null) {
-        outcomes.push(insufficient(sliceId, n, 'paired DeLong test needs at least 2 positives and 2 negatives'));
-        continue;
-      }
-      const ni = nonInferiority(raw.paired, c.margin, c.alpha);
-      const outcome: SliceOutcome = {
-        slice: sliceId,
-        n,
-        status: 'pass',
-        value: ni.lowerBound,
-        reason: '',
-        pValue: ni.pValue,
-      };
-      outcomes.push(outcome);
-      pending.push({ outcome, pValue: ni.pValue, lowerBound: ni.lowerBound, difference: ni.difference });
-    }
-  }
-
-  if (c.kind === 'non-inferiority') {
-    const adjusted =
-      c.multiplicity === 'holm' ? holmAdjust(pending.map((p) => p.pValue)) : pending.map((p) => p.pValue);
-    pending.forEach((p, k) => {
-      const adj = adjusted[k]!;
-      const ok = adj < c.alpha;
-      p.outcome.status = ok ? 'pass' : 'fail';
-      if (c.multiplicity === 'holm') p.outcome.adjustedPValue = adj;
-      const bound = `one-sided ${pct(1 - c.alpha)} lower bound ${fmt(p.lowerBound)}`;
-      const test =
-        c.multiplicity === 'holm'
-          ? `Holm-adjusted p=${adj.toPrecision(3)} ${ok ? '<' : '≥'} α=${c.alpha}`
-          : `p=${adj.toPrecision(3)}`;
-      p.outcome.reason = `AUC difference ${fmt(p.difference)} (${bound} ${ok ? '>' : '≤'} −${c.margin}; ${test}) on ${p.outcome.slice} (n=${p.outcome.n})`;
-      if (c.multiplicity !== 'holm' && ok !== p.lowerBound > -c.margin) {
-        // the bound and the p-value agree except at exact ties; say which decided
-        p.outcome.reason += ' [decided by the p-value]';
-      }
-    });
-  }
-
-  const failed = outcomes.filter((o) => o.status === 'fail');
-  const short = outcomes.filter((o) => o.status === 'insufficient');
-  let status: Outcome = 'pass';
-  if (failed.length > 0) status = 'fail';
-  else if (short.length > 0 && c.onInsufficient === 'fail') status = 'insufficient';
-  const reason =
-    status === 'fail'
-      ? failed.map((o) => o.reason).join('; ')
-      : status === 'insufficient'
-        ? `${short.map((o) => o.reason).join('; ')} (onInsufficient: fail)`
-        : short.length > 0
-          ? `all ${outcomes.length - short.length} evaluable slices pass; ${short.length} with insufficient data ignored by policy: ${short.map((o) => o.slice).join(', ')}`
-          : `all ${outcomes.length} slices pass`;
-  return { id, kind: c.kind, metric, status, passed: status === 'pass', reason, slices: outcomes };
 }

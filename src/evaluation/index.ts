@@ -12,6 +12,7 @@ export {
   type ThresholdReport,
   type ThresholdRule,
 } from './evaluate';
+export type { CodedAttribute } from './types';
 export { acceptancePolicyJsonSchema } from './json-schema';
 export {
   AcceptancePolicySchema,

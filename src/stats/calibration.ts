@@ -198,11 +198,19 @@ function fitSlope(
     let h00 = 0;
     let h01 = 0;
     let h11 = 0;
+    // Rows usually come sorted by score, so tied scores are adjacent: one exp per run of equal logits.
+    // The sums still add row by row, so the result is bit-identical to an exp per row.
+    let lastX = NaN;
+    let mu = 0;
+    let w = 0;
     for (let k = 0; k < len; k++) {
       const row = members[k]!;
       const x = logits[row]!;
-      const mu = 1 / (1 + Math.exp(-(a + b * x)));
-      const w = mu * (1 - mu);
+      if (x !== lastX) {
+        lastX = x;
+        mu = 1 / (1 + Math.exp(-(a + b * x)));
+        w = mu * (1 - mu);
+      }
       const r = labels[row]! - mu;
       g0 += r;
       g1 += r * x;

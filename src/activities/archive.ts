@@ -1,30 +1,19 @@
 import { ApplicationFailure } from '@temporalio/common';
+import {
+  HISTORY_ARCHIVE_KIND,
+  WORKFLOW_BUNDLE_MEDIA_TYPE,
+  type HistoryArchive,
+  type HistoryArchiveReason,
+} from '../contracts/history-archive';
 import { ErrorType, type EvidenceRef } from '../domain';
 import type { ActivityDeps } from './deps';
-
-export const HISTORY_ARCHIVE_KIND = 'vigil.history-archive/v1';
-export const WORKFLOW_BUNDLE_MEDIA_TYPE = 'text/javascript; charset=utf-8';
 
 export interface ArchiveHistoryInput {
   releaseId: string;
   workflowId: string;
   runId: string;
-  reason: 'completion' | 'continue-as-new';
+  reason: HistoryArchiveReason;
   at: string;
-}
-
-/** The small manifest an auditor starts from: which run, which build ran it, where its history and code are. */
-export interface HistoryArchive {
-  kind: typeof HISTORY_ARCHIVE_KIND;
-  releaseId: string;
-  workflowId: string;
-  runId: string;
-  reason: ArchiveHistoryInput['reason'];
-  at: string;
-  /** Events in the archived history (it ends at this activity: the completion events come after). */
-  events: number;
-  history: EvidenceRef;
-  build: { buildId: string; sdkVersion: string; bundleSha256: string; bundle: EvidenceRef };
 }
 
 export function archiveActivities({ evidence, history, build }: Pick<ActivityDeps, 'evidence' | 'history' | 'build'>) {

@@ -4,9 +4,9 @@ import { ErrorType, type ModelRef } from '../domain';
 import { PolicyError } from '../evaluation';
 import { LeakageInputError } from '../leakage';
 import { loadScorer, ModelFormatError, ScoringError, type Scorer, type ScoringInput } from '../models';
-import type { SimCase } from '../sim/cohort';
+import type { SimCase } from '../contracts/traffic';
 import { StatsInputError } from '../stats';
-import type { EvidencePort } from './deps';
+import type { EvidencePort } from '../contracts/ports';
 
 /** Media type (or pseudo file name) that tells loadScorer how to read each declared model format. */
 const LOADER_TYPE: Record<ModelRef['format'], string> = {

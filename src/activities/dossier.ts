@@ -1,7 +1,8 @@
 import { evaluationStatement, signStatement } from '../attestation';
 import type { EvidenceRef } from '../domain';
 import { collectDossier, renderDossierHtml, type DossierData, type DossierInput } from '../dossier';
-import type { ActivityDeps, EvidencePort } from './deps';
+import type { EvidencePort } from '../contracts/ports';
+import type { ActivityDeps } from './deps';
 
 export const DOSSIER_KIND = 'vigil.dossier/v2';
 

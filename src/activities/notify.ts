@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { signVigil } from '../api/webhooks/signatures';
+import { signVigil } from '../services/webhook-signatures';
+import type { NotifyPort } from '../contracts/ports';
 import type { EvidenceRef, Role, RouteState } from '../domain';
 import { canonicalBytes } from '../evidence/canonical-json';
 import type { ActivityDeps } from './deps';
@@ -39,11 +40,6 @@ export interface RollbackInput {
   /** A rehearsal (`vigil drill rollback`), not a clinical event. */
   drill: boolean;
   at: string;
-}
-
-/** Where notifications go besides the evidence store: an HMAC-signed webhook (X-Vigil-Signature, src/api/webhooks). */
-export interface NotifyPort {
-  deliver(body: Uint8Array, deliveryId: string): Promise<void>;
 }
 
 export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps, 'evidence' | 'notifier' | 'log'>) {

@@ -3,29 +3,12 @@
  * Temporal happens here, so the queue workflow stays deterministic.
  */
 import { Context } from '@temporalio/activity';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type WorkflowStartOptions,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, type ReleaseRequest } from '../domain';
 import { releaseStartOptions } from '../domain/messages';
-import type { QueueSignalPort } from '../api/webhooks/temporal-queue';
+import type { WorkflowClientPort } from '../contracts/temporal-clients';
 import type { ActivityDeps } from './deps';
-
-/** The slice of `@temporalio/client`'s Client the queue activities use (the worker passes a real Client). */
-export interface WorkflowClientPort {
-  workflow: {
-    start(
-      workflowType: 'releaseLifecycle',
-      options: WorkflowStartOptions,
-    ): Promise<{ readonly firstExecutionRunId: string }>;
-    getHandle(workflowId: string): { describe(): Promise<{ readonly status: { readonly name: string } }> };
-    /** Enqueues on a model's release queue (drift revalidation, src/activities/drift.ts); the real Client has it. */
-    signalWithStart?: QueueSignalPort['workflow']['signalWithStart'];
-  };
-}
 
 export interface AwaitReleasesClosedInput {
   releaseIds: string[];

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { approvalStatement, signStatement, statement } from '../attestation';
+import { chainKey, signatureEnvelopeKey } from '../contracts/evidence-keys';
 import {
   ChainEntrySchema,
   ErrorType,
@@ -14,16 +15,6 @@ import {
 import type { ActivityDeps } from './deps';
 
 export const VIGIL_WITHDRAWAL_V1 = 'https://vigil.dev/signature-withdrawal/v1';
-
-/** Chain pointers sort in order when listed. */
-export function chainKey(releaseId: string, seq: number): string {
-  return `releases/${releaseId}/chain/${String(seq).padStart(6, '0')}`;
-}
-
-/** The system's DSSE envelope over a signature record sits next to it, named by the record's digest. */
-export function signatureEnvelopeKey(releaseId: string, recordSha256: string): string {
-  return `releases/${releaseId}/signatures/${recordSha256}.dsse.json`;
-}
 
 export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps, 'evidence' | 'routes' | 'signer'>) {
   return {

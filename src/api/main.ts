@@ -11,13 +11,8 @@ import { createLogger } from '../logging/logger';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { uiDepsFromConfig } from '../ui';
 import { createApp } from './app';
-import {
-  evidenceArtifactResolver,
-  TemporalReleaseQueue,
-  temporalSuperseder,
-  webhookDepsFromConfig,
-  WebhookConfigError,
-} from './webhooks';
+import { TemporalReleaseQueue } from '../services/release-queue';
+import { evidenceArtifactResolver, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -5,7 +5,7 @@
  * and every artifact are re-hashed; every gate decision is recomputed with the same pure judges.
  */
 import type { PayloadCodec } from '@temporalio/common';
-import { HISTORY_ARCHIVE_KIND, type HistoryArchive } from '../activities/archive';
+import { HISTORY_ARCHIVE_KIND, type HistoryArchive } from '../contracts/history-archive';
 import type { ChainHead, ReleaseResult } from '../domain';
 import { buildIdFor } from './build';
 import { verifyChain, type ChainVerification, type Finding } from './chain';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Client } from '@temporalio/client';
-import type { HistoryPort, WorkerBuild } from '../activities/deps';
+import type { HistoryPort, WorkerBuild } from '../contracts/ports';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const SDK_VERSION: string = (require('@temporalio/worker/package.json') as { version: string }).version;

@@ -3,7 +3,7 @@
  * artifact those JSON artifacts reference), re-hash them, and check sequence and links. Every
  * problem is reported with the key concerned; nothing stops at the first.
  */
-import { chainKey } from '../activities/records';
+import { chainKey } from '../contracts/evidence-keys';
 import { ChainEntrySchema, isTerminal, type ChainEntry, type ChainHead, type EvidenceRef, type Stage } from '../domain';
 import { sha256Hex } from '../evidence/canonical-json';
 import type { EvidenceReader } from './reader';

@@ -1,7 +1,7 @@
 /** The demo's provenance: dataset manifests, the model card, and the record of how the incumbent was built. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import { modelProvenanceRecord, writeRecord } from '../activities/snapshot';
 import { DatasetManifestSchema } from '../domain/dataset-manifest';
 import { sha256Hex } from '../evidence';

@@ -2,7 +2,7 @@
 // API, and narrate the release's stages until it ends, printing the approval commands when it
 // waits for sign-off.
 import path from 'node:path';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import type { ReleasePolicy } from '../domain';
 import type { ReleaseStatus, StageRecord } from '../domain/release';
 import { seedDemo } from './seed';

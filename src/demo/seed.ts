@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import { ReleasePolicySchema, type ReleasePolicy, type ReleaseRequestInput } from '../domain';
 import { sha256Hex } from '../evidence';
 import { DEMO_CANDIDATE, DEMO_CANDIDATES, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';

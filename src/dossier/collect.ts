@@ -3,7 +3,7 @@
  * store by the references the workflow recorded, never recomputed.
  */
 import { parse as parseYaml } from 'yaml';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import { IN_TOTO_PAYLOAD_TYPE } from '../attestation/dsse';
 import {
   DatasetManifestSchema,

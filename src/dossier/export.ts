@@ -1,7 +1,7 @@
 /** `vigil dossier export <releaseId> --pdf out.pdf [--html out.html]`: the final dossier, printed by headless Chromium. */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import type { EvidenceRef, ReleaseStatus } from '../domain';
 
 export const DOSSIER_EXPORT_USAGE =

@@ -1,4 +1,4 @@
-import type { RouteControl } from '../activities/deps';
+import type { RouteControl } from '../contracts/ports';
 import type { RouteState } from '../domain';
 import type { GatewayRouteTable } from './routing';
 

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { RouteControl } from '../activities/deps';
+import type { RouteControl } from '../contracts/ports';
 import type { RouteState } from '../domain';
 
 /** The model's table as stored: a RouteState numbered per model, with the change that wrote it. */

@@ -1,22 +1,10 @@
-import { releaseQueueWorkflowId, type ReleaseQueueInput } from '../../domain';
-import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE } from '../../domain/messages';
-import type { QueuedRelease, ReleaseQueue } from './concurrency';
-
-/** The slice of `@temporalio/client`'s Client the queue needs; the real Client satisfies it structurally. */
-export interface QueueSignalPort {
-  workflow: {
-    signalWithStart(
-      workflowType: 'releaseQueue',
-      options: {
-        workflowId: string;
-        taskQueue: string;
-        signal: typeof enqueueReleaseSignal;
-        signalArgs: [QueuedRelease];
-        args: [ReleaseQueueInput];
-      },
-    ): Promise<unknown>;
-  };
-}
+/**
+ * The release queue's client, shared by the API (webhook candidates that must wait) and the worker (drift
+ * revalidation): each model's candidates go to its `releaseQueue` workflow (src/workflows/release-queue.ts).
+ */
+import type { QueueSignalPort, ReleaseQueue } from '../contracts/temporal-clients';
+import { releaseQueueWorkflowId, type QueuedRelease } from '../domain';
+import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE } from '../domain/messages';
 
 /**
  * Durable queue: each model's candidates go to its `releaseQueue` workflow (started by the first signal),

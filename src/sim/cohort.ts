@@ -3,6 +3,7 @@
  * and a label drawn from a known logistic ground truth. Used for the bundled demo data and as
  * the simulated live traffic of the shadow, canary and monitoring stages.
  */
+import type { SimCase } from '../contracts/traffic';
 import { hashPatientId } from '../leakage';
 import { gaussian, prng } from './prng';
 
@@ -22,21 +23,6 @@ const SITE_SHIFT: Record<string, number> = { 'site-a': 0, 'site-b': 0.15, 'site-
  * ids out of files and evidence; real sites hash with their own secret key before data reaches Vigil.
  */
 export const DEMO_PATIENT_ID_KEY = 'vigil-demo-patient-id-key/v1';
-
-export interface SimCase {
-  caseId: string;
-  /** Hashed (HMAC-SHA256, hex) patient id; one case per simulated patient, distinct across seeds. */
-  patientId: string;
-  site: string;
-  sex: string;
-  ageBand: string;
-  features: number[];
-  label: 0 | 1;
-  /** What the candidate's own feature pipeline delivers when it differs from `features` (a simulated fault). */
-  candidateFeatures?: number[];
-  /** False while the outcome has not arrived (delayed ground truth); absent = arrived. */
-  labelled?: boolean;
-}
 
 export function generateCohort(seed: string, n: number): SimCase[] {
   const rand = prng(seed);

@@ -10,7 +10,8 @@
  */
 import type { TrafficScenario } from '../domain';
 import type { OutcomeSource } from '../telemetry/events';
-import { FEATURES, generateCohort, type SimCase } from './cohort';
+import { FEATURES, generateCohort } from './cohort';
+import type { SimCase } from '../contracts/traffic';
 import { applyScenario } from './scenario';
 
 export interface GatewayDriverOptions {

@@ -4,7 +4,7 @@
  * retried activity measures the same thing.
  */
 import type { TrafficScenario } from '../domain';
-import type { SimCase } from './cohort';
+import type { SimCase } from '../contracts/traffic';
 import { prng } from './prng';
 
 /** Whether a case's outcome has arrived by analysis time; stable for the case. */

@@ -1,4 +1,4 @@
-import type { TrafficSource } from '../activities/deps';
+import type { TrafficSource } from '../contracts/traffic';
 import type { TrafficScenario } from '../domain';
 import { FEATURES, generateCohort } from './cohort';
 import { applyScenario } from './scenario';

@@ -3,7 +3,7 @@
  * middleware sets. A leaf module, so the route modules import it and not each other.
  */
 import type { Context } from 'hono';
-import type { EvidencePort } from '../activities/deps';
+import type { EvidencePort } from '../contracts/ports';
 import type { Verifier } from '../attestation';
 import type { AuthAuditLog, Identity, IdentityProvider, LoginThrottle, Session, SessionStore } from '../auth';
 import type { Logger } from '../logging/logger';

@@ -3,7 +3,7 @@
  * the system key, the dossier's digest checked, and the record and envelope offered for download.
  */
 import type { Hono } from 'hono';
-import { signatureEnvelopeKey } from '../activities/records';
+import { signatureEnvelopeKey } from '../contracts/evidence-keys';
 import { verifyAttestation, VIGIL_APPROVAL_V1 } from '../attestation';
 import type { ReleaseStatus, SignatureRecord } from '../domain';
 import type { UiDeps, UiEnv } from './deps';

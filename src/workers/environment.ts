@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { EnvironmentFingerprint } from '../activities/deps';
+import type { EnvironmentFingerprint } from '../contracts/ports';
 
 /** What the worker runs on, recorded at SNAPSHOT. Read once at start-up. */
 export async function environmentFingerprint(root = path.resolve(__dirname, '../..')): Promise<EnvironmentFingerprint> {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WebhookNotifier } from '../../src/activities';
-import { verifyVigilSignature } from '../../src/api/webhooks/signatures';
+import { verifyVigilSignature } from '../../src/services/webhook-signatures';
 import { drillRouteModel, type DrillReport } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { S3RouteStore } from '../../src/gateway/route-store';

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { liveActivities } from '../../src/activities/live';
-import type { TrafficSource } from '../../src/activities/deps';
+import { canaryActivities } from '../../src/activities/canary';
+import { gatewayTelemetryLiveSource, simulatedLiveSource } from '../../src/activities/live-source';
+import type { TrafficSource } from '../../src/contracts/traffic';
 import { EvidenceStore, createS3Client } from '../../src/evidence';
 import { caseBucket } from '../../src/gateway/routing';
 import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-driver';
@@ -138,7 +139,10 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
       policy: { ...base, canary: { ...base.canary, steps: [{ percent: 10, bakeSeconds, cases: 400 }] } },
     });
     const traffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
-    const acts = liveActivities({ evidence, traffic, live });
+    const acts = canaryActivities({
+      live: gatewayTelemetryLiveSource({ evidence, telemetry: live }),
+      simulated: simulatedLiveSource({ evidence, traffic }),
+    });
     const out = await acts.observeLive({
       releaseId: 'rel-live-telemetry',
       request,
@@ -149,6 +153,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
       baseline: null,
       at: to,
     });
+    assert.equal(out.measurement.source, 'gateway-telemetry');
     assert.equal(out.measurement.treatment.n, canary.n);
     assert.equal(out.measurement.comparator.n, production.n);
     assert.equal(out.measurement.treatment.truePositives, canary.truePositives);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { WebhookNotifier } from '../../src/activities';
-import { verifyVigilSignature } from '../../src/api/webhooks/signatures';
+import { verifyVigilSignature } from '../../src/services/webhook-signatures';
 import { releaseQueueWorkflowId, type DriftMeasurement, type ReleaseRequest } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { SimulatedTraffic } from '../../src/sim/traffic';

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectRetentionCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { chainKey, signatureEnvelopeKey } from '../../src/activities';
+import { chainKey, signatureEnvelopeKey } from '../../src/contracts/evidence-keys';
 import { ChainEntrySchema, ErrorType, type ApprovalInput, type ReleaseStatus } from '../../src/domain';
 import {
   approveReleaseUpdate,

@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Hono } from 'hono';
 import { createApp } from '../../src/api';
-import { signVigil, TemporalReleaseQueue } from '../../src/api/webhooks';
+import { TemporalReleaseQueue } from '../../src/services/release-queue';
+import { signVigil } from '../../src/services/webhook-signatures';
 import { releaseIdFor, releaseQueueWorkflowId, type ReleaseRequest, type ReleaseStatus } from '../../src/domain';
 import {
   approveReleaseUpdate,

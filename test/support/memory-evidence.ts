@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import type { EvidencePort } from '../../src/activities';
+import type { EvidencePort } from '../../src/contracts/ports';
 import type { EvidenceRef } from '../../src/domain';
 import {
   pointersFor,

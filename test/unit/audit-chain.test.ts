@@ -1,7 +1,7 @@
 /** The chain verifier on in-memory evidence: every kind of tampering is found and named. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chainKey } from '../../src/activities';
+import { chainKey } from '../../src/contracts/evidence-keys';
 import { MemoryEvidenceReader, verifyChain, nestedRefs, type Finding } from '../../src/audit';
 import type { ChainEntry, EvidenceRef } from '../../src/domain';
 import { canonicalBytes, contentKey, sha256Hex } from '../../src/evidence';

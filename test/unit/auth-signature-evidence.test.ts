@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { recordActivities, signatureEnvelopeKey } from '../../src/activities/records';
+import { recordActivities } from '../../src/activities/records';
+import { signatureEnvelopeKey } from '../../src/contracts/evidence-keys';
 import {
   Ed25519Signer,
   PublicKeyVerifier,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { TrafficSource } from '../../src/activities';
+import type { TrafficSource } from '../../src/contracts/traffic';
 import { driftActivities } from '../../src/activities/drift';
 import type { ArmStats } from '../../src/domain';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { WorkflowClientPort } from '../../src/activities';
+import type { WorkflowClientPort } from '../../src/contracts/temporal-clients';
 import { driftActivities } from '../../src/activities/drift';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
 import {

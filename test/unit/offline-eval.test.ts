@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { EvidencePort } from '../../src/activities';
+import type { EvidencePort } from '../../src/contracts/ports';
 import { offlineEvalActivities } from '../../src/activities/offline-eval';
 import { labelledSchema, readCsvTable } from '../../src/data';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
@@ -23,7 +23,8 @@ import {
 import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { judgeOffline } from '../../src/judging';
 import { loadScorer, logisticToOnnx } from '../../src/models';
-import { cohortToCsv, FEATURES, generateCohort, type SimCase } from '../../src/sim/cohort';
+import type { SimCase } from '../../src/contracts/traffic';
+import { cohortToCsv, FEATURES, generateCohort } from '../../src/sim/cohort';
 import { thresholdForSensitivity } from '../../src/stats';
 import { validPolicy, validReleaseRequest } from '../support/fixtures';
 

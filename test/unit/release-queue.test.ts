@@ -8,11 +8,13 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type WorkflowClientPort } from '../../src/activities';
+import type { WorkflowClientPort } from '../../src/contracts/temporal-clients';
+import { createActivities } from '../../src/activities';
 import { queueActivities } from '../../src/activities/queue';
 import { startReleaseWorkflow } from '../../src/api/release-start';
 import type { TemporalPort } from '../../src/api/temporal-port';
-import { TemporalReleaseQueue, type QueueSignalPort } from '../../src/api/webhooks';
+import type { QueueSignalPort } from '../../src/contracts/temporal-clients';
+import { TemporalReleaseQueue } from '../../src/services/release-queue';
 import { ErrorType, QueuedReleaseSchema, releaseQueueWorkflowId, type QueuedRelease } from '../../src/domain';
 import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE } from '../../src/domain/messages';
 import { createLogger } from '../../src/logging/logger';

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { TrafficSource } from '../../src/activities';
+import type { TrafficSource } from '../../src/contracts/traffic';
 import { shadowActivities, type DisagreementSample } from '../../src/activities/shadow';
 import { observeShadowFromTelemetry } from '../../src/activities/shadow-telemetry';
 import { ErrorType, type EvidenceRef, type ShadowMeasurement } from '../../src/domain';

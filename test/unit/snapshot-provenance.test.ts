@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { EvidencePort } from '../../src/activities';
+import type { EvidencePort } from '../../src/contracts/ports';
 import { dossierActivities } from '../../src/activities/dossier';
 import { snapshotActivities } from '../../src/activities/snapshot';
 import { Ed25519Signer, PublicKeyVerifier, SLSA_PROVENANCE_V1, verifyAttestation } from '../../src/attestation';

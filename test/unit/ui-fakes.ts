@@ -1,7 +1,7 @@
 /** Hand-written stand-ins for the UI tests: in-memory evidence, and a Temporal port whose approvals go through the real ReleaseState. */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
-import type { EvidencePort } from '../../src/activities';
+import type { EvidencePort } from '../../src/contracts/ports';
 import { recordActivities } from '../../src/activities/records';
 import type { Signer } from '../../src/attestation';
 import type { ReleaseHandle, TemporalPort } from '../../src/api';

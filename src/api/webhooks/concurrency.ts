@@ -1,5 +1,6 @@
 import { canTransition, STAGES, type QueuedRelease, type Stage } from '../../domain';
 import { supersedeReleaseUpdate } from '../../domain/messages';
+import type { ReleaseQueue } from '../../contracts/temporal-clients';
 import type { TemporalPort } from '../temporal-port';
 
 /** What to do with a new candidate while another release of the same model is in flight. */
@@ -62,15 +63,8 @@ export function temporalSuperseder(client: Pick<TemporalPort, 'workflow'>): Rele
 /** Validated by QueuedReleaseSchema in src/domain/release-queue.ts (the queue workflow re-checks it). */
 export type { QueuedRelease };
 
-/**
- * Where queued candidates wait. The API uses TemporalReleaseQueue (./temporal-queue): a durable
- * `releaseQueue` workflow per model starts each candidate once the releases ahead of it have closed.
- * InMemoryReleaseQueue only records entries (unit tests).
- */
-export interface ReleaseQueue {
-  /** Idempotent per releaseId. */
-  enqueue(entry: QueuedRelease): Promise<void>;
-}
+/** Where queued candidates wait (a port: TemporalReleaseQueue in src/services, InMemoryReleaseQueue in tests). */
+export type { ReleaseQueue };
 
 /** Records entries and starts nothing: for tests of the routes' decisions. */
 export class InMemoryReleaseQueue implements ReleaseQueue {

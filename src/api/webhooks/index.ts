@@ -26,6 +26,12 @@ export {
   type WebhookConfig,
 } from './config';
 export { evidenceArtifactResolver, type ArtifactResolver, type EvidenceReader } from './resolver';
-export { signGitHub, signVigil, verifyGitHubSignature, verifyGitLabToken, verifyVigilSignature } from './signatures';
 export { webhookDepsFromConfig } from './wiring';
-export { TemporalReleaseQueue, type QueueSignalPort } from './temporal-queue';
+// Signing is a shared service (the worker's notifications sign too); the webhook surface re-exports it for senders.
+export {
+  signGitHub,
+  signVigil,
+  verifyGitHubSignature,
+  verifyGitLabToken,
+  verifyVigilSignature,
+} from '../../services/webhook-signatures';

@@ -11,7 +11,7 @@ export {
   type KappaResult,
   type AgreementSummary,
   type RaterLabel,
-} from './kappa';
+} from '../stats/kappa';
 export { SplitAssigner, splitFor, SPLIT_METHOD } from './split';
 export {
   openTable,
@@ -36,11 +36,4 @@ export {
   datasetManifestJsonSchema,
   datasetLineageJsonSchema,
 } from '../domain/dataset-manifest';
-export {
-  runDatasetManifest,
-  runDatasetProve,
-  readLineage,
-  DATASET_MANIFEST_USAGE,
-  DATASET_PROVE_USAGE,
-  type CommandIo,
-} from './cli-commands';
+export { readLineage, readSplitKey } from './lineage-file';

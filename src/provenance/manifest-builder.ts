@@ -11,7 +11,7 @@ import {
   type LineageStep,
 } from '../domain/dataset-manifest';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
-import { agreementFromLabels, KappaError, type RaterLabel } from './kappa';
+import { agreementFromLabels, KappaError, type RaterLabel } from '../stats/kappa';
 import { MerkleTreeBuilder } from './merkle';
 import { ROW_DIGEST_METHOD, rowDigest, sha256Bytes, type Cell } from './row-digest';
 import { SplitAssigner, SPLIT_METHOD } from './split';

@@ -15,7 +15,7 @@ import {
   shadowAgreement,
   type AgreementCounts,
   type ShadowAgreement,
-} from './drift';
+} from './agreement';
 import { armStats } from './operating-point';
 import { spearmanCorrelation } from './shadow';
 import { stratifiedSample } from './stratified-sample';

@@ -6,7 +6,7 @@
  *               R's quantile(type = 7)): the q-quantile of x_(1) ≤ … ≤ x_(n) is x_(⌊h⌋) + (h − ⌊h⌋)(x_(⌊h⌋+1) − x_(⌊h⌋))
  *               with h = (n − 1)q + 1.
  */
-import { scoreCorrelation } from './drift';
+import { scoreCorrelation } from './agreement';
 import { StatsInputError } from './errors';
 
 /** Mid-ranks (1-based; tied values share the mean of the ranks they span). */

@@ -34,3 +34,15 @@ export function assertSameLength(expected: number, what: string, actual: number,
 export function assertLevel(level: number): void {
   if (!(level > 0 && level < 1)) throw new StatsInputError(`confidence level must be in (0, 1), got ${level}`, 'level');
 }
+
+/** Rejects a non-finite value in a drift column, naming row and column (missing values are counted separately). */
+export function finiteColumn(values: readonly number[], column: string): void {
+  values.forEach((v, i) => {
+    if (!Number.isFinite(v))
+      throw new StatsInputError(
+        `${column}: non-finite value ${v} at row ${i}; count missing values separately`,
+        column,
+        i,
+      );
+  });
+}

@@ -10,7 +10,7 @@
  * (src/activities/shadow-telemetry.ts).
  */
 import type { ShadowMeasurement } from '../domain/measurements';
-import type { AgreementCounts } from '../stats/drift';
+import type { AgreementCounts } from '../stats/agreement';
 import { latencySummary } from '../stats/shadow';
 import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import type { PredictionEvent, TelemetryEvent } from './events';

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { agreementAtThreshold, scoreCorrelation, shadowAgreement } from '../../src/stats/agreement';
 import {
-  agreementAtThreshold,
   binCounts,
   categoricalDrift,
   chiSquareGoodnessOfFit,
@@ -22,8 +22,6 @@ import {
   quantileEdges,
   regularizedGammaP,
   regularizedGammaQ,
-  scoreCorrelation,
-  shadowAgreement,
 } from '../../src/stats/drift';
 import { StatsInputError } from '../../src/stats';
 

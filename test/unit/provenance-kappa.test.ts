@@ -7,7 +7,7 @@ import {
   fleissKappa,
   KappaError,
   type RaterLabel,
-} from '../../src/provenance/kappa';
+} from '../../src/stats/kappa';
 
 const close = (actual: number, expected: number, tol: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);

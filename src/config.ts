@@ -48,8 +48,11 @@ const ConfigSchema = z.object({
   VIGIL_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** The worker's simulated traffic follows this scenario (JSON/YAML TrafficScenario: a fault at one site, delayed outcomes). */
   VIGIL_TRAFFIC_SCENARIO: z.string().min(1).optional(),
-  /** Where canary and monitoring are measured: the gateway's telemetry segments in S3, or simulated traffic. */
-  VIGIL_LIVE_SOURCE: z.enum(['telemetry', 'simulated']).default('simulated'),
+  /** Where SHADOW, canary and monitoring are measured: the gateway's telemetry segments in S3 (`telemetry` is the older name), or simulated traffic. */
+  VIGIL_LIVE_SOURCE: z
+    .enum(['gateway-telemetry', 'telemetry', 'simulated'])
+    .default('simulated')
+    .transform((v) => (v === 'telemetry' ? 'gateway-telemetry' : v)),
   /** Webhooks (src/api/webhooks): per-model mapping file (YAML), and one secret per source; an unset secret disables its route. */
   VIGIL_WEBHOOK_CONFIG: z.string().min(1).optional(),
   VIGIL_GITHUB_WEBHOOK_SECRET: z
@@ -149,8 +152,8 @@ export interface VigilConfig {
   workflowBundle: string | undefined;
   /** What the worker's simulated live traffic looks like (VIGIL_TRAFFIC_SCENARIO); null = the healthy world. */
   trafficScenario: TrafficScenario | null;
-  /** VIGIL_LIVE_SOURCE: canary and monitoring from the gateway's telemetry (src/telemetry/live-source.ts) or simulated traffic. */
-  liveSource?: 'telemetry' | 'simulated';
+  /** VIGIL_LIVE_SOURCE: the live stages' source (src/contracts/live-source.ts), chosen once when the worker starts. */
+  liveSource?: 'gateway-telemetry' | 'simulated';
   /** Outbound approval notifications (the worker's notify activity). The secret signs deliveries: never log it. */
   notify: { url: string; secret: string } | null;
   /** The inference gateway (src/gateway/main.ts). Secrets: never log the tokens or the key. */

@@ -2,10 +2,13 @@ import { parse } from 'csv-parse/sync';
 import { DatasetError, parseDatasetSchema, readTable, type DatasetSchema, type LockedTable } from '../data';
 import type { DatasetRef } from '../domain';
 import { asArtifactFailure } from './artifacts';
-import type { EvidencePort } from './deps';
+import type { EvidencePort } from '../contracts/ports';
 
 /** Media types readTable understands, per declared dataset format. */
-const TABLE_TYPE: Record<DatasetRef['format'], string> = { csv: 'text/csv', parquet: 'application/vnd.apache.parquet' };
+export const TABLE_TYPE: Record<DatasetRef['format'], string> = {
+  csv: 'text/csv',
+  parquet: 'application/vnd.apache.parquet',
+};
 
 /** Column names of a CSV or Parquet table, read from its header or footer only. */
 export async function tableHeader(bytes: Uint8Array, format: DatasetRef['format'], name: string): Promise<string[]> {

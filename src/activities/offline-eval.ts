@@ -27,7 +27,7 @@ import { armStats, rocAuc } from '../stats';
 import { asArtifactFailure, closeAll, openScorers } from './artifacts';
 import { readDataset } from './dataset';
 import type { ActivityDeps } from './deps';
-import type { StageOutput } from './snapshot';
+import type { StageOutput } from '../contracts/live-source';
 
 /** What the history carries of a criterion: its verdict, reason and failing slices — not the numbers. */
 export function criterionOutcomes(report: AcceptanceReport): CriterionOutcome[] {

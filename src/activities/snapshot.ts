@@ -8,7 +8,6 @@ import {
   type ChangeDimension,
   type DatasetManifest,
   type DatasetRef,
-  type EvidenceRef,
   type ReleaseRequest,
   type SnapshotMeasurement,
 } from '../domain';
@@ -19,12 +18,12 @@ import {
   EvidenceNotFoundError,
   sha256Hex,
 } from '../evidence';
-import type { ActivityDeps, EvidencePort } from './deps';
+import { provenanceKey } from '../contracts/evidence-keys';
+import type { EvidencePort } from '../contracts/ports';
+import type { StageOutput } from '../contracts/live-source';
+import type { ActivityDeps } from './deps';
 
-export interface StageOutput<M> {
-  measurement: M;
-  artifacts: EvidenceRef[];
-}
+export type { StageOutput };
 
 /** Builder id of the SLSA provenance Vigil issues at SNAPSHOT. */
 export const SNAPSHOT_BUILDER_ID = 'https://vigil.dev/builders/snapshot/v1';
@@ -90,10 +89,6 @@ export function modelProvenanceRecord(
     featureSchemaSha256: featureList.length ? sha256Hex(canonicalBytes(featureList)) : null,
     features: featureList.map((f) => f.name),
   };
-}
-
-export function provenanceKey(modelName: string, modelSha256: string): string {
-  return `models/${modelName}/${modelSha256}/provenance.json`;
 }
 
 export interface DimensionChange {

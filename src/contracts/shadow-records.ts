@@ -1,5 +1,5 @@
 /** The SHADOW stage's evidence record kinds and the disagreement sample's shape (shared by both shadow sources). */
-import type { DisagreementCase, ShadowMeasurement } from '../domain';
+import type { DisagreementCase, MeasurementSource, ShadowMeasurement } from '../domain';
 
 export const SHADOW_DISAGREEMENTS_KIND = 'vigil.shadow-disagreements/v1';
 export const ADJUDICATION_KIND = 'vigil.adjudication/v1';
@@ -10,8 +10,8 @@ export interface DisagreementSample {
   kind: typeof SHADOW_DISAGREEMENTS_KIND;
   releaseId: string;
   at: string;
-  /** Where the cases come from: absent = simulated traffic scored in the worker; `gateway-telemetry`. */
-  source?: string;
+  /** The live source the cases come from (absent in samples recorded before sources were named: simulated). */
+  source?: MeasurementSource;
   threshold: number;
   /**
    * How case ids were pseudonymised: HMAC-SHA256 keyed per release (simulated traffic), so samples of two releases

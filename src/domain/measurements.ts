@@ -67,7 +67,12 @@ export interface OfflineMeasurement {
   leakage?: LeakageOutcome;
 }
 
+/** Where a live measurement came from: the worker's simulated world or the inference gateway's telemetry. */
+export type MeasurementSource = 'simulated' | 'gateway-telemetry';
+
 export interface ShadowMeasurement {
+  /** The live source that measured it; absent in histories recorded before sources were named. */
+  source?: MeasurementSource;
   cases: number;
   agreements: number;
   agreement: number | null;
@@ -143,6 +148,8 @@ export interface ShadowDrift {
 
 /** Canary: treatment = candidate arm, comparator = concurrent control arm. Monitoring: comparator = validated baseline. */
 export interface LiveMeasurement {
+  /** The live source that measured it; absent in histories recorded before sources were named. */
+  source?: MeasurementSource;
   window: string;
   treatment: ArmStats;
   comparator: ArmStats;

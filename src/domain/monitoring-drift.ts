@@ -4,6 +4,7 @@
  * the `vigil.monitoring-drift/v1` evidence record, never case-level data in history.
  */
 import type { EvidenceRef } from './evidence';
+import type { MeasurementSource } from './measurements';
 import type { Decision } from './stages';
 
 /** One feature of the window compared with the locked evaluation split. */
@@ -34,6 +35,8 @@ export interface PerformanceCounts {
 }
 
 export interface DriftMeasurement {
+  /** The live source that measured it; absent in histories recorded before sources were named. */
+  source?: MeasurementSource;
   window: string;
   interval: number;
   cases: number;

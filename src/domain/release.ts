@@ -93,6 +93,13 @@ export const ReleaseRequestSchema = z
     }
   });
 export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;
+
+/** The release's locked evaluation split (the request schema requires exactly this role to be present). */
+export function evaluationSplit(request: Pick<ReleaseRequest, 'datasets'>): DatasetRef {
+  const split = request.datasets.find((d) => d.role === 'evaluation');
+  if (!split) throw new Error('release request without an evaluation split (the request schema requires one)');
+  return split;
+}
 export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;
 
 /**

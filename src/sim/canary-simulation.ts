@@ -6,7 +6,7 @@
  * outcomes) for feeding a gateway or inspecting by hand.
  */
 import { casesAsInput } from '../activities/artifacts';
-import { inCanaryArm } from '../activities/live';
+import { inCanaryArm } from './canary-arm';
 import type { ArmStats, LiveMeasurement, ReleasePolicy, SequentialGuardrails, TrafficScenario } from '../domain';
 import { judgeGuardrailsSequential } from '../judging';
 import type { Scorer } from '../models';

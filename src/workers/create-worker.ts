@@ -1,6 +1,15 @@
 import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, WebhookNotifier, type ActivityDeps } from '../activities';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  createActivities,
+  gatewayTelemetryLiveSource,
+  simulatedLiveSource,
+  WebhookNotifier,
+  type ActivityDeps,
+  type LiveSource,
+} from '../activities';
+import type { TrafficSource } from '../contracts/traffic';
 import { bundleCodeOf, temporalHistoryPort, workerBuild } from '../audit/build';
 import { loadOrCreateDevKey } from '../attestation/dev-key';
 import type { VigilConfig } from '../config';
@@ -12,28 +21,39 @@ import { SimulatedTraffic } from '../sim/traffic';
 import { S3WatermarkStore, TelemetryLiveSource, TelemetryReader } from '../telemetry';
 import { environmentFingerprint } from './environment';
 
+/**
+ * The live stages' source, chosen once here (VIGIL_LIVE_SOURCE): the gateway's telemetry segments, each read after
+ * every gateway's upload watermark passed the window's end (VIGIL_TELEMETRY_WAIT_MS), or the simulated world.
+ */
+export function liveSourceFor(
+  config: VigilConfig,
+  clients: { s3: S3Client; evidence: EvidenceStore; traffic: TrafficSource },
+): LiveSource {
+  const { s3, evidence, traffic } = clients;
+  if (config.liveSource !== 'gateway-telemetry') return simulatedLiveSource({ evidence, traffic });
+  const telemetry = new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence, undefined, {
+    store: new S3WatermarkStore(s3, config.s3.bucket),
+    maxWaitMs: config.telemetryWaitMs,
+  });
+  return gatewayTelemetryLiveSource({ evidence, telemetry });
+}
+
 /** Real clients for the activities, from configuration. */
 export async function realActivityDeps(config: VigilConfig, log: Logger): Promise<ActivityDeps> {
   const s3 = createS3Client(config.s3);
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
-  // Shadow, canary and monitoring all read the gateway's telemetry segments through one source.
-  // Each read first waits for every gateway's upload watermark to pass the interval's end (VIGIL_TELEMETRY_WAIT_MS).
-  const telemetry =
-    config.liveSource === 'telemetry'
-      ? new TelemetryLiveSource(new TelemetryReader(s3, config.s3.bucket, evidence), evidence, undefined, {
-          store: new S3WatermarkStore(s3, config.s3.bucket),
-          maxWaitMs: config.telemetryWaitMs,
-        })
-      : null;
+  const traffic = new SimulatedTraffic(config.trafficScenario ?? undefined);
+  const live = liveSourceFor(config, { s3, evidence, traffic });
+  log.info({ liveSource: live.kind }, 'live source chosen');
   return {
     evidence,
     routes: new S3RouteStore(s3, config.s3.bucket),
-    traffic: new SimulatedTraffic(config.trafficScenario ?? undefined),
+    traffic,
     environment: await environmentFingerprint(),
     log,
     signer: loadOrCreateDevKey(config.signingKeyDir).signer,
     ...(config.notify ? { notifier: new WebhookNotifier(config.notify.url, config.notify.secret) } : {}),
-    ...(telemetry ? { live: telemetry, telemetry } : {}),
+    live,
   };
 }
 

@@ -2,7 +2,7 @@
 import { proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { ChainHead, Decision, EvidenceRef, StageRecord } from '../domain';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
-import type { DriftActivities, QueueActivities, VigilActivities } from '../activities';
+import type { MonitoringActivities, QueueActivities, VigilActivities } from '../activities';
 
 const retry: RetryPolicy = {
   initialInterval: '1 second',
@@ -40,14 +40,16 @@ export const queueActs = proxyActivities<QueueActivities>({
 });
 
 /** Drift measurement per monitoring window (reads the reference, scores the window; heartbeats). */
-export const driftActs = proxyActivities<Pick<DriftActivities, 'observeDrift'>>({
+export const driftActs = proxyActivities<Pick<MonitoringActivities, 'observeDrift'>>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '15 seconds',
   retry,
 });
 
 /** Drift's actions are best effort like notifications: a dead webhook or queue never undoes the release. */
-export const driftActionActs = proxyActivities<Pick<DriftActivities, 'notifyRevalidation' | 'requestRevalidation'>>({
+export const driftActionActs = proxyActivities<
+  Pick<MonitoringActivities, 'notifyRevalidation' | 'requestRevalidation'>
+>({
   startToCloseTimeout: '1 minute',
   retry: { ...retry, maximumAttempts: 5 },
 });

@@ -9,19 +9,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { gatewayTelemetryLiveSource, type LiveSource } from '../../src/activities';
 import type { ReleaseStatus, ShadowMeasurement } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { driveGateway } from '../../src/sim/gateway-driver';
 import { categoricalDrift } from '../../src/stats/drift';
-import {
-  TelemetryLiveSource,
-  TelemetryReader,
-  windowsBetween,
-  type LiveTelemetryPort,
-  type PredictionEvent,
-  type TelemetryWindowReader,
-} from '../../src/telemetry';
+import { TelemetryLiveSource, TelemetryReader, windowsBetween, type PredictionEvent } from '../../src/telemetry';
 import {
   gatewayEnv,
   processExited,
@@ -46,15 +40,20 @@ const MODEL = 'sepsis-alert';
 let h: Harness;
 let gateway: GatewayChild | null = null;
 // The worker's telemetry source, built once the harness has its S3 client (the deps are handed over before).
-let source: TelemetryLiveSource | null = null;
-const telemetry: LiveTelemetryPort & TelemetryWindowReader = {
-  measure: (q) => source!.measure(q),
-  read: (q) => source!.read(q),
+let source: LiveSource | null = null;
+const live: LiveSource = {
+  kind: 'gateway-telemetry',
+  shadow: (input) => source!.shadow(input),
+  window: (input) => source!.window(input),
+  drift: (input) => source!.drift(input),
 };
 
 before(async () => {
-  h = await startHarness({ deps: { live: telemetry, telemetry } });
-  source = new TelemetryLiveSource(new TelemetryReader(h.s3, h.config.s3.bucket, h.evidence), h.evidence);
+  h = await startHarness({ deps: { live } });
+  source = gatewayTelemetryLiveSource({
+    evidence: h.evidence,
+    telemetry: new TelemetryLiveSource(new TelemetryReader(h.s3, h.config.s3.bucket, h.evidence), h.evidence),
+  });
   const dir = fs.mkdtempSync(path.join(h.stack.stateDir, 'gw-shadow-'));
   // Version 0: the release's first table in the route store (version 1) is newer and gets adopted.
   const modelsFile = writeDemoModelsFile(dir, 0);
@@ -174,6 +173,7 @@ describe('SHADOW from the gateway’s telemetry on the real stack', () => {
       segments: Array<{ window: string; segment: { key: string; sha256: string } }>;
     };
     assert.equal(record.source, 'gateway-telemetry');
+    assert.equal(record.measurement.source, 'gateway-telemetry');
     assert.ok(record.segments.length > 0);
     assert.equal(record.threshold, threshold);
     const { from, to } = record.trafficWindow;

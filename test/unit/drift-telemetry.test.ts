@@ -10,8 +10,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { TrafficSource } from '../../src/contracts/traffic';
-import { driftActivities } from '../../src/activities/drift';
+import { gatewayTelemetryLiveSource } from '../../src/activities/live-source';
+import { monitoringActivities } from '../../src/activities/monitoring';
 import type { ArmStats } from '../../src/domain';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
 import { createLogger } from '../../src/logging/logger';
@@ -134,12 +134,9 @@ describe('drift surveillance from gateway telemetry (observeDrift, VIGIL_LIVE_SO
       },
     ];
     const telemetry = source(events);
-    const noTraffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
-    const acts = driftActivities({
+    const acts = monitoringActivities({
       evidence,
-      traffic: noTraffic,
-      live: telemetry,
-      telemetry,
+      live: gatewayTelemetryLiveSource({ evidence, telemetry }),
       log: createLogger('test', 'silent'),
     });
     const baseline: ArmStats = {
@@ -164,6 +161,7 @@ describe('drift surveillance from gateway telemetry (observeDrift, VIGIL_LIVE_SO
       at: TO,
     })) as Awaited<ReturnType<typeof acts.observeDrift>>;
     const m = out.measurement;
+    assert.equal(m.source, 'gateway-telemetry');
 
     // Performance: labelled c1 (1, 0.9 alert), c2 (1, max 0.6 alert), c3 (1, 0.2 miss), c5 (0, 0.1).
     assert.equal(m.cases, 6);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inCanaryArm } from '../../src/activities/live';
+import { inCanaryArm } from '../../src/sim/canary-arm';
 import {
   assign,
   caseBucket,

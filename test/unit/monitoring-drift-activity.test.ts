@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import type { WorkflowClientPort } from '../../src/contracts/temporal-clients';
-import { driftActivities } from '../../src/activities/drift';
+import { simulatedLiveSource } from '../../src/activities/live-source';
+import { monitoringActivities } from '../../src/activities/monitoring';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
 import {
   ErrorType,
@@ -119,7 +120,11 @@ describe('observeDrift', () => {
       name: 'x7 moved',
       shift: { feature: 'x7', offset: 1.5, fromInterval: 1, phase: 'monitoring' },
     });
-    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(scenario), log });
+    const acts = monitoringActivities({
+      evidence,
+      live: simulatedLiveSource({ evidence, traffic: new SimulatedTraffic(scenario) }),
+      log,
+    });
     const run = (
       step: number,
       recent = [] as Parameters<typeof acts.observeDrift>[0]['recent'],
@@ -145,6 +150,7 @@ describe('observeDrift', () => {
       [...FEATURES, 'site'],
     );
     assert.equal(calm.measurement.reference.rows, 3000);
+    assert.equal(calm.measurement.source, 'simulated');
     assert.equal(calm.measurement.performance.windows.join(), '0');
 
     const shifted = await run(1, [calm.measurement.performance.current]);
@@ -173,26 +179,6 @@ describe('observeDrift', () => {
   });
 });
 
-describe('observeDrift beside gateway telemetry', () => {
-  it('without a telemetry window reader it does not judge simulated traffic when observeLive reads the gateway: nothing measured, inconclusive, never a pass', async () => {
-    const { evidence, request } = await setup();
-    const live = {} as NonNullable<Parameters<typeof driftActivities>[0]['live']>;
-    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, live });
-    const out = await acts.observeDrift({
-      releaseId: 'r-1',
-      request,
-      step: 0,
-      cases: 1000,
-      baseline,
-      recent: [],
-      at: '2026-07-01T00:00:00Z',
-    });
-    const verdict = judgeDrift(out.measurement, request.policy.monitoring.drift!);
-    assert.equal(verdict.verdict, 'inconclusive');
-    assert.match(verdict.reasons.join(' | '), /has no telemetry window reader/);
-  });
-});
-
 describe('requestRevalidation', () => {
   it('queues the same candidate with attempt + 1 behind this release, through signalWithStart on the model queue', async () => {
     const { evidence, request } = await setup();
@@ -207,7 +193,12 @@ describe('requestRevalidation', () => {
         },
       },
     };
-    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log, temporal });
+    const acts = monitoringActivities({
+      evidence,
+      live: simulatedLiveSource({ evidence, traffic: new SimulatedTraffic() }),
+      log,
+      temporal,
+    });
     const drift = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1' });
     const out = await acts.requestRevalidation({
       releaseId: 'r-1',
@@ -237,7 +228,11 @@ describe('requestRevalidation', () => {
 
   it('without a Temporal client it fails for good, typed NotConfigured', async () => {
     const { evidence, request } = await setup();
-    const acts = driftActivities({ evidence, traffic: new SimulatedTraffic(), log });
+    const acts = monitoringActivities({
+      evidence,
+      live: simulatedLiveSource({ evidence, traffic: new SimulatedTraffic() }),
+      log,
+    });
     const drift = await evidence.putJson({ kind: 'x' });
     await assert.rejects(
       acts.requestRevalidation({

@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import type { TrafficSource } from '../../src/contracts/traffic';
 import { shadowActivities, type DisagreementSample } from '../../src/activities/shadow';
-import { observeShadowFromTelemetry } from '../../src/activities/shadow-telemetry';
+import { gatewayTelemetryLiveSource } from '../../src/activities/live-source';
+import { telemetryShadow as observeShadowFromTelemetry } from '../../src/activities/live-source/telemetry-shadow';
 import { ErrorType, type EvidenceRef, type ShadowMeasurement } from '../../src/domain';
 import { judgeShadow } from '../../src/judging';
 import { GATEWAY_SKETCH_ALPHA } from '../../src/gateway/feature-sketches';
@@ -420,7 +420,6 @@ const segmentSource = (events: TelemetryEvent[]) =>
   segmentSourceOf(events, { now: '2026-03-01T11:00:00.000Z', cuts: [15] });
 
 const env = () => new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
-const noTraffic: TrafficSource = { cases: () => Promise.reject(new Error('simulated traffic must not be read')) };
 
 describe('observeShadow from gateway telemetry (activity)', () => {
   const request = () => {
@@ -443,10 +442,11 @@ describe('observeShadow from gateway telemetry (activity)', () => {
   it('measures [at − duration, at) from the segments and records its source, window, segments and sample', async () => {
     const evidence = memoryEvidence();
     const { source, segments } = segmentSource(eventSet().events);
-    const acts = shadowActivities({ evidence, traffic: noTraffic, live: source, telemetry: source });
+    const acts = shadowActivities({ evidence, live: gatewayTelemetryLiveSource({ evidence, telemetry: source }) });
     const out = (await env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO })) as Awaited<
       ReturnType<typeof acts.observeShadow>
     >;
+    assert.equal(out.measurement.source, 'gateway-telemetry');
     assert.equal(out.measurement.cases, 10);
     assert.equal(out.measurement.agreement, 0.7);
     assert.equal(out.measurement.disagreements!.sampled, 3);
@@ -499,15 +499,6 @@ describe('observeShadow from gateway telemetry (activity)', () => {
     await assert.rejects(
       observeShadowFromTelemetry(source, memoryEvidence(), { releaseId: 'rel-1', request: r, at: 'yesterday' }),
       (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.InvalidRequest,
-    );
-  });
-
-  it('a worker that reads live telemetry but has no reader for the shadow window refuses instead of simulating', async () => {
-    const live = { measure: () => Promise.reject(new Error('unused')) };
-    const acts = shadowActivities({ evidence: memoryEvidence(), traffic: noTraffic, live });
-    await assert.rejects(
-      env().run(acts.observeShadow, { releaseId: 'rel-1', request: request(), at: TO }),
-      (e: unknown) => e instanceof ApplicationFailure && e.type === ErrorType.NotConfigured && !e.nonRetryable,
     );
   });
 

@@ -11,7 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import type {
-  DriftActivities,
+  MonitoringActivities,
   ObserveDriftInput,
   RequestRevalidationInput,
   RevalidationNoticeInput,
@@ -82,7 +82,7 @@ function driftMeasurement(input: ObserveDriftInput, drifting: boolean): DriftMea
   };
 }
 
-type Fakes = VigilActivities & DriftActivities;
+type Fakes = VigilActivities & MonitoringActivities;
 
 /** Every stage passes; drift shows in the monitoring windows `drifting` names. The chain is kept in memory. */
 function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fakes> = {}) {

@@ -1,4 +1,4 @@
-import type { ArmStats, DatasetRef, DriftMeasurement, PerformanceCounts } from '../domain';
+import type { ArmStats, DatasetRef, DriftMeasurement, MeasurementSource, PerformanceCounts } from '../../domain';
 
 /** The locked reference as drift needs it: per-feature columns and declared bins, the site mix, the candidate's calibration. */
 export interface Reference {
@@ -44,6 +44,7 @@ export function countCases(
  * windows the workflow carried, alert burden against the validated baseline, the data drift found.
  */
 export function driftMeasurement(a: {
+  source: MeasurementSource;
   step: number;
   recent: readonly PerformanceCounts[];
   baseline: ArmStats;
@@ -65,6 +66,7 @@ export function driftMeasurement(a: {
   const baselineAlertRate = a.baseline.alertRate;
   const ref = a.reference;
   return {
+    source: a.source,
     window: `monitoring interval ${a.step + 1}`,
     interval: a.step,
     cases: n,

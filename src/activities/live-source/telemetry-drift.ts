@@ -1,24 +1,24 @@
 /**
- * Drift surveillance measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry): the monitoring
+ * Drift surveillance measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=gateway-telemetry): the monitoring
  * window observeLive measured, [at − intervalSeconds, at). Data drift from the gateway's per-feature input sketches
  * of the window against the locked evaluation split (PSI on its declared deciles, KS over the sketch's bucket
  * boundaries); performance from the released model's production predictions joined with the outcomes known so far
  * (the most heavily weighted source labels a case, as in the canary); workflow drift from its alert and override
  * rates. The site mix from the rows per site the sketch buckets count (the request's `site` parameter).
  */
-import type { DriftMeasurement, FeatureDrift } from '../domain';
-import { binCounts } from '../stats/drift';
-import { sketchBinCounts, sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
-import { mergeWindowSketches, windowSiteMix } from '../telemetry/input-sketches';
-import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../telemetry/live-source';
-import type { EvidencePort } from './deps';
-import type { ObserveDriftInput } from './drift';
+import type { ObserveDriftInput, StageOutput } from '../../contracts/live-source';
+import type { DriftMeasurement, FeatureDrift } from '../../domain';
+import { binCounts } from '../../stats/drift';
+import { sketchBinCounts, sketchKs, sketchPsi, sketchTooCoarse } from '../../stats/log-sketch';
+import { mergeWindowSketches, windowSiteMix } from '../../telemetry/input-sketches';
+import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../../telemetry/live-source';
+import type { EvidencePort } from '../../contracts/ports';
 import { driftMeasurement, type Reference } from './drift-measurement';
-import { monitoringSiteDrift } from './drift-reference';
-import { liveInterval, TELEMETRY_SOURCE } from './live-telemetry';
-import type { StageOutput } from './snapshot';
+import { monitoringSiteDrift } from './evaluation-reference';
+import { TELEMETRY_SOURCE } from './telemetry-window';
+import { heartbeating, liveInterval } from './windows';
 
-export async function observeDriftFromTelemetry(
+export async function telemetryDrift(
   telemetry: TelemetryWindowReader,
   evidence: EvidencePort,
   input: ObserveDriftInput,
@@ -30,7 +30,7 @@ export async function observeDriftFromTelemetry(
   const t = request.policy.operatingThreshold;
   const weights = request.policy.outcomes?.weights ?? DEFAULT_SOURCE_WEIGHTS;
   const { from, to } = liveInterval({ request, mode: 'monitoring', step: input.step, at: input.at });
-  const read = await telemetry.read({ model, from, to });
+  const read = await heartbeating(telemetry.read({ model, from, to }), 'reading gateway telemetry');
   const ref = await readReference();
 
   // Data drift: every reference feature, from the window's merged sketches.
@@ -84,6 +84,7 @@ export async function observeDriftFromTelemetry(
   }).arms.production;
   const { stats } = arm;
   const measurement = driftMeasurement({
+    source: TELEMETRY_SOURCE,
     step: input.step,
     recent: input.recent,
     baseline: input.baseline,

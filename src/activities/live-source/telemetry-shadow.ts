@@ -1,5 +1,5 @@
 /**
- * observeShadow measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry): the shadow window
+ * SHADOW measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=gateway-telemetry): the shadow window
  * [at − shadow.durationSeconds, at), during which the workflow had the gateway mirror every production request to
  * the candidate (`patched('shadow-route')`, src/workflows/shadow.ts). The segments are read from S3, the mirrored
  * predictions paired with the production predictions they mirror and compared (src/telemetry/shadow-pairs.ts).
@@ -8,65 +8,25 @@
  * count of missing (imputed) values per feature. A window without sketches (an older gateway, sketches off) is
  * recorded as not measured, never simulated, so a policy bounding `shadow.maxPsi` is then inconclusive.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ObserveShadowInput, StageOutput } from '../../contracts/live-source';
+import { SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from '../../contracts/shadow-records';
 import {
-  ErrorType,
   sampleIdAt,
   type EvidenceRef,
   type ReleaseRequest,
   type ShadowDrift,
   type ShadowMeasurement,
-} from '../domain';
-import type { TelemetryWindowReader } from '../telemetry/live-source';
-import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../telemetry/input-sketches';
-import { measureShadowTelemetry, pairSite } from '../telemetry/shadow-pairs';
-import { sketchKs, sketchPsi, sketchTooCoarse } from '../stats/log-sketch';
-import { readDriftReference, shadowSiteDrift } from './drift-reference';
-import type { EvidencePort } from './deps';
-import { TELEMETRY_SOURCE } from './live-telemetry';
-import { SHADOW_DISAGREEMENTS_KIND, type DisagreementSample } from './shadow-records';
-import type { StageOutput } from './snapshot';
+} from '../../domain';
+import { sketchKs, sketchPsi, sketchTooCoarse } from '../../stats/log-sketch';
+import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../../telemetry/input-sketches';
+import type { TelemetryWindowReader } from '../../telemetry/live-source';
+import { measureShadowTelemetry, pairSite } from '../../telemetry/shadow-pairs';
+import type { EvidencePort } from '../../contracts/ports';
+import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
+import { TELEMETRY_SOURCE } from './telemetry-window';
+import { heartbeating, shadowWindow } from './windows';
 
-export interface ObserveShadowInput {
-  releaseId: string;
-  request: ReleaseRequest;
-  at: string;
-}
-
-/** The prediction window the shadow measures: the policy's duration, ending at `at`. */
-export function shadowWindow(input: Pick<ObserveShadowInput, 'request' | 'at'>): {
-  from: string;
-  to: string;
-  seconds: number;
-} {
-  const to = Date.parse(input.at);
-  if (!Number.isFinite(to))
-    throw ApplicationFailure.nonRetryable(
-      `observeShadow: "at" is not a timestamp: ${input.at}`,
-      ErrorType.InvalidRequest,
-    );
-  const seconds = input.request.policy.shadow.durationSeconds;
-  return { from: new Date(to - seconds * 1000).toISOString(), to: new Date(to).toISOString(), seconds };
-}
-
-/** Keep heartbeating while `work` runs (reading a long window's segments can outlast the heartbeat timeout). */
-async function heartbeating<T>(work: Promise<T>, detail: string): Promise<T> {
-  let ctx: Context;
-  try {
-    ctx = Context.current();
-  } catch {
-    return work; // called outside an activity (tests)
-  }
-  const timer = setInterval(() => ctx.heartbeat(detail), 5_000);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-export async function observeShadowFromTelemetry(
+export async function telemetryShadow(
   telemetry: TelemetryWindowReader,
   evidence: EvidencePort,
   input: ObserveShadowInput,
@@ -123,6 +83,7 @@ export async function observeShadowFromTelemetry(
   const { drift: _drift, missing: _missing, ...rest } = notMeasured ?? {};
   const remaining = sketched ? rest : (notMeasured ?? {});
   const measurement: ShadowMeasurement = {
+    source: TELEMETRY_SOURCE,
     ...measured,
     disagreements: { ...measured.disagreements!, sample: sampleRef },
     ...(sketched ? { drift: sketched.drift, missing: sketched.missing } : {}),

@@ -1,39 +1,31 @@
 /**
- * observeLive measured from the inference gateway's telemetry (VIGIL_LIVE_SOURCE=telemetry): the interval is
- * the bake that just ended — [at − bakeSeconds, at) for a canary step, [at − intervalSeconds, at) for a
- * monitoring window — and the arms are the gateway's routes (canary vs production), not simulated cases.
+ * A canary look or monitoring window measured from the inference gateway's telemetry: the interval is the bake that
+ * just ended — [at − bakeSeconds, at) for a canary step, [at − intervalSeconds, at) for a monitoring window — and
+ * the arms are the gateway's routes (canary vs production), not simulated cases.
  */
-import type { LiveMeasurement } from '../domain';
-import { DEFAULT_SOURCE_WEIGHTS, type LiveArm, type LiveQuery, type LiveTelemetryPort } from '../telemetry/live-source';
-import type { EvidencePort } from './deps';
-import type { ObserveLiveInput } from './live';
-import type { StageOutput } from './snapshot';
+import type { ObserveLiveInput, StageOutput } from '../../contracts/live-source';
+import type { LiveMeasurement } from '../../domain';
+import {
+  DEFAULT_SOURCE_WEIGHTS,
+  type LiveArm,
+  type LiveQuery,
+  type LiveTelemetryPort,
+} from '../../telemetry/live-source';
+import type { EvidencePort } from '../../contracts/ports';
+import { heartbeating, liveInterval, windowName } from './windows';
 
-export const TELEMETRY_SOURCE = 'gateway-telemetry';
+export const TELEMETRY_SOURCE = 'gateway-telemetry' as const;
 
-/** The prediction interval a look measures: the bake that ended at `input.at`. */
-export function liveInterval(input: Pick<ObserveLiveInput, 'request' | 'mode' | 'step' | 'at'>): {
-  from: string;
-  to: string;
-  seconds: number;
-} {
-  const policy = input.request.policy;
-  const seconds =
-    input.mode === 'canary' ? policy.canary.steps[input.step]?.bakeSeconds : policy.monitoring.intervalSeconds;
-  if (seconds === undefined)
-    throw new Error(`canary step ${input.step} is not in the policy (it has ${policy.canary.steps.length})`);
-  const to = Date.parse(input.at);
-  if (!Number.isFinite(to)) throw new Error(`observeLive: "at" is not a timestamp: ${input.at}`);
-  return { from: new Date(to - seconds * 1000).toISOString(), to: new Date(to).toISOString(), seconds };
-}
-
-export async function observeLiveFromTelemetry(
+/**
+ * The window's arms from the gateway's routes. Per-cohort measurement extends this function: `result.arms` holds
+ * each route's join, and a cohort split would be another filter of the same telemetry events.
+ */
+export async function telemetryWindow(
   live: LiveTelemetryPort,
   evidence: EvidencePort,
   input: ObserveLiveInput,
 ): Promise<StageOutput<LiveMeasurement>> {
   const { request } = input;
-  const ext = input.extension ?? 0;
   const { from, to } = liveInterval(input);
   const threshold = request.policy.operatingThreshold;
   const weights = request.policy.outcomes?.weights ?? DEFAULT_SOURCE_WEIGHTS;
@@ -42,11 +34,10 @@ export async function observeLiveFromTelemetry(
     input.mode === 'canary'
       ? { canary: request.candidate.version, production: request.incumbent.version }
       : { production: request.candidate.version };
-  const result = await live.measure({ model: request.modelName, from, to, threshold, weights, modelVersions });
-  const window =
-    input.mode === 'canary'
-      ? `canary step ${input.step + 1} (${input.percent}%)${ext > 0 ? `, extension ${ext}` : ''}`
-      : `monitoring interval ${input.step + 1}`;
+  const result = await heartbeating(
+    live.measure({ model: request.modelName, from, to, threshold, weights, modelVersions }),
+    'reading gateway telemetry',
+  );
   const treatmentArm = input.mode === 'canary' ? result.arms.canary : result.arms.production;
   const controlArm = input.mode === 'canary' ? result.arms.production : null;
   // Monitoring without a baseline: an empty comparator, as the simulated path gives (no control arm).
@@ -56,7 +47,8 @@ export async function observeLiveFromTelemetry(
     comparator: input.baseline ? 0 : (controlArm?.unlabelled ?? 0),
   };
   const measurement: LiveMeasurement = {
-    window,
+    source: TELEMETRY_SOURCE,
+    window: windowName(input),
     treatment: treatmentArm.stats,
     comparator,
     ...(unlabelled.treatment + unlabelled.comparator > 0 ? { unlabelled } : {}),

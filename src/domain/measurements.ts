@@ -163,4 +163,15 @@ export interface LiveMeasurement {
   latencyP99Ms?: number | null;
   /** Cases whose outcome had not arrived by the analysis (they count for alerts, not for sensitivity). */
   unlabelled?: { treatment: number; comparator: number };
+  /**
+   * The same two arms per cohort, keyed "<attribute>=<level>" (e.g. "site=site-b"), for the attributes the policy
+   * guards; cases without the attribute are counted under "<attribute>=(none)". Absent in earlier histories.
+   */
+  cohorts?: Record<string, CohortArms>;
+}
+
+/** One cohort's two arms in one interval (canary vs control, or released model vs its validated figures). */
+export interface CohortArms {
+  treatment: ArmStats;
+  comparator: ArmStats;
 }

@@ -27,6 +27,60 @@ export const GuardrailsSchema = z.object({
 export type Guardrails = z.infer<typeof GuardrailsSchema>;
 
 /**
+ * Guardrails per clinical cohort (src/judging/cohort-guardrails.ts): the canary as a whole can average away a
+ * site where the candidate stopped working, so each level of each named request attribute is also judged.
+ *
+ * α of the sequential guardrails is split by Bonferroni, and each part is anytime-valid on its own (it holds
+ * across every look by construction), so the chance of any false rollback over all cohorts and looks together is
+ * at most α: the whole-canary comparison gets α·(1 − alphaShare − floor.alphaShare); each of the
+ * attributes.length × maxLevels cohort comparisons gets α·alphaShare / (attributes.length × maxLevels); the
+ * floor gets α·floor.alphaShare, split equally over its two signals (sensitivity, alert rate), the cohorts and the
+ * two arms' bounds.
+ */
+export const CohortGuardrailsSchema = z
+  .object({
+    /** Request attributes the gateway records whose levels are guarded (site, age band, unit…). [] = none. */
+    attributes: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase attribute name'))
+      .max(4)
+      .default(['site']),
+    /**
+     * Levels budgeted per attribute (the Bonferroni divisor is fixed before the canary, so it cannot depend on what
+     * traffic shows up). A level seen beyond this many is not judged, and the last step cannot pass while it exists.
+     */
+    maxLevels: z.number().int().min(1).max(64).default(8),
+    /** Share of α spent on the per-cohort comparisons together. */
+    alphaShare: z.number().gt(0).lt(1).default(0.4),
+    /**
+     * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
+     * approximation is not trusted); inconclusive, so the step bakes again. 20 keeps the asymptotic test's realised
+     * false-alarm rate within its budget at the sizes measured in bench:guardrails.
+     */
+    minPositives: z.number().int().min(5).max(100_000).default(20),
+    /**
+     * The catastrophic-failure floor, which does not wait for the comparison's power or minimum: a cohort's canary
+     * sensitivity (or alert rate) whose exact anytime upper bound is below `relative` × the control's exact anytime
+     * lower bound rolls back at that look (beta-binomial confidence sequences, src/stats/sequential/binomial.ts).
+     */
+    floor: z
+      .object({
+        relative: z.number().gt(0).lt(1).default(0.5),
+        alphaShare: z.number().gt(0).lt(1).default(0.1),
+      })
+      .strict()
+      .default({ relative: 0.5, alphaShare: 0.1 }),
+  })
+  .strict()
+  .refine((c) => c.alphaShare + c.floor.alphaShare < 1, {
+    path: ['alphaShare'],
+    message: 'alphaShare + floor.alphaShare must leave part of α for the whole-canary comparison',
+  });
+export type CohortGuardrails = z.infer<typeof CohortGuardrailsSchema>;
+
+/** Site guarded with the defaults above: what a policy without `cohorts` gets. */
+export const DEFAULT_COHORT_GUARDRAILS: CohortGuardrails = CohortGuardrailsSchema.parse({});
+
+/**
  * Anytime-valid canary guardrails (src/judging/guardrails.ts, src/stats/sequential): the sensitivity comparison
  * keeps its false-rollback rate at α however many intervals are judged. Replaces the per-interval
  * `guardrails` for the canary when present.
@@ -54,6 +108,11 @@ export const SequentialGuardrailsSchema = z.object({
   maxLatencyP99Ms: z.number().positive().max(60_000).optional(),
   /** An inconclusive interval re-bakes the step up to this many times; still inconclusive → rollback, never pass. */
   maxExtensions: z.number().int().min(0).max(50).default(3),
+  /**
+   * Guardrails per cohort, part of the same α. Absent: every site with the defaults (DEFAULT_COHORT_GUARDRAILS);
+   * `{ attributes: [] }` turns them off and gives the whole α back to the whole-canary comparison.
+   */
+  cohorts: CohortGuardrailsSchema.optional(),
 });
 export type SequentialGuardrails = z.infer<typeof SequentialGuardrailsSchema>;
 

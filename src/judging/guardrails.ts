@@ -3,16 +3,19 @@
  * anytime-valid sequential test (src/stats/sequential), so checking it every interval does not inflate the
  * false-rollback rate above α. Pure: history + policy → decision; the workflow records and replays it.
  */
-import type { ArmStats, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
+import type { ArmStats, CohortGuardrails, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
 import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
+import { judgeCohorts, type CohortJudgement } from './cohort-guardrails';
 
 /** One canary interval as the sequential judge reads it (the domain's live measurement). */
 export type CanaryIntervalMeasurement = LiveMeasurement;
 
 /** The policy's sequential guardrails as the judge needs them (maxExtensions is the workflow's business). */
-export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin'> & {
+export type SequentialGuardrailsInput = Omit<SequentialGuardrails, 'maxExtensions' | 'harmMargin' | 'cohorts'> & {
   harmMargin: number;
 };
+
+type Check = SequentialGuardrailsDecision['evidence']['checks'][number];
 
 export interface SequentialGuardrailsDecision extends Decision {
   /** What was computed, for the evidence record: every look of the sequential test and the operational checks. */
@@ -21,6 +24,8 @@ export interface SequentialGuardrailsDecision extends Decision {
     sequential: SequentialHarmResult | null;
     cumulative: { treatment: Totals; comparator: Totals };
     checks: { name: string; value: number | null; limit: number; status: 'pass' | 'fail' | 'inconclusive' }[];
+    /** Per-cohort verdicts and statistics, with how α was split (absent when cohorts are not judged). */
+    cohorts?: CohortJudgement;
   };
 }
 
@@ -56,7 +61,7 @@ const zero: Totals = { n: 0, positives: 0, truePositives: 0, alerts: 0 };
 export function judgeGuardrailsSequential(
   history: readonly CanaryIntervalMeasurement[],
   g: SequentialGuardrailsInput,
-  options: { final?: boolean } = {},
+  options: { final?: boolean; cohorts?: CohortGuardrails } = {},
 ): SequentialGuardrailsDecision {
   const failures: string[] = [];
   const inconclusive: string[] = [];
@@ -81,17 +86,20 @@ export function judgeGuardrailsSequential(
     treatment: { positives: m.treatment.positives, truePositives: m.treatment.truePositives },
     comparator: { positives: m.comparator.positives, truePositives: m.comparator.truePositives },
   }));
+  // With cohorts, the whole-canary comparison gets its Bonferroni part of α (src/judging/cohort-guardrails.ts).
+  const byCohort = options.cohorts ? judgeCohorts(history, g, options.cohorts, options) : undefined;
+  const alpha = byCohort?.allocation.overall ?? g.alpha;
   const seq = sequentialHarmTest(looks, {
-    alpha: g.alpha,
+    alpha,
     harmMargin: g.harmMargin,
     ...(g.nonInferiorityMargin !== undefined ? { nonInferiorityMargin: g.nonInferiorityMargin } : {}),
     planned: g.planned,
   });
   const last = seq.looks[seq.looks.length - 1]!;
-  const ci = `drop ${f4(last.drop)}, ${((1 - g.alpha) * 100).toFixed(1)}% confidence sequence [${f4(last.lower)}, ${f4(last.upper)}]`;
+  const ci = `drop ${f4(last.drop)}, ${((1 - alpha) * 100).toFixed(1)}% confidence sequence [${f4(last.lower)}, ${f4(last.upper)}]`;
   if (seq.verdict === 'harm') {
     failures.push(
-      `sensitivity harm declared at look ${seq.firstCrossing} by the sequential test (canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)}; ${ci}; lower bound above the margin ${g.harmMargin}; anytime p = ${seq.anytimePValue.toPrecision(3)} ≤ α = ${g.alpha})`,
+      `sensitivity harm declared at look ${seq.firstCrossing} by the sequential test (canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)}; ${ci}; lower bound above the margin ${g.harmMargin}; anytime p = ${seq.anytimePValue.toPrecision(3)} ≤ α = ${alpha})`,
     );
   } else if (t.positives < g.minPositives || c.positives < g.minPositives) {
     inconclusive.push(
@@ -114,28 +122,69 @@ export function judgeGuardrailsSequential(
           : 'pass',
   });
 
-  // Alert-rate ratio on cumulative counts.
+  // A cohort's failure comes before the operational checks: it names where the candidate stopped working.
+  failures.push(...(byCohort?.failures ?? []));
+  inconclusive.push(...(byCohort?.inconclusive ?? []));
+  const ratio = alertRateCheck(t, c, g.maxAlertRateRatio, failures, inconclusive, checks);
+  operationalChecks(latest, g, failures, inconclusive, checks);
+
+  const evidence = {
+    interval: latest.window,
+    sequential: seq,
+    cumulative: { treatment: t, comparator: c },
+    checks,
+    ...(byCohort ? { cohorts: byCohort } : {}),
+  };
+  if (failures.length > 0) return { verdict: 'fail', reasons: [...failures, ...inconclusive], evidence };
+  if (inconclusive.length > 0) return { verdict: 'inconclusive', reasons: inconclusive, evidence };
+  return {
+    verdict: 'pass',
+    reasons: [
+      `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${alpha}), alert rate ratio ${f4(ratio)}${byCohort?.cohorts.length ? `; ${byCohort.cohorts.length} cohorts compared, none harmed` : ''}`,
+    ],
+    evidence,
+  };
+}
+
+/** Alert-rate ratio on cumulative counts (an operational limit, not a test: its noise is not within α). */
+function alertRateCheck(
+  t: Totals,
+  c: Totals,
+  maxRatio: number,
+  failures: string[],
+  inconclusive: string[],
+  checks: Check[],
+): number | null {
   const rateT = t.n > 0 ? t.alerts / t.n : null;
   const rateC = c.n > 0 ? c.alerts / c.n : null;
   const ratio = rateT !== null && rateC !== null && rateC > 0 ? rateT / rateC : null;
   if (ratio === null) {
     if (rateT !== null && rateC === 0 && rateT > 0) {
       failures.push(`canary alert rate ${f4(rateT)} against a control arm that raised no alerts`);
-      checks.push({ name: 'alert-rate-ratio', value: null, limit: g.maxAlertRateRatio, status: 'fail' });
+      checks.push({ name: 'alert-rate-ratio', value: null, limit: maxRatio, status: 'fail' });
     } else {
       inconclusive.push('alert-rate ratio undefined (no cases or no control alerts yet)');
-      checks.push({ name: 'alert-rate-ratio', value: null, limit: g.maxAlertRateRatio, status: 'inconclusive' });
+      checks.push({ name: 'alert-rate-ratio', value: null, limit: maxRatio, status: 'inconclusive' });
     }
   } else {
-    const bad = ratio > g.maxAlertRateRatio;
+    const bad = ratio > maxRatio;
     if (bad)
       failures.push(
-        `alert rate ratio ${f4(ratio)} (canary ${f4(rateT)} vs control ${f4(rateC)}) exceeds the allowed ${g.maxAlertRateRatio}`,
+        `alert rate ratio ${f4(ratio)} (canary ${f4(rateT)} vs control ${f4(rateC)}) exceeds the allowed ${maxRatio}`,
       );
-    checks.push({ name: 'alert-rate-ratio', value: ratio, limit: g.maxAlertRateRatio, status: bad ? 'fail' : 'pass' });
+    checks.push({ name: 'alert-rate-ratio', value: ratio, limit: maxRatio, status: bad ? 'fail' : 'pass' });
   }
+  return ratio;
+}
 
-  // Operational guardrails on the latest interval: a configured limit with no measurement is inconclusive.
+/** Operational guardrails on the latest interval: a configured limit with no measurement is inconclusive. */
+function operationalChecks(
+  latest: CanaryIntervalMeasurement,
+  g: SequentialGuardrailsInput,
+  failures: string[],
+  inconclusive: string[],
+  checks: Check[],
+): void {
   const bounded = (
     name: string,
     value: number | null | undefined,
@@ -182,15 +231,4 @@ export function judgeGuardrailsSequential(
       status: bad ? 'fail' : 'pass',
     });
   }
-
-  const evidence = { interval: latest.window, sequential: seq, cumulative: { treatment: t, comparator: c }, checks };
-  if (failures.length > 0) return { verdict: 'fail', reasons: [...failures, ...inconclusive], evidence };
-  if (inconclusive.length > 0) return { verdict: 'inconclusive', reasons: inconclusive, evidence };
-  return {
-    verdict: 'pass',
-    reasons: [
-      `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${g.alpha}), alert rate ratio ${f4(ratio)}`,
-    ],
-    evidence,
-  };
 }

@@ -237,3 +237,12 @@ export {
   type SequentialGuardrailsInput,
 } from './guardrails';
 export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';
+export {
+  cohortAlphaAllocation,
+  judgeCohorts,
+  type CohortAlphaAllocation,
+  type CohortJudgement,
+  type CohortTotals,
+  type CohortVerdict,
+  type FloorCheck,
+} from './cohort-guardrails';

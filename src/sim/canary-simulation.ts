@@ -7,8 +7,16 @@
  */
 import { casesAsInput } from '../activities/artifacts';
 import { inCanaryArm } from './canary-arm';
-import type { ArmStats, LiveMeasurement, ReleasePolicy, SequentialGuardrails, TrafficScenario } from '../domain';
-import { judgeGuardrailsSequential } from '../judging';
+import {
+  DEFAULT_COHORT_GUARDRAILS,
+  type ArmStats,
+  type LiveMeasurement,
+  type ReleasePolicy,
+  type SequentialGuardrails,
+  type TrafficScenario,
+} from '../domain';
+import { judgeGuardrailsSequential, type CohortVerdict } from '../judging';
+import { cohortArms } from './cohort-arms';
 import type { Scorer } from '../models';
 import { armStats } from '../stats';
 import { FEATURES, generateCohort, SITES, type SimCase } from './cohort';
@@ -24,6 +32,8 @@ export interface SimulatedLook {
   control: ArmStats;
   /** Sensitivity per site and arm in this interval (where the fault shows first). */
   bySite: Record<string, { canary: number | null; control: number | null }>;
+  /** The guardrails' verdict per cohort on the canary so far (absent when cohorts are not judged). */
+  cohorts?: CohortVerdict[];
   verdict: 'pass' | 'fail' | 'inconclusive';
   reasons: string[];
   drop: number | null;
@@ -61,6 +71,8 @@ export interface SimulateOptions {
   seed?: string;
   /** Simulated clock start for events (ISO); intervals advance it by each step's bake time. */
   start?: string;
+  /** Judge the guardrails per cohort too, as workflows with `cohort-guardrails` do (default true). */
+  cohorts?: boolean;
   onLook?: (look: SimulatedLook) => void;
   onEvents?: (events: SimulatedEvent[]) => void;
 }
@@ -93,12 +105,28 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
         );
       const canary = stats(canaryIdx, sc);
       const control = stats(controlIdx, si);
+      const byCohort = o.cohorts === false ? undefined : (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS);
       history.push({
         window: `step ${i + 1}${extension ? ` +${extension}` : ''}`,
         treatment: canary,
         comparator: control,
+        ...(byCohort
+          ? {
+              cohorts: cohortArms(
+                cases,
+                byCohort.attributes,
+                { treated: canaryIdx, control: controlIdx },
+                { treated: sc, control: si },
+                labels,
+                t,
+              ),
+            }
+          : {}),
       });
-      const judged = judgeGuardrailsSequential(history, g, { final: i === steps.length - 1 });
+      const judged = judgeGuardrailsSequential(history, g, {
+        final: i === steps.length - 1,
+        ...(byCohort ? { cohorts: byCohort } : {}),
+      });
       const seq = judged.evidence.sequential?.looks.at(-1);
       const bySite: SimulatedLook['bySite'] = {};
       for (const site of SITES) {
@@ -116,6 +144,7 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
         canary,
         control,
         bySite,
+        ...(judged.evidence.cohorts ? { cohorts: judged.evidence.cohorts.cohorts } : {}),
         verdict: judged.verdict,
         reasons: judged.reasons,
         drop: seq?.drop ?? null,

@@ -188,7 +188,13 @@ function formatLook(l: SimulatedLook, scenario: TrafficScenario): string {
   const at =
     site && l.bySite[site] ? `  ${site}: canary ${s(l.bySite[site].canary)} control ${s(l.bySite[site].control)}` : '';
   const b = (x: number | null) => (x === null ? '—' : x.toFixed(3));
-  return `look ${String(l.look).padStart(2)} step ${l.step + 1}${l.extension ? `+${l.extension}` : ''} (${l.percent}%)  sensitivity canary ${s(l.canary.sensitivity)} control ${s(l.control.sensitivity)}${at}  drop ${b(l.drop)} [${b(l.lower)}, ${b(l.upper)}]  ${l.verdict.toUpperCase()}`;
+  const head = `look ${String(l.look).padStart(2)} step ${l.step + 1}${l.extension ? `+${l.extension}` : ''} (${l.percent}%)  sensitivity canary ${s(l.canary.sensitivity)} control ${s(l.control.sensitivity)}${at}  drop ${b(l.drop)} [${b(l.lower)}, ${b(l.upper)}]  ${l.verdict.toUpperCase()}`;
+  // One line per cohort: its own verdict and statistics (the guardrails per clinical cohort).
+  const cohorts = (l.cohorts ?? []).map(
+    (c) =>
+      `    ${c.cohort.padEnd(14)} ${c.verdict.toUpperCase().padEnd(12)} canary ${s(c.canary.sensitivity)} (${c.canary.truePositives}/${c.canary.positives}) control ${s(c.control.sensitivity)} (${c.control.truePositives}/${c.control.positives})  alerts ${s(c.canary.alertRate)} vs ${s(c.control.alertRate)}${c.comparison ? `  drop ${b(c.comparison.drop)} [${b(c.comparison.lower)}, ${b(c.comparison.upper)}]` : ''}${c.floor.sensitivity ? `  floor: sens ≤ ${b(c.floor.sensitivity.canaryUpper)} vs ${b(c.floor.sensitivity.limit)}` : ''}${c.floor.alertRate ? `, alerts ≤ ${b(c.floor.alertRate.canaryUpper)} vs ${b(c.floor.alertRate.limit)}` : ''}`,
+  );
+  return [head, ...cohorts].join('\n');
 }
 
 async function model(file: string) {

@@ -9,3 +9,4 @@ export {
   type SequentialHarmResult,
   type SequentialLook,
 } from './two-proportions';
+export { betaBinomialLogE, binomialConfidenceSequence, type ProportionBounds } from './binomial';

@@ -1,70 +1,127 @@
-import { parse } from 'csv-parse/sync';
+import fs from 'node:fs';
+import { CsvSyntaxError, CsvTokenizer, type RecordSink } from './csv-scan';
 import { DatasetError } from './errors';
+import { parseDecimal } from './decimal';
 import type { DatasetSchema } from './schema';
-import {
-  buildLockedTable,
-  MISSING,
-  toFloat32,
-  type CellConverter,
-  type ColumnSpecLike,
-  type LockedTable,
-} from './table';
+import { TableBuilder, type LockedTable } from './table';
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const utf8 = (buf: Uint8Array, s: number, e: number) =>
+  Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8');
+const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
+
+/** Fills a TableBuilder from CSV records: numbers parsed and strings interned straight from the bytes. */
+class CsvTableSink implements RecordSink {
+  private builder: TableBuilder | undefined;
+  private width = 0;
+  private tokens: Uint8Array[];
+  private emptyIsMissing: boolean;
+  private records = 0;
+
+  constructor(
+    private readonly schema: DatasetSchema,
+    private readonly name: string,
+    private readonly expectedRows: number,
+  ) {
+    const enc = new TextEncoder();
+    const trimmed = schema.missingTokens.map((t) => t.trim());
+    this.emptyIsMissing = trimmed.includes('');
+    this.tokens = trimmed.filter((t) => t !== '').map((t) => enc.encode(t));
+  }
+
+  private isMissing(buf: Uint8Array, s: number, e: number): boolean {
+    if (s === e) return this.emptyIsMissing;
+    for (const t of this.tokens) {
+      if (t.length !== e - s) continue;
+      let k = 0;
+      while (k < t.length && t[k] === buf[s + k]) k++;
+      if (k === t.length) return true;
+    }
+    return false;
+  }
+
+  record(buf: Uint8Array, starts: Int32Array, ends: Int32Array, cells: number): void {
+    const b = this.builder;
+    if (!b) {
+      const header: string[] = [];
+      for (let i = 0; i < cells; i++) header.push(utf8(buf, starts[i]!, ends[i]!));
+      this.builder = new TableBuilder(this.name, this.schema, header, this.expectedRows);
+      this.width = cells;
+      return;
+    }
+    const r = ++this.records;
+    if (cells !== this.width)
+      throw new DatasetError(
+        'ragged-row',
+        `dataset ${this.name}: row ${r} has ${cells} cells, the header has ${this.width}`,
+        r,
+      );
+    b.begin();
+    const { specs, fileColumn } = b;
+    for (let k = 0; k < specs.length; k++) {
+      const c = fileColumn[k]!;
+      const s = starts[c]!;
+      const e = ends[c]!;
+      if (this.isMissing(buf, s, e)) {
+        b.setMissing(k);
+        continue;
+      }
+      const type = specs[k]!.type;
+      if (type === 'string') b.setBytes(k, buf, s, e);
+      else if (type === 'label') {
+        const v = e - s === 1 ? buf[s]! - 0x30 : -1;
+        if (v !== 0 && v !== 1) b.invalid(k, 'bad-label', `label must be 0 or 1, got "${clip(utf8(buf, s, e))}"`);
+        b.setNumber(k, v);
+      } else {
+        const v = parseDecimal(buf, s, e);
+        if (Number.isNaN(v)) {
+          const text = utf8(buf, s, e);
+          if (NON_FINITE.test(text)) b.invalid(k, 'non-finite', `value is not finite ("${text}")`);
+          b.invalid(k, 'type-mismatch', `expected a number, got "${clip(text)}"`);
+        }
+        b.setNumber(k, v);
+      }
+    }
+    b.end();
+  }
+
+  finish(): LockedTable {
+    if (!this.builder) throw new DatasetError('empty', `dataset ${this.name}: empty file`);
+    return this.builder.finish();
+  }
+}
+
+function unreadable(name: string, e: unknown): never {
+  if (e instanceof CsvSyntaxError) throw new DatasetError('unreadable', `dataset ${name}: not valid CSV: ${e.message}`);
+  throw e;
+}
+
+const BLOCK = 1 << 20;
 
 /** Read a CSV evaluation table and check it against the schema; any problem is a DatasetError. */
 export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: string): LockedTable {
-  let records: string[][];
+  const sink = new CsvTableSink(schema, name, Math.max(16, Math.floor(bytes.length / 32)));
+  const tokenizer = new CsvTokenizer(sink);
   try {
-    records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-      bom: true,
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: true, // ragged rows are reported below, with the row number
-    });
+    for (let o = 0; o < bytes.length; o += BLOCK) tokenizer.push(bytes.subarray(o, Math.min(bytes.length, o + BLOCK)));
+    tokenizer.end();
   } catch (e) {
-    throw new DatasetError('unreadable', `dataset ${name}: not valid CSV: ${(e as Error).message}`);
+    unreadable(name, e);
   }
-  const header = records[0];
-  if (!header) throw new DatasetError('empty', `dataset ${name}: empty file`);
-  for (let r = 1; r < records.length; r++) {
-    const len = records[r]!.length;
-    if (len !== header.length)
-      throw new DatasetError(
-        'ragged-row',
-        `dataset ${name}: row ${r} has ${len} cells, the header has ${header.length}`,
-        r,
-      );
-  }
-  const tokens = new Set(schema.missingTokens.map((t) => t.trim()));
-  return buildLockedTable(
-    name,
-    schema,
-    { kind: 'csv', header, rowCount: records.length - 1, cell: (r, c) => records[r + 1]![c] },
-    (spec) => csvConverter(spec, tokens),
-  );
+  return sink.finish();
 }
 
-function csvConverter(spec: ColumnSpecLike, missingTokens: ReadonlySet<string>): CellConverter {
-  return (raw) => {
-    const text = raw as string;
-    if (missingTokens.has(text)) return MISSING;
-    switch (spec.type) {
-      case 'string':
-        return text;
-      case 'label':
-        if (text === '0') return 0;
-        if (text === '1') return 1;
-        throw new DatasetError('bad-label', `label must be 0 or 1, got "${clip(text)}"`);
-      case 'number':
-        if (DECIMAL.test(text)) return toFloat32(Number(text));
-        if (NON_FINITE.test(text)) throw new DatasetError('non-finite', `value is not finite ("${text}")`);
-        throw new DatasetError('type-mismatch', `expected a number, got "${clip(text)}"`);
-    }
-  };
-}
-
-function clip(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+/** The same, streamed from a file in 1 MiB blocks (the file is never held whole). */
+export async function readCsvTableFile(file: string, schema: DatasetSchema, name: string): Promise<LockedTable> {
+  const size = (await fs.promises.stat(file)).size;
+  const sink = new CsvTableSink(schema, name, Math.max(16, Math.floor(size / 32)));
+  const tokenizer = new CsvTokenizer(sink);
+  try {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>)
+      tokenizer.push(chunk);
+    tokenizer.end();
+  } catch (e) {
+    unreadable(name, e);
+  }
+  return sink.finish();
 }

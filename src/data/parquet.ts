@@ -1,13 +1,6 @@
 import { DatasetError } from './errors';
 import type { DatasetSchema } from './schema';
-import {
-  buildLockedTable,
-  MISSING,
-  toFloat32,
-  type CellConverter,
-  type ColumnSpecLike,
-  type LockedTable,
-} from './table';
+import { TableBuilder, type LockedTable } from './table';
 
 /** Read a Parquet evaluation table (flat columns) with hyparquet and check it against the schema. */
 export async function readParquetTable(bytes: Uint8Array, schema: DatasetSchema, name: string): Promise<LockedTable> {
@@ -50,38 +43,43 @@ export async function readParquetTable(bytes: Uint8Array, schema: DatasetSchema,
   } catch (e) {
     throw new DatasetError('unreadable', `dataset ${name}: Parquet decode failed: ${(e as Error).message}`);
   }
-  const byFileColumn = header.map((h) => data.get(h));
-  return buildLockedTable(
-    name,
-    schema,
-    { kind: 'parquet', header, rowCount, cell: (r, c) => byFileColumn[c]?.[r] },
-    parquetConverter,
-  );
+  const builder = new TableBuilder(name, schema, header, rowCount);
+  const columns = builder.fileColumn.map((c) => data.get(header[c]!)!);
+  const specs = builder.specs;
+  for (let r = 0; r < rowCount; r++) {
+    builder.begin();
+    for (let k = 0; k < specs.length; k++) setCell(builder, k, specs[k]!.type, columns[k]![r]);
+    builder.end();
+  }
+  return builder.finish();
 }
 
-function parquetConverter(spec: ColumnSpecLike): CellConverter {
-  return (raw) => {
-    if (raw === null || raw === undefined) return MISSING;
-    switch (spec.type) {
-      case 'string':
-        if (typeof raw === 'string') return raw;
-        throw new DatasetError('type-mismatch', `expected a string, got ${kind(raw)}`);
-      case 'label':
-        if (raw === 0 || raw === 1) return raw;
-        if (raw === 0n || raw === 1n) return Number(raw);
-        if (typeof raw === 'boolean') return raw ? 1 : 0;
-        throw new DatasetError('bad-label', `label must be 0 or 1, got ${kind(raw)}`);
-      case 'number':
-        if (typeof raw === 'number') return toFloat32(raw);
-        if (typeof raw === 'bigint') {
-          if (raw > BigInt(Number.MAX_SAFE_INTEGER) || raw < BigInt(Number.MIN_SAFE_INTEGER)) {
-            throw new DatasetError('type-mismatch', `integer ${raw} is too large to represent exactly`);
-          }
-          return toFloat32(Number(raw));
-        }
-        throw new DatasetError('type-mismatch', `expected a number, got ${kind(raw)}`);
+const enc = new TextEncoder();
+
+/** One Parquet value into the builder's column `k`, with the type checks the CSV reader applies to text. */
+function setCell(b: TableBuilder, k: number, type: 'string' | 'label' | 'number', raw: unknown): void {
+  if (raw === null || raw === undefined) return b.setMissing(k);
+  switch (type) {
+    case 'string': {
+      if (typeof raw !== 'string') b.invalid(k, 'type-mismatch', `expected a string, got ${kind(raw)}`);
+      const bytes = enc.encode(raw);
+      return b.setBytes(k, bytes, 0, bytes.length);
     }
-  };
+    case 'label':
+      if (raw === 0 || raw === 1) return b.setNumber(k, raw);
+      if (raw === 0n || raw === 1n) return b.setNumber(k, Number(raw));
+      if (typeof raw === 'boolean') return b.setNumber(k, raw ? 1 : 0);
+      b.invalid(k, 'bad-label', `label must be 0 or 1, got ${kind(raw)}`);
+    // falls through: invalid() throws
+    case 'number':
+      if (typeof raw === 'number') return b.setNumber(k, raw);
+      if (typeof raw === 'bigint') {
+        if (raw > BigInt(Number.MAX_SAFE_INTEGER) || raw < BigInt(Number.MIN_SAFE_INTEGER))
+          b.invalid(k, 'type-mismatch', `integer ${raw} is too large to represent exactly`);
+        return b.setNumber(k, Number(raw));
+      }
+      b.invalid(k, 'type-mismatch', `expected a number, got ${kind(raw)}`);
+  }
 }
 
 function kind(v: unknown): string {

@@ -4,77 +4,100 @@
  * without a score, or a score for a case the evaluation does not have, is an error — never a silent subset.
  */
 import crypto from 'node:crypto';
-import { parse } from 'csv-parse/sync';
-import { DatasetError } from './errors';
+import { ByteStrings } from './byte-strings';
+import { CsvSyntaxError, CsvTokenizer, type RecordSink } from './csv-scan';
+import { parseDecimal } from './decimal';
+import { DatasetError, type DatasetErrorCode } from './errors';
 
 export const PREDICTIONS_HEADER = ['case_id', 'score'] as const;
 
+/** A parsed prediction file: case id i (interned in file order, all distinct) has score `scores[i]`. */
 export interface PredictionFile {
   sha256: string;
-  scores: Map<string, number>;
+  ids: ByteStrings;
+  scores: Float64Array;
 }
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const text = (buf: Uint8Array, s: number, e: number) =>
+  Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('utf8');
+
+/** Rows of `case_id,score` straight into the interned ids and a float64 column. */
+class PredictionSink implements RecordSink {
+  header: string[] | undefined;
+  readonly ids: ByteStrings;
+  scores: Float64Array;
+  private row = 0;
+
+  constructor(
+    private readonly fail: (code: DatasetErrorCode, msg: string, row?: number, column?: string) => DatasetError,
+    expected: number,
+  ) {
+    this.ids = new ByteStrings(expected);
+    this.scores = new Float64Array(Math.max(16, expected));
+  }
+
+  record(buf: Uint8Array, starts: Int32Array, ends: Int32Array, cells: number): void {
+    if (!this.header) {
+      this.header = Array.from({ length: cells }, (_, i) => text(buf, starts[i]!, ends[i]!));
+      if (cells !== 2 || this.header[0] !== 'case_id' || this.header[1] !== 'score')
+        throw this.fail('missing-column', `header must be exactly "case_id,score", got "${this.header.join(',')}"`);
+      return;
+    }
+    const r = ++this.row;
+    if (cells !== 2) throw this.fail('ragged-row', `row ${r} has ${cells} cells, expected 2`, r);
+    const [is, ie, ss, se] = [starts[0]!, ends[0]!, starts[1]!, ends[1]!];
+    if (is === ie) throw this.fail('missing-value', `row ${r}, column "case_id": empty case id`, r, 'case_id');
+    const score = parseDecimal(buf, ss, se);
+    if (!Number.isFinite(score)) {
+      const t = text(buf, ss, se);
+      const nonFinite = Number.isNaN(score) ? /^[+-]?(nan|inf|infinity)$/i.test(t) : true;
+      throw this.fail(
+        nonFinite ? 'non-finite' : 'type-mismatch',
+        `row ${r}, column "score": ${nonFinite ? 'score is not finite' : 'expected a number'} ("${t.slice(0, 40)}")`,
+        r,
+        'score',
+      );
+    }
+    if (score < 0 || score > 1)
+      throw this.fail('type-mismatch', `row ${r}, column "score": score ${score} is outside [0, 1]`, r, 'score');
+    const id = this.ids.intern(buf, is, ie);
+    if (!this.ids.lastWasNew)
+      throw this.fail(
+        'duplicate-id',
+        `row ${r}, column "case_id": case id "${this.ids.text(id)}" already scored in row ${id + 1}`,
+        r,
+        'case_id',
+      );
+    if (id >= this.scores.length) {
+      const grown = new Float64Array(this.scores.length * 2);
+      grown.set(this.scores);
+      this.scores = grown;
+    }
+    this.scores[id] = score;
+  }
+}
 
 /** Check the digest first (a swapped file is never parsed), then every row. */
 export function parsePredictionFile(bytes: Uint8Array, expectedSha256: string, name = 'predictions'): PredictionFile {
   if (!SHA256_HEX.test(expectedSha256))
     throw new RangeError(`expected sha256 must be 64 lowercase hex characters, got "${expectedSha256}"`);
-  const fail = (code: ConstructorParameters<typeof DatasetError>[0], msg: string, row?: number, column?: string) =>
+  const fail = (code: DatasetErrorCode, msg: string, row?: number, column?: string) =>
     new DatasetError(code, `prediction file ${name}: ${msg}`, row, column);
   const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== expectedSha256) throw fail('digest-mismatch', `sha256 is ${sha256}, but ${expectedSha256} is pinned`);
-  let records: string[][];
+  const sink = new PredictionSink(fail, Math.floor(bytes.length / 24));
+  const tokenizer = new CsvTokenizer(sink);
   try {
-    records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-      bom: true,
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: true,
-    });
+    for (let o = 0; o < bytes.length; o += 1 << 20) tokenizer.push(bytes.subarray(o, o + (1 << 20)));
+    tokenizer.end();
   } catch (e) {
-    throw fail('unreadable', `not valid CSV: ${(e as Error).message}`);
+    if (e instanceof CsvSyntaxError) throw fail('unreadable', `not valid CSV: ${e.message}`);
+    throw e;
   }
-  const header = records[0];
-  if (!header) throw fail('empty', 'empty file');
-  if (header.length !== 2 || header[0] !== 'case_id' || header[1] !== 'score') {
-    throw fail('missing-column', `header must be exactly "case_id,score", got "${header.join(',')}"`);
-  }
-  if (records.length === 1) throw fail('empty', 'no data rows');
-  const scores = new Map<string, number>();
-  const rowOf = new Map<string, number>();
-  for (let r = 1; r < records.length; r++) {
-    const rec = records[r]!;
-    if (rec.length !== 2) throw fail('ragged-row', `row ${r} has ${rec.length} cells, expected 2`, r);
-    const [id, text] = rec as [string, string];
-    if (id === '') throw fail('missing-value', `row ${r}, column "case_id": empty case id`, r, 'case_id');
-    if (!DECIMAL.test(text)) {
-      const nonFinite = /^[+-]?(nan|inf|infinity)$/i.test(text);
-      throw fail(
-        nonFinite ? 'non-finite' : 'type-mismatch',
-        `row ${r}, column "score": ${nonFinite ? 'score is not finite' : 'expected a number'} ("${text.slice(0, 40)}")`,
-        r,
-        'score',
-      );
-    }
-    const score = Number(text);
-    if (!Number.isFinite(score))
-      throw fail('non-finite', `row ${r}, column "score": score is not finite ("${text.slice(0, 40)}")`, r, 'score');
-    if (score < 0 || score > 1)
-      throw fail('type-mismatch', `row ${r}, column "score": score ${score} is outside [0, 1]`, r, 'score');
-    const earlier = rowOf.get(id);
-    if (earlier !== undefined)
-      throw fail(
-        'duplicate-id',
-        `row ${r}, column "case_id": case id "${id}" already scored in row ${earlier}`,
-        r,
-        'case_id',
-      );
-    rowOf.set(id, r);
-    scores.set(id, score);
-  }
-  return { sha256, scores };
+  if (!sink.header) throw fail('empty', 'empty file');
+  if (sink.ids.size === 0) throw fail('empty', 'no data rows');
+  return { sha256, ids: sink.ids, scores: sink.scores.subarray(0, sink.ids.size) };
 }
 
 /**
@@ -83,40 +106,45 @@ export function parsePredictionFile(bytes: Uint8Array, expectedSha256: string, n
  */
 export function joinPredictions(
   file: PredictionFile,
-  caseIds: readonly string[],
+  caseIds: readonly string[] | ByteStrings,
   excluded: ReadonlySet<string> = new Set(),
 ): Float64Array {
-  const out = new Float64Array(caseIds.length);
+  // Hash join on the ids' bytes: each evaluation row finds its score's index in the file, no string per row.
+  const rows = caseIds instanceof ByteStrings ? caseIds.size : caseIds.length;
+  const out = new Float64Array(rows);
+  const used = new Uint8Array(file.ids.size);
   const missing: string[] = [];
   let missingCount = 0;
-  const used = new Set<string>();
-  caseIds.forEach((id, i) => {
-    const s = file.scores.get(id);
-    if (s === undefined) {
+  for (let i = 0; i < rows; i++) {
+    const p = caseIds instanceof ByteStrings ? caseIds.findIn(file.ids, i) : file.ids.findText(caseIds[i]!);
+    if (p < 0) {
       missingCount++;
-      if (missing.length < 5) missing.push(id);
-      return;
+      if (missing.length < 5) missing.push(caseIds instanceof ByteStrings ? caseIds.text(i) : caseIds[i]!);
+      continue;
     }
-    out[i] = s;
-    used.add(id);
-  });
+    out[i] = file.scores[p]!;
+    used[p] = 1;
+  }
+  const label = file.sha256.slice(0, 12);
   if (missingCount > 0) {
     throw new DatasetError(
       'coverage',
-      `prediction file ${file.sha256.slice(0, 12)}: ${missingCount} evaluation case(s) have no score, e.g. ${missing.map((m) => `"${m}"`).join(', ')}`,
+      `prediction file ${label}: ${missingCount} evaluation case(s) have no score, e.g. ${missing.map((m) => `"${m}"`).join(', ')}`,
     );
   }
   const extra: string[] = [];
   let extraCount = 0;
-  for (const id of file.scores.keys()) {
-    if (used.has(id) || excluded.has(id)) continue;
+  for (let p = 0; p < used.length; p++) {
+    if (used[p]) continue;
+    const id = file.ids.text(p);
+    if (excluded.has(id)) continue;
     extraCount++;
     if (extra.length < 5) extra.push(id);
   }
   if (extraCount > 0) {
     throw new DatasetError(
       'coverage',
-      `prediction file ${file.sha256.slice(0, 12)}: ${extraCount} score(s) for cases not in the evaluation, e.g. ${extra.map((m) => `"${m}"`).join(', ')}`,
+      `prediction file ${label}: ${extraCount} score(s) for cases not in the evaluation, e.g. ${extra.map((m) => `"${m}"`).join(', ')}`,
     );
   }
   return out;

@@ -1,9 +1,17 @@
 /**
- * Turning a parsed source (CSV text cells or Parquet values) into a locked, columnar table, applying the
- * schema's type checks and missing-value policies in one place so CSV and Parquet behave identically.
+ * The one column interface of the data readers: CSV byte ranges and Parquet values go through the same
+ * schema checks and missing-value policies, straight into typed columns (float32 features, 0/1 labels,
+ * interned strings as codes), so CSV and Parquet behave identically and no row object is ever built.
  */
-import { DatasetError } from './errors';
+import { ByteStrings } from './byte-strings';
+import { DatasetError, type DatasetErrorCode } from './errors';
 import type { ColumnSpec, DatasetSchema, MissingPolicy } from './schema';
+
+/** A string column as codes into its distinct values (in order of first sight). */
+export interface CodedColumn {
+  codes: Uint8Array | Uint16Array | Uint32Array;
+  levels: string[];
+}
 
 /** A locked evaluation table in columnar form, ready for scoring and statistics. */
 export interface LockedTable {
@@ -11,15 +19,20 @@ export interface LockedTable {
   /** Data rows in the file; `rows` is what is left after drop-row policies. */
   sourceRows: number;
   rows: number;
-  caseIds: string[];
+  /** Case ids as strings, made on first use (`caseIdColumn` holds them without a string per row). */
+  readonly caseIds: string[];
+  /** Case id of row i is value i: the ids are unique, interned in row order. */
+  caseIdColumn: ByteStrings;
   /** Present when the schema names a patient_id column. */
   patientIds: string[] | null;
   labels: Uint8Array;
   featureNames: string[];
   /** Row-major [rows, featureNames.length] float32, the layout ONNX models take. */
   features: Float32Array;
-  /** Slice attribute columns by name, one string per row. */
-  slices: Record<string, string[]>;
+  /** Slice attribute columns by name, one string per row, made on first use from `sliceColumns`. */
+  readonly slices: Record<string, string[]>;
+  /** Slice attribute columns by name as codes and levels. */
+  sliceColumns: Record<string, CodedColumn>;
   /** One entry per column that had missing cells: what the policy did, with counts. */
   missing: MissingReport[];
   /** Case ids of rows left out by drop-row policies (in file order). */
@@ -37,161 +50,278 @@ export interface MissingReport {
   imputed: number;
 }
 
-/** Sentinel for an absent cell, kept distinct from every real value. */
-export const MISSING = Symbol('missing');
-export type Converted = number | string | typeof MISSING;
-
-/** Converts one raw cell of a column; throws DatasetError for invalid (not missing) values. */
-export type CellConverter = (raw: unknown, row: number) => Converted;
-
-export interface TableSource {
-  kind: 'csv' | 'parquet';
-  header: string[];
-  rowCount: number;
-  /** The raw value at (0-based row, 0-based file column). */
-  cell(row: number, fileColumn: number): unknown;
-}
-
-export type ColumnSpecLike = Pick<ColumnSpec, 'name' | 'type'>;
-export type ConverterFactory = (spec: ColumnSpecLike) => CellConverter;
-
-export function buildLockedTable(
-  name: string,
-  schema: DatasetSchema,
-  source: TableSource,
-  converterFor: ConverterFactory,
-): LockedTable {
-  const fail = (code: ConstructorParameters<typeof DatasetError>[0], msg: string, row?: number, column?: string) =>
-    new DatasetError(code, `dataset ${name}: ${msg}`, row, column);
-
-  const position = new Map<string, number>();
-  source.header.forEach((h, i) => {
-    if (position.has(h)) throw fail('duplicate-column', `column "${h}" appears twice in the header`, undefined, h);
-    position.set(h, i);
-  });
-  const absent = schema.columns.filter((c) => !position.has(c.name)).map((c) => c.name);
-  if (absent.length > 0)
-    throw fail(
-      'missing-column',
-      `missing required column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')}`,
-      undefined,
-      absent[0],
-    );
-  if (schema.extraColumns === 'reject') {
-    const named = new Set(schema.columns.map((c) => c.name));
-    const extra = source.header.filter((h) => !named.has(h));
-    if (extra.length > 0)
-      throw fail(
-        'unexpected-column',
-        `column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `"${c}"`).join(', ')} not in the schema (set extraColumns: ignore to allow)`,
-        undefined,
-        extra[0],
-      );
-  }
-  const n = source.rowCount;
-  if (n === 0) throw fail('empty', 'no data rows');
-
-  const specs = schema.columns;
-  const fileCol = specs.map((c) => position.get(c.name)!);
-  const convert = specs.map((c) => {
-    const f = converterFor(c);
-    return (raw: unknown, row: number): Converted => {
-      try {
-        return f(raw, row);
-      } catch (e) {
-        if (e instanceof DatasetError) throw fail(e.code, `row ${row}, column "${c.name}": ${e.message}`, row, c.name);
-        throw e;
-      }
-    };
-  });
-  const featureSpecs = specs.map((c, i) => ({ c, i })).filter(({ c }) => c.role === 'feature');
-  const sliceSpecs = specs.map((c, i) => ({ c, i })).filter(({ c }) => c.role === 'slice');
-  const caseIdx = specs.findIndex((c) => c.role === 'case_id');
-  const patientIdx = specs.findIndex((c) => c.role === 'patient_id');
-  const labelIdx = specs.findIndex((c) => c.role === 'label');
-  const F = featureSpecs.length;
-
-  const report = specs.map((c) => ({ column: c.name, policy: c.missing.policy, cells: 0, rowsDropped: 0, imputed: 0 }));
-  const features = new Float32Array(n * F);
-  const labels = new Uint8Array(n);
-  const caseIds: string[] = [];
-  const patientIds: string[] = [];
-  const slices: Record<string, string[]> = Object.fromEntries(sliceSpecs.map(({ c }) => [c.name, [] as string[]]));
-  const droppedCaseIds: string[] = [];
-  const firstRowOfCase = new Map<string, number>();
-  const values: Converted[] = new Array<Converted>(specs.length);
-  let kept = 0;
-
-  for (let r = 0; r < n; r++) {
-    const rowNo = r + 1;
-    let dropBy = -1;
-    for (let k = 0; k < specs.length; k++) {
-      let v = convert[k]!(source.cell(r, fileCol[k]!), rowNo);
-      if (v === MISSING) {
-        const spec = specs[k]!;
-        const rep = report[k]!;
-        rep.cells++;
-        if (spec.missing.policy === 'reject')
-          throw fail(
-            'missing-value',
-            `row ${rowNo}, column "${spec.name}": missing value (policy: reject)`,
-            rowNo,
-            spec.name,
-          );
-        if (spec.missing.policy === 'impute') {
-          v = spec.missing.value;
-          rep.imputed++;
-        } else if (dropBy < 0) {
-          dropBy = k;
-          rep.rowsDropped++;
-        }
-      }
-      values[k] = v;
-    }
-    if (dropBy >= 0) {
-      const id = values[caseIdx];
-      if (typeof id === 'string') droppedCaseIds.push(id);
-      continue;
-    }
-    const id = values[caseIdx] as string;
-    const earlier = firstRowOfCase.get(id);
-    if (earlier !== undefined)
-      throw fail(
-        'duplicate-id',
-        `row ${rowNo}, column "${specs[caseIdx]!.name}": case id "${id}" already used by row ${earlier}`,
-        rowNo,
-        specs[caseIdx]!.name,
-      );
-    firstRowOfCase.set(id, rowNo);
-    caseIds.push(id);
-    if (patientIdx >= 0) patientIds.push(values[patientIdx] as string);
-    labels[kept] = values[labelIdx] as number;
-    const base = kept * F;
-    for (let j = 0; j < F; j++) features[base + j] = values[featureSpecs[j]!.i] as number;
-    for (const { c, i } of sliceSpecs) slices[c.name]!.push(values[i] as string);
-    kept++;
-  }
-  if (kept === 0) throw fail('empty', `all ${n} rows were dropped by missing-value policies`);
-
-  return {
-    name,
-    sourceRows: n,
-    rows: kept,
-    caseIds,
-    patientIds: patientIdx >= 0 ? patientIds : null,
-    labels: kept === n ? labels : labels.slice(0, kept),
-    featureNames: featureSpecs.map(({ c }) => c.name),
-    features: kept === n ? features : features.slice(0, kept * F),
-    slices,
-    missing: report.filter((m) => m.cells > 0),
-    droppedCaseIds,
-  };
-}
-
 /** A finite double as float32, refusing values float32 cannot hold (they would become infinite). */
 export function toFloat32(v: number): number {
   if (!Number.isFinite(v)) throw new DatasetError('non-finite', `value is not finite (${v})`);
   const f = Math.fround(v);
   if (!Number.isFinite(f)) throw new DatasetError('non-finite', `value ${v} is outside the float32 range`);
   return f;
+}
+
+/** The pending value of one column in the current row (`s` = -1: missing). */
+type Slot = { num: number; buf: Uint8Array; s: number; e: number };
+
+const enc = new TextEncoder();
+
+class GrowU32 {
+  data = new Uint32Array(1024);
+  push(at: number, v: number): void {
+    if (at >= this.data.length) {
+      const d = new Uint32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[at] = v;
+  }
+}
+
+/**
+ * Builds a LockedTable row by row: `begin`, then each column's cell through `setBytes` / `setValue`
+ * (or `setMissing`), then `end`. Errors are DatasetErrors naming row and column.
+ */
+export class TableBuilder {
+  readonly specs: ColumnSpec[];
+  /** File column of each schema column. */
+  readonly fileColumn: number[];
+  private readonly slots: Slot[];
+  private readonly report: MissingReport[];
+  private readonly featureOf: number[];
+  private readonly caseIdx: number;
+  private readonly labelIdx: number;
+  private readonly patientIdx: number;
+  private readonly sliceIdx: number[];
+  private readonly interned: (ByteStrings | null)[];
+  private readonly codes: (GrowU32 | null)[];
+  private readonly imputeBytes: (Uint8Array | null)[];
+  private readonly F: number;
+  private features: Float32Array;
+  private labels: Uint8Array;
+  private readonly droppedCaseIds: string[] = [];
+  private readonly droppedRows: number[] = [];
+  private row = 0;
+  private kept = 0;
+  private dropBy = -1;
+
+  constructor(
+    readonly name: string,
+    schema: DatasetSchema,
+    header: readonly string[],
+    expectedRows = 1024,
+  ) {
+    const position = new Map<string, number>();
+    header.forEach((h, i) => {
+      if (position.has(h))
+        throw this.fail('duplicate-column', `column "${h}" appears twice in the header`, undefined, h);
+      position.set(h, i);
+    });
+    const absent = schema.columns.filter((c) => !position.has(c.name)).map((c) => c.name);
+    if (absent.length > 0)
+      throw this.fail(
+        'missing-column',
+        `missing required column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')}`,
+        undefined,
+        absent[0],
+      );
+    if (schema.extraColumns === 'reject') {
+      const named = new Set(schema.columns.map((c) => c.name));
+      const extra = header.filter((h) => !named.has(h));
+      if (extra.length > 0)
+        throw this.fail(
+          'unexpected-column',
+          `column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `"${c}"`).join(', ')} not in the schema (set extraColumns: ignore to allow)`,
+          undefined,
+          extra[0],
+        );
+    }
+    this.specs = schema.columns;
+    this.fileColumn = this.specs.map((c) => position.get(c.name)!);
+    this.slots = this.specs.map(() => ({ num: 0, buf: new Uint8Array(0), s: 0, e: 0 }));
+    this.report = this.specs.map((c) => ({
+      column: c.name,
+      policy: c.missing.policy,
+      cells: 0,
+      rowsDropped: 0,
+      imputed: 0,
+    }));
+    const roleIdx = (role: ColumnSpec['role']) => this.specs.findIndex((c) => c.role === role);
+    this.caseIdx = roleIdx('case_id');
+    this.labelIdx = roleIdx('label');
+    this.patientIdx = roleIdx('patient_id');
+    this.featureOf = this.specs.map(() => -1);
+    let f = 0;
+    this.specs.forEach((c, k) => {
+      if (c.role === 'feature') this.featureOf[k] = f++;
+    });
+    this.F = f;
+    this.labels = new Uint8Array(Math.max(16, expectedRows));
+    this.features = new Float32Array(this.labels.length * f);
+    this.sliceIdx = this.specs.flatMap((c, k) => (c.role === 'slice' ? [k] : []));
+    this.interned = this.specs.map((c, k) =>
+      k === this.caseIdx ? new ByteStrings(expectedRows) : c.type === 'string' ? new ByteStrings() : null,
+    );
+    this.codes = this.specs.map((c, k) => (c.type === 'string' && k !== this.caseIdx ? new GrowU32() : null));
+    this.imputeBytes = this.specs.map((c) =>
+      c.missing.policy === 'impute' ? enc.encode(String(c.missing.value)) : null,
+    );
+  }
+
+  fail(code: DatasetErrorCode, msg: string, row?: number, column?: string): DatasetError {
+    return new DatasetError(code, `dataset ${this.name}: ${msg}`, row, column);
+  }
+
+  private cellError(k: number, code: DatasetErrorCode, msg: string): DatasetError {
+    const rowNo = this.row + 1;
+    const name = this.specs[k]!.name;
+    return this.fail(code, `row ${rowNo}, column "${name}": ${msg}`, rowNo, name);
+  }
+
+  begin(): void {
+    this.dropBy = -1;
+  }
+
+  /** A number for column `k` (finite doubles only; stored as float32). */
+  setNumber(k: number, v: number): void {
+    try {
+      this.slots[k]!.num = this.specs[k]!.type === 'label' ? v : toFloat32(v);
+    } catch (e) {
+      if (e instanceof DatasetError) throw this.cellError(k, e.code, e.message);
+      throw e;
+    }
+  }
+
+  /** A string value of column `k` as UTF-8 bytes `buf[s, e)` (valid until `end`). */
+  setBytes(k: number, buf: Uint8Array, s: number, e: number): void {
+    const slot = this.slots[k]!;
+    slot.buf = buf;
+    slot.s = s;
+    slot.e = e;
+  }
+
+  /** Column `k` is missing in this row: apply its policy. */
+  setMissing(k: number): void {
+    const spec = this.specs[k]!;
+    const rep = this.report[k]!;
+    rep.cells++;
+    if (spec.missing.policy === 'reject') throw this.cellError(k, 'missing-value', 'missing value (policy: reject)');
+    if (spec.missing.policy === 'impute') {
+      rep.imputed++;
+      if (spec.type === 'string') this.setBytes(k, this.imputeBytes[k]!, 0, this.imputeBytes[k]!.length);
+      else this.slots[k]!.num = spec.missing.value as number;
+    } else {
+      this.slots[k]!.s = -1;
+      if (this.dropBy >= 0) return;
+      this.dropBy = k;
+      rep.rowsDropped++;
+    }
+  }
+
+  /** An invalid (not missing) value in column `k`. */
+  invalid(k: number, code: DatasetErrorCode, msg: string): never {
+    throw this.cellError(k, code, msg);
+  }
+
+  end(): void {
+    const rowNo = ++this.row;
+    const slots = this.slots;
+    if (this.dropBy >= 0) {
+      const id = slots[this.caseIdx]!;
+      if (id.s >= 0) this.droppedCaseIds.push(this.textOf(id)); // a missing case id names nothing
+      this.droppedRows.push(rowNo);
+      return;
+    }
+    const kept = this.kept;
+    const ids = this.interned[this.caseIdx]!;
+    const cs = slots[this.caseIdx]!;
+    const id = ids.intern(cs.buf, cs.s, cs.e);
+    if (!ids.lastWasNew) {
+      const name = this.specs[this.caseIdx]!.name;
+      throw this.fail(
+        'duplicate-id',
+        `row ${rowNo}, column "${name}": case id "${ids.text(id)}" already used by row ${this.sourceRowOf(id)}`,
+        rowNo,
+        name,
+      );
+    }
+    if (kept >= this.labels.length) this.growRows();
+    this.labels[kept] = slots[this.labelIdx]!.num;
+    const base = kept * this.F;
+    for (let k = 0; k < slots.length; k++) {
+      const f = this.featureOf[k]!;
+      if (f >= 0) this.features[base + f] = slots[k]!.num;
+      else if (this.codes[k]) {
+        const s = slots[k]!;
+        this.codes[k]!.push(kept, this.interned[k]!.intern(s.buf, s.s, s.e));
+      }
+    }
+    this.kept++;
+  }
+
+  private textOf(slot: Slot): string {
+    return Buffer.from(slot.buf.buffer, slot.buf.byteOffset + slot.s, slot.e - slot.s).toString('utf8');
+  }
+
+  /** 1-based file row of kept row `k` (dropped rows are skipped over). */
+  private sourceRowOf(k: number): number {
+    let r = k + 1;
+    for (const d of this.droppedRows) {
+      if (d <= r) r++;
+      else break;
+    }
+    return r;
+  }
+
+  private growRows(): void {
+    const labels = new Uint8Array(this.labels.length * 2);
+    labels.set(this.labels);
+    this.labels = labels;
+    const features = new Float32Array(labels.length * this.F);
+    features.set(this.features);
+    this.features = features;
+  }
+
+  finish(): LockedTable {
+    const n = this.row;
+    const kept = this.kept;
+    if (n === 0) throw this.fail('empty', 'no data rows');
+    if (kept === 0) throw this.fail('empty', `all ${n} rows were dropped by missing-value policies`);
+    const coded = (k: number): CodedColumn => {
+      const levels = this.interned[k]!.texts();
+      const src = this.codes[k]!.data.subarray(0, kept);
+      const codes =
+        levels.length <= 0x100 ? Uint8Array.from(src) : levels.length <= 0x10000 ? Uint16Array.from(src) : src.slice();
+      return { codes, levels };
+    };
+    const sliceColumns: Record<string, CodedColumn> = {};
+    for (const k of this.sliceIdx) sliceColumns[this.specs[k]!.name] = coded(k);
+    let patientIds: string[] | null = null;
+    if (this.patientIdx >= 0) {
+      const { codes, levels } = coded(this.patientIdx);
+      patientIds = Array.from(codes, (c) => levels[c]!);
+    }
+    const caseIdColumn = this.interned[this.caseIdx]!;
+    let caseIds: string[] | undefined;
+    let slices: Record<string, string[]> | undefined;
+    return {
+      name: this.name,
+      sourceRows: n,
+      rows: kept,
+      get caseIds() {
+        return (caseIds ??= caseIdColumn.texts());
+      },
+      caseIdColumn,
+      patientIds,
+      labels: this.labels.slice(0, kept),
+      featureNames: this.specs.filter((c) => c.role === 'feature').map((c) => c.name),
+      features: this.features.slice(0, kept * this.F),
+      get slices() {
+        // interned: every row of a level shares one string
+        return (slices ??= Object.fromEntries(
+          Object.entries(sliceColumns).map(([name, c]) => [name, Array.from(c.codes, (v) => c.levels[v]!)]),
+        ));
+      },
+      sliceColumns,
+      missing: this.report.filter((m) => m.cells > 0),
+      droppedCaseIds: this.droppedCaseIds,
+    };
+  }
 }

@@ -3,6 +3,7 @@
  * ONNX model run by onnxruntime-node, or a precomputed prediction file pinned by sha256. Every scorer takes
  * the same locked table (same rows, same float32 features) and every score passes the same checks.
  */
+import type { ByteStrings } from '../data/byte-strings';
 import { joinPredictions, parsePredictionFile } from '../data/predictions';
 import { bindScorer, ModelFormatError, parseModel } from './logistic';
 import { OnnxModel, type OnnxOptions } from './onnx-runner';
@@ -20,6 +21,8 @@ export interface ScoringInput {
   features: Float32Array;
   rows: number;
   caseIds: readonly string[];
+  /** The same ids interned (a LockedTable has them): prediction files join on bytes, no string per row. */
+  caseIdColumn?: ByteStrings;
   /** Cases the table left out on purpose (drop-row); a prediction file may still score them. */
   droppedCaseIds?: readonly string[];
 }
@@ -114,7 +117,7 @@ export async function loadScorer(
         label,
         features: [],
         score: async (input) =>
-          checkScores(joinPredictions(file, input.caseIds, new Set(input.droppedCaseIds ?? [])), input, label),
+          checkScores(joinPredictions(file, input.caseIdColumn ?? input.caseIds, new Set(input.droppedCaseIds ?? [])), input, label),
         close: async () => {},
       };
     }
@@ -138,8 +141,8 @@ function checkInput(input: ScoringInput): void {
       `feature matrix has ${input.features.length} values, expected ${input.rows} rows × ${F} features`,
     );
   }
-  if (input.caseIds.length !== input.rows)
-    throw new ScoringError(`${input.caseIds.length} case ids for ${input.rows} rows`);
+  const ids = input.caseIdColumn?.size ?? input.caseIds.length;
+  if (ids !== input.rows) throw new ScoringError(`${ids} case ids for ${input.rows} rows`);
 }
 
 /** The model's columns, in the model's order; no copy when the table already matches. */

@@ -9,10 +9,10 @@ const pinned = (text: string) => {
 };
 
 describe('parsePredictionFile', () => {
-  it('reads case_id,score rows into a map and reports the digest', () => {
+  it('reads case_id,score rows into interned ids and a float64 column, and reports the digest', () => {
     const p = pinned('case_id,score\na,0\nb,1\nc,0.25\n')();
     assert.deepEqual(
-      [...p.scores],
+      [...p.scores].map((score, i) => [p.ids.text(i), score]),
       [
         ['a', 0],
         ['b', 1],

@@ -19,7 +19,8 @@ import { judgeGuardrailsSequential, type CohortVerdict } from '../judging';
 import { cohortArms } from './cohort-arms';
 import type { Scorer } from '../models';
 import { armStats } from '../stats';
-import { FEATURES, generateCohort, SITES, type SimCase } from './cohort';
+import { FEATURES, generateCohort, SITES } from './cohort';
+import type { SimCase } from '../contracts/traffic';
 import { prng } from './prng';
 import { applyScenario, observedLabels } from './scenario';
 

@@ -15,3 +15,5 @@ export * from './drill';
 export * from './shadow-adjudication';
 export * from './monitoring-drift';
 export * from './canary-decision';
+export * from './model-interface';
+export * from './model-card';

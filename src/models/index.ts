@@ -10,6 +10,7 @@ import { OnnxModel, type OnnxOptions } from './onnx-runner';
 
 export { ModelFormatError } from './logistic';
 export { OnnxModel, DEFAULT_BATCH_SIZE, type OnnxOptions } from './onnx-runner';
+export { planOnnxInterface, type OnnxPlan } from './onnx-interface';
 export { logisticToOnnx, ONNX_INPUT, ONNX_OUTPUT, META_FEATURES } from './onnx-logistic';
 
 export type ModelFormat = 'vigil.logistic/v1' | 'onnx' | 'vigil.predictions/v1';
@@ -102,7 +103,7 @@ export async function loadScorer(
         score: async (input) => {
           checkInput(input);
           const x = selectColumns(input, model.features, label);
-          return checkScores(Float64Array.from(await model.score(x, input.rows, model.features.length)), input, label);
+          return checkScores(await model.score(x, input.rows, model.features.length), input, label);
         },
         close: () => model.close(),
       };
@@ -117,7 +118,11 @@ export async function loadScorer(
         label,
         features: [],
         score: async (input) =>
-          checkScores(joinPredictions(file, input.caseIdColumn ?? input.caseIds, new Set(input.droppedCaseIds ?? [])), input, label),
+          checkScores(
+            joinPredictions(file, input.caseIdColumn ?? input.caseIds, new Set(input.droppedCaseIds ?? [])),
+            input,
+            label,
+          ),
         close: async () => {},
       };
     }
@@ -148,11 +153,10 @@ function checkInput(input: ScoringInput): void {
 /** The model's columns, in the model's order; no copy when the table already matches. */
 export function selectColumns(input: ScoringInput, wanted: readonly string[], label: string): Float32Array {
   const names = input.featureNames;
-  const index = wanted.map((f) => {
-    const i = names.indexOf(f);
-    if (i < 0) throw new ModelFormatError(`model ${label} needs feature "${f}", which the data lacks`);
-    return i;
-  });
+  const at = new Map(names.map((n, i) => [n, i]));
+  const missing = wanted.filter((f) => !at.has(f));
+  if (missing.length > 0) throw new ModelFormatError(missingFeatures(label, missing, names));
+  const index = wanted.map((f) => at.get(f)!);
   if (index.length === names.length && index.every((v, k) => v === k)) return input.features;
   const F = names.length;
   const G = index.length;
@@ -163,6 +167,25 @@ export function selectColumns(input: ScoringInput, wanted: readonly string[], la
     for (let k = 0; k < G; k++) out[dst + k] = input.features[src + index[k]!]!;
   }
   return out;
+}
+
+/** Spelling-insensitive key: "Mean Radius", "mean_radius" and "mean-radius" meet as "mean_radius". */
+const looseName = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_\-.]+/g, '_');
+
+/** "needs features the data lacks: "mean radius" (the data has "mean_radius"), …" — all of them at once. */
+function missingFeatures(label: string, missing: readonly string[], have: readonly string[]): string {
+  const loose = new Map(have.map((h) => [looseName(h), h]));
+  const shown = missing.slice(0, 10).map((f) => {
+    const near = loose.get(looseName(f));
+    return near ? `"${f}" (the data has "${near}")` : `"${f}"`;
+  });
+  const more = missing.length > 10 ? `, and ${missing.length - 10} more` : '';
+  const one = missing.length === 1;
+  return `model ${label} needs ${one ? 'feature' : `${missing.length} features`} ${shown.join(', ')}${more}, which the data lacks`;
 }
 
 function checkScores(scores: Float64Array, input: ScoringInput, label: string): Float64Array {

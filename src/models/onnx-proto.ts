@@ -94,8 +94,17 @@ message TypeProto {
     int32 elem_type = 1;
     TensorShapeProto shape = 2;
   }
+  message Sequence {
+    TypeProto elem_type = 1;
+  }
+  message Map {
+    int32 key_type = 1;
+    TypeProto value_type = 2;
+  }
   oneof value {
     Tensor tensor_type = 1;
+    Sequence sequence_type = 4;
+    Map map_type = 5;
   }
   string denotation = 6;
 }
@@ -111,7 +120,7 @@ const root = protobuf.parse(ONNX_PROTO_SUBSET, { keepCase: true }).root;
 export const ModelProto = root.lookupType('onnx.ModelProto');
 
 /** ONNX TensorProto.DataType values used here. */
-export const OnnxDataType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
+export const OnnxDataType = { FLOAT: 1, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
 
 /** Plain-object shape of the fields we write (protobufjs accepts numbers for int64). */
 export interface OnnxModelObject {
@@ -133,6 +142,34 @@ export interface OnnxModelObject {
 export interface OnnxValueInfo {
   name: string;
   type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+}
+
+/** A value's type as the graph declares it: a tensor (with as much shape as is known), or something else. */
+export type DecodedType =
+  | { kind: 'tensor'; elemType: number; dims: (number | string | null)[] | null }
+  | { kind: 'sequence-of-map'; keyType: number; valueType: number | null }
+  | { kind: 'other' };
+
+export interface DecodedNode {
+  opType: string;
+  domain: string;
+  name: string;
+  input: string[];
+  output: string[];
+  /** Integer-list and string-list attributes (class labels, post_transform), by attribute name. */
+  ints: Map<string, number[]>;
+  strings: Map<string, string[]>;
+  text: Map<string, string>;
+}
+
+/** The parts of a model's graph that say how to feed it and read it: inputs, outputs, nodes and metadata. */
+export interface DecodedGraph {
+  producer: string;
+  metadata: Map<string, string>;
+  /** Graph inputs that are not initializers (older IR versions list initializers as inputs too). */
+  inputs: { name: string; type: DecodedType }[];
+  outputs: { name: string; type: DecodedType }[];
+  nodes: DecodedNode[];
 }
 
 export function encodeModel(model: OnnxModelObject): Uint8Array {
@@ -157,4 +194,87 @@ export function decodeModelHeader(bytes: Uint8Array): {
     irVersion: decoded.ir_version,
     metadata: new Map(decoded.metadata_props.map((p) => [p.key, p.value])),
   };
+}
+
+interface RawType {
+  tensor_type?: { elem_type: number; shape?: { dim: { dim_value?: number; dim_param?: string }[] } };
+  sequence_type?: { elem_type?: RawType };
+  map_type?: { key_type: number; value_type?: RawType };
+}
+
+function decodeType(t: RawType | undefined): DecodedType {
+  if (t?.tensor_type) {
+    const dims = t.tensor_type.shape
+      ? t.tensor_type.shape.dim.map((d) => (d.dim_value !== undefined ? d.dim_value : (d.dim_param ?? null)))
+      : null;
+    return { kind: 'tensor', elemType: t.tensor_type.elem_type, dims };
+  }
+  const map = t?.sequence_type?.elem_type?.map_type;
+  if (map)
+    return {
+      kind: 'sequence-of-map',
+      keyType: map.key_type,
+      valueType: map.value_type?.tensor_type?.elem_type ?? null,
+    };
+  return { kind: 'other' };
+}
+
+/** Decode the graph's interface and nodes (initializer contents are not kept); throws on bytes that are not a ModelProto. */
+export function decodeGraph(bytes: Uint8Array): DecodedGraph {
+  const m = ModelProto.toObject(ModelProto.decode(bytes), {
+    longs: Number,
+    bytes: String,
+    defaults: false,
+    oneofs: false,
+  }) as {
+    producer_name?: string;
+    metadata_props?: { key?: string; value?: string }[];
+    graph?: {
+      node?: {
+        input?: string[];
+        output?: string[];
+        name?: string;
+        op_type?: string;
+        domain?: string;
+        attribute?: { name?: string; ints?: number[]; strings?: string[]; s?: string }[];
+      }[];
+      initializer?: { name?: string }[];
+      input?: { name?: string; type?: RawType }[];
+      output?: { name?: string; type?: RawType }[];
+    };
+  };
+  const g = m.graph ?? {};
+  const initialised = new Set((g.initializer ?? []).map((i) => i.name ?? ''));
+  const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+  return {
+    producer: m.producer_name ?? '',
+    metadata: new Map((m.metadata_props ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
+    inputs: (g.input ?? [])
+      .filter((v) => !initialised.has(v.name ?? ''))
+      .map((v) => ({ name: v.name ?? '', type: decodeType(v.type) })),
+    outputs: (g.output ?? []).map((v) => ({ name: v.name ?? '', type: decodeType(v.type) })),
+    nodes: (g.node ?? []).map((n) => {
+      const attrs = n.attribute ?? [];
+      return {
+        opType: n.op_type ?? '',
+        domain: n.domain ?? '',
+        name: n.name ?? '',
+        input: n.input ?? [],
+        output: n.output ?? [],
+        ints: new Map(attrs.filter((a) => a.ints?.length).map((a) => [a.name ?? '', a.ints!.map(Number)])),
+        strings: new Map(attrs.filter((a) => a.strings?.length).map((a) => [a.name ?? '', a.strings!.map(b64)])),
+        text: new Map(attrs.filter((a) => a.s).map((a) => [a.name ?? '', b64(a.s!)])),
+      };
+    }),
+  };
+}
+
+/**
+ * Bytes that, appended to a serialized model, add graph outputs: protobuf merges a repeated message field
+ * that occurs twice, so `model ‖ extra` parses as the model with these outputs added. Used to fetch the
+ * probability tensor that feeds a ZipMap (onnxruntime-node cannot return sequences of maps) without
+ * re-encoding, and so without dropping any field this subset does not declare.
+ */
+export function extraGraphOutputs(outputs: OnnxValueInfo[]): Uint8Array {
+  return ModelProto.encode(ModelProto.fromObject({ graph: { output: outputs } })).finish();
 }

@@ -129,7 +129,7 @@ describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
     });
 
   let ok: OnnxModel;
-  before(async () => (ok = await OnnxModel.load(identity({}))));
+  before(async () => (ok = await OnnxModel.load(identity({}), { output: { scale: 'probability' } })));
   after(() => ok.close());
 
   it('accepts a well-formed pass-through model (control)', () => {
@@ -148,30 +148,37 @@ describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
       /not an ONNX model|onnxruntime rejected/,
     ],
     [
-      'an input with another name',
-      () => OnnxModel.load(identity({ inputs: ['x'] })),
-      /expected exactly one input "features", found \[x\]/,
+      'an int64 input',
+      () => OnnxModel.load(identity({ elem: OnnxDataType.INT64 }), { output: { scale: 'probability' } }),
+      /input "features" must be a float32 \(or float64\) tensor \[N, F\], found int64\[N, 1\]/,
     ],
-    ['a double-typed input', () => OnnxModel.load(identity({ elem: OnnxDataType.DOUBLE })), /must be a float32 tensor/],
     [
       'more columns than declared features',
-      () => OnnxModel.load(identity({ inDims: [3], outDims: [3] })),
-      /has 3 columns but the model declares 1 features/,
+      () => OnnxModel.load(identity({ inDims: [3], outDims: [3] }), { output: { scale: 'probability' } }),
+      /model input "features" takes 3 features; the model card lists 1 \(2 too few\)/,
     ],
     [
-      'an output with several values per row',
-      () => OnnxModel.load(identity({ inDims: [2], outDims: [2], meta: '["a","b"]' })),
-      /output "probability" must be a float32 tensor \[N\] or \[N, 1\]/,
+      'an output of unknown meaning (neither sigmoid, softmax nor a classifier)',
+      () => OnnxModel.load(identity({})),
+      /cannot tell whether output "probability" \(made by no op: a graph input passed through\) is a probability or a logit/,
+    ],
+    [
+      'a three-class output without a positive class',
+      () =>
+        OnnxModel.load(identity({ inDims: [3], outDims: [3], meta: '["a","b","c"]' }), {
+          output: { scale: 'probability' },
+        }),
+      /has classes \[0, 1, 2\]; say which is positive/,
     ],
     [
       'no feature metadata and no feature list',
-      () => OnnxModel.load(identity({ meta: null })),
-      /no "vigil.features" metadata/,
+      () => OnnxModel.load(identity({ meta: null }), { output: { scale: 'probability' } }),
+      /carries no feature names/,
     ],
     ['malformed feature metadata', () => OnnxModel.load(identity({ meta: '"s"' })), /must be a JSON array/],
     [
       'a feature list that contradicts the metadata',
-      () => OnnxModel.load(identity({}), { features: ['t'] }),
+      () => OnnxModel.load(identity({}), { features: ['t'], output: { scale: 'probability' } }),
       /declares features \[s\] but \[t\] were given/,
     ],
   ];
@@ -181,8 +188,16 @@ describe('OnnxModel.load rejects bad models with a ModelFormatError', () => {
     });
   }
 
+  it('feeds a float64 input and an input of any name', async () => {
+    const m = await OnnxModel.load(identity({ elem: OnnxDataType.DOUBLE, inputs: ['x'] }), {
+      output: { scale: 'probability' },
+    });
+    assert.deepEqual([...(await m.score(Float32Array.of(0.25, 0.5), 2, 1))], [0.25, 0.5]);
+    await m.close();
+  });
+
   it('takes the feature order from the caller for foreign models without metadata', async () => {
-    const m = await OnnxModel.load(identity({ meta: null }), { features: ['s'] });
+    const m = await OnnxModel.load(identity({ meta: null }), { features: ['s'], output: { scale: 'probability' } });
     assert.deepEqual([...(await m.score(Float32Array.of(0.25, 0.5), 2, 1))], [0.25, 0.5]);
     await m.close();
   });

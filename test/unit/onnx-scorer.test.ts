@@ -113,7 +113,7 @@ describe('loadScorer', () => {
     ['a negative', [-0.1], /outside \[0, 1\]/, 1],
   ] as const) {
     it(`turns ${what} score into a ScoringError naming the row and case`, async () => {
-      const scorer = await loadScorer(passThrough, 'p.onnx');
+      const scorer = await loadScorer(passThrough, 'p.onnx', { onnx: { output: { scale: 'probability' } } });
       await assert.rejects(
         scorer.score(input([...scores])),
         (e: unknown) => e instanceof ScoringError && e.row === row && message.test(e.message),
@@ -123,7 +123,7 @@ describe('loadScorer', () => {
   }
 
   it('refuses length mismatches between features, rows and case ids', async () => {
-    const scorer = await loadScorer(passThrough, 'p.onnx');
+    const scorer = await loadScorer(passThrough, 'p.onnx', { onnx: { output: { scale: 'probability' } } });
     await assert.rejects(scorer.score(input([0.1, 0.2], { rows: 3 })), /expected 3 rows × 1 features/);
     await assert.rejects(scorer.score(input([0.1, 0.2], { caseIds: ['c1'] })), /1 case ids for 2 rows/);
     await scorer.close();

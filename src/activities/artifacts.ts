@@ -44,7 +44,7 @@ export async function openScorer(evidence: EvidencePort, ref: ModelRef): Promise
   try {
     return await loadScorer(bytes, LOADER_TYPE[ref.format], {
       predictionsSha256: ref.artifact.sha256,
-      ...(ref.features ? { onnx: { features: ref.features } } : {}),
+      onnx: { features: ref.features, input: ref.input, output: ref.output },
     });
   } catch (e) {
     throw asArtifactFailure(`model ${ref.version} (${ref.format}, ${ref.artifact.key})`, e);

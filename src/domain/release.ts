@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CanaryDecisionRecord, CanaryHold } from './canary-decision';
 import { DatasetSchemaSchema } from './dataset-schema';
+import { ModelInterfaceSchema } from './model-interface';
 import { Sha256Hex, type ChainHead, type EvidenceRef } from './evidence';
 import { ReleasePolicySchema, type Role } from './policy';
 import type { ShadowAdjudicationStatus } from './shadow-adjudication';
@@ -25,6 +26,9 @@ export const ModelRefSchema = z.object({
   format: z.enum(['vigil.logistic/v1', 'onnx', 'vigil.predictions/v1']).default('vigil.logistic/v1'),
   /** Input feature order of a foreign ONNX model that carries no "vigil.features" metadata. */
   features: z.array(z.string().min(1).max(256)).min(1).max(4096).optional(),
+  /** ONNX input and score output where the graph leaves a choice (the model card's interface; docs/models.md). */
+  input: ModelInterfaceSchema.shape.input,
+  output: ModelInterfaceSchema.shape.output,
   /** When training began (no earlier than its code commit); the acceptance criteria must be registered before it. */
   trainingStartedAt: z.iso.datetime().optional(),
 });
@@ -80,8 +84,10 @@ export const ReleaseRequestSchema = z
       ['candidate', r.candidate],
       ['incumbent', r.incumbent],
     ] as const) {
-      if (m.features && m.format !== 'onnx') {
-        ctx.addIssue({ code: 'custom', path: [arm, 'features'], message: 'features are only given for ONNX models' });
+      for (const field of ['features', 'input', 'output'] as const) {
+        if (m[field] && m.format !== 'onnx') {
+          ctx.addIssue({ code: 'custom', path: [arm, field], message: `${field} is only given for ONNX models` });
+        }
       }
     }
     if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256) {

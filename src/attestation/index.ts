@@ -39,4 +39,3 @@ export {
   type VerifyAttestationOptions,
 } from './attest';
 export { loadOrCreateDevKey, DevKeyError, DEV_KEY_FILE } from './dev-key';
-export { runAttestVerify, ATTEST_VERIFY_USAGE, AttestExit } from './cli-commands';

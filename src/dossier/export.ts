@@ -1,11 +1,8 @@
 /** `vigil dossier export <releaseId> --pdf out.pdf [--html out.html]`: the final dossier, printed by headless Chromium. */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { EvidencePort } from '../contracts/ports';
 import type { EvidenceRef, ReleaseStatus } from '../domain';
 
-export const DOSSIER_EXPORT_USAGE =
-  'usage: vigil dossier export <releaseId> (--pdf out.pdf | --html out.html) [--chromium /usr/bin/chromium]';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Flags for Debian's chromium in containers and CI (see TOOLCHAIN.md). */
 export const CHROMIUM_ARGS = [
@@ -81,37 +78,34 @@ export interface DossierExportDeps {
   stderr: (text: string) => void;
 }
 
-/** Exit codes as the CLI's: 0 ok, 2 usage, 3 nothing to export, 4 failure. */
-export async function runDossierExport(args: string[], deps: DossierExportDeps): Promise<number> {
-  let values: { pdf?: string | undefined; html?: string | undefined; chromium?: string | undefined };
-  let positionals: string[];
+/** Where to write the dossier: at least one of `pdf` and `html`. */
+export interface DossierExportOptions {
+  pdf?: string | undefined;
+  html?: string | undefined;
+  chromium?: string | undefined;
+}
+
+/**
+ * The release's latest dossier to PDF and/or HTML (`vigil dossier export`, which parses the arguments).
+ * Exit codes as the CLI's: 0 ok, 3 nothing to export, 4 failure.
+ */
+export async function exportDossier(
+  releaseId: string,
+  o: DossierExportOptions,
+  deps: DossierExportDeps,
+): Promise<number> {
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { pdf: { type: 'string' }, html: { type: 'string' }, chromium: { type: 'string' } },
-    }));
-  } catch (err) {
-    deps.stderr(`${(err as Error).message}\n${DOSSIER_EXPORT_USAGE}\n`);
-    return 2;
-  }
-  if (positionals.length !== 1 || (!values.pdf && !values.html)) {
-    deps.stderr(`${DOSSIER_EXPORT_USAGE}\n`);
-    return 2;
-  }
-  try {
-    const status = await deps.releaseStatus(positionals[0]!);
+    const status = await deps.releaseStatus(releaseId);
     const ref = latestDossierRef(status);
     if (!ref) {
       deps.stderr(`release ${status.releaseId} has no dossier yet (stage ${status.stage})\n`);
       return 3;
     }
     const { html } = await readDossierHtml(deps.evidence, ref);
-    if (values.html) fs.writeFileSync(values.html, html);
-    if (values.pdf) await renderPdf(html, values.pdf, values.chromium ?? CHROMIUM_PATH);
+    if (o.html) fs.writeFileSync(o.html, html);
+    if (o.pdf) await renderPdf(html, o.pdf, o.chromium ?? CHROMIUM_PATH);
     deps.stdout(
-      `exported dossier ${ref.sha256} of ${status.releaseId}${values.pdf ? ` to ${values.pdf}` : ''}${values.html ? ` and ${values.html}` : ''}\n`,
+      `exported dossier ${ref.sha256} of ${status.releaseId}${o.pdf ? ` to ${o.pdf}` : ''}${o.html ? ` and ${o.html}` : ''}\n`,
     );
     return 0;
   } catch (err) {

@@ -13,7 +13,6 @@ import {
   loadOrCreateDevKey,
   pae,
   PublicKeyVerifier,
-  runAttestVerify,
   signEnvelope,
   signStatement,
   SLSA_PROVENANCE_V1,
@@ -22,6 +21,13 @@ import {
   VIGIL_EVALUATION_V1,
   type DsseEnvelope,
 } from '../../src/attestation';
+import { run } from '../../src/cli/program';
+
+/** `vigil attest verify …`, run in-process through the CLI. */
+const runAttestVerify = (
+  args: string[],
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> => run(['attest', 'verify', ...args], { ...io, env: {}, readStdin: async () => '' });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-attest-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

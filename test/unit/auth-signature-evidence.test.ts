@@ -7,14 +7,15 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { recordActivities } from '../../src/activities/records';
 import { signatureEnvelopeKey } from '../../src/contracts/evidence-keys';
-import {
-  Ed25519Signer,
-  PublicKeyVerifier,
-  runAttestVerify,
-  verifyAttestation,
-  VIGIL_APPROVAL_V1,
-} from '../../src/attestation';
+import { Ed25519Signer, PublicKeyVerifier, verifyAttestation, VIGIL_APPROVAL_V1 } from '../../src/attestation';
+import { run } from '../../src/cli/program';
 import { MemoryEvidence } from './ui-fakes';
+
+/** `vigil attest verify …`, run in-process through the CLI. */
+const runAttestVerify = (
+  args: string[],
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> => run(['attest', 'verify', ...args], { ...io, env: {}, readStdin: async () => '' });
 
 async function signedRecord() {
   const evidence = new MemoryEvidence();

@@ -12,11 +12,23 @@ import {
   missingProvenanceFields,
   type DatasetManifest,
 } from '../../src/domain/dataset-manifest';
-import { runDatasetManifest, runDatasetProve } from '../../src/provenance/cli-commands';
+import { run } from '../../src/cli/program';
 import { verifyRowInclusion, type RowInclusionProof } from '../../src/provenance/inclusion';
-import { readLineage } from '../../src/provenance/cli-commands';
+import { readLineage } from '../../src/provenance/lineage-file';
 import { buildDatasetManifest } from '../../src/provenance/manifest-builder';
 import { splitFor } from '../../src/provenance/split';
+
+/** `vigil dataset manifest …`, run in-process through the CLI. */
+const runDatasetManifest = (
+  args: string[],
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> => run(['dataset', 'manifest', ...args], { ...io, env: {}, readStdin: async () => '' });
+
+/** `vigil dataset prove …`, run in-process through the CLI. */
+const runDatasetProve = (
+  args: string[],
+  io: { stdout: (t: string) => void; stderr: (t: string) => void },
+): Promise<number> => run(['dataset', 'prove', ...args], { ...io, env: {}, readStdin: async () => '' });
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'provenance');
 const fx = (name: string): string => path.join(FIX, name);
@@ -199,7 +211,7 @@ describe('dataset manifest', () => {
       [[path.join(tmp, 'nope.csv'), '--lineage', fx('lineage.yaml')], /data file not found/],
       [[fx('cohort.csv'), '--lineage', fx('lineage.yaml')], /needs the HMAC key "test-split-key"/],
       [[fx('cohort.csv')], /--lineage is required/],
-      [[fx('cohort.csv'), '--lineage', fx('lineage.yaml'), '--bogus'], /Unknown option/],
+      [[fx('cohort.csv'), '--lineage', fx('lineage.yaml'), '--bogus'], /unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {
       const out = path.join(tmp, `never-${crypto.randomUUID()}.json`);

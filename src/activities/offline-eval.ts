@@ -1,33 +1,26 @@
 import { heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { StageOutput } from '../contracts/live-source';
+import type { EvidencePort } from '../contracts/ports';
 import type { LockedTable } from '../data';
 import {
   ErrorType,
+  evaluationSplit,
   type CriterionOutcome,
   type DatasetRef,
-  type LeakageOutcome,
+  type EvidenceRef,
   type OfflineMeasurement,
   type ReleaseRequest,
 } from '../domain';
 import { evaluateAcceptance, type AcceptanceReport, type ThresholdRule } from '../evaluation';
-import { canonicalBytes, sha256Hex } from '../evidence';
-import {
-  duplicateRows,
-  featureRowDigests,
-  hashPatientId,
-  leakageVerdict,
-  patientOverlap,
-  singleFeatureLeakage,
-  type LeakageCheck,
-  type LeakageFinding,
-} from '../leakage';
+import { policyDigest } from '../evidence';
+import { checkLeakage, type LeakageResult } from '../leakage';
 import { scorePair, type Scorer } from '../models';
 import { modelCurves, renderEvaluationReportHtml } from '../report';
 import { armStats, rocAuc } from '../stats';
 import { asArtifactFailure, closeAll, openScorers } from './artifacts';
 import { readDataset } from './dataset';
 import type { ActivityDeps } from './deps';
-import type { StageOutput } from '../contracts/live-source';
 
 /** What the history carries of a criterion: its verdict, reason and failing slices — not the numbers. */
 export function criterionOutcomes(report: AcceptanceReport): CriterionOutcome[] {
@@ -39,108 +32,6 @@ export function criterionOutcomes(report: AcceptanceReport): CriterionOutcome[] 
     reason: c.reason,
     failingSlices: c.slices.filter((s) => s.status !== 'pass').map((s) => s.slice),
   }));
-}
-
-const SHA256_HEX = /^[0-9a-f]{64}$/;
-
-/**
- * Patient ids as hashes. Ids already hashed by the site (64 hex) are compared as they are; raw ids are
- * hashed with a key derived from the two pinned datasets, so only hashes reach findings and evidence.
- * A split with hashed ids compared to one with raw ids cannot be matched: null.
- */
-function comparableIds(a: readonly string[], b: readonly string[], key: string): [string[], string[]] | null {
-  const hashed = (ids: readonly string[]) => ids.every((id) => SHA256_HEX.test(id));
-  const [ha, hb] = [hashed(a), hashed(b)];
-  if (ha && hb) return [[...a], [...b]];
-  if (ha !== hb) return null;
-  return [a.map((id) => hashPatientId(id, key)), b.map((id) => hashPatientId(id, key))];
-}
-
-/** Row digests of `table` over `columns` (by name), or null when the table lacks one of them. */
-function digestsOver(table: LockedTable, columns: readonly string[]): string[] | null {
-  const index = columns.map((c) => table.featureNames.indexOf(c));
-  if (index.some((i) => i < 0)) return null;
-  const F = table.featureNames.length;
-  const G = columns.length;
-  const x = new Float32Array(table.rows * G);
-  for (let r = 0; r < table.rows; r++) for (let k = 0; k < G; k++) x[r * G + k] = table.features[r * F + index[k]!]!;
-  return featureRowDigests(x, table.rows, G);
-}
-
-export interface LeakageResult extends LeakageOutcome {
-  /** Full findings (counts, hashed examples, feature AUCs) for the evidence report. */
-  details: (LeakageFinding & { split: string })[];
-  summary: string;
-}
-
-/**
- * Leakage between the evaluation split and every split that informed the model or its operating point:
- * shared (hashed) patients, identical feature rows, and a single feature that nearly determines the label.
- */
-export function checkLeakage(
-  evaluation: { ref: DatasetRef; table: LockedTable },
-  others: { ref: DatasetRef; table: LockedTable }[],
-): LeakageResult {
-  const ran = new Set<LeakageCheck>();
-  const notRun: { check: string; reason: string }[] = [];
-  const details: (LeakageFinding & { split: string })[] = [];
-  const ev = evaluation.table;
-  for (const { ref, table } of others) {
-    const split = `${ref.role} ${ref.name}`;
-    const relabel = (f: LeakageFinding): LeakageFinding & { split: string } =>
-      ref.role === 'training'
-        ? { ...f, split }
-        : { ...f, split, reason: `${split} vs evaluation: ${f.reason.replaceAll('training', ref.role)}` };
-
-    if (table.patientIds && ev.patientIds) {
-      const key = `vigil.leakage/v1:${ref.artifact.sha256}:${evaluation.ref.artifact.sha256}`;
-      const ids = comparableIds(table.patientIds, ev.patientIds, key);
-      if (ids) {
-        ran.add('patient-overlap');
-        details.push(...patientOverlap(ids[0], ids[1]).map(relabel));
-      } else {
-        notRun.push({
-          check: 'patient-overlap',
-          reason: `${split}: patient ids are hashed in one split and raw in the other; they cannot be compared`,
-        });
-      }
-    } else {
-      notRun.push({
-        check: 'patient-overlap',
-        reason: `${split}: ${table.patientIds ? 'the evaluation split' : 'this split'} has no patient id column`,
-      });
-    }
-
-    const theirs = digestsOver(table, ev.featureNames);
-    if (theirs) {
-      ran.add('duplicate-rows');
-      details.push(
-        ...duplicateRows(theirs, featureRowDigests(ev.features, ev.rows, ev.featureNames.length)).map(relabel),
-      );
-    } else {
-      notRun.push({
-        check: 'duplicate-rows',
-        reason: `${split} lacks some of the evaluation features (${ev.featureNames.join(', ')})`,
-      });
-    }
-  }
-  ran.add('single-feature');
-  details.push(
-    ...singleFeatureLeakage(ev.featureNames, ev.features, ev.labels).map((f) => ({
-      ...f,
-      split: `evaluation ${evaluation.ref.name}`,
-    })),
-  );
-
-  const verdict = leakageVerdict([...ran], details);
-  return {
-    verdict: verdict.verdict,
-    checks: verdict.checks,
-    findings: details.map((f) => ({ check: f.check, reason: f.reason })),
-    notRun,
-    details,
-    summary: verdict.summary,
-  };
 }
 
 /** Both models on the very same locked rows and float32 features. */
@@ -162,6 +53,95 @@ const tableSummary = (ref: DatasetRef, t: LockedTable) => ({
   missing: t.missing,
 });
 
+/** The full evaluation report (JSON) and its readable HTML form, as evidence. */
+async function recordOfflineReport(
+  evidence: EvidencePort,
+  c: {
+    input: { releaseId: string; at: string };
+    request: ReleaseRequest;
+    policySha256: string;
+    measurement: OfflineMeasurement;
+    scorers: { candidate: Scorer; incumbent: Scorer };
+    report: AcceptanceReport;
+    scores: { candidate: Float64Array; incumbent: Float64Array };
+    labels: LockedTable['labels'];
+    tables: ReturnType<typeof tableSummary>[];
+    leakage: LeakageResult;
+  },
+): Promise<[EvidenceRef, EvidenceRef]> {
+  const { input, request, policySha256, measurement, report, scores, labels, leakage } = c;
+  const evaluationRef = evaluationSplit(request);
+  const { operatingPoint } = request.policy;
+  const [candidate, incumbent] = [c.scorers.candidate, c.scorers.incumbent];
+  const subject = {
+    dataset: { name: evaluationRef.name, sha256: evaluationRef.artifact.sha256, rows: measurement.n },
+    candidate: {
+      version: request.candidate.version,
+      sha256: request.candidate.artifact.sha256,
+      format: request.candidate.format,
+      scorer: candidate.label,
+    },
+    incumbent: {
+      version: request.incumbent.version,
+      sha256: request.incumbent.artifact.sha256,
+      format: request.incumbent.format,
+      scorer: incumbent.label,
+    },
+    policy: { id: request.policy.id, version: request.policy.version, sha256: policySha256 },
+  };
+  // The readable form reviewers see: criteria with reasons, ROC/PR/reliability plots, per-slice table.
+  const html = renderEvaluationReportHtml({
+    ...subject,
+    report,
+    title: `Offline evaluation: ${request.modelName} ${request.candidate.version} vs ${request.incumbent.version}`,
+    curves: {
+      candidate: modelCurves(scores.candidate, labels),
+      incumbent: modelCurves(scores.incumbent, labels),
+    },
+  });
+  const [htmlRef, reportRef] = await Promise.all([
+    evidence.putBytes(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8'),
+    evidence.putJson({
+      kind: 'vigil.offline-eval/v3',
+      releaseId: input.releaseId,
+      at: input.at,
+      ...subject,
+      dataset: { ...subject.dataset, positives: measurement.positives },
+      policy: { ...subject.policy, registeredAt: request.policy.registeredAt },
+      tables: c.tables,
+      operatingPoint: { policy: operatingPoint, ...report.thresholds },
+      leakage: {
+        verdict: leakage.verdict,
+        summary: leakage.summary,
+        checks: leakage.checks,
+        notRun: leakage.notRun,
+        findings: leakage.details,
+      },
+      report,
+    }),
+  ]);
+  return [reportRef, htmlRef];
+}
+
+/** Leakage of the evaluation split against every training split (read here) and the tuning split, if any. */
+async function leakageAgainst(
+  evidence: EvidencePort,
+  evaluation: { ref: DatasetRef; table: LockedTable },
+  trainingRefs: DatasetRef[],
+  tuning: { ref: DatasetRef; table: LockedTable } | null,
+) {
+  const trainings = [];
+  for (const ref of trainingRefs) {
+    const features = evaluation.table.featureNames;
+    trainings.push({ ref, table: (await readDataset(evidence, ref, { slices: [], features })).table });
+  }
+  try {
+    return { trainings, leakage: checkLeakage(evaluation, [...trainings, ...(tuning ? [tuning] : [])]) };
+  } catch (e) {
+    throw asArtifactFailure('leakage checks', e);
+  }
+}
+
 export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence'>) {
   return {
     /**
@@ -178,7 +158,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
       at: string;
     }): Promise<StageOutput<OfflineMeasurement>> {
       const { request } = input;
-      const policySha256 = sha256Hex(canonicalBytes(request.policy));
+      const policySha256 = policyDigest(request.policy);
       if (policySha256 !== input.policySha256) {
         throw ApplicationFailure.nonRetryable(
           `acceptance policy digest ${policySha256} differs from ${input.policySha256} pinned at SNAPSHOT; refusing to evaluate`,
@@ -186,7 +166,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
         );
       }
       const { offline, operatingPoint } = request.policy;
-      const evaluationRef = request.datasets.find((d) => d.role === 'evaluation')!;
+      const evaluationRef = evaluationSplit(request);
       const tuningRef =
         operatingPoint.kind === 'fixed' ? null : (request.datasets.find((d) => d.role === 'tuning') ?? null);
       const trainingRefs = request.datasets.filter((d) => d.role === 'training');
@@ -204,23 +184,12 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
         const tuningScores = tuning ? await scoreTable(candidate, incumbent, tuning, tuningRef!) : null;
         heartbeat('scored');
 
-        const trainings = [];
-        for (const ref of trainingRefs) {
-          trainings.push({
-            ref,
-            table: (await readDataset(evidence, ref, { slices: [], features: evaluation.featureNames })).table,
-          });
-        }
-        const leakage = (() => {
-          try {
-            return checkLeakage({ ref: evaluationRef, table: evaluation }, [
-              ...trainings,
-              ...(tuning ? [{ ref: tuningRef!, table: tuning }] : []),
-            ]);
-          } catch (e) {
-            throw asArtifactFailure('leakage checks', e);
-          }
-        })();
+        const { trainings, leakage } = await leakageAgainst(
+          evidence,
+          { ref: evaluationRef, table: evaluation },
+          [...trainingRefs],
+          tuning ? { ref: tuningRef!, table: tuning } : null,
+        );
         heartbeat('leakage checked');
 
         const thresholdRule: ThresholdRule =
@@ -267,57 +236,22 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
             notRun: leakage.notRun,
           },
         };
-        const subject = {
-          dataset: { name: evaluationRef.name, sha256: evaluationRef.artifact.sha256, rows: measurement.n },
-          candidate: {
-            version: request.candidate.version,
-            sha256: request.candidate.artifact.sha256,
-            format: request.candidate.format,
-            scorer: candidate.label,
-          },
-          incumbent: {
-            version: request.incumbent.version,
-            sha256: request.incumbent.artifact.sha256,
-            format: request.incumbent.format,
-            scorer: incumbent.label,
-          },
-          policy: { id: request.policy.id, version: request.policy.version, sha256: policySha256 },
-        };
-        // The readable form reviewers see: criteria with reasons, ROC/PR/reliability plots, per-slice table.
-        const html = renderEvaluationReportHtml({
-          ...subject,
+        const [reportRef, htmlRef] = await recordOfflineReport(evidence, {
+          input,
+          request,
+          policySha256,
+          measurement,
+          scorers: { candidate, incumbent },
           report,
-          title: `Offline evaluation: ${request.modelName} ${request.candidate.version} vs ${request.incumbent.version}`,
-          curves: {
-            candidate: modelCurves(scores.candidate, labels),
-            incumbent: modelCurves(scores.incumbent, labels),
-          },
+          scores,
+          labels,
+          tables: [
+            tableSummary(evaluationRef, evaluation),
+            ...(tuning ? [tableSummary(tuningRef!, tuning)] : []),
+            ...trainings.map((t) => tableSummary(t.ref, t.table)),
+          ],
+          leakage,
         });
-        const [htmlRef, reportRef] = await Promise.all([
-          evidence.putBytes(Buffer.from(html, 'utf8'), 'text/html; charset=utf-8'),
-          evidence.putJson({
-            kind: 'vigil.offline-eval/v3',
-            releaseId: input.releaseId,
-            at: input.at,
-            ...subject,
-            dataset: { ...subject.dataset, positives: measurement.positives },
-            policy: { ...subject.policy, registeredAt: request.policy.registeredAt },
-            tables: [
-              tableSummary(evaluationRef, evaluation),
-              ...(tuning ? [tableSummary(tuningRef!, tuning)] : []),
-              ...trainings.map((t) => tableSummary(t.ref, t.table)),
-            ],
-            operatingPoint: { policy: operatingPoint, ...report.thresholds },
-            leakage: {
-              verdict: leakage.verdict,
-              summary: leakage.summary,
-              checks: leakage.checks,
-              notRun: leakage.notRun,
-              findings: leakage.details,
-            },
-            report,
-          }),
-        ]);
         return { measurement, artifacts: [reportRef, htmlRef] };
       } finally {
         await closeAll(scorers);

@@ -12,3 +12,4 @@ export {
   type LeakageVerdict,
   type SingleFeatureOptions,
 } from './checks';
+export { checkLeakage, type LeakageResult } from './splits';

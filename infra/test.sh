@@ -14,6 +14,8 @@ echo "test: typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "test: lint"
 npx eslint .
+echo "test: dependency rules (depcruise: layers, cycles, workflow fence; .dependency-cruiser.cjs)"
+npm run --silent depcheck
 echo "test: format (prettier --check)"
 npx prettier --check . >/dev/null || { npx prettier --check . ; echo "test: run npm run format" >&2; exit 1; }
 

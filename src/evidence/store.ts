@@ -1,6 +1,6 @@
 import {
   GetObjectCommand,
-  HeadObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
@@ -57,14 +57,14 @@ export class EvidenceStore {
     const ref = { key, sha256, size: bytes.length, mediaType };
     const written = await this.createOnly(key, bytes, sha256, mediaType);
     if (written.created) return { ...ref, versionId: written.versionId };
-    // Same key means same bytes (that is what the key says), so the earlier write stands. The
-    // ref keeps the caller's mediaType: the bytes, not the first writer's label, are the evidence.
-    const head = await this.send('head', key, () =>
-      this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
-    );
-    // A size mismatch can only be a damaged object: reading it back raises the integrity error.
-    if (head.ContentLength !== undefined && head.ContentLength !== bytes.length) await this.getBytes(key);
-    return { ...ref, versionId: head.VersionId };
+    // Same key means same bytes (that is what the key says), so the earlier write stands: its
+    // first version, which is the locked one (a later overwrite cannot replace it). The ref keeps
+    // the caller's mediaType: the bytes, not the first writer's label, are the evidence. Reading it
+    // back raises the integrity error if that version is damaged.
+    const existing = await this.read(key);
+    const actual = sha256Hex(existing.bytes);
+    if (actual !== sha256) throw new EvidenceIntegrityError(key, sha256, actual);
+    return { ...ref, versionId: existing.versionId };
   }
 
   /**
@@ -86,7 +86,11 @@ export class EvidenceStore {
     return { ...ref, versionId: existing.versionId };
   }
 
-  /** Read and verify. For sha256/<hex> keys the key itself is the expected digest. */
+  /**
+   * Read and verify: the recorded version when given, else the key's first version (never simply
+   * the latest, which anyone with write access could have replaced). For sha256/<hex> keys the key
+   * itself is the expected digest.
+   */
   async getBytes(key: string, expectedSha256?: string, versionId?: string): Promise<Buffer> {
     const expected = expectedSha256 ?? CONTENT_KEY.exec(key)?.[1];
     const { bytes } = await this.read(key, versionId);
@@ -137,7 +141,38 @@ export class EvidenceStore {
     }
   }
 
-  private async read(key: string, versionId?: string): Promise<{ bytes: Buffer; versionId: string | undefined }> {
+  /**
+   * The version a read without a recorded versionId means: the key's first version. Every write
+   * here is create-only, so that is the one this store wrote and locked; a later PUT or delete
+   * marker by anyone else cannot hide it from readers. Undefined in a bucket without versioning.
+   */
+  async originalVersion(key: string): Promise<string | undefined> {
+    let oldest: string | undefined;
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.send('list versions', key, () =>
+        this.s3.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: key,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionIdMarker,
+          }),
+        ),
+      );
+      // Newest first (S3's order), so the last version of the key seen is the oldest.
+      for (const v of res.Versions ?? []) if (v.Key === key && v.VersionId) oldest = v.VersionId;
+      if (!res.IsTruncated || !res.NextKeyMarker || res.NextKeyMarker > key) break;
+      keyMarker = res.NextKeyMarker;
+      versionIdMarker = res.NextVersionIdMarker;
+    }
+    if (oldest === undefined) throw new EvidenceNotFoundError(key);
+    return oldest === 'null' ? undefined : oldest;
+  }
+
+  private async read(key: string, recorded?: string): Promise<{ bytes: Buffer; versionId: string | undefined }> {
+    const versionId = recorded ?? (await this.originalVersion(key));
     const res = await this.send(
       'get',
       key,

@@ -51,6 +51,8 @@ export interface SpawnOptions {
   logFile: string;
   log: Logger;
   cwd?: string;
+  /** Added to the inherited environment (secrets for the server only: never logged). */
+  env?: Record<string, string>;
 }
 
 export function spawnManaged(opts: SpawnOptions): ManagedProcess {
@@ -66,7 +68,12 @@ export function spawnManaged(opts: SpawnOptions): ManagedProcess {
     : [opts.command, opts.args];
   let child: ChildProcess;
   try {
-    child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: false });
+    child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: ['ignore', fd, fd],
+      detached: false,
+    });
   } finally {
     fs.closeSync(fd);
   }

@@ -1,11 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import {
   CreateBucketCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
   ListBucketsCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -36,8 +38,10 @@ export interface StartSeaweedOptions {
   binDir: string;
   stateDir: string;
   s3Port: number;
-  /** The application's non-admin identity (config.s3 credentials). */
+  /** The application's writing identity (config.s3 credentials of the worker). */
   app: S3Credentials;
+  /** The read-only identity (API, auditors); a random one per state dir when not given. */
+  reader?: S3Credentials;
   log: Logger;
   readyTimeoutMs?: number;
 }
@@ -46,21 +50,38 @@ export interface SeaweedServer {
   endpoint: string;
   /** Admin identity: for bucket bootstrap only, never handed to the application. */
   admin: S3Credentials;
+  /** Read-only identity: lists and reads objects and their versions, nothing else. */
+  reader: S3Credentials;
+  /** The internal listeners (all locked: see startSeaweed), for tests that prove they refuse. */
+  internal: SeaweedInternalPorts;
+  /** The CA the internal gRPC listeners require client certificates from (the application never has one). */
+  grpcCaFile: string;
   process: ManagedProcess;
   stop(): Promise<void>;
 }
 
 /**
- * The application may read, write, list, tag and set/read retention, but is not Admin and has
- * no BypassGovernanceRetention: it cannot shorten or remove a lock it (or anyone) placed.
+ * The worker creates and reads objects. SeaweedFS's identity actions are coarse: `Write` also
+ * covers overwrites and delete markers, and a PUT carrying Object Lock headers needs
+ * `PutObjectRetention`. The bucket policy (EVIDENCE_BUCKET_POLICY) takes deletes away from every
+ * identity; a COMPLIANCE lock cannot be shortened or removed by anyone; overwrites (a new latest
+ * version over a locked one) cannot be refused by SeaweedFS, so readers read by recorded version and
+ * the audit reports such a key as hidden. No Tagging, no legal hold changes, not Admin.
  */
-const APP_ACTIONS = [
+export const WORKER_ACTIONS = [
   'Read',
   'Write',
   'List',
-  'Tagging',
   'GetObjectRetention',
   'PutObjectRetention',
+  'GetObjectLegalHold',
+  'GetBucketObjectLockConfiguration',
+];
+/** The API and auditors: read and list (versions included), nothing else. */
+export const READER_ACTIONS = [
+  'Read',
+  'List',
+  'GetObjectRetention',
   'GetObjectLegalHold',
   'GetBucketObjectLockConfiguration',
 ];
@@ -69,7 +90,9 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
   const dataDir = path.join(opts.stateDir, 'seaweed');
   fs.mkdirSync(dataDir, { recursive: true });
   const ports = await internalPorts(opts.stateDir);
-  const admin = ensureAdminCredentials(opts.stateDir);
+  const admin = ensureCredentials(opts.stateDir, 'seaweed-admin.json', 'vigil-admin');
+  const reader = opts.reader ?? ensureCredentials(opts.stateDir, 'seaweed-reader.json', 'vigil-reader');
+  const security = ensureSecurity(opts.stateDir);
 
   const s3ConfigFile = path.join(opts.stateDir, 'seaweed-s3.json');
   const s3Config = {
@@ -82,7 +105,12 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
       {
         name: 'vigil',
         credentials: [{ accessKey: opts.app.accessKeyId, secretKey: opts.app.secretAccessKey }],
-        actions: APP_ACTIONS,
+        actions: WORKER_ACTIONS,
+      },
+      {
+        name: 'vigil-reader',
+        credentials: [{ accessKey: reader.accessKeyId, secretKey: reader.secretAccessKey }],
+        actions: READER_ACTIONS,
       },
     ],
   };
@@ -109,6 +137,8 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
     '-s3.port.lance=0',
     '-webdav=false',
     '-admin.ui=false',
+    '-filer.exposeDirectoryData=false',
+    '-filer.disableDirListing',
     '-volume.preStopSeconds=0', // the pause only helps a multi-node cluster drain; saves 1 s per stop
     `-admin.port=${ports.admin}`,
     `-admin.port.grpc=${ports.adminGrpc}`,
@@ -125,6 +155,7 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
     args,
     logFile: path.join(opts.stateDir, 'seaweed.log'),
     log: opts.log,
+    env: security.env,
   });
   const endpoint = `http://127.0.0.1:${opts.s3Port}`;
   const adminClient = createS3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, ...admin });
@@ -151,7 +182,15 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
     adminClient.destroy();
   }
   opts.log.info({ endpoint, pid: proc.pid, startMs: Date.now() - started }, 'seaweedfs ready');
-  return { endpoint, admin, process: proc, stop: () => proc.stop() };
+  return {
+    endpoint,
+    admin,
+    reader,
+    internal: ports,
+    grpcCaFile: security.caFile,
+    process: proc,
+    stop: () => proc.stop(),
+  };
 }
 
 /** A scratch bucket (no Object Lock) that only the readiness probe uses. */
@@ -180,13 +219,136 @@ async function internalPorts(stateDir: string): Promise<SeaweedInternalPorts> {
   return ports;
 }
 
-/** A random admin secret per state dir, stored beside the data (mode 0600), never in config. */
-function ensureAdminCredentials(stateDir: string): S3Credentials {
-  const file = path.join(stateDir, 'seaweed-admin.json');
+/** A random secret per state dir, stored beside the data (mode 0600), never in config. */
+function ensureCredentials(stateDir: string, name: string, accessKeyId: string): S3Credentials {
+  const file = path.join(stateDir, name);
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as S3Credentials;
-  const creds = { accessKeyId: 'vigil-admin', secretAccessKey: crypto.randomBytes(24).toString('hex') };
+  const creds = { accessKeyId, secretAccessKey: crypto.randomBytes(24).toString('hex') };
   fs.writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
+}
+
+/**
+ * SeaweedFS's own security settings, given to the server process only (as WEED_* environment,
+ * which its security.toml keys map to). Object Lock is enforced by the S3 gateway alone, so every
+ * other way in is closed:
+ * - filer HTTP: reads and writes need a JWT signed with keys only the server has ([jwt.filer_signing],
+ *   [jwt.filer_signing.read]); without them the filer rewrites locked versions in place (seen);
+ * - volume HTTP: reads and writes need a master-issued JWT ([jwt.signing], [jwt.signing.read]);
+ * - master HTTP (/col/delete dropped a locked bucket's data, seen; /dir/assign, /vol/grow): refused
+ *   to every address by a guard white list naming only a TEST-NET address (RFC 5737);
+ * - gRPC of master, volume, filer, S3 and admin (an unauthenticated `weed shell` could delete any
+ *   entry): mutual TLS with a CA whose key and client certificate stay in the state dir.
+ * Made once per state dir and reused (restarts keep working); openssl makes the certificates.
+ */
+function ensureSecurity(stateDir: string): { env: Record<string, string>; caFile: string } {
+  const dir = path.join(stateDir, 'security');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const keysFile = path.join(dir, 'jwt-keys.json');
+  if (!fs.existsSync(keysFile)) {
+    const k = (): string => crypto.randomBytes(32).toString('hex');
+    fs.writeFileSync(keysFile, JSON.stringify({ volumeWrite: k(), volumeRead: k(), filerWrite: k(), filerRead: k() }), {
+      mode: 0o600,
+    });
+  }
+  const keys = JSON.parse(fs.readFileSync(keysFile, 'utf8')) as Record<
+    'volumeWrite' | 'volumeRead' | 'filerWrite' | 'filerRead',
+    string
+  >;
+  const ca = path.join(dir, 'ca.crt');
+  const cert = path.join(dir, 'node.crt');
+  const key = path.join(dir, 'node.key');
+  if (!fs.existsSync(cert)) makeGrpcPki(dir);
+  const env: Record<string, string> = {
+    WEED_JWT_SIGNING_KEY: keys.volumeWrite,
+    WEED_JWT_SIGNING_READ_KEY: keys.volumeRead,
+    WEED_JWT_FILER_SIGNING_KEY: keys.filerWrite,
+    WEED_JWT_FILER_SIGNING_READ_KEY: keys.filerRead,
+    WEED_ACCESS_UI: 'false',
+    WEED_GRPC_CA: ca,
+  };
+  for (const c of ['MASTER', 'VOLUME', 'FILER', 'S3', 'ADMIN', 'CLIENT']) {
+    env[`WEED_GRPC_${c}_CERT`] = cert;
+    env[`WEED_GRPC_${c}_KEY`] = key;
+  }
+  return { env, caFile: ca };
+}
+
+/** A private CA and one certificate (server and client use) for SeaweedFS's internal gRPC. */
+function makeGrpcPki(dir: string): void {
+  const run = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  try {
+    run([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=vigil-seaweedfs-ca',
+    ]);
+    run(['req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=seaweedfs']);
+    fs.writeFileSync(
+      path.join(dir, 'ext.cnf'),
+      'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
+    );
+    run([
+      'x509',
+      '-req',
+      '-in',
+      'node.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'node.crt.tmp',
+      '-days',
+      '3650',
+      '-extfile',
+      'ext.cnf',
+    ]);
+  } catch (err) {
+    throw new Error(
+      `cannot make SeaweedFS's gRPC certificates with openssl (is it installed?): ${(err as Error).message}`,
+    );
+  }
+  for (const f of ['ca.key', 'node.key']) fs.chmodSync(path.join(dir, f), 0o600);
+  fs.renameSync(path.join(dir, 'node.crt.tmp'), path.join(dir, 'node.crt')); // last: its presence means "done"
+}
+
+/**
+ * Deletes are refused to every identity, admin included (S3 has no create-only permission; this
+ * is the nearest): no delete markers, no version deletes, no switching versioning or the bucket's
+ * lock configuration. SeaweedFS 4.48 evaluates it for DeleteObject; its multi-object delete still
+ * lets an Admin identity through (seen), which is one reason the admin secret never leaves the
+ * state dir. The same document is applied by infra/compose-setup.cjs.
+ */
+export function evidenceBucketPolicy(bucket: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'EvidenceIsNeverDeleted',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: [
+          's3:DeleteObject',
+          's3:DeleteObjectVersion',
+          's3:BypassGovernanceRetention',
+          's3:PutBucketVersioning',
+          's3:PutBucketObjectLockConfiguration',
+        ],
+        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+      },
+    ],
+  });
 }
 
 export class BucketSetupError extends Error {
@@ -219,4 +381,5 @@ export async function ensureEvidenceBucket(adminS3: S3Client, bucket: string, lo
         'Object Lock can only be enabled at creation: use a new bucket name or delete this bucket.',
     );
   }
+  await adminS3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: evidenceBucketPolicy(bucket) }));
 }

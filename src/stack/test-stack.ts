@@ -14,10 +14,14 @@ export interface TestStack {
   temporalAddress: string | undefined;
   s3Endpoint: string | undefined;
   bucket: string;
-  /** The application's (non-admin) identity. */
+  /** The application's writing (worker) identity. */
   credentials: S3Credentials;
+  /** The read-only identity (API, auditors). */
+  readerCredentials: S3Credentials;
   /** Admin identity, for tests that must prove what only an admin can do. */
   adminCredentials: S3Credentials | undefined;
+  /** The running SeaweedFS (its locked internal ports, state dir), for tests that try to get around S3. */
+  seaweed: SeaweedServer | undefined;
   /** Ready to pass to createS3Client / EvidenceStore. */
   s3Config: { endpoint: string; region: string; forcePathStyle: boolean; bucket: string } & S3Credentials;
   stop(): Promise<void>;
@@ -56,6 +60,7 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-stack-'));
   const bucket = opts.bucket ?? 'vigil-evidence-test';
   const credentials = { accessKeyId: 'vigil', secretAccessKey: 'vigil-test-secret' };
+  const readerCredentials = { accessKeyId: 'vigil-reader', secretAccessKey: 'vigil-reader-test-secret' };
   const [temporalPort, s3Port] = (await freePorts(2)) as [number, number];
 
   const started: Array<TemporalServer | SeaweedServer> = [];
@@ -83,9 +88,14 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
           }).then(track),
       opts.seaweed === false
         ? undefined
-        : startSeaweedRetrying({ binDir, stateDir: path.join(stateDir, 's3'), s3Port, app: credentials, log }).then(
-            track,
-          ),
+        : startSeaweedRetrying({
+            binDir,
+            stateDir: path.join(stateDir, 's3'),
+            s3Port,
+            app: credentials,
+            reader: readerCredentials,
+            log,
+          }).then(track),
     ] as const);
     for (const r of results) if (r.status === 'rejected') throw r.reason;
     const temporal = results[0].status === 'fulfilled' ? results[0].value : undefined;
@@ -110,7 +120,9 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
       s3Endpoint: seaweed?.endpoint,
       bucket,
       credentials,
+      readerCredentials,
       adminCredentials: seaweed?.admin,
+      seaweed,
       s3Config: { endpoint, region: 'us-east-1', forcePathStyle: true, bucket, ...credentials },
       stop,
     };

@@ -135,12 +135,14 @@ describe('EvidenceStore against SeaweedFS', () => {
     assert.equal((await store.getRef(ref)).length, ref.size);
   });
 
-  it('a plain delete only adds a delete marker: the locked version stays readable', async () => {
+  it('a plain delete (a delete marker) is refused; a newer version does not change what is read', async () => {
     const ref = await store.putJson(unique('plain-delete'));
-    await app.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: ref.key }));
-    await assert.rejects(store.getBytes(ref.key), EvidenceNotFoundError);
-    const bytes = await store.getBytes(ref.key, undefined, ref.versionId);
-    assert.equal(sha256Hex(bytes), ref.sha256);
+    assert.equal(await rejectedStatus(app.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: ref.key }))), 403);
+    await app.send(new PutObjectCommand({ Bucket: stack.bucket, Key: ref.key, Body: 'hiding it' }));
+    // Without a version id the store reads the key's first (locked) version, not the latest.
+    assert.equal(sha256Hex(await store.getBytes(ref.key)), ref.sha256);
+    assert.equal(sha256Hex(await store.getBytes(ref.key, undefined, ref.versionId)), ref.sha256);
+    await assert.rejects(store.getBytes('sha256/' + '0'.repeat(64)), EvidenceNotFoundError);
   });
 
   it('GOVERNANCE retention cannot be bypassed by the application identity', async () => {
@@ -181,8 +183,8 @@ describe('EvidenceStore against SeaweedFS', () => {
       assert.equal(await rejectedStatus(shortenCompliance), 403);
     }
     assert.equal(sha256Hex(await governed.getRef(ref)), ref.sha256);
-    // The control: an identity that may bypass can, so the refusals above are about the identity.
-    await deleteWithBypass(admin);
+    // The bucket policy refuses version deletes to every identity, admin included.
+    assert.equal(await rejectedStatus(deleteWithBypass(admin)), 403);
   });
 
   it('putNamed is idempotent for identical bytes and refuses different bytes', async () => {

@@ -317,6 +317,7 @@ function makeGrpcPki(dir: string): void {
   } catch (err) {
     throw new Error(
       `cannot make SeaweedFS's gRPC certificates with openssl (is it installed?): ${(err as Error).message}`,
+      { cause: err },
     );
   }
   for (const f of ['ca.key', 'node.key']) fs.chmodSync(path.join(dir, f), 0o600);

@@ -263,10 +263,13 @@ describe('docker-compose.yml', () => {
     );
 
     // The app identity's grants mirror what the local stack gives it (src/stack/seaweed.ts).
-    const appActions = /const APP_ACTIONS = \[([^\]]*)\]/.exec(read('src/stack/seaweed.ts'))?.[1];
-    assert.ok(appActions, 'APP_ACTIONS not found in src/stack/seaweed.ts');
-    const expected = [...appActions.matchAll(/'([^']+)'/g)].map((m) => m[1]!).sort();
-    assert.deepEqual([...identityOf('vigil-worker').actions].sort(), expected);
+    const actions = (name: string): string[] => {
+      const list = new RegExp(`const ${name} = \\[([^\\]]*)\\]`).exec(read('src/stack/seaweed.ts'))?.[1];
+      assert.ok(list, `${name} not found in src/stack/seaweed.ts`);
+      return [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]!).sort();
+    };
+    assert.deepEqual([...identityOf('vigil-worker').actions].sort(), actions('WORKER_ACTIONS'));
+    assert.deepEqual([...identityOf('vigil-api').actions].sort(), actions('READER_ACTIONS'));
   });
 
   it('orders start-up with depends_on conditions backed by healthchecks', () => {

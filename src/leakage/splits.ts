@@ -3,7 +3,6 @@
  * over locked tables: shared (hashed) patients, identical feature rows, and a single feature that nearly
  * determines the label. Pure: the tables are read by the OFFLINE_EVAL activity.
  */
-import type { LockedTable } from '../data';
 import type { DatasetRef, LeakageOutcome } from '../domain';
 import {
   duplicateRows,
@@ -15,6 +14,19 @@ import {
   type LeakageCheck,
   type LeakageFinding,
 } from './checks';
+
+/**
+ * The columns of a locked table the checks read. src/data's LockedTable has them; naming only these keeps the
+ * checks free of the reader (pure logic does not import adapters, .dependency-cruiser.cjs).
+ */
+export interface LeakageTable {
+  rows: number;
+  featureNames: readonly string[];
+  /** Row-major [rows, featureNames.length]. */
+  features: Float32Array;
+  labels: Uint8Array;
+  patientIds: readonly string[] | null;
+}
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -32,7 +44,7 @@ function comparableIds(a: readonly string[], b: readonly string[], key: string):
 }
 
 /** Row digests of `table` over `columns` (by name), or null when the table lacks one of them. */
-function digestsOver(table: LockedTable, columns: readonly string[]): string[] | null {
+function digestsOver(table: LeakageTable, columns: readonly string[]): string[] | null {
   const index = columns.map((c) => table.featureNames.indexOf(c));
   if (index.some((i) => i < 0)) return null;
   const F = table.featureNames.length;
@@ -53,8 +65,8 @@ export interface LeakageResult extends LeakageOutcome {
  * shared (hashed) patients, identical feature rows, and a single feature that nearly determines the label.
  */
 export function checkLeakage(
-  evaluation: { ref: DatasetRef; table: LockedTable },
-  others: { ref: DatasetRef; table: LockedTable }[],
+  evaluation: { ref: DatasetRef; table: LeakageTable },
+  others: { ref: DatasetRef; table: LeakageTable }[],
 ): LeakageResult {
   const ran = new Set<LeakageCheck>();
   const notRun: { check: string; reason: string }[] = [];

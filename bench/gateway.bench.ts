@@ -13,6 +13,10 @@
  * The scenarios run interleaved for --rounds rounds (order rotated each round); raw figures are medians over
  * rounds, and the added p99 and throughput ratio are paired within each round, then the median. Latency
  * percentiles come from every response's own duration (autocannon's histogram has 1 ms resolution).
+ *   mlserver Seldon's MLServer (scikit-learn runtime, the same logistic weights), when bench/mlserver/setup.sh installed it
+ * Each target is measured at 1, 32 and 1,000 rows per request (--batches 1,32,1000): rows/s, req/s, p50/p99.
+ * The 1-row body is the historical one (a tensor per feature); batches are one [n, 8] tensor plus a BYTES
+ * `case_id` tensor naming every row (each row a prediction in telemetry). --no-mlserver skips MLServer.
  * Ingest: POST /v2/telemetry/outcomes with 100 events per request, each acknowledged after fsync.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,6 +34,7 @@ import {
 } from '../src/gateway';
 import { loadScorer } from '../src/models';
 import { WriteAheadLog } from '../src/telemetry';
+import { startMlserver } from './mlserver/start';
 
 const TOKEN = 'bench-control-token-0123456789';
 const KEY = 'bench-case-id-key-0123456789';
@@ -188,76 +193,112 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-const inferBody = JSON.stringify({
+/** The historical one-row body (one tensor per feature), kept so 1-row figures compare with earlier passes. */
+const oneRowBody = JSON.stringify({
   parameters: { case_id: 'bench-case-[<id>]', site: 'site-a' },
   inputs: FEATURES.map((f, k) => ({ name: f, shape: [1], datatype: 'FP32', data: [(k - 3.5) / 4] })),
 });
 
-async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
-  const duration = arg('duration', 8);
-  const connections = arg('connections', 10);
-  const rounds = arg('rounds', 5);
-  const scenarios: Scenario[] = ['direct', 'gateway', 'shadow'];
-  const runs: Record<Scenario, Run[]> = { direct: [], gateway: [], shadow: [] };
-  let shadowStats: Record<string, unknown> | undefined;
-  /** Mirror counters summed over every shadow round (each round is a fresh server). */
-  const mirrors = { started: 0, completed: 0, failed: 0, dropped: 0, batches: 0 };
+/** Row r of every batch: values spread like standardised features. */
+function benchRow(r: number): number[] {
+  return FEATURES.map((_, k) => Number((((r * 7 + k * 13) % 41) / 10 - 2).toFixed(2)));
+}
 
-  for (let r = 0; r < rounds; r++) {
-    // Rotate the order each round so no scenario always runs first (machine load drifts).
-    for (const s of scenarios.map((_, k) => scenarios[(k + r) % scenarios.length]!)) {
-      const server = await startServer(s);
-      const warm = await load(server.port, {
-        path: `/v2/models/${MODEL}/infer`,
-        body: inferBody,
-        duration: 2,
-        connections,
-      });
-      const run = await load(server.port, {
-        path: `/v2/models/${MODEL}/infer`,
-        body: inferBody,
-        duration,
-        connections,
-      });
-      const stats = (await server.stop()) as { cpu?: NodeJS.CpuUsage } | undefined;
-      const answered = warm.rps * 2 + run.rps * duration;
-      if (stats?.cpu) {
-        run.cpuUsPerRequest = (stats.cpu.user + stats.cpu.system - server.cpuAtStart) / answered;
-        run.cpuUserUs = (stats.cpu.user - server.cpuStart.user) / answered;
-        run.cpuSysUs = (stats.cpu.system - server.cpuStart.system) / answered;
-      }
-      run.load1 = Number(os.loadavg()[0]!.toFixed(2));
-      runs[s].push(run);
-      if (s === 'shadow') {
-        shadowStats = stats as Record<string, unknown>;
-        const m = (stats as { shadow?: Partial<typeof mirrors> } | undefined)?.shadow;
-        for (const k of Object.keys(mirrors) as Array<keyof typeof mirrors>) mirrors[k] += m?.[k] ?? 0;
-      }
-      if (!json)
-        process.stderr.write(
-          `round ${r + 1} ${s}: ${runs[s].at(-1)!.rps.toFixed(0)} req/s, p99 ${runs[s].at(-1)!.p99.toFixed(2)} ms\n`,
-        );
-    }
-  }
-  const summary = Object.fromEntries(
-    scenarios.map((s) => [
-      s,
+/**
+ * An n-row gateway request: one [n, 8] tensor and each row's case id in a BYTES `case_id` tensor
+ * (fresh per request: autocannon replaces `[<id>]`).
+ */
+function batchBody(n: number): string {
+  if (n === 1) return oneRowBody;
+  return JSON.stringify({
+    parameters: { case_id: 'bench-request-[<id>]', site: 'site-a' },
+    inputs: [
       {
-        rps: median(runs[s].map((x) => x.rps)),
-        p50: median(runs[s].map((x) => x.p50)),
-        p90: median(runs[s].map((x) => x.p90)),
-        p99: median(runs[s].map((x) => x.p99)),
-        cpuUsPerRequest: median(runs[s].map((x) => x.cpuUsPerRequest ?? NaN)),
-        cpuUserUs: median(runs[s].map((x) => x.cpuUserUs ?? NaN)),
-        cpuSysUs: median(runs[s].map((x) => x.cpuSysUs ?? NaN)),
-        non2xx: runs[s].reduce((a, x) => a + x.non2xx, 0),
-        errors: runs[s].reduce((a, x) => a + x.errors, 0),
+        name: 'features',
+        shape: [n, 8],
+        datatype: 'FP32',
+        data: Array.from({ length: n }, (_, r) => benchRow(r)).flat(),
       },
-    ]),
-  ) as Record<Scenario, Run>;
+      {
+        name: 'case_id',
+        shape: [n],
+        datatype: 'BYTES',
+        data: Array.from({ length: n }, (_, r) => `bench-[<id>]-${r}`),
+      },
+    ],
+  });
+}
 
-  // Telemetry ingest: 100 outcomes per request, each request acknowledged after its group commit is fsynced.
+/** The same rows as MLServer's scikit-learn runtime takes them (one [n, 8] tensor, probabilities asked for). */
+function mlserverBody(n: number): string {
+  return JSON.stringify({
+    inputs: [
+      {
+        name: 'predict',
+        shape: [n, 8],
+        datatype: 'FP32',
+        data: n === 1 ? FEATURES.map((_, k) => (k - 3.5) / 4) : Array.from({ length: n }, (_, r) => benchRow(r)).flat(),
+      },
+    ],
+    outputs: [{ name: 'predict_proba' }],
+  });
+}
+
+type Target = Scenario | 'mlserver';
+
+interface Summary extends Run {
+  rowsPerSecond: number;
+}
+
+function summarise(rs: Run[], rows: number): Summary {
+  return {
+    rps: median(rs.map((x) => x.rps)),
+    rowsPerSecond: median(rs.map((x) => x.rps * rows)),
+    p50: median(rs.map((x) => x.p50)),
+    p90: median(rs.map((x) => x.p90)),
+    p99: median(rs.map((x) => x.p99)),
+    cpuUsPerRequest: median(rs.map((x) => x.cpuUsPerRequest ?? NaN)),
+    cpuUserUs: median(rs.map((x) => x.cpuUserUs ?? NaN)),
+    cpuSysUs: median(rs.map((x) => x.cpuSysUs ?? NaN)),
+    non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+    errors: rs.reduce((a, x) => a + x.errors, 0),
+  };
+}
+
+/** One server of one target, warmed up for 2 s, measured for `duration` s. */
+async function measure(
+  target: Target,
+  rows: number,
+  duration: number,
+  connections: number,
+): Promise<{ run: Run; stats?: Record<string, unknown> } | { skipped: string }> {
+  if (target === 'mlserver') {
+    const ml = await startMlserver(path.join(MODELS_DIR, `${MODEL}-1.4.0.json`));
+    if ('skipped' in ml) return ml;
+    const opts = { path: `/v2/models/${MODEL}/infer`, body: mlserverBody(rows), connections };
+    await load(ml.port, { ...opts, duration: 2 });
+    const run = await load(ml.port, { ...opts, duration });
+    run.load1 = Number(os.loadavg()[0]!.toFixed(2));
+    await ml.stop();
+    return { run };
+  }
+  const server = await startServer(target);
+  const opts = { path: `/v2/models/${MODEL}/infer`, body: batchBody(rows), connections };
+  const warm = await load(server.port, { ...opts, duration: 2 });
+  const run = await load(server.port, { ...opts, duration });
+  const stats = (await server.stop()) as ({ cpu?: NodeJS.CpuUsage } & Record<string, unknown>) | undefined;
+  const answered = warm.rps * 2 + run.rps * duration;
+  if (stats?.cpu) {
+    run.cpuUsPerRequest = (stats.cpu.user + stats.cpu.system - server.cpuAtStart) / answered;
+    run.cpuUserUs = (stats.cpu.user - server.cpuStart.user) / answered;
+    run.cpuSysUs = (stats.cpu.system - server.cpuStart.system) / answered;
+  }
+  run.load1 = Number(os.loadavg()[0]!.toFixed(2));
+  return { run, ...(stats ? { stats } : {}) };
+}
+
+/** Telemetry ingest: 100 outcomes per request, each request acknowledged after its group commit is fsynced. */
+async function measureIngest(rounds: number, duration: number) {
   const BATCH = 100;
   const outcomes = JSON.stringify({
     events: Array.from({ length: BATCH }, (_, i) => ({
@@ -268,82 +309,152 @@ async function main(): Promise<void> {
       observed_at: '2026-03-01T10:00:00Z',
     })),
   });
-  const ingestServer = await startServer('gateway');
-  await load(ingestServer.port, {
+  const server = await startServer('gateway');
+  const opts = {
     path: '/v2/telemetry/outcomes',
     body: outcomes,
-    duration: 2,
     connections: 20,
     headers: { authorization: `Bearer ${TOKEN}` },
-  });
-  const ingestRuns: Run[] = [];
-  for (let r = 0; r < rounds; r++)
-    ingestRuns.push(
-      await load(ingestServer.port, {
-        path: '/v2/telemetry/outcomes',
-        body: outcomes,
-        duration,
-        connections: 20,
-        headers: { authorization: `Bearer ${TOKEN}` },
-      }),
-    );
-  await ingestServer.stop();
-  const ingest = {
-    eventsPerSecond: median(ingestRuns.map((x) => x.rps * BATCH)),
-    requestsPerSecond: median(ingestRuns.map((x) => x.rps)),
-    p50: median(ingestRuns.map((x) => x.p50)),
-    p99: median(ingestRuns.map((x) => x.p99)),
+  };
+  await load(server.port, { ...opts, duration: 2 });
+  const runs: Run[] = [];
+  for (let r = 0; r < rounds; r++) runs.push(await load(server.port, { ...opts, duration }));
+  await server.stop();
+  return {
+    eventsPerSecond: median(runs.map((x) => x.rps * BATCH)),
+    requestsPerSecond: median(runs.map((x) => x.rps)),
+    p50: median(runs.map((x) => x.p50)),
+    p99: median(runs.map((x) => x.p99)),
     batch: BATCH,
     connections: 20,
-    non2xx: ingestRuns.reduce((a, x) => a + x.non2xx, 0),
+    non2xx: runs.reduce((a, x) => a + x.non2xx, 0),
   };
+}
 
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const duration = arg('duration', 8);
+  const connections = arg('connections', 10);
+  const rounds = arg('rounds', 5);
+  const batchesAt = process.argv.indexOf('--batches');
+  const batches = (batchesAt >= 0 ? process.argv[batchesAt + 1]! : '1,32,1000').split(',').map(Number);
+  const noMlserver = process.argv.includes('--no-mlserver');
+  const targets: Target[] = noMlserver ? ['direct', 'gateway', 'shadow'] : ['direct', 'gateway', 'shadow', 'mlserver'];
+  const runs = new Map<number, Record<Target, Run[]>>();
+  let mlserverSkipped: string | undefined;
+  /** Mirror counters summed over every shadow round (each round is a fresh server). */
+  const mirrors = { started: 0, completed: 0, failed: 0, dropped: 0, batches: 0 };
+  const predictions = { recorded: 0, written: 0, failed: 0 };
+
+  for (const rows of batches) {
+    const byTarget: Record<Target, Run[]> = { direct: [], gateway: [], shadow: [], mlserver: [] };
+    runs.set(rows, byTarget);
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round so no target always runs first (machine load drifts).
+      for (const t of targets.map((_, k) => targets[(k + r) % targets.length]!)) {
+        if (t === 'mlserver' && mlserverSkipped) continue;
+        const m = await measure(t, rows, duration, connections);
+        if ('skipped' in m) {
+          mlserverSkipped = m.skipped;
+          if (!json) process.stderr.write(`MLServer comparison skipped: ${m.skipped}\n`);
+          continue;
+        }
+        byTarget[t].push(m.run);
+        const st = m.stats as
+          { shadow?: Partial<typeof mirrors>; telemetry?: { predictions?: Partial<typeof predictions> } } | undefined;
+        if (t === 'shadow')
+          for (const k of Object.keys(mirrors) as Array<keyof typeof mirrors>) mirrors[k] += st?.shadow?.[k] ?? 0;
+        for (const k of Object.keys(predictions) as Array<keyof typeof predictions>)
+          predictions[k] += st?.telemetry?.predictions?.[k] ?? 0;
+        if (!json)
+          process.stderr.write(
+            `${rows} rows, round ${r + 1} ${t}: ${(m.run.rps * rows).toFixed(0)} rows/s, p50 ${m.run.p50.toFixed(2)} ms, p99 ${m.run.p99.toFixed(2)} ms\n`,
+          );
+      }
+    }
+  }
+  const ingest = await measureIngest(rounds, duration);
+
+  const paired = (rows: number, a: Target, b: Target, f: (x: Run, y: Run) => number): number | null => {
+    const r = runs.get(rows)!;
+    const n = Math.min(r[a].length, r[b].length);
+    return n ? median(Array.from({ length: n }, (_, i) => f(r[a][i]!, r[b][i]!))) : null;
+  };
+  const byBatch = batches.map((rows) => {
+    const r = runs.get(rows)!;
+    const present = targets.filter((t) => r[t].length > 0);
+    return {
+      rows,
+      summary: Object.fromEntries(present.map((t) => [t, summarise(r[t], rows)])) as Partial<Record<Target, Summary>>,
+      // Paired per round (same machine load), then the median over rounds.
+      addedP99Ms: paired(rows, 'shadow', 'direct', (x, y) => x.p99 - y.p99),
+      addedP99MsNoShadow: paired(rows, 'gateway', 'direct', (x, y) => x.p99 - y.p99),
+      throughputRatio: paired(rows, 'shadow', 'direct', (x, y) => x.rps / y.rps),
+      throughputRatioNoShadow: paired(rows, 'gateway', 'direct', (x, y) => x.rps / y.rps),
+      vsMlserver: paired(rows, 'gateway', 'mlserver', (x, y) => x.rps / y.rps),
+      vsMlserverShadow: paired(rows, 'shadow', 'mlserver', (x, y) => x.rps / y.rps),
+      perRound: r,
+    };
+  });
+  const loads = [...runs.values()].flatMap((r) => targets.flatMap((t) => r[t].map((x) => x.load1 ?? NaN)));
   const result = {
     machine: `${os.cpus().length} vCPU ${os.cpus()[0]?.model ?? ''}`.trim(),
     node: process.version,
     loadavg: os.loadavg().map((x) => Number(x.toFixed(2))),
+    load1During: [Math.min(...loads), Math.max(...loads)],
     duration,
     connections,
     rounds,
-    inference: summary,
-    // Paired per round (same machine load), then the median over rounds.
-    addedP99Ms: median(runs.shadow.map((x, r) => x.p99 - runs.direct[r]!.p99)),
-    addedP99MsNoShadow: median(runs.gateway.map((x, r) => x.p99 - runs.direct[r]!.p99)),
-    throughputRatio: median(runs.shadow.map((x, r) => x.rps / runs.direct[r]!.rps)),
-    throughputRatioNoShadow: median(runs.gateway.map((x, r) => x.rps / runs.direct[r]!.rps)),
-    perRound: runs,
-    shadowStats,
+    batches: byBatch,
+    mlserverSkipped,
     // Over all shadow rounds: requests whose mirror was dropped under backpressure, and mirrors scored.
     mirrors: {
       ...mirrors,
       offered: mirrors.started + mirrors.dropped,
       dropRate: mirrors.dropped / Math.max(1, mirrors.started + mirrors.dropped),
     },
+    predictions,
     ingest,
-    targets: { addedP99Ms: 1, throughputRatio: 0.8, ingestEventsPerSecond: 20_000 },
+    targets: {
+      addedP99Ms: 1,
+      throughputRatio: 0.8,
+      ingestEventsPerSecond: 20_000,
+      rowsVsMlserverAt1000: 1,
+      p99OverP50At1000: 3,
+    },
   };
   if (json) {
     console.log(JSON.stringify(result));
     return;
   }
-  const row = (s: Scenario): string =>
-    `${s.padEnd(8)} ${summary[s].rps.toFixed(0).padStart(7)} req/s   p50 ${summary[s].p50.toFixed(2)} ms   p90 ${summary[s].p90.toFixed(2)} ms   p99 ${summary[s].p99.toFixed(2)} ms   server CPU ${summary[s].cpuUsPerRequest?.toFixed(1)} µs/req (user ${summary[s].cpuUserUs?.toFixed(1)}, sys ${summary[s].cpuSysUs?.toFixed(1)})   non-2xx ${summary[s].non2xx}`;
   console.log(
-    `machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')} (1-min load during runs ${Math.min(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}–${Math.max(...scenarios.flatMap((s) => runs[s].map((x) => x.load1 ?? NaN)))}); ${connections} connections, ${duration} s × ${rounds} rounds (medians)`,
+    `machine ${result.machine}, node ${result.node}, load ${result.loadavg.join(' ')} (1-min load during runs ${result.load1During.join('–')}); ${connections} connections, ${duration} s × ${rounds} rounds (medians)`,
   );
-  for (const s of scenarios) console.log(row(s));
-  console.log(
-    `added p99 with shadow (paired per round, median): ${result.addedP99Ms.toFixed(2)} ms (target ≤ 1), without: ${result.addedP99MsNoShadow.toFixed(2)} ms`,
-  );
-  console.log(
-    `throughput with shadow (paired per round, median): ${(result.throughputRatio * 100).toFixed(1)}% of direct (target ≥ 80%), without: ${(result.throughputRatioNoShadow * 100).toFixed(1)}%`,
-  );
+  const pct = (x: number | null): string => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+  for (const b of byBatch) {
+    console.log(`— ${b.rows} row${b.rows === 1 ? '' : 's'} per request`);
+    for (const [t, s] of Object.entries(b.summary) as Array<[Target, Summary]>)
+      console.log(
+        `${t.padEnd(8)} ${s.rowsPerSecond.toFixed(0).padStart(8)} rows/s ${s.rps.toFixed(0).padStart(7)} req/s   p50 ${s.p50.toFixed(2)} ms   p99 ${s.p99.toFixed(2)} ms (${(s.p99 / s.p50).toFixed(1)}× p50)` +
+          (Number.isFinite(s.cpuUsPerRequest)
+            ? `   server CPU ${s.cpuUsPerRequest!.toFixed(1)} µs/req (${(s.cpuUsPerRequest! / b.rows).toFixed(2)} µs/row)`
+            : '') +
+          `   non-2xx ${s.non2xx}`,
+      );
+    console.log(
+      `  paired medians: shadow ${pct(b.throughputRatio)} / gateway ${pct(b.throughputRatioNoShadow)} of direct; added p99 shadow ${b.addedP99Ms?.toFixed(2)} ms, gateway ${b.addedP99MsNoShadow?.toFixed(2)} ms; rows/s vs MLServer: gateway ${pct(b.vsMlserver)}, shadow ${pct(b.vsMlserverShadow)}`,
+    );
+  }
+  if (mlserverSkipped) console.log(`MLServer comparison skipped: ${mlserverSkipped}`);
   const mr = result.mirrors;
   console.log(
-    `shadow mirrors (all rounds, warm-up included): ${mr.offered} offered, ${mr.completed} scored and recorded, ${mr.failed} failed, ${mr.dropped} dropped under backpressure (drop rate ${(mr.dropRate * 100).toFixed(3)}%), ${mr.batches} batches (${(mr.completed / Math.max(1, mr.batches)).toFixed(1)} per backend call)`,
+    `shadow mirrors (all rounds, warm-up included): ${mr.offered} offered, ${mr.completed} scored and recorded, ${mr.failed} failed, ${mr.dropped} dropped under backpressure (drop rate ${(mr.dropRate * 100).toFixed(3)}%), ${mr.batches} batches`,
   );
   console.log(
-    `telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${BATCH}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`,
+    `prediction events (all gateway/shadow rounds): ${predictions.recorded} recorded, ${predictions.written} written, ${predictions.failed} lost`,
+  );
+  console.log(
+    `telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${ingest.batch}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`,
   );
 }
 

@@ -12,13 +12,14 @@ import {
   type PredictionRecorderStats,
 } from '../telemetry/prediction-recorder';
 import { FeatureSketcher } from './feature-sketches';
+import type { RowBatch } from '../telemetry/row-batch';
 import { OUT_OF_RANGE, type FeatureMatrix } from './oip';
 
 /** A served request's rows, kept for its shadow mirror's events. */
 export interface ServedBatch {
-  rows: PredictionRecord[];
-  /** The route table's threshold (for the shadow's decision); not written. */
-  threshold: number | undefined;
+  batch: RowBatch;
+  /** Its rows' records when they were recorded in-thread (a mirror reuses their case-id hashes); null: on the encoder thread. */
+  rows: PredictionRecord[] | null;
 }
 
 /** What a served request adds to telemetry. */
@@ -89,28 +90,26 @@ export class InferenceTelemetry {
   /** Records every row of a served request as a prediction and sketches its inputs. */
   served(s: Served): ServedBatch {
     const n = s.caseIds.length;
-    const rows = new Array<PredictionRecord>(n);
-    const t = s.threshold;
-    for (let i = 0; i < n; i++) {
-      const score = s.scores[i]!;
-      const r: PredictionRecord = {
-        atMs: s.atMs,
-        model: s.model,
-        modelVersion: s.modelVersion,
-        route: s.route,
-        routeVersion: s.routeVersion,
-        caseId: s.caseIds[i]!,
-        score,
-        decision: t === undefined ? null : score >= t,
-        latencyMs: s.latencyMs,
-        quality: n === 1 ? s.matrix.quality : rowQuality(s.matrix, i),
-        site: s.site,
-      };
-      rows[i] = r;
-      this.predictions.record(r);
-    }
-    this.sketches?.add(s.model, s.matrix, s.atMs, s.site);
-    return { rows, threshold: t };
+    const m = s.matrix;
+    const quality =
+      m.quality.length === 0 ? null : n === 1 ? [m.quality] : Array.from({ length: n }, (_, i) => rowQuality(m, i));
+    const batch: RowBatch = {
+      atMs: s.atMs,
+      model: s.model,
+      modelVersion: s.modelVersion,
+      route: s.route,
+      routeVersion: s.routeVersion,
+      latencyMs: s.latencyMs,
+      site: s.site,
+      threshold: s.threshold,
+      caseIds: s.caseIds,
+      scores: s.scores,
+      offset: 0,
+      quality,
+    };
+    const rows = this.predictions.recordRows(batch);
+    this.sketches?.add(s.model, m, s.atMs, s.site);
+    return { batch, rows };
   }
 
   /** One handler for every mirrored request (no closure per request): records each row's shadow prediction. */
@@ -121,8 +120,12 @@ export class InferenceTelemetry {
     prod: ServedBatch,
     version: string,
   ): void => {
-    const t = prod.threshold;
     const rows = prod.rows;
+    if (rows === null) {
+      this.predictions.recordRows({ ...prod.batch, modelVersion: version, route: 'shadow', latencyMs, scores, offset });
+      return;
+    }
+    const t = prod.batch.threshold;
     for (let i = 0; i < rows.length; i++) {
       const p = rows[i]!;
       const score = scores[offset + i]!;
@@ -144,13 +147,13 @@ export class InferenceTelemetry {
   };
 
   readonly onShadowFailed = (reason: string, latencyMs: number, prod: ServedBatch, version: string): void => {
-    const p = prod.rows[0]!;
+    const b = prod.batch;
     this.failed({
-      model: p.model,
+      model: b.model,
       modelVersion: version,
       route: 'shadow',
-      routeVersion: p.routeVersion,
-      caseIds: prod.rows.map((r) => r.caseId),
+      routeVersion: b.routeVersion,
+      caseIds: b.caseIds,
       status: null,
       latencyMs,
       reason,
@@ -191,15 +194,17 @@ export class InferenceTelemetry {
     this.predictions.flush();
   }
 
-  /** Predictions and the current sketch bucket handed to the WAL. */
-  flush(): void {
+  /** Predictions and the current sketch bucket handed to the WAL (batches on the encoder thread: once it has encoded them). */
+  async flush(): Promise<void> {
     this.predictions.flush();
     this.sketches?.flush();
+    await this.predictions.drain();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.sketchTimer) clearInterval(this.sketchTimer);
-    this.flush();
+    this.sketches?.flush();
+    await this.predictions.close();
   }
 }
 

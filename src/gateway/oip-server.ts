@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Scorer } from '../models';
+import { rowCaseIds, takeCaseIdInput } from './case-ids';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 
 export interface OipModelServer {
@@ -32,20 +33,21 @@ export async function startOipModelServer(opts: {
         try {
           if (opts.fail) throw new Error('backend configured to fail');
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
-          const request = parseInferRequest(
+          const parsed = parseInferRequest(
             JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')),
           );
+          const { request, caseIds } = takeCaseIdInput(parsed);
           const m = toFeatureMatrix(request, opts.scorer.features);
           const scores = await opts.scorer.score({
             featureNames: m.featureNames,
             features: m.features,
             rows: m.rows,
-            caseIds: new Array<string>(m.rows).fill(request.parameters.case_id),
+            caseIds: rowCaseIds(parsed.parameters.case_id, caseIds, m.rows),
           });
           text = inferResponseText({
             model: opts.model,
             version: opts.version,
-            id: request.id,
+            id: parsed.id,
             route: 'direct',
             routeVersion: 0,
             scores,

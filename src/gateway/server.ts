@@ -105,7 +105,7 @@ export class Gateway {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((r) => this.server.close(() => r()));
-    this.telemetry.close();
+    await this.telemetry.close();
   }
 
   /** Every prediction recorded so far handed to the WAL now (durable at its next group commit). */
@@ -115,7 +115,7 @@ export class Gateway {
 
   /** Every prediction recorded so far written and fsynced (tests, shutdown). */
   async flushTelemetry(): Promise<void> {
-    this.telemetry.flush();
+    await this.telemetry.flush();
     await this.opts.wal.flush();
   }
 

@@ -10,8 +10,11 @@
  * where the load generator needs the other core — it lowered throughput (docs/benchmarks.md).
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
+import { expandRows, type RowBatch } from './row-batch';
 import type { WriteAheadLog } from './wal';
 
 /** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
@@ -42,6 +45,13 @@ export interface PredictionRecorderOptions {
   /** Records are gathered this long (ms), or until `maxBatch` are waiting, then encoded and appended together (default 5 ms, 128: a batch is encoded in one go, so it is kept small enough not to hold up requests). */
   batchWindowMs?: number;
   maxBatch?: number;
+  /**
+   * Row batches of at least this many rows (a batch request's rows) are hashed and encoded on a worker
+   * thread (default 64; Infinity: never). Below it the per-thread costs are not worth it: with one-row
+   * requests a worker measured slower on the 2-vCPU machine (above); at 1,000 rows hashing and
+   * encoding were a third of the request thread's time (docs/benchmarks.md).
+   */
+  workerMinRows?: number;
 }
 
 export interface PredictionRecorderStats {
@@ -105,6 +115,9 @@ export class PredictionEncoder {
   }
 }
 
+/** Rows handed to the encoder thread and not yet appended, at most (then encoding happens in-thread). */
+const MAX_THREAD_BACKLOG_ROWS = 20_000;
+
 export class PredictionRecorder {
   private queue: PredictionRecord[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -112,11 +125,71 @@ export class PredictionRecorder {
   private readonly batchWindowMs: number;
   private readonly maxBatch: number;
   private readonly counts = { recorded: 0, written: 0, failed: 0 };
+  private readonly workerMinRows: number;
+  private worker: EncoderThread | null = null;
+  private workerFailed = false;
 
   constructor(private readonly opts: PredictionRecorderOptions) {
     this.encoder = new PredictionEncoder(opts.caseIdKey);
     this.batchWindowMs = opts.batchWindowMs ?? 5;
     this.maxBatch = opts.maxBatch ?? 128;
+    this.workerMinRows = opts.workerMinRows ?? 64;
+  }
+
+  /**
+   * Every row of a served request (or its mirror) as a prediction: large batches go to the encoder
+   * thread as columns (null returned), small ones are recorded here one record per row (returned).
+   */
+  recordRows(b: RowBatch): PredictionRecord[] | null {
+    const n = b.caseIds.length;
+    // Past the thread's backlog bound the batch is encoded here: memory stays bounded and the request
+    // thread slows down instead of the backlog growing without end.
+    if (n >= this.workerMinRows && !this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
+      this.counts.recorded += n;
+      const w = (this.worker ??= this.startWorker());
+      // A copy of the batch's own scores: posting a view would copy the whole buffer behind it.
+      w.post({ ...b, scores: b.scores.slice(b.offset, b.offset + n), offset: 0 }, n);
+      return null;
+    }
+    const records = expandRows(b);
+    for (const r of records) this.record(r);
+    return records;
+  }
+
+  /** Resolves once every batch handed to the encoder thread is appended to the WAL (or counted lost). */
+  drain(): Promise<void> {
+    return this.worker ? this.worker.drain() : Promise.resolve();
+  }
+
+  /** Stops the encoder thread after draining it. */
+  async close(): Promise<void> {
+    this.flush();
+    if (!this.worker) return;
+    await this.worker.drain();
+    await this.worker.terminate();
+    this.worker = null;
+  }
+
+  private startWorker(): EncoderThread {
+    return new EncoderThread(
+      this.opts.caseIdKey,
+      (text, n) =>
+        this.opts.wal.appendEncoded(text, n, { relaxed: true }).then(
+          () => (this.counts.written += n),
+          (err: unknown) => this.lost(n, err),
+        ),
+      (n, err) => this.lost(n, err),
+      (err, orphans) => {
+        // A dead thread: its unencoded batches and every later one are encoded here.
+        this.workerFailed = true;
+        this.worker = null;
+        this.opts.log?.error({ err, batches: orphans.length }, 'prediction encoder thread failed; encoding in-thread');
+        for (const b of orphans) {
+          this.counts.recorded -= b.caseIds.length;
+          this.recordRows(b);
+        }
+      },
+    );
   }
 
   /** Queue one prediction; it is encoded and appended within the batch window. */
@@ -158,5 +231,80 @@ export class PredictionRecorder {
   private lost(events: number, err: unknown): void {
     this.counts.failed += events;
     this.opts.log?.error({ err, events }, 'prediction telemetry lost');
+  }
+}
+
+/**
+ * The encoder worker thread and its in-flight batches. The worker is the compiled `.js` next to this
+ * file, or under tsx the `.ts` (the worker inherits the process's `--import tsx`).
+ */
+class EncoderThread {
+  private readonly worker: Worker;
+  /** Batches posted and not yet appended, with their row counts (re-encoded in-thread if the thread dies). */
+  private readonly pending = new Map<number, { batch: RowBatch; n: number }>();
+  private next = 0;
+  private dead = false;
+  /** Rows posted and not yet appended. */
+  pendingRows = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    caseIdKey: string,
+    private readonly encoded: (text: string, n: number) => Promise<unknown>,
+    private readonly lost: (n: number, err: unknown) => void,
+    /** The thread failed: the batches it had not encoded are handed back. */
+    private readonly died: (err: unknown, orphans: RowBatch[]) => void,
+  ) {
+    const ext = path.extname(__filename);
+    const file = path.join(__dirname, `prediction-encoder-worker${ext}`);
+    // Under tsx (tests, benches) the worker registers tsx's CommonJS hook itself: loader hooks given
+    // with --import do not reach worker threads on Node 20.
+    this.worker =
+      ext === '.ts'
+        ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(file)});`, {
+            eval: true,
+            workerData: { caseIdKey },
+          })
+        : new Worker(file, { workerData: { caseIdKey } });
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; text?: string; n?: number; error?: string }) => {
+      const n = this.pending.get(m.id)?.n ?? 0;
+      const appended = m.text !== undefined ? this.encoded(m.text, n) : (this.lost(n, new Error(m.error)), null);
+      // The batch counts as in flight until the WAL has it, so drain() covers the append.
+      void Promise.resolve(appended).finally(() => this.settle(m.id));
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => {
+      if (this.pending.size > 0) this.fail(new Error(`encoder thread exited with ${code}`));
+    });
+  }
+
+  post(batch: RowBatch, n: number): void {
+    const id = this.next++;
+    this.pending.set(id, { batch, n });
+    this.pendingRows += n;
+    this.worker.postMessage({ id, batch });
+  }
+
+  drain(): Promise<void> {
+    return this.pending.size === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+
+  private settle(id: number): void {
+    this.pendingRows -= this.pending.get(id)?.n ?? 0;
+    this.pending.delete(id);
+    if (this.pending.size === 0) for (const r of this.idle.splice(0)) r();
+  }
+
+  private fail(err: unknown): void {
+    if (this.dead) return;
+    this.dead = true;
+    const orphans = [...this.pending.values()].map((p) => p.batch);
+    this.died(err, orphans);
+    for (const id of [...this.pending.keys()]) this.settle(id);
   }
 }

@@ -1,0 +1,51 @@
+/**
+ * A served request's rows as columns: what the gateway records for a batch request (every row a
+ * prediction) without one object per row on the request thread. `expandRows` turns it into the
+ * recorder's records; the encoder worker does the same on its own thread.
+ */
+import type { PredictionRecord } from './prediction-recorder';
+import type { Route } from './events';
+
+export interface RowBatch {
+  atMs: number;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  routeVersion: number;
+  latencyMs: number;
+  site: string | null;
+  /** Decision threshold (undefined: no decision recorded). */
+  threshold: number | undefined;
+  caseIds: readonly string[];
+  /** Row i's score is scores[offset + i]. */
+  scores: Float64Array;
+  offset: number;
+  /** Per-row input-quality flags, or null when no row has any. */
+  quality: ReadonlyArray<readonly string[]> | null;
+}
+
+const NO_FLAGS: readonly string[] = Object.freeze([]);
+
+/** The batch's rows as prediction records (the in-thread path and the worker's). */
+export function expandRows(b: RowBatch): PredictionRecord[] {
+  const n = b.caseIds.length;
+  const out = new Array<PredictionRecord>(n);
+  const t = b.threshold;
+  for (let i = 0; i < n; i++) {
+    const score = b.scores[b.offset + i]!;
+    out[i] = {
+      atMs: b.atMs,
+      model: b.model,
+      modelVersion: b.modelVersion,
+      route: b.route,
+      routeVersion: b.routeVersion,
+      caseId: b.caseIds[i]!,
+      score,
+      decision: t === undefined ? null : score >= t,
+      latencyMs: b.latencyMs,
+      quality: b.quality ? b.quality[i]! : NO_FLAGS,
+      site: b.site,
+    };
+  }
+  return out;
+}

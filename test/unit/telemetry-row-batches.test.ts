@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { hashCaseId, WriteAheadLog, type PredictionEvent } from '../../src/telemetry';
+import { PredictionRecorder } from '../../src/telemetry/prediction-recorder';
+import type { RowBatch } from '../../src/telemetry/row-batch';
+
+const KEY = 'case-id-key-0123456789';
+
+function batch(n: number, offset: number): RowBatch {
+  const scores = new Float64Array(offset + n);
+  for (let i = 0; i < scores.length; i++) scores[i] = (i % 10) / 10 + 0.05;
+  return {
+    atMs: Date.parse('2026-03-01T10:00:00.123Z'),
+    model: 'sepsis-alert',
+    modelVersion: '2.0.0',
+    route: 'shadow',
+    routeVersion: 4,
+    latencyMs: 1.2345678,
+    site: 'site-c',
+    threshold: 0.5,
+    caseIds: Array.from({ length: n }, (_, i) => `case-${i}`),
+    scores,
+    offset,
+    quality: Array.from({ length: n }, (_, i) => (i === 3 ? ['missing_value'] : [])),
+  };
+}
+
+/** The events a recorder writes for one row batch, on the encoder thread or in-thread. */
+async function written(workerMinRows: number, b: RowBatch): Promise<PredictionEvent[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-rows-'));
+  const wal = await WriteAheadLog.open({ dir });
+  try {
+    const rec = new PredictionRecorder({ wal, caseIdKey: KEY, workerMinRows });
+    rec.recordRows(b);
+    await rec.close();
+    await wal.flush();
+    assert.deepEqual(rec.stats(), { recorded: b.caseIds.length, written: b.caseIds.length, failed: 0 });
+    return [...wal.scanLocal()].filter((e): e is PredictionEvent => e.kind === 'prediction');
+  } finally {
+    await wal.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('row batches: every row a prediction, on the encoder thread as in-thread', () => {
+  it('writes the same events either way, each row with its own case, score, decision and quality', async () => {
+    const b = batch(200, 7);
+    const strip = (es: PredictionEvent[]) => es.map(({ eventId: _id, ...rest }) => rest);
+    const onThread = await written(1, b);
+    const inThread = await written(Infinity, b);
+    assert.equal(onThread.length, 200);
+    assert.deepEqual(strip(onThread), strip(inThread));
+    onThread.forEach((e, i) => {
+      const score = ((i + 7) % 10) / 10 + 0.05;
+      assert.equal(e.caseIdHash, hashCaseId(`case-${i}`, KEY));
+      assert.equal(e.score, score);
+      assert.equal(e.decision, score >= 0.5);
+      assert.deepEqual(e.quality, i === 3 ? ['missing_value'] : []);
+      assert.equal(e.at, '2026-03-01T10:00:00.123Z');
+      assert.equal(e.latencyMs, 1.235);
+      assert.equal(e.route, 'shadow');
+    });
+  });
+});

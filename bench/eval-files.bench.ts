@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       incumbent: sha256OfFile(path.join(dir, 'incumbent.csv')),
     };
     fs.writeFileSync(path.join(dir, 'pins.json'), JSON.stringify(pins));
-    const vigil = [];
+    const vigil: Record<string, number>[] = [];
     const numpy: number[] = [];
     for (let r = 0; r < runs; r++) {
       const out = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir], { encoding: 'utf8' });

@@ -13,6 +13,7 @@ import {
   toLabels,
   toScores,
   type EncodedAttribute,
+  type RecalibrationColumns,
   type SliceDefinition,
 } from '../stats';
 import { judge } from './judge';
@@ -115,19 +116,108 @@ function criterionSliceIds(c: Criterion, encoded: Map<string, EncodedAttribute>)
 }
 
 /**
- * Stable bucket of a model's global sorted order by the cell of `attrs` (mixed-radix level code): every
- * slice of the group gets its rows already sorted, as one contiguous segment, in O(n).
+ * One model's columns permuted into its ascending score order (position k holds row `order[k]`). Every slice
+ * pass then reads memory forward instead of jumping across a million rows; slices still visit the same rows
+ * in the same sequence, so every sum — and every statistic — is bit-identical to reading rows in place.
  */
-function bucketByCell(order: Uint32Array, cell: Uint32Array, cells: number, out: Uint32Array): Uint32Array {
+interface SortedModel {
+  threshold: number;
+  order: Uint32Array;
+  scores: Float64Array;
+  labels: Uint8Array;
+  placement: Float64Array;
+  recal: RecalibrationColumns | null;
+  /** Positions grouped by slice cell (sorted within each cell), and each position's cell. */
+  bucket: Uint32Array;
+  cell: Uint32Array;
+}
+
+function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number): SortedModel {
+  const n = scores.length;
+  const order = argsortAscending(scores);
+  const sorted = new Float64Array(n);
+  const sortedLabels = new Uint8Array(n);
+  let probabilities = true;
+  for (let k = 0; k < n; k++) {
+    const row = order[k]!;
+    const s = scores[row]!;
+    sorted[k] = s;
+    sortedLabels[k] = labels[row]!;
+    if (!(s >= 0 && s <= 1)) probabilities = false;
+  }
+  return {
+    threshold,
+    order,
+    scores: sorted,
+    labels: sortedLabels,
+    placement: new Float64Array(n),
+    recal: probabilities ? recalibrationColumns(sorted) : null,
+    bucket: new Uint32Array(n),
+    cell: new Uint32Array(n),
+  };
+}
+
+/** Stable counting sort of a model's positions by the row's slice cell; returns each cell's start. */
+function bucketByCell(m: SortedModel, cellOfRow: Uint32Array, cells: number): Uint32Array {
+  const { order, cell, bucket } = m;
   const start = new Uint32Array(cells + 1);
-  for (let i = 0; i < cell.length; i++) start[cell[i]! + 1]!++;
+  for (let k = 0; k < order.length; k++) {
+    const c = cellOfRow[order[k]!]!;
+    cell[k] = c;
+    start[c + 1]!++;
+  }
   for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
   const next = start.slice(0, cells);
-  for (let k = 0; k < order.length; k++) {
-    const row = order[k]!;
-    out[next[cell[row]!]!++] = row;
-  }
+  for (let k = 0; k < cell.length; k++) bucket[next[cell[k]!]!++] = k;
   return start;
+}
+
+/** Both models on one slice: sums, recalibration fits and the paired DeLong test. */
+function measureSlice(
+  def: SliceDefinition,
+  models: [SortedModel, SortedModel],
+  segments: Uint32Array[],
+  shared: { toIncumbent: Uint32Array; incumbentPlacement: Float64Array },
+  bins: number,
+  level: number,
+): SliceRaw {
+  const [cm] = models;
+  const len = segments[0]!.length;
+  let positives = 0;
+  for (let k = 0; k < len; k++) positives += cm.labels[segments[0]![k]!]!;
+  const [rc, ri] = models.map((m, j): ModelRaw => {
+    const seg = segments[j]!;
+    const summary = summarizeSorted(seg, len, positives, m.scores, m.labels, m.threshold, m.placement, bins);
+    return { summary, recalibration: m.recal ? fitRecalibration(m.recal, m.labels, seg, len) : null };
+  }) as [ModelRaw, ModelRaw];
+  let paired = null;
+  if (rc.summary.auc !== null && ri.summary.auc !== null) {
+    // the incumbent's placement values at the candidate's positions of the same rows
+    const { toIncumbent, incumbentPlacement } = shared;
+    const seg = segments[0]!;
+    for (let k = 0; k < len; k++) incumbentPlacement[seg[k]!] = models[1].placement[toIncumbent[seg[k]!]!]!;
+    paired = pairedFromPlacements(
+      seg,
+      len,
+      cm.labels,
+      cm.placement,
+      incumbentPlacement,
+      rc.summary.auc,
+      ri.summary.auc,
+      level,
+    );
+  }
+  return { def, candidate: rc, incumbent: ri, paired };
+}
+
+/** Mixed-radix cell code of each row over `attrs`. */
+function cellCodes(attrs: EncodedAttribute[], n: number): Uint32Array {
+  const cell = new Uint32Array(n);
+  for (const a of attrs) {
+    const k = Math.max(1, a.levels.length);
+    for (let i = 0; i < n; i++) cell[i] = cell[i]! * k + a.codes[i]!;
+  }
+  return cell;
 }
 
 /** The pure evaluator: every metric with its interval on every slice the policy names, then each criterion. */
@@ -148,57 +238,26 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
   const thresholds = chooseThresholds(input.thresholdRule);
   const level = policy.confidenceLevel;
   const method = policy.proportionInterval;
-  const bins = policy.calibrationBins;
-
-  const models = [
-    { scores: candidate, threshold: thresholds.candidate.threshold },
-    { scores: incumbent, threshold: thresholds.incumbent.threshold },
-  ].map((m) => {
-    let probabilities = true;
-    for (let i = 0; i < n && probabilities; i++) probabilities = m.scores[i]! >= 0 && m.scores[i]! <= 1;
-    return {
-      ...m,
-      order: argsortAscending(m.scores),
-      placement: new Float64Array(n),
-      recal: probabilities ? recalibrationColumns(m.scores) : null,
-      bucket: new Uint32Array(n),
-    };
-  });
+  const models: [SortedModel, SortedModel] = [
+    sortedModel(candidate, labels, thresholds.candidate.threshold),
+    sortedModel(incumbent, labels, thresholds.incumbent.threshold),
+  ];
+  const positionInIncumbent = new Uint32Array(n);
+  for (let k = 0; k < n; k++) positionInIncumbent[models[1].order[k]!] = k;
+  const toIncumbent = new Uint32Array(n);
+  for (let k = 0; k < n; k++) toIncumbent[k] = positionInIncumbent[models[0].order[k]!]!;
+  const shared = { toIncumbent, incumbentPlacement: new Float64Array(n) };
 
   const raws: SliceRaw[] = [];
   for (const group of collectSlices(policy, encoded)) {
     const attrs = group[0]!.attributes.map((a) => encoded.get(a)!);
     const cells = attrs.reduce((p, a) => p * Math.max(1, a.levels.length), 1);
-    const cell = new Uint32Array(n);
-    for (const a of attrs) {
-      const k = Math.max(1, a.levels.length);
-      for (let i = 0; i < n; i++) cell[i] = cell[i]! * k + a.codes[i]!;
-    }
-    const starts = models.map((m) => bucketByCell(m.order, cell, cells, m.bucket));
+    const cell = cellCodes(attrs, n);
+    const starts = models.map((m) => bucketByCell(m, cell, cells));
     for (const def of group) {
       const c = def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0);
       const segments = models.map((m, j) => m.bucket.subarray(starts[j]![c]!, starts[j]![c + 1]!));
-      const len = segments[0]!.length;
-      let positives = 0;
-      for (let k = 0; k < len; k++) positives += labels[segments[0]![k]!]!;
-      const [rc, ri] = models.map((m, j): ModelRaw => {
-        const summary = summarizeSorted(segments[j]!, len, positives, m.scores, labels, m.threshold, m.placement, bins);
-        return { summary, recalibration: m.recal ? fitRecalibration(m.recal, labels, segments[j]!, len) : null };
-      }) as [ModelRaw, ModelRaw];
-      const paired =
-        rc.summary.auc !== null && ri.summary.auc !== null
-          ? pairedFromPlacements(
-              segments[0]!,
-              len,
-              labels,
-              models[0]!.placement,
-              models[1]!.placement,
-              rc.summary.auc,
-              ri.summary.auc,
-              level,
-            )
-          : null;
-      raws.push({ def, candidate: rc, incumbent: ri, paired });
+      raws.push(measureSlice(def, models, segments, shared, policy.calibrationBins, level));
     }
   }
 

@@ -9,8 +9,21 @@
  * floor), so P(any false rollback, any cohort, any look) ≤ Σ parts = α. Pure: history + policy → verdicts; the
  * workflow records them and `vigil audit` recomputes them.
  */
-import type { ArmStats, CohortArms, CohortGuardrails, LiveMeasurement } from '../domain';
+import {
+  DEFAULT_COHORT_GUARDRAILS,
+  type ArmStats,
+  type CohortArms,
+  type CohortGuardrails,
+  type LiveMeasurement,
+  type ReleasePolicy,
+} from '../domain';
 import { binomialConfidenceSequence, sequentialHarmTest, type IntervalCounts } from '../stats/sequential';
+
+/** The attributes whose cohorts a canary under this policy measures (none without sequential guardrails). */
+export function guardedCohortAttributes(policy: Pick<ReleasePolicy, 'canary'>): readonly string[] {
+  const g = policy.canary.sequential;
+  return g ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS).attributes : [];
+}
 
 /** How α is spent: every part is a one-sided, anytime-valid error rate; they add up to `alpha`. */
 export interface CohortAlphaAllocation {
@@ -129,8 +142,8 @@ function floorCheck(
 
 /**
  * Judge every guarded cohort on the whole canary so far (per-interval measurements, oldest first). A cohort fails
- * when its comparison declares harm (with both arms at `minPositives` or more) or its floor is breached; it is
- * inconclusive below the minimum, and at the last step (`final`) a cohort the budget does not cover is too.
+ * when its comparison declares harm (with both arms at `minPositives` or more) or its floor is breached. Below the
+ * minimum, or beyond the levels budgeted, it holds the last step (`final`: inconclusive, never promoted unjudged).
  */
 export function judgeCohorts(
   history: readonly LiveMeasurement[],
@@ -223,7 +236,9 @@ export function judgeCohorts(
     }
     out.cohorts.push({ ...base, verdict, reason, comparison });
     if (verdict === 'floor' || verdict === 'harm') out.failures.push(reason);
-    if (verdict === 'inconclusive') out.inconclusive.push(reason);
+    // Too few positives holds only the last step: an earlier step's exposure is limited by design and the floor
+    // still guards it; holding every step for a small cohort would roll healthy canaries back once extensions run out.
+    if (verdict === 'inconclusive' && options.final) out.inconclusive.push(reason);
   }
   return out;
 }

@@ -97,6 +97,9 @@ export function judgeGuardrailsSequential(
   });
   const last = seq.looks[seq.looks.length - 1]!;
   const ci = `drop ${f4(last.drop)}, ${((1 - alpha) * 100).toFixed(1)}% confidence sequence [${f4(last.lower)}, ${f4(last.upper)}]`;
+  // A cohort's failure comes first: it names where the candidate stopped working.
+  failures.push(...(byCohort?.failures ?? []));
+  inconclusive.push(...(byCohort?.inconclusive ?? []));
   if (seq.verdict === 'harm') {
     failures.push(
       `sensitivity harm declared at look ${seq.firstCrossing} by the sequential test (canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)}; ${ci}; lower bound above the margin ${g.harmMargin}; anytime p = ${seq.anytimePValue.toPrecision(3)} ≤ α = ${alpha})`,
@@ -122,9 +125,6 @@ export function judgeGuardrailsSequential(
           : 'pass',
   });
 
-  // A cohort's failure comes before the operational checks: it names where the candidate stopped working.
-  failures.push(...(byCohort?.failures ?? []));
-  inconclusive.push(...(byCohort?.inconclusive ?? []));
   const ratio = alertRateCheck(t, c, g.maxAlertRateRatio, failures, inconclusive, checks);
   operationalChecks(latest, g, failures, inconclusive, checks);
 

@@ -239,6 +239,7 @@ export {
 export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';
 export {
   cohortAlphaAllocation,
+  guardedCohortAttributes,
   judgeCohorts,
   type CohortAlphaAllocation,
   type CohortJudgement,

@@ -4,15 +4,16 @@
  * often it looks). Inconclusive → the step bakes again, up to `maxExtensions` times; still inconclusive → fail,
  * never pass. Routes, stage bookkeeping and the chain belong to the caller (hooks).
  */
-import { isCancellation, log, sleep } from '@temporalio/workflow';
-import type {
-  CanaryHold,
-  Decision,
-  EvidenceRef,
-  LiveMeasurement,
-  ReleaseRequest,
-  SequentialGuardrails,
-  TrafficScenario,
+import { isCancellation, log, patched, sleep } from '@temporalio/workflow';
+import {
+  DEFAULT_COHORT_GUARDRAILS,
+  type CanaryHold,
+  type Decision,
+  type EvidenceRef,
+  type LiveMeasurement,
+  type ReleaseRequest,
+  type SequentialGuardrails,
+  type TrafficScenario,
 } from '../domain';
 import type { RollbackInput } from '../activities';
 import { judgeGuardrailsSequential, type SequentialGuardrailsDecision } from '../judging';
@@ -85,6 +86,8 @@ export async function runSequentialCanary(
   const carry: EvidenceRef[] = [];
   const take = (): EvidenceRef[] => carry.splice(0);
   let look = 0;
+  // Guardrails per clinical cohort (site by default); canaries recorded before judged the whole canary only.
+  const cohorts = patched('cohort-guardrails') ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS) : undefined;
   for (const [i, step] of steps.entries()) {
     const canaryTable = {
       production: request.incumbent.version,
@@ -110,7 +113,10 @@ export async function runSequentialCanary(
       });
       look++;
       history.push(out.measurement);
-      const judged = judgeGuardrailsSequential(history, g, { final: i === steps.length - 1 });
+      const judged = judgeGuardrailsSequential(history, g, {
+        final: i === steps.length - 1,
+        ...(cohorts ? { cohorts } : {}),
+      });
       const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
       const verdictRef = await acts.recordVerdict({
         releaseId,

@@ -160,11 +160,16 @@ describe('judgeCohorts', () => {
     assert.match(j.failures[0]!, /site=site-b: catastrophic failure/);
   });
 
-  it('a cohort below the minimum positives is inconclusive; a level beyond the budget blocks only the last step', () => {
+  it('a cohort below the minimum positives or beyond the budget holds only the last step', () => {
     const small = [look('step 1', { 'site-c': arm(40, 8, 6, 12) })];
     const j = judgeCohorts(small, g, DEFAULT_COHORT_GUARDRAILS);
     assert.equal(j.cohorts.find((c) => c.cohort === 'site=site-c')!.verdict, 'inconclusive');
     assert.equal(j.failures.length, 0);
+    assert.equal(j.inconclusive.length, 0, 'an earlier step is not held by a small cohort');
+    assert.match(
+      judgeCohorts(small, g, DEFAULT_COHORT_GUARDRAILS, { final: true }).inconclusive[0]!,
+      /^site=site-c: not enough/,
+    );
     const two = CohortGuardrailsSchema.parse({ maxLevels: 2 });
     const h = [look('step 1')];
     assert.equal(judgeCohorts(h, g, two).inconclusive.length, 0);

@@ -8,6 +8,8 @@ import type { LiveMeasurement, ReleaseRequest } from '../../domain';
 import { inCanaryArm } from '../../sim/canary-arm';
 import type { SimCase } from '../../contracts/traffic';
 import { applyScenario, observedLabels } from '../../sim/scenario';
+import { cohortArms } from '../../sim/cohort-arms';
+import { guardedCohortAttributes } from '../../judging';
 import { armStats } from '../../stats';
 import { closeAll, openScorers, scoreCases } from '../artifacts';
 import type { EvidencePort } from '../../contracts/ports';
@@ -63,6 +65,19 @@ function measureArms(
     // Only when outcomes are outstanding.
     ...(labels.includes(-1)
       ? { unlabelled: { treatment: unlabelledIn(treated), comparator: unlabelledIn(control) } }
+      : {}),
+    // The canary's arms per guarded cohort (src/judging/cohort-guardrails.ts).
+    ...(input.mode === 'canary' && guardedCohortAttributes(input.request.policy).length > 0
+      ? {
+          cohorts: cohortArms(
+            cases,
+            guardedCohortAttributes(input.request.policy),
+            { treated, control },
+            { treated: scores.candidate, control: scores.incumbent },
+            labels,
+            t,
+          ),
+        }
       : {}),
   };
 }

@@ -14,12 +14,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO_CANDIDATES } from '../demo/artifacts';
-import { ConfigError, loadConfig, type VigilConfig } from '../config';
-import { DemoError, Printer, repoRelative, runDemo } from '../demo/run-demo';
-import { loadPolicyFile, PolicyFileError } from '../demo/seed';
+import { loadConfig, type VigilConfig } from '../config';
+import { Printer, repoRelative, runDemo } from '../demo/run-demo';
+import { loadPolicyFile } from '../demo/seed';
 import { createS3Client, EvidenceStore } from '../evidence';
-import { startLocalStack, type LocalStack } from './local-stack';
-import type { ManagedProcess } from './process';
+import { startLocalStack } from './local-stack';
+import { createShutdown, installSignalHandlers, stackErrorMessage, type Running, type Shutdown } from './shutdown';
 import {
   acquireStateLock,
   assertPortsFree,
@@ -126,12 +126,6 @@ function signalNumber(sig: NodeJS.Signals): number | undefined {
 // ---------------------------------------------------------------------------------------------
 // Supervisor: start everything in order, narrate, stop in reverse order.
 
-interface Running {
-  stack?: LocalStack;
-  worker?: ManagedProcess;
-  api?: ManagedProcess;
-}
-
 async function runSupervisor(): Promise<void> {
   const t0 = Number(process.env[T0_ENV]) || Date.now();
   const out = new Printer(process.stdout, t0);
@@ -152,175 +146,155 @@ async function runSupervisor(): Promise<void> {
   }
 
   const stateDir = path.resolve(config.stateDir);
-  const logDir = path.join(stateDir, 'logs');
   const log = fileLogger(
-    path.join(logDir, 'stack.log'),
+    path.join(stateDir, 'logs', 'stack.log'),
     'vigil-stack',
     config.logLevel === 'silent' ? 'silent' : 'info',
   );
-  const running: Running = {};
-  const abort = new AbortController();
-  let releaseLock: () => void = () => undefined;
-  let stopping: Promise<void> | null = null;
-  let firstSignalAt = 0;
-
-  const stopAll = (code: number): Promise<void> => {
-    stopping ??= (async () => {
-      abort.abort();
-      out.clearLive();
-      // A start-up failure before anything ran needs no shutdown narrative.
-      const narrate = code === 0 || Boolean(running.stack || running.worker || running.api);
-      if (narrate) out.event('stopping the stack …');
-      const steps: Array<[string, (() => Promise<void>) | undefined]> = [
-        ['API', running.api && (() => running.api!.stop(5_000))],
-        // The worker finishes its in-flight tasks; its own shutdownForceTime is 10 s.
-        ['worker', running.worker && (() => running.worker!.stop(15_000))],
-        ['Temporal + SeaweedFS', running.stack && (() => running.stack!.stop())],
-      ];
-      for (const [name, stop] of steps) {
-        if (!stop) continue;
-        const started = Date.now();
-        await stop().catch((e: unknown) => out.event(`  ${name}: ${(e as Error).message}`));
-        out.event(`  ${name} stopped (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      }
-      releaseLock();
-      if (narrate) out.event('stopped');
-      process.exit(code);
-    })();
-    return stopping;
-  };
-
-  const onSignal = (sig: NodeJS.Signals) => {
-    const now = Date.now();
-    if (stopping) {
-      // Front + npm can deliver the same Ctrl-C twice; only a later one means "hurry up".
-      if (now - firstSignalAt > 1500) {
-        out.event(`${sig} again: killing the remaining processes`);
-        process.exit(130); // process.ts's exit hook SIGKILLs every live child
-      }
-      return;
-    }
-    firstSignalAt = now;
-    void stopAll(0);
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-  // Fallback for the front's death when setpriv is unavailable.
-  if (frontPid > 0) {
-    setInterval(() => {
-      if (process.ppid !== frontPid && !stopping) void stopAll(1);
-    }, 1000).unref();
-  }
-
-  const fatal = async (err: unknown): Promise<never> => {
-    out.clearLive();
-    process.stderr.write(`\n✘ ${message(err)}\n`);
-    if (!stopping) await stopAll(1);
-    await stopping;
-    process.exit(1);
-  };
+  const sd = createShutdown(out);
+  installSignalHandlers(sd, out, frontPid);
 
   try {
-    releaseLock = acquireStateLock(stateDir);
-    const token = ensureApiToken(stateDir, config.api.token);
-    // Children inherit our environment: an absolute state dir (they may resolve it elsewhere)
-    // and the API token.
-    process.env.VIGIL_STATE_DIR = stateDir;
-    process.env.VIGIL_API_TOKEN = token.token;
-    // Sign-off (web UI and `vigil approve`) needs accounts: the demo's published ones unless VIGIL_USERS_FILE is set.
-    const demoUsers = flags.demo && !process.env.VIGIL_USERS_FILE;
-    if (demoUsers) process.env.VIGIL_USERS_FILE = path.join(REPO_ROOT, 'config', 'users.example.yaml');
-
-    const temporalPort = Number(new URL(`tcp://${config.temporal.address}`).port);
-    const s3Port = Number(new URL(config.s3.endpoint).port);
-    const claims: PortClaim[] = [
-      {
-        port: temporalPort,
-        host: '127.0.0.1',
-        what: `Temporal gRPC (VIGIL_TEMPORAL_ADDRESS=${config.temporal.address})`,
-      },
-      { port: s3Port, host: '127.0.0.1', what: `SeaweedFS S3 (VIGIL_S3_ENDPOINT=${config.s3.endpoint})` },
-      { port: config.api.port, host: config.api.host, what: `Vigil API (VIGIL_API_PORT=${config.api.port})` },
-    ];
-    if (flags.ui)
-      claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
-    claims.push(...seaweedInternalClaims(stateDir));
-    await assertPortsFree(claims);
-
-    let policy: Awaited<ReturnType<typeof loadPolicyFile>> | undefined;
-    if (flags.demo) policy = await loadPolicyFile(flags.policy); // a bad policy fails before anything starts
-
-    out.event(
-      `starting Temporal dev server${flags.ui ? ' + Web UI' : ''} and SeaweedFS (state in ${displayPath(stateDir)}) …`,
-    );
-    running.stack = await startLocalStack(config, log, {
-      headless: !flags.ui,
-      uiPort: flags.ui ? flags.uiPort : undefined,
-    });
-    if (stopping) return;
-    out.event(
-      `  ✔ Temporal at ${running.stack.temporal.address}, S3 at ${running.stack.seaweed.endpoint} (bucket ${config.s3.bucket}, Object Lock on)`,
-    );
-    watchForDeath(running.stack.temporal.process, 'Temporal dev server', () => stopping, fatal);
-    watchForDeath(running.stack.seaweed.process, 'SeaweedFS', () => stopping, fatal);
-
-    out.event('starting the worker …');
-    running.worker = await startNodeService({
-      name: 'worker',
-      script: 'src/workers/main.ts',
-      logFile: path.join(logDir, 'worker.log'),
-      ready: { kind: 'log-line', text: '"msg":"worker started"' },
-      readyTimeoutMs: 120_000,
-      log,
-    });
-    if (stopping) return;
-    out.event(`  ✔ worker polling (pid ${running.worker.pid})`);
-    watchForDeath(running.worker, 'worker', () => stopping, fatal);
-
-    out.event('starting the API …');
-    const apiProbeUrl = `http://${dialHost(config.api.host)}:${config.api.port}`;
-    running.api = await startNodeService({
-      name: 'api',
-      script: 'src/api/main.ts',
-      logFile: path.join(logDir, 'api.log'),
-      ready: { kind: 'http', url: `${apiProbeUrl}/healthz` },
-      readyTimeoutMs: 60_000,
-      log,
-    });
-    if (stopping) return;
-    out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);
-    watchForDeath(running.api, 'API', () => stopping, fatal);
-
-    printSummary(out, config, flags, running, stateDir, token);
-
-    if (flags.demo && policy) {
-      const s3 = createS3Client(config.s3);
-      const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
-      try {
-        await runDemo({
-          evidence,
-          policy,
-          ...(flags.candidate ? { candidateVersion: flags.candidate } : {}),
-          apiUrl: apiProbeUrl,
-          token: token.token,
-          cliEnv: cliEnv(config, token),
-          vigilBin: repoRelative(REPO_ROOT, 'bin/vigil'),
-          temporalBin: repoRelative(REPO_ROOT, '.tools/bin/temporal'),
-          temporalAddress: running.stack.temporal.address,
-          temporalNamespace: config.temporal.namespace,
-          demoUsers,
-          out,
-          signal: abort.signal,
-        });
-      } finally {
-        s3.destroy();
-      }
-      if (!stopping) out.event('the demo release is finished; the stack keeps running (Ctrl-C to stop).');
+    sd.holdLock(acquireStateLock(stateDir));
+    const prepared = await prepare(config, flags, stateDir);
+    const apiProbeUrl = await startServices(sd, out, config, flags, log, stateDir);
+    if (apiProbeUrl === null) return;
+    printSummary(out, config, flags, sd.running, stateDir, prepared.token);
+    if (flags.demo && prepared.policy) {
+      await runDemoRelease(sd, out, config, flags, { ...prepared, policy: prepared.policy, apiProbeUrl });
+      if (!sd.stopping()) out.event('the demo release is finished; the stack keeps running (Ctrl-C to stop).');
     } else {
       out.event('stack running (Ctrl-C to stop).');
     }
   } catch (err) {
-    if (stopping) return; // a start-up step failing because we are shutting down is expected
-    await fatal(err);
+    if (sd.stopping()) return; // a start-up step failing because we are shutting down is expected
+    await sd.fatal(err);
+  }
+}
+
+type ApiToken = ReturnType<typeof ensureApiToken>;
+type Policy = Awaited<ReturnType<typeof loadPolicyFile>>;
+
+/**
+ * Before anything starts: the API token, the children's environment, free ports, and (with --demo) the
+ * policy, so a bad policy fails before anything starts.
+ */
+async function prepare(
+  config: VigilConfig,
+  flags: Flags,
+  stateDir: string,
+): Promise<{ token: ApiToken; demoUsers: boolean; policy: Policy | undefined }> {
+  const token = ensureApiToken(stateDir, config.api.token);
+  // Children inherit our environment: an absolute state dir (they may resolve it elsewhere)
+  // and the API token.
+  process.env.VIGIL_STATE_DIR = stateDir;
+  process.env.VIGIL_API_TOKEN = token.token;
+  // Sign-off (web UI and `vigil approve`) needs accounts: the demo's published ones unless VIGIL_USERS_FILE is set.
+  const demoUsers = flags.demo && !process.env.VIGIL_USERS_FILE;
+  if (demoUsers) process.env.VIGIL_USERS_FILE = path.join(REPO_ROOT, 'config', 'users.example.yaml');
+
+  const temporalPort = Number(new URL(`tcp://${config.temporal.address}`).port);
+  const s3Port = Number(new URL(config.s3.endpoint).port);
+  const claims: PortClaim[] = [
+    {
+      port: temporalPort,
+      host: '127.0.0.1',
+      what: `Temporal gRPC (VIGIL_TEMPORAL_ADDRESS=${config.temporal.address})`,
+    },
+    { port: s3Port, host: '127.0.0.1', what: `SeaweedFS S3 (VIGIL_S3_ENDPOINT=${config.s3.endpoint})` },
+    { port: config.api.port, host: config.api.host, what: `Vigil API (VIGIL_API_PORT=${config.api.port})` },
+  ];
+  if (flags.ui)
+    claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
+  claims.push(...seaweedInternalClaims(stateDir));
+  await assertPortsFree(claims);
+
+  const policy = flags.demo ? await loadPolicyFile(flags.policy) : undefined;
+  return { token, demoUsers, policy };
+}
+
+/** Temporal + SeaweedFS, then the worker, then the API, each watched; null when a shutdown began meanwhile. */
+async function startServices(
+  sd: Shutdown,
+  out: Printer,
+  config: VigilConfig,
+  flags: Flags,
+  log: ReturnType<typeof fileLogger>,
+  stateDir: string,
+): Promise<string | null> {
+  const logDir = path.join(stateDir, 'logs');
+  const { running } = sd;
+  out.event(
+    `starting Temporal dev server${flags.ui ? ' + Web UI' : ''} and SeaweedFS (state in ${displayPath(stateDir)}) …`,
+  );
+  running.stack = await startLocalStack(config, log, {
+    headless: !flags.ui,
+    uiPort: flags.ui ? flags.uiPort : undefined,
+  });
+  if (sd.stopping()) return null;
+  out.event(
+    `  ✔ Temporal at ${running.stack.temporal.address}, S3 at ${running.stack.seaweed.endpoint} (bucket ${config.s3.bucket}, Object Lock on)`,
+  );
+  sd.watchForDeath(running.stack.temporal.process, 'Temporal dev server');
+  sd.watchForDeath(running.stack.seaweed.process, 'SeaweedFS');
+
+  out.event('starting the worker …');
+  running.worker = await startNodeService({
+    name: 'worker',
+    script: 'src/workers/main.ts',
+    logFile: path.join(logDir, 'worker.log'),
+    ready: { kind: 'log-line', text: '"msg":"worker started"' },
+    readyTimeoutMs: 120_000,
+    log,
+  });
+  if (sd.stopping()) return null;
+  out.event(`  ✔ worker polling (pid ${running.worker.pid})`);
+  sd.watchForDeath(running.worker, 'worker');
+
+  out.event('starting the API …');
+  const apiProbeUrl = `http://${dialHost(config.api.host)}:${config.api.port}`;
+  running.api = await startNodeService({
+    name: 'api',
+    script: 'src/api/main.ts',
+    logFile: path.join(logDir, 'api.log'),
+    ready: { kind: 'http', url: `${apiProbeUrl}/healthz` },
+    readyTimeoutMs: 60_000,
+    log,
+  });
+  if (sd.stopping()) return null;
+  out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);
+  sd.watchForDeath(running.api, 'API');
+  return apiProbeUrl;
+}
+
+/** --demo: seed the demo and run its release through the started stack, narrating each stage. */
+async function runDemoRelease(
+  sd: Shutdown,
+  out: Printer,
+  config: VigilConfig,
+  flags: Flags,
+  d: { token: ApiToken; demoUsers: boolean; policy: Policy; apiProbeUrl: string },
+): Promise<void> {
+  const s3 = createS3Client(config.s3);
+  const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
+  try {
+    await runDemo({
+      evidence,
+      policy: d.policy,
+      ...(flags.candidate ? { candidateVersion: flags.candidate } : {}),
+      apiUrl: d.apiProbeUrl,
+      token: d.token.token,
+      cliEnv: cliEnv(config, d.token),
+      vigilBin: repoRelative(REPO_ROOT, 'bin/vigil'),
+      temporalBin: repoRelative(REPO_ROOT, '.tools/bin/temporal'),
+      temporalAddress: sd.running.stack!.temporal.address,
+      temporalNamespace: config.temporal.namespace,
+      demoUsers: d.demoUsers,
+      out,
+      signal: sd.signal,
+    });
+  } finally {
+    s3.destroy();
   }
 }
 
@@ -339,23 +313,7 @@ function seaweedInternalClaims(stateDir: string): PortClaim[] {
   }
 }
 
-function watchForDeath(
-  proc: ManagedProcess,
-  what: string,
-  isStopping: () => Promise<void> | null,
-  fatal: (err: unknown) => Promise<never>,
-): void {
-  void proc.exited.then(({ code, signal }) => {
-    if (isStopping()) return;
-    void fatal(
-      new StackStartError(
-        `${what} exited unexpectedly (${signal ?? `code ${code}`}); log ${displayPath(proc.logFile)} ends with:\n${indent(proc.logTail(3000))}`,
-      ),
-    );
-  });
-}
-
-function cliEnv(config: VigilConfig, token: ReturnType<typeof ensureApiToken>): string[] {
+function cliEnv(config: VigilConfig, token: ApiToken): string[] {
   const lines: string[] = [];
   if (token.file) lines.push(`export VIGIL_API_TOKEN="$(cat ${displayPath(token.file)})"`);
   else lines.push('export VIGIL_API_TOKEN=...   # the token this stack was started with');
@@ -369,7 +327,7 @@ function printSummary(
   flags: Flags,
   running: Running,
   stateDir: string,
-  token: ReturnType<typeof ensureApiToken>,
+  token: ApiToken,
 ): void {
   const stack = running.stack!;
   const rows: Array<[string, string]> = [
@@ -403,29 +361,8 @@ function printSummary(
   out.plain(lines.join('\n'));
 }
 
-function message(err: unknown): string {
-  if (
-    err instanceof StackStartError ||
-    err instanceof ConfigError ||
-    err instanceof PolicyFileError ||
-    err instanceof DemoError
-  ) {
-    return err.message;
-  }
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
-function indent(text: string): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `    ${l}`)
-    .join('\n');
-}
-
 function fail(err: unknown): never {
-  process.stderr.write(`✘ ${message(err)}\n`);
+  process.stderr.write(`✘ ${stackErrorMessage(err)}\n`);
   process.exit(err instanceof StackStartError && err.message.startsWith('usage') ? 2 : 1);
 }
 

@@ -89,83 +89,119 @@ export function inferRequestFor(c: SimCase): unknown {
   };
 }
 
+/** What the two phases count as they go (the summary is built from it). */
+interface Tally {
+  sent: GatewayDriverSummary['sent'];
+  byRoute: Record<string, number>;
+  byVersion: Record<string, number>;
+  ok: number;
+  failed: number;
+  outcomesPosted: number;
+  outcomeFailures: number;
+  firstError: string | null;
+}
+
+/** Sends the cohort to the gateway at `rate`, then posts the outcomes that have arrived; never throws on HTTP errors. */
 export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayDriverSummary> {
   if (!(opts.rate > 0)) throw new Error('rate must be > 0');
-  const doFetch = opts.fetchImpl ?? fetch;
-  const base = opts.url.replace(/\/+$/, '');
   const cases = driverCases(opts);
-  const maxInFlight = opts.maxInFlight ?? 64;
-  const sent: GatewayDriverSummary['sent'] = cases.map((c) => ({
-    caseId: c.caseId,
-    site: c.site,
-    route: null,
-    modelVersion: null,
-    score: null,
-    label: c.label,
-    outcomePosted: false,
-  }));
-  const byRoute: Record<string, number> = {};
-  const byVersion: Record<string, number> = {};
-  let ok = 0;
-  let failed = 0;
-  let firstError: string | null = null;
-  const fail = (msg: string): void => {
-    failed++;
-    firstError ??= msg;
+  const t: Tally = {
+    sent: cases.map((c) => ({
+      caseId: c.caseId,
+      site: c.site,
+      route: null,
+      modelVersion: null,
+      score: null,
+      label: c.label,
+      outcomePosted: false,
+    })),
+    byRoute: {},
+    byVersion: {},
+    ok: 0,
+    failed: 0,
+    outcomesPosted: 0,
+    outcomeFailures: 0,
+    firstError: null,
   };
-  const progress = (phase: 'inference' | 'outcomes', n: number): void =>
-    opts.onProgress?.({ sent: n, total: cases.length, failed, phase });
+  const startedAt = new Date().toISOString();
+  await sendInferences(opts, cases, t);
+  const inferenceEndedAt = new Date().toISOString();
+  if ((opts.outcomeDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, opts.outcomeDelayMs));
+  await postOutcomes(opts, cases, t);
+  return {
+    model: opts.model,
+    cases: cases.length,
+    ok: t.ok,
+    failed: t.failed,
+    byRoute: t.byRoute,
+    byVersion: t.byVersion,
+    outcomesPosted: t.outcomesPosted,
+    outcomesWithheld: cases.filter((c, i) => t.sent[i]!.route !== null && c.labelled === false).length,
+    outcomeFailures: t.outcomeFailures,
+    startedAt,
+    inferenceEndedAt,
+    endedAt: new Date().toISOString(),
+    sent: t.sent,
+    firstError: t.firstError,
+  };
+}
 
+/** One inference per case on the rate's schedule, at most `maxInFlight` at once. */
+async function sendInferences(opts: GatewayDriverOptions, cases: SimCase[], t: Tally): Promise<void> {
+  const maxInFlight = opts.maxInFlight ?? 64;
   const startedMs = Date.now();
-  const startedAt = new Date(startedMs).toISOString();
   const inFlight = new Set<Promise<void>>();
   const progressEvery = Math.max(1, Math.round(opts.rate));
+  const progress = (n: number): void =>
+    opts.onProgress?.({ sent: n, total: cases.length, failed: t.failed, phase: 'inference' });
   for (let i = 0; i < cases.length; i++) {
     const due = startedMs + (i * 1000) / opts.rate;
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    const c = cases[i]!;
-    const p = (async () => {
-      try {
-        const res = await doFetch(`${base}/v2/models/${encodeURIComponent(opts.model)}/infer`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(inferRequestFor(c)),
-        });
-        const text = await res.text();
-        if (res.status !== 200) return fail(`case ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);
-        const body = JSON.parse(text) as {
-          model_version?: string;
-          parameters?: { route?: string };
-          outputs?: Array<{ name: string; data: number[] }>;
-        };
-        const route = body.parameters?.route ?? 'unknown';
-        const version = body.model_version ?? 'unknown';
-        sent[i]!.route = route;
-        sent[i]!.modelVersion = version;
-        sent[i]!.score = body.outputs?.find((x) => x.name === 'score')?.data[0] ?? null;
-        byRoute[route] = (byRoute[route] ?? 0) + 1;
-        byVersion[version] = (byVersion[version] ?? 0) + 1;
-        ok++;
-      } catch (err) {
-        fail(`case ${i}: ${(err as Error).message}`);
-      }
-    })();
+    const p = infer(opts, cases[i]!, i, t);
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
-    if ((i + 1) % progressEvery === 0) progress('inference', i + 1);
+    if ((i + 1) % progressEvery === 0) progress(i + 1);
   }
   await Promise.all(inFlight);
-  progress('inference', cases.length);
-  const inferenceEndedAt = new Date().toISOString();
+  progress(cases.length);
+}
 
-  if ((opts.outcomeDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, opts.outcomeDelayMs));
-  // Outcomes of the cases that were answered and whose outcome has arrived under the scenario.
-  const due = cases.map((c, i) => ({ c, i })).filter(({ c, i }) => sent[i]!.route !== null && c.labelled !== false);
-  const withheld = cases.filter((c, i) => sent[i]!.route !== null && c.labelled === false).length;
-  let posted = 0;
-  let outcomeFailures = 0;
+async function infer(opts: GatewayDriverOptions, c: SimCase, i: number, t: Tally): Promise<void> {
+  const fail = (msg: string): void => {
+    t.failed++;
+    t.firstError ??= msg;
+  };
+  try {
+    const res = await (opts.fetchImpl ?? fetch)(`${baseUrl(opts)}/v2/models/${encodeURIComponent(opts.model)}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(inferRequestFor(c)),
+    });
+    const text = await res.text();
+    if (res.status !== 200) return fail(`case ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    const body = JSON.parse(text) as {
+      model_version?: string;
+      parameters?: { route?: string };
+      outputs?: Array<{ name: string; data: number[] }>;
+    };
+    const route = body.parameters?.route ?? 'unknown';
+    const version = body.model_version ?? 'unknown';
+    t.sent[i]!.route = route;
+    t.sent[i]!.modelVersion = version;
+    t.sent[i]!.score = body.outputs?.find((x) => x.name === 'score')?.data[0] ?? null;
+    t.byRoute[route] = (t.byRoute[route] ?? 0) + 1;
+    t.byVersion[version] = (t.byVersion[version] ?? 0) + 1;
+    t.ok++;
+  } catch (err) {
+    fail(`case ${i}: ${(err as Error).message}`);
+  }
+}
+
+/** Outcomes of the cases that were answered and whose outcome has arrived under the scenario, in batches. */
+async function postOutcomes(opts: GatewayDriverOptions, cases: SimCase[], t: Tally): Promise<void> {
+  const due = cases.map((c, i) => ({ c, i })).filter(({ c, i }) => t.sent[i]!.route !== null && c.labelled !== false);
   for (let k = 0; k < due.length; k += OUTCOME_BATCH) {
     const batch = due.slice(k, k + OUTCOME_BATCH);
     const observedAt = new Date().toISOString();
@@ -177,43 +213,28 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
       observed_at: observedAt,
     }));
     try {
-      const res = await doFetch(`${base}/v2/telemetry/outcomes`, {
+      const res = await (opts.fetchImpl ?? fetch)(`${baseUrl(opts)}/v2/telemetry/outcomes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.ingestToken}` },
         body: JSON.stringify({ events }),
       });
       const text = await res.text();
       if (res.status !== 202) {
-        outcomeFailures += batch.length;
-        firstError ??= `outcomes: HTTP ${res.status} ${text.slice(0, 200)}`;
+        t.outcomeFailures += batch.length;
+        t.firstError ??= `outcomes: HTTP ${res.status} ${text.slice(0, 200)}`;
         continue;
       }
-      posted += batch.length;
-      for (const { i } of batch) sent[i]!.outcomePosted = true;
+      t.outcomesPosted += batch.length;
+      for (const { i } of batch) t.sent[i]!.outcomePosted = true;
     } catch (err) {
-      outcomeFailures += batch.length;
-      firstError ??= `outcomes: ${(err as Error).message}`;
+      t.outcomeFailures += batch.length;
+      t.firstError ??= `outcomes: ${(err as Error).message}`;
     }
-    opts.onProgress?.({ sent: posted, total: due.length, failed: outcomeFailures, phase: 'outcomes' });
+    opts.onProgress?.({ sent: t.outcomesPosted, total: due.length, failed: t.outcomeFailures, phase: 'outcomes' });
   }
-
-  return {
-    model: opts.model,
-    cases: cases.length,
-    ok,
-    failed,
-    byRoute,
-    byVersion,
-    outcomesPosted: posted,
-    outcomesWithheld: withheld,
-    outcomeFailures,
-    startedAt,
-    inferenceEndedAt,
-    endedAt: new Date().toISOString(),
-    sent,
-    firstError,
-  };
 }
+
+const baseUrl = (opts: GatewayDriverOptions): string => opts.url.replace(/\/+$/, '');
 
 /** `vigil simulate --gateway <url>`: drive, report progress on stderr, print a summary (or --json). */
 export async function runGatewayDriver(

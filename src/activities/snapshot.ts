@@ -19,7 +19,7 @@ import {
   sha256Hex,
 } from '../evidence';
 import { provenanceKey } from '../contracts/evidence-keys';
-import type { EvidencePort } from '../contracts/ports';
+import type { EnvironmentFingerprint, EvidencePort } from '../contracts/ports';
 import type { StageOutput } from '../contracts/live-source';
 import type { ActivityDeps } from './deps';
 
@@ -144,56 +144,93 @@ export function summariseChange(
   ];
 }
 
+/** The SLSA provenance statement for a candidate whose snapshot is complete and verified. */
+function provenanceStatement(
+  input: { releaseId: string; request: ReleaseRequest; at: string },
+  environment: EnvironmentFingerprint,
+  withManifest: Array<DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> }>,
+  manifests: Array<{ manifest: DatasetManifest | null }>,
+) {
+  const { request } = input;
+  return candidateProvenanceStatement({
+    candidate: {
+      name: `${request.modelName}@${request.candidate.version}`,
+      sha256: request.candidate.artifact.sha256,
+    },
+    source: { repository: `vigil:${request.modelName}`, commit: request.codeCommit },
+    datasets: withManifest.map((d, i) => ({
+      name: d.name,
+      role: d.role,
+      manifestSha256: d.manifest.sha256,
+      merkleRoot: manifests[i]!.manifest!.rows.merkle.root,
+    })),
+    environment: {
+      node: environment.node,
+      platform: environment.platform,
+      arch: environment.arch,
+      onnxruntime: environment.onnxruntime ?? null,
+      ...(environment.lockfileSha256 ? { lockfileSha256: environment.lockfileSha256 } : {}),
+    },
+    builder: { id: SNAPSHOT_BUILDER_ID },
+    invocationId: input.releaseId,
+    startedOn: input.at,
+  });
+}
+
+/** Re-hash one referenced artifact; a mismatch or absence is a finding, a network error is retried. */
+async function read(
+  evidence: EvidencePort,
+  label: string,
+  key: string,
+  sha256: string,
+): Promise<{ bytes: Uint8Array } | { finding: string }> {
+  try {
+    return { bytes: await evidence.getBytes(key, sha256) };
+  } catch (e) {
+    if (e instanceof EvidenceIntegrityError)
+      return { finding: `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}` };
+    if (e instanceof EvidenceNotFoundError) return { finding: `${label} (${key}): not found` };
+    throw e;
+  }
+}
+const verify = async (evidence: EvidencePort, label: string, key: string, sha256: string) => {
+  const r = await read(evidence, label, key, sha256);
+  return 'finding' in r ? r.finding : null;
+};
+
+/** Read, parse and check one dataset manifest against the dataset it describes. */
+async function checkManifest(
+  evidence: EvidencePort,
+  d: DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> },
+) {
+  const label = `${d.role} dataset ${d.name} manifest`;
+  const got = await read(evidence, label, d.manifest.key, d.manifest.sha256);
+  if ('finding' in got) return { mismatches: [got.finding], missing: [], manifest: null };
+  let manifest: DatasetManifest;
+  try {
+    manifest = DatasetManifestSchema.parse(JSON.parse(Buffer.from(got.bytes).toString('utf8')));
+  } catch (e) {
+    return {
+      mismatches: [
+        `${label} (${d.manifest.key}): not a valid dataset manifest: ${(e as Error).message.split('\n')[0]}`,
+      ],
+      missing: [],
+      manifest: null,
+    };
+  }
+  const mismatches =
+    manifest.file.sha256 === d.artifact.sha256
+      ? []
+      : [`${label}: describes a file with sha256 ${manifest.file.sha256}, but the dataset is ${d.artifact.sha256}`];
+  const missing = missingProvenanceFields(manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`);
+  return { mismatches, missing, manifest };
+}
+
 export function snapshotActivities({
   evidence,
   environment,
   signer,
 }: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer'>) {
-  /** Re-hash one referenced artifact; a mismatch or absence is a finding, a network error is retried. */
-  async function read(
-    label: string,
-    key: string,
-    sha256: string,
-  ): Promise<{ bytes: Uint8Array } | { finding: string }> {
-    try {
-      return { bytes: await evidence.getBytes(key, sha256) };
-    } catch (e) {
-      if (e instanceof EvidenceIntegrityError)
-        return { finding: `${label} (${key}): stored bytes hash to ${e.actualSha256}, pinned ${e.expectedSha256}` };
-      if (e instanceof EvidenceNotFoundError) return { finding: `${label} (${key}): not found` };
-      throw e;
-    }
-  }
-  const verify = async (label: string, key: string, sha256: string) => {
-    const r = await read(label, key, sha256);
-    return 'finding' in r ? r.finding : null;
-  };
-
-  /** Read, parse and check one dataset manifest against the dataset it describes. */
-  async function checkManifest(d: DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> }) {
-    const label = `${d.role} dataset ${d.name} manifest`;
-    const got = await read(label, d.manifest.key, d.manifest.sha256);
-    if ('finding' in got) return { mismatches: [got.finding], missing: [], manifest: null };
-    let manifest: DatasetManifest;
-    try {
-      manifest = DatasetManifestSchema.parse(JSON.parse(Buffer.from(got.bytes).toString('utf8')));
-    } catch (e) {
-      return {
-        mismatches: [
-          `${label} (${d.manifest.key}): not a valid dataset manifest: ${(e as Error).message.split('\n')[0]}`,
-        ],
-        missing: [],
-        manifest: null,
-      };
-    }
-    const mismatches =
-      manifest.file.sha256 === d.artifact.sha256
-        ? []
-        : [`${label}: describes a file with sha256 ${manifest.file.sha256}, but the dataset is ${d.artifact.sha256}`];
-    const missing = missingProvenanceFields(manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`);
-    return { mismatches, missing, manifest };
-  }
-
   return {
     /**
      * Resolve and re-hash everything the release names (models, datasets, their manifests, the model card),
@@ -214,19 +251,25 @@ export function snapshotActivities({
       const [digestFindings, manifests] = await Promise.all([
         Promise.all([
           verify(
+            evidence,
             `candidate model ${request.candidate.version}`,
             request.candidate.artifact.key,
             request.candidate.artifact.sha256,
           ),
           verify(
+            evidence,
             `incumbent model ${request.incumbent.version}`,
             request.incumbent.artifact.key,
             request.incumbent.artifact.sha256,
           ),
-          ...request.datasets.map((d) => verify(`${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256)),
-          ...(request.modelCard ? [verify('model card', request.modelCard.key, request.modelCard.sha256)] : []),
+          ...request.datasets.map((d) =>
+            verify(evidence, `${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256),
+          ),
+          ...(request.modelCard
+            ? [verify(evidence, 'model card', request.modelCard.key, request.modelCard.sha256)]
+            : []),
         ]),
-        Promise.all(withManifest.map(checkManifest)),
+        Promise.all(withManifest.map((d) => checkManifest(evidence, d))),
       ]);
       const digestMismatches = [
         ...digestFindings.filter((x): x is string => x !== null),
@@ -301,29 +344,7 @@ export function snapshotActivities({
       const artifacts = [snapshot, policyRef, changeSummary];
       if (missingFields.length === 0 && digestMismatches.length === 0) {
         // Only complete, verified provenance is attested and recorded for the next release to compare with.
-        const statement = candidateProvenanceStatement({
-          candidate: {
-            name: `${request.modelName}@${request.candidate.version}`,
-            sha256: request.candidate.artifact.sha256,
-          },
-          source: { repository: `vigil:${request.modelName}`, commit: request.codeCommit },
-          datasets: withManifest.map((d, i) => ({
-            name: d.name,
-            role: d.role,
-            manifestSha256: d.manifest.sha256,
-            merkleRoot: manifests[i]!.manifest!.rows.merkle.root,
-          })),
-          environment: {
-            node: environment.node,
-            platform: environment.platform,
-            arch: environment.arch,
-            onnxruntime: environment.onnxruntime ?? null,
-            ...(environment.lockfileSha256 ? { lockfileSha256: environment.lockfileSha256 } : {}),
-          },
-          builder: { id: SNAPSHOT_BUILDER_ID },
-          invocationId: input.releaseId,
-          startedOn: input.at,
-        });
+        const statement = provenanceStatement(input, environment, withManifest, manifests);
         artifacts.push(await evidence.putJson(await signStatement(statement, [signer])));
         await writeRecord(evidence, candidateRecord);
       }

@@ -52,10 +52,23 @@ const SliceSelector = z
   ])
   .describe("'overall', or the slices formed by declared attributes and their intersections");
 
+/**
+ * Default minimum rows per slice: the n at which a 95% Wald interval for a proportion is at most ±0.1 wide
+ * (1.96·√(p(1 − p)/n) ≤ 0.098 for every p at n = 100). Below it a slice cannot show much either way.
+ */
+export const MIN_SLICE_ROWS = 100;
+
 const common = {
   id: z.string().min(1).optional().describe('Name used in the report; defaults to criterion-<index>.'),
   slices: SliceSelector.default('overall'),
-  minN: z.number().int().nonnegative().default(1).describe('Slices with fewer rows are reported as insufficient data.'),
+  minN: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(MIN_SLICE_ROWS)
+    .describe(
+      `Slices with fewer rows are insufficient data (a failure unless onInsufficient is 'ignore'). Default ${MIN_SLICE_ROWS}: with fewer rows a 95% interval for a proportion is about ±10 points wide or more (1.96·√(0.25/100) = 0.098), too wide to support a claim about the slice; a metric on a minority class (sensitivity counts only positives) needs more.`,
+    ),
   onInsufficient: z
     .enum(['fail', 'ignore'])
     .default('fail')

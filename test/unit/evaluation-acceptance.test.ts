@@ -153,6 +153,7 @@ describe('evaluateAcceptance', () => {
               alpha: 0.025,
               multiplicity: 'holm',
               slices: { attributes: ['site', 'sex'], includeSubsets: true },
+              minN: 10, // site-c has 60 rows: below the default minimum
             },
           ],
         },

@@ -116,6 +116,49 @@ interface CaseInArm {
   maxScore: number;
 }
 
+/** Failed requests per route, selected like predictions (same interval, route versions and model versions). */
+function failuresByRoute(
+  events: readonly TelemetryEvent[],
+  query: LiveQuery,
+  from: number,
+  to: number,
+): Record<LiveRoute, number> {
+  const failures: Record<LiveRoute, number> = { production: 0, canary: 0 };
+  const seenFailures = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'failure' || e.model !== query.model || e.route === 'shadow' || seenFailures.has(e.eventId))
+      continue;
+    seenFailures.add(e.eventId);
+    const t = Date.parse(e.at);
+    if (!(t >= from && t < to)) continue;
+    if (query.routeVersions && !query.routeVersions.includes(e.routeVersion)) continue;
+    const want = query.modelVersions?.[e.route];
+    if (want === undefined || want === e.modelVersion) failures[e.route]++;
+  }
+  return failures;
+}
+
+/** Override and dismissed-alert feedback per case (by case-id hash), as accepted before `asOf`. */
+function feedbackByCase(
+  events: readonly TelemetryEvent[],
+  model: string,
+  asOf: number,
+): Map<string, { override: number; dismissed: number }> {
+  const feedback = new Map<string, { override: number; dismissed: number }>();
+  const counted = new Set<string>();
+  for (const e of events) {
+    if (e.model !== model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf)) continue;
+    counted.add(e.eventId);
+    if (e.kind === 'feedback') {
+      const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
+      if (e.type === 'override') f.override++;
+      else f.dismissed++;
+      feedback.set(e.caseIdHash, f);
+    }
+  }
+  return feedback;
+}
+
 /**
  * The pure join. A case (case-id hash) belongs to the route of its first prediction in [from, to); it
  * alerts when any of its predictions there scored ≥ threshold. Its label is the outcome of the most heavily
@@ -144,34 +187,10 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     .map((e) => e as Extract<TelemetryEvent, { kind: 'prediction' }>)
     .sort((a, b) => (a.at === b.at ? a.eventId.localeCompare(b.eventId) : a.at.localeCompare(b.at)));
 
-  // Failed requests, selected like predictions (same interval, route versions and model versions).
-  const failures: Record<LiveRoute, number> = { production: 0, canary: 0 };
-  const seenFailures = new Set<string>();
-  for (const e of events) {
-    if (e.kind !== 'failure' || e.model !== query.model || e.route === 'shadow' || seenFailures.has(e.eventId))
-      continue;
-    seenFailures.add(e.eventId);
-    const t = Date.parse(e.at);
-    if (!(t >= from && t < to)) continue;
-    if (query.routeVersions && !query.routeVersions.includes(e.routeVersion)) continue;
-    const want = query.modelVersions?.[e.route];
-    if (want === undefined || want === e.modelVersion) failures[e.route]++;
-  }
+  const failures = failuresByRoute(events, query, from, to);
 
   const truth = caseLabels(events, query.model, weights, asOf);
-  const feedback = new Map<string, { override: number; dismissed: number }>();
-  const counted = new Set<string>();
-  for (const e of events) {
-    if (e.model !== query.model || e.kind === 'prediction' || counted.has(e.eventId) || !(Date.parse(e.at) < asOf))
-      continue;
-    counted.add(e.eventId);
-    if (e.kind === 'feedback') {
-      const f = feedback.get(e.caseIdHash) ?? { override: 0, dismissed: 0 };
-      if (e.type === 'override') f.override++;
-      else f.dismissed++;
-      feedback.set(e.caseIdHash, f);
-    }
-  }
+  const feedback = feedbackByCase(events, query.model, asOf);
 
   const cases = new Map<string, CaseInArm>();
   const crossed = new Set<string>();

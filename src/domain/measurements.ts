@@ -110,6 +110,8 @@ export interface ShadowMeasurement {
    * gateway adopted the shadow route). `orphanShadow`: shadow predictions with no production partner;
    * `invalidScores`: pairs left out of every statistic because a score was not a finite number.
    */
+  /** Whether every gateway's telemetry for the window had arrived (gateway-fed only). */
+  completeness?: WindowCompleteness;
   /** `failed`: mirrors the gateway recorded as failed or timed out (the rest of `unpaired` were dropped under backpressure or not recorded). */
   mirror?: {
     production: number;
@@ -147,9 +149,26 @@ export interface ShadowDrift {
 }
 
 /** Canary: treatment = candidate arm, comparator = concurrent control arm. Monitoring: comparator = validated baseline. */
+/**
+ * Whether a telemetry window was whole when it was measured: every gateway alive in it had uploaded past its
+ * end (its upload watermark). `complete: false` = a gateway lagged or died with events in its local WAL, so
+ * the window missed them; `null` = no gateway publishes watermarks (cannot tell). Gateway-fed measurements only.
+ */
+export interface WindowCompleteness {
+  complete: boolean | null;
+  /** Gateways whose watermarks were judged. */
+  gateways: number;
+  /** Of which had not uploaded past the window's end when the measurement stopped waiting. */
+  lagging: number;
+  /** How long the measurement waited for them, milliseconds. */
+  waitedMs: number;
+}
+
 export interface LiveMeasurement {
   /** The live source that measured it; absent in histories recorded before sources were named. */
   source?: MeasurementSource;
+  /** Gateway-fed windows: whether every gateway's telemetry for the window had arrived (absent: simulated, or earlier histories). */
+  completeness?: WindowCompleteness;
   window: string;
   treatment: ArmStats;
   comparator: ArmStats;

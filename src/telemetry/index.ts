@@ -25,6 +25,7 @@ export {
   WATERMARK_PREFIX,
   awaitCompleteness,
   judgeCompleteness,
+  windowCompleteness,
   type TelemetryCompleteness,
   type TelemetryWatermark,
   type WatermarkStore,

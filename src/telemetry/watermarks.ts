@@ -6,6 +6,7 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+import type { WindowCompleteness } from '../domain';
 export const WATERMARK_PREFIX = 'telemetry/watermarks/';
 
 export interface TelemetryWatermark {
@@ -59,6 +60,14 @@ export function judgeCompleteness(
     .sort((a, b) => a.gateway.localeCompare(b.gateway));
   if (judged.length === 0) return { complete: null, gateways: [] };
   return { complete: judged.every((m) => m.stopped || Date.parse(m.through) >= toMs), gateways: judged };
+}
+
+/** The summary a measurement carries (the evidence keeps the full record): gateways, laggards, the wait. */
+export function windowCompleteness(c: TelemetryCompleteness | null, to: string): WindowCompleteness {
+  if (c === null) return { complete: null, gateways: 0, lagging: 0, waitedMs: 0 };
+  const toMs = Date.parse(to);
+  const lagging = c.gateways.filter((g) => !g.stopped && Date.parse(g.through) < toMs).length;
+  return { complete: c.complete, gateways: c.gateways.length, lagging, waitedMs: c.waitedMs };
 }
 
 export interface AwaitOptions {

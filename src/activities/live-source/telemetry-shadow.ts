@@ -21,6 +21,7 @@ import { sketchKs, sketchPsi, sketchTooCoarse } from '../../stats/log-sketch';
 import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../../telemetry/input-sketches';
 import type { TelemetryWindowReader } from '../../telemetry/live-source';
 import { measureShadowTelemetry, pairSite } from '../../telemetry/shadow-pairs';
+import { windowCompleteness } from '../../telemetry/watermarks';
 import type { EvidencePort } from '../../contracts/ports';
 import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
 import { TELEMETRY_SOURCE } from './telemetry-window';
@@ -84,6 +85,7 @@ export async function telemetryShadow(
   const remaining = sketched ? rest : (notMeasured ?? {});
   const measurement: ShadowMeasurement = {
     source: TELEMETRY_SOURCE,
+    completeness: windowCompleteness(read.completeness, to),
     ...measured,
     disagreements: { ...measured.disagreements!, sample: sampleRef },
     ...(sketched ? { drift: sketched.drift, missing: sketched.missing } : {}),

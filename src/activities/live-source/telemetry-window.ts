@@ -13,6 +13,7 @@ import {
 } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
 import { heartbeating, liveInterval, windowName } from './windows';
+import { windowCompleteness } from '../../telemetry/watermarks';
 
 export const TELEMETRY_SOURCE = 'gateway-telemetry' as const;
 
@@ -48,6 +49,7 @@ export async function telemetryWindow(
   };
   const measurement: LiveMeasurement = {
     source: TELEMETRY_SOURCE,
+    completeness: windowCompleteness(result.completeness, to),
     window: windowName(input),
     treatment: treatmentArm.stats,
     comparator,

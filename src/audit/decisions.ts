@@ -22,6 +22,7 @@ import {
   judgeOffline,
   judgeShadow,
   judgeSnapshot,
+  recordedCohortGuardrails,
 } from '../judging';
 import type { Finding } from './chain';
 import { eventLabel, type ActivityCall } from './history';
@@ -110,8 +111,10 @@ export function recomputeDecisions(
         // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
         if (input.mode === 'canary' && g && input.interval !== undefined) {
           canaryHistory.push(m);
+          const cohorts = recordedCohortGuardrails(canaryHistory, g);
           const judged = judgeGuardrailsSequential(canaryHistory, g, {
             final: step === policy.canary.steps.length - 1,
+            ...(cohorts ? { cohorts } : {}),
           });
           recomputed = { verdict: judged.verdict, reasons: judged.reasons };
         } else {

@@ -50,13 +50,14 @@ export const CohortGuardrailsSchema = z
      */
     maxLevels: z.number().int().min(1).max(64).default(8),
     /** Share of α spent on the per-cohort comparisons together. */
-    alphaShare: z.number().gt(0).lt(1).default(0.4),
+    alphaShare: z.number().gt(0).lt(1).default(0.25),
     /**
      * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
-     * approximation is not trusted); inconclusive, so the step bakes again. 20 keeps the asymptotic test's realised
-     * false-alarm rate within its budget at the sizes measured in bench:guardrails.
+     * approximation is not trusted). It holds the last step (inconclusive); earlier steps go on under the floor.
+     * 15: the demo's first step has ~25 positives a site, and the realised false-rollback rate at 15 stays far
+     * below its budget (docs/benchmarks.md, bench:guardrails).
      */
-    minPositives: z.number().int().min(5).max(100_000).default(20),
+    minPositives: z.number().int().min(5).max(100_000).default(15),
     /**
      * The catastrophic-failure floor, which does not wait for the comparison's power or minimum: a cohort's canary
      * sensitivity (or alert rate) whose exact anytime upper bound is below `relative` × the control's exact anytime
@@ -65,10 +66,10 @@ export const CohortGuardrailsSchema = z
     floor: z
       .object({
         relative: z.number().gt(0).lt(1).default(0.5),
-        alphaShare: z.number().gt(0).lt(1).default(0.1),
+        alphaShare: z.number().gt(0).lt(1).default(0.05),
       })
       .strict()
-      .default({ relative: 0.5, alphaShare: 0.1 }),
+      .default({ relative: 0.5, alphaShare: 0.05 }),
   })
   .strict()
   .refine((c) => c.alphaShare + c.floor.alphaShare < 1, {

@@ -16,6 +16,7 @@ import {
   type CohortGuardrails,
   type LiveMeasurement,
   type ReleasePolicy,
+  type SequentialGuardrails,
 } from '../domain';
 import { binomialConfidenceSequence, sequentialHarmTest, type IntervalCounts } from '../stats/sequential';
 
@@ -23,6 +24,18 @@ import { binomialConfidenceSequence, sequentialHarmTest, type IntervalCounts } f
 export function guardedCohortAttributes(policy: Pick<ReleasePolicy, 'canary'>): readonly string[] {
   const g = policy.canary.sequential;
   return g ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS).attributes : [];
+}
+
+/**
+ * The cohort policy a recorded canary was judged with, for `vigil audit` to recompute its looks: workflows with
+ * `patched('cohort-guardrails')` judge cohorts from the canary's first look, and only their measurements carry
+ * `cohorts` (earlier histories judged the whole canary alone). Undefined = judged without cohorts.
+ */
+export function recordedCohortGuardrails(
+  history: readonly LiveMeasurement[],
+  g: Pick<SequentialGuardrails, 'cohorts'>,
+): CohortGuardrails | undefined {
+  return history[0]?.cohorts !== undefined ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS) : undefined;
 }
 
 /** How α is spent: every part is a one-sided, anytime-valid error rate; they add up to `alpha`. */

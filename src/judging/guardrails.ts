@@ -140,7 +140,7 @@ export function judgeGuardrailsSequential(
   return {
     verdict: 'pass',
     reasons: [
-      `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${alpha}), alert rate ratio ${f4(ratio)}${byCohort?.cohorts.length ? `; ${byCohort.cohorts.length} cohorts compared, none harmed` : ''}`,
+      `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${alpha}), alert rate ratio ${f4(ratio)}${cohortNote(byCohort, options.cohorts)}`,
     ],
     evidence,
   };
@@ -231,4 +231,11 @@ function operationalChecks(
       status: bad ? 'fail' : 'pass',
     });
   }
+}
+
+/** What the pass reason says about cohorts: how many were compared, or that the live source measured none. */
+function cohortNote(j: CohortJudgement | undefined, c: CohortGuardrails | undefined): string {
+  if (!j || !c || c.attributes.length === 0) return '';
+  if (j.cohorts.length === 0) return `; cohorts (${c.attributes.join(', ')}) not measured by this live source`;
+  return `; ${j.cohorts.length} cohorts compared, none harmed`;
 }

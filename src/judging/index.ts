@@ -241,6 +241,7 @@ export {
   cohortAlphaAllocation,
   guardedCohortAttributes,
   judgeCohorts,
+  recordedCohortGuardrails,
   type CohortAlphaAllocation,
   type CohortJudgement,
   type CohortTotals,

@@ -86,7 +86,7 @@ module.exports = {
       to: {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
         dependencyTypesNot: ['type-only'],
-        pathNot: ['^node_modules/(zod|@temporalio/(workflow|common))/'],
+        pathNot: ['(^|/)node_modules/(zod|@temporalio/(workflow|common))/'],
       },
     },
     {
@@ -126,7 +126,7 @@ module.exports = {
         pathNot: [
           '^src/(workflows|domain|contracts|judging)/',
           '^src/activities/',
-          '^node_modules/@temporalio/(workflow|common)/',
+          '(^|/)node_modules/@temporalio/(workflow|common)/',
         ],
       },
     },

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { datasetLineageJsonSchema, datasetManifestJsonSchema } from '../src/domain/dataset-manifest';
 import { ReleasePolicySchema } from '../src/domain/policy';
+import { ReleaseFileSchema } from '../src/domain/release-file';
 import { acceptancePolicyJsonSchema } from '../src/evaluation';
 
 export const SCHEMAS_DIR = path.resolve(__dirname, '..', 'schemas');
@@ -20,6 +21,14 @@ export function releasePolicyJsonSchema(): Record<string, unknown> {
   } as Record<string, unknown>;
 }
 
+/** The release file (`vigil release start -f`) as authors write it. */
+export function releaseFileJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(ReleaseFileSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'Vigil release file',
+  } as Record<string, unknown>;
+}
+
 /** File name → exact file content (pretty-printed JSON, trailing newline). */
 export function jsonSchemaFiles(): Record<string, string> {
   const text = (schema: unknown) => `${JSON.stringify(schema, null, 2)}\n`;
@@ -27,6 +36,7 @@ export function jsonSchemaFiles(): Record<string, string> {
     'acceptance-policy.schema.json': text(acceptancePolicyJsonSchema()),
     'release-policy.schema.json': text(releasePolicyJsonSchema()),
     'dataset-lineage.schema.json': text(datasetLineageJsonSchema()),
+    'release-file.schema.json': text(releaseFileJsonSchema()),
     'dataset-manifest.schema.json': text(datasetManifestJsonSchema()),
   };
 }

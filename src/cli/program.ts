@@ -1,11 +1,13 @@
 /** The `vigil` command tree (commander) and `run`, which maps every outcome to an exit code. */
 import { Command, CommanderError } from 'commander';
 import { ApiClientError } from './api-client';
+import { registerArtifactCommands } from './commands/artifact';
 import { registerAttestCommands } from './commands/attest';
 import { registerAuditCommands } from './commands/audit';
 import { registerDatasetCommands } from './commands/dataset';
 import { registerDossierCommands } from './commands/dossier';
 import { registerDrillCommands } from './commands/drill';
+import { registerInitCommand } from './commands/init';
 import { registerReleaseCommands } from './commands/release';
 import { registerSignOffCommands } from './commands/sign-off';
 import { registerSimulateCommand } from './commands/simulate';
@@ -25,6 +27,11 @@ Signing (vigil approve): you sign as the account --user; the password is asked f
   vigil withdraw <releaseId> --user dana.qa --reason <text>   take back your approval while sign-off is open
   vigil canary resume|rollback <releaseId> --user sam.clin --role clinical --reason <text>
                     decide on a held canary (pause step, or guardrail failure with canary.onFailure: escalate)
+
+Your own model (docs/own-model.md):
+  vigil init <model.onnx> <data.csv> [--incumbent m.onnx] [--dir d]   scaffold a release folder
+  vigil release start -f release.yaml [--dry-run] [--json]   check offline, upload what the store lacks, start
+  vigil artifact put <file> | get <key> [--out f] | ls [prefix]    single objects in the evidence store (VIGIL_S3_*)
 
 Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
@@ -65,6 +72,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerDatasetCommands(program, ctx);
   registerAttestCommands(program, ctx);
   registerDossierCommands(program, ctx);
+  registerInitCommand(program, ctx);
+  registerArtifactCommands(program, ctx);
   return program;
 }
 

@@ -1,33 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { EvidencePort } from '../contracts/ports';
-import { ReleasePolicySchema, type ReleasePolicy, type ReleaseRequestInput } from '../domain';
+import type { ReleasePolicy, ReleaseRequestInput } from '../domain';
 import { sha256Hex } from '../evidence';
 import { DEMO_CANDIDATE, DEMO_CANDIDATES, DEMO_INCUMBENT, DEMO_MODEL_NAME } from './artifacts';
+import { PolicyFileError } from '../release-files/policy-file';
 import { seedDemoProvenance } from './provenance';
 
 export const DEMO_DIR = path.resolve(__dirname, '../../demo');
 
-export class PolicyFileError extends Error {
-  override name = 'PolicyFileError';
-}
-
-/** Load a policy file (YAML or JSON), validated by the same schema the workflow uses. */
-export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
-  const text = await readFile(file, 'utf8');
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new PolicyFileError(`${file}: not valid YAML/JSON: ${(e as Error).message}`);
-  }
-  const parsed = ReleasePolicySchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new PolicyFileError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
+// Moved to src/release-files (the CLI's release files read policies too); re-exported for the demo's callers.
+export { loadPolicyFile, PolicyFileError } from '../release-files/policy-file';
 
 /** Upload the bundled demo artifacts and describe a release of the candidate under `policy`. */
 export async function seedDemo(

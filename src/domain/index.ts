@@ -17,3 +17,4 @@ export * from './monitoring-drift';
 export * from './canary-decision';
 export * from './model-interface';
 export * from './model-card';
+export * from './release-file';

@@ -45,6 +45,10 @@ describe('vigil --help', () => {
       'evidence verify',
       'audit',
       'simulate',
+      'init',
+      'artifact put',
+      'artifact get',
+      'artifact ls',
     ])
       assert.ok(names.includes(expected), `${expected} missing from ${names.join(', ')}`);
   });

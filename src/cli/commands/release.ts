@@ -5,6 +5,7 @@ import { ReleaseRequestSchema } from '../../domain';
 import { issueLine, UsageError, type CliContext } from '../context';
 import { formatList, formatStatus } from '../format';
 import { describeEvent, watch, type WatchEvent } from '../watch';
+import { startFromReleaseFile } from './release-file';
 
 /** Registers `vigil release …`. */
 export function registerReleaseCommands(program: Command, ctx: CliContext): void {
@@ -14,11 +15,22 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): void
   release
     .command('start')
     .description(
-      'start the release lifecycle for a request (JSON file, or - for stdin); starting the same request again joins the running release',
+      'start the release lifecycle: from a release file (-f release.yaml: local files, checked offline and uploaded) or a request (JSON file, or - for stdin); starting the same request again joins the running release',
     )
-    .argument('<request.json>', 'release request: model, candidate, incumbent, datasets, commit, policy, ...')
+    .argument('[request.json]', 'release request (schema: ReleaseRequestSchema); not with -f')
+    .option(
+      '-f, --file <release.yaml>',
+      'release file naming local models, data, lineage, model card and policy (schemas/release-file.schema.json)',
+    )
+    .option('--dry-run', 'with -f: only the offline checks; print what would be uploaded and started')
     .option('--json', 'print machine-readable JSON only')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .action(async (file: string | undefined, opts: { file?: string; dryRun?: boolean; json?: boolean }) => {
+      if (opts.file) {
+        if (file) throw new UsageError('give a release file (-f) or a request file, not both');
+        return startFromReleaseFile(ctx, opts.file, { dryRun: opts.dryRun === true, json: opts.json === true });
+      }
+      if (!file) throw new UsageError('name a request file, or a release file with -f (run with --help for usage)');
+      if (opts.dryRun) throw new UsageError('--dry-run needs a release file (-f)');
       const request = parseRequestFile(file === '-' ? await io.readStdin() : readFile(file), file);
       const res = await client().startRelease(request);
       if (opts.json) return printJson(res);

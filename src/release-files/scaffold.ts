@@ -1,0 +1,247 @@
+/**
+ * `vigil init`: a release folder from a model and a CSV. The loader inspects the model (which input, which
+ * output and class is the score) with the CSV's columns as its features; the folder gets a policy with
+ * pre-registered criteria (and the digest to record before training), a dataset schema, a lineage to complete,
+ * a model card carrying the detected interface, and a release file naming them all.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify as toYaml } from 'yaml';
+import { ReleasePolicySchema, type ModelInterface } from '../domain';
+import { policyDigest } from '../evidence';
+import { ModelFormatError, planOnnxInterface } from '../models';
+import { decodeGraph } from '../models/onnx-proto';
+import { ReleaseFileError } from './plan';
+
+export interface ScaffoldOptions {
+  model: string;
+  data: string;
+  /** The model production serves today; without one, the candidate's own file is named and must be replaced. */
+  incumbent?: string;
+  dir: string;
+  modelName: string;
+  version: string;
+  incumbentVersion: string;
+  label?: string;
+  caseId?: string;
+  patientId?: string;
+  /** Registration time of the criteria (default: now). */
+  now?: Date;
+}
+
+export interface Scaffold {
+  files: Record<string, string>;
+  policySha256: string;
+  features: string[];
+  detected: Record<string, string>;
+}
+
+/** The files of a release folder (name → text); nothing is written. Throws ReleaseFileError. */
+export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
+  const rows = readCsv(o.data);
+  const header = rows[0] ?? [];
+  const pick = (given: string | undefined, fallback: string, what: string): string => {
+    const col = given ?? fallback;
+    if (!header.includes(col))
+      throw new ReleaseFileError(
+        `${o.data} has no ${what} column "${col}" (columns: ${header.join(', ')}); name it with --${what.replace(' ', '-')}`,
+      );
+    return col;
+  };
+  const label = pick(o.label, 'label', 'label');
+  const caseId = pick(o.caseId, 'case_id', 'case id');
+  const patientId = o.patientId ?? (header.includes('patient_id') ? 'patient_id' : undefined);
+  const features = header.filter((c) => c !== label && c !== caseId && c !== patientId);
+  const labelAt = header.indexOf(label);
+  const bad = rows.slice(1).findIndex((r) => r[labelAt] !== '0' && r[labelAt] !== '1');
+  if (bad >= 0)
+    throw new ReleaseFileError(
+      `label column "${label}" must hold 0 or 1; row ${bad + 1} has "${rows[bad + 1]![labelAt]}"`,
+    );
+
+  const models = [
+    { file: o.model, version: o.version },
+    ...(o.incumbent ? [{ file: o.incumbent, version: o.incumbentVersion }] : []),
+  ];
+  const versions: Record<string, ModelInterface> = {};
+  const detected: Record<string, string> = {};
+  for (const m of models) {
+    let plan;
+    try {
+      plan = planOnnxInterface(decodeGraph(fs.readFileSync(m.file)), { features });
+    } catch (e) {
+      const why = e instanceof ModelFormatError ? e.message : (e as Error).message;
+      throw new ReleaseFileError(`${m.file} with the ${features.length} feature columns of ${o.data}: ${why}`);
+    }
+    detected[m.version] = plan.describe;
+    const positive = plan.classes && plan.column !== null ? plan.classes[plan.column] : undefined;
+    versions[m.version] = {
+      output: { ...(positive !== undefined ? { positiveClass: positive } : {}), scale: plan.scale },
+    };
+  }
+
+  const rel = (f: string) => path.relative(o.dir, path.resolve(f)) || '.';
+  const registeredAt = (o.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const policy = ReleasePolicySchema.parse(policyTemplate(o.modelName, registeredAt));
+  const policySha256 = policyDigest(policy);
+  const dataset = path.basename(o.data).replace(/\.[^.]+$/, '');
+  const files: Record<string, string> = {
+    'policy.yaml':
+      `# Pre-registered before training: record the digest below (the release file pins it) and do not edit after.\n` +
+      `# policy digest: ${policySha256}\n` +
+      toYaml(policy, { lineWidth: 120 }),
+    'dataset-schema.json': `${JSON.stringify(datasetSchema(caseId, patientId, features, label), null, 2)}\n`,
+    [`lineage/${dataset}.yaml`]: lineageTemplate(
+      dataset,
+      rows.length - 1,
+      patientId ? { column: patientId, keyId: `${o.modelName}-split` } : undefined,
+    ),
+    'model-card.yaml':
+      `# Model card (ModelCardSchema). Complete the text fields; \`interface\` is what the loader detected:\n` +
+      Object.entries(detected)
+        .map(([v, d]) => `#   ${v}: ${d}\n`)
+        .join('') +
+      toYaml(
+        {
+          model: o.modelName,
+          intendedUse: 'TODO: what the model estimates, for whom, and what it is used for',
+          population: 'TODO: the setting, inclusion and exclusion criteria',
+          limitations: ['TODO: where performance has not been established'],
+          interface: { features, versions },
+        },
+        { lineWidth: 120 },
+      ),
+    'release.yaml':
+      `# yaml-language-server: $schema=${rel(path.resolve(__dirname, '../../schemas/release-file.schema.json'))}\n` +
+      toYaml(
+        {
+          modelName: o.modelName,
+          candidate: { version: o.version, model: rel(o.model), trainingStartedAt: registeredAt },
+          incumbent: { version: o.incumbentVersion, model: rel(o.incumbent ?? o.model) },
+          modelCard: 'model-card.yaml',
+          policy: { path: 'policy.yaml', sha256: policySha256 },
+          datasets: [
+            {
+              role: 'evaluation',
+              name: `${o.modelName}-${dataset}`.slice(0, 128),
+              data: rel(o.data),
+              schema: 'dataset-schema.json',
+              lineage: `lineage/${dataset}.yaml`,
+              ...(patientId ? { splitKey: 'split.key' } : {}),
+            },
+          ],
+          change: {
+            reason: 'TODO: what changed and why',
+            submittedBy: 'TODO: your user id',
+            codeCommit: 'TODO: the 40-character git commit of the training code',
+          },
+        },
+        { lineWidth: 120 },
+      ),
+  };
+  return { files, policySha256, features, detected };
+}
+
+function readCsv(file: string): string[][] {
+  try {
+    return parseCsv(fs.readFileSync(file), { bom: true, trim: true, relax_column_count: false }) as string[][];
+  } catch (e) {
+    throw new ReleaseFileError(
+      `cannot read ${file} as CSV: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+function datasetSchema(caseId: string, patientId: string | undefined, features: string[], label: string) {
+  return {
+    format: 'vigil.dataset-schema/v1',
+    columns: [
+      { name: caseId, role: 'case_id', type: 'string' },
+      ...(patientId ? [{ name: patientId, role: 'patient_id', type: 'string' }] : []),
+      ...features.map((name) => ({ name, role: 'feature', type: 'number' })),
+      { name: label, role: 'label', type: 'label' },
+    ],
+  };
+}
+
+/** Criteria a binary classifier can be held to before anyone has seen its results; edit before training. */
+function policyTemplate(modelName: string, registeredAt: string) {
+  return {
+    id: `${modelName}-release`.slice(0, 64),
+    version: '1',
+    registeredAt,
+    operatingThreshold: 0.5,
+    offline: {
+      attributes: [],
+      acceptance: {
+        version: 1,
+        confidenceLevel: 0.95,
+        proportionInterval: 'wilson',
+        criteria: [
+          { id: 'auc-non-inferior', kind: 'non-inferiority', margin: 0.02, alpha: 0.025 },
+          { id: 'auc-floor', kind: 'metric-threshold', metric: 'auc', bound: 'lower', op: '>=', value: 0.8 },
+          { id: 'calibration', kind: 'metric-threshold', metric: 'ece', op: '<=', value: 0.1 },
+        ],
+      },
+    },
+    shadow: { durationSeconds: 5, cases: 300, minAgreement: 0.8, minKappa: 0.6, maxPsi: 0.2 },
+    approval: { requiredRoles: ['qa', 'clinical'], expirySeconds: 86_400 },
+    changeControl: {
+      withinPlan: { allowed: ['model', 'data'] },
+      requiredRoles: { withinPlan: ['qa', 'clinical'], substantial: ['qa', 'clinical', 'regulatory'] },
+    },
+    canary: {
+      steps: [
+        { percent: 10, bakeSeconds: 5, cases: 600 },
+        { percent: 50, bakeSeconds: 5, cases: 600 },
+      ],
+      guardrails: { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: 20 },
+    },
+    monitoring: {
+      intervals: 2,
+      intervalSeconds: 5,
+      cases: 300,
+      guardrails: { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: 20 },
+    },
+  };
+}
+
+/** A lineage with every field SNAPSHOT asks for, as TODOs where only the data's owner knows the answer. */
+function lineageTemplate(dataset: string, rows: number, split0: { column: string; keyId: string } | undefined): string {
+  const split = split0
+    ? `    split:   # patient-level split by keyed HMAC of the patient id; the key file (split.key) is never uploaded
+      patientIdColumn: ${JSON.stringify(split0.column)}
+      keyId: ${split0.keyId}
+      proportions: { evaluation: 1 }
+`
+    : '';
+  return `# Lineage of ${dataset} (schemas/dataset-lineage.schema.json). Replace every TODO; SNAPSHOT lists what is missing.
+dataset:
+  name: ${dataset}
+  version: "1"
+  description: TODO what the data is
+sources:
+  - id: source-1
+    system: TODO the system the records came from
+    extraction:
+      query: TODO the query or export that produced the file
+      queryVersion: TODO
+    collectionWindow: { start: "2020-01-01", end: "2020-12-31" }
+steps:
+  - kind: extraction
+    sourceIds: [source-1]
+    outputCount: ${rows}
+  - kind: filtering
+    inputCount: ${rows}
+    exclusionRules:
+      - { id: none, description: TODO the exclusion rules applied (or state that none were), removedCount: 0 }
+    outputCount: ${rows}
+  - kind: labelling
+    labelPolicyVersion: TODO
+    labellerQualification: TODO who assigned the labels
+    adjudicationRule: TODO e.g. "single recorded diagnosis, no second reader"
+  - kind: assembly
+    samplingLogic: TODO how rows were chosen and split
+${split}`;
+}

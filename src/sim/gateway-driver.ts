@@ -1,6 +1,7 @@
 /**
- * Drives the inference gateway with the simulated cohort: OIP v2 inference requests at a steady rate, then
- * each case's outcome posted to the gateway's telemetry ingest after a delay — so canary and monitoring can be
+ * Drives the inference gateway with the simulated cohort: OIP v2 inference requests at a steady rate, and
+ * each case's outcome posted to the gateway's telemetry ingest at its own delay after its answer, interleaved
+ * with the requests that follow (as a hospital's results arrive) — so canary and monitoring windows can be
  * measured from real gateway telemetry (VIGIL_LIVE_SOURCE=telemetry) without a hospital.
  *
  * Every request carries the production pipeline's features (`SimCase.features`). Through the gateway a
@@ -24,7 +25,10 @@ export interface GatewayDriverOptions {
   cases: number;
   /** Bearer token of outcome ingest (VIGIL_GATEWAY_INGEST_TOKEN, or the control token). */
   ingestToken: string;
-  /** Wait this long after the last inference before posting outcomes (ms). */
+  /**
+   * Median delay of a case's outcome after its answer (ms): each case's outcome is posted 0.5–1.5 × this
+   * after its own request (uniform, fixed per case id), while later requests are still being sent.
+   */
   outcomeDelayMs?: number;
   outcomeSource?: OutcomeSource;
   /** Case ids are `<seed>:<i>`: the same seed sends the same cases (and lands them on the same arms). */
@@ -69,6 +73,15 @@ export interface GatewayDriverSummary {
 }
 
 const OUTCOME_BATCH = 500;
+/** How often due outcomes are gathered and posted (ms). */
+const OUTCOME_TICK_MS = 250;
+
+/** A case's outcome delay: 0.5–1.5 × the median, uniform, fixed by its id (FNV-1a), so runs repeat. */
+export function outcomeDelayFor(caseId: string, medianMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < caseId.length; i++) h = Math.imul(h ^ caseId.charCodeAt(i), 0x01000193);
+  return medianMs * (0.5 + (h >>> 0) / 2 ** 32);
+}
 
 /** The cases the driver sends: the cohort under the scenario (population shift, outcome delays). */
 export function driverCases(
@@ -124,10 +137,10 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
     firstError: null,
   };
   const startedAt = new Date().toISOString();
-  await sendInferences(opts, cases, t);
+  const outcomes = new OutcomePoster(opts, cases, t);
+  await sendInferences(opts, cases, t, (i) => outcomes.answered(i));
   const inferenceEndedAt = new Date().toISOString();
-  if ((opts.outcomeDelayMs ?? 0) > 0) await new Promise((r) => setTimeout(r, opts.outcomeDelayMs));
-  await postOutcomes(opts, cases, t);
+  await outcomes.finish();
   return {
     model: opts.model,
     cases: cases.length,
@@ -146,8 +159,13 @@ export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayD
   };
 }
 
-/** One inference per case on the rate's schedule, at most `maxInFlight` at once. */
-async function sendInferences(opts: GatewayDriverOptions, cases: SimCase[], t: Tally): Promise<void> {
+/** One inference per case on the rate's schedule, at most `maxInFlight` at once; `answered(i)` per answer. */
+async function sendInferences(
+  opts: GatewayDriverOptions,
+  cases: SimCase[],
+  t: Tally,
+  answered: (i: number) => void,
+): Promise<void> {
   const maxInFlight = opts.maxInFlight ?? 64;
   const startedMs = Date.now();
   const inFlight = new Set<Promise<void>>();
@@ -159,7 +177,10 @@ async function sendInferences(opts: GatewayDriverOptions, cases: SimCase[], t: T
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-    const p = infer(opts, cases[i]!, i, t);
+    const k = i;
+    const p = infer(opts, cases[k]!, k, t).then(() => {
+      if (t.sent[k]!.route !== null) answered(k);
+    });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
     if ((i + 1) % progressEvery === 0) progress(i + 1);
@@ -199,16 +220,64 @@ async function infer(opts: GatewayDriverOptions, c: SimCase, i: number, t: Tally
   }
 }
 
-/** Outcomes of the cases that were answered and whose outcome has arrived under the scenario, in batches. */
-async function postOutcomes(opts: GatewayDriverOptions, cases: SimCase[], t: Tally): Promise<void> {
-  const due = cases.map((c, i) => ({ c, i })).filter(({ c, i }) => t.sent[i]!.route !== null && c.labelled !== false);
-  for (let k = 0; k < due.length; k += OUTCOME_BATCH) {
-    const batch = due.slice(k, k + OUTCOME_BATCH);
+/**
+ * Posts each answered case's outcome once its delay has passed (cases whose outcome has not arrived under
+ * the scenario, `labelled: false`, are withheld), gathering the due ones every OUTCOME_TICK_MS into batches.
+ */
+class OutcomePoster {
+  private readonly due: Array<{ i: number; atMs: number }> = [];
+  private readonly timer: NodeJS.Timeout;
+  private posting: Promise<void> = Promise.resolve();
+  private total = 0;
+
+  constructor(
+    private readonly opts: GatewayDriverOptions,
+    private readonly cases: SimCase[],
+    private readonly t: Tally,
+  ) {
+    this.timer = setInterval(() => this.tick(), OUTCOME_TICK_MS);
+  }
+
+  answered(i: number): void {
+    const c = this.cases[i]!;
+    if (c.labelled === false) return;
+    this.total++;
+    this.due.push({ i, atMs: Date.now() + outcomeDelayFor(c.caseId, this.opts.outcomeDelayMs ?? 0) });
+  }
+
+  /** Waits for the outstanding outcomes' delays and posts them. */
+  async finish(): Promise<void> {
+    while (this.due.length > 0) {
+      const next = Math.min(...this.due.map((d) => d.atMs));
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+      this.tick();
+    }
+    clearInterval(this.timer);
+    await this.posting;
+    this.progress();
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const ready: number[] = [];
+    for (let k = this.due.length - 1; k >= 0; k--) {
+      if (this.due[k]!.atMs <= now) ready.push(this.due.splice(k, 1)[0]!.i);
+    }
+    if (ready.length === 0) return;
+    ready.sort((a, b) => a - b);
+    // One post at a time, in order: a slow ingest delays outcomes rather than piling requests up.
+    this.posting = this.posting.then(async () => {
+      for (let k = 0; k < ready.length; k += OUTCOME_BATCH) await this.post(ready.slice(k, k + OUTCOME_BATCH));
+    });
+  }
+
+  private async post(batch: number[]): Promise<void> {
+    const { opts, t } = this;
     const observedAt = new Date().toISOString();
-    const events = batch.map(({ c }) => ({
+    const events = batch.map((i) => ({
       model: opts.model,
-      case_id: c.caseId,
-      label: c.label,
+      case_id: this.cases[i]!.caseId,
+      label: this.cases[i]!.label,
       source: opts.outcomeSource ?? 'clinician_review',
       observed_at: observedAt,
     }));
@@ -222,15 +291,22 @@ async function postOutcomes(opts: GatewayDriverOptions, cases: SimCase[], t: Tal
       if (res.status !== 202) {
         t.outcomeFailures += batch.length;
         t.firstError ??= `outcomes: HTTP ${res.status} ${text.slice(0, 200)}`;
-        continue;
+        return;
       }
       t.outcomesPosted += batch.length;
-      for (const { i } of batch) t.sent[i]!.outcomePosted = true;
+      for (const i of batch) t.sent[i]!.outcomePosted = true;
     } catch (err) {
       t.outcomeFailures += batch.length;
       t.firstError ??= `outcomes: ${(err as Error).message}`;
     }
-    opts.onProgress?.({ sent: t.outcomesPosted, total: due.length, failed: t.outcomeFailures, phase: 'outcomes' });
+    // Progress every OUTCOME_BATCH outcomes (ticks are frequent), and once at the end (finish).
+    if (Math.floor(t.outcomesPosted / OUTCOME_BATCH) > Math.floor((t.outcomesPosted - batch.length) / OUTCOME_BATCH))
+      this.progress();
+  }
+
+  progress(): void {
+    const t = this.t;
+    this.opts.onProgress?.({ sent: t.outcomesPosted, total: this.total, failed: t.outcomeFailures, phase: 'outcomes' });
   }
 }
 
@@ -269,7 +345,7 @@ export async function runGatewayDriver(
   }
   const cases = Math.max(1, Math.round(o.rate * o.durationSeconds));
   io.stderr(
-    `driving ${o.url} (${o.model}): ${cases} cases at ${o.rate}/s, outcomes ${o.outcomeDelaySeconds}s after the last request\n`,
+    `driving ${o.url} (${o.model}): ${cases} cases at ${o.rate}/s, each outcome 0.5–1.5 × ${o.outcomeDelaySeconds}s after its request\n`,
   );
   const s = await driveGateway({
     url: o.url,

@@ -54,7 +54,7 @@ Exit codes: 0 the simulated canary was promoted; 3 it rolled back; 2 usage error
 
 With --gateway <url> nothing is simulated locally: the cohort (--seed, --scenario population shift and
 --labelled-share) is sent to the inference gateway at --rate for --duration, and each case's outcome is posted
---outcome-delay seconds later; progress on stderr, a summary (--json) on stdout; exit 1 if requests failed.
+0.5–1.5 × --outcome-delay seconds after its own answer, while later requests are still sent; progress on stderr, a summary (--json) on stdout; exit 1 if requests failed.
 Requests carry the production features, so a candidate-pipeline fault (--site) cannot show through the gateway.`;
 
 export function registerSimulateCommand(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -92,7 +92,7 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
     .option('--duration <seconds>', 'with --gateway: how long to send', num('duration'), 30)
     .option(
       '--outcome-delay <seconds>',
-      'with --gateway: post outcomes this long after the last request',
+      'with --gateway: median delay of each outcome after its request',
       num('outcome-delay'),
       5,
     )

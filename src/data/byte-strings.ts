@@ -28,7 +28,7 @@ export class ByteStrings {
 
   constructor(expected = 16) {
     const cap = Math.max(16, expected);
-    this.arena = new Uint8Array(cap * 8);
+    this.arena = new Uint8Array(cap * 12);
     this.offsets = new Uint32Array(cap + 1);
     this.hashes = new Uint32Array(cap);
     let slots = 32;
@@ -47,6 +47,15 @@ export class ByteStrings {
     }
     this.lastWasNew = true;
     return this.add(buf, s, e, h);
+  }
+
+  /**
+   * Frees the hash table (the values stay): for a set that is only read by id from now on, such as a
+   * prediction file's ids once they are known to be distinct. `find` and `intern` must not be called after.
+   */
+  dropIndex(): void {
+    this.table = new Int32Array(0);
+    this.mask = -1;
   }
 
   /** Id of the bytes `buf[s, e)`, or -1. */
@@ -79,7 +88,8 @@ export class ByteStrings {
 
   /** Id in `other` of this set's value `id`, or -1: a join without strings. */
   findIn(other: ByteStrings, id: number): number {
-    return other.find(this.arena, this.offsets[id]!, this.offsets[id + 1]!);
+    // both sets hash alike, so the stored hash is reused
+    return other.lookup(this.arena, this.offsets[id]!, this.offsets[id + 1]!, this.hashes[id]!);
   }
 
   private lookup(buf: Uint8Array, s: number, e: number, h: number): number {
@@ -101,16 +111,17 @@ export class ByteStrings {
   private add(buf: Uint8Array, s: number, e: number, h: number): number {
     const id = this.size;
     if (id + 1 >= this.offsets.length) {
-      const offsets = new Uint32Array(this.offsets.length * 2);
+      const grow = Math.ceil(this.offsets.length * 1.5);
+      const offsets = new Uint32Array(grow);
       offsets.set(this.offsets);
       this.offsets = offsets;
-      const hashes = new Uint32Array(this.hashes.length * 2);
+      const hashes = new Uint32Array(grow);
       hashes.set(this.hashes);
       this.hashes = hashes;
     }
     const len = e - s;
     if (this.arenaLength + len > this.arena.length) {
-      const arena = new Uint8Array(Math.max(this.arena.length * 2, this.arenaLength + len));
+      const arena = new Uint8Array(Math.max(Math.ceil(this.arena.length * 1.5), this.arenaLength + len));
       arena.set(this.arena.subarray(0, this.arenaLength));
       this.arena = arena;
     }

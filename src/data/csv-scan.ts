@@ -9,6 +9,13 @@
  * error naming the line.
  */
 
+/** Line breaks in `bytes`: sizes the columns once instead of growing them. */
+export function lineCount(bytes: Uint8Array): number {
+  let n = 1;
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
 /** Receives records in file order; buffers are reused, so read them before returning. */
 export interface RecordSink {
   /** Cell `i` of the record is `buf[starts[i], ends[i])`, trimmed and unquoted. */

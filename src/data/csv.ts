@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { CsvSyntaxError, CsvTokenizer, type RecordSink } from './csv-scan';
+import { CsvSyntaxError, CsvTokenizer, lineCount, type RecordSink } from './csv-scan';
 import { DatasetError } from './errors';
 import { parseDecimal } from './decimal';
 import type { DatasetSchema } from './schema';
@@ -100,7 +100,7 @@ const BLOCK = 1 << 20;
 
 /** Read a CSV evaluation table and check it against the schema; any problem is a DatasetError. */
 export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: string): LockedTable {
-  const sink = new CsvTableSink(schema, name, Math.max(16, Math.floor(bytes.length / 32)));
+  const sink = new CsvTableSink(schema, name, lineCount(bytes));
   const tokenizer = new CsvTokenizer(sink);
   try {
     for (let o = 0; o < bytes.length; o += BLOCK) tokenizer.push(bytes.subarray(o, Math.min(bytes.length, o + BLOCK)));
@@ -114,14 +114,21 @@ export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: str
 /** The same, streamed from a file in 1 MiB blocks (the file is never held whole). */
 export async function readCsvTableFile(file: string, schema: DatasetSchema, name: string): Promise<LockedTable> {
   const size = (await fs.promises.stat(file)).size;
-  const sink = new CsvTableSink(schema, name, Math.max(16, Math.floor(size / 32)));
-  const tokenizer = new CsvTokenizer(sink);
+  let sink: CsvTableSink | undefined;
+  let tokenizer: CsvTokenizer | undefined;
   try {
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>)
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: BLOCK }) as AsyncIterable<Buffer>) {
+      if (!tokenizer) {
+        // rows expected from the first block's line breaks: columns are sized once instead of grown
+        sink = new CsvTableSink(schema, name, Math.ceil((lineCount(chunk) * size * 1.02) / chunk.length) + 16);
+        tokenizer = new CsvTokenizer(sink);
+      }
       tokenizer.push(chunk);
-    tokenizer.end();
+    }
+    sink ??= new CsvTableSink(schema, name, 16);
+    (tokenizer ?? new CsvTokenizer(sink)).end();
   } catch (e) {
     unreadable(name, e);
   }
-  return sink.finish();
+  return sink!.finish();
 }

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { ByteStrings } from './byte-strings';
-import { CsvSyntaxError, CsvTokenizer, type RecordSink } from './csv-scan';
+import { CsvSyntaxError, CsvTokenizer, lineCount, type RecordSink } from './csv-scan';
 import { parseDecimal } from './decimal';
 import { DatasetError, type DatasetErrorCode } from './errors';
 
@@ -14,6 +14,7 @@ export const PREDICTIONS_HEADER = ['case_id', 'score'] as const;
 /** A parsed prediction file: case id i (interned in file order, all distinct) has score `scores[i]`. */
 export interface PredictionFile {
   sha256: string;
+  /** Ids in file order, all distinct (checked while parsing); not indexed: joins look them up in the table. */
   ids: ByteStrings;
   scores: Float64Array;
 }
@@ -46,7 +47,10 @@ class PredictionSink implements RecordSink {
     }
     const r = ++this.row;
     if (cells !== 2) throw this.fail('ragged-row', `row ${r} has ${cells} cells, expected 2`, r);
-    const [is, ie, ss, se] = [starts[0]!, ends[0]!, starts[1]!, ends[1]!];
+    const is = starts[0]!;
+    const ie = ends[0]!;
+    const ss = starts[1]!;
+    const se = ends[1]!;
     if (is === ie) throw this.fail('missing-value', `row ${r}, column "case_id": empty case id`, r, 'case_id');
     const score = parseDecimal(buf, ss, se);
     if (!Number.isFinite(score)) {
@@ -86,7 +90,7 @@ export function parsePredictionFile(bytes: Uint8Array, expectedSha256: string, n
     new DatasetError(code, `prediction file ${name}: ${msg}`, row, column);
   const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== expectedSha256) throw fail('digest-mismatch', `sha256 is ${sha256}, but ${expectedSha256} is pinned`);
-  const sink = new PredictionSink(fail, Math.floor(bytes.length / 24));
+  const sink = new PredictionSink(fail, lineCount(bytes));
   const tokenizer = new CsvTokenizer(sink);
   try {
     for (let o = 0; o < bytes.length; o += 1 << 20) tokenizer.push(bytes.subarray(o, o + (1 << 20)));
@@ -97,6 +101,7 @@ export function parsePredictionFile(bytes: Uint8Array, expectedSha256: string, n
   }
   if (!sink.header) throw fail('empty', 'empty file');
   if (sink.ids.size === 0) throw fail('empty', 'no data rows');
+  sink.ids.dropIndex();
   return { sha256, ids: sink.ids, scores: sink.scores.subarray(0, sink.ids.size) };
 }
 
@@ -109,37 +114,44 @@ export function joinPredictions(
   caseIds: readonly string[] | ByteStrings,
   excluded: ReadonlySet<string> = new Set(),
 ): Float64Array {
-  // Hash join on the ids' bytes: each evaluation row finds its score's index in the file, no string per row.
-  const rows = caseIds instanceof ByteStrings ? caseIds.size : caseIds.length;
-  const out = new Float64Array(rows);
-  const used = new Uint8Array(file.ids.size);
-  const missing: string[] = [];
-  let missingCount = 0;
-  for (let i = 0; i < rows; i++) {
-    const p = caseIds instanceof ByteStrings ? caseIds.findIn(file.ids, i) : file.ids.findText(caseIds[i]!);
-    if (p < 0) {
-      missingCount++;
-      if (missing.length < 5) missing.push(caseIds instanceof ByteStrings ? caseIds.text(i) : caseIds[i]!);
+  // Hash join on the ids' bytes: each score finds its row in the table's case-id index (a LockedTable's
+  // caseIdColumn; plain strings are interned first), so there is no string per row and no second index.
+  let index: ByteStrings;
+  let rowId: Int32Array | null = null;
+  if (caseIds instanceof ByteStrings) index = caseIds;
+  else {
+    index = new ByteStrings(caseIds.length);
+    rowId = Int32Array.from(caseIds, (id) => index.internText(id));
+  }
+  const scoreOf = new Float64Array(index.size);
+  const seen = new Uint8Array(index.size);
+  const extra: string[] = [];
+  let extraCount = 0;
+  for (let p = 0; p < file.ids.size; p++) {
+    const id = file.ids.findIn(index, p);
+    if (id >= 0) {
+      scoreOf[id] = file.scores[p]!;
+      seen[id] = 1;
       continue;
     }
-    out[i] = file.scores[p]!;
-    used[p] = 1;
+    const text = file.ids.text(p);
+    if (excluded.has(text)) continue;
+    extraCount++;
+    if (extra.length < 5) extra.push(text);
   }
   const label = file.sha256.slice(0, 12);
+  const missing: string[] = [];
+  let missingCount = 0;
+  for (let id = 0; id < index.size; id++) {
+    if (seen[id]) continue;
+    missingCount++;
+    if (missing.length < 5) missing.push(index.text(id));
+  }
   if (missingCount > 0) {
     throw new DatasetError(
       'coverage',
       `prediction file ${label}: ${missingCount} evaluation case(s) have no score, e.g. ${missing.map((m) => `"${m}"`).join(', ')}`,
     );
-  }
-  const extra: string[] = [];
-  let extraCount = 0;
-  for (let p = 0; p < used.length; p++) {
-    if (used[p]) continue;
-    const id = file.ids.text(p);
-    if (excluded.has(id)) continue;
-    extraCount++;
-    if (extra.length < 5) extra.push(id);
   }
   if (extraCount > 0) {
     throw new DatasetError(
@@ -147,5 +159,5 @@ export function joinPredictions(
       `prediction file ${label}: ${extraCount} score(s) for cases not in the evaluation, e.g. ${extra.map((m) => `"${m}"`).join(', ')}`,
     );
   }
-  return out;
+  return rowId ? Float64Array.from(rowId, (id) => scoreOf[id]!) : scoreOf;
 }

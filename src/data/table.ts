@@ -63,6 +63,11 @@ type Slot = { num: number; buf: Uint8Array; s: number; e: number };
 
 const enc = new TextEncoder();
 
+/** The first `n` values: a view when the column was sized about right, else a copy (not to pin the spare). */
+function fit<T extends Uint8Array | Float32Array>(a: T, n: number): T {
+  return (n >= a.length * 0.9 ? a.subarray(0, n) : a.slice(0, n)) as T;
+}
+
 class GrowU32 {
   data = new Uint32Array(1024);
   push(at: number, v: number): void {
@@ -271,7 +276,7 @@ export class TableBuilder {
   }
 
   private growRows(): void {
-    const labels = new Uint8Array(this.labels.length * 2);
+    const labels = new Uint8Array(Math.ceil(this.labels.length * 1.5));
     labels.set(this.labels);
     this.labels = labels;
     const features = new Float32Array(labels.length * this.F);
@@ -310,9 +315,9 @@ export class TableBuilder {
       },
       caseIdColumn,
       patientIds,
-      labels: this.labels.slice(0, kept),
+      labels: fit(this.labels, kept),
       featureNames: this.specs.filter((c) => c.role === 'feature').map((c) => c.name),
-      features: this.features.slice(0, kept * this.F),
+      features: fit(this.features, kept * this.F),
       get slices() {
         // interned: every row of a level shares one string
         return (slices ??= Object.fromEntries(

@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
+import type { TableFormat } from '../data';
 import { cellText, type Cell } from './row-digest';
 
-export type TableFormat = 'csv' | 'parquet';
+/** The table formats, defined once in src/data. */
+export type { TableFormat };
 
 /** A streamed table: the header, then rows of cells in header order. */
 export interface TableStream {

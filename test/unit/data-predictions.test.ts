@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DatasetError, parsePredictionFile, type DatasetErrorCode } from '../../src/data';
+import {
+  DatasetError,
+  joinPredictions,
+  parseDatasetSchema,
+  parsePredictionFile,
+  readCsvTable,
+  type DatasetErrorCode,
+} from '../../src/data';
 
 const pinned = (text: string) => {
   const bytes = Buffer.from(text);
@@ -44,5 +51,41 @@ describe('parsePredictionFile', () => {
 
   it('rejects a malformed pinned digest before reading anything', () => {
     assert.throws(() => parsePredictionFile(Buffer.from('case_id,score\n'), 'ABC'), RangeError);
+  });
+});
+
+describe('joinPredictions', () => {
+  const table = readCsvTable(
+    Buffer.from('case_id,site,x,label\nc3,a,1,0\nc1,b,2,1\nc2,a,,1\nc4,b,3,0\n'),
+    parseDatasetSchema({
+      format: 'vigil.dataset-schema/v1',
+      columns: [
+        { name: 'case_id', role: 'case_id', type: 'string' },
+        { name: 'site', role: 'slice', type: 'string' },
+        { name: 'x', role: 'feature', type: 'number', missing: { policy: 'drop-row' } },
+        { name: 'label', role: 'label', type: 'label' },
+      ],
+    }),
+    't.csv',
+  );
+  const file = pinned('case_id,score\nc1,0.1\nc2,0.2\nc3,0.3\nc4,0.4\n')();
+
+  it("puts each score on its row by the table's interned ids, as by the id strings", () => {
+    assert.deepEqual(table.caseIds, ['c3', 'c1', 'c4']);
+    const excluded = new Set(table.droppedCaseIds);
+    assert.deepEqual([...joinPredictions(file, table.caseIdColumn, excluded)], [0.3, 0.1, 0.4]);
+    assert.deepEqual([...joinPredictions(file, table.caseIds, excluded)], [0.3, 0.1, 0.4]);
+  });
+
+  it('refuses a score for a case the evaluation does not have, unless the case was dropped on purpose', () => {
+    assert.throws(() => joinPredictions(file, table.caseIdColumn), { code: 'coverage', message: /1 score\(s\).*"c2"/ });
+  });
+
+  it('refuses an evaluation case without a score', () => {
+    const short = pinned('case_id,score\nc1,0.1\nc3,0.3\n')();
+    assert.throws(() => joinPredictions(short, table.caseIdColumn, new Set(['c2'])), {
+      code: 'coverage',
+      message: /1 evaluation case\(s\) have no score, e\.g\. "c4"/,
+    });
   });
 });

@@ -14,29 +14,11 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
-import { expandRows, type RowBatch } from './row-batch';
+import { expandRows, type PredictionRecord, type RowBatch } from './row-batch';
 import type { WriteAheadLog } from './wal';
 
-/** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
-export interface PredictionRecord {
-  atMs: number;
-  model: string;
-  modelVersion: string;
-  route: Route;
-  /** Route table version the assignment was made under. */
-  routeVersion: number;
-  caseId: string;
-  score: number;
-  decision: boolean | null;
-  latencyMs: number;
-  quality: readonly string[];
-  /** The request's site parameter, or null. */
-  site: string | null;
-  /** Set by the encoder: the HMAC of caseId. */
-  caseIdHash?: string;
-  /** The production record this one mirrors (same case): its hash is reused, not recomputed. */
-  mirrorOf?: PredictionRecord;
-}
+// Defined beside the row batches that expand into it (imports go one way: no cycle); re-exported for callers.
+export type { PredictionRecord };
 
 export interface PredictionRecorderOptions {
   wal: WriteAheadLog;

@@ -3,8 +3,28 @@
  * prediction) without one object per row on the request thread. `expandRows` turns it into the
  * recorder's records; the encoder worker does the same on its own thread.
  */
-import type { PredictionRecord } from './prediction-recorder';
 import type { Route } from './events';
+
+/** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
+export interface PredictionRecord {
+  atMs: number;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  /** Route table version the assignment was made under. */
+  routeVersion: number;
+  caseId: string;
+  score: number;
+  decision: boolean | null;
+  latencyMs: number;
+  quality: readonly string[];
+  /** The request's site parameter, or null. */
+  site: string | null;
+  /** Set by the encoder: the HMAC of caseId. */
+  caseIdHash?: string;
+  /** The production record this one mirrors (same case): its hash is reused, not recomputed. */
+  mirrorOf?: PredictionRecord;
+}
 
 export interface RowBatch {
   atMs: number;

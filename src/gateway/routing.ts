@@ -1,15 +1,24 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { RouteState } from '../domain';
+import { AssignmentKeyError, assignmentSalt, inCanary, normalisePatientKey } from '../stats/arm-assignment';
+import { OipRequestError } from './oip';
 
 const version = z.string().min(1).max(64);
 
-/** A canary cohort rule: the request parameter `attribute` must (or must not) be one of `values`. */
+/**
+ * A canary cohort rule: the request parameter `attribute` must (or must not) be one of `values`. Values compare
+ * trimmed and case-folded ("s2", " S2 " and "S2" are one site). A request without the attribute (or with a blank
+ * one) fails every rule, `notIn` included, unless the rule says `missing: 'include'`: an unknown cohort never
+ * reaches the canary by default.
+ */
 export const CohortRuleSchema = z
   .object({
     attribute: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a request parameter name (lowercase, digits, _)'),
     in: z.array(z.string().max(128)).min(1).max(256).optional(),
     notIn: z.array(z.string().max(128)).min(1).max(256).optional(),
+    /** What a request without the attribute gets: 'exclude' (default, production) or 'include' (the rule holds). */
+    missing: z.enum(['exclude', 'include']).optional(),
   })
   .strict()
   .refine((r) => (r.in === undefined) !== (r.notIn === undefined), { message: 'exactly one of in, notIn' });
@@ -29,6 +38,10 @@ export const GatewayRouteTableSchema = z
         model: version,
         percent: z.number().min(0).max(100),
         cohort: z.array(CohortRuleSchema).max(16).optional(),
+        /** Salts the patient's bucket per release (policy canary.saltPerRelease), besides the model's name. */
+        salt: z.string().min(1).max(320).optional(),
+        /** A request without `parameters.patient_id` is refused (400) rather than assigned by its case id. */
+        requirePatientId: z.boolean().optional(),
       })
       .strict()
       .nullable(),
@@ -63,8 +76,8 @@ export function versionsOf(t: GatewayRouteTable): string[] {
 }
 
 /**
- * Position of a case in [0, 100): the first 32 bits of SHA-256(case id). The same function as the
- * simulated canary (`inCanaryArm` in src/activities/live.ts), so a case lands in the same arm in both.
+ * Position of a case in [0, 100): the first 32 bits of SHA-256(salt + case id). Used for the shadow's share
+ * (a mirror is per request); the canary arm is per patient (`patientBucket`).
  */
 export function caseBucket(caseId: string, salt = ''): number {
   return (
@@ -79,15 +92,38 @@ export function caseBucket(caseId: string, salt = ''): number {
 
 export type Parameters = Record<string, unknown>;
 
+const cohortValue = (v: string): string => v.normalize('NFKC').trim().toLowerCase();
+
+/** Whether a request belongs to the cohort: every rule holds; a missing attribute fails closed (see CohortRule). */
 export function cohortMatches(rules: readonly CohortRule[] | undefined, params: Parameters): boolean {
   if (!rules) return true;
   for (const r of rules) {
     const raw = params[r.attribute];
-    const v = raw === undefined || raw === null ? undefined : String(raw);
-    if (r.in && (v === undefined || !r.in.includes(v))) return false;
-    if (r.notIn && v !== undefined && r.notIn.includes(v)) return false;
+    const v = raw === undefined || raw === null ? '' : cohortValue(String(raw));
+    if (v === '') {
+      if ((r.missing ?? 'exclude') === 'exclude') return false;
+      continue;
+    }
+    if (r.in && !r.in.some((x) => cohortValue(x) === v)) return false;
+    if (r.notIn && r.notIn.some((x) => cohortValue(x) === v)) return false;
   }
   return true;
+}
+
+/**
+ * The key a request is assigned by: `parameters.patient_id` (normalised, placeholders refused), else its case id
+ * unless the table requires a patient id. A bad key is a 400 naming why.
+ */
+export function routingKey(table: GatewayRouteTable, caseId: string, params: Parameters): string {
+  const p = params.patient_id;
+  try {
+    if (p !== undefined && p !== null) return normalisePatientKey(String(p));
+    if (table.canary?.requirePatientId) throw new AssignmentKeyError('the route needs parameters.patient_id');
+    return normalisePatientKey(caseId);
+  } catch (e) {
+    if (e instanceof AssignmentKeyError) throw new OipRequestError(`routing: ${e.message}`);
+    throw e;
+  }
 }
 
 export interface Assignment {
@@ -98,17 +134,21 @@ export interface Assignment {
 }
 
 /**
- * Canary when the case matches every cohort rule and its bucket is below the percentage; a case's
- * bucket never changes, so a patient stays on one arm while the table stays the same (and stays on
- * the canary as its percentage grows). Shadow uses an independent bucket (salted) for its share.
+ * Canary when the request matches every cohort rule and its patient's bucket (salted with the model, and the
+ * release when the table carries a salt) is below the percentage: a patient stays on one arm while the table stays
+ * the same, stays on the canary as its percentage grows, and two models draw independent canary sets. Shadow uses
+ * an independent per-case bucket for its share. Throws OipRequestError (400) for a blank or placeholder id.
  */
-export function assign(table: GatewayRouteTable, caseId: string, params: Parameters): Assignment {
+export function assign(table: GatewayRouteTable, caseId: string, params: Parameters, model: string): Assignment {
   let route: Assignment['route'] = 'production';
   let modelVersion = table.production;
   const c = table.canary;
-  if (c && c.percent > 0 && cohortMatches(c.cohort, params) && caseBucket(caseId) < c.percent) {
-    route = 'canary';
-    modelVersion = c.model;
+  if (c && c.percent > 0) {
+    const key = routingKey(table, caseId, params);
+    if (cohortMatches(c.cohort, params) && inCanary(key, assignmentSalt(model, c.salt), c.percent)) {
+      route = 'canary';
+      modelVersion = c.model;
+    }
   }
   const s = table.shadow;
   const shadow =

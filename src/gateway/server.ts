@@ -228,7 +228,7 @@ export class Gateway {
     const matrix = toFeatureMatrix(request, model.features);
     const caseIds = rowCaseIds(parsed.parameters.case_id, idTensor, matrix.rows);
     // One assignment per request (one backend call): `parameters.case_id` is the routing key.
-    const a = assign(table, parsed.parameters.case_id, parsed.parameters);
+    const a = assign(table, parsed.parameters.case_id, parsed.parameters, modelName);
     const backend = model.versions.get(a.modelVersion);
     if (!backend)
       throw this.failed(modelName, a, table.version, caseIds, t0, 503, `version ${a.modelVersion} is not loaded`);

@@ -1,7 +1,10 @@
-import { createHash } from 'node:crypto';
+import { assignmentSalt, inCanary } from '../stats/arm-assignment';
 
-/** Stable assignment: a case (patient) always lands in the same arm for a given percentage. */
-export function inCanaryArm(caseId: string, percent: number): boolean {
-  const bucket = createHash('sha256').update(caseId).digest().readUInt32BE(0) / 2 ** 32;
-  return bucket * 100 < percent;
+/**
+ * Stable assignment, as the gateway assigns the simulated requests (src/gateway/routing.ts `assign`): the driver
+ * sends no patient_id, so the routing key is the case id (one case per simulated patient), salted with the model
+ * (and the release when given). Canary at p stays canary above p.
+ */
+export function inCanaryArm(caseId: string, percent: number, model: string, release?: string | null): boolean {
+  return inCanary(caseId, assignmentSalt(model, release), percent);
 }

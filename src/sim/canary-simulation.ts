@@ -70,6 +70,8 @@ export interface SimulateOptions {
   candidate: { scorer: Scorer; version: string };
   incumbent: { scorer: Scorer; version: string };
   seed?: string;
+  /** The model name the canary's assignment is salted with, as the gateway salts it (default "simulated"). */
+  model?: string;
   /** Simulated clock start for events (ISO); intervals advance it by each step's bake time. */
   start?: string;
   /** Judge the guardrails per cohort too, as workflows with `cohort-guardrails` do (default true). */
@@ -77,6 +79,8 @@ export interface SimulateOptions {
   onLook?: (look: SimulatedLook) => void;
   onEvents?: (events: SimulatedEvent[]) => void;
 }
+
+const SIMULATED_MODEL = 'simulated';
 
 export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulation> {
   const { policy, guardrails: g, scenario } = o;
@@ -97,7 +101,9 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
       const labels = observedLabels(cases);
       const canaryIdx: number[] = [];
       const controlIdx: number[] = [];
-      cases.forEach((c, k) => (inCanaryArm(c.caseId, step.percent) ? canaryIdx : controlIdx).push(k));
+      cases.forEach((c, k) =>
+        (inCanaryArm(c.caseId, step.percent, o.model ?? SIMULATED_MODEL) ? canaryIdx : controlIdx).push(k),
+      );
       const stats = (idx: number[], scores: Float64Array) =>
         armStats(
           idx.map((k) => scores[k]!),

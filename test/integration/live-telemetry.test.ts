@@ -7,7 +7,7 @@ import { canaryActivities } from '../../src/activities/canary';
 import { gatewayTelemetryLiveSource, simulatedLiveSource } from '../../src/activities/live-source';
 import type { TrafficSource } from '../../src/contracts/traffic';
 import { EvidenceStore, createS3Client } from '../../src/evidence';
-import { caseBucket } from '../../src/gateway/routing';
+import { assignmentSalt, inCanary as inCanaryBucket } from '../../src/stats/arm-assignment';
 import { driveGateway, type GatewayDriverSummary } from '../../src/sim/gateway-driver';
 import { startTestStack, type TestStack } from '../../src/stack';
 import { S3WatermarkStore, TelemetryLiveSource, TelemetryReader } from '../../src/telemetry';
@@ -77,7 +77,7 @@ describe('canary measured from gateway telemetry (real gateway process, SeaweedF
     const to = new Date(Date.parse(drive.inferenceEndedAt) + 1).toISOString();
 
     // The arms the gateway's stable hash gives (the same function the workflow's simulated canary uses).
-    const inCanary = (c: { caseId: string }): boolean => caseBucket(c.caseId) < 10;
+    const inCanary = (c: { caseId: string }): boolean => inCanaryBucket(c.caseId, assignmentSalt('sepsis-alert'), 10);
     for (const c of drive.sent) assert.equal(c.route, inCanary(c) ? 'canary' : 'production', c.caseId);
     const expected = (arm: GatewayDriverSummary['sent']) => ({
       n: arm.length,

@@ -15,6 +15,8 @@ import {
   type GatewayRouteTable,
 } from '../../src/gateway';
 
+const M = 'sepsis-alert';
+
 const table = (over: Partial<GatewayRouteTable> = {}): GatewayRouteTable =>
   GatewayRouteTableSchema.parse({ version: 1, production: '1.4.0', canary: { model: '2.0.0', percent: 10 }, ...over });
 
@@ -23,9 +25,9 @@ describe('gateway routing', () => {
     const t = table();
     for (let i = 0; i < 2000; i++) {
       const id = `case-${i}`;
-      const a = assign(t, id, {});
-      assert.deepEqual(assign(t, id, {}), a);
-      assert.equal(a.route === 'canary', inCanaryArm(id, 10), id);
+      const a = assign(t, id, {}, M);
+      assert.deepEqual(assign(t, id, {}, M), a);
+      assert.equal(a.route === 'canary', inCanaryArm(id, 10, M), id);
       assert.equal(a.modelVersion, a.route === 'canary' ? '2.0.0' : '1.4.0');
     }
   });
@@ -34,7 +36,7 @@ describe('gateway routing', () => {
     for (const percent of [1, 10, 50]) {
       const t = table({ canary: { model: '2.0.0', percent } });
       let canary = 0;
-      for (let i = 0; i < 100_000; i++) if (assign(t, `patient-${i}`, {}).route === 'canary') canary++;
+      for (let i = 0; i < 100_000; i++) if (assign(t, `patient-${i}`, {}, M).route === 'canary') canary++;
       assert.ok(Math.abs(canary / 1000 - percent) < 0.5, `${percent}% asked, ${canary / 1000}% routed`);
     }
   });
@@ -42,8 +44,8 @@ describe('gateway routing', () => {
   it('keeps a canary case on the canary as the percentage grows', () => {
     for (let i = 0; i < 5000; i++) {
       const id = `c${i}`;
-      if (assign(table({ canary: { model: '2.0.0', percent: 5 } }), id, {}).route === 'canary') {
-        assert.equal(assign(table({ canary: { model: '2.0.0', percent: 25 } }), id, {}).route, 'canary');
+      if (assign(table({ canary: { model: '2.0.0', percent: 5 } }), id, {}, M).route === 'canary') {
+        assert.equal(assign(table({ canary: { model: '2.0.0', percent: 25 } }), id, {}, M).route, 'canary');
       }
     }
   });
@@ -59,11 +61,12 @@ describe('gateway routing', () => {
         ],
       },
     });
-    assert.equal(assign(t, 'x', { site: 'site-a' }).route, 'canary');
-    assert.equal(assign(t, 'x', { site: 'site-b', urgency: 'routine' }).route, 'canary');
-    assert.equal(assign(t, 'x', { site: 'site-c' }).route, 'production');
-    assert.equal(assign(t, 'x', { site: 'site-a', urgency: 'stat' }).route, 'production');
-    assert.equal(assign(t, 'x', {}).route, 'production');
+    // no urgency: the notIn rule fails closed (issue #22)
+    assert.equal(assign(t, 'x', { site: 'site-a' }, M).route, 'production');
+    assert.equal(assign(t, 'x', { site: 'site-b', urgency: 'routine' }, M).route, 'canary');
+    assert.equal(assign(t, 'x', { site: 'site-c' }, M).route, 'production');
+    assert.equal(assign(t, 'x', { site: 'site-a', urgency: 'stat' }, M).route, 'production');
+    assert.equal(assign(t, 'x', {}, M).route, 'production');
     assert.throws(() =>
       GatewayRouteTableSchema.parse({
         version: 1,
@@ -75,12 +78,12 @@ describe('gateway routing', () => {
 
   it('mirrors to the shadow version, never to the version that already answered', () => {
     const t = table({ canary: null, shadow: { model: '2.0.0', percent: 100 } });
-    assert.deepEqual(assign(t, 'a', {}), { route: 'production', modelVersion: '1.4.0', shadow: '2.0.0' });
+    assert.deepEqual(assign(t, 'a', {}, M), { route: 'production', modelVersion: '1.4.0', shadow: '2.0.0' });
     const both = table({ canary: { model: '2.0.0', percent: 100 }, shadow: { model: '2.0.0', percent: 100 } });
-    assert.equal(assign(both, 'a', {}).shadow, null);
+    assert.equal(assign(both, 'a', {}, M).shadow, null);
     const share = table({ canary: null, shadow: { model: '2.0.0', percent: 20 } });
     let mirrored = 0;
-    for (let i = 0; i < 20_000; i++) if (assign(share, `s${i}`, {}).shadow) mirrored++;
+    for (let i = 0; i < 20_000; i++) if (assign(share, `s${i}`, {}, M).shadow) mirrored++;
     assert.ok(Math.abs(mirrored / 200 - 20) < 1.5, `${mirrored / 200}%`);
   });
 

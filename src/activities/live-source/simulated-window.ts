@@ -47,8 +47,13 @@ function measureArms(
 ): LiveMeasurement {
   const t = input.request.policy.operatingThreshold;
   const all = cases.map((_, k) => k);
-  const treated = all.filter((k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent));
-  const control = input.mode === 'monitoring' ? [] : all.filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent));
+  const treated = all.filter(
+    (k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent, input.request.modelName),
+  );
+  const control =
+    input.mode === 'monitoring'
+      ? []
+      : all.filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent, input.request.modelName));
   const labels = observedLabels(cases);
   const stats = (ks: number[], s: Float64Array) =>
     armStats(

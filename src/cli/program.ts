@@ -8,6 +8,7 @@ import { registerDatasetCommands } from './commands/dataset';
 import { registerDossierCommands } from './commands/dossier';
 import { registerDrillCommands } from './commands/drill';
 import { registerInitCommand } from './commands/init';
+import { registerOutcomesCommands } from './commands/outcomes';
 import { registerReleaseCommands } from './commands/release';
 import { registerSignOffCommands } from './commands/sign-off';
 import { registerSimulateCommand } from './commands/simulate';
@@ -69,6 +70,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerAuditCommands(program, io, setExit);
   registerDrillCommands(program, io, setExit);
   registerSimulateCommand(program, io, setExit);
+  registerOutcomesCommands(program, io, setExit);
   registerDatasetCommands(program, ctx);
   registerAttestCommands(program, ctx);
   registerDossierCommands(program, ctx);

@@ -8,7 +8,7 @@ import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { DisagreementSample } from '../activities/shadow';
+import type { DisagreementSample } from '../contracts/shadow-records';
 import { AdjudicationRefusal, adjudicationInput, adjudicatorRoles, submitAdjudication } from '../api/adjudication';
 import type { Identity, Session } from '../auth';
 import type { ReleaseStatus, ShadowAdjudicationStatus } from '../domain';

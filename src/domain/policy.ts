@@ -50,7 +50,7 @@ export const CohortGuardrailsSchema = z
      */
     maxLevels: z.number().int().min(1).max(64).default(8),
     /** Share of α spent on the per-cohort comparisons together. */
-    alphaShare: z.number().gt(0).lt(1).default(0.25),
+    alphaShare: z.number().gt(0).lt(1).default(0.1),
     /**
      * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
      * approximation is not trusted). It holds the last step (inconclusive); earlier steps go on under the floor.
@@ -66,10 +66,10 @@ export const CohortGuardrailsSchema = z
     floor: z
       .object({
         relative: z.number().gt(0).lt(1).default(0.5),
-        alphaShare: z.number().gt(0).lt(1).default(0.05),
+        alphaShare: z.number().gt(0).lt(1).default(0.02),
       })
       .strict()
-      .default({ relative: 0.5, alphaShare: 0.05 }),
+      .default({ relative: 0.5, alphaShare: 0.02 }),
   })
   .strict()
   .refine((c) => c.alphaShare + c.floor.alphaShare < 1, {

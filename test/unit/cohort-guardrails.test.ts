@@ -129,7 +129,7 @@ describe('judgeCohorts', () => {
     const a = cohortAlphaAllocation(0.05, DEFAULT_COHORT_GUARDRAILS);
     assert.equal(a.budgeted, 8);
     assert.ok(Math.abs(a.overall + a.budgeted * a.perCohort + 4 * a.budgeted * a.perFloorBound - 0.05) < 1e-15);
-    assert.ok(Math.abs(a.overall - 0.035) < 1e-15);
+    assert.ok(Math.abs(a.overall - 0.044) < 1e-15);
     const off = cohortAlphaAllocation(0.05, CohortGuardrailsSchema.parse({ attributes: [] }));
     assert.equal(off.overall, 0.05, 'no cohorts: the whole α goes to the whole-canary comparison');
   });
@@ -185,15 +185,15 @@ describe('judgeCohorts', () => {
     assert.equal(final.inconclusive.length, 2);
   });
 
-  it('policy schema: defaults are site, 8 levels, 25 % of α, 15 positives, floor 0.5 with 5 % of α', () => {
+  it('policy schema: defaults are site, 8 levels, 10 % of α, 15 positives, floor 0.5 with 2 % of α', () => {
     assert.deepEqual(DEFAULT_COHORT_GUARDRAILS, {
       attributes: ['site'],
       maxLevels: 8,
-      alphaShare: 0.25,
+      alphaShare: 0.1,
       minPositives: 15,
-      floor: { relative: 0.5, alphaShare: 0.05 },
+      floor: { relative: 0.5, alphaShare: 0.02 },
     });
-    assert.throws(() => CohortGuardrailsSchema.parse({ alphaShare: 0.95 }), /leave part of α/);
+    assert.throws(() => CohortGuardrailsSchema.parse({ alphaShare: 0.99 }), /leave part of α/);
   });
 });
 

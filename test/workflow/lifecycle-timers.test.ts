@@ -432,6 +432,46 @@ describe('sequential canary (time skipping)', () => {
     );
   });
 
+  it('rolls back when one site loses every alert while the whole canary looks fine, naming the site', async () => {
+    // Sites A, C, D: canary 24/25 vs control 85/100; site B: canary 0/25. Whole canary 72/100 vs 340/400: the
+    // better sites hide site B from the whole-canary comparison (issue 16's shape); the cohort guardrail catches it.
+    const site = (b: boolean) => ({
+      treatment: b ? arm(25, 0, 250, 0) : arm(25, 24, 250, 40),
+      comparator: arm(100, 85, 1000, 150),
+    });
+    const oneSite = (mode: string): LiveMeasurement =>
+      mode === 'canary'
+        ? {
+            window: 'canary',
+            treatment: arm(100, 72, 1000, 120),
+            comparator: arm(400, 340, 4000, 600),
+            cohorts: Object.fromEntries(['a', 'b', 'c', 'd'].map((x) => [`site=site-${x}`, site(x === 'b')])),
+          }
+        : healthy();
+    const { acts, rollbacks, rollbackNotices, verdicts } = fakeActivities(oneSite);
+    const { result } = await signAndFinish(acts, sequential(), 'seq-one-site');
+    assert.equal(result.outcome, 'ROLLED_BACK');
+    assert.match(result.reason, /^CANARY step 1 \(10%\): site=site-b: /);
+    const rb = rollbacks[0]!;
+    assert.match(rb.cause, /site=site-b/);
+    const stats = rb.trigger!.statistics as {
+      sequential: { verdict: string };
+      cohorts: { cohorts: { cohort: string; verdict: string }[] };
+    };
+    assert.notEqual(stats.sequential.verdict, 'harm', 'the whole canary alone did not show it');
+    assert.deepEqual(
+      stats.cohorts.cohorts.map((c) => [c.cohort, c.verdict === 'harm' || c.verdict === 'floor']),
+      [
+        ['site=site-a', false],
+        ['site=site-b', true],
+        ['site=site-c', false],
+        ['site=site-d', false],
+      ],
+    );
+    assert.match(rollbackNotices[0]!.cause, /site=site-b/, 'the notice (its message carries the cause) names the site');
+    assert.equal(verdicts.length, 1, 'at the first look');
+  });
+
   it('extends an inconclusive step and rolls back, never passes, when labelled outcomes stay too few', async () => {
     const sparse = (mode: string): LiveMeasurement =>
       mode === 'canary'

@@ -58,6 +58,15 @@ export class ByteStrings {
     this.mask = -1;
   }
 
+  /** Gives back the spare capacity of the value store once no more values will be added. */
+  compact(): void {
+    if (this.arena.length > this.arenaLength) this.arena = this.arena.slice(0, this.arenaLength);
+    if (this.offsets.length > this.size + 1) {
+      this.offsets = this.offsets.slice(0, this.size + 1);
+      this.hashes = this.hashes.slice(0, this.size);
+    }
+  }
+
   /** Id of the bytes `buf[s, e)`, or -1. */
   find(buf: Uint8Array, s: number, e: number): number {
     return this.lookup(buf, s, e, fnv1a(buf, s, e));

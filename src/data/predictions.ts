@@ -102,6 +102,7 @@ export function parsePredictionFile(bytes: Uint8Array, expectedSha256: string, n
   if (!sink.header) throw fail('empty', 'empty file');
   if (sink.ids.size === 0) throw fail('empty', 'no data rows');
   sink.ids.dropIndex();
+  sink.ids.compact();
   return { sha256, ids: sink.ids, scores: sink.scores.subarray(0, sink.ids.size) };
 }
 

@@ -68,15 +68,21 @@ function fit<T extends Uint8Array | Float32Array>(a: T, n: number): T {
   return (n >= a.length * 0.9 ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
-class GrowU32 {
-  data = new Uint32Array(1024);
+/** Level codes, one per kept row: one byte each until a column has more than 256 levels. */
+class GrowCodes {
+  data: Uint8Array | Uint16Array | Uint32Array;
+  constructor(capacity: number) {
+    this.data = new Uint8Array(Math.max(16, capacity));
+  }
   push(at: number, v: number): void {
-    if (at >= this.data.length) {
-      const d = new Uint32Array(this.data.length * 2);
-      d.set(this.data);
-      this.data = d;
+    let d = this.data;
+    if (at >= d.length || v > (d instanceof Uint8Array ? 0xff : d instanceof Uint16Array ? 0xffff : 0xffffffff)) {
+      const len = at >= d.length ? Math.ceil(d.length * 1.5) : d.length;
+      const wide = v > 0xffff || d instanceof Uint32Array ? new Uint32Array(len) : new Uint16Array(len);
+      wide.set(d);
+      this.data = d = wide;
     }
-    this.data[at] = v;
+    d[at] = v;
   }
 }
 
@@ -96,7 +102,7 @@ export class TableBuilder {
   private readonly patientIdx: number;
   private readonly sliceIdx: number[];
   private readonly interned: (ByteStrings | null)[];
-  private readonly codes: (GrowU32 | null)[];
+  private readonly codes: (GrowCodes | null)[];
   private readonly imputeBytes: (Uint8Array | null)[];
   private readonly F: number;
   private features: Float32Array;
@@ -164,7 +170,9 @@ export class TableBuilder {
     this.interned = this.specs.map((c, k) =>
       k === this.caseIdx ? new ByteStrings(expectedRows) : c.type === 'string' ? new ByteStrings() : null,
     );
-    this.codes = this.specs.map((c, k) => (c.type === 'string' && k !== this.caseIdx ? new GrowU32() : null));
+    this.codes = this.specs.map((c, k) =>
+      c.type === 'string' && k !== this.caseIdx ? new GrowCodes(this.labels.length) : null,
+    );
     this.imputeBytes = this.specs.map((c) =>
       c.missing.policy === 'impute' ? enc.encode(String(c.missing.value)) : null,
     );
@@ -291,9 +299,8 @@ export class TableBuilder {
     if (kept === 0) throw this.fail('empty', `all ${n} rows were dropped by missing-value policies`);
     const coded = (k: number): CodedColumn => {
       const levels = this.interned[k]!.texts();
-      const src = this.codes[k]!.data.subarray(0, kept);
-      const codes =
-        levels.length <= 0x100 ? Uint8Array.from(src) : levels.length <= 0x10000 ? Uint16Array.from(src) : src.slice();
+      const data = this.codes[k]!.data;
+      const codes = kept >= data.length * 0.9 ? data.subarray(0, kept) : data.slice(0, kept);
       return { codes, levels };
     };
     const sliceColumns: Record<string, CodedColumn> = {};
@@ -304,6 +311,7 @@ export class TableBuilder {
       patientIds = Array.from(codes, (c) => levels[c]!);
     }
     const caseIdColumn = this.interned[this.caseIdx]!;
+    caseIdColumn.compact();
     let caseIds: string[] | undefined;
     let slices: Record<string, string[]> | undefined;
     return {

@@ -127,9 +127,8 @@ interface SortedModel {
   labels: Uint8Array;
   placement: Float64Array;
   recal: RecalibrationColumns | null;
-  /** Positions grouped by slice cell (sorted within each cell), and each position's cell. */
+  /** Positions grouped by slice cell (sorted within each cell). */
   bucket: Uint32Array;
-  cell: Uint32Array;
 }
 
 function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number): SortedModel {
@@ -153,13 +152,12 @@ function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number
     placement: new Float64Array(n),
     recal: probabilities ? recalibrationColumns(sorted) : null,
     bucket: new Uint32Array(n),
-    cell: new Uint32Array(n),
   };
 }
 
 /** Stable counting sort of a model's positions by the row's slice cell; returns each cell's start. */
-function bucketByCell(m: SortedModel, cellOfRow: Uint32Array, cells: number): Uint32Array {
-  const { order, cell, bucket } = m;
+function bucketByCell(m: SortedModel, cellOfRow: Uint32Array, cells: number, cell: Uint32Array): Uint32Array {
+  const { order, bucket } = m;
   const start = new Uint32Array(cells + 1);
   for (let k = 0; k < order.length; k++) {
     const c = cellOfRow[order[k]!]!;
@@ -210,6 +208,22 @@ function measureSlice(
   return { def, candidate: rc, incumbent: ri, paired };
 }
 
+/**
+ * Validated scores: a float64 column of finite values without −0 is used as it is (the sorted copy is made
+ * anyway); anything else is copied and checked by `toScores` (which also turns −0 into 0 for the sort).
+ */
+function scoresOf(values: ArrayLike<number>, column: string): Float64Array {
+  if (values instanceof Float64Array) {
+    let clean = true;
+    for (let i = 0; i < values.length && clean; i++) {
+      const v = values[i]!;
+      clean = Number.isFinite(v) && (v !== 0 || 1 / v > 0);
+    }
+    if (clean) return values;
+  }
+  return toScores(values, column);
+}
+
 /** Mixed-radix cell code of each row over `attrs`. */
 function cellCodes(attrs: EncodedAttribute[], n: number): Uint32Array {
   const cell = new Uint32Array(n);
@@ -225,8 +239,8 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
   const { policy } = input;
   const labels = toLabels(input.labels);
   const n = labels.length;
-  const candidate = toScores(input.candidateScores, 'candidateScores');
-  const incumbent = toScores(input.incumbentScores, 'incumbentScores');
+  const candidate = scoresOf(input.candidateScores, 'candidateScores');
+  const incumbent = scoresOf(input.incumbentScores, 'incumbentScores');
   if (candidate.length !== n)
     throw new StatsInputError(`candidateScores has ${candidate.length} rows but labels has ${n}`, 'candidateScores');
   if (incumbent.length !== n)
@@ -242,10 +256,10 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
     sortedModel(candidate, labels, thresholds.candidate.threshold),
     sortedModel(incumbent, labels, thresholds.incumbent.threshold),
   ];
-  const positionInIncumbent = new Uint32Array(n);
-  for (let k = 0; k < n; k++) positionInIncumbent[models[1].order[k]!] = k;
+  const scratch = new Uint32Array(n); // a row's incumbent position here, then cell codes while bucketing
+  for (let k = 0; k < n; k++) scratch[models[1].order[k]!] = k;
   const toIncumbent = new Uint32Array(n);
-  for (let k = 0; k < n; k++) toIncumbent[k] = positionInIncumbent[models[0].order[k]!]!;
+  for (let k = 0; k < n; k++) toIncumbent[k] = scratch[models[0].order[k]!]!;
   const shared = { toIncumbent, incumbentPlacement: new Float64Array(n) };
 
   const raws: SliceRaw[] = [];
@@ -253,7 +267,7 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
     const attrs = group[0]!.attributes.map((a) => encoded.get(a)!);
     const cells = attrs.reduce((p, a) => p * Math.max(1, a.levels.length), 1);
     const cell = cellCodes(attrs, n);
-    const starts = models.map((m) => bucketByCell(m, cell, cells));
+    const starts = models.map((m) => bucketByCell(m, cell, cells, scratch));
     for (const def of group) {
       const c = def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0);
       const segments = models.map((m, j) => m.bucket.subarray(starts[j]![c]!, starts[j]![c + 1]!));

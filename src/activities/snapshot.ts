@@ -2,6 +2,8 @@ import { candidateProvenanceStatement, signStatement } from '../attestation';
 import {
   classifyChange,
   DatasetManifestSchema,
+  labelSourceOf,
+  missingLabelAgreement,
   missingProvenanceFields,
   requiredRolesFor,
   type ChangeClass,
@@ -230,7 +232,8 @@ export function snapshotActivities({
   evidence,
   environment,
   signer,
-}: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer'>) {
+  routes,
+}: Pick<ActivityDeps, 'evidence' | 'environment' | 'signer' | 'routes'>) {
   return {
     /**
      * Resolve and re-hash everything the release names (models, datasets, their manifests, the model card),
@@ -275,7 +278,15 @@ export function snapshotActivities({
         ...digestFindings.filter((x): x is string => x !== null),
         ...manifests.flatMap((m) => m.mismatches),
       ];
-      const missingFields = [...missingProvenance(request), ...manifests.flatMap((m) => m.missing)];
+      const missingFields = [
+        ...missingProvenance(request),
+        ...manifests.flatMap((m) => m.missing),
+        ...(request.policy.provenance?.requireLabelAgreement
+          ? withManifest.flatMap((d, i) =>
+              missingLabelAgreement(manifests[i]!.manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`),
+            )
+          : []),
+      ];
 
       const training = withManifest
         .map((d, i) => ({ ref: d, manifest: manifests[i]!.manifest }))
@@ -288,6 +299,8 @@ export function snapshotActivities({
         training.flatMap((t) => (t.manifest ? [t.manifest] : [])),
       );
       const incumbentRecord = await readRecord(evidence, request.modelName, request.incumbent.artifact.sha256);
+      // What production serves now: a release replaces that version, not the one its author remembers.
+      const serving = (await routes.current(request.modelName))?.production ?? null;
       const dimensions = summariseChange(candidateRecord, incumbentRecord, request.incumbent.artifact.sha256);
       const changed = dimensions.filter((d) => d.changed).map((d) => d.dimension);
       const changeClass: ChangeClass = classifyChange(request.policy, changed);
@@ -301,6 +314,7 @@ export function snapshotActivities({
           version: request.incumbent.version,
           sha256: request.incumbent.artifact.sha256,
           provenanceRecorded: incumbentRecord !== null,
+          servedInProduction: serving,
         },
         dimensions,
         changeClass,
@@ -318,6 +332,11 @@ export function snapshotActivities({
           registeredAt: request.policy.registeredAt,
           trainingStartedAt: request.candidate.trainingStartedAt ?? null,
         },
+        production: { declared: request.incumbent.version, serving },
+        labelSources: withManifest.flatMap((d, i) => {
+          const source = labelSourceOf(manifests[i]!.manifest);
+          return source ? [{ dataset: d.name, kind: source.kind }] : [];
+        }),
       };
       const snapshot = await evidence.putJson({
         kind: 'vigil.snapshot/v1',

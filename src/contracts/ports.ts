@@ -21,6 +21,8 @@ export interface RouteControl {
    * activity with the same revision changes nothing.
    */
   apply(modelName: string, routes: RouteState, revision?: string): Promise<void>;
+  /** The model's live table (null: none set yet); SNAPSHOT checks the declared incumbent against its production. */
+  current(modelName: string): Promise<Pick<RouteState, 'production'> | null>;
 }
 
 /** The worker's runtime, recorded at SNAPSHOT (src/workers/environment.ts measures it). */

@@ -60,6 +60,39 @@ export const InterRaterAgreementSchema = z.object({
 });
 export type InterRaterAgreement = z.infer<typeof InterRaterAgreementSchema>;
 
+/**
+ * Where the labels come from. Most registries and public datasets carry one recorded label per case (a diagnosis, a
+ * lab result, one reader's call): that is honest provenance as long as the lineage says so. Inter-rater agreement
+ * exists only for `multi-reader` / `adjudicated-panel` labels (the step's `raterLabelsFile`).
+ */
+export const LABEL_SOURCE_KINDS = [
+  /** The diagnosis recorded in a clinical system or registry (one label per case, no second reader). */
+  'registry-diagnosis',
+  /** One qualified reader labelled each case. */
+  'single-reader',
+  /** An objective outcome or test result (e.g. culture, histopathology, follow-up event). */
+  'outcome-derived',
+  /** Two or more independent readers per case (agreement measurable). */
+  'multi-reader',
+  /** Independent readers, disagreements settled by a panel (agreement measurable). */
+  'adjudicated-panel',
+  'other',
+] as const;
+export const LabelSourceKindSchema = z.enum(LABEL_SOURCE_KINDS);
+export type LabelSourceKind = z.infer<typeof LabelSourceKindSchema>;
+/** Kinds with one label per case: a rater-labels file (and so κ) cannot exist for them. */
+export const SINGLE_SOURCE_LABEL_KINDS: readonly LabelSourceKind[] = [
+  'registry-diagnosis',
+  'single-reader',
+  'outcome-derived',
+];
+export const LabelSourceSchema = z.object({
+  kind: LabelSourceKindSchema,
+  /** Who or what made the labels, in words a reviewer can check (system, role, criteria). */
+  description: text,
+});
+export type LabelSource = z.infer<typeof LabelSourceSchema>;
+
 const FeatureSchema = z.object({ name: shortText, definition: text.optional(), dtype: shortText.optional() });
 const NormalisationSchema = z.object({
   feature: shortText,
@@ -93,6 +126,8 @@ export const LineageStepSchema = z.discriminatedUnion('kind', [
     labelPolicyVersion: shortText.optional(),
     labellerQualification: text.optional(),
     adjudicationRule: text.optional(),
+    /** Where the labels come from; required unless the step carries rater labels (then agreement is measured). */
+    labelSource: LabelSourceSchema.optional(),
     /** Lineage input: path (relative to the lineage file) of a long-format CSV `subject,rater,label`. */
     raterLabelsFile: shortText.optional(),
     /** Manifest output: computed by Vigil from `raterLabelsFile`, never copied from the lineage file. */
@@ -134,6 +169,19 @@ export const DatasetLineageSchema = z.object({
     .optional()
     .superRefine((steps, ctx) => {
       (steps ?? []).forEach((step, i) => {
+        // One label per case and a multi-rater label file contradict each other.
+        if (
+          step.kind === 'labelling' &&
+          step.labelSource &&
+          SINGLE_SOURCE_LABEL_KINDS.includes(step.labelSource.kind) &&
+          (step.raterLabelsFile !== undefined || step.interRaterAgreement !== undefined)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'labelSource', 'kind'],
+            message: `labelSource ${step.labelSource.kind} has one label per case, but the step names rater labels: use multi-reader or adjudicated-panel, or drop the rater labels`,
+          });
+        }
         if (step.kind !== 'filtering' || step.inputCount === undefined || step.outputCount === undefined) return;
         const removed = (step.exclusionRules ?? []).map((r) => r.removedCount);
         if (removed.some((r) => r === undefined)) return;
@@ -246,8 +294,18 @@ export function missingProvenanceFields(doc: {
         need(step.labelPolicyVersion, `${p}.labelPolicyVersion`);
         need(step.labellerQualification, `${p}.labellerQualification`);
         need(step.adjudicationRule, `${p}.adjudicationRule`);
-        if (isManifest) need(step.interRaterAgreement, `${p}.interRaterAgreement`);
-        else need(step.raterLabelsFile, `${p}.raterLabelsFile`);
+        // Labels either say where they come from or carry the rater labels agreement is measured on.
+        if (isManifest) need(step.labelSource ?? step.interRaterAgreement, `${p}.labelSource`);
+        else need(step.labelSource ?? step.raterLabelsFile, `${p}.labelSource`);
+        // Several readers per case is a claim the rater labels back (and agreement is then measured).
+        if (
+          step.labelSource &&
+          !SINGLE_SOURCE_LABEL_KINDS.includes(step.labelSource.kind) &&
+          step.labelSource.kind !== 'other'
+        ) {
+          if (isManifest) need(step.interRaterAgreement, `${p}.interRaterAgreement`);
+          else need(step.raterLabelsFile, `${p}.raterLabelsFile`);
+        }
         break;
       case 'augmentation':
         need(step.description, `${p}.description`);
@@ -265,6 +323,36 @@ export function missingProvenanceFields(doc: {
   });
   if (isManifest) need(doc.rows, 'rows');
   return missing;
+}
+
+/**
+ * Inter-rater agreement a policy with `provenance.requireLabelAgreement` demands and this manifest lacks: every
+ * labelling step must carry the agreement Vigil computed from its rater labels.
+ */
+export function missingLabelAgreement(manifest: { steps?: LineageStep[] | undefined } | null): string[] {
+  if (manifest === null) return [];
+  const missing: string[] = [];
+  (manifest.steps ?? []).forEach((step, i) => {
+    if (step.kind === 'labelling' && !step.interRaterAgreement) missing.push(`steps[${i}].interRaterAgreement`);
+  });
+  return missing;
+}
+
+/**
+ * How the labels were made: the labelling step's `labelSource`, else `multi-reader` when it carries measured
+ * agreement (lineages written before `labelSource` existed); null when the manifest says neither.
+ */
+export function labelSourceOf(manifest: { steps?: LineageStep[] | undefined } | null): LabelSource | null {
+  const step = manifest?.steps?.find((s) => s.kind === 'labelling');
+  if (!step || step.kind !== 'labelling') return null;
+  if (step.labelSource) return step.labelSource;
+  const a = step.interRaterAgreement;
+  if (a)
+    return {
+      kind: 'multi-reader',
+      description: `${a.raters} raters on ${a.subjects} subjects (${a.method} κ ${a.kappa.toFixed(3)})`,
+    };
+  return null;
 }
 
 /** JSON Schemas for editors and for auditors who don't read TypeScript. */

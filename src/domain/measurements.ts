@@ -17,6 +17,13 @@ export interface SnapshotMeasurement {
   changed?: ChangeDimension[];
   /** When the acceptance criteria were registered and when the candidate was trained (pre-registration). */
   preRegistration?: { registeredAt: string; trainingStartedAt: string | null };
+  /**
+   * The incumbent the release declares and the version the route store serves as production (null: the model has
+   * no route table yet, e.g. before `vigil model register`). A release must replace what production serves.
+   */
+  production?: { declared: string; serving: string | null };
+  /** How each evaluation/training dataset's labels were made (lineage `labelSource`), for the record. */
+  labelSources?: { dataset: string; kind: string }[];
 }
 
 /** Operating-point summary of one model on one set of cases. */

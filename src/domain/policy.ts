@@ -244,6 +244,17 @@ export const ReleasePolicySchema = z
         })
         .optional(),
     }),
+    /**
+     * What SNAPSHOT demands of the datasets' provenance beyond the lineage every release needs. Absent: labels
+     * may come from a single source (the lineage's `labelSource` says which) and no inter-rater agreement is required.
+     */
+    provenance: z
+      .object({
+        /** Every dataset manifest must carry inter-rater agreement (κ, from the lineage's `raterLabelsFile`). */
+        requireLabelAgreement: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
     /** Predetermined change control plan: which changes stay within it, and who signs each class (src/domain/change-control.ts). */
     changeControl: z
       .object({

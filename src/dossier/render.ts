@@ -2,6 +2,7 @@
  * The release dossier as one self-contained HTML page: no scripts, no external assets, every value from
  * the input escaped. Pure and deterministic (same data → same bytes), so it is stored as evidence.
  */
+import { labelSourceOf, SINGLE_SOURCE_LABEL_KINDS } from '../domain/dataset-manifest';
 import { escapeXml as esc } from '../report/svg';
 import type { DossierData, MetricView } from './collect';
 
@@ -122,6 +123,11 @@ function dataManifests(d: DossierData): string {
       labelling?.kind === 'labelling' && labelling.interRaterAgreement
         ? `${labelling.interRaterAgreement.method} κ = ${fmt(labelling.interRaterAgreement.kappa)}`
         : '—';
+    // Single-source labels say so: a reviewer must not read a missing κ as a measured one.
+    const source = labelSourceOf(manifest);
+    const labels = source
+      ? `${esc(source.kind)}${SINGLE_SOURCE_LABEL_KINDS.includes(source.kind) ? ' (single source, no inter-rater agreement)' : ''}: ${esc(source.description)}; `
+      : '';
     const exclusions =
       filtering?.kind === 'filtering'
         ? (filtering.exclusionRules ?? [])
@@ -139,7 +145,7 @@ function dataManifests(d: DossierData): string {
       `${esc(manifest.dataset.name)} ${esc(manifest.dataset.version)}`,
       `${manifest.rows.count} rows; Merkle root <code>${esc(manifest.rows.merkle.root.slice(0, 16))}…</code>`,
       sources,
-      `${labelling?.kind === 'labelling' ? esc(labelling.labelPolicyVersion ?? '?') : '—'}; ${esc(kappa)}`,
+      `${labels}${labelling?.kind === 'labelling' ? esc(labelling.labelPolicyVersion ?? '?') : '—'}; ${esc(kappa)}`,
       exclusions,
       `<code>${esc(manifest.file.sha256)}</code>`,
     ];

@@ -25,6 +25,11 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
   const failures = [
     ...(m.missingFields.length ? [`provenance incomplete: missing ${m.missingFields.join(', ')}`] : []),
     ...m.digestMismatches.map((a) => `digest mismatch: ${a}`),
+    ...(m.production && m.production.serving !== null && m.production.serving !== m.production.declared
+      ? [
+          `declared incumbent ${m.production.declared}, but production serves ${m.production.serving}: a release must replace the version production serves`,
+        ]
+      : []),
     // Criteria written after training could have been tuned to the result: they are not pre-registered.
     ...(pre?.trainingStartedAt && Date.parse(pre.registeredAt) > Date.parse(pre.trainingStartedAt)
       ? [
@@ -35,7 +40,11 @@ export function judgeSnapshot(m: SnapshotMeasurement): Decision {
   const change = m.changeClass
     ? `; change ${m.changeClass === 'withinPlan' ? 'within the change control plan' : 'substantial'} (${(m.changed ?? []).join(', ') || 'nothing'} changed)`
     : '';
-  return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}${change}`);
+  // Absent from measurements recorded before label sources existed, so their pass note is unchanged.
+  const labels = m.labelSources?.length
+    ? `; labels: ${m.labelSources.map((l) => `${l.dataset} ${l.kind}`).join(', ')}`
+    : '';
+  return decide(failures, [], `provenance complete; policy pinned at sha256:${m.policySha256}${change}${labels}`);
 }
 
 /**

@@ -245,13 +245,13 @@ describe('dataset manifest', () => {
     ]);
     const built = await buildDatasetManifest({ dataFile: fx('cohort.csv'), lineage, lineageDir: FIX });
     assert.ok(missingProvenanceFields(built.manifest).includes('steps[kind=labelling]'));
-    // A labelling step without a label file lacks the computed agreement in the manifest.
+    // A labelling step with neither a label source nor rater labels lacks the label source in the manifest.
     const noLabels = DatasetLineageSchema.parse({
       dataset: { name: 'x', version: '1' },
       steps: [{ kind: 'labelling', labelPolicyVersion: 'v1' }],
     });
     const m2 = await buildDatasetManifest({ dataFile: fx('cohort.csv'), lineage: noLabels, lineageDir: FIX });
-    assert.ok(missingProvenanceFields(m2.manifest).includes('steps[0].interRaterAgreement'));
+    assert.ok(missingProvenanceFields(m2.manifest).includes('steps[0].labelSource'));
   });
 
   it('checks filtering arithmetic and exports JSON Schemas', () => {

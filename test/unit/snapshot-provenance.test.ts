@@ -56,6 +56,8 @@ const environment = {
   onnxruntime: '1.30.0',
 };
 const AT = '2026-11-26T09:00:00.000Z';
+/** A model with no route table yet (its first release). */
+const NO_ROUTES = { apply: async () => undefined, current: async () => null };
 
 async function demo(): Promise<{ evidence: Memory; request: ReleaseRequest }> {
   const evidence = new Memory();
@@ -76,7 +78,7 @@ describe('SNAPSHOT provenance', () => {
 
   it('passes the demo release as a within-plan change of model and data, with a verifying SLSA provenance statement', async () => {
     const { evidence, request } = await demo();
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+    const out = await snapshotActivities({ evidence, environment, signer, routes: NO_ROUTES }).snapshotRelease({
       releaseId: 'r1',
       request,
       at: AT,
@@ -113,7 +115,7 @@ describe('SNAPSHOT provenance', () => {
     const key = `models/${request.modelName}/${request.incumbent.artifact.sha256}/provenance.json`;
     const record = JSON.parse(evidence.objects.get(key)!.toString());
     evidence.objects.set(key, canonicalBytes({ ...record, labelPolicyVersions: ['sepsis-2-lp-1.0'] }));
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+    const out = await snapshotActivities({ evidence, environment, signer, routes: NO_ROUTES }).snapshotRelease({
       releaseId: 'r2',
       request,
       at: AT,
@@ -133,7 +135,7 @@ describe('SNAPSHOT provenance', () => {
     training.manifest = { key: ref.key, sha256: ref.sha256 };
     const evaluation = request.datasets.find((d) => d.role === 'evaluation')!;
     delete evaluation.manifest;
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+    const out = await snapshotActivities({ evidence, environment, signer, routes: NO_ROUTES }).snapshotRelease({
       releaseId: 'r3',
       request,
       at: AT,
@@ -153,7 +155,7 @@ describe('SNAPSHOT provenance', () => {
     const { evidence, request } = await demo();
     const [training, evaluation] = request.datasets;
     training!.manifest = evaluation!.manifest;
-    const out = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+    const out = await snapshotActivities({ evidence, environment, signer, routes: NO_ROUTES }).snapshotRelease({
       releaseId: 'r4',
       request,
       at: AT,
@@ -168,7 +170,7 @@ describe('SNAPSHOT provenance', () => {
 describe('dossier', () => {
   it('renders a self-contained page with summary, model card, data, change class, rollback, signatures and evidence index', async () => {
     const { evidence, request } = await demo();
-    const snap = await snapshotActivities({ evidence, environment, signer }).snapshotRelease({
+    const snap = await snapshotActivities({ evidence, environment, signer, routes: NO_ROUTES }).snapshotRelease({
       releaseId: 'r5',
       request,
       at: AT,

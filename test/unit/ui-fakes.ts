@@ -100,7 +100,7 @@ export class FakeRelease {
   handle(): ReleaseHandle {
     const acts = recordActivities({
       evidence: this.evidence,
-      routes: { apply: async () => undefined },
+      routes: { apply: async () => undefined, current: async () => null },
       signer: this.signer,
     });
     return {
@@ -161,7 +161,7 @@ export class FakeRelease {
     }
     const acts = recordActivities({
       evidence: this.evidence,
-      routes: { apply: async () => undefined },
+      routes: { apply: async () => undefined, current: async () => null },
       signer: this.signer,
     });
     const hold = this.state.canaryHold!;
@@ -186,7 +186,7 @@ export class FakeRelease {
     this.withdrawals.push(w);
     const acts = recordActivities({
       evidence: this.evidence,
-      routes: { apply: async () => undefined },
+      routes: { apply: async () => undefined, current: async () => null },
       signer: this.signer,
     });
     const own = this.state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;

@@ -1,8 +1,9 @@
 /**
  * End to end on the real stack (Temporal dev server, SeaweedFS, the real worker): the simulator's regression at
- * one site (the candidate's pipeline delivers a wrong x0 at site-b) makes the canary roll back by itself. Routes
- * return to the previous model; the rollback record and a signed notification exist; the status says why; the
- * audit recomputes every sequential verdict. Then `vigil drill rollback` rehearses the same on a drill route table.
+ * one site (the candidate's pipeline delivers a wrong x0 at site-b) makes the canary roll back by itself, the
+ * guardrails per cohort naming site B. Routes return to the previous model; the rollback record (with every
+ * cohort's verdict) and a signed notification naming the site exist; the status says why; the audit recomputes
+ * every sequential and per-cohort verdict. Then `vigil drill rollback` rehearses the same on a drill route table.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -81,9 +82,10 @@ describe('canary regression at one site on the real stack', () => {
     assert.equal(result.outcome, 'ROLLED_BACK', result.reason);
 
     const status = await handle.query(releaseStatusQuery);
+    // The guardrails per cohort name the site where the candidate stopped working (issue 16).
     assert.match(
       status.reason!,
-      /^CANARY step \d \(\d+%\)(, extension \d)?: sensitivity harm declared at look \d by the sequential test/,
+      /^CANARY step \d \(\d+%\)(, extension \d)?: site=site-b: (sensitivity harm declared|catastrophic failure)/,
     );
     assert.deepEqual(
       { production: status.routes!.production, canary: status.routes!.canary },
@@ -112,13 +114,21 @@ describe('canary regression at one site on the real stack', () => {
       cause: string;
       restoredVersion: string;
       drill: boolean;
-      trigger: { statistics: { sequential: { verdict: string } } };
+      trigger: {
+        statistics: { cohorts: { cohorts: { cohort: string; verdict: string; canary: { sensitivity: number } }[] } };
+      };
       routes: { before: { canary: unknown } };
     };
     assert.equal(record.cause, status.reason);
     assert.equal(record.restoredVersion, request.incumbent.version);
     assert.equal(record.drill, false);
-    assert.equal(record.trigger.statistics.sequential.verdict, 'harm');
+    const cohorts = record.trigger.statistics.cohorts.cohorts;
+    assert.deepEqual(
+      cohorts.filter((c) => c.verdict === 'harm' || c.verdict === 'floor').map((c) => c.cohort),
+      ['site=site-b'],
+      'only site B failed',
+    );
+    assert.ok(cohorts.find((c) => c.cohort === 'site=site-b')!.canary.sensitivity < 0.2);
     assert.notEqual(record.routes.before.canary, null);
 
     // Exactly one signed delivery, verifiable with the shared secret, naming the rollback record.
@@ -138,6 +148,11 @@ describe('canary regression at one site on the real stack', () => {
     assert.equal(body.notice, 'rollback');
     assert.equal(body.rollback.key, rollback.a.key);
     assert.match(body.message, /every route now serves 1\.4\.0/);
+    assert.match(
+      body.message,
+      /Cause: CANARY step \d \(\d+%\)(, extension \d)?: site=site-b: /,
+      'the notice names the site',
+    );
 
     // Every canary look's verdict was recorded as evidence, and the chain's CANARY entries carry them.
     const canary = status.history.filter((r) => r.stage === 'CANARY');

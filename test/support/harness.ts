@@ -99,7 +99,10 @@ async function buildHarness(
   const s3 = createS3Client(config.s3);
   cleanups.push(() => s3.destroy());
   const evidence = new EvidenceStore({ s3, bucket: config.s3.bucket, retention: config.retention });
-  const deps: ActivityDeps = { ...(await realActivityDeps(config, log)), ...opts.deps };
+  const real = await realActivityDeps(config, log);
+  // A test's own traffic is observed only through the simulated live source built from it, not the one chosen at start.
+  const { live: _chosen, ...withoutLive } = real;
+  const deps: ActivityDeps = { ...(opts.deps?.traffic && !opts.deps.live ? withoutLive : real), ...opts.deps };
   let worker: Worker | null = null;
   if (opts.worker !== false) {
     const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });

@@ -4,15 +4,14 @@
  * or {id, error}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PredictionEncoder } from './prediction-recorder';
-import { expandRows, type RowBatch } from './row-batch';
+import { CaseIdHasher } from './events';
+import { encodeRowBatch, type RowBatch } from './row-batch';
 
-const encoder = new PredictionEncoder((workerData as { caseIdKey: string }).caseIdKey);
+const hasher = new CaseIdHasher((workerData as { caseIdKey: string }).caseIdKey);
 
 parentPort!.on('message', (m: { id: number; batch: RowBatch }) => {
   try {
-    const records = expandRows(m.batch);
-    parentPort!.postMessage({ id: m.id, text: encoder.encode(records), n: records.length });
+    parentPort!.postMessage({ id: m.id, text: encodeRowBatch(m.batch, hasher), n: m.batch.caseIds.length });
   } catch (err) {
     parentPort!.postMessage({ id: m.id, error: (err as Error).message });
   }

@@ -98,7 +98,7 @@ export class PredictionEncoder {
 }
 
 /** Rows handed to the encoder thread and not yet appended, at most (then encoding happens in-thread). */
-const MAX_THREAD_BACKLOG_ROWS = 20_000;
+const MAX_THREAD_BACKLOG_ROWS = 100_000;
 
 export class PredictionRecorder {
   private queue: PredictionRecord[] = [];
@@ -222,11 +222,13 @@ export class PredictionRecorder {
  */
 class EncoderThread {
   private readonly worker: Worker;
-  /** Batches posted and not yet appended, with their row counts (re-encoded in-thread if the thread dies). */
+  /** Batches posted and not yet encoded, with their row counts (re-encoded in-thread if the thread dies). */
   private readonly pending = new Map<number, { batch: RowBatch; n: number }>();
+  /** Encoded batches whose WAL append has not settled (drain waits for them too). */
+  private appending = 0;
   private next = 0;
   private dead = false;
-  /** Rows posted and not yet appended. */
+  /** Rows posted and not yet encoded: the thread's backlog (the WAL's group commit is not counted). */
   pendingRows = 0;
   private idle: Array<() => void> = [];
 
@@ -251,9 +253,17 @@ class EncoderThread {
     this.worker.unref();
     this.worker.on('message', (m: { id: number; text?: string; n?: number; error?: string }) => {
       const n = this.pending.get(m.id)?.n ?? 0;
-      const appended = m.text !== undefined ? this.encoded(m.text, n) : (this.lost(n, new Error(m.error)), null);
-      // The batch counts as in flight until the WAL has it, so drain() covers the append.
-      void Promise.resolve(appended).finally(() => this.settle(m.id));
+      this.pending.delete(m.id);
+      this.pendingRows -= n;
+      if (m.text === undefined) {
+        this.lost(n, new Error(m.error));
+        return this.settled();
+      }
+      this.appending++;
+      void this.encoded(m.text, n).finally(() => {
+        this.appending--;
+        this.settled();
+      });
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
@@ -269,24 +279,24 @@ class EncoderThread {
   }
 
   drain(): Promise<void> {
-    return this.pending.size === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+    return this.pending.size === 0 && this.appending === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
   }
 
   terminate(): Promise<number> {
     return this.worker.terminate();
   }
 
-  private settle(id: number): void {
-    this.pendingRows -= this.pending.get(id)?.n ?? 0;
-    this.pending.delete(id);
-    if (this.pending.size === 0) for (const r of this.idle.splice(0)) r();
+  private settled(): void {
+    if (this.pending.size === 0 && this.appending === 0) for (const r of this.idle.splice(0)) r();
   }
 
   private fail(err: unknown): void {
     if (this.dead) return;
     this.dead = true;
     const orphans = [...this.pending.values()].map((p) => p.batch);
+    this.pending.clear();
+    this.pendingRows = 0;
     this.died(err, orphans);
-    for (const id of [...this.pending.keys()]) this.settle(id);
+    this.settled();
   }
 }

@@ -3,7 +3,8 @@
  * prediction) without one object per row on the request thread. `expandRows` turns it into the
  * recorder's records; the encoder worker does the same on its own thread.
  */
-import type { Route } from './events';
+import { randomUUID } from 'node:crypto';
+import type { CaseIdHasher, Route } from './events';
 
 /** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
 export interface PredictionRecord {
@@ -68,4 +69,49 @@ export function expandRows(b: RowBatch): PredictionRecord[] {
     };
   }
   return out;
+}
+
+/** `s,` n times, without the last comma: a column whose rows all hold the same JSON value. */
+function repeated(json: string, n: number): string {
+  return (json + ',').repeat(n - 1) + json;
+}
+
+/** A number as JSON.stringify writes it. */
+function num(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
+/**
+ * The batch as one `PredictionBatchLine` text (with its newline): byte for byte what `PredictionEncoder`
+ * writes for `expandRows(b)`, but the columns every row shares are written once and repeated, and no
+ * object is made per row (the encoder thread's path; tests compare the two).
+ */
+export function encodeRowBatch(b: RowBatch, hasher: CaseIdHasher): string {
+  const n = b.caseIds.length;
+  if (n === 0) throw new RangeError('encodeRowBatch: no rows');
+  const t = b.threshold;
+  let hashes = '';
+  let scores = '';
+  let decisions = '';
+  let quality = '';
+  for (let i = 0; i < n; i++) {
+    const sep = i === 0 ? '' : ',';
+    const score = b.scores[b.offset + i]!;
+    hashes += sep + '"' + hasher.hash(b.caseIds[i]!) + '"';
+    scores += sep + num(score);
+    decisions += sep + (t === undefined ? 'null' : score >= t ? 'true' : 'false');
+    if (b.quality) quality += sep + JSON.stringify(b.quality[i]!);
+  }
+  return (
+    `{"kind":"predictions","eventId":"${randomUUID()}"` +
+    `,"at":[${repeated(JSON.stringify(new Date(b.atMs).toISOString()), n)}]` +
+    `,"model":[${repeated(JSON.stringify(b.model), n)}]` +
+    `,"modelVersion":[${repeated(JSON.stringify(b.modelVersion), n)}]` +
+    `,"route":[${repeated(JSON.stringify(b.route), n)}]` +
+    `,"routeVersion":[${repeated(num(b.routeVersion), n)}]` +
+    `,"caseIdHash":[${hashes}],"score":[${scores}],"decision":[${decisions}]` +
+    `,"latencyMs":[${repeated(num(Math.round(b.latencyMs * 1000) / 1000), n)}]` +
+    `,"quality":[${b.quality ? quality : repeated('[]', n)}]` +
+    `,"site":[${repeated(JSON.stringify(b.site), n)}]}\n`
+  );
 }

@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hashCaseId, WriteAheadLog, type PredictionEvent } from '../../src/telemetry';
-import { PredictionRecorder } from '../../src/telemetry/prediction-recorder';
-import type { RowBatch } from '../../src/telemetry/row-batch';
+import { CaseIdHasher } from '../../src/telemetry/events';
+import { PredictionEncoder, PredictionRecorder } from '../../src/telemetry/prediction-recorder';
+import { encodeRowBatch, expandRows, type RowBatch } from '../../src/telemetry/row-batch';
 
 const KEY = 'case-id-key-0123456789';
 
@@ -63,5 +64,21 @@ describe('row batches: every row a prediction, on the encoder thread as in-threa
       assert.equal(e.latencyMs, 1.235);
       assert.equal(e.route, 'shadow');
     });
+  });
+
+  it('encodeRowBatch writes exactly the encoder line for the same rows (ids aside)', () => {
+    const uuid = /"eventId":"[0-9a-f-]{36}"/;
+    const b = batch(5, 2);
+    const variants: RowBatch[] = [
+      b,
+      { ...b, threshold: undefined, quality: null, site: null },
+      { ...b, scores: new Float64Array([NaN, 0.5, 1, 0, 1e-9, 0.25, 0.75]), site: 'Zürich "north"', model: 'm\u2028' },
+      { ...b, caseIds: ['only'], quality: [['out_of_range', 'missing_value']] },
+    ];
+    for (const v of variants) {
+      const fast = encodeRowBatch(v, new CaseIdHasher(KEY));
+      const reference = new PredictionEncoder(KEY).encode(expandRows(v));
+      assert.equal(fast.replace(uuid, ''), reference.replace(uuid, ''));
+    }
   });
 });

@@ -20,6 +20,14 @@ export interface FeatureDrift {
   pValue: number;
   /** Chi-square only. */
   df?: number;
+  /**
+   * The feature's type as measured (card-declared or inferred from the reference; issue #22). Present in
+   * measurements that judge PSI with its sampling distribution: then `psiPValue` gates the PSI bound and the window
+   * must hold at least the policy's minimum number of cases. Absent in older measurements (PSI bound alone).
+   */
+  featureType?: 'continuous' | 'binary' | 'count' | 'categorical';
+  /** Pearson χ² p-value on the PSI's own cells (null: too few cases for two cells); joins the Holm family. */
+  psiPValue?: number | null;
 }
 
 /** Labelled outcomes of one window, for pooled performance drift (carried by the workflow between windows). */

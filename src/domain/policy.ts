@@ -131,6 +131,12 @@ export const DriftPolicySchema = z.object({
   maxPsi: z.number().gt(0).max(10).default(0.25),
   /** Family-wise error rate of the window's KS (per feature) and chi-square (site) tests, Holm-adjusted. */
   ksAlpha: z.number().gt(0).max(0.2).default(0.01),
+  /**
+   * Fewest cases a window needs for its data drift to be judged (fewer: not judged, said so). Never below 50 (five
+   * expected cases in each of ten PSI bins); the judge also raises it to the smallest window in which a PSI of
+   * maxPsi can be significant at ksAlpha (87 for 0.25 and 0.01; docs/statistics.md).
+   */
+  minWindowCases: z.number().int().min(50).max(10_000_000).optional(),
   /** Alert rate versus the validated baseline outside [1/ratio, ratio] is drift. */
   maxAlertRateRatio: z.number().gt(1).max(100).default(1.25),
   /** Windows whose labelled cases are pooled for performance drift (the current one and up to n − 1 before it). */

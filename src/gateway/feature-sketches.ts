@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LogSketchBuilder } from '../stats/log-sketch';
-import { MAX_SKETCH_SITES, type SketchEvent } from '../telemetry';
+import { MAX_SKETCH_SITES, MAX_SKETCH_VALUES, type SketchEvent } from '../telemetry';
 import type { FeatureMatrix } from './oip';
 
 /**
@@ -22,12 +22,20 @@ export interface FeatureSketcherOptions {
   centres?: ReadonlyMap<string, Readonly<Record<string, number>>>;
 }
 
+/** A feature's exact value counts in a bucket; `counts` null once it has shown too many distinct values. */
+interface ValueCounts {
+  counts: Map<number, number> | null;
+}
+
 interface ModelBucket {
   /** One builder per feature name, whatever the layout of the request that brought it. */
   byName: Map<string, LogSketchBuilder>;
   /** The builders in the last request's column order (the usual case: every request has the same layout). */
   lastNames: readonly string[] | null;
   lastBuilders: LogSketchBuilder[];
+  /** Exact counts per integer value of each feature, until it shows a non-integer or more than MAX_SKETCH_VALUES values (then null). */
+  values: Map<string, ValueCounts>;
+  lastValues: ValueCounts[];
   rows: number;
   /** Rows per site; rows of sites beyond MAX_SKETCH_SITES in siteOverflow. */
   sites: Map<string, number>;
@@ -60,7 +68,16 @@ export class FeatureSketcher {
     if (atMs >= this.bucketEnd) this.rollover(atMs);
     let b = this.models.get(model);
     if (!b) {
-      b = { byName: new Map(), lastNames: null, lastBuilders: [], rows: 0, sites: new Map(), siteOverflow: 0 };
+      b = {
+        byName: new Map(),
+        lastNames: null,
+        lastBuilders: [],
+        values: new Map(),
+        lastValues: [],
+        rows: 0,
+        sites: new Map(),
+        siteOverflow: 0,
+      };
       this.models.set(model, b);
     }
     if (site !== null) {
@@ -75,15 +92,38 @@ export class FeatureSketcher {
       b.lastBuilders = m.featureNames.map(
         (f) => byName.get(f) ?? byName.set(f, new LogSketchBuilder(this.alpha, centres?.[f] ?? 0)).get(f)!,
       );
+      const values = b.values;
+      b.lastValues = m.featureNames.map(
+        (f) => values.get(f) ?? values.set(f, { counts: new Map<number, number>() }).get(f)!,
+      );
       b.lastNames = m.featureNames;
     }
     const sketches = b.lastBuilders;
+    const exact = b.lastValues;
     const F = m.featureNames.length;
     const { features, missing } = m;
     for (let r = 0; r < m.rows; r++) {
       const base = r * F;
-      for (let k = 0; k < F; k++)
-        sketches[k]!.add(missing !== null && missing[base + k] === 1 ? null : features[base + k]!);
+      for (let k = 0; k < F; k++) {
+        if (missing !== null && missing[base + k] === 1) {
+          sketches[k]!.add(null);
+          continue;
+        }
+        const v = features[base + k]!;
+        sketches[k]!.add(v);
+        // Discrete inputs (binary, counts, codes) are counted exactly: decile bins of a sketch cannot split 0 from 1.
+        const vc = exact[k]!.counts;
+        if (vc !== null) {
+          if (!Number.isInteger(v)) {
+            exact[k]!.counts = null; // only integer codes are counted exactly: no measured value is written
+            continue;
+          }
+          const c = vc.get(v);
+          if (c !== undefined) vc.set(v, c + 1);
+          else if (vc.size < MAX_SKETCH_VALUES) vc.set(v, 1);
+          else exact[k]!.counts = null;
+        }
+      }
     }
     b.rows += m.rows;
   }
@@ -106,6 +146,11 @@ export class FeatureSketcher {
       features[f] = builder.toSketch();
       builder.reset();
     }
+    const values: NonNullable<SketchEvent['values']> = {};
+    for (const [f, vc] of b.values) {
+      values[f] = vc.counts === null ? null : Object.fromEntries([...vc.counts].map(([v, n]) => [String(v), n]));
+      vc.counts = new Map();
+    }
     // Stamped with the bucket's end, or now for a bucket emitted before its end (shutdown, a new feature layout).
     const end = Math.min(this.bucketEnd, Date.now());
     const seconds = Math.max(0, end - (this.bucketEnd - this.bucketMs)) / 1000;
@@ -118,6 +163,7 @@ export class FeatureSketcher {
       model,
       rows: b.rows,
       features,
+      values,
       sites,
       ...(b.siteOverflow > 0 ? { siteOverflow: b.siteOverflow } : {}),
     });

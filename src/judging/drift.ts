@@ -3,7 +3,7 @@
  * workflow records it and the audit recomputes it from the activity result in history.
  *
  * Drift is detected when any of these holds (each names itself in the reasons):
- *   data         a feature's (or the site mix's) PSI exceeds maxPsi, or its KS (numeric) / chi-square (site) test
+ *   data         a feature's (or the site mix's) PSI exceeds maxPsi, or its KS (continuous) / chi-square (discrete) test
  *                rejects at ksAlpha after the Holm (1979) step-down correction over every test of the window — the
  *                family-wise false-alarm rate per window stays at ksAlpha however many features there are, and Holm
  *                rejects everything Bonferroni would and sometimes more;
@@ -15,6 +15,7 @@
  * Verdicts: 'fail' = drift detected, 'pass' = no drift among the checks that ran, 'inconclusive' = none could run.
  */
 import type { Decision, DriftMeasurement, DriftPolicy } from '../domain';
+import { minDriftWindow } from '../stats/feature-drift';
 import { holmAdjust } from '../stats/holm';
 
 export interface DriftCheck {
@@ -46,19 +47,50 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
 
   // Data drift: PSI per feature, tests Holm-adjusted over the whole window.
   const features = m.data.features;
-  const adjusted = holmAdjust(features.map((f) => f.pValue));
-  features.forEach((f, i) => {
+  // Measurements that carry feature types judge PSI with its sampling distribution (issue #22); older ones as before.
+  const typed = features.some((f) => f.featureType !== undefined);
+  const minCases = typed ? Math.max(p.minWindowCases ?? 0, minDriftWindow(p.maxPsi, p.ksAlpha)) : 0;
+  const judged = m.cases >= minCases ? features : [];
+  if (judged.length < features.length) {
+    notes.push(
+      `data drift not judged: ${m.cases} cases in the window, fewer than the ${minCases} in which a PSI of ${p.maxPsi} can be told from sampling noise at α ${p.ksAlpha} (docs/statistics.md)`,
+    );
+    for (const f of features)
+      checks.push({ name: `psi:${f.feature}`, value: f.psi, limit: p.maxPsi, status: 'inconclusive' });
+  }
+  // The family: each feature's test, and for continuous features the χ² on the PSI's bins that gates the PSI bound.
+  const family: number[] = judged.map((f) => f.pValue);
+  const gateAt = judged.map((f) => {
+    if (!typed) return -1;
+    if (f.kind === 'categorical' || (f.featureType !== undefined && f.featureType !== 'continuous')) return -2;
+    if (f.psiPValue === null || f.psiPValue === undefined) return -3;
+    family.push(f.psiPValue);
+    return family.length - 1;
+  });
+  const adjusted = holmAdjust(family);
+  judged.forEach((f, i) => {
     const name = f.kind === 'categorical' ? `${f.feature} mix` : f.feature;
-    const psiBad = f.psi > p.maxPsi;
-    checks.push({ name: `psi:${f.feature}`, value: f.psi, limit: p.maxPsi, status: psiBad ? 'fail' : 'pass' });
-    if (psiBad) drift.push(`data drift in ${name}: PSI ${f4(f.psi)} > ${p.maxPsi}`);
     const q = adjusted[i]!;
+    const g = gateAt[i]!;
+    // The PSI bound alarms only where sampling noise does not explain it: its gate rejects after Holm.
+    const gateQ = g >= 0 ? adjusted[g]! : g === -2 ? q : g === -3 ? 1 : 0;
+    const psiBad = f.psi > p.maxPsi && gateQ < (typed ? p.ksAlpha : Infinity);
+    checks.push({ name: `psi:${f.feature}`, value: f.psi, limit: p.maxPsi, status: psiBad ? 'fail' : 'pass' });
+    if (psiBad)
+      drift.push(
+        `data drift in ${name}: PSI ${f4(f.psi)} > ${p.maxPsi}` +
+          (typed ? ` (χ² on its cells: Holm-adjusted p ${p3(gateQ)} < α ${p.ksAlpha})` : ''),
+      );
+    else if (typed && f.psi > p.maxPsi)
+      notes.push(
+        `${name}: PSI ${f4(f.psi)} > ${p.maxPsi} but within sampling noise (Holm-adjusted p ${p3(gateQ)} ≥ α ${p.ksAlpha})`,
+      );
     const testBad = q < p.ksAlpha;
     checks.push({ name: `${f.test}:${f.feature}`, value: q, limit: p.ksAlpha, status: testBad ? 'fail' : 'pass' });
     if (testBad) {
       const stat = f.test === 'ks' ? `KS D ${f4(f.statistic)}` : `χ² ${f.statistic.toFixed(2)} (df ${f.df ?? '?'})`;
       drift.push(
-        `data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${features.length} tests ${p3(q)} < α ${p.ksAlpha}`,
+        `data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${family.length} tests ${p3(q)} < α ${p.ksAlpha}`,
       );
     }
   });
@@ -133,17 +165,17 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
       checks,
     };
   }
-  if (features.length === 0 && !perfJudged && ratio === null) {
+  if (judged.length === 0 && !perfJudged && ratio === null) {
     return { verdict: 'inconclusive', reasons: [`no drift check could run in ${where}`, ...notes], checks };
   }
-  const worstPsi = features.reduce<{ f: string; v: number } | null>(
+  const worstPsi = judged.reduce<{ f: string; v: number } | null>(
     (a, f) => (a === null || f.psi > a.v ? { f: f.feature, v: f.psi } : a),
     null,
   );
   const minQ = adjusted.length ? Math.min(...adjusted) : null;
   const summary = [
     worstPsi ? `largest PSI ${f4(worstPsi.v)} (${worstPsi.f})` : null,
-    minQ !== null ? `smallest Holm-adjusted p ${p3(minQ)} over ${features.length} tests` : null,
+    minQ !== null ? `smallest Holm-adjusted p ${p3(minQ)} over ${family.length} tests` : null,
     ratio !== null ? `alert rate ratio ${f4(ratio)}` : null,
     perfJudged
       ? `pooled sensitivity ${f4(perf.sensitivity)} vs ${f4(perf.baseline.sensitivity)}, calibration-in-the-large ${f4(perf.calibrationInTheLarge)} vs ${f4(perf.baseline.calibrationInTheLarge)}`

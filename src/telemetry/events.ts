@@ -226,6 +226,12 @@ export interface SketchEvent {
   /** Per feature; `missing` counts the nulls the gateway imputed. */
   features: Record<string, LogSketch>;
   /**
+   * Exact counts per value (the value's JavaScript string) of each feature whose values in the bucket are integers,
+   * at most MAX_SKETCH_VALUES distinct ones; null for any other feature (no measured value is ever written). Discrete inputs are compared on these. Absent in events of
+   * older gateways.
+   */
+  values?: Record<string, Record<string, number> | null>;
+  /**
    * Rows per site (`siteParameter` of the request; rows without one are not counted); absent in events of older
    * gateways. At most MAX_SKETCH_SITES distinct sites a bucket: rows of further ones are counted in
    * `siteOverflow` instead.
@@ -233,6 +239,9 @@ export interface SketchEvent {
   sites?: Record<string, number>;
   siteOverflow?: number;
 }
+
+/** Distinct values of one feature a sketch bucket counts exactly (src/stats/feature-drift MAX_DISCRETE_VALUES). */
+export const MAX_SKETCH_VALUES = 32;
 
 /** Distinct sites one sketch bucket counts (the gateway's memory per bucket stays bounded whatever clients send). */
 export const MAX_SKETCH_SITES = 256;

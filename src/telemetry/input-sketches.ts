@@ -5,6 +5,11 @@ import type { TelemetryEvent } from './events';
 export interface WindowSketches {
   /** Per feature, every bucket of the window merged. */
   features: Map<string, LogSketch>;
+  /**
+   * Per feature, exact counts per value over the window; null when some bucket of the window did not count it
+   * exactly (too many distinct values, or an older gateway).
+   */
+  values: Map<string, Map<number, number> | null>;
   /** Features left out, and why: sketches of different accuracies or centres (gateways configured differently) or an unreadable one. */
   unusable: Map<string, string>;
   /** Sketch events (buckets × gateways) merged, and the feature rows they summarise. */
@@ -61,6 +66,7 @@ export function mergeWindowSketches(
   const features = new Map<string, LogSketch>();
   const bad = new Map<string, string>();
   const seen = new Set<string>();
+  const values = new Map<string, Map<number, number> | null>();
   let buckets = 0;
   let rows = 0;
   const sites = { counts: new Map<string, number>(), overflow: 0, buckets: 0 };
@@ -78,6 +84,14 @@ export function mergeWindowSketches(
       if (Number.isInteger(e.siteOverflow) && e.siteOverflow! > 0) sites.overflow += e.siteOverflow!;
     }
     for (const [f, s] of Object.entries(e.features)) {
+      const exact = e.values?.[f];
+      const acc = values.has(f) ? values.get(f)! : new Map<number, number>();
+      if (acc === null || !exact || typeof exact !== 'object') values.set(f, null);
+      else {
+        for (const [v, n] of Object.entries(exact))
+          if (Number.isInteger(n) && n > 0) acc.set(Number(v), (acc.get(Number(v)) ?? 0) + n);
+        values.set(f, acc);
+      }
       if (bad.has(f)) continue;
       const cur = features.get(f);
       try {
@@ -96,5 +110,5 @@ export function mergeWindowSketches(
       }
     }
   }
-  return { features, unusable: bad, buckets, rows, sites };
+  return { features, values, unusable: bad, buckets, rows, sites };
 }

@@ -8,7 +8,9 @@ import type { DriftMeasurement, FeatureDrift } from '../../domain';
 import type { Scorer } from '../../models';
 import type { SimCase } from '../../contracts/traffic';
 import { observedLabels } from '../../sim/scenario';
-import { binCounts, categoricalDrift, ks2Sample, psi } from '../../stats/drift';
+import { categoricalDrift } from '../../stats/drift';
+import { continuousDrift, discreteDriftOfCounts, inferFeatureType, valueCounts } from '../../stats/feature-drift';
+import { featureDriftRecord } from './typed-drift';
 import { closeAll, openScorers, scoreCases } from '../artifacts';
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
@@ -30,21 +32,18 @@ function dataDrift(ref: Reference, columns: readonly string[], cases: readonly S
     }
     const current = cases.map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!));
     try {
-      const p = psi(refValues, current, { edges: ref.edges.get(f)! });
-      const ks = ks2Sample(refValues, current);
-      features.push({
-        feature: f,
-        kind: 'numeric',
-        psi: p.psi,
-        test: 'ks',
-        statistic: ks.statistic,
-        pValue: ks.pValue,
-      });
+      const type = inferFeatureType(refValues);
+      const edges = ref.edges.get(f)!;
+      const d =
+        type === 'continuous'
+          ? continuousDrift(refValues, current, edges)
+          : discreteDriftOfCounts(type, valueCounts(refValues), valueCounts(current));
+      features.push(featureDriftRecord(f, d));
       bins.push({
         feature: f,
-        edges: p.edges,
-        reference: binCounts(refValues, p.edges),
-        current: binCounts(current, p.edges),
+        edges: type === 'continuous' ? [...edges] : [],
+        reference: d.cells.reference,
+        current: d.cells.current,
       });
     } catch (e) {
       notCompared.push(`${f}: ${e instanceof Error ? e.message : String(e)}`);

@@ -8,8 +8,7 @@
  */
 import type { ObserveDriftInput, StageOutput } from '../../contracts/live-source';
 import type { DriftMeasurement, FeatureDrift } from '../../domain';
-import { binCounts } from '../../stats/drift';
-import { sketchBinCounts, sketchKs, sketchPsi, sketchTooCoarse } from '../../stats/log-sketch';
+import { sketchFeatureDrift } from './typed-drift';
 import { mergeWindowSketches, windowSiteMix } from '../../telemetry/input-sketches';
 import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
@@ -48,20 +47,12 @@ export async function telemetryDrift(
       );
       continue;
     }
-    const coarse = sketchTooCoarse(refValues, s);
-    if (coarse) {
-      notCompared.push(`${f}: ${coarse}`);
-      continue;
+    const r = sketchFeatureDrift(f, refValues, edges, s, sketches.values.get(f) ?? null);
+    if ('notCompared' in r) notCompared.push(r.notCompared);
+    else {
+      features.push(r.feature);
+      bins.push(r.bins);
     }
-    const p = sketchPsi(refValues, s, { edges });
-    const ks = sketchKs(refValues, s);
-    features.push({ feature: f, kind: 'numeric', psi: p.psi, test: 'ks', statistic: ks.statistic, pValue: ks.pValue });
-    bins.push({
-      feature: f,
-      edges: [...edges],
-      reference: binCounts(refValues, edges),
-      current: sketchBinCounts(s, edges),
-    });
   }
   const site = windowSiteMix(ref.sites, sketches);
   let siteMix: ReturnType<typeof monitoringSiteDrift>['siteMix'] | null = null;

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readCsvTableFile } from '../src/data/csv';
+import type { LockedTable } from '../src/data/table';
 import { labelledSchema } from '../src/data/schema';
 import { canonicalBytes, sha256Hex } from '../src/evidence/canonical-json';
 import { evaluateAcceptance, validateAcceptancePolicy } from '../src/evaluation';
@@ -96,6 +97,14 @@ const policy = validateAcceptancePolicy(
 
 const sha256OfFile = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
+/** A prediction file read, digest-checked and joined to the table as a release loads it. */
+async function scoresFrom(dir: string, model: string, pins: Record<string, string>, table: LockedTable) {
+  // its own frame: the file's bytes and parsed ids are garbage once the scores are joined
+  const bytes = await fs.promises.readFile(path.join(dir, `${model}.csv`));
+  const scorer = await loadScorer(bytes, `${model}.csv`, { predictionsSha256: pins[model] });
+  return scorer.score(table);
+}
+
 /** One timed run (in a child process): files on disk → stored report. */
 async function child(dir: string): Promise<void> {
   const pins = JSON.parse(fs.readFileSync(path.join(dir, 'pins.json'), 'utf8')) as Record<string, string>;
@@ -103,13 +112,10 @@ async function child(dir: string): Promise<void> {
   const schema = labelledSchema(['x1', 'x2'], { slices: ['site', 'sex', 'age_band'] });
   const table = await readCsvTableFile(path.join(dir, 'cohort.csv'), schema, 'cohort');
   const t1 = performance.now();
-  const scores = [];
-  for (const model of ['candidate', 'incumbent']) {
-    const bytes = await fs.promises.readFile(path.join(dir, `${model}.csv`));
-    const scorer = await loadScorer(bytes, `${model}.csv`, { predictionsSha256: pins[model] });
-    scores.push(await scorer.score(table));
-  }
+  const rss = [process.memoryUsage().rss];
+  const scores = [await scoresFrom(dir, 'candidate', pins, table), await scoresFrom(dir, 'incumbent', pins, table)];
   const t2 = performance.now();
+  rss.push(process.memoryUsage().rss);
   const report = evaluateAcceptance({
     labels: table.labels,
     candidateScores: scores[0]!,
@@ -119,6 +125,7 @@ async function child(dir: string): Promise<void> {
     policy,
   });
   const t3 = performance.now();
+  rss.push(process.memoryUsage().rss);
   const bytes = canonicalBytes(report);
   const digest = sha256Hex(bytes);
   fs.writeFileSync(path.join(dir, `report-${digest.slice(0, 12)}.json`), bytes);
@@ -135,6 +142,7 @@ async function child(dir: string): Promise<void> {
       reportSha256: digest,
       overallAuc: report.slices[0]!.candidate.auc.estimate,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      rssAfterPhasesMB: rss.map((b) => Math.round(b / 2 ** 20)),
       // CPU time of the whole process (startup included): a load-independent companion to the wall time
       cpuSeconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3),
     }),

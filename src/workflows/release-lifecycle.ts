@@ -53,6 +53,7 @@ import { parseInput } from './input';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
 import { ShadowReview } from './shadow';
+import { cannotProceed, STAGE_FAILURE_PATCH } from './stage-failure';
 
 export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
   const request = parseInput(ReleaseRequestSchema, rawRequest, 'release request');
@@ -160,8 +161,12 @@ async function runLifecycle(state: ReleaseState, review: ShadowReview): Promise<
   // SHADOW: the candidate sees mirrored traffic for the policy's duration, with no effect on care (the gateway's
   // shadow route is set for the window and removed after it); with `shadow.adjudication`, reviewers judge sampled
   // disagreements before the gate decides (./shadow.ts).
-  const shadow = await measureStage(state, 'SHADOW', null, () =>
-    review.stage((table, reason) => route(state, table, reason)),
+  const shadow = await measureStage(
+    state,
+    'SHADOW',
+    null,
+    () => review.stage((table, reason) => route(state, table, reason)),
+    () => review.unchainedRouteRecords(),
   );
   if (shadow.verdict !== 'pass') return ['REJECTED', `SHADOW: ${shadow.reasons.join('; ')}`];
 
@@ -504,16 +509,34 @@ function enter(state: ReleaseState, stage: Stage, step: number | null): StageRec
   return record;
 }
 
+/**
+ * Enter the stage, measure and judge, and chain the decision. A typed, non-retryable activity failure (the stage
+ * cannot proceed: a model that cannot score, a missing feature, an artifact gone) becomes a failing decision
+ * naming the cause, chained with `failedArtifacts` (evidence already written, e.g. the shadow route records);
+ * runs started before `patched('stage-failure-outcome')` failed the workflow instead.
+ */
 async function measureStage(
   state: ReleaseState,
   stage: Stage,
   step: number | null,
   measure: () => Promise<{ artifacts: EvidenceRef[]; decision: Decision }>,
+  failedArtifacts: () => EvidenceRef[] = () => [],
 ): Promise<Decision> {
   const record = enter(state, stage, step);
-  const { artifacts, decision } = await measure();
-  await appendChain(state, record, decision, artifacts);
-  return decision;
+  let measured: { artifacts: EvidenceRef[]; decision: Decision };
+  try {
+    measured = await measure();
+  } catch (err) {
+    const cause = cannotProceed(err);
+    // patched() only on this path: histories that never failed here replay without the marker.
+    if (cause === null || !patched(STAGE_FAILURE_PATCH)) throw err;
+    log.warn('stage cannot proceed', { releaseId: state.releaseId, stage, cause });
+    const decision: Decision = { verdict: 'fail', reasons: [`cannot proceed: ${cause}`] };
+    await appendChain(state, record, decision, failedArtifacts());
+    return decision;
+  }
+  await appendChain(state, record, measured.decision, measured.artifacts);
+  return measured.decision;
 }
 
 async function finish(state: ReleaseState, outcome: Outcome, reason: string, artifacts: EvidenceRef[]): Promise<void> {

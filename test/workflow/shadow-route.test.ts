@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VigilActivities } from '../../src/activities';
@@ -230,29 +230,35 @@ describe('shadow route during SHADOW (time skipping)', () => {
     );
   });
 
-  it('a failed measurement removes the mirror before the failure propagates', async () => {
+  it('a failed measurement removes the mirror, and the release ends REJECTED with the cause (stage-failure-outcome)', async () => {
     const fail = ApplicationFailure.nonRetryable('model 2.1.0 is a prediction file', ErrorType.InvalidArtifact);
-    const { acts, calls, routes } = fakes({ fail });
-    const err = await run(acts, (taskQueue) =>
-      env.client.workflow
-        .execute('releaseLifecycle', { taskQueue, workflowId: `shadow-route-fail-${Date.now()}`, args: [request()] })
-        .then(
-          () => assert.fail('the release should fail'),
-          (e: unknown) => e,
-        ),
+    const { acts, calls, routes, chain } = fakes({ fail });
+    const result = await run(acts, (taskQueue) =>
+      env.client.workflow.execute('releaseLifecycle', {
+        taskQueue,
+        workflowId: `shadow-route-fail-${Date.now()}`,
+        args: [request()],
+      }),
     );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
+    assert.equal(result.outcome, 'REJECTED');
     assert.deepEqual(calls, [
       'chain SNAPSHOT',
       'chain OFFLINE_EVAL',
       'setRoutes(v1 shadow on)',
       'observeShadow',
       'setRoutes(v2 shadow off)',
+      'chain SHADOW',
+      'chain REJECTED',
     ]);
     assert.deepEqual(routes[1], {
       routes: { version: 2, production: '2.0.0', canary: null, shadow: null },
       reason: 'SHADOW stopped (the shadow measurement failed): shadow mirror to 2.1.0 removed',
     });
+    // The failed stage's entry lists both route changes.
+    assert.deepEqual(
+      chain.find((e) => e.stage === 'SHADOW')!.artifacts.map((a) => a.sha256),
+      [routeRef(1).sha256, routeRef(2).sha256],
+    );
   });
 
   it('a supersede mid-window removes the mirror, and the SUPERSEDED entry lists both route changes', async () => {

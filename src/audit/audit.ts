@@ -11,6 +11,7 @@ import { buildIdFor } from './build';
 import { verifyChain, type ChainVerification, type Finding } from './chain';
 import { chainWritesMatch, recomputeDecisions, type DecisionCheck } from './decisions';
 import { completedActivities, describeRun, firstDifferingEvent, type RunHistory } from './history';
+import type { ObjectReport, ObjectState } from './objects';
 import type { EvidenceReader } from './reader';
 import { replayAgainst, type ReplayOutcome } from './replay';
 import { collectSignatures, type SignatureManifestation } from './signatures';
@@ -33,6 +34,7 @@ export interface AuditDeps {
 export type CheckId =
   | 'evidence-chain'
   | 'evidence-artifacts'
+  | 'evidence-versions'
   | 'histories'
   | 'replay-recorded-build'
   | 'replay-current-build'
@@ -68,6 +70,8 @@ export interface AuditReport {
   passed: boolean;
   checks: AuditCheck[];
   chain: { entries: number; head: ChainHead | null; artifactsChecked: number };
+  /** Every evidence object read, with its state (intact, hidden, altered, destroyed, unreadable). */
+  objects: ObjectReport[];
   histories: AuditedHistory[];
   builds: { current: string; recorded: string[] };
   policySha256: string | null;
@@ -79,6 +83,7 @@ export interface AuditReport {
 const TITLES: Record<CheckId, string> = {
   'evidence-chain': 'Evidence chain: sequence, links and head',
   'evidence-artifacts': 'Evidence artifacts re-hash to their recorded digests',
+  'evidence-versions': 'No evidence hidden under a newer version or a delete marker',
   histories: 'Workflow histories obtained (Temporal or archive) and consistent with the archive',
   'replay-recorded-build': 'Histories replay against the build that ran them',
   'replay-current-build': 'Histories replay against the current build',
@@ -104,6 +109,7 @@ export async function verifyEvidence(
       `${chain.entries.length} entries; head ${chain.head ? `#${chain.head.seq} ${chain.head.digest}` : '-'}`,
     ),
     check('evidence-artifacts', chain.artifactFindings, `${chain.artifactsChecked} artifacts re-read and re-hashed`),
+    check('evidence-versions', chain.hiddenFindings, stateCounts(chain.objectReports)),
   ];
   return { chain, checks, passed: checks.every((c) => c.passed) };
 }
@@ -116,83 +122,13 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
     const b = chain.objects.get(key);
     return b ? Buffer.from(b).toString('utf8') : null;
   };
-
-  // Which runs: every archive manifest linked from the chain (one per run; the latest wins).
-  const manifests = new Map<string, { key: string; archive: HistoryArchive }>();
-  for (const ref of chain.entries.flatMap((e) => e.artifacts)) {
-    const body = ref.mediaType.startsWith('application/json') ? text(ref.key) : null;
-    if (!body?.includes(HISTORY_ARCHIVE_KIND)) continue;
-    let doc: HistoryArchive;
-    try {
-      doc = JSON.parse(body) as HistoryArchive;
-    } catch {
-      continue;
-    }
-    if (doc.kind !== HISTORY_ARCHIVE_KIND) continue;
-    const prev = manifests.get(doc.runId);
-    if (!prev || prev.archive.events < doc.events) manifests.set(doc.runId, { key: ref.key, archive: doc });
-  }
-
-  const historyFindings: Finding[] = [];
-  if (manifests.size === 0)
-    historyFindings.push({ problem: 'no archived workflow history is linked from the evidence chain' });
-  const runs: Array<{ run: RunHistory; manifest: { key: string; archive: HistoryArchive } }> = [];
-  for (const m of manifests.values()) {
-    const { archive } = m;
-    const archived = text(archive.history.key);
-    if (archived === null)
-      historyFindings.push({
-        key: archive.history.key,
-        problem: `archived history of ${archive.workflowId} run ${archive.runId} cannot be read`,
-      });
-    let full: string | null = null;
-    if (deps.temporal) full = await deps.temporal.fetch(archive.workflowId, archive.runId);
-    if (full !== null && archived !== null) {
-      const diff = safe(
-        () => firstDifferingEvent(archived, full),
-        (e) => ({ eventId: 0, problem: `cannot compare: ${e}` }),
-      );
-      if (diff)
-        historyFindings.push({
-          key: archive.history.key,
-          problem: `event ${diff.eventId} of ${archive.workflowId} run ${archive.runId}: ${diff.problem}`,
-        });
-    }
-    const json = full ?? archived;
-    if (json === null) continue;
-    let run: RunHistory;
-    try {
-      run = await describeRun(
-        archive.workflowId,
-        archive.runId,
-        full !== null ? 'temporal' : 'archive',
-        json,
-        deps.payloadCodecs,
-      );
-    } catch (e) {
-      historyFindings.push({
-        key: archive.history.key,
-        problem: `history of ${archive.workflowId} run ${archive.runId} cannot be decoded: ${(e as Error).message}`,
-      });
-      continue;
-    }
-    if (!run.buildIds.includes(archive.build.buildId)) {
-      historyFindings.push({
-        key: m.key,
-        problem: `${archive.workflowId} run ${archive.runId}: the archive names a build that no workflow task in the history was run by`,
-        expected: archive.build.buildId,
-        actual: run.buildIds.join(', ') || '(none)',
-      });
-    }
-    runs.push({ run, manifest: m });
-  }
+  const { runs, findings: historyFindings } = await obtainRuns(archiveManifests(chain, text), text, deps);
 
   // The head the lifecycle returned, when Temporal still has the completion.
   const parent = runs.find((r) => r.run.workflowId === releaseId && r.run.completed);
   const returned = (parent?.run.result as ReleaseResult | undefined)?.chainHead;
-  const chainFindings = checks[0]!.findings;
   if (returned && chain.head && (returned.seq !== chain.head.seq || returned.digest !== chain.head.digest)) {
-    chainFindings.push({
+    checks[0]!.findings.push({
       problem: 'chain head differs from the head the workflow returned',
       expected: `#${returned.seq} ${returned.digest}`,
       actual: `#${chain.head.seq} ${chain.head.digest}`,
@@ -200,61 +136,11 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
     checks[0]!.passed = false;
   }
 
-  // Replay: each run against the build recorded with it, then all against the current build.
   const current = await deps.currentBundle();
-  const tReplay = performance.now();
-  const recordedFindings: Finding[] = [];
-  const recordedResults = new Map<string, ReplayOutcome>();
-  const byBundle = new Map<string, typeof runs>();
-  for (const r of runs)
-    byBundle.set(r.manifest.archive.build.bundle.key, [
-      ...(byBundle.get(r.manifest.archive.build.bundle.key) ?? []),
-      r,
-    ]);
-  for (const [bundleKey, group] of byBundle) {
-    const code = text(bundleKey);
-    const build = group[0]!.manifest.archive.build;
-    if (code === null) {
-      recordedFindings.push({ key: bundleKey, problem: `workflow bundle of build ${build.buildId} cannot be read` });
-      continue;
-    }
-    if (buildIdFor(code).buildId !== build.buildId) {
-      recordedFindings.push({
-        key: bundleKey,
-        problem: 'archived bundle is not the code of the recorded build',
-        expected: build.buildId,
-        actual: buildIdFor(code).buildId,
-      });
-    }
-    for (const o of await replayAgainst(
-      { code },
-      group.map((g) => g.run),
-      deps.payloadCodecs,
-    )) {
-      recordedResults.set(o.runId, o);
-      if (!o.ok)
-        recordedFindings.push({
-          key: group.find((g) => g.run.runId === o.runId)!.manifest.archive.history.key,
-          problem: `${o.workflowId} run ${o.runId} does not replay against build ${build.buildId}: ${o.error}`,
-        });
-    }
-  }
   const currentBuild = buildIdFor(current.code).buildId;
-  const currentFindings: Finding[] = [];
-  const currentResults = new Map<string, ReplayOutcome>();
-  if (runs.length > 0) {
-    for (const o of await replayAgainst(
-      current,
-      runs.map((r) => r.run),
-      deps.payloadCodecs,
-    )) {
-      currentResults.set(o.runId, o);
-      if (!o.ok)
-        currentFindings.push({
-          problem: `${o.workflowId} run ${o.runId} does not replay against the current build ${currentBuild}: ${o.error}`,
-        });
-    }
-  }
+  const tReplay = performance.now();
+  const recorded = await replayRecorded(runs, text, deps.payloadCodecs);
+  const latest = await replayCurrent(runs, current, currentBuild, deps.payloadCodecs);
   const replayMs = performance.now() - tReplay;
 
   const calls = runs.flatMap((r) =>
@@ -266,8 +152,9 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
   const decisions = recomputeDecisions(calls, chain.entries);
   const writes = chainWritesMatch(calls, chain.entries);
   const sigs = collectSignatures(chain.entries, chain.objects);
-
   const sources = runs.map((r) => r.run.source);
+  const chainWrites = calls.filter((c) => c.name === 'appendChainEntry').length;
+  const identical = decisions.checks.filter((c) => c.match).length;
   checks.push(
     check(
       'histories',
@@ -276,19 +163,15 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
     ),
     check(
       'replay-recorded-build',
-      recordedFindings,
-      `${recordedResults.size} runs replayed against ${byBundle.size} recorded build(s)`,
+      recorded.findings,
+      `${recorded.results.size} runs replayed against ${recorded.builds} recorded build(s)`,
     ),
-    check('replay-current-build', currentFindings, `${currentResults.size} runs replayed against ${currentBuild}`),
-    check(
-      'history-chain-writes',
-      writes,
-      `${calls.filter((c) => c.name === 'appendChainEntry').length} chain writes in history compared with the store`,
-    ),
+    check('replay-current-build', latest.findings, `${latest.results.size} runs replayed against ${currentBuild}`),
+    check('history-chain-writes', writes, `${chainWrites} chain writes in history compared with the store`),
     check(
       'decisions',
       decisions.findings,
-      `${decisions.checks.filter((c) => c.match).length} of ${decisions.checks.length} gate decisions recomputed identically`,
+      `${identical} of ${decisions.checks.length} gate decisions recomputed identically`,
     ),
     check('signatures', sigs.findings, `${sigs.signatures.length} signatures`),
   );
@@ -306,6 +189,7 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
     passed: checks.every((c) => c.passed),
     checks,
     chain: { entries: chain.entries.length, head: chain.head, artifactsChecked: chain.artifactsChecked },
+    objects: chain.objectReports,
     histories: runs.map(({ run, manifest }) => ({
       workflowId: run.workflowId,
       runId: run.runId,
@@ -320,8 +204,8 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
       },
       recordedBuildId: manifest.archive.build.buildId,
       buildIdsInHistory: run.buildIds,
-      replayRecorded: recordedResults.get(run.runId) ?? null,
-      replayCurrent: currentResults.get(run.runId) ?? null,
+      replayRecorded: recorded.results.get(run.runId) ?? null,
+      replayCurrent: latest.results.get(run.runId) ?? null,
     })),
     builds: { current: currentBuild, recorded: [...new Set(runs.map((r) => r.manifest.archive.build.buildId))] },
     policySha256: decisions.policySha256,
@@ -329,6 +213,162 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
     signatures: sigs.signatures,
     timings: { replayMs: Math.round(replayMs), totalMs: Math.round(performance.now() - t0) },
   };
+}
+
+interface Manifest {
+  key: string;
+  archive: HistoryArchive;
+}
+interface AuditedRun {
+  run: RunHistory;
+  manifest: Manifest;
+}
+
+/** Which runs: every archive manifest linked from the chain (one per run; the latest wins). */
+function archiveManifests(chain: ChainVerification, text: (key: string) => string | null): Manifest[] {
+  const manifests = new Map<string, Manifest>();
+  for (const ref of chain.entries.flatMap((e) => e.artifacts)) {
+    const body = ref.mediaType.startsWith('application/json') ? text(ref.key) : null;
+    if (!body?.includes(HISTORY_ARCHIVE_KIND)) continue;
+    const doc = safe(
+      () => JSON.parse(body) as HistoryArchive,
+      () => null,
+    );
+    if (doc?.kind !== HISTORY_ARCHIVE_KIND) continue;
+    const prev = manifests.get(doc.runId);
+    if (!prev || prev.archive.events < doc.events) manifests.set(doc.runId, { key: ref.key, archive: doc });
+  }
+  return [...manifests.values()];
+}
+
+/** Each run's history from Temporal when it still has it, else from the archive; both compared. */
+async function obtainRuns(
+  manifests: Manifest[],
+  text: (key: string) => string | null,
+  deps: AuditDeps,
+): Promise<{ runs: AuditedRun[]; findings: Finding[] }> {
+  const findings: Finding[] = [];
+  if (manifests.length === 0)
+    findings.push({ problem: 'no archived workflow history is linked from the evidence chain' });
+  const runs: AuditedRun[] = [];
+  for (const m of manifests) {
+    const { archive } = m;
+    const of = `${archive.workflowId} run ${archive.runId}`;
+    const archived = text(archive.history.key);
+    if (archived === null)
+      findings.push({ key: archive.history.key, problem: `archived history of ${of} cannot be read` });
+    const full = deps.temporal ? await deps.temporal.fetch(archive.workflowId, archive.runId) : null;
+    if (full !== null && archived !== null) {
+      const diff = safe(
+        () => firstDifferingEvent(archived, full),
+        (e) => ({ eventId: 0, problem: `cannot compare: ${e}` }),
+      );
+      if (diff) findings.push({ key: archive.history.key, problem: `event ${diff.eventId} of ${of}: ${diff.problem}` });
+    }
+    const json = full ?? archived;
+    if (json === null) continue;
+    const source = full !== null ? 'temporal' : 'archive';
+    let run: RunHistory;
+    try {
+      run = await describeRun(archive.workflowId, archive.runId, source, json, deps.payloadCodecs);
+    } catch (e) {
+      findings.push({
+        key: archive.history.key,
+        problem: `history of ${of} cannot be decoded: ${(e as Error).message}`,
+      });
+      continue;
+    }
+    if (!run.buildIds.includes(archive.build.buildId)) {
+      findings.push({
+        key: m.key,
+        problem: `${of}: the archive names a build that no workflow task in the history was run by`,
+        expected: archive.build.buildId,
+        actual: run.buildIds.join(', ') || '(none)',
+      });
+    }
+    runs.push({ run, manifest: m });
+  }
+  return { runs, findings };
+}
+
+/** Each run against the archived bundle of the build recorded with it. */
+async function replayRecorded(
+  runs: AuditedRun[],
+  text: (key: string) => string | null,
+  codecs: PayloadCodec[] | undefined,
+): Promise<{ findings: Finding[]; results: Map<string, ReplayOutcome>; builds: number }> {
+  const findings: Finding[] = [];
+  const results = new Map<string, ReplayOutcome>();
+  const byBundle = new Map<string, AuditedRun[]>();
+  for (const r of runs) {
+    const key = r.manifest.archive.build.bundle.key;
+    byBundle.set(key, [...(byBundle.get(key) ?? []), r]);
+  }
+  for (const [bundleKey, group] of byBundle) {
+    const code = text(bundleKey);
+    const build = group[0]!.manifest.archive.build;
+    if (code === null) {
+      findings.push({ key: bundleKey, problem: `workflow bundle of build ${build.buildId} cannot be read` });
+      continue;
+    }
+    const actual = buildIdFor(code).buildId;
+    if (actual !== build.buildId)
+      findings.push({
+        key: bundleKey,
+        problem: 'archived bundle is not the code of the recorded build',
+        expected: build.buildId,
+        actual,
+      });
+    const outcomes = await replayAgainst(
+      { code },
+      group.map((g) => g.run),
+      codecs,
+    );
+    for (const o of outcomes) {
+      results.set(o.runId, o);
+      if (!o.ok)
+        findings.push({
+          key: group.find((g) => g.run.runId === o.runId)!.manifest.archive.history.key,
+          problem: `${o.workflowId} run ${o.runId} does not replay against build ${build.buildId}: ${o.error}`,
+        });
+    }
+  }
+  return { findings, results, builds: byBundle.size };
+}
+
+/** Every run against the current workflow code. */
+async function replayCurrent(
+  runs: AuditedRun[],
+  current: { code: string },
+  currentBuild: string,
+  codecs: PayloadCodec[] | undefined,
+): Promise<{ findings: Finding[]; results: Map<string, ReplayOutcome> }> {
+  const findings: Finding[] = [];
+  const results = new Map<string, ReplayOutcome>();
+  if (runs.length === 0) return { findings, results };
+  const outcomes = await replayAgainst(
+    current,
+    runs.map((r) => r.run),
+    codecs,
+  );
+  for (const o of outcomes) {
+    results.set(o.runId, o);
+    if (!o.ok)
+      findings.push({
+        problem: `${o.workflowId} run ${o.runId} does not replay against the current build ${currentBuild}: ${o.error}`,
+      });
+  }
+  return { findings, results };
+}
+
+const STATES: ObjectState[] = ['intact', 'hidden', 'altered', 'destroyed', 'unreadable'];
+
+/** e.g. "59 objects: 58 intact, 1 hidden". */
+function stateCounts(reports: ObjectReport[]): string {
+  const parts = STATES.map((s) => [s, reports.filter((r) => r.state === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  return `${reports.length} objects: ${parts.join(', ') || 'none read'}`;
 }
 
 const count = <T>(xs: T[], x: T): number => xs.filter((y) => y === x).length;

@@ -71,78 +71,20 @@ export function recomputeDecisions(
     if (!request) continue;
     const policy = request.policy;
     const policySha = sha256Hex(canonicalBytes(policy));
-    let stage: string;
-    let step: number | null = null;
-    let recomputed: Decision;
-    switch (call.name) {
-      case 'snapshotRelease': {
-        const m = (call.result as StageOut<SnapshotMeasurement>).measurement;
-        stage = 'SNAPSHOT';
-        pinned = m.policySha256;
-        if (m.policySha256 !== policySha) {
-          findings.push({
-            problem: `${eventLabel(call)}: the policy in the request does not hash to the digest pinned at SNAPSHOT`,
-            expected: m.policySha256,
-            actual: policySha,
-          });
-        }
-        recomputed = judgeSnapshot(m);
-        break;
+    if (call.name === 'snapshotRelease') {
+      const m = (call.result as StageOut<SnapshotMeasurement>).measurement;
+      pinned = m.policySha256;
+      if (m.policySha256 !== policySha) {
+        findings.push({
+          problem: `${eventLabel(call)}: the policy in the request does not hash to the digest pinned at SNAPSHOT`,
+          expected: m.policySha256,
+          actual: policySha,
+        });
       }
-      case 'evaluateOffline':
-        stage = 'OFFLINE_EVAL';
-        recomputed = judgeOffline((call.result as StageOut<OfflineMeasurement>).measurement);
-        break;
-      case 'observeShadow':
-        // With clinical adjudication the gate is judged once the adjudications are tallied (closeShadowReview).
-        if (policy.shadow.adjudication && calls.some((c) => c.name === 'closeShadowReview')) continue;
-        stage = 'SHADOW';
-        recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
-        break;
-      case 'closeShadowReview':
-        stage = 'SHADOW';
-        recomputed = judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow);
-        break;
-      case 'observeLive': {
-        stage = input.mode === 'canary' ? 'CANARY' : 'MONITORING';
-        step = input.step ?? null;
-        const m = (call.result as StageOut<LiveMeasurement>).measurement;
-        const g = policy.canary.sequential;
-        // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
-        if (input.mode === 'canary' && g && input.interval !== undefined) {
-          canaryHistory.push(m);
-          const cohorts = recordedCohortGuardrails(canaryHistory, g);
-          const judged = judgeGuardrailsSequential(canaryHistory, g, {
-            final: step === policy.canary.steps.length - 1,
-            ...(cohorts ? { cohorts } : {}),
-          });
-          recomputed = { verdict: judged.verdict, reasons: judged.reasons };
-        } else {
-          recomputed = judgeGuardrails(
-            m,
-            input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails,
-          );
-        }
-        break;
-      }
-      case 'observeDrift': {
-        // Drift is a second chain entry for the same monitoring window, appended after the guardrails' entry.
-        stage = 'MONITORING';
-        step = input.step ?? null;
-        const g = policy.monitoring.drift;
-        if (!g) {
-          findings.push({
-            problem: `${eventLabel(call)}: drift was measured but the pinned policy has no monitoring.drift to judge it by`,
-          });
-          continue;
-        }
-        const judged = judgeDrift((call.result as StageOut<DriftMeasurement>).measurement, g);
-        recomputed = { verdict: judged.verdict, reasons: judged.reasons };
-        break;
-      }
-      default:
-        continue;
     }
+    const judged = judgeCall(call, calls, canaryHistory, findings);
+    if (judged === null) continue;
+    const { stage, step, recomputed } = judged;
     if (call.name !== 'snapshotRelease' && pinned !== null && policySha !== pinned) {
       findings.push({
         problem: `${eventLabel(call)}: judged under a policy other than the one pinned at SNAPSHOT`,
@@ -184,6 +126,84 @@ export function recomputeDecisions(
   // Histories are audited run by run; report decisions in chain order.
   checks.sort((a, b) => (a.chainSeq ?? Infinity) - (b.chainSeq ?? Infinity));
   return { policySha256: pinned, checks, findings };
+}
+
+/** The judge's verdict on one recorded measurement, as the workflow reached it; null for other calls. */
+function judgeCall(
+  call: ActivityCall,
+  calls: ActivityCall[],
+  canaryHistory: LiveMeasurement[],
+  findings: Finding[],
+): { stage: string; step: number | null; recomputed: Decision } | null {
+  const input = call.input as { request: ReleaseRequest; mode?: string; step?: number; interval?: number };
+  const policy = input.request.policy;
+  switch (call.name) {
+    case 'snapshotRelease':
+      return {
+        stage: 'SNAPSHOT',
+        step: null,
+        recomputed: judgeSnapshot((call.result as StageOut<SnapshotMeasurement>).measurement),
+      };
+    case 'evaluateOffline':
+      return {
+        stage: 'OFFLINE_EVAL',
+        step: null,
+        recomputed: judgeOffline((call.result as StageOut<OfflineMeasurement>).measurement),
+      };
+    case 'observeShadow':
+    case 'closeShadowReview':
+      // With clinical adjudication the gate is judged once the adjudications are tallied (closeShadowReview).
+      if (
+        call.name === 'observeShadow' &&
+        policy.shadow.adjudication &&
+        calls.some((c) => c.name === 'closeShadowReview')
+      )
+        return null;
+      return {
+        stage: 'SHADOW',
+        step: null,
+        recomputed: judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow),
+      };
+    case 'observeLive': {
+      const step = input.step ?? null;
+      const m = (call.result as StageOut<LiveMeasurement>).measurement;
+      const g = policy.canary.sequential;
+      // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
+      if (input.mode === 'canary' && g && input.interval !== undefined) {
+        canaryHistory.push(m);
+        const cohorts = recordedCohortGuardrails(canaryHistory, g);
+        const judged = judgeGuardrailsSequential(canaryHistory, g, {
+          final: step === policy.canary.steps.length - 1,
+          ...(cohorts ? { cohorts } : {}),
+        });
+        return { stage: 'CANARY', step, recomputed: { verdict: judged.verdict, reasons: judged.reasons } };
+      }
+      const guardrails = input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails;
+      return {
+        stage: input.mode === 'canary' ? 'CANARY' : 'MONITORING',
+        step,
+        recomputed: judgeGuardrails(m, guardrails),
+      };
+    }
+    case 'observeDrift': {
+      // Drift is a second chain entry for the same monitoring window, appended after the guardrails' entry.
+      const g = policy.monitoring.drift;
+      if (!g) {
+        findings.push({
+          problem: `${eventLabel(call)}: drift was measured but the pinned policy has no monitoring.drift to judge it by`,
+        });
+        return null;
+      }
+      const judged = judgeDrift((call.result as StageOut<DriftMeasurement>).measurement, g);
+      return {
+        stage: 'MONITORING',
+        step: input.step ?? null,
+        recomputed: { verdict: judged.verdict, reasons: judged.reasons },
+      };
+    }
+    default:
+      return null;
+  }
 }
 
 /**

@@ -12,7 +12,14 @@ export { buildIdFor, bundleCodeOf, temporalHistoryPort, workerBuild } from './bu
 export { nestedRefs, verifyChain, type ChainVerification, type Finding, type VerifiedEntry } from './chain';
 export { chainWritesMatch, recomputeDecisions, type DecisionCheck } from './decisions';
 export { completedActivities, describeRun, firstDifferingEvent, parseHistory, type RunHistory } from './history';
-export { MemoryEvidenceReader, S3EvidenceReader, type EvidenceReader } from './reader';
+export { inspectObject, type Expectation, type ObjectReport, type ObjectState } from './objects';
+export {
+  EvidenceUnreadableError,
+  MemoryEvidenceReader,
+  S3EvidenceReader,
+  type EvidenceReader,
+  type ObjectVersion,
+} from './reader';
 export { replayAgainst } from './replay';
 export { formatChecks, renderAuditHtml } from './report';
 export { collectSignatures, type SignatureManifestation } from './signatures';

@@ -1,14 +1,47 @@
-import { GetBucketVersioningCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { EvidenceStorageError } from '../evidence';
+import {
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { EvidenceError, EvidenceStorageError } from '../evidence';
+
+/** One version of a key, or a delete marker; `versionId` 'null' in a bucket that never kept versions. */
+export interface ObjectVersion {
+  versionId: string;
+  deleteMarker: boolean;
+}
+
+/**
+ * The store answered, but not with the object: a server error (e.g. 500 for a corrupt volume) or a
+ * refusal. An integrity finding about that object, unlike EvidenceStorageError (no answer at all).
+ */
+export class EvidenceUnreadableError extends EvidenceError {
+  override name = 'EvidenceUnreadableError';
+  constructor(
+    key: string,
+    readonly status: number,
+    cause: unknown,
+  ) {
+    const detail = cause instanceof Error ? cause.message || cause.name : String(cause);
+    super(`the store answered HTTP ${status} (${detail})`, key, { cause });
+  }
+}
 
 /**
  * Raw read access to the evidence store for auditors. Unlike EvidenceStore it never verifies on
  * read: the verifier hashes the bytes itself so that it can report every mismatch, not just the first.
  */
 export interface EvidenceReader {
-  /** Keys under a prefix, in any order. */
+  /** Keys under a prefix that have any version, including those whose latest is a delete marker. */
   list(prefix: string): Promise<string[]>;
-  /** The object's bytes (the given version, when set), or null when there is no such object. */
+  /** The key's versions and delete markers, newest first; null when the bucket keeps no versions. */
+  versions(key: string): Promise<ObjectVersion[] | null>;
+  /**
+   * The object's bytes (the given version, when set), or null when there is no such object. Throws
+   * EvidenceUnreadableError when the store answers with an error, EvidenceStorageError when it does not answer.
+   */
   read(key: string, versionId?: string): Promise<Uint8Array | null>;
 }
 
@@ -33,6 +66,62 @@ export class S3EvidenceReader implements EvidenceReader {
   }
 
   async list(prefix: string): Promise<string[]> {
+    if (!(await this.bucketIsVersioned())) return this.listCurrent(prefix);
+    return [...new Set((await this.listVersions(prefix)).map((v) => v.key))];
+  }
+
+  async versions(key: string): Promise<ObjectVersion[] | null> {
+    if (!(await this.bucketIsVersioned())) return null;
+    return (await this.listVersions(key))
+      .filter((v) => v.key === key)
+      .map(({ versionId, deleteMarker }) => ({ versionId, deleteMarker }));
+  }
+
+  async read(key: string, versionId?: string): Promise<Uint8Array | null> {
+    const pinned = versionId !== undefined && (await this.bucketIsVersioned()) ? versionId : undefined;
+    try {
+      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: pinned }));
+      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+    } catch (err) {
+      const status = httpStatus(err);
+      if (status === 404 || (err as Error).name === 'NoSuchKey' || (err as Error).name === 'NoSuchVersion') return null;
+      if (status !== undefined) throw new EvidenceUnreadableError(key, status, err);
+      throw new EvidenceStorageError('get', key, err);
+    }
+  }
+
+  /** Versions and delete markers under a prefix, each key's newest first (S3's order). */
+  private async listVersions(prefix: string): Promise<Array<ObjectVersion & { key: string }>> {
+    const out: Array<ObjectVersion & { key: string }> = [];
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      const res = await this.call('list versions', prefix, () =>
+        this.s3.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionIdMarker,
+          }),
+        ),
+      );
+      // Versions and markers come in two lists; merge them back into newest-first order per key.
+      const page = [
+        ...(res.Versions ?? []).map((v) => ({ ...v, deleteMarker: false })),
+        ...(res.DeleteMarkers ?? []).map((m) => ({ ...m, deleteMarker: true })),
+      ]
+        .filter((v) => v.Key && v.VersionId)
+        .sort((a, b) => (a.Key! < b.Key! ? -1 : a.Key! > b.Key! ? 1 : newestFirst(a, b)));
+      for (const v of page) out.push({ key: v.Key!, versionId: v.VersionId!, deleteMarker: v.deleteMarker });
+      if (!res.IsTruncated || !res.NextKeyMarker) break;
+      keyMarker = res.NextKeyMarker;
+      versionIdMarker = res.NextVersionIdMarker;
+    }
+    return out;
+  }
+
+  private async listCurrent(prefix: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
     do {
@@ -45,18 +134,6 @@ export class S3EvidenceReader implements EvidenceReader {
     return keys;
   }
 
-  async read(key: string, versionId?: string): Promise<Uint8Array | null> {
-    const pinned = versionId !== undefined && (await this.bucketIsVersioned()) ? versionId : undefined;
-    try {
-      const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: pinned }));
-      return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
-    } catch (err) {
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as Error).name === 'NoSuchKey' || (err as Error).name === 'NoSuchVersion') return null;
-      throw new EvidenceStorageError('get', key, err);
-    }
-  }
-
   private async call<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -66,15 +143,46 @@ export class S3EvidenceReader implements EvidenceReader {
   }
 }
 
-/** An in-memory store (tests, and auditing a copied-out evidence set). */
+interface Listed {
+  IsLatest?: boolean;
+  LastModified?: Date;
+}
+
+/** The latest first, then by time (newest first). */
+function newestFirst(a: Listed, b: Listed): number {
+  if (a.IsLatest !== b.IsLatest) return a.IsLatest ? -1 : 1;
+  return (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0);
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * An in-memory store (tests, and auditing a copied-out evidence set). `versions` holds each key's
+ * history oldest first, a null body being a delete marker; without it the store keeps no versions.
+ */
 export class MemoryEvidenceReader implements EvidenceReader {
-  constructor(readonly objects: Map<string, Uint8Array> = new Map()) {}
+  constructor(
+    readonly objects: Map<string, Uint8Array> = new Map(),
+    readonly history?: Map<string, Array<{ versionId: string; bytes: Uint8Array | null }>>,
+  ) {}
 
   list(prefix: string): Promise<string[]> {
-    return Promise.resolve([...this.objects.keys()].filter((k) => k.startsWith(prefix)));
+    const keys = this.history ? this.history.keys() : this.objects.keys();
+    return Promise.resolve([...keys].filter((k) => k.startsWith(prefix)));
   }
 
-  read(key: string): Promise<Uint8Array | null> {
-    return Promise.resolve(this.objects.get(key) ?? null);
+  versions(key: string): Promise<ObjectVersion[] | null> {
+    if (!this.history) return Promise.resolve(null);
+    const h = this.history.get(key) ?? [];
+    return Promise.resolve(h.map((v) => ({ versionId: v.versionId, deleteMarker: v.bytes === null })).reverse());
+  }
+
+  read(key: string, versionId?: string): Promise<Uint8Array | null> {
+    if (!this.history) return Promise.resolve(this.objects.get(key) ?? null);
+    const h = this.history.get(key) ?? [];
+    const v = versionId === undefined ? h[h.length - 1] : h.find((x) => x.versionId === versionId);
+    return Promise.resolve(v?.bytes ?? null);
   }
 }

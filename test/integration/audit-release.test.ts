@@ -87,6 +87,7 @@ describe('vigil audit on the real stack', () => {
       [
         'evidence-chain',
         'evidence-artifacts',
+        'evidence-versions',
         'histories',
         'replay-recorded-build',
         'replay-current-build',
@@ -164,6 +165,7 @@ describe('vigil audit on the real stack', () => {
     // The archived history as an attacker (or a bad disk) would leave it: SHADOW's measured agreement lowered.
     const tampered: EvidenceReader = {
       list: (p) => real.list(p),
+      versions: (k) => real.versions(k),
       async read(key, versionId) {
         const bytes = await real.read(key, versionId);
         if (key !== historyKey || !bytes) return bytes;

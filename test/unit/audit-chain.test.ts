@@ -2,9 +2,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chainKey } from '../../src/contracts/evidence-keys';
-import { MemoryEvidenceReader, verifyChain, nestedRefs, type Finding } from '../../src/audit';
+import {
+  EvidenceUnreadableError,
+  MemoryEvidenceReader,
+  verifyChain,
+  nestedRefs,
+  type EvidenceReader,
+  type Finding,
+} from '../../src/audit';
 import type { ChainEntry, EvidenceRef } from '../../src/domain';
-import { canonicalBytes, contentKey, sha256Hex } from '../../src/evidence';
+import { canonicalBytes, contentKey, EvidenceStorageError, sha256Hex } from '../../src/evidence';
 
 const RELEASE = 'sepsis-alert-abc-def-1';
 
@@ -147,8 +154,29 @@ describe('evidence chain verification', () => {
     objects.delete(artifacts[0]!.key);
     objects.set(chainKey(RELEASE, 2), Buffer.from('not json'));
     const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE);
-    assert.ok(v.artifactFindings.some((f) => f.key === artifacts[0]!.key && /missing/.test(f.problem)));
-    assert.ok(v.chainFindings.some((f) => f.key === chainKey(RELEASE, 2) && /not a valid chain entry/.test(f.problem)));
+    assert.deepEqual(
+      v.artifactFindings.map((f) => [f.key, f.problem]),
+      [
+        [
+          artifacts[0]!.key,
+          `destroyed: the object was listed but reading it found nothing (referenced by chain entry 0 (${chainKey(RELEASE, 0)}))`,
+        ],
+      ],
+    );
+    assert.deepEqual(
+      v.chainFindings.filter((f) => f.key === chainKey(RELEASE, 2)).map((f) => f.problem),
+      [
+        'expected chain entry 2 (JSON with releaseId, seq, stage, step, prevEntryDigest, artifacts, decision, at); found 8 bytes that are not JSON (starting "not json")',
+      ],
+    );
+  });
+
+  it('says in words which field of a stored entry is wrong', async () => {
+    const { objects } = fixture();
+    objects.set(chainKey(RELEASE, 1), canonicalBytes({ seq: 'one', releaseId: RELEASE }));
+    const v = await verifyChain(new MemoryEvidenceReader(objects), RELEASE);
+    const p = v.chainFindings.find((f) => f.key === chainKey(RELEASE, 1))!.problem;
+    assert.match(p, /^expected chain entry 1 \(JSON with .*\); found JSON that is not a chain entry \(seq: .*number/);
   });
 
   it('finds nested refs at any depth and ignores look-alikes', () => {
@@ -157,5 +185,114 @@ describe('evidence chain verification', () => {
       canonicalBytes({ x: [{ y: { key: 'sha256/1', sha256: sha, size: 3 } }], z: { key: 'k', sha256: 'short' } }),
     );
     assert.deepEqual(refs, [{ key: 'sha256/1', sha256: sha, size: 3 }]);
+  });
+});
+
+/** The fixture as a versioned bucket: each key's history oldest first (null body = delete marker). */
+function versioned(objects: Map<string, Uint8Array>) {
+  const history = new Map<string, Array<{ versionId: string; bytes: Uint8Array | null }>>();
+  for (const [k, bytes] of objects) history.set(k, [{ versionId: `v1-${k}`, bytes }]);
+  return history;
+}
+
+describe('evidence read by version', () => {
+  it('names an entry hidden by a delete marker and an artifact hidden by a newer version, and reads the intact ones', async () => {
+    const { objects, artifacts, head } = fixture();
+    const history = versioned(objects);
+    const entryKey = chainKey(RELEASE, 2);
+    history.get(entryKey)!.push({ versionId: 'marker-1', bytes: null });
+    history.get(artifacts[1]!.key)!.push({ versionId: 'v2-forged', bytes: Buffer.from('{"forged":true}') });
+    const v = await verifyChain(new MemoryEvidenceReader(new Map(), history), RELEASE, { expectedHead: head });
+    assert.deepEqual([v.chainFindings, v.artifactFindings], [[], []], 'the intact versions pass every other check');
+    assert.equal(v.entries.length, 4);
+    assert.deepEqual(
+      v.hiddenFindings.map((f) => [f.key, f.actual]),
+      [
+        [entryKey, 'delete marker marker-1'],
+        [artifacts[1]!.key, 'version v2-forged'],
+      ],
+    );
+    assert.match(
+      v.hiddenFindings[0]!.problem,
+      new RegExp(
+        `^hidden: intact version v1-${entryKey} \\(sha256 [0-9a-f]{64}\\) lies under a delete marker marker-1`,
+      ),
+    );
+    assert.match(v.hiddenFindings[1]!.problem, /lies under a newer version v2-forged \(sha256 [0-9a-f]{64}\)/);
+    const states = Object.fromEntries(v.objectReports.map((r) => [r.key, r.state]));
+    assert.equal(states[entryKey], 'hidden');
+    assert.equal(states[chainKey(RELEASE, 0)], 'intact');
+  });
+
+  it('reads the recorded version of an artifact: gone is destroyed, other bytes are altered', async () => {
+    const { objects, artifacts } = fixture();
+    const history = versioned(objects);
+    const entry0 = JSON.parse(Buffer.from(objects.get(chainKey(RELEASE, 0))!).toString('utf8')) as ChainEntry;
+    // Entry 0 records the version of its artifact; that version is gone, a newer one took its place.
+    history.set(artifacts[0]!.key, [{ versionId: 'v9', bytes: objects.get(artifacts[0]!.key)! }]);
+    entry0.artifacts[0]!.versionId = 'v1-recorded';
+    const entryBytes = canonicalBytes(entry0);
+    history.set(chainKey(RELEASE, 0), [{ versionId: 'e0', bytes: entryBytes }]);
+    // Entry 1's successor links to the original digest of entry 0... relink so only the artifact is at fault.
+    const e1 = JSON.parse(Buffer.from(objects.get(chainKey(RELEASE, 1))!).toString('utf8')) as ChainEntry;
+    e1.prevEntryDigest = sha256Hex(entryBytes);
+    history.set(chainKey(RELEASE, 1), [{ versionId: 'e1', bytes: canonicalBytes(e1) }]);
+    const e2 = JSON.parse(Buffer.from(objects.get(chainKey(RELEASE, 2))!).toString('utf8')) as ChainEntry;
+    e2.prevEntryDigest = sha256Hex(canonicalBytes(e1));
+    history.set(chainKey(RELEASE, 2), [{ versionId: 'e2', bytes: canonicalBytes(e2) }]);
+    const e3 = JSON.parse(Buffer.from(objects.get(chainKey(RELEASE, 3))!).toString('utf8')) as ChainEntry;
+    e3.prevEntryDigest = sha256Hex(canonicalBytes(e2));
+    history.set(chainKey(RELEASE, 3), [{ versionId: 'e3', bytes: canonicalBytes(e3) }]);
+    history.get(artifacts[3]!.key)![0]!.bytes = Buffer.from('{"kind":"other"}');
+    const v = await verifyChain(new MemoryEvidenceReader(new Map(), history), RELEASE);
+    assert.deepEqual(v.chainFindings, []);
+    const byKey = Object.fromEntries(v.objectReports.map((r) => [r.key, r]));
+    assert.equal(byKey[artifacts[0]!.key]!.state, 'destroyed');
+    assert.match(
+      byKey[artifacts[0]!.key]!.detail,
+      /^destroyed: the recorded version v1-recorded no longer exists; the key has 1 version \(latest version v9\)$/,
+    );
+    assert.equal(byKey[artifacts[3]!.key]!.state, 'altered');
+    assert.match(
+      byKey[artifacts[3]!.key]!.detail,
+      /^altered: the bytes of version v1-sha256\/[0-9a-f]+ hash to [0-9a-f]{64}, not to the recorded digest/,
+    );
+  });
+
+  it('reports an object the store answers with an error as unreadable and checks the rest', async () => {
+    const { objects, artifacts, head } = fixture();
+    const broken = artifacts[2]!.key;
+    const inner = new MemoryEvidenceReader(objects);
+    const reader: EvidenceReader = {
+      list: (p) => inner.list(p),
+      versions: (k) => inner.versions(k),
+      read: (k, v) =>
+        k === broken
+          ? Promise.reject(new EvidenceUnreadableError(k, 500, new Error('needle crc mismatch')))
+          : inner.read(k, v),
+    };
+    const v = await verifyChain(reader, RELEASE, { expectedHead: head });
+    assert.deepEqual(v.chainFindings, []);
+    assert.deepEqual(
+      v.artifactFindings.map((f) => [f.key, f.problem]),
+      [
+        [
+          broken,
+          `unreadable: the store answered HTTP 500 when the object was read, where the evidence bytes were expected (referenced by chain entry 2 (${chainKey(RELEASE, 2)}))`,
+        ],
+      ],
+    );
+    assert.equal(v.objectReports.filter((r) => r.state === 'intact').length, 8, '4 entries and 4 other artifacts');
+  });
+
+  it('lets a store that does not answer at all fail the whole verification', async () => {
+    const { objects } = fixture();
+    const inner = new MemoryEvidenceReader(objects);
+    const reader: EvidenceReader = {
+      list: (p) => inner.list(p),
+      versions: (k) => inner.versions(k),
+      read: (k) => Promise.reject(new EvidenceStorageError('get', k, new Error('ECONNREFUSED'))),
+    };
+    await assert.rejects(verifyChain(reader, RELEASE), EvidenceStorageError);
   });
 });

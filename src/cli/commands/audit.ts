@@ -33,16 +33,19 @@ export const AuditExit = { ok: 0, usage: 2, failed: 3, unreachable: 4 } as const
 const VERIFY_HELP = `
 Re-reads every chain entry of the release (releases/<id>/chain/*) and every artifact they name, and
 every artifact those JSON artifacts reference (models, datasets, archived histories, workflow bundles),
-re-hashes each one and checks sequence numbers and prev-digest links. Every mismatch is named: key,
-expected digest, actual digest.
+re-hashes each one and checks sequence numbers and prev-digest links. Each object is read at the version
+its reference records (chain entries: the key's first version) and reported as intact, hidden (a newer
+version or delete marker over the intact one; both named), altered, destroyed or unreadable (the store
+answered with an error). Every mismatch is named: key, expected, actual.
 
-Exit codes: 0 everything matches; 2 usage/configuration error; 3 a mismatch was found; 4 the evidence
-store could not be reached.`;
+Exit codes: 0 every object intact and the chain whole; 2 usage/configuration error; 3 any other state or
+a chain fault; 4 the evidence store could not be reached at all.`;
 
 const AUDIT_HELP = `
 Checks, each PASS or FAIL:
   evidence-chain          chain sequence, prev-digest links, head = the head the workflow returned
-  evidence-artifacts      every artifact re-read and re-hashed
+  evidence-artifacts      every artifact re-read at its recorded version and re-hashed
+  evidence-versions       no evidence hidden under a newer version or a delete marker
   histories               each workflow run's history, from Temporal or (when Temporal no longer has
                           it, or with --from-archive) from the archive in the evidence store; archive
                           and Temporal agree event by event
@@ -87,6 +90,7 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
                 passed,
                 chain: { entries: chain.entries.length, head: chain.head, artifactsChecked: chain.artifactsChecked },
                 checks,
+                objects: chain.objectReports,
               });
             else print(`${formatChecks(checks)}\n${passed ? 'evidence verified' : 'EVIDENCE MISMATCH'}: ${releaseId}`);
             return passed ? AuditExit.ok : AuditExit.failed;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { strictObject } from './strict-object';
 import { AcceptancePolicySchema } from './acceptance';
 
 /** What a release can change relative to the incumbent. */
@@ -9,6 +10,13 @@ export const RoleSchema = z.enum(['qa', 'clinical', 'regulatory']);
 export type Role = z.infer<typeof RoleSchema>;
 
 const unit = z.number().min(0).max(1);
+/**
+ * Limits on a proportion that must be able to fail: a proportion never drops by 1 or more, nor exceeds 1, nor
+ * falls below 0, so a limit there would be a gate that always passes.
+ */
+const proportionDrop = z.number().min(0).lt(1, 'a proportion cannot drop by 1 or more, so this limit could never fail');
+const proportionCeiling = z.number().min(0).lt(1, 'a proportion is never above 1, so a limit of 1 could never fail');
+const proportionFloor = z.number().gt(0, 'a proportion is never below 0, so a minimum of 0 could never fail').max(1);
 const seconds = z
   .number()
   .positive()
@@ -16,9 +24,9 @@ const seconds = z
 const cases = z.number().int().min(10).max(1_000_000);
 
 /** Guardrails judged on live traffic (canary and monitoring). */
-export const GuardrailsSchema = z.object({
+export const GuardrailsSchema = strictObject({
   /** Largest tolerated drop of sensitivity versus the comparator (control arm or validated baseline). */
-  maxSensitivityDrop: unit,
+  maxSensitivityDrop: proportionDrop,
   /** Largest tolerated ratio of alert rate versus the comparator. */
   maxAlertRateRatio: z.number().min(1).max(100),
   /** Fewer labelled positives than this in an interval is inconclusive, never a pass. */
@@ -37,40 +45,38 @@ export type Guardrails = z.infer<typeof GuardrailsSchema>;
  * floor gets α·floor.alphaShare, split equally over its two signals (sensitivity, alert rate), the cohorts and the
  * two arms' bounds.
  */
-export const CohortGuardrailsSchema = z
-  .object({
-    /** Request attributes the gateway records whose levels are guarded (site, age band, unit…). [] = none. */
-    attributes: z
-      .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase attribute name'))
-      .max(4)
-      .default(['site']),
-    /**
-     * Levels budgeted per attribute (the Bonferroni divisor is fixed before the canary, so it cannot depend on what
-     * traffic shows up). A level seen beyond this many is not judged, and the last step cannot pass while it exists.
-     */
-    maxLevels: z.number().int().min(1).max(64).default(8),
-    /** Share of α spent on the per-cohort comparisons together. */
-    alphaShare: z.number().gt(0).lt(1).default(0.1),
-    /**
-     * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
-     * approximation is not trusted). It holds the last step (inconclusive); earlier steps go on under the floor.
-     * 15: the demo's first step has ~25 positives a site, and the realised false-rollback rate at 15 stays far
-     * below its budget (docs/benchmarks.md, bench:guardrails).
-     */
-    minPositives: z.number().int().min(5).max(100_000).default(15),
-    /**
-     * The catastrophic-failure floor, which does not wait for the comparison's power or minimum: a cohort's canary
-     * sensitivity (or alert rate) whose exact anytime upper bound is below `relative` × the control's exact anytime
-     * lower bound rolls back at that look (beta-binomial confidence sequences, src/stats/sequential/binomial.ts).
-     */
-    floor: z
-      .object({
-        relative: z.number().gt(0).lt(1).default(0.5),
-        alphaShare: z.number().gt(0).lt(1).default(0.02),
-      })
-      .strict()
-      .default({ relative: 0.5, alphaShare: 0.02 }),
+export const CohortGuardrailsSchema = strictObject({
+  /** Request attributes the gateway records whose levels are guarded (site, age band, unit…). [] = none. */
+  attributes: z
+    .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase attribute name'))
+    .max(4)
+    .default(['site']),
+  /**
+   * Levels budgeted per attribute (the Bonferroni divisor is fixed before the canary, so it cannot depend on what
+   * traffic shows up). A level seen beyond this many is not judged, and the last step cannot pass while it exists.
+   */
+  maxLevels: z.number().int().min(1).max(64).default(8),
+  /** Share of α spent on the per-cohort comparisons together. */
+  alphaShare: z.number().gt(0).lt(1).default(0.1),
+  /**
+   * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
+   * approximation is not trusted). It holds the last step (inconclusive); earlier steps go on under the floor.
+   * 15: the demo's first step has ~25 positives a site, and the realised false-rollback rate at 15 stays far
+   * below its budget (docs/benchmarks.md, bench:guardrails).
+   */
+  minPositives: z.number().int().min(5).max(100_000).default(15),
+  /**
+   * The catastrophic-failure floor, which does not wait for the comparison's power or minimum: a cohort's canary
+   * sensitivity (or alert rate) whose exact anytime upper bound is below `relative` × the control's exact anytime
+   * lower bound rolls back at that look (beta-binomial confidence sequences, src/stats/sequential/binomial.ts).
+   */
+  floor: strictObject({
+    relative: z.number().gt(0).lt(1).default(0.5),
+    alphaShare: z.number().gt(0).lt(1).default(0.02),
   })
+    .strict()
+    .default({ relative: 0.5, alphaShare: 0.02 }),
+})
   .strict()
   .refine((c) => c.alphaShare + c.floor.alphaShare < 1, {
     path: ['alphaShare'],
@@ -86,7 +92,7 @@ export const DEFAULT_COHORT_GUARDRAILS: CohortGuardrails = CohortGuardrailsSchem
  * keeps its false-rollback rate at α however many intervals are judged. Replaces the per-interval
  * `guardrails` for the canary when present.
  */
-export const SequentialGuardrailsSchema = z.object({
+export const SequentialGuardrailsSchema = strictObject({
   /** One-sided false-rollback rate over the whole canary. */
   alpha: z.number().gt(0).max(0.2),
   /** Harm is a sensitivity drop (control − canary) beyond this; 0 = any drop. */
@@ -94,7 +100,7 @@ export const SequentialGuardrailsSchema = z.object({
   /** When set, the last step only passes once the upper confidence bound on the drop is below it. */
   nonInferiorityMargin: z.number().gt(0).max(0.5).optional(),
   /** Labelled positives per arm expected over the whole canary (fixes the mixture's tuning in advance). */
-  planned: z.object({
+  planned: strictObject({
     treatmentPositives: z.number().int().min(1).max(10_000_000),
     comparatorPositives: z.number().int().min(1).max(10_000_000),
     sensitivity: z.number().gt(0).lt(1).optional(),
@@ -102,10 +108,10 @@ export const SequentialGuardrailsSchema = z.object({
   /** Fewer cumulative labelled positives than this in either arm is inconclusive, never a pass. */
   minPositives: z.number().int().min(1).max(100_000),
   maxAlertRateRatio: z.number().min(1).max(100),
-  maxErrorRate: unit.optional(),
+  maxErrorRate: proportionCeiling.optional(),
   maxDataQualityAnomalies: z.number().int().min(0).max(1000).optional(),
   /** Limits on signals only a gateway-fed source measures (VIGIL_LIVE_SOURCE=telemetry); unmeasured = inconclusive. */
-  maxOverrideRate: unit.optional(),
+  maxOverrideRate: proportionCeiling.optional(),
   maxLatencyP99Ms: z.number().positive().max(60_000).optional(),
   /** An inconclusive interval re-bakes the step up to this many times; still inconclusive → rollback, never pass. */
   maxExtensions: z.number().int().min(0).max(50).default(3),
@@ -126,7 +132,7 @@ export type SequentialGuardrails = z.infer<typeof SequentialGuardrailsSchema>;
  * calibration-in-the-large against the candidate's on the evaluation split. Workflow drift: the window's alert rate
  * against the baseline's, either way.
  */
-export const DriftPolicySchema = z.object({
+export const DriftPolicySchema = strictObject({
   /** Largest tolerated PSI of any one feature (or of the site mix). < 0.1 stable, 0.1–0.25 moderate, > 0.25 major. */
   maxPsi: z.number().gt(0).max(10).default(0.25),
   /** Family-wise error rate of the window's KS (per feature) and chi-square (site) tests, Holm-adjusted. */
@@ -142,7 +148,7 @@ export const DriftPolicySchema = z.object({
   /** Windows whose labelled cases are pooled for performance drift (the current one and up to n − 1 before it). */
   windowsForPerformance: z.number().int().min(1).max(100).default(6),
   /** Largest tolerated drop of pooled sensitivity below the validated baseline's. */
-  maxSensitivityDrop: unit.default(0.05),
+  maxSensitivityDrop: proportionDrop.default(0.05),
   /** Largest tolerated |calibration-in-the-large (observed rate − mean predicted risk) − the evaluation split's|. */
   maxCalibrationGap: unit.default(0.05),
   /** Fewer pooled labelled positives than this: performance drift is not judged (noted, never a pass of it). */
@@ -156,7 +162,7 @@ export const DriftPolicySchema = z.object({
 });
 export type DriftPolicy = z.infer<typeof DriftPolicySchema>;
 
-export const CanaryStepSchema = z.object({
+export const CanaryStepSchema = strictObject({
   percent: z.number().min(0.1).max(100),
   bakeSeconds: seconds,
   cases,
@@ -164,213 +170,201 @@ export const CanaryStepSchema = z.object({
    * Hold at this percentage once the step's analysis passes, until a person resumes or rolls back
    * (`decideCanary`); without `timeoutSeconds` it waits indefinitely, with it the hold ends in a rollback.
    */
-  pause: z.object({ timeoutSeconds: seconds.optional() }).strict().optional(),
+  pause: strictObject({ timeoutSeconds: seconds.optional() }).strict().optional(),
 });
 export type CanaryStep = z.infer<typeof CanaryStepSchema>;
 
 /** A release policy is data: validated here, hashed and pinned at SNAPSHOT. */
-export const ReleasePolicySchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-"'),
-    version: z.string().min(1).max(64),
-    /** When the acceptance criteria were registered (before training). */
-    registeredAt: z.iso.datetime(),
-    operatingThreshold: z.number().gt(0).lt(1),
+export const ReleasePolicySchema = strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, ".", "_" or "-"'),
+  version: z.string().min(1).max(64),
+  /** When the acceptance criteria were registered (before training). */
+  registeredAt: z.iso.datetime(),
+  operatingThreshold: z.number().gt(0).lt(1),
+  /**
+   * How the offline operating point is set: the fixed operatingThreshold, or the threshold with the highest
+   * specificity at sensitivity ≥ minSensitivity, chosen on the release's tuning split and then locked.
+   */
+  operatingPoint: z
+    .discriminatedUnion('kind', [
+      strictObject({ kind: z.literal('fixed') }),
+      strictObject({ kind: z.literal('max-specificity-at-sensitivity'), minSensitivity: z.number().gt(0).max(1) }),
+    ])
+    .default({ kind: 'fixed' }),
+  offline: strictObject({
+    /** Slice attributes the locked evaluation data declares (columns), e.g. site, sex, age_band. */
+    attributes: z
+      .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name'))
+      .max(8)
+      .default([]),
+    /** Criteria registered before training; judged on candidate and incumbent over the same rows. */
+    acceptance: AcceptancePolicySchema,
+  }),
+  shadow: strictObject({
+    durationSeconds: seconds,
+    cases,
+    /** Minimum share of cases on which candidate and production agree at the operating threshold. */
+    minAgreement: proportionFloor,
+    /** Minimum Cohen's κ of candidate vs production alerts at the operating threshold (chance-corrected agreement). */
+    minKappa: z.number().gt(-1, 'κ is never below −1, so a minimum of −1 could never fail').max(1).optional(),
+    /** Largest tolerated PSI of any model input feature against the release's locked evaluation data. */
+    maxPsi: z.number().gt(0).max(10).optional(),
     /**
-     * How the offline operating point is set: the fixed operatingThreshold, or the threshold with the highest
-     * specificity at sensitivity ≥ minSensitivity, chosen on the release's tuning split and then locked.
+     * Clinical adjudication: a stratified sample (site × direction) of up to `sampleSize` disagreements is judged
+     * by qa/clinical reviewers; the gate waits until `minAdjudicated` cases are adjudicated (at most
+     * `timeoutSeconds`, then it fails) and fails when production was right in more than `maxCandidateWrongShare`
+     * of the adjudicated disagreements (unclear ones excluded from the denominator).
      */
-    operatingPoint: z
-      .discriminatedUnion('kind', [
-        z.object({ kind: z.literal('fixed') }),
-        z.object({ kind: z.literal('max-specificity-at-sensitivity'), minSensitivity: z.number().gt(0).max(1) }),
-      ])
-      .default({ kind: 'fixed' }),
-    offline: z.object({
-      /** Slice attributes the locked evaluation data declares (columns), e.g. site, sex, age_band. */
-      attributes: z
-        .array(z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'a lowercase column name'))
-        .max(8)
-        .default([]),
-      /** Criteria registered before training; judged on candidate and incumbent over the same rows. */
-      acceptance: AcceptancePolicySchema,
-    }),
-    shadow: z.object({
-      durationSeconds: seconds,
-      cases,
-      /** Minimum share of cases on which candidate and production agree at the operating threshold. */
-      minAgreement: unit,
-      /** Minimum Cohen's κ of candidate vs production alerts at the operating threshold (chance-corrected agreement). */
-      minKappa: z.number().min(-1).max(1).optional(),
-      /** Largest tolerated PSI of any model input feature against the release's locked evaluation data. */
-      maxPsi: z.number().gt(0).max(10).optional(),
-      /**
-       * Clinical adjudication: a stratified sample (site × direction) of up to `sampleSize` disagreements is judged
-       * by qa/clinical reviewers; the gate waits until `minAdjudicated` cases are adjudicated (at most
-       * `timeoutSeconds`, then it fails) and fails when production was right in more than `maxCandidateWrongShare`
-       * of the adjudicated disagreements (unclear ones excluded from the denominator).
-       */
-      adjudication: z
-        .object({
-          sampleSize: z.number().int().min(1).max(1000),
-          minAdjudicated: z.number().int().min(1).max(1000),
-          maxCandidateWrongShare: unit,
-          timeoutSeconds: seconds,
-        })
-        .strict()
-        .refine((a) => a.minAdjudicated <= a.sampleSize, {
-          path: ['minAdjudicated'],
-          message: 'minAdjudicated cannot exceed sampleSize',
-        })
-        .optional(),
-    }),
-    approval: z.object({
-      requiredRoles: z.array(RoleSchema).min(1).max(3),
-      expirySeconds: seconds,
-      /**
-       * Approvals each required role needs, from distinct people (default 1). A role is pending until it has that
-       * many approvals that were not withdrawn. Roles that are not required for the release are ignored.
-       */
-      quorum: z
-        .object({
-          qa: z.number().int().min(1).max(5).optional(),
-          clinical: z.number().int().min(1).max(5).optional(),
-          regulatory: z.number().int().min(1).max(5).optional(),
-        })
-        .strict()
-        .optional(),
-      /**
-       * While sign-off is pending: a reminder naming the pending roles at each offset (seconds after the dossier is
-       * ready), and one escalation. Sent through the `notify` activity (evidence + signed webhook). Absent: none.
-       */
-      reminders: z
-        .object({
-          afterSeconds: z.array(seconds).max(20).default([]),
-          escalateAfterSeconds: seconds.optional(),
-        })
-        .optional(),
-    }),
-    /**
-     * What SNAPSHOT demands of the datasets' provenance beyond the lineage every release needs. Absent: labels
-     * may come from a single source (the lineage's `labelSource` says which) and no inter-rater agreement is required.
-     */
-    provenance: z
-      .object({
-        /** Every dataset manifest must carry inter-rater agreement (κ, from the lineage's `raterLabelsFile`). */
-        requireLabelAgreement: z.boolean().default(false),
+    adjudication: strictObject({
+      sampleSize: z.number().int().min(1).max(1000),
+      minAdjudicated: z.number().int().min(1).max(1000),
+      maxCandidateWrongShare: proportionCeiling,
+      timeoutSeconds: seconds,
+    })
+      .strict()
+      .refine((a) => a.minAdjudicated <= a.sampleSize, {
+        path: ['minAdjudicated'],
+        message: 'minAdjudicated cannot exceed sampleSize',
       })
+      .optional(),
+  }),
+  approval: strictObject({
+    requiredRoles: z.array(RoleSchema).min(1).max(3),
+    expirySeconds: seconds,
+    /**
+     * Approvals each required role needs, from distinct people (default 1). A role is pending until it has that
+     * many approvals that were not withdrawn. Roles that are not required for the release are ignored.
+     */
+    quorum: strictObject({
+      qa: z.number().int().min(1).max(5).optional(),
+      clinical: z.number().int().min(1).max(5).optional(),
+      regulatory: z.number().int().min(1).max(5).optional(),
+    })
       .strict()
       .optional(),
-    /** Predetermined change control plan: which changes stay within it, and who signs each class (src/domain/change-control.ts). */
-    changeControl: z
-      .object({
-        withinPlan: z.object({ allowed: z.array(z.enum(CHANGE_DIMENSIONS)).min(1) }),
-        requiredRoles: z.object({
-          withinPlan: z.array(RoleSchema).min(1).max(3),
-          substantial: z.array(RoleSchema).min(1).max(3),
-        }),
-      })
-      .optional(),
-    canary: z.object({
-      steps: z.array(CanaryStepSchema).min(1).max(10),
-      guardrails: GuardrailsSchema,
-      sequential: SequentialGuardrailsSchema.optional(),
-      /**
-       * A failed sequential guardrail: roll back at once (default), or take the canary off patients and let a
-       * person decide within `escalationTimeoutSeconds` (no decision → rollback).
-       */
-      onFailure: z.enum(['rollback', 'escalate']).optional(),
-      escalationTimeoutSeconds: seconds.optional(),
-    }),
-    monitoring: z.object({
-      intervals: z.number().int().min(1).max(100_000),
-      intervalSeconds: seconds,
-      cases,
-      /** Intervals per workflow run before continue-as-new keeps the history bounded. */
-      intervalsPerRun: z.number().int().min(1).max(500).default(48),
-      guardrails: GuardrailsSchema,
-      /** Drift surveillance each window (absent: guardrails only, as before). */
-      drift: DriftPolicySchema.optional(),
-    }),
     /**
-     * How much each ground-truth source counts when canary and monitoring are measured from gateway telemetry: a
-     * case's label is the outcome of its most heavily weighted source (0 = ignored). Absent: 1 / 1 / 1.
+     * While sign-off is pending: a reminder naming the pending roles at each offset (seconds after the dossier is
+     * ready), and one escalation. Sent through the `notify` activity (evidence + signed webhook). Absent: none.
      */
-    outcomes: z
-      .object({
-        weights: z
-          .object({
-            clinician_review: z.number().min(0),
-            downstream_outcome: z.number().min(0),
-            complaint: z.number().min(0),
-          })
-          .strict(),
-      })
-      .strict()
-      .optional(),
+    reminders: strictObject({
+      afterSeconds: z.array(seconds).max(20).default([]),
+      escalateAfterSeconds: seconds.optional(),
+    }).optional(),
+  }),
+  /**
+   * What SNAPSHOT demands of the datasets' provenance beyond the lineage every release needs. Absent: labels
+   * may come from a single source (the lineage's `labelSource` says which) and no inter-rater agreement is required.
+   */
+  provenance: strictObject({
+    /** Every dataset manifest must carry inter-rater agreement (κ, from the lineage's `raterLabelsFile`). */
+    requireLabelAgreement: z.boolean().default(false),
   })
-  .superRefine((p, ctx) => {
-    if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
-      ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
-    }
-    const reminders = p.approval.reminders;
-    if (reminders) {
-      reminders.afterSeconds.forEach((s, i) => {
-        if (i > 0 && s <= reminders.afterSeconds[i - 1]!) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['approval', 'reminders', 'afterSeconds', i],
-            message: 'reminder offsets must increase',
-          });
-        }
-        if (s >= p.approval.expirySeconds) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['approval', 'reminders', 'afterSeconds', i],
-            message: 'a reminder must come before approval.expirySeconds',
-          });
-        }
+    .strict()
+    .optional(),
+  /** Predetermined change control plan: which changes stay within it, and who signs each class (src/domain/change-control.ts). */
+  changeControl: strictObject({
+    withinPlan: strictObject({ allowed: z.array(z.enum(CHANGE_DIMENSIONS)).min(1) }),
+    requiredRoles: strictObject({
+      withinPlan: z.array(RoleSchema).min(1).max(3),
+      substantial: z.array(RoleSchema).min(1).max(3),
+    }),
+  }).optional(),
+  canary: strictObject({
+    steps: z.array(CanaryStepSchema).min(1).max(10),
+    guardrails: GuardrailsSchema,
+    sequential: SequentialGuardrailsSchema.optional(),
+    /**
+     * A failed sequential guardrail: roll back at once (default), or take the canary off patients and let a
+     * person decide within `escalationTimeoutSeconds` (no decision → rollback).
+     */
+    onFailure: z.enum(['rollback', 'escalate']).optional(),
+    escalationTimeoutSeconds: seconds.optional(),
+  }),
+  monitoring: strictObject({
+    intervals: z.number().int().min(1).max(100_000),
+    intervalSeconds: seconds,
+    cases,
+    /** Intervals per workflow run before continue-as-new keeps the history bounded. */
+    intervalsPerRun: z.number().int().min(1).max(500).default(48),
+    guardrails: GuardrailsSchema,
+    /** Drift surveillance each window (absent: guardrails only, as before). */
+    drift: DriftPolicySchema.optional(),
+  }),
+  /**
+   * How much each ground-truth source counts when canary and monitoring are measured from gateway telemetry: a
+   * case's label is the outcome of its most heavily weighted source (0 = ignored). Absent: 1 / 1 / 1.
+   */
+  outcomes: strictObject({
+    weights: strictObject({
+      clinician_review: z.number().min(0),
+      downstream_outcome: z.number().min(0),
+      complaint: z.number().min(0),
+    }).strict(),
+  })
+    .strict()
+    .optional(),
+}).superRefine((p, ctx) => {
+  if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
+    ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });
+  }
+  const reminders = p.approval.reminders;
+  if (reminders) {
+    reminders.afterSeconds.forEach((s, i) => {
+      if (i > 0 && s <= reminders.afterSeconds[i - 1]!) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approval', 'reminders', 'afterSeconds', i],
+          message: 'reminder offsets must increase',
+        });
+      }
+      if (s >= p.approval.expirySeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approval', 'reminders', 'afterSeconds', i],
+          message: 'a reminder must come before approval.expirySeconds',
+        });
+      }
+    });
+    if (reminders.escalateAfterSeconds !== undefined && reminders.escalateAfterSeconds >= p.approval.expirySeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['approval', 'reminders', 'escalateAfterSeconds'],
+        message: 'the escalation must come before approval.expirySeconds',
       });
-      if (reminders.escalateAfterSeconds !== undefined && reminders.escalateAfterSeconds >= p.approval.expirySeconds) {
+    }
+  }
+  for (const cls of ['withinPlan', 'substantial'] as const) {
+    const roles = p.changeControl?.requiredRoles[cls] ?? [];
+    if (new Set(roles).size !== roles.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['changeControl', 'requiredRoles', cls],
+        message: 'roles must be distinct',
+      });
+    }
+  }
+  p.offline.acceptance.criteria.forEach((c, i) => {
+    if (c.slices === 'overall') return;
+    for (const a of c.slices.attributes) {
+      if (!p.offline.attributes.includes(a)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['approval', 'reminders', 'escalateAfterSeconds'],
-          message: 'the escalation must come before approval.expirySeconds',
+          path: ['offline', 'acceptance', 'criteria', i, 'slices', 'attributes'],
+          message: `unknown attribute "${a}"; declared in offline.attributes: ${p.offline.attributes.join(', ') || '(none)'}`,
         });
       }
     }
-    for (const cls of ['withinPlan', 'substantial'] as const) {
-      const roles = p.changeControl?.requiredRoles[cls] ?? [];
-      if (new Set(roles).size !== roles.length) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['changeControl', 'requiredRoles', cls],
-          message: 'roles must be distinct',
-        });
-      }
-    }
-    p.offline.acceptance.criteria.forEach((c, i) => {
-      if (c.slices === 'overall') return;
-      for (const a of c.slices.attributes) {
-        if (!p.offline.attributes.includes(a)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['offline', 'acceptance', 'criteria', i, 'slices', 'attributes'],
-            message: `unknown attribute "${a}"; declared in offline.attributes: ${p.offline.attributes.join(', ') || '(none)'}`,
-          });
-        }
-      }
-    });
-    const percents = p.canary.steps.map((s) => s.percent);
-    percents.forEach((pc, i) => {
-      if (i > 0 && pc <= percents[i - 1]!) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['canary', 'steps', i, 'percent'],
-          message: 'canary percentages must increase',
-        });
-      }
-    });
   });
+  const percents = p.canary.steps.map((s) => s.percent);
+  percents.forEach((pc, i) => {
+    if (i > 0 && pc <= percents[i - 1]!) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['canary', 'steps', i, 'percent'],
+        message: 'canary percentages must increase',
+      });
+    }
+  });
+});
 export type ReleasePolicy = z.infer<typeof ReleasePolicySchema>;
 export type ReleasePolicyInput = z.input<typeof ReleasePolicySchema>;

@@ -99,7 +99,13 @@ describe('evaluateAcceptance', () => {
         {
           version: 1,
           criteria: [
-            { kind: 'metric-threshold', metric: 'sensitivity', op: '>=', value: 0, slices: { attributes: ['site'] } },
+            {
+              kind: 'metric-threshold',
+              metric: 'sensitivity',
+              op: '>=',
+              value: 0.01,
+              slices: { attributes: ['site'] },
+            },
           ],
         },
         data,
@@ -126,7 +132,7 @@ describe('evaluateAcceptance', () => {
               kind: 'metric-threshold',
               metric: 'specificity',
               op: '>=',
-              value: 0,
+              value: 0.01,
               slices: { attributes: ['site', 'sex'] },
               onInsufficient: 'ignore',
             },
@@ -208,7 +214,7 @@ describe('evaluateAcceptance', () => {
     const data = dataset();
     const tuning = dataset(500);
     const base = input(
-      { version: 1, criteria: [{ kind: 'metric-threshold', metric: 'ece', op: '<=', value: 1 }] },
+      { version: 1, criteria: [{ kind: 'metric-threshold', metric: 'ece', op: '<=', value: 0.99 }] },
       data,
     );
     const report = evaluateAcceptance({

@@ -88,7 +88,7 @@ export function judgeGuardrailsSequential(
   }));
   // With cohorts, the whole-canary comparison gets its Bonferroni part of α (src/judging/cohort-guardrails.ts).
   const byCohort = options.cohorts ? judgeCohorts(history, g, options.cohorts, options) : undefined;
-  const alpha = byCohort?.allocation.overall ?? g.alpha;
+  const alpha = +(byCohort?.allocation.overall ?? g.alpha).toPrecision(12); // 0.044, not 0.044000000000000004
   const seq = sequentialHarmTest(looks, {
     alpha,
     harmMargin: g.harmMargin,
@@ -233,9 +233,16 @@ function operationalChecks(
   }
 }
 
-/** What the pass reason says about cohorts: how many were compared, or that the live source measured none. */
+/**
+ * What the pass reason says about cohorts, so the chain, the status page and the audit show each one: its verdict
+ * and both arms' sensitivity with their labelled positives — or that the live source measured none.
+ */
 function cohortNote(j: CohortJudgement | undefined, c: CohortGuardrails | undefined): string {
   if (!j || !c || c.attributes.length === 0) return '';
   if (j.cohorts.length === 0) return `; cohorts (${c.attributes.join(', ')}) not measured by this live source`;
-  return `; ${j.cohorts.length} cohorts compared, none harmed`;
+  const each = j.cohorts.map(
+    (x) =>
+      `${x.cohort} ${x.verdict === 'pass' ? 'no harm' : 'not yet compared'} (canary ${f4(x.canary.sensitivity)} of ${x.canary.positives}, control ${f4(x.control.sensitivity)} of ${x.control.positives})`,
+  );
+  return `; cohorts: ${each.join(', ')}`;
 }

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { datasetLineageJsonSchema, datasetManifestJsonSchema } from '../src/domain/dataset-manifest';
+import { fdaModelCardJsonSchema } from '../src/domain/fda-model-card';
 import { ReleasePolicySchema } from '../src/domain/policy';
 import { ReleaseFileSchema } from '../src/domain/release-file';
 import { acceptancePolicyJsonSchema } from '../src/evaluation';
@@ -38,6 +39,7 @@ export function jsonSchemaFiles(): Record<string, string> {
     'dataset-lineage.schema.json': text(datasetLineageJsonSchema()),
     'release-file.schema.json': text(releaseFileJsonSchema()),
     'dataset-manifest.schema.json': text(datasetManifestJsonSchema()),
+    'model-card.schema.json': text(fdaModelCardJsonSchema()),
   };
 }
 

@@ -1,6 +1,14 @@
 import { evaluationStatement, signStatement } from '../attestation';
 import type { EvidenceRef } from '../domain';
-import { collectDossier, renderDossierHtml, type DossierData, type DossierInput } from '../dossier';
+import {
+  buildFdaModelCard,
+  collectDossier,
+  DOSSIER_CSS,
+  renderDossierHtml,
+  renderFdaModelCardHtml,
+  type DossierData,
+  type DossierInput,
+} from '../dossier';
 import type { EvidencePort } from '../contracts/ports';
 import type { ActivityDeps } from './deps';
 
@@ -46,6 +54,8 @@ async function attestEvaluation(
   return evidence.putJson(await signStatement(statement, [signer]));
 }
 
+const refOf = (ref: EvidenceRef) => ({ key: ref.key, sha256: ref.sha256, mediaType: ref.mediaType });
+
 export function dossierActivities({ evidence, signer }: Pick<ActivityDeps, 'evidence' | 'signer'>) {
   return {
     /**
@@ -69,7 +79,23 @@ export function dossierActivities({ evidence, signer }: Pick<ActivityDeps, 'evid
           mediaType: evaluation.mediaType,
         });
       }
-      const html = await evidence.putBytes(Buffer.from(renderDossierHtml(data), 'utf8'), 'text/html; charset=utf-8');
+      // The model card (FDA draft guidance structure) is evidence of its own, filled from what was just collected.
+      const card = buildFdaModelCard(data);
+      const modelCard = {
+        json: await evidence.putJson(card),
+        html: await evidence.putBytes(
+          Buffer.from(renderFdaModelCardHtml(card, DOSSIER_CSS), 'utf8'),
+          'text/html; charset=utf-8',
+        ),
+      };
+      data.evidence.push(
+        { label: card.kind, source: 'dossier', ...refOf(modelCard.json) },
+        { label: 'model card (HTML)', source: 'dossier', ...refOf(modelCard.html) },
+      );
+      const html = await evidence.putBytes(
+        Buffer.from(renderDossierHtml(data, card), 'utf8'),
+        'text/html; charset=utf-8',
+      );
       const r = input.request;
       return evidence.putJson({
         kind: DOSSIER_KIND,
@@ -90,6 +116,7 @@ export function dossierActivities({ evidence, signer }: Pick<ActivityDeps, 'evid
         rollbackTarget: r.incumbent,
         datasets: r.datasets,
         modelCard: r.modelCard ?? null,
+        modelCardRecord: modelCard,
         policy: { id: r.policy.id, version: r.policy.version, sha256: input.policySha256 },
         stages: input.history
           .filter((h) => h.decision !== null)

@@ -12,6 +12,11 @@ export const ApprovalInputSchema = z.object({
   reason: z.string().min(1).max(2000),
   /** The dossier root digest the signer reviewed: binds the signature to exactly that evidence. */
   dossierSha256: Sha256Hex,
+  /** The signer's IANA time zone (from the account), so the record shows the signing time there and in UTC. */
+  timeZone: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/, 'an IANA time zone such as Europe/Berlin')
+    .optional(),
 });
 export type ApprovalInput = z.infer<typeof ApprovalInputSchema>;
 

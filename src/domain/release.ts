@@ -140,6 +140,8 @@ export interface SignatureRecord {
   reason: string;
   at: string;
   dossierSha256: string;
+  /** The signer's IANA time zone when they signed; absent in records made before it was recorded (shown as UTC only). */
+  timeZone?: string;
   evidence: EvidenceRef;
   /** Set when the signer withdrew this approval: it no longer counts, but stays on record with its withdrawal. */
   withdrawal?: WithdrawalRecord;

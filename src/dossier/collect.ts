@@ -14,6 +14,13 @@ import {
   type SignatureRecord,
   type StageRecord,
 } from '../domain';
+import type { AdjudicationTally, ShadowMeasurement } from '../domain';
+import {
+  ADJUDICATION_KIND,
+  SHADOW_ADJUDICATION_KIND,
+  SHADOW_DISAGREEMENTS_KIND,
+  type DisagreementSample,
+} from '../contracts/shadow-records';
 import { ModelCardSchema, type ModelCard } from './model-card';
 
 /** One line of the evidence index: what it is, where it came from, and its address and digest. */
@@ -68,8 +75,35 @@ export interface MetricView {
   estimate: number | null;
   interval?: { lower: number; upper: number } | null;
 }
+/** The SHADOW measurement record (`vigil.shadow/v1`) as the dossier shows it. */
 export interface ShadowView {
-  measurement: { cases: number; agreement: number | null };
+  source?: string;
+  window?: { start: string; end: string };
+  threshold?: number;
+  measurement: Partial<ShadowMeasurement> & { cases: number; agreement: number | null };
+  agreementTable?: { bothAlert?: number; neither?: number; candidateOnly?: number; productionOnly?: number };
+}
+/** The tally of the clinical adjudication (`vigil.shadow-adjudication/v1`) and every adjudication record. */
+export interface AdjudicationView {
+  rule: string;
+  tally: AdjudicationTally;
+  records: {
+    sampleId: string;
+    site: string;
+    direction: string;
+    reviewer: string;
+    printedName: string;
+    role: string;
+    verdict: string;
+    comment: string;
+    at: string;
+  }[];
+}
+/** A measurement record that names the live source it was measured on. */
+export interface SourceEntry {
+  stage: string;
+  kind: string;
+  source: string;
 }
 
 export interface DossierData {
@@ -80,6 +114,11 @@ export interface DossierData {
   snapshot: { environment?: Record<string, unknown> } | null;
   offline: { report: OfflineReportView | null; html: string | null };
   shadow: ShadowView | null;
+  /** The disagreement sample reviewers judged (case-level scores, pseudonymised ids). */
+  disagreements: DisagreementSample | null;
+  adjudication: AdjudicationView | null;
+  /** Every stage record that names its live source: the page says which parts were measured on simulated traffic. */
+  sources: SourceEntry[];
   attestations: AttestationEntry[];
   evidence: EvidenceEntry[];
 }
@@ -106,6 +145,30 @@ function statementOf(envelope: {
   }
 }
 
+/** The adjudication tally with each adjudication record read back (re-hashed) for its comment and reviewer. */
+async function adjudicationOf(evidence: EvidencePort, value: unknown): Promise<AdjudicationView> {
+  const v = value as { rule?: string; tally: AdjudicationTally; adjudications?: EvidenceRef[] };
+  const records: AdjudicationView['records'] = [];
+  for (const ref of v.adjudications ?? []) {
+    const r = JSON.parse(text(await evidence.getBytes(ref.key, ref.sha256))) as AdjudicationView['records'][number] & {
+      kind?: string;
+    };
+    if (r.kind !== ADJUDICATION_KIND) continue;
+    records.push({
+      sampleId: r.sampleId,
+      site: r.site,
+      direction: r.direction,
+      reviewer: r.reviewer,
+      printedName: r.printedName,
+      role: r.role,
+      verdict: r.verdict,
+      comment: r.comment,
+      at: r.at,
+    });
+  }
+  return { rule: v.rule ?? '', tally: v.tally, records };
+}
+
 export async function collectDossier(evidence: EvidencePort, input: DossierInput): Promise<DossierData> {
   const r = input.request;
   const data: DossierData = {
@@ -116,6 +179,9 @@ export async function collectDossier(evidence: EvidencePort, input: DossierInput
     snapshot: null,
     offline: { report: null, html: null },
     shadow: null,
+    disagreements: null,
+    adjudication: null,
+    sources: [],
     attestations: [],
     evidence: [],
   };
@@ -162,10 +228,14 @@ export async function collectDossier(evidence: EvidencePort, input: DossierInput
       const label = describe(value, ref);
       data.evidence.push({ label, source, key: ref.key, sha256: ref.sha256, mediaType: ref.mediaType });
       const kind = (value as { kind?: string } | null)?.kind ?? '';
+      const measuredOn = (value as { source?: unknown } | null)?.source;
+      if (typeof measuredOn === 'string') data.sources.push({ stage: source, kind, source: measuredOn });
       if (kind === 'vigil.change-summary/v1') data.changeSummary = value as ChangeSummaryView;
       else if (kind === 'vigil.snapshot/v1') data.snapshot = value as DossierData['snapshot'];
       else if (kind.startsWith('vigil.offline-eval/')) data.offline.report = value as OfflineReportView;
       else if (kind === 'vigil.shadow/v1') data.shadow = value as ShadowView;
+      else if (kind === SHADOW_DISAGREEMENTS_KIND) data.disagreements = value as DisagreementSample;
+      else if (kind === SHADOW_ADJUDICATION_KIND) data.adjudication = await adjudicationOf(evidence, value);
       else if (label === 'attestation (DSSE)') {
         const env = value as { payload?: unknown; signatures?: { keyid?: string }[] };
         data.attestations.push({

@@ -6,5 +6,6 @@ export {
   type EvidenceEntry,
   type AttestationEntry,
 } from './collect';
-export { renderDossierHtml } from './render';
+export { DOSSIER_CSS, renderDossierHtml } from './render';
+export { buildFdaModelCard, renderFdaModelCardHtml, renderFdaModelCardSection } from './fda-model-card';
 export { ModelCardSchema, type ModelCard } from './model-card';

@@ -52,6 +52,13 @@ function judgeThreshold(c: ThresholdCriterion, sliceId: string, raw: SliceRaw, p
   };
 }
 
+/** How a metric moved from incumbent to candidate, in words ("drops", "rises", "worsens", "improves"). */
+export function changeWord(higherIsBetter: boolean, drop: number): string {
+  if (drop === 0) return higherIsBetter ? 'drops' : 'worsens';
+  if (higherIsBetter) return drop > 0 ? 'drops' : 'rises';
+  return drop > 0 ? 'worsens' : 'improves';
+}
+
 function judgeDrop(c: DropCriterion, sliceId: string, raw: SliceRaw, policy: AcceptancePolicy): SliceOutcome {
   const n = raw.candidate.summary.n;
   const higher = HIGHER_IS_BETTER.includes(c.metric);
@@ -70,7 +77,8 @@ function judgeDrop(c: DropCriterion, sliceId: string, raw: SliceRaw, policy: Acc
     n,
     status: ok ? 'pass' : 'fail',
     value: drop,
-    reason: `${METRIC_LABEL[c.metric]} ${higher ? 'drops' : 'worsens'} by ${fmt(drop)} (candidate ${fmt(cand)}, incumbent ${fmt(inc)}) ${ok ? '≤' : '>'} ${c.maxDrop} on ${sliceId} (n=${n})`,
+    // A negative drop is an improvement: say so rather than "drops by -0.039".
+    reason: `${METRIC_LABEL[c.metric]} ${changeWord(higher, drop)} by ${fmt(Math.abs(drop))} (candidate ${fmt(cand)}, incumbent ${fmt(inc)}) ${drop > 0 ? `${ok ? '≤' : '>'} ${c.maxDrop}` : `(allowed drop ${c.maxDrop})`} on ${sliceId} (n=${n})`,
   };
 }
 

@@ -19,6 +19,8 @@ import {
   sha256Hex,
 } from '../../src/evidence';
 import { judgeSnapshot } from '../../src/judging';
+import { FdaModelCardSchema } from '../../src/domain/fda-model-card';
+import { parse as parseYaml } from 'yaml';
 
 class Memory implements EvidencePort {
   readonly objects = new Map<string, Buffer>();
@@ -214,21 +216,47 @@ describe('dossier', () => {
     assert.equal(ref.sha256, sha256Hex(canonicalBytes(index)), 'the root digest is the digest of the canonical index');
     for (const e of index.evidence) await evidence.getBytes(e.key, e.sha256);
     const html = Buffer.from(await evidence.getBytes(index.html.key, index.html.sha256)).toString('utf8');
-    for (const heading of [
-      'Executive summary',
-      'Intended use, population and limitations',
-      'Data',
-      'Change summary and class',
+    // Reviewer order: the change, intended use, provenance, offline results, shadow, canary, rollback, open risks,
+    // the model card; then sign-offs and the evidence index.
+    const order = [
+      'Summary of the change',
+      'Intended use and contraindications',
+      'Provenance of every dataset',
+      'Offline results by cohort',
+      'Shadow findings',
+      'Canary plan',
       'Rollback plan',
+      'Open risks',
+      'Model card',
       'Sign-offs',
       'Evidence index',
-    ]) {
-      assert.ok(html.includes(`>${heading}</h2>`), heading);
-    }
+    ].map((heading) => {
+      const at = html.search(new RegExp(`<h2 id="[a-z-]+-h">${heading}</h2>`));
+      assert.ok(at > 0, heading);
+      return at;
+    });
+    assert.deepEqual(
+      order,
+      [...order].sort((a, b) => a - b),
+      'sections in reviewer order',
+    );
     assert.match(html, /within the predetermined change control plan/);
+    assert.match(html, /Allowed by <code>changeControl\.withinPlan\.allowed<\/code>/, 'names the plan clause');
     assert.match(html, /Adults \(18 years and over\)/);
-    assert.match(html, /<strong>Dana Whitfield<\/strong><\/td><td>dana\.qa<\/td><td>qa<\/td>/);
+    assert.match(
+      html,
+      /<strong>Dana Whitfield<\/strong> \(<code>dana\.qa<\/code>, qa\)[\s\S]*?Meaning: <em>approved as quality reviewer<\/em>[\s\S]*?Reason: evidence reviewed/,
+    );
     assert.match(html, /Pending: clinical\./);
+    // The model card is evidence of its own, validates against its schema, and the index names it.
+    const card = FdaModelCardSchema.parse(await json(evidence, index.modelCardRecord.json));
+    assert.equal(card.modelDescription.artifactSha256, request.candidate.artifact.sha256);
+    assert.equal(card.data.length, request.datasets.length);
+    const input = parseYaml(
+      Buffer.from(await evidence.getBytes(request.modelCard!.key, request.modelCard!.sha256)).toString('utf8'),
+    ) as { limitations: string[] };
+    assert.deepEqual(card.limitations, input.limitations);
+    assert.ok(index.evidence.some((e: { sha256: string }) => e.sha256 === index.modelCardRecord.json.sha256));
     assert.doesNotMatch(html, /<script|<link|src="http|href="http/, 'no scripts or external assets');
   });
 });

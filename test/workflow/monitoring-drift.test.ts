@@ -1,6 +1,6 @@
 /**
  * Drift surveillance in post-release monitoring (policy monitoring.drift), on the time-skipping test server with
- * hand-written activities: 'notify' (a notice once per drift episode, surveillance continues across
+ * the shared fake activities: 'notify' (a notice once per drift episode, surveillance continues across
  * continue-as-new), 'revalidate' (a new release of the same candidate queued with attempt + 1, the release stays
  * RELEASED with the reason recorded), 'rollback' (the parent rolls back), and a month of hourly windows with drift
  * checks whose per-run history stays bounded.
@@ -10,26 +10,19 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import type {
-  MonitoringActivities,
-  ObserveDriftInput,
-  RequestRevalidationInput,
-  RevalidationNoticeInput,
-  RollbackInput,
-  VigilActivities,
-} from '../../src/activities';
+import type { ObserveDriftInput } from '../../src/activities';
 import {
   ErrorType,
   type ChainEntry,
   type DriftMeasurement,
   type DriftPolicy,
-  type LiveMeasurement,
   type ReleaseRequest,
 } from '../../src/domain';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import type { MonitoringResult, MonitoringStatus } from '../../src/workflows';
+import { BASELINE, fakeActivities as sharedFakes, signOff, type FakeActivities } from '../support/fake-activities';
 import { validRequest } from '../support/fixtures';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
+import { ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -39,9 +32,6 @@ before(async () => {
 after(async () => {
   await env?.teardown();
 });
-
-const BASELINE = arm(100, 90, 1000, 200);
-const healthy = (): LiveMeasurement => ({ window: 'w', treatment: arm(100, 90, 1000, 200), comparator: BASELINE });
 
 /** A window's drift measurement: x7 moved (PSI 1.5, KS p 1e-30) when `drifting`, else nothing. */
 function driftMeasurement(input: ObserveDriftInput, drifting: boolean): DriftMeasurement {
@@ -82,82 +72,13 @@ function driftMeasurement(input: ObserveDriftInput, drifting: boolean): DriftMea
   };
 }
 
-type Fakes = VigilActivities & MonitoringActivities;
-
-/** Every stage passes; drift shows in the monitoring windows `drifting` names. The chain is kept in memory. */
-function fakeActivities(drifting: (step: number) => boolean, patch: Partial<Fakes> = {}) {
-  const chain: ChainEntry[] = [];
-  const observed: ObserveDriftInput[] = [];
-  const notices: RevalidationNoticeInput[] = [];
-  const requests: RequestRevalidationInput[] = [];
-  const rollbacks: RollbackInput[] = [];
-  const live: number[] = [];
-  const routes: Array<{ production: string; canary: unknown }> = [];
-  const acts: Partial<Fakes> = {
-    ...passingPreApproval(BASELINE),
-    async observeShadow() {
-      return {
-        measurement: {
-          cases: 1000,
-          agreements: 950,
-          agreement: 0.95,
-          meanAbsScoreDifference: 0.02,
-          candidate: BASELINE,
-          production: BASELINE,
-        },
-        artifacts: [ref(3)],
-      };
-    },
-    async observeLive(input) {
-      if (input.mode === 'monitoring') live.push(input.step);
-      return { measurement: healthy(), artifacts: [ref(4)] };
-    },
-    async buildDossier() {
-      return ref(5);
-    },
-    async recordSignature() {
-      return ref(6);
-    },
-    async setRoutes(input) {
-      routes.push(input.routes);
-      return ref(7);
-    },
-    async archiveHistory() {
-      return [ref(8)];
-    },
-    async appendChainEntry(entry) {
-      chain.push(entry);
-      return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
-    },
-    async recordRollback(input) {
-      rollbacks.push(input);
-      return ref(300);
-    },
-    async notifyRollback() {
-      return ref(301);
-    },
-    async observeDrift(input) {
-      observed.push(input);
-      return { measurement: driftMeasurement(input, drifting(input.step)), artifacts: [ref(1000 + input.step)] };
-    },
-    async notifyRevalidation(input) {
-      notices.push(input);
-      return ref(2000 + input.interval);
-    },
-    async requestRevalidation(input) {
-      requests.push(input);
-      return {
-        releaseId: `${input.request.modelName}-next-${input.attempt}`,
-        attempt: input.attempt,
-        record: ref(3000 + input.interval),
-      };
-    },
-    ...patch,
-  };
-  return { acts, chain, observed, notices, requests, rollbacks, live, routes };
+/** The shared fakes; drift shows in the monitoring windows `drifting` names. */
+function fakeActivities(drifting: (step: number) => boolean, overrides: Partial<FakeActivities> = {}) {
+  const f = sharedFakes({ drift: (input) => driftMeasurement(input, drifting(input.step)), overrides });
+  return { ...f, notices: f.revalidationNotices, requests: f.revalidationRequests };
 }
 
-const run = <T>(acts: Partial<Fakes>, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
+const run = <T>(acts: FakeActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
 function request(
   onDrift: DriftPolicy['onDrift'],
@@ -178,42 +99,15 @@ function request(
   return r;
 }
 
-async function waitForStage(
-  handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> },
-  stage: string,
-) {
-  for (let i = 0; i < 200; i++) {
-    const s = await handle.query(releaseStatusQuery).catch(() => null);
-    if (s?.stage === stage && s.dossier) return s;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`never reached ${stage}`);
-}
-
 /** The whole lifecycle, signed off, to its end. */
-async function release(acts: Partial<Fakes>, r: ReleaseRequest, id: string) {
+async function release(acts: FakeActivities, r: ReleaseRequest, id: string) {
   return run(acts, async (taskQueue) => {
     const handle = await env.client.workflow.start('releaseLifecycle', {
       taskQueue,
       workflowId: `${id}-${Date.now()}`,
       args: [r],
     });
-    const status = await waitForStage(handle, 'AWAITING_APPROVAL');
-    for (const role of ['qa', 'clinical'] as const) {
-      await handle.executeUpdate('approveRelease', {
-        args: [
-          {
-            signer: role,
-            printedName: role,
-            role,
-            decision: 'approve',
-            meaning: 'approved',
-            reason: 'ok',
-            dossierSha256: status.dossier!.sha256,
-          },
-        ],
-      });
-    }
+    await signOff(handle);
     const result = await handle.result();
     return { result, status: await handle.query(releaseStatusQuery) };
   });

@@ -7,7 +7,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { QueueActivities } from '../../src/activities';
 import {
   ErrorType,
@@ -16,10 +15,10 @@ import {
   type ReleaseQueueInput,
   type ReleaseQueueStatus,
 } from '../../src/domain';
-import { enqueueReleaseSignal, ORCHESTRATION_TASK_QUEUE, releaseQueueStatusQuery } from '../../src/domain/messages';
+import { enqueueReleaseSignal, releaseQueueStatusQuery } from '../../src/domain/messages';
 import { validRequest } from '../support/fixtures';
-import { waitFor as waitUpTo, workflowBundle } from '../support/harness';
-import { startTimeSkippingEnv } from '../support/time-skipping';
+import { waitFor as waitUpTo } from '../support/harness';
+import { startTimeSkippingEnv, withWorker as withEnvWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -80,16 +79,8 @@ function entry(model: string, name: string, behind: string[] = []): QueuedReleas
   };
 }
 
-async function withWorker<T>(acts: QueueActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-  const taskQueue = `${ORCHESTRATION_TASK_QUEUE}-${Math.random().toString(36).slice(2)}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: await workflowBundle(),
-    activities: acts,
-  });
-  return worker.runUntil(fn(taskQueue));
-}
+const withWorker = <T>(acts: QueueActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> =>
+  withEnvWorker(env, acts, fn);
 
 function enqueue(taskQueue: string, model: string, e: unknown, options?: ReleaseQueueInput['options']) {
   return env.client.workflow.signalWithStart('releaseQueue', {

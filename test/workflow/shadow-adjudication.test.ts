@@ -1,5 +1,5 @@
 /**
- * The SHADOW gate with clinical adjudication, on the time-skipping test server with hand-written activities:
+ * The SHADOW gate with clinical adjudication, on the time-skipping test server with the shared fake activities:
  * the gate waits for adjudications, passes or fails on the production-right share, fails on timeout; the
  * adjudicateCase validator's refusals; and runs without the new policy fields record no patch marker.
  */
@@ -12,17 +12,15 @@ import type { VigilActivities } from '../../src/activities';
 import {
   ErrorType,
   type AdjudicationInput,
-  type ArmStats,
   type ChainEntry,
   type ReleaseRequest,
   type ReleaseStatus,
-  type RouteState,
   type ShadowMeasurement,
 } from '../../src/domain';
 import { adjudicateCaseUpdate, releaseStatusQuery } from '../../src/domain/messages';
-import { tallyAdjudications } from '../../src/judging';
+import { fakeActivities, markers, REFS } from '../support/fake-activities';
 import { validRequest } from '../support/fixtures';
-import { passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
+import { startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -33,70 +31,12 @@ after(async () => {
   await env?.teardown();
 });
 
-const arm: ArmStats = {
-  n: 1000,
-  positives: 100,
-  truePositives: 90,
-  negatives: 900,
-  trueNegatives: 790,
-  alerts: 200,
-  sensitivity: 0.9,
-  specificity: 790 / 900,
-  alertRate: 0.2,
-};
-const SAMPLE = ref(50);
+const SAMPLE = REFS.sample;
 
-/** Fakes: every stage passes; SHADOW has `sampled` disagreements; adjudications and the closing tally are kept. */
+/** The shared fakes: SHADOW has `sampled` disagreements; adjudications and the closing tally are kept. */
 function fakes(sampled = 5, shadow: Partial<ShadowMeasurement> = {}) {
-  const chain: ChainEntry[] = [];
-  const recorded: Array<AdjudicationInput & { at: string }> = [];
-  const closes: Array<{ adjudications: number; deadline: string }> = [];
-  const routes: RouteState[] = [];
-  const measurement: ShadowMeasurement = {
-    cases: 1000,
-    agreements: 950,
-    agreement: 0.95,
-    meanAbsScoreDifference: 0.02,
-    candidate: arm,
-    production: arm,
-    kappa: 0.8,
-    disagreements: { candidateOnly: 30, productionOnly: 20, sampled, sample: sampled ? SAMPLE : null, strata: [] },
-    ...shadow,
-  };
-  const acts: Partial<VigilActivities> = {
-    ...passingPreApproval(arm),
-    async observeShadow() {
-      return { measurement, artifacts: [ref(3), ...(sampled ? [SAMPLE] : [])] };
-    },
-    async recordAdjudication(input) {
-      assert.deepEqual(input.sample, SAMPLE);
-      recorded.push(input.adjudication);
-      return ref(100 + recorded.length);
-    },
-    async closeShadowReview(input) {
-      closes.push({ adjudications: input.adjudications.length, deadline: input.deadline });
-      const votes = input.adjudications.map((r) => recorded[Number(r.sha256) - 101]!);
-      return {
-        measurement: { ...input.measurement, adjudication: tallyAdjudications(votes, sampled, input.deadline) },
-        artifacts: [ref(99)],
-      };
-    },
-    async setRoutes(input) {
-      routes.push(input.routes);
-      return ref(700 + routes.length);
-    },
-    async buildDossier() {
-      return ref(5);
-    },
-    async archiveHistory() {
-      return [ref(8)];
-    },
-    async appendChainEntry(entry) {
-      chain.push(entry);
-      return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
-    },
-  };
-  return { acts: acts as VigilActivities, chain, recorded, closes, routes };
+  const f = fakeActivities({ shadow: { sampled, measurement: shadow } });
+  return { acts: f.acts, chain: f.chain, recorded: f.adjudications, closes: f.closes, routes: f.routes };
 }
 
 const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
@@ -155,14 +95,6 @@ async function refusal(p: Promise<unknown>): Promise<{ type: string | undefined;
 
 const shadowEntry = (chain: ChainEntry[]) => chain.find((e) => e.stage === 'SHADOW')!;
 
-async function markers(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .flatMap((e) => Object.values(e.markerRecordedEventAttributes?.details ?? {}))
-    .flatMap((p) => p.payloads ?? [])
-    .map((p) => new TextDecoder().decode(p.data ?? new Uint8Array()));
-}
-
 describe('shadow gate with clinical adjudication (time skipping)', () => {
   it('waits for adjudications (hours pass, nothing moves), then passes on the share and goes on to approval', async () => {
     const { acts, chain, recorded, closes, routes } = fakes();
@@ -214,14 +146,14 @@ describe('shadow gate with clinical adjudication (time skipping)', () => {
     assert.deepEqual(closes, [{ adjudications: 4, deadline: status.shadowAdjudication!.deadline }]);
     assert.equal(recorded.length, 4);
     assert.ok(
-      entry.artifacts.some((a) => a.sha256 === ref(104).sha256) &&
-        entry.artifacts.some((a) => a.sha256 === ref(99).sha256),
+      entry.artifacts.some((a) => a.sha256 === REFS.adjudication(4).sha256) &&
+        entry.artifacts.some((a) => a.sha256 === REFS.shadowSummary.sha256),
       'adjudication records and the summary are in the chain entry',
     );
     // Measurement, sample, the two route changes of the shadow mirror, then the adjudications and the summary.
     assert.deepEqual(
       entry.artifacts.slice(0, 4).map((a) => a.sha256),
-      [ref(3).sha256, SAMPLE.sha256, ref(701).sha256, ref(702).sha256],
+      [REFS.shadow.sha256, SAMPLE.sha256, REFS.route(1).sha256, REFS.route(2).sha256],
     );
     assert.deepEqual(status.shadowAdjudication!.tally, {
       sampled: 5,

@@ -1,6 +1,6 @@
 /**
  * The gateway's shadow route during SHADOW (`patched('shadow-route')`), on the time-skipping test server with
- * hand-written activities: set before the shadow window with production unchanged, removed once the measurement
+ * the shared fake activities: set before the shadow window with production unchanged, removed once the measurement
  * is taken — also when the gate rejects, when the measurement fails and when the release is superseded mid-window
  * — with both route changes listed as evidence by the chain entry that closes the stage, and the status showing the
  * mirror while it is on.
@@ -11,18 +11,11 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VigilActivities } from '../../src/activities';
-import {
-  ErrorType,
-  type ChainEntry,
-  type EvidenceRef,
-  type ReleaseRequest,
-  type ReleaseStatus,
-  type RouteState,
-  type ShadowMeasurement,
-} from '../../src/domain';
+import { ErrorType, type ReleaseRequest, type ReleaseStatus } from '../../src/domain';
 import { approveReleaseUpdate, releaseStatusQuery, supersedeReleaseUpdate } from '../../src/domain/messages';
+import { fakeActivities, markers, REFS } from '../support/fake-activities';
 import { validRequest } from '../support/fixtures';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
+import { startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -33,61 +26,24 @@ after(async () => {
   await env?.teardown();
 });
 
-const SHADOW_RECORD = ref(3);
-const SAMPLE = ref(50);
-const routeRef = (n: number): EvidenceRef => ref(700 + n);
+const SHADOW_RECORD = REFS.shadow;
+const routeRef = REFS.route;
 
-/** Every activity call in order (`setRoutes` with the table it wrote), the routes written and the chain. */
+/** The shared fakes, and every activity call this story is about in order (`setRoutes` with the table it wrote). */
 function fakes(shadow: { agreement?: number; fail?: ApplicationFailure; sampled?: number } = {}) {
   const calls: string[] = [];
-  const routes: Array<{ routes: RouteState; reason: string }> = [];
-  const chain: ChainEntry[] = [];
-  const s = arm(100, 90, 1000, 200);
-  const agreement = shadow.agreement ?? 0.95;
-  const measurement: ShadowMeasurement = {
-    cases: 1000,
-    agreements: Math.round(agreement * 1000),
-    agreement,
-    meanAbsScoreDifference: 0.02,
-    candidate: s,
-    production: s,
-    ...(shadow.sampled
-      ? {
-          kappa: 0.8,
-          disagreements: { candidateOnly: 30, productionOnly: 20, sampled: shadow.sampled, sample: SAMPLE, strata: [] },
-        }
-      : {}),
+  const f = fakeActivities({ shadow });
+  const acts: VigilActivities = {
+    ...f.acts,
+    observeShadow: (input) => (calls.push('observeShadow'), f.acts.observeShadow(input)),
+    setRoutes: (input) => {
+      const shadow = input.routes.shadow === undefined ? 'absent' : input.routes.shadow === null ? 'off' : 'on';
+      calls.push(`setRoutes(v${input.routes.version} shadow ${shadow})`);
+      return f.acts.setRoutes(input);
+    },
+    appendChainEntry: (entry) => (calls.push(`chain ${entry.stage}`), f.acts.appendChainEntry(entry)),
   };
-  const acts: Partial<VigilActivities> = {
-    ...passingPreApproval(s),
-    async observeShadow() {
-      calls.push('observeShadow');
-      if (shadow.fail) throw shadow.fail;
-      return { measurement, artifacts: shadow.sampled ? [SHADOW_RECORD, SAMPLE] : [SHADOW_RECORD] };
-    },
-    async setRoutes(input) {
-      routes.push({ routes: input.routes, reason: input.reason });
-      calls.push(
-        `setRoutes(v${input.routes.version} shadow ${input.routes.shadow === undefined ? 'absent' : input.routes.shadow === null ? 'off' : 'on'})`,
-      );
-      return routeRef(routes.length);
-    },
-    async buildDossier() {
-      return ref(5);
-    },
-    async recordSignature() {
-      return ref(6);
-    },
-    async archiveHistory() {
-      return [ref(8)];
-    },
-    async appendChainEntry(entry) {
-      chain.push(entry);
-      calls.push(`chain ${entry.stage}`);
-      return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
-    },
-  };
-  return { acts: acts as VigilActivities, calls, routes, chain };
+  return { acts, calls, routes: f.routeChanges, chain: f.chain };
 }
 
 const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
@@ -97,14 +53,6 @@ function request(patch: (r: ReleaseRequest) => void = () => undefined): ReleaseR
   r.policy.shadow.durationSeconds = 6 * 3600;
   patch(r);
   return r;
-}
-
-async function markers(handle: WorkflowHandle): Promise<string[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
-    .flatMap((e) => Object.values(e.markerRecordedEventAttributes?.details ?? {}))
-    .flatMap((p) => p.payloads ?? [])
-    .map((p) => new TextDecoder().decode(p.data ?? new Uint8Array()));
 }
 
 async function until(handle: WorkflowHandle, what: string, ok: (s: ReleaseStatus) => boolean): Promise<ReleaseStatus> {

@@ -8,7 +8,7 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { AuthAuditLog, AuthEventType, Identity, IdentityProvider, LoginThrottle } from '../auth';
+import { meaningRefusal, type AuthAuditLog, type AuthEventType, type Identity, type IdentityProvider, type LoginThrottle } from '../auth';
 import { ApprovalInputSchema, CanaryDecisionInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
@@ -153,6 +153,9 @@ export function signatureHandler(deps: SignatureRouteDeps) {
     };
     if (!(identity.roles as string[]).includes(req.role))
       refuse(403, `${identity.id} does not hold the role ${req.role}`);
+    // The meaning comes from the role's defined list (users file `meanings`), never free text.
+    const badMeaning = meaningRefusal(deps.identities, req.role, req.meaning);
+    if (badMeaning) refuse(400, badMeaning);
 
     const input = ApprovalInputSchema.safeParse({
       signer: identity.id,
@@ -162,6 +165,7 @@ export function signatureHandler(deps: SignatureRouteDeps) {
       meaning: req.meaning,
       reason: req.reason,
       dossierSha256: req.dossierSha256,
+      ...(identity.timeZone ? { timeZone: identity.timeZone } : {}),
     });
     if (!input.success)
       return refuse(

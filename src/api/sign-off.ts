@@ -13,6 +13,7 @@ import {
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   ErrorType,
+  isTerminal,
   type ApprovalInput,
   type CanaryDecisionInput,
   type CanaryDecisionResult,
@@ -83,19 +84,30 @@ export async function releaseStatusOrNull(deps: SignOffDeps, releaseId: string):
 
 export function findSameSignature(status: ReleaseStatus, a: ApprovalInput): SignatureRecord | undefined {
   // A withdrawn signature is not a repeat: signing again after withdrawing is refused (DuplicateSigner).
-  return status.signatures.find(
-    (s) =>
-      !s.withdrawal &&
-      s.signer === a.signer &&
-      s.role === a.role &&
-      s.decision === a.decision &&
-      s.dossierSha256 === a.dossierSha256,
+  return status.signatures.find((s) => !s.withdrawal && isSameSignature(s, a));
+}
+
+/**
+ * Byte for byte the recorded signature: every field the signer supplied, meaning and reason included. Anything
+ * less would answer "recorded" for words that were never recorded.
+ */
+function isSameSignature(s: SignatureRecord, a: ApprovalInput): boolean {
+  return (
+    s.signer === a.signer &&
+    s.printedName === a.printedName &&
+    s.role === a.role &&
+    s.decision === a.decision &&
+    s.meaning === a.meaning &&
+    s.reason === a.reason &&
+    s.dossierSha256 === a.dossierSha256 &&
+    s.timeZone === a.timeZone
   );
 }
 
 /**
- * One Update per signing act. Idempotent: the same signer, role, decision and dossier digest already recorded
- * (or landing concurrently) answers with the existing signature instead of a refusal.
+ * One Update per signing act. Idempotent while sign-off is open: exactly the recorded signature again (or one
+ * landing concurrently) answers with it; any other second signature by the same person is refused (409), and
+ * once the release has ended every signature is (409), the identical one included.
  * Throws SignOffRefusal for every refusal a person can act on.
  */
 export async function submitSignature(
@@ -104,6 +116,13 @@ export async function submitSignature(
   input: ApprovalInput,
 ): Promise<SubmittedSignature> {
   const before = await releaseStatusOrNull(deps, releaseId);
+  if (before && isTerminal(before.stage)) {
+    throw new SignOffRefusal(
+      409,
+      `release ${releaseId} has already finished as ${before.stage}; it takes no signatures`,
+      ErrorType.ReleaseFinished,
+    );
+  }
   const existing = before && findSameSignature(before, input);
   if (before && existing) return { record: existing, repeated: true, pending: before.pendingRoles };
   const handle = deps.client.workflow.getHandle(releaseId);

@@ -8,7 +8,14 @@
  */
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { meaningRefusal, type AuthAuditLog, type AuthEventType, type Identity, type IdentityProvider, type LoginThrottle } from '../auth';
+import {
+  meaningRefusal,
+  type AuthAuditLog,
+  type AuthEventType,
+  type Identity,
+  type IdentityProvider,
+  type LoginThrottle,
+} from '../auth';
 import { ApprovalInputSchema, CanaryDecisionInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
 import type { Logger } from '../logging/logger';
 import { ApiError, fieldIssues } from './errors';
@@ -102,7 +109,8 @@ export async function reauthenticate(
   password: string,
 ): Promise<Identity> {
   const addr = deps.clientAddress ?? (() => 'unknown');
-  if (!deps.throttle.allowAttempt(addr(c))) {
+  // Only failed checks count towards the address limit: a person signing many releases is not guessing.
+  if (!deps.throttle.underLimit(addr(c))) {
     void audit('login.rate_limited', user);
     c.header('Retry-After', '300');
     throw new ApiError(429, 'too many sign-in attempts from your address; wait a few minutes and try again');
@@ -118,6 +126,7 @@ export async function reauthenticate(
   }
   const identity = await deps.identities.authenticate(user, password);
   if (!identity) {
+    deps.throttle.countAttempt(addr(c));
     const locked = deps.throttle.fail(user);
     void audit('reauth.failure', user, { locked });
     throw new ApiError(

@@ -2,7 +2,8 @@
  * Login throttling, in memory (one API process):
  * - per account: `maxFailures` consecutive failed password checks (login or signing re-authentication) lock
  *   the account for `lockoutMs`; while locked the password is not even checked, so guessing stops;
- * - per client address: at most `maxAttemptsPerWindow` login attempts per `windowMs`, whatever the account.
+ * - per client address: at most `maxAttemptsPerWindow` login attempts per `windowMs`, whatever the account; a
+ *   signing re-authentication counts towards it only when its password check fails.
  */
 export interface ThrottleOptions {
   maxFailures: number;
@@ -35,16 +36,24 @@ export class LoginThrottle {
 
   /** Counts one attempt from `ip`; false when over the limit (the attempt is refused without a check). */
   allowAttempt(ip: string): boolean {
+    if (!this.underLimit(ip)) return false;
+    this.countAttempt(ip);
+    return true;
+  }
+
+  /** Whether `ip` may try now, counting nothing: a signature's password check counts only when it fails. */
+  underLimit(ip: string): boolean {
     const t = this.now();
     const recent = (this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs);
-    if (recent.length >= this.opts.maxAttemptsPerWindow) {
-      this.attempts.set(ip, recent);
-      return false;
-    }
-    recent.push(t);
     this.attempts.set(ip, recent);
+    return recent.length < this.opts.maxAttemptsPerWindow;
+  }
+
+  /** Counts one attempt from `ip` towards its limit. */
+  countAttempt(ip: string): void {
+    const t = this.now();
+    this.attempts.set(ip, [...(this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs), t]);
     if (this.attempts.size > 10_000) this.prune(t);
-    return true;
   }
 
   /** Returns true when this failure locked the account. */

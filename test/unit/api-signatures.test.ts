@@ -203,6 +203,48 @@ describe('POST /api/releases/:id/signatures', () => {
     assert.equal(other.status, 409);
   });
 
+  it('refuses a second signature that differs from the recorded one only in its meaning or its reason', async () => {
+    const t = await setup();
+    assert.equal((await t.sign(t.body({ meaning: 'approved' }))).status, 201);
+    for (const over of [{ meaning: 'reviewed' }, { meaning: 'approved', reason: 'evidence reviewed again' }]) {
+      const other = await t.sign(t.body(over));
+      assert.equal(other.status, 409, JSON.stringify(over));
+      assert.equal(other.body.type, 'VigilDuplicateSigner');
+      assert.match(other.body.error!, /dana\.qa has already signed this release/);
+    }
+    assert.equal(t.release.state.signatures.length, 1);
+    const first = t.release.state.signatures[0]!;
+    assert.deepEqual([first.meaning, first.reason], ['approved', 'evidence reviewed'], 'the first stands');
+  });
+
+  it('refuses every signature once the release has ended, the identical one included', async () => {
+    const t = await setup();
+    const reject = t.body({ decision: 'reject', meaning: 'reviewed', reason: 'site-c regression' });
+    assert.equal((await t.sign(reject)).status, 201);
+    assert.equal(t.release.state.stage, 'REJECTED');
+    const again = await t.sign(reject);
+    assert.equal(again.status, 409);
+    assert.equal(again.body.type, 'VigilReleaseFinished');
+    assert.match(again.body.error!, /has already finished as REJECTED/);
+    assert.equal(t.release.state.signatures.length, 1);
+  });
+
+  it('counts only failed password checks towards the address limit, not signatures', async () => {
+    const t = await setup();
+    const signature = t.body({ meaning: 'approved' });
+    assert.equal((await t.sign(signature)).status, 201);
+    // 40 successful (repeated) signatures from one address: more than the 30-per-window limit, none refused.
+    for (let i = 0; i < 40; i++) assert.equal((await t.sign(signature)).status, 200, `signature ${i + 2}`);
+    // Failed checks do count (spread over accounts so no account locks first): the 31st attempt is refused.
+    const users = ['sam.clin', 'dev.alice', 'nobody.1', 'nobody.2', 'nobody.3', 'nobody.4', 'nobody.5'];
+    for (let i = 0; i < 30; i++) {
+      const r = await t.sign(t.body({ username: users[i % users.length], password: 'wrong' }));
+      assert.equal(r.status, 401, `failure ${i + 1}`);
+    }
+    const limited = await t.sign(signature);
+    assert.equal(limited.status, 429);
+    assert.match(limited.body.error!, /too many sign-in attempts from your address/);
+  });
   it('is idempotent: the identical signature again answers 200 repeated, recorded once', async () => {
     const t = await setup();
     const first = await t.sign(t.body());

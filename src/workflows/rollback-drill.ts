@@ -21,7 +21,7 @@ import {
 } from '../domain';
 import { drillStatusQuery } from '../domain/messages';
 import { acts, appendChain, nowIso } from './activities-proxy';
-import { recordRollback, runSequentialCanary } from './canary';
+import { recordRollback, runSequentialCanary, type CanaryFailure, type CanaryLook } from './canary';
 import { parseInput } from './input';
 
 export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
@@ -83,39 +83,7 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
         };
       },
       afterLook: async (look) => {
-        const seq = look.judged.evidence.sequential?.looks[look.look - 1];
-        const arm = (a: {
-          positives: number;
-          truePositives: number;
-          n: number;
-          alerts: number;
-          sensitivity: number | null;
-        }) => ({
-          positives: a.positives,
-          truePositives: a.truePositives,
-          sensitivity: a.sensitivity,
-          n: a.n,
-          alerts: a.alerts,
-        });
-        const m = look.judged.evidence.cumulative;
-        const entry: DrillLook = {
-          look: look.look,
-          step: look.step,
-          extension: look.extension,
-          percent: request.policy.canary.steps[look.step]!.percent,
-          verdict: look.decision.verdict,
-          canary: arm({
-            ...m.treatment,
-            sensitivity: m.treatment.positives > 0 ? m.treatment.truePositives / m.treatment.positives : null,
-          }),
-          control: arm({
-            ...m.comparator,
-            sensitivity: m.comparator.positives > 0 ? m.comparator.truePositives / m.comparator.positives : null,
-          }),
-          drop: seq?.drop ?? null,
-          lower: seq?.lower ?? null,
-          upper: seq?.upper ?? null,
-        };
+        const entry = drillLook(look, request.policy.canary.steps[look.step]!.percent);
         status.looks.push(entry);
         await appendChain(holder, record!, look.decision, look.artifacts);
       },
@@ -123,52 +91,20 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
     scenario,
   );
 
-  let rollback: DrillReport['rollback'] = null;
-  if (failed) {
-    const before = status.routes;
-    const cause = `${failed.where}: ${failed.decision.reasons.join('; ')}`;
-    const routeRef = await setRoutes({ production: request.incumbent.version, canary: null }, `rollback: ${cause}`);
-    const [recordRef, notice] = await recordRollback({
-      releaseId: drillId,
-      modelName: request.modelName,
-      candidateVersion: request.candidate.version,
-      restoredVersion: request.incumbent.version,
-      stage: 'CANARY',
-      cause,
-      trigger: { verdict: failed.decision.verdict, reasons: failed.decision.reasons, statistics: failed.statistics },
-      measurements: failed.measurements,
-      routes: { before, after: status.routes!, evidence: routeRef },
-      drill: true,
-      at: nowIso(),
-    });
-    rollback = {
-      cause,
-      record: recordRef!,
-      notification: notice ?? null,
-      routesBefore: before,
-      routesAfter: status.routes!,
-    };
-    status.phase = 'ROLLED_BACK';
-  } else {
-    // The regression went unnoticed through every step: put the incumbent back anyway; the drill fails.
-    await setRoutes({ production: request.incumbent.version, canary: null }, 'drill over: regression not detected');
-    status.phase = 'NOT_DETECTED';
-  }
+  const rollback = await rehearseRollback(failed, request, drillId, status, setRoutes);
 
   const routes = status.routes!;
   const routesRestored = routes.production === request.incumbent.version && routes.canary === null;
   const detected = failed !== null && !failed.exhausted;
   const detectedAtLook = detected ? status.looks.length : null;
   const passed = detected && routesRestored && rollback !== null && rollback.notification !== null;
-  const summary = passed
-    ? `drill passed: the regression (${scenario.name}) was caught at look ${detectedAtLook} and routes returned to ${request.incumbent.version}`
-    : failed === null
-      ? `drill FAILED: the regression (${scenario.name}) passed every canary step undetected`
-      : !detected
-        ? `drill FAILED: the canary rolled back, but only because it stayed inconclusive, not because harm was shown (${failed.decision.reasons[0]})`
-        : rollback?.notification === null
-          ? 'drill FAILED: rolled back, but the rollback notification was not delivered'
-          : 'drill FAILED: routes did not return to the incumbent';
+  const summary = drillSummary(scenario.name, request.incumbent.version, {
+    failed,
+    detected,
+    detectedAtLook,
+    passed,
+    rollback,
+  });
   const report: DrillReport = {
     kind: 'vigil.drill-report/v1',
     drillId,
@@ -208,4 +144,88 @@ export async function rollbackDrill(raw: DrillInput): Promise<DrillResult> {
   );
   status.phase = 'DONE';
   return { drillId, passed, summary, report: reportRef };
+}
+
+/** One look as the drill report shows it: both arms' cumulative counts and the sequential bounds. */
+function drillLook(look: CanaryLook, percent: number): DrillLook {
+  const seq = look.judged.evidence.sequential?.looks[look.look - 1];
+  const arm = (a: { positives: number; truePositives: number; n: number; alerts: number }) => ({
+    positives: a.positives,
+    truePositives: a.truePositives,
+    sensitivity: a.positives > 0 ? a.truePositives / a.positives : null,
+    n: a.n,
+    alerts: a.alerts,
+  });
+  const m = look.judged.evidence.cumulative;
+  return {
+    look: look.look,
+    step: look.step,
+    extension: look.extension,
+    percent,
+    verdict: look.decision.verdict,
+    canary: arm(m.treatment),
+    control: arm(m.comparator),
+    drop: seq?.drop ?? null,
+    lower: seq?.lower ?? null,
+    upper: seq?.upper ?? null,
+  };
+}
+
+/** The drill's one-line verdict: passed, or the first reason it failed. */
+function drillSummary(
+  scenario: string,
+  incumbent: string,
+  o: {
+    failed: CanaryFailure | null;
+    detected: boolean;
+    detectedAtLook: number | null;
+    passed: boolean;
+    rollback: DrillReport['rollback'];
+  },
+): string {
+  if (o.passed)
+    return `drill passed: the regression (${scenario}) was caught at look ${o.detectedAtLook} and routes returned to ${incumbent}`;
+  if (o.failed === null) return `drill FAILED: the regression (${scenario}) passed every canary step undetected`;
+  if (!o.detected)
+    return `drill FAILED: the canary rolled back, but only because it stayed inconclusive, not because harm was shown (${o.failed.decision.reasons[0]})`;
+  return o.rollback?.notification === null
+    ? 'drill FAILED: rolled back, but the rollback notification was not delivered'
+    : 'drill FAILED: routes did not return to the incumbent';
+}
+
+/**
+ * After the canary: when the guardrails failed it, roll back as a release would (routes to the incumbent, the
+ * rollback record and notice, marked as a drill); when they did not, put the incumbent back anyway.
+ */
+async function rehearseRollback(
+  failed: CanaryFailure | null,
+  request: DrillInput['request'],
+  drillId: string,
+  status: DrillStatus,
+  setRoutes: (table: Omit<RouteState, 'version'>, reason: string) => Promise<EvidenceRef>,
+): Promise<DrillReport['rollback']> {
+  if (!failed) {
+    // The regression went unnoticed through every step: put the incumbent back anyway; the drill fails.
+    await setRoutes({ production: request.incumbent.version, canary: null }, 'drill over: regression not detected');
+    status.phase = 'NOT_DETECTED';
+    return null;
+  }
+  const before = status.routes;
+  const cause = `${failed.where}: ${failed.decision.reasons.join('; ')}`;
+  const routeRef = await setRoutes({ production: request.incumbent.version, canary: null }, `rollback: ${cause}`);
+  const [recordRef, notice] = await recordRollback({
+    releaseId: drillId,
+    modelName: request.modelName,
+    candidateVersion: request.candidate.version,
+    restoredVersion: request.incumbent.version,
+    stage: 'CANARY',
+    cause,
+    trigger: { verdict: failed.decision.verdict, reasons: failed.decision.reasons, statistics: failed.statistics },
+    measurements: failed.measurements,
+    routes: { before, after: status.routes!, evidence: routeRef },
+    drill: true,
+    at: nowIso(),
+  });
+  status.phase = 'ROLLED_BACK';
+  return { cause, record: recordRef!, notification: notice ?? null, routesBefore: before, routesAfter: status.routes! };
 }

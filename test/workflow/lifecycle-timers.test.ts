@@ -1,5 +1,5 @@
 /**
- * Workflow logic with timers, on the time-skipping test server and hand-written activities:
+ * Workflow logic with timers, on the time-skipping test server and the shared fake activities:
  * approval expiry, a month of monitoring with bounded history, and rollback from monitoring.
  */
 import assert from 'node:assert/strict';
@@ -7,12 +7,19 @@ import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { NotifyInput, RollbackInput, VigilActivities } from '../../src/activities';
-import type { ChainEntry, LiveMeasurement, ReleaseRequest } from '../../src/domain';
+import type { NotifyInput, VigilActivities } from '../../src/activities';
+import type { LiveMeasurement, ReleaseRequest } from '../../src/domain';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import { temporal } from '@temporalio/proto';
+import {
+  fakeActivities as sharedFakes,
+  healthy,
+  signOff,
+  waitForStage,
+  type LiveFor,
+} from '../support/fake-activities';
 import { validRequest } from '../support/fixtures';
-import { arm, passingPreApproval, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
+import { arm, ref, startTimeSkippingEnv, withWorker } from '../support/time-skipping';
 
 let env: TestWorkflowEnvironment;
 
@@ -23,93 +30,8 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Typed fakes: every stage passes unless `liveFor` says otherwise; the chain is kept in memory. */
-function fakeActivities(liveFor: (mode: string, step: number, extension: number) => LiveMeasurement) {
-  const chain: ChainEntry[] = [];
-  const notices: NotifyInput[] = [];
-  const rollbacks: RollbackInput[] = [];
-  const rollbackNotices: RollbackInput[] = [];
-  const verdicts: Array<{ step: number | null; look: number; verdict: unknown }> = [];
-  const looks: Array<{ step: number; extension: number | undefined; interval: number | undefined }> = [];
-  const decisions: unknown[] = [];
-  const acts: VigilActivities = {
-    ...passingPreApproval(arm(100, 90, 1000, 200)),
-    async observeShadow() {
-      const s = arm(100, 90, 1000, 200);
-      return {
-        measurement: {
-          cases: 1000,
-          agreements: 950,
-          agreement: 0.95,
-          meanAbsScoreDifference: 0.02,
-          candidate: s,
-          production: s,
-        },
-        artifacts: [ref(3)],
-      };
-    },
-    async observeLive(input) {
-      if (input.mode === 'canary')
-        looks.push({ step: input.step, extension: input.extension, interval: input.interval });
-      return { measurement: liveFor(input.mode, input.step, input.extension ?? 0), artifacts: [ref(4)] };
-    },
-    async recordVerdict(input) {
-      verdicts.push({ step: input.step, look: input.look, verdict: input.verdict });
-      return ref(200 + verdicts.length);
-    },
-    async recordDrillReport() {
-      return ref(400);
-    },
-    async recordCanaryDecision(input) {
-      decisions.push(input.decision);
-      return ref(500 + decisions.length);
-    },
-    async recordRollback(input) {
-      rollbacks.push(input);
-      return ref(300);
-    },
-    async notifyRollback(input) {
-      rollbackNotices.push(input.summary);
-      return ref(301);
-    },
-    async buildDossier() {
-      return ref(5);
-    },
-    async recordSignature() {
-      return ref(6);
-    },
-    async recordWithdrawal() {
-      return ref(7);
-    },
-    async recordAdjudication() {
-      return ref(9);
-    },
-    async closeShadowReview(input) {
-      return { measurement: input.measurement, artifacts: [ref(10)] };
-    },
-    async setRoutes() {
-      return ref(7);
-    },
-    async archiveHistory() {
-      return [ref(8)];
-    },
-    async notify(input) {
-      notices.push(input);
-      return ref(100 + notices.length);
-    },
-    async appendChainEntry(entry) {
-      chain.push(entry);
-      return { seq: entry.seq, digest: String(entry.seq).padStart(64, 'c') };
-    },
-  };
-  return { acts, chain, notices, rollbacks, rollbackNotices, verdicts, looks, decisions };
-}
-
-const healthy = (): LiveMeasurement => ({
-  window: 'w',
-  treatment: arm(100, 90, 1000, 200),
-  comparator: arm(100, 90, 1000, 200),
-});
+/** The shared fakes: every stage passes unless `liveFor` says otherwise. */
+const fakeActivities = (liveFor: LiveFor) => sharedFakes({ live: liveFor });
 
 const run = <T>(acts: VigilActivities, fn: (taskQueue: string) => Promise<T>): Promise<T> => withWorker(env, acts, fn);
 
@@ -317,40 +239,20 @@ describe('post-release monitoring (time skipping)', () => {
       mode === 'monitoring' && step === 2
         ? { window: `monitoring:${step}`, treatment: arm(100, 60, 1000, 200), comparator: arm(100, 90, 1000, 200) }
         : healthy();
-    const { acts, chain } = fakeActivities(failing);
-    const routes: unknown[] = [];
-    const recording: VigilActivities = {
-      ...acts,
-      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
-    };
+    const { acts, chain, routes } = fakeActivities(failing);
     const r = request();
-    const result = await run(recording, async (taskQueue) => {
+    const result = await run(acts, async (taskQueue) => {
       const handle = await env.client.workflow.start('releaseLifecycle', {
         taskQueue,
         workflowId: `mon-fail-${Date.now()}`,
         args: [r],
       });
-      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
-      for (const role of ['qa', 'clinical'] as const) {
-        await handle.executeUpdate('approveRelease', {
-          args: [
-            {
-              signer: role,
-              printedName: role,
-              role,
-              decision: 'approve',
-              meaning: 'approved',
-              reason: 'ok',
-              dossierSha256: status.dossier!.sha256,
-            },
-          ],
-        });
-      }
+      await signOff(handle);
       return handle.result();
     });
     assert.equal(result.outcome, 'ROLLED_BACK');
     assert.match(result.reason, /^MONITORING interval 3: sensitivity dropped by 0\.3000/);
-    const last = routes[routes.length - 1] as { production: string; canary: unknown };
+    const last = routes[routes.length - 1]!;
     assert.deepEqual(
       { production: last.production, canary: last.canary },
       { production: r.incumbent.version, canary: null },
@@ -358,18 +260,6 @@ describe('post-release monitoring (time skipping)', () => {
     assert.equal(chain[chain.length - 1]!.stage, 'ROLLED_BACK');
   });
 });
-
-async function waitForStage(
-  handle: { query: (q: typeof releaseStatusQuery) => Promise<import('../../src/domain').ReleaseStatus> },
-  stage: string,
-) {
-  for (let i = 0; i < 200; i++) {
-    const s = await handle.query(releaseStatusQuery).catch(() => null);
-    if (s?.stage === stage && s.dossier) return s;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  throw new Error(`never reached ${stage}`);
-}
 
 /** Anytime-valid canary guardrails on the time-skipping server: extension, harm, promotion, and the rollback record. */
 describe('sequential canary (time skipping)', () => {
@@ -395,14 +285,9 @@ describe('sequential canary (time skipping)', () => {
       mode === 'canary'
         ? { window: 'canary', treatment: arm(100, 60, 1000, 150), comparator: arm(400, 340, 4000, 600) }
         : healthy();
-    const { acts, chain, rollbacks, rollbackNotices, verdicts } = fakeActivities(harmful);
-    const routes: Array<{ production: string; canary: unknown }> = [];
-    const recording: VigilActivities = {
-      ...acts,
-      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
-    };
+    const { acts, chain, rollbacks, rollbackNotices, verdicts, routes } = fakeActivities(harmful);
     const r = sequential();
-    const { result, status } = await signAndFinish(recording, r, 'seq-harm');
+    const { result, status } = await signAndFinish(acts, r, 'seq-harm');
     assert.equal(result.outcome, 'ROLLED_BACK');
     assert.match(result.reason, /^CANARY step 1 \(10%\): sensitivity harm declared at look 1 by the sequential test/);
     assert.equal(status.reason, result.reason, 'the status says why');
@@ -529,22 +414,7 @@ describe('sequential canary (time skipping)', () => {
         workflowId: `${id}-${Date.now()}`,
         args: [r],
       });
-      const status = await waitForStage(handle, 'AWAITING_APPROVAL');
-      for (const role of ['qa', 'clinical'] as const) {
-        await handle.executeUpdate('approveRelease', {
-          args: [
-            {
-              signer: role,
-              printedName: role,
-              role,
-              decision: 'approve',
-              meaning: 'approved',
-              reason: 'ok',
-              dossierSha256: status.dossier!.sha256,
-            },
-          ],
-        });
-      }
+      await signOff(handle);
       await during(handle);
       const result = await handle.result();
       return { result, status: await handle.query(releaseStatusQuery) };
@@ -626,13 +496,8 @@ describe('sequential canary (time skipping)', () => {
   it('escalate: a failed guardrail takes the canary off patients first, then a person rolls back', async () => {
     const r = sequential();
     r.policy.canary.onFailure = 'escalate';
-    const { acts, rollbacks } = fakeActivities(harmfulArm);
-    const routes: Array<{ production: string; canary: unknown }> = [];
-    const recording: VigilActivities = {
-      ...acts,
-      setRoutes: async (input) => (routes.push(input.routes), acts.setRoutes(input)),
-    };
-    const { result } = await signAndDrive(recording, r, 'seq-escalate', async (handle) => {
+    const { acts, rollbacks, routes } = fakeActivities(harmfulArm);
+    const { result } = await signAndDrive(acts, r, 'seq-escalate', async (handle) => {
       const held = await waitForHold(handle, 'escalation');
       assert.equal(held.routes!.canary, null, 'suspended: every route on the incumbent while a person decides');
       assert.match(held.canaryHold!.failure![0]!, /sensitivity harm declared/);

@@ -116,10 +116,11 @@ export async function submitSignature(
   input: ApprovalInput,
 ): Promise<SubmittedSignature> {
   const before = await releaseStatusOrNull(deps, releaseId);
-  if (before && isTerminal(before.stage)) {
+  const ended = before && (before.finishing ?? (isTerminal(before.stage) ? before.stage : undefined));
+  if (ended) {
     throw new SignOffRefusal(
       409,
-      `release ${releaseId} has already finished as ${before.stage}; it takes no signatures`,
+      `release ${releaseId} has already finished as ${ended}; it takes no signatures`,
       ErrorType.ReleaseFinished,
     );
   }

@@ -188,6 +188,11 @@ export interface ReleaseStatus {
   /** Present once the canary has waited for a person (pause step or escalation). */
   canaryHold?: CanaryHold | null;
   canaryDecisions?: CanaryDecisionRecord[];
+  /**
+   * The outcome decided but its chain entry not yet stored: `stage` and `outcome` still show the release as
+   * unfinished, since an outcome is reported only once it is on record.
+   */
+  finishing?: Outcome;
 }
 
 export interface ReleaseResult {

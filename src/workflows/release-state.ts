@@ -342,6 +342,21 @@ export class ReleaseState {
   }
 
   status(): ReleaseStatus {
+    // An outcome is reported once its chain entry is stored: until then the release is still in its last stage,
+    // "finishing" (a query, so no history changes: replay is unaffected).
+    const last = this.history[this.history.length - 1];
+    const unrecorded = this.outcome !== null && last?.stage === this.outcome && last.chainEntry === null;
+    const settled = unrecorded ? this.history.slice(0, -1) : this.history;
+    return {
+      ...this.reported(),
+      ...(unrecorded
+        ? { stage: settled[settled.length - 1]?.stage ?? this.stage, outcome: null, reason: null, history: settled }
+        : {}),
+      ...(unrecorded ? { finishing: this.outcome! } : {}),
+    };
+  }
+
+  private reported(): ReleaseStatus {
     const r = this.request;
     return {
       releaseId: this.releaseId,

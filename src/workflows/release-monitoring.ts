@@ -27,6 +27,7 @@ import type {
   ChainHead,
   Decision,
   DriftCarry,
+  DriftPolicy,
   EvidenceRef,
   MonitoringDriftStatus,
   ReleaseRequest,
@@ -113,123 +114,13 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
       : {}),
   }));
 
-  /** One window's drift: measure, act per policy, record; a result ends surveillance. */
-  const watchDrift = async (step: number): Promise<MonitoringResult | null> => {
-    const g = driftPolicy!;
-    const startedAt = nowIso();
-    const out = await driftActs.observeDrift({
-      releaseId: input.releaseId,
-      request,
-      step,
-      cases: policy.cases,
-      baseline,
-      recent: drift.recent,
-      at: nowIso(),
-    });
-    const judged = judgeDrift(out.measurement, g);
-    // The chain records exactly the judge's verdict, so the audit recomputes it; what was done is in the artifacts.
-    const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
-    const refs = [...out.artifacts];
-    const detected = judged.verdict === 'fail';
-    let queued: string | null = null;
-    let queueError: string | null = null;
-    if (detected && g.onDrift !== 'rollback' && drift.episodeSince === null) {
-      try {
-        refs.push(
-          await driftActionActs.notifyRevalidation({
-            releaseId: input.releaseId,
-            modelName: request.modelName,
-            candidateVersion: request.candidate.version,
-            interval: step,
-            onDrift: g.onDrift,
-            reasons: judged.reasons,
-            drift: out.artifacts[0]!,
-            at: nowIso(),
-          }),
-        );
-        drift.notices++;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        log.warn('revalidation notice failed', { releaseId: input.releaseId, interval: step, error: String(err) });
-      }
-    }
-    if (detected && g.onDrift === 'revalidate') {
-      try {
-        const q = await driftActionActs.requestRevalidation({
-          releaseId: input.releaseId,
-          request,
-          attempt: request.attempt + 1,
-          interval: step,
-          reasons: judged.reasons,
-          drift: out.artifacts[0]!,
-          at: nowIso(),
-        });
-        refs.push(q.record);
-        queued = q.releaseId;
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        queueError =
-          err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-        log.warn('revalidation release could not be queued', {
-          releaseId: input.releaseId,
-          interval: step,
-          error: String(err),
-        });
-      }
-    }
-    const record: StageRecord = {
-      stage: 'MONITORING',
-      step,
-      startedAt,
-      endedAt: null,
-      decision: null,
-      artifacts: [],
-      chainEntry: null,
-    };
-    await appendChain(holder, record, decision, refs);
-    drift.recent =
-      g.windowsForPerformance > 1
-        ? [...drift.recent, out.measurement.performance.current].slice(-(g.windowsForPerformance - 1))
-        : [];
-    drift.last = decision;
-    if (detected) {
-      drift.detectedWindows++;
-      drift.episodeSince ??= step;
-    } else if (judged.verdict === 'pass') {
-      drift.episodeSince = null;
-    }
-    if (!detected || g.onDrift === 'notify') return null;
-    if (g.onDrift === 'rollback')
-      return { decision, lastInterval: step, chainHead: holder.chainHead, archived: await archive('completion') };
-    const next = request.attempt + 1;
-    const reason = `revalidation required: drift detected in monitoring interval ${step + 1}; ${
-      queued
-        ? `new release ${queued} (attempt ${next}) queued`
-        : `the new release (attempt ${next}) could not be queued: ${queueError}`
-    }`;
-    revalidation = { interval: step, reason, queuedReleaseId: queued, evidence: refs };
-    // Surveillance that never judged a window has shown nothing: never a pass, even when it ends for revalidation.
-    const windows = `surveillance ended after ${step + 1} of ${policy.intervals} windows, ${passed} judged by the guardrails`;
-    return {
-      decision:
-        passed > 0
-          ? {
-              verdict: 'pass',
-              reasons: [`${reason}; the release stays in service`, windows, ...judged.reasons.slice(1)],
-            }
-          : {
-              verdict: 'inconclusive',
-              reasons: [
-                `${reason}; no monitoring window had enough labelled outcomes to judge`,
-                windows,
-                ...judged.reasons.slice(1),
-              ],
-            },
-      lastInterval: step,
-      chainHead: holder.chainHead,
-      archived: await archive('completion'),
-      revalidation,
-    };
+  const watch: DriftWatch = {
+    input,
+    holder,
+    drift,
+    passed: () => passed,
+    archive,
+    revalidated: (r) => (revalidation = r),
   };
 
   const runEnd = Math.min(policy.intervals, input.nextInterval + policy.intervalsPerRun);
@@ -264,7 +155,7 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     if (decision.verdict === 'fail')
       return { decision, lastInterval: interval, chainHead: holder.chainHead, archived: await archive('completion') };
     if (driftOn) {
-      const ended = await watchDrift(interval);
+      const ended = await watchDrift(watch, driftPolicy!, interval);
       if (ended) return ended;
     }
   }
@@ -281,25 +172,185 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
       ...(driftOn ? { drift } : {}),
     });
   }
-  // Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass.
-  const inconclusive = policy.intervals - passed;
-  const driftNote = driftOn
-    ? `; drift detected in ${drift.detectedWindows} windows, ${drift.notices} revalidation notices`
-    : '';
-  const judged = `${passed} of ${policy.intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}${driftNote}`;
   return {
-    decision:
-      passed > 0
-        ? {
-            verdict: 'pass',
-            reasons: [`${policy.intervals} monitoring intervals completed without a guardrail failure (${judged})`],
-          }
-        : {
-            verdict: 'inconclusive',
-            reasons: [`no monitoring window had enough labelled outcomes to judge (${judged})`],
-          },
+    decision: surveillanceDecision(policy.intervals, passed, driftOn ? drift : null),
     lastInterval: interval - 1,
     chainHead: holder.chainHead,
     archived: await archive('completion'),
   };
+}
+
+/** Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass. */
+function surveillanceDecision(intervals: number, passed: number, drift: DriftCarry | null): Decision {
+  const inconclusive = intervals - passed;
+  const driftNote = drift
+    ? `; drift detected in ${drift.detectedWindows} windows, ${drift.notices} revalidation notices`
+    : '';
+  const judged = `${passed} of ${intervals} windows judged${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}${driftNote}`;
+  return passed > 0
+    ? {
+        verdict: 'pass',
+        reasons: [`${intervals} monitoring intervals completed without a guardrail failure (${judged})`],
+      }
+    : {
+        verdict: 'inconclusive',
+        reasons: [`no monitoring window had enough labelled outcomes to judge (${judged})`],
+      };
+}
+
+/** What one window's drift check reads and updates of the monitoring run. */
+interface DriftWatch {
+  input: MonitoringInput;
+  holder: { releaseId: string; chainHead: ChainHead | null };
+  /** Carried across continue-as-new; updated in place. */
+  drift: DriftCarry;
+  passed(): number;
+  archive(reason: 'completion'): Promise<EvidenceRef[]>;
+  revalidated(outcome: RevalidationOutcome): void;
+}
+
+/** One window's drift: measure, act per policy, record; a result ends surveillance. */
+async function watchDrift(w: DriftWatch, g: DriftPolicy, step: number): Promise<MonitoringResult | null> {
+  const { input, holder, drift } = w;
+  const { request } = input;
+  const policy = request.policy.monitoring;
+  const startedAt = nowIso();
+  const out = await driftActs.observeDrift({
+    releaseId: input.releaseId,
+    request,
+    step,
+    cases: policy.cases,
+    baseline: input.baseline,
+    recent: drift.recent,
+    at: nowIso(),
+  });
+  const judged = judgeDrift(out.measurement, g);
+  // The chain records exactly the judge's verdict, so the audit recomputes it; what was done is in the artifacts.
+  const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
+  const refs = [...out.artifacts];
+  const detected = judged.verdict === 'fail';
+  const action = { input, step, reasons: judged.reasons, drift: out.artifacts[0]! };
+  if (detected && g.onDrift !== 'rollback' && drift.episodeSince === null) {
+    const notice = await notifyDrift(action, g.onDrift);
+    if (notice) {
+      refs.push(notice);
+      drift.notices++;
+    }
+  }
+  const queue = detected && g.onDrift === 'revalidate' ? await queueRevalidation(action) : null;
+  if (queue?.record) refs.push(queue.record);
+  const record: StageRecord = {
+    stage: 'MONITORING',
+    step,
+    startedAt,
+    endedAt: null,
+    decision: null,
+    artifacts: [],
+    chainEntry: null,
+  };
+  await appendChain(holder, record, decision, refs);
+  drift.recent =
+    g.windowsForPerformance > 1
+      ? [...drift.recent, out.measurement.performance.current].slice(-(g.windowsForPerformance - 1))
+      : [];
+  drift.last = decision;
+  if (detected) {
+    drift.detectedWindows++;
+    drift.episodeSince ??= step;
+  } else if (judged.verdict === 'pass') {
+    drift.episodeSince = null;
+  }
+  if (!detected || g.onDrift === 'notify') return null;
+  if (g.onDrift === 'rollback')
+    return { decision, lastInterval: step, chainHead: holder.chainHead, archived: await w.archive('completion') };
+  const next = request.attempt + 1;
+  const reason = `revalidation required: drift detected in monitoring interval ${step + 1}; ${
+    queue?.queued
+      ? `new release ${queue.queued} (attempt ${next}) queued`
+      : `the new release (attempt ${next}) could not be queued: ${queue?.error ?? null}`
+  }`;
+  const revalidation: RevalidationOutcome = {
+    interval: step,
+    reason,
+    queuedReleaseId: queue?.queued ?? null,
+    evidence: refs,
+  };
+  w.revalidated(revalidation);
+  // Surveillance that never judged a window has shown nothing: never a pass, even when it ends for revalidation.
+  const passed = w.passed();
+  const windows = `surveillance ended after ${step + 1} of ${policy.intervals} windows, ${passed} judged by the guardrails`;
+  return {
+    decision:
+      passed > 0
+        ? { verdict: 'pass', reasons: [`${reason}; the release stays in service`, windows, ...judged.reasons.slice(1)] }
+        : {
+            verdict: 'inconclusive',
+            reasons: [
+              `${reason}; no monitoring window had enough labelled outcomes to judge`,
+              windows,
+              ...judged.reasons.slice(1),
+            ],
+          },
+    lastInterval: step,
+    chainHead: holder.chainHead,
+    archived: await w.archive('completion'),
+    revalidation,
+  };
+}
+
+/** A drift action's subject: the window, the judge's reasons and the drift record. */
+interface DriftAction {
+  input: MonitoringInput;
+  step: number;
+  reasons: string[];
+  drift: EvidenceRef;
+}
+
+/** The "revalidation required" notice, best effort: a dead webhook is logged and surveillance goes on. */
+async function notifyDrift(a: DriftAction, onDrift: DriftPolicy['onDrift']): Promise<EvidenceRef | null> {
+  const { input, step } = a;
+  try {
+    return await driftActionActs.notifyRevalidation({
+      releaseId: input.releaseId,
+      modelName: input.request.modelName,
+      candidateVersion: input.request.candidate.version,
+      interval: step,
+      onDrift,
+      reasons: a.reasons,
+      drift: a.drift,
+      at: nowIso(),
+    });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('revalidation notice failed', { releaseId: input.releaseId, interval: step, error: String(err) });
+    return null;
+  }
+}
+
+/** Queue a new release of the same candidate (attempt + 1); a refusal is kept as the reason, never thrown. */
+async function queueRevalidation(
+  a: DriftAction,
+): Promise<{ record: EvidenceRef | null; queued: string | null; error: string | null }> {
+  const { input, step } = a;
+  try {
+    const q = await driftActionActs.requestRevalidation({
+      releaseId: input.releaseId,
+      request: input.request,
+      attempt: input.request.attempt + 1,
+      interval: step,
+      reasons: a.reasons,
+      drift: a.drift,
+      at: nowIso(),
+    });
+    return { record: q.record, queued: q.releaseId, error: null };
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const error = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+    log.warn('revalidation release could not be queued', {
+      releaseId: input.releaseId,
+      interval: step,
+      error: String(err),
+    });
+    return { record: null, queued: null, error };
+  }
 }

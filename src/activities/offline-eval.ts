@@ -8,13 +8,14 @@ import {
   evaluationSplit,
   type CriterionOutcome,
   type DatasetRef,
+  type LeakagePolicy,
   type EvidenceRef,
   type OfflineMeasurement,
   type ReleaseRequest,
 } from '../domain';
 import { evaluateAcceptance, type AcceptanceReport, type ThresholdRule } from '../evaluation';
 import { policyDigest } from '../evidence';
-import { checkLeakage, type LeakageResult } from '../leakage';
+import { checkLeakage, leakageColumns, type LeakageResult } from '../leakage';
 import { scorePair, type Scorer } from '../models';
 import { modelCurves, renderEvaluationReportHtml } from '../report';
 import { armStats, rocAuc } from '../stats';
@@ -116,6 +117,7 @@ async function recordOfflineReport(
         checks: leakage.checks,
         notRun: leakage.notRun,
         findings: leakage.details,
+        notes: leakage.notes,
       },
       report,
     }),
@@ -129,14 +131,16 @@ async function leakageAgainst(
   evaluation: { ref: DatasetRef; table: LockedTable },
   trainingRefs: DatasetRef[],
   tuning: { ref: DatasetRef; table: LockedTable } | null,
+  policy: LeakagePolicy = {},
 ) {
   const trainings = [];
   for (const ref of trainingRefs) {
     const features = evaluation.table.featureNames;
-    trainings.push({ ref, table: (await readDataset(evidence, ref, { slices: [], features })).table });
+    const slices = leakageColumns(policy);
+    trainings.push({ ref, table: (await readDataset(evidence, ref, { slices, features })).table });
   }
   try {
-    return { trainings, leakage: checkLeakage(evaluation, [...trainings, ...(tuning ? [tuning] : [])]) };
+    return { trainings, leakage: checkLeakage(evaluation, [...trainings, ...(tuning ? [tuning] : [])], policy) };
   } catch (e) {
     throw asArtifactFailure('leakage checks', e);
   }
@@ -177,8 +181,11 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
         const features = [...new Set([...candidate.features, ...incumbent.features])];
         heartbeat('models loaded');
 
-        const evaluation = (await readDataset(evidence, evaluationRef, { slices: offline.attributes, features })).table;
-        const tuning = tuningRef ? (await readDataset(evidence, tuningRef, { slices: [], features })).table : null;
+        const slices = [...new Set([...offline.attributes, ...leakageColumns(offline.leakage)])];
+        const evaluation = (await readDataset(evidence, evaluationRef, { slices, features })).table;
+        const tuning = tuningRef
+          ? (await readDataset(evidence, tuningRef, { slices: leakageColumns(offline.leakage), features })).table
+          : null;
         heartbeat('tables read');
         const scores = await scoreTable(candidate, incumbent, evaluation, evaluationRef);
         const tuningScores = tuning ? await scoreTable(candidate, incumbent, tuning, tuningRef!) : null;
@@ -189,6 +196,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
           { ref: evaluationRef, table: evaluation },
           [...trainingRefs],
           tuning ? { ref: tuningRef!, table: tuning } : null,
+          offline.leakage,
         );
         heartbeat('leakage checked');
 

@@ -1,5 +1,6 @@
 export * from './stages';
 export * from './policy';
+export * from './leakage-policy';
 export * from './release';
 export * from './approval';
 export * from './evidence';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { strictObject } from './strict-object';
 import { AcceptancePolicySchema } from './acceptance';
+import { LeakagePolicySchema } from './leakage-policy';
 
 /** What a release can change relative to the incumbent. */
 export const CHANGE_DIMENSIONS = ['code', 'data', 'model', 'labelPolicy', 'featureSchema'] as const;
@@ -199,6 +200,8 @@ export const ReleasePolicySchema = strictObject({
       .default([]),
     /** Criteria registered before training; judged on candidate and incumbent over the same rows. */
     acceptance: AcceptancePolicySchema,
+    /** Leakage checks: label-proxy bar, site column, validation design, waivers. Absent in older policies. */
+    leakage: LeakagePolicySchema.optional(),
   }),
   shadow: strictObject({
     durationSeconds: seconds,

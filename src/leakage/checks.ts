@@ -1,12 +1,12 @@
 /**
- * Leakage checks between a training split and an evaluation split. Pure functions over hashed patient
- * ids, row digests and feature columns; each returns findings with a plain-language reason, and any
- * finding fails the gate (see leakageVerdict). Raw patient ids never enter or leave this module.
+ * Leakage findings, the keyed patient-id hash, patient overlap and the verdict. Each check returns findings with a
+ * plain-language reason, and any finding fails the gate (see leakageVerdict). Raw patient ids never leave here.
  */
 import crypto from 'node:crypto';
-import { rocAuc } from '../stats/auc';
 
-export type LeakageCheck = 'patient-overlap' | 'duplicate-rows' | 'single-feature';
+import type { LeakageCheckName } from '../domain/leakage-policy';
+
+export type LeakageCheck = LeakageCheckName;
 
 export interface LeakageFinding {
   check: LeakageCheck;
@@ -17,6 +17,8 @@ export interface LeakageFinding {
   examples?: string[];
   feature?: string;
   auc?: number;
+  /** The site a per-site finding was judged at. */
+  site?: string;
 }
 
 export class LeakageInputError extends Error {
@@ -66,95 +68,6 @@ function hashedSet(ids: Iterable<string>, split: string): Set<string> {
     out.add(id);
   }
   return out;
-}
-
-/**
- * Digest of one row's feature values (float32 bytes, little-endian, in the given column order). Ids and
- * labels are left out on purpose: a copied example carries a new case id but the same measurements.
- */
-export function featureRowDigests(features: Float32Array, rows: number, cols: number): string[] {
-  if (features.length !== rows * cols)
-    throw new LeakageInputError(`feature matrix has ${features.length} values, expected ${rows} × ${cols}`);
-  const bytes = new Uint8Array(cols * 4);
-  const view = new DataView(bytes.buffer);
-  const out = new Array<string>(rows);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const v = features[r * cols + c]!;
-      view.setFloat32(c * 4, v === 0 ? 0 : v, true); // -0 and 0 are the same measurement
-    }
-    out[r] = crypto.createHash('sha256').update(bytes).digest('hex');
-  }
-  return out;
-}
-
-/** Evaluation rows whose feature digest also occurs in training. */
-export function duplicateRows(
-  trainingDigests: Iterable<string>,
-  evaluationDigests: readonly string[],
-): LeakageFinding[] {
-  const train = new Set(trainingDigests);
-  let count = 0;
-  const examples: string[] = [];
-  for (const d of evaluationDigests) {
-    if (!train.has(d)) continue;
-    count++;
-    if (examples.length < EXAMPLES && !examples.includes(d)) examples.push(d);
-  }
-  if (count === 0) return [];
-  return [
-    {
-      check: 'duplicate-rows',
-      count,
-      examples,
-      reason: `${count} evaluation row(s) have exactly the same feature values as a training row; the model may have memorised them. Remove duplicates across splits.`,
-    },
-  ];
-}
-
-export interface SingleFeatureOptions {
-  /** A feature whose AUC alone is ≥ this (or ≤ 1 − this) nearly determines the label. Default 0.99. */
-  aucLimit?: number;
-}
-
-/**
- * Features that on their own nearly determine the label — typically a post-outcome field (a treatment
- * given because of the outcome) or the label itself under another name.
- */
-export function singleFeatureLeakage(
-  featureNames: readonly string[],
-  features: Float32Array,
-  labels: ArrayLike<number>,
-  options: SingleFeatureOptions = {},
-): LeakageFinding[] {
-  const limit = options.aucLimit ?? 0.99;
-  if (!(limit > 0.5 && limit <= 1)) throw new RangeError(`aucLimit must be in (0.5, 1], got ${limit}`);
-  const cols = featureNames.length;
-  const rows = labels.length;
-  if (features.length !== rows * cols)
-    throw new LeakageInputError(
-      `feature matrix has ${features.length} values, expected ${rows} rows × ${cols} features`,
-    );
-  const findings: LeakageFinding[] = [];
-  const column = new Float64Array(rows);
-  for (let c = 0; c < cols; c++) {
-    for (let r = 0; r < rows; r++) column[r] = features[r * cols + c]!;
-    const auc = rocAuc(column, labels);
-    if (auc === null) continue; // one class only: nothing to separate (the evaluation itself refuses such data)
-    const separates = auc === 1 || auc === 0;
-    if (auc < limit && auc > 1 - limit) continue;
-    const name = featureNames[c]!;
-    const direction = auc >= 0.5 ? 'higher' : 'lower';
-    findings.push({
-      check: 'single-feature',
-      feature: name,
-      auc,
-      reason: separates
-        ? `feature "${name}" alone perfectly separates the classes (every positive has a ${direction} value than every negative); it probably encodes the outcome.`
-        : `feature "${name}" alone has AUC ${auc.toFixed(4)} (limit ${limit}); a single input this predictive usually encodes the outcome.`,
-    });
-  }
-  return findings;
 }
 
 export interface LeakageVerdict {

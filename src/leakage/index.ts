@@ -1,15 +1,21 @@
-/** Train/evaluation leakage checks; a detected leak fails the gate. */
+/** Train/evaluation leakage checks; a detected leak, or a required check that cannot run, fails the gate. */
 export {
-  duplicateRows,
-  featureRowDigests,
   hashPatientId,
   LeakageInputError,
   leakageVerdict,
   patientOverlap,
-  singleFeatureLeakage,
   type LeakageCheck,
   type LeakageFinding,
   type LeakageVerdict,
-  type SingleFeatureOptions,
 } from './checks';
-export { checkLeakage, type LeakageResult } from './splits';
+export { DEFAULT_MAX_FEATURE_AUC, labelProxies, type LabelProxyInput } from './label-proxy';
+export {
+  duplicateFinding,
+  duplicateStats,
+  NEAR_RTOL,
+  type DuplicateStats,
+  type FeatureMatrix,
+} from './near-duplicates';
+export { comparablePatientIds, normalisePatientId } from './patient-ids';
+export { siteHeldOut, temporalOrder } from './split-design';
+export { checkLeakage, leakageColumns, type LeakageResult, type LeakageTable } from './splits';

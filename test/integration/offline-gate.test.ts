@@ -164,7 +164,7 @@ describe('offline gate on the real stack', () => {
     );
     assert.match(
       status.history[1]!.decision!.reasons[0]!,
-      /no leakage \(patient-overlap, duplicate-rows, single-feature\)/,
+      /no leakage \(patient-overlap, duplicate-rows, single-feature, feature-pair\)/,
     );
     const { report } = await reportOf(handle.workflowId);
     assert.deepEqual([report.tables[0].format, report.tables[0].rows], ['parquet', 3000]);

@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  duplicateRows,
-  featureRowDigests,
-  hashPatientId,
-  LeakageInputError,
-  leakageVerdict,
-  patientOverlap,
-  singleFeatureLeakage,
-} from '../../src/leakage';
+import { hashPatientId, labelProxies, LeakageInputError, leakageVerdict, patientOverlap } from '../../src/leakage';
 
 const key = 'test-key';
 const hashed = (ids: string[]) => ids.map((id) => hashPatientId(id, key));
@@ -35,24 +27,7 @@ describe('patientOverlap', () => {
   });
 });
 
-describe('duplicateRows', () => {
-  it('finds evaluation rows whose feature values occur in training, whatever their ids', () => {
-    const train = featureRowDigests(Float32Array.of(1, 2, 3, 4), 2, 2);
-    const evalRows = featureRowDigests(Float32Array.of(3, 4, 5, 6, 1, 2, -0, 2), 4, 2);
-    const [f] = duplicateRows(train, evalRows);
-    assert.equal(f?.count, 2);
-    assert.equal(f?.examples?.length, 2);
-    // -0 and 0 are the same measurement
-    assert.equal(featureRowDigests(Float32Array.of(-0), 1, 1)[0], featureRowDigests(Float32Array.of(0), 1, 1)[0]);
-  });
-
-  it('does not confuse rows that differ in one value or in column order', () => {
-    const train = featureRowDigests(Float32Array.of(1, 2), 1, 2);
-    assert.deepEqual(duplicateRows(train, featureRowDigests(Float32Array.of(2, 1, 1, 2.0000002), 2, 2)), []);
-  });
-});
-
-describe('singleFeatureLeakage', () => {
+describe('labelProxies (single features)', () => {
   const labels = Uint8Array.of(0, 0, 0, 0, 1, 1, 1, 1);
   // columns: honest (overlapping classes), leak (perfectly separates), inverted leak
   const rows = [
@@ -68,12 +43,12 @@ describe('singleFeatureLeakage', () => {
   const features = Float32Array.from(rows.flat());
 
   it('flags a feature that alone separates the classes, in either direction, and not an honest one', () => {
-    const found = singleFeatureLeakage(['honest', 'post_outcome', 'inverted'], features, labels);
+    const found = labelProxies({ featureNames: ['honest', 'post_outcome', 'inverted'], features, labels });
     assert.deepEqual(
       found.map((f) => [f.feature, f.auc]),
       [
         ['post_outcome', 1],
-        ['inverted', 0],
+        ['inverted', 1],
       ],
     );
     assert.match(found[0]!.reason, /"post_outcome" alone perfectly separates the classes/);
@@ -90,15 +65,16 @@ describe('singleFeatureLeakage', () => {
       y[n + i] = 1;
     }
     x[n] = 50; // one positive among the negatives: AUC just under 1
-    const [f] = singleFeatureLeakage(['lab'], x, y);
+    const [f] = labelProxies({ featureNames: ['lab'], features: x, labels: y });
     assert.ok(f && f.auc! < 1 && f.auc! >= 0.99, `auc ${f?.auc}`);
     assert.match(f.reason, /AUC 0\.99\d\d/);
-    assert.deepEqual(singleFeatureLeakage(['lab'], x, y, { aucLimit: 0.999 }), []);
+    // The bound, not the estimate, must reach the bar: 200 rows cannot show AUC ≥ 0.9999.
+    assert.deepEqual(labelProxies({ featureNames: ['lab'], features: x, labels: y }, 0.9999), []);
   });
 
   it('refuses mismatched lengths', () => {
     assert.throws(
-      () => singleFeatureLeakage(['a', 'b'], Float32Array.of(1, 2, 3), Uint8Array.of(0, 1)),
+      () => labelProxies({ featureNames: ['a', 'b'], features: Float32Array.of(1, 2, 3), labels: Uint8Array.of(0, 1) }),
       LeakageInputError,
     );
   });

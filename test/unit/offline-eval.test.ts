@@ -147,11 +147,11 @@ function setCell(bytes: Uint8Array, row: number, column: string, value: string):
 }
 
 describe('OFFLINE_EVAL activity', () => {
-  it('passes clean demo-like data, with all three leakage checks run and none finding anything', async () => {
+  it('passes clean demo-like data, with all four leakage checks run and none finding anything', async () => {
     const { measurement, artifacts, evidence } = await run();
     assert.deepEqual(measurement.leakage, {
       verdict: 'pass',
-      checks: ['patient-overlap', 'duplicate-rows', 'single-feature'],
+      checks: ['patient-overlap', 'duplicate-rows', 'single-feature', 'feature-pair'],
       findings: [],
       notRun: [],
     });

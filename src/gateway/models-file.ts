@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { loadScorer } from '../models';
+import { interfaceForVersion } from '../domain/model-interface';
+import { ModelCardSchema, type ModelCard } from '../domain/model-card';
+import { loadScorer, modelFormatOf } from '../models';
 import { inProcessBackend, RemoteOipBackend, type Backend, type ModelBackends } from './backends';
 import { GatewayRouteTableSchema, type GatewayRouteTable } from './routing';
 
@@ -26,6 +28,12 @@ export const ModelsFileSchema = z
       z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/),
       z
         .object({
+          /**
+           * A model card (YAML/JSON, relative to this file) whose `interface` says how to feed and read the ONNX
+           * versions (feature order, input, score output; per version via `interface.versions`), as a release's card
+           * does: a stock skl2onnx export carries no feature names of its own.
+           */
+          modelCard: z.string().min(1).optional(),
           /** Input contract; default: the features of the first in-process version. */
           features: z.array(z.string().min(1)).min(1).optional(),
           versions: z.record(z.string().min(1).max(64), VersionSchema),
@@ -52,10 +60,14 @@ export async function loadModelsFile(
   for (const [name, m] of Object.entries(doc.models)) {
     const versions = new Map<string, Backend>();
     let features: readonly string[] | undefined = m.features;
+    const card = m.modelCard ? readModelCard(path.resolve(base, m.modelCard), name) : undefined;
     for (const [version, v] of Object.entries(m.versions)) {
       if ('file' in v) {
         const p = path.resolve(base, v.file);
-        const scorer = await loadScorer(fs.readFileSync(p), p);
+        const onnx = card && modelFormatOf(p) === 'onnx' ? { onnx: interfaceForVersion(card, version) } : {};
+        const scorer = await loadScorer(fs.readFileSync(p), p, onnx).catch((err: Error) => {
+          throw new Error(`model "${name}" version ${version} (${p}): ${err.message}`, { cause: err });
+        });
         features ??= scorer.features;
         versions.set(version, inProcessBackend(version, scorer));
       } else {
@@ -87,4 +99,20 @@ export async function loadModelsFile(
     });
   }
   return out;
+}
+
+/** A models file's model card: parsed as a release's card is, its errors naming the file. */
+function readModelCard(file: string, model: string): ModelCard {
+  let raw: unknown;
+  try {
+    raw = YAML.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`model "${model}": cannot read its model card ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = ModelCardSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new Error(
+      `model "${model}": model card ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(card)'}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
 }

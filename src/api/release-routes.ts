@@ -9,8 +9,9 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { Hono } from 'hono';
-import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor } from '../domain';
+import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor, type ReleaseExecution } from '../domain';
 import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import type { Logger } from '../logging/logger';
@@ -69,9 +70,14 @@ export function registerReleaseRoutes(api: Hono, deps: Deps): void {
   api.get('/releases/:id', async (c) => {
     const releaseId = c.req.param('id');
     try {
-      return c.json(
-        await withTimeout(client.workflow.getHandle(releaseId).query(releaseStatusQuery), QUERY_TIMEOUT_MS),
-      );
+      const handle = client.workflow.getHandle(releaseId);
+      // The run as Temporal sees it beside the workflow's own status: a failed run, a retried activity.
+      const [status, described] = await Promise.all([
+        withTimeout(handle.query(releaseStatusQuery), QUERY_TIMEOUT_MS),
+        describeOrNull(handle).catch(() => null),
+      ]);
+      const execution = executionOf(described);
+      return c.json(execution ? { ...status, execution } : status);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ApiError(404, `no release ${releaseId}`);
       // A query is answered by a worker: none polling means the server times out (or we do first).
@@ -84,6 +90,21 @@ export function registerReleaseRoutes(api: Hono, deps: Deps): void {
   });
 
   registerServiceApproval(api, deps);
+}
+
+/** Run status and pending activities (attempt, last failure) from Temporal's describe; null if unavailable. */
+export function executionOf(d: WorkflowExecutionDescription | null): ReleaseExecution | null {
+  if (!d) return null;
+  const pending = d.raw?.pendingActivities ?? [];
+  return {
+    status: d.status.name,
+    pendingActivities: pending.map((a) => ({
+      activity: a.activityType?.name ?? '?',
+      attempt: a.attempt ?? 1,
+      lastFailure: a.lastFailure?.message ?? null,
+      lastFailureType: a.lastFailure?.applicationFailureInfo?.type ?? null,
+    })),
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Decision, ReleaseStatus, SignatureRecord } from '../domain';
+import type { Decision, PendingActivity, ReleaseStatus, SignatureRecord } from '../domain';
 import type { ReleaseSummary } from './api-client';
 
 /** Plain-text table: left-aligned columns, two spaces apart. */
@@ -49,6 +49,10 @@ export function formatStatus(s: ReleaseStatus): string {
     ['roles', `required ${s.requiredRoles.join(', ') || '-'}; pending ${s.pendingRoles.join(', ') || '-'}`],
   ];
   if (s.approvalDeadline) kv.push(['approve by', s.approvalDeadline]);
+  // From Temporal's describe: a run that ended without an outcome, an activity being retried.
+  if (s.execution && s.execution.status !== 'RUNNING' && !s.outcome)
+    kv.push(['run', `${s.execution.status} without an outcome (see \`temporal workflow show -w ${s.releaseId}\`)`]);
+  for (const a of s.execution?.pendingActivities ?? []) kv.push(['activity', pendingActivityLine(a)]);
   if (s.routes) {
     const canary = s.routes.canary ? `; canary ${s.routes.canary.model} at ${s.routes.canary.percent}%` : '';
     const shadow = s.routes.shadow ? `; shadow ${s.routes.shadow.model} mirroring ${s.routes.shadow.percent}%` : '';
@@ -111,4 +115,10 @@ export function formatStatus(s: ReleaseStatus): string {
     );
   }
   return lines.join('\n');
+}
+
+/** `observeShadow attempt 3; last error VigilX: message` — what a stage is doing while it retries. */
+export function pendingActivityLine(a: PendingActivity): string {
+  const err = a.lastFailure ? `; last error ${a.lastFailureType ? `${a.lastFailureType}: ` : ''}${a.lastFailure}` : '';
+  return `${a.activity} attempt ${a.attempt}${err}`;
 }

@@ -2,7 +2,7 @@
 import { isTerminal, type ReleaseStatus } from '../domain';
 import { ApiClientError, type ApiClient } from './api-client';
 import { Exit } from './context';
-import { formatDecision, stageLabel } from './format';
+import { formatDecision, pendingActivityLine, stageLabel } from './format';
 
 /** One line of `vigil release watch` (printed as text, or as JSON with --json). */
 export type WatchEvent =
@@ -24,6 +24,16 @@ export type WatchEvent =
       verdict: string;
       reasons: string[];
     }
+  | {
+      /** An activity of the current stage is being retried (attempt > 1), with its last error. */
+      event: 'retry';
+      releaseId: string;
+      stage: string;
+      activity: string;
+      attempt: number;
+      lastFailure: string | null;
+      lastFailureType: string | null;
+    }
   | { event: 'end'; releaseId: string; outcome: string; reason: string | null; at: string };
 
 const MAX_CONSECUTIVE_POLL_FAILURES = 5;
@@ -35,7 +45,7 @@ export async function watch(
   intervalMs: number,
   emit: (e: WatchEvent) => void,
 ): Promise<number> {
-  const seen = { decided: new Map<number, boolean>(), awaitingAnnounced: false };
+  const seen = { decided: new Map<number, boolean>(), awaitingAnnounced: false, attempts: new Map<string, number>() };
   let failures = 0;
   for (;;) {
     let s: ReleaseStatus;
@@ -51,6 +61,17 @@ export async function watch(
       throw err;
     }
     emitNew(releaseId, s, seen, emit);
+    // A run that ended without an outcome (a failed or terminated workflow) ends the watch too.
+    if (!isTerminal(s.stage) && s.execution && s.execution.status !== 'RUNNING') {
+      emit({
+        event: 'end',
+        releaseId,
+        outcome: s.execution.status,
+        reason: `the workflow run is ${s.execution.status} without an outcome (stage ${s.stage})`,
+        at: '',
+      });
+      return Exit.refused;
+    }
     if (isTerminal(s.stage)) {
       const last = s.history.at(-1);
       emit({ event: 'end', releaseId, outcome: s.stage, reason: s.reason, at: last?.endedAt ?? last?.startedAt ?? '' });
@@ -64,7 +85,7 @@ export async function watch(
 function emitNew(
   releaseId: string,
   s: ReleaseStatus,
-  seen: { decided: Map<number, boolean>; awaitingAnnounced: boolean },
+  seen: { decided: Map<number, boolean>; awaitingAnnounced: boolean; attempts: Map<string, number> },
   emit: (e: WatchEvent) => void,
 ): void {
   s.history.forEach((r, i) => {
@@ -86,6 +107,12 @@ function emitNew(
       });
     }
   });
+  // After the stage entries: the current stage's activity being retried, once per new attempt.
+  for (const a of s.execution?.pendingActivities ?? []) {
+    if (a.attempt <= 1 || (seen.attempts.get(a.activity) ?? 1) >= a.attempt) continue;
+    seen.attempts.set(a.activity, a.attempt);
+    emit({ event: 'retry', releaseId, stage: s.stage, ...a });
+  }
   if (s.stage === 'AWAITING_APPROVAL' && s.dossier && !seen.awaitingAnnounced) {
     seen.awaitingAnnounced = true;
     emit({
@@ -109,6 +136,8 @@ export function describeEvent(e: WatchEvent): string {
         : `${e.at}  ${stageLabel(e)} started`;
     case 'decision':
       return `${e.at}  ${stageLabel(e)} ${formatDecision(e)}`;
+    case 'retry':
+      return `${e.stage} retrying ${pendingActivityLine(e)}`;
     case 'end':
       return `${e.at}  release ${e.releaseId} ended ${e.outcome}${e.reason ? `: ${e.reason}` : ''}`;
   }

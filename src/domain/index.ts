@@ -2,6 +2,7 @@ export * from './stages';
 export * from './policy';
 export * from './leakage-policy';
 export * from './release';
+export * from './execution';
 export * from './approval';
 export * from './evidence';
 export * from './errors';

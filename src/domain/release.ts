@@ -5,6 +5,7 @@ import { ModelInterfaceSchema } from './model-interface';
 import { Sha256Hex, type ChainHead, type EvidenceRef } from './evidence';
 import { ReleasePolicySchema, type Role } from './policy';
 import type { ShadowAdjudicationStatus } from './shadow-adjudication';
+import type { ReleaseExecution } from './execution';
 import type { Decision, Outcome, Stage } from './stages';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and "-", at most 48');
@@ -188,6 +189,8 @@ export interface ReleaseStatus {
   /** Present once the canary has waited for a person (pause step or escalation). */
   canaryHold?: CanaryHold | null;
   canaryDecisions?: CanaryDecisionRecord[];
+  /** The run as Temporal describes it (set by the API): failed runs and retried activities show here. */
+  execution?: ReleaseExecution;
   /**
    * The outcome decided but its chain entry not yet stored: `stage` and `outcome` still show the release as
    * unfinished, since an outcome is reported only once it is on record.

@@ -98,19 +98,7 @@ export async function runSequentialCanary(
     for (let extension = 0; ; extension++) {
       hooks.beforeLook(i, extension);
       await sleep(step.bakeSeconds * 1000);
-      const out = await acts.observeLive({
-        releaseId,
-        request,
-        mode: 'canary',
-        step: i,
-        percent: step.percent,
-        cases: step.cases,
-        baseline: null,
-        at: nowIso(),
-        extension,
-        interval: look,
-        ...(scenario ? { scenario } : {}),
-      });
+      const out = await observeCanary(releaseId, request, { step: i, extension, interval: look }, scenario);
       look++;
       history.push(out.measurement);
       const judged = judgeGuardrailsSequential(history, g, {
@@ -200,6 +188,29 @@ export async function runSequentialCanary(
     }
   }
   return { failure: null, carry: take() };
+}
+
+/** One canary interval's live measurement (the step's percentage and case count, from the policy). */
+function observeCanary(
+  releaseId: string,
+  request: ReleaseRequest,
+  at: { step: number; extension: number; interval: number },
+  scenario: TrafficScenario | undefined,
+) {
+  const step = request.policy.canary.steps[at.step]!;
+  return acts.observeLive({
+    releaseId,
+    request,
+    mode: 'canary',
+    step: at.step,
+    percent: step.percent,
+    cases: step.cases,
+    baseline: null,
+    at: nowIso(),
+    extension: at.extension,
+    interval: at.interval,
+    ...(scenario ? { scenario } : {}),
+  });
 }
 
 /**

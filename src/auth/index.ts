@@ -11,6 +11,7 @@ export {
   type IdentityProvider,
   type UserRole,
 } from './users';
+export { DEFAULT_SIGNATURE_MEANINGS, meaningRefusal, meaningsFor } from './meanings';
 export { SessionStore, DEFAULT_SESSION, tokensEqual, type Session, type SessionOptions } from './sessions';
 export { LoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './throttle';
 export { JsonLinesAuditLog, MemoryAuditLog, type AuthAuditLog, type AuthEvent, type AuthEventType } from './audit';

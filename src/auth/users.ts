@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { RoleSchema } from '../domain/policy';
+import { RoleSchema, type Role } from '../domain/policy';
 import { burnPasswordCheck, isPasswordHash, verifyPassword } from './passwords';
 
 /** Signing roles (qa, clinical, regulatory) plus `auditor`: read-only access to every release's timeline. */
@@ -14,6 +14,8 @@ export interface Identity {
   /** Printed name, as it appears in the signature manifestation (21 CFR 11.50). */
   name: string;
   roles: UserRole[];
+  /** IANA time zone the signer works in (users file `timeZone`); signatures show their time there and in UTC. */
+  timeZone?: string;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface IdentityProvider {
   authenticate(username: string, password: string): Promise<Identity | null>;
   /** Current identity for a user id (roles may have changed since login); null if removed or disabled. */
   lookup(id: string): Identity | null;
+  /** The defined signature meanings for a role (src/auth/meanings.ts); absent: the defaults. */
+  signatureMeanings?(role: Role): readonly string[];
 }
 
 const UserEntrySchema = z.object({
@@ -38,14 +42,35 @@ const UserEntrySchema = z.object({
       'must be a scrypt hash (scrypt$N$r$p$salt$hash; make one with `npx tsx src/auth/hash-cli.ts`)',
     ),
   disabled: z.boolean().default(false),
+  timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Berlin').optional(),
 });
-export const UsersFileSchema = z.object({ users: z.array(UserEntrySchema) }).superRefine((f, ctx) => {
-  const seen = new Set<string>();
-  f.users.forEach((u, i) => {
-    if (seen.has(u.id)) ctx.addIssue({ code: 'custom', path: ['users', i, 'id'], message: `duplicate user ${u.id}` });
-    seen.add(u.id);
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Per role, the meanings a signature may carry (e.g. qa: [reviewed, approved]); absent roles get the defaults. */
+const MeaningsSchema = z
+  .object(
+    Object.fromEntries(
+      RoleSchema.options.map((r) => [r, z.array(z.string().min(3).max(200)).min(1).max(20).optional()]),
+    ) as Record<Role, z.ZodOptional<z.ZodArray<z.ZodString>>>,
+  )
+  .strict();
+export const UsersFileSchema = z
+  .object({ users: z.array(UserEntrySchema), meanings: MeaningsSchema.optional() })
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.users.forEach((u, i) => {
+      if (seen.has(u.id)) ctx.addIssue({ code: 'custom', path: ['users', i, 'id'], message: `duplicate user ${u.id}` });
+      seen.add(u.id);
+    });
   });
-});
 export type UsersFile = z.infer<typeof UsersFileSchema>;
 
 export class UsersFileError extends Error {
@@ -55,9 +80,15 @@ export class UsersFileError extends Error {
 /** The local default: a YAML file of users, roles and scrypt hashes, read once at start. */
 export class FileIdentityProvider implements IdentityProvider {
   private readonly byId: Map<string, UsersFile['users'][number]>;
+  private readonly meanings: UsersFile['meanings'];
 
   constructor(file: UsersFile) {
     this.byId = new Map(file.users.map((u) => [u.id, u]));
+    this.meanings = file.meanings;
+  }
+
+  signatureMeanings(role: Role): readonly string[] {
+    return this.meanings?.[role] ?? [];
   }
 
   static fromYaml(text: string, source = 'users file'): FileIdentityProvider {
@@ -95,7 +126,7 @@ export class FileIdentityProvider implements IdentityProvider {
 }
 
 function toIdentity(u: UsersFile['users'][number]): Identity {
-  return { id: u.id, name: u.name, roles: [...u.roles] };
+  return { id: u.id, name: u.name, roles: [...u.roles], ...(u.timeZone ? { timeZone: u.timeZone } : {}) };
 }
 
 /** No users configured: nobody can log in (the UI says so). */

@@ -56,19 +56,35 @@ export async function withDossierPage<T>(
   }
 }
 
-export function renderPdf(html: string, out: string, executablePath = CHROMIUM_PATH): Promise<void> {
+/**
+ * The dossier page printed to PDF (A4, print stylesheet). The PDF carries the dossier's root digest — the digest
+ * approvers sign — in its document title (PDF metadata) and in every page's footer; the page's content is the
+ * stored page's, unchanged.
+ */
+export async function dossierPdf(html: string, indexSha256: string, executablePath = CHROMIUM_PATH): Promise<Buffer> {
+  const titled = html.replace(/<title>([^<]*)<\/title>/, `<title>$1 (dossier sha256 ${indexSha256})</title>`);
   return withDossierPage(
-    html,
-    async (page) => {
-      await page.pdf({
-        path: out,
+    titled,
+    async (page) =>
+      page.pdf({
         format: 'A4',
         printBackground: true,
-        margin: { top: '12mm', bottom: '12mm', left: '10mm', right: '10mm' },
-      });
-    },
+        displayHeaderFooter: true,
+        headerTemplate: '<span></span>',
+        footerTemplate: `<div style="font-size:7px;width:100%;padding:0 10mm;font-family:monospace;display:flex;justify-content:space-between"><span>dossier sha256 ${indexSha256}</span><span><span class="pageNumber"></span> / <span class="totalPages"></span></span></div>`,
+        margin: { top: '12mm', bottom: '16mm', left: '10mm', right: '10mm' },
+      }),
     executablePath,
   );
+}
+
+export async function renderPdf(
+  html: string,
+  out: string,
+  indexSha256: string,
+  executablePath = CHROMIUM_PATH,
+): Promise<void> {
+  fs.writeFileSync(out, await dossierPdf(html, indexSha256, executablePath));
 }
 
 export interface DossierExportDeps {
@@ -103,7 +119,7 @@ export async function exportDossier(
     }
     const { html } = await readDossierHtml(deps.evidence, ref);
     if (o.html) fs.writeFileSync(o.html, html);
-    if (o.pdf) await renderPdf(html, o.pdf, o.chromium ?? CHROMIUM_PATH);
+    if (o.pdf) await renderPdf(html, o.pdf, ref.sha256, o.chromium ?? CHROMIUM_PATH);
     deps.stdout(
       `exported dossier ${ref.sha256} of ${status.releaseId}${o.pdf ? ` to ${o.pdf}` : ''}${o.html ? ` and ${o.html}` : ''}\n`,
     );

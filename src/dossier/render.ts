@@ -14,8 +14,10 @@ import { canaryPlan, measurementSources, openRisks, shadowFindings } from './rev
  * Scoped under `.dossier`, so the web UI can show the stored page inside its own layout unchanged; the print
  * rules make the browser's "Save as PDF" and `vigil dossier export --pdf` give the same document.
  */
+/** The standalone page's own rules (not taken into the web UI, which has its own page layout). */
+const PAGE_CSS = 'body{margin:0 auto;max-width:1200px;padding:1.5em}@media print{body{max-width:none;padding:0}}';
+
 export const DOSSIER_CSS = `
-body{margin:0 auto;max-width:1200px;padding:1.5em}
 .dossier{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:14px;line-height:1.45;color:#111}
 .dossier h1{font-size:1.7em;margin:.2em 0}.dossier h2{font-size:1.3em;margin:1.6em 0 .4em;border-bottom:2px solid #1f4e9c;padding-bottom:.15em}
 .dossier h3{font-size:1.1em;margin:1.1em 0 .3em}
@@ -27,7 +29,7 @@ body{margin:0 auto;max-width:1200px;padding:1.5em}
 .dossier .warn-box{background:#fff4e0;border-left:4px solid #a15c00;padding:.6em 1em}.dossier .notice-box{background:#e9f5ec;border-left:4px solid #0a6b2d;padding:.6em 1em}
 .dossier .wide{overflow-x:auto;max-width:100%}.dossier .figures{display:flex;flex-wrap:wrap;gap:1em}.dossier figure{margin:0}
 .dossier svg{max-width:100%;height:auto}
-@media print{body{max-width:none;padding:0}.dossier{font-size:11px}.dossier h2{break-after:avoid}.dossier table,.dossier figure{break-inside:avoid}.dossier .wide{overflow:visible}}
+@media print{.dossier{font-size:11px}.dossier h2{break-after:avoid}.dossier table,.dossier figure{break-inside:avoid}.dossier .wide{overflow:visible}}
 `;
 
 const fmt = (x: number | null | undefined) =>
@@ -296,7 +298,8 @@ export function renderDossierHtml(d: DossierData, modelCard: FdaModelCard | null
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${esc(`Release dossier: ${r.modelName} ${r.candidate.version}`)}</title>`,
-    `<style>${DOSSIER_CSS}</style>`,
+    `<style>${PAGE_CSS}</style>`,
+    `<style data-dossier>${DOSSIER_CSS}</style>`,
     '</head><body>',
     '<div class="dossier">',
     '<header>',

@@ -30,6 +30,7 @@ export function formatInZone(iso: string, timeZone: string): string {
 /** The instant in `timeZone` (with the zone's name) and in UTC; UTC alone when no zone is known or it is UTC. */
 export function formatLocalAndUtc(iso: string, timeZone?: string | null): string {
   const utc = formatInZone(iso, 'UTC');
+  if (Number.isNaN(new Date(iso).getTime())) return iso;
   if (!timeZone || timeZone === 'UTC' || timeZone === 'Etc/UTC') return utc;
   return `${formatInZone(iso, timeZone)} (${timeZone}) · ${utc}`;
 }

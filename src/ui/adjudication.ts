@@ -13,7 +13,8 @@ import { AdjudicationRefusal, adjudicationInput, adjudicatorRoles, submitAdjudic
 import type { Identity, Session } from '../auth';
 import type { ReleaseStatus, ShadowAdjudicationStatus } from '../domain';
 import type { UiDeps } from './deps';
-import { layout, type PageContext } from './views';
+import { layout, when, type PageContext } from './views';
+import { formatLocalAndUtc } from '../report/time';
 
 type Env = { Variables: { session: Session | null; user: Identity | null } };
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -126,20 +127,27 @@ export function adjudicationPage(
 <p><a href="${base}">Back to the release</a></p>
 ${d.notice ? html`<p class="notice" role="status" data-testid="adjudicated">${d.notice}</p>` : ''}
 ${d.error ? html`<p class="alert" role="alert" id="adjudication-error">${d.error}</p>` : ''}
-${a ? progress(a) : html`<p>No disagreement sample yet (stage ${s.stage}).</p>`}
+${
+  // One empty state, never two: no sample yet, or a shadow run without disagreements.
+  !a
+    ? html`<p data-testid="adjudication-empty">No disagreement sample yet: it is drawn when the shadow run ends (stage now ${s.stage}).</p>`
+    : !a.sample
+      ? html`${progress(a, ctx)}<p data-testid="adjudication-empty">The shadow run found no disagreements, so there is nothing to adjudicate.</p>`
+      : html`${progress(a, ctx)}
 <p class="hint">For each case: which model made the right call at the operating threshold? Judge from the inputs, as you would at the bedside.
 Other reviewers' verdicts are not shown. Do not enter identifying information in comments.</p>
 ${d.blocked ? html`<p data-testid="blocked">${d.blocked}</p>` : ''}
-${d.sample === null ? '' : 'error' in d.sample ? html`<p class="alert" role="alert">${d.sample.error}</p>` : cases(ctx, base, d.sample, a!, d.user, d.blocked)}`,
+${d.sample === null ? '' : 'error' in d.sample ? html`<p class="alert" role="alert">${d.sample.error}</p>` : cases(ctx, base, d.sample, a, d.user, d.blocked)}`
+}`,
   );
 }
 
-function progress(a: ShadowAdjudicationStatus): Html {
+function progress(a: ShadowAdjudicationStatus, ctx: PageContext): Html {
   return html`<dl class="kv">
   <dt>Status</dt><dd data-testid="adjudication-open">${a.open ? 'open' : 'closed'}</dd>
   <dt>Adjudicated cases</dt><dd data-testid="adjudication-progress">${a.adjudicatedCases} of ${a.required} required (${a.sampled} sampled)</dd>
-  <dt>Closes by</dt><dd>${a.deadline}</dd>
-  <dt>Sample</dt><dd>${a.sample ? html`<span class="digest">${a.sample.key}</span>` : 'none (no disagreements)'}</dd>
+  <dt>Closes by</dt><dd>${when(a.deadline, ctx.user?.timeZone)}</dd>
+  ${a.sample ? html`<dt>Sample</dt><dd><span class="digest">${a.sample.key}</span></dd>` : ''}
   ${a.tally ? html`<dt>Result</dt><dd>candidate right ${a.tally.candidateRight}, production right ${a.tally.productionRight}, unclear ${a.tally.unclear}</dd>` : ''}
 </dl>`;
 }
@@ -166,7 +174,7 @@ function cases(
         ? Object.entries(c.features)
             .map(([f, v]) => `${f} ${v === null ? '—' : v.toFixed(2)}`)
             .join(' · ')
-        : `not recorded by the gateway${c.predictedAt ? `; scored at ${c.predictedAt}` : ''}`
+        : `not recorded by the gateway${c.predictedAt ? `; scored at ${formatLocalAndUtc(c.predictedAt, ctx.user?.timeZone)}` : ''}`
     }</span></td>
 <td>${count}</td>
 <td>${mine ? html`<span data-testid="mine">${mine.verdict}</span>` : blocked ? '' : verdictForm(ctx, base, c.sampleId, roles)}</td></tr>`;

@@ -29,6 +29,8 @@ export interface UiDeps {
   clientAddress?: (c: Context) => string;
   /** How long a repeated submission waits for a concurrent identical one to land (idempotency). */
   duplicateWaitMs?: number;
+  /** Chromium for printing dossiers to PDF on the server; absent or null: no server-side PDF (the page says how). */
+  chromiumPath?: string | null;
 }
 
 /** The hono environment of the UI: the session middleware sets `session` and `user` (null when signed out). */

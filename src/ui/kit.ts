@@ -67,7 +67,7 @@ export function createUiKit(deps: UiDeps): UiKit {
         loginPage({
           next: c.req.method === 'GET' ? c.req.path : '/ui/inbox',
           usersConfigured: deps.usersConfigured,
-          error: 'Please sign in.',
+          notice: 'Please sign in.',
         }),
         401,
       ),

@@ -1,22 +1,27 @@
-/** What a release page shows besides the status: the sign form's state and the OFFLINE_EVAL report. */
-import type { Identity } from '../auth';
-import { RoleSchema, type ReleaseStatus, type Role } from '../domain';
+/** What a release page shows besides the status: the sign form's state and the dossier the digest names. */
+import { meaningsFor, type Identity, type IdentityProvider } from '../auth';
+import { RoleSchema, type EvidenceRef, type ReleaseStatus, type Role } from '../domain';
+import { latestDossierRef } from '../dossier/export';
 import type { UiDeps } from './deps';
-import type { releasePage, SignFormState } from './views';
+import type { SignFormState } from './views';
 
 const SIGNING_ROLES = RoleSchema.options;
-
-/** The report part of the release page: the HTML, an error, or null when there is no report yet. */
-export type EvaluationReport = Parameters<typeof releasePage>[1]['report'];
 
 /** The roles this user holds that are still pending on the release. */
 export function eligibleRoles(user: Identity, status: ReleaseStatus): Role[] {
   return status.pendingRoles.filter((r) => (user.roles as string[]).includes(r));
 }
 
-/** Which roles the user may sign as, or why they may not sign at all. */
-export function signFormState(user: Identity, status: ReleaseStatus): SignFormState {
+/** Which roles the user may sign as (with each role's defined meanings), or why they may not sign at all. */
+export function signFormState(
+  user: Identity,
+  status: ReleaseStatus,
+  identities: Pick<IdentityProvider, 'signatureMeanings'>,
+): SignFormState {
   const mine = eligibleRoles(user, status);
+  const meanings = Object.fromEntries(mine.map((r) => [r, meaningsFor(identities, r)])) as Partial<
+    Record<Role, string[]>
+  >;
   const signingRoles = user.roles.filter((r): r is Role => (SIGNING_ROLES as readonly string[]).includes(r));
   let blockedReason: string | null = null;
   if (status.submittedBy === user.id)
@@ -25,23 +30,54 @@ export function signFormState(user: Identity, status: ReleaseStatus): SignFormSt
   else if (signingRoles.length === 0) blockedReason = 'Your account has no signing role (read-only access).';
   else if (mine.length === 0)
     blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
-  return { eligibleRoles: mine, blockedReason };
+  return { eligibleRoles: mine, meanings, blockedReason };
 }
 
-/** The OFFLINE_EVAL report fragment, read back through the evidence store (which re-hashes it). */
-export async function evaluationReport(
+/** The dossier document as the release page shows it: its scoped stylesheet and body, and which refs were read. */
+export type DossierDocument =
+  | { css: string; body: string; index: EvidenceRef; html: EvidenceRef; modelCard: EvidenceRef | null; final: boolean }
+  | { error: string }
+  | null;
+
+/**
+ * The dossier the digest names, read from the store on every view: the index by its digest, then the HTML page
+ * the index names by its digest (the store re-hashes both; a mismatch is shown, never the content). While sign-off
+ * is open that is the dossier being signed; afterwards, the final one with the sign-offs.
+ */
+export async function dossierDocument(
   deps: Pick<UiDeps, 'evidence' | 'log'>,
   status: ReleaseStatus,
-): Promise<EvaluationReport> {
-  const stage = [...status.history].reverse().find((h) => h.stage === 'OFFLINE_EVAL' && h.decision);
-  const ref = stage?.artifacts.find((a) => a.mediaType.startsWith('text/html'));
-  if (!ref) return null;
+): Promise<DossierDocument> {
+  const index = status.stage === 'AWAITING_APPROVAL' ? status.dossier : latestDossierRef(status);
+  if (!index) return null;
   try {
-    return { html: Buffer.from(await deps.evidence.getBytes(ref.key, ref.sha256)).toString('utf8'), key: ref.key };
-  } catch (err) {
-    deps.log.warn({ key: ref.key, err: String(err) }, 'ui: evaluation report unreadable');
+    const parsed = JSON.parse(Buffer.from(await deps.evidence.getBytes(index.key, index.sha256)).toString('utf8')) as {
+      html?: EvidenceRef;
+      modelCardRecord?: { html?: EvidenceRef };
+    };
+    if (!parsed.html) throw new Error(`${index.key} is not a dossier index with an HTML page`);
+    const page = Buffer.from(await deps.evidence.getBytes(parsed.html.key, parsed.html.sha256)).toString('utf8');
     return {
-      error: `The evaluation report ${ref.key} could not be read or failed its digest check: ${(err as Error).message}`,
+      ...splitDossierPage(page),
+      index,
+      html: parsed.html,
+      modelCard: parsed.modelCardRecord?.html ?? null,
+      final: index.sha256 !== status.dossier?.sha256,
+    };
+  } catch (err) {
+    deps.log.warn({ key: index.key, err: String(err) }, 'ui: dossier unreadable');
+    return {
+      error: `The dossier ${index.key} could not be read or failed its digest check: ${(err as Error).message}`,
     };
   }
+}
+
+/**
+ * The stored page's scoped stylesheet and its `.dossier` body. Pages stored before the stylesheet was scoped have
+ * no `<style data-dossier>`: their body is shown under the UI's own styles (their global rules would restyle it).
+ */
+export function splitDossierPage(page: string): { css: string; body: string } {
+  const css = /<style data-dossier>([\s\S]*?)<\/style>/.exec(page)?.[1] ?? '';
+  const body = /<body>([\s\S]*)<\/body>/.exec(page)?.[1] ?? page;
+  return { css: css.replace(/<\//g, ''), body: css ? body : `<div class="dossier">${body}</div>` };
 }

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import { SearchAttr } from '../domain/messages';
 import type { UiDeps, UiEnv } from './deps';
 import type { UiKit } from './kit';
-import { eligibleRoles, evaluationReport, signFormState } from './release-data';
+import { dossierDocument, eligibleRoles, signFormState } from './release-data';
 import { inboxPage, releasePage, releasesPage, type InboxRow } from './views';
 
 const LIST_LIMIT = 100;
@@ -60,8 +60,8 @@ export function registerReleaseRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit)
     return c.html(
       releasePage(kit.ctxOf(c), {
         status,
-        report: await evaluationReport(deps, status),
-        sign: signFormState(user, status),
+        dossier: await dossierDocument(deps, status),
+        sign: signFormState(user, status, deps.identities),
       }),
     );
   });

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { registerAdjudicationRoutes } from './adjudication';
 import { registerAuthRoutes } from './auth-routes';
+import { registerDossierRoutes } from './dossier-routes';
 import type { UiDeps, UiEnv } from './deps';
 import { createUiKit, UiPageError, type UiKit } from './kit';
 import { registerUiMiddleware } from './middleware';
@@ -26,6 +27,7 @@ export function createUiRoutes(deps: UiDeps): Hono<UiEnv> {
   registerAuthRoutes(ui, deps, kit);
   registerReleaseRoutes(ui, deps, kit);
   registerSignRoutes(ui, deps, kit);
+  registerDossierRoutes(ui, deps, kit);
   registerTimelineRoutes(ui, deps, kit);
   // Clinical adjudication of shadow disagreements (./adjudication.ts).
   registerAdjudicationRoutes(ui, deps, kit);

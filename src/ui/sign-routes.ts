@@ -4,12 +4,12 @@
  */
 import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Identity } from '../auth';
+import { meaningRefusal, type Identity } from '../auth';
 import { ApprovalInputSchema, RoleSchema, type ApprovalInput, type Role } from '../domain';
 import { SignOffRefusal, submitSignature } from '../api/sign-off';
 import type { UiDeps, UiEnv } from './deps';
 import { str, type UiKit } from './kit';
-import { evaluationReport, signFormState } from './release-data';
+import { dossierDocument, signFormState } from './release-data';
 import { errorPage, releasePage, signedPage } from './views';
 
 type SignValues = { meaning: string; reason: string; role: string; decision: string };
@@ -47,6 +47,10 @@ async function sign(
   if (!role.success) return refuse(400, `unknown role "${values.role}"`);
   // The role is checked against the session's identity: holding it is an authorization question (403).
   if (!user.roles.includes(role.data)) return refuse(403, `you (${user.id}) do not hold the role ${role.data}`);
+
+  // The meaning comes from the role's defined list (users file `meanings`), never free text.
+  const badMeaning = meaningRefusal(deps.identities, role.data, values.meaning);
+  if (badMeaning) return refuse(400, badMeaning);
 
   const again = await reauthenticate(c, deps, kit, user, releaseId, str(form.password));
   if ('status' in again) return refuse(again.status, again.message);
@@ -90,9 +94,9 @@ function refusalPage(
     });
     const current = await kit.statusOrNull(releaseId);
     if (!current) return c.html(errorPage(kit.ctxOf(c), 'Signature refused', message), status);
-    const sign = { ...signFormState(user, current), error: message, values };
-    const report = await evaluationReport(deps, current);
-    return c.html(releasePage(kit.ctxOf(c), { status: current, report, sign }), status);
+    const sign = { ...signFormState(user, current, deps.identities), error: message, values };
+    const dossier = await dossierDocument(deps, current);
+    return c.html(releasePage(kit.ctxOf(c), { status: current, dossier, sign }), status);
   };
 }
 
@@ -144,6 +148,7 @@ function approvalInput(
     meaning: values.meaning,
     reason: values.reason,
     dossierSha256,
+    ...(signer.timeZone ? { timeZone: signer.timeZone } : {}),
   });
   if (parsed.success) return parsed.data;
   return {

@@ -19,6 +19,11 @@ code, .digest { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; fon
 .pass, .ok { color:var(--ok); } .fail, .bad { color:var(--bad); } .inconclusive, .warn { color:var(--warn); }
 .alert { padding:.75rem 1rem; border-left:4px solid var(--bad); background:#fdecee; margin:1rem 0; }
 .notice { padding:.75rem 1rem; border-left:4px solid var(--ok); background:#e9f5ec; margin:1rem 0; }
+.info { padding:.75rem 1rem; border-left:4px solid var(--accent); background:#eef3fc; margin:1rem 0; }
+td, th { overflow-wrap:anywhere; }
+table.decisions { table-layout:fixed; } table.decisions col.c-stage { width:11rem; } table.decisions col.c-step { width:3.5rem; }
+table.decisions col.c-verdict { width:7rem; } table.decisions col.c-time { width:13rem; }
+.dossier-frame { border:1px solid var(--line); border-radius:4px; padding:.5rem 1rem; overflow-x:auto; max-width:100%; }
 form.stack { display:grid; gap:.75rem; max-width:40rem; } label { font-weight:600; display:block; }
 input[type=text], input[type=password], select, textarea { width:100%; font:inherit; padding:.45rem; border:1px solid #6b7078; border-radius:4px; }
 fieldset { border:1px solid var(--line); border-radius:4px; } .hint { color:var(--muted); font-size:.9rem; font-weight:normal; }

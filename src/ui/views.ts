@@ -2,8 +2,16 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Identity } from '../auth';
 import type { ReleaseStatus, Role, SignatureRecord, StageRecord } from '../domain';
+import { formatLocalAndUtc } from '../report/time';
+import type { DossierDocument } from './release-data';
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+/** An instant for people: in `zone` (the viewer's or signer's account zone) and in UTC, machine-readable too. */
+export function when(iso: string | null | undefined, zone?: string | null): Html {
+  if (!iso) return html``;
+  return html`<time datetime="${iso}">${formatLocalAndUtc(iso, zone)}</time>`;
+}
 
 export interface PageContext {
   user: Identity | null;
@@ -41,12 +49,20 @@ ${body}
 </html>`;
 }
 
-export function loginPage(opts: { error?: string; next?: string; username?: string; usersConfigured: boolean }): Html {
+export function loginPage(opts: {
+  error?: string;
+  /** A neutral message (e.g. "Please sign in." on a first visit): not an error. */
+  notice?: string;
+  next?: string;
+  username?: string;
+  usersConfigured: boolean;
+}): Html {
   return layout(
     'Sign in',
     { user: null, csrf: null },
     html`<h1>Sign in</h1>
 ${opts.usersConfigured ? '' : html`<p class="alert" role="alert">No users are configured on this server (set VIGIL_USERS_FILE).</p>`}
+${opts.notice ? html`<p class="info" role="status" id="login-notice">${opts.notice}</p>` : ''}
 ${opts.error ? html`<p class="alert" role="alert" id="login-error">${opts.error}</p>` : ''}
 <form class="stack" method="post" action="/ui/login">
   <input type="hidden" name="next" value="${opts.next ?? '/ui/inbox'}">
@@ -87,7 +103,7 @@ ${
 <thead><tr><th scope="col">Release</th><th scope="col">Model</th><th scope="col">Candidate</th><th scope="col">Submitted by</th><th scope="col">Your pending roles</th><th scope="col">Sign by</th></tr></thead>
 <tbody>${rows.map(
         (r) =>
-          html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.model ?? ''}</td><td>${r.candidateVersion}</td><td>${r.submittedBy}</td><td>${r.pendingForMe.join(', ')}</td><td>${r.deadline ?? ''}</td></tr>`,
+          html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.model ?? ''}</td><td>${r.candidateVersion}</td><td>${r.submittedBy}</td><td>${r.pendingForMe.join(', ')}</td><td>${when(r.deadline, ctx.user?.timeZone)}</td></tr>`,
       )}</tbody></table></div>`
 }`,
   );
@@ -109,7 +125,7 @@ export function releasesPage(ctx: PageContext, rows: ListRow[]): Html {
 <div class="scroll"><table><thead><tr><th scope="col">Release</th><th scope="col">Stage</th><th scope="col">Outcome</th><th scope="col">Started</th><th scope="col">Audit</th></tr></thead>
 <tbody>${rows.map(
       (r) =>
-        html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.stage ?? ''}</td><td>${r.outcome ?? r.status}</td><td>${r.startTime}</td><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}/timeline">Timeline</a></td></tr>`,
+        html`<tr><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}">${r.releaseId}</a></td><td>${r.stage ?? ''}</td><td>${r.outcome ?? r.status}</td><td>${when(r.startTime, ctx.user?.timeZone)}</td><td><a href="/ui/releases/${encodeURIComponent(r.releaseId)}/timeline">Timeline</a></td></tr>`,
     )}</tbody></table></div>`,
   );
 }
@@ -122,23 +138,27 @@ export function manifestation(s: SignatureRecord): Html {
   return html`<div class="manifestation" data-testid="signature" data-role="${s.role}">
   <strong>${s.printedName}</strong> (<code>${s.signer}</code>, ${s.role}) — <span class="${s.decision === 'approve' ? 'ok' : 'bad'}">${s.decision === 'approve' ? 'approved' : 'rejected'}</span><br>
   Meaning: <em>${s.meaning}</em><br>
-  Signed at <time datetime="${s.at}">${s.at}</time> (server time, UTC)<br>
-  Reason: ${s.reason}<br>
+  Signed at <span data-testid="signed-at">${when(s.at, s.timeZone)}</span>${s.timeZone ? '' : html` <span class="hint">(no time zone on record)</span>`}<br>
+  Reason: <span data-testid="reason">${s.reason}</span><br>
+  ${s.withdrawal ? html`<span class="bad">Withdrawn ${when(s.withdrawal.at, s.timeZone)}: ${s.withdrawal.reason}</span><br>` : ''}
   <span class="hint">Dossier <span class="digest">${s.dossierSha256}</span>; record <span class="digest">${s.evidence.key}</span></span>
 </div>`;
 }
 
-function decisionsTable(history: StageRecord[]): Html {
-  return html`<div class="scroll"><table><caption class="hint">Stage decisions (executive summary)</caption>
+function decisionsTable(history: StageRecord[], zone: string | null | undefined): Html {
+  return html`<div class="scroll" data-testid="decisions"><table class="decisions"><caption class="hint">Every stage decision so far, as the workflow recorded it</caption>
+<colgroup><col class="c-stage"><col class="c-step"><col class="c-verdict"><col><col class="c-time"></colgroup>
 <thead><tr><th scope="col">Stage</th><th scope="col">Step</th><th scope="col">Verdict</th><th scope="col">Reasons</th><th scope="col">Ended</th></tr></thead>
 <tbody>${history.map(
     (h) =>
-      html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${h.endedAt ?? ''}</td></tr>`,
+      html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${when(h.endedAt, zone)}</td></tr>`,
   )}</tbody></table></div>`;
 }
 
 export interface SignFormState {
   eligibleRoles: Role[];
+  /** The defined meanings per eligible role (users file `meanings`, else the defaults). */
+  meanings: Partial<Record<Role, string[]>>;
   /** Why the form is not shown (e.g. "you submitted this release"). */
   blockedReason: string | null;
   error?: string;
@@ -147,56 +167,58 @@ export interface SignFormState {
 
 export interface ReleasePageData {
   status: ReleaseStatus;
-  /** The OFFLINE_EVAL report fragment, verified against its digest; or why it is not shown. */
-  report: { html: string; key: string } | { error: string } | null;
+  /** The dossier document the digest names, read and re-hashed for this view; or why it is not shown. */
+  dossier: DossierDocument;
   sign: SignFormState;
 }
 
 export function releasePage(ctx: PageContext, d: ReleasePageData): Html {
   const s = d.status;
-  const shadow = s.history.filter((h) => h.stage === 'SHADOW' && h.decision);
+  const zone = ctx.user?.timeZone;
+  const base = `/ui/releases/${encodeURIComponent(s.releaseId)}`;
+  const doc = d.dossier;
   return layout(
     s.releaseId,
     ctx,
-    html`<h1>Release <code>${s.releaseId}</code></h1>
-<p><a href="/ui/releases/${encodeURIComponent(s.releaseId)}/timeline">Audit timeline</a></p>
-<section aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>
+    html`${doc && !('error' in doc) ? html`<style>${raw(doc.css)}</style>` : ''}
+<h1>Release <code>${s.releaseId}</code></h1>
+<p class="links"><a href="${base}/timeline">Audit timeline</a>${
+      doc && !('error' in doc)
+        ? html` · <a href="${base}/dossier.pdf" data-testid="pdf-link">Dossier as PDF</a> · <a href="${base}/dossier.html">Dossier page as stored</a>${doc.modelCard ? html` · <a href="${base}/model-card">Model card</a>` : ''}`
+        : ''
+    }</p>
+<section aria-labelledby="status-h"><h2 id="status-h">Status</h2>
 <dl class="kv">
   <dt>Stage</dt><dd data-testid="stage">${s.stage}</dd>
   ${s.outcome ? html`<dt>Outcome</dt><dd data-testid="outcome">${s.outcome}: ${s.reason ?? ''}</dd>` : ''}
-  <dt>Model</dt><dd>${s.modelName}</dd>
-  <dt>Candidate vs incumbent</dt><dd>${s.candidateVersion} replacing ${s.incumbentVersion}</dd>
-  <dt>Submitted by</dt><dd>${s.submittedBy}</dd>
-  <dt>Policy</dt><dd>${s.policy.id} ${s.policy.version} <span class="digest">${s.policy.sha256 ?? ''}</span></dd>
-  <dt>Required roles</dt><dd>${s.requiredRoles.join(', ')}</dd>
-  <dt>Pending roles</dt><dd data-testid="pending">${s.pendingRoles.join(', ') || 'none'}</dd>
-  <dt>Sign by</dt><dd>${s.approvalDeadline ?? '—'}</dd>
+  <dt>Candidate vs incumbent</dt><dd>${s.modelName} ${s.candidateVersion} replacing ${s.incumbentVersion}</dd>
+  <dt>Required roles</dt><dd>${s.requiredRoles.join(', ')}${s.stage === 'AWAITING_APPROVAL' ? html`; pending: <span data-testid="pending">${s.pendingRoles.join(', ') || 'none'}</span>` : ''}</dd>
+  ${s.stage === 'AWAITING_APPROVAL' && s.approvalDeadline ? html`<dt>Sign by</dt><dd data-testid="sign-by">${when(s.approvalDeadline, zone)}</dd>` : ''}
   <dt>Dossier</dt><dd>${s.dossier ? html`<span class="digest" data-testid="dossier">${s.dossier.sha256}</span>` : 'not built yet'}</dd>
-  <dt>Evidence chain head</dt><dd>${s.chainHead ? html`#${s.chainHead.seq} <span class="digest">${s.chainHead.digest}</span>` : '—'}</dd>
+  ${
+    s.shadowAdjudication
+      ? html`<dt>Adjudication</dt><dd data-testid="adjudication-link"><a href="${base}/adjudication">Clinical adjudication of disagreements</a>: ${s.shadowAdjudication.adjudicatedCases} of ${s.shadowAdjudication.required} required cases adjudicated (${s.shadowAdjudication.open ? html`open until ${when(s.shadowAdjudication.deadline, zone)}` : 'closed'}).</dd>`
+      : ''
+  }
 </dl></section>
-<section aria-labelledby="decisions-h"><h2 id="decisions-h">Decisions</h2>${decisionsTable(s.history)}</section>
-<section aria-labelledby="eval-h"><h2 id="eval-h">Offline evaluation</h2>
-${
-  d.report === null
-    ? html`<p>No evaluation report yet.</p>`
-    : 'error' in d.report
-      ? html`<p class="alert" role="alert">${d.report.error}</p>`
-      : html`<p class="hint">From evidence <span class="digest">${d.report.key}</span> (digest verified on read).</p><div class="report">${raw(d.report.html)}</div>`
-}
-</section>
-<section aria-labelledby="shadow-h"><h2 id="shadow-h">Shadow findings</h2>
-${shadow.length ? shadow.map((h) => html`<p>${verdictBadge(h.decision!.verdict)}</p><ul>${h.decision!.reasons.map((r) => html`<li>${r}</li>`)}</ul>`) : html`<p>No shadow decision yet.</p>`}
-${
-  s.shadowAdjudication
-    ? html`<p data-testid="adjudication-link"><a href="/ui/releases/${encodeURIComponent(s.releaseId)}/adjudication">Clinical adjudication of disagreements</a>: ${s.shadowAdjudication.adjudicatedCases} of ${s.shadowAdjudication.required} required cases adjudicated (${s.shadowAdjudication.open ? `open until ${s.shadowAdjudication.deadline}` : 'closed'}).</p>`
-    : ''
-}
-</section>
+${dossierSection(s, doc)}
+${signForm(ctx, s, d.sign)}
 <section aria-labelledby="sigs-h"><h2 id="sigs-h">Signatures</h2>
 ${s.signatures.length ? s.signatures.map(manifestation) : html`<p>No signatures yet.</p>`}
 </section>
-${signForm(ctx, s, d.sign)}`,
+<section aria-labelledby="decisions-h"><h2 id="decisions-h">Stage decisions</h2>${decisionsTable(s.history, zone)}</section>`,
   );
+}
+
+/** The dossier document itself: what the signer signs, shown in full before the sign form. */
+function dossierSection(s: ReleaseStatus, doc: DossierDocument): Html {
+  if (doc === null)
+    return html`<section aria-labelledby="dossier-h"><h2 id="dossier-h">Dossier</h2><p>No dossier yet (stage ${s.stage}): it is built when the release reaches AWAITING_APPROVAL.</p></section>`;
+  if ('error' in doc)
+    return html`<section aria-labelledby="dossier-h"><h2 id="dossier-h">Dossier</h2><p class="alert" role="alert" data-testid="dossier-error">${doc.error}</p></section>`;
+  return html`<section aria-labelledby="dossier-h" data-testid="dossier-document"><h2 id="dossier-h">${doc.final ? 'Final dossier (with sign-offs)' : 'The dossier you are asked to sign'}</h2>
+<p class="hint">Dossier <span class="digest" data-testid="dossier-index">${doc.index.sha256}</span>: read from the evidence store and re-hashed for this view, with its page <span class="digest">${doc.html.sha256}</span>.${doc.final ? html` The signatures below were bound to <span class="digest">${s.dossier?.sha256 ?? ''}</span>, the dossier before sign-off.` : ''}</p>
+<div class="dossier-frame">${raw(doc.body)}</div></section>`;
 }
 
 function signForm(ctx: PageContext, s: ReleaseStatus, f: SignFormState): Html {
@@ -218,8 +240,11 @@ ${f.error ? html`<p class="alert" role="alert" id="sign-error">${f.error}</p>` :
     <label><input type="radio" name="decision" value="approve" ${v.decision === 'reject' ? '' : 'checked'}> Approve</label>
     <label><input type="radio" name="decision" value="reject" ${v.decision === 'reject' ? 'checked' : ''}> Reject (ends the release)</label>
   </fieldset>
-  <div><label for="meaning">Meaning of this signature <span class="hint">(e.g. "approved for canary release as QA reviewer")</span></label>
-    <input type="text" id="meaning" name="meaning" required minlength="3" maxlength="200" value="${v.meaning ?? ''}"></div>
+  <div><label for="meaning">Meaning of this signature <span class="hint">(defined for your role)</span></label>
+    <select id="meaning" name="meaning" required>${f.eligibleRoles.map(
+      (r) =>
+        html`<optgroup label="${r}">${(f.meanings[r] ?? []).map((m) => html`<option value="${m}" ${v.meaning === m ? 'selected' : ''}>${m}</option>`)}</optgroup>`,
+    )}</select></div>
   <div><label for="reason">Reason</label><textarea id="reason" name="reason" required maxlength="2000" rows="3">${v.reason ?? ''}</textarea></div>
   <div><label for="sign-password">Your password <span class="hint">(re-authentication)</span></label>
     <input type="password" id="sign-password" name="password" autocomplete="current-password" required></div>
@@ -275,7 +300,7 @@ ${rollback ? html`<dt>Rollback</dt><dd class="bad">${s.reason ?? 'rolled back'}<
       (
         h,
       ) => html`<li><strong>${h.stage}${h.step === null ? '' : ` ${h.step}`}</strong> ${verdictBadge(h.decision?.verdict ?? (h.endedAt ? null : undefined))}
-<br><span class="hint">started <time datetime="${h.startedAt}">${h.startedAt}</time>${h.endedAt ? html`, ended <time datetime="${h.endedAt}">${h.endedAt}</time>` : ''}</span>
+<br><span class="hint">started ${when(h.startedAt, ctx.user?.timeZone)}${h.endedAt ? html`, ended ${when(h.endedAt, ctx.user?.timeZone)}` : ''}</span>
 ${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}
 ${h.chainEntry ? html`<span class="hint">chain entry <span class="digest">${h.chainEntry}</span></span>` : ''}
 ${h.artifacts.length ? html`<details><summary>${h.artifacts.length} evidence object(s)</summary><ul>${h.artifacts.map((a) => html`<li><span class="digest">${a.key}</span> (${a.mediaType}, ${a.size} bytes)</li>`)}</ul></details>` : ''}

@@ -1,13 +1,16 @@
+import { existsSync } from 'node:fs';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
 import { FileIdentityProvider, JsonLinesAuditLog, LoginThrottle, NO_USERS, SessionStore } from '../auth';
 import type { VigilConfig } from '../config';
+import { CHROMIUM_PATH } from '../dossier/export';
 import type { UiDeps } from './deps';
 
 /** The UI's dependencies from configuration: users file, auth audit log, the system key's public half. */
 export function uiDepsFromConfig(
   config: Pick<VigilConfig, 'auth' | 'signingKeyDir'>,
-  parts: Pick<UiDeps, 'client' | 'evidence' | 'log'> & Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit'>>,
+  parts: Pick<UiDeps, 'client' | 'evidence' | 'log'> &
+    Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit' | 'chromiumPath'>>,
 ): UiDeps {
   const identities = config.auth.usersFile ? FileIdentityProvider.fromFile(config.auth.usersFile) : NO_USERS;
   if (!config.auth.usersFile) parts.log.warn({}, 'ui: VIGIL_USERS_FILE is not set; nobody can sign in to the web UI');
@@ -23,6 +26,9 @@ export function uiDepsFromConfig(
     verifiers: [new PublicKeyVerifier(key)],
     systemKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
     secureCookies: config.auth.secureCookies,
+    // Server-side PDF only where Debian's Chromium is installed (see docs/operations.md).
+    chromiumPath:
+      parts.chromiumPath !== undefined ? parts.chromiumPath : existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : null,
     clientAddress: (c) => {
       try {
         return getConnInfo(c).remote.address ?? 'unknown';

@@ -24,16 +24,16 @@ const INSPECT = `(() => {
     svgs: visibleSvgs.length,
     criteriaHeaders: criteriaTable ? [...criteriaTable.querySelectorAll('thead th')].map((th) => th.textContent) : [],
     criteriaRows: document.querySelectorAll('tr[class^="criterion-"]').length,
-    signatureHeaders: [...document.querySelectorAll('table.signatures thead th')].map((th) => th.textContent),
-    signatures: [...document.querySelectorAll('table.signatures tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent.trim())),
+    sections: [...document.querySelectorAll('section[data-section]')].map((s) => s.dataset.section),
+    signatures: [...document.querySelectorAll('.signature')].map((d) => d.textContent.trim()),
   };
 })()`;
 interface Inspected {
   svgs: number;
   criteriaHeaders: string[];
   criteriaRows: number;
-  signatureHeaders: string[];
-  signatures: string[][];
+  sections: string[];
+  signatures: string[];
 }
 
 let h: Harness;
@@ -102,25 +102,32 @@ it(
     assert.ok(seen.svgs >= 3, `expected at least 3 rendered plots, saw ${seen.svgs}`);
     assert.deepEqual(seen.criteriaHeaders, ['Criterion', 'Kind', 'Metric', 'Status', 'Reason']);
     assert.ok(seen.criteriaRows >= 6, `criteria rows: ${seen.criteriaRows}`);
-    assert.deepEqual(seen.signatureHeaders?.slice(0, 6), [
-      'Printed name',
-      'Signer',
-      'Role',
-      'Decision',
-      'Meaning',
-      'Signed at (UTC)',
+    assert.deepEqual(seen.sections, [
+      'summary',
+      'intended-use',
+      'data',
+      'evaluation',
+      'shadow',
+      'canary-plan',
+      'rollback',
+      'risks',
+      'model-card',
+      'signatures',
+      'evidence',
     ]);
-    assert.deepEqual(
-      seen.signatures.map((r) => [r[0], r[2], r[4]]),
-      [
-        ['Dana Whitfield', 'qa', 'approved as quality reviewer'],
-        ['Dr Sam Okafor', 'clinical', 'approved as clinical reviewer'],
-      ],
+    assert.equal(seen.signatures.length, 2);
+    assert.match(
+      seen.signatures[0]!,
+      /^Dana Whitfield \(dana\.qa, qa\): approved[\s\S]*Meaning: approved as quality reviewer[\s\S]*UTC/,
+    );
+    assert.match(
+      seen.signatures[1]!,
+      /^Dr Sam Okafor \(sam\.clin, clinical\): approved[\s\S]*approved as clinical reviewer/,
     );
     assert.ok(statSync(shot).size > 50_000, 'screenshot written');
 
     const pdf = path.join(OUT, 'dossier-demo.pdf');
-    await renderPdf(html, pdf);
+    await renderPdf(html, pdf, finalRef.sha256);
     assert.ok(statSync(pdf).size > 20_000, 'PDF written');
     await handle.terminate('dossier rendered; the rest of the lifecycle is covered by release-lifecycle.test.ts');
   },

@@ -102,7 +102,7 @@ async function setup(opts: { usersConfigured?: boolean } = {}) {
     password: PASSWORDS['dana.qa'],
     role: 'qa',
     decision: 'approve',
-    meaning: 'approved for canary release as QA reviewer',
+    meaning: 'approved',
     reason: 'evidence reviewed',
     dossierSha256: release.state.dossier!.sha256,
     ...over,
@@ -199,8 +199,16 @@ describe('POST /api/releases/:id/signatures', () => {
     assert.equal(stale.status, 409);
     assert.equal(stale.body.type, 'VigilStaleDigest');
     assert.equal((await t.sign(t.body())).status, 201);
-    const other = await t.sign(t.body({ decision: 'reject', meaning: 'rejected', reason: 'changed my mind' }));
+    const other = await t.sign(t.body({ decision: 'reject', meaning: 'reviewed', reason: 'changed my mind' }));
     assert.equal(other.status, 409);
+  });
+
+  it("refuses a meaning outside the role's defined list with 400 naming the list; nothing reaches the workflow", async () => {
+    const t = await setup();
+    const r = await t.sign(t.body({ meaning: 'approved for canary release' }));
+    assert.equal(r.status, 400);
+    assert.match(r.body.error!, /not one of the defined meanings for qa: "reviewed", "approved", "responsible for"/);
+    assert.equal(t.release.updates.length, 0);
   });
 
   it('refuses a second signature that differs from the recorded one only in its meaning or its reason', async () => {
@@ -323,7 +331,7 @@ describe('POST /api/releases/:id/signatures/withdraw', () => {
         username: 'sam.clin',
         password: PASSWORDS['sam.clin'],
         role: 'clinical',
-        meaning: 'approved as clinical reviewer',
+        meaning: 'approved',
       }),
     );
     const late = await settled.withdraw(dana);

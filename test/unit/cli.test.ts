@@ -248,7 +248,7 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal((seen[0]?.body as { password: string }).password, PASSWORD);
     assert.match(r.stdout, /signature recorded for rel-1; pending roles: clinical/);
-    assert.match(r.stdout, /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary"/);
+    assert.match(r.stdout, /signed: Bob Quality \(qa\) at 2026-11-26 09:00:00 UTC: "approved for canary"/);
     assert.doesNotMatch(r.stdout + r.stderr, new RegExp(PASSWORD));
   });
 
@@ -340,6 +340,7 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
       reason: 'ok',
       dossierSha256: hex64('dossier'),
       at: '2026-11-26T09:00:00.000Z',
+      timeZone: 'Europe/Berlin',
       evidence: { key: 'sha256/x', sha256: hex64('sig'), size: 1, mediaType: 'application/json' },
     };
     route = () => ({
@@ -352,10 +353,12 @@ describe('vigil CLI (subprocess against a stand-in API)', () => {
     });
     const r = await vigil(['release', 'status', 'rel-1']);
     assert.equal(r.code, 0, r.stderr);
+    // Once, with the reason, the signer's local time and UTC (the record carries the signer's zone).
     assert.match(
       r.stdout,
-      /signed: Bob Quality \(qa\) at 2026-11-26T09:00:00\.000Z: "approved for canary" \[signer qa\.bob\]/,
+      /signed: Bob Quality \(qa\) at 2026-11-26 10:00:00 CET \(Europe\/Berlin\) · 2026-11-26 09:00:00 UTC: "approved for canary"; reason: ok \[signer qa\.bob\]/,
     );
+    assert.equal(r.stdout.split('Bob Quality').length - 1, 1, 'each signature is printed once');
   });
 
   it('--help documents signing as an account with the password prompted', async () => {

@@ -89,9 +89,17 @@ export class FakeRelease {
         rec.artifacts.push(await this.evidence.putBytes(Buffer.from(reportHtml), 'text/html; charset=utf-8'));
     }
     s.enter('AWAITING_APPROVAL', null, AT);
+    // The dossier as buildDossier stores it: an index naming a page whose `.dossier` body the UI shows.
+    const page = await this.evidence.putBytes(
+      Buffer.from(
+        `<!DOCTYPE html><html><head><style data-dossier>.dossier h2{color:#123}</style></head><body><div class="dossier"><section data-section="evaluation"><h2>Offline results by cohort</h2>${reportHtml}</section></div></body></html>`,
+      ),
+      'text/html; charset=utf-8',
+    );
     s.dossier = await this.evidence.putJson({
-      kind: 'vigil.dossier/v1',
+      kind: 'vigil.dossier/v2',
       releaseId: this.releaseId,
+      html: page,
       candidate: this.request.candidate,
     });
     s.approvalDeadline = '2026-11-27T09:00:00.000Z';

@@ -30,6 +30,7 @@ before(async () => {
         roles: ['qa'],
         passwordHash: await hashPassword(PASSWORDS['dana.qa']!, FAST),
         disabled: false,
+        timeZone: 'Europe/Berlin',
       },
       {
         id: 'sam.clin',
@@ -109,7 +110,7 @@ async function setup(opts: { secureCookies?: boolean; throttle?: LoginThrottle }
     _csrf: csrf,
     role: 'qa',
     decision: 'approve',
-    meaning: 'approved for canary release as QA reviewer',
+    meaning: 'approved',
     reason: 'evidence reviewed',
     password: PASSWORDS['dana.qa']!,
     dossierSha256: digest(),
@@ -271,17 +272,36 @@ describe('inbox and release page', () => {
     assert.doesNotMatch(await (await t.get('/ui/inbox', { cookie: ida.cookie })).text(), /sepsis-alert-abc-1/);
   });
 
-  it('embeds the evaluation report after re-hashing it, and says so when it fails its digest', async () => {
+  it('shows the dossier the digest names, re-hashed on every view, before the sign form; says so when it fails', async () => {
     const t = await setup();
     const { cookie } = await t.login('dana.qa');
     const page = await (await t.get(`/ui/releases/${t.release.releaseId}`, { cookie })).text();
     assert.match(page, /<section class="vigil-eval"><h3>Metrics by slice<\/h3>/);
-    assert.match(page, /name="password"/);
-    const ref = t.release.state.history.find((h) => h.stage === 'OFFLINE_EVAL')!.artifacts[0]!;
-    t.evidence.tamper(ref.key, (s) => s.replace('0.81', '0.99'));
+    assert.match(page, /<style>\.dossier h2\{color:#123\}<\/style>/, 'the dossier keeps its scoped stylesheet');
+    assert.ok(page.indexOf('Metrics by slice') < page.indexOf('name="password"'), 'the dossier comes before the form');
+    assert.match(page, new RegExp(`data-testid="dossier-index">${t.release.state.dossier!.sha256}<`));
+    const index = JSON.parse(Buffer.from(await t.evidence.getBytes(t.release.state.dossier!.key)).toString('utf8')) as {
+      html: { key: string };
+    };
+    t.evidence.tamper(index.html.key, (s) => s.replace('0.81', '0.99'));
     const tampered = await (await t.get(`/ui/releases/${t.release.releaseId}`, { cookie })).text();
     assert.doesNotMatch(tampered, /AUC 0\.99/);
     assert.match(tampered, /failed its digest check/);
+  });
+
+  it('offers only the defined meanings of the role, and refuses any other with the list (400)', async () => {
+    const t = await setup();
+    const { cookie, csrf } = await t.login('dana.qa');
+    const page = await (await t.get(`/ui/releases/${t.release.releaseId}`, { cookie })).text();
+    const options = [...page.matchAll(/<option value="([^"]+)" >/g)].map((m) => m[1]).filter((m) => m !== 'qa');
+    assert.deepEqual(options, ['reviewed', 'approved', 'responsible for']);
+    const res = await t.post(t.signPath, t.signForm(csrf, { meaning: 'approved for canary' }), { cookie });
+    assert.equal(res.status, 400);
+    assert.match(
+      await res.text(),
+      /not one of the defined meanings for qa: &quot;reviewed&quot;, &quot;approved&quot;, &quot;responsible for&quot;/,
+    );
+    assert.equal(t.release.updates.length, 0, 'nothing reached the workflow');
   });
 
   it('answers 404 for an unknown release', async () => {
@@ -369,10 +389,15 @@ describe('signing', () => {
     assert.equal(res.status, 200);
     assert.deepEqual([t.release.updates[0]!.signer, t.release.updates[0]!.printedName], ['dana.qa', 'Dana Whitfield']);
     const page = await res.text();
-    // 21 CFR 11.50 manifestation: printed name, time, meaning.
+    // 21 CFR 11.50 manifestation: printed name, time (the signer's zone and UTC), meaning; and the reason.
     assert.match(page, /<strong>Dana Whitfield<\/strong>/);
-    assert.match(page, /Meaning: <em>approved for canary release as QA reviewer<\/em>/);
-    assert.match(page, /<time datetime="2026-11-26T09:00:00.000Z">/);
+    assert.match(page, /Meaning: <em>approved<\/em>/);
+    assert.equal(t.release.updates[0]!.timeZone, 'Europe/Berlin', "the signer's zone goes into the record");
+    assert.match(
+      page,
+      /<time datetime="2026-11-26T09:00:00.000Z">2026-11-26 10:00:00 CET \(Europe\/Berlin\) · 2026-11-26 09:00:00 UTC<\/time>/,
+    );
+    assert.match(page, /Reason: <span data-testid="reason">evidence reviewed<\/span>/);
     assert.equal(t.audit.events.at(-1)!.type, 'signature.accepted');
   });
 
@@ -404,7 +429,7 @@ describe('signing', () => {
     await t.post(t.signPath, t.signForm(csrf), { cookie });
     const res = await t.post(
       t.signPath,
-      t.signForm(csrf, { decision: 'reject', meaning: 'rejected', reason: 'changed my mind' }),
+      t.signForm(csrf, { decision: 'reject', meaning: 'reviewed', reason: 'changed my mind' }),
       { cookie },
     );
     assert.equal(res.status, 409);

@@ -260,6 +260,11 @@ async function startServices(
     ready: { kind: 'http', url: `${apiProbeUrl}/healthz` },
     readyTimeoutMs: 60_000,
     log,
+    // The API only reads evidence: it runs as the read-only identity (<state>/s3/seaweed-reader.json).
+    env: {
+      VIGIL_S3_ACCESS_KEY_ID: running.stack.seaweed.reader.accessKeyId,
+      VIGIL_S3_SECRET_ACCESS_KEY: running.stack.seaweed.reader.secretAccessKey,
+    },
   });
   if (sd.stopping()) return null;
   out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);

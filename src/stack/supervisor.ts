@@ -144,6 +144,8 @@ export interface NodeServiceOptions {
   ready: Readiness;
   readyTimeoutMs: number;
   log: Logger;
+  /** Added to the inherited environment (e.g. the API's read-only S3 identity); never logged. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -164,6 +166,7 @@ export async function startNodeService(opts: NodeServiceOptions): Promise<Manage
     logFile: opts.logFile,
     log: opts.log,
     cwd: REPO_ROOT,
+    ...(opts.env ? { env: opts.env } : {}),
   });
   const probe =
     opts.ready.kind === 'log-line'

@@ -32,6 +32,24 @@ export interface LiveQuery {
   weights?: SourceWeights;
   /** Outcomes and feedback accepted by the gateway before this instant count (absent: all that were read). */
   asOf?: string;
+  /**
+   * Request attributes to split both routes by ("<attribute>=<value>" cohorts, for the guardrails per clinical
+   * cohort). Only attributes prediction events record are measured (TELEMETRY_COHORT_ATTRIBUTES); others are
+   * listed in the result's `cohortsNotRecorded`.
+   */
+  cohortAttributes?: readonly string[];
+}
+
+/** The request attributes a prediction event records, by the name policies give them: the request's `site`. */
+export const TELEMETRY_COHORT_ATTRIBUTES: readonly string[] = ['site'];
+
+/**
+ * A cohort value as the gateway's cohort rules compare it (NFKC, trimmed, case-folded): "Site-B " and "site-b" are
+ * one cohort. A prediction without the attribute counts under "(none)", as the simulated live source counts it.
+ */
+export function cohortKey(attribute: string, value: string | undefined): string {
+  const v = value?.normalize('NFKC').trim().toLowerCase();
+  return `${attribute}=${v ? v : '(none)'}`;
 }
 
 export interface LiveArm {
@@ -66,6 +84,13 @@ export interface LiveTelemetryMeasurement {
   arms: Record<LiveRoute, LiveArm>;
   /** Cases predicted on both routes within the interval (route table changed): counted on the first only. */
   crossovers: number;
+  /**
+   * Each route's counts per cohort ("<attribute>=<value>", keys sorted), a case in the cohort of its first
+   * prediction in the interval; present when the query asked for cohort attributes.
+   */
+  cohorts?: Record<string, Record<LiveRoute, ArmStats>>;
+  /** Asked-for cohort attributes that prediction events do not record (not measured). */
+  cohortsNotRecorded?: string[];
 }
 
 export interface LiveTelemetryResult extends LiveTelemetryMeasurement {
@@ -114,6 +139,8 @@ export function nearestRank(sorted: readonly number[], p: number): number | null
 interface CaseInArm {
   route: LiveRoute;
   maxScore: number;
+  /** The request's site on the case's first prediction in the interval. */
+  site: string | undefined;
 }
 
 /** Failed requests per route, selected like predictions (same interval, route versions and model versions). */
@@ -224,34 +251,16 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     a.routeVersions.add(p.routeVersion);
     for (const q of p.quality) a.quality[q] = (a.quality[q] ?? 0) + 1;
     if (c) c.maxScore = Math.max(c.maxScore, p.score);
-    else cases.set(p.caseIdHash, { route, maxScore: p.score });
+    else cases.set(p.caseIdHash, { route, maxScore: p.score, site: p.site });
   }
 
   const arms = {} as Record<LiveRoute, LiveArm>;
   for (const route of ['production', 'canary'] as const) {
-    const s = emptyStats();
-    let unlabelled = 0;
-    let labelledScoreSum = 0;
+    const { s, unlabelled, labelledScoreSum } = countCases(cases, route, truth, query.threshold);
     let overrides = 0;
     let dismissedAlerts = 0;
     for (const [hash, c] of cases) {
-      if (c.route !== route) continue;
-      s.n++;
-      const alert = c.maxScore >= query.threshold;
-      if (alert) s.alerts++;
-      const t = truth.get(hash);
-      if (!t) unlabelled++;
-      else {
-        labelledScoreSum += c.maxScore;
-        if (t.label === 1) {
-          s.positives++;
-          if (alert) s.truePositives++;
-        } else {
-          s.negatives++;
-          if (!alert) s.trueNegatives++;
-        }
-      }
-      const f = feedback.get(hash);
+      const f = c.route === route ? feedback.get(hash) : undefined;
       if (f) {
         overrides += f.override;
         dismissedAlerts += f.dismissed;
@@ -260,12 +269,7 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     const a = acc[route];
     a.latencies.sort((x, y) => x - y);
     arms[route] = {
-      stats: {
-        ...s,
-        sensitivity: s.positives > 0 ? s.truePositives / s.positives : null,
-        specificity: s.negatives > 0 ? s.trueNegatives / s.negatives : null,
-        alertRate: s.n > 0 ? s.alerts / s.n : null,
-      },
+      stats: withRates(s),
       predictions: a.predictions,
       unlabelled,
       labelledScoreSum,
@@ -287,7 +291,78 @@ export function measureLive(events: readonly TelemetryEvent[], query: LiveQuery)
     weights,
     arms,
     crossovers: crossed.size,
+    ...(query.cohortAttributes ? cohortsOf(cases, truth, query.threshold, query.cohortAttributes) : {}),
   };
+}
+
+type Truth = ReturnType<typeof caseLabels>;
+
+function withRates(s: ReturnType<typeof emptyStats>): ArmStats {
+  return {
+    ...s,
+    sensitivity: s.positives > 0 ? s.truePositives / s.positives : null,
+    specificity: s.negatives > 0 ? s.trueNegatives / s.negatives : null,
+    alertRate: s.n > 0 ? s.alerts / s.n : null,
+  };
+}
+
+/** One route's confusion counts over `cases`, labels from `truth`. */
+function countCases(
+  cases: ReadonlyMap<string, CaseInArm>,
+  route: LiveRoute,
+  truth: Truth,
+  threshold: number,
+): { s: ReturnType<typeof emptyStats>; unlabelled: number; labelledScoreSum: number } {
+  const s = emptyStats();
+  let unlabelled = 0;
+  let labelledScoreSum = 0;
+  for (const [hash, c] of cases) {
+    if (c.route !== route) continue;
+    s.n++;
+    const alert = c.maxScore >= threshold;
+    if (alert) s.alerts++;
+    const t = truth.get(hash);
+    if (!t) unlabelled++;
+    else {
+      labelledScoreSum += c.maxScore;
+      if (t.label === 1) {
+        s.positives++;
+        if (alert) s.truePositives++;
+      } else {
+        s.negatives++;
+        if (!alert) s.trueNegatives++;
+      }
+    }
+  }
+  return { s, unlabelled, labelledScoreSum };
+}
+
+/** Both routes' counts per cohort of the recorded attributes, by the same join as the whole routes. */
+function cohortsOf(
+  cases: ReadonlyMap<string, CaseInArm>,
+  truth: Truth,
+  threshold: number,
+  attributes: readonly string[],
+): Pick<LiveTelemetryMeasurement, 'cohorts' | 'cohortsNotRecorded'> {
+  const cohorts: Record<string, Record<LiveRoute, ArmStats>> = {};
+  const notRecorded = attributes.filter((a) => !TELEMETRY_COHORT_ATTRIBUTES.includes(a));
+  for (const attribute of attributes.filter((a) => TELEMETRY_COHORT_ATTRIBUTES.includes(a))) {
+    const groups = new Map<string, Map<string, CaseInArm>>();
+    for (const [hash, c] of cases) {
+      const key = cohortKey(attribute, c.site);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = new Map()));
+      g.set(hash, c);
+    }
+    for (const key of [...groups.keys()].sort()) {
+      const g = groups.get(key)!;
+      cohorts[key] = {
+        production: withRates(countCases(g, 'production', truth, threshold).s),
+        canary: withRates(countCases(g, 'canary', truth, threshold).s),
+      };
+    }
+  }
+  return { cohorts, ...(notRecorded.length > 0 ? { cohortsNotRecorded: notRecorded } : {}) };
 }
 
 /**

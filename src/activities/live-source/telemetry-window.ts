@@ -4,12 +4,14 @@
  * the arms are the gateway's routes (canary vs production), not simulated cases.
  */
 import type { ObserveLiveInput, StageOutput } from '../../contracts/live-source';
-import type { LiveMeasurement } from '../../domain';
+import type { CohortArms, LiveMeasurement } from '../../domain';
+import { guardedCohortAttributes } from '../../judging';
 import {
   DEFAULT_SOURCE_WEIGHTS,
   type LiveArm,
   type LiveQuery,
   type LiveTelemetryPort,
+  type LiveTelemetryResult,
 } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
 import { heartbeating, liveInterval, windowName } from './windows';
@@ -18,8 +20,9 @@ import { windowCompleteness } from '../../telemetry/watermarks';
 export const TELEMETRY_SOURCE = 'gateway-telemetry' as const;
 
 /**
- * The window's arms from the gateway's routes. Per-cohort measurement extends this function: `result.arms` holds
- * each route's join, and a cohort split would be another filter of the same telemetry events.
+ * The window's arms from the gateway's routes; during the canary also per guarded cohort (each route's join split by
+ * the request's recorded attribute, src/telemetry/live-source.ts), so the same per-cohort judge runs as on simulated
+ * traffic.
  */
 export async function telemetryWindow(
   live: LiveTelemetryPort,
@@ -35,8 +38,17 @@ export async function telemetryWindow(
     input.mode === 'canary'
       ? { canary: request.candidate.version, production: request.incumbent.version }
       : { production: request.candidate.version };
+  const attributes = input.mode === 'canary' ? guardedCohortAttributes(request.policy) : [];
   const result = await heartbeating(
-    live.measure({ model: request.modelName, from, to, threshold, weights, modelVersions }),
+    live.measure({
+      model: request.modelName,
+      from,
+      to,
+      threshold,
+      weights,
+      modelVersions,
+      ...(attributes.length > 0 ? { cohortAttributes: attributes } : {}),
+    }),
     'reading gateway telemetry',
   );
   const treatmentArm = input.mode === 'canary' ? result.arms.canary : result.arms.production;
@@ -57,6 +69,7 @@ export async function telemetryWindow(
     overrides: { overridden: treatmentArm.overrides, alerts: treatmentArm.stats.alerts },
     latencyP99Ms: treatmentArm.p99LatencyMs,
     errors: { failed: treatmentArm.failures, requests: treatmentArm.predictions + treatmentArm.failures },
+    ...(result.cohorts ? { cohorts: canaryCohorts(result.cohorts) } : {}),
   };
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,
@@ -77,8 +90,16 @@ export async function telemetryWindow(
     },
     segments: result.segments,
     completeness: result.completeness,
+    ...(result.cohortsNotRecorded ? { cohortsNotRecorded: result.cohortsNotRecorded } : {}),
   });
   return { measurement, artifacts: [ref] };
+}
+
+/** Each cohort's canary route against its production route (the concurrent control), as the judge reads them. */
+function canaryCohorts(cohorts: NonNullable<LiveTelemetryResult['cohorts']>): Record<string, CohortArms> {
+  return Object.fromEntries(
+    Object.entries(cohorts).map(([key, r]) => [key, { treatment: r.canary, comparator: r.production }]),
+  );
 }
 
 function operational(a: LiveArm) {

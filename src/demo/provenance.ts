@@ -16,7 +16,11 @@ const DEMO_CODE_COMMIT = sha256Hex(Buffer.from('vigil-demo-training-code')).slic
  * trained on the previous quarter's cohort (a documented stand-in digest, like the demo's code commit).
  * The candidate's change is then "model and data" — within the demo policy's change control plan.
  */
-export async function seedDemoProvenance(evidence: EvidencePort, dir: string, incumbent: { sha256: string }) {
+export async function seedDemoProvenance(
+  evidence: EvidencePort,
+  dir: string,
+  incumbent: { sha256: string; version: string },
+) {
   const put = async (name: 'training' | 'evaluation') => {
     const manifest = DatasetManifestSchema.parse(JSON.parse(await readFile(path.join(dir, manifestFile(name)), 'utf8')));
     const ref = await evidence.putJson(manifest);
@@ -27,7 +31,9 @@ export async function seedDemoProvenance(evidence: EvidencePort, dir: string, in
     put('evaluation'),
     readFile(path.join(dir, 'model-card.yaml')).then((b) => evidence.putBytes(b, 'application/yaml')),
   ]);
-  await writeRecord(
+  // Only the pre-Vigil 1.4.0 needs the stand-in record; a demo model released since has the one its SNAPSHOT wrote.
+  if (incumbent.version === DEMO_INCUMBENT.version)
+    await writeRecord(
     evidence,
     modelProvenanceRecord(
       DEMO_MODEL_NAME,

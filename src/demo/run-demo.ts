@@ -26,6 +26,8 @@ export interface DemoOptions {
   policy: ReleasePolicy;
   /** Which bundled candidate to release (default 2.0.0). */
   candidateVersion?: string;
+  /** The version the route store serves as production (null: none yet); the release declares it as incumbent. */
+  production?: () => Promise<string | null>;
   apiUrl: string;
   token: string;
   /** Lines to export before the CLI commands (token / API URL), already shell-quoted. */
@@ -48,7 +50,14 @@ export interface DemoOptions {
 export async function runDemo(opts: DemoOptions): Promise<ReleaseStatus | null> {
   const { out } = opts;
   out.event(`seeding the demo: ${opts.policy.id}@${opts.policy.version}, model sepsis-alert (artifacts → S3 evidence store)`);
-  const request = await seedDemo(opts.evidence, opts.policy, opts.candidateVersion ? { candidateVersion: opts.candidateVersion } : {});
+  // A release replaces what production serves: after an earlier demo released 2.0.0, the next one replaces 2.0.0.
+  const serving = (await opts.production?.()) ?? null;
+  if (serving !== null && serving === (opts.candidateVersion ?? '2.0.0'))
+    out.event(`production already serves ${serving}; releasing it again (try --candidate 2.1.0)`);
+  const request = await seedDemo(opts.evidence, opts.policy, {
+    ...(opts.candidateVersion ? { candidateVersion: opts.candidateVersion } : {}),
+    ...(serving !== null ? { incumbentVersion: serving } : {}),
+  });
   const { releaseId, started } = await startRelease(opts, request as unknown as Record<string, unknown>);
   out.event(
     started

@@ -13,11 +13,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEMO_CANDIDATES } from '../demo/artifacts';
+import { DEMO_CANDIDATES, DEMO_MODEL_NAME } from '../demo/artifacts';
 import { loadConfig, type VigilConfig } from '../config';
 import { Printer, repoRelative, runDemo } from '../demo/run-demo';
 import { loadPolicyFile } from '../demo/seed';
 import { createS3Client, EvidenceStore } from '../evidence';
+import { S3RouteStore } from '../gateway/route-store';
 import { startLocalStack } from './local-stack';
 import { createShutdown, installSignalHandlers, stackErrorMessage, type Running, type Shutdown } from './shutdown';
 import {
@@ -287,6 +288,8 @@ async function runDemoRelease(
       evidence,
       policy: d.policy,
       ...(flags.candidate ? { candidateVersion: flags.candidate } : {}),
+      production: async () =>
+        (await new S3RouteStore(s3, config.s3.bucket).current(DEMO_MODEL_NAME))?.production ?? null,
       apiUrl: d.apiProbeUrl,
       token: d.token.token,
       cliEnv: cliEnv(config, d.token),

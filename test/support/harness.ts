@@ -16,6 +16,7 @@ import {
 } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
 import { canonicalBytes, createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
+import { DEMO_MODEL_NAME } from '../../src/demo/artifacts';
 import { loadPolicyFile, seedDemo, DEMO_DIR } from '../../src/demo/seed';
 import { createLogger } from '../../src/logging/logger';
 import { startTestStack, type TestStack } from '../../src/stack';
@@ -155,8 +156,14 @@ export async function demoRequest(
   attempt = 1,
   candidateVersion?: string,
 ): Promise<ReleaseRequest> {
+  // Declare what production serves (an earlier release in this stack may have promoted a candidate).
+  const serving = (await h.deps.routes.current(DEMO_MODEL_NAME))?.production;
   return ReleaseRequestSchema.parse(
-    await seedDemo(h.evidence, policy, { attempt, ...(candidateVersion ? { candidateVersion } : {}) }),
+    await seedDemo(h.evidence, policy, {
+      attempt,
+      ...(candidateVersion ? { candidateVersion } : {}),
+      ...(serving ? { incumbentVersion: serving } : {}),
+    }),
   );
 }
 

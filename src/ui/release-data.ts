@@ -3,7 +3,7 @@ import { meaningsFor, type Identity, type IdentityProvider } from '../auth';
 import { RoleSchema, type EvidenceRef, type ReleaseStatus, type Role } from '../domain';
 import { latestDossierRef } from '../dossier/export';
 import type { UiDeps } from './deps';
-import type { SignFormState } from './views';
+import type { DossierDocument, SignFormState } from './views';
 
 const SIGNING_ROLES = RoleSchema.options;
 
@@ -32,12 +32,6 @@ export function signFormState(
     blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
   return { eligibleRoles: mine, meanings, blockedReason };
 }
-
-/** The dossier document as the release page shows it: its scoped stylesheet and body, and which refs were read. */
-export type DossierDocument =
-  | { css: string; body: string; index: EvidenceRef; html: EvidenceRef; modelCard: EvidenceRef | null; final: boolean }
-  | { error: string }
-  | null;
 
 /**
  * The dossier the digest names, read from the store on every view: the index by its digest, then the HTML page

@@ -1,9 +1,9 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Identity } from '../auth';
-import type { ReleaseStatus, Role, SignatureRecord, StageRecord } from '../domain';
+import type { EvidenceRef, ReleaseStatus, Role, SignatureRecord, StageRecord } from '../domain';
 import { formatLocalAndUtc } from '../report/time';
-import type { DossierDocument } from './release-data';
+import { canaryCohortsSection, type CanaryCohorts } from './canary-cohorts';
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
@@ -165,11 +165,19 @@ export interface SignFormState {
   values?: { meaning?: string; reason?: string; role?: string; decision?: string };
 }
 
+/** The dossier document as the release page shows it: its scoped stylesheet and body, and which refs were read. */
+export type DossierDocument =
+  | { css: string; body: string; index: EvidenceRef; html: EvidenceRef; modelCard: EvidenceRef | null; final: boolean }
+  | { error: string }
+  | null;
+
 export interface ReleasePageData {
   status: ReleaseStatus;
   /** The dossier document the digest names, read and re-hashed for this view; or why it is not shown. */
   dossier: DossierDocument;
   sign: SignFormState;
+  /** The canary's latest look per cohort (src/ui/canary-cohorts.ts); absent or null: none judged per cohort. */
+  cohorts?: CanaryCohorts;
 }
 
 export function releasePage(ctx: PageContext, d: ReleasePageData): Html {
@@ -206,6 +214,7 @@ ${signForm(ctx, s, d.sign)}
 <section aria-labelledby="sigs-h"><h2 id="sigs-h">Signatures</h2>
 ${s.signatures.length ? s.signatures.map(manifestation) : html`<p>No signatures yet.</p>`}
 </section>
+${canaryCohortsSection(d.cohorts ?? null)}
 <section aria-labelledby="decisions-h"><h2 id="decisions-h">Stage decisions</h2>${decisionsTable(s.history, zone)}</section>`,
   );
 }

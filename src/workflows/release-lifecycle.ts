@@ -20,11 +20,7 @@ import {
 import {
   ReleaseRequestSchema,
   type ArmStats,
-  type ApprovalInput,
-  type CanaryDecisionInput,
-  type CanaryDecisionResult,
   type CanaryHold,
-  type ApprovalResult,
   type Decision,
   type EvidenceRef,
   type Outcome,
@@ -34,8 +30,6 @@ import {
   type SequentialGuardrails,
   type Stage,
   type StageRecord,
-  type WithdrawalInput,
-  type WithdrawalResult,
 } from '../domain';
 import {
   adjudicateCaseUpdate,
@@ -47,11 +41,13 @@ import {
   withdrawSignatureUpdate,
 } from '../domain/messages';
 import { judgeGuardrails, judgeOffline, judgeSnapshot } from '../judging';
-import { appendChain, acts, notifyActs, nowIso } from './activities-proxy';
+import { appendChain, acts, nowIso } from './activities-proxy';
 import { recordRollback, runSequentialCanary, type HoldOutcome } from './canary';
 import { parseInput } from './input';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
+import { remind } from './approval-reminders';
+import { decideCanary, sign, withdraw } from './release-updates';
 import { ShadowReview } from './shadow';
 import { cannotProceed, STAGE_FAILURE_PATCH } from './stage-failure';
 
@@ -321,66 +317,6 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
   ];
 }
 
-/**
- * Reminders at each configured offset and one escalation, while sign-off is pending, each naming the pending
- * roles. Runs beside the expiry wait; stops as soon as sign-off settles, the deadline passes or `stop` is set.
- * Never rejects: a failed notification is logged, and cancellation (supersede) simply ends it.
- */
-async function remind(
-  state: ReleaseState,
-  reminders: { afterSeconds: number[]; escalateAfterSeconds?: number | undefined },
-  expiryMs: number,
-  stop: { done: boolean },
-  notices: EvidenceRef[],
-): Promise<void> {
-  const start = Date.now();
-  const schedule: Array<{ notice: 'reminder' | 'escalation'; seq: number; afterSeconds: number }> =
-    reminders.afterSeconds.map((s, i) => ({
-      notice: 'reminder' as const,
-      seq: i + 1,
-      afterSeconds: s,
-    }));
-  if (reminders.escalateAfterSeconds !== undefined)
-    schedule.push({ notice: 'escalation', seq: 1, afterSeconds: reminders.escalateAfterSeconds });
-  schedule.sort((a, b) => a.afterSeconds - b.afterSeconds || (a.notice === 'reminder' ? -1 : 1));
-  const over = (): boolean => stop.done || state.approvalSettled();
-  try {
-    for (const item of schedule) {
-      if (item.afterSeconds * 1000 >= expiryMs) break;
-      const wait = start + item.afterSeconds * 1000 - Date.now();
-      if (wait > 0 && (await condition(over, wait))) return;
-      if (over()) return;
-      try {
-        notices.push(
-          await notifyActs.notify({
-            releaseId: state.releaseId,
-            modelName: state.request.modelName,
-            candidateVersion: state.request.candidate.version,
-            notice: item.notice,
-            seq: item.seq,
-            afterSeconds: item.afterSeconds,
-            pendingRoles: state.pendingRoles(),
-            dossierSha256: state.dossier?.sha256 ?? '',
-            deadline: state.approvalDeadline ?? '',
-            at: nowIso(),
-          }),
-        );
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        log.warn('approval notification failed', {
-          releaseId: state.releaseId,
-          notice: item.notice,
-          seq: item.seq,
-          error: String(err),
-        });
-      }
-    }
-  } catch (err) {
-    if (!isCancellation(err))
-      log.warn('approval reminders stopped', { releaseId: state.releaseId, error: String(err) });
-  }
-}
-
 /** The canary under the sequential guardrails; `carried` receives decision records for the promotion entry. */
 async function sequentialCanary(
   state: ReleaseState,
@@ -427,25 +363,6 @@ async function holdForPerson(
   }
   const d = state.canaryDecisions[state.canaryDecisions.length - 1]!;
   return { decision: d.decision, account: `${d.printedName} (${d.role}): ${d.reason}`, evidence: d.evidence };
-}
-
-async function decideCanary(state: ReleaseState, raw: CanaryDecisionInput): Promise<CanaryDecisionResult> {
-  // Re-check: another decision may have been accepted since this one was validated.
-  const d = state.checkCanaryDecision(raw);
-  const hold = state.canaryHold!;
-  state.deciding = true;
-  try {
-    const at = nowIso();
-    const evidence = await acts.recordCanaryDecision({
-      releaseId: state.releaseId,
-      decision: { ...d, at, hold },
-      chainHead: state.chainHead,
-    });
-    state.canaryDecisions.push({ ...d, at, hold, evidence });
-    return { releaseId: state.releaseId, decision: d.decision, record: evidence.key };
-  } finally {
-    state.deciding = false;
-  }
 }
 
 /** What made the workflow roll back, for the rollback record. */
@@ -558,59 +475,4 @@ async function finish(state: ReleaseState, outcome: Outcome, reason: string, art
     { key: SearchAttr.stage, value: outcome },
     { key: SearchAttr.outcome, value: outcome },
   ]);
-}
-
-async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalResult> {
-  // Re-check: another signature may have been accepted since this one was validated.
-  const a = state.checkApproval(raw);
-  state.reserve(a);
-  try {
-    const at = nowIso();
-    const evidence = await acts.recordSignature({
-      releaseId: state.releaseId,
-      signature: { ...a, at },
-      chainHead: state.chainHead,
-    });
-    state.addSignature({ ...a, at, evidence });
-    return {
-      releaseId: state.releaseId,
-      accepted: true,
-      signatureKey: evidence.key,
-      pendingRoles: state.pendingRoles(),
-    };
-  } finally {
-    state.release(a);
-  }
-}
-
-async function withdraw(state: ReleaseState, raw: WithdrawalInput): Promise<WithdrawalResult> {
-  // Re-check: sign-off may have settled, or the same withdrawal landed, since this one was validated.
-  const w = state.checkWithdrawal(raw);
-  state.reserveWithdrawal(w);
-  try {
-    const own = state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;
-    const at = nowIso();
-    const evidence = await acts.recordWithdrawal({
-      releaseId: state.releaseId,
-      withdrawal: {
-        signer: w.signer,
-        printedName: own.printedName,
-        role: own.role,
-        reason: w.reason,
-        at,
-        signature: own.evidence,
-      },
-      chainHead: state.chainHead,
-    });
-    state.addWithdrawal(w.signer, { at, reason: w.reason, evidence });
-    return {
-      releaseId: state.releaseId,
-      withdrawn: true,
-      signatureKey: own.evidence.key,
-      withdrawalKey: evidence.key,
-      pendingRoles: state.pendingRoles(),
-    };
-  } finally {
-    state.releaseWithdrawal(w);
-  }
 }

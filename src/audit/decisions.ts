@@ -14,7 +14,7 @@ import type {
   ShadowMeasurement,
   SnapshotMeasurement,
 } from '../domain';
-import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
+import { policyDigest } from '../evidence/policy-digest';
 import {
   judgeDrift,
   judgeGuardrails,
@@ -70,7 +70,7 @@ export function recomputeDecisions(
     const request = input?.request;
     if (!request) continue;
     const policy = request.policy;
-    const policySha = sha256Hex(canonicalBytes(policy));
+    const policySha = policyDigest(policy);
     if (call.name === 'snapshotRelease') {
       const m = (call.result as StageOut<SnapshotMeasurement>).measurement;
       pinned = m.policySha256;

@@ -14,6 +14,7 @@ import {
   patched,
   setHandler,
   sleep,
+  setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -46,6 +47,7 @@ import { recordRollback, runSequentialCanary, type HoldOutcome } from './canary'
 import { parseInput } from './input';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
+import { operatorDetails } from './operator-details';
 import { remind } from './approval-reminders';
 import { decideCanary, sign, withdraw } from './release-updates';
 import { ShadowReview } from './shadow';
@@ -423,6 +425,7 @@ async function route(state: ReleaseState, table: Omit<RouteState, 'version'>, re
 function enter(state: ReleaseState, stage: Stage, step: number | null): StageRecord {
   const record = state.enter(stage, step, nowIso());
   upsertSearchAttributes([{ key: SearchAttr.stage, value: stage }]);
+  setCurrentDetails(operatorDetails(state));
   return record;
 }
 
@@ -475,4 +478,5 @@ async function finish(state: ReleaseState, outcome: Outcome, reason: string, art
     { key: SearchAttr.stage, value: outcome },
     { key: SearchAttr.outcome, value: outcome },
   ]);
+  setCurrentDetails(operatorDetails(state, { outcome, reason }));
 }

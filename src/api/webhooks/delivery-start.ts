@@ -6,7 +6,7 @@
 import type { Context } from 'hono';
 import { releaseIdFor, StageSchema, type ReleaseRequest } from '../../domain';
 import { SearchAttr } from '../../domain/messages';
-import { canonicalBytes, sha256Hex } from '../../evidence/canonical-json';
+import { policyDigest } from '../../evidence/policy-digest';
 import { alreadyFinished, describeOrNull, startReleaseWorkflow } from '../release-start';
 import {
   decideConcurrentCandidate,
@@ -34,7 +34,7 @@ export interface DeliveredRelease {
 /** 200 joined, 201 started, 202 queued; a finished release of the same id is refused (409). */
 export async function startDelivered(ctx: WebhookContext, c: Context, r: DeliveredRelease): Promise<Response> {
   const { request } = r;
-  const releaseId = releaseIdFor(request, sha256Hex(canonicalBytes(request.policy)));
+  const releaseId = releaseIdFor(request, policyDigest(request.policy));
   const handle = ctx.client.workflow.getHandle(releaseId);
   const base = { deliveryId: r.deliveryId, releaseId };
 

@@ -147,8 +147,20 @@ export interface LatencySummary {
 
 export interface ShadowDrift {
   reference: { dataset: string; sha256: string; rows: number };
-  /** Per model input feature in both the reference and the traffic: PSI (reference deciles) and two-sample KS. */
-  features: { feature: string; psi: number; ks: number; ksPValue: number; n: number }[];
+  /**
+   * Per model input feature in both the reference and the traffic: PSI and two-sample KS. Since issue #22 also the
+   * feature's type and `psiPValue`, the χ² on the PSI's cells (discrete inputs: exact value counts; continuous:
+   * reference deciles) that gates the PSI bound; absent in older measurements (PSI bound alone, on deciles).
+   */
+  features: {
+    feature: string;
+    psi: number;
+    ks: number;
+    ksPValue: number;
+    n: number;
+    featureType?: 'continuous' | 'binary' | 'count' | 'categorical';
+    psiPValue?: number | null;
+  }[];
   /** Features in the traffic whose drift could not be measured, with why (e.g. a sketch too coarse for the feature). */
   notCompared?: string[];
   /** Site mix against the reference (chi-square test of homogeneity); null when the reference has no site column. */

@@ -11,6 +11,10 @@ import type {
   ShadowMeasurement,
   SnapshotMeasurement,
 } from '../domain';
+import { holmAdjust } from '../stats/holm';
+
+/** Family-wise level at which a shadow window's PSI gates reject (issue #22; docs/statistics.md). */
+export const SHADOW_DRIFT_ALPHA = 0.01;
 
 const fmt = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(4));
 
@@ -126,10 +130,26 @@ export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow'
         `input drift against the validation reference was not measured (the policy allows PSI up to ${policy.maxPsi})${why}`,
       );
     } else {
-      const over = features.filter((f) => f.psi > policy.maxPsi!);
+      // Typed measurements (issue #22) gate the PSI bound by the χ² on its own cells, Holm-adjusted over the
+      // window's features at SHADOW_DRIFT_ALPHA: a 0/1 input's PSI of a few tenths at 100 cases is sampling noise.
+      // Older measurements carry no featureType and are judged by the PSI bound alone, as recorded.
+      const typed = features.some((f) => f.featureType !== undefined);
+      const gate = typed ? holmAdjust(features.map((f) => f.psiPValue ?? 1)) : null;
+      const over = features.filter((f, i) => f.psi > policy.maxPsi! && (!gate || gate[i]! < SHADOW_DRIFT_ALPHA));
+      const noise = gate ? features.filter((f, i) => f.psi > policy.maxPsi! && gate[i]! >= SHADOW_DRIFT_ALPHA) : [];
+      if (noise.length)
+        notes.push(
+          `PSI above ${policy.maxPsi} within sampling noise (χ² on its cells, Holm-adjusted p ≥ ${SHADOW_DRIFT_ALPHA}) for ${noise.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`,
+        );
+      // A typed feature whose window left fewer than two χ² cells cannot be judged: never a pass for it.
+      const tooFew = gate ? features.filter((f) => f.featureType !== undefined && f.psiPValue === null) : [];
       if (over.length)
         failures.push(
-          `input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)})`).join(', ')}`,
+          `input drift: PSI above ${policy.maxPsi} for ${over.map((f) => `${f.feature} (${fmt(f.psi)}${gate ? `, χ² on its cells Holm-adjusted p ${gate[features.indexOf(f)]!.toPrecision(3)} < ${SHADOW_DRIFT_ALPHA}` : ''})`).join(', ')}`,
+        );
+      else if (tooFew.length)
+        inconclusive.push(
+          `too few cases to judge drift of ${tooFew.map((f) => `${f.feature} (${f.n} cases)`).join(', ')}: fewer than two cells with ≥ 5 expected (the policy allows PSI up to ${policy.maxPsi})`,
         );
       // A feature whose drift could not be measured is never a pass for it.
       else if (m.drift?.notCompared?.length)

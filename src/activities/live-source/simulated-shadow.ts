@@ -20,8 +20,8 @@ import {
 import { ScoringError, type Scorer } from '../../models';
 import type { SimCase } from '../../contracts/traffic';
 import { observedLabels } from '../../sim/scenario';
-import { categoricalDrift, ks2Sample, psi } from '../../stats/drift';
-import { latencySummary } from '../../stats/shadow';
+import { categoricalDrift } from '../../stats/drift';
+import { latencySummary } from '../../stats/ranks-and-quantiles';
 import {
   compareShadow,
   comparedMeasurement,
@@ -33,6 +33,7 @@ import { asArtifactFailure, casesAsInput, closeAll, openScorers } from '../artif
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
 import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
+import { shadowValuesDrift } from './typed-drift';
 
 const SOURCE = 'simulated' as const;
 type Arm = 'candidate' | 'production';
@@ -113,8 +114,7 @@ async function driftAgainstReference(
       .map((c) => Math.fround((c.candidateFeatures ?? c.features)[k]!))
       .filter((x) => Number.isFinite(x));
     if (reference.length === 0 || current.length === 0) continue;
-    const ks = ks2Sample(reference, current);
-    out.push({ feature, psi: psi(reference, current).psi, ks: ks.statistic, ksPValue: ks.pValue, n: current.length });
+    out.push(shadowValuesDrift(feature, reference, current));
   }
   let site: ShadowDrift['site'] = null;
   if (ref.sites) {

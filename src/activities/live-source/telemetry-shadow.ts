@@ -4,8 +4,9 @@
  * the candidate (`patched('shadow-route')`, src/workflows/shadow.ts). The segments are read from S3, the mirrored
  * predictions paired with the production predictions they mirror and compared (src/telemetry/shadow-pairs.ts).
  * Input drift comes from the gateway's per-feature input sketches of the window (`sketch` events, no case-level
- * values): PSI on the reference's deciles and a two-sample KS against the locked evaluation split, plus the
- * count of missing (imputed) values per feature. A window without sketches (an older gateway, sketches off) is
+ * values), typed as monitoring types them: discrete inputs on the gateway's exact value counts, continuous ones on
+ * the reference's deciles, each with the χ² that gates its PSI bound and a KS against the locked evaluation split, plus
+ * the count of missing (imputed) values per feature. A window without sketches (an older gateway, sketches off) is
  * recorded as not measured, never simulated, so a policy bounding `shadow.maxPsi` is then inconclusive.
  */
 import type { ObserveShadowInput, StageOutput } from '../../contracts/live-source';
@@ -17,7 +18,6 @@ import {
   type ShadowDrift,
   type ShadowMeasurement,
 } from '../../domain';
-import { sketchKs, sketchPsi, sketchTooCoarse } from '../../stats/log-sketch';
 import { mergeWindowSketches, windowSiteMix, type WindowSketches } from '../../telemetry/input-sketches';
 import type { TelemetryWindowReader } from '../../telemetry/live-source';
 import { measureShadowTelemetry, pairSite } from '../../telemetry/shadow-pairs';
@@ -25,6 +25,7 @@ import { windowCompleteness } from '../../telemetry/watermarks';
 import type { EvidencePort } from '../../contracts/ports';
 import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
 import { TELEMETRY_SOURCE } from './telemetry-window';
+import { shadowSketchDrift } from './typed-drift';
 import { heartbeating, shadowWindow } from './windows';
 
 export async function telemetryShadow(
@@ -150,19 +151,10 @@ async function inputDrift(
       notCompared.push(`${feature}: no finite values ${reference.length === 0 ? 'in the reference' : 'in the window'}`);
       continue;
     }
-    const coarse = sketchTooCoarse(reference, sketch);
-    if (coarse) {
-      notCompared.push(`${feature}: ${coarse}`);
-      continue;
-    }
-    const ks = sketchKs(reference, sketch);
-    features.push({
-      feature,
-      psi: sketchPsi(reference, sketch).psi,
-      ks: ks.statistic,
-      ksPValue: ks.pValue,
-      n: sketch.count,
-    });
+    // Typed (issue #22): a 0/1 or count input on the gateway's exact value counts, never its sketch's deciles.
+    const d = shadowSketchDrift(feature, reference, sketch, w.values.get(feature) ?? null);
+    if ('notCompared' in d) notCompared.push(d.notCompared);
+    else features.push(d);
   }
   const mix = windowSiteMix(ref.sites, w);
   const site = 'drift' in mix ? shadowSiteDrift(mix.drift) : null;

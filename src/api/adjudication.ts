@@ -24,7 +24,7 @@ import {
 import { adjudicateCaseUpdate } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import { ApiError } from './errors';
-import { auditFor, parseCredentialed, reauthenticate, type SignatureRouteDeps } from './signatures';
+import { auditFor, parseCredentialed, reauthenticate, type SignatureRouteDeps } from './esignature-routes';
 import type { TemporalPort } from './temporal-port';
 
 /** How each refusal of the adjudicateCase validator reads over HTTP. */

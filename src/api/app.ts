@@ -5,7 +5,7 @@ import { createUiRoutes, type UiDeps } from '../ui/routes';
 import { registerAccountRoutes } from './account-routes';
 import { apiErrorHandler, requireToken, withTimeout } from './http';
 import { registerReleaseRoutes } from './release-routes';
-import type { SignatureRouteDeps } from './signatures';
+import type { SignatureRouteDeps } from './esignature-routes';
 import type { TemporalPort } from './temporal-port';
 import { createWebhookRoutes, type WebhookDeps } from './webhooks';
 

@@ -14,7 +14,7 @@ import { completedActivities, describeRun, firstDifferingEvent, type RunHistory 
 import type { ObjectReport, ObjectState } from './objects';
 import type { EvidenceReader } from './reader';
 import { replayAgainst, type ReplayOutcome } from './replay';
-import { collectSignatures, type SignatureManifestation } from './signatures';
+import { collectSignatures, type SignatureManifestation } from './signature-manifestations';
 
 export interface TemporalHistorySource {
   /** The run's full history (`historyToJSON`), or null when Temporal no longer has it. */

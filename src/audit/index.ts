@@ -22,4 +22,4 @@ export {
 } from './reader';
 export { replayAgainst } from './replay';
 export { formatChecks, renderAuditHtml } from './report';
-export { collectSignatures, type SignatureManifestation } from './signatures';
+export { collectSignatures, type SignatureManifestation } from './signature-manifestations';

@@ -8,6 +8,7 @@ import { registerDatasetCommands } from './commands/dataset';
 import { registerDossierCommands } from './commands/dossier';
 import { registerDrillCommands } from './commands/drill';
 import { registerInitCommand } from './commands/init';
+import { registerModelCommands } from './commands/model';
 import { registerOutcomesCommands } from './commands/outcomes';
 import { registerReleaseCommands } from './commands/release';
 import { registerSignOffCommands } from './commands/sign-off';
@@ -23,7 +24,7 @@ Configuration (environment):
 
 Signing (vigil approve): you sign as the account --user; the password is asked for at every signature
   (no echo; or --password-stdin), your id and printed name come from the server's users file.
-  e.g. vigil approve <releaseId> --user dana.qa --role qa --meaning "approved as quality reviewer" \\
+  e.g. vigil approve <releaseId> --user dana.qa --role qa --meaning approved \\
          --reason "evidence reviewed" --digest <dossier sha256 from vigil release status>
   vigil withdraw <releaseId> --user dana.qa --reason <text>   take back your approval while sign-off is open
   vigil canary resume|rollback <releaseId> --user sam.clin --role clinical --reason <text>
@@ -33,6 +34,8 @@ Your own model (docs/own-model.md):
   vigil init <model.onnx> <data.csv> [--incumbent m.onnx] [--dir d]   scaffold a release folder
   vigil release start -f release.yaml [--dry-run] [--json]   check offline, upload what the store lacks, start
   vigil artifact put <file> | get <key> [--out f] | ls [prefix]    single objects in the evidence store (VIGIL_S3_*)
+  vigil model register --model n --version v --file m.onnx --card c.yaml [--data f] [--lineage f] [--code-commit c]
+                    register the version production serves today (first release, or a pre-Vigil model)
 
 Evidence tools (work on local files, no API needed):
   vigil dataset manifest <data.csv|parquet> --lineage <file> [--out f] [--leaves f] [--split-key f] [--json]
@@ -76,6 +79,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   registerDossierCommands(program, ctx);
   registerInitCommand(program, ctx);
   registerArtifactCommands(program, ctx);
+  registerModelCommands(program, ctx);
   return program;
 }
 

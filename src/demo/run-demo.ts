@@ -12,9 +12,9 @@ import { seedDemo } from './seed';
  * The submitter (alex.mle) may not sign.
  */
 export const DEMO_SIGNERS: Record<string, { signer: string; name: string; meaning: string; password: string }> = {
-  qa: { signer: 'dana.qa', name: 'Dana Whitfield', meaning: 'approved as quality reviewer', password: 'dana-demo-password' },
-  clinical: { signer: 'sam.clin', name: 'Dr Sam Okafor', meaning: 'approved as clinical reviewer', password: 'sam-demo-password' },
-  regulatory: { signer: 'rae.reg', name: 'Rae Lindqvist', meaning: 'approved as regulatory reviewer', password: 'rae-demo-password' },
+  qa: { signer: 'dana.qa', name: 'Dana Whitfield', meaning: 'approved', password: 'dana-demo-password' },
+  clinical: { signer: 'sam.clin', name: 'Dr Sam Okafor', meaning: 'approved', password: 'sam-demo-password' },
+  regulatory: { signer: 'rae.reg', name: 'Rae Lindqvist', meaning: 'approved', password: 'rae-demo-password' },
 };
 
 export class DemoError extends Error {

@@ -56,5 +56,14 @@ export function releaseStartOptions(request: ReleaseRequest, releaseId: string):
       { key: SearchAttr.model, value: request.modelName },
       { key: SearchAttr.stage, value: 'SNAPSHOT' },
     ],
+    // What Temporal's Web UI shows for this run (the stage and outcome follow in its current details).
+    staticSummary: `${request.modelName} ${request.candidate.version} replacing ${request.incumbent.version}`,
+    staticDetails: [
+      `**Why:** ${request.reason}`,
+      `**Submitted by:** ${request.submittedBy} (${request.trigger.kind})`,
+      `**Policy:** ${request.policy.id} ${request.policy.version}`,
+      `**Candidate:** sha256 \`${request.candidate.artifact.sha256}\``,
+      `**Vigil UI:** /ui/releases/${releaseId}`,
+    ].join('\n\n'),
   };
 }

@@ -14,7 +14,7 @@ export {
   type CohortRule,
   type GatewayRouteTable,
 } from './routing';
-export { ShadowMirror, type ShadowScored, type ShadowStats } from './shadow';
+export { ShadowMirror, type ShadowScored, type ShadowStats } from './shadow-mirror';
 export {
   inProcessBackend,
   RemoteOipBackend,

@@ -8,7 +8,7 @@ import { loadModelsFile } from './models-file';
 import { RouteTables, pollRouteStore } from './route-table';
 import { S3RouteStore } from './route-store';
 import { Gateway } from './server';
-import { ShadowMirror } from './shadow';
+import { ShadowMirror } from './shadow-mirror';
 
 async function main(): Promise<void> {
   const config = loadConfig();

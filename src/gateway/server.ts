@@ -26,7 +26,7 @@ import { InferenceTelemetry } from './inference-telemetry';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { RouteTables } from './route-table';
 import { assign, type Assignment, type GatewayRouteTable } from './routing';
-import { ShadowMirror } from './shadow';
+import { ShadowMirror } from './shadow-mirror';
 
 export interface GatewayOptions {
   models: readonly ModelBackends[];

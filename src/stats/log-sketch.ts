@@ -27,7 +27,7 @@ import {
   type PsiResult,
 } from './drift';
 import { StatsInputError } from './errors';
-import { quantile } from './shadow';
+import { quantile } from './ranks-and-quantiles';
 
 export const DEFAULT_SKETCH_ALPHA = 0.01;
 /** |v| below this counts as zero: log buckets never reach 0. */

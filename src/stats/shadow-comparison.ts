@@ -17,7 +17,7 @@ import {
   type ShadowAgreement,
 } from './agreement';
 import { armStats } from './operating-point';
-import { spearmanCorrelation } from './shadow';
+import { spearmanCorrelation } from './ranks-and-quantiles';
 import { stratifiedSample } from './stratified-sample';
 
 /** One case scored by both models. `label` is the observed outcome (-1: none yet); `key` identifies it for sampling. */

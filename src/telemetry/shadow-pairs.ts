@@ -11,7 +11,7 @@
  */
 import type { ShadowMeasurement } from '../domain/measurements';
 import type { AgreementCounts } from '../stats/agreement';
-import { latencySummary } from '../stats/shadow';
+import { latencySummary } from '../stats/ranks-and-quantiles';
 import { compareShadow, comparedMeasurement } from '../stats/shadow-comparison';
 import type { PredictionEvent, TelemetryEvent } from './events';
 import { caseLabels, DEFAULT_SOURCE_WEIGHTS } from './live-source';

@@ -38,6 +38,7 @@ describe('users file', () => {
       id: 'dana.qa',
       name: 'Dana Whitfield',
       roles: ['qa'],
+      timeZone: 'Europe/London',
     });
     assert.deepEqual((await users.authenticate('sam.clin', 'sam-demo-password'))?.roles, ['clinical']);
     assert.equal(await users.authenticate('dana.qa', 'sam-demo-password'), null);

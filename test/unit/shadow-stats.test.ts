@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { agreementAtThreshold, scoreCorrelation, shadowAgreement } from '../../src/stats/agreement';
-import { latencySummary, midRanks, quantile, spearmanCorrelation } from '../../src/stats/shadow';
+import { latencySummary, midRanks, quantile, spearmanCorrelation } from '../../src/stats/ranks-and-quantiles';
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} ≠ ${b}`);
 

@@ -42,7 +42,10 @@ function registerApprove(program: Command, { io, print, printJson, client }: Cli
     )
     .option('--password-stdin', PASSWORD_STDIN_HELP)
     .addOption(new Option('--role <role>', 'the role you sign for').choices(RoleSchema.options).makeOptionMandatory())
-    .requiredOption('--meaning <text>', 'what the signature means, e.g. "approved for canary release"')
+    .requiredOption(
+      '--meaning <text>',
+      'what the signature means: one of the defined meanings for the role (default: reviewed, approved, "responsible for")',
+    )
     .requiredOption('--reason <text>', 'why you approve or reject')
     .requiredOption('--digest <sha256>', 'dossier sha256 you reviewed (from `vigil release status`)')
     .option('--reject', 'sign a rejection instead of an approval')

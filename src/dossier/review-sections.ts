@@ -6,6 +6,8 @@
 import { escapeXml as esc, formatNumber } from '../report/svg';
 import type { DossierData } from './collect';
 import { guardrailText } from './fda-model-card';
+import { DEFAULT_COHORT_GUARDRAILS, type SequentialGuardrails } from '../domain';
+import { cohortAlphaAllocation } from '../judging';
 
 const fmt = (x: number | null | undefined, d = 3) =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d);
@@ -186,9 +188,24 @@ export function canaryPlan(d: DossierData): string {
     '<h2 id="canary-plan-h">Canary plan</h2>',
     `<table class="canary-steps"><thead><tr><th scope="col">Step</th><th scope="col">Patients</th><th scope="col">Bake</th><th scope="col">Min. cases</th><th scope="col">After the step</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
     `<p>Guardrails: ${esc(guardrailText(c.guardrails))}.${c.sequential ? ' The sensitivity comparison is anytime-valid (sequential), so looking at every interval does not inflate the false-rollback rate.' : ''}</p>`,
+    cohortPlan(c.sequential),
     `<p>On a failed guardrail: ${c.onFailure === 'escalate' ? `the canary is taken off patients and a person decides within ${c.escalationTimeoutSeconds ?? '?'} s (no decision: rollback)` : 'immediate rollback'}; an inconclusive interval holds.</p>`,
     '</section>',
   ].join('\n');
+}
+
+/**
+ * What the canary judges per clinical cohort, and how α is split (src/judging/cohort-guardrails.ts): signed before
+ * the canary, so a reviewer knows which cohorts can stop it and with what false-rollback rate.
+ */
+function cohortPlan(g: SequentialGuardrails | undefined): string {
+  if (!g) return '';
+  const c = g.cohorts ?? DEFAULT_COHORT_GUARDRAILS;
+  if (c.attributes.length === 0)
+    return '<p data-testid="cohort-plan">Per-cohort guardrails: none (the canary is judged as a whole only).</p>';
+  const a = cohortAlphaAllocation(g.alpha, c);
+  const p = (x: number) => x.toPrecision(2);
+  return `<p data-testid="cohort-plan">Per-cohort guardrails: every level of ${c.attributes.map((x) => `<code>${esc(x)}</code>`).join(', ')} (up to ${c.maxLevels} levels each) is judged at every look by the same anytime-valid comparison of canary against concurrent control within the cohort (α = ${p(a.perCohort)} each, compared once both arms have ${c.minPositives} labelled positives), and by a catastrophic-failure floor: the canary's sensitivity or alert-rate upper bound below ${c.floor.relative} × the control's lower bound rolls back at that look (exact bounds at α = ${p(a.perFloorBound)} each). α = ${g.alpha} is split by Bonferroni: whole canary ${p(a.overall)}, cohort comparisons ${p(a.alpha * c.alphaShare)}, floor ${p(a.alpha * c.floor.alphaShare)}; so the chance of any false rollback over all cohorts and looks is at most ${g.alpha}.</p>`;
 }
 
 /** What is still open when the reviewer signs: failed or inconclusive criteria, model-card limits, gaps. */

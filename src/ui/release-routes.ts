@@ -3,6 +3,7 @@ import type { Hono } from 'hono';
 import { SearchAttr } from '../domain/messages';
 import type { UiDeps, UiEnv } from './deps';
 import type { UiKit } from './kit';
+import { canaryCohorts } from './canary-cohorts';
 import { dossierDocument, eligibleRoles, signFormState } from './release-data';
 import { inboxPage, releasePage, releasesPage, type InboxRow } from './views';
 
@@ -62,6 +63,7 @@ export function registerReleaseRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit)
         status,
         dossier: await dossierDocument(deps, status),
         sign: signFormState(user, status, deps.identities),
+        cohorts: await canaryCohorts(deps, status),
       }),
     );
   });

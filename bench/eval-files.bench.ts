@@ -11,49 +11,41 @@
  *   npm run bench:eval-files                       # 1M and 5M rows
  *   npm run bench:eval-files -- --rows 1000000 --runs 5 --json
  */
-import { spawnSync } from "node:child_process";
-import crypto from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { readCsvTableFile } from "../src/data/csv";
-import type { LockedTable } from "../src/data/table";
-import { labelledSchema } from "../src/data/schema";
-import { canonicalBytes, sha256Hex } from "../src/evidence/canonical-json";
-import {
-  evaluateAcceptance,
-  validateAcceptancePolicy,
-} from "../src/evaluation";
-import { loadScorer } from "../src/models";
-import { mulberry32 as prng } from "../src/sim/prng";
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readCsvTableFile } from '../src/data/csv';
+import type { LockedTable } from '../src/data/table';
+import { labelledSchema } from '../src/data/schema';
+import { canonicalBytes, sha256Hex } from '../src/evidence/canonical-json';
+import { evaluateAcceptance, validateAcceptancePolicy } from '../src/evaluation';
+import { loadScorer } from '../src/models';
+import { mulberry32 as prng } from '../src/sim/prng';
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const SITES = ["site-a", "site-b", "site-c", "site-d"];
+const SITES = ['site-a', 'site-b', 'site-c', 'site-d'];
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-const gaussian = (rand: () => number) =>
-  Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+const gaussian = (rand: () => number) => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 
 /** Writes the three files (once per size; reused while they exist). */
 function generate(dir: string, rows: number): void {
-  if (fs.existsSync(path.join(dir, "done"))) return;
+  if (fs.existsSync(path.join(dir, 'done'))) return;
   fs.mkdirSync(dir, { recursive: true });
   const rand = prng(20240611);
   const out = [
-    fs.openSync(path.join(dir, "cohort.csv"), "w"),
-    fs.openSync(path.join(dir, "candidate.csv"), "w"),
-    fs.openSync(path.join(dir, "incumbent.csv"), "w"),
+    fs.openSync(path.join(dir, 'cohort.csv'), 'w'),
+    fs.openSync(path.join(dir, 'candidate.csv'), 'w'),
+    fs.openSync(path.join(dir, 'incumbent.csv'), 'w'),
   ];
-  let parts = [
-    "case_id,site,sex,age_band,label,x1,x2\n",
-    "case_id,score\n",
-    "case_id,score\n",
-  ];
+  let parts = ['case_id,site,sex,age_band,label,x1,x2\n', 'case_id,score\n', 'case_id,score\n'];
   const flush = () => {
     parts.forEach((p, k) => fs.writeSync(out[k]!, p));
-    parts = ["", "", ""];
+    parts = ['', '', ''];
   };
   for (let i = 0; i < rows; i++) {
     const s = Math.floor(rand() * 4);
@@ -61,23 +53,17 @@ function generate(dir: string, rows: number): void {
     const shared = gaussian(rand);
     const x1 = (shared + (y ? 1.2 : 0)).toFixed(3);
     const x2 = gaussian(rand).toFixed(3);
-    const c =
-      Math.round(
-        sigmoid(-2.6 + 1.6 * y + 0.9 * shared + 0.45 * gaussian(rand)) * 1e4,
-      ) / 1e4;
-    const inc =
-      Math.round(
-        sigmoid(-2.5 + 1.47 * y + 0.9 * shared + 0.5 * gaussian(rand)) * 1e4,
-      ) / 1e4;
-    const id = `case-${String(i).padStart(8, "0")}`;
-    parts[0] += `${id},${SITES[s]},${rand() < 0.5 ? "F" : "M"},${rand() < 0.6 ? "18-64" : "65+"},${y},${x1},${x2}\n`;
+    const c = Math.round(sigmoid(-2.6 + 1.6 * y + 0.9 * shared + 0.45 * gaussian(rand)) * 1e4) / 1e4;
+    const inc = Math.round(sigmoid(-2.5 + 1.47 * y + 0.9 * shared + 0.5 * gaussian(rand)) * 1e4) / 1e4;
+    const id = `case-${String(i).padStart(8, '0')}`;
+    parts[0] += `${id},${SITES[s]},${rand() < 0.5 ? 'F' : 'M'},${rand() < 0.6 ? '18-64' : '65+'},${y},${x1},${x2}\n`;
     parts[1] += `${id},${c}\n`;
     parts[2] += `${id},${inc}\n`;
     if (i % 50_000 === 49_999) flush();
   }
   flush();
   out.forEach((fd) => fs.closeSync(fd));
-  fs.writeFileSync(path.join(dir, "done"), "");
+  fs.writeFileSync(path.join(dir, 'done'), '');
 }
 
 const policy = validateAcceptancePolicy(
@@ -85,59 +71,53 @@ const policy = validateAcceptancePolicy(
     version: 1,
     criteria: [
       {
-        id: "sensitivity-lower-bound",
-        kind: "metric-threshold",
-        metric: "sensitivity",
-        bound: "lower",
-        op: ">=",
+        id: 'sensitivity-lower-bound',
+        kind: 'metric-threshold',
+        metric: 'sensitivity',
+        bound: 'lower',
+        op: '>=',
         value: 0.5,
-        slices: { attributes: ["site", "sex"], includeSubsets: true },
+        slices: { attributes: ['site', 'sex'], includeSubsets: true },
       },
       {
-        id: "auc-non-inferior",
-        kind: "non-inferiority",
+        id: 'auc-non-inferior',
+        kind: 'non-inferiority',
         margin: 0.01,
         alpha: 0.025,
-        slices: { attributes: ["site", "sex"], includeSubsets: true },
-        multiplicity: "holm",
+        slices: { attributes: ['site', 'sex'], includeSubsets: true },
+        multiplicity: 'holm',
       },
       {
-        id: "ece",
-        kind: "metric-threshold",
-        metric: "ece",
-        op: "<=",
+        id: 'ece',
+        kind: 'metric-threshold',
+        metric: 'ece',
+        op: '<=',
         value: 0.05,
       },
       {
-        id: "slope",
-        kind: "metric-threshold",
-        metric: "calibrationSlope",
-        bound: "lower",
-        op: ">=",
+        id: 'slope',
+        kind: 'metric-threshold',
+        metric: 'calibrationSlope',
+        bound: 'lower',
+        op: '>=',
         value: 0.8,
       },
       {
-        id: "brier",
-        kind: "max-drop",
-        metric: "brier",
+        id: 'brier',
+        kind: 'max-drop',
+        metric: 'brier',
         maxDrop: 0.01,
-        slices: { attributes: ["site"] },
+        slices: { attributes: ['site'] },
       },
     ],
   },
-  { attributes: ["site", "sex", "age_band"] },
+  { attributes: ['site', 'sex', 'age_band'] },
 );
 
-const sha256OfFile = (file: string) =>
-  crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+const sha256OfFile = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** A prediction file read, digest-checked and joined to the table as a release loads it. */
-async function scoresFrom(
-  dir: string,
-  model: string,
-  pins: Record<string, string>,
-  table: LockedTable,
-) {
+async function scoresFrom(dir: string, model: string, pins: Record<string, string>, table: LockedTable) {
   // its own frame: the file's bytes and parsed ids are garbage once the scores are joined
   const bytes = await fs.promises.readFile(path.join(dir, `${model}.csv`));
   const scorer = await loadScorer(bytes, `${model}.csv`, {
@@ -148,24 +128,15 @@ async function scoresFrom(
 
 /** One timed run (in a child process): files on disk → stored report. */
 async function child(dir: string): Promise<void> {
-  const pins = JSON.parse(
-    fs.readFileSync(path.join(dir, "pins.json"), "utf8"),
-  ) as Record<string, string>;
+  const pins = JSON.parse(fs.readFileSync(path.join(dir, 'pins.json'), 'utf8')) as Record<string, string>;
   const t0 = performance.now();
-  const schema = labelledSchema(["x1", "x2"], {
-    slices: ["site", "sex", "age_band"],
+  const schema = labelledSchema(['x1', 'x2'], {
+    slices: ['site', 'sex', 'age_band'],
   });
-  const table = await readCsvTableFile(
-    path.join(dir, "cohort.csv"),
-    schema,
-    "cohort",
-  );
+  const table = await readCsvTableFile(path.join(dir, 'cohort.csv'), schema, 'cohort');
   const t1 = performance.now();
   const rss = [process.memoryUsage().rss];
-  const scores = [
-    await scoresFrom(dir, "candidate", pins, table),
-    await scoresFrom(dir, "incumbent", pins, table),
-  ];
+  const scores = [await scoresFrom(dir, 'candidate', pins, table), await scoresFrom(dir, 'incumbent', pins, table)];
   const t2 = performance.now();
   rss.push(process.memoryUsage().rss);
   const report = evaluateAcceptance({
@@ -173,7 +144,7 @@ async function child(dir: string): Promise<void> {
     candidateScores: scores[0]!,
     incumbentScores: scores[1]!,
     attributes: table.sliceColumns,
-    thresholdRule: { kind: "fixed", threshold: 0.2 },
+    thresholdRule: { kind: 'fixed', threshold: 0.2 },
     policy,
   });
   const t3 = performance.now();
@@ -196,75 +167,50 @@ async function child(dir: string): Promise<void> {
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       rssAfterPhasesMB: rss.map((b) => Math.round(b / 2 ** 20)),
       // CPU time of the whole process (startup included): a load-independent companion to the wall time
-      cpuSeconds: +(
-        (process.cpuUsage().user + process.cpuUsage().system) /
-        1e6
-      ).toFixed(3),
+      cpuSeconds: +((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3),
     }),
   );
 }
 
 function findPython(): string | null {
-  const candidates = [
-    process.env.VIGIL_BENCH_PYTHON,
-    ".tools/py-bench/bin/python",
-    "python3",
-  ].filter(Boolean);
+  const candidates = [process.env.VIGIL_BENCH_PYTHON, '.tools/py-bench/bin/python', 'python3'].filter(Boolean);
   for (const py of candidates as string[]) {
-    const r = spawnSync(py, ["-c", "import numpy, pandas"], {
-      stdio: "ignore",
+    const r = spawnSync(py, ['-c', 'import numpy, pandas'], {
+      stdio: 'ignore',
     });
     if (r.status === 0) return py;
   }
   return null;
 }
 
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  if (process.argv.includes("--child"))
-    return child(process.argv[process.argv.indexOf("--child") + 1]!);
-  const sizes = arg("--rows")
-    ? [Number(arg("--rows"))]
-    : [1_000_000, 5_000_000];
-  const runs = Number(arg("--runs") ?? 5);
+  if (process.argv.includes('--child')) return child(process.argv[process.argv.indexOf('--child') + 1]!);
+  const sizes = arg('--rows') ? [Number(arg('--rows'))] : [1_000_000, 5_000_000];
+  const runs = Number(arg('--runs') ?? 5);
   const python = findPython();
   const results = [];
   for (const rows of sizes) {
     const dir = path.join(os.tmpdir(), `vigil-bench-eval-files-v1-${rows}`);
     generate(dir, rows);
     const pins = {
-      candidate: sha256OfFile(path.join(dir, "candidate.csv")),
-      incumbent: sha256OfFile(path.join(dir, "incumbent.csv")),
+      candidate: sha256OfFile(path.join(dir, 'candidate.csv')),
+      incumbent: sha256OfFile(path.join(dir, 'incumbent.csv')),
     };
-    fs.writeFileSync(path.join(dir, "pins.json"), JSON.stringify(pins));
+    fs.writeFileSync(path.join(dir, 'pins.json'), JSON.stringify(pins));
     const vigil: Record<string, number>[] = [];
     const numpy: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const out = spawnSync(
-        process.execPath,
-        ["--import", "tsx", __filename, "--child", dir],
-        { encoding: "utf8" },
-      );
+      const out = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--child', dir], { encoding: 'utf8' });
       if (out.status !== 0) throw new Error(`run failed: ${out.stderr}`);
-      vigil.push(
-        JSON.parse(out.stdout.trim().split("\n").pop()!) as Record<
-          string,
-          number
-        >,
-      );
+      vigil.push(JSON.parse(out.stdout.trim().split('\n').pop()!) as Record<string, number>);
       if (python) {
-        const py = spawnSync(
-          python,
-          [path.join(__dirname, "eval-files.py"), dir],
-          { encoding: "utf8" },
-        );
-        if (py.status !== 0)
-          throw new Error(`numpy script failed: ${py.stderr}`);
+        const py = spawnSync(python, [path.join(__dirname, 'eval-files.py'), dir], { encoding: 'utf8' });
+        if (py.status !== 0) throw new Error(`numpy script failed: ${py.stderr}`);
         numpy.push(
           (
-            JSON.parse(py.stdout.trim().split("\n").pop()!) as {
+            JSON.parse(py.stdout.trim().split('\n').pop()!) as {
               seconds: number;
             }
           ).seconds,
@@ -280,11 +226,11 @@ async function main(): Promise<void> {
       minSeconds: Math.min(...vigil.map((v) => v.seconds!)),
       maxSeconds: Math.max(...vigil.map((v) => v.seconds!)),
       rowsPerSecond: Math.round(rows / sec),
-      medianRead: pick("read"),
-      medianPredictions: pick("predictions"),
-      medianEvaluate: pick("evaluate"),
-      medianStore: pick("store"),
-      medianCpuSeconds: pick("cpuSeconds"),
+      medianRead: pick('read'),
+      medianPredictions: pick('predictions'),
+      medianEvaluate: pick('evaluate'),
+      medianStore: pick('store'),
+      medianCpuSeconds: pick('cpuSeconds'),
       peakRssMB: Math.max(...vigil.map((v) => v.peakRssMB!)),
       slices: vigil[0]!.slices,
       numpyMedianSeconds: python ? median(numpy) : null,
@@ -292,7 +238,7 @@ async function main(): Promise<void> {
       loadAverage: os.loadavg().map((l) => +l.toFixed(2)),
     });
   }
-  if (process.argv.includes("--json")) console.log(JSON.stringify(results));
+  if (process.argv.includes('--json')) console.log(JSON.stringify(results));
   else
     for (const r of results) {
       console.log(
@@ -303,10 +249,10 @@ async function main(): Promise<void> {
       );
       console.log(
         r.numpyMedianSeconds === null
-          ? "  numpy/pandas comparison skipped (no Python with numpy and pandas)"
+          ? '  numpy/pandas comparison skipped (no Python with numpy and pandas)'
           : `  numpy/pandas script: median ${r.numpyMedianSeconds.toFixed(3)} s; Vigil/numpy = ${r.ratioToNumpy}`,
       );
-      console.log(`  load average ${r.loadAverage.join(" ")}`);
+      console.log(`  load average ${r.loadAverage.join(' ')}`);
     }
 }
 

@@ -235,8 +235,9 @@ function ensureCredentials(stateDir: string, name: string, accessKeyId: string):
  * - filer HTTP: reads and writes need a JWT signed with keys only the server has ([jwt.filer_signing],
  *   [jwt.filer_signing.read]); without them the filer rewrites locked versions in place (seen);
  * - volume HTTP: reads and writes need a master-issued JWT ([jwt.signing], [jwt.signing.read]);
- * - master HTTP (/col/delete dropped a locked bucket's data, seen; /dir/assign, /vol/grow): refused
- *   to every address by a guard white list naming only a TEST-NET address (RFC 5737);
+ * - master and volume HTTP: HTTPS that requires a client certificate from the private CA below
+ *   ([https.master], [https.volume]; the server's own components use it through [https.client]): without
+ *   it master /col/delete dropped a locked bucket's data (seen), and /dir/assign, /vol/grow answered anyone;
  * - gRPC of master, volume, filer, S3 and admin (an unauthenticated `weed shell` could delete any
  *   entry): mutual TLS with a CA whose key and client certificate stay in the state dir.
  * Made once per state dir and reused (restarts keep working); openssl makes the certificates.
@@ -271,6 +272,14 @@ function ensureSecurity(stateDir: string): { env: Record<string, string>; caFile
     env[`WEED_GRPC_${c}_CERT`] = cert;
     env[`WEED_GRPC_${c}_KEY`] = key;
   }
+  // HTTPS with client certificates on master and volume HTTP; [https.client] makes the server's own components
+  // (filer, S3 gateway) talk to them with the certificate.
+  for (const c of ['MASTER', 'VOLUME', 'CLIENT']) {
+    env[`WEED_HTTPS_${c}_CERT`] = cert;
+    env[`WEED_HTTPS_${c}_KEY`] = key;
+    env[`WEED_HTTPS_${c}_CA`] = ca;
+  }
+  env.WEED_HTTPS_CLIENT_ENABLED = 'true';
   return { env, caFile: ca };
 }
 

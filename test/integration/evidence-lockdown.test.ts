@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -36,6 +37,34 @@ async function statusOf(p: Promise<unknown>): Promise<number | 'ok'> {
 
 async function httpStatus(url: string, init: RequestInit = {}): Promise<number> {
   return (await fetch(url, init)).status;
+}
+
+/** The stack's own client certificate (state dir only): what an operator with the machine's account holds. */
+function stackCert(caFile: string): { cert: Buffer; key: Buffer } {
+  const dir = path.dirname(caFile);
+  return { cert: fs.readFileSync(path.join(dir, 'node.crt')), key: fs.readFileSync(path.join(dir, 'node.key')) };
+}
+
+/** One HTTPS request to an internal port; the status, or 'refused' when the TLS handshake or connection fails. */
+function tlsRequest(
+  caFile: string,
+  port: number,
+  urlPath: string,
+  method: string,
+  client?: { cert: Buffer; key: Buffer },
+  body?: string,
+): Promise<number | 'refused'> {
+  return new Promise((resolve) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path: urlPath, method, ca: fs.readFileSync(caFile), ...client },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? -1);
+      },
+    );
+    req.on('error', () => resolve('refused'));
+    req.end(body);
+  });
 }
 
 /** One gRPC call over HTTP/2 + TLS; resolves to the grpc-status answered, or 'refused' when the connection fails. */
@@ -218,20 +247,36 @@ describe('evidence lockdown: no way around Object Lock in the local stack', () =
 
   it('volume HTTP refuses writes, deletes and reads of data without a master-issued JWT', async () => {
     const { volume } = stack.seaweed!.internal;
-    const form = new FormData();
-    form.append('file', new Blob(['x']), 'x');
-    assert.equal(await httpStatus(`http://127.0.0.1:${volume}/1,01637037d6`, { method: 'POST', body: form }), 401);
-    assert.equal(await httpStatus(`http://127.0.0.1:${volume}/1,01637037d6`, { method: 'DELETE' }), 401);
-    assert.equal(await httpStatus(`http://127.0.0.1:${volume}/1,01637037d6`), 401);
+    const ca = stack.seaweed!.grpcCaFile;
+    // Plain HTTP is not even spoken (HTTPS with client certificates): the volume server hangs up.
+    const plain = await httpStatus(`http://127.0.0.1:${volume}/1,01637037d6`, { method: 'DELETE' }).catch(
+      () => 'refused' as const,
+    );
+    assert.equal(plain, 'refused');
+    assert.equal(await tlsRequest(ca, volume, '/1,01637037d6', 'GET'), 'refused', 'no client certificate');
+    // With the stack's certificate (only in the state dir) the JWT is still required.
+    const cert = stackCert(ca);
+    assert.equal(await tlsRequest(ca, volume, '/1,01637037d6', 'POST', cert, 'x'), 401);
+    assert.equal(await tlsRequest(ca, volume, '/1,01637037d6', 'DELETE', cert), 401);
+    assert.equal(await tlsRequest(ca, volume, '/1,01637037d6', 'GET', cert), 401);
     // And the evidence is still there after all of it.
     const got = await reader.send(new GetObjectCommand({ Bucket: bucket(), Key: blob.key, VersionId: blob.versionId }));
     assert.equal(sha256Hex(Buffer.from(await got.Body!.transformToByteArray())), blob.sha256);
   });
 
-  // Open gap (docs/security.md): weed mini's master HTTP answers loopback without authentication, and
-  // its /col/delete drops a bucket's data (seen). Its guard white list would close it but also refuses
-  // the master's own volume allocation in mini mode (seen: "not authorized"), so it stays open.
-  it.todo('master HTTP refuses /col/delete, /dir/assign and /vol/grow');
+  it('master HTTP refuses /col/delete, /dir/assign and /vol/grow without the stack certificate', async () => {
+    const { master } = stack.seaweed!.internal;
+    const ca = stack.seaweed!.grpcCaFile;
+    for (const p of [`/col/delete?collection=${bucket()}`, '/dir/assign', '/vol/grow?count=1']) {
+      assert.equal(await httpStatus(`http://127.0.0.1:${master}${p}`), 400, `plain HTTP ${p}`);
+      assert.equal(await tlsRequest(ca, master, p, 'GET'), 'refused', `HTTPS without a client certificate ${p}`);
+    }
+    // Positive control: the TLS probe itself gets an answer with the certificate (a harmless status page).
+    assert.equal(await tlsRequest(ca, master, '/cluster/status', 'GET', stackCert(ca)), 200);
+    // The bucket's data survived the /col/delete attempts.
+    const got = await reader.send(new GetObjectCommand({ Bucket: bucket(), Key: blob.key, VersionId: blob.versionId }));
+    assert.equal(sha256Hex(Buffer.from(await got.Body!.transformToByteArray())), blob.sha256);
+  });
 
   it('internal gRPC refuses a client without the stack certificate (and answers one with it)', async () => {
     const sw = stack.seaweed!;

@@ -47,14 +47,18 @@ export interface DuplicateStats {
   examples: number[];
 }
 
-const rowKey = (x: Float32Array, r: number, cols: number): string => {
-  let k = '';
-  for (let c = 0; c < cols; c++) {
-    const v = x[r * cols + c]!;
-    k += (v === 0 ? 0 : v) + ','; // -0 and 0 are the same measurement
-  }
-  return k;
-};
+/** A row's float32 bytes as a string key (-0 written as 0: the same measurement). */
+function rowKeys(cols: number) {
+  const scratch = new Float32Array(cols);
+  const bytes = Buffer.from(scratch.buffer);
+  return (x: Float32Array, r: number): string => {
+    for (let c = 0; c < cols; c++) {
+      const v = x[r * cols + c]!;
+      scratch[c] = v === 0 ? 0 : v;
+    }
+    return bytes.toString('latin1');
+  };
+}
 
 interface Distinct {
   /** Representative row in the training matrix and how many rows share it exactly. */
@@ -68,9 +72,10 @@ export function duplicateStats(training: FeatureMatrix, evaluation: FeatureMatri
   if (evaluation.cols !== cols) throw new RangeError(`evaluation has ${evaluation.cols} features, training ${cols}`);
   const T = training.values;
   const E = evaluation.values;
+  const rowKey = rowKeys(cols);
   const byKey = new Map<string, Distinct>();
   for (let r = 0; r < training.rows; r++) {
-    const k = rowKey(T, r, cols);
+    const k = rowKey(T, r);
     const d = byKey.get(k);
     if (d) d.count++;
     else byKey.set(k, { row: r, count: 1 });
@@ -138,7 +143,7 @@ export function duplicateStats(training: FeatureMatrix, evaluation: FeatureMatri
   let exact = 0;
   const examples: number[] = [];
   for (let r = 0; r < evaluation.rows; r++) {
-    const isExact = byKey.has(rowKey(E, r, cols));
+    const isExact = byKey.has(rowKey(E, r));
     if (!isExact && findNear(E, r, -1) < 0) continue;
     nearCount++;
     if (isExact) exact++;

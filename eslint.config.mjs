@@ -79,4 +79,23 @@ export default defineConfig(
       '@typescript-eslint/no-restricted-imports': ['error', workflowImportRestrictions],
     },
   },
+  {
+    // A function a reader can hold, a file that holds one idea (issue 13).
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', 500],
+    },
+  },
+  {
+    // Over the limits when the rules came in (work landed in the same round); split them, then delete this block.
+    files: [
+      'src/activities/snapshot.ts',
+      'src/judging/drift.ts',
+      'src/leakage/splits.ts',
+      'src/models/onnx-interface.ts',
+      'src/provenance/table-reader.ts',
+    ],
+    rules: { 'max-lines-per-function': 'warn', 'max-lines': 'warn' },
+  },
 );

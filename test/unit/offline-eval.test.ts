@@ -383,3 +383,19 @@ describe('OFFLINE_EVAL activity', () => {
     });
   });
 });
+
+describe('OFFLINE_EVAL leakage policy (issue #22)', () => {
+  it('reads the site column of every split for a declared site held-out design, and fails naming the sites', async () => {
+    const { measurement } = await run({
+      policy: { ...POLICY, offline: { ...POLICY.offline, leakage: { siteColumn: 'site', siteHeldOut: true } } },
+    });
+    assert.equal(measurement.leakage?.verdict, 'fail');
+    assert.ok(measurement.leakage?.checks.includes('site-held-out'));
+    const decision = judgeOffline(measurement);
+    assert.equal(decision.verdict, 'fail');
+    assert.match(
+      decision.reasons[0]!,
+      /^leakage \(site-held-out\): 4 evaluation site\(s\) \(site: site-a, site-b, site-c, site-d\) also appear in the training split/,
+    );
+  });
+});

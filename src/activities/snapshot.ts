@@ -13,19 +13,19 @@ import {
   type ReleaseRequest,
   type SnapshotMeasurement,
 } from '../domain';
+import { EvidenceIntegrityError, EvidenceNotFoundError } from '../evidence';
 import {
-  canonicalBytes,
-  EvidenceConflictError,
-  EvidenceIntegrityError,
-  EvidenceNotFoundError,
-  sha256Hex,
-} from '../evidence';
-import { provenanceKey } from '../contracts/evidence-keys';
+  modelProvenanceRecord,
+  readModelRecord,
+  writeModelRecord,
+  type ModelProvenanceRecord,
+} from '../provenance/model-record';
 import type { EnvironmentFingerprint, EvidencePort } from '../contracts/ports';
 import type { StageOutput } from '../contracts/live-source';
 import type { ActivityDeps } from './deps';
 
 export type { StageOutput };
+export { modelProvenanceRecord, type ModelProvenanceRecord };
 
 /** Builder id of the SLSA provenance Vigil issues at SNAPSHOT. */
 export const SNAPSHOT_BUILDER_ID = 'https://vigil.dev/builders/snapshot/v1';
@@ -45,52 +45,6 @@ export function missingProvenance(request: ReleaseRequest): string[] {
   }
   if (request.trigger.kind !== 'api' && !request.trigger.deliveryId) missing.push('trigger.deliveryId');
   return missing;
-}
-
-/**
- * What a released model was built from, stored once per model digest at `provenanceKey`: the next release
- * compares its candidate with this record of the incumbent. No release id or time, so re-releasing the same
- * model from the same inputs writes the same bytes.
- */
-export interface ModelProvenanceRecord {
-  kind: 'vigil.model-provenance/v1';
-  modelName: string;
-  model: { version: string; sha256: string };
-  codeCommit: string;
-  /** Training data: what "data changed" is judged on. */
-  trainingData: { name: string; sha256: string }[];
-  labelPolicyVersions: string[];
-  /** SHA-256 of the canonical feature list (names and definitions) of the training data; null if undeclared. */
-  featureSchemaSha256: string | null;
-  features: string[];
-}
-
-/** The record of what a model was built from, with label policy and feature schema read from its training manifests. */
-export function modelProvenanceRecord(
-  modelName: string,
-  model: { version: string; sha256: string },
-  codeCommit: string,
-  trainingData: { name: string; sha256: string }[],
-  trainingManifests: DatasetManifest[],
-): ModelProvenanceRecord {
-  const steps = trainingManifests.flatMap((m) => m.steps ?? []);
-  const featureList = steps.flatMap((s) =>
-    s.kind === 'featureGeneration'
-      ? (s.features ?? []).map((f) => ({ name: f.name, definition: f.definition ?? null }))
-      : [],
-  );
-  return {
-    kind: 'vigil.model-provenance/v1',
-    modelName,
-    model,
-    codeCommit,
-    trainingData,
-    labelPolicyVersions: [
-      ...new Set(steps.flatMap((s) => (s.kind === 'labelling' && s.labelPolicyVersion ? [s.labelPolicyVersion] : []))),
-    ].sort(),
-    featureSchemaSha256: featureList.length ? sha256Hex(canonicalBytes(featureList)) : null,
-    features: featureList.map((f) => f.name),
-  };
 }
 
 export interface DimensionChange {
@@ -298,7 +252,7 @@ export function snapshotActivities({
         request.datasets.filter((d) => d.role === 'training').map((d) => ({ name: d.name, sha256: d.artifact.sha256 })),
         training.flatMap((t) => (t.manifest ? [t.manifest] : [])),
       );
-      const incumbentRecord = await readRecord(evidence, request.modelName, request.incumbent.artifact.sha256);
+      const incumbentRecord = await readModelRecord(evidence, request.modelName, request.incumbent.artifact.sha256);
       // What production serves now: a release replaces that version, not the one its author remembers.
       const serving = (await routes.current(request.modelName))?.production ?? null;
       const dimensions = summariseChange(candidateRecord, incumbentRecord, request.incumbent.artifact.sha256);
@@ -372,26 +326,7 @@ export function snapshotActivities({
   };
 }
 
-async function readRecord(
-  evidence: EvidencePort,
-  modelName: string,
-  sha256: string,
-): Promise<ModelProvenanceRecord | null> {
-  try {
-    const bytes = await evidence.getBytes(provenanceKey(modelName, sha256));
-    const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as ModelProvenanceRecord;
-    return record.kind === 'vigil.model-provenance/v1' ? record : null;
-  } catch (e) {
-    if (e instanceof EvidenceNotFoundError) return null;
-    throw e;
-  }
-}
-
-/** First record wins: the same model bytes released again from other inputs keeps what was recorded first. */
+/** First record wins (see writeModelRecord). */
 export async function writeRecord(evidence: EvidencePort, record: ModelProvenanceRecord): Promise<void> {
-  try {
-    await evidence.putNamed(provenanceKey(record.modelName, record.model.sha256), record);
-  } catch (e) {
-    if (!(e instanceof EvidenceConflictError)) throw e;
-  }
+  await writeModelRecord(evidence, record);
 }

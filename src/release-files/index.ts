@@ -4,3 +4,11 @@ export { loadPolicyFile, PolicyFileError } from './policy-file';
 export { planRelease, ReleaseFileError, type PlannedUpload, type ReleasePlan, type ScoreCheck } from './plan';
 export { hasObject, listObjects, uploadMissing, type StoredObject, type UploadProgress } from './upload';
 export { scaffoldRelease, type Scaffold, type ScaffoldOptions } from './scaffold';
+export {
+  planRegistration,
+  registerModel,
+  UNRECORDED_COMMIT,
+  type RegisterOptions,
+  type RegistrationPlan,
+  type RegistrationResult,
+} from './register';

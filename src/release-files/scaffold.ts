@@ -19,6 +19,8 @@ export interface ScaffoldOptions {
   data: string;
   /** The model production serves today; without one, the candidate's own file is named and must be replaced. */
   incumbent?: string;
+  /** The candidate's training data (a CSV with the evaluation data's columns): a training dataset and its lineage. */
+  training?: string;
   dir: string;
   modelName: string;
   version: string;
@@ -81,22 +83,27 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
     };
   }
 
+  const training = o.training ? readTraining(o.training, o.data, header, labelAt) : undefined;
+
   const rel = (f: string) => path.relative(o.dir, path.resolve(f)) || '.';
   const registeredAt = (o.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const policy = ReleasePolicySchema.parse(policyTemplate(o.modelName, registeredAt));
   const policySha256 = policyDigest(policy);
   const dataset = path.basename(o.data).replace(/\.[^.]+$/, '');
+  const trainingName = o.training ? path.basename(o.training).replace(/\.[^.]+$/, '') : undefined;
+  if (trainingName === dataset)
+    throw new ReleaseFileError(`the training and evaluation files are both named ${dataset}: rename one`);
+  const split = patientId ? { column: patientId, keyId: `${o.modelName}-split` } : undefined;
   const files: Record<string, string> = {
     'policy.yaml':
       `# Pre-registered before training: record the digest below (the release file pins it) and do not edit after.\n` +
       `# policy digest: ${policySha256}\n` +
       toYaml(policy, { lineWidth: 120 }),
     'dataset-schema.json': `${JSON.stringify(datasetSchema(caseId, patientId, features, label), null, 2)}\n`,
-    [`lineage/${dataset}.yaml`]: lineageTemplate(
-      dataset,
-      rows.length - 1,
-      patientId ? { column: patientId, keyId: `${o.modelName}-split` } : undefined,
-    ),
+    [`lineage/${dataset}.yaml`]: lineageTemplate(dataset, rows.length - 1, split, 'evaluation'),
+    ...(training && trainingName
+      ? { [`lineage/${trainingName}.yaml`]: lineageTemplate(trainingName, training.rows, split, 'training') }
+      : {}),
     'model-card.yaml':
       `# Model card (ModelCardSchema). Complete the text fields; \`interface\` is what the loader detected:\n` +
       Object.entries(detected)
@@ -122,6 +129,18 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
           modelCard: 'model-card.yaml',
           policy: { path: 'policy.yaml', sha256: policySha256 },
           datasets: [
+            ...(o.training && trainingName
+              ? [
+                  {
+                    role: 'training',
+                    name: `${o.modelName}-${trainingName}`.slice(0, 128),
+                    data: rel(o.training),
+                    schema: 'dataset-schema.json',
+                    lineage: `lineage/${trainingName}.yaml`,
+                    ...(patientId ? { splitKey: 'split.key' } : {}),
+                  },
+                ]
+              : []),
             {
               role: 'evaluation',
               name: `${o.modelName}-${dataset}`.slice(0, 128),
@@ -141,6 +160,22 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
       ),
   };
   return { files, policySha256, features, detected };
+}
+
+/** The training CSV must have the evaluation data's columns (one dataset schema describes both) and 0/1 labels. */
+function readTraining(file: string, data: string, header: string[], labelAt: number): { rows: number } {
+  const rows = readCsv(file);
+  const got = rows[0] ?? [];
+  if (got.join('\u0000') !== header.join('\u0000'))
+    throw new ReleaseFileError(
+      `${file} must have the columns of ${data} in the same order (one dataset schema describes both); it has ${got.join(', ')}`,
+    );
+  const bad = rows.slice(1).findIndex((r) => r[labelAt] !== '0' && r[labelAt] !== '1');
+  if (bad >= 0)
+    throw new ReleaseFileError(
+      `${file}: label column "${header[labelAt]}" must hold 0 or 1; row ${bad + 1} has "${rows[bad + 1]![labelAt]}"`,
+    );
+  return { rows: rows.length - 1 };
 }
 
 function readCsv(file: string): string[][] {
@@ -208,12 +243,17 @@ function policyTemplate(modelName: string, registeredAt: string) {
 }
 
 /** A lineage with every field SNAPSHOT asks for, as TODOs where only the data's owner knows the answer. */
-function lineageTemplate(dataset: string, rows: number, split0: { column: string; keyId: string } | undefined): string {
+function lineageTemplate(
+  dataset: string,
+  rows: number,
+  split0: { column: string; keyId: string } | undefined,
+  role: 'training' | 'evaluation',
+): string {
   const split = split0
     ? `    split:   # patient-level split by keyed HMAC of the patient id; the key file (split.key) is never uploaded
       patientIdColumn: ${JSON.stringify(split0.column)}
       keyId: ${split0.keyId}
-      proportions: { evaluation: 1 }
+      proportions: { ${role}: 1 }
 `
     : '';
   return `# Lineage of ${dataset} (schemas/dataset-lineage.schema.json). Replace every TODO; SNAPSHOT lists what is missing.
@@ -241,6 +281,12 @@ steps:
     labelPolicyVersion: TODO
     labellerQualification: TODO who assigned the labels
     adjudicationRule: TODO e.g. "single recorded diagnosis, no second reader"
+    # Where the labels come from. One label per case: registry-diagnosis, single-reader or outcome-derived (no
+    # inter-rater agreement exists, and the dossier says so). Several readers: multi-reader or adjudicated-panel,
+    # and name raterLabelsFile (a CSV subject,rater,label; Vigil computes the agreement). Or other.
+    labelSource:
+      kind: single-reader
+      description: TODO who or what made the labels (system, role, criteria)
   - kind: assembly
     samplingLogic: TODO how rows were chosen and split
 ${split}`;

@@ -49,6 +49,7 @@ describe('vigil --help', () => {
       'artifact put',
       'artifact get',
       'artifact ls',
+      'model register',
     ])
       assert.ok(names.includes(expected), `${expected} missing from ${names.join(', ')}`);
   });

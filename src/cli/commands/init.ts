@@ -9,6 +9,7 @@ import { Exit, UsageError, type CliContext } from '../context';
 type InitOptions = {
   dir: string;
   incumbent?: string;
+  training?: string;
   name?: string;
   version: string;
   incumbentVersion: string;
@@ -30,6 +31,10 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
     .argument('<data>', 'the evaluation data (.csv with a case id column, feature columns and a 0/1 label)')
     .option('--dir <folder>', 'where to write the release folder', 'vigil-release')
     .option('--incumbent <model>', 'the model production serves today (.onnx)')
+    .option(
+      '--training <data>',
+      "the candidate's training data (.csv with the same columns): a training dataset and its lineage",
+    )
     .option('--name <model-name>', 'model name (lowercase letters, digits, "-"; default from the model file)')
     .option('--version <v>', "the candidate's version", '2.0.0')
     .option('--incumbent-version <v>', "the incumbent's version", '1.0.0')
@@ -43,6 +48,7 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
         [model, 'model'],
         [data, 'data file'],
         ...(o.incumbent ? [[o.incumbent, 'incumbent']] : []),
+        ...(o.training ? [[o.training, 'training data']] : []),
       ]) {
         if (!fs.existsSync(f!)) throw new UsageError(`${what} not found: ${f}`);
       }
@@ -53,6 +59,7 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
           model,
           data,
           ...(o.incumbent ? { incumbent: o.incumbent } : {}),
+          ...(o.training ? { training: o.training } : {}),
           dir: o.dir,
           modelName,
           version: o.version,

@@ -19,6 +19,8 @@ import { Printer, repoRelative, runDemo } from '../demo/run-demo';
 import { loadPolicyFile } from '../demo/seed';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { S3RouteStore } from '../gateway/route-store';
+import { prepareStackGateway } from './demo-gateway';
+import { startDemoTraffic } from './demo-traffic';
 import { startLocalStack } from './local-stack';
 import { createShutdown, installSignalHandlers, stackErrorMessage, type Running, type Shutdown } from './shutdown';
 import {
@@ -44,6 +46,10 @@ interface Flags {
   candidate: string | undefined;
   ui: boolean;
   uiPort: number;
+  /** Requests per second the traffic driver sends through the gateway while a release runs (0: none). */
+  trafficRate: number;
+  /** Median delay of a case's outcome after its answer (seconds). */
+  outcomeDelay: number;
 }
 
 const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--candidate <version>] [--no-ui] [--ui-port <port>]
@@ -53,6 +59,9 @@ const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--candidate <versi
   --candidate <v>   demo candidate: 2.0.0 (default, passes) or 2.1.0 (better overall, regresses at site C)
   --no-ui           run Temporal without its Web UI
   --ui-port <port>  Temporal Web UI port (default 8233)
+  --traffic-rate <n>    demo traffic through the inference gateway while a release runs, requests/s
+                        (default 100; 0 sends none: the live stages then see no cases)
+  --outcome-delay <s>   median delay of each case's outcome after its answer (default 3; 0.5–1.5 × this)
 
 Configuration comes from VIGIL_* environment variables (see src/config.ts).`;
 
@@ -65,6 +74,8 @@ function parseFlags(argv: string[]): Flags {
       candidate: { type: 'string' },
       'no-ui': { type: 'boolean', default: false },
       'ui-port': { type: 'string' },
+      'traffic-rate': { type: 'string' },
+      'outcome-delay': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -77,6 +88,14 @@ function parseFlags(argv: string[]): Flags {
   const uiPort = values['ui-port'] === undefined ? 8233 : Number(values['ui-port']);
   if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535)
     throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
+  const trafficRate = values['traffic-rate'] === undefined ? 100 : Number(values['traffic-rate']);
+  if (!Number.isFinite(trafficRate) || trafficRate < 0 || trafficRate > 5000)
+    throw new StackStartError(
+      `--traffic-rate must be a number of requests per second (0–5000), got ${values['traffic-rate']}`,
+    );
+  const outcomeDelay = values['outcome-delay'] === undefined ? 3 : Number(values['outcome-delay']);
+  if (!Number.isFinite(outcomeDelay) || outcomeDelay < 0 || outcomeDelay > 3600)
+    throw new StackStartError(`--outcome-delay must be seconds (0–3600), got ${values['outcome-delay']}`);
   if (values.candidate !== undefined && !(values.candidate in DEMO_CANDIDATES)) {
     throw new StackStartError(
       `--candidate must be one of ${Object.keys(DEMO_CANDIDATES).join(', ')}, got ${values.candidate}`,
@@ -88,6 +107,8 @@ function parseFlags(argv: string[]): Flags {
     candidate: values.candidate,
     ui: !values['no-ui'],
     uiPort,
+    trafficRate,
+    outcomeDelay,
   };
 }
 
@@ -160,6 +181,7 @@ async function runSupervisor(): Promise<void> {
     const prepared = await prepare(config, flags, stateDir);
     const apiProbeUrl = await startServices(sd, out, config, flags, log, stateDir);
     if (apiProbeUrl === null) return;
+    startTraffic(sd, out, config, flags, log, prepared);
     printSummary(out, config, flags, sd.running, stateDir, prepared.token);
     if (flags.demo && prepared.policy) {
       await runDemoRelease(sd, out, config, flags, { ...prepared, policy: prepared.policy, apiProbeUrl });
@@ -184,8 +206,11 @@ async function prepare(
   config: VigilConfig,
   flags: Flags,
   stateDir: string,
-): Promise<{ token: ApiToken; demoUsers: boolean; policy: Policy | undefined }> {
+): Promise<{ token: ApiToken; demoUsers: boolean; policy: Policy | undefined; gatewayToken: string }> {
   const token = ensureApiToken(stateDir, config.api.token);
+  // The inference gateway's models file and secrets; the worker measures from its telemetry by default.
+  const gateway = prepareStackGateway(stateDir, process.env);
+  Object.assign(process.env, gateway.env);
   // Children inherit our environment: an absolute state dir (they may resolve it elsewhere)
   // and the API token.
   process.env.VIGIL_STATE_DIR = stateDir;
@@ -204,6 +229,11 @@ async function prepare(
     },
     { port: s3Port, host: '127.0.0.1', what: `SeaweedFS S3 (VIGIL_S3_ENDPOINT=${config.s3.endpoint})` },
     { port: config.api.port, host: config.api.host, what: `Vigil API (VIGIL_API_PORT=${config.api.port})` },
+    {
+      port: config.gateway!.port,
+      host: config.gateway!.host,
+      what: `inference gateway (VIGIL_GATEWAY_PORT=${config.gateway!.port})`,
+    },
   ];
   if (flags.ui)
     claims.push({ port: flags.uiPort, host: '127.0.0.1', what: `Temporal Web UI (--ui-port ${flags.uiPort})` });
@@ -211,7 +241,7 @@ async function prepare(
   await assertPortsFree(claims);
 
   const policy = flags.demo ? await loadPolicyFile(flags.policy) : undefined;
-  return { token, demoUsers, policy };
+  return { token, demoUsers, policy, gatewayToken: gateway.controlToken };
 }
 
 /** Temporal + SeaweedFS, then the worker, then the API, each watched; null when a shutdown began meanwhile. */
@@ -238,6 +268,19 @@ async function startServices(
   );
   sd.watchForDeath(running.stack.temporal.process, 'Temporal dev server');
   sd.watchForDeath(running.stack.seaweed.process, 'SeaweedFS');
+
+  out.event('starting the inference gateway …');
+  running.gateway = await startNodeService({
+    name: 'gateway',
+    script: 'src/gateway/main.ts',
+    logFile: path.join(logDir, 'gateway.log'),
+    ready: { kind: 'log-line', text: '"msg":"gateway listening"' },
+    readyTimeoutMs: 60_000,
+    log,
+  });
+  if (sd.stopping()) return null;
+  out.event(`  ✔ gateway at ${gatewayUrl(config)} (pid ${running.gateway.pid})`);
+  sd.watchForDeath(running.gateway, 'inference gateway');
 
   out.event('starting the worker …');
   running.worker = await startNodeService({
@@ -271,6 +314,44 @@ async function startServices(
   out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);
   sd.watchForDeath(running.api, 'API');
   return apiProbeUrl;
+}
+
+const gatewayUrl = (config: VigilConfig): string => `http://${dialHost(config.gateway!.host)}:${config.gateway!.port}`;
+
+/**
+ * The traffic driver: the demo cohort through the gateway at --traffic-rate while any release runs (asked of the
+ * API), outcomes at --outcome-delay; stopped first on shutdown.
+ */
+function startTraffic(
+  sd: Shutdown,
+  out: Printer,
+  config: VigilConfig,
+  flags: Flags,
+  log: ReturnType<typeof fileLogger>,
+  prepared: { token: ApiToken; gatewayToken: string },
+): void {
+  if (flags.trafficRate <= 0) return;
+  const api = `http://${dialHost(config.api.host)}:${config.api.port}`;
+  sd.running.traffic = startDemoTraffic({
+    gatewayUrl: gatewayUrl(config),
+    model: DEMO_MODEL_NAME,
+    rate: flags.trafficRate,
+    outcomeDelayMs: flags.outcomeDelay * 1000,
+    ingestToken: process.env.VIGIL_GATEWAY_INGEST_TOKEN ?? prepared.gatewayToken,
+    live: async () => {
+      const res = await fetch(`${api}/api/releases`, {
+        headers: { authorization: `Bearer ${prepared.token.token}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      if (res.status !== 200) return false;
+      const { releases } = (await res.json()) as { releases: Array<{ status: string }> };
+      return releases.some((r) => r.status === 'RUNNING');
+    },
+    log,
+  });
+  out.event(
+    `  ✔ traffic: ${flags.trafficRate} requests/s of the demo cohort through the gateway while a release runs, outcomes ~${flags.outcomeDelay} s later`,
+  );
 }
 
 /** --demo: seed the demo and run its release through the started stack, narrating each stage. */
@@ -342,6 +423,7 @@ function printSummary(
     ['Temporal UI', stack.temporal.uiUrl ?? '(disabled: --no-ui)'],
     ['Temporal', `${stack.temporal.address} (namespace ${config.temporal.namespace})`],
     ['API', config.api.url],
+    ['Gateway', `${gatewayUrl(config)} (live source: ${process.env.VIGIL_LIVE_SOURCE})`],
     ['S3', `${stack.seaweed.endpoint} bucket ${config.s3.bucket}`],
     [
       'API token',
@@ -350,6 +432,7 @@ function printSummary(
     ['State', `${displayPath(stateDir)} (kept across restarts)`],
     ['Logs', displayPath(running.api!.logFile)],
     ['', displayPath(running.worker!.logFile)],
+    ['', displayPath(running.gateway!.logFile)],
     ['', displayPath(stack.temporal.process.logFile)],
     ['', displayPath(stack.seaweed.process.logFile)],
     ['', displayPath(path.join(stateDir, 'logs', 'stack.log'))],

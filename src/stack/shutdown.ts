@@ -14,6 +14,8 @@ export interface Running {
   stack?: LocalStack;
   worker?: ManagedProcess;
   api?: ManagedProcess;
+  gateway?: ManagedProcess;
+  traffic?: { stop(): void };
 }
 
 /** One supervisor's shutdown state. */
@@ -45,7 +47,7 @@ export function createShutdown(out: Printer): Shutdown {
       abort.abort();
       out.clearLive();
       // A start-up failure before anything ran needs no shutdown narrative.
-      const narrate = code === 0 || Boolean(running.stack || running.worker || running.api);
+      const narrate = code === 0 || Boolean(running.stack || running.worker || running.api || running.gateway);
       if (narrate) out.event('stopping the stack …');
       await stopChildren(out, running);
       releaseLock();
@@ -84,10 +86,13 @@ export function createShutdown(out: Printer): Shutdown {
 }
 
 async function stopChildren(out: Printer, running: Running): Promise<void> {
+  running.traffic?.stop(); // no more requests to a gateway about to stop
   const steps: Array<[string, (() => Promise<void>) | undefined]> = [
     ['API', running.api && (() => running.api!.stop(5_000))],
     // The worker finishes its in-flight tasks; its own shutdownForceTime is 10 s.
     ['worker', running.worker && (() => running.worker!.stop(15_000))],
+    // After the worker (which reads its telemetry); it uploads its last segment to S3 before exiting.
+    ['gateway', running.gateway && (() => running.gateway!.stop(10_000))],
     ['Temporal + SeaweedFS', running.stack && (() => running.stack!.stop())],
   ];
   for (const [name, stop] of steps) {

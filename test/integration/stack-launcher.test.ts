@@ -140,20 +140,23 @@ describe('stack launcher (src/stack/main.ts)', () => {
   });
 
   it('runs the demo to AWAITING_APPROVAL, prints matching approve commands, and stops cleanly on SIGINT', async (t) => {
-    const [temporalPort, s3Port, port] = (await freePorts(3)) as [number, number, number];
+    const [temporalPort, s3Port, port, gatewayPort] = (await freePorts(4)) as [number, number, number, number];
     apiPort = port;
     env = {
       VIGIL_STATE_DIR: stateDir,
       VIGIL_TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
       VIGIL_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
       VIGIL_API_PORT: String(apiPort),
+      VIGIL_GATEWAY_PORT: String(gatewayPort),
     };
     const policy = parseYaml(fs.readFileSync(path.join(REPO, 'demo', 'policies', 'demo.yaml'), 'utf8')) as {
-      shadow: { durationSeconds: number };
+      shadow: { durationSeconds: number; cases: number };
       canary: { steps: Array<{ bakeSeconds: number }> };
       monitoring: { intervalSeconds: number };
     };
-    policy.shadow.durationSeconds = 1;
+    // SHADOW measures the stack's gateway traffic (100 requests/s): 2 s mirror a few hundred cases.
+    policy.shadow.durationSeconds = 2;
+    policy.shadow.cases = 50;
     for (const s of policy.canary.steps) s.bakeSeconds = 1;
     policy.monitoring.intervalSeconds = 1;
     policyFile = path.join(tmp, 'fast-policy.yaml');

@@ -1,0 +1,94 @@
+/**
+ * The stack's traffic: the demo cohort sent through the inference gateway at a steady rate while any release is
+ * running (its live stages measure this traffic), each case's outcome posted 0.5–1.5 × the median delay after its
+ * answer, as a hospital's results arrive. Sent in back-to-back chunks of fresh cases (src/sim/gateway-driver.ts),
+ * so traffic never pauses for a chunk's last outcomes.
+ */
+import { driveGateway, type GatewayDriverSummary } from '../sim/gateway-driver';
+import type { Logger } from '../logging/logger';
+
+export interface DemoTrafficOptions {
+  gatewayUrl: string;
+  model: string;
+  /** Inference requests per second. */
+  rate: number;
+  /** Median outcome delay (ms). */
+  outcomeDelayMs: number;
+  ingestToken: string;
+  /** True while some release is running (the driver idles otherwise). */
+  live: () => Promise<boolean>;
+  log: Logger;
+  /** Seconds of traffic per chunk (default 5). */
+  chunkSeconds?: number;
+}
+
+export interface DemoTraffic {
+  /** Stops sending at once (requests still scheduled fail fast, nothing reaches the gateway). */
+  stop(): void;
+  /** Cases answered and outcomes posted so far. */
+  totals(): { answered: number; failed: number; outcomes: number };
+}
+
+export function startDemoTraffic(opts: DemoTrafficOptions): DemoTraffic {
+  const chunkMs = (opts.chunkSeconds ?? 5) * 1000;
+  const totals = { answered: 0, failed: 0, outcomes: 0 };
+  let stopped = false;
+  const runId = Date.now().toString(36); // fresh case ids on every start: a restart never resends a case
+  // After stop(), nothing more reaches the network.
+  const fetchImpl: typeof fetch = (input, init) =>
+    stopped ? Promise.reject(new Error('traffic stopped')) : fetch(input, init);
+  let chunk = 0;
+  let failingSince: number | null = null;
+
+  const done = (s: GatewayDriverSummary): void => {
+    totals.answered += s.ok;
+    totals.failed += s.failed;
+    totals.outcomes += s.outcomesPosted;
+    if (stopped) return;
+    if (s.failed > 0) {
+      // Logged once per outage (the gateway may be restarting); the windows it misses are judged incomplete.
+      if (failingSince === null)
+        opts.log.warn({ failed: s.failed, error: s.firstError }, 'traffic: gateway requests failing');
+      failingSince ??= Date.now();
+    } else if (failingSince !== null) {
+      opts.log.info({ outageMs: Date.now() - failingSince }, 'traffic: gateway answering again');
+      failingSince = null;
+    }
+  };
+
+  const loop = async (): Promise<void> => {
+    let next = Date.now();
+    while (!stopped) {
+      const live = await opts.live().catch(() => false);
+      if (stopped) return;
+      if (!live) {
+        await new Promise((r) => setTimeout(r, 1000));
+        next = Date.now();
+        continue;
+      }
+      const cases = Math.max(1, Math.round((opts.rate * chunkMs) / 1000));
+      void driveGateway({
+        url: opts.gatewayUrl,
+        model: opts.model,
+        rate: opts.rate,
+        cases,
+        ingestToken: opts.ingestToken,
+        outcomeDelayMs: opts.outcomeDelayMs,
+        seed: `stack-${runId}-${chunk++}`,
+        fetchImpl,
+      })
+        .then(done)
+        .catch((err: unknown) => opts.log.warn({ err }, 'traffic: chunk failed'));
+      next += chunkMs;
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+    }
+  };
+  void loop();
+  opts.log.info({ rate: opts.rate, outcomeDelayMs: opts.outcomeDelayMs, chunkMs }, 'traffic: driver started');
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    totals: () => ({ ...totals }),
+  };
+}

@@ -6,7 +6,12 @@ import type { Context, Hono } from 'hono';
 import { adjudicationHandler } from './adjudication';
 import { ApiError } from './errors';
 import { limitBody, readJson, requireJson } from './http';
-import { canaryDecisionHandler, signatureHandler, withdrawalHandler, type SignatureRouteDeps } from './esignature-routes';
+import {
+  canaryDecisionHandler,
+  signatureHandler,
+  withdrawalHandler,
+  type SignatureRouteDeps,
+} from './esignature-routes';
 
 type Handler = (c: Context, body: unknown) => Promise<Response>;
 

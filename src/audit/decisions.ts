@@ -22,6 +22,7 @@ import {
   judgeOffline,
   judgeShadow,
   judgeSnapshot,
+  withMonitoringCohorts,
   recordedCohortGuardrails,
 } from '../judging';
 import type { Finding } from './chain';
@@ -179,10 +180,13 @@ function judgeCall(
         return { stage: 'CANARY', step, recomputed: { verdict: judged.verdict, reasons: judged.reasons } };
       }
       const guardrails = input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails;
+      const whole = judgeGuardrails(m, guardrails);
+      // A monitoring window that measured cohorts was judged per cohort too (patched('monitoring-cohorts')).
+      const perCohort = input.mode === 'monitoring' && m.cohorts ? withMonitoringCohorts(whole, m, policy) : null;
       return {
         stage: input.mode === 'canary' ? 'CANARY' : 'MONITORING',
         step,
-        recomputed: judgeGuardrails(m, guardrails),
+        recomputed: perCohort ? { verdict: perCohort.verdict, reasons: perCohort.reasons } : whole,
       };
     }
     case 'observeDrift': {

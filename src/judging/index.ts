@@ -277,3 +277,9 @@ export {
   type CohortVerdict,
   type FloorCheck,
 } from './cohort-guardrails';
+export {
+  judgeMonitoringCohorts,
+  withMonitoringCohorts,
+  type MonitoringCohortJudgement,
+  type MonitoringCohortVerdict,
+} from './monitoring-cohorts';

@@ -34,7 +34,7 @@ import type {
   RevalidationOutcome,
   StageRecord,
 } from '../domain';
-import { judgeDrift, judgeGuardrails } from '../judging';
+import { judgeDrift, judgeGuardrails, withMonitoringCohorts } from '../judging';
 import { acts, appendChain, driftActionActs, driftActs, nowIso } from './activities-proxy';
 
 export interface MonitoringInput {
@@ -137,7 +137,13 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
       baseline,
       at: nowIso(),
     });
-    const decision = judgeGuardrails(out.measurement, policy.guardrails);
+    const whole = judgeGuardrails(out.measurement, policy.guardrails);
+    // Per cohort against its validated figures, when the window measured cohorts (windows recorded before the
+    // measurement had them never reach patched(), so their histories record no marker and replay as before).
+    const decision: Decision =
+      out.measurement.cohorts !== undefined && patched('monitoring-cohorts')
+        ? pick(withMonitoringCohorts(whole, out.measurement, request.policy))
+        : whole;
     const record: StageRecord = {
       stage: 'MONITORING',
       step: interval,
@@ -178,6 +184,11 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     chainHead: holder.chainHead,
     archived: await archive('completion'),
   };
+}
+
+/** The decision the chain records (verdict and reasons; the per-cohort statistics stay in the measurement). */
+function pick(d: Decision): Decision {
+  return { verdict: d.verdict, reasons: d.reasons };
 }
 
 /** Surveillance that never had enough labelled outcomes to judge has shown nothing: never a pass. */

@@ -8,6 +8,9 @@ export interface Reference {
   edges: Map<string, number[]>;
   sites: string[] | null;
   calibrationInTheLarge: number | null;
+  /** The candidate's score and the label of each row (monitoring's validated figures per cohort). */
+  scores?: ArrayLike<number>;
+  labels?: ArrayLike<number>;
 }
 
 /** A window's labelled counts and alert burden, from each case's score and label (1, 0, or −1: no outcome yet). */

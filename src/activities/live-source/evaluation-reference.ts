@@ -132,6 +132,8 @@ export class ScoredReferences {
       edges,
       sites: table.slices.site ?? null,
       calibrationInTheLarge: table.rows > 0 ? positives / table.rows - risk / table.rows : null,
+      scores,
+      labels: table.labels,
     };
   }
 }

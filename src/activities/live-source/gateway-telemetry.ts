@@ -11,6 +11,7 @@ import { ScoredReferences } from './evaluation-reference';
 import { telemetryDrift } from './telemetry-drift';
 import { telemetryShadow } from './telemetry-shadow';
 import { telemetryWindow } from './telemetry-window';
+import { referenceLoader } from './monitoring-cohorts';
 
 export function gatewayTelemetryLiveSource({
   evidence,
@@ -24,7 +25,7 @@ export function gatewayTelemetryLiveSource({
   return {
     kind: 'gateway-telemetry',
     shadow: (input) => telemetryShadow(telemetry, evidence, input),
-    window: (input) => telemetryWindow(telemetry, evidence, input),
+    window: (input) => telemetryWindow(telemetry, evidence, input, referenceLoader(evidence, references)),
     drift: (input) =>
       telemetryDrift(telemetry, evidence, input, async () => {
         const [candidate] = (await openScorers(evidence, [input.request.candidate])) as [Scorer];

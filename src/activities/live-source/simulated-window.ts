@@ -15,6 +15,7 @@ import { closeAll, openScorers, scoreCases } from '../artifacts';
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
 import { windowName } from './windows';
+import { monitoringCohortArms, validatedCohorts, type ReferenceLoader } from './monitoring-cohorts';
 
 const SOURCE = 'simulated' as const;
 
@@ -92,6 +93,8 @@ export async function simulatedWindow(
   evidence: EvidencePort,
   traffic: TrafficSource,
   input: ObserveLiveInput,
+  /** Monitoring per cohort: the validated figures per cohort come from the scored evaluation reference. */
+  validated?: ReferenceLoader,
 ): Promise<StageOutput<LiveMeasurement>> {
   const { request } = input;
   const ext = input.extension ?? 0;
@@ -102,7 +105,30 @@ export async function simulatedWindow(
   const cases = input.scenario ? applyScenario(drawn.cases, columns, input.scenario, interval) : drawn.cases;
   heartbeat();
   const [candidate, incumbent] = await scoreBoth(evidence, request, columns, cases);
-  const measurement = measureArms(input, cases, { candidate, incumbent });
+  const measured = measureArms(input, cases, { candidate, incumbent });
+  const attributes = guardedCohortAttributes(request.policy);
+  // MONITORING per cohort: the released model's live counts per cohort against its validated counts there.
+  const measurement: LiveMeasurement =
+    input.mode === 'monitoring' && validated && attributes.length > 0
+      ? {
+          ...measured,
+          cohorts: monitoringCohortArms(
+            Object.fromEntries(
+              Object.entries(
+                cohortArms(
+                  cases,
+                  attributes,
+                  { treated: cases.map((_, k) => k), control: [] },
+                  { treated: candidate, control: incumbent },
+                  observedLabels(cases),
+                  request.policy.operatingThreshold,
+                ),
+              ).map(([key, arms]) => [key, arms.treatment]),
+            ),
+            validatedCohorts(await validated(request), attributes, request.policy.operatingThreshold),
+          ),
+        }
+      : measured;
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,
     releaseId: input.releaseId,

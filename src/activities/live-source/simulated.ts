@@ -6,6 +6,7 @@ import { ScoredReferences } from './evaluation-reference';
 import { simulatedDrift } from './simulated-drift';
 import { simulatedShadow } from './simulated-shadow';
 import { simulatedWindow } from './simulated-window';
+import { referenceLoader } from './monitoring-cohorts';
 
 export function simulatedLiveSource({
   evidence,
@@ -18,7 +19,7 @@ export function simulatedLiveSource({
   return {
     kind: 'simulated',
     shadow: (input) => simulatedShadow(evidence, traffic, input),
-    window: (input) => simulatedWindow(evidence, traffic, input),
+    window: (input) => simulatedWindow(evidence, traffic, input, referenceLoader(evidence, references)),
     drift: (input) => simulatedDrift(evidence, traffic, references, input),
   };
 }

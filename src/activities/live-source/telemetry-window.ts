@@ -15,6 +15,7 @@ import {
 } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
 import { heartbeating, liveInterval, windowName } from './windows';
+import { monitoringCohortArms, validatedCohorts, type ReferenceLoader } from './monitoring-cohorts';
 import { windowCompleteness } from '../../telemetry/watermarks';
 
 export const TELEMETRY_SOURCE = 'gateway-telemetry' as const;
@@ -28,6 +29,8 @@ export async function telemetryWindow(
   live: LiveTelemetryPort,
   evidence: EvidencePort,
   input: ObserveLiveInput,
+  /** Monitoring per cohort: the validated figures per cohort come from the scored evaluation reference. */
+  validated?: ReferenceLoader,
 ): Promise<StageOutput<LiveMeasurement>> {
   const { request } = input;
   const { from, to } = liveInterval(input);
@@ -38,7 +41,8 @@ export async function telemetryWindow(
     input.mode === 'canary'
       ? { canary: request.candidate.version, production: request.incumbent.version }
       : { production: request.candidate.version };
-  const attributes = input.mode === 'canary' ? guardedCohortAttributes(request.policy) : [];
+  const guarded = guardedCohortAttributes(request.policy);
+  const attributes = input.mode === 'canary' || validated ? guarded : [];
   const result = await heartbeating(
     live.measure({
       model: request.modelName,
@@ -69,7 +73,16 @@ export async function telemetryWindow(
     overrides: { overridden: treatmentArm.overrides, alerts: treatmentArm.stats.alerts },
     latencyP99Ms: treatmentArm.p99LatencyMs,
     errors: { failed: treatmentArm.failures, requests: treatmentArm.predictions + treatmentArm.failures },
-    ...(result.cohorts ? { cohorts: canaryCohorts(result.cohorts) } : {}),
+    ...(result.cohorts && input.mode === 'canary' ? { cohorts: canaryCohorts(result.cohorts) } : {}),
+    // MONITORING per cohort: the released model's live counts per cohort against its validated counts there.
+    ...(result.cohorts && input.mode === 'monitoring' && validated
+      ? {
+          cohorts: monitoringCohortArms(
+            Object.fromEntries(Object.entries(result.cohorts).map(([key, r]) => [key, r.production])),
+            validatedCohorts(await validated(request), attributes, threshold),
+          ),
+        }
+      : {}),
   };
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,

@@ -20,6 +20,7 @@ import {
 } from '../../src/evidence';
 import { judgeSnapshot } from '../../src/judging';
 import { FdaModelCardSchema } from '../../src/domain/fda-model-card';
+import { nestedRefs } from '../../src/audit/chain';
 import { parse as parseYaml } from 'yaml';
 
 class Memory implements EvidencePort {
@@ -257,6 +258,9 @@ describe('dossier', () => {
     ) as { limitations: string[] };
     assert.deepEqual(card.limitations, input.limitations);
     assert.ok(index.evidence.some((e: { sha256: string }) => e.sha256 === index.modelCardRecord.json.sha256));
+    // vigil audit re-hashes every { key, sha256 } inside a chained JSON artifact: the index is one (AWAITING_APPROVAL).
+    const nested = nestedRefs(await evidence.getBytes(ref.key, ref.sha256)).map((r) => r.sha256);
+    assert.ok(nested.includes(index.modelCardRecord.json.sha256) && nested.includes(index.modelCardRecord.html.sha256));
     assert.doesNotMatch(html, /<script|<link|src="http|href="http/, 'no scripts or external assets');
   });
 });

@@ -182,6 +182,48 @@ async function checkManifest(
   return { mismatches, missing, manifest };
 }
 
+/** Re-hash everything the release names and check each dataset manifest: what is wrong and what is missing. */
+async function verifyInputs(evidence: EvidencePort, request: ReleaseRequest) {
+  const withManifest = request.datasets.filter(
+    (d): d is DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> } => d.manifest !== undefined,
+  );
+  const [digestFindings, manifests] = await Promise.all([
+    Promise.all([
+      verify(
+        evidence,
+        `candidate model ${request.candidate.version}`,
+        request.candidate.artifact.key,
+        request.candidate.artifact.sha256,
+      ),
+      verify(
+        evidence,
+        `incumbent model ${request.incumbent.version}`,
+        request.incumbent.artifact.key,
+        request.incumbent.artifact.sha256,
+      ),
+      ...request.datasets.map((d) =>
+        verify(evidence, `${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256),
+      ),
+      ...(request.modelCard ? [verify(evidence, 'model card', request.modelCard.key, request.modelCard.sha256)] : []),
+    ]),
+    Promise.all(withManifest.map((d) => checkManifest(evidence, d))),
+  ]);
+  const digestMismatches = [
+    ...digestFindings.filter((x): x is string => x !== null),
+    ...manifests.flatMap((m) => m.mismatches),
+  ];
+  const missingFields = [
+    ...missingProvenance(request),
+    ...manifests.flatMap((m) => m.missing),
+    ...(request.policy.provenance?.requireLabelAgreement
+      ? withManifest.flatMap((d, i) =>
+          missingLabelAgreement(manifests[i]!.manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`),
+        )
+      : []),
+  ];
+  return { withManifest, manifests, digestMismatches, missingFields };
+}
+
 export function snapshotActivities({
   evidence,
   environment,
@@ -202,45 +244,7 @@ export function snapshotActivities({
     }): Promise<StageOutput<SnapshotMeasurement>> {
       const { request } = input;
       const policyRef = await evidence.putJson(request.policy);
-      const withManifest = request.datasets.filter(
-        (d): d is DatasetRef & { manifest: NonNullable<DatasetRef['manifest']> } => d.manifest !== undefined,
-      );
-      const [digestFindings, manifests] = await Promise.all([
-        Promise.all([
-          verify(
-            evidence,
-            `candidate model ${request.candidate.version}`,
-            request.candidate.artifact.key,
-            request.candidate.artifact.sha256,
-          ),
-          verify(
-            evidence,
-            `incumbent model ${request.incumbent.version}`,
-            request.incumbent.artifact.key,
-            request.incumbent.artifact.sha256,
-          ),
-          ...request.datasets.map((d) =>
-            verify(evidence, `${d.role} dataset ${d.name}`, d.artifact.key, d.artifact.sha256),
-          ),
-          ...(request.modelCard
-            ? [verify(evidence, 'model card', request.modelCard.key, request.modelCard.sha256)]
-            : []),
-        ]),
-        Promise.all(withManifest.map((d) => checkManifest(evidence, d))),
-      ]);
-      const digestMismatches = [
-        ...digestFindings.filter((x): x is string => x !== null),
-        ...manifests.flatMap((m) => m.mismatches),
-      ];
-      const missingFields = [
-        ...missingProvenance(request),
-        ...manifests.flatMap((m) => m.missing),
-        ...(request.policy.provenance?.requireLabelAgreement
-          ? withManifest.flatMap((d, i) =>
-              missingLabelAgreement(manifests[i]!.manifest).map((f) => `datasets[name=${d.name}].manifest.${f}`),
-            )
-          : []),
-      ];
+      const { withManifest, manifests, digestMismatches, missingFields } = await verifyInputs(evidence, request);
 
       const training = withManifest
         .map((d, i) => ({ ref: d, manifest: manifests[i]!.manifest }))

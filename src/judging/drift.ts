@@ -39,6 +39,61 @@ const ACTION: Record<DriftPolicy['onDrift'], string> = {
   rollback: 'the window fails (policy onDrift: rollback)',
 };
 
+/**
+ * Performance drift on the pooled labelled cases of the latest windows: sensitivity drop and
+ * calibration-in-the-large gap against the validated baseline. Returns whether it was judged at all.
+ */
+function judgePerformance(
+  m: DriftMeasurement,
+  p: DriftPolicy,
+  out: { drift: string[]; notes: string[]; checks: DriftCheck[] },
+): boolean {
+  const perf = m.performance;
+  const { drift, notes, checks } = out;
+  const span =
+    perf.windows.length > 1
+      ? `windows ${perf.windows[0]! + 1}–${perf.windows[perf.windows.length - 1]! + 1}`
+      : `window ${m.interval + 1}`;
+  if (perf.positives < p.minPositives) {
+    notes.push(`performance not judged: ${perf.positives} labelled positives over ${span} (need ${p.minPositives})`);
+    checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
+    checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
+    return false;
+  }
+  if (perf.sensitivity !== null && perf.baseline.sensitivity !== null) {
+    const drop = perf.baseline.sensitivity - perf.sensitivity;
+    const bad = drop > p.maxSensitivityDrop;
+    checks.push({
+      name: 'sensitivity-drop',
+      value: drop,
+      limit: p.maxSensitivityDrop,
+      status: bad ? 'fail' : 'pass',
+    });
+    if (bad) {
+      drift.push(
+        `performance drift: pooled sensitivity ${f4(perf.sensitivity)} over ${span} (${perf.positives} labelled positives) is ${f4(drop)} below the validated ${f4(perf.baseline.sensitivity)} (allowed ${p.maxSensitivityDrop})`,
+      );
+    }
+  } else {
+    checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
+    notes.push('sensitivity drift not judged: the validated baseline has no sensitivity');
+  }
+  if (perf.calibrationInTheLarge !== null && perf.baseline.calibrationInTheLarge !== null) {
+    const gap = Math.abs(perf.calibrationInTheLarge - perf.baseline.calibrationInTheLarge);
+    const bad = gap > p.maxCalibrationGap;
+    checks.push({ name: 'calibration-gap', value: gap, limit: p.maxCalibrationGap, status: bad ? 'fail' : 'pass' });
+    if (bad) {
+      drift.push(
+        `performance drift: calibration-in-the-large ${f4(perf.calibrationInTheLarge)} over ${span} vs ${f4(perf.baseline.calibrationInTheLarge)} on the evaluation split (gap ${f4(gap)} > ${p.maxCalibrationGap})`,
+      );
+    }
+  } else {
+    checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
+    notes.push('calibration drift not judged: no calibration reference');
+  }
+  return true;
+}
+
 export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
   const drift: string[] = [];
   const notes: string[] = [];
@@ -98,49 +153,7 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
 
   // Performance drift on the pooled labelled cases of the latest windows.
   const perf = m.performance;
-  const span =
-    perf.windows.length > 1
-      ? `windows ${perf.windows[0]! + 1}–${perf.windows[perf.windows.length - 1]! + 1}`
-      : `window ${m.interval + 1}`;
-  let perfJudged = false;
-  if (perf.positives < p.minPositives) {
-    notes.push(`performance not judged: ${perf.positives} labelled positives over ${span} (need ${p.minPositives})`);
-    checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
-    checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
-  } else {
-    perfJudged = true;
-    if (perf.sensitivity !== null && perf.baseline.sensitivity !== null) {
-      const drop = perf.baseline.sensitivity - perf.sensitivity;
-      const bad = drop > p.maxSensitivityDrop;
-      checks.push({
-        name: 'sensitivity-drop',
-        value: drop,
-        limit: p.maxSensitivityDrop,
-        status: bad ? 'fail' : 'pass',
-      });
-      if (bad) {
-        drift.push(
-          `performance drift: pooled sensitivity ${f4(perf.sensitivity)} over ${span} (${perf.positives} labelled positives) is ${f4(drop)} below the validated ${f4(perf.baseline.sensitivity)} (allowed ${p.maxSensitivityDrop})`,
-        );
-      }
-    } else {
-      checks.push({ name: 'sensitivity-drop', value: null, limit: p.maxSensitivityDrop, status: 'inconclusive' });
-      notes.push('sensitivity drift not judged: the validated baseline has no sensitivity');
-    }
-    if (perf.calibrationInTheLarge !== null && perf.baseline.calibrationInTheLarge !== null) {
-      const gap = Math.abs(perf.calibrationInTheLarge - perf.baseline.calibrationInTheLarge);
-      const bad = gap > p.maxCalibrationGap;
-      checks.push({ name: 'calibration-gap', value: gap, limit: p.maxCalibrationGap, status: bad ? 'fail' : 'pass' });
-      if (bad) {
-        drift.push(
-          `performance drift: calibration-in-the-large ${f4(perf.calibrationInTheLarge)} over ${span} vs ${f4(perf.baseline.calibrationInTheLarge)} on the evaluation split (gap ${f4(gap)} > ${p.maxCalibrationGap})`,
-        );
-      }
-    } else {
-      checks.push({ name: 'calibration-gap', value: null, limit: p.maxCalibrationGap, status: 'inconclusive' });
-      notes.push('calibration drift not judged: no calibration reference');
-    }
-  }
+  const perfJudged = judgePerformance(m, p, { drift, notes, checks });
 
   // Workflow drift: alert burden either way (a silent model is as much a change as a noisy one).
   const w = m.workflow;

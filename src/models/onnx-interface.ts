@@ -159,33 +159,90 @@ type OutputChoice = Pick<
   'fetch' | 'addOutput' | 'column' | 'width' | 'complement' | 'scale' | 'classes' | 'describe'
 >;
 
+type GraphOutput = DecodedGraph['outputs'][number];
+
+const isFloat = (t: DecodedType) =>
+  t.kind === 'tensor' && (t.elemType === OnnxDataType.FLOAT || t.elemType === OnnxDataType.DOUBLE);
+
+/** The output the card names, else the one float tensor or ZipMap the graph has. */
+function pickOutput(outputs: readonly GraphOutput[], spec: ModelOutputSpec): GraphOutput {
+  const shown = () => `[${outputs.map((o) => `${o.name}: ${typeText(o.type)}`).join(', ')}]`;
+  if (spec.name !== undefined) {
+    const named = outputs.find((o) => o.name === spec.name);
+    if (!named)
+      throw new ModelFormatError(`the model card names output "${spec.name}", but the model's outputs are ${shown()}`);
+    return named;
+  }
+  const floats = outputs.filter((o) => isFloat(o.type));
+  const zipmaps = outputs.filter((o) => o.type.kind === 'sequence-of-map');
+  const found = [...floats, ...zipmaps];
+  if (found.length !== 1) {
+    throw new ModelFormatError(
+      found.length === 0
+        ? `no output holds scores: expected one float tensor or one ZipMap output, found ${shown()}`
+        : `several outputs could hold the score: ${shown()}; name one in the model card (interface.output.name)`,
+    );
+  }
+  return found[0]!;
+}
+
+/** Which column (or, for one value per row, whether its complement) is the positive class's score. */
+function columnChoice(
+  where: string,
+  width: number,
+  classes: (number | string)[] | null,
+  spec: ModelOutputSpec,
+  scale: 'probability' | 'logit',
+): Pick<OnnxPlan, 'column' | 'complement' | 'classes' | 'describe'> {
+  if (width === 1) {
+    const p = spec.positiveClass;
+    const labels = classes && classes.length === 2 ? classes : [0, 1];
+    let complement = false;
+    if (p !== undefined) {
+      const k = labels.findIndex((c) => sameClass(c, p));
+      if (k < 0)
+        throw new ModelFormatError(
+          `${where} is one value per row, the score of class ${JSON.stringify(labels[1])}; positiveClass ${JSON.stringify(p)} is not one of [${list(labels)}]`,
+        );
+      complement = k === 0;
+    }
+    return { column: null, complement, classes, describe: `${where}${complement ? ' (complement)' : ''}, ${scale}` };
+  }
+  const labels = classes ?? Array.from({ length: width }, (_, i) => i);
+  if (labels.length !== width) {
+    throw new ModelFormatError(
+      `${where} has ${width} columns but the graph names ${labels.length} classes [${list(labels)}]`,
+    );
+  }
+  let column: number;
+  if (spec.positiveClass !== undefined) {
+    column = labels.findIndex((c) => sameClass(c, spec.positiveClass!));
+    if (column < 0) {
+      throw new ModelFormatError(
+        `the model card's positiveClass ${JSON.stringify(spec.positiveClass)} is not a class of ${where}: its classes are [${list(labels)}]`,
+      );
+    }
+  } else if (width === 2 && labels.every((c, i) => typeof c === 'number' && c === i)) {
+    column = 1; // classes 0 and 1: class 1 is the positive one, as every binary exporter labels it
+  } else {
+    throw new ModelFormatError(
+      `${where} has classes [${list(labels)}]; say which is positive in the model card (interface.output.positiveClass)`,
+    );
+  }
+  return {
+    column,
+    complement: false,
+    classes: labels,
+    describe: `${where}[:, ${column}] (class ${JSON.stringify(labels[column])}), ${scale}`,
+  };
+}
+
 function chooseOutput(
   graph: DecodedGraph,
   producers: Map<string, DecodedNode>,
   spec: ModelOutputSpec = {},
 ): OutputChoice {
-  const outputs = graph.outputs;
-  const shown = () => `[${outputs.map((o) => `${o.name}: ${typeText(o.type)}`).join(', ')}]`;
-  const isFloat = (t: DecodedType) =>
-    t.kind === 'tensor' && (t.elemType === OnnxDataType.FLOAT || t.elemType === OnnxDataType.DOUBLE);
-  let chosen: (typeof outputs)[number] | undefined;
-  if (spec.name !== undefined) {
-    chosen = outputs.find((o) => o.name === spec.name);
-    if (!chosen)
-      throw new ModelFormatError(`the model card names output "${spec.name}", but the model's outputs are ${shown()}`);
-  } else {
-    const floats = outputs.filter((o) => isFloat(o.type));
-    const zipmaps = outputs.filter((o) => o.type.kind === 'sequence-of-map');
-    const found = [...floats, ...zipmaps];
-    if (found.length !== 1) {
-      throw new ModelFormatError(
-        found.length === 0
-          ? `no output holds scores: expected one float tensor or one ZipMap output, found ${shown()}`
-          : `several outputs could hold the score: ${shown()}; name one in the model card (interface.output.name)`,
-      );
-    }
-    chosen = found[0]!;
-  }
+  const chosen = pickOutput(graph.outputs, spec);
 
   let fetch = chosen.name;
   let tensorType = chosen.type;
@@ -249,60 +306,7 @@ function chooseOutput(
   }
 
   const where = origin || `output "${chosen.name}"`;
-  if (width === 1) {
-    const p = spec.positiveClass;
-    const labels = classes && classes.length === 2 ? classes : [0, 1];
-    let complement = false;
-    if (p !== undefined) {
-      const k = labels.findIndex((c) => sameClass(c, p));
-      if (k < 0)
-        throw new ModelFormatError(
-          `${where} is one value per row, the score of class ${JSON.stringify(labels[1])}; positiveClass ${JSON.stringify(p)} is not one of [${list(labels)}]`,
-        );
-      complement = k === 0;
-    }
-    return {
-      fetch,
-      addOutput,
-      column: null,
-      width,
-      complement,
-      scale,
-      classes,
-      describe: `${where}${complement ? ' (complement)' : ''}, ${scale}`,
-    };
-  }
-  const labels = classes ?? Array.from({ length: width }, (_, i) => i);
-  if (labels.length !== width) {
-    throw new ModelFormatError(
-      `${where} has ${width} columns but the graph names ${labels.length} classes [${list(labels)}]`,
-    );
-  }
-  let column: number;
-  if (spec.positiveClass !== undefined) {
-    column = labels.findIndex((c) => sameClass(c, spec.positiveClass!));
-    if (column < 0) {
-      throw new ModelFormatError(
-        `the model card's positiveClass ${JSON.stringify(spec.positiveClass)} is not a class of ${where}: its classes are [${list(labels)}]`,
-      );
-    }
-  } else if (width === 2 && labels.every((c, i) => typeof c === 'number' && c === i)) {
-    column = 1; // classes 0 and 1: class 1 is the positive one, as every binary exporter labels it
-  } else {
-    throw new ModelFormatError(
-      `${where} has classes [${list(labels)}]; say which is positive in the model card (interface.output.positiveClass)`,
-    );
-  }
-  return {
-    fetch,
-    addOutput,
-    column,
-    width,
-    complement: false,
-    scale,
-    classes: labels,
-    describe: `${where}[:, ${column}] (class ${JSON.stringify(labels[column])}), ${scale}`,
-  };
+  return { fetch, addOutput, scale, width, ...columnChoice(where, width, classes, spec, scale) };
 }
 
 /** A numeric class label matches its decimal string too: ZipMap key 1 is the card's 1 or "1". */

@@ -50,6 +50,8 @@ export interface MonitoringCohortJudgement {
   cohorts: MonitoringCohortVerdict[];
   failures: string[];
   inconclusive: string[];
+  /** Cohorts that could not be compared (no validated figures): named in the window's reasons, verdict unchanged. */
+  notes: string[];
 }
 
 const f3 = (x: number | null): string => (x === null ? 'undefined' : x.toFixed(3));
@@ -73,6 +75,7 @@ export function judgeMonitoringCohorts(
     cohorts: [],
     failures: [],
     inconclusive: [],
+    notes: [],
   };
   const levels = new Map<string, number>();
   for (const key of Object.keys(m.cohorts ?? {}).sort()) {
@@ -92,7 +95,8 @@ export function judgeMonitoringCohorts(
     if (validated.n === 0) {
       const reason = `${key}: no validated figures (the cohort is not in the locked evaluation data); not compared in ${m.window}`;
       out.cohorts.push({ ...base, verdict: 'not-comparable', reason });
-      out.inconclusive.push(reason);
+      // The release is already serving: a site the validation never had is a finding to read, not a drift.
+      out.notes.push(reason);
       continue;
     }
     const bound = (x: number, n: number) => binomialConfidenceSequence(x, n, perBound);
@@ -164,15 +168,19 @@ export function withMonitoringCohorts(
   if (j.failures.length > 0 || wholeFailures.length > 0)
     return {
       verdict: 'fail',
-      reasons: [...j.failures, ...wholeFailures, ...j.inconclusive],
+      reasons: [...j.failures, ...wholeFailures, ...j.inconclusive, ...j.notes],
       cohorts: j,
     };
   if (whole.verdict === 'inconclusive' || j.inconclusive.length > 0)
     return {
       verdict: 'inconclusive',
-      reasons: [...(whole.verdict === 'inconclusive' ? whole.reasons : []), ...j.inconclusive],
+      reasons: [...(whole.verdict === 'inconclusive' ? whole.reasons : []), ...j.inconclusive, ...j.notes],
       cohorts: j,
     };
-  const each = j.cohorts.map((x) => `${x.cohort} within limits`).join(', ');
-  return { verdict: 'pass', reasons: [`${whole.reasons[0]}; cohorts: ${each || 'none measured'}`], cohorts: j };
+  const each = j.cohorts.filter((x) => x.verdict === 'pass').map((x) => `${x.cohort} within limits`);
+  return {
+    verdict: 'pass',
+    reasons: [`${whole.reasons[0]}; cohorts: ${each.join(', ') || 'none compared'}`, ...j.notes],
+    cohorts: j,
+  };
 }

@@ -81,7 +81,7 @@ describe('judgeMonitoringCohorts', () => {
     );
   });
 
-  it('finds alert-rate drift both ways, and cannot compare a site the evaluation data never had', () => {
+  it('finds alert-rate drift both ways, and names a site the evaluation data never had', () => {
     assert.match(
       judgeMonitoringCohorts(window(counts(250, 60, 45, 240)), parsed).failures[0]!,
       /lower bound .* above 1\.5 ×/,
@@ -93,8 +93,9 @@ describe('judgeMonitoringCohorts', () => {
     const m = window(counts(250, 60, 45, 90));
     m.cohorts!['site=site-b']!.comparator = counts(0, 0, 0, 0);
     const d = withMonitoringCohorts(judgeGuardrails(m, parsed.monitoring.guardrails), m, parsed);
-    assert.equal(d.verdict, 'inconclusive');
-    assert.match(d.reasons[0]!, /site=site-b: no validated figures/);
+    assert.equal(d.verdict, 'pass', 'the release is serving: an unvalidated site is named, not a drift');
+    assert.match(d.reasons[0]!, /cohorts: site=site-a within limits$/);
+    assert.match(d.reasons[1]!, /^site=site-b: no validated figures/);
   });
 
   it('gives false drift verdicts in at most α of windows at the boundary of the limits (2,000 simulated windows)', () => {
@@ -142,7 +143,7 @@ describe('simulated monitoring window per cohort', () => {
     // Site B's candidate pipeline delivers x0 − 3 in production: its sensitivity collapses there only.
     const scenario = TrafficScenarioSchema.parse({ regression: { site: 'site-b', feature: 'x0', offset: -3 } });
     const live = simulatedLiveSource({ evidence, traffic: new SimulatedTraffic(scenario) });
-    const out = await new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(() =>
+    const out = (await new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') }).run(() =>
       live.window({
         releaseId: 'r-1',
         request,
@@ -153,7 +154,7 @@ describe('simulated monitoring window per cohort', () => {
         baseline: counts(3000, 700, 520, 1000),
         at: '2026-07-01T00:00:00Z',
       }),
-    );
+    )) as { measurement: LiveMeasurement };
     const cohorts = out.measurement.cohorts!;
     assert.deepEqual(Object.keys(cohorts), ['site=site-a', 'site=site-b', 'site=site-c', 'site=site-d']);
     const t = request.policy.operatingThreshold;

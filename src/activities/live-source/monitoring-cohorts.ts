@@ -70,12 +70,14 @@ export function validatedCohorts(
 
 /**
  * Each live cohort (treatment) against its validated figures (comparator); a cohort the evaluation split never
- * saw gets an empty comparator, which the judge reports as not comparable rather than passing.
+ * saw gets an empty comparator, which the judge names as not comparable. Undefined when the split has no validated
+ * figures at all (no site column): the window is then judged as a whole, as before.
  */
 export function monitoringCohortArms(
   live: Record<string, ArmStats>,
   validated: Record<string, ArmStats>,
-): Record<string, CohortArms> {
+): Record<string, CohortArms> | undefined {
+  if (Object.keys(validated).length === 0) return undefined;
   return Object.fromEntries(
     Object.keys(live)
       .sort()

@@ -108,27 +108,25 @@ export async function simulatedWindow(
   const measured = measureArms(input, cases, { candidate, incumbent });
   const attributes = guardedCohortAttributes(request.policy);
   // MONITORING per cohort: the released model's live counts per cohort against its validated counts there.
-  const measurement: LiveMeasurement =
+  const cohorts =
     input.mode === 'monitoring' && validated && attributes.length > 0
-      ? {
-          ...measured,
-          cohorts: monitoringCohortArms(
-            Object.fromEntries(
-              Object.entries(
-                cohortArms(
-                  cases,
-                  attributes,
-                  { treated: cases.map((_, k) => k), control: [] },
-                  { treated: candidate, control: incumbent },
-                  observedLabels(cases),
-                  request.policy.operatingThreshold,
-                ),
-              ).map(([key, arms]) => [key, arms.treatment]),
-            ),
-            validatedCohorts(await validated(request), attributes, request.policy.operatingThreshold),
+      ? monitoringCohortArms(
+          Object.fromEntries(
+            Object.entries(
+              cohortArms(
+                cases,
+                attributes,
+                { treated: cases.map((_, k) => k), control: [] },
+                { treated: candidate, control: incumbent },
+                observedLabels(cases),
+                request.policy.operatingThreshold,
+              ),
+            ).map(([key, arms]) => [key, arms.treatment]),
           ),
-        }
-      : measured;
+          validatedCohorts(await validated(request), attributes, request.policy.operatingThreshold),
+        )
+      : undefined;
+  const measurement: LiveMeasurement = cohorts ? { ...measured, cohorts } : measured;
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,
     releaseId: input.releaseId,

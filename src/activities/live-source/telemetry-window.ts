@@ -63,6 +63,14 @@ export async function telemetryWindow(
     treatment: treatmentArm.unlabelled,
     comparator: input.baseline ? 0 : (controlArm?.unlabelled ?? 0),
   };
+  // MONITORING per cohort: the released model's live counts per cohort against its validated counts there.
+  const monitored =
+    result.cohorts && input.mode === 'monitoring' && validated
+      ? monitoringCohortArms(
+          Object.fromEntries(Object.entries(result.cohorts).map(([key, r]) => [key, r.production])),
+          validatedCohorts(await validated(request), attributes, threshold),
+        )
+      : undefined;
   const measurement: LiveMeasurement = {
     source: TELEMETRY_SOURCE,
     completeness: windowCompleteness(result.completeness, to),
@@ -74,15 +82,7 @@ export async function telemetryWindow(
     latencyP99Ms: treatmentArm.p99LatencyMs,
     errors: { failed: treatmentArm.failures, requests: treatmentArm.predictions + treatmentArm.failures },
     ...(result.cohorts && input.mode === 'canary' ? { cohorts: canaryCohorts(result.cohorts) } : {}),
-    // MONITORING per cohort: the released model's live counts per cohort against its validated counts there.
-    ...(result.cohorts && input.mode === 'monitoring' && validated
-      ? {
-          cohorts: monitoringCohortArms(
-            Object.fromEntries(Object.entries(result.cohorts).map(([key, r]) => [key, r.production])),
-            validatedCohorts(await validated(request), attributes, threshold),
-          ),
-        }
-      : {}),
+    ...(monitored ? { cohorts: monitored } : {}),
   };
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,

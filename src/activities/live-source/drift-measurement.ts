@@ -96,3 +96,32 @@ export function driftMeasurement(a: {
     },
   };
 }
+
+/**
+ * The opening fields of a `vigil.monitoring-drift/v1` record, whatever the traffic source: which window, which
+ * traffic, which locked reference, at which operating threshold. Each source adds its aggregates after these.
+ */
+export function driftRecordHead(
+  input: { releaseId: string; at: string; step: number },
+  source: MeasurementSource,
+  trafficWindow: unknown,
+  ref: Reference,
+  threshold: number,
+) {
+  return {
+    kind: 'vigil.monitoring-drift/v1',
+    releaseId: input.releaseId,
+    at: input.at,
+    source,
+    trafficWindow,
+    step: input.step,
+    reference: {
+      role: ref.dataset.role,
+      name: ref.dataset.name,
+      key: ref.dataset.artifact.key,
+      sha256: ref.dataset.artifact.sha256,
+      rows: ref.rows,
+    },
+    threshold,
+  };
+}

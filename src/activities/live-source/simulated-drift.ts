@@ -14,7 +14,7 @@ import { featureDriftRecord } from './typed-drift';
 import { closeAll, openScorers, scoreCases } from '../artifacts';
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
-import { countCases, driftMeasurement, type Reference } from './drift-measurement';
+import { countCases, driftMeasurement, driftRecordHead, type Reference } from './drift-measurement';
 import { monitoringSiteDrift, type ScoredReferences } from './evaluation-reference';
 
 const SOURCE = 'simulated' as const;
@@ -103,20 +103,7 @@ export async function simulatedDrift(
     overrideRate: null,
   });
   const record = await evidence.putJson({
-    kind: 'vigil.monitoring-drift/v1',
-    releaseId: input.releaseId,
-    at: input.at,
-    source: SOURCE,
-    trafficWindow,
-    step: input.step,
-    reference: {
-      role: ref.dataset.role,
-      name: ref.dataset.name,
-      key: ref.dataset.artifact.key,
-      sha256: ref.dataset.artifact.sha256,
-      rows: ref.rows,
-    },
-    threshold: t,
+    ...driftRecordHead(input, SOURCE, trafficWindow, ref, t),
     // Counts per declared bin and per site: aggregates, enough to redraw every PSI by hand.
     bins,
     siteMix,

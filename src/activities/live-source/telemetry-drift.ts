@@ -12,7 +12,7 @@ import { sketchFeatureDrift } from './typed-drift';
 import { mergeWindowSketches, windowSiteMix } from '../../telemetry/input-sketches';
 import { DEFAULT_SOURCE_WEIGHTS, measureLive, type TelemetryWindowReader } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
-import { driftMeasurement, type Reference } from './drift-measurement';
+import { driftMeasurement, driftRecordHead, type Reference } from './drift-measurement';
 import { monitoringSiteDrift } from './evaluation-reference';
 import { TELEMETRY_SOURCE } from './telemetry-window';
 import { heartbeating, liveInterval } from './windows';
@@ -95,20 +95,7 @@ export async function telemetryDrift(
     overrideRate: arm.overrideRate,
   });
   const record = await evidence.putJson({
-    kind: 'vigil.monitoring-drift/v1',
-    releaseId: input.releaseId,
-    at: input.at,
-    source: TELEMETRY_SOURCE,
-    trafficWindow: { model, from, to },
-    step: input.step,
-    reference: {
-      role: ref.dataset.role,
-      name: ref.dataset.name,
-      key: ref.dataset.artifact.key,
-      sha256: ref.dataset.artifact.sha256,
-      rows: ref.rows,
-    },
-    threshold: t,
+    ...driftRecordHead(input, TELEMETRY_SOURCE, { model, from, to }, ref, t),
     weights,
     // Counts per declared bin (the current ones from the sketches): aggregates, enough to redraw every PSI by hand.
     bins,

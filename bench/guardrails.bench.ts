@@ -16,6 +16,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import {
+  CohortGuardrailsSchema,
   DEFAULT_COHORT_GUARDRAILS,
   type ArmStats,
   type LiveMeasurement,
@@ -125,6 +126,9 @@ interface Run {
   cohortNamed: boolean;
 }
 
+/** The cohort policy of the 'cohorts' judge: the defaults, or `--shares <cohorts>/<floor>` (shares of α). */
+let COHORTS = DEFAULT_COHORT_GUARDRAILS;
+
 /** The workflow's loop (src/workflows/canary.ts): pass → next step, inconclusive → bake again, else roll back. */
 function canary(w: World, steps: Step[], g: SequentialGuardrails, cohorts: boolean, rand: () => number): Run {
   const history: LiveMeasurement[] = [];
@@ -133,7 +137,7 @@ function canary(w: World, steps: Step[], g: SequentialGuardrails, cohorts: boole
       history.push(interval(w, step, rand, `step ${i + 1}+${ext}`));
       const j = judgeGuardrailsSequential(history, g, {
         final: i === steps.length - 1,
-        ...(cohorts ? { cohorts: DEFAULT_COHORT_GUARDRAILS } : {}),
+        ...(cohorts ? { cohorts: COHORTS } : {}),
       });
       if (j.verdict === 'pass') break;
       if (j.verdict === 'inconclusive' && ext < g.maxExtensions) continue;
@@ -210,8 +214,15 @@ function main(): void {
       /** Only scenarios whose name contains this (to split a run over processes). */
       only: { type: 'string', default: '' },
       skip: { type: 'string' },
+      /** Shares of α for the cohort comparisons and the floor, e.g. 0.04/0.01 (default 0.1/0.02). */
+      shares: { type: 'string' },
     },
   });
+  if (values.shares) {
+    const [cohorts, floor] = values.shares.split('/').map(Number);
+    COHORTS = CohortGuardrailsSchema.parse({ alphaShare: cohorts, floor: { alphaShare: floor } });
+    if (!values.json) console.log(`cohort comparisons ${cohorts} of α, floor ${floor} of α`);
+  }
   const n = Number(values.canaries);
   const four = [BASE, BASE, BASE, BASE];
   const rows: Row[] = [];

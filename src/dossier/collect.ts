@@ -78,7 +78,8 @@ export interface MetricView {
 /** The SHADOW measurement record (`vigil.shadow/v1`) as the dossier shows it. */
 export interface ShadowView {
   source?: string;
-  window?: { start: string; end: string };
+  /** A simulated window's name, or a telemetry window's bounds (as each source records it). */
+  window?: unknown;
   threshold?: number;
   measurement: Partial<ShadowMeasurement> & { cases: number; agreement: number | null };
   agreementTable?: { bothAlert?: number; neither?: number; candidateOnly?: number; productionOnly?: number };

@@ -3,12 +3,14 @@
  * adjudicated disagreements, the canary plan, open risks, and which parts were measured on simulated traffic.
  * Pure HTML from the collected evidence; every value escaped.
  */
-import { escapeXml as esc, formatNumber } from '../report/svg';
+import { escapeXml, formatNumber } from '../report/svg';
 import type { DossierData } from './collect';
 import { guardrailText } from './fda-model-card';
 import { DEFAULT_COHORT_GUARDRAILS, type SequentialGuardrails } from '../domain';
 import { cohortAlphaAllocation } from '../judging';
 
+/** Escaped text of a value read from evidence (loosely typed: a missing field shows empty, never throws). */
+const esc = (x: unknown) => escapeXml(x === null || x === undefined ? '' : String(x));
 const fmt = (x: number | null | undefined, d = 3) =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d);
 
@@ -66,6 +68,13 @@ export function measurementSources(d: DossierData): string {
   return `<p class="warn-box" id="sources" data-section="sources" role="note"><strong>Simulated traffic.</strong> These parts were measured on simulated traffic, not on patients' requests: ${esc([...new Set(simulated.map((s) => s.stage))].join(', '))}${live.length ? `; measured on gateway telemetry: ${esc([...new Set(live.map((s) => s.stage))].join(', '))}` : ''}. Treat their findings as a rehearsal of the procedure, not as evidence about this model on this population.</p>`;
 }
 
+/** The measured window as recorded: a simulated window's name, or a telemetry window's start and end. */
+function windowText(w: unknown): string {
+  if (typeof w === 'string') return ` (window <code>${esc(w)}</code>)`;
+  const o = w as { start?: unknown; end?: unknown } | null | undefined;
+  return o && typeof o.start === 'string' && typeof o.end === 'string' ? `, ${esc(o.start)} – ${esc(o.end)}` : '';
+}
+
 /** Shadow findings: agreement, κ, drift, latency, with plots; then the adjudicated disagreements. */
 export function shadowFindings(d: DossierData): string {
   const decision = d.input.history.find((h) => h.stage === 'SHADOW' && h.decision)?.decision ?? null;
@@ -86,7 +95,7 @@ export function shadowFindings(d: DossierData): string {
     );
   out.push(
     '<dl>',
-    `<dt>Measured on</dt><dd>${esc(sh.source ?? 'simulated (recorded before sources were named)')}${sh.window ? `, ${esc(sh.window.start)} – ${esc(sh.window.end)}` : ''}</dd>`,
+    `<dt>Measured on</dt><dd>${esc(sh.source ?? 'simulated (recorded before sources were named)')}${windowText(sh.window)}</dd>`,
     `<dt>Cases compared</dt><dd>${m.cases} (policy minimum ${p.cases})</dd>`,
     `<dt>Agreement at threshold ${esc(String(sh.threshold ?? d.input.request.policy.operatingThreshold))}</dt><dd>${fmt(m.agreement)} (minimum ${p.minAgreement})</dd>`,
     `<dt>Cohen's κ</dt><dd>${fmt(m.kappa)}${p.minKappa !== undefined ? ` (minimum ${p.minKappa})` : ''}</dd>`,

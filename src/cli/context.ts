@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type VigilConfig } from '../config';
 import { ApiClient } from './api-client';
 
 /** Exit codes: documented in `vigil --help`. */
@@ -48,15 +48,19 @@ export function createCliContext(io: CliIo, setExit: (code: number) => void): Cl
   };
 }
 
-/** VIGIL_API_URL and the token (VIGIL_API_TOKEN, else `<state dir>/api-token` when it exists). */
-export function apiClientFrom(env: NodeJS.ProcessEnv): ApiClient {
-  let config;
+/** Vigil's configuration from the environment; a configuration problem is a usage error (exit 2), on one line. */
+export function cliConfig(env: NodeJS.ProcessEnv): VigilConfig {
   try {
-    config = loadConfig(env);
+    return loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message.replace(/\s*\n\s*/g, ' '));
     throw err;
   }
+}
+
+/** VIGIL_API_URL and the token (VIGIL_API_TOKEN, else `<state dir>/api-token` when it exists). */
+export function apiClientFrom(env: NodeJS.ProcessEnv): ApiClient {
+  const config = cliConfig(env);
   let token = config.api.token;
   const tokenFile = path.join(config.stateDir, 'api-token');
   if (token === undefined && fs.existsSync(tokenFile)) token = fs.readFileSync(tokenFile, 'utf8').trim() || undefined;

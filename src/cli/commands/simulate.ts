@@ -11,7 +11,14 @@ import { SequentialGuardrailsSchema, TrafficScenarioSchema, type TrafficScenario
 import { loadScorer } from '../../models';
 import { simulateCanary, type SimulatedLook } from '../../sim/canary-simulation';
 import { runGatewayDriver } from '../../sim/gateway-driver';
-import { CliInputError, numberOption, parseWith, readStructured, scenarioFromOptions } from './input-files';
+import {
+  CliInputError,
+  numberOption,
+  parseWith,
+  readStructured,
+  scenarioFromOptions,
+  type ScenarioOptions,
+} from './input-files';
 
 interface Io {
   env: NodeJS.ProcessEnv;
@@ -19,18 +26,11 @@ interface Io {
   stderr: (text: string) => void;
 }
 
-interface SimulateOpts {
+interface SimulateOpts extends ScenarioOptions {
   candidate: string;
   incumbent: string;
   policy: string;
-  scenario?: string;
   guardrails?: string;
-  site?: string;
-  feature: string;
-  scale: number;
-  offset: number;
-  fromInterval: number;
-  labelledShare: number;
   seed: string;
   events?: string;
   json?: boolean;

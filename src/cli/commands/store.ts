@@ -1,8 +1,7 @@
 /** The evidence store as the CLI reaches it: the worker's configuration (VIGIL_S3_*, VIGIL_RETENTION_*). */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConfigError, loadConfig } from '../../config';
 import { createS3Client, EvidenceStore } from '../../evidence';
-import { UsageError } from '../context';
+import { cliConfig } from '../context';
 
 export interface CliStore {
   s3: S3Client;
@@ -13,13 +12,7 @@ export interface CliStore {
 
 /** The store from the environment; a configuration problem is a usage error (exit 2). */
 export function storeFrom(env: NodeJS.ProcessEnv): CliStore {
-  let config;
-  try {
-    config = loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message.replace(/\s*\n\s*/g, ' '));
-    throw err;
-  }
+  const config = cliConfig(env);
   const s3 = createS3Client(config.s3);
   return {
     s3,

@@ -80,12 +80,16 @@ export interface UploaderWatermark {
  * Every step is idempotent, so a crash anywhere just repeats it on restart.
  */
 export class SegmentUploader {
-  private running: Promise<void> | null = null;
+  private running: Promise<boolean> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Events stamped before this are in sealed segments (uploaded once the backlog is empty); ms. */
-  private sealedThrough = -Infinity;
-  /** What the watermark says: sealedThrough as of the last tick that found the backlog uploaded. */
+  /**
+   * Cuts waiting for their segments: events stamped before `through` are in `after` or an earlier sealed segment
+   * (null: in none still to upload). Uploads go in seal order, so once `after` is gone, `through` holds. Tracking
+   * each cut, instead of waiting for an empty backlog, keeps the watermark moving under steady traffic.
+   */
+  private readonly pendingCuts: { after: string | null; through: number }[] = [];
+  /** What the watermark says: the latest cut whose segments are all uploaded; ms. */
   private publishedThrough = -Infinity;
   uploaded = 0;
   failures = 0;
@@ -124,12 +128,20 @@ export class SegmentUploader {
       await this.wal.barrier();
     }
     const sealed = await this.wal.sealIfOld();
-    if (w && (sealed || this.wal.activeBytes === 0)) this.sealedThrough = Math.max(this.sealedThrough, cut - w.lagMs);
+    if (w && (sealed || this.wal.activeBytes === 0)) {
+      this.pendingCuts.push({ after: this.wal.sealedSegments().at(-1) ?? null, through: cut - w.lagMs });
+    }
     await this.kick();
     if (!w) return;
-    // `through` moves only once the backlog is in S3; it is published every tick, moved or not: `at` is the gateway's
-    // heartbeat, so a gateway whose uploads fail still shows as alive and holds the windows it owes incomplete.
-    if (this.wal.sealedSegments().length === 0) this.publishedThrough = this.sealedThrough;
+    // `through` moves only as far as the segments in S3 reach; it is published every tick, moved or not: `at` is the
+    // gateway's heartbeat, so a gateway whose uploads fail still shows as alive and holds the windows it owes incomplete.
+    const waiting = new Set(this.wal.sealedSegments());
+    while (this.pendingCuts.length > 0) {
+      const next = this.pendingCuts[0]!;
+      if (next.after !== null && waiting.has(next.after)) break;
+      this.publishedThrough = Math.max(this.publishedThrough, next.through);
+      this.pendingCuts.shift();
+    }
     if (Number.isFinite(this.publishedThrough)) {
       await w.store.put({
         kind: 'vigil.telemetry-watermark/v1',
@@ -152,7 +164,10 @@ export class SegmentUploader {
    */
   async finish(): Promise<void> {
     await this.stop();
-    await this.kick();
+    // Each drain uploads what was sealed when it began; repeat until the backlog is gone or an upload fails.
+    while (this.wal.sealedSegments().length > 0 && (await this.kick())) {
+      /* next snapshot */
+    }
     const w = this.watermark;
     if (!w || this.wal.sealedSegments().length > 0) return;
     const now = new Date().toISOString();
@@ -165,28 +180,33 @@ export class SegmentUploader {
     });
   }
 
-  /** Upload everything sealed; resolves when the backlog is empty or an upload failed (retried on the next tick). */
-  kick(): Promise<void> {
+  /**
+   * Upload the segments sealed so far; resolves true when they are all in S3, false when an upload failed (retried on
+   * the next tick). Segments sealed meanwhile go in a follow-up drain that nobody waits for: under traffic sealed
+   * faster than uploaded, a tick (and so the heartbeat) never waits on an endless backlog.
+   */
+  kick(): Promise<boolean> {
     if (!this.running) {
-      this.running = this.drain().finally(() => {
+      this.running = this.drain().then((ok) => {
         this.running = null;
+        if (ok && !this.stopped && this.wal.sealedSegments().length > 0) void this.kick();
+        return ok;
       });
     }
     return this.running;
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const file = this.wal.sealedSegments()[0];
-      if (!file) return;
+  private async drain(): Promise<boolean> {
+    for (const file of [...this.wal.sealedSegments()]) {
       try {
         await this.uploadOne(file);
       } catch (err) {
         this.failures++;
         this.log?.warn({ err, file }, 'telemetry segment upload failed; will retry');
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   private async uploadOne(file: string): Promise<void> {

@@ -202,6 +202,51 @@ describe('upload watermark (gateway side)', () => {
     assert.ok(sink.uploadedEventIds().has(c.eventId));
   });
 
+  it('keeps moving under traffic sealed as fast as it is uploaded (the backlog is never empty at a tick)', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 60_000 });
+    const appended: PredictionEvent[] = [];
+    // Every upload lets a new segment arrive behind it, as steady traffic does when uploads are slow.
+    let steady = true;
+    class SteadySink extends MemorySink {
+      override async putBytes(bytes: Uint8Array, mediaType: string) {
+        const ref = await super.putBytes(bytes, mediaType);
+        if (steady) {
+          const e = stamped(new Date().toISOString());
+          appended.push(e);
+          await wal.append([e]);
+          await wal.rotate();
+        }
+        return ref;
+      }
+    }
+    const sink = new SteadySink();
+    const store = new CheckingStore((w) => {
+      const uploaded = sink.uploadedEventIds();
+      for (const e of appended) if (e.at < w.through) assert.ok(uploaded.has(e.eventId), `${e.eventId} not uploaded`);
+    });
+    const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-steady', lagMs: 0 });
+    const first = stamped(new Date().toISOString());
+    appended.push(first);
+    await wal.append([first]);
+    await wal.rotate();
+    await new Promise((r) => setTimeout(r, 5));
+    const cut = Date.now();
+    // Waiting for an empty backlog would never end here; the tick must return and publish the cut it made.
+    const ticked = await Promise.race([
+      uploader.tick().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    assert.equal(ticked, true, 'the tick returned although segments keep arriving');
+    assert.ok(wal.sealedSegments().length > 0 || sink.uploadedEventIds().size > 1, 'traffic kept sealing segments');
+    assert.ok(Date.parse(store.puts.at(-1)!.through) >= cut - 1, 'the watermark reached the cut of this tick');
+    steady = false;
+    await uploader.stop();
+    await wal.close();
+    await uploader.finish();
+    assert.equal(store.puts.at(-1)!.stopped, true);
+    for (const e of appended) assert.ok(sink.uploadedEventIds().has(e.eventId));
+  });
+
   it('a telemetry source with watermarks waits until the interval is uploaded, then reads it and says it is complete', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 0 });
     const sink = new MemorySink();

@@ -82,7 +82,7 @@ export interface ShadowView {
   window?: unknown;
   threshold?: number;
   measurement: Partial<ShadowMeasurement> & { cases: number; agreement: number | null };
-  agreementTable?: { bothAlert?: number; neither?: number; candidateOnly?: number; productionOnly?: number };
+  agreementTable?: { both?: number; neither?: number; candidateOnly?: number; productionOnly?: number };
 }
 /** The tally of the clinical adjudication (`vigil.shadow-adjudication/v1`) and every adjudication record. */
 export interface AdjudicationView {

@@ -114,16 +114,14 @@ export function shadowFindings(d: DossierData): string {
       : []),
     '</dl>',
   );
-  const t = sh.agreementTable as
-    | { both?: number; bothAlert?: number; neither?: number; candidateOnly?: number; productionOnly?: number }
-    | undefined;
+  const t = sh.agreementTable;
   const figures: string[] = [];
   if (t)
     figures.push(
       barChart({
         title: 'Alerts of candidate and production on the same cases',
         bars: [
-          { label: 'both alert', value: t.both ?? t.bothAlert ?? 0 },
+          { label: 'both alert', value: t.both ?? 0 },
           { label: 'neither alerts', value: t.neither ?? 0 },
           { label: 'only candidate alerts', value: t.candidateOnly ?? 0 },
           { label: 'only production alerts', value: t.productionOnly ?? 0 },

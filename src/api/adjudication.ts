@@ -3,13 +3,6 @@
  * (src/ui/adjudication.ts, session-authenticated) and POST /api/releases/:id/adjudications (user id and password in
  * the body, re-checked like a signature). The reviewer and printed name always come from the account.
  */
-import {
-  ApplicationFailure,
-  ServiceError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
@@ -26,6 +19,7 @@ import type { Logger } from '../logging/logger';
 import { ApiError } from './errors';
 import { auditFor, parseCredentialed, reauthenticate, type SignatureRouteDeps } from './esignature-routes';
 import type { TemporalPort } from './temporal-port';
+import { UpdateRefusal, updateRefusal } from './update-refusal';
 
 /** How each refusal of the adjudicateCase validator reads over HTTP. */
 export const ADJUDICATION_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
@@ -37,15 +31,8 @@ export const ADJUDICATION_REFUSAL_STATUS: Record<string, ContentfulStatusCode> =
   [ErrorType.ReleaseFinished]: 409,
 };
 
-export class AdjudicationRefusal extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    message: string,
-    readonly type?: string,
-  ) {
-    super(message);
-  }
-}
+/** An adjudication the release did not take, with the status and validator type to answer with. */
+export class AdjudicationRefusal extends UpdateRefusal {}
 
 /** The roles of an account that may adjudicate (qa, clinical). */
 export function adjudicatorRoles(user: Pick<Identity, 'roles'>): Array<(typeof ADJUDICATOR_ROLES)[number]> {
@@ -92,27 +79,14 @@ export async function submitAdjudication(
   try {
     return await deps.client.workflow.getHandle(releaseId).executeUpdate(adjudicateCaseUpdate, { args: [input] });
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const cause = err.cause;
-      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-      const status = type ? ADJUDICATION_REFUSAL_STATUS[type] : undefined;
-      if (status !== undefined) throw new AdjudicationRefusal(status, (cause as ApplicationFailure).message, type);
-      deps.log.error({ releaseId, err }, 'adjudication failed unexpectedly');
-      throw new AdjudicationRefusal(
-        500,
-        'the adjudication could not be recorded; check the release before trying again',
-      );
-    }
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new AdjudicationRefusal(
-        503,
-        'timed out waiting for the release to take the adjudication; check the release before trying again',
-      );
-    }
-    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
-      throw new AdjudicationRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
-    }
-    throw err;
+    throw updateRefusal(err, {
+      releaseId,
+      what: 'adjudication',
+      statuses: ADJUDICATION_REFUSAL_STATUS,
+      log: deps.log,
+      logMessage: 'adjudication failed unexpectedly',
+      refuse: (status, message, type) => new AdjudicationRefusal(status, message, type),
+    });
   }
 }
 

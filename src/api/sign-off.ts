@@ -3,13 +3,7 @@
  * JSON route the CLI uses (POST /api/releases/:id/signatures): the same idempotency for a repeated identical
  * signature and the same mapping of the validator's refusals to HTTP statuses.
  */
-import {
-  ApplicationFailure,
-  ServiceError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  WorkflowUpdateRPCTimeoutOrCancelledError,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
   ErrorType,
@@ -31,6 +25,7 @@ import {
 } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from './temporal-port';
+import { refusalType, UpdateRefusal, updateRefusal } from './update-refusal';
 
 export interface SignOffDeps {
   client: TemporalPort;
@@ -55,15 +50,7 @@ export const SIGNATURE_REFUSAL_STATUS: Record<string, ContentfulStatusCode> = {
 };
 
 /** A signature the release did not take, with the status and validator type to answer with. */
-export class SignOffRefusal extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    message: string,
-    readonly type?: string,
-  ) {
-    super(message);
-  }
-}
+export class SignOffRefusal extends UpdateRefusal {}
 
 export interface SubmittedSignature {
   record: SignatureRecord;
@@ -143,8 +130,7 @@ export async function submitSignature(
     return { record, repeated: false, pending: result.pendingRoles as Role[] };
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      const cause = err.cause;
-      const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+      const type = refusalType(err);
       if (type === ErrorType.DuplicateSigner || type === ErrorType.RoleAlreadySigned) {
         // A concurrent identical submission may still be recording its evidence: give it a moment.
         const deadline = Date.now() + (deps.duplicateWaitMs ?? 5000);
@@ -157,21 +143,8 @@ export async function submitSignature(
           await new Promise((r) => setTimeout(r, 200));
         } while (Date.now() < deadline);
       }
-      const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
-      if (status !== undefined) throw new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
-      deps.log.error({ releaseId, err }, 'sign-off: approval failed unexpectedly');
-      throw new SignOffRefusal(500, 'the signature could not be recorded; check the release before signing again');
     }
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-      throw new SignOffRefusal(
-        503,
-        'timed out waiting for the release to take the signature; check the release before signing again',
-      );
-    }
-    if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
-      throw new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
-    }
-    throw err;
+    throw refusalFor(deps, releaseId, 'signature', err, 'signing again', 'sign-off: approval failed unexpectedly');
   }
 }
 
@@ -179,25 +152,23 @@ export async function submitSignature(
  * An Update's failure as the refusal a person can act on: the validator's typed refusals by status, a timeout
  * as 503, a release no longer running as 409; anything else as 500 (logged).
  */
-function refusalFor(deps: SignOffDeps, releaseId: string, what: string, err: unknown): SignOffRefusal {
-  if (err instanceof WorkflowUpdateFailedError) {
-    const cause = err.cause;
-    const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-    const status = type ? SIGNATURE_REFUSAL_STATUS[type] : undefined;
-    if (status !== undefined) return new SignOffRefusal(status, (cause as ApplicationFailure).message, type);
-    deps.log.error({ releaseId, err }, `sign-off: ${what} failed unexpectedly`);
-    return new SignOffRefusal(500, `the ${what} could not be recorded; check the release before trying again`);
-  }
-  if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-    return new SignOffRefusal(
-      503,
-      `timed out waiting for the release to take the ${what}; check the release before trying again`,
-    );
-  }
-  if (err instanceof WorkflowNotFoundError || err instanceof ServiceError) {
-    return new SignOffRefusal(409, `release ${releaseId} is not running any more`, ErrorType.ReleaseFinished);
-  }
-  throw err;
+function refusalFor(
+  deps: SignOffDeps,
+  releaseId: string,
+  what: string,
+  err: unknown,
+  again = 'trying again',
+  logMessage = `sign-off: ${what} failed unexpectedly`,
+): SignOffRefusal {
+  return updateRefusal(err, {
+    releaseId,
+    what,
+    statuses: SIGNATURE_REFUSAL_STATUS,
+    log: deps.log,
+    logMessage,
+    again,
+    refuse: (status, message, type) => new SignOffRefusal(status, message, type),
+  });
 }
 
 /**

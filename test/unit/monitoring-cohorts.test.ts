@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { simulatedLiveSource } from '../../src/activities/live-source';
+import { recomputeDecisions } from '../../src/audit/decisions';
 import { DEMO_CANDIDATE, DEMO_INCUMBENT } from '../../src/demo/artifacts';
 import {
   ReleaseRequestSchema,
@@ -94,7 +95,7 @@ describe('judgeMonitoringCohorts', () => {
     m.cohorts!['site=site-b']!.comparator = counts(0, 0, 0, 0);
     const d = withMonitoringCohorts(judgeGuardrails(m, parsed.monitoring.guardrails), m, parsed);
     assert.equal(d.verdict, 'pass', 'the release is serving: an unvalidated site is named, not a drift');
-    assert.match(d.reasons[0]!, /cohorts: site=site-a within limits$/);
+    assert.match(d.reasons[0]!, /cohorts: site=site-a within limits( \(simulated traffic\))?$/);
     assert.match(d.reasons[1]!, /^site=site-b: no validated figures/);
   });
 
@@ -186,5 +187,42 @@ describe('simulated monitoring window per cohort', () => {
     );
     assert.equal(d.verdict, 'fail');
     assert.match(d.reasons[0]!, /^site=site-b: performance drift/);
+  });
+});
+
+describe('vigil audit: monitoring per cohort', () => {
+  const validated = counts(750, 180, 135, 270);
+  const m: LiveMeasurement = {
+    source: 'simulated',
+    window: 'monitoring interval 2',
+    treatment: counts(1000, 240, 175, 330),
+    comparator: counts(3000, 720, 540, 1080),
+    cohorts: {
+      'site=site-a': { treatment: counts(250, 60, 45, 90), comparator: validated },
+      'site=site-b': { treatment: counts(250, 60, 0, 30), comparator: validated },
+    },
+  };
+  const request = ReleaseRequestSchema.parse(validReleaseRequest({ policy }));
+  const call = {
+    workflowId: 'r-1-monitoring',
+    runId: 'run',
+    name: 'observeLive',
+    scheduledEventId: 5,
+    completedEventId: 7,
+    input: { request, mode: 'monitoring', step: 1 },
+    result: { measurement: m, artifacts: [] },
+  };
+  const entry = (decision: { verdict: 'pass' | 'fail' | 'inconclusive'; reasons: string[] }) =>
+    ({ seq: 9, stage: 'MONITORING', step: 1, decision }) as never;
+
+  it('recomputes the per-cohort verdict, and flags a window recorded as judged without its cohorts', () => {
+    const d = withMonitoringCohorts(judgeGuardrails(m, request.policy.monitoring.guardrails), m, request.policy);
+    const ok = recomputeDecisions([call], [entry({ verdict: d.verdict, reasons: d.reasons })]);
+    assert.deepEqual(ok.findings, []);
+    assert.equal(ok.checks[0]!.recomputed.verdict, 'fail');
+    const whole = judgeGuardrails(m, request.policy.monitoring.guardrails);
+    const bad = recomputeDecisions([call], [entry({ verdict: 'pass', reasons: whole.reasons })]);
+    assert.equal(bad.findings.length, 1);
+    assert.match(bad.findings[0]!.expected!, /^fail: site=site-b: performance drift/);
   });
 });

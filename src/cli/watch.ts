@@ -38,12 +38,16 @@ export type WatchEvent =
 
 const MAX_CONSECUTIVE_POLL_FAILURES = 5;
 
-/** Poll the status, emitting each stage entry and decision once, until the release ends (0 if RELEASED, else 3). */
+/**
+ * Poll the status, emitting each stage entry and decision once, until the release ends (0 if RELEASED, else 3) or,
+ * with `until`, reaches that stage (0; AWAITING_APPROVAL counts once its dossier exists).
+ */
 export async function watch(
   api: ApiClient,
   releaseId: string,
   intervalMs: number,
   emit: (e: WatchEvent) => void,
+  until?: string,
 ): Promise<number> {
   const seen = { decided: new Map<number, boolean>(), awaitingAnnounced: false, attempts: new Map<string, number>() };
   let failures = 0;
@@ -61,6 +65,7 @@ export async function watch(
       throw err;
     }
     emitNew(releaseId, s, seen, emit);
+    if (until !== undefined && s.stage === until && (until !== 'AWAITING_APPROVAL' || s.dossier)) return Exit.ok;
     // A run that ended without an outcome (a failed or terminated workflow) ends the watch too.
     if (!isTerminal(s.stage) && s.execution && s.execution.status !== 'RUNNING') {
       emit({

@@ -87,7 +87,8 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
 
   const rel = (f: string) => path.relative(o.dir, path.resolve(f)) || '.';
   const registeredAt = (o.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const policy = ReleasePolicySchema.parse(policyTemplate(o.modelName, registeredAt));
+  const prevalence = rows.slice(1).filter((r) => r[labelAt] === '1').length / Math.max(1, rows.length - 1);
+  const policy = ReleasePolicySchema.parse(policyTemplate(o.modelName, registeredAt, prevalence));
   const policySha256 = policyDigest(policy);
   const dataset = path.basename(o.data).replace(/\.[^.]+$/, '');
   const trainingName = o.training ? path.basename(o.training).replace(/\.[^.]+$/, '') : undefined;
@@ -200,8 +201,24 @@ function datasetSchema(caseId: string, patientId: string | undefined, features: 
   };
 }
 
-/** Criteria a binary classifier can be held to before anyone has seen its results; edit before training. */
-function policyTemplate(modelName: string, registeredAt: string) {
+/** Guardrails need this many labelled positives per arm; windows are sized to expect twice as many. */
+const MIN_POSITIVES = 20;
+
+/**
+ * Cases a live window needs so that `share` of them (the canary arm) holds 2 × MIN_POSITIVES positives at the data's
+ * prevalence, rounded up to a hundred; never below 300.
+ */
+export function casesFor(share: number, prevalence: number): number {
+  const need = (2 * MIN_POSITIVES) / (share * Math.max(prevalence, 1e-3));
+  return Math.min(1_000_000, Math.max(300, Math.ceil(need / 100) * 100));
+}
+
+/**
+ * Criteria a binary classifier can be held to before anyone has seen its results; edit before training. Live
+ * windows are sized from the evaluation data's prevalence, so a canary arm can meet the guardrails' minimum.
+ */
+function policyTemplate(modelName: string, registeredAt: string, prevalence: number) {
+  const guardrails = { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: MIN_POSITIVES };
   return {
     id: `${modelName}-release`.slice(0, 64),
     version: '1',
@@ -228,17 +245,12 @@ function policyTemplate(modelName: string, registeredAt: string) {
     },
     canary: {
       steps: [
-        { percent: 10, bakeSeconds: 5, cases: 600 },
-        { percent: 50, bakeSeconds: 5, cases: 600 },
+        { percent: 10, bakeSeconds: 5, cases: casesFor(0.1, prevalence) },
+        { percent: 50, bakeSeconds: 5, cases: casesFor(0.5, prevalence) },
       ],
-      guardrails: { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: 20 },
+      guardrails,
     },
-    monitoring: {
-      intervals: 2,
-      intervalSeconds: 5,
-      cases: 300,
-      guardrails: { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: 20 },
-    },
+    monitoring: { intervals: 2, intervalSeconds: 5, cases: casesFor(1, prevalence), guardrails },
   };
 }
 

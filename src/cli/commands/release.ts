@@ -1,7 +1,7 @@
 /** `vigil release start|status|list|watch`: start, inspect and follow releases through the API. */
 import fs from 'node:fs';
 import { CommanderError, type Command } from 'commander';
-import { ReleaseRequestSchema } from '../../domain';
+import { ReleaseRequestSchema, STAGES } from '../../domain';
 import { issueLine, UsageError, type CliContext } from '../context';
 import { formatList, formatStatus } from '../format';
 import { describeEvent, watch, type WatchEvent } from '../watch';
@@ -70,8 +70,13 @@ export function registerReleaseCommands(program: Command, ctx: CliContext): void
     .argument('<releaseId>')
     .option('--interval <seconds>', 'seconds between polls', parsePositive, 2)
     .option('--json', 'print one JSON event per line')
-    .action(async (releaseId: string, opts: { interval: number; json?: boolean }) => {
-      ctx.setExit(await watch(client(), releaseId, opts.interval * 1000, opts.json ? printJsonLine : printHuman));
+    .option('--until <stage>', 'stop (exit 0) once the release is at this stage, e.g. AWAITING_APPROVAL')
+    .action(async (releaseId: string, opts: { interval: number; json?: boolean; until?: string }) => {
+      if (opts.until !== undefined && !(STAGES as readonly string[]).includes(opts.until))
+        throw new UsageError(`--until ${opts.until}: not a stage (${STAGES.join(', ')})`);
+      ctx.setExit(
+        await watch(client(), releaseId, opts.interval * 1000, opts.json ? printJsonLine : printHuman, opts.until),
+      );
     });
 }
 

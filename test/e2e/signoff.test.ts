@@ -118,11 +118,82 @@ async function sign(
   await page
     .getByRole('radio', { name: decision === 'approve' ? 'Approve' : 'Reject (ends the release)', exact: true })
     .check();
-  await page.getByLabel(/Meaning of this signature/).fill(meaning);
+  // The meaning is a choice among the role's defined meanings, not free text.
+  await page.getByLabel(/Meaning of this signature/).selectOption(meaning);
   await page.getByLabel('Reason').fill(reason);
   await page.getByLabel(/Your password/).fill(PASSWORD[user]!);
   await page.getByRole('button', { name: 'Sign', exact: true }).click();
   await page.getByTestId('signed').waitFor();
+}
+
+/** The dossier sections in reviewer order (data-section of each <section> in the stored dossier page). */
+const DOSSIER_SECTIONS = [
+  'summary',
+  'intended-use',
+  'data',
+  'evaluation',
+  'shadow',
+  'canary-plan',
+  'rollback',
+  'risks',
+  'model-card',
+  'signatures',
+  'evidence',
+];
+
+/** Every dossier section is on the page, visible, in reviewer order, and above the sign form. */
+async function assertDossierBeforeForm(page: Page): Promise<void> {
+  // Strings, not functions: tsx would inject helpers into a serialised function.
+  assert.deepEqual(
+    await page.evaluate(
+      `[...document.querySelectorAll('[data-testid="dossier-document"] section[data-section]')].map((e) => e.dataset.section)`,
+    ),
+    DOSSIER_SECTIONS,
+  );
+  const form = await page.locator('form[action$="/sign"]').boundingBox();
+  assert.ok(form, 'the sign form is shown');
+  for (const name of DOSSIER_SECTIONS) {
+    const section = page.locator(`[data-testid="dossier-document"] section[data-section="${name}"]`);
+    assert.ok(await section.isVisible(), `${name} is visible`);
+    const box = (await section.boundingBox())!;
+    assert.ok(box.y + box.height <= form.y, `${name} ends above the sign form`);
+  }
+}
+
+/** No table on the page is cut off: each table's scroll container is as wide as its content. */
+async function assertNoClippedTable(page: Page): Promise<void> {
+  const clipped = await page.evaluate(
+    `[...document.querySelectorAll('table')].map((t) => ({ head: (t.querySelector('th')?.textContent ?? '').trim(), scroll: t.parentElement.scrollWidth, client: t.parentElement.clientWidth })).filter((x) => x.scroll > x.client)`,
+  );
+  assert.deepEqual(clipped, [], 'tables wider than their container');
+}
+
+/** The PDF behind the page's link: a PDF, several pages, and the dossier digest in its title metadata. */
+async function assertPdfCarries(page: Page, digest: string): Promise<void> {
+  const href = await page.getByTestId('pdf-link').getAttribute('href');
+  const res = await page.context().request.get(`${base}${href}`);
+  assert.equal(res.status(), 200, await res.text());
+  assert.equal(res.headers()['content-type'], 'application/pdf');
+  assert.equal(res.headers()['x-dossier-sha256'], digest);
+  const pdf = await res.body();
+  assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+  fs.writeFileSync(path.join(SHOTS, 'dossier.pdf'), pdf);
+  const text = pdf.toString('latin1');
+  // Chromium writes the title as a literal or as UTF-16BE hex (<FEFF…>); decode both.
+  const titles = [...text.matchAll(/\/Title\s*(\((?:[^()\\]|\\.)*\)|<[0-9A-Fa-f\s]+>)/g)].map((m) => {
+    const v = m[1]!;
+    if (v.startsWith('(')) return v.slice(1, -1);
+    const hex = v.slice(1, -1).replace(/\s/g, '');
+    const bytes = Buffer.from(hex, 'hex');
+    return bytes[0] === 0xfe && bytes[1] === 0xff
+      ? bytes.subarray(2).swap16().toString('utf16le')
+      : bytes.toString('latin1');
+  });
+  assert.ok(
+    titles.some((t) => t.includes(`dossier sha256 ${digest}`)),
+    `PDF title carries the digest: ${JSON.stringify(titles)}`,
+  );
+  assert.ok((text.match(/\/Type\s*\/Page\b/g) ?? []).length >= 2, 'the whole document, several pages');
 }
 
 async function awaitingApproval(handle: Awaited<ReturnType<typeof startRelease>>) {
@@ -138,52 +209,101 @@ async function awaitingApproval(handle: Awaited<ReturnType<typeof startRelease>>
 }
 
 describe('web sign-off in a browser', () => {
+  // The rejection runs first: the released one promotes its candidate, and a later demo release of the same
+  // candidate would be refused as identical to production.
+  it('the submitter cannot sign, and a clinical rejection through the UI ends the release as REJECTED', async () => {
+    const handle = await startRelease(h, await demoRequest(h, await fastPolicy(), 2));
+    await awaitingApproval(handle);
+    const page = await newPage();
+
+    await login(page, 'alex.mle');
+    await page.goto(`${base}/ui/releases/${handle.workflowId}`);
+    assert.match((await page.locator('#sign-h + p').textContent()) ?? '', /separation of duties/);
+    assert.equal(await page.getByLabel(/Your password/).count(), 0, 'no sign form for the submitter');
+    await shot(page, '06-submitter-blocked');
+    await logout(page);
+
+    await login(page, 'sam.clin');
+    await openFromInbox(page, handle.workflowId);
+    await sign(page, 'sam.clin', 'clinical', 'reject', 'reviewed', 'alert burden too high for night shifts');
+    await shot(page, '07-rejected');
+    const result = await handle.result();
+    assert.equal(result.outcome, 'REJECTED');
+    assert.match(result.reason, /rejected by Dr Sam Okafor \(clinical\): alert burden too high for night shifts/);
+    await page.goto(`${base}/ui/releases/${handle.workflowId}`);
+    assert.match((await page.getByTestId('outcome').textContent()) ?? '', /^REJECTED: .*alert burden too high/);
+    await shot(page, '08-release-rejected');
+    await page.context().close();
+  });
+
   it('QA then clinical sign through the UI; the release advances and the auditor sees verified signatures', async () => {
     const handle = await startRelease(h, await demoRequest(h, await fastPolicy()));
     await awaitingApproval(handle);
     const page = await newPage();
 
     await page.goto(`${base}/ui/inbox`);
+    // A first visit is not an error: a neutral notice, no red alert.
+    assert.equal(await page.locator('#login-notice').textContent(), 'Please sign in.');
+    assert.equal(await page.locator('#login-error').count(), 0);
     await shot(page, '01-login');
     await login(page, 'dana.qa');
     await openFromInbox(page, handle.workflowId);
-    // Evidence on the page: status, decisions, the stored evaluation report with its plots, shadow findings.
+    // What is signed is on the page: the dossier the digest names, every section, before the form.
     assert.equal(await page.getByTestId('stage').textContent(), 'AWAITING_APPROVAL');
-    assert.ok((await page.locator('.report section').count()) === 1, 'the evaluation report fragment is embedded');
-    assert.ok((await page.locator('.report svg').count()) >= 1, 'with its SVG plots');
-    assert.match((await page.locator('#shadow-h + p').textContent()) ?? '', /pass/);
+    const digest = (await page.getByTestId('dossier').textContent())!;
+    assert.equal(await page.getByTestId('dossier-index').textContent(), digest);
+    await assertDossierBeforeForm(page);
+    assert.ok((await page.locator('[data-section="evaluation"] svg').count()) >= 3, 'offline plots');
+    assert.ok((await page.locator('[data-section="shadow"] svg').count()) >= 1, 'shadow plots');
+    assert.match((await page.locator('[data-section="shadow"] p').first().textContent()) ?? '', /Shadow gate: pass/);
+    assert.match((await page.locator('#sources').textContent()) ?? '', /simulated traffic/);
+    assert.equal(await page.getByTestId('sign-by').count(), 1, 'a deadline while sign-off is open');
+    assert.deepEqual(
+      await page.locator('#meaning option').allTextContents(),
+      ['reviewed', 'approved', 'responsible for'],
+      'the defined meanings of the role',
+    );
+    await assertNoClippedTable(page);
     await shot(page, '02-release-awaiting-approval');
+    await assertPdfCarries(page, digest);
+
+    // A meaning outside the list is refused, even if the form is altered in the browser.
+    await page.evaluate(
+      `(() => { const o = document.createElement('option'); o.value = o.textContent = 'approved for canary release'; document.getElementById('meaning').appendChild(o); })()`,
+    );
+    await page.getByLabel('Reason').fill('evidence reviewed');
+    await page.getByLabel(/Meaning of this signature/).selectOption('approved for canary release');
+    await page.getByLabel(/Your password/).fill(PASSWORD['dana.qa']!);
+    await page.getByRole('button', { name: 'Sign', exact: true }).click();
+    assert.match(
+      (await page.locator('#sign-error').textContent()) ?? '',
+      /not one of the defined meanings for qa: "reviewed", "approved", "responsible for"/,
+    );
     const tablet = await newPage(768, 1024);
     await login(tablet, 'dana.qa');
     await tablet.goto(page.url());
     await shot(tablet, '02b-release-tablet-width');
     await tablet.context().close();
 
-    await sign(
-      page,
-      'dana.qa',
-      'qa',
-      'approve',
-      'approved for canary release as QA reviewer',
-      'acceptance criteria met; evidence reviewed',
-    );
+    await sign(page, 'dana.qa', 'qa', 'approve', 'reviewed', 'acceptance criteria met; evidence reviewed');
     assert.match((await page.getByTestId('signed').textContent()) ?? '', /Pending roles: clinical/);
+    // The record: printed name, meaning, the time in the signer's zone (Europe/London) and in UTC, the reason.
     assert.match(
       (await page.getByTestId('signature').textContent()) ?? '',
-      /Dana Whitfield[\s\S]*approved for canary release as QA reviewer[\s\S]*Signed at \d{4}-/,
+      /Dana Whitfield[\s\S]*Meaning: reviewed[\s\S]*Signed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+ \(Europe\/London\) · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC[\s\S]*Reason: acceptance criteria met; evidence reviewed/,
     );
     await shot(page, '03-qa-signed');
     await logout(page);
 
     await login(page, 'sam.clin');
     await openFromInbox(page, handle.workflowId);
-    await sign(
-      page,
-      'sam.clin',
-      'clinical',
-      'approve',
-      'approved for canary release as clinical reviewer',
-      'clinically acceptable alert burden',
+    // The clinical reviewer reads the same dossier, sees QA's signature with New York and UTC times after it.
+    await assertDossierBeforeForm(page);
+    assert.equal(await page.getByTestId('dossier-index').textContent(), digest);
+    await sign(page, 'sam.clin', 'clinical', 'approve', 'approved', 'clinically acceptable alert burden');
+    assert.match(
+      (await page.getByTestId('signature').textContent()) ?? '',
+      /Dr Sam Okafor[\s\S]*Meaning: approved[\s\S]*\(America\/New_York\) · [\s\S]*UTC/,
     );
     await shot(page, '04-clinical-signed');
 
@@ -193,6 +313,12 @@ describe('web sign-off in a browser', () => {
     );
     const result = await handle.result();
     assert.equal(result.outcome, 'RELEASED', result.reason);
+    await page.goto(`${base}/ui/releases/${handle.workflowId}`);
+    assert.equal(await page.getByTestId('sign-by').count(), 0, 'no deadline on a finished release');
+    assert.match((await page.locator('#dossier-h').textContent()) ?? '', /Final dossier/);
+    assert.equal(await page.locator('[data-section="signatures"] .signature').count(), 2);
+    await assertNoClippedTable(page);
+    await shot(page, '04b-release-released');
     await logout(page);
 
     await login(page, 'ida.audit');
@@ -213,37 +339,5 @@ describe('web sign-off in a browser', () => {
       .map((l) => JSON.parse(l) as { type: string; user: string });
     assert.ok(events.some((e) => e.type === 'signature.accepted' && e.user === 'sam.clin'));
     assert.ok(events.some((e) => e.type === 'reauth.success' && e.user === 'dana.qa'));
-  });
-
-  it('the submitter cannot sign, and a clinical rejection through the UI ends the release as REJECTED', async () => {
-    const handle = await startRelease(h, await demoRequest(h, await fastPolicy(), 2));
-    await awaitingApproval(handle);
-    const page = await newPage();
-
-    await login(page, 'alex.mle');
-    await page.goto(`${base}/ui/releases/${handle.workflowId}`);
-    assert.match((await page.locator('#sign-h + p').textContent()) ?? '', /separation of duties/);
-    assert.equal(await page.getByLabel(/Your password/).count(), 0, 'no sign form for the submitter');
-    await shot(page, '06-submitter-blocked');
-    await logout(page);
-
-    await login(page, 'sam.clin');
-    await openFromInbox(page, handle.workflowId);
-    await sign(
-      page,
-      'sam.clin',
-      'clinical',
-      'reject',
-      'rejected as clinical reviewer',
-      'alert burden too high for night shifts',
-    );
-    await shot(page, '07-rejected');
-    const result = await handle.result();
-    assert.equal(result.outcome, 'REJECTED');
-    assert.match(result.reason, /rejected by Dr Sam Okafor \(clinical\): alert burden too high for night shifts/);
-    await page.goto(`${base}/ui/releases/${handle.workflowId}`);
-    assert.match((await page.getByTestId('outcome').textContent()) ?? '', /^REJECTED: .*alert burden too high/);
-    await shot(page, '08-release-rejected');
-    await page.context().close();
   });
 });

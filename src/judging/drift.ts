@@ -17,6 +17,7 @@
 import type { Decision, DriftMeasurement, DriftPolicy } from '../domain';
 import { minDriftWindow } from '../stats/feature-drift';
 import { holmAdjust } from '../stats/holm';
+import { labelSource } from './source-label';
 
 export interface DriftCheck {
   name: string;
@@ -95,6 +96,10 @@ function judgePerformance(
 }
 
 export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
+  return labelSource(judgeDriftWindow(m, p), m.source);
+}
+
+function judgeDriftWindow(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
   const drift: string[] = [];
   const notes: string[] = [];
   const checks: DriftCheck[] = [];
@@ -143,7 +148,10 @@ export function judgeDrift(m: DriftMeasurement, p: DriftPolicy): DriftDecision {
     const testBad = q < p.ksAlpha;
     checks.push({ name: `${f.test}:${f.feature}`, value: q, limit: p.ksAlpha, status: testBad ? 'fail' : 'pass' });
     if (testBad) {
-      const stat = f.test === 'ks' ? `KS D ${f4(f.statistic)}` : `χ² ${f.statistic.toFixed(2)} (df ${f.df ?? '?'})`;
+      const stat =
+        f.test === 'ks'
+          ? `KS D ${f4(f.statistic)}`
+          : `${f.test === 'fisher-exact' ? "Fisher's exact test, " : ''}χ² ${f.statistic.toFixed(2)} (df ${f.df ?? '?'})`;
       drift.push(
         `data drift in ${name}: ${stat}, p ${p3(f.pValue)}, Holm-adjusted over ${family.length} tests ${p3(q)} < α ${p.ksAlpha}`,
       );

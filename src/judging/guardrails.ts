@@ -6,6 +6,7 @@
 import type { ArmStats, CohortGuardrails, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
 import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
 import { judgeCohorts, type CohortJudgement } from './cohort-guardrails';
+import { labelSource } from './source-label';
 
 /** One canary interval as the sequential judge reads it (the domain's live measurement). */
 export type CanaryIntervalMeasurement = LiveMeasurement;
@@ -135,15 +136,17 @@ export function judgeGuardrailsSequential(
     checks,
     ...(byCohort ? { cohorts: byCohort } : {}),
   };
-  if (failures.length > 0) return { verdict: 'fail', reasons: [...failures, ...inconclusive], evidence };
-  if (inconclusive.length > 0) return { verdict: 'inconclusive', reasons: inconclusive, evidence };
-  return {
+  // The latest interval's source names the look (a canary is measured from one source throughout).
+  const labelled = (d: SequentialGuardrailsDecision) => labelSource(d, latest.source);
+  if (failures.length > 0) return labelled({ verdict: 'fail', reasons: [...failures, ...inconclusive], evidence });
+  if (inconclusive.length > 0) return labelled({ verdict: 'inconclusive', reasons: inconclusive, evidence });
+  return labelled({
     verdict: 'pass',
     reasons: [
       `guardrails held through ${latest.window} (${history.length} intervals): sensitivity canary ${f4(last.treatment.sensitivity)} vs control ${f4(last.comparator.sensitivity)} (${ci}; no harm at α = ${alpha}), alert rate ratio ${f4(ratio)}${cohortNote(byCohort, options.cohorts)}`,
     ],
     evidence,
-  };
+  });
 }
 
 /** Alert-rate ratio on cumulative counts (an operational limit, not a test: its noise is not within α). */

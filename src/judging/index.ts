@@ -12,6 +12,7 @@ import type {
   SnapshotMeasurement,
 } from '../domain';
 import { holmAdjust } from '../stats/holm';
+import { labelSource } from './source-label';
 
 /** Family-wise level at which a shadow window's PSI gates reject (issue #22; docs/statistics.md). */
 export const SHADOW_DRIFT_ALPHA = 0.01;
@@ -78,6 +79,10 @@ export function judgeOffline(m: OfflineMeasurement): Decision {
  * disagreements. Measurements and policies without those fields are judged exactly as before they existed.
  */
 export function judgeShadow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
+  return labelSource(judgeShadowWindow(m, policy), m.source);
+}
+
+function judgeShadowWindow(m: ShadowMeasurement, policy: ReleasePolicy['shadow']): Decision {
   if (m.agreement === null || m.cases < policy.cases) {
     const failed =
       m.errors && m.errors.cases > 0
@@ -253,11 +258,12 @@ export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
       failures.push(`alert rate ratio ${fmt(ratio)} exceeds the allowed ${g.maxAlertRateRatio}`);
     }
   }
-  return decide(
+  const decision = decide(
     failures,
     inconclusive,
     `guardrails held in ${m.window}: sensitivity ${fmt(t.sensitivity)} vs ${fmt(c.sensitivity)}, alert rate ${fmt(t.alertRate)} vs ${fmt(c.alertRate)}`,
   );
+  return labelSource(decision, m.source);
 }
 export {
   judgeGuardrailsSequential,
@@ -265,6 +271,7 @@ export {
   type SequentialGuardrailsDecision,
   type SequentialGuardrailsInput,
 } from './guardrails';
+export { labelSource, SIMULATED_LABEL } from './source-label';
 export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';
 export {
   cohortAlphaAllocation,

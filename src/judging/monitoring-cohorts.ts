@@ -23,6 +23,7 @@ import {
   type ReleasePolicy,
 } from '../domain';
 import { binomialConfidenceSequence } from '../stats/sequential';
+import { labelSource, withoutSourceLabel } from './source-label';
 
 export interface MonitoringCohortVerdict {
   cohort: string;
@@ -158,6 +159,15 @@ export function judgeMonitoringCohorts(
  * model stopped working).
  */
 export function withMonitoringCohorts(
+  whole: Decision,
+  m: LiveMeasurement,
+  policy: Pick<ReleasePolicy, 'canary' | 'monitoring'>,
+): Decision & { cohorts?: MonitoringCohortJudgement } {
+  // The whole-release decision comes labelled already; the label goes on this decision's own headline.
+  return labelSource(monitoringWindowDecision(withoutSourceLabel(whole), m, policy), m.source);
+}
+
+function monitoringWindowDecision(
   whole: Decision,
   m: LiveMeasurement,
   policy: Pick<ReleasePolicy, 'canary' | 'monitoring'>,

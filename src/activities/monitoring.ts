@@ -19,8 +19,9 @@ import {
   type EvidenceRef,
   type ReleaseRequest,
 } from '../domain';
-import { canonicalBytes, policyDigest } from '../evidence';
+import { policyDigest } from '../evidence';
 import type { ActivityDeps } from './deps';
+import { deliverNotification } from './notify';
 
 export type { ObserveDriftInput };
 
@@ -95,22 +96,11 @@ export function monitoringActivities({
         channel: notifier ? 'webhook' : 'evidence-only',
         at: input.at,
       };
-      const ref = await evidence.putJson(record);
-      if (notifier)
-        await notifier.deliver(
-          canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } }),
-          deliveryId,
-        );
-      log.warn(
-        {
-          releaseId: input.releaseId,
-          interval: input.interval,
-          onDrift: input.onDrift,
-          delivered: notifier !== undefined,
-        },
-        'revalidation required',
-      );
-      return ref;
+      return deliverNotification({ evidence, notifier, log }, record, deliveryId, {
+        level: 'warn',
+        msg: 'revalidation required',
+        fields: { releaseId: input.releaseId, interval: input.interval, onDrift: input.onDrift },
+      });
     },
 
     /**

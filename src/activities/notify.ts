@@ -42,6 +42,23 @@ export interface RollbackInput {
   at: string;
 }
 
+/**
+ * A `vigil.notification/v1` record into the evidence store, then, when a webhook is configured, the record with
+ * its evidence reference to the webhook (deliveryId stable across retries); logged with whether it was delivered.
+ */
+export async function deliverNotification(
+  { evidence, notifier, log }: Pick<ActivityDeps, 'evidence' | 'notifier' | 'log'>,
+  record: Record<string, unknown>,
+  deliveryId: string,
+  logged: { level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> },
+): Promise<EvidenceRef> {
+  const ref = await evidence.putJson(record);
+  if (notifier)
+    await notifier.deliver(canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } }), deliveryId);
+  log[logged.level]({ ...logged.fields, delivered: notifier !== undefined }, logged.msg);
+  return ref;
+}
+
 export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps, 'evidence' | 'notifier' | 'log'>) {
   return {
     /**
@@ -60,22 +77,21 @@ export function notifyActivities({ evidence, notifier, log }: Pick<ActivityDeps,
         message,
         channel: notifier ? 'webhook' : 'evidence-only',
       };
-      const ref = await evidence.putJson(record);
-      if (notifier) {
-        const body = canonicalBytes({ ...record, evidence: { key: ref.key, sha256: ref.sha256 } });
-        await notifier.deliver(body, `${input.releaseId}:${input.notice}:${input.seq}`);
-      }
-      log.info(
+      return deliverNotification(
+        { evidence, notifier, log },
+        record,
+        `${input.releaseId}:${input.notice}:${input.seq}`,
         {
-          releaseId: input.releaseId,
-          notice: input.notice,
-          seq: input.seq,
-          pendingRoles: input.pendingRoles,
-          delivered: notifier !== undefined,
+          level: 'info',
+          msg: 'approval notification',
+          fields: {
+            releaseId: input.releaseId,
+            notice: input.notice,
+            seq: input.seq,
+            pendingRoles: input.pendingRoles,
+          },
         },
-        'approval notification',
       );
-      return ref;
     },
 
     /** The rollback record: cause, trigger statistics, routes before and after. Content-addressed, so a retry rewrites nothing. */

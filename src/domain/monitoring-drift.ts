@@ -13,8 +13,11 @@ export interface FeatureDrift {
   kind: 'numeric' | 'categorical';
   /** Population Stability Index on bins declared from the reference (numeric: its deciles; categorical: categories). */
   psi: number;
-  /** Two-sample Kolmogorov-Smirnov (numeric) or chi-square homogeneity (categorical). */
-  test: 'ks' | 'chi-square';
+  /**
+   * Two-sample Kolmogorov-Smirnov (numeric) or chi-square homogeneity (categorical); Fisher's exact test for a discrete
+   * input with two cells (since issue #22: Pearson's size is α itself there, the exact test's at most α).
+   */
+  test: 'ks' | 'chi-square' | 'fisher-exact';
   statistic: number;
   /** Unadjusted; the judge Holm-adjusts over every test of the window (all features plus the site mix). */
   pValue: number;

@@ -15,6 +15,7 @@
  */
 import { chiSquareHomogeneity, chiSquareSf, type ChiSquareResult } from './chi-square';
 import { StatsInputError } from './errors';
+import { fisherExact2x2 } from './fisher-exact';
 import { ks2Sample } from './ks';
 import { binCounts, DEFAULT_PSI_EPSILON, psiFromCounts } from './psi';
 
@@ -86,8 +87,8 @@ export function mergeSparseCells(
 export interface TypedFeatureDrift {
   type: FeatureType;
   psi: number;
-  /** Continuous: KS; discrete: χ² on the value counts. Its p-value joins the window's Holm family. */
-  test: 'ks' | 'chi-square';
+  /** Continuous: KS; discrete: χ² on the value counts (Fisher's exact test when two cells). Joins the Holm family. */
+  test: 'ks' | 'chi-square' | 'fisher-exact';
   statistic: number;
   pValue: number;
   df?: number;
@@ -109,6 +110,20 @@ function chiOrNull(reference: readonly number[], current: readonly number[]): Ch
   }
 }
 
+/**
+ * Two cells (a 0/1 input, or values merged down to two): Fisher's exact p-value in place of Pearson's. Pearson's size
+ * is α itself at these windows (1.05 % at 100 cases over 20,000 no-shift windows, docs/benchmarks.md); the exact
+ * test's is at most α, so a window's family-wise false-alarm rate stays ≤ α. The χ² statistic is kept for the record.
+ */
+function exactForTwoCells(
+  reference: readonly number[],
+  current: readonly number[],
+  chi: ChiSquareResult | null,
+): ChiSquareResult | null {
+  if (!chi || reference.length !== 2) return chi;
+  return { ...chi, pValue: fisherExact2x2(reference[0]!, reference[1]!, current[0]!, current[1]!) };
+}
+
 /** Drift of a discrete feature from exact counts per value (reference and window). */
 export function discreteDriftOfCounts(
   type: Exclude<FeatureType, 'continuous'>,
@@ -126,12 +141,12 @@ export function discreteDriftOfCounts(
     const end = (merged.starts[i + 1] ?? values.length) - 1;
     return end === s ? String(values[s]) : `${values[s]}…${values[end]}`;
   });
-  const chi = chiOrNull(merged.reference, merged.current);
+  const chi = exactForTwoCells(merged.reference, merged.current, chiOrNull(merged.reference, merged.current));
   const psi = psiFromCounts(merged.reference, merged.current, epsilon).psi;
   return {
     type,
     psi,
-    test: 'chi-square',
+    test: merged.reference.length === 2 ? 'fisher-exact' : 'chi-square',
     statistic: chi?.statistic ?? 0,
     pValue: chi?.pValue ?? 1,
     ...(chi ? { df: chi.df } : {}),

@@ -13,6 +13,7 @@ import {
   mergeSparseCells,
   minDriftWindow,
 } from '../../src/stats/feature-drift';
+import { fisherExact2x2 } from '../../src/stats/fisher-exact';
 import { ks2Sample } from '../../src/stats/ks';
 import { alarmRates, drawWindow, gatewayFeature, reference } from '../../bench/drift-scenarios';
 
@@ -38,7 +39,9 @@ describe('typed drift (issue #22)', () => {
     const psi = (a[0]! - e[0]!) * Math.log(a[0]! / e[0]!) + (a[1]! - e[1]!) * Math.log(a[1]! / e[1]!);
     assert.ok(Math.abs(f.psi - psi) < 1e-12, `${f.psi} vs ${psi}`);
     assert.equal(f.featureType, 'binary');
-    assert.equal(f.test, 'chi-square');
+    // Two cells: Fisher's exact test on the same counts (its size is ≤ α; Pearson's is α itself).
+    assert.equal(f.test, 'fisher-exact');
+    assert.equal(f.pValue, fisherExact2x2(2000 - refOnes, refOnes, 1000 - ones, ones));
   });
 
   it('a 0..5 count with no drift: PSI never over 0.25 (was 182 of 200 windows)', () => {

@@ -33,6 +33,7 @@ import {
   REPO_ROOT,
   StackStartError,
   startNodeService,
+  type NodeServiceOptions,
   type PortClaim,
 } from './supervisor';
 
@@ -244,6 +245,13 @@ async function prepare(
   return { token, demoUsers, policy, gatewayToken: gateway.controlToken };
 }
 
+/** The stack's Node services: what each is called in messages, its entry point, how long it may take to be ready. */
+const NODE_SERVICES = {
+  gateway: { label: 'inference gateway', script: 'src/gateway/main.ts', readyTimeoutMs: 60_000 },
+  worker: { label: 'worker', script: 'src/workers/main.ts', readyTimeoutMs: 120_000 },
+  api: { label: 'API', script: 'src/api/main.ts', readyTimeoutMs: 60_000 },
+} as const;
+
 /** Temporal + SeaweedFS, then the worker, then the API, each watched; null when a shutdown began meanwhile. */
 async function startServices(
   sd: Shutdown,
@@ -269,50 +277,34 @@ async function startServices(
   sd.watchForDeath(running.stack.temporal.process, 'Temporal dev server');
   sd.watchForDeath(running.stack.seaweed.process, 'SeaweedFS');
 
-  out.event('starting the inference gateway …');
-  running.gateway = await startNodeService({
-    name: 'gateway',
-    script: 'src/gateway/main.ts',
-    logFile: path.join(logDir, 'gateway.log'),
-    ready: { kind: 'log-line', text: '"msg":"gateway listening"' },
-    readyTimeoutMs: 60_000,
-    log,
-  });
-  if (sd.stopping()) return null;
-  out.event(`  ✔ gateway at ${gatewayUrl(config)} (pid ${running.gateway.pid})`);
-  sd.watchForDeath(running.gateway, 'inference gateway');
+  /** One Node service: announced, started (kept in `running` so a shutdown stops it), reported, watched. */
+  const child = async (
+    key: keyof typeof NODE_SERVICES,
+    ready: NodeServiceOptions['ready'],
+    started: (pid: number | undefined) => string,
+    env?: Record<string, string>,
+  ): Promise<boolean> => {
+    const { label, script, readyTimeoutMs } = NODE_SERVICES[key];
+    out.event(`starting the ${label} …`);
+    const logFile = path.join(logDir, `${key}.log`);
+    const service = await startNodeService({ name: key, script, logFile, ready, readyTimeoutMs, log, env });
+    running[key] = service;
+    if (sd.stopping()) return false;
+    out.event(`  ✔ ${started(service.pid)}`);
+    sd.watchForDeath(service, label);
+    return true;
+  };
+  const logLine = (msg: string) => ({ kind: 'log-line', text: `"msg":"${msg}"` }) as const;
 
-  out.event('starting the worker …');
-  running.worker = await startNodeService({
-    name: 'worker',
-    script: 'src/workers/main.ts',
-    logFile: path.join(logDir, 'worker.log'),
-    ready: { kind: 'log-line', text: '"msg":"worker started"' },
-    readyTimeoutMs: 120_000,
-    log,
-  });
-  if (sd.stopping()) return null;
-  out.event(`  ✔ worker polling (pid ${running.worker.pid})`);
-  sd.watchForDeath(running.worker, 'worker');
-
-  out.event('starting the API …');
+  if (!(await child('gateway', logLine('gateway listening'), (pid) => `gateway at ${gatewayUrl(config)} (pid ${pid})`)))
+    return null;
+  if (!(await child('worker', logLine('worker started'), (pid) => `worker polling (pid ${pid})`))) return null;
   const apiProbeUrl = `http://${dialHost(config.api.host)}:${config.api.port}`;
-  running.api = await startNodeService({
-    name: 'api',
-    script: 'src/api/main.ts',
-    logFile: path.join(logDir, 'api.log'),
-    ready: { kind: 'http', url: `${apiProbeUrl}/healthz` },
-    readyTimeoutMs: 60_000,
-    log,
-    // The API only reads evidence: it runs as the read-only identity (<state>/s3/seaweed-reader.json).
-    env: {
-      VIGIL_S3_ACCESS_KEY_ID: running.stack.seaweed.reader.accessKeyId,
-      VIGIL_S3_SECRET_ACCESS_KEY: running.stack.seaweed.reader.secretAccessKey,
-    },
-  });
-  if (sd.stopping()) return null;
-  out.event(`  ✔ API at ${config.api.url} (pid ${running.api.pid})`);
-  sd.watchForDeath(running.api, 'API');
+  // The API only reads evidence: it runs as the read-only identity (<state>/s3/seaweed-reader.json).
+  const { reader } = running.stack.seaweed;
+  const apiUp = (pid: number | undefined) => `API at ${config.api.url} (pid ${pid})`;
+  const readOnly = { VIGIL_S3_ACCESS_KEY_ID: reader.accessKeyId, VIGIL_S3_SECRET_ACCESS_KEY: reader.secretAccessKey };
+  if (!(await child('api', { kind: 'http', url: `${apiProbeUrl}/healthz` }, apiUp, readOnly))) return null;
   return apiProbeUrl;
 }
 

@@ -11,6 +11,9 @@ import { ApiClient } from './api-client';
 export const Exit = { ok: 0, internal: 1, usage: 2, refused: 3, failed: 4 } as const;
 
 /** The process as the CLI sees it (tests pass their own). */
+/** The part of the CLI's I/O a command that prints and reads the environment needs. */
+export type CommandIo = Pick<CliIo, 'env' | 'stdout' | 'stderr'>;
+
 export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: (text: string) => void;

@@ -20,12 +20,9 @@ import { payloadDataConverter } from '../../codec';
 import { ConfigError, loadConfig, type VigilConfig } from '../../config';
 import { createS3Client, EvidenceStorageError } from '../../evidence';
 import { installRuntimeLogger } from '../../workers/runtime';
+import type { CommandIo } from '../context';
 
-interface Io {
-  env: NodeJS.ProcessEnv;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+type Io = CommandIo;
 
 /** Exit codes of the auditor commands (same numbering as the rest of the CLI). */
 export const AuditExit = { ok: 0, usage: 2, failed: 3, unreachable: 4 } as const;

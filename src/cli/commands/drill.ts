@@ -23,12 +23,9 @@ import { createS3Client } from '../../evidence';
 import { renderDrillReportHtml } from '../../report';
 import { AuditExit, guarded } from './audit';
 import { CliInputError, numberOption, parseWith, readStructured, scenarioFromOptions } from './input-files';
+import type { CommandIo } from '../context';
 
-interface Io {
-  env: NodeJS.ProcessEnv;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+type Io = CommandIo;
 
 interface DrillOptions {
   request?: string;

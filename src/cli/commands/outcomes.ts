@@ -9,12 +9,9 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { OutcomeInputSchema } from '../../telemetry/events';
 import { CliInputError } from './input-files';
+import type { CommandIo } from '../context';
 
-interface Io {
-  env: NodeJS.ProcessEnv;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+type Io = CommandIo;
 
 interface PostOptions {
   gateway?: string;

@@ -19,12 +19,9 @@ import {
   scenarioFromOptions,
   type ScenarioOptions,
 } from './input-files';
+import type { CommandIo } from '../context';
 
-interface Io {
-  env: NodeJS.ProcessEnv;
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+type Io = CommandIo;
 
 interface SimulateOpts extends ScenarioOptions {
   candidate: string;

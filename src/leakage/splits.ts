@@ -55,15 +55,68 @@ function sharedCases(a: readonly string[], b: readonly string[], key: string): n
   return b.filter((id) => seen.has(h(id))).length;
 }
 
+/** What checkLeakage gathers as it goes: checks that ran, checks that could not, findings, notes. */
+interface Tally {
+  ran: Set<LeakageCheck>;
+  cannot: { check: LeakageCheck; reason: string }[];
+  details: (LeakageFinding & { split: string })[];
+  notes: string[];
+}
+
+/**
+ * Evaluation rows with a twin in another split, judged against the chance twin rate; where features cannot tell
+ * rows apart, shared case ids instead.
+ */
+function duplicateRows(
+  split: string,
+  key: string,
+  table: LeakageTable,
+  ev: LeakageTable,
+  relabel: (f: LeakageFinding) => LeakageFinding & { split: string },
+  { ran, cannot, details, notes }: Tally,
+): void {
+  const theirs = alignedFeatures(table, ev.featureNames);
+  if (theirs) {
+    ran.add('duplicate-rows');
+    const cols = ev.featureNames.length;
+    const stats: DuplicateStats = duplicateStats(
+      { rows: table.rows, cols, values: theirs },
+      { rows: ev.rows, cols, values: ev.features },
+    );
+    notes.push(
+      `${split}: ${stats.near} evaluation row(s) with a training twin (${stats.exact} exact); chance twin rate ${(stats.chanceRate * 100).toFixed(2)} % → ${stats.expected.toFixed(1)} expected`,
+    );
+    details.push(...duplicateFinding(stats, ev.rows).map(relabel));
+    // Where features cannot tell rows apart, the same case id in both splits is the duplicate.
+    if (stats.chanceRate >= INDISTINCT_RATE && table.caseIds && ev.caseIds) {
+      const shared = sharedCases(table.caseIds, ev.caseIds, key);
+      notes.push(`${split}: features cannot tell rows apart; ${shared} case id(s) shared`);
+      if (shared > 0)
+        details.push(
+          relabel({
+            check: 'duplicate-rows',
+            count: shared,
+            reason: `${shared} evaluation case id(s) also appear in the training split (compared normalised, as keyed hashes); the same case in both splits is a duplicate row, whatever its features.`,
+          }),
+        );
+    }
+  } else {
+    cannot.push({
+      check: 'duplicate-rows',
+      reason: `${split} lacks some of the evaluation features (${ev.featureNames.join(', ')})`,
+    });
+  }
+}
+
 /** Leakage of the evaluation split against every split that informed the model or its operating point. */
 export function checkLeakage(
   evaluation: { ref: DatasetRef; table: LeakageTable },
   others: { ref: DatasetRef; table: LeakageTable }[],
   policy: LeakagePolicy = {},
 ): LeakageResult {
-  const ran = new Set<LeakageCheck>();
-  const cannot: { check: LeakageCheck; reason: string }[] = [];
-  const details: (LeakageFinding & { split: string })[] = [];
+  const ran: Tally['ran'] = new Set();
+  const cannot: Tally['cannot'] = [];
+  const details: Tally['details'] = [];
   const notes: string[] = [];
   const ev = evaluation.table;
   const column = (t: LeakageTable, name: string) => t.slices?.[name] ?? null;
@@ -96,37 +149,7 @@ export function checkLeakage(
       });
     }
 
-    const theirs = alignedFeatures(table, ev.featureNames);
-    if (theirs) {
-      ran.add('duplicate-rows');
-      const cols = ev.featureNames.length;
-      const stats: DuplicateStats = duplicateStats(
-        { rows: table.rows, cols, values: theirs },
-        { rows: ev.rows, cols, values: ev.features },
-      );
-      notes.push(
-        `${split}: ${stats.near} evaluation row(s) with a training twin (${stats.exact} exact); chance twin rate ${(stats.chanceRate * 100).toFixed(2)} % → ${stats.expected.toFixed(1)} expected`,
-      );
-      details.push(...duplicateFinding(stats, ev.rows).map(relabel));
-      // Where features cannot tell rows apart, the same case id in both splits is the duplicate.
-      if (stats.chanceRate >= INDISTINCT_RATE && table.caseIds && ev.caseIds) {
-        const shared = sharedCases(table.caseIds, ev.caseIds, key);
-        notes.push(`${split}: features cannot tell rows apart; ${shared} case id(s) shared`);
-        if (shared > 0)
-          details.push(
-            relabel({
-              check: 'duplicate-rows',
-              count: shared,
-              reason: `${shared} evaluation case id(s) also appear in the training split (compared normalised, as keyed hashes); the same case in both splits is a duplicate row, whatever its features.`,
-            }),
-          );
-      }
-    } else {
-      cannot.push({
-        check: 'duplicate-rows',
-        reason: `${split} lacks some of the evaluation features (${ev.featureNames.join(', ')})`,
-      });
-    }
+    duplicateRows(split, key, table, ev, relabel, { ran, cannot, details, notes });
 
     if (policy.temporal) {
       const [a, b] = [column(table, policy.temporal.dateColumn), column(ev, policy.temporal.dateColumn)];

@@ -15,6 +15,7 @@
  */
 import { chiSquareHomogeneity, chiSquareSf, type ChiSquareResult } from './chi-square';
 import { StatsInputError } from './errors';
+import { conditionalChiSquarePValue } from './conditional-chi-square';
 import { fisherExact2x2 } from './fisher-exact';
 import { ks2Sample } from './ks';
 import { binCounts, DEFAULT_PSI_EPSILON, psiFromCounts } from './psi';
@@ -111,16 +112,18 @@ function chiOrNull(reference: readonly number[], current: readonly number[]): Ch
 }
 
 /**
- * Two cells (a 0/1 input, or values merged down to two): Fisher's exact p-value in place of Pearson's. Pearson's size
- * is α itself at these windows (1.05 % at 100 cases over 20,000 no-shift windows, docs/benchmarks.md); the exact
- * test's is at most α, so a window's family-wise false-alarm rate stays ≤ α. The χ² statistic is kept for the record.
+ * Exactly valid p-values for discrete inputs, whose Pearson χ² has size α itself, not below it (1.05 % at 100 cases
+ * over 20,000 no-shift windows, docs/benchmarks.md): two cells (a 0/1 input, or values merged down to two) get
+ * Fisher's exact test; three or more the χ² referred to random splits of the pooled counts (conditional-chi-square.ts).
+ * Both have size ≤ α, so a window's family-wise false-alarm rate stays ≤ α. The χ² statistic is kept for the record.
  */
 function exactForTwoCells(
   reference: readonly number[],
   current: readonly number[],
   chi: ChiSquareResult | null,
 ): ChiSquareResult | null {
-  if (!chi || reference.length !== 2) return chi;
+  if (!chi) return chi;
+  if (reference.length !== 2) return { ...chi, pValue: conditionalChiSquarePValue(reference, current, chi.pValue) };
   return { ...chi, pValue: fisherExact2x2(reference[0]!, reference[1]!, current[0]!, current[1]!) };
 }
 

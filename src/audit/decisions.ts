@@ -22,6 +22,7 @@ import {
   judgeOffline,
   judgeShadow,
   judgeSnapshot,
+  judgeWindowCompleteness,
   withMonitoringCohorts,
   recordedCohortGuardrails,
 } from '../judging';
@@ -52,6 +53,15 @@ const isMeasured = (e: Pick<ChainEntry, 'stage' | 'step'>): boolean =>
 interface StageOut<M> {
   measurement: M;
 }
+
+const measured = <M>(call: ActivityCall): M => (call.result as StageOut<M>).measurement;
+
+/**
+ * Windows measured incomplete were judged again for it (patched('honest-windows')); complete windows and
+ * measurements recorded before completeness existed recompute exactly as before.
+ */
+const honest = (d: Decision, m: Parameters<typeof judgeWindowCompleteness>[1], policy: ReleaseRequest['policy']) =>
+  judgeWindowCompleteness(d, m, policy.acceptIncompleteWindows === true);
 
 export function recomputeDecisions(
   calls: ActivityCall[],
@@ -163,7 +173,7 @@ function judgeCall(
       return {
         stage: 'SHADOW',
         step: null,
-        recomputed: judgeShadow((call.result as StageOut<ShadowMeasurement>).measurement, policy.shadow),
+        recomputed: honest(judgeShadow(measured<ShadowMeasurement>(call), policy.shadow), measured(call), policy),
       };
     case 'observeLive': {
       const step = input.step ?? null;
@@ -177,7 +187,8 @@ function judgeCall(
           final: step === policy.canary.steps.length - 1,
           ...(cohorts ? { cohorts } : {}),
         });
-        return { stage: 'CANARY', step, recomputed: { verdict: judged.verdict, reasons: judged.reasons } };
+        const honestly = honest(judged, m, policy);
+        return { stage: 'CANARY', step, recomputed: { verdict: honestly.verdict, reasons: honestly.reasons } };
       }
       const guardrails = input.mode === 'canary' ? policy.canary.guardrails : policy.monitoring.guardrails;
       const whole = judgeGuardrails(m, guardrails);
@@ -186,7 +197,7 @@ function judgeCall(
       return {
         stage: input.mode === 'canary' ? 'CANARY' : 'MONITORING',
         step,
-        recomputed: perCohort ? { verdict: perCohort.verdict, reasons: perCohort.reasons } : whole,
+        recomputed: honest(perCohort ? { verdict: perCohort.verdict, reasons: perCohort.reasons } : whole, m, policy),
       };
     }
     case 'observeDrift': {

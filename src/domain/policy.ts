@@ -306,6 +306,12 @@ export const ReleasePolicySchema = strictObject({
   })
     .strict()
     .optional(),
+  /**
+   * Judge telemetry windows whose gateways had not all uploaded past the window's end (`completeness.complete:
+   * false`) as if they were whole. Absent/false: such a window never passes — the canary bakes again within its
+   * extensions, a monitoring window is not judged, the SHADOW gate is inconclusive (src/judging/window-completeness.ts).
+   */
+  acceptIncompleteWindows: z.boolean().optional(),
 }).superRefine((p, ctx) => {
   if (new Set(p.approval.requiredRoles).size !== p.approval.requiredRoles.length) {
     ctx.addIssue({ code: 'custom', path: ['approval', 'requiredRoles'], message: 'roles must be distinct' });

@@ -18,6 +18,7 @@ import {
 import type { RollbackInput } from '../activities';
 import { judgeGuardrailsSequential, type SequentialGuardrailsDecision } from '../judging';
 import { acts, notifyActs, nowIso } from './activities-proxy';
+import { honestWindow } from './honest-windows';
 
 export interface CanaryLook {
   step: number;
@@ -101,10 +102,15 @@ export async function runSequentialCanary(
       const out = await observeCanary(releaseId, request, { step: i, extension, interval: look }, scenario);
       look++;
       history.push(out.measurement);
-      const judged = judgeGuardrailsSequential(history, g, {
-        final: i === steps.length - 1,
-        ...(cohorts ? { cohorts } : {}),
-      });
+      // An incomplete telemetry window is never a pass: the step bakes again within maxExtensions.
+      const judged = honestWindow(
+        judgeGuardrailsSequential(history, g, {
+          final: i === steps.length - 1,
+          ...(cohorts ? { cohorts } : {}),
+        }),
+        out.measurement,
+        request.policy,
+      );
       const decision: Decision = { verdict: judged.verdict, reasons: judged.reasons };
       const verdictRef = await acts.recordVerdict({
         releaseId,

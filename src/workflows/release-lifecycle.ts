@@ -51,6 +51,7 @@ import { operatorDetails } from './operator-details';
 import { remind } from './approval-reminders';
 import { decideCanary, sign, withdraw } from './release-updates';
 import { ShadowReview } from './shadow';
+import { honestWindow } from './honest-windows';
 import { cannotProceed, STAGE_FAILURE_PATCH } from './stage-failure';
 
 export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
@@ -275,7 +276,11 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
         baseline: null,
         at: nowIso(),
       });
-      const decision = judgeGuardrails(out.measurement, policy.canary.guardrails);
+      const decision = honestWindow(
+        judgeGuardrails(out.measurement, policy.canary.guardrails),
+        out.measurement,
+        policy,
+      );
       await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
       if (decision.verdict !== 'pass') {
         return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`, {

@@ -36,6 +36,7 @@ import type {
 } from '../domain';
 import { judgeDrift, judgeGuardrails, withMonitoringCohorts } from '../judging';
 import { acts, appendChain, driftActionActs, driftActs, nowIso } from './activities-proxy';
+import { honestWindow } from './honest-windows';
 
 export interface MonitoringInput {
   releaseId: string;
@@ -140,10 +141,12 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
     const whole = judgeGuardrails(out.measurement, policy.guardrails);
     // Per cohort against its validated figures, when the window measured cohorts (windows recorded before the
     // measurement had them never reach patched(), so their histories record no marker and replay as before).
-    const decision: Decision =
+    const judged: Decision =
       out.measurement.cohorts !== undefined && patched('monitoring-cohorts')
         ? pick(withMonitoringCohorts(whole, out.measurement, request.policy))
         : whole;
+    // An incomplete telemetry window is not judged: recorded inconclusive, and surveillance goes on.
+    const decision = honestWindow(judged, out.measurement, request.policy);
     const record: StageRecord = {
       stage: 'MONITORING',
       step: interval,

@@ -26,6 +26,7 @@ import {
 } from '../domain';
 import { judgeShadow } from '../judging';
 import { acts, nowIso } from './activities-proxy';
+import { honestWindow } from './honest-windows';
 import type { ReleaseState } from './release-state';
 
 type ShadowPolicy = ReleasePolicy['shadow'];
@@ -191,12 +192,14 @@ export class ShadowReview {
     const out = patched('shadow-route') ? await this.mirrored(setRoutes, measure) : await measure();
     const artifacts = [...out.artifacts, ...this.routeRecords];
     const clinical = policy.adjudication !== undefined || policy.minKappa !== undefined || policy.maxPsi !== undefined;
+    // An incomplete telemetry window is never a pass (honest-windows): the gate is inconclusive, so rejected.
+    const judge = (m: ShadowMeasurement, p: ShadowPolicy) => honestWindow(judgeShadow(m, p), m, request.policy);
     if (!clinical || !patched('shadow-adjudication'))
-      return { artifacts, decision: judgeShadow(out.measurement, legacyPolicy(policy)) };
+      return { artifacts, decision: judge(out.measurement, legacyPolicy(policy)) };
     const adjudication = policy.adjudication;
     // Reviewers' time is spent only on a candidate that passed everything measurable.
-    if (!adjudication || judgeShadow(out.measurement, { ...policy, adjudication: undefined }).verdict !== 'pass') {
-      return { artifacts, decision: judgeShadow(out.measurement, policy) };
+    if (!adjudication || judge(out.measurement, { ...policy, adjudication: undefined }).verdict !== 'pass') {
+      return { artifacts, decision: judge(out.measurement, policy) };
     }
     return this.adjudicated(out.measurement, artifacts, adjudication);
   }
@@ -272,7 +275,11 @@ export class ShadowReview {
     w.tally = closed.measurement.adjudication ?? null;
     return {
       artifacts: [...artifacts, ...refs, ...closed.artifacts],
-      decision: judgeShadow(closed.measurement, request.policy.shadow),
+      decision: honestWindow(
+        judgeShadow(closed.measurement, request.policy.shadow),
+        closed.measurement,
+        request.policy,
+      ),
     };
   }
 }

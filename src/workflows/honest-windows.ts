@@ -1,0 +1,19 @@
+/**
+ * The workflow's side of honest windows (issue #15 item 3), behind `patched('honest-windows')`: only a window
+ * measured incomplete reaches patched(), so histories without one record no marker and replay as before.
+ */
+import { patched } from '@temporalio/workflow';
+import type { Decision, ReleasePolicy, WindowCompleteness } from '../domain';
+import { isIncomplete, judgeWindowCompleteness } from '../judging';
+
+export const HONEST_WINDOWS_PATCH = 'honest-windows';
+
+/** `d`, judged again for an incomplete telemetry window unless the run predates the patch. */
+export function honestWindow<D extends Decision>(
+  d: D,
+  m: { completeness?: WindowCompleteness; window?: string },
+  policy: Pick<ReleasePolicy, 'acceptIncompleteWindows'>,
+): D {
+  if (!isIncomplete(m) || !patched(HONEST_WINDOWS_PATCH)) return d;
+  return judgeWindowCompleteness(d, m, policy.acceptIncompleteWindows === true);
+}

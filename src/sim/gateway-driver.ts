@@ -103,16 +103,10 @@ export function inferRequestFor(c: SimCase): unknown {
 }
 
 /** What the two phases count as they go (the summary is built from it). */
-interface Tally {
-  sent: GatewayDriverSummary['sent'];
-  byRoute: Record<string, number>;
-  byVersion: Record<string, number>;
-  ok: number;
-  failed: number;
-  outcomesPosted: number;
-  outcomeFailures: number;
-  firstError: string | null;
-}
+type Tally = Pick<
+  GatewayDriverSummary,
+  'sent' | 'byRoute' | 'byVersion' | 'ok' | 'failed' | 'outcomesPosted' | 'outcomeFailures' | 'firstError'
+>;
 
 /** Sends the cohort to the gateway at `rate`, then posts the outcomes that have arrived; never throws on HTTP errors. */
 export async function driveGateway(opts: GatewayDriverOptions): Promise<GatewayDriverSummary> {

@@ -116,6 +116,33 @@ describe('honest windows (time skipping)', () => {
     assert.equal(shadow.decision.verdict, 'inconclusive');
   });
 
+  it('records a monitoring window measured incomplete as not judged; complete windows are judged as before', async () => {
+    const windows = (_mode: string, step: number): LiveMeasurement => ({
+      source: 'gateway-telemetry',
+      completeness: step === 1 ? INCOMPLETE : COMPLETE,
+      window: `monitoring ${step}`,
+      treatment: arm(100, 90, 1000, 200),
+      comparator: arm(100, 90, 1000, 200),
+    });
+    const f = fakeActivities({ live: windows });
+    const r = request();
+    r.policy.monitoring.intervals = 3;
+    r.policy.monitoring.intervalsPerRun = 3;
+    await withWorker(env, f.acts, async (taskQueue) => {
+      const handle = await env.client.workflow.start('releaseMonitoring', {
+        taskQueue,
+        workflowId: `honest-monitoring-${Date.now()}`,
+        args: [{ releaseId: 'r', request: r, baseline: arm(100, 90, 1000, 200), chainHead: null, nextInterval: 0 }],
+      });
+      return handle.result();
+    });
+    assert.deepEqual(
+      f.chain.map((e) => e.decision.verdict),
+      ['pass', 'inconclusive', 'pass'],
+    );
+    assert.match(f.chain[1]!.decision.reasons[0]!, /^telemetry window monitoring 1 incomplete/);
+  });
+
   it('a complete window records no marker and passes as before', async () => {
     const f = fakeActivities({
       live: (mode, step, ext) => ({ ...telemetry(mode, step, ext), completeness: COMPLETE }),

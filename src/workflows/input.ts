@@ -1,12 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { ErrorType } from '../domain';
-
-type SafeParser<T> = {
-  safeParse(
-    v: unknown,
-  ):
-    { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
-};
+import type { SafeParser } from '../domain/safe-parser';
 
 /** A workflow's input, validated: a bad one fails the run at once with a typed, non-retryable reason per field. */
 export function parseInput<T>(schema: SafeParser<T>, raw: unknown, what: string): T {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { TrafficScenarioSchema, type TrafficScenario } from '../../domain';
+import type { SafeParser } from '../../domain/safe-parser';
 
 export class CliInputError extends Error {}
 
@@ -21,13 +22,6 @@ export function readStructured(file: string): unknown {
     );
   }
 }
-
-type SafeParser<T> = {
-  safeParse(
-    v: unknown,
-  ):
-    { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
-};
 
 /** Field-level reasons, e.g. "invalid scenario.yaml: regression.site: Required". */
 export function parseWith<T>(schema: SafeParser<T>, value: unknown, what: string): T {

@@ -77,36 +77,23 @@ export async function loadScorer(
   switch (format) {
     case 'vigil.logistic/v1': {
       const model = parseModel(bytes);
-      const label = `${model.name}@${model.version}`;
-      return {
-        format,
-        label,
-        features: model.features,
-        score: async (input) => {
-          checkInput(input);
-          const scoreRow = bindScorer(model, input.featureNames);
-          const F = input.featureNames.length;
-          const out = new Float64Array(input.rows);
-          for (let r = 0; r < input.rows; r++) out[r] = scoreRow(input.features.subarray(r * F, (r + 1) * F));
-          return checkScores(out, input, label);
-        },
-        close: async () => {},
-      };
+      return featureScorer(format, model, async (input) => {
+        const scoreRow = bindScorer(model, input.featureNames);
+        const F = input.featureNames.length;
+        const out = new Float64Array(input.rows);
+        for (let r = 0; r < input.rows; r++) out[r] = scoreRow(input.features.subarray(r * F, (r + 1) * F));
+        return out;
+      });
     }
     case 'onnx': {
       const model = await OnnxModel.load(bytes, options.onnx);
-      const label = `${model.name}@${model.version}`;
-      return {
+      return featureScorer(
         format,
-        label,
-        features: model.features,
-        score: async (input) => {
-          checkInput(input);
-          const x = selectColumns(input, model.features, label);
-          return checkScores(await model.score(x, input.rows, model.features.length), input, label);
-        },
-        close: () => model.close(),
-      };
+        model,
+        async (input, label) =>
+          model.score(selectColumns(input, model.features, label), input.rows, model.features.length),
+        () => model.close(),
+      );
     }
     case 'vigil.predictions/v1': {
       if (!options.predictionsSha256)
@@ -137,6 +124,29 @@ export async function scorePair(
 ): Promise<{ candidate: Float64Array; incumbent: Float64Array }> {
   const [c, i] = await Promise.all([candidate.score(input), incumbent.score(input)]);
   return { candidate: c, incumbent: i };
+}
+
+/**
+ * A scorer over a model that reads named features: the input checked before scoring, the scores after, labelled
+ * `name@version`.
+ */
+function featureScorer(
+  format: ModelFormat,
+  model: { name: string; version: string; features: readonly string[] },
+  score: (input: ScoringInput, label: string) => Promise<Float64Array>,
+  close: () => Promise<void> = async () => {},
+): Scorer {
+  const label = `${model.name}@${model.version}`;
+  return {
+    format,
+    label,
+    features: model.features,
+    score: async (input) => {
+      checkInput(input);
+      return checkScores(await score(input, label), input, label);
+    },
+    close,
+  };
 }
 
 function checkInput(input: ScoringInput): void {

@@ -310,13 +310,30 @@ export function batchOf<T extends z.ZodType>(schema: T) {
 export const OutcomeBatchSchema = batchOf(OutcomeInputSchema);
 export const FeedbackBatchSchema = batchOf(FeedbackInputSchema);
 
-export function outcomeEvent(input: z.output<typeof OutcomeInputSchema>, key: string, at: string): OutcomeEvent {
+/** The head every reported event carries: its id (the reporter's, else a new one), arrival, model, keyed case hash. */
+function reportedEvent<K extends 'outcome' | 'feedback'>(
+  kind: K,
+  input: {
+    event_id?: string | undefined;
+    model: string;
+    case_id?: string | undefined;
+    case_id_hash?: string | undefined;
+  },
+  key: string,
+  at: string,
+) {
   return {
-    kind: 'outcome',
+    kind,
     eventId: input.event_id ?? randomUUID(),
     at,
     model: input.model,
     caseIdHash: input.case_id_hash ?? hashCaseId(input.case_id!, key),
+  };
+}
+
+export function outcomeEvent(input: z.output<typeof OutcomeInputSchema>, key: string, at: string): OutcomeEvent {
+  return {
+    ...reportedEvent('outcome', input, key, at),
     label: input.label,
     source: input.source,
     observedAt: new Date(input.observed_at).toISOString(),
@@ -325,11 +342,7 @@ export function outcomeEvent(input: z.output<typeof OutcomeInputSchema>, key: st
 
 export function feedbackEvent(input: z.output<typeof FeedbackInputSchema>, key: string, at: string): FeedbackEvent {
   return {
-    kind: 'feedback',
-    eventId: input.event_id ?? randomUUID(),
-    at,
-    model: input.model,
-    caseIdHash: input.case_id_hash ?? hashCaseId(input.case_id!, key),
+    ...reportedEvent('feedback', input, key, at),
     type: input.type,
     modelVersion: input.model_version ?? null,
     observedAt: new Date(input.observed_at).toISOString(),

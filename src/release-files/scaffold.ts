@@ -120,6 +120,7 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
         },
         { lineWidth: 120 },
       ),
+    'gateway-models.yaml': gatewayModelsYaml(o, rel),
     'release.yaml':
       `# yaml-language-server: $schema=${rel(path.resolve(__dirname, '../../schemas/release-file.schema.json'))}\n` +
       toYaml(
@@ -161,6 +162,30 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
       ),
   };
   return { files, policySha256, features, detected };
+}
+
+/**
+ * The inference gateway's models file for the stack (`--models`): both versions, read through the model card's
+ * interface, production on the incumbent (route-table version 0: the route store's first table replaces it).
+ */
+function gatewayModelsYaml(o: ScaffoldOptions, rel: (f: string) => string): string {
+  const versions: Record<string, { file: string }> = { [o.version]: { file: rel(o.model) } };
+  if (o.incumbent) versions[o.incumbentVersion] = { file: rel(o.incumbent) };
+  return (
+    `# The inference gateway's models file (VIGIL_GATEWAY_MODELS; \`src/stack/main.ts --models\`): paths relative to it.\n` +
+    toYaml(
+      {
+        models: {
+          [o.modelName]: {
+            modelCard: 'model-card.yaml',
+            versions,
+            routes: { version: 0, production: o.incumbent ? o.incumbentVersion : o.version, canary: null },
+          },
+        },
+      },
+      { lineWidth: 120 },
+    )
+  );
 }
 
 /** The training CSV must have the evaluation data's columns (one dataset schema describes both) and 0/1 labels. */

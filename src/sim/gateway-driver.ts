@@ -34,6 +34,12 @@ export interface GatewayDriverOptions {
   /** Case ids are `<seed>:<i>`: the same seed sends the same cases (and lands them on the same arms). */
   seed?: string;
   scenario?: TrafficScenario;
+  /**
+   * The cases to send instead of the simulated cohort (e.g. a CSV's rows, src/stack/csv-traffic.ts), with the feature
+   * names their `features` are in: each request carries them in this order. `cases`, `seed` and `scenario` then
+   * do not apply.
+   */
+  input?: { columns: readonly string[]; cases: SimCase[] };
   /** The live interval (0-based) the scenario is applied at, and its phase. */
   interval?: number;
   phase?: 'canary' | 'monitoring';
@@ -83,22 +89,26 @@ export function outcomeDelayFor(caseId: string, medianMs: number): number {
   return medianMs * (0.5 + (h >>> 0) / 2 ** 32);
 }
 
-/** The cases the driver sends: the cohort under the scenario (population shift, outcome delays). */
+/** The cases the driver sends: the given input, or the cohort under the scenario (population shift, outcome delays). */
 export function driverCases(
-  opts: Pick<GatewayDriverOptions, 'cases' | 'seed' | 'scenario' | 'interval' | 'phase'>,
+  opts: Pick<GatewayDriverOptions, 'cases' | 'seed' | 'scenario' | 'interval' | 'phase' | 'input'>,
 ): SimCase[] {
+  if (opts.input) return opts.input.cases;
   const cases = generateCohort(opts.seed ?? 'gateway', opts.cases);
   return opts.scenario
     ? applyScenario(cases, FEATURES, opts.scenario, opts.interval ?? 0, opts.phase ?? 'canary')
     : cases;
 }
 
-/** One OIP v2 inference request for a case: the production features and its slice attributes as parameters. */
-export function inferRequestFor(c: SimCase): unknown {
+/**
+ * One OIP v2 inference request for a case: its (production) features as one tensor per name of `columns`, in that
+ * order, and its slice attributes as parameters.
+ */
+export function inferRequestFor(c: SimCase, columns: readonly string[] = FEATURES): unknown {
   return {
     id: c.caseId,
     parameters: { case_id: c.caseId, site: c.site, sex: c.sex, age_band: c.ageBand },
-    inputs: FEATURES.map((name, k) => ({ name, shape: [1], datatype: 'FP32', data: [c.features[k]!] })),
+    inputs: columns.map((name, k) => ({ name, shape: [1], datatype: 'FP32', data: [c.features[k]!] })),
   };
 }
 
@@ -192,7 +202,7 @@ async function infer(opts: GatewayDriverOptions, c: SimCase, i: number, t: Tally
     const res = await (opts.fetchImpl ?? fetch)(`${baseUrl(opts)}/v2/models/${encodeURIComponent(opts.model)}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(inferRequestFor(c)),
+      body: JSON.stringify(inferRequestFor(c, opts.input?.columns)),
     });
     const text = await res.text();
     if (res.status !== 200) return fail(`case ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);

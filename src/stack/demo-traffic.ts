@@ -1,10 +1,10 @@
 /**
- * The stack's traffic: the demo cohort sent through the inference gateway at a steady rate while any release is
+ * The stack's traffic: the demo cohort (or the cases `input` gives, e.g. a user's CSV replayed: ./csv-traffic.ts) sent through the inference gateway at a steady rate while any release is
  * running (its live stages measure this traffic), each case's outcome posted 0.5–1.5 × the median delay after its
  * answer, as a hospital's results arrive. Sent in back-to-back chunks of fresh cases (src/sim/gateway-driver.ts),
  * so traffic never pauses for a chunk's last outcomes.
  */
-import { driveGateway, type GatewayDriverSummary } from '../sim/gateway-driver';
+import { driveGateway, type GatewayDriverOptions, type GatewayDriverSummary } from '../sim/gateway-driver';
 import type { Logger } from '../logging/logger';
 
 export interface DemoTrafficOptions {
@@ -20,6 +20,8 @@ export interface DemoTrafficOptions {
   log: Logger;
   /** Seconds of traffic per chunk (default 5). */
   chunkSeconds?: number;
+  /** The next `n` cases to send, with their feature names; default: fresh demo cohort cases. */
+  input?: (n: number) => Promise<NonNullable<GatewayDriverOptions['input']>>;
 }
 
 export interface DemoTraffic {
@@ -56,6 +58,14 @@ export function startDemoTraffic(opts: DemoTrafficOptions): DemoTraffic {
     }
   };
 
+  let inputError: string | null = null;
+  const inputFailed = (err: unknown): undefined => {
+    const msg = (err as Error).message;
+    if (msg !== inputError) opts.log.warn({ err: msg }, 'traffic: cannot get the next cases; retrying');
+    inputError = msg;
+    return undefined;
+  };
+
   const loop = async (): Promise<void> => {
     let next = Date.now();
     while (!stopped) {
@@ -67,6 +77,13 @@ export function startDemoTraffic(opts: DemoTrafficOptions): DemoTraffic {
         continue;
       }
       const cases = Math.max(1, Math.round((opts.rate * chunkMs) / 1000));
+      const input = opts.input ? await opts.input(cases).catch(inputFailed) : undefined;
+      if (stopped) return;
+      if (opts.input && !input) {
+        await new Promise((r) => setTimeout(r, 1000));
+        next = Date.now();
+        continue;
+      }
       void driveGateway({
         url: opts.gatewayUrl,
         model: opts.model,
@@ -75,6 +92,7 @@ export function startDemoTraffic(opts: DemoTrafficOptions): DemoTraffic {
         ingestToken: opts.ingestToken,
         outcomeDelayMs: opts.outcomeDelayMs,
         seed: `stack-${runId}-${chunk++}`,
+        ...(input ? { input } : {}),
         fetchImpl,
       })
         .then(done)

@@ -3,6 +3,7 @@
  * API as supervised children; with --demo, also seeds and narrates the demo release.
  *
  *   node --import tsx src/stack/main.ts [--demo] [--policy <file>] [--no-ui] [--ui-port <n>]
+ *     [--models <models.yaml> --traffic <csv> --traffic-model <name> …]   (a user's own model: ./flags.ts)
  *
  * Two processes: this one (the "front") stays in the terminal's process group and forwards
  * Ctrl-C / SIGTERM to a supervisor that runs in its own process group. That way a Ctrl-C reaches
@@ -12,15 +13,16 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { DEMO_CANDIDATES, DEMO_MODEL_NAME } from '../demo/artifacts';
+import { DEMO_MODEL_NAME } from '../demo/artifacts';
 import { loadConfig, type VigilConfig } from '../config';
 import { Printer, repoRelative, runDemo } from '../demo/run-demo';
 import { loadPolicyFile } from '../demo/seed';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { S3RouteStore } from '../gateway/route-store';
+import { csvReplay, featureColumns, readTrafficCsv, servedFeatures, type TrafficCsv } from './csv-traffic';
 import { prepareStackGateway } from './demo-gateway';
 import { startDemoTraffic } from './demo-traffic';
+import { parseFlags, USAGE, type Flags } from './flags';
 import { startLocalStack } from './local-stack';
 import { createShutdown, installSignalHandlers, stackErrorMessage, type Running, type Shutdown } from './shutdown';
 import {
@@ -40,78 +42,6 @@ import {
 const ROLE_ENV = 'VIGIL_STACK_SUPERVISOR';
 const T0_ENV = 'VIGIL_STACK_T0';
 const SETPRIV = '/usr/bin/setpriv';
-
-interface Flags {
-  demo: boolean;
-  policy: string;
-  candidate: string | undefined;
-  ui: boolean;
-  uiPort: number;
-  /** Requests per second the traffic driver sends through the gateway while a release runs (0: none). */
-  trafficRate: number;
-  /** Median delay of a case's outcome after its answer (seconds). */
-  outcomeDelay: number;
-}
-
-const USAGE = `usage: vigil stack [--demo] [--policy <file>] [--candidate <version>] [--no-ui] [--ui-port <port>]
-
-  --demo            seed the demo and run its release, printing each stage and the approval commands
-  --policy <file>   release policy for the demo (default demo/policies/demo.yaml)
-  --candidate <v>   demo candidate: 2.0.0 (default, passes) or 2.1.0 (better overall, regresses at site C)
-  --no-ui           run Temporal without its Web UI
-  --ui-port <port>  Temporal Web UI port (default 8233)
-  --traffic-rate <n>    demo traffic through the inference gateway while a release runs, requests/s
-                        (default 100; 0 sends none: the live stages then see no cases)
-  --outcome-delay <s>   median delay of each case's outcome after its answer (default 3; 0.5–1.5 × this)
-
-Configuration comes from VIGIL_* environment variables (see src/config.ts).`;
-
-function parseFlags(argv: string[]): Flags {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      demo: { type: 'boolean', default: false },
-      policy: { type: 'string' },
-      candidate: { type: 'string' },
-      'no-ui': { type: 'boolean', default: false },
-      'ui-port': { type: 'string' },
-      'traffic-rate': { type: 'string' },
-      'outcome-delay': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const uiPort = values['ui-port'] === undefined ? 8233 : Number(values['ui-port']);
-  if (!Number.isInteger(uiPort) || uiPort <= 0 || uiPort > 65535)
-    throw new StackStartError(`--ui-port must be a port number, got ${values['ui-port']}`);
-  const trafficRate = values['traffic-rate'] === undefined ? 100 : Number(values['traffic-rate']);
-  if (!Number.isFinite(trafficRate) || trafficRate < 0 || trafficRate > 5000)
-    throw new StackStartError(
-      `--traffic-rate must be a number of requests per second (0–5000), got ${values['traffic-rate']}`,
-    );
-  const outcomeDelay = values['outcome-delay'] === undefined ? 3 : Number(values['outcome-delay']);
-  if (!Number.isFinite(outcomeDelay) || outcomeDelay < 0 || outcomeDelay > 3600)
-    throw new StackStartError(`--outcome-delay must be seconds (0–3600), got ${values['outcome-delay']}`);
-  if (values.candidate !== undefined && !(values.candidate in DEMO_CANDIDATES)) {
-    throw new StackStartError(
-      `--candidate must be one of ${Object.keys(DEMO_CANDIDATES).join(', ')}, got ${values.candidate}`,
-    );
-  }
-  return {
-    demo: values.demo ?? false,
-    policy: path.resolve(values.policy ?? path.join(REPO_ROOT, 'demo', 'policies', 'demo.yaml')),
-    candidate: values.candidate,
-    ui: !values['no-ui'],
-    uiPort,
-    trafficRate,
-    outcomeDelay,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Front: forward signals, mirror the supervisor's exit code.
@@ -182,7 +112,7 @@ async function runSupervisor(): Promise<void> {
     const prepared = await prepare(config, flags, stateDir);
     const apiProbeUrl = await startServices(sd, out, config, flags, log, stateDir);
     if (apiProbeUrl === null) return;
-    startTraffic(sd, out, config, flags, log, prepared);
+    await startTraffic(sd, out, config, flags, log, prepared);
     printSummary(out, config, flags, sd.running, stateDir, prepared.token);
     if (flags.demo && prepared.policy) {
       await runDemoRelease(sd, out, config, flags, { ...prepared, policy: prepared.policy, apiProbeUrl });
@@ -207,8 +137,24 @@ async function prepare(
   config: VigilConfig,
   flags: Flags,
   stateDir: string,
-): Promise<{ token: ApiToken; demoUsers: boolean; policy: Policy | undefined; gatewayToken: string }> {
+): Promise<{
+  token: ApiToken;
+  demoUsers: boolean;
+  policy: Policy | undefined;
+  gatewayToken: string;
+  trafficCsv: TrafficCsv | undefined;
+}> {
   const token = ensureApiToken(stateDir, config.api.token);
+  // A user's own model: their models file for the gateway, their CSV (read now: a bad one fails before anything starts).
+  if (flags.models) process.env.VIGIL_GATEWAY_MODELS = flags.models;
+  const t = flags.traffic;
+  const trafficCsv = t
+    ? readTrafficCsv(t.csv, {
+        caseId: t.caseIdColumn,
+        label: t.labelColumn,
+        ...(t.siteColumn ? { site: t.siteColumn } : {}),
+      })
+    : undefined;
   // The inference gateway's models file and secrets; the worker measures from its telemetry by default.
   const gateway = prepareStackGateway(stateDir, process.env);
   Object.assign(process.env, gateway.env);
@@ -242,7 +188,7 @@ async function prepare(
   await assertPortsFree(claims);
 
   const policy = flags.demo ? await loadPolicyFile(flags.policy) : undefined;
-  return { token, demoUsers, policy, gatewayToken: gateway.controlToken };
+  return { token, demoUsers, policy, gatewayToken: gateway.controlToken, trafficCsv };
 }
 
 /** The stack's Node services: what each is called in messages, its entry point, how long it may take to be ready. */
@@ -311,22 +257,32 @@ async function startServices(
 const gatewayUrl = (config: VigilConfig): string => `http://${dialHost(config.gateway!.host)}:${config.gateway!.port}`;
 
 /**
- * The traffic driver: the demo cohort through the gateway at --traffic-rate while any release runs (asked of the
- * API), outcomes at --outcome-delay; stopped first on shutdown.
+ * The traffic driver: the demo cohort (or --traffic's CSV rows, checked first against the features the gateway serves
+ * the model with) through the gateway at --traffic-rate while any release runs (asked of the API), outcomes at
+ * --outcome-delay; stopped first on shutdown.
  */
-function startTraffic(
+async function startTraffic(
   sd: Shutdown,
   out: Printer,
   config: VigilConfig,
   flags: Flags,
   log: ReturnType<typeof fileLogger>,
-  prepared: { token: ApiToken; gatewayToken: string },
-): void {
+  prepared: { token: ApiToken; gatewayToken: string; trafficCsv: TrafficCsv | undefined },
+): Promise<void> {
   if (flags.trafficRate <= 0) return;
   const api = `http://${dialHost(config.api.host)}:${config.api.port}`;
+  const model = flags.traffic?.model ?? DEMO_MODEL_NAME;
+  const csv = prepared.trafficCsv;
+  if (csv) {
+    try {
+      featureColumns(csv, await servedFeatures(gatewayUrl(config), model));
+    } catch (err) {
+      throw new StackStartError((err as Error).message);
+    }
+  }
   sd.running.traffic = startDemoTraffic({
     gatewayUrl: gatewayUrl(config),
-    model: DEMO_MODEL_NAME,
+    model,
     rate: flags.trafficRate,
     outcomeDelayMs: flags.outcomeDelay * 1000,
     ingestToken: process.env.VIGIL_GATEWAY_INGEST_TOKEN ?? prepared.gatewayToken,
@@ -340,9 +296,11 @@ function startTraffic(
       return releases.some((r) => r.status === 'RUNNING');
     },
     log,
+    ...(csv ? { input: csvReplay(csv, { gatewayUrl: gatewayUrl(config), model, run: Date.now().toString(36) }) } : {}),
   });
+  const what = csv ? `the ${csv.rows.length} rows of ${displayPath(csv.file)} (replayed)` : 'the demo cohort';
   out.event(
-    `  ✔ traffic: ${flags.trafficRate} requests/s of the demo cohort through the gateway while a release runs, outcomes ~${flags.outcomeDelay} s later`,
+    `  ✔ traffic: ${flags.trafficRate} requests/s of ${what} to ${model} through the gateway while a release runs, outcomes ~${flags.outcomeDelay} s later`,
   );
 }
 

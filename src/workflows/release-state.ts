@@ -31,6 +31,15 @@ import {
   type WithdrawalRecord,
   WithdrawalInputSchema,
 } from '../domain';
+import type { SafeParser } from '../domain/safe-parser';
+
+/** An Update's input, parsed; otherwise a typed, non-retryable refusal with a reason per field. */
+function parseUpdate<T>(schema: SafeParser<T>, raw: unknown, what: string): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
+  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
+}
 
 export class ReleaseState {
   stage: Stage = 'SNAPSHOT';
@@ -125,29 +134,29 @@ export class ReleaseState {
     });
   }
 
-  /**
-   * Synchronous approval check shared by the Update validator and handler.
-   * Throws ApplicationFailure with a reason a person can act on; returns the parsed input.
-   */
-  checkApproval(raw: unknown): ApprovalInput {
+  /** Every Update is refused once the release has ended. */
+  private refuseIfFinished(): void {
     if (isTerminal(this.stage)) {
       throw ApplicationFailure.nonRetryable(
         `release ${this.releaseId} has already finished as ${this.stage}`,
         ErrorType.ReleaseFinished,
       );
     }
+  }
+
+  /**
+   * Synchronous approval check shared by the Update validator and handler.
+   * Throws ApplicationFailure with a reason a person can act on; returns the parsed input.
+   */
+  checkApproval(raw: unknown): ApprovalInput {
+    this.refuseIfFinished();
     if (this.stage !== 'AWAITING_APPROVAL' || this.dossier === null || this.approvalSettled()) {
       throw ApplicationFailure.nonRetryable(
         `release ${this.releaseId} is not awaiting approval (stage ${this.stage})`,
         ErrorType.NotAwaitingApproval,
       );
     }
-    const parsed = ApprovalInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(`invalid approval: ${fields.join('; ')}`, ErrorType.InvalidRequest, fields);
-    }
-    const a = parsed.data;
+    const a = parseUpdate(ApprovalInputSchema, raw, 'approval');
     if (a.dossierSha256 !== this.dossier.sha256) {
       throw ApplicationFailure.nonRetryable(
         `stale dossier digest ${a.dossierSha256}: the current dossier is ${this.dossier.sha256}; review it and sign again`,
@@ -196,28 +205,14 @@ export class ReleaseState {
    */
   /** Synchronous check shared by the decideCanary validator and handler. */
   checkCanaryDecision(raw: unknown): CanaryDecisionInput {
-    if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(
-        `release ${this.releaseId} has already finished as ${this.stage}`,
-        ErrorType.ReleaseFinished,
-      );
-    }
+    this.refuseIfFinished();
     if (this.canaryHold === null || this.deciding) {
       throw ApplicationFailure.nonRetryable(
         `release ${this.releaseId} is not waiting for a canary decision (stage ${this.stage}${this.deciding ? '; a decision is being recorded' : ''})`,
         ErrorType.NotAwaitingCanaryDecision,
       );
     }
-    const parsed = CanaryDecisionInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(
-        `invalid canary decision: ${fields.join('; ')}`,
-        ErrorType.InvalidRequest,
-        fields,
-      );
-    }
-    const d = parsed.data;
+    const d = parseUpdate(CanaryDecisionInputSchema, raw, 'canary decision');
     if (!this.requiredRoles.includes(d.role)) {
       throw ApplicationFailure.nonRetryable(
         `role ${d.role} may not decide on this canary (roles: ${this.requiredRoles.join(', ')})`,
@@ -234,28 +229,14 @@ export class ReleaseState {
   }
 
   checkWithdrawal(raw: unknown): WithdrawalInput {
-    if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(
-        `release ${this.releaseId} has already finished as ${this.stage}`,
-        ErrorType.ReleaseFinished,
-      );
-    }
+    this.refuseIfFinished();
     if (this.stage !== 'AWAITING_APPROVAL' || this.dossier === null || this.approvalSettled()) {
       throw ApplicationFailure.nonRetryable(
         `release ${this.releaseId} is not awaiting approval (stage ${this.stage}); a signature can only be withdrawn while sign-off is open`,
         ErrorType.NotAwaitingApproval,
       );
     }
-    const parsed = WithdrawalInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(
-        `invalid withdrawal: ${fields.join('; ')}`,
-        ErrorType.InvalidRequest,
-        fields,
-      );
-    }
-    const w = parsed.data;
+    const w = parseUpdate(WithdrawalInputSchema, raw, 'withdrawal');
     const own = this.signatures.find((s) => s.signer === w.signer && s.decision === 'approve');
     if (!own) {
       throw ApplicationFailure.nonRetryable(
@@ -296,16 +277,7 @@ export class ReleaseState {
    * Repeating an accepted request with the same `supersededBy` is accepted again (idempotent).
    */
   checkSupersede(raw: unknown): SupersedeInput {
-    const parsed = SupersedeInputSchema.safeParse(raw);
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`);
-      throw ApplicationFailure.nonRetryable(
-        `invalid supersede request: ${fields.join('; ')}`,
-        ErrorType.InvalidRequest,
-        fields,
-      );
-    }
-    const s = parsed.data;
+    const s = parseUpdate(SupersedeInputSchema, raw, 'supersede request');
     if (this.superseded) {
       if (this.superseded.supersededBy === s.supersededBy) return this.superseded;
       throw ApplicationFailure.nonRetryable(
@@ -313,12 +285,7 @@ export class ReleaseState {
         ErrorType.ReleaseFinished,
       );
     }
-    if (isTerminal(this.stage)) {
-      throw ApplicationFailure.nonRetryable(
-        `release ${this.releaseId} has already finished as ${this.stage}`,
-        ErrorType.ReleaseFinished,
-      );
-    }
+    this.refuseIfFinished();
     if (!canTransition(this.stage, 'SUPERSEDED')) {
       throw ApplicationFailure.nonRetryable(
         `release ${this.releaseId} is in ${this.stage} and can no longer be superseded (only before any canary exposure)`,

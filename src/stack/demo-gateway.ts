@@ -69,6 +69,9 @@ export function prepareStackGateway(stateDir: string, env: NodeJS.ProcessEnv): S
     VIGIL_GATEWAY_ID: 'stack-gateway',
     VIGIL_GATEWAY_ROUTE_POLL_MS: '1000',
     VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS: '2000',
+    // Input drift is measured from the sketches of the buckets inside a window; the local stack's shadow and
+    // monitoring windows are seconds long, so its buckets must be shorter than the 10 s default.
+    VIGIL_GATEWAY_SKETCH_BUCKET_MS: '1000',
     // The worker measures the live stages from the gateway's telemetry unless told otherwise.
     VIGIL_LIVE_SOURCE: 'gateway-telemetry',
   };

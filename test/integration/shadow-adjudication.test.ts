@@ -210,7 +210,7 @@ describe('clinical shadow with adjudication on the real stack', () => {
     assert.equal(shadow.decision!.verdict, 'pass', shadow.decision!.reasons.join('; '));
     assert.match(
       shadow.decision!.reasons[0]!,
-      /; κ 0\.\d{4}; largest input PSI 0\.\d{4}; production judged right on 0 of 2 adjudicated disagreements \(share 0\.0000; 1 unclear excluded from the denominator\)$/,
+      /; κ 0\.\d{4}; largest input PSI 0\.\d{4}; production judged right on 0 of 2 adjudicated disagreements \(share 0\.0000; 1 unclear excluded from the denominator\) \(simulated traffic\)$/,
     );
     assert.deepEqual(
       waiting.shadowAdjudication!.tally && [

@@ -16,7 +16,7 @@ import {
 } from '../../src/domain';
 import { ORCHESTRATION_TASK_QUEUE, SearchAttr } from '../../src/domain/messages';
 import { canonicalBytes, createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
-import { DEMO_MODEL_NAME } from '../../src/demo/artifacts';
+import { DEMO_INCUMBENT, DEMO_MODEL_NAME } from '../../src/demo/artifacts';
 import { loadPolicyFile, seedDemo, DEMO_DIR } from '../../src/demo/seed';
 import { createLogger } from '../../src/logging/logger';
 import { startTestStack, type TestStack } from '../../src/stack';
@@ -156,14 +156,18 @@ export async function demoRequest(
   attempt = 1,
   candidateVersion?: string,
 ): Promise<ReleaseRequest> {
-  // Declare what production serves (an earlier release in this stack may have promoted a candidate).
+  // Each test starts from the demo's world, production serving the demo incumbent: an earlier test in this stack
+  // may have promoted a candidate, and SNAPSHOT refuses an incumbent that production does not serve.
   const serving = (await h.deps.routes.current(DEMO_MODEL_NAME))?.production;
+  if (serving !== undefined && serving !== DEMO_INCUMBENT.version) {
+    await h.deps.routes.apply(
+      DEMO_MODEL_NAME,
+      { version: 1, production: DEMO_INCUMBENT.version, canary: null, shadow: null },
+      `test-setup:${DEMO_INCUMBENT.version}@${Date.now()}`,
+    );
+  }
   return ReleaseRequestSchema.parse(
-    await seedDemo(h.evidence, policy, {
-      attempt,
-      ...(candidateVersion ? { candidateVersion } : {}),
-      ...(serving ? { incumbentVersion: serving } : {}),
-    }),
+    await seedDemo(h.evidence, policy, { attempt, ...(candidateVersion ? { candidateVersion } : {}) }),
   );
 }
 

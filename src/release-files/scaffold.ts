@@ -12,6 +12,7 @@ import { ReleasePolicySchema, type ModelInterface } from '../domain';
 import { policyDigest } from '../evidence';
 import { ModelFormatError, planOnnxInterface } from '../models';
 import { decodeGraph } from '../models/onnx-proto';
+import { sketchResolves } from '../stats/log-sketch';
 import { ReleaseFileError } from './plan';
 
 export interface ScaffoldOptions {
@@ -120,7 +121,7 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
         },
         { lineWidth: 120 },
       ),
-    'gateway-models.yaml': gatewayModelsYaml(o, rel),
+    'gateway-models.yaml': gatewayModelsYaml(o, rel, sketchCentres(rows, features), rows),
     'release.yaml':
       `# yaml-language-server: $schema=${rel(path.resolve(__dirname, '../../schemas/release-file.schema.json'))}\n` +
       toYaml(
@@ -165,14 +166,64 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
 }
 
 /**
- * The inference gateway's models file for the stack (`--models`): both versions, read through the model card's
- * interface, production on the incumbent (route-table version 0: the route store's first table replaces it).
+ * Each feature's median in the evaluation data: the centre the gateway's input sketches are taken around, so that
+ * features far from zero for their spread (a radius of 13.4 ± 3.5) are sketched finely enough for SHADOW's drift check.
  */
-function gatewayModelsYaml(o: ScaffoldOptions, rel: (f: string) => string): string {
+function sketchCentres(rows: string[][], features: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of features) {
+    const xs = sortedColumn(rows, f);
+    if (xs.length === 0) continue;
+    const m = xs.length >> 1;
+    out[f] = xs.length % 2 ? xs[m]! : (xs[m - 1]! + xs[m]!) / 2;
+  }
+  return out;
+}
+
+/** A numeric column's finite values, ascending. */
+function sortedColumn(rows: string[][], column: string): number[] {
+  const at = (rows[0] ?? []).indexOf(column);
+  return rows
+    .slice(1)
+    .map((r) => Number(r[at]))
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
+}
+
+/** The gateway's default relative accuracy of its input sketches (VIGIL_GATEWAY_SKETCH_ALPHA). */
+const DEFAULT_SKETCH_ALPHA = 0.01;
+
+/**
+ * The coarsest sketch accuracy (of the default and three finer ones) whose sketches around `centres` resolve every
+ * feature's decile bins in the evaluation data (src/stats/log-sketch.ts sketchResolves); null: none does.
+ */
+function sketchAlphaFor(rows: string[][], centres: Record<string, number>): number | null {
+  const columns = Object.entries(centres).map(([f, centre]) => ({ centre, xs: sortedColumn(rows, f) }));
+  for (const alpha of [DEFAULT_SKETCH_ALPHA, 0.005, 0.002, 0.001])
+    if (columns.every((c) => sketchResolves(c.xs, alpha, { centre: c.centre }))) return alpha;
+  return null;
+}
+
+/**
+ * The inference gateway's models file for the stack (`--models`): both versions, read through the model card's
+ * interface, production on the incumbent (route-table version 0: the route store's first table replaces it), input
+ * sketches centred on the evaluation data's medians.
+ */
+function gatewayModelsYaml(
+  o: ScaffoldOptions,
+  rel: (f: string) => string,
+  centres: Record<string, number>,
+  rows: string[][],
+): string {
   const versions: Record<string, { file: string }> = { [o.version]: { file: rel(o.model) } };
   if (o.incumbent) versions[o.incumbentVersion] = { file: rel(o.incumbent) };
+  const alpha = sketchAlphaFor(rows, centres);
   return (
     `# The inference gateway's models file (VIGIL_GATEWAY_MODELS; \`src/stack/main.ts --models\`): paths relative to it.\n` +
+    (alpha === null || alpha >= DEFAULT_SKETCH_ALPHA
+      ? ''
+      : `# Start the gateway with VIGIL_GATEWAY_SKETCH_ALPHA=${alpha}: at the default ${DEFAULT_SKETCH_ALPHA}, its input sketches are too coarse\n` +
+        `# for SHADOW's drift check of some features (their deciles far from the median for their spread).\n`) +
     toYaml(
       {
         models: {
@@ -180,6 +231,7 @@ function gatewayModelsYaml(o: ScaffoldOptions, rel: (f: string) => string): stri
             modelCard: 'model-card.yaml',
             versions,
             routes: { version: 0, production: o.incumbent ? o.incumbentVersion : o.version, canary: null },
+            sketchCentres: centres,
           },
         },
       },

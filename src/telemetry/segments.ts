@@ -89,6 +89,8 @@ export class SegmentUploader {
    * each cut, instead of waiting for an empty backlog, keeps the watermark moving under steady traffic.
    */
   private readonly pendingCuts: { after: string | null; through: number }[] = [];
+  /** When the last cut was taken (ms). */
+  private lastCutMs = 0;
   /** What the watermark says: the latest cut whose segments are all uploaded; ms. */
   private publishedThrough = -Infinity;
   uploaded = 0;
@@ -127,9 +129,16 @@ export class SegmentUploader {
       w.flush?.();
       await this.wal.barrier();
     }
-    const sealed = await this.wal.sealIfOld();
+    let sealed = await this.wal.sealIfOld();
+    // Under steady traffic the WAL's own flushes seal each segment as it reaches its age limit, so a tick never finds
+    // one old enough and no cut is taken (the watermark would stand still): once the last cut is that old, seal now.
+    if (w && !sealed && this.wal.activeBytes > 0 && cut - this.lastCutMs >= this.wal.segmentMaxAgeMs) {
+      await this.wal.rotate();
+      sealed = true;
+    }
     if (w && (sealed || this.wal.activeBytes === 0)) {
       this.pendingCuts.push({ after: this.wal.sealedSegments().at(-1) ?? null, through: cut - w.lagMs });
+      this.lastCutMs = cut;
     }
     await this.kick();
     if (!w) return;

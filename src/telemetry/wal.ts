@@ -72,7 +72,8 @@ export class WriteAheadLog {
   private readonly relaxedFlushIntervalMs: number;
   private readonly relaxedFlushBytes: number;
   private readonly segmentMaxBytes: number;
-  private readonly segmentMaxAgeMs: number;
+  /** A segment holding events is sealed once it is this old (ms). */
+  readonly segmentMaxAgeMs: number;
   /** Events acknowledged since open. */
   acknowledged = 0;
 

@@ -247,6 +247,44 @@ describe('upload watermark (gateway side)', () => {
     for (const e of appended) assert.ok(sink.uploadedEventIds().has(e.eventId));
   });
 
+  it('moves under steady traffic whose flushes seal every segment at its age limit (a tick never finds one old)', async () => {
+    const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 300 });
+    const sink = new MemorySink();
+    const appended: PredictionEvent[] = [];
+    const store = new CheckingStore((w) => {
+      const uploaded = sink.uploadedEventIds();
+      for (const e of appended) if (e.at < w.through) assert.ok(uploaded.has(e.eventId), `${e.eventId} not uploaded`);
+    });
+    const uploader = new SegmentUploader(wal, sink, undefined, 1000, { store, gateway: 'gw-flushing', lagMs: 0 });
+    // Appends every ~2 ms for 2 s: the WAL's own flush seals each segment the moment it is 300 ms old, so the
+    // active segment a tick sees is always younger than that and never empty.
+    const start = Date.now();
+    let traffic = true;
+    const sending = (async () => {
+      while (traffic) {
+        const e = stamped(new Date().toISOString());
+        appended.push(e);
+        await wal.append([e]);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    while (Date.now() - start < 2000) {
+      await uploader.tick();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lastTickAt = Date.now();
+    await uploader.tick();
+    traffic = false;
+    await sending;
+    const through = Date.parse(store.puts.at(-1)!.through);
+    assert.ok(
+      through >= lastTickAt - 700,
+      `the watermark stood at ${through - start} ms into 2 s of traffic (last tick at ${lastTickAt - start} ms)`,
+    );
+    await uploader.stop();
+    await wal.close();
+  });
+
   it('a telemetry source with watermarks waits until the interval is uploaded, then reads it and says it is complete', async () => {
     const wal = await WriteAheadLog.open({ dir: tmp(), segmentMaxAgeMs: 0 });
     const sink = new MemorySink();

@@ -1,4 +1,5 @@
 import type { Decision, PendingActivity, ReleaseStatus, SignatureRecord } from '../domain';
+import { formatLocalAndUtc } from '../report/time';
 import type { ReleaseSummary } from './api-client';
 
 /** Plain-text table: left-aligned columns, two spaces apart. */
@@ -30,11 +31,16 @@ export function formatDecision(d: (Pick<Decision, 'reasons'> & { verdict: string
   return reasons ? `${d.verdict}: ${reasons}` : d.verdict;
 }
 
-/** The signature manifestation (21 CFR 11.50): printed name, server time of signing, meaning, role. */
+/**
+ * The signature manifestation (21 CFR 11.50): printed name, role, meaning, the time of signing in the signer's
+ * zone and UTC, and the reason.
+ */
 export function formatManifestation(
-  g: Pick<SignatureRecord, 'printedName' | 'role' | 'at' | 'meaning' | 'decision' | 'signer'>,
+  g: Pick<SignatureRecord, 'printedName' | 'role' | 'at' | 'meaning' | 'decision' | 'signer'> &
+    Partial<Pick<SignatureRecord, 'reason' | 'timeZone'>>,
 ): string {
-  return `${g.decision === 'reject' ? 'rejected' : 'signed'}: ${g.printedName} (${g.role}) at ${g.at}: "${g.meaning}" [signer ${g.signer}]`;
+  const reason = g.reason ? `; reason: ${g.reason}` : '';
+  return `${g.decision === 'reject' ? 'rejected' : 'signed'}: ${g.printedName} (${g.role}) at ${formatLocalAndUtc(g.at, g.timeZone)}: "${g.meaning}"${reason} [signer ${g.signer}]`;
 }
 
 export function formatStatus(s: ReleaseStatus): string {
@@ -82,26 +88,13 @@ export function formatStatus(s: ReleaseStatus): string {
     );
   }
   if (s.signatures.length > 0) {
+    // Once each: the manifestation with its reason (a table beside it would repeat it without the reason).
     lines.push(
       '',
       'signatures:',
       ...s.signatures.map(
         (g) =>
-          `  ${formatManifestation(g)}${g.withdrawal ? ` - WITHDRAWN at ${g.withdrawal.at}: ${g.withdrawal.reason}` : ''}`,
-      ),
-    );
-    lines.push(
-      '',
-      table(
-        ['SIGNER', 'NAME', 'ROLE', 'DECISION', 'AT', 'MEANING'],
-        s.signatures.map((g) => [
-          g.signer,
-          g.printedName,
-          g.role,
-          g.withdrawal ? `${g.decision} (withdrawn)` : g.decision,
-          g.at,
-          g.meaning,
-        ]),
+          `  ${formatManifestation(g)}${g.withdrawal ? ` - WITHDRAWN at ${formatLocalAndUtc(g.withdrawal.at, g.timeZone)}: ${g.withdrawal.reason}` : ''}`,
       ),
     );
   }

@@ -22,7 +22,11 @@ async function signedRecord() {
   const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
   const candidate = { version: '2.1.0', artifact: { key: 'models/sepsis-alert/2.1.0.json', sha256: 'c'.repeat(64) } };
   const dossier = await evidence.putJson({ kind: 'vigil.dossier/v1', releaseId: 'rel-1', candidate });
-  const acts = recordActivities({ evidence, routes: { apply: async () => undefined, current: async () => null }, signer });
+  const acts = recordActivities({
+    evidence,
+    routes: { apply: async () => undefined, current: async () => null },
+    signer,
+  });
   const input = {
     releaseId: 'rel-1',
     signature: {

@@ -196,7 +196,7 @@ describe('docs/own-model.md, followed on the local stack serving the fixture mod
     const labels = ref.caseIds.map((id) => labelOf.get(id)!);
     const scoresOf = (file: string) => ref.models[file]!.scores;
     const expected = {
-      candidate: bruteForceAuc(scoresOf('gb-skl2onnx-zipmap.onnx'), labels),
+      candidate: bruteForceAuc(scoresOf('xgb-onnxmltools.onnx'), labels),
       incumbent: bruteForceAuc(scoresOf('lr-skl2onnx.onnx'), labels),
     };
     const overall = report.report.slices[0]!;

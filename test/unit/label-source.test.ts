@@ -25,15 +25,8 @@ import { judgeSnapshot } from '../../src/judging';
 import { readSplitKey } from '../../src/provenance/lineage-file';
 import { buildDatasetManifest } from '../../src/provenance/manifest-builder';
 import { dossierActivities } from '../../src/activities/dossier';
-import type { EvidencePort } from '../../src/contracts/ports';
+import { LocalEvidence } from '../../src/release-files/local-evidence';
 import type { EvidenceRef } from '../../src/domain';
-import {
-  canonicalBytes,
-  EvidenceConflictError,
-  EvidenceIntegrityError,
-  EvidenceNotFoundError,
-  sha256Hex,
-} from '../../src/evidence';
 
 const FIX = path.join(__dirname, '..', 'fixtures', 'provenance');
 const base = (): DatasetLineage =>
@@ -131,32 +124,9 @@ const routesServing = (production: string | null) => ({
 });
 
 /** Content-addressed and named objects in memory, with the store's typed errors (SNAPSHOT reads both). */
-class Memory implements EvidencePort {
-  readonly objects = new Map<string, Buffer>();
+class Memory extends LocalEvidence {
   json(ref: { key: string }): unknown {
     return JSON.parse(this.objects.get(ref.key)!.toString('utf8'));
-  }
-  async putJson(value: unknown): Promise<EvidenceRef> {
-    return this.putBytes(canonicalBytes(value), 'application/json');
-  }
-  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
-    const sha256 = sha256Hex(Buffer.from(bytes));
-    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  }
-  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
-    const bytes = canonicalBytes(value);
-    const existing = this.objects.get(key);
-    if (existing && !existing.equals(bytes))
-      throw new EvidenceConflictError(key, sha256Hex(existing), sha256Hex(bytes));
-    this.objects.set(key, bytes);
-    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
-  }
-  async getBytes(key: string, expected?: string): Promise<Uint8Array> {
-    const b = this.objects.get(key);
-    if (!b) throw new EvidenceNotFoundError(key);
-    if (expected && sha256Hex(b) !== expected) throw new EvidenceIntegrityError(key, expected, sha256Hex(b));
-    return b;
   }
 }
 

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { EvidencePort } from '../../src/contracts/ports';
+import { LocalEvidence } from '../../src/release-files/local-evidence';
 import { dossierActivities } from '../../src/activities/dossier';
 import { snapshotActivities } from '../../src/activities/snapshot';
 import { Ed25519Signer, PublicKeyVerifier, SLSA_PROVENANCE_V1, verifyAttestation } from '../../src/attestation';
@@ -13,9 +13,6 @@ import { demoManifestFiles } from '../../src/demo/manifests';
 import { DEMO_DIR, loadPolicyFile, seedDemo } from '../../src/demo/seed';
 import {
   canonicalBytes,
-  EvidenceConflictError,
-  EvidenceIntegrityError,
-  EvidenceNotFoundError,
   sha256Hex,
 } from '../../src/evidence';
 import { judgeSnapshot } from '../../src/judging';
@@ -23,31 +20,7 @@ import { FdaModelCardSchema } from '../../src/domain/fda-model-card';
 import { nestedRefs } from '../../src/audit/chain';
 import { parse as parseYaml } from 'yaml';
 
-class Memory implements EvidencePort {
-  readonly objects = new Map<string, Buffer>();
-  async putJson(value: unknown): Promise<EvidenceRef> {
-    return this.putBytes(canonicalBytes(value), 'application/json');
-  }
-  async putBytes(bytes: Uint8Array, mediaType: string): Promise<EvidenceRef> {
-    const sha256 = sha256Hex(Buffer.from(bytes));
-    this.objects.set(`sha256/${sha256}`, Buffer.from(bytes));
-    return { key: `sha256/${sha256}`, sha256, size: bytes.length, mediaType };
-  }
-  async putNamed(key: string, value: unknown): Promise<EvidenceRef> {
-    const bytes = canonicalBytes(value);
-    const existing = this.objects.get(key);
-    if (existing && !existing.equals(bytes))
-      throw new EvidenceConflictError(key, sha256Hex(existing), sha256Hex(bytes));
-    this.objects.set(key, bytes);
-    return { key, sha256: sha256Hex(bytes), size: bytes.length, mediaType: 'application/json' };
-  }
-  async getBytes(key: string, expected?: string): Promise<Uint8Array> {
-    const b = this.objects.get(key);
-    if (!b) throw new EvidenceNotFoundError(key);
-    if (expected && sha256Hex(b) !== expected) throw new EvidenceIntegrityError(key, expected, sha256Hex(b));
-    return b;
-  }
-}
+class Memory extends LocalEvidence {}
 
 const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
 const verifier = new PublicKeyVerifier(signer.publicKey());

@@ -11,10 +11,7 @@ import { Ed25519Signer, PublicKeyVerifier, SLSA_PROVENANCE_V1, verifyAttestation
 import { ReleaseRequestSchema, type EvidenceRef, type ReleaseRequest } from '../../src/domain';
 import { demoManifestFiles } from '../../src/demo/manifests';
 import { DEMO_DIR, loadPolicyFile, seedDemo } from '../../src/demo/seed';
-import {
-  canonicalBytes,
-  sha256Hex,
-} from '../../src/evidence';
+import { canonicalBytes, sha256Hex } from '../../src/evidence';
 import { judgeSnapshot } from '../../src/judging';
 import { FdaModelCardSchema } from '../../src/domain/fda-model-card';
 import { nestedRefs } from '../../src/audit/chain';

@@ -50,18 +50,40 @@ export async function startTemporal(opts: StartTemporalOptions): Promise<Tempora
   }
 
   const started = Date.now();
-  const proc = spawnManaged({
-    name: 'temporal',
-    command: path.join(opts.binDir, 'temporal'),
-    args,
-    logFile: path.join(opts.stateDir, 'temporal.log'),
-    log: opts.log,
-  });
-  await waitUntilReady(proc, () => isServing(address, opts.port), opts.readyTimeoutMs ?? 60_000, 100);
+  const proc = await spawnUntilServing(opts, args, address);
   const uiUrl = opts.headless ? undefined : `http://127.0.0.1:${opts.uiPort ?? opts.port + 1000}`;
   opts.log.info({ address, uiUrl, pid: proc.pid, startMs: Date.now() - started }, 'temporal dev server ready');
   return { address, uiUrl, process: proc, stop: () => proc.stop() };
 }
+
+/**
+ * The dev server binds internal ports (history, matching, worker services, membership) of its own choosing; one
+ * of them can be taken between its check and its bind by anything starting beside it, and it then panics with
+ * "address already in use". That start is tried again (it picks new ones); any other failure is final.
+ */
+async function spawnUntilServing(opts: StartTemporalOptions, args: string[], address: string): Promise<ManagedProcess> {
+  const logFile = path.join(opts.stateDir, 'temporal.log');
+  for (let attempt = 1; ; attempt++) {
+    const proc = spawnManaged({
+      name: 'temporal',
+      command: path.join(opts.binDir, 'temporal'),
+      args,
+      logFile,
+      log: opts.log,
+    });
+    try {
+      await waitUntilReady(proc, () => isServing(address, opts.port), opts.readyTimeoutMs ?? 60_000, 100);
+      return proc;
+    } catch (e) {
+      const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      if (attempt >= PORT_RACE_ATTEMPTS || !/address already in use/.test(log)) throw e;
+      opts.log.warn({ attempt }, 'temporal lost a port race for an internal port; starting it again');
+      fs.renameSync(logFile, `${logFile}.${attempt}`);
+    }
+  }
+}
+
+const PORT_RACE_ATTEMPTS = 3;
 
 /** gRPC health check of the frontend: the same thing `temporal operator cluster health` asks. */
 async function isServing(address: string, port: number): Promise<boolean> {

@@ -110,12 +110,12 @@ export async function reauthenticate(
 ): Promise<Identity> {
   const addr = deps.clientAddress ?? (() => 'unknown');
   // Only failed checks count towards the address limit: a person signing many releases is not guessing.
-  if (!deps.throttle.underLimit(addr(c))) {
+  if (!(await deps.throttle.underLimit(addr(c)))) {
     void audit('login.rate_limited', user);
     c.header('Retry-After', '300');
     throw new ApiError(429, 'too many sign-in attempts from your address; wait a few minutes and try again');
   }
-  const lockedMs = deps.throttle.lockedFor(user);
+  const lockedMs = await deps.throttle.lockedFor(user);
   if (lockedMs > 0) {
     void audit('login.locked', user);
     c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
@@ -126,8 +126,8 @@ export async function reauthenticate(
   }
   const identity = await deps.identities.authenticate(user, password);
   if (!identity) {
-    deps.throttle.countAttempt(addr(c));
-    const locked = deps.throttle.fail(user);
+    await deps.throttle.countAttempt(addr(c));
+    const locked = await deps.throttle.fail(user);
     void audit('reauth.failure', user, { locked });
     throw new ApiError(
       401,
@@ -136,7 +136,7 @@ export async function reauthenticate(
         : 'unknown user id or wrong password: the signature was not submitted',
     );
   }
-  deps.throttle.succeed(user);
+  await deps.throttle.succeed(user);
   void audit('reauth.success', identity.id);
   return identity;
 }

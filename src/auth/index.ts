@@ -12,6 +12,13 @@ export {
   type UserRole,
 } from './users';
 export { DEFAULT_SIGNATURE_MEANINGS, meaningRefusal, meaningsFor } from './meanings';
-export { SessionStore, DEFAULT_SESSION, tokensEqual, type Session, type SessionOptions } from './sessions';
-export { LoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './throttle';
+export {
+  MemorySessionStore,
+  DEFAULT_SESSION,
+  tokensEqual,
+  type Session,
+  type SessionOptions,
+  type SessionStore,
+} from './sessions';
+export { MemoryLoginThrottle, DEFAULT_THROTTLE, type LoginThrottle, type ThrottleOptions } from './throttle';
 export { JsonLinesAuditLog, MemoryAuditLog, type AuthAuditLog, type AuthEvent, type AuthEventType } from './audit';

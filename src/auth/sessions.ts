@@ -18,10 +18,19 @@ export interface SessionOptions {
 export const DEFAULT_SESSION: SessionOptions = { idleMs: 30 * 60_000, absoluteMs: 8 * 3600_000 };
 
 /**
- * Server-side sessions in memory: the cookie holds only a random 256-bit id. A new id at every login (no
- * fixation); idle and absolute expiry. An API restart logs everyone out, which is acceptable for sign-off.
+ * Server-side sessions: the cookie holds only a random 256-bit id. A new id at every login (no fixation); idle
+ * and absolute expiry. Async because API replicas keep them in a shared database (PgSessionStore); a single
+ * process may keep them in memory (MemorySessionStore).
  */
-export class SessionStore {
+export interface SessionStore {
+  create(identity: Identity): Promise<Session>;
+  /** The live session for this id (touching it), or null; `expired` tells a timed-out session from none. */
+  get(id: string | undefined): Promise<{ session: Session | null; expired: boolean }>;
+  destroy(id: string): Promise<void>;
+}
+
+/** Sessions in this process's memory: the single-process default. An API restart logs everyone out. */
+export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, Session>();
 
   constructor(
@@ -29,33 +38,42 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(identity: Identity): Session {
-    const t = this.now();
-    const s: Session = { id: token(), userId: identity.id, csrfToken: token(), createdAt: t, lastSeenAt: t };
+  create(identity: Identity): Promise<Session> {
+    const s = newSession(identity, this.now());
     this.sessions.set(s.id, s);
-    return s;
+    return Promise.resolve({ ...s });
   }
 
-  /** The live session for this id (touching it), or null; `expired` tells a timed-out session from none. */
-  get(id: string | undefined): { session: Session | null; expired: boolean } {
-    if (!id) return { session: null, expired: false };
+  get(id: string | undefined): Promise<{ session: Session | null; expired: boolean }> {
+    if (!id) return Promise.resolve({ session: null, expired: false });
     const s = this.sessions.get(id);
-    if (!s) return { session: null, expired: false };
+    if (!s) return Promise.resolve({ session: null, expired: false });
     const t = this.now();
-    if (t - s.lastSeenAt > this.opts.idleMs || t - s.createdAt > this.opts.absoluteMs) {
+    if (isExpired(s, t, this.opts)) {
       this.sessions.delete(id);
-      return { session: null, expired: true };
+      return Promise.resolve({ session: null, expired: true });
     }
     s.lastSeenAt = t;
-    return { session: s, expired: false };
+    return Promise.resolve({ session: { ...s }, expired: false });
   }
 
-  destroy(id: string): void {
+  destroy(id: string): Promise<void> {
     this.sessions.delete(id);
+    return Promise.resolve();
   }
 }
 
-const token = (): string => crypto.randomBytes(32).toString('base64url');
+/** A fresh session for `identity` at time `t`: new random id and CSRF token. */
+export function newSession(identity: Identity, t: number): Session {
+  return { id: randomToken(), userId: identity.id, csrfToken: randomToken(), createdAt: t, lastSeenAt: t };
+}
+
+/** Idle or past the absolute limit at time `t`. */
+export function isExpired(s: Pick<Session, 'createdAt' | 'lastSeenAt'>, t: number, opts: SessionOptions): boolean {
+  return t - s.lastSeenAt > opts.idleMs || t - s.createdAt > opts.absoluteMs;
+}
+
+const randomToken = (): string => crypto.randomBytes(32).toString('base64url');
 
 /** Constant-time string comparison for tokens. */
 export function tokensEqual(a: string | undefined, b: string): boolean {

@@ -1,5 +1,5 @@
 /**
- * Login throttling, in memory (one API process):
+ * Login throttling:
  * - per account: `maxFailures` consecutive failed password checks (login or signing re-authentication) lock
  *   the account for `lockoutMs`; while locked the password is not even checked, so guessing stops;
  * - per client address: at most `maxAttemptsPerWindow` login attempts per `windowMs`, whatever the account; a
@@ -19,7 +19,27 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
   windowMs: 5 * 60_000,
 };
 
-export class LoginThrottle {
+/**
+ * The counters behind the limits above. Async because API replicas share them in a database (PgLoginThrottle):
+ * otherwise an attacker gets five guesses per replica. Each method is one atomic step.
+ */
+export interface LoginThrottle {
+  /** Milliseconds until the account may try again, or 0. */
+  lockedFor(user: string): Promise<number>;
+  /** Counts one attempt from `ip`; false when over the limit (the attempt is refused without a check). */
+  allowAttempt(ip: string): Promise<boolean>;
+  /** Whether `ip` may try now, counting nothing: a signature's password check counts only when it fails. */
+  underLimit(ip: string): Promise<boolean>;
+  /** Counts one attempt from `ip` towards its limit. */
+  countAttempt(ip: string): Promise<void>;
+  /** Counts one failed password check; true when this failure locked the account. */
+  fail(user: string): Promise<boolean>;
+  /** A correct password: the account's failure count starts again. */
+  succeed(user: string): Promise<void>;
+}
+
+/** The counters in this process's memory: the single-process default. */
+export class MemoryLoginThrottle implements LoginThrottle {
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private readonly attempts = new Map<string, number[]>();
 
@@ -28,36 +48,27 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Milliseconds until the account may try again, or 0. */
-  lockedFor(user: string): number {
+  lockedFor(user: string): Promise<number> {
     const f = this.failures.get(user);
-    return f ? Math.max(0, f.lockedUntil - this.now()) : 0;
+    return Promise.resolve(f ? Math.max(0, f.lockedUntil - this.now()) : 0);
   }
 
-  /** Counts one attempt from `ip`; false when over the limit (the attempt is refused without a check). */
-  allowAttempt(ip: string): boolean {
-    if (!this.underLimit(ip)) return false;
-    this.countAttempt(ip);
-    return true;
+  allowAttempt(ip: string): Promise<boolean> {
+    if (!this.isUnderLimit(ip)) return Promise.resolve(false);
+    this.count(ip);
+    return Promise.resolve(true);
   }
 
-  /** Whether `ip` may try now, counting nothing: a signature's password check counts only when it fails. */
-  underLimit(ip: string): boolean {
-    const t = this.now();
-    const recent = (this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs);
-    this.attempts.set(ip, recent);
-    return recent.length < this.opts.maxAttemptsPerWindow;
+  underLimit(ip: string): Promise<boolean> {
+    return Promise.resolve(this.isUnderLimit(ip));
   }
 
-  /** Counts one attempt from `ip` towards its limit. */
-  countAttempt(ip: string): void {
-    const t = this.now();
-    this.attempts.set(ip, [...(this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs), t]);
-    if (this.attempts.size > 10_000) this.prune(t);
+  countAttempt(ip: string): Promise<void> {
+    this.count(ip);
+    return Promise.resolve();
   }
 
-  /** Returns true when this failure locked the account. */
-  fail(user: string): boolean {
+  fail(user: string): Promise<boolean> {
     const f = this.failures.get(user) ?? { count: 0, lockedUntil: 0 };
     f.count += 1;
     const locks = f.count >= this.opts.maxFailures;
@@ -66,11 +77,25 @@ export class LoginThrottle {
       f.count = 0;
     }
     this.failures.set(user, f);
-    return locks;
+    return Promise.resolve(locks);
   }
 
-  succeed(user: string): void {
+  succeed(user: string): Promise<void> {
     this.failures.delete(user);
+    return Promise.resolve();
+  }
+
+  private isUnderLimit(ip: string): boolean {
+    const t = this.now();
+    const recent = (this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs);
+    this.attempts.set(ip, recent);
+    return recent.length < this.opts.maxAttemptsPerWindow;
+  }
+
+  private count(ip: string): void {
+    const t = this.now();
+    this.attempts.set(ip, [...(this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs), t]);
+    if (this.attempts.size > 10_000) this.prune(t);
   }
 
   private prune(t: number): void {

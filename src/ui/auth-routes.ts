@@ -20,7 +20,7 @@ export function registerAuthRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit): v
     const session = c.get('session');
     if (!session) return c.redirect('/ui/login', 303);
     if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
-    deps.sessions.destroy(session.id);
+    await deps.sessions.destroy(session.id);
     deleteCookie(c, kit.cookieName, { path: '/', secure: deps.secureCookies });
     void kit.audit(c, 'logout', session.userId);
     return c.redirect('/ui/login', 303);
@@ -34,12 +34,12 @@ async function login(c: Context<UiEnv>, deps: UiDeps, kit: UiKit): Promise<Respo
   const next = safeNext(str(form.next));
   const page = (error: string, status: ContentfulStatusCode) =>
     c.html(loginPage({ error, next, username, usersConfigured: deps.usersConfigured }), status);
-  if (!deps.throttle.allowAttempt(kit.addr(c))) {
+  if (!(await deps.throttle.allowAttempt(kit.addr(c)))) {
     void kit.audit(c, 'login.rate_limited', username || null);
     c.header('Retry-After', '300');
     return page('Too many sign-in attempts from your address. Wait a few minutes and try again.', 429);
   }
-  const lockedMs = deps.throttle.lockedFor(username);
+  const lockedMs = await deps.throttle.lockedFor(username);
   if (lockedMs > 0) {
     void kit.audit(c, 'login.locked', username || null);
     c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
@@ -50,7 +50,7 @@ async function login(c: Context<UiEnv>, deps: UiDeps, kit: UiKit): Promise<Respo
   }
   const identity = username && password ? await deps.identities.authenticate(username, password) : null;
   if (!identity) {
-    const locked = deps.throttle.fail(username);
+    const locked = await deps.throttle.fail(username);
     void kit.audit(c, 'login.failure', username || null, { locked });
     return page(
       locked
@@ -59,10 +59,10 @@ async function login(c: Context<UiEnv>, deps: UiDeps, kit: UiKit): Promise<Respo
       401,
     );
   }
-  deps.throttle.succeed(username);
+  await deps.throttle.succeed(username);
   const old = c.get('session');
-  if (old) deps.sessions.destroy(old.id);
-  const session = deps.sessions.create(identity);
+  if (old) await deps.sessions.destroy(old.id);
+  const session = await deps.sessions.create(identity);
   setCookie(c, kit.cookieName, session.id, {
     httpOnly: true,
     sameSite: 'Strict',

@@ -21,10 +21,10 @@ export function registerUiMiddleware(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit):
   });
 
   ui.use('*', async (c, next) => {
-    const { session, expired } = deps.sessions.get(getCookie(c, kit.cookieName));
+    const { session, expired } = await deps.sessions.get(getCookie(c, kit.cookieName));
     if (expired) void kit.audit(c, 'session.expired', null);
     const user = session ? deps.identities.lookup(session.userId) : null;
-    if (session && !user) deps.sessions.destroy(session.id);
+    if (session && !user) await deps.sessions.destroy(session.id);
     c.set('session', user ? session : null);
     c.set('user', user);
     await next();

@@ -109,7 +109,7 @@ async function reauthenticate(
   releaseId: string,
   password: string,
 ): Promise<Identity | Refusal> {
-  const lockedMs = deps.throttle.lockedFor(user.id);
+  const lockedMs = await deps.throttle.lockedFor(user.id);
   if (lockedMs > 0) {
     void kit.audit(c, 'login.locked', user.id, { releaseId });
     c.header('Retry-After', String(Math.ceil(lockedMs / 1000)));
@@ -120,7 +120,7 @@ async function reauthenticate(
   }
   const again = await deps.identities.authenticate(user.id, password);
   if (!again) {
-    const locked = deps.throttle.fail(user.id);
+    const locked = await deps.throttle.fail(user.id);
     void kit.audit(c, 'reauth.failure', user.id, { releaseId, locked });
     return {
       status: 401,
@@ -129,7 +129,7 @@ async function reauthenticate(
         : 'wrong password: the signature was not submitted',
     };
   }
-  deps.throttle.succeed(user.id);
+  await deps.throttle.succeed(user.id);
   void kit.audit(c, 'reauth.success', user.id, { releaseId });
   return again;
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
-import { FileIdentityProvider, JsonLinesAuditLog, LoginThrottle, NO_USERS, SessionStore } from '../auth';
+import { FileIdentityProvider, JsonLinesAuditLog, MemoryLoginThrottle, MemorySessionStore, NO_USERS } from '../auth';
 import type { VigilConfig } from '../config';
 import { CHROMIUM_PATH } from '../dossier/export';
 import type { UiDeps } from './deps';
@@ -20,8 +20,8 @@ export function uiDepsFromConfig(
     ...parts,
     identities,
     usersConfigured: config.auth.usersFile !== undefined,
-    sessions: parts.sessions ?? new SessionStore(),
-    throttle: parts.throttle ?? new LoginThrottle(),
+    sessions: parts.sessions ?? new MemorySessionStore(),
+    throttle: parts.throttle ?? new MemoryLoginThrottle(),
     audit: parts.audit ?? new JsonLinesAuditLog(config.auth.auditLog),
     verifiers: [new PublicKeyVerifier(key)],
     systemKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),

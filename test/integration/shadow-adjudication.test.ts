@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DisagreementSample } from '../../src/activities/shadow';
 import { createApp } from '../../src/api';
-import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, SessionStore } from '../../src/auth';
+import {
+  FileIdentityProvider,
+  hashPassword,
+  MemoryLoginThrottle,
+  MemoryAuditLog,
+  MemorySessionStore,
+} from '../../src/auth';
 import type { AuditReport } from '../../src/audit';
 import { run as cli } from '../../src/cli/program';
 import type { ReleaseStatus, ShadowMeasurement } from '../../src/domain';
@@ -73,8 +79,8 @@ async function appUnderTest() {
     evidence: h.evidence,
     identities,
     usersConfigured: true,
-    sessions: new SessionStore(),
-    throttle: new LoginThrottle(),
+    sessions: new MemorySessionStore(),
+    throttle: new MemoryLoginThrottle(),
     audit: new MemoryAuditLog(),
     verifiers: [],
     systemKeyPem: null,

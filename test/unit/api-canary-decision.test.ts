@@ -8,7 +8,13 @@ import crypto from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { createApp } from '../../src/api';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
-import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, SessionStore } from '../../src/auth';
+import {
+  FileIdentityProvider,
+  hashPassword,
+  MemoryLoginThrottle,
+  MemoryAuditLog,
+  MemorySessionStore,
+} from '../../src/auth';
 import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from './ui-fakes';
@@ -50,8 +56,8 @@ async function setup() {
     evidence,
     identities,
     usersConfigured: true,
-    sessions: new SessionStore(),
-    throttle: new LoginThrottle(),
+    sessions: new MemorySessionStore(),
+    throttle: new MemoryLoginThrottle(),
     audit,
     verifiers: [new PublicKeyVerifier(signer.publicKey())],
     systemKeyPem: null,

@@ -11,10 +11,10 @@ import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
 import {
   FileIdentityProvider,
   hashPassword,
-  LoginThrottle,
+  MemoryLoginThrottle,
   MemoryAuditLog,
   NO_USERS,
-  SessionStore,
+  MemorySessionStore,
 } from '../../src/auth';
 import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
@@ -72,7 +72,7 @@ async function setup(opts: { usersConfigured?: boolean } = {}) {
   const temporal = new FakeTemporal();
   const evidence = new MemoryEvidence();
   const audit = new MemoryAuditLog();
-  const throttle = new LoginThrottle();
+  const throttle = new MemoryLoginThrottle();
   const release = temporal.add(new FakeRelease('sepsis-alert-abc-1', evidence, signer));
   await release.toAwaitingApproval();
   const configured = opts.usersConfigured ?? true;
@@ -81,7 +81,7 @@ async function setup(opts: { usersConfigured?: boolean } = {}) {
     evidence,
     identities: configured ? identities : NO_USERS,
     usersConfigured: configured,
-    sessions: new SessionStore(),
+    sessions: new MemorySessionStore(),
     throttle,
     audit,
     verifiers: [new PublicKeyVerifier(signer.publicKey())],

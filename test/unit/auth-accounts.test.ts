@@ -7,7 +7,7 @@ import {
   FileIdentityProvider,
   hashPassword,
   JsonLinesAuditLog,
-  SessionStore,
+  MemorySessionStore,
   UsersFileError,
   verifyPassword,
 } from '../../src/auth';
@@ -78,19 +78,20 @@ describe('users file', () => {
 describe('sessions', () => {
   const who = { id: 'dana.qa', name: 'Dana', roles: ['qa' as const] };
 
-  it('issue random ids and CSRF tokens, expire when idle and at the absolute limit', () => {
+  it('issue random ids and CSRF tokens, expire when idle and at the absolute limit', async () => {
     let now = 0;
-    const store = new SessionStore({ idleMs: 1000, absoluteMs: 5000 }, () => now);
-    const a = store.create(who);
-    const b = store.create(who);
+    const store = new MemorySessionStore({ idleMs: 1000, absoluteMs: 5000 }, () => now);
+    const a = await store.create(who);
+    const b = await store.create(who);
     assert.notEqual(a.id, b.id);
     assert.notEqual(a.csrfToken, a.id);
     assert.match(a.id, /^[A-Za-z0-9_-]{43}$/);
-    for (now = 900; now <= 4500; now += 900) assert.equal(store.get(a.id).session?.id, a.id, 'activity keeps it alive');
+    for (now = 900; now <= 4500; now += 900)
+      assert.equal((await store.get(a.id)).session?.id, a.id, 'activity keeps it alive');
     now = 5001;
-    assert.deepEqual(store.get(a.id), { session: null, expired: true });
-    assert.deepEqual(store.get(b.id), { session: null, expired: true });
-    assert.deepEqual(store.get('forged'), { session: null, expired: false });
+    assert.deepEqual(await store.get(a.id), { session: null, expired: true });
+    assert.deepEqual(await store.get(b.id), { session: null, expired: true });
+    assert.deepEqual(await store.get('forged'), { session: null, expired: false });
   });
 });
 

@@ -4,7 +4,13 @@ import crypto from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { createApp } from '../../src/api';
 import { Ed25519Signer } from '../../src/attestation';
-import { FileIdentityProvider, hashPassword, LoginThrottle, MemoryAuditLog, SessionStore } from '../../src/auth';
+import {
+  FileIdentityProvider,
+  hashPassword,
+  MemoryLoginThrottle,
+  MemoryAuditLog,
+  MemorySessionStore,
+} from '../../src/auth';
 import { createLogger } from '../../src/logging/logger';
 import { PublicKeyVerifier } from '../../src/attestation';
 import type { UiDeps } from '../../src/ui';
@@ -58,7 +64,7 @@ before(async () => {
   });
 });
 
-async function setup(opts: { secureCookies?: boolean; throttle?: LoginThrottle } = {}) {
+async function setup(opts: { secureCookies?: boolean; throttle?: MemoryLoginThrottle } = {}) {
   const temporal = new FakeTemporal();
   const evidence = new MemoryEvidence();
   const audit = new MemoryAuditLog();
@@ -70,8 +76,8 @@ async function setup(opts: { secureCookies?: boolean; throttle?: LoginThrottle }
     evidence,
     identities,
     usersConfigured: true,
-    sessions: new SessionStore(),
-    throttle: opts.throttle ?? new LoginThrottle(),
+    sessions: new MemorySessionStore(),
+    throttle: opts.throttle ?? new MemoryLoginThrottle(),
     audit,
     verifiers: [new PublicKeyVerifier(signer.publicKey())],
     systemKeyPem: signer.publicKey().export({ type: 'spki', format: 'pem' }).toString(),
@@ -210,7 +216,7 @@ describe('sessions and login', () => {
 
   it('unlocks after the lockout period', async () => {
     let now = 1_000_000;
-    const throttle = new LoginThrottle(
+    const throttle = new MemoryLoginThrottle(
       { maxFailures: 2, lockoutMs: 60_000, maxAttemptsPerWindow: 100, windowMs: 60_000 },
       () => now,
     );
@@ -223,7 +229,7 @@ describe('sessions and login', () => {
   });
 
   it('rate-limits login attempts per client address, across accounts', async () => {
-    const throttle = new LoginThrottle({
+    const throttle = new MemoryLoginThrottle({
       maxFailures: 100,
       lockoutMs: 60_000,
       maxAttemptsPerWindow: 3,

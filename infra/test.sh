@@ -28,6 +28,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "test: WARNING: chromium is missing and this is not root; the browser tests (test/e2e) will fail" >&2
   fi
 fi
+# PostgreSQL server binaries (Debian's package) for the shared-state and topology tests, which start their own servers.
+bash infra/install-postgres.sh || echo "test: WARNING: no PostgreSQL server binaries; the PostgreSQL tests will fail" >&2
 
 shopt -s nullglob
 files=(test/unit/*.test.ts test/workflow/*.test.ts test/replay/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)

@@ -129,7 +129,8 @@ export function joinPredictions(
   const extra: string[] = [];
   let extraCount = 0;
   for (let p = 0; p < file.ids.size; p++) {
-    const id = file.ids.findIn(index, p);
+    // a file in the table's row order (the usual export) joins by one comparison per row, without hashing
+    const id = p < index.size && file.ids.sameAs(p, index, p) ? p : file.ids.findIn(index, p);
     if (id >= 0) {
       scoreOf[id] = file.scores[p]!;
       seen[id] = 1;

@@ -23,7 +23,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY infra/compose-setup.cjs ./infra/compose-setup.cjs
-# Files stay root-owned and read-only to the service user; state lives in S3 and Temporal.
+# Files stay root-owned and read-only to the service user; state lives in S3, Temporal and PostgreSQL. The mount
+# points of docker-compose.yml's volumes (signing key, per-replica state, gateway WAL) belong to it, so a new named
+# volume starts owned by it too.
+RUN mkdir -p /var/lib/vigil/keys /var/lib/vigil/state /var/lib/vigil/wal \
+ && chown -R node:node /var/lib/vigil && chmod 700 /var/lib/vigil/keys
 USER node
 ENV VIGIL_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js
 CMD ["node", "dist/workers/main.js"]

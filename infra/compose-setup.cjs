@@ -1,7 +1,9 @@
-// One-shot setup for docker-compose (service `vigil-setup`), run in the vigil image:
+// One-shot setup for docker-compose (service `setup`), run in the vigil image:
 //   node infra/compose-setup.cjs
 // 1. registers Vigil's search attributes (Keyword) in the Temporal namespace;
-// 2. creates the evidence bucket with Object Lock (or checks an existing one has it).
+// 2. creates the evidence bucket with Object Lock (or checks an existing one has it) and its deny policy;
+// 3. makes the system signing key (DSSE on signature records) in VIGIL_SIGNING_KEY_DIR, the volume every worker
+//    and API replica mounts, so they all sign and verify with one key.
 // Idempotent, so it runs on every `docker compose up`.
 //
 // Plain CommonJS over the compiled dist/ because src/ has no setup entry point yet and the runtime
@@ -13,6 +15,7 @@
 'use strict';
 
 const { Connection } = require('@temporalio/client');
+const { loadOrCreateDevKey } = require('../dist/attestation/dev-key');
 const { loadConfig } = require('../dist/config');
 const { SEARCH_ATTRIBUTE_NAMES } = require('../dist/domain/messages');
 const { createS3Client } = require('../dist/evidence/s3-client');
@@ -59,6 +62,9 @@ async function main() {
     s3.destroy();
   }
   log.info({ bucket: config.s3.bucket, retention: config.retention }, 'evidence bucket ready (Object Lock)');
+
+  const key = loadOrCreateDevKey(config.signingKeyDir);
+  log.info({ file: key.file, created: key.created }, 'signing key ready');
 }
 
 main().catch((err) => {

@@ -1,35 +1,39 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
-import { parse } from 'yaml';
+import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config';
+import { READER_ACTIONS, WORKER_ACTIONS } from '../../src/stack/seaweed';
+import {
+  argv,
+  compose,
+  containerEnv,
+  envFiles,
+  makeSecrets,
+  mounts,
+  readRepo,
+  REPO,
+  vigilServices,
+  type ComposeService,
+} from '../support/compose-file';
 
 /**
  * docker-compose.yml and the Dockerfile cannot be run here (no Docker engine), so this checks what
  * breaks them silently: entry points that the build does not produce, env vars the app ignores,
  * credentials that do not match the S3 identities, floating image tags, missing files.
  */
-const root = path.resolve(__dirname, '../..');
-const read = (rel: string): string => fs.readFileSync(path.join(root, rel), 'utf8');
+const root = REPO;
+const read = readRepo;
 const exists = (rel: string): boolean => fs.existsSync(path.join(root, rel));
 
-interface Service {
-  image?: string;
-  build?: string | { context?: string; dockerfile?: string; target?: string };
-  command?: string | string[];
-  entrypoint?: string | string[];
-  environment?: Record<string, string | number | boolean | null> | string[];
-  depends_on?: string[] | Record<string, { condition?: string }>;
-  healthcheck?: { test?: string | string[]; disable?: boolean };
-  ports?: Array<string | { published?: string | number; target?: number; host_ip?: string }>;
-  volumes?: Array<string | { source?: string; target?: string; type?: string }>;
-}
-
-const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const vigilServices = Object.entries(services).filter(([name]) => name.startsWith('vigil-'));
+const vigil = vigilServices();
 const dockerfile = read('Dockerfile');
+let secretsDir = '';
+before(() => {
+  secretsDir = makeSecrets();
+});
+after(() => fs.rmSync(secretsDir, { recursive: true, force: true }));
 
 /** Dockerfile instructions with line continuations joined. */
 const instructions = dockerfile
@@ -52,30 +56,8 @@ const workdir =
     .map((l) => l.split(/\s+/)[1]!)
     .pop() ?? '/';
 
-function env(service: Service): Record<string, string> {
-  const raw = service.environment ?? {};
-  const pairs = Array.isArray(raw)
-    ? raw.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const)
-    : Object.entries(raw).map(([k, v]) => [k, v === null ? '' : String(v)] as const);
-  return Object.fromEntries(pairs);
-}
-
-/** Compose interpolation as the operator would see it: defaults applied, required values supplied. */
-function interpolate(value: string): string {
-  return value.replace(/\$\{(\w+)(?::?([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
-    if (op === '-') return arg ?? '';
-    if (op === '?') return `operator-supplied-${name.toLowerCase()}-value`;
-    throw new Error(`\${${name}} has neither a default nor a required marker`);
-  });
-}
-
-function argv(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : value.split(/\s+/).filter(Boolean);
-}
-
 /** The script a vigil service runs: the image's CMD unless the service overrides it. */
-function scriptOf(service: Service): string {
+function scriptOf(service: ComposeService): string {
   const cmd = [...argv(service.entrypoint), ...argv(service.command)];
   const fromImage = instructions.filter((l) => /^CMD\s/i.test(l)).pop();
   const args = cmd.length > 0 ? cmd : (JSON.parse(fromImage!.replace(/^CMD\s+/i, '')) as string[]);
@@ -102,17 +84,28 @@ function copiedIntoImage(rel: string): boolean {
 
 const configSource = read('src/config.ts');
 const knownVars = new Set([...configSource.matchAll(/\b(VIGIL_[A-Z0-9_]+)\s*:/g)].map((m) => m[1]!));
+/**
+ * Set by compose (and by src/topology/spec.ts) before src/config.ts reads it: the API's shared-state database,
+ * being added beside this change (#20 item 2). A name drops out of this set by itself once config.ts knows it;
+ * until then loadConfig ignores it, which the report of this change names.
+ */
+const ANNOUNCED = new Set(['VIGIL_STATE_DATABASE_URL'].filter((k) => !knownVars.has(k)));
 
 describe('docker-compose.yml', () => {
-  it('has the production-shaped topology', () => {
+  it('has the production topology: two workers, two API replicas behind nginx, two gateways', () => {
     for (const name of [
-      'postgresql',
+      'postgres',
       'temporal',
       'temporal-ui',
       'seaweedfs',
-      'vigil-setup',
-      'vigil-worker',
-      'vigil-api',
+      'setup',
+      'worker-1',
+      'worker-2',
+      'api-1',
+      'api-2',
+      'gateway-1',
+      'gateway-2',
+      'nginx',
     ]) {
       assert.ok(services[name], `service ${name} is missing`);
     }
@@ -129,14 +122,16 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('builds every vigil service from the Dockerfile', () => {
-    assert.ok(vigilServices.length >= 3);
-    for (const [name, svc] of vigilServices) {
+  it('builds every vigil service from the Dockerfile, tagged with the package version', () => {
+    assert.ok(vigil.length >= 7);
+    const version = (JSON.parse(read('package.json')) as { version: string }).version;
+    for (const [name, svc] of vigil) {
       const build = typeof svc.build === 'string' ? { context: svc.build } : svc.build;
       assert.ok(build, `${name} has no build`);
       assert.equal(path.resolve(root, build.context ?? '.'), root, `${name}: build context is not the repo root`);
       assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile', `${name}: unexpected Dockerfile`);
       assert.equal(build.target, undefined, `${name}: must run the runtime stage`);
+      assert.equal(svc.image, `vigil:${version}`, `${name}: image tag is not the package version`);
     }
   });
 
@@ -151,7 +146,7 @@ describe('docker-compose.yml', () => {
     assert.ok(copiedIntoImage('src'), 'the Dockerfile does not COPY src/');
     assert.match(dockerfile, /npm run build/, 'the Dockerfile does not run the build');
 
-    for (const [name, svc] of vigilServices) {
+    for (const [name, svc] of vigil) {
       const script = scriptOf(svc);
       if (script.startsWith('dist/')) {
         const source = `src/${script.slice('dist/'.length).replace(/\.js$/, '.ts')}`;
@@ -166,7 +161,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('infra scripts require only dist modules that src/ builds, and only names those modules export', async () => {
-    for (const [, svc] of vigilServices) {
+    for (const [, svc] of vigil) {
       const script = scriptOf(svc);
       if (!script.startsWith('infra/')) continue;
       const requires = [...read(script).matchAll(/const\s*\{([^}]*)\}\s*=\s*require\('\.\.\/dist\/([^']+)'\)/g)];
@@ -189,11 +184,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('sets only env vars src/config.ts knows, with values loadConfig accepts', () => {
+  it('sets only env vars src/config.ts knows (env files included), with values loadConfig accepts', () => {
     assert.ok(knownVars.size >= 10, 'could not read the VIGIL_* names from src/config.ts');
-    for (const [name, svc] of vigilServices) {
-      const vars = Object.fromEntries(Object.entries(env(svc)).map(([k, v]) => [k, interpolate(v)]));
-      const unknown = Object.keys(vars).filter((k) => !knownVars.has(k));
+    for (const [name, svc] of vigil) {
+      const vars = containerEnv(svc, secretsDir);
+      const unknown = Object.keys(vars).filter((k) => !knownVars.has(k) && !ANNOUNCED.has(k));
       assert.deepEqual(unknown, [], `${name} sets env vars the app ignores`);
       assert.doesNotThrow(() => loadConfig(vars), `${name}: loadConfig rejects its environment`);
     }
@@ -205,36 +200,32 @@ describe('docker-compose.yml', () => {
   });
 
   it('keeps evidence under COMPLIANCE retention for years', () => {
-    for (const name of ['vigil-worker', 'vigil-api']) {
-      const config = loadConfig(
-        Object.fromEntries(Object.entries(env(services[name]!)).map(([k, v]) => [k, interpolate(v)])),
-      );
+    for (const [name, svc] of vigil) {
+      const config = loadConfig(containerEnv(svc, secretsDir));
       assert.equal(config.retention?.mode, 'COMPLIANCE', name);
       assert.ok(config.retention.days >= 365 * 6, `${name}: retention of ${config.retention.days} days is too short`);
     }
   });
 
-  it('points the worker at the workflow bundle the Dockerfile builds', () => {
-    const bundle = env(services['vigil-worker']!).VIGIL_WORKFLOW_BUNDLE;
-    assert.ok(bundle, 'vigil-worker does not use a pre-built workflow bundle');
-    const rel = path.posix.relative(workdir, bundle);
-    assert.match(dockerfile, new RegExp(`tsx infra/bundle-workflows\\.ts ${rel.replace(/\./g, '\\.')}\\b`));
+  it('points every worker at the workflow bundle the Dockerfile builds', () => {
+    for (const name of ['worker-1', 'worker-2']) {
+      const bundle = containerEnv(services[name]!, secretsDir).VIGIL_WORKFLOW_BUNDLE;
+      assert.ok(bundle, `${name} does not use a pre-built workflow bundle`);
+      const rel = path.posix.relative(workdir, bundle);
+      assert.match(dockerfile, new RegExp(`tsx infra/bundle-workflows\\.ts ${rel.replace(/\./g, '\\.')}\\b`));
+    }
     assert.ok(exists('infra/bundle-workflows.ts'));
     assert.ok(copiedIntoImage('infra/bundle-workflows.ts'), 'the build stage does not COPY infra/bundle-workflows.ts');
   });
 
-  it('gives the app the non-admin S3 identity and only the setup the admin one, matching s3.json', () => {
-    const mount = (services.seaweedfs!.volumes ?? []).find(
-      (v) => typeof v === 'string' && v.startsWith('./infra/seaweedfs/s3.json:'),
-    );
-    assert.ok(mount, 'seaweedfs does not mount infra/seaweedfs/s3.json');
-    const configPath = (mount as string).split(':')[1];
-    assert.ok(
-      argv(services.seaweedfs!.command).includes(`-s3.config=${configPath}`),
-      'seaweedfs does not load the mounted s3.json',
-    );
+  it('gives each role its own S3 identity from the generated s3.json: writer, read-only, admin for setup only', () => {
+    const sw = services.seaweedfs!;
+    const s3Mount = mounts(sw).find((m) => m.target === '/etc/seaweedfs/s3.json');
+    assert.equal(s3Mount?.source, './infra/compose/secrets/seaweedfs/s3.json');
+    assert.ok(s3Mount.readOnly);
+    assert.ok(argv(sw.command).includes('-s3.config=/etc/seaweedfs/s3.json'), 'seaweedfs does not load it');
 
-    const s3 = JSON.parse(read('infra/seaweedfs/s3.json')) as {
+    const s3 = JSON.parse(fs.readFileSync(path.join(secretsDir, 'seaweedfs/s3.json'), 'utf8')) as {
       identities: Array<{
         name: string;
         credentials: Array<{ accessKey: string; secretKey: string }>;
@@ -242,7 +233,7 @@ describe('docker-compose.yml', () => {
       }>;
     };
     const identityOf = (svc: string) => {
-      const e = env(services[svc]!);
+      const e = containerEnv(services[svc]!, secretsDir);
       const id = s3.identities.find((i) =>
         i.credentials.some(
           (c) => c.accessKey === e.VIGIL_S3_ACCESS_KEY_ID && c.secretKey === e.VIGIL_S3_SECRET_ACCESS_KEY,
@@ -251,25 +242,21 @@ describe('docker-compose.yml', () => {
       assert.ok(id, `${svc}: its S3 credentials match no identity in s3.json`);
       return id;
     };
-    for (const svc of ['vigil-worker', 'vigil-api']) {
-      assert.ok(
-        !identityOf(svc).actions.includes('Admin'),
-        `${svc} must not run as an S3 admin (admins bypass retention)`,
-      );
+    // The grants are the local stack's own (src/stack/seaweed.ts).
+    for (const svc of ['worker-1', 'worker-2', 'gateway-1', 'gateway-2'])
+      assert.deepEqual([...identityOf(svc).actions].sort(), [...WORKER_ACTIONS].sort(), svc);
+    for (const svc of ['api-1', 'api-2'])
+      assert.deepEqual([...identityOf(svc).actions].sort(), [...READER_ACTIONS].sort(), svc);
+    assert.ok(identityOf('setup').actions.includes('Admin'), 'setup needs the admin identity to create the bucket');
+    // Only setup has the admin secret, in any env file; each secret is random, not a committed default.
+    const admin = s3.identities.find((i) => i.name === 'admin')!.credentials[0]!;
+    for (const [name, svc] of Object.entries(services)) {
+      const e = containerEnv(svc, secretsDir);
+      if (name !== 'setup') assert.ok(!Object.values(e).includes(admin.secretKey), `${name} holds the S3 admin secret`);
     }
-    assert.ok(
-      identityOf('vigil-setup').actions.includes('Admin'),
-      'vigil-setup needs the admin identity to create the bucket',
-    );
-
-    // The app identity's grants mirror what the local stack gives it (src/stack/seaweed.ts).
-    const actions = (name: string): string[] => {
-      const list = new RegExp(`const ${name} = \\[([^\\]]*)\\]`).exec(read('src/stack/seaweed.ts'))?.[1];
-      assert.ok(list, `${name} not found in src/stack/seaweed.ts`);
-      return [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]!).sort();
-    };
-    assert.deepEqual([...identityOf('vigil-worker').actions].sort(), actions('WORKER_ACTIONS'));
-    assert.deepEqual([...identityOf('vigil-api').actions].sort(), actions('READER_ACTIONS'));
+    const secrets = s3.identities.map((i) => i.credentials[0]!.secretKey);
+    assert.equal(new Set(secrets).size, 3);
+    for (const k of secrets) assert.match(k, /^[0-9a-f]{48}$/);
   });
 
   it('orders start-up with depends_on conditions backed by healthchecks', () => {
@@ -289,25 +276,62 @@ describe('docker-compose.yml', () => {
           );
       }
     }
-    for (const name of ['vigil-worker', 'vigil-api']) {
-      assert.deepEqual(services[name]!.depends_on, { 'vigil-setup': { condition: 'service_completed_successfully' } });
+    for (const [name, svc] of vigil) {
+      if (name === 'setup') continue;
+      assert.equal(
+        (svc.depends_on as Record<string, { condition: string }>).setup?.condition,
+        'service_completed_successfully',
+        `${name} starts before setup made the bucket and key`,
+      );
     }
     const temporalCheck = argv(services.temporal!.healthcheck?.test).join(' ');
     assert.ok(
-      temporalCheck.includes(`--namespace ${env(services['vigil-setup']!).VIGIL_TEMPORAL_NAMESPACE}`),
-      'temporal is healthy before the namespace vigil-setup uses exists',
+      temporalCheck.includes(`--namespace ${containerEnv(services.setup!, secretsDir).VIGIL_TEMPORAL_NAMESPACE}`),
+      'temporal is healthy before the namespace setup uses exists',
     );
   });
 
-  it('publishes ports on loopback only, and the API on the port it listens on', () => {
+  it('publishes ports on loopback only: nginx for the API, no replica directly, no SeaweedFS internals', () => {
     for (const [name, svc] of Object.entries(services)) {
       for (const p of svc.ports ?? []) {
         const spec = typeof p === 'string' ? p : `${p.host_ip ?? ''}:${p.published}:${p.target}`;
         assert.match(spec, /^127\.0\.0\.1:/, `${name} publishes ${spec} beyond loopback`);
       }
     }
-    const apiPort = env(services['vigil-api']!).VIGIL_API_PORT;
-    assert.ok((services['vigil-api']!.ports ?? []).some((p) => typeof p === 'string' && p.endsWith(`:${apiPort}`)));
+    for (const name of ['api-1', 'api-2', 'worker-1', 'worker-2', 'setup'])
+      assert.deepEqual(services[name]!.ports ?? [], [], `${name} is published past nginx`);
+    assert.deepEqual(services.seaweedfs!.ports, ['127.0.0.1:8333:8333'], 'only the S3 API may be published');
+  });
+
+  it('gives every worker and API replica the one signing key setup makes, read-only to the API', () => {
+    const keyDir = (name: string) => containerEnv(services[name]!, secretsDir).VIGIL_SIGNING_KEY_DIR;
+    for (const name of ['setup', 'worker-1', 'worker-2', 'api-1', 'api-2']) {
+      const dir = keyDir(name);
+      assert.ok(dir, `${name} has no VIGIL_SIGNING_KEY_DIR`);
+      const m = mounts(services[name]!).find((v) => v.target === dir);
+      assert.equal(m?.source, 'signing-keys', `${name}: ${dir} is not the shared signing-keys volume`);
+      assert.equal(m.readOnly, name.startsWith('api-'), `${name}: signing key mount mode`);
+    }
+    assert.match(read('infra/compose-setup.cjs'), /loadOrCreateDevKey\(config\.signingKeyDir\)/);
+    // The named volumes' mount points exist in the image, owned by its user (a new volume copies that ownership).
+    assert.match(dockerfile, /mkdir -p \/var\/lib\/vigil\/keys \/var\/lib\/vigil\/state \/var\/lib\/vigil\/wal/);
+    assert.match(dockerfile, /chown -R node:node \/var\/lib\/vigil/);
+  });
+
+  it('reads every env file from the secrets make-secrets.sh generates, and mounts only files it makes', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      for (const f of envFiles(svc))
+        assert.ok(fs.existsSync(path.join(secretsDir, f.slice('infra/compose/secrets'.length))), `${name}: ${f}`);
+      for (const m of mounts(svc)) {
+        if (!m.source.startsWith('./')) continue;
+        const rel = m.source.slice(2);
+        const where = rel.startsWith('infra/compose/secrets/')
+          ? path.join(secretsDir, rel.slice('infra/compose/secrets/'.length))
+          : path.join(root, rel);
+        assert.ok(fs.existsSync(where), `${name} mounts ${m.source}, which is not there`);
+      }
+    }
+    assert.match(read('.gitignore'), /^infra\/compose\/secrets\/$/m, 'the secrets dir is not git-ignored');
   });
 });
 

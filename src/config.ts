@@ -1,8 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import type { OidcSettings } from './auth/oidc/settings';
+import { UserRoleSchema } from './auth/users';
 import { TrafficScenarioSchema, type TrafficScenario } from './domain/simulation';
 
 /** Env booleans are parsed explicitly: the string "false" must not be truthy. */
@@ -41,6 +44,27 @@ const ConfigSchema = z.object({
   VIGIL_SIGNING_KEY_DIR: z.string().min(1).optional(),
   /** Users and roles for the web UI (YAML, scrypt hashes; see config/users.example.yaml). Unset: nobody can log in. */
   VIGIL_USERS_FILE: z.string().min(1).optional(),
+  /** Sign-in through an OpenID provider instead of the users file (docs/sso.md); set with the client id and secret. */
+  VIGIL_OIDC_ISSUER: z.url().optional(),
+  VIGIL_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  VIGIL_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  VIGIL_OIDC_REDIRECT_URI: z.url().optional(),
+  VIGIL_OIDC_CLI_CLIENT_ID: z.string().min(1).optional(),
+  VIGIL_OIDC_SCOPES: z.string().default('openid profile email'),
+  VIGIL_OIDC_ROLES_CLAIM: z.string().min(1).default('groups'),
+  /** Provider group → Vigil role(s): `vigil-qa=qa,vigil-clin=clinical,vigil-audit=auditor`. */
+  VIGIL_OIDC_ROLE_MAP: z.string().default(''),
+  VIGIL_OIDC_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
+  VIGIL_OIDC_NAME_CLAIM: z.string().min(1).default('name'),
+  VIGIL_OIDC_SIGNING_MAX_AGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  VIGIL_OIDC_SIGNING_AMR: z.string().default(''),
+  VIGIL_OIDC_SIGNING_ACR: z.string().default(''),
+  VIGIL_OIDC_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** Seals the transient login cookie (base64 of 32 bytes); unset: derived from the client secret (HKDF). */
+  VIGIL_OIDC_STATE_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
+    .optional(),
   /** Approval reminders/escalations (src/activities/notify.ts): signed webhook target and its HMAC secret; unset = evidence only. */
   VIGIL_NOTIFY_URL: z.url({ protocol: /^https?$/ }).optional(),
   VIGIL_NOTIFY_SECRET: z.string().min(16, 'VIGIL_NOTIFY_SECRET must be at least 16 characters').optional(),
@@ -148,6 +172,8 @@ export interface VigilConfig {
     auditLog: string;
     /** Secure cookies when the API is reached over TLS (VIGIL_API_URL https://…). */
     secureCookies: boolean;
+    /** Sign-in through the organisation's OpenID provider (VIGIL_OIDC_*); null: the users file. Secrets inside. */
+    oidc?: OidcSettings | null;
   };
   workflowBundle: string | undefined;
   /** What the worker's simulated live traffic looks like (VIGIL_TRAFFIC_SCENARIO); null = the healthy world. */
@@ -237,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       usersFile: c.VIGIL_USERS_FILE,
       auditLog: path.join(c.VIGIL_STATE_DIR, 'audit', 'auth.jsonl'),
       secureCookies: (c.VIGIL_API_URL ?? '').startsWith('https://'),
+      oidc: oidcSettings(c),
     },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,
     trafficScenario: c.VIGIL_TRAFFIC_SCENARIO ? loadScenario(c.VIGIL_TRAFFIC_SCENARIO) : null,
@@ -307,3 +334,54 @@ function loadScenario(file: string): TrafficScenario {
   }
   return parsed.data;
 }
+
+/** VIGIL_OIDC_*: null unless the issuer is set; then the client id, secret and a role map are required. */
+function oidcSettings(c: RawConfig): OidcSettings | null {
+  if (!c.VIGIL_OIDC_ISSUER) return null;
+  const bad = (field: string, why: string): never => {
+    throw new ConfigError(`invalid configuration:\n  ${field}: ${why}`);
+  };
+  if (!c.VIGIL_OIDC_CLIENT_ID) bad('VIGIL_OIDC_CLIENT_ID', 'required when VIGIL_OIDC_ISSUER is set');
+  if (!c.VIGIL_OIDC_CLIENT_SECRET) bad('VIGIL_OIDC_CLIENT_SECRET', 'required when VIGIL_OIDC_ISSUER is set');
+  const issuer = new URL(c.VIGIL_OIDC_ISSUER);
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+  if (issuer.protocol !== 'https:' && !loopback)
+    bad('VIGIL_OIDC_ISSUER', 'must be https (plain http only on loopback)');
+  const roleMap: OidcSettings['roleMap'] = {};
+  for (const pair of list(c.VIGIL_OIDC_ROLE_MAP)) {
+    const at = pair.lastIndexOf('=');
+    const role = UserRoleSchema.safeParse(pair.slice(at + 1).trim());
+    if (at <= 0 || !role.success)
+      bad('VIGIL_OIDC_ROLE_MAP', `"${pair}" is not <provider group>=<qa|clinical|regulatory|auditor>`);
+    else (roleMap[pair.slice(0, at).trim()] ??= []).push(role.data);
+  }
+  if (Object.keys(roleMap).length === 0) bad('VIGIL_OIDC_ROLE_MAP', 'map at least one provider group to a Vigil role');
+  const secret = c.VIGIL_OIDC_CLIENT_SECRET!;
+  const apiUrl = c.VIGIL_API_URL ?? `http://${c.VIGIL_API_HOST}:${c.VIGIL_API_PORT}`;
+  return {
+    issuer: c.VIGIL_OIDC_ISSUER,
+    clientId: c.VIGIL_OIDC_CLIENT_ID!,
+    clientSecret: secret,
+    redirectUri: c.VIGIL_OIDC_REDIRECT_URI ?? `${apiUrl.replace(/\/$/, '')}/ui/oidc/callback`,
+    cliClientId: c.VIGIL_OIDC_CLI_CLIENT_ID,
+    scopes: c.VIGIL_OIDC_SCOPES.split(/\s+/).filter(Boolean),
+    rolesClaim: c.VIGIL_OIDC_ROLES_CLAIM,
+    roleMap,
+    usernameClaim: c.VIGIL_OIDC_USERNAME_CLAIM,
+    nameClaim: c.VIGIL_OIDC_NAME_CLAIM,
+    signingMaxAgeSeconds: c.VIGIL_OIDC_SIGNING_MAX_AGE_SECONDS,
+    signingAmr: list(c.VIGIL_OIDC_SIGNING_AMR),
+    signingAcr: list(c.VIGIL_OIDC_SIGNING_ACR),
+    clockToleranceSeconds: c.VIGIL_OIDC_CLOCK_TOLERANCE_SECONDS,
+    // Every replica derives the same key from the shared client secret unless one is given.
+    stateKey: c.VIGIL_OIDC_STATE_KEY
+      ? new Uint8Array(Buffer.from(c.VIGIL_OIDC_STATE_KEY, 'base64'))
+      : new Uint8Array(crypto.hkdfSync('sha256', secret, 'vigil', 'oidc-login-state', 32)),
+  };
+}
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);

@@ -2,6 +2,25 @@ import { z } from 'zod';
 import { Sha256Hex } from './evidence';
 import { RoleSchema } from './policy';
 
+/**
+ * How the signer proved who they were at the moment of signing, when an OpenID provider authenticated them
+ * (src/auth/oidc): the provider's issuer and subject, the time of that authentication and how it was done, and
+ * the SHA-256 of the ID token that said so (never the token). Absent for users-file signatures.
+ */
+export const SignerAuthenticationSchema = z.object({
+  method: z.literal('oidc'),
+  issuer: z.string().min(1).max(500),
+  subject: z.string().min(1).max(255),
+  /** `auth_time` as an ISO 8601 instant: when the provider last authenticated the signer. */
+  authTime: z.iso.datetime(),
+  acr: z.string().max(200).optional(),
+  amr: z.array(z.string().max(100)).max(20).optional(),
+  idTokenSha256: Sha256Hex,
+  /** The policy in force: the authentication had to be at most this old when the signature was submitted. */
+  maxAgeSeconds: z.number().int().positive(),
+});
+export type SignerAuthentication = z.infer<typeof SignerAuthenticationSchema>;
+
 /** One e-signature submitted to a release awaiting approval. */
 export const ApprovalInputSchema = z.object({
   signer: z.string().min(1).max(128),
@@ -17,6 +36,8 @@ export const ApprovalInputSchema = z.object({
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/, 'an IANA time zone such as Europe/Berlin')
     .optional(),
+  /** Present when an OpenID provider authenticated the signer for this signature (re-authentication evidence). */
+  authentication: SignerAuthenticationSchema.optional(),
 });
 export type ApprovalInput = z.infer<typeof ApprovalInputSchema>;
 

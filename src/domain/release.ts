@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SignerAuthentication } from './approval';
 import type { CanaryDecisionRecord, CanaryHold } from './canary-decision';
 import { DatasetSchemaSchema } from './dataset-schema';
 import { ModelInterfaceSchema } from './model-interface';
@@ -143,6 +144,8 @@ export interface SignatureRecord {
   dossierSha256: string;
   /** The signer's IANA time zone when they signed; absent in records made before it was recorded (shown as UTC only). */
   timeZone?: string;
+  /** The OpenID provider's re-authentication for this signature (issuer, subject, auth_time, amr/acr, ID token hash). */
+  authentication?: SignerAuthentication;
   evidence: EvidenceRef;
   /** Set when the signer withdrew this approval: it no longer counts, but stays on record with its withdrawal. */
   withdrawal?: WithdrawalRecord;

@@ -1,0 +1,14 @@
+// Sign-in through the organisation's OpenID provider (issue #21; docs/sso.md): the UI's client, the API's ID
+// token verifier, the sealed login state, the OIDC identity cache and the signing policy.
+export { OidcClient, OidcRefusal, refusalFor, verifiedFrom, type PendingAuthorization } from './client';
+export { IdTokenVerifier } from './token-verifier';
+export { OidcIdentityProvider, type ProviderSubject } from './identities';
+export {
+  openLoginState,
+  sealLoginState,
+  LOGIN_STATE_TTL_SECONDS,
+  type LoginContext,
+  type SealedLogin,
+} from './login-state';
+export { authenticationRecord, identityFromClaims, signingRefusal, type VerifiedAuthentication } from './policy';
+export type { OidcSettings } from './settings';

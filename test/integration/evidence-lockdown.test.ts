@@ -7,8 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http2 from 'node:http2';
-import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -23,78 +21,14 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { EvidenceStore, createS3Client, sha256Hex } from '../../src/evidence';
+import { grpcCall, httpStatus, statusOf, tlsRequest } from '../support/seaweed-probes';
 import { startTestStack, type TestStack } from '../../src/stack';
 import type { EvidenceRef } from '../../src/domain';
-
-async function statusOf(p: Promise<unknown>): Promise<number | 'ok'> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? -1;
-  }
-}
-
-async function httpStatus(url: string, init: RequestInit = {}): Promise<number> {
-  return (await fetch(url, init)).status;
-}
 
 /** The stack's own client certificate (state dir only): what an operator with the machine's account holds. */
 function stackCert(caFile: string): { cert: Buffer; key: Buffer } {
   const dir = path.dirname(caFile);
   return { cert: fs.readFileSync(path.join(dir, 'node.crt')), key: fs.readFileSync(path.join(dir, 'node.key')) };
-}
-
-/** One HTTPS request to an internal port; the status, or 'refused' when the TLS handshake or connection fails. */
-function tlsRequest(
-  caFile: string,
-  port: number,
-  urlPath: string,
-  method: string,
-  client?: { cert: Buffer; key: Buffer },
-  body?: string,
-): Promise<number | 'refused'> {
-  return new Promise((resolve) => {
-    const req = https.request(
-      { host: '127.0.0.1', port, path: urlPath, method, ca: fs.readFileSync(caFile), ...client },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? -1);
-      },
-    );
-    req.on('error', () => resolve('refused'));
-    req.end(body);
-  });
-}
-
-/** One gRPC call over HTTP/2 + TLS; resolves to the grpc-status answered, or 'refused' when the connection fails. */
-function grpcCall(port: number, caFile: string, client?: { cert: string; key: string }): Promise<string> {
-  return new Promise((resolve) => {
-    const session = http2.connect(`https://127.0.0.1:${port}`, {
-      ca: fs.readFileSync(caFile),
-      rejectUnauthorized: false,
-      ...(client ? { cert: fs.readFileSync(client.cert), key: fs.readFileSync(client.key) } : {}),
-    });
-    const done = (r: string): void => {
-      session.destroy();
-      resolve(r);
-    };
-    session.on('error', () => done('refused'));
-    const req = session.request({
-      ':method': 'POST',
-      ':path': '/filer_pb.SeaweedFiler/GetFilerConfiguration',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    req.on('error', () => done('refused'));
-    req.on('response', (h) => {
-      if (h['grpc-status'] !== undefined) done(`grpc-status ${String(h['grpc-status'])}`);
-    });
-    req.on('trailers', (t) => done(`grpc-status ${String(t['grpc-status'])}`));
-    req.on('close', () => done('refused'));
-    req.end(Buffer.from([0, 0, 0, 0, 0])); // an empty request message
-    setTimeout(() => done('refused'), 5_000).unref();
-  });
 }
 
 describe('evidence lockdown: no way around Object Lock in the local stack', () => {

@@ -15,12 +15,13 @@
  *
  *   adapters   src/activities, src/evidence, src/data, src/models, src/telemetry, src/dossier, src/report,
  *              src/audit, src/attestation, src/codec, src/logging, src/config.ts, src/provenance, src/auth,
- *              src/services, src/sim, src/release-files
+ *              src/services, src/sim, src/release-files, src/state
  *              Everything that touches the outside world for a caller: S3, files, model runtimes, keys, Temporal
  *              clients, HTTP out. src/services holds what both API and worker use (release queue client, webhook
  *              signatures); src/sim is the simulated world (a TrafficSource and its cohort) the worker can
  *              measure instead of the gateway's telemetry; src/report and src/dossier render evidence;
  *              src/release-files reads a release file and its local artifacts for the CLI's offline checks.
+ *              src/state is the API replicas' shared-state database (PostgreSQL connection and migrations).
  *
  *   apps       src/workers, src/api, src/ui, src/gateway, src/cli, src/stack, src/demo
  *              Processes and their wiring: entry points, HTTP servers, commands. src/demo seeds and drives a
@@ -36,7 +37,7 @@
 const CONTRACTS = '^src/(domain|contracts)/';
 const LOGIC = '^src/(stats|judging|evaluation|leakage|workflows)/';
 const ADAPTERS =
-  '^src/((activities|evidence|data|models|telemetry|dossier|report|audit|attestation|codec|logging|provenance|auth|services|sim|release-files)/|config[.]ts$)';
+  '^src/((activities|evidence|data|models|telemetry|dossier|report|audit|attestation|codec|logging|provenance|auth|services|sim|release-files|state)/|config[.]ts$)';
 const APPS = '^src/(workers|api|ui|gateway|cli|stack|demo)/';
 
 /** Where code starts without being imported: processes, bundles and threads loaded by path, the test stack. */

@@ -30,6 +30,11 @@ const ConfigSchema = z.object({
   VIGIL_API_TOKEN: z.string().min(16, 'VIGIL_API_TOKEN must be at least 16 characters').optional(),
   VIGIL_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   VIGIL_STATE_DIR: z.string().min(1).default('.vigil'),
+  /** API replicas' shared state (sessions, login limits, delivery ledger, auth events); unset: in memory. A secret. */
+  VIGIL_STATE_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   /** AES-256-GCM key (base64 of 32 bytes) for workflow payloads; unset = payloads are not encrypted. */
   VIGIL_PAYLOAD_KEY: z
     .string()
@@ -163,6 +168,8 @@ export interface VigilConfig {
   api: { host: string; port: number; url: string; token: string | undefined };
   logLevel: RawConfig['VIGIL_LOG_LEVEL'];
   stateDir: string;
+  /** PostgreSQL URL of the API replicas' shared state (src/api/shared-state.ts); unset: in memory. Has a password. */
+  stateDatabaseUrl?: string | undefined;
   /** Payload encryption (src/codec): the key is a secret, never log it. */
   payloadCodec: { key: Buffer; corsOrigins: string[] } | null;
   signingKeyDir: string;
@@ -250,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
     },
     logLevel: c.VIGIL_LOG_LEVEL,
     stateDir: c.VIGIL_STATE_DIR,
+    stateDatabaseUrl: c.VIGIL_STATE_DATABASE_URL,
     payloadCodec: c.VIGIL_PAYLOAD_KEY
       ? {
           key: Buffer.from(c.VIGIL_PAYLOAD_KEY, 'base64'),

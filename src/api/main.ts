@@ -11,6 +11,7 @@ import { createLogger } from '../logging/logger';
 import { createS3Client, EvidenceStore } from '../evidence';
 import { uiDepsFromConfig } from '../ui';
 import { createApp } from './app';
+import { openSharedState } from './shared-state';
 import { TemporalReleaseQueue } from '../services/release-queue';
 import { evidenceArtifactResolver, temporalSuperseder, webhookDepsFromConfig, WebhookConfigError } from './webhooks';
 
@@ -30,13 +31,23 @@ async function main(): Promise<void> {
     bucket: config.s3.bucket,
     retention: config.retention,
   });
+  // Several replicas share sessions, login limits, the delivery ledger and the auth log in PostgreSQL.
+  const shared = config.stateDatabaseUrl
+    ? await openSharedState(config.stateDatabaseUrl, { log, ledgerTtlMs: config.webhooks.ledgerTtlSeconds * 1000 })
+    : null;
   const webhooks = await webhookDepsFromConfig(config, {
     resolver: evidenceArtifactResolver(evidence),
     superseder: temporalSuperseder(client),
     queue: new TemporalReleaseQueue(client),
+    ...(shared ? { ledger: shared.ledger } : {}),
     log,
   });
-  const ui = uiDepsFromConfig(config, { client, evidence, log });
+  const ui = uiDepsFromConfig(config, {
+    client,
+    evidence,
+    log,
+    ...(shared ? { sessions: shared.sessions, throttle: shared.throttle, audit: shared.audit } : {}),
+  });
   const codecRoutes =
     dataConverter && config.payloadCodec
       ? createCodecRoutes(dataConverter.payloadCodecs[0]!, {
@@ -68,6 +79,7 @@ async function main(): Promise<void> {
         temporal: config.temporal.address,
         namespace: config.temporal.namespace,
         auth: config.api.token !== undefined,
+        sharedState: shared ? 'postgresql' : 'memory',
       },
       'vigil api listening',
     );
@@ -88,9 +100,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000).unref();
     server.close(() => {
-      connection
-        .close()
-        .catch((err: unknown) => log.warn({ err }, 'closing temporal connection failed'))
+      Promise.all([connection.close(), shared?.close()])
+        .catch((err: unknown) => log.warn({ err }, 'closing connections failed'))
         .finally(() => process.exit(0));
     });
   };

@@ -22,3 +22,7 @@ export {
 } from './sessions';
 export { MemoryLoginThrottle, DEFAULT_THROTTLE, type LoginThrottle, type ThrottleOptions } from './throttle';
 export { JsonLinesAuditLog, MemoryAuditLog, type AuthAuditLog, type AuthEvent, type AuthEventType } from './audit';
+// Shared by API replicas through the state database (src/state); see src/api/shared-state.ts.
+export { PgSessionStore } from './pg-sessions';
+export { PgLoginThrottle } from './pg-throttle';
+export { PgAuditLog } from './pg-audit';

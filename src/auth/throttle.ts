@@ -81,7 +81,8 @@ export class MemoryLoginThrottle implements LoginThrottle {
   }
 
   succeed(user: string): Promise<void> {
-    this.failures.delete(user);
+    // A lock set meanwhile (by failures racing this correct password) stays.
+    if ((this.failures.get(user)?.lockedUntil ?? 0) <= this.now()) this.failures.delete(user);
     return Promise.resolve();
   }
 

@@ -1,7 +1,8 @@
 /**
  * Starting the release a delivery asks for, once: join a running release of the same id, refuse a finished one,
  * otherwise apply the model's concurrency policy (start, queue behind in-flight releases, or supersede them) and
- * record the outcome in the delivery ledger so a redelivery answers the same.
+ * record the outcome in the delivery ledger so a redelivery answers the same. Of parallel copies of one delivery,
+ * the first to record answers with what was done; the others answer "duplicate" with its entry.
  */
 import type { Context } from 'hono';
 import { releaseIdFor, StageSchema, type ReleaseRequest } from '../../domain';
@@ -15,7 +16,7 @@ import {
   type ConcurrentDecision,
   type InFlightRelease,
 } from './concurrency';
-import type { Source, WebhookContext } from './context';
+import { duplicate, type Source, type WebhookContext } from './context';
 
 const MAX_IN_FLIGHT_LISTED = 50;
 
@@ -40,7 +41,8 @@ export async function startDelivered(ctx: WebhookContext, c: Context, r: Deliver
 
   const before = await describeOrNull(handle);
   if (before !== null && before.status.name === 'RUNNING') {
-    await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'joined' });
+    const earlier = await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'joined' });
+    if (earlier) return duplicate(c, r.deliveryId, earlier);
     ctx.log.info({ ...base, source: r.source }, 'webhook: release already running');
     return c.json({ ...base, runId: before.runId, started: false }, 200);
   }
@@ -58,13 +60,15 @@ export async function startDelivered(ctx: WebhookContext, c: Context, r: Deliver
       queuedAt: new Date(ctx.now()).toISOString(),
       request,
     });
-    await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'queued' });
+    const earlier = await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'queued' });
+    if (earlier) return duplicate(c, r.deliveryId, earlier);
     ctx.log.info({ ...base, source: r.source, behind }, 'webhook: candidate queued behind in-flight release');
     return c.json({ ...base, queued: true, started: false, behind, ...(note ? { note } : {}) }, 202);
   }
 
   const runId = await startReleaseWorkflow(ctx.client, request, releaseId, RETRY_HINT);
-  await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'started' });
+  const earlier = await ctx.ledger.record(r.deliveryKey, { releaseId, outcome: 'started' });
+  if (earlier) return duplicate(c, r.deliveryId, earlier);
   ctx.log.info({ ...base, runId, source: r.source, model: request.modelName }, 'webhook: release started');
   return c.json({ ...base, runId, started: true }, 201);
 }

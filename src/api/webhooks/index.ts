@@ -1,6 +1,7 @@
 // Webhook intake: signed git/data-refresh/generic deliveries → idempotent release starts.
 export { createWebhookRoutes, WEBHOOK_DEFAULTS, type WebhookDeps, type WebhookSecrets } from './routes';
 export { InMemoryDeliveryLedger, type DeliveryLedger, type LedgerEntry } from './ledger';
+export { PgDeliveryLedger } from './pg-ledger';
 export {
   decideConcurrentCandidate,
   InMemoryReleaseQueue,

@@ -1,8 +1,8 @@
 /**
  * Which deliveries have already been acted on, so a retried delivery is answered quickly (202) with
- * the release it produced. This is an optimisation only: the guarantee that a delivery sent ten times
- * starts one release comes from the deterministic workflow id (releaseIdFor + USE_EXISTING), which
- * holds even with an empty ledger (API restart, several API replicas).
+ * the release it produced, and parallel copies of one delivery get one answer of what was done (the rest
+ * answer "duplicate"). The guarantee that a delivery sent ten times starts one release comes from the
+ * deterministic workflow id (releaseIdFor + USE_EXISTING), which holds even with an empty ledger.
  */
 export interface LedgerEntry {
   releaseId: string;
@@ -13,13 +13,16 @@ export interface LedgerEntry {
 export interface DeliveryLedger {
   /** `key` is `<source>:<delivery id>`. */
   get(key: string): Promise<LedgerEntry | undefined>;
-  record(key: string, entry: LedgerEntry): Promise<void>;
+  /**
+   * Records what this delivery did unless a copy recorded first: then nothing changes and the earlier entry is
+   * returned (the caller answers "duplicate"). Null when this entry is now the record. Atomic.
+   */
+  record(key: string, entry: LedgerEntry): Promise<LedgerEntry | null>;
 }
 
 /**
- * The default: an in-process LRU with a TTL. Per process only — with several API replicas a shared
- * store (e.g. Redis SET NX EX, or a DynamoDB conditional put) is needed for the fast path to see
- * other replicas' deliveries; correctness does not depend on it.
+ * The single-process default: an in-process LRU with a TTL. Several API replicas share a database ledger
+ * (PgDeliveryLedger) instead, so that copies of a delivery reaching different replicas get one answer.
  */
 export class InMemoryDeliveryLedger implements DeliveryLedger {
   private readonly entries = new Map<string, { entry: LedgerEntry; expiresAt: number }>();
@@ -48,14 +51,16 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     return hit.entry;
   }
 
-  async record(key: string, entry: LedgerEntry): Promise<void> {
-    this.entries.delete(key);
+  async record(key: string, entry: LedgerEntry): Promise<LedgerEntry | null> {
+    const earlier = await this.get(key);
+    if (earlier) return earlier;
     this.entries.set(key, { entry, expiresAt: this.now() + this.opts.ttlMs });
     while (this.entries.size > this.opts.maxEntries) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
       this.entries.delete(oldest.value);
     }
+    return null;
   }
 
   get size(): number {

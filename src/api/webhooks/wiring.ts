@@ -1,7 +1,7 @@
 import type { VigilConfig } from '../../config';
 import type { Logger } from '../../logging/logger';
 import { loadWebhookConfig, type WebhookConfig } from './config';
-import { InMemoryDeliveryLedger } from './ledger';
+import { InMemoryDeliveryLedger, type DeliveryLedger } from './ledger';
 import type { ReleaseQueue, ReleaseSuperseder } from './concurrency';
 import type { ArtifactResolver } from './resolver';
 import type { WebhookDeps } from './routes';
@@ -12,7 +12,14 @@ import type { WebhookDeps } from './routes';
  */
 export async function webhookDepsFromConfig(
   config: Pick<VigilConfig, 'webhooks' | 's3'>,
-  opts: { resolver: ArtifactResolver; superseder?: ReleaseSuperseder; queue?: ReleaseQueue; log: Logger },
+  opts: {
+    resolver: ArtifactResolver;
+    superseder?: ReleaseSuperseder;
+    queue?: ReleaseQueue;
+    /** The replicas' shared ledger (src/api/shared-state.ts); default: in memory. */
+    ledger?: DeliveryLedger;
+    log: Logger;
+  },
 ): Promise<WebhookDeps | undefined> {
   const w = config.webhooks;
   const enabled = Object.entries(w.secrets)
@@ -34,7 +41,7 @@ export async function webhookDepsFromConfig(
     resolver: opts.resolver,
     ...(opts.superseder ? { superseder: opts.superseder } : {}),
     ...(opts.queue ? { queue: opts.queue } : {}),
-    ledger: new InMemoryDeliveryLedger({ maxEntries: 10_000, ttlMs: w.ledgerTtlSeconds * 1000 }),
+    ledger: opts.ledger ?? new InMemoryDeliveryLedger({ maxEntries: 10_000, ttlMs: w.ledgerTtlSeconds * 1000 }),
     limits: {
       maxBodyBytes: w.maxBodyBytes,
       toleranceSeconds: w.toleranceSeconds,

@@ -1,0 +1,46 @@
+import pg from 'pg';
+import type { Logger } from '../logging/logger';
+import { migrate } from './migrate';
+
+/** Reads and writes of the shared-state stores: a pool, or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+/** The shared-state database of the API replicas (VIGIL_STATE_DATABASE_URL). */
+export interface StateDatabase {
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects and migrates; throws (with the server's reason) when the database cannot be reached or migrated, so a
+ * replica that cannot share state does not start. The URL carries a password: it is never logged.
+ */
+export async function openStateDatabase(url: string, log: Logger, opts: { max?: number } = {}): Promise<StateDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 10_000 });
+  // An idle client's error (server restart, network) is reported here instead of crashing the process; the pool
+  // drops that client and the next query opens a new connection.
+  pool.on('error', (err) => log.warn({ err: err.message }, 'shared state: idle database connection failed'));
+  try {
+    await migrate(pool, log);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return { pool, close: () => pool.end() };
+}
+
+/** `fn` inside one transaction on one connection; rolled back when it throws. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

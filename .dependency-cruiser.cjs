@@ -23,7 +23,7 @@
  *              src/release-files reads a release file and its local artifacts for the CLI's offline checks.
  *              src/state is the API replicas' shared-state database (PostgreSQL connection and migrations).
  *
- *   apps       src/workers, src/api, src/ui, src/gateway, src/cli, src/stack, src/demo
+ *   apps       src/workers, src/api, src/ui, src/gateway, src/cli, src/stack, src/demo, src/topology
  *              Processes and their wiring: entry points, HTTP servers, commands. src/demo seeds and drives a
  *              demo release through the API, so it sits with the apps that run it (stack, cli).
  *
@@ -38,7 +38,7 @@ const CONTRACTS = '^src/(domain|contracts)/';
 const LOGIC = '^src/(stats|judging|evaluation|leakage|workflows)/';
 const ADAPTERS =
   '^src/((activities|evidence|data|models|telemetry|dossier|report|audit|attestation|codec|logging|provenance|auth|services|sim|release-files|state)/|config[.]ts$)';
-const APPS = '^src/(workers|api|ui|gateway|cli|stack|demo)/';
+const APPS = '^src/(workers|api|ui|gateway|cli|stack|demo|topology)/';
 
 /** Where code starts without being imported: processes, bundles and threads loaded by path, the test stack. */
 const ENTRY_POINTS = [
@@ -47,6 +47,7 @@ const ENTRY_POINTS = [
   '^src/cli/main[.]ts$',
   '^src/gateway/main[.]ts$',
   '^src/stack/main[.]ts$',
+  '^src/topology/main[.]ts$',
   // Bundled by path (bundleWorkflowCode({ workflowsPath })), never imported.
   '^src/workflows/index[.]ts$',
   // A worker thread, started by path from src/telemetry/prediction-recorder.ts.

@@ -1,0 +1,285 @@
+/**
+ * The real Temporal server (built by infra/install-temporal-server.sh) on PostgreSQL: schemas set up by
+ * temporal-sql-tool, a generated server config (SQL visibility, every listener on a chosen loopback port), the
+ * namespace and Vigil's search attributes registered through the temporal CLI.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Connection } from '@temporalio/client';
+import type { Logger } from '../logging/logger';
+import { spawnManaged, waitUntilReady, type ManagedProcess } from '../stack/process';
+import { VIGIL_SEARCH_ATTRIBUTES } from '../stack/temporal';
+import { DATABASES, TEMPORAL_NAMESPACE } from './spec';
+
+const run = promisify(execFile);
+
+/** Where infra/install-temporal-server.sh puts the server, temporal-sql-tool, the schemas and reference config. */
+export function temporalServerDir(): string {
+  return path.resolve(__dirname, '..', '..', '.tools', 'temporal-server');
+}
+
+/** A PostgreSQL server as temporal-sql-tool and the server config need it. */
+export interface PgEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** The server's listeners (see TOPOLOGY.temporal.ports). */
+export interface TemporalServerPorts {
+  frontend: number;
+  frontendHttp: number;
+  history: number;
+  matching: number;
+  internalWorker: number;
+  frontendMembership: number;
+  historyMembership: number;
+  matchingMembership: number;
+  internalWorkerMembership: number;
+}
+
+export interface TemporalServerOptions {
+  stateDir: string;
+  pg: PgEndpoint;
+  ports: TemporalServerPorts;
+  log: Logger;
+  /** Default: temporalServerDir(). */
+  installDir?: string;
+  /** The temporal CLI (.tools/bin/temporal) for namespace and search-attribute registration. */
+  cliBin: string;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningTemporalServer {
+  address: string;
+  process: ManagedProcess;
+  /** Stop (SIGTERM) and start again on the same config and ports: its state is in PostgreSQL. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Create and migrate Temporal's two databases (idempotent: setup-schema -v 0.0 only creates the version table,
+ * update-schema applies what is missing).
+ */
+export async function setupTemporalSchemas(pg: PgEndpoint, installDir: string, log: Logger): Promise<void> {
+  const tool = path.join(installDir, 'temporal-sql-tool');
+  if (!fs.existsSync(tool)) {
+    throw new Error(`temporal-sql-tool not found at ${tool} (run infra/install-temporal-server.sh)`);
+  }
+  const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', String(pg.port), '-u', pg.user, '--pw', pg.password];
+  const sql = async (db: string, ...args: string[]): Promise<void> => {
+    try {
+      await run(tool, [...base, '--db', db, ...args], { maxBuffer: 16 * 1024 * 1024 });
+    } catch (err) {
+      const e = err as { stderr?: string; stdout?: string; message: string };
+      throw new Error(`temporal-sql-tool --db ${db} ${args.join(' ')} failed: ${e.stderr || e.stdout || e.message}`, {
+        cause: err,
+      });
+    }
+  };
+  const createDb = async (db: string): Promise<void> => {
+    // create-database is CREATE DATABASE: on a second start it exists, which is fine.
+    await sql(db, 'create-database').catch((err: Error) => {
+      if (!/already exists/.test(err.message)) throw err;
+    });
+  };
+  const started = Date.now();
+  const schemas: Array<[string, string]> = [
+    [DATABASES.temporal, 'temporal'],
+    [DATABASES.temporalVisibility, 'visibility'],
+  ];
+  for (const [db, dir] of schemas) {
+    await createDb(db);
+    await sql(db, 'setup-schema', '-v', '0.0');
+    await sql(db, 'update-schema', '-d', path.join(installDir, 'schema', 'postgresql', 'v12', dir, 'versioned'));
+  }
+  log.info({ ms: Date.now() - started }, 'temporal schemas ready');
+}
+
+/** The server config: the reference development-postgres12.yaml's shape, on our ports, metrics and pprof off. */
+export function temporalServerConfig(pg: PgEndpoint, ports: TemporalServerPorts, dynamicConfigFile: string): string {
+  const store = (db: string, maxConns: number) => [
+    '      sql:',
+    '        pluginName: "postgres12"',
+    `        databaseName: "${db}"`,
+    `        connectAddr: "${pg.host}:${pg.port}"`,
+    '        connectProtocol: "tcp"',
+    `        user: ${JSON.stringify(pg.user)}`,
+    `        password: ${JSON.stringify(pg.password)}`,
+    `        maxConns: ${maxConns}`,
+    `        maxIdleConns: ${maxConns}`,
+    '        maxConnLifetime: "1h"',
+  ];
+  const service = (name: string, grpc: number, membership: number, http?: number) => [
+    `  ${name}:`,
+    '    rpc:',
+    `      grpcPort: ${grpc}`,
+    `      membershipPort: ${membership}`,
+    '      bindOnLocalHost: true',
+    ...(http !== undefined ? [`      httpPort: ${http}`] : []),
+  ];
+  return [
+    '# Generated by src/topology/temporal-server.ts; from the module’s config/development-postgres12.yaml.',
+    'log:',
+    '  stdout: true',
+    '  level: warn',
+    'persistence:',
+    '  defaultStore: postgres-default',
+    '  visibilityStore: postgres-visibility',
+    '  numHistoryShards: 4',
+    '  datastores:',
+    '    postgres-default:',
+    ...store(DATABASES.temporal, 20),
+    '    postgres-visibility:',
+    ...store(DATABASES.temporalVisibility, 4),
+    'global:',
+    '  membership:',
+    '    maxJoinDuration: 30s',
+    '    broadcastAddress: "127.0.0.1"',
+    'services:',
+    ...service('frontend', ports.frontend, ports.frontendMembership, ports.frontendHttp),
+    ...service('matching', ports.matching, ports.matchingMembership),
+    ...service('history', ports.history, ports.historyMembership),
+    ...service('worker', ports.internalWorker, ports.internalWorkerMembership),
+    'clusterMetadata:',
+    '  enableGlobalNamespace: false',
+    '  failoverVersionIncrement: 10',
+    '  masterClusterName: "active"',
+    '  currentClusterName: "active"',
+    '  clusterInformation:',
+    '    active:',
+    '      enabled: true',
+    '      initialFailoverVersion: 1',
+    '      rpcName: "frontend"',
+    `      rpcAddress: "127.0.0.1:${ports.frontend}"`,
+    `      httpAddress: "127.0.0.1:${ports.frontendHttp}"`,
+    'dcRedirectionPolicy:',
+    '  policy: "noop"',
+    'dynamicConfigClient:',
+    `  filepath: ${JSON.stringify(dynamicConfigFile)}`,
+    '  pollInterval: "10s"',
+    '',
+  ].join('\n');
+}
+
+/**
+ * Dynamic config: search attributes registered a moment ago are usable at once (as on the dev server), and
+ * workflow history limits stay at their defaults.
+ */
+const DYNAMIC_CONFIG = [
+  'system.forceSearchAttributesCacheRefreshOnRead:',
+  '  - value: true',
+  '    constraints: {}',
+  '',
+].join('\n');
+
+/** Set up the schemas, write the config, start the server and register the namespace and search attributes. */
+export async function startTemporalServer(opts: TemporalServerOptions): Promise<RunningTemporalServer> {
+  const installDir = opts.installDir ?? temporalServerDir();
+  const binary = path.join(installDir, 'temporal-server');
+  if (!fs.existsSync(binary)) {
+    throw new Error(`Temporal server not found at ${binary} (run infra/install-temporal-server.sh)`);
+  }
+  await setupTemporalSchemas(opts.pg, installDir, opts.log);
+  const configDir = path.join(opts.stateDir, 'config');
+  fs.mkdirSync(configDir, { recursive: true });
+  const dynamicConfigFile = path.join(configDir, 'dynamicconfig.yaml');
+  fs.writeFileSync(dynamicConfigFile, DYNAMIC_CONFIG);
+  fs.writeFileSync(
+    path.join(configDir, 'production.yaml'),
+    temporalServerConfig(opts.pg, opts.ports, dynamicConfigFile),
+    { mode: 0o600 }, // it holds the database password
+  );
+  const address = `127.0.0.1:${opts.ports.frontend}`;
+  const start = async (): Promise<ManagedProcess> => {
+    const started = Date.now();
+    const proc = spawnManaged({
+      name: 'temporal-server',
+      command: binary,
+      args: ['--root', opts.stateDir, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
+      logFile: path.join(opts.stateDir, 'temporal-server.log'),
+      log: opts.log,
+      cwd: opts.stateDir,
+    });
+    await waitUntilReady(proc, () => isServing(address), opts.readyTimeoutMs ?? 120_000, 250);
+    opts.log.info({ address, pid: proc.pid, startMs: Date.now() - started }, 'temporal server ready');
+    return proc;
+  };
+  let proc = await start();
+  try {
+    await registerNamespace(opts.cliBin, address, opts.log);
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+  const server: RunningTemporalServer = {
+    address,
+    process: proc,
+    async restart() {
+      await proc.stop(15_000);
+      proc = await start();
+      server.process = proc;
+    },
+    stop: () => proc.stop(15_000),
+  };
+  return server;
+}
+
+/**
+ * The namespace, then Vigil's search attributes in it (SQL visibility keeps custom attributes per namespace).
+ * Both are idempotent; right after a start the frontend may not know the new namespace yet, so each is retried.
+ */
+async function registerNamespace(cli: string, address: string, log: Logger): Promise<void> {
+  const temporal = (...args: string[]) =>
+    run(cli, [...args, '--address', address, '--command-timeout', '20s'], { maxBuffer: 4 * 1024 * 1024 });
+  await retry('namespace create', async () => {
+    await temporal('operator', 'namespace', 'create', '--namespace', TEMPORAL_NAMESPACE, '--retention', '72h').catch(
+      (err: { stderr?: string }) => {
+        if (!/already exists|AlreadyExists/i.test(err.stderr ?? '')) throw err;
+      },
+    );
+  });
+  await retry('namespace describe', () => temporal('operator', 'namespace', 'describe', '-n', TEMPORAL_NAMESPACE));
+  await retry('search-attribute create', async () => {
+    const args = VIGIL_SEARCH_ATTRIBUTES.flatMap((n) => ['--name', n, '--type', 'Keyword']);
+    await temporal('operator', 'search-attribute', 'create', '-n', TEMPORAL_NAMESPACE, ...args).catch(
+      (err: { stderr?: string }) => {
+        if (!/already exists|AlreadyExists/i.test(err.stderr ?? '')) throw err;
+      },
+    );
+  });
+  const { stdout } = await temporal('operator', 'search-attribute', 'list', '-n', TEMPORAL_NAMESPACE, '-o', 'json');
+  const missing = VIGIL_SEARCH_ATTRIBUTES.filter((n) => !stdout.includes(`"${n}"`));
+  if (missing.length > 0) throw new Error(`search attributes not registered: ${missing.join(', ')}\n${stdout}`);
+  log.info({ namespace: TEMPORAL_NAMESPACE, searchAttributes: VIGIL_SEARCH_ATTRIBUTES }, 'temporal namespace ready');
+}
+
+async function retry<T>(what: string, f: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await f();
+    } catch (err) {
+      if (Date.now() > deadline) {
+        const e = err as { stderr?: string; message?: string };
+        throw new Error(`temporal ${what} failed: ${e.stderr || e.message}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/** gRPC health of the frontend's WorkflowService. */
+async function isServing(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2000 });
+  try {
+    const res = await connection.healthService.check({ service: 'temporal.api.workflowservice.v1.WorkflowService' });
+    return res.status === 1;
+  } finally {
+    await connection.close();
+  }
+}

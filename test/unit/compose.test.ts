@@ -84,12 +84,6 @@ function copiedIntoImage(rel: string): boolean {
 
 const configSource = read('src/config.ts');
 const knownVars = new Set([...configSource.matchAll(/\b(VIGIL_[A-Z0-9_]+)\s*:/g)].map((m) => m[1]!));
-/**
- * Set by compose (and by src/topology/spec.ts) before src/config.ts reads it: the API's shared-state database,
- * being added beside this change (#20 item 2). A name drops out of this set by itself once config.ts knows it;
- * until then loadConfig ignores it, which the report of this change names.
- */
-const ANNOUNCED = new Set(['VIGIL_STATE_DATABASE_URL'].filter((k) => !knownVars.has(k)));
 
 describe('docker-compose.yml', () => {
   it('has the production topology: two workers, two API replicas behind nginx, two gateways', () => {
@@ -188,7 +182,7 @@ describe('docker-compose.yml', () => {
     assert.ok(knownVars.size >= 10, 'could not read the VIGIL_* names from src/config.ts');
     for (const [name, svc] of vigil) {
       const vars = containerEnv(svc, secretsDir);
-      const unknown = Object.keys(vars).filter((k) => !knownVars.has(k) && !ANNOUNCED.has(k));
+      const unknown = Object.keys(vars).filter((k) => !knownVars.has(k));
       assert.deepEqual(unknown, [], `${name} sets env vars the app ignores`);
       assert.doesNotThrow(() => loadConfig(vars), `${name}: loadConfig rejects its environment`);
     }

@@ -168,21 +168,22 @@ describe("docker-compose's SeaweedFS configuration: only the S3 API is a way in"
         throw err;
       }
     }
-    // What the setup job does (infra/compose-setup.cjs), with its identity; the readiness of a volume server can
-    // trail the S3 gateway by a moment, so the first write is retried.
+    // What the setup job does (infra/compose-setup.cjs), with its identity. A volume server registers with the master
+    // a moment after the S3 gateway answers (longer under load), so the first write is retried for up to a minute.
     await ensureEvidenceBucket(clients.admin, BUCKET);
     const store = new EvidenceStore({
       s3: clients.writer,
       bucket: BUCKET,
       retention: { mode: 'COMPLIANCE', days: 1 },
     });
-    for (let i = 0; ; i++) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
       try {
         ref = await store.putNamed(`releases/compose/chain/000000`, { seq: 0, nonce: process.pid });
         break;
       } catch (err) {
-        if (i >= 50) throw err;
-        await new Promise((r) => setTimeout(r, 200));
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
       }
     }
   });

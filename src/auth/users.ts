@@ -29,6 +29,11 @@ export interface IdentityProvider {
   lookup(id: string): Identity | null;
   /** The defined signature meanings for a role (src/auth/meanings.ts); absent: the defaults. */
   signatureMeanings?(role: Role): readonly string[];
+  /**
+   * Set when people sign in at an OpenID provider (src/auth/oidc), naming it: the UI then sends them there to sign
+   * in and to re-authenticate at each signature, instead of asking for a password.
+   */
+  readonly signInWith?: string;
 }
 
 const UserEntrySchema = z.object({

@@ -68,6 +68,7 @@ export function createUiKit(deps: UiDeps): UiKit {
           next: c.req.method === 'GET' ? c.req.path : '/ui/inbox',
           usersConfigured: deps.usersConfigured,
           notice: 'Please sign in.',
+          ...(deps.identities.signInWith ? { sso: deps.identities.signInWith } : {}),
         }),
         401,
       ),

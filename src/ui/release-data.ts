@@ -16,7 +16,7 @@ export function eligibleRoles(user: Identity, status: ReleaseStatus): Role[] {
 export function signFormState(
   user: Identity,
   status: ReleaseStatus,
-  identities: Pick<IdentityProvider, 'signatureMeanings'>,
+  identities: Pick<IdentityProvider, 'signatureMeanings' | 'signInWith'>,
 ): SignFormState {
   const mine = eligibleRoles(user, status);
   const meanings = Object.fromEntries(mine.map((r) => [r, meaningsFor(identities, r)])) as Partial<
@@ -30,7 +30,12 @@ export function signFormState(
   else if (signingRoles.length === 0) blockedReason = 'Your account has no signing role (read-only access).';
   else if (mine.length === 0)
     blockedReason = `None of your roles (${signingRoles.join(', ')}) is pending on this release.`;
-  return { eligibleRoles: mine, meanings, blockedReason };
+  return {
+    eligibleRoles: mine,
+    meanings,
+    blockedReason,
+    ...(identities.signInWith ? { sso: identities.signInWith } : {}),
+  };
 }
 
 /**

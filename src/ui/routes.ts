@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { registerAdjudicationRoutes } from './adjudication';
 import { registerAuthRoutes } from './auth-routes';
+import { registerOidcRoutes } from './oidc-routes';
 import { registerDossierRoutes } from './dossier-routes';
 import type { UiDeps, UiEnv } from './deps';
 import { createUiKit, UiPageError, type UiKit } from './kit';
@@ -24,6 +25,8 @@ export function createUiRoutes(deps: UiDeps): Hono<UiEnv> {
   const kit = createUiKit(deps);
   registerUiMiddleware(ui, deps, kit);
   registerAssetRoutes(ui, deps);
+  // Under OIDC, sign-in and signing go through the provider (./oidc-routes.ts, registered first: same paths).
+  if (deps.oidc) registerOidcRoutes(ui, deps, kit, deps.oidc);
   registerAuthRoutes(ui, deps, kit);
   registerReleaseRoutes(ui, deps, kit);
   registerSignRoutes(ui, deps, kit);

@@ -12,7 +12,7 @@ import { str, type UiKit } from './kit';
 import { dossierDocument, signFormState } from './release-data';
 import { errorPage, releasePage, signedPage } from './views';
 
-type SignValues = { meaning: string; reason: string; role: string; decision: string };
+export type SignValues = { meaning: string; reason: string; role: string; decision: string };
 type Refusal = { status: ContentfulStatusCode; message: string; type?: string };
 type Refuse = (status: ContentfulStatusCode, message: string, type?: string) => Promise<Response>;
 
@@ -76,7 +76,7 @@ async function sign(
 }
 
 /** A refusal re-renders the release page with the error and the user's values (or an error page if it is gone). */
-function refusalPage(
+export function refusalPage(
   c: Context<UiEnv>,
   deps: UiDeps,
   kit: UiKit,
@@ -134,7 +134,7 @@ async function reauthenticate(
   return again;
 }
 
-function approvalInput(
+export function approvalInput(
   signer: Identity,
   role: Role,
   values: SignValues,

@@ -56,7 +56,20 @@ export function loginPage(opts: {
   next?: string;
   username?: string;
   usersConfigured: boolean;
+  /** People sign in at this OpenID provider (src/ui/oidc-routes.ts): a link there instead of the password form. */
+  sso?: string;
 }): Html {
+  if (opts.sso) {
+    return layout(
+      'Sign in',
+      { user: null, csrf: null },
+      html`<h1>Sign in</h1>
+${opts.notice ? html`<p class="info" role="status" id="login-notice">${opts.notice}</p>` : ''}
+${opts.error ? html`<p class="alert" role="alert" id="login-error">${opts.error}</p>` : ''}
+<p>This server signs you in through your organisation's identity provider (${opts.sso}).</p>
+<p><a class="button" id="sso-login" href="/ui/oidc/login?next=${encodeURIComponent(opts.next ?? '/ui/inbox')}">Sign in with ${opts.sso}</a></p>`,
+    );
+  }
   return layout(
     'Sign in',
     { user: null, csrf: null },
@@ -161,6 +174,8 @@ export interface SignFormState {
   meanings: Partial<Record<Role, string[]>>;
   /** Why the form is not shown (e.g. "you submitted this release"). */
   blockedReason: string | null;
+  /** Set under OIDC: the provider's name; signing re-authenticates there instead of asking for the password. */
+  sso?: string;
   error?: string;
   values?: { meaning?: string; reason?: string; role?: string; decision?: string };
 }
@@ -239,7 +254,7 @@ ${f.error ? html`<p class="alert" role="alert" id="sign-error">${f.error}</p>` :
   const v = f.values ?? {};
   return html`<section aria-labelledby="sign-h"><h2 id="sign-h">Sign this release</h2>
 ${f.error ? html`<p class="alert" role="alert" id="sign-error">${f.error}</p>` : ''}
-<p>Your signature is bound to dossier <span class="digest">${s.dossier.sha256}</span>. Signing requires your password again (21 CFR 11.200).</p>
+<p>Your signature is bound to dossier <span class="digest">${s.dossier.sha256}</span>. Signing requires ${f.sso ? 'a fresh sign-in' : 'your password again'} (21 CFR 11.200).</p>
 <form class="stack" method="post" action="/ui/releases/${encodeURIComponent(s.releaseId)}/sign">
   <input type="hidden" name="_csrf" value="${ctx.csrf ?? ''}">
   <input type="hidden" name="dossierSha256" value="${s.dossier.sha256}">
@@ -255,8 +270,12 @@ ${f.error ? html`<p class="alert" role="alert" id="sign-error">${f.error}</p>` :
         html`<optgroup label="${r}">${(f.meanings[r] ?? []).map((m) => html`<option value="${m}" ${v.meaning === m ? 'selected' : ''}>${m}</option>`)}</optgroup>`,
     )}</select></div>
   <div><label for="reason">Reason</label><textarea id="reason" name="reason" required maxlength="2000" rows="3">${v.reason ?? ''}</textarea></div>
-  <div><label for="sign-password">Your password <span class="hint">(re-authentication)</span></label>
-    <input type="password" id="sign-password" name="password" autocomplete="current-password" required></div>
+  ${
+    f.sso
+      ? html`<p id="sign-reauth">Signing sends you to ${f.sso} to sign in again (re-authentication for this signature).</p>`
+      : html`<div><label for="sign-password">Your password <span class="hint">(re-authentication)</span></label>
+    <input type="password" id="sign-password" name="password" autocomplete="current-password" required></div>`
+  }
   <div><button type="submit">Sign</button></div>
 </form></section>`;
 }

@@ -4,6 +4,7 @@ import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
 import { FileIdentityProvider, JsonLinesAuditLog, MemoryLoginThrottle, MemorySessionStore, NO_USERS } from '../auth';
 import type { VigilConfig } from '../config';
 import { CHROMIUM_PATH } from '../dossier/export';
+import { oidcUiDeps } from '../auth/oidc';
 import type { UiDeps } from './deps';
 
 /** The UI's dependencies from configuration: users file, auth audit log, the system key's public half. */
@@ -12,14 +13,19 @@ export function uiDepsFromConfig(
   parts: Pick<UiDeps, 'client' | 'evidence' | 'log'> &
     Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit' | 'chromiumPath'>>,
 ): UiDeps {
-  const identities = config.auth.usersFile ? FileIdentityProvider.fromFile(config.auth.usersFile) : NO_USERS;
-  if (!config.auth.usersFile) parts.log.warn({}, 'ui: VIGIL_USERS_FILE is not set; nobody can sign in to the web UI');
+  // OIDC when configured (docs/sso.md); otherwise the users file, the local default.
+  const oidc = config.auth.oidc ? oidcUiDeps(config.auth.oidc) : undefined;
+  const identities =
+    oidc?.identities ?? (config.auth.usersFile ? FileIdentityProvider.fromFile(config.auth.usersFile) : NO_USERS);
+  if (!config.auth.usersFile && !oidc)
+    parts.log.warn({}, 'ui: VIGIL_USERS_FILE is not set; nobody can sign in to the web UI');
   // The worker seals signature records with this key; the API only needs its public half to check them.
   const key = loadOrCreateDevKey(config.signingKeyDir).signer.publicKey();
   return {
     ...parts,
     identities,
-    usersConfigured: config.auth.usersFile !== undefined,
+    ...(oidc ? { oidc } : {}),
+    usersConfigured: config.auth.usersFile !== undefined || oidc !== undefined,
     sessions: parts.sessions ?? new MemorySessionStore(),
     throttle: parts.throttle ?? new MemoryLoginThrottle(),
     audit: parts.audit ?? new JsonLinesAuditLog(config.auth.auditLog),

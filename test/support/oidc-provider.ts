@@ -51,10 +51,12 @@ export interface TestOp {
   rotateKeys(): Promise<void>;
   /** Current key ids, newest first. */
   keyIds(): string[];
+  /** The private signing keys (JWK), to start another issuer on the same keys. */
+  signingKeys(): Jwk[];
   stop(): Promise<void>;
 }
 
-type Jwk = Awaited<ReturnType<typeof exportJWK>> & { kid: string };
+export type Jwk = Awaited<ReturnType<typeof exportJWK>> & { kid: string };
 
 async function newKey(n: number): Promise<Jwk> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -62,12 +64,17 @@ async function newKey(n: number): Promise<Jwk> {
 }
 
 /** Starts the provider on 127.0.0.1 (a free port, retried if taken between pick and bind). */
-export async function startTestOp(opts: { users: TestUser[]; clients: TestClient[] }): Promise<TestOp> {
+export async function startTestOp(opts: {
+  users: TestUser[];
+  clients: TestClient[];
+  /** Signing keys to start with (another TestOp's `signingKeys()`: one key set serving two issuers, as multi-tenant providers do). */
+  keys?: Jwk[];
+}): Promise<TestOp> {
   const users = new Map(opts.users.map((u) => [u.sub, u]));
   const byName = new Map(opts.users.map((u) => [u.username, u]));
   const behaviour: Behaviour = { authTimeShiftSeconds: 0, idTokenTtlSeconds: 600 };
   const logins: TestOp['logins'] = [];
-  let keys: Jwk[] = [await newKey(1)];
+  let keys: Jwk[] = opts.keys ? [...opts.keys] : [await newKey(1)];
   let provider: Provider | null = null;
 
   const server = http.createServer((req, res) => {
@@ -198,6 +205,7 @@ export async function startTestOp(opts: { users: TestUser[]; clients: TestClient
       provider = build();
     },
     keyIds: () => keys.map((k) => k.kid),
+    signingKeys: () => [...keys],
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -292,11 +300,23 @@ export class IdpAgent {
     if (first.status === 0) return { callback: new URL(first.url), loginShown: false };
     if (!first.url.includes('/interaction/'))
       throw new Error(`unexpected page at the provider: ${first.status} ${first.text.slice(0, 300)}`);
-    const done = await this.request(first.url, {
+    let done = await this.request(first.url, {
       method: 'POST',
       form: { login: user.username, password: user.password, ...(otp ? { otp } : {}) },
       stopAt: redirectUri,
     });
+    // Another person than the provider session's: it posts a form to end that session first (a browser auto-submits).
+    if (done.status === 200 && /end_session|session\/end/.test(done.text)) {
+      const action = /<form[^>]*action="([^"]+)"/.exec(done.text)?.[1] ?? '';
+      const fields = Object.fromEntries(
+        [...done.text.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      done = await this.request(new URL(action, done.url).toString(), {
+        method: 'POST',
+        form: fields,
+        stopAt: redirectUri,
+      });
+    }
     if (done.status !== 0)
       throw new Error(`login at the test provider failed: ${done.status} ${done.text.slice(0, 300)}`);
     return { callback: new URL(done.url), loginShown: true };

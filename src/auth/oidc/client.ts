@@ -165,8 +165,10 @@ export function verifiedFrom(claims: Record<string, unknown>, idToken: string): 
 
 /** openid-client / oauth4webapi failures as reasons a person can read; the token never appears. */
 export function refusalFor(err: unknown): OidcRefusal {
-  const e = err as { code?: string; message?: string; cause?: { claim?: string; error?: string } };
-  const claim = e.cause?.claim;
+  // openid-client wraps oauth4webapi's error, whose own cause names the claim.
+  type Cause = { claim?: string; error?: string; cause?: Cause };
+  const e = err as { code?: string; message?: string; cause?: Cause };
+  const claim = e.cause?.claim ?? e.cause?.cause?.claim;
   switch (e.code) {
     case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
       if (claim === 'auth_time') {

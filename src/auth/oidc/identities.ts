@@ -18,7 +18,11 @@ export interface ProviderSubject {
 export class OidcIdentityProvider implements IdentityProvider {
   private readonly byId = new Map<string, { identity: Identity; subject: ProviderSubject }>();
 
-  constructor(private readonly meanings: Partial<Record<Role, readonly string[]>> = {}) {}
+  constructor(
+    /** The provider's name as people know it (shown on the sign-in page): its issuer's host unless given. */
+    readonly signInWith: string,
+    private readonly meanings: Partial<Record<Role, readonly string[]>> = {},
+  ) {}
 
   /** Password sign-in does not exist under OIDC: the provider authenticates. */
   authenticate(): Promise<Identity | null> {

@@ -12,3 +12,12 @@ export {
 } from './login-state';
 export { authenticationRecord, identityFromClaims, signingRefusal, type VerifiedAuthentication } from './policy';
 export type { OidcSettings } from './settings';
+
+import { OidcClient } from './client';
+import { OidcIdentityProvider } from './identities';
+import type { OidcSettings } from './settings';
+
+/** The UI's OIDC parts from settings: the client (discovery happens at first use) and the identity cache. */
+export function oidcUiDeps(settings: OidcSettings): { client: OidcClient; identities: OidcIdentityProvider } {
+  return { client: new OidcClient(settings), identities: new OidcIdentityProvider(new URL(settings.issuer).host) };
+}

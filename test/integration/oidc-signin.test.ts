@@ -1,0 +1,325 @@
+/**
+ * Sign-in and re-authentication at signing through a real OpenID provider (oidc-provider, test/support), over the
+ * UI's HTTP routes (app.request). The release is the workflow's own ReleaseState behind a fake Temporal port
+ * (test/unit/ui-fakes.ts), so accepted signatures are recorded by the real recordSignature activity.
+ */
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createApp } from '../../src/api';
+import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
+import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
+import { oidcUiDeps, openLoginState, sealLoginState, type OidcSettings } from '../../src/auth/oidc';
+import { createLogger } from '../../src/logging/logger';
+import type { UiDeps } from '../../src/ui';
+import { ACR_MFA, IdpAgent, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
+import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
+
+const log = createLogger('oidc-test', 'silent');
+const REDIRECT = 'http://vigil.test/ui/oidc/callback';
+const USERS: TestUser[] = [
+  {
+    sub: 'sub-dana-7f3a',
+    username: 'dana.qa',
+    name: 'Dana Whitfield',
+    groups: ['vigil-qa'],
+    password: 'dana-pw',
+    otp: '246810',
+  },
+  { sub: 'sub-sam-19c2', username: 'sam.clin', name: 'Dr Sam Okafor', groups: ['vigil-clinical'], password: 'sam-pw' },
+  { sub: 'sub-nemo-0000', username: 'nemo', name: 'Nemo Staff', groups: ['staff'], password: 'nemo-pw' },
+];
+const user = (name: string) => USERS.find((u) => u.username === name)!;
+const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
+
+let op: TestOp;
+before(async () => {
+  op = await startTestOp({
+    users: USERS,
+    clients: [
+      { client_id: 'vigil-ui', client_secret: 'ui-secret-0123456789abcdef', redirect_uris: [REDIRECT], kind: 'code' },
+    ],
+  });
+});
+after(async () => op?.stop());
+
+function settings(over: Partial<OidcSettings> = {}): OidcSettings {
+  return {
+    issuer: op.issuer,
+    clientId: 'vigil-ui',
+    clientSecret: 'ui-secret-0123456789abcdef',
+    redirectUri: REDIRECT,
+    cliClientId: undefined,
+    scopes: ['openid', 'profile', 'email'],
+    rolesClaim: 'groups',
+    roleMap: { 'vigil-qa': ['qa'], 'vigil-clinical': ['clinical'] },
+    usernameClaim: 'preferred_username',
+    nameClaim: 'name',
+    signingMaxAgeSeconds: 300,
+    signingAmr: ['mfa'],
+    signingAcr: [],
+    clockToleranceSeconds: 5,
+    stateKey: new Uint8Array(crypto.randomBytes(32)),
+    ...over,
+  };
+}
+
+/** Vigil's UI on a fake Temporal port, and a browser-like cookie jar for Vigil and for the provider. */
+async function setup(over: Partial<OidcSettings> = {}) {
+  const temporal = new FakeTemporal();
+  const evidence = new MemoryEvidence();
+  const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
+  const release = temporal.add(new FakeRelease('sepsis-alert-abc-1', evidence, signer));
+  await release.toAwaitingApproval();
+  const audit = new MemoryAuditLog();
+  const s = settings(over);
+  const oidc = oidcUiDeps(s);
+  const ui: UiDeps = {
+    client: temporal,
+    evidence,
+    identities: oidc.identities,
+    oidc,
+    usersConfigured: true,
+    sessions: new MemorySessionStore(),
+    throttle: new MemoryLoginThrottle(),
+    audit,
+    verifiers: [new PublicKeyVerifier(signer.publicKey())],
+    systemKeyPem: null,
+    secureCookies: false,
+    log,
+    duplicateWaitMs: 1000,
+  };
+  const app = createApp({
+    client: temporal,
+    config: { api: { host: '127.0.0.1', port: 0, url: 'http://vigil.test', token: 'api-token-0123456789abcdef' } },
+    log,
+    ui,
+  });
+  const jar = new Map<string, string>();
+  const idp = new IdpAgent();
+  async function vigil(pathOrUrl: string, form?: Record<string, string>, cookies = jar): Promise<Response> {
+    const url = new URL(pathOrUrl, 'http://vigil.test');
+    const res = await app.request(url.pathname + url.search, {
+      method: form ? 'POST' : 'GET',
+      headers: {
+        host: 'vigil.test',
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = c.split(';');
+      const eq = pair!.indexOf('=');
+      const gone = attrs.some((a) => /max-age=0/i.test(a.trim()));
+      if (gone) cookies.delete(pair!.slice(0, eq));
+      else cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return res;
+  }
+  async function login(name: string): Promise<void> {
+    const start = await vigil('/ui/oidc/login?next=/ui/inbox');
+    assert.equal(start.status, 303);
+    const { callback } = await idp.authorize(start.headers.get('location')!, REDIRECT, user(name));
+    const done = await vigil(callback.toString());
+    assert.equal(done.status, 200, await done.clone().text());
+    assert.match(await done.text(), /http-equiv="refresh" content="0;url=\/ui\/inbox"/);
+  }
+  async function csrf(): Promise<string> {
+    const page = await (await vigil(`/ui/releases/${release.releaseId}`)).text();
+    return /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+  }
+  /** Submits the sign form; returns the provider URL Vigil sent the browser to. */
+  async function startSigning(over: Record<string, string> = {}): Promise<string> {
+    const res = await vigil(`/ui/releases/${release.releaseId}/sign`, {
+      _csrf: await csrf(),
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'approved',
+      reason: 'evidence reviewed',
+      dossierSha256: release.state.dossier!.sha256,
+      ...over,
+    });
+    assert.equal(res.status, 303, await res.clone().text());
+    return res.headers.get('location')!;
+  }
+  return { app, vigil, login, startSigning, release, audit, idp, jar, settings: s, oidc };
+}
+
+describe('OIDC sign-in (authorization code + PKCE against oidc-provider)', () => {
+  it('maps the groups claim to Vigil roles and the name claim to the printed name; no token reaches the audit log', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const inbox = await t.vigil('/ui/inbox');
+    assert.equal(inbox.status, 200);
+    assert.match(await inbox.text(), /Dana Whitfield/);
+    assert.deepEqual(t.oidc.identities.lookup('dana.qa')?.roles, ['qa']);
+    const ok = t.audit.events.find((e) => e.type === 'login.success')!;
+    assert.equal(ok.user, 'dana.qa');
+    assert.equal(ok.subject, 'sub-dana-7f3a');
+    assert.equal(ok.issuer, op.issuer);
+    assert.doesNotMatch(JSON.stringify(t.audit.events), JWT);
+  });
+
+  it('refuses a person none of whose groups maps to a Vigil role, naming the claim', async () => {
+    const t = await setup();
+    const start = await t.vigil('/ui/oidc/login');
+    const { callback } = await t.idp.authorize(start.headers.get('location')!, REDIRECT, user('nemo'));
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 403);
+    assert.match(
+      await res.text(),
+      /nemo holds no Vigil role: none of the values of the &quot;groups&quot; claim is mapped/,
+    );
+  });
+
+  it('refuses a replayed callback: the state is used up, and the code is single-use', async () => {
+    const t = await setup();
+    const start = await t.vigil('/ui/oidc/login');
+    const sealed = t.jar.get('vigil_oidc')!;
+    const { callback } = await t.idp.authorize(start.headers.get('location')!, REDIRECT, user('dana.qa'));
+    assert.equal((await t.vigil(callback.toString())).status, 200);
+    const again = await t.vigil(callback.toString());
+    assert.equal(again.status, 400);
+    assert.match(await again.text(), /unknown, has expired or was already used/);
+    // An attacker who kept the sealed state cookie as well: the provider refuses the used code.
+    const withCookie = await t.vigil(callback.toString(), undefined, new Map([['vigil_oidc', sealed]]));
+    assert.equal(withCookie.status, 401);
+    assert.match(await withCookie.text(), /refused the code exchange: invalid_grant/);
+  });
+
+  it('refuses an ID token minted for another sign-in (nonce mismatch)', async () => {
+    const t = await setup();
+    const start = await t.vigil('/ui/oidc/login');
+    const state = (await openLoginState(t.settings.stateKey, t.jar.get('vigil_oidc')))!;
+    // The callback carries this login's code and state, but the browser's pending login expects another nonce.
+    t.jar.set('vigil_oidc', await sealLoginState(t.settings.stateKey, { ...state, nonce: 'nonce-of-another-login' }));
+    const { callback } = await t.idp.authorize(start.headers.get('location')!, REDIRECT, user('dana.qa'));
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /nonce mismatch/);
+    assert.equal(t.oidc.identities.lookup('dana.qa'), null);
+  });
+});
+
+describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)', () => {
+  it('sends the signer back to the provider, which asks for the login again; the record carries auth_time and subject', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const to = new URL(await t.startSigning());
+    assert.equal(to.searchParams.get('prompt'), 'login');
+    assert.equal(to.searchParams.get('max_age'), '300');
+    const before = Math.floor(Date.now() / 1000);
+    const { callback, loginShown } = await t.idp.authorize(to.toString(), REDIRECT, user('dana.qa'), '246810');
+    assert.equal(loginShown, true, 'the provider must ask for the credentials again despite its session');
+    const res = await t.vigil(callback.toString());
+    const page = await res.text();
+    assert.equal(res.status, 200, page);
+    const sig = t.release.state.signatures[0]!;
+    assert.equal(sig.signer, 'dana.qa');
+    assert.equal(sig.printedName, 'Dana Whitfield');
+    const auth = sig.authentication!;
+    assert.equal(auth.issuer, op.issuer);
+    assert.equal(auth.subject, 'sub-dana-7f3a');
+    assert.ok(Date.parse(auth.authTime) / 1000 >= before - 1, `auth_time ${auth.authTime} is the fresh login`);
+    assert.deepEqual(auth.amr, ['pwd', 'otp', 'mfa']);
+    assert.equal(auth.acr, ACR_MFA);
+    assert.match(auth.idTokenSha256, /^[0-9a-f]{64}$/);
+    assert.equal(auth.maxAgeSeconds, 300);
+    // The evidence record (written by the real activity) carries the same, and no token.
+    const stored = t.release.evidence.objects.get(sig.evidence.key)!.bytes.toString('utf8');
+    assert.equal(JSON.parse(stored).authentication.subject, 'sub-dana-7f3a');
+    assert.doesNotMatch(stored, JWT);
+    assert.doesNotMatch(JSON.stringify(t.audit.events), JWT);
+  });
+
+  it('refuses an authentication older than max_age, with the reason', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const to = await t.startSigning();
+    op.behaviour.authTimeShiftSeconds = 600;
+    try {
+      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+      const res = await t.vigil(callback.toString());
+      assert.equal(res.status, 401);
+      assert.match(await res.text(), /older than signing allows \(auth_time past max_age\)/);
+    } finally {
+      op.behaviour.authTimeShiftSeconds = 0;
+    }
+    assert.equal(t.release.state.signatures.length, 0);
+    assert.ok(t.audit.events.some((e) => e.type === 'reauth.failure' && e.reason === 'stale-auth-time'));
+  });
+
+  it('refuses an authentication within max_age but older than the signing request (no re-authentication happened)', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const to = await t.startSigning();
+    op.behaviour.authTimeShiftSeconds = 120;
+    try {
+      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+      const res = await t.vigil(callback.toString());
+      assert.equal(res.status, 401);
+      assert.match(await res.text(), /did not re-authenticate you for this signature/);
+    } finally {
+      op.behaviour.authTimeShiftSeconds = 0;
+    }
+    assert.equal(t.release.state.signatures.length, 0);
+  });
+
+  it('refuses a re-authentication without the amr the policy requires (mfa)', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const to = await t.startSigning();
+    const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'));
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 401);
+    assert.match(
+      await res.text(),
+      /signing requires the authentication method\(s\) &quot;mfa&quot; \(amr\); the identity provider reported &quot;pwd&quot;/,
+    );
+    assert.equal(t.release.state.signatures.length, 0);
+  });
+
+  it('refuses when another person re-authenticates at the provider', async () => {
+    const t = await setup({ signingAmr: [] });
+    await t.login('dana.qa');
+    const to = await t.startSigning();
+    const { callback } = await t.idp.authorize(to, REDIRECT, user('sam.clin'));
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /is not dana\.qa; the signature was not submitted/);
+    assert.equal(t.release.state.signatures.length, 0);
+  });
+
+  it('checks the form before the trip: an undefined meaning never reaches the provider', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    const res = await t.vigil(`/ui/releases/${t.release.releaseId}/sign`, {
+      _csrf: /name="_csrf" value="([^"]+)"/.exec(
+        await (await t.vigil(`/ui/releases/${t.release.releaseId}`)).text(),
+      )![1]!,
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'glanced at',
+      reason: 'x',
+      dossierSha256: t.release.state.dossier!.sha256,
+    });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /is not one of the defined meanings for qa/);
+  });
+
+  it('keeps verifying after the provider rotates its signing key', async () => {
+    const t = await setup({ signingAmr: [] });
+    await t.login('dana.qa');
+    const before = op.keyIds()[0];
+    await op.rotateKeys();
+    assert.notEqual(op.keyIds()[0], before);
+    // jose's key set refetches for an unknown key id once its 1 s cooldown after the last fetch has passed.
+    await new Promise((r) => setTimeout(r, 1100));
+    const to = await t.startSigning();
+    const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'));
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(t.release.state.signatures[0]!.authentication!.subject, 'sub-dana-7f3a');
+  });
+});

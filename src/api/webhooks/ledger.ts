@@ -38,7 +38,24 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     return this.opts.now?.() ?? Date.now();
   }
 
-  async get(key: string): Promise<LedgerEntry | undefined> {
+  get(key: string): Promise<LedgerEntry | undefined> {
+    return Promise.resolve(this.lookup(key));
+  }
+
+  record(key: string, entry: LedgerEntry): Promise<LedgerEntry | null> {
+    // Look up and insert with no await between: parallel copies cannot both find the key free.
+    const earlier = this.lookup(key);
+    if (earlier) return Promise.resolve(earlier);
+    this.entries.set(key, { entry, expiresAt: this.now() + this.opts.ttlMs });
+    while (this.entries.size > this.opts.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+    return Promise.resolve(null);
+  }
+
+  private lookup(key: string): LedgerEntry | undefined {
     const hit = this.entries.get(key);
     if (!hit) return undefined;
     if (hit.expiresAt <= this.now()) {
@@ -49,18 +66,6 @@ export class InMemoryDeliveryLedger implements DeliveryLedger {
     this.entries.delete(key);
     this.entries.set(key, hit);
     return hit.entry;
-  }
-
-  async record(key: string, entry: LedgerEntry): Promise<LedgerEntry | null> {
-    const earlier = await this.get(key);
-    if (earlier) return earlier;
-    this.entries.set(key, { entry, expiresAt: this.now() + this.opts.ttlMs });
-    while (this.entries.size > this.opts.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-    return null;
   }
 
   get size(): number {

@@ -9,6 +9,11 @@ started=$(date +%s)
 
 bash infra/ensure-node-deps.sh
 bash infra/install-tools.sh
+# The Temporal server for the topology tests builds from source (~6 min on 2 cores when cold, a no-op when cached):
+# in the background at the lowest priority while the checks and the main suite run, awaited before test:topology.
+mkdir -p .tools
+nice -n 19 bash infra/install-temporal-server.sh >.tools/install-temporal-server.log 2>&1 &
+temporal_build=$!
 
 echo "test: typecheck"
 npx tsc -p tsconfig.json --noEmit
@@ -30,6 +35,8 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 # PostgreSQL server binaries (Debian's package) for the shared-state and topology tests, which start their own servers.
 bash infra/install-postgres.sh || echo "test: WARNING: no PostgreSQL server binaries; the PostgreSQL tests will fail" >&2
+# nginx (Debian's package) balances the topology tests' two API replicas.
+bash infra/install-nginx.sh || echo "test: WARNING: no nginx; the topology tests will fail" >&2
 
 shopt -s nullglob
 files=(test/unit/*.test.ts test/workflow/*.test.ts test/replay/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
@@ -45,5 +52,17 @@ timeout --kill-after=30s 60m \
   node --import tsx --import ./test/support/fast-check-seed.cjs --import ./test/support/exit-watchdog.cjs \
   --test --test-reporter=spec --test-timeout=600000 "${files[@]}" || status=$?
 if [[ $status -eq 124 ]]; then echo "test: ABORTED after 60 minutes (a test hung)" >&2; fi
+echo "test: main suite finished in $(( $(date +%s) - started )) s"
+
+# The production topology (Temporal server on PostgreSQL, replicas behind nginx): after the main suite, alone, since
+# it runs nine server processes of its own.
+if wait "$temporal_build"; then
+  tail -n 1 .tools/install-temporal-server.log
+  bash infra/test-topology.sh || status=1
+else
+  echo "test: the Temporal server build failed; the topology tests cannot run:" >&2
+  tail -n 30 .tools/install-temporal-server.log >&2
+  status=1
+fi
 echo "test: finished in $(( $(date +%s) - started )) s"
 exit $status

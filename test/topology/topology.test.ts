@@ -1,0 +1,199 @@
+/**
+ * The production topology (src/topology): Temporal server on PostgreSQL, SeaweedFS, two workers, two API
+ * replicas behind nginx (round robin), two gateways on the shared route store. A release runs through it as users
+ * drive it (the JSON API through nginx), then the failovers: a worker killed mid-stage, the Temporal server
+ * restarted mid-release, an API replica killed under a request. Each asserts the outcome, a continuous evidence
+ * chain and a passing `vigil audit`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DEMO_CANDIDATE, DEMO_MODEL_NAME } from '../../src/demo/artifacts';
+import type { ReleaseStatus } from '../../src/domain';
+import { fastPolicy, waitFor } from '../support/harness';
+import {
+  api,
+  audit,
+  chainStages,
+  decisions,
+  finished,
+  inStage,
+  signWithRetry,
+  startDemoRelease,
+  startRig,
+  status,
+  type TopologyRig,
+} from './support';
+
+let rig: TopologyRig;
+before(async () => {
+  rig = await startRig();
+});
+after(async () => {
+  await rig?.stop();
+});
+
+/** Stages of a released demo release's chain: 8 lifecycle decisions and 3 monitoring windows. */
+const RELEASED_CHAIN = [
+  'SNAPSHOT',
+  'OFFLINE_EVAL',
+  'SHADOW',
+  'AWAITING_APPROVAL',
+  'CANARY',
+  'CANARY',
+  'MONITORING',
+  'MONITORING',
+  'MONITORING',
+  'MONITORING',
+  'RELEASED',
+];
+
+/** A shadow long enough to disturb it: the workflow sits in a durable timer, then measures. */
+const policy = () =>
+  fastPolicy('demo.yaml', (p) => {
+    p.shadow.durationSeconds = 6;
+  });
+
+let undisturbed: ReleaseStatus;
+
+/** The release's outcome, chain and audit, as every test here checks them. */
+async function assertReleasedAndAudited(releaseId: string): Promise<ReleaseStatus> {
+  const end = await finished(rig, releaseId);
+  assert.equal(end.outcome, 'RELEASED', end.reason ?? undefined);
+  assert.deepEqual(await chainStages(rig, releaseId), RELEASED_CHAIN);
+  const { code, failed } = await audit(rig, releaseId);
+  assert.deepEqual(failed, []);
+  assert.equal(code, 0);
+  return end;
+}
+
+describe('the production topology', { timeout: 900_000 }, () => {
+  it('runs a release to RELEASED through nginx: signed on one replica and the other, audited', async () => {
+    const [a1, a2] = rig.topology.replicas.api.map((r) => r.url!);
+    const releaseId = await startDemoRelease(rig, await policy(), 1);
+    const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
+    const digest = waiting.dossier!.sha256;
+    // Either replica answers for any release: they hold no release state of their own.
+    assert.equal((await status(rig, releaseId, a1)).stage, 'AWAITING_APPROVAL');
+    assert.equal((await status(rig, releaseId, a2)).stage, 'AWAITING_APPROVAL');
+
+    const qa = await signWithRetry(rig, releaseId, 'qa', digest, a1);
+    assert.equal(qa.final.status, 201, JSON.stringify(qa.final.body));
+    assert.deepEqual((qa.final.body as { pendingRoles: string[] }).pendingRoles, ['clinical']);
+    const clinical = await signWithRetry(rig, releaseId, 'clinical', digest, a2);
+    assert.equal(clinical.final.status, 201, JSON.stringify(clinical.final.body));
+
+    undisturbed = await assertReleasedAndAudited(releaseId);
+    assert.deepEqual(
+      undisturbed.signatures.map((s) => [s.role, s.signer]),
+      [
+        ['qa', 'dana.qa'],
+        ['clinical', 'sam.clin'],
+      ],
+    );
+    // Both gateways follow the shared route store: each now serves the candidate in production.
+    for (const g of rig.topology.replicas.gateway) {
+      await waitFor(`${g.id} serving ${DEMO_CANDIDATE.version}`, async () => {
+        const res = await fetch(`${g.url}/control/routes/${DEMO_MODEL_NAME}`, {
+          headers: { authorization: `Bearer ${g.env.VIGIL_GATEWAY_CONTROL_TOKEN}` },
+        });
+        const body = (await res.json()) as { production?: string; routes?: { production?: string } };
+        return (body.routes?.production ?? body.production) === DEMO_CANDIDATE.version;
+      });
+    }
+  });
+
+  it('a worker killed mid-stage: the other worker finishes with identical decisions', async () => {
+    const releaseId = await startDemoRelease(rig, await policy(), 2);
+    await inStage(rig, releaseId, 'SHADOW');
+    // The worker that ran the release's latest workflow task holds it (sticky cache): that is the one to kill.
+    const history = await rig.temporal.workflow.getHandle(releaseId).fetchHistory();
+    const identities = (history.events ?? [])
+      .map((e) => e.workflowTaskStartedEventAttributes?.identity)
+      .filter((x): x is string => !!x);
+    const holder = identities.at(-1)!;
+    const victim = rig.topology.replicas.worker.find((w) => holder.startsWith(`${w.process.pid}@`));
+    assert.ok(victim, `the workflow task ran on ${holder}, not one of our workers`);
+    const survivor = rig.topology.replicas.worker.find((w) => w !== victim)!;
+    process.kill(victim.process.pid, 'SIGKILL');
+    await victim.process.exited;
+    try {
+      const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
+      for (const role of ['qa', 'clinical'] as const) {
+        const r = await signWithRetry(rig, releaseId, role, waiting.dossier!.sha256);
+        assert.equal(r.final.status, 201, JSON.stringify(r.final.body));
+      }
+      const end = await assertReleasedAndAudited(releaseId);
+      assert.deepEqual(decisions(end), decisions(undisturbed));
+      // Every workflow task after the kill ran on the surviving worker.
+      const after = await rig.temporal.workflow.getHandle(releaseId).fetchHistory();
+      const later = (after.events ?? [])
+        .map((e) => e.workflowTaskStartedEventAttributes?.identity)
+        .filter((x): x is string => !!x)
+        .slice(identities.length);
+      assert.ok(later.length > 0);
+      assert.ok(
+        later.every((id) => id.startsWith(`${survivor.process.pid}@`)),
+        `tasks after the kill: ${later.join(', ')}`,
+      );
+    } finally {
+      await victim.restart();
+    }
+  });
+
+  it('the Temporal server restarted mid-release: the release carries on to RELEASED', async () => {
+    const releaseId = await startDemoRelease(rig, await policy(), 3);
+    await inStage(rig, releaseId, 'SHADOW');
+    const oldPid = rig.topology.temporal.process.pid;
+    await rig.topology.temporal.restart();
+    assert.notEqual(rig.topology.temporal.process.pid, oldPid);
+    const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
+    for (const role of ['qa', 'clinical'] as const) {
+      const r = await signWithRetry(rig, releaseId, role, waiting.dossier!.sha256);
+      assert.equal(r.final.status, 201, JSON.stringify(r.final.body));
+    }
+    const end = await assertReleasedAndAudited(releaseId);
+    assert.deepEqual(decisions(end), decisions(undisturbed));
+  });
+
+  it('an API replica killed under requests: nginx and the client carry them to the other', async () => {
+    const releaseId = await startDemoRelease(rig, await policy(), 4);
+    const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
+    const digest = waiting.dossier!.sha256;
+    const [victim] = rig.topology.replicas.api;
+    // Frozen first (SIGSTOP): the kernel still accepts nginx's connections, so requests routed to it are sent and
+    // wait in its socket; then it dies (SIGKILL) with them in flight. Deterministic, unlike racing a live process.
+    process.kill(victim!.process.pid, 'SIGSTOP');
+    try {
+      // Both signatures at once through nginx: round robin gives one to each replica. nginx does not repeat a POST
+      // it already passed on (the replica may have acted), so that client sees 502 and retries; signing is
+      // idempotent. Status reads are idempotent: nginx itself passes a failed one to the live replica.
+      const signing = Promise.all([
+        signWithRetry(rig, releaseId, 'qa', digest),
+        signWithRetry(rig, releaseId, 'clinical', digest),
+      ]);
+      const reads = Promise.all(
+        Array.from({ length: 10 }, async () => (await api(rig, 'GET', `/releases/${releaseId}`)).status),
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(victim!.process.pid, 'SIGKILL');
+      const [qa, clinical] = await signing;
+      // The request the dead replica held came back as nginx's 502 and went through on the retry (201: it had
+      // never reached the workflow; 200 "repeated" would mean it had).
+      assert.deepEqual(
+        [qa.attempts, clinical.attempts].map((a) => a.length).sort(),
+        [1, 2],
+        JSON.stringify([qa, clinical]),
+      );
+      assert.deepEqual([...qa.attempts, ...clinical.attempts].sort(), [201, 201, 502]);
+      assert.deepEqual(await reads, Array(10).fill(200));
+      const end = await assertReleasedAndAudited(releaseId);
+      // Each person signed once, whatever was retried.
+      assert.deepEqual(end.signatures.map((s) => s.signer).sort(), ['dana.qa', 'sam.clin']);
+      assert.deepEqual(decisions(end), decisions(undisturbed));
+    } finally {
+      victim!.process.stop(0).catch(() => undefined); // SIGKILLs a stopped one; a no-op when it is gone
+      await victim!.process.exited;
+      await victim!.restart();
+    }
+  });
+});

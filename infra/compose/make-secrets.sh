@@ -13,6 +13,7 @@
 #   writer and read-only identities).
 # - env/<role>.env: what each compose service gets as env_file, and nothing more: the API the read-only S3 identity,
 #   the workers and gateways the writing one, only setup the admin one.
+# - users.yaml: the API replicas' users file, made empty once (nobody can sign in until you add accounts).
 # Needs bash and openssl only. Idempotent: existing secrets and certificates are never replaced.
 set -euo pipefail
 
@@ -111,6 +112,18 @@ env_file gateway VIGIL_S3_ACCESS_KEY_ID=vigil "VIGIL_S3_SECRET_ACCESS_KEY=$S3_WR
 env_file api VIGIL_S3_ACCESS_KEY_ID=vigil-reader "VIGIL_S3_SECRET_ACCESS_KEY=$S3_READER_SECRET" \
   "VIGIL_API_TOKEN=$VIGIL_API_TOKEN" \
   "VIGIL_STATE_DATABASE_URL=$state_db"
+
+# ---- the API replicas' users file (VIGIL_USERS_FILE_HOST overrides it): empty, so nobody can sign in until accounts
+# are added or OIDC is configured. Mode 0644 so the API's user (uid 1000 in the image) reads it; the 0700
+# directory keeps it from other accounts on this host.
+if [[ ! -f $out/users.yaml ]]; then
+  cat >"$out/users.yaml" <<'USERS'
+# Accounts and roles for the web UI (format: config/users.example.yaml; src/auth/users.ts). Empty: nobody can sign
+# in. A password hash: echo -n "<password>" | npx tsx src/auth/hash-cli.ts
+users: []
+USERS
+fi
+chmod 644 "$out/users.yaml"
 
 echo "make-secrets: secrets in $out (CA key: $out/ca/ca.key, never mounted)"
 echo "make-secrets: API token for the CLI: VIGIL_API_TOKEN in $out/env/api.env"

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parse } from 'csv-parse';
-import type { Cell } from './row-digest';
-import { checkHeader, describe, TableReadError, type TableStream } from './table-stream';
+import type { Cell } from '../../src/provenance/row-digest';
+import { checkHeader, describe, TableReadError, type TableStream } from '../../src/provenance/table-stream';
 
-/** The reference reader: csv-parse's streaming parser (used for UTF-16LE files and for error messages). */
+/** The reference the manifest's reader is tested against: csv-parse's streaming parser, as the manifest reads CSV. */
 export async function openCsvWithCsvParse(file: string): Promise<TableStream> {
   const parser = parse({ bom: true, relax_column_count: false, skip_empty_lines: false });
   const input = fs.createReadStream(file, { highWaterMark: 1 << 20 });

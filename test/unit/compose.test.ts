@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { FileIdentityProvider } from '../../src/auth/users';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/stack/ports';
 import { READER_ACTIONS, WORKER_ACTIONS } from '../../src/stack/seaweed';
@@ -314,6 +316,20 @@ describe('docker-compose.yml', () => {
     // The named volumes' mount points exist in the image, owned by its user (a new volume copies that ownership).
     assert.match(dockerfile, /mkdir -p \/var\/lib\/vigil\/keys \/var\/lib\/vigil\/state \/var\/lib\/vigil\/wal/);
     assert.match(dockerfile, /chown -R node:node \/var\/lib\/vigil/);
+  });
+
+  it("gives the API replicas make-secrets.sh's users file by default: valid, readable by the image's user, empty", () => {
+    for (const name of ['api-1', 'api-2']) {
+      const m = mounts(services[name]!).find(
+        (v) => v.target === containerEnv(services[name]!, secretsDir).VIGIL_USERS_FILE,
+      );
+      assert.equal(m?.source, './infra/compose/secrets/users.yaml', name);
+    }
+    const file = path.join(secretsDir, 'users.yaml');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o644, 'uid 1000 in the container must read it');
+    assert.equal(fs.statSync(secretsDir).mode & 0o777, 0o700, 'the secrets dir keeps it from other accounts');
+    assert.doesNotThrow(() => FileIdentityProvider.fromFile(file));
+    assert.deepEqual((parse(fs.readFileSync(file, 'utf8')) as { users: unknown[] }).users, []);
   });
 
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {

@@ -4,8 +4,8 @@
  *
  *   npm run bench:manifest [-- --runs 3] [--rows 1000000] [--json]
  *
- * The CSV is read by the byte scanner in src/provenance/table-reader.ts (csv-parse only for UTF-16 files and
- * error messages). Figures go by hand into the "Dataset manifest (bench:manifest)" section of docs/benchmarks.md.
+ * The CSV is read by the data readers' byte tokenizer (src/data/csv-scan.ts, `exact` dialect) through
+ * src/provenance/csv-rows.ts (csv-parse only re-phrases error messages). Figures go by hand into the "Dataset manifest (bench:manifest)" section of docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,12 +1,18 @@
 /**
- * A byte-level, streaming CSV tokenizer (RFC 4180) for the data readers: it hands each record over as byte
- * ranges, so a reader converts numbers and interns strings straight from the bytes, with no string per cell.
+ * The one byte-level, streaming CSV tokenizer (RFC 4180), used by the dataset reader, prediction files and the
+ * dataset manifest: it hands each record over as byte ranges, so a reader converts numbers, interns strings or
+ * builds row digests straight from the bytes, with no string per cell.
  *
- * Rules (those the readers always used, via csv-parse with `bom, trim, skip_empty_lines`): a UTF-8 BOM is
- * dropped; the record delimiter is the first CRLF, LF or CR outside quotes; empty lines are skipped; ASCII
- * whitespace (tab, LF, VT, FF, CR, space) around a field and around a quoted field is trimmed; `""` inside
- * quotes is a quote. A quote inside an unquoted field, text after a closing quote, or an unclosed quote is an
- * error naming the line.
+ * Two dialects, both exactly csv-parse's records for the options named (test/unit/csv-tokenizer-dialects and
+ * provenance-csv-scanner pin them to csv-parse):
+ * - `trimmed` (`bom, trim, skip_empty_lines`: the data readers): ASCII whitespace (tab, LF, VT, FF, CR, space)
+ *   around a field and around a quoted field is trimmed, and empty lines are skipped;
+ * - `exact` (`bom` only: manifests, whose row digests need the field text as written): no trimming, an empty
+ *   line is a record of one empty field, a quote opens only at the start of a field and must be followed by a
+ *   delimiter (or, as csv-parse has it, a NUL byte, which then starts more field text).
+ * Both: a UTF-8 BOM is dropped; the record delimiter is the first CRLF, LF or CR outside quotes; `""` inside
+ * quotes is a quote. A quote inside an unquoted field, text after a closing quote, or an unclosed quote is a
+ * CsvSyntaxError naming the line.
  */
 
 /** Line breaks in `bytes`: sizes the columns once instead of growing them. */
@@ -18,9 +24,15 @@ export function lineCount(bytes: Uint8Array): number {
 
 /** Receives records in file order; buffers are reused, so read them before returning. */
 export interface RecordSink {
-  /** Cell `i` of the record is `buf[starts[i], ends[i])`, trimmed and unquoted. */
-  record(buf: Uint8Array, starts: Int32Array, ends: Int32Array, cells: number): void;
+  /**
+   * Cell `i` of the record is `buf[starts[i], ends[i])`, unquoted (and trimmed in the `trimmed` dialect).
+   * Returning `false` pauses the tokenizer after this record: the rest stays buffered until `resume`.
+   */
+  record(buf: Uint8Array, starts: Int32Array, ends: Int32Array, cells: number): boolean | void;
 }
+
+/** `trimmed`: csv-parse's `bom, trim, skip_empty_lines`; `exact`: csv-parse's `bom` (see the module comment). */
+export type CsvDialect = 'trimmed' | 'exact';
 
 export class CsvSyntaxError extends Error {
   override readonly name = 'CsvSyntaxError';
@@ -60,28 +72,54 @@ export class CsvTokenizer {
   private delim = Delim.Unknown;
   private starts = new Int32Array(64);
   private ends = new Int32Array(64);
-  private scratch = new Uint8Array(1 << 12);
+  private scratch: Uint8Array = Buffer.allocUnsafe(1 << 12);
   /** 1-based line of the record being read (for error messages). */
   private line = 1;
+  private readonly trim: boolean;
+  private paused = false;
+  private ended = false;
 
-  constructor(private readonly sink: RecordSink) {}
+  constructor(
+    private readonly sink: RecordSink,
+    dialect: CsvDialect = 'trimmed',
+  ) {
+    this.trim = dialect === 'trimmed';
+  }
+
+  /** Whether a record asked to pause (see RecordSink.record); `resume` or `push` goes on. */
+  get isPaused(): boolean {
+    return this.paused;
+  }
 
   push(chunk: Uint8Array): void {
     let buf = chunk;
     if (this.carry) {
-      buf = new Uint8Array(this.carry.length + chunk.length);
+      // Buffers, so a sink may read text with Buffer's methods
+      buf = Buffer.allocUnsafe(this.carry.length + chunk.length);
       buf.set(this.carry);
       buf.set(chunk, this.carry.length);
       this.carry = null;
     }
-    const used = this.scan(buf, false);
-    if (used < buf.length) this.carry = buf.slice(used);
+    this.run(buf, false);
+  }
+
+  /** Goes on after a pause with the buffered bytes (and, after `end`, to the end). */
+  resume(): void {
+    const buf = this.carry ?? Buffer.alloc(0);
+    this.carry = null;
+    this.run(buf, this.ended);
   }
 
   end(): void {
-    const buf = this.carry ?? new Uint8Array(0);
-    this.carry = null;
-    this.scan(buf, true);
+    this.ended = true;
+    this.resume();
+  }
+
+  private run(buf: Uint8Array, eof: boolean): void {
+    this.paused = false;
+    const used = this.scan(buf, eof);
+    // a pause keeps the rest; otherwise only an incomplete record is carried (none at the end)
+    if (used < buf.length && (this.paused || !eof)) this.carry = Buffer.from(buf.subarray(used));
   }
 
   /** Tokenizes every complete record in `buf`; returns how many bytes were consumed. */
@@ -93,13 +131,13 @@ export class CsvTokenizer {
       if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) pos = 3;
     }
     const len = buf.length;
-    while (pos < len) {
+    while (pos < len && !this.paused) {
       const next = this.plainRecord(buf, pos, eof);
       if (next >= 0) {
         pos = next;
         continue;
       }
-      const after = this.quotedRecord(buf, pos, eof);
+      const after = this.trim ? this.quotedRecord(buf, pos, eof) : this.exactRecord(buf, pos, eof);
       if (after < 0) return pos; // record continues in the next chunk
       pos = after;
     }
@@ -170,22 +208,26 @@ export class CsvTokenizer {
 
   private emitCell(buf: Uint8Array, n: number, s: number, e: number): void {
     this.grow(n + 1);
-    while (s < e && isSpace(buf[s]!)) s++;
-    while (e > s && isSpace(buf[e - 1]!)) e--;
+    if (this.trim) {
+      while (s < e && isSpace(buf[s]!)) s++;
+      while (e > s && isSpace(buf[e - 1]!)) e--;
+    }
     this.starts[n] = s;
     this.ends[n] = e;
   }
 
   private finishRecord(buf: Uint8Array, n: number, start: number, end: number, next: number): number {
-    // skip_empty_lines: a line with no bytes at all is not a record
-    if (!(n === 1 && end === start)) this.sink.record(buf, this.starts, this.ends, n);
+    // A line with no bytes at all is skipped when trimmed (skip_empty_lines); in the exact dialect it is a
+    // record of one empty field, except after the last delimiter (nothing follows it).
+    if (!(n === 1 && end === start) || (!this.trim && next > end))
+      if (this.sink.record(buf, this.starts, this.ends, n) === false) this.paused = true;
     this.line++;
     return next;
   }
 
   private put(at: number, b: number): void {
     if (at >= this.scratch.length) {
-      const grown = new Uint8Array(this.scratch.length * 2);
+      const grown = Buffer.allocUnsafe(this.scratch.length * 2);
       grown.set(this.scratch);
       this.scratch = grown;
     }
@@ -276,8 +318,87 @@ export class CsvTokenizer {
   }
 
   private finishQuoted(n: number, line: number, next: number): number {
-    this.sink.record(this.scratch, this.starts, this.ends, n);
+    if (this.sink.record(this.scratch, this.starts, this.ends, n) === false) this.paused = true;
     this.line = line + 1;
     return next;
+  }
+
+  /**
+   * Any record in the exact dialect (csv-parse's parse loop with quote = escape = '"', no trimming), decoded
+   * into the scratch buffer; -1 when the chunk ends first (and it is not the end). Delimiter discovery happens
+   * as a side effect, as in csv-parse; a call that returns -1 is repeated from the same start with more data.
+   */
+  private exactRecord(buf: Uint8Array, start: number, eof: boolean): number {
+    const len = buf.length;
+    let n = 0;
+    let w = 0;
+    let cellStart = 0;
+    let quoting = false;
+    let wasQuoting = false;
+    let i = start;
+    let line = this.line;
+    const close = (): void => {
+      this.grow(n + 1);
+      this.starts[n] = cellStart;
+      this.ends[n] = w;
+      n++;
+    };
+    for (;;) {
+      if (i >= len) {
+        if (!eof) return -1;
+        if (quoting) throw new CsvSyntaxError('Quote Not Closed: the parsing is finished with an opening quote', line);
+        if (!wasQuoting && n === 0 && w === 0) return len; // nothing after the last delimiter
+        close();
+        return this.finishQuoted(n, line, len);
+      }
+      const c = buf[i]!;
+      if (quoting) {
+        if (c === QUOTE) {
+          if (i + 1 >= len && !eof) return -1;
+          if (i + 1 < len && buf[i + 1] === QUOTE) {
+            this.put(w++, QUOTE);
+            i += 2;
+            continue;
+          }
+          // As in csv-parse, a NUL byte after the quote (falsy there) also closes it; the NUL then starts field text.
+          let closes = i + 1 >= len || buf[i + 1] === COMMA || buf[i + 1] === 0;
+          if (!closes) {
+            const d = this.delimiterAt(buf, i + 1, eof);
+            if (d < 0) return -1;
+            closes = d > 0;
+          }
+          if (!closes) throw new CsvSyntaxError('Invalid Closing Quote: text after a closing quote', line);
+          quoting = false;
+          wasQuoting = true;
+          i++;
+          continue;
+        }
+        if (c === LF) line++;
+        this.put(w++, c);
+        i++;
+        continue;
+      }
+      const d = this.delimiterAt(buf, i, eof);
+      if (d < 0) return -1;
+      if (c === QUOTE) {
+        if (w !== cellStart) throw new CsvSyntaxError('Invalid Opening Quote: a quote inside an unquoted field', line);
+        quoting = true;
+        i++;
+        continue;
+      }
+      if (d > 0) {
+        close();
+        return this.finishQuoted(n, line, i + d);
+      }
+      if (c === COMMA) {
+        close();
+        cellStart = w;
+        wasQuoting = false;
+        i++;
+        continue;
+      }
+      this.put(w++, c);
+      i++;
+    }
   }
 }

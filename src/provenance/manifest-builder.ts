@@ -10,6 +10,7 @@ import {
   type InterRaterAgreement,
   type LineageStep,
 } from '../domain/dataset-manifest';
+import { parseDecimal } from '../data/decimal';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import { agreementFromLabels, KappaError, type RaterLabel } from '../stats/kappa';
 import { MerkleTreeBuilder } from './merkle';
@@ -88,46 +89,6 @@ class ColumnStats {
   }
 }
 
-const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
-
-/**
- * Number(text) of an ASCII byte range when the text is a plain decimal `-?d+(.d+)?` whose digits form an integer
- * m < 2^53 with k ≤ 22 digits after the point, else NaN (the caller then uses Number on the text). Exact: m is
- * accumulated without rounding (had the true integer reached 2^53, the double would too, and is rejected) and
- * 10^k is exact for k ≤ 22, so m / 10^k is one correctly rounded IEEE division — the double nearest the
- * decimal, which is what Number returns (the classic Clinger fast path). Sign applied after rounding: the
- * rounding is symmetric, and "-0" gives -0 as Number does.
- */
-export function decimalValue(buf: Uint8Array, start: number, end: number): number {
-  let i = start;
-  const negative = buf[i] === 0x2d;
-  if (negative) i += 1;
-  let m = 0;
-  let digits = 0;
-  let b: number;
-  for (; i < end; i++) {
-    b = buf[i]! - 0x30;
-    if (b < 0 || b > 9) break;
-    m = m * 10 + b;
-    digits += 1;
-  }
-  if (digits === 0) return NaN;
-  let frac = 0;
-  if (i < end) {
-    if (buf[i] !== 0x2e) return NaN;
-    for (i += 1; i < end; i++) {
-      b = buf[i]! - 0x30;
-      if (b < 0 || b > 9) return NaN;
-      m = m * 10 + b;
-      frac += 1;
-    }
-    if (frac === 0) return NaN;
-  }
-  if (m > Number.MAX_SAFE_INTEGER || frac > 22) return NaN;
-  const v = frac === 0 ? m : m / POW10[frac]!;
-  return negative ? -v : v;
-}
-
 /**
  * Streams the data file once: row digests into the Merkle tree, per-column null counts and numeric
  * summaries, split assignment by keyed hash of the patient id. The manifest holds no timestamps, paths or
@@ -177,21 +138,22 @@ export async function buildDatasetManifest(input: BuildManifestInput): Promise<B
       tree.append(rowDigest(row));
     },
     // Printable-ASCII row as byte ranges: no cell strings, the digest JSON comes ready-made.
-    asciiRow(buf, bounds, json, jsonLength) {
+    asciiRow(buf, starts, ends, json, jsonLength) {
       rowNumber += 1;
       for (let c = 0; c < stats.length; c++) {
         const s = stats[c]!;
-        const start = bounds[c]! + 1;
-        const end = bounds[c + 1]!;
+        const start = starts[c]!;
+        const end = ends[c]!;
         if (start === end) s.nulls += 1;
         else if (s.numeric) {
-          const v = decimalValue(buf, start, end);
+          // Number(text) straight from the bytes (NaN: a text only Number itself can judge)
+          const v = parseDecimal(buf, start, end);
           s.addNumber(v === v ? v : Number(asciiText(buf, start, end)));
         }
       }
       if (splitter) {
-        const start = bounds[patientCol]! + 1;
-        const end = bounds[patientCol + 1]!;
+        const start = starts[patientCol]!;
+        const end = ends[patientCol]!;
         if (start === end) throw emptyPatientId();
         splitter.assign(asciiText(buf, start, end));
       }

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { cellText, type Cell } from './row-digest';
-import { openCsvWithCsvParse } from './csv-parse-reader';
-import { asciiText, CsvScanner } from './csv-scanner';
+import { asciiText, CsvRows } from './csv-rows';
 import {
   checkHeader,
   describe,
@@ -13,8 +12,8 @@ import {
   type TableStream,
 } from './table-stream';
 
-// The reader's API in one place; the CSV scanner and csv-parse reference reader live beside it.
-export { asciiText, openCsvWithCsvParse, TableReadError };
+// The reader's API in one place; CSV rows come from the data readers' tokenizer (src/data/csv-scan.ts).
+export { asciiText, TableReadError };
 export type { RowSink, TableFormat, TableScan, TableStream };
 
 export function formatFromPath(file: string): TableFormat {
@@ -34,12 +33,8 @@ export async function scanTable(
   format: TableFormat = formatFromPath(file),
   options: CsvScanOptions = {},
 ): Promise<TableScan> {
-  if (format === 'csv') {
-    const scanner = await CsvScanner.open(file, options.blockSize);
-    if (scanner) return scanner.asTableScan();
-  }
-  // Parquet, and the rare CSV the scanner hands back to csv-parse (UTF-16LE byte-order mark).
-  const table = format === 'parquet' ? await openParquet(file) : await openCsvWithCsvParse(file);
+  if (format === 'csv') return (await CsvRows.open(file, options.blockSize)).asTableScan();
+  const table = await openParquet(file);
   return {
     columns: table.columns,
     async scan(sink) {
@@ -55,35 +50,31 @@ export async function scanTable(
  * naming its line), a UTF-8 BOM is dropped.
  */
 export async function openCsv(file: string, options: CsvScanOptions = {}): Promise<TableStream> {
-  const scanner = await CsvScanner.open(file, options.blockSize);
-  if (!scanner) return openCsvWithCsvParse(file);
-  const rows: Cell[][] = [];
-  const sink: RowSink = {
-    asciiRow(buf, bounds) {
-      const cells: string[] = [];
-      for (let i = 0; i + 1 < bounds.length; i++) cells.push(asciiText(buf, bounds[i]! + 1, bounds[i + 1]!));
-      rows.push(cells);
-    },
-    cellsRow(cells) {
-      rows.push(cells);
-    },
-  };
+  const csv = await CsvRows.open(file, options.blockSize);
+  const width = csv.columns.length;
   async function* batches(): AsyncGenerator<Cell[][]> {
+    const rows: Cell[][] = [];
+    const sink: RowSink = {
+      asciiRow(buf, starts, ends) {
+        const cells: string[] = [];
+        for (let i = 0; i < width; i++) cells.push(asciiText(buf, starts[i]!, ends[i]!));
+        rows.push(cells);
+      },
+      cellsRow(cells) {
+        rows.push(cells);
+      },
+    };
     try {
-      for (;;) {
-        await scanner!.drainOrThrow(sink);
+      // one batch per block read, so the file is never held whole
+      for (let more = true; more;) {
+        more = await csv.pump(sink);
         if (rows.length > 0) yield rows.splice(0, rows.length);
-        if (!(await scanner!.readMoreOrThrow())) {
-          await scanner!.drainOrThrow(sink);
-          if (rows.length > 0) yield rows.splice(0, rows.length);
-          return;
-        }
       }
     } finally {
-      await scanner!.close();
+      await csv.close();
     }
   }
-  return { columns: scanner.columns, batches: batches(), fileDigest: () => scanner.fileDigest() };
+  return { columns: csv.columns, batches: batches(), fileDigest: () => csv.fileDigest() };
 }
 
 interface HyparquetModule {

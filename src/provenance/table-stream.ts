@@ -23,11 +23,10 @@ export class TableReadError extends Error {
  */
 export interface RowSink {
   /**
-   * Cell `i` is `buf[bounds[i] + 1, bounds[i + 1])` (`bounds` has one entry more than there are columns).
-   * `json[0, jsonLength)` is the UTF-8 RFC 8785 JSON array of the cells, exactly what `rowDigest` hashes.
-   * The buffers are reused: read them before returning.
+   * Cell `i` is `buf[starts[i], ends[i])`. `json[0, jsonLength)` is the UTF-8 RFC 8785 JSON array of the
+   * cells, exactly what `rowDigest` hashes. The buffers are reused: read them before returning.
    */
-  asciiRow(buf: Buffer, bounds: Int32Array, json: Buffer, jsonLength: number): void;
+  asciiRow(buf: Buffer, starts: Int32Array, ends: Int32Array, json: Buffer, jsonLength: number): void;
   cellsRow(cells: Cell[]): void;
 }
 

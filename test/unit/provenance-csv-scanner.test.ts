@@ -1,8 +1,9 @@
 /**
- * The manifest's CSV reader is a hand-written byte scanner (src/provenance/table-reader.ts) with an ASCII fast
- * path that builds row-digest JSON and parses numbers straight from bytes. These tests pin it to the
- * reference it replaced: csv-parse's records (or error message) for the same bytes, and the manifest that
- * csv-parse rows + JSON.stringify + Number give, on adversarial inputs.
+ * The manifest reads CSV through the data readers' byte tokenizer in its `exact` dialect
+ * (src/provenance/csv-rows.ts over src/data/csv-scan.ts), with an ASCII fast path that builds row-digest JSON
+ * and parses numbers straight from bytes. These tests pin it to the reference: csv-parse's records (or error
+ * message) for the same bytes, and the manifest that csv-parse rows + JSON.stringify + Number give, on
+ * adversarial inputs.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -12,8 +13,10 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse } from 'csv-parse/sync';
-import { buildDatasetManifest, decimalValue } from '../../src/provenance/manifest-builder';
-import { openCsv, openCsvWithCsvParse, scanTable, type TableStream } from '../../src/provenance/table-reader';
+import { parseDecimal as decimalValue } from '../../src/data/decimal';
+import { buildDatasetManifest } from '../../src/provenance/manifest-builder';
+import { openCsv, scanTable, type TableStream } from '../../src/provenance/table-reader';
+import { openCsvWithCsvParse } from '../support/csv-parse-reference';
 import { rowDigest } from '../../src/provenance/row-digest';
 import { SplitAssigner } from '../../src/provenance/split';
 import type { DatasetLineage } from '../../src/domain/dataset-manifest';
@@ -141,7 +144,7 @@ const rawBytes = fc
   )
   .map((b) => Uint8Array.from(b));
 
-describe('CSV scanner vs csv-parse', () => {
+describe('manifest CSV reader vs csv-parse', () => {
   it('matches hand-picked edge cases: quoting, escaped quotes, CRLF/LF/CR, BOM, empty lines and fields, errors', async () => {
     const cases: (string | Uint8Array)[] = [
       '',
@@ -186,7 +189,7 @@ describe('CSV scanner vs csv-parse', () => {
       'a,b\nπ,😀\n',
       Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0xff, 0x2c, 0xe2, 0x82, 0x0a]), // invalid UTF-8 per field
       Buffer.from([0x61, 0x0a, 0xed, 0xa0, 0x80, 0x0a]), // UTF-8-encoded surrogate: not valid UTF-8
-      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]), // UTF-16LE BOM: csv-parse's path
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]), // UTF-16LE BOM: decoded first
     ];
     for (const c of cases) await assertSameAsCsvParse(c);
   });
@@ -211,9 +214,9 @@ describe('CSV scanner vs csv-parse', () => {
     const scan = await scanTable(file, 'csv');
     const seen: [string, string[]][] = [];
     await scan.scan({
-      asciiRow(buf, bounds, json, n) {
+      asciiRow(buf, starts, ends, json, n) {
         const cells: string[] = [];
-        for (let i = 0; i + 1 < bounds.length; i++) cells.push(buf.toString('latin1', bounds[i]! + 1, bounds[i + 1]!));
+        for (let i = 0; i < scan.columns.length; i++) cells.push(buf.toString('latin1', starts[i]!, ends[i]!));
         seen.push([json.toString('utf8', 0, n), cells]);
       },
       cellsRow: () => assert.fail('every row here is plain ASCII'),
@@ -227,7 +230,7 @@ describe('CSV scanner vs csv-parse', () => {
   });
 });
 
-describe('decimalValue', () => {
+describe('parseDecimal (the numbers of manifests and datasets)', () => {
   it('is Number(text) exactly, or NaN to ask for Number', () => {
     const decimal = fc
       .record({

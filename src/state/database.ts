@@ -1,6 +1,11 @@
 import pg from 'pg';
 import type { Logger } from '../logging/logger';
-import { migrate } from './migrate';
+import { migrate, MigrationError } from './migrate';
+
+/** The shared-state database cannot be reached or migrated: the replica must not start without it. */
+export class StateDatabaseError extends Error {
+  override name = 'StateDatabaseError';
+}
 
 /** Reads and writes of the shared-state stores: a pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
@@ -24,7 +29,12 @@ export async function openStateDatabase(url: string, log: Logger, opts: { max?: 
     await migrate(pool, log);
   } catch (err) {
     await pool.end().catch(() => undefined);
-    throw err;
+    if (err instanceof MigrationError) throw err;
+    // pg's messages name the host, user or database at most, never the password.
+    const reason = err instanceof Error ? err.message || err.name : String(err);
+    throw new StateDatabaseError(`shared-state database (VIGIL_STATE_DATABASE_URL) unusable: ${reason}`, {
+      cause: err,
+    });
   }
   return { pool, close: () => pool.end() };
 }

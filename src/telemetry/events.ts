@@ -1,6 +1,7 @@
-import { createHmac, createSecretKey, hash, randomUUID, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { LogSketch } from '../stats/log-sketch';
+import { HmacSha256 } from './hmac-sha256';
 
 /**
  * Telemetry events as they are written to the WAL and to S3 segments. Case ids appear only as
@@ -17,38 +18,21 @@ export function caseIdKeyObject(key: string): KeyObject {
   return createSecretKey(Buffer.from(key, 'utf8'));
 }
 
-/** Ids up to this many UTF-8 bytes are hashed in CaseIdHasher's own buffer; longer ones go through createHmac. */
-const HASHER_ROOM = 256;
-
 /**
- * `hashCaseId` for many ids under one key (the gateway's prediction encoder): the same HMAC-SHA256, computed
- * by its definition (RFC 2104: SHA-256((K ⊕ opad) ‖ SHA-256((K ⊕ ipad) ‖ id))) with two one-shot hashes over
- * buffers whose padded key blocks are made once. No Hmac object per id: ~13 % less CPU per id (1.44 → 1.25 µs).
+ * `hashCaseId` for many ids under one key (the gateway's prediction encoder): the same HMAC-SHA256, from the key's
+ * inner and outer pad blocks compressed once (`HmacSha256`): two SHA-256 compressions per id of up to 55 bytes,
+ * no native call or object per id (profiled at 1,000-row batches: 1.6× faster than two one-shot node:crypto hashes
+ * per id, which were ~46 % of the encoder thread).
  */
 export class CaseIdHasher {
-  private readonly key: KeyObject;
-  /** K ⊕ ipad, then room for the id. */
-  private readonly inner = Buffer.alloc(64 + HASHER_ROOM);
-  /** K ⊕ opad, then the inner digest. */
-  private readonly outer = Buffer.alloc(64 + 32);
+  private readonly hmac: HmacSha256;
 
   constructor(key: string) {
-    this.key = caseIdKeyObject(key);
-    const raw = Buffer.from(key, 'utf8');
-    // A key longer than SHA-256's block is replaced by its digest (RFC 2104 §2); shorter ones are zero-padded.
-    const k = raw.length > 64 ? hash('sha256', raw, 'buffer') : raw;
-    for (let i = 0; i < 64; i++) {
-      this.inner[i] = (k[i] ?? 0) ^ 0x36;
-      this.outer[i] = (k[i] ?? 0) ^ 0x5c;
-    }
+    this.hmac = new HmacSha256(key);
   }
 
   hash(caseId: string): string {
-    // At most 3 UTF-8 bytes per UTF-16 unit: a longer id might not fit, and `write` would cut it short.
-    if (caseId.length * 3 > HASHER_ROOM) return hashCaseId(caseId, this.key);
-    const n = this.inner.write(caseId, 64, 'utf8');
-    hash('sha256', this.inner.subarray(0, 64 + n), 'buffer').copy(this.outer, 64);
-    return hash('sha256', this.outer, 'hex');
+    return this.hmac.hex(caseId);
   }
 }
 
@@ -88,6 +72,10 @@ export interface PredictionEvent extends RoutedRequest {
  * before batch lines, restarted on this WAL, keeps a batch line as an event of a kind it does not know instead
  * of dropping it as unreadable (its uploader cannot index it by window, but the predictions are not lost, and
  * this version's parseSegment expands them from the segment).
+ *
+ * A column whose rows all hold one value (a batch request's rows share instant, model, route, latency, site…) may
+ * be written once under `same` instead (`encodeRowBatch`): about half the bytes of a 1,000-row line. A reader
+ * takes `same[column]` for every row when the column's array is absent. Lines without `same` read as before.
  */
 export interface PredictionBatchLine {
   kind: 'predictions';
@@ -105,6 +93,23 @@ export interface PredictionBatchLine {
   quality: string[][];
   /** Optional column: null where the request named no site. */
   site?: Array<string | null>;
+  /** Columns whose every row holds this one value (their arrays are then absent). */
+  same?: Partial<PredictionBatchRow>;
+}
+
+/** One row of a prediction batch line: each column's value. */
+export interface PredictionBatchRow {
+  at: string;
+  model: string;
+  modelVersion: string;
+  route: Route;
+  routeVersion: number;
+  caseIdHash: string;
+  score: number;
+  decision: boolean | null;
+  latencyMs: number;
+  quality: string[];
+  site: string | null;
 }
 
 const BATCH_COLUMNS = [
@@ -122,45 +127,42 @@ const BATCH_COLUMNS = [
 
 /** The prediction events of a parsed batch line, in order; null if it is not a whole batch (columns missing or of unequal length). */
 export function expandPredictionBatch(line: Record<string, unknown>): PredictionEvent[] | null {
-  const b = line as Partial<PredictionBatchLine>;
-  if (typeof b.eventId !== 'string' || !Array.isArray(b.at)) return null;
-  const n = b.at.length;
-  for (const c of BATCH_COLUMNS) {
+  const b = line as Partial<PredictionBatchLine> & Record<string, unknown>;
+  if (typeof b.eventId !== 'string' || !Array.isArray(b.caseIdHash)) return null;
+  const same = b.same ?? {};
+  if (typeof same !== 'object' || same === null || Array.isArray(same)) return null;
+  const n = b.caseIdHash.length;
+  // Each column as a function of the row: its array, or its one shared value.
+  const cols = {} as { [C in (typeof BATCH_COLUMNS)[number] | 'site']: (i: number) => unknown };
+  for (const c of [...BATCH_COLUMNS, 'site'] as const) {
     const col = b[c];
-    if (!Array.isArray(col) || col.length !== n) return null;
+    const one = (same as Record<string, unknown>)[c];
+    if (Array.isArray(col)) {
+      if (col.length !== n) return null;
+      cols[c] = (i) => col[i];
+    } else if (col === undefined && Array.isArray(one)) cols[c] = () => one.slice();
+    else if (col === undefined && one !== undefined) cols[c] = () => one;
+    else if (col === undefined && c === 'site') cols[c] = () => undefined;
+    else return null;
   }
-  const {
-    eventId: batchId,
-    at,
-    model,
-    modelVersion,
-    route,
-    routeVersion,
-    caseIdHash,
-    score,
-    decision,
-    latencyMs,
-    quality,
-    site,
-  } = b as PredictionBatchLine;
-  if (site !== undefined && (!Array.isArray(site) || site.length !== n)) return null;
+  const batchId = b.eventId;
   const events = new Array<PredictionEvent>(n);
   for (let i = 0; i < n; i++) {
     events[i] = {
       kind: 'prediction',
       eventId: `${batchId}.${i}`,
-      at: at[i]!,
-      model: model[i]!,
-      modelVersion: modelVersion[i]!,
-      route: route[i]!,
-      routeVersion: routeVersion[i]!,
-      caseIdHash: caseIdHash[i]!,
-      score: score[i]!,
-      decision: decision[i]!,
-      latencyMs: latencyMs[i]!,
-      quality: quality[i]!,
+      at: cols.at(i) as string,
+      model: cols.model(i) as string,
+      modelVersion: cols.modelVersion(i) as string,
+      route: cols.route(i) as Route,
+      routeVersion: cols.routeVersion(i) as number,
+      caseIdHash: cols.caseIdHash(i) as string,
+      score: cols.score(i) as number,
+      decision: cols.decision(i) as boolean | null,
+      latencyMs: cols.latencyMs(i) as number,
+      quality: cols.quality(i) as string[],
     };
-    const s = site?.[i];
+    const s = cols.site(i);
     if (typeof s === 'string') events[i]!.site = s;
   }
   return events;

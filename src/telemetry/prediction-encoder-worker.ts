@@ -1,17 +1,19 @@
 /**
- * Worker thread of `RowBatchEncoder`: HMACs the case ids of large row batches and encodes them as
- * prediction batch lines, off the request thread. Messages in: {id, batch: RowBatch}; out: {id, text, n}
- * or {id, error}.
+ * Worker thread of `PredictionRecorder`: HMACs the case ids of large row batches and encodes them as
+ * prediction batch lines, off the request thread. Messages in: {id, batch: PackedRowBatch}; out: {id, text, n}
+ * (text: the line's UTF-8 bytes, transferred) or {id, error}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CaseIdHasher } from './events';
-import { encodeRowBatch, type RowBatch } from './row-batch';
+import { HmacSha256 } from './hmac-sha256';
+import { encodeRowBatch, type PackedRowBatch } from './row-batch';
 
-const hasher = new CaseIdHasher((workerData as { caseIdKey: string }).caseIdKey);
+const hmac = new HmacSha256((workerData as { caseIdKey: string }).caseIdKey);
 
-parentPort!.on('message', (m: { id: number; batch: RowBatch }) => {
+parentPort!.on('message', (m: { id: number; batch: PackedRowBatch }) => {
   try {
-    parentPort!.postMessage({ id: m.id, text: encodeRowBatch(m.batch, hasher), n: m.batch.caseIds.length });
+    const line = encodeRowBatch(m.batch, hmac);
+    // The line's memory is handed over, not copied.
+    parentPort!.postMessage({ id: m.id, text: line, n: m.batch.idEnds.length }, [line.buffer as ArrayBuffer]);
   } catch (err) {
     parentPort!.postMessage({ id: m.id, error: (err as Error).message });
   }

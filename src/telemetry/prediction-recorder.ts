@@ -14,7 +14,14 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
-import { expandRows, type PredictionRecord, type RowBatch } from './row-batch';
+import {
+  expandRows,
+  packRowBatch,
+  unpackRowBatch,
+  type PackedRowBatch,
+  type PredictionRecord,
+  type RowBatch,
+} from './row-batch';
 import type { WriteAheadLog } from './wal';
 
 // Defined beside the row batches that expand into it (imports go one way: no cycle); re-exported for callers.
@@ -129,8 +136,7 @@ export class PredictionRecorder {
     if (n >= this.workerMinRows && !this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
       this.counts.recorded += n;
       const w = (this.worker ??= this.startWorker());
-      // A copy of the batch's own scores: posting a view would copy the whole buffer behind it.
-      w.post({ ...b, scores: b.scores.slice(b.offset, b.offset + n), offset: 0 }, n);
+      w.post(b, n);
       return null;
     }
     const records = expandRows(b);
@@ -223,7 +229,8 @@ export class PredictionRecorder {
 class EncoderThread {
   private readonly worker: Worker;
   /** Batches posted and not yet encoded, with their row counts (re-encoded in-thread if the thread dies). */
-  private readonly pending = new Map<number, { batch: RowBatch; n: number }>();
+  /** Kept packed: a waiting batch is a few objects, not one string per row, when the garbage collector copies it. */
+  private readonly pending = new Map<number, { batch: PackedRowBatch; n: number }>();
   /** Encoded batches whose WAL append has not settled (drain waits for them too). */
   private appending = 0;
   private next = 0;
@@ -234,7 +241,7 @@ class EncoderThread {
 
   constructor(
     caseIdKey: string,
-    private readonly encoded: (text: string, n: number) => Promise<unknown>,
+    private readonly encoded: (text: Uint8Array, n: number) => Promise<unknown>,
     private readonly lost: (n: number, err: unknown) => void,
     /** The thread failed: the batches it had not encoded are handed back. */
     private readonly died: (err: unknown, orphans: RowBatch[]) => void,
@@ -251,7 +258,7 @@ class EncoderThread {
           })
         : new Worker(file, { workerData: { caseIdKey } });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; text?: string; n?: number; error?: string }) => {
+    this.worker.on('message', (m: { id: number; text?: Uint8Array; n?: number; error?: string }) => {
       const n = this.pending.get(m.id)?.n ?? 0;
       this.pending.delete(m.id);
       this.pendingRows -= n;
@@ -273,9 +280,11 @@ class EncoderThread {
 
   post(batch: RowBatch, n: number): void {
     const id = this.next++;
-    this.pending.set(id, { batch, n });
+    // Case ids joined in one string: one copy across threads instead of one string per row.
+    const packed = packRowBatch(batch);
+    this.pending.set(id, { batch: packed, n });
     this.pendingRows += n;
-    this.worker.postMessage({ id, batch });
+    this.worker.postMessage({ id, batch: packed });
   }
 
   drain(): Promise<void> {
@@ -293,7 +302,7 @@ class EncoderThread {
   private fail(err: unknown): void {
     if (this.dead) return;
     this.dead = true;
-    const orphans = [...this.pending.values()].map((p) => p.batch);
+    const orphans = [...this.pending.values()].map((p) => unpackRowBatch(p.batch));
     this.pending.clear();
     this.pendingRows = 0;
     this.died(err, orphans);

@@ -4,7 +4,7 @@
  * recorder's records; the encoder worker does the same on its own thread.
  */
 import { randomUUID } from 'node:crypto';
-import type { CaseIdHasher, Route } from './events';
+import type { Route } from './events';
 
 /** One prediction as served: the raw case id is hashed when the record is encoded and never written. */
 export interface PredictionRecord {
@@ -71,47 +71,81 @@ export function expandRows(b: RowBatch): PredictionRecord[] {
   return out;
 }
 
-/** `s,` n times, without the last comma: a column whose rows all hold the same JSON value. */
-function repeated(json: string, n: number): string {
-  return (json + ',').repeat(n - 1) + json;
-}
-
 /** A number as JSON.stringify writes it. */
 function num(x: number): string {
   return Number.isFinite(x) ? String(x) : 'null';
 }
 
+/** A row batch as the encoder thread receives it: the case ids joined in one string (one copy, not one per id). */
+export interface PackedRowBatch extends Omit<RowBatch, 'caseIds'> {
+  ids: string;
+  /** Where each row's id ends in `ids` (row i is ids.slice(idEnds[i - 1] ?? 0, idEnds[i])). */
+  idEnds: Uint32Array;
+}
+
+/** The batch with its case ids joined, and its own scores only (posting a view would copy the buffer behind it). */
+export function packRowBatch(b: RowBatch): PackedRowBatch {
+  const { caseIds, ...rest } = b;
+  const n = caseIds.length;
+  const idEnds = new Uint32Array(n);
+  let end = 0;
+  for (let i = 0; i < n; i++) idEnds[i] = end += caseIds[i]!.length;
+  return { ...rest, ids: caseIds.join(''), idEnds, scores: b.scores.slice(b.offset, b.offset + n), offset: 0 };
+}
+
+/** The batch `packRowBatch` packed, with its case ids as strings again. */
+export function unpackRowBatch(p: PackedRowBatch): RowBatch {
+  const { ids, idEnds, ...rest } = p;
+  const caseIds = Array.from(idEnds, (end, i) => ids.slice(i === 0 ? 0 : idEnds[i - 1]!, end));
+  return { ...rest, caseIds };
+}
+
+/** The hex digest writer `encodeRowBatch` needs (HmacSha256). */
+export interface HexDigestWriter {
+  writeHex(message: string, start: number, end: number, out: Uint8Array, at: number): void;
+}
+
 /**
- * The batch as one `PredictionBatchLine` text (with its newline): byte for byte what `PredictionEncoder`
- * writes for `expandRows(b)`, but the columns every row shares are written once and repeated, and no
- * object is made per row (the encoder thread's path; tests compare the two).
+ * The batch as one `PredictionBatchLine` (UTF-8, with its newline): the events `PredictionEncoder` writes for
+ * `expandRows(b)`, but the columns every row shares (instant, model, version, route, latency, site, and quality when
+ * no row has a flag) are written once under `same` (about half the bytes at 1,000 rows), no object is made per row,
+ * and each case id's HMAC is written as hex straight into the line's bytes (the encoder thread's path; tests
+ * compare the two).
  */
-export function encodeRowBatch(b: RowBatch, hasher: CaseIdHasher): string {
-  const n = b.caseIds.length;
+export function encodeRowBatch(b: RowBatch | PackedRowBatch, hmac: HexDigestWriter): Buffer {
+  const p = 'ids' in b ? b : packRowBatch(b);
+  const n = p.idEnds.length;
   if (n === 0) throw new RangeError('encodeRowBatch: no rows');
-  const t = b.threshold;
-  let hashes = '';
+  const t = p.threshold;
   let scores = '';
   let decisions = '';
   let quality = '';
   for (let i = 0; i < n; i++) {
     const sep = i === 0 ? '' : ',';
-    const score = b.scores[b.offset + i]!;
-    hashes += sep + '"' + hasher.hash(b.caseIds[i]!) + '"';
+    const score = p.scores[p.offset + i]!;
     scores += sep + num(score);
     decisions += sep + (t === undefined ? 'null' : score >= t ? 'true' : 'false');
-    if (b.quality) quality += sep + JSON.stringify(b.quality[i]!);
+    if (p.quality) quality += sep + JSON.stringify(p.quality[i]!);
   }
-  return (
-    `{"kind":"predictions","eventId":"${randomUUID()}"` +
-    `,"at":[${repeated(JSON.stringify(new Date(b.atMs).toISOString()), n)}]` +
-    `,"model":[${repeated(JSON.stringify(b.model), n)}]` +
-    `,"modelVersion":[${repeated(JSON.stringify(b.modelVersion), n)}]` +
-    `,"route":[${repeated(JSON.stringify(b.route), n)}]` +
-    `,"routeVersion":[${repeated(num(b.routeVersion), n)}]` +
-    `,"caseIdHash":[${hashes}],"score":[${scores}],"decision":[${decisions}]` +
-    `,"latencyMs":[${repeated(num(Math.round(b.latencyMs * 1000) / 1000), n)}]` +
-    `,"quality":[${b.quality ? quality : repeated('[]', n)}]` +
-    `,"site":[${repeated(JSON.stringify(b.site), n)}]}\n`
-  );
+  const same =
+    `{"at":${JSON.stringify(new Date(p.atMs).toISOString())},"model":${JSON.stringify(p.model)}` +
+    `,"modelVersion":${JSON.stringify(p.modelVersion)},"route":${JSON.stringify(p.route)}` +
+    `,"routeVersion":${num(p.routeVersion)},"latencyMs":${num(Math.round(p.latencyMs * 1000) / 1000)}` +
+    `${p.quality ? '' : ',"quality":[]'},"site":${JSON.stringify(p.site)}}`;
+  const head = `{"kind":"predictions","eventId":"${randomUUID()}","same":${same},"caseIdHash":[`;
+  const tail = `],"score":[${scores}],"decision":[${decisions}]${p.quality ? `,"quality":[${quality}]` : ''}}\n`;
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  // Its own memory (not the shared pool): the encoder thread hands the buffer over without a copy.
+  const out = Buffer.allocUnsafeSlow(headBytes + 67 * n - 1 + Buffer.byteLength(tail, 'utf8'));
+  let at = out.write(head, 0, 'utf8');
+  const { ids, idEnds } = p;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out[at++] = 44; // ,
+    out[at++] = 34; // "
+    hmac.writeHex(ids, i === 0 ? 0 : idEnds[i - 1]!, idEnds[i]!, out, at);
+    at += 64;
+    out[at++] = 34;
+  }
+  out.write(tail, at, 'utf8');
+  return out;
 }

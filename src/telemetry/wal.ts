@@ -6,6 +6,8 @@ import { expandPredictionBatch, type TelemetryEvent } from './events';
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
 const close = promisify(fs.close);
+const open = promisify(fs.open);
+const fsync = promisify(fs.fsync);
 
 const SEGMENT = /^wal-(\d{12})\.ndjson$/;
 
@@ -144,17 +146,26 @@ export class WriteAheadLog {
    * As `appendSerialized`, for lines already joined into one text, each followed by a newline, that hold
    * `events` events (the gateway's PredictionRecorder: one `PredictionBatchLine` of `events` predictions).
    */
-  appendEncoded(text: string, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
+  appendEncoded(text: string | Uint8Array, events: number, opts: { relaxed?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('telemetry WAL is closed'));
-    if (!(events > 0) || !text.endsWith('\n'))
+    const whole = typeof text === 'string' ? text.endsWith('\n') : text[text.length - 1] === 10;
+    if (!(events > 0) || !whole)
       return Promise.reject(
         new RangeError(`appendEncoded: ${events} events must be whole lines ending with a newline`),
       );
     return new Promise<void>((resolve, reject) => {
-      // A UTF-16 code unit is at most 3 UTF-8 bytes.
-      this.reserve(text.length * 3);
+      // reserve() may give the pending batch a larger buffer: p.buf is read after it.
       const p = this.pending;
-      p.bytes += p.buf.write(text, p.bytes, 'utf8');
+      if (typeof text === 'string') {
+        // A UTF-16 code unit is at most 3 UTF-8 bytes.
+        this.reserve(text.length * 3);
+        p.bytes += p.buf.write(text, p.bytes, 'utf8');
+      } else {
+        // Already UTF-8 (the encoder thread's lines): copied as they are.
+        this.reserve(text.length);
+        p.buf.set(text, p.bytes);
+        p.bytes += text.length;
+      }
       p.events += events;
       if (!opts.relaxed) p.strict = true;
       p.waiters.push({ resolve, reject });
@@ -319,8 +330,24 @@ export class WriteAheadLog {
     if (this.bytes === 0) return;
     const file = this.pathOf(this.seq);
     await close(this.fd);
-    this.startSegment();
+    // The directory is synced on the libuv pool: a synchronous fsync here stalled every request for its duration.
+    await this.startSegmentAsync();
     this.markSealed(file);
+  }
+
+  private async startSegmentAsync(): Promise<void> {
+    const seq = this.seq + 1;
+    const fd = await open(this.pathOf(seq), 'a');
+    const dirFd = await open(this.dir, 'r');
+    try {
+      await fsync(dirFd);
+    } finally {
+      await close(dirFd);
+    }
+    this.seq = seq;
+    this.fd = fd;
+    this.bytes = 0;
+    this.openedAt = Date.now();
   }
 
   private markSealed(file: string): void {

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { createHmac, randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { HmacSha256 } from '../../src/telemetry/hmac-sha256';
+import { CaseIdHasher, hashCaseId } from '../../src/telemetry/events';
+
+const reference = (key: string | Buffer, m: string) => createHmac('sha256', key).update(m, 'utf8').digest('hex');
+
+describe('HmacSha256 (precomputed pad blocks, plain JavaScript)', () => {
+  it('equals node:crypto on RFC 4231 test case 2', () => {
+    // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
+    assert.equal(
+      new HmacSha256('Jefe').hex('what do ya want for nothing?'),
+      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
+  });
+
+  it('equals node:crypto for every message length 0–200, ASCII and not, and keys shorter and longer than a block', () => {
+    for (const key of ['k', 'case-id-key-0123456789', 'x'.repeat(64), 'long-'.repeat(30), 'clé-ünïcode']) {
+      const h = new HmacSha256(key);
+      for (let len = 0; len <= 200; len++) {
+        const ascii = randomBytes(len).toString('base64').slice(0, len);
+        assert.equal(h.hex(ascii), reference(key, ascii), `key ${key.length}, ascii length ${len}`);
+        const wide = `é${ascii}✓😀`.slice(0, len + 1);
+        assert.equal(h.hex(wide), reference(key, wide), `key ${key.length}, non-ASCII length ${len}`);
+      }
+    }
+  });
+
+  it('is what the gateway writes for a case id (CaseIdHasher = hashCaseId)', () => {
+    const hasher = new CaseIdHasher('gateway-key-0123456789');
+    for (let i = 0; i < 2000; i++) {
+      const id = `patient-${i}-${randomBytes(i % 40).toString('hex')}`;
+      assert.equal(hasher.hash(id), hashCaseId(id, 'gateway-key-0123456789'));
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -330,6 +331,34 @@ describe('docker-compose.yml', () => {
     assert.equal(fs.statSync(secretsDir).mode & 0o777, 0o700, 'the secrets dir keeps it from other accounts');
     assert.doesNotThrow(() => FileIdentityProvider.fromFile(file));
     assert.deepEqual((parse(fs.readFileSync(file, 'utf8')) as { users: unknown[] }).users, []);
+  });
+
+  it("issues SeaweedFS's certificate for the name its components dial (-ip=), from the CA security.toml trusts", () => {
+    const ip = argv(services.seaweedfs!.command)
+      .find((a) => a.startsWith('-ip='))
+      ?.slice('-ip='.length);
+    assert.equal(ip, 'seaweedfs');
+    const certs = path.join(secretsDir, 'seaweedfs/certs');
+    const cert = new X509Certificate(fs.readFileSync(path.join(certs, 'seaweedfs.crt')));
+    const ca = new X509Certificate(fs.readFileSync(path.join(certs, 'ca.crt')));
+    assert.equal(cert.checkHost(ip), ip, `the certificate does not name ${ip}`);
+    assert.ok(cert.checkIssued(ca) && cert.verify(ca.publicKey), 'not issued by the mounted CA');
+    // Server and client use (extended key usage): the components are each other's gRPC and HTTPS clients.
+    assert.deepEqual([...(cert.keyUsage ?? [])].sort(), ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+    const security = fs.readFileSync(path.join(secretsDir, 'seaweedfs/security.toml'), 'utf8');
+    const certsTarget = mounts(services.seaweedfs!).find(
+      (m) => m.source === './infra/compose/secrets/seaweedfs/certs',
+    )?.target;
+    assert.equal(certsTarget, '/etc/seaweedfs/certs');
+    const files = [...security.matchAll(/^(?:cert|key|ca) = "(\/[^"]+)"$/gm)].map((m) => m[1]!);
+    assert.ok(files.length >= 10, 'expected the certificate paths of [grpc.*] and [https.*]');
+    for (const file of files) {
+      assert.ok(file.startsWith(`${certsTarget}/`), `security.toml names ${file}, outside the mounted certs`);
+      assert.ok(fs.existsSync(path.join(certs, path.basename(file))), `${file} is not generated`);
+    }
+    assert.doesNotMatch(security, /@[A-Z0-9_]+@/, 'a placeholder was left in security.toml');
+    for (const k of ['jwt.signing', 'jwt.signing.read', 'jwt.filer_signing', 'jwt.filer_signing.read'])
+      assert.match(security, new RegExp(`\\[${k.replace(/\./g, '\\.')}\\]\\nkey = "[0-9a-f]{64}"`), `${k} has no key`);
   });
 
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -35,6 +36,17 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  /** Reverse proxies whose X-Forwarded-For names the client (sign-in limits, audit): IPs or CIDRs, comma-separated. */
+  VIGIL_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .refine((entries) => entries.every(isProxyEntry), 'each entry must be an IP address or a CIDR range (10.0.0.0/8)'),
   /** AES-256-GCM key (base64 of 32 bytes) for workflow payloads; unset = payloads are not encrypted. */
   VIGIL_PAYLOAD_KEY: z
     .string()
@@ -179,6 +191,8 @@ export interface VigilConfig {
     auditLog: string;
     /** Secure cookies when the API is reached over TLS (VIGIL_API_URL https://…). */
     secureCookies: boolean;
+    /** VIGIL_TRUSTED_PROXIES: whose X-Forwarded-For names the client (src/api/client-address.ts). */
+    trustedProxies?: string[];
     /** Sign-in through the organisation's OpenID provider (VIGIL_OIDC_*); null: the users file. Secrets inside. */
     oidc?: OidcSettings | null;
   };
@@ -218,6 +232,14 @@ export interface VigilConfig {
     gitMaxAgeSeconds: number;
     ledgerTtlSeconds: number;
   };
+}
+
+/** `10.0.0.5`, `::1`, `172.16.0.0/12`, `fd00::/8`. */
+function isProxyEntry(entry: string): boolean {
+  const [ip, prefix, ...rest] = entry.split('/');
+  const family = net.isIP(ip ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
 export class ConfigError extends Error {
@@ -271,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): VigilConfig {
       usersFile: c.VIGIL_USERS_FILE,
       auditLog: path.join(c.VIGIL_STATE_DIR, 'audit', 'auth.jsonl'),
       secureCookies: (c.VIGIL_API_URL ?? '').startsWith('https://'),
+      trustedProxies: c.VIGIL_TRUSTED_PROXIES,
       oidc: oidcSettings(c),
     },
     workflowBundle: c.VIGIL_WORKFLOW_BUNDLE,

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
 import { FileIdentityProvider, JsonLinesAuditLog, MemoryLoginThrottle, MemorySessionStore, NO_USERS } from '../auth';
 import type { VigilConfig } from '../config';
 import { CHROMIUM_PATH } from '../dossier/export';
 import { oidcUiDeps } from '../auth/oidc';
+import { clientAddressResolver } from '../api/client-address';
 import type { UiDeps } from './deps';
 
 /** The UI's dependencies from configuration: users file, auth audit log, the system key's public half. */
@@ -35,12 +35,6 @@ export function uiDepsFromConfig(
     // Server-side PDF only where Debian's Chromium is installed (see docs/operations.md).
     chromiumPath:
       parts.chromiumPath !== undefined ? parts.chromiumPath : existsSync(CHROMIUM_PATH) ? CHROMIUM_PATH : null,
-    clientAddress: (c) => {
-      try {
-        return getConnInfo(c).remote.address ?? 'unknown';
-      } catch {
-        return 'unknown';
-      }
-    },
+    clientAddress: clientAddressResolver(config.auth.trustedProxies),
   };
 }

@@ -175,31 +175,30 @@ function measureSlice(
   def: SliceDefinition,
   models: [SortedModel, SortedModel],
   segments: Uint32Array[],
-  shared: { toIncumbent: Uint32Array; incumbentPlacement: Float64Array },
+  toCandidate: Uint32Array,
   bins: number,
   level: number,
 ): SliceRaw {
-  const [cm] = models;
+  const [cm, im] = models;
   const len = segments[0]!.length;
   let positives = 0;
   for (let k = 0; k < len; k++) positives += cm.labels[segments[0]![k]!]!;
+  // The incumbent's placements are written at the candidate's positions of the same rows (`toCandidate`),
+  // so the paired test reads both in the candidate's order without a gather.
   const [rc, ri] = models.map((m, j): ModelRaw => {
     const seg = segments[j]!;
-    const summary = summarizeSorted(seg, len, positives, m.scores, m.labels, m.threshold, m.placement, bins);
-    return { summary, recalibration: m.recal ? fitRecalibration(m.recal, m.labels, seg, len) : null };
+    const at = j === 1 ? toCandidate : null;
+    const summary = summarizeSorted(seg, len, positives, m.scores, m.labels, m.threshold, m.placement, bins, at);
+    return { summary, recalibration: m.recal ? fitRecalibration(m.recal, m.labels, seg, len, positives) : null };
   }) as [ModelRaw, ModelRaw];
   let paired = null;
   if (rc.summary.auc !== null && ri.summary.auc !== null) {
-    // the incumbent's placement values at the candidate's positions of the same rows
-    const { toIncumbent, incumbentPlacement } = shared;
-    const seg = segments[0]!;
-    for (let k = 0; k < len; k++) incumbentPlacement[seg[k]!] = models[1].placement[toIncumbent[seg[k]!]!]!;
     paired = pairedFromPlacements(
-      seg,
+      segments[0]!,
       len,
       cm.labels,
       cm.placement,
-      incumbentPlacement,
+      im.placement,
       rc.summary.auc,
       ri.summary.auc,
       level,
@@ -256,11 +255,10 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
     sortedModel(candidate, labels, thresholds.candidate.threshold),
     sortedModel(incumbent, labels, thresholds.incumbent.threshold),
   ];
-  const scratch = new Uint32Array(n); // a row's incumbent position here, then cell codes while bucketing
-  for (let k = 0; k < n; k++) scratch[models[1].order[k]!] = k;
-  const toIncumbent = new Uint32Array(n);
-  for (let k = 0; k < n; k++) toIncumbent[k] = scratch[models[0].order[k]!]!;
-  const shared = { toIncumbent, incumbentPlacement: new Float64Array(n) };
+  const scratch = new Uint32Array(n); // a row's candidate position here, then cell codes while bucketing
+  for (let k = 0; k < n; k++) scratch[models[0].order[k]!] = k;
+  const toCandidate = new Uint32Array(n); // incumbent position → candidate position of the same row
+  for (let k = 0; k < n; k++) toCandidate[k] = scratch[models[1].order[k]!]!;
 
   const raws: SliceRaw[] = [];
   for (const group of collectSlices(policy, encoded)) {
@@ -271,7 +269,7 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
     for (const def of group) {
       const c = def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0);
       const segments = models.map((m, j) => m.bucket.subarray(starts[j]![c]!, starts[j]![c + 1]!));
-      raws.push(measureSlice(def, models, segments, shared, policy.calibrationBins, level));
+      raws.push(measureSlice(def, models, segments, toCandidate, policy.calibrationBins, level));
     }
   }
 

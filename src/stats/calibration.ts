@@ -135,15 +135,19 @@ function undefinedFit(reason: string, iterations = 0): LogisticCoefficient {
   return { estimate: null, se: null, converged: false, iterations, reason };
 }
 
-/** Newton-Raphson (= IRLS for the logistic likelihood) on the rows `members[0..len)`. */
+/**
+ * Newton-Raphson (= IRLS for the logistic likelihood) on the rows `members[0..len)`; `knownPositives`, when
+ * the caller has counted them already, is their label sum (saves a pass).
+ */
 export function fitRecalibration(
   columns: RecalibrationColumns,
   labels: Uint8Array,
   members: Uint32Array,
   len: number,
+  knownPositives?: number,
 ): Recalibration {
-  let positives = 0;
-  for (let k = 0; k < len; k++) positives += labels[members[k]!]!;
+  let positives = knownPositives ?? 0;
+  if (knownPositives === undefined) for (let k = 0; k < len; k++) positives += labels[members[k]!]!;
   if (positives === 0 || positives === len) {
     const why = `undefined: ${len === 0 ? 'no rows' : positives === 0 ? 'no positives' : 'no negatives'}`;
     return { intercept: undefinedFit(why), slope: undefinedFit(why) };

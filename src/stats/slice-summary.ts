@@ -43,7 +43,9 @@ function bins(k: number): BinSums {
 
 /**
  * `order[0..len)` are row indices of the slice, ascending by `scores`; `positives` is their label sum.
- * Writes each row's placement into `placement[row]` (V10 for positives, V01 for negatives) when given.
+ * Writes each row's placement into `placement[row]` (V10 for positives, V01 for negatives) when given, or
+ * into `placement[placementAt[row]]` when a map is given (the evaluator writes one model's placements
+ * straight into the other model's row order, which the paired test reads).
  */
 export function summarizeSorted(
   order: Uint32Array,
@@ -54,6 +56,7 @@ export function summarizeSorted(
   threshold: number,
   placement: Float64Array | null,
   binCount = DEFAULT_BINS,
+  placementAt: Uint32Array | null = null,
 ): SliceSummary {
   const negatives = len - positives;
   const equalWidth = bins(binCount);
@@ -109,10 +112,15 @@ export function summarizeSorted(
     // Placements: a positive beats the negatives below it and half the tied ones; symmetric for negatives.
     const v10 = (negBelow + 0.5 * gn) * invNeg;
     const v01 = (positives - posBelow - 0.5 * gp) * invPos;
-    if (placement !== null) {
+    if (placement !== null && placementAt === null) {
       for (let k = start; k < end; k++) {
         const row = order[k]!;
         placement[row] = labels[row] === 1 ? v10 : v01;
+      }
+    } else if (placement !== null && placementAt !== null) {
+      for (let k = start; k < end; k++) {
+        const row = order[k]!;
+        placement[placementAt[row]!] = labels[row] === 1 ? v10 : v01;
       }
     }
     aucRaw += gp * (negBelow + 0.5 * gn);

@@ -27,7 +27,7 @@ import type { EvidenceRef } from '../../src/domain';
 import { createLogger } from '../../src/logging/logger';
 import { freePorts } from '../../src/stack/ports';
 import { spawnManaged, waitUntilReady, type ManagedProcess } from '../../src/stack/process';
-import { ensureEvidenceBucket } from '../../src/stack/seaweed';
+import { ensureEvidenceBucket, type SeaweedInternalPorts } from '../../src/stack/seaweed';
 import { defaultBinDir } from '../../src/stack/tools';
 import { argv, compose, inlineEnv, makeSecrets, mounts, parseEnvFile, REPO } from '../support/compose-file';
 import { grpcCall, httpStatus, statusOf, tlsRequest } from '../support/seaweed-probes';
@@ -35,16 +35,8 @@ import { grpcCall, httpStatus, statusOf, tlsRequest } from '../support/seaweed-p
 const service = compose.services.seaweedfs!;
 const BUCKET = inlineEnv(compose.services.setup!).VIGIL_S3_BUCKET!;
 
-interface Ports {
-  s3: number;
-  s3Grpc: number;
-  master: number;
-  masterGrpc: number;
-  volume: number;
-  volumeGrpc: number;
-  filer: number;
-  filerGrpc: number;
-}
+/** `weed server` opens these (no admin server, unlike `weed mini`), plus the S3 HTTP port. */
+type Ports = { s3: number } & Omit<SeaweedInternalPorts, 'admin' | 'adminGrpc'>;
 
 /**
  * The compose command with what a container engine provides done by hand: mount targets → the generated files,

@@ -361,6 +361,34 @@ describe('docker-compose.yml', () => {
       assert.match(security, new RegExp(`\\[${k.replace(/\./g, '\\.')}\\]\\nkey = "[0-9a-f]{64}"`), `${k} has no key`);
   });
 
+  it("mounts the gateways' models file and every file it names", () => {
+    for (const name of ['gateway-1', 'gateway-2']) {
+      const svc = services[name]!;
+      const ro = mounts(svc).filter((m) => m.readOnly && m.source.startsWith('./'));
+      /** The repo file a container path comes from, through a read-only mount; undefined when none holds it. */
+      const hostPath = (p: string): string | undefined => {
+        const m = ro.find((x) => p === x.target || p.startsWith(`${x.target}/`));
+        return m ? path.join(root, m.source.slice(2), path.posix.relative(m.target, p)) : undefined;
+      };
+      const modelsFile = containerEnv(svc, secretsDir).VIGIL_GATEWAY_MODELS!;
+      const host = hostPath(modelsFile);
+      assert.ok(host && fs.existsSync(host), `${name}: ${modelsFile} is not in a read-only mount`);
+      const doc = parse(fs.readFileSync(host, 'utf8')) as {
+        models: Record<string, { modelCard?: string; versions: Record<string, { file?: string }> }>;
+      };
+      const named = Object.values(doc.models).flatMap((m) => [
+        ...(m.modelCard ? [m.modelCard] : []),
+        ...Object.values(m.versions).flatMap((v) => (v.file ? [v.file] : [])),
+      ]);
+      assert.ok(named.length >= 3);
+      for (const rel of named) {
+        const inContainer = path.posix.resolve(path.posix.dirname(modelsFile), rel);
+        const file = hostPath(inContainer);
+        assert.ok(file && fs.existsSync(file), `${name}: the models file names ${inContainer}, which no mount holds`);
+      }
+    }
+  });
+
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {
     // Debian's nginx here is 1.22; the image's 1.28 also takes `resolve` (re-resolving the replicas' names), which
     // 1.22 does not know: that word is dropped for the check. Only what a container gives differently is mapped:

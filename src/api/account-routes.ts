@@ -31,6 +31,22 @@ const ROUTES: { path: string; handler: (deps: SignatureRouteDeps) => Handler; un
 
 /** Registers the account routes; `signing` undefined makes each answer 503 with the reason. */
 export function registerAccountRoutes(api: Hono, signing: SignatureRouteDeps | undefined): void {
+  // Under OIDC: what `vigil approve --sso` needs for the device grant (public facts, no secret).
+  api.get('/sso', (c) => {
+    const s = signing?.idTokens?.settings;
+    if (!s?.cliClientId)
+      throw new ApiError(
+        404,
+        'this server does not sign through an identity provider for the CLI (VIGIL_OIDC_CLI_CLIENT_ID)',
+      );
+    return c.json({
+      issuer: s.issuer,
+      cliClientId: s.cliClientId,
+      scopes: s.scopes,
+      signingMaxAgeSeconds: s.signingMaxAgeSeconds,
+      acrValues: s.signingAcr,
+    });
+  });
   for (const route of ROUTES) {
     const handle = signing ? route.handler(signing) : null;
     api.post(route.path, requireJson, limitBody, async (c) => {

@@ -17,7 +17,7 @@ import {
 import { adjudicateCaseUpdate } from '../domain/messages';
 import type { Logger } from '../logging/logger';
 import { ApiError } from './errors';
-import { auditFor, parseCredentialed, reauthenticate, type SignatureRouteDeps } from './esignature-routes';
+import { actingPerson, auditFor, type SignatureRouteDeps } from './esignature-routes';
 import type { TemporalPort } from './temporal-port';
 import { UpdateRefusal, updateRefusal } from './update-refusal';
 
@@ -107,8 +107,8 @@ export function adjudicationHandler(deps: SignatureRouteDeps) {
     const releaseId = c.req.param('id')!;
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const req = parseCredentialed(AdjudicationRequestSchema, body, 'adjudication');
-    const identity = await reauthenticate(deps, c, auditFor(deps, c, releaseId), req.username, req.password);
+    const audit = auditFor(deps, c, releaseId);
+    const { req, identity } = await actingPerson(deps, c, audit, AdjudicationRequestSchema, body, 'adjudication');
     try {
       const result = await submitAdjudication(deps, releaseId, adjudicationInput(identity, req));
       deps.log.info(

@@ -16,8 +16,16 @@ import {
   type IdentityProvider,
   type LoginThrottle,
 } from '../auth';
-import { ApprovalInputSchema, CanaryDecisionInputSchema, RoleSchema, WithdrawalInputSchema } from '../domain';
+import {
+  ApprovalInputSchema,
+  CanaryDecisionInputSchema,
+  RoleSchema,
+  WithdrawalInputSchema,
+  type SignerAuthentication,
+} from '../domain';
+import type { IdTokenVerifier } from '../auth/oidc';
 import type { Logger } from '../logging/logger';
+import { idTokenPerson } from './acting-person';
 import { ApiError, fieldIssues } from './errors';
 import { SignOffRefusal, submitCanaryDecision, submitSignature, submitWithdrawal } from './sign-off';
 import type { TemporalPort } from './temporal-port';
@@ -28,6 +36,8 @@ export interface SignatureRouteDeps {
   identities: IdentityProvider;
   /** False when no users file is configured: the route answers 503 instead of refusing every password. */
   usersConfigured?: boolean;
+  /** Under OIDC (docs/sso.md): acts carry an ID token from a fresh authentication instead of a password. */
+  idTokens?: IdTokenVerifier;
   /** Shared with the web UI: a lockout earned in one applies in the other. */
   throttle: LoginThrottle;
   audit: AuthAuditLog;
@@ -141,6 +151,23 @@ export async function reauthenticate(
   return identity;
 }
 
+/**
+ * The person acting, re-authenticated for this act: user id + password (users file), or under OIDC an ID token
+ * from a fresh sign-in at the provider (./acting-person.ts), whose authentication the record then carries.
+ */
+export async function actingPerson<T extends { username: string; password: string }>(
+  deps: SignatureRouteDeps,
+  c: Context,
+  audit: Audit,
+  schema: z.ZodObject<z.ZodRawShape> & z.ZodType<T>,
+  body: unknown,
+  what: string,
+): Promise<{ req: Omit<T, 'username' | 'password'>; identity: Identity; authentication?: SignerAuthentication }> {
+  if (deps.idTokens) return idTokenPerson(deps.idTokens, audit, schema, body, what);
+  const req = parseCredentialed(schema, body, what);
+  return { req, identity: await reauthenticate(deps, c, audit, req.username, req.password) };
+}
+
 export function signatureHandler(deps: SignatureRouteDeps) {
   return async (c: Context, body: unknown): Promise<Response> => {
     const releaseId = c.req.param('id')!;
@@ -148,8 +175,14 @@ export function signatureHandler(deps: SignatureRouteDeps) {
 
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const req = parseCredentialed(SignatureRequestSchema, body, 'signature');
-    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
+    const { req, identity, authentication } = await actingPerson(
+      deps,
+      c,
+      audit,
+      SignatureRequestSchema,
+      body,
+      'signature',
+    );
 
     const refuse = (status: 403 | 400, message: string, type?: string): never => {
       void audit('signature.refused', identity.id, {
@@ -175,6 +208,7 @@ export function signatureHandler(deps: SignatureRouteDeps) {
       reason: req.reason,
       dossierSha256: req.dossierSha256,
       ...(identity.timeZone ? { timeZone: identity.timeZone } : {}),
+      ...(authentication ? { authentication } : {}),
     });
     if (!input.success)
       return refuse(
@@ -231,8 +265,7 @@ export function withdrawalHandler(deps: SignatureRouteDeps) {
 
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const req = parseCredentialed(WithdrawalRequestSchema, body, 'withdrawal');
-    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
+    const { req, identity } = await actingPerson(deps, c, audit, WithdrawalRequestSchema, body, 'withdrawal');
     try {
       const result = await submitWithdrawal(deps, releaseId, { signer: identity.id, reason: req.reason });
       void audit('withdrawal.accepted', identity.id, { signature: result.signatureKey, record: result.withdrawalKey });
@@ -263,8 +296,7 @@ export function canaryDecisionHandler(deps: SignatureRouteDeps) {
 
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const req = parseCredentialed(CanaryDecisionRequestSchema, body, 'canary decision');
-    const identity = await reauthenticate(deps, c, audit, req.username, req.password);
+    const { req, identity } = await actingPerson(deps, c, audit, CanaryDecisionRequestSchema, body, 'canary decision');
     if (!(identity.roles as string[]).includes(req.role)) {
       void audit('canary-decision.refused', identity.id, { role: req.role, status: 403 });
       throw new ApiError(403, `${identity.id} does not hold the role ${req.role}`);

@@ -26,15 +26,25 @@ export interface ReleaseSummary {
   outcome: string | null;
 }
 
-/** A person's e-signature: the server re-checks the password and takes the signer from the account. */
-export interface SignRequest {
-  username: string;
-  password: string;
+/**
+ * A person's e-signature: the server re-checks the password (or, under OIDC, the ID token of a fresh sign-in at
+ * the provider) and takes the signer from the account.
+ */
+export type SignRequest = ({ username: string; password: string } | { idToken: string }) & {
   role: ApprovalInput['role'];
   decision: ApprovalInput['decision'];
   meaning: string;
   reason: string;
   dossierSha256: string;
+};
+
+/** GET /api/sso: what `vigil approve --sso` needs to run the device authorization grant. */
+export interface SsoInfo {
+  issuer: string;
+  cliClientId: string;
+  scopes: string[];
+  signingMaxAgeSeconds: number;
+  acrValues: string[];
 }
 
 export interface SignResponse {
@@ -88,6 +98,11 @@ export class ApiClient {
 
   releaseStatus(releaseId: string): Promise<ReleaseStatus> {
     return this.call('GET', `/api/releases/${encodeURIComponent(releaseId)}`);
+  }
+
+  /** How this server signs people in (OIDC: the provider and the CLI's client for the device grant), or 404. */
+  sso(): Promise<SsoInfo> {
+    return this.call('GET', '/api/sso');
   }
 
   sign(releaseId: string, input: SignRequest): Promise<SignResponse> {

@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { EvidencePort } from '../contracts/ports';
 import type { Verifier } from '../attestation';
 import type { AuthAuditLog, Identity, IdentityProvider, LoginThrottle, Session, SessionStore } from '../auth';
-import type { OidcClient, OidcIdentityProvider } from '../auth/oidc';
+import type { IdTokenVerifier, OidcClient, OidcIdentityProvider } from '../auth/oidc';
 import type { Logger } from '../logging/logger';
 import type { TemporalPort } from '../api/temporal-port';
 
@@ -17,6 +17,8 @@ export interface UiDeps {
   identities: IdentityProvider;
   /** Set when people sign in at an OpenID provider (src/ui/oidc-routes.ts); `identities` is then `oidc.identities`. */
   oidc?: { client: OidcClient; identities: OidcIdentityProvider };
+  /** Under OIDC: checks the ID tokens the CLI brings to the signing API (device authorization grant). */
+  idTokens?: IdTokenVerifier;
   /** False when no users file is configured: the login page says so. */
   usersConfigured: boolean;
   sessions: SessionStore;

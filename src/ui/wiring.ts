@@ -24,7 +24,7 @@ export function uiDepsFromConfig(
   return {
     ...parts,
     identities,
-    ...(oidc ? { oidc } : {}),
+    ...(oidc ? { oidc, idTokens: oidc.idTokens } : {}),
     usersConfigured: config.auth.usersFile !== undefined || oidc !== undefined,
     sessions: parts.sessions ?? new MemorySessionStore(),
     throttle: parts.throttle ?? new MemoryLoginThrottle(),

@@ -15,9 +15,18 @@ export type { OidcSettings } from './settings';
 
 import { OidcClient } from './client';
 import { OidcIdentityProvider } from './identities';
+import { IdTokenVerifier } from './token-verifier';
 import type { OidcSettings } from './settings';
 
 /** The UI's OIDC parts from settings: the client (discovery happens at first use) and the identity cache. */
-export function oidcUiDeps(settings: OidcSettings): { client: OidcClient; identities: OidcIdentityProvider } {
-  return { client: new OidcClient(settings), identities: new OidcIdentityProvider(new URL(settings.issuer).host) };
+export function oidcUiDeps(settings: OidcSettings): {
+  client: OidcClient;
+  identities: OidcIdentityProvider;
+  idTokens: IdTokenVerifier;
+} {
+  return {
+    client: new OidcClient(settings),
+    identities: new OidcIdentityProvider(new URL(settings.issuer).host),
+    idTokens: new IdTokenVerifier(settings),
+  };
 }

@@ -17,7 +17,7 @@ export class IdTokenVerifier {
   private readonly used = new Map<string, number>();
 
   constructor(
-    private readonly settings: OidcSettings,
+    readonly settings: OidcSettings,
     private readonly now: () => number = Date.now,
   ) {}
 

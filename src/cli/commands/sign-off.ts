@@ -6,12 +6,14 @@ import { Option, type Command } from 'commander';
 import { ApprovalInputSchema, RoleSchema, WithdrawalInputSchema } from '../../domain';
 import { issueLine, UsageError, type CliContext, type CliIo } from '../context';
 import { formatManifestation } from '../format';
+import { deviceSignIn } from '../sso';
 
 const PASSWORD_STDIN_HELP =
   'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)';
 
 interface ApproveOptions {
-  user: string;
+  user?: string;
+  sso?: boolean;
   passwordStdin?: boolean;
   role: string;
   meaning: string;
@@ -36,11 +38,12 @@ function registerApprove(program: Command, { io, print, printJson, client }: Cli
         'printed name come from your account; the signature is bound to the dossier digest you reviewed (see `vigil release status`)',
     )
     .argument('<releaseId>')
-    .requiredOption(
-      '--user <id>',
-      'your user id (must not be the submitter); the password is prompted for without echo',
-    )
+    .option('--user <id>', 'your user id (must not be the submitter); the password is prompted for without echo')
     .option('--password-stdin', PASSWORD_STDIN_HELP)
+    .option(
+      '--sso',
+      "sign in again at your organisation's identity provider instead of a password (servers configured for OIDC, docs/sso.md)",
+    )
     .addOption(new Option('--role <role>', 'the role you sign for').choices(RoleSchema.options).makeOptionMandatory())
     .requiredOption(
       '--meaning <text>',
@@ -61,8 +64,14 @@ function registerApprove(program: Command, { io, print, printJson, client }: Cli
       });
       if (!parsed.success)
         throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest' })}`);
-      const password = await readPassword(io, o.user, o.passwordStdin === true);
-      const res = await client().sign(releaseId, { username: o.user, password, ...parsed.data });
+      let credentials: { username: string; password: string } | { idToken: string };
+      if (o.sso) {
+        credentials = { idToken: await deviceSignIn(await client().sso(), (line) => io.stderr(`${line}\n`)) };
+      } else {
+        if (!o.user) throw new UsageError('--user <id> is required (or --sso on a server that signs through OIDC)');
+        credentials = { username: o.user, password: await readPassword(io, o.user, o.passwordStdin === true) };
+      }
+      const res = await client().sign(releaseId, { ...credentials, ...parsed.data });
       if (o.json) return printJson(res);
       const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
       print(

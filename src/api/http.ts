@@ -1,6 +1,6 @@
 /**
  * The JSON API's request plumbing: bearer token, JSON content type and size, body parsing, the error handler
- * (ApiError → status + reason; Temporal unreachable → 503), and a timeout for calls a worker must answer.
+ * (ApiError → status + reason; Temporal or the shared-state database unreachable → 503), and a timeout for calls a worker must answer.
  */
 import crypto from 'node:crypto';
 import { ServiceError } from '@temporalio/client';
@@ -9,6 +9,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from '../logging/logger';
+import { StateUnavailableError } from '../state';
 import { ApiError } from './errors';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -65,6 +66,10 @@ export function apiErrorHandler(log: Logger): ErrorHandler {
     }
     if (err instanceof HTTPException)
       return c.json({ error: err.message || 'request failed' }, err.status as ContentfulStatusCode);
+    if (err instanceof StateUnavailableError) {
+      log.warn({ err: String(err.cause), method: c.req.method, path: c.req.path }, 'shared-state database unavailable');
+      return c.json({ error: 'the shared-state database is unavailable; try again shortly' }, 503);
+    }
     if (temporalUnavailable(err)) {
       log.warn({ err: String(err.cause), method: c.req.method, path: c.req.path }, 'temporal unavailable');
       return c.json({ error: 'Temporal is unavailable; try again shortly' }, 503);

@@ -1,4 +1,4 @@
-import type { Queryable } from '../state';
+import { guarded, type Queryable } from '../state';
 import type { AuthAuditLog, AuthEvent, AuthEventInput, AuthEventType } from './audit';
 
 /**
@@ -6,7 +6,11 @@ import type { AuthAuditLog, AuthEvent, AuthEventInput, AuthEventType } from './a
  * file per replica would have to be merged. Passwords are never passed here.
  */
 export class PgAuditLog implements AuthAuditLog {
-  constructor(private readonly db: Queryable) {}
+  private readonly db: Queryable;
+
+  constructor(db: Queryable) {
+    this.db = guarded(db);
+  }
 
   async record(event: AuthEventInput): Promise<void> {
     const full = { ...event, at: event.at ?? new Date().toISOString() };

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Queryable } from '../state';
+import { guarded, type Queryable } from '../state';
 import { DEFAULT_SESSION, newSession, type Session, type SessionOptions, type SessionStore } from './sessions';
 import type { Identity } from './users';
 
@@ -12,11 +12,15 @@ const KEEP_EXPIRED_MS = 24 * 3600_000;
  * that touches the session, so two replicas cannot revive an expired one.
  */
 export class PgSessionStore implements SessionStore {
+  private readonly db: Queryable;
+
   constructor(
-    private readonly db: Queryable,
+    db: Queryable,
     private readonly opts: SessionOptions = DEFAULT_SESSION,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.db = guarded(db);
+  }
 
   async create(identity: Identity): Promise<Session> {
     const s = newSession(identity, this.now());

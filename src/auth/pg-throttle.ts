@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from '../state';
+import { guarded, inTransaction, type Queryable } from '../state';
 import { DEFAULT_THROTTLE, type LoginThrottle, type ThrottleOptions } from './throttle';
 
 /** Every this many counted attempts, a replica deletes address rows with no attempt in the window. */
@@ -13,16 +13,19 @@ const PRUNE_EVERY = 500;
  */
 export class PgLoginThrottle implements LoginThrottle {
   private counted = 0;
+  private readonly db: Queryable;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly opts: ThrottleOptions = DEFAULT_THROTTLE,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.db = guarded(pool);
+  }
 
   async lockedFor(user: string): Promise<number> {
     const t = this.now();
-    const { rows } = await this.pool.query<{ locked_until: string }>(
+    const { rows } = await this.db.query<{ locked_until: string }>(
       'SELECT locked_until FROM vigil_login_failures WHERE account = $1',
       [user],
     );
@@ -54,7 +57,7 @@ export class PgLoginThrottle implements LoginThrottle {
 
   async underLimit(ip: string): Promise<boolean> {
     const t = this.now();
-    const { rows } = await this.pool.query<{ attempts: string[] }>(
+    const { rows } = await this.db.query<{ attempts: string[] }>(
       'SELECT attempts FROM vigil_address_attempts WHERE address = $1',
       [ip],
     );
@@ -63,7 +66,7 @@ export class PgLoginThrottle implements LoginThrottle {
 
   async countAttempt(ip: string): Promise<void> {
     const t = this.now();
-    await this.pool.query(
+    await this.db.query(
       `INSERT INTO vigil_address_attempts AS a (address, attempts) VALUES ($1, ARRAY[$2::bigint])
        ON CONFLICT (address) DO UPDATE
          SET attempts = array(SELECT x FROM unnest(a.attempts) AS x WHERE x > $2::bigint - $3) || $2::bigint`,
@@ -76,7 +79,7 @@ export class PgLoginThrottle implements LoginThrottle {
     const t = this.now();
     // Reaching maxFailures locks the account and starts the count again, as MemoryLoginThrottle does; the
     // returned count is 0 exactly when this failure locked it.
-    const { rows } = await this.pool.query<{ failures: number }>(
+    const { rows } = await this.db.query<{ failures: number }>(
       `INSERT INTO vigil_login_failures AS f (account, failures, locked_until)
          VALUES ($1, CASE WHEN 1 >= $2 THEN 0 ELSE 1 END, CASE WHEN 1 >= $2 THEN $3::bigint ELSE 0 END)
        ON CONFLICT (account) DO UPDATE SET
@@ -90,7 +93,7 @@ export class PgLoginThrottle implements LoginThrottle {
 
   async succeed(user: string): Promise<void> {
     // A lock set meanwhile by failures through another replica stays.
-    await this.pool.query('DELETE FROM vigil_login_failures WHERE account = $1 AND locked_until <= $2', [
+    await this.db.query('DELETE FROM vigil_login_failures WHERE account = $1 AND locked_until <= $2', [
       user,
       this.now(),
     ]);
@@ -103,7 +106,7 @@ export class PgLoginThrottle implements LoginThrottle {
 
   private async maybePrune(t: number): Promise<void> {
     if (++this.counted % PRUNE_EVERY !== 0) return;
-    await this.pool.query(
+    await this.db.query(
       'DELETE FROM vigil_address_attempts WHERE NOT EXISTS (SELECT 1 FROM unnest(attempts) AS x WHERE x > $1)',
       [t - this.opts.windowMs],
     );

@@ -1,14 +1,12 @@
 import pg from 'pg';
 import type { Logger } from '../logging/logger';
 import { migrate, MigrationError } from './migrate';
+import { outageAsUnavailable } from './unavailable';
 
 /** The shared-state database cannot be reached or migrated: the replica must not start without it. */
 export class StateDatabaseError extends Error {
   override name = 'StateDatabaseError';
 }
-
-/** Reads and writes of the shared-state stores: a pool, or a client inside a transaction. */
-export type Queryable = Pick<pg.Pool, 'query'>;
 
 /** The shared-state database of the API replicas (VIGIL_STATE_DATABASE_URL). */
 export interface StateDatabase {
@@ -39,9 +37,11 @@ export async function openStateDatabase(url: string, log: Logger, opts: { max?: 
   return { pool, close: () => pool.end() };
 }
 
-/** `fn` inside one transaction on one connection; rolled back when it throws. */
+/** `fn` inside one transaction on one connection; rolled back when it throws. Outages: StateUnavailableError. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch((err: unknown) => {
+    throw outageAsUnavailable(err);
+  });
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -49,7 +49,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    throw outageAsUnavailable(err);
   } finally {
     client.release();
   }

@@ -16,6 +16,7 @@ import { registerSignRoutes } from './sign-routes';
 import { APP_CSS } from './style';
 import { registerTimelineRoutes } from './timeline-routes';
 import { errorPage } from './views';
+import { StateUnavailableError } from '../state';
 
 export type { UiDeps } from './deps';
 
@@ -59,6 +60,10 @@ function registerErrorPages(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit): void {
 
   ui.onError((err, c) => {
     if (err instanceof UiPageError) return c.html(errorPage(kit.ctxOf(c), err.title, err.message), err.status);
+    if (err instanceof StateUnavailableError) {
+      deps.log.warn({ err: String(err.cause), path: c.req.path }, 'ui: shared-state database unavailable');
+      return c.html(errorPage(kit.ctxOf(c), 'Try again shortly', 'the sign-in database is unavailable'), 503);
+    }
     deps.log.error({ err, path: c.req.path }, 'ui request failed');
     return c.html(
       errorPage(kit.ctxOf(c), 'Something went wrong', 'internal error; the details are in the server log'),

@@ -122,6 +122,7 @@ async function share(database = 'vigil_state'): Promise<SharedState> {
 
 function pool(database: string): pg.Pool {
   const p = new pg.Pool({ connectionString: postgres.url(database), max: 10 });
+  p.on('error', () => undefined); // idle connections end when the restart test stops the server
   pools.push(p);
   return p;
 }
@@ -333,6 +334,39 @@ describe('two API replicas on one shared-state database', () => {
       starts.map((s) => s.applied).sort((x, y) => y.length - x.length),
       [MIGRATIONS.map((m) => m.version), [], []],
     );
+  });
+
+  it('replicas ride out a database restart: 503 while it is down, the same sessions once it is back', async () => {
+    const [one, two] = await replicas();
+    const login = await one.post('/ui/login', { username: 'dana.qa', password: PASSWORDS['dana.qa'] });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const { port } = postgres;
+    await postgres.stop();
+
+    const page = await two.get('/ui/inbox', { cookie });
+    assert.equal(page.status, 503);
+    assert.match(await page.text(), /the sign-in database is unavailable/);
+    const signature = await two.app.request('/api/releases/any-release/signatures', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer api-token-0123456789abcdef' },
+      body: JSON.stringify({
+        username: 'dana.qa',
+        password: PASSWORDS['dana.qa'],
+        role: 'qa',
+        decision: 'approve',
+        meaning: 'approved',
+        reason: 'reviewed',
+        dossierSha256: hex64('dossier'),
+      }),
+    });
+    assert.equal(signature.status, 503);
+    assert.match(((await signature.json()) as { error: string }).error, /shared-state database is unavailable/);
+
+    postgres = await startPostgres({ stateDir: path.join(dir, 'pg'), port, log });
+    // The replicas were not restarted: their pools reconnect, and the session made before the outage still works.
+    assert.equal((await two.get('/ui/inbox', { cookie })).status, 200);
+    assert.equal((await one.get('/ui/inbox', { cookie })).status, 200);
   });
 
   it('refuses a database whose applied migration differs from the code', async () => {

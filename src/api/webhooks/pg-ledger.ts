@@ -1,4 +1,4 @@
-import type { Queryable } from '../../state';
+import { guarded, type Queryable } from '../../state';
 import type { DeliveryLedger, LedgerEntry } from './ledger';
 
 /** Every this many recorded deliveries, a replica deletes expired rows. */
@@ -11,11 +11,14 @@ const PRUNE_EVERY = 200;
  */
 export class PgDeliveryLedger implements DeliveryLedger {
   private recorded = 0;
+  private readonly db: Queryable;
 
   constructor(
-    private readonly db: Queryable,
+    db: Queryable,
     private readonly opts: { ttlMs: number; now?: () => number },
-  ) {}
+  ) {
+    this.db = guarded(db);
+  }
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();

@@ -5,7 +5,8 @@
  * by hand: the mount targets become the generated files' paths, the compose host name and the listen address
  * become loopback, and each port a free one. Then the evidence bucket is made by the setup job's own code
  * (ensureEvidenceBucket), and every way around Object Lock is tried with each identity: the same refusals the
- * local stack gives (evidence-lockdown.test.ts), now for the compose configuration.
+ * local stack gives (evidence-lockdown.test.ts), now for the compose configuration. Last, the backup
+ * docs/operations.md describes (the stopped data volume's files) is restored and started in the server's place.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -18,8 +19,11 @@ import {
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
   ListBucketsCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { EvidenceStore, createS3Client, sha256Hex } from '../../src/evidence';
@@ -84,17 +88,56 @@ function localArgs(secretsDir: string, dataDir: string, ports: Ports): { args: s
   return { args, cwd };
 }
 
-describe("docker-compose's SeaweedFS configuration: only the S3 API is a way in", () => {
+describe("docker-compose's SeaweedFS: only the S3 API is a way in; a file backup keeps versions and locks", () => {
   const log = createLogger('compose-seaweedfs-test', 'warn');
   let tmp: string;
   let secretsDir: string;
   let ports: Ports;
+  let dataDir: string;
   let proc: ManagedProcess | undefined;
   let endpoint: string;
   let ca: string;
   let cert: { cert: Buffer; key: Buffer };
   const clients: Record<'admin' | 'writer' | 'reader', S3Client> = {} as never;
   let ref: EvidenceRef;
+
+  /** The compose command on `dir` (the data volume) with `ports`, and a client per role, ready for requests. */
+  async function startWeed(dir: string, logName: string): Promise<void> {
+    fs.mkdirSync(dir, { recursive: true });
+    const { args, cwd } = localArgs(secretsDir, dir, ports);
+    endpoint = `http://127.0.0.1:${ports.s3}`;
+    proc = spawnManaged({
+      name: 'seaweedfs (compose flags)',
+      command: path.join(defaultBinDir(), 'weed'),
+      args,
+      cwd,
+      logFile: path.join(tmp, `${logName}.log`),
+      log,
+    });
+    const client = (role: string) => {
+      const e = parseEnvFile(fs.readFileSync(path.join(secretsDir, 'env', `${role}.env`), 'utf8'));
+      return createS3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        accessKeyId: e.VIGIL_S3_ACCESS_KEY_ID!,
+        secretAccessKey: e.VIGIL_S3_SECRET_ACCESS_KEY!,
+      });
+    };
+    for (const c of Object.values(clients)) c?.destroy();
+    clients.admin = client('setup');
+    clients.writer = client('worker');
+    clients.reader = client('api');
+    await waitUntilReady(
+      proc,
+      async () => {
+        await clients.admin.send(new ListBucketsCommand({}));
+        return true;
+      },
+      120_000,
+      200,
+    );
+  }
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-compose-seaweedfs-'));
@@ -117,46 +160,12 @@ describe("docker-compose's SeaweedFS configuration: only the S3 API is a way in"
         filer: p[6]!,
         filerGrpc: p[7]!,
       };
-      const dataDir = path.join(tmp, `data-${attempt}`);
-      fs.mkdirSync(dataDir, { recursive: true });
-      const { args, cwd } = localArgs(secretsDir, dataDir, ports);
-      endpoint = `http://127.0.0.1:${ports.s3}`;
-      proc = spawnManaged({
-        name: 'seaweedfs (compose flags)',
-        command: path.join(defaultBinDir(), 'weed'),
-        args,
-        cwd,
-        logFile: path.join(tmp, `weed-${attempt}.log`),
-        log,
-      });
-      const env = (role: string) => parseEnvFile(fs.readFileSync(path.join(secretsDir, 'env', `${role}.env`), 'utf8'));
-      const client = (role: string) => {
-        const e = env(role);
-        return createS3Client({
-          endpoint,
-          region: 'us-east-1',
-          forcePathStyle: true,
-          accessKeyId: e.VIGIL_S3_ACCESS_KEY_ID!,
-          secretAccessKey: e.VIGIL_S3_SECRET_ACCESS_KEY!,
-        });
-      };
-      clients.admin = client('setup');
-      clients.writer = client('worker');
-      clients.reader = client('api');
+      dataDir = path.join(tmp, `data-${attempt}`);
       try {
-        await waitUntilReady(
-          proc,
-          async () => {
-            await clients.admin.send(new ListBucketsCommand({}));
-            return true;
-          },
-          120_000,
-          200,
-        );
+        await startWeed(dataDir, `weed-${attempt}`);
         break;
       } catch (err) {
-        for (const c of Object.values(clients)) c.destroy();
-        if (attempt < 3 && /address already in use/.test(proc.logTail())) continue;
+        if (attempt < 3 && /address already in use/.test(proc?.logTail() ?? '')) continue;
         throw err;
       }
     }
@@ -252,5 +261,52 @@ describe("docker-compose's SeaweedFS configuration: only the S3 API is a way in"
     const got = await clients.reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: ref.key }));
     assert.equal(got.VersionId, ref.versionId);
     assert.equal(sha256Hex(Buffer.from(await got.Body!.transformToByteArray())), ref.sha256);
+  });
+  // Last: it stops the server. docs/operations.md backs the evidence up as the stopped data volume's files, because
+  // a copy through the S3 API would give every version a new id and miss every recorded reference.
+  it('a file copy of the stopped data volume, started in its place, has every version with its id and lock', async () => {
+    const listed = async () => {
+      const v = await clients.reader.send(new ListObjectVersionsCommand({ Bucket: BUCKET, Prefix: 'releases/' }));
+      return (v.Versions ?? []).map((x) => `${x.Key}@${x.VersionId}`).sort();
+    };
+    const lock = async () => {
+      const r = await clients.reader.send(
+        new GetObjectRetentionCommand({ Bucket: BUCKET, Key: ref.key, VersionId: ref.versionId }),
+      );
+      return { mode: r.Retention?.Mode, until: r.Retention?.RetainUntilDate?.toISOString() };
+    };
+    const versionsBefore = await listed();
+    const lockBefore = await lock();
+    assert.ok(versionsBefore.includes(`${ref.key}@${ref.versionId}`));
+    assert.equal(lockBefore.mode, 'COMPLIANCE');
+
+    await proc!.stop();
+    const restored = path.join(tmp, 'restored');
+    fs.cpSync(dataDir, restored, { recursive: true });
+    // The same ports and host name: a restored volume under the same service (the master records its address).
+    await startWeed(restored, 'weed-restored');
+
+    assert.deepEqual(await listed(), versionsBefore);
+    assert.deepEqual(await lock(), lockBefore);
+    const got = await clients.reader.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: ref.key, VersionId: ref.versionId }),
+    );
+    assert.equal(sha256Hex(Buffer.from(await got.Body!.transformToByteArray())), ref.sha256);
+    // The lock still holds: not even the admin can shorten it.
+    const shorter = new Date(Date.now() + 60_000);
+    assert.notEqual(
+      await statusOf(
+        clients.admin.send(
+          new PutObjectRetentionCommand({
+            Bucket: BUCKET,
+            Key: ref.key,
+            VersionId: ref.versionId,
+            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: shorter },
+          }),
+        ),
+      ),
+      'ok',
+    );
+    assert.deepEqual(await lock(), lockBefore);
   });
 });

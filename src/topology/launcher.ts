@@ -147,7 +147,7 @@ async function start(
   const replicaPorts: Record<NodeServiceName, Array<Record<string, number>>> = { worker: [], api: [], gateway: [] };
   for (const s of ['worker', 'api', 'gateway'] as const)
     for (let i = 0; i < counts[s]; i++) replicaPorts[s].push(await portsFor(s));
-  const [nginxPort] = (await freePorts(1)) as [number];
+  const [nginxPort] = (await listenPorts(1)) as [number];
 
   const lookup = (what: string, table: Record<string, string>, name: string): string => {
     const v = table[name];
@@ -271,16 +271,7 @@ async function startServers(
     }),
   ]);
   const t2 = Date.now();
-  // Temporal records its services' membership ports in a SMALLINT column: they must be below 32768, where the
-  // kernel's ephemeral range (which freePorts draws from) does not reach.
-  const ports = await portsFor('temporal', { below: 32768 });
-  const temporal = await startTemporalServer({
-    stateDir: ctx.dir('temporal'),
-    pg: { host: pg.host, port: pg.port, user: pg.user, password: pg.password },
-    ports: ports as unknown as TemporalServerPorts,
-    cliBin: path.join(defaultBinDir(), 'temporal'),
-    log,
-  });
+  const temporal = await startTemporalRetrying(ctx, pg);
   stopStack.push(() => temporal.stop());
   ctx.lap('temporal', t2);
   return { pg, seaweed, bundleFile, temporal };
@@ -325,23 +316,46 @@ async function startReplica(
   return replica;
 }
 
-/** A free loopback port for each of the service's named ports (all below `below` when given). */
-async function portsFor(service: ServiceName, opts: { below?: number } = {}): Promise<Record<string, number>> {
+/** The Temporal server on fresh ports, tried again (on new ones) when a port was taken between pick and bind. */
+async function startTemporalRetrying(ctx: StartContext, pg: PostgresServer): Promise<RunningTemporalServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startTemporalServer({
+        stateDir: ctx.dir('temporal'),
+        pg: { host: pg.host, port: pg.port, user: pg.user, password: pg.password },
+        ports: (await portsFor('temporal')) as unknown as TemporalServerPorts,
+        cliBin: path.join(defaultBinDir(), 'temporal'),
+        log: ctx.log,
+      });
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(String((err as Error).message))) throw err;
+      ctx.log.warn({ attempt }, 'temporal server lost a port race; starting it on new ports');
+    }
+  }
+}
+
+/** A free loopback port for each of the service's named ports. */
+async function portsFor(service: ServiceName): Promise<Record<string, number>> {
   const names = Object.keys(TOPOLOGY[service].ports);
-  const ports = opts.below ? await freePortsBelow(names.length, opts.below) : await freePorts(names.length);
+  const ports = await listenPorts(names.length);
   return Object.fromEntries(names.map((n, i) => [n, ports[i]!]));
 }
 
+/** Listeners' ports are drawn from [10000, 32768). */
+const LISTEN_RANGE = { from: 10_000, below: 32_768 } as const;
+
 /**
- * `count` distinct loopback ports below `below` that we could bind just now, drawn at random from [10000, below):
- * below the ephemeral range, so no outgoing connection can be handed one of them meanwhile.
+ * `count` distinct loopback ports we could bind just now, drawn at random from LISTEN_RANGE: below the kernel's
+ * ephemeral range (32768+, where freePorts draws from), so no outgoing connection can take one between pick and
+ * bind; and Temporal keeps its services' membership ports in a SMALLINT column, which 32768+ overflows.
  */
-async function freePortsBelow(count: number, below: number): Promise<number[]> {
+async function listenPorts(count: number): Promise<number[]> {
+  const { from, below } = LISTEN_RANGE;
   const servers: net.Server[] = [];
   try {
     for (let tries = 0; servers.length < count; tries++) {
-      if (tries > 1000) throw new Error(`topology: no ${count} free ports below ${below}`);
-      const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
+      if (tries > 1000) throw new Error(`topology: no ${count} free ports in [${from}, ${below})`);
+      const port = from + Math.floor(Math.random() * (below - from));
       const server = net.createServer();
       const ok = await new Promise<boolean>((resolve) => {
         server.once('error', () => resolve(false));

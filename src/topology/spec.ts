@@ -85,7 +85,7 @@ const evidence = (who: 'writer' | 'reader') =>
     VIGIL_RETENTION_DAYS: '1',
   }) as const;
 
-/** Replicas' shared state (sessions, lockouts, rate limits, delivery ledger, auth audit log): issue #20 item 2. */
+/** What API replicas share (sessions, lockouts, rate limits, delivery ledger, auth audit log): src/api/shared-state.ts. */
 const sharedState = { VIGIL_STATE_DATABASE_URL: '{db:vigil_state}' } as const;
 
 /**

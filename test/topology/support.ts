@@ -233,3 +233,54 @@ export async function audit(rig: TopologyRig, releaseId: string): Promise<{ code
 export function decisions(s: ReleaseStatus): Array<[string, number | null, unknown]> {
   return s.history.map((r) => [r.stage, r.step, r.decision]);
 }
+
+/** A web session: the cookie a replica set at sign-in (a session id; the session itself is in shared state). */
+export interface WebSession {
+  cookie: string;
+}
+
+/** Sign in through the web UI at `base`; the session cookie, or the status of a refusal. */
+export async function webLogin(
+  base: string,
+  username: string,
+  password: string,
+): Promise<{ session: WebSession | null; status: number }> {
+  const res = await fetch(`${base}/ui/login`, {
+    method: 'POST',
+    body: new URLSearchParams({ username, password, next: '/ui/inbox' }),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(60_000),
+  });
+  await res.body?.cancel();
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('vigil_session='));
+  return { session: res.status === 303 && cookie ? { cookie: cookie.split(';')[0]! } : null, status: res.status };
+}
+
+/**
+ * Sign from the web UI at `base` as the session's user: the release page (its sign form's CSRF token), then the
+ * form with the password again (21 CFR 11.200(a)(1)). Returns the answer's status and page.
+ */
+export async function webSign(
+  base: string,
+  session: WebSession,
+  releaseId: string,
+  form: { role: string; meaning: string; reason: string; password: string; dossierSha256: string },
+): Promise<{ status: number; page: string }> {
+  const pagePath = `/ui/releases/${encodeURIComponent(releaseId)}`;
+  const page = await fetch(`${base}${pagePath}`, {
+    headers: { cookie: session.cookie },
+    signal: AbortSignal.timeout(60_000),
+  });
+  const html = await page.text();
+  assert.equal(page.status, 200, `the release page through ${base} refused the session: ${html.slice(0, 300)}`);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(csrf, `no sign form with a CSRF token on ${base}${pagePath}`);
+  const res = await fetch(`${base}${pagePath}/sign`, {
+    method: 'POST',
+    headers: { cookie: session.cookie },
+    body: new URLSearchParams({ _csrf: csrf, decision: 'approve', ...form }),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(120_000),
+  });
+  return { status: res.status, page: await res.text() };
+}

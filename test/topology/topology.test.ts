@@ -1,9 +1,10 @@
 /**
  * The production topology (src/topology): Temporal server on PostgreSQL, SeaweedFS, two workers, two API
- * replicas behind nginx (round robin), two gateways on the shared route store. A release runs through it as users
- * drive it (the JSON API through nginx), then the failovers: a worker killed mid-stage, the Temporal server
- * restarted mid-release, an API replica killed under a request. Each asserts the outcome, a continuous evidence
- * chain and a passing `vigil audit`.
+ * replicas behind nginx (round robin) sharing state in PostgreSQL, two gateways on the shared route store. A
+ * release runs through it as users drive it (JSON API through nginx, web sign-off across replicas), then the
+ * failovers: a lockout across replicas, a worker killed mid-stage, the Temporal server restarted mid-release, an
+ * API replica killed under requests. Each release asserts the outcome, a continuous evidence chain and a passing
+ * `vigil audit`.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -17,11 +18,14 @@ import {
   decisions,
   finished,
   inStage,
+  SIGNERS,
   signWithRetry,
   startDemoRelease,
   startRig,
   status,
   type TopologyRig,
+  webLogin,
+  webSign,
 } from './support';
 
 let rig: TopologyRig;
@@ -67,7 +71,7 @@ async function assertReleasedAndAudited(releaseId: string): Promise<ReleaseStatu
 }
 
 describe('the production topology', { timeout: 900_000 }, () => {
-  it('runs a release to RELEASED through nginx: signed on one replica and the other, audited', async () => {
+  it('runs a release to RELEASED: signed in on one API replica, signed on the other, audited', async () => {
     const [a1, a2] = rig.topology.replicas.api.map((r) => r.url!);
     const releaseId = await startDemoRelease(rig, await policy(), 1);
     const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
@@ -76,10 +80,21 @@ describe('the production topology', { timeout: 900_000 }, () => {
     assert.equal((await status(rig, releaseId, a1)).stage, 'AWAITING_APPROVAL');
     assert.equal((await status(rig, releaseId, a2)).stage, 'AWAITING_APPROVAL');
 
-    const qa = await signWithRetry(rig, releaseId, 'qa', digest, a1);
-    assert.equal(qa.final.status, 201, JSON.stringify(qa.final.body));
-    assert.deepEqual((qa.final.body as { pendingRoles: string[] }).pendingRoles, ['clinical']);
-    const clinical = await signWithRetry(rig, releaseId, 'clinical', digest, a2);
+    // The web sign-off: a session made by replica 1 is honoured by replica 2 (sessions live in shared state).
+    const { session, status: loginStatus } = await webLogin(a1!, SIGNERS.qa.username, SIGNERS.qa.password);
+    assert.ok(session, `sign-in on ${a1} answered ${loginStatus}`);
+    const signed = await webSign(a2!, session, releaseId, {
+      role: 'qa',
+      meaning: 'approved',
+      reason: 'evidence reviewed',
+      password: SIGNERS.qa.password,
+      dossierSha256: digest,
+    });
+    assert.equal(signed.status, 200, signed.page.slice(0, 500));
+    assert.match(signed.page, /Your signature was accepted by the release workflow/);
+    assert.match(signed.page, /Pending roles: clinical/);
+    // The headless e-signature through nginx for the other role.
+    const clinical = await signWithRetry(rig, releaseId, 'clinical', digest);
     assert.equal(clinical.final.status, 201, JSON.stringify(clinical.final.body));
 
     undisturbed = await assertReleasedAndAudited(releaseId);
@@ -99,6 +114,21 @@ describe('the production topology', { timeout: 900_000 }, () => {
         const body = (await res.json()) as { production?: string; routes?: { production?: string } };
         return (body.routes?.production ?? body.production) === DEMO_CANDIDATE.version;
       });
+    }
+  });
+
+  it('five wrong passwords lock the account on every replica', async () => {
+    const [a1, a2] = rig.topology.replicas.api.map((r) => r.url!);
+    const user = 'rae.reg';
+    // Alternating replicas: each sees only some of the failures, the shared throttle counts them all.
+    for (let i = 0; i < 5; i++) {
+      const { status: code } = await webLogin(i % 2 === 0 ? a1! : a2!, user, `wrong-password-${i}`);
+      assert.equal(code, 401, `wrong password ${i + 1}`);
+    }
+    for (const base of [a1!, a2!, rig.topology.apiUrl]) {
+      const { session, status: code } = await webLogin(base, user, 'rae-demo-password');
+      assert.equal(session, null, `${base} let a locked account in`);
+      assert.equal(code, 429, `${base} answered ${code} for a locked account`);
     }
   });
 

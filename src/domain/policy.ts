@@ -282,6 +282,12 @@ export const ReleasePolicySchema = strictObject({
      */
     onFailure: z.enum(['rollback', 'escalate']).optional(),
     escalationTimeoutSeconds: seconds.optional(),
+    /**
+     * Salt each patient's canary bucket with the release id as well as the model name, so two releases of one model
+     * expose independent sets of patients (absent/false: the model name only, and every release of the model puts
+     * the same patients first). The workflow writes the salt into the route table the gateway assigns by.
+     */
+    saltPerRelease: z.boolean().optional(),
   }),
   monitoring: strictObject({
     intervals: z.number().int().min(1).max(100_000),

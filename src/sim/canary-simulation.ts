@@ -70,8 +70,13 @@ export interface SimulateOptions {
   candidate: { scorer: Scorer; version: string };
   incumbent: { scorer: Scorer; version: string };
   seed?: string;
-  /** The model name the canary's assignment is salted with, as the gateway salts it (default "simulated"). */
-  model?: string;
+  /** The model name the canary's assignment is salted with, as the gateway salts it (the URL's model name). */
+  model: string;
+  /**
+   * The release the assignment is salted with besides the model, as the gateway does when the policy asks
+   * (`canary.saltPerRelease`); ignored otherwise.
+   */
+  release?: string;
   /** Simulated clock start for events (ISO); intervals advance it by each step's bake time. */
   start?: string;
   /** Judge the guardrails per cohort too, as workflows with `cohort-guardrails` do (default true). */
@@ -80,8 +85,6 @@ export interface SimulateOptions {
   onEvents?: (events: SimulatedEvent[]) => void;
 }
 
-const SIMULATED_MODEL = 'simulated';
-
 export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulation> {
   const { policy, guardrails: g, scenario } = o;
   const t = policy.operatingThreshold;
@@ -89,6 +92,7 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
   const history: LiveMeasurement[] = [];
   const looks: SimulatedLook[] = [];
   let clock = Date.parse(o.start ?? '2026-01-01T00:00:00Z');
+  const release = policy.canary.saltPerRelease ? (o.release ?? null) : null;
   for (const [i, step] of steps.entries()) {
     for (let extension = 0; ; extension++) {
       const interval = history.length;
@@ -101,9 +105,7 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
       const labels = observedLabels(cases);
       const canaryIdx: number[] = [];
       const controlIdx: number[] = [];
-      cases.forEach((c, k) =>
-        (inCanaryArm(c.caseId, step.percent, o.model ?? SIMULATED_MODEL) ? canaryIdx : controlIdx).push(k),
-      );
+      cases.forEach((c, k) => (inCanaryArm(c.caseId, step.percent, o.model, release) ? canaryIdx : controlIdx).push(k));
       const stats = (idx: number[], scores: Float64Array) =>
         armStats(
           idx.map((k) => scores[k]!),

@@ -14,6 +14,7 @@ import { FEATURES, generateCohort } from '../../src/sim/cohort';
 import { applyScenario, observedLabels, outcomeArrived } from '../../src/sim/scenario';
 import { SimulatedTraffic } from '../../src/sim/traffic';
 import { armStats } from '../../src/stats';
+import { assign, GatewayRouteTableSchema } from '../../src/gateway';
 
 const fault = TrafficScenarioSchema.parse({
   name: 'b',
@@ -166,6 +167,48 @@ describe('vigil simulate', () => {
         outcomes.every((o) => Date.parse(o.observedAt!) > Date.parse(predictions.get(o.caseId)!.at)),
         'outcomes arrive after their predictions',
       );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('draws the canary as the gateway does for the model named (not a fixed "simulated" salt)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sim-'));
+    try {
+      const arms = async (model: string) => {
+        const events = path.join(dir, `${model}.ndjson`);
+        const { out } = await cli('simulate', '--model', model, '--json', '--events', events);
+        const looks = out
+          .trim()
+          .split('\n')
+          .map(
+            (l) => JSON.parse(l) as { event: string; percent: number; canary: { n: number }; control: { n: number } },
+          )
+          .filter((l) => l.event === 'look');
+        const predictions = fs
+          .readFileSync(events, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { kind: string; caseId: string; route: string })
+          .filter((e) => e.kind === 'prediction');
+        // Events come interval by interval, each look's cases in turn: pair each prediction with its look's percent.
+        let k = 0;
+        const out2: { caseId: string; route: string; percent: number }[] = [];
+        for (const l of looks)
+          for (let i = 0; i < l.canary.n + l.control.n; i++) out2.push({ ...predictions[k++]!, percent: l.percent });
+        assert.equal(k, predictions.length);
+        return out2;
+      };
+      const table = (percent: number) =>
+        GatewayRouteTableSchema.parse({ version: 1, production: '1.4.0', canary: { model: '2.0.0', percent } });
+      const named = await arms('sepsis-alert');
+      assert.ok(named.length > 1000);
+      for (const e of named)
+        assert.equal(e.route, assign(table(e.percent), e.caseId, {}, 'sepsis-alert').route, e.caseId);
+      // Another model name draws another canary set from the same cases (the old fixed salt gave every model one set).
+      const other = await arms('other-model');
+      const moved = other.filter((e, i) => e.route !== named[i]!.route).length;
+      assert.ok(moved > named.length / 20, `${moved} of ${named.length} cases changed arm`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -33,6 +33,7 @@ interface SimulateOpts extends ScenarioOptions {
   json?: boolean;
   gateway?: string;
   model: string;
+  release?: string;
   rate: number;
   duration: number;
   outcomeDelay: number;
@@ -84,7 +85,12 @@ export function registerSimulateCommand(program: Command, io: Io, setExit: (code
       '--gateway <url>',
       'instead: send the simulated cohort to an inference gateway, then post outcomes (token: VIGIL_GATEWAY_INGEST_TOKEN)',
     )
-    .option('--model <name>', 'with --gateway: the model name', 'sepsis-alert')
+    .option(
+      '--model <name>',
+      "the model's name: the canary's patients are drawn with it as the gateway draws them (and with --gateway, the URL's model)",
+      'sepsis-alert',
+    )
+    .option('--release <id>', "the release id the canary is salted with when the policy's canary.saltPerRelease is on")
     .option('--rate <n>', 'with --gateway: inference requests per second', num('rate'), 20)
     .option('--duration <seconds>', 'with --gateway: how long to send', num('duration'), 30)
     .option(
@@ -118,6 +124,11 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
     throw new CliInputError(
       `policy ${opts.policy} has no canary.sequential guardrails; give some with --guardrails <file>`,
     );
+  // The gateway would salt this policy's canary with the release too: without it the arms could not match.
+  if (policy.canary.saltPerRelease && !opts.release)
+    throw new CliInputError(
+      `policy ${opts.policy} salts the canary per release (canary.saltPerRelease): give the release id with --release <id>`,
+    );
   const scenario = scenarioFromOptions(opts);
   const [candidate, incumbent] = await Promise.all([model(opts.candidate), model(opts.incumbent)]);
   let events: fs.WriteStream | undefined;
@@ -134,6 +145,8 @@ async function simulate(opts: SimulateOpts, io: Io, print: (t: string) => void):
       candidate: { scorer: candidate.scorer, version: candidate.version },
       incumbent: { scorer: incumbent.scorer, version: incumbent.version },
       seed: opts.seed,
+      model: opts.model,
+      ...(opts.release ? { release: opts.release } : {}),
       onLook: (l) =>
         opts.json ? io.stdout(`${JSON.stringify({ event: 'look', ...l })}\n`) : print(formatLook(l, scenario)),
       ...(events ? { onEvents: (evs) => events!.write(evs.map((e) => JSON.stringify(e)).join('\n') + '\n') } : {}),

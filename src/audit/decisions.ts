@@ -9,6 +9,7 @@ import type {
   Decision,
   DriftMeasurement,
   LiveMeasurement,
+  MeasuredBy,
   OfflineMeasurement,
   ReleaseRequest,
   ShadowMeasurement,
@@ -23,6 +24,8 @@ import {
   judgeShadow,
   judgeSnapshot,
   judgeWindowCompleteness,
+  measuredBy,
+  type MeasuredFields,
   withMonitoringCohorts,
   recordedCohortGuardrails,
 } from '../judging';
@@ -37,12 +40,34 @@ export interface DecisionCheck {
   recorded: (Pick<Decision, 'reasons'> & { verdict: string }) | null;
   chainSeq: number | null;
   match: boolean;
+  /**
+   * How the live measurement was taken, from the measurement as recorded; `attempts` is the history's own count
+   * (the attempt that completed the activity), checked against the attempt the measurement recorded.
+   */
+  measured?: MeasuredBy;
 }
 
 export interface DecisionRecomputation {
   policySha256: string | null;
   checks: DecisionCheck[];
   findings: Finding[];
+}
+
+/**
+ * A live measurement's provenance (source, completeness, mirror coverage), its attempts counted from the history; a
+ * measurement that records a different attempt than the history's is a finding.
+ */
+function measuredOf(call: ActivityCall, findings: Finding[]): MeasuredBy | undefined {
+  if (call.name !== 'observeLive' && call.name !== 'observeShadow') return undefined;
+  const m = (call.result as StageOut<MeasuredFields> | undefined)?.measurement;
+  const fields = m ? measuredBy(m) : undefined;
+  if (!fields) return undefined;
+  if (call.attempt === undefined) return fields;
+  if (m!.attempt !== undefined && m!.attempt !== call.attempt)
+    findings.push({
+      problem: `${eventLabel(call)}: the measurement records attempt ${m!.attempt}, the history attempt ${call.attempt}`,
+    });
+  return { ...fields, attempts: call.attempt };
 }
 
 /** Stages whose chain decision is a judge's verdict on a measurement (the others are derived). */
@@ -112,7 +137,17 @@ export function recomputeDecisions(
       recorded !== null &&
       recorded.verdict === recomputed.verdict &&
       isDeepStrictEqual(recorded.reasons, recomputed.reasons);
-    checks.push({ stage, step, event: eventLabel(call), recomputed, recorded, chainSeq: entry?.seq ?? null, match });
+    const measured = measuredOf(call, findings);
+    checks.push({
+      stage,
+      step,
+      event: eventLabel(call),
+      recomputed,
+      recorded,
+      chainSeq: entry?.seq ?? null,
+      match,
+      ...(measured ? { measured } : {}),
+    });
     if (!entry) {
       findings.push({
         problem: `${eventLabel(call)}: ${label(stage, step)} was measured but no chain entry records its decision`,

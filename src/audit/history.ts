@@ -15,6 +15,8 @@ export interface ActivityCall {
   name: string;
   scheduledEventId: number;
   completedEventId: number;
+  /** The attempt that completed (ActivityTaskStarted's attempt; 1: the first), when the history says. */
+  attempt?: number;
   input: unknown;
   result: unknown;
 }
@@ -107,19 +109,23 @@ export async function describeRun(
 /** Completed activities, in history order, with decoded first input argument and result. */
 export function completedActivities(run: RunHistory): ActivityCall[] {
   const scheduled = new Map<number, HistoryEvent>();
+  const started = new Map<number, HistoryEvent>();
   const out: ActivityCall[] = [];
   for (const e of run.decoded.events ?? []) {
     if (e.activityTaskScheduledEventAttributes) scheduled.set(num(e.eventId), e);
+    if (e.activityTaskStartedEventAttributes) started.set(num(e.eventId), e);
     const done = e.activityTaskCompletedEventAttributes;
     if (!done) continue;
     const s = scheduled.get(num(done.scheduledEventId));
     const attrs = s?.activityTaskScheduledEventAttributes;
+    const attempt = started.get(num(done.startedEventId))?.activityTaskStartedEventAttributes?.attempt;
     out.push({
       workflowId: run.workflowId,
       runId: run.runId,
       name: attrs?.activityType?.name ?? '(unknown)',
       scheduledEventId: num(done.scheduledEventId),
       completedEventId: num(e.eventId),
+      ...(typeof attempt === 'number' && attempt > 0 ? { attempt } : {}),
       input: decode(attrs?.input?.payloads as Payload[] | undefined),
       result: decode(done.result?.payloads as Payload[] | undefined),
     });

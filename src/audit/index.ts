@@ -21,5 +21,5 @@ export {
   type ObjectVersion,
 } from './reader';
 export { replayAgainst } from './replay';
-export { formatChecks, renderAuditHtml } from './report';
+export { formatChecks, formatMeasured, renderAuditHtml } from './report';
 export { collectSignatures, type SignatureManifestation } from './signature-manifestations';

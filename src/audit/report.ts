@@ -1,5 +1,6 @@
 import type { AuditCheck, AuditReport } from './audit';
 import type { Finding } from './chain';
+import { describeMeasuredBy } from '../judging/measured-by';
 
 const esc = (s: unknown): string =>
   String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -11,6 +12,16 @@ function findingText(f: Finding): string {
   if (f.expected !== undefined) parts.push(`expected ${f.expected}`);
   if (f.actual !== undefined) parts.push(`actual ${f.actual}`);
   return parts.join(' — ');
+}
+
+/** Plain-text lines for the terminal: each live decision with how it was measured. */
+export function formatMeasured(decisions: AuditReport['decisions']): string[] {
+  return decisions
+    .filter((d) => d.measured)
+    .map(
+      (d) =>
+        `measured: ${d.step === null ? d.stage : `${d.stage}[${d.step}]`} ${d.recomputed.verdict}: ${describeMeasuredBy(d.measured!)}`,
+    );
 }
 
 /** Plain-text lines for the terminal: one per check, findings indented below. */
@@ -60,7 +71,7 @@ export function renderAuditHtml(r: AuditReport): string {
     ]),
   );
   const decisions = table(
-    ['Stage', 'Recomputed', 'Recorded (chain entry)', 'Match', 'From'],
+    ['Stage', 'Recomputed', 'Recorded (chain entry)', 'Match', 'Measured', 'From'],
     r.decisions.map((d) => [
       esc(d.step === null ? d.stage : `${d.stage}[${d.step}]`),
       `<b>${esc(d.recomputed.verdict)}</b>: ${esc(d.recomputed.reasons.join('; '))}`,
@@ -68,6 +79,7 @@ export function renderAuditHtml(r: AuditReport): string {
         ? `<b>${esc(d.recorded.verdict)}</b>: ${esc(d.recorded.reasons.join('; '))} (#${esc(d.chainSeq)})`
         : '—',
       badge(d.match),
+      d.measured ? esc(describeMeasuredBy(d.measured)) : '—',
       esc(d.event),
     ]),
   );

@@ -1,4 +1,5 @@
 import type { Decision, PendingActivity, ReleaseStatus, SignatureRecord } from '../domain';
+import { describeMeasuredBy } from '../judging/measured-by';
 import { formatLocalAndUtc } from '../report/time';
 import type { ReleaseSummary } from './api-client';
 
@@ -106,6 +107,10 @@ export function formatStatus(s: ReleaseStatus): string {
         s.history.map((r) => [stageLabel(r), r.startedAt, r.endedAt ?? '-', formatDecision(r.decision) || '-']),
       ),
     );
+    // How each live decision was measured, as fields: source, window completeness, mirror coverage, attempts.
+    const measured = s.history.filter((r) => r.measured);
+    if (measured.length > 0)
+      lines.push('', 'measured:', ...measured.map((r) => `  ${stageLabel(r)}: ${describeMeasuredBy(r.measured!)}`));
   }
   return lines.join('\n');
 }

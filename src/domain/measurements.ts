@@ -80,6 +80,8 @@ export type MeasurementSource = 'simulated' | 'gateway-telemetry';
 export interface ShadowMeasurement {
   /** The live source that measured it; absent in histories recorded before sources were named. */
   source?: MeasurementSource;
+  /** The activity attempt that took it (1: the first); absent in histories recorded before it was. */
+  attempt?: number;
   cases: number;
   agreements: number;
   agreement: number | null;
@@ -186,6 +188,8 @@ export interface WindowCompleteness {
 export interface LiveMeasurement {
   /** The live source that measured it; absent in histories recorded before sources were named. */
   source?: MeasurementSource;
+  /** The activity attempt that took it (1: the first); absent in histories recorded before it was. */
+  attempt?: number;
   /** Gateway-fed windows: whether every gateway's telemetry for the window had arrived (absent: simulated, or earlier histories). */
   completeness?: WindowCompleteness;
   window: string;
@@ -212,4 +216,19 @@ export interface LiveMeasurement {
 export interface CohortArms {
   treatment: ArmStats;
   comparator: ArmStats;
+}
+
+/**
+ * How a stage decision's measurement was taken, as fields (status, UI, dossier, audit show them beside the decision):
+ * the live source, whether its telemetry window was complete, how much of production the gateway mirrored (SHADOW
+ * from telemetry), and the activity attempt that took it.
+ */
+export interface MeasuredBy {
+  source: MeasurementSource;
+  /** Telemetry windows only. */
+  completeness?: WindowCompleteness;
+  /** SHADOW from telemetry: production predictions with the candidate's mirrored prediction, as a share (null: none). */
+  mirrorCoverage?: number | null;
+  /** Attempts the measuring activity took (1: the first try succeeded). */
+  attempts?: number;
 }

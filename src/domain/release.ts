@@ -8,6 +8,7 @@ import { ReleasePolicySchema, type Role } from './policy';
 import type { ShadowAdjudicationStatus } from './shadow-adjudication';
 import type { ReleaseExecution } from './execution';
 import type { Decision, Outcome, Stage } from './stages';
+import type { MeasuredBy } from './measurements';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'lowercase letters, digits and "-", at most 48');
 /** Evidence-store keys only: no absolute paths, no parent segments. */
@@ -131,6 +132,8 @@ export interface StageRecord {
   artifacts: EvidenceRef[];
   /** Digest of the chain entry that recorded this decision. */
   chainEntry: string | null;
+  /** How the decision's live measurement was taken (SHADOW, CANARY, MONITORING); absent in earlier histories. */
+  measured?: MeasuredBy;
 }
 
 export interface SignatureRecord {

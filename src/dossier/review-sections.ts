@@ -6,7 +6,7 @@
 import { escapeXml, formatNumber } from '../report/svg';
 import type { DossierData } from './collect';
 import { guardrailText } from './fda-model-card';
-import { DEFAULT_COHORT_GUARDRAILS, type SequentialGuardrails } from '../domain';
+import { DEFAULT_COHORT_GUARDRAILS, type SequentialGuardrails, type ShadowMeasurement } from '../domain';
 import { cohortAlphaAllocation } from '../judging';
 
 /** Escaped text of a value read from evidence (loosely typed: a missing field shows empty, never throws). */
@@ -68,6 +68,22 @@ export function measurementSources(d: DossierData): string {
   return `<p class="warn-box" id="sources" data-section="sources" role="note"><strong>Simulated traffic.</strong> These parts were measured on simulated traffic, not on patients' requests: ${esc([...new Set(simulated.map((s) => s.stage))].join(', '))}${live.length ? `; measured on gateway telemetry: ${esc([...new Set(live.map((s) => s.stage))].join(', '))}` : ''}. Treat their findings as a rehearsal of the procedure, not as evidence about this model on this population.</p>`;
 }
 
+/** The shadow measurement's completeness, mirror coverage and attempts, as recorded (absent fields: not shown). */
+function measuredFields(m: Partial<ShadowMeasurement>): string[] {
+  const c = m.completeness;
+  const out: string[] = [];
+  if (c)
+    out.push(
+      `<dt>Window completeness</dt><dd data-field="completeness" data-complete="${String(c.complete)}">${c.complete === true ? 'complete' : c.complete === false ? `<strong class="fail">incomplete</strong>: ${c.lagging} of ${c.gateways} gateways had not uploaded past the window's end after ${(c.waitedMs / 1000).toFixed(1)} s` : 'unknown (no gateway publishes watermarks)'}${c.complete !== false ? ` (${c.gateways} gateway${c.gateways === 1 ? '' : 's'})` : ''}</dd>`,
+    );
+  if (m.mirror)
+    out.push(
+      `<dt>Mirror coverage</dt><dd data-field="mirror-coverage">${m.mirror.coverage === null ? 'n/a' : `${(m.mirror.coverage * 100).toFixed(1)}%`} (${m.mirror.paired} of ${m.mirror.production} production predictions mirrored)</dd>`,
+    );
+  if (m.attempt !== undefined) out.push(`<dt>Measurement attempts</dt><dd data-field="attempts">${m.attempt}</dd>`);
+  return out;
+}
+
 /** The measured window as recorded: a simulated window's name, or a telemetry window's start and end. */
 function windowText(w: unknown): string {
   if (typeof w === 'string') return ` (window <code>${esc(w)}</code>)`;
@@ -95,7 +111,8 @@ export function shadowFindings(d: DossierData): string {
     );
   out.push(
     '<dl>',
-    `<dt>Measured on</dt><dd>${esc(sh.source ?? 'simulated (recorded before sources were named)')}${windowText(sh.window)}</dd>`,
+    `<dt>Measured on</dt><dd data-field="source">${esc(sh.source ?? 'simulated (recorded before sources were named)')}${sh.source === 'simulated' ? ' (source: simulated)' : ''}${windowText(sh.window)}</dd>`,
+    ...measuredFields(m),
     `<dt>Cases compared</dt><dd>${m.cases} (policy minimum ${p.cases})</dd>`,
     `<dt>Agreement at threshold ${esc(String(sh.threshold ?? d.input.request.policy.operatingThreshold))}</dt><dd>${fmt(m.agreement)} (minimum ${p.minAgreement})</dd>`,
     `<dt>Cohen's κ</dt><dd>${fmt(m.kappa)}${p.minKappa !== undefined ? ` (minimum ${p.minKappa})` : ''}</dd>`,

@@ -272,6 +272,7 @@ export {
   type SequentialGuardrailsInput,
 } from './guardrails';
 export { labelSource, SIMULATED_LABEL } from './source-label';
+export { describeMeasuredBy, measuredBy, type MeasuredFields } from './measured-by';
 export { isIncomplete, judgeWindowCompleteness } from './window-completeness';
 export { judgeDrift, type DriftCheck, type DriftDecision } from './drift';
 export {

@@ -22,7 +22,7 @@ code, .digest { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; fon
 .info { padding:.75rem 1rem; border-left:4px solid var(--accent); background:#eef3fc; margin:1rem 0; }
 td, th { overflow-wrap:anywhere; }
 table.decisions { table-layout:fixed; } table.decisions col.c-stage { width:13rem; } table.decisions col.c-step { width:4.5rem; }
-table.decisions col.c-verdict { width:7rem; } table.decisions col.c-time { width:13rem; }
+table.decisions col.c-verdict { width:7rem; } table.decisions col.c-measured { width:12rem; } table.decisions col.c-time { width:13rem; }
 .dossier-frame { border:1px solid var(--line); border-radius:4px; padding:.5rem 1rem; overflow-x:auto; max-width:100%; }
 form.stack { display:grid; gap:.75rem; max-width:40rem; } label { font-weight:600; display:block; }
 input[type=text], input[type=password], select, textarea { width:100%; font:inherit; padding:.45rem; border:1px solid #6b7078; border-radius:4px; }

@@ -2,6 +2,7 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Identity } from '../auth';
 import type { EvidenceRef, ReleaseStatus, Role, SignatureRecord, StageRecord } from '../domain';
+import { describeMeasuredBy } from '../judging/measured-by';
 import { formatLocalAndUtc } from '../report/time';
 import { canaryCohortsSection, type CanaryCohorts } from './canary-cohorts';
 
@@ -160,12 +161,20 @@ export function manifestation(s: SignatureRecord): Html {
 
 function decisionsTable(history: StageRecord[], zone: string | null | undefined): Html {
   return html`<div class="scroll" data-testid="decisions"><table class="decisions"><caption class="hint">Every stage decision so far, as the workflow recorded it</caption>
-<colgroup><col class="c-stage"><col class="c-step"><col class="c-verdict"><col><col class="c-time"></colgroup>
-<thead><tr><th scope="col">Stage</th><th scope="col">Step</th><th scope="col">Verdict</th><th scope="col">Reasons</th><th scope="col">Ended</th></tr></thead>
+<colgroup><col class="c-stage"><col class="c-step"><col class="c-verdict"><col><col class="c-measured"><col class="c-time"></colgroup>
+<thead><tr><th scope="col">Stage</th><th scope="col">Step</th><th scope="col">Verdict</th><th scope="col">Reasons</th><th scope="col">Measured</th><th scope="col">Ended</th></tr></thead>
 <tbody>${history.map(
     (h) =>
-      html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${when(h.endedAt, zone)}</td></tr>`,
+      html`<tr><td>${h.stage}</td><td>${h.step ?? ''}</td><td>${verdictBadge(h.decision?.verdict)}</td><td>${h.decision ? html`<ul>${h.decision.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</td><td>${measuredCell(h)}</td><td>${when(h.endedAt, zone)}</td></tr>`,
   )}</tbody></table></div>`;
+}
+
+/** How a live decision was measured, as fields (source, completeness, mirror coverage, attempts); simulated in a warning. */
+function measuredCell(h: StageRecord): Html | string {
+  const m = h.measured;
+  if (!m) return '';
+  const c = m.completeness;
+  return html`<span class="${m.source === 'simulated' ? 'bad' : ''}" data-testid="measured" data-source="${m.source}"${c ? html` data-complete="${String(c.complete)}"` : ''}${m.mirrorCoverage !== undefined ? html` data-mirror-coverage="${String(m.mirrorCoverage)}"` : ''}${m.attempts !== undefined ? html` data-attempts="${m.attempts}"` : ''}>${describeMeasuredBy(m)}</span>`;
 }
 
 export interface SignFormState {

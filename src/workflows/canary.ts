@@ -30,6 +30,8 @@ export interface CanaryLook {
   judged: SequentialGuardrailsDecision;
   /** The step's route change (first look of a step only), the interval's measurement and the verdict record. */
   artifacts: EvidenceRef[];
+  /** The interval's measurement (its provenance goes on the stage record). */
+  measurement: LiveMeasurement;
 }
 
 export interface CanaryFailure {
@@ -101,7 +103,8 @@ export async function runSequentialCanary(
       await sleep(step.bakeSeconds * 1000);
       const out = await observeCanary(releaseId, request, { step: i, extension, interval: look }, scenario);
       look++;
-      history.push(out.measurement);
+      const { measurement } = out;
+      history.push(measurement);
       // An incomplete telemetry window is never a pass: the step bakes again within maxExtensions.
       const judged = honestWindow(
         judgeGuardrailsSequential(history, g, {
@@ -123,7 +126,7 @@ export async function runSequentialCanary(
       const where = `CANARY step ${i + 1} (${step.percent}%)${extension > 0 ? `, extension ${extension}` : ''}`;
       const artifacts = [...(routeRef ? [routeRef] : []), ...take(), ...out.artifacts, verdictRef];
       routeRef = null;
-      await hooks.afterLook({ step: i, extension, look, where, decision, judged, artifacts });
+      await hooks.afterLook({ step: i, extension, look, where, decision, judged, artifacts, measurement });
       const failed = (final: Decision, exhausted: boolean): CanaryFailure => ({
         where,
         decision: final,

@@ -3,8 +3,8 @@
  * measured incomplete reaches patched(), so histories without one record no marker and replay as before.
  */
 import { patched } from '@temporalio/workflow';
-import type { Decision, ReleasePolicy, WindowCompleteness } from '../domain';
-import { isIncomplete, judgeWindowCompleteness } from '../judging';
+import type { Decision, ReleasePolicy, StageRecord, WindowCompleteness } from '../domain';
+import { isIncomplete, judgeWindowCompleteness, measuredBy, type MeasuredFields } from '../judging';
 
 export const HONEST_WINDOWS_PATCH = 'honest-windows';
 
@@ -16,4 +16,16 @@ export function honestWindow<D extends Decision>(
 ): D {
   if (!isIncomplete(m) || !patched(HONEST_WINDOWS_PATCH)) return d;
   return judgeWindowCompleteness(d, m, policy.acceptIncompleteWindows === true);
+}
+
+export const MEASURED_BY_PATCH = 'measured-by';
+
+/**
+ * The stage record gets its measurement's provenance as fields (source, completeness, mirror coverage, attempts:
+ * status, UI and dossier show them). Only measurements that carry their attempt (live sources since this patch)
+ * reach patched(), so histories recorded before record no marker and replay as before.
+ */
+export function recordMeasuredBy(record: StageRecord | undefined, m: MeasuredFields): void {
+  const fields = measuredBy(m);
+  if (record && fields && m.attempt !== undefined && patched(MEASURED_BY_PATCH)) record.measured = fields;
 }

@@ -51,7 +51,7 @@ import { operatorDetails } from './operator-details';
 import { remind } from './approval-reminders';
 import { decideCanary, sign, withdraw } from './release-updates';
 import { ShadowReview } from './shadow';
-import { honestWindow } from './honest-windows';
+import { honestWindow, recordMeasuredBy } from './honest-windows';
 import { cannotProceed, STAGE_FAILURE_PATCH } from './stage-failure';
 
 export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
@@ -281,6 +281,7 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
         out.measurement,
         policy,
       );
+      recordMeasuredBy(record, out.measurement);
       await appendChain(state, record, decision, [routeRef, ...out.artifacts]);
       if (decision.verdict !== 'pass') {
         return rollback(state, `CANARY step ${i + 1} (${step.percent}%): ${decision.reasons.join('; ')}`, {
@@ -339,6 +340,7 @@ async function sequentialCanary(
       record = enter(state, 'CANARY', step);
     },
     afterLook: async (look) => {
+      recordMeasuredBy(record!, look.measurement);
       await appendChain(state, record!, look.decision, look.artifacts);
     },
   });

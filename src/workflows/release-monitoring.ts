@@ -36,7 +36,7 @@ import type {
 } from '../domain';
 import { judgeDrift, judgeGuardrails, withMonitoringCohorts } from '../judging';
 import { acts, appendChain, driftActionActs, driftActs, nowIso } from './activities-proxy';
-import { honestWindow } from './honest-windows';
+import { honestWindow, recordMeasuredBy } from './honest-windows';
 
 export interface MonitoringInput {
   releaseId: string;
@@ -156,6 +156,7 @@ export async function releaseMonitoring(input: MonitoringInput): Promise<Monitor
       artifacts: [],
       chainEntry: null,
     };
+    recordMeasuredBy(record, out.measurement);
     await appendChain(holder, record, decision, [...out.artifacts, ...carried]);
     carried = [];
     last = decision;

@@ -26,7 +26,7 @@ import {
 } from '../domain';
 import { judgeShadow } from '../judging';
 import { acts, nowIso } from './activities-proxy';
-import { honestWindow } from './honest-windows';
+import { honestWindow, recordMeasuredBy } from './honest-windows';
 import type { ReleaseState } from './release-state';
 
 type ShadowPolicy = ReleasePolicy['shadow'];
@@ -191,6 +191,8 @@ export class ShadowReview {
     // Released versions measured without touching the gateway's routes; their histories replay without the marker.
     const out = patched('shadow-route') ? await this.mirrored(setRoutes, measure) : await measure();
     const artifacts = [...out.artifacts, ...this.routeRecords];
+    const current = this.state.history[this.state.history.length - 1];
+    recordMeasuredBy(current?.stage === 'SHADOW' ? current : undefined, out.measurement);
     const clinical = policy.adjudication !== undefined || policy.minKappa !== undefined || policy.maxPsi !== undefined;
     // An incomplete telemetry window is never a pass (honest-windows): the gate is inconclusive, so rejected.
     const judge = (m: ShadowMeasurement, p: ShadowPolicy) => honestWindow(judgeShadow(m, p), m, request.policy);

@@ -159,4 +159,33 @@ describe('archive vs Temporal history', () => {
       problem: 'archived event differs from the one Temporal holds at .eventTime',
     });
   });
+  it('echoes how a live decision was measured, with the attempts counted from the history', async () => {
+    const completeness = { complete: true, gateways: 1, lagging: 0, waitedMs: 900 };
+    const withFields = (attempt: number) =>
+      alterResult(json, 'observeShadow', (v) => {
+        // (No `mirror`: the shadow judge quotes its coverage, so the recorded decision would no longer match.)
+        Object.assign(v.measurement as object, { source: 'gateway-telemetry', completeness, attempt });
+      }).text;
+    const ok = await chainFromHistory(withFields(1));
+    const r = recomputeDecisions(
+      ok.calls,
+      ok.entries.filter((e) => e.stage !== 'MONITORING' || e.step === null),
+    );
+    assert.deepEqual(r.findings, []);
+    const shadow = r.checks.find((c) => c.stage === 'SHADOW')!;
+    assert.equal(shadow.match, true);
+    assert.deepEqual(shadow.measured, { source: 'gateway-telemetry', completeness, attempts: 1 });
+    // Decisions measured before sources were named carry no fields.
+    assert.equal(r.checks.find((c) => c.stage === 'CANARY')!.measured, undefined);
+
+    // A measurement claiming another attempt than the history's is a finding; the history's count is reported.
+    const off = await chainFromHistory(withFields(3));
+    const r3 = recomputeDecisions(
+      off.calls,
+      off.entries.filter((e) => e.stage !== 'MONITORING' || e.step === null),
+    );
+    assert.equal(r3.checks.find((c) => c.stage === 'SHADOW')!.measured!.attempts, 1);
+    assert.equal(r3.findings.length, 1);
+    assert.match(r3.findings[0]!.problem, /observeShadow.*the measurement records attempt 3, the history attempt 1$/);
+  });
 });

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { VigilActivities } from '../../src/activities';
 import { formatStatus } from '../../src/cli/format';
-import type { MeasurementSource, ReleaseStatus } from '../../src/domain';
+import type { MeasurementSource, ReleaseStatus, ShadowMeasurement } from '../../src/domain';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import { collectDossier } from '../../src/dossier';
 import { renderDossierHtml } from '../../src/dossier/render';
@@ -29,9 +29,12 @@ after(async () => {
 });
 
 /** Run a release whose SHADOW is measured on `source` until it awaits approval; its status and evidence store. */
-async function awaitingApproval(source: MeasurementSource): Promise<{ status: ReleaseStatus; store: MemoryEvidence }> {
+async function awaitingApproval(
+  source: MeasurementSource,
+  fields: Partial<ShadowMeasurement> = {},
+): Promise<{ status: ReleaseStatus; store: MemoryEvidence }> {
   const store = new MemoryEvidence();
-  const f = fakeActivities({ shadow: { measurement: { source } } });
+  const f = fakeActivities({ shadow: { measurement: { source, ...fields } } });
   const acts: VigilActivities = {
     ...f.acts,
     // The shadow record as the live sources write it, so the dossier reads it from the store.
@@ -86,7 +89,13 @@ async function surfaces({ status, store }: { status: ReleaseStatus; store: Memor
     chainHead: null,
     at: shadow.endedAt!,
   });
-  return { headline: shadow.decision!.reasons[0]!, cli: formatStatus(status), ui, dossier: renderDossierHtml(data) };
+  return {
+    headline: shadow.decision!.reasons[0]!,
+    measured: shadow.measured,
+    cli: formatStatus(status),
+    ui,
+    dossier: renderDossierHtml(data),
+  };
 }
 
 describe('a simulated measurement is labelled wherever its decision is shown (time skipping)', () => {
@@ -104,5 +113,43 @@ describe('a simulated measurement is labelled wherever its decision is shown (ti
     assert.equal(telemetry.headline, expected.slice(0, -SIMULATED_LABEL.length));
     for (const text of [telemetry.cli, telemetry.ui, telemetry.dossier]) assert.ok(!text.includes(SIMULATED_LABEL));
     assert.doesNotMatch(telemetry.dossier, /Simulated traffic\./);
+  });
+
+  it('shows source, completeness, mirror coverage and attempts as fields in status, UI and dossier', async () => {
+    const simulated = await surfaces(await awaitingApproval('simulated', { attempt: 2 }));
+    // Status (the releaseStatus query the API serves): the SHADOW record's fields.
+    assert.deepEqual(simulated.measured, { source: 'simulated', attempts: 2 });
+    assert.match(simulated.cli, /\n {2}SHADOW: simulated traffic \(source: simulated\) · attempt 2(\n|$)/);
+    assert.match(simulated.ui, /<span class="bad" data-testid="measured" data-source="simulated" data-attempts="2">/);
+    assert.match(simulated.dossier, /<dd data-field="source">simulated \(source: simulated\)/);
+    assert.match(simulated.dossier, /<dd data-field="attempts">2<\/dd>/);
+    assert.doesNotMatch(simulated.dossier, /data-field="completeness"/);
+
+    const completeness = { complete: true, gateways: 2, lagging: 0, waitedMs: 1500 };
+    const mirror = { production: 1000, paired: 942, unpaired: 58, coverage: 0.942, orphanShadow: 0, invalidScores: 0 };
+    const telemetry = await surfaces(await awaitingApproval('gateway-telemetry', { attempt: 1, completeness, mirror }));
+    assert.deepEqual(telemetry.measured, {
+      source: 'gateway-telemetry',
+      completeness,
+      mirrorCoverage: 0.942,
+      attempts: 1,
+    });
+    assert.ok(
+      telemetry.cli.includes(
+        '  SHADOW: gateway-telemetry · window complete (2 gateways) · mirror coverage 94.2% · attempt 1',
+      ),
+      telemetry.cli,
+    );
+    assert.match(
+      telemetry.ui,
+      /data-source="gateway-telemetry" data-complete="true" data-mirror-coverage="0.942" data-attempts="1">gateway-telemetry · window complete/,
+    );
+    assert.match(telemetry.dossier, /<dd data-field="source">gateway-telemetry[ <]/);
+    assert.match(telemetry.dossier, /<dd data-field="completeness" data-complete="true">complete \(2 gateways\)<\/dd>/);
+    assert.match(telemetry.dossier, /<dd data-field="mirror-coverage">94\.2% \(942 of 1000 production predictions/);
+
+    // A measurement recorded before attempts were (older live sources) gives the stage record no fields.
+    const older = await surfaces(await awaitingApproval('gateway-telemetry'));
+    assert.equal(older.measured, undefined);
   });
 });

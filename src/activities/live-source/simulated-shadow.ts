@@ -33,6 +33,7 @@ import { asArtifactFailure, casesAsInput, closeAll, openScorers } from '../artif
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
 import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
+import { attemptField } from './windows';
 import { shadowValuesDrift } from './typed-drift';
 
 const SOURCE = 'simulated' as const;
@@ -222,6 +223,7 @@ export async function simulatedShadow(
     size > 0 ? await evidence.putJson(disagreementSample(input, compared, columns, cases)) : null;
   const measurement: ShadowMeasurement = {
     source: SOURCE,
+    ...attemptField(),
     ...comparedMeasurement(compared),
     latencyMs: { candidate: latencySummary(timing.candidate, 1), production: latencySummary(timing.production, 1) },
     errors,

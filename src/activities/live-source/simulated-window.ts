@@ -14,7 +14,7 @@ import { armStats } from '../../stats';
 import { closeAll, openScorers, scoreCases } from '../artifacts';
 import type { EvidencePort } from '../../contracts/ports';
 import type { TrafficSource } from '../../contracts/traffic';
-import { windowName } from './windows';
+import { attemptField, windowName } from './windows';
 import { monitoringCohortArms, validatedCohorts, type ReferenceLoader } from './monitoring-cohorts';
 
 const SOURCE = 'simulated' as const;
@@ -126,7 +126,7 @@ export async function simulatedWindow(
           validatedCohorts(await validated(request), attributes, request.policy.operatingThreshold),
         )
       : undefined;
-  const measurement: LiveMeasurement = cohorts ? { ...measured, cohorts } : measured;
+  const measurement: LiveMeasurement = { ...measured, ...attemptField(), ...(cohorts ? { cohorts } : {}) };
   const ref = await evidence.putJson({
     kind: `vigil.${input.mode}-interval/v1`,
     releaseId: input.releaseId,

@@ -26,7 +26,7 @@ import type { EvidencePort } from '../../contracts/ports';
 import { readDriftReference, shadowSiteDrift } from './evaluation-reference';
 import { TELEMETRY_SOURCE } from './telemetry-window';
 import { shadowSketchDrift } from './typed-drift';
-import { heartbeating, shadowWindow } from './windows';
+import { attemptField, heartbeating, shadowWindow } from './windows';
 
 export async function telemetryShadow(
   telemetry: TelemetryWindowReader,
@@ -86,6 +86,7 @@ export async function telemetryShadow(
   const remaining = sketched ? rest : (notMeasured ?? {});
   const measurement: ShadowMeasurement = {
     source: TELEMETRY_SOURCE,
+    ...attemptField(),
     completeness: windowCompleteness(read.completeness, to),
     ...measured,
     disagreements: { ...measured.disagreements!, sample: sampleRef },

@@ -14,7 +14,7 @@ import {
   type LiveTelemetryResult,
 } from '../../telemetry/live-source';
 import type { EvidencePort } from '../../contracts/ports';
-import { heartbeating, liveInterval, windowName } from './windows';
+import { attemptField, heartbeating, liveInterval, windowName } from './windows';
 import { monitoringCohortArms, validatedCohorts, type ReferenceLoader } from './monitoring-cohorts';
 import { windowCompleteness } from '../../telemetry/watermarks';
 
@@ -73,6 +73,7 @@ export async function telemetryWindow(
       : undefined;
   const measurement: LiveMeasurement = {
     source: TELEMETRY_SOURCE,
+    ...attemptField(),
     completeness: windowCompleteness(result.completeness, to),
     window: windowName(input),
     treatment: treatmentArm.stats,

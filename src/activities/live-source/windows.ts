@@ -62,3 +62,15 @@ export async function heartbeating<T>(work: Promise<T>, detail: string): Promise
     clearInterval(timer);
   }
 }
+
+/**
+ * The running activity's attempt as a measurement field (`{ attempt }`; empty outside an activity): the evidence
+ * record and the stage's status say how many attempts the measurement took.
+ */
+export function attemptField(): { attempt?: number } {
+  try {
+    return { attempt: Context.current().info.attempt };
+  } catch {
+    return {};
+  }
+}

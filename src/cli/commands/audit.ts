@@ -11,6 +11,7 @@ import pino from 'pino';
 import {
   auditRelease,
   formatChecks,
+  formatMeasured,
   renderAuditHtml,
   S3EvidenceReader,
   verifyEvidence,
@@ -137,6 +138,7 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
                     '',
                     formatChecks(report.checks),
                     '',
+                    ...formatMeasured(report.decisions),
                     ...report.signatures.map((s) => `signed: ${s.printedName} (${s.role}) at ${s.at}: "${s.meaning}"`),
                     `replay: ${report.timings.replayMs} ms; total ${report.timings.totalMs} ms`,
                     `${report.passed ? 'AUDIT PASSED' : 'AUDIT FAILED'}${opts.html ? ` (HTML report: ${opts.html})` : ''}`,

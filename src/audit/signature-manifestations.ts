@@ -1,4 +1,5 @@
 import type { Finding, VerifiedEntry } from './chain';
+import { checkSignerAuthentication, type AuthenticationSummary } from './signer-authentication';
 
 /** A signature as 21 CFR 11.50 requires it to be shown: printed name, date and time, meaning (and role). */
 export interface SignatureManifestation {
@@ -15,6 +16,8 @@ export interface SignatureManifestation {
   boundToDossier: boolean;
   /** The signer withdrew this approval while sign-off was open (a `vigil.signature-withdrawal/v1` record). */
   withdrawn?: { at: string; reason: string; evidenceKey: string };
+  /** The OpenID provider's re-authentication for this signature (./signer-authentication.ts), when it had one. */
+  authentication?: AuthenticationSummary;
 }
 
 /** Signatures linked from the AWAITING_APPROVAL chain entry, read from the (already re-hashed) evidence. */
@@ -47,6 +50,9 @@ export function collectSignatures(
           (d.doc.signature as { key?: unknown } | undefined)?.key === ref.key,
       );
       if (w?.doc) s.withdrawn = { at: str(w.doc.at), reason: str(w.doc.reason), evidenceKey: w.ref.key };
+      const oidc = checkSignerAuthentication(doc, ref.key);
+      if (oidc.authentication) s.authentication = oidc.authentication;
+      findings.push(...oidc.findings);
       signatures.push(s);
       const missing = (['printedName', 'at', 'meaning', 'role'] as const).filter((f) => s[f] === '');
       if (missing.length)

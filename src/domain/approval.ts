@@ -18,6 +18,8 @@ export const SignerAuthenticationSchema = z.object({
   idTokenSha256: Sha256Hex,
   /** The policy in force: the authentication had to be at most this old when the signature was submitted. */
   maxAgeSeconds: z.number().int().positive(),
+  /** The clock difference tolerated between Vigil and the provider when that was checked. */
+  clockToleranceSeconds: z.number().int().min(0).max(300).optional(),
 });
 export type SignerAuthentication = z.infer<typeof SignerAuthenticationSchema>;
 

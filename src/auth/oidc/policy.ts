@@ -97,7 +97,7 @@ export function signingRefusal(
 /** What the signature record keeps of the authentication (after `signingRefusal` said null). */
 export function authenticationRecord(
   auth: VerifiedAuthentication,
-  settings: Pick<OidcSettings, 'signingMaxAgeSeconds'>,
+  settings: Pick<OidcSettings, 'signingMaxAgeSeconds' | 'clockToleranceSeconds'>,
 ): SignerAuthentication {
   return {
     method: 'oidc',
@@ -108,6 +108,7 @@ export function authenticationRecord(
     ...(auth.amr !== undefined ? { amr: auth.amr } : {}),
     idTokenSha256: auth.idTokenSha256,
     maxAgeSeconds: settings.signingMaxAgeSeconds,
+    clockToleranceSeconds: settings.clockToleranceSeconds,
   };
 }
 

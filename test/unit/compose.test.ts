@@ -389,6 +389,17 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('trusts X-Forwarded-For only as nginx writes it: replaced by the address nginx saw, never appended to', () => {
+    const conf = read('infra/compose/nginx.conf').replace(/#.*$/gm, '');
+    assert.match(conf, /proxy_set_header X-Forwarded-For \$remote_addr;/);
+    assert.doesNotMatch(conf, /\$proxy_add_x_forwarded_for/, 'a client could prepend an address the API would count');
+    for (const name of ['api-1', 'api-2']) {
+      const config = loadConfig(containerEnv(services[name]!, secretsDir));
+      assert.ok(config.auth.trustedProxies?.length, `${name} counts nginx's address for every client`);
+      assert.deepEqual(services[name]!.ports ?? [], [], `${name} is reachable past nginx`);
+    }
+  });
+
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {
     // Debian's nginx here is 1.22; the image's 1.28 also takes `resolve` (re-resolving the replicas' names), which
     // 1.22 does not know: that word is dropped for the check. Only what a container gives differently is mapped:

@@ -1,6 +1,7 @@
 /**
  * The JSON API's request plumbing: bearer token, JSON content type and size, body parsing, the error handler
- * (ApiError → status + reason; Temporal or the shared-state database unreachable → 503), and a timeout for calls a worker must answer.
+ * (ApiError → status + reason; Temporal or the shared-state database unreachable → 503), and a timeout for calls
+ * a worker must answer.
  */
 import crypto from 'node:crypto';
 import { ServiceError } from '@temporalio/client';

@@ -25,8 +25,9 @@ export class PgSessionStore implements SessionStore {
   async create(identity: Identity): Promise<Session> {
     const s = newSession(identity, this.now());
     await this.db.query(
-      'INSERT INTO vigil_sessions (id_sha256, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)',
-      [idHash(s.id), s.userId, s.csrfToken, s.createdAt],
+      `INSERT INTO vigil_sessions (id_sha256, user_id, csrf_token, created_at, last_seen_at, identity)
+       VALUES ($1, $2, $3, $4, $4, $5)`,
+      [idHash(s.id), s.userId, s.csrfToken, s.createdAt, JSON.stringify(s.identity)],
     );
     await this.db.query('DELETE FROM vigil_sessions WHERE last_seen_at < $1 OR created_at < $2', [
       s.createdAt - this.opts.idleMs - KEEP_EXPIRED_MS,
@@ -39,16 +40,24 @@ export class PgSessionStore implements SessionStore {
     if (!id) return { session: null, expired: false };
     const t = this.now();
     const h = idHash(id);
-    const { rows } = await this.db.query<{ user_id: string; csrf_token: string; created_at: string }>(
+    const { rows } = await this.db.query<{
+      user_id: string;
+      csrf_token: string;
+      created_at: string;
+      identity: Identity | null;
+    }>(
       `UPDATE vigil_sessions SET last_seen_at = $2
         WHERE id_sha256 = $1 AND $2 - last_seen_at <= $3 AND $2 - created_at <= $4
-        RETURNING user_id, csrf_token, created_at`,
+        RETURNING user_id, csrf_token, created_at, identity`,
       [h, t, this.opts.idleMs, this.opts.absoluteMs],
     );
     const row = rows[0];
     if (row) {
       const session = { id, userId: row.user_id, csrfToken: row.csrf_token, createdAt: Number(row.created_at) };
-      return { session: { ...session, lastSeenAt: t }, expired: false };
+      return {
+        session: { ...session, lastSeenAt: t, ...(row.identity ? { identity: row.identity } : {}) },
+        expired: false,
+      };
     }
     const gone = await this.db.query('DELETE FROM vigil_sessions WHERE id_sha256 = $1', [h]);
     return { session: null, expired: (gone.rowCount ?? 0) > 0 };

@@ -8,6 +8,11 @@ export interface Session {
   csrfToken: string;
   createdAt: number;
   lastSeenAt: number;
+  /**
+   * Who signed in, as the identity provider said then. Every replica can read it, where a provider's own cache may
+   * be per process (OIDC). Absent on sessions stored before it was kept (shared-state migration 2).
+   */
+  identity?: Identity;
 }
 
 export interface SessionOptions {
@@ -41,7 +46,7 @@ export class MemorySessionStore implements SessionStore {
   create(identity: Identity): Promise<Session> {
     const s = newSession(identity, this.now());
     this.sessions.set(s.id, s);
-    return Promise.resolve({ ...s });
+    return Promise.resolve(copy(s));
   }
 
   get(id: string | undefined): Promise<{ session: Session | null; expired: boolean }> {
@@ -54,7 +59,7 @@ export class MemorySessionStore implements SessionStore {
       return Promise.resolve({ session: null, expired: true });
     }
     s.lastSeenAt = t;
-    return Promise.resolve({ session: { ...s }, expired: false });
+    return Promise.resolve({ session: copy(s), expired: false });
   }
 
   destroy(id: string): Promise<void> {
@@ -63,9 +68,28 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
+/** Callers get copies: changing one changes no stored session. */
+const copy = (s: Session): Session => ({
+  ...s,
+  ...(s.identity ? { identity: { ...s.identity, roles: [...s.identity.roles] } } : {}),
+});
+
 /** A fresh session for `identity` at time `t`: new random id and CSRF token. */
 export function newSession(identity: Identity, t: number): Session {
-  return { id: randomToken(), userId: identity.id, csrfToken: randomToken(), createdAt: t, lastSeenAt: t };
+  const snapshot: Identity = {
+    id: identity.id,
+    name: identity.name,
+    roles: [...identity.roles],
+    ...(identity.timeZone !== undefined ? { timeZone: identity.timeZone } : {}),
+  };
+  return {
+    id: randomToken(),
+    userId: identity.id,
+    csrfToken: randomToken(),
+    createdAt: t,
+    lastSeenAt: t,
+    identity: snapshot,
+  };
 }
 
 /** Idle or past the absolute limit at time `t`. */

@@ -55,4 +55,11 @@ CREATE TABLE vigil_auth_events (
 CREATE INDEX vigil_auth_events_at ON vigil_auth_events (at);
 `,
   },
+  {
+    version: 2,
+    name: 'sessions keep the identity they were made for',
+    sql: `
+ALTER TABLE vigil_sessions ADD COLUMN identity jsonb;
+`,
+  },
 ];

@@ -369,6 +369,27 @@ describe('two API replicas on one shared-state database', () => {
     assert.equal((await one.get('/ui/inbox', { cookie })).status, 200);
   });
 
+  it('a database of an earlier version is upgraded in place; its sessions keep working', async () => {
+    await postgres.createDatabase('upgrade');
+    const old = pool('upgrade');
+    assert.deepEqual(await migrate(old, log, MIGRATIONS.slice(0, 1)), { applied: [1] });
+    await old.query(
+      "INSERT INTO vigil_sessions (id_sha256, user_id, csrf_token, created_at, last_seen_at) VALUES ($1, 'dana.qa', 'csrf', $2, $2)",
+      [crypto.createHash('sha256').update('old-session').digest('hex'), Date.now()],
+    );
+    const upgraded = await share('upgrade');
+    const { rows } = await old.query<{ version: number }>(
+      'SELECT version FROM vigil_schema_migrations ORDER BY version',
+    );
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      MIGRATIONS.map((m) => m.version),
+    );
+    const { session } = await upgraded.sessions.get('old-session');
+    assert.equal(session?.userId, 'dana.qa');
+    assert.equal(session?.identity, undefined, 'made before sessions kept identities');
+  });
+
   it('refuses a database whose applied migration differs from the code', async () => {
     const edited = MIGRATIONS.map((m, i) => (i === 0 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
     await assert.rejects(migrate(pool('fresh'), log, edited), MigrationError);

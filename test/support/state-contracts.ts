@@ -16,15 +16,18 @@ export function sessionStoreContract(make: (opts: SessionOptions, now: Clock) =>
   it('sessions: random ids and CSRF tokens; idle and absolute expiry; expired is told once', async () => {
     let now = 1_000_000;
     const store = make({ idleMs: 1000, absoluteMs: 5000 }, () => now);
-    const who = { id: unique('dana'), name: 'Dana', roles: ['qa' as const] };
+    const who = { id: unique('dana'), name: 'Dana', roles: ['qa' as const], timeZone: 'Europe/Berlin' };
     const a = await store.create(who);
     const b = await store.create(who);
     assert.notEqual(a.id, b.id);
     assert.notEqual(a.csrfToken, a.id);
     assert.match(a.id, /^[A-Za-z0-9_-]{43}$/);
+    assert.deepEqual(a.identity, who, 'the session keeps who signed in');
+    who.roles.pop(); // the caller's object changing later changes no session
     for (now += 900; now <= 1_004_500; now += 900) {
       const got = await store.get(a.id);
-      assert.deepEqual(got.session && { ...got.session }, { ...a, lastSeenAt: now }, 'activity keeps it alive');
+      assert.deepEqual(got.session, { ...a, lastSeenAt: now }, 'activity keeps it alive');
+      assert.deepEqual(got.session?.identity?.roles, ['qa']);
     }
     now = 1_005_001;
     assert.deepEqual(await store.get(a.id), { session: null, expired: true }, 'absolute limit');

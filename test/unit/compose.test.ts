@@ -400,6 +400,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('make-secrets.sh run again rotates nothing and renders the same files', () => {
+    const snapshot = (): Record<string, string> => {
+      const out: Record<string, string> = {};
+      const walk = (dir: string): void => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+          const p = path.join(dir, e.name);
+          if (e.isDirectory()) walk(p);
+          else out[path.relative(secretsDir, p)] = fs.readFileSync(p, 'utf8');
+        }
+      };
+      walk(secretsDir);
+      return out;
+    };
+    const first = snapshot();
+    assert.ok(Object.keys(first).length >= 15);
+    const again = spawnSync('bash', [path.join(root, 'infra/compose/make-secrets.sh'), secretsDir], { stdio: 'pipe' });
+    assert.equal(again.status, 0, String(again.stderr));
+    assert.deepEqual(snapshot(), first);
+  });
+
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {
     // Debian's nginx here is 1.22; the image's 1.28 also takes `resolve` (re-resolving the replicas' names), which
     // 1.22 does not know: that word is dropped for the check. Only what a container gives differently is mapped:

@@ -420,6 +420,23 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(snapshot(), first);
   });
 
+  it('offers OIDC as commented settings that loadConfig accepts once uncommented (secret from api.env)', () => {
+    const commented = [...read('docker-compose.yml').matchAll(/^\s*# (VIGIL_OIDC_[A-Z_]+): (.+)$/gm)].map(
+      ([, k, v]) => [k!, v!.replace(/^'(.*)'$/, '$1')] as const,
+    );
+    const keys = commented.map(([k]) => k);
+    assert.ok(keys.includes('VIGIL_OIDC_ISSUER') && keys.includes('VIGIL_OIDC_ROLE_MAP'), 'no commented OIDC block');
+    for (const k of keys) assert.ok(knownVars.has(k), `${k} is not a setting src/config.ts reads`);
+    const env = {
+      ...containerEnv(services['api-1']!, secretsDir),
+      ...Object.fromEntries(commented),
+      VIGIL_OIDC_CLIENT_SECRET: 'a-client-secret-from-api-env',
+    };
+    const oidc = loadConfig(env).auth.oidc;
+    assert.ok(oidc, 'OIDC not configured by the uncommented block');
+    assert.deepEqual(Object.keys(oidc.roleMap).sort(), ['vigil-audit', 'vigil-clin', 'vigil-qa', 'vigil-reg']);
+  });
+
   it('nginx accepts infra/compose/nginx.conf (nginx -t)', async () => {
     // Debian's nginx here is 1.22; the image's 1.28 also takes `resolve` (re-resolving the replicas' names), which
     // 1.22 does not know: that word is dropped for the check. Only what a container gives differently is mapped:

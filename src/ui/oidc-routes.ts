@@ -88,7 +88,8 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
       ...pending,
       sign: { sessionId: session.id, userId: user.id, releaseId, values: { ...values, dossierSha256 } },
     });
-    return c.redirect(url.toString(), 303);
+    // Not a 303: the form's CSP (form-action 'self') would block a redirect of the submission to the provider.
+    return c.html(reauthPage(kit, c, oidc.identities.signInWith, url.toString()), 200);
   });
 }
 
@@ -251,6 +252,17 @@ async function completeSigning(
     if (err instanceof SignOffRefusal) return refuse(err.status, err.message, err.type);
     throw err;
   }
+}
+
+/** Between the sign form and the provider: a navigation (not a form redirect) to the re-authentication. */
+function reauthPage(kit: UiKit, c: Context<UiEnv>, sso: string, url: string) {
+  return layout(
+    'Sign in again to sign',
+    kit.ctxOf(c),
+    html`<meta http-equiv="refresh" content="0;url=${url}">
+<h1>Sign in again to sign</h1><p>Your signature needs a fresh sign-in at ${sso} (21 CFR 11.200(a)).</p>
+<p><a id="reauth-link" href="${url}">Continue to ${sso}</a></p>`,
+  );
 }
 
 /** The page after a sign-in: a same-site refresh to where the person was going (no script: CSP forbids it). */

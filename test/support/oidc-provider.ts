@@ -46,7 +46,7 @@ export interface TestOp {
   issuer: string;
   behaviour: Behaviour;
   /** Logins completed through the form, in order (user, amr). */
-  logins: { username: string; amr: string[] }[];
+  logins: { username: string; amr: string[]; authTime: number }[];
   /** A new signing key becomes current; the old one stays published (rotation without a cliff). */
   rotateKeys(): Promise<void>;
   /** Current key ids, newest first. */
@@ -185,8 +185,8 @@ export async function startTestOp(opts: {
     }
     const mfa = u.otp !== undefined && form.get('otp') === u.otp;
     const amr = mfa ? ['pwd', 'otp', 'mfa'] : ['pwd'];
-    logins.push({ username: u.username, amr });
     const ts = Math.floor(Date.now() / 1000) - behaviour.authTimeShiftSeconds;
+    logins.push({ username: u.username, amr, authTime: ts });
     await p.interactionFinished(
       req,
       res,

@@ -59,6 +59,11 @@ const policy = () =>
 
 let undisturbed: ReleaseStatus;
 
+/** A history event's time in epoch milliseconds (same host, same clock as the test). */
+function eventMs(t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number {
+  return Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+}
+
 /** The release's outcome, chain and audit, as every test here checks them. */
 async function assertReleasedAndAudited(releaseId: string): Promise<ReleaseStatus> {
   const end = await finished(rig, releaseId);
@@ -146,6 +151,7 @@ describe('the production topology', { timeout: 900_000 }, () => {
     const survivor = rig.topology.replicas.worker.find((w) => w !== victim)!;
     process.kill(victim.process.pid, 'SIGKILL');
     await victim.process.exited;
+    const killedAt = Date.now();
     try {
       const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
       for (const role of ['qa', 'clinical'] as const) {
@@ -154,12 +160,12 @@ describe('the production topology', { timeout: 900_000 }, () => {
       }
       const end = await assertReleasedAndAudited(releaseId);
       assert.deepEqual(decisions(end), decisions(undisturbed));
-      // Every workflow task after the kill ran on the surviving worker.
+      // Every workflow task started after the kill ran on the surviving worker (one may have started on the victim
+      // between the history read above and the kill: that is why this goes by the event's time).
       const after = await rig.temporal.workflow.getHandle(releaseId).fetchHistory();
       const later = (after.events ?? [])
-        .map((e) => e.workflowTaskStartedEventAttributes?.identity)
-        .filter((x): x is string => !!x)
-        .slice(identities.length);
+        .filter((e) => e.workflowTaskStartedEventAttributes && eventMs(e.eventTime) > killedAt)
+        .map((e) => e.workflowTaskStartedEventAttributes!.identity ?? '');
       assert.ok(later.length > 0);
       assert.ok(
         later.every((id) => id.startsWith(`${survivor.process.pid}@`)),
@@ -201,6 +207,8 @@ describe('the production topology', { timeout: 900_000 }, () => {
         signWithRetry(rig, releaseId, 'qa', digest),
         signWithRetry(rig, releaseId, 'clinical', digest),
       ]);
+      // The reads only after nginx has dispatched both signatures: two consecutive requests, two replicas.
+      await new Promise((r) => setTimeout(r, 400));
       const reads = Promise.all(
         Array.from({ length: 10 }, async () => (await api(rig, 'GET', `/releases/${releaseId}`)).status),
       );

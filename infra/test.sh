@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, `npm run test:all`, .ci/run): installs what it needs, then runs
 # typecheck, lint and every test — unit, workflow (time skipping), golden-history replay and
-# integration tests against a real Temporal dev server and real SeaweedFS started by the tests.
+# integration tests against a real Temporal dev server and real SeaweedFS started by the tests; then the
+# production topology's tests (infra/test-topology.sh: Temporal server on PostgreSQL, replicas behind nginx).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -1,5 +1,11 @@
-import { parse } from 'csv-parse/sync';
-import { DatasetError, parseDatasetSchema, readTable, type DatasetSchema, type LockedTable } from '../data';
+import {
+  DatasetError,
+  parseDatasetSchema,
+  readCsvHeader,
+  readTable,
+  type DatasetSchema,
+  type LockedTable,
+} from '../data';
 import type { DatasetRef } from '../domain';
 import { asArtifactFailure } from './artifacts';
 import type { EvidencePort } from '../contracts/ports';
@@ -12,20 +18,7 @@ export const TABLE_TYPE: Record<DatasetRef['format'], string> = {
 
 /** Column names of a CSV or Parquet table, read from its header or footer only. */
 export async function tableHeader(bytes: Uint8Array, format: DatasetRef['format'], name: string): Promise<string[]> {
-  if (format === 'csv') {
-    let records: string[][];
-    try {
-      records = parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-        bom: true,
-        trim: true,
-        to_line: 1,
-      });
-    } catch (e) {
-      throw new DatasetError('unreadable', `dataset ${name}: not valid CSV: ${(e as Error).message}`);
-    }
-    if (!records[0]) throw new DatasetError('empty', `dataset ${name}: empty file`);
-    return records[0];
-  }
+  if (format === 'csv') return readCsvHeader(bytes, name);
   const hp = await import('hyparquet');
   try {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

@@ -98,6 +98,27 @@ function unreadable(name: string, e: unknown): never {
 
 const BLOCK = 1 << 20;
 
+/** The header of a CSV table (the first record, trimmed), without reading the rows. */
+export function readCsvHeader(bytes: Uint8Array, name: string): string[] {
+  let header: string[] | undefined;
+  const tokenizer = new CsvTokenizer({
+    record(buf, starts, ends, cells) {
+      header = [];
+      for (let i = 0; i < cells; i++) header.push(utf8(buf, starts[i]!, ends[i]!));
+      return false; // pause: the rows are not needed
+    },
+  });
+  try {
+    for (let o = 0; o < bytes.length && !header; o += BLOCK)
+      tokenizer.push(bytes.subarray(o, Math.min(bytes.length, o + BLOCK)));
+    if (!header) tokenizer.end();
+  } catch (e) {
+    unreadable(name, e);
+  }
+  if (!header) throw new DatasetError('empty', `dataset ${name}: empty file`);
+  return header;
+}
+
 /** Read a CSV evaluation table and check it against the schema; any problem is a DatasetError. */
 export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: string): LockedTable {
   const sink = new CsvTableSink(schema, name, lineCount(bytes));

@@ -5,7 +5,7 @@ import { readParquetTable } from './parquet';
 import type { DatasetSchema } from './schema';
 import type { LockedTable } from './table';
 
-export { readCsvTable } from './csv';
+export { readCsvHeader, readCsvTable } from './csv';
 export { DatasetError, type DatasetErrorCode } from './errors';
 export { readParquetTable } from './parquet';
 export { joinPredictions, parsePredictionFile, PREDICTIONS_HEADER, type PredictionFile } from './predictions';

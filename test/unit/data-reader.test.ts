@@ -4,6 +4,7 @@ import {
   DatasetError,
   labelledSchema,
   parseDatasetSchema,
+  readCsvHeader,
   readCsvTable,
   readParquetTable,
   readTable,
@@ -139,6 +140,25 @@ describe('readCsvTable', () => {
   it('ignores unnamed columns only when the schema says so', () => {
     const lenient = parseDatasetSchema({ ...schema, extraColumns: 'ignore' });
     assert.equal(readCsvTable(csv(`${HEADER},extra\nc,p,a,1,1,0,9\n`), lenient, 't.csv').rows, 1);
+  });
+});
+
+describe('readCsvHeader', () => {
+  it('reads the first record as readCsvTable does (BOM, trimming, quotes), without the rows', () => {
+    assert.deepEqual(readCsvHeader(csv('\ufeff case_id , "a,b" ,label\n1,2,x"y\n'), 'h.csv'), [
+      'case_id',
+      'a,b',
+      'label',
+    ]);
+    assert.deepEqual(readCsvHeader(csv('\n\ncase_id\r\n'), 'h.csv'), ['case_id']);
+  });
+
+  it('names an empty file and a malformed header as dataset errors', () => {
+    assert.throws(() => readCsvHeader(csv(''), 'h.csv'), { code: 'empty' });
+    assert.throws(() => readCsvHeader(csv('a,"b\n'), 'h.csv'), {
+      code: 'unreadable',
+      message: /dataset h\.csv: not valid CSV: a quoted field is not closed/,
+    });
   });
 });
 

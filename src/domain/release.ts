@@ -163,7 +163,11 @@ export interface WithdrawalRecord {
 export interface RouteState {
   version: number;
   production: string;
-  canary: { model: string; percent: number } | null;
+  /**
+   * `salt`: the release id when the policy salts the canary per release (`canary.saltPerRelease`); the gateway then
+   * draws the canary's patients with it besides the model name (absent: the model name only).
+   */
+  canary: { model: string; percent: number; salt?: string } | null;
   /**
    * Mirror this share of production requests to `model` (the gateway records its answers, nothing reaches care).
    * Set during SHADOW and removed (null) once the shadow is measured; absent in tables written before it existed.

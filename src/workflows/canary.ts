@@ -55,7 +55,7 @@ export interface HoldOutcome {
 
 export interface CanaryHooks {
   route(
-    table: { production: string; canary: { model: string; percent: number } },
+    table: { production: string; canary: { model: string; percent: number; salt?: string } },
     reason: string,
   ): Promise<EvidenceRef>;
   /** Take the canary off patients (every route on the incumbent) while a person decides on an escalation. */
@@ -91,10 +91,13 @@ export async function runSequentialCanary(
   let look = 0;
   // Guardrails per clinical cohort (site by default); canaries recorded before judged the whole canary only.
   const cohorts = patched('cohort-guardrails') ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS) : undefined;
+  // Per-release salt (issue #22): the release id goes into the route table, so the gateway (and the simulated
+  // source) draw this release's patients independently of earlier releases of the model; retries write the same id.
+  const salt = request.policy.canary.saltPerRelease && patched('release-salt') ? { salt: releaseId } : {};
   for (const [i, step] of steps.entries()) {
     const canaryTable = {
       production: request.incumbent.version,
-      canary: { model: request.candidate.version, percent: step.percent },
+      canary: { model: request.candidate.version, percent: step.percent, ...salt },
     };
     let routeRef: EvidenceRef | null = await hooks.route(canaryTable, `canary step ${i + 1}: ${step.percent}%`);
     let inconclusiveRun = 0;

@@ -48,13 +48,11 @@ function measureArms(
 ): LiveMeasurement {
   const t = input.request.policy.operatingThreshold;
   const all = cases.map((_, k) => k);
-  const treated = all.filter(
-    (k) => input.mode === 'monitoring' || inCanaryArm(cases[k]!.caseId, input.percent, input.request.modelName),
-  );
-  const control =
-    input.mode === 'monitoring'
-      ? []
-      : all.filter((k) => !inCanaryArm(cases[k]!.caseId, input.percent, input.request.modelName));
+  // Salted as the route table the workflow wrote: with the release id too when the policy salts per release.
+  const salt = input.request.policy.canary.saltPerRelease ? input.releaseId : null;
+  const inCanary = (k: number) => inCanaryArm(cases[k]!.caseId, input.percent, input.request.modelName, salt);
+  const treated = all.filter((k) => input.mode === 'monitoring' || inCanary(k));
+  const control = input.mode === 'monitoring' ? [] : all.filter((k) => !inCanary(k));
   const labels = observedLabels(cases);
   const stats = (ks: number[], s: Float64Array) =>
     armStats(

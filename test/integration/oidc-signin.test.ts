@@ -73,33 +73,42 @@ async function setup(over: Partial<OidcSettings> = {}) {
   await release.toAwaitingApproval();
   const audit = new MemoryAuditLog();
   const s = settings(over);
-  const oidc = oidcUiDeps(s);
-  const ui: UiDeps = {
-    client: temporal,
-    evidence,
-    identities: oidc.identities,
-    oidc,
-    usersConfigured: true,
-    sessions: new MemorySessionStore(),
-    throttle: new MemoryLoginThrottle(),
-    audit,
-    verifiers: [new PublicKeyVerifier(signer.publicKey())],
-    systemKeyPem: null,
-    secureCookies: false,
-    log,
-    duplicateWaitMs: 1000,
+  const sessions = new MemorySessionStore();
+  const throttle = new MemoryLoginThrottle();
+  // Two API replicas behind a balancer: shared session store and sealing key, each its own OIDC identity cache.
+  const replica = () => {
+    const oidc = oidcUiDeps(s);
+    const ui: UiDeps = {
+      client: temporal,
+      evidence,
+      identities: oidc.identities,
+      oidc,
+      usersConfigured: true,
+      sessions,
+      throttle,
+      audit,
+      verifiers: [new PublicKeyVerifier(signer.publicKey())],
+      systemKeyPem: null,
+      secureCookies: false,
+      log,
+      duplicateWaitMs: 1000,
+    };
+    const app = createApp({
+      client: temporal,
+      config: { api: { host: '127.0.0.1', port: 0, url: 'http://vigil.test', token: 'api-token-0123456789abcdef' } },
+      log,
+      ui,
+    });
+    return { app, oidc };
   };
-  const app = createApp({
-    client: temporal,
-    config: { api: { host: '127.0.0.1', port: 0, url: 'http://vigil.test', token: 'api-token-0123456789abcdef' } },
-    log,
-    ui,
-  });
+  const replicas = [replica(), replica()];
+  let current = 0;
+  const oidc = replicas[0]!.oidc;
   const jar = new Map<string, string>();
   const idp = new IdpAgent();
   async function vigil(pathOrUrl: string, form?: Record<string, string>, cookies = jar): Promise<Response> {
     const url = new URL(pathOrUrl, 'http://vigil.test');
-    const res = await app.request(url.pathname + url.search, {
+    const res = await replicas[current]!.app.request(url.pathname + url.search, {
       method: form ? 'POST' : 'GET',
       headers: {
         host: 'vigil.test',
@@ -145,7 +154,8 @@ async function setup(over: Partial<OidcSettings> = {}) {
     // A page that navigates to the provider (a 303 of the form post would be blocked by form-action 'self').
     return /id="reauth-link" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
   }
-  return { app, vigil, login, startSigning, release, audit, idp, jar, settings: s, oidc };
+  const onReplica = (i: number) => (current = i);
+  return { vigil, login, startSigning, release, audit, idp, jar, settings: s, oidc, replicas, onReplica };
 }
 
 describe('OIDC sign-in (authorization code + PKCE against oidc-provider)', () => {
@@ -308,6 +318,23 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /is not one of the defined meanings for qa/);
+  });
+
+  it('works across two API replicas: signed in on one, the session and the signing round trip finish on the other', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    t.onReplica(1);
+    assert.equal(t.replicas[1]!.oidc.identities.lookup('dana.qa'), null, 'replica 1 never saw the sign-in');
+    const inbox = await t.vigil('/ui/inbox');
+    assert.equal(inbox.status, 200);
+    assert.match(await inbox.text(), /Dana Whitfield/);
+    const to = await t.startSigning();
+    t.onReplica(0);
+    const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+    t.onReplica(1);
+    const res = await t.vigil(callback.toString());
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(t.release.state.signatures[0]!.authentication!.subject, 'sub-dana-7f3a');
   });
 
   it('keeps verifying after the provider rotates its signing key', async () => {

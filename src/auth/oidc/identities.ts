@@ -3,8 +3,8 @@
  * here: `authenticate` always refuses, and `lookup` answers from what the provider said at the person's last
  * sign-in or re-authentication in this process.
  *
- * Limitation: the cache is per process. Behind several API replicas, a session created on one replica is known
- * to another only after the person signs in there (or the session store carries the identity, issue #20).
+ * The cache is per process; behind several API replicas the UI restores it from a sealed identity cookie set at
+ * sign-in (src/ui/oidc-routes.ts `registerOidcIdentityRestore`), so a shared session resolves on every replica.
  */
 import type { Role } from '../../domain/policy';
 import type { Identity, IdentityProvider } from '../users';

@@ -4,6 +4,9 @@ export { OidcClient, OidcRefusal, refusalFor, verifiedFrom, type PendingAuthoriz
 export { IdTokenVerifier } from './token-verifier';
 export { OidcIdentityProvider, type ProviderSubject } from './identities';
 export {
+  openIdentity,
+  sealIdentity,
+  type SealedIdentity,
   openLoginState,
   sealLoginState,
   LOGIN_STATE_TTL_SECONDS,

@@ -61,3 +61,49 @@ export async function openLoginState(
 }
 
 export const LOGIN_STATE_TTL_SECONDS = TTL_SECONDS;
+
+/** Who a Vigil user is per the provider at their last sign-in: restores the identity cache on any replica. */
+export interface SealedIdentity {
+  identity: { id: string; name: string; roles: string[] };
+  issuer: string;
+  subject: string;
+}
+
+const IDENTITY_AUDIENCE = 'vigil-oidc-identity';
+
+/** Seals an identity for `ttlSeconds` (the session's absolute lifetime). */
+export async function sealIdentity(
+  key: Uint8Array,
+  value: SealedIdentity,
+  ttlSeconds: number,
+  nowMs = Date.now(),
+): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new EncryptJWT({ who: value })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .setAudience(IDENTITY_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .encrypt(key);
+}
+
+/** Opens a sealed identity, or null when absent, tampered with, under another key, or expired. */
+export async function openIdentity(
+  key: Uint8Array,
+  value: string | undefined,
+  nowMs = Date.now(),
+): Promise<SealedIdentity | null> {
+  if (!value) return null;
+  try {
+    const { payload } = await jwtDecrypt(value, key, {
+      audience: IDENTITY_AUDIENCE,
+      currentDate: new Date(nowMs),
+      keyManagementAlgorithms: ['dir'],
+      contentEncryptionAlgorithms: ['A256GCM'],
+    });
+    const who = payload.who as SealedIdentity | undefined;
+    return who && typeof who.identity?.id === 'string' && typeof who.subject === 'string' ? who : null;
+  } catch {
+    return null;
+  }
+}

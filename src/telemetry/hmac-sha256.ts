@@ -105,6 +105,16 @@ export class HmacSha256 {
     }
   }
 
+  /** The key's inner and outer midstates (SHA-256 state after its pad block), for a vectorised implementation. */
+  midstates(): { inner: Int32Array; outer: Int32Array } {
+    return { inner: this.innerMid.slice(), outer: this.outerMid.slice() };
+  }
+
+  /** As `HmacSha256x4.writeHexRange`, one message at a time. */
+  writeHexRange(ids: string, ends: Uint32Array, first: number, count: number, out: Uint8Array, at: Uint32Array): void {
+    for (let k = first; k < first + count; k++) this.writeHex(ids, k === 0 ? 0 : ends[k - 1]!, ends[k]!, out, at[k]!);
+  }
+
   /** HMAC of the UTF-8 encoding of `message`, lowercase hex. */
   hex(message: string): string {
     this.digest(message, 0, message.length);

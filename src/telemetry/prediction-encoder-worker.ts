@@ -4,10 +4,10 @@
  * (text: the line's UTF-8 bytes, transferred) or {id, error}.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { HmacSha256 } from './hmac-sha256';
+import { HmacSha256x4 } from './hmac-sha256-x4';
 import { encodeRowBatch, type PackedRowBatch } from './row-batch';
 
-const hmac = new HmacSha256((workerData as { caseIdKey: string }).caseIdKey);
+const hmac = new HmacSha256x4((workerData as { caseIdKey: string }).caseIdKey);
 
 parentPort!.on('message', (m: { id: number; batch: PackedRowBatch }) => {
   try {

@@ -100,9 +100,10 @@ export function unpackRowBatch(p: PackedRowBatch): RowBatch {
   return { ...rest, caseIds };
 }
 
-/** The hex digest writer `encodeRowBatch` needs (HmacSha256). */
+/** The hex digest writer `encodeRowBatch` needs (HmacSha256, or HmacSha256x4 four ids at a time). */
 export interface HexDigestWriter {
-  writeHex(message: string, start: number, end: number, out: Uint8Array, at: number): void;
+  /** The HMAC of each id k in [first, first + count) of the joined `ids`, as 64 hex digits at out[at[k]]. */
+  writeHexRange(ids: string, ends: Uint32Array, first: number, count: number, out: Uint8Array, at: Uint32Array): void;
 }
 
 /**
@@ -138,14 +139,15 @@ export function encodeRowBatch(b: RowBatch | PackedRowBatch, hmac: HexDigestWrit
   // Its own memory (not the shared pool): the encoder thread hands the buffer over without a copy.
   const out = Buffer.allocUnsafeSlow(headBytes + 67 * n - 1 + Buffer.byteLength(tail, 'utf8'));
   let at = out.write(head, 0, 'utf8');
-  const { ids, idEnds } = p;
+  const hexAt = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     if (i > 0) out[at++] = 44; // ,
     out[at++] = 34; // "
-    hmac.writeHex(ids, i === 0 ? 0 : idEnds[i - 1]!, idEnds[i]!, out, at);
+    hexAt[i] = at;
     at += 64;
     out[at++] = 34;
   }
+  hmac.writeHexRange(p.ids, p.idEnds, 0, n, out, hexAt);
   out.write(tail, at, 'utf8');
   return out;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { HmacSha256 } from '../../src/telemetry/hmac-sha256';
+import { HmacSha256x4 } from '../../src/telemetry/hmac-sha256-x4';
 import { CaseIdHasher, hashCaseId } from '../../src/telemetry/events';
 
 const reference = (key: string | Buffer, m: string) => createHmac('sha256', key).update(m, 'utf8').digest('hex');
@@ -32,6 +33,35 @@ describe('HmacSha256 (precomputed pad blocks, plain JavaScript)', () => {
     for (let i = 0; i < 2000; i++) {
       const id = `patient-${i}-${randomBytes(i % 40).toString('hex')}`;
       assert.equal(hasher.hash(id), hashCaseId(id, 'gateway-key-0123456789'));
+    }
+  });
+
+  it('four at a time (WebAssembly SIMD) equals node:crypto: ASCII up to 55 bytes, longer and non-ASCII ids, any count', () => {
+    for (const key of ['case-id-key-0123456789', 'long-'.repeat(30)]) {
+      const x4 = new HmacSha256x4(key);
+      const ids = Array.from({ length: 403 }, (_, i) =>
+        i % 13 === 0
+          ? `ü-${i}`
+          : i % 11 === 0
+            ? 'x'.repeat(50 + (i % 12))
+            : randomBytes(i % 40)
+                .toString('base64')
+                .slice(0, i % 56),
+      );
+      const joined = ids.join('');
+      const ends = new Uint32Array(ids.length);
+      ids.reduce((end, id, i) => (ends[i] = end + id.length), 0);
+      const out = new Uint8Array(ids.length * 64);
+      const at = Uint32Array.from(ids, (_, i) => i * 64);
+      // From the middle, an odd count: lanes left empty at the end are not written.
+      x4.writeHexRange(joined, ends, 3, ids.length - 3, out, at);
+      ids.forEach((id, i) =>
+        assert.equal(
+          Buffer.from(out.subarray(i * 64, i * 64 + 64)).toString('latin1'),
+          i < 3 ? '\0'.repeat(64) : reference(key, id),
+          `id ${i} (${id.length} characters)`,
+        ),
+      );
     }
   });
 });

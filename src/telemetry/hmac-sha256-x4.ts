@@ -66,151 +66,149 @@ function sleb(n: number): number[] {
   }
 }
 
-/** The body of `hmac4()`: inner compression from MID_IN over BLOCK, outer from MID_OUT over the inner digest. */
-function hmac4Body(): number[] {
-  const code: number[] = [];
-  // Locals (v128): 0–15 the schedule window, 16–23 the working state, 24–25 temporaries.
-  const W = (t: number) => t % 16;
-  const T1 = 24;
-  const T2 = 25;
-  const get = (l: number) => code.push(op.localGet, l);
-  const set = (l: number) => code.push(op.localSet, l);
-  const i32 = (v: number) => code.push(op.i32Const, ...sleb(v | 0));
-  const splat = (v: number) => {
+/** Appends WebAssembly instructions; locals are v128 (0–15 schedule window, 16–23 state, 24–25 temporaries). */
+class Emitter {
+  readonly code: number[] = [];
+  get(l: number): void {
+    this.code.push(op.localGet, l);
+  }
+  set(l: number): void {
+    this.code.push(op.localSet, l);
+  }
+  i32(v: number): void {
+    this.code.push(op.i32Const, ...sleb(v | 0));
+  }
+  ops(...o: number[][]): void {
+    for (const x of o) this.code.push(...x);
+  }
+  splat(v: number): void {
     const b: number[] = [];
     for (let l = 0; l < 4; l++) b.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255);
-    code.push(...op.const, ...b);
-  };
-  const load = (addr: number, into: number) => {
-    i32(addr);
-    code.push(...op.load, 4, ...leb(0));
-    set(into);
-  };
-  // rotr(x, n) of a local, left on the stack.
-  const rotr = (x: number, n: number) => {
-    get(x);
-    i32(n);
-    code.push(...op.shrU);
-    get(x);
-    i32(32 - n);
-    code.push(...op.shl);
-    code.push(...op.or);
-  };
-  const shr = (x: number, n: number) => {
-    get(x);
-    i32(n);
-    code.push(...op.shrU);
-  };
-  const xor3 = (a: () => void, b: () => void, c: () => void) => {
-    a();
-    b();
-    code.push(...op.xor);
-    c();
-    code.push(...op.xor);
-  };
-  const compress = (mid: number) => {
-    // state locals 16..23 hold a..h; renamed every round instead of moved.
-    const s = [16, 17, 18, 19, 20, 21, 22, 23];
-    for (let i = 0; i < 8; i++) load(mid + 16 * i, s[i]!);
-    for (let t = 0; t < 64; t++) {
-      if (t >= 16) {
-        // w[t] = σ1(w[t−2]) + w[t−7] + σ0(w[t−15]) + w[t−16]
-        const w2 = W(t - 2);
-        const w15 = W(t - 15);
-        xor3(
-          () => rotr(w2, 17),
-          () => rotr(w2, 19),
-          () => shr(w2, 10),
-        );
-        get(W(t - 7));
-        code.push(...op.add);
-        xor3(
-          () => rotr(w15, 7),
-          () => rotr(w15, 18),
-          () => shr(w15, 3),
-        );
-        code.push(...op.add);
-        get(W(t));
-        code.push(...op.add);
-        set(W(t));
-      }
-      const [a, b, c, d, e, f, g, h] = s as [number, number, number, number, number, number, number, number];
-      // t1 = h + Σ1(e) + Ch(e, f, g) + K[t] + w[t]
-      get(h);
-      xor3(
-        () => rotr(e, 6),
-        () => rotr(e, 11),
-        () => rotr(e, 25),
-      );
-      code.push(...op.add);
-      get(f);
-      get(g);
-      get(e);
-      code.push(...op.bitselect); // Ch: f where e, else g
-      code.push(...op.add);
-      splat(K[t]!);
-      code.push(...op.add);
-      get(W(t));
-      code.push(...op.add);
-      set(T1);
-      // d += t1 (the new e)
-      get(d);
-      get(T1);
-      code.push(...op.add);
-      set(d);
-      // t2 = Σ0(a) + Maj(a, b, c); the new a = t1 + t2, kept in h's local
-      xor3(
-        () => rotr(a, 2),
-        () => rotr(a, 13),
-        () => rotr(a, 22),
-      );
-      get(c);
-      get(b);
-      get(a);
-      get(b);
-      code.push(...op.xor);
-      code.push(...op.bitselect); // Maj: c where a ≠ b, else b
-      code.push(...op.add);
-      set(T2);
-      get(T1);
-      get(T2);
-      code.push(...op.add);
-      set(h);
-      s.unshift(s.pop()!);
-    }
-    // Feed-forward: state += midstate.
-    for (let i = 0; i < 8; i++) {
-      get(s[i]!);
-      i32(mid + 16 * i);
-      code.push(...op.load, 4, ...leb(0));
-      code.push(...op.add);
-      set(s[i]!);
-    }
-    return s;
-  };
-  for (let t = 0; t < 16; t++) load(BLOCK + 16 * t, W(t));
-  const inner = compress(MID_IN);
+    this.code.push(...op.const, ...b);
+  }
+  loadTo(addr: number, into: number): void {
+    this.i32(addr);
+    this.code.push(...op.load, 4, ...leb(0));
+    this.set(into);
+  }
+  /** rotr(x, n) of a local, left on the stack. */
+  rotr(x: number, n: number): void {
+    this.get(x);
+    this.i32(n);
+    this.ops(op.shrU);
+    this.get(x);
+    this.i32(32 - n);
+    this.ops(op.shl, op.or);
+  }
+  shr(x: number, n: number): void {
+    this.get(x);
+    this.i32(n);
+    this.ops(op.shrU);
+  }
+  /** rotr(x, a) ^ rotr(x, b) ^ (c < 0 ? x >>> −c : rotr(x, c)) */
+  sigma(x: number, a: number, b: number, c: number): void {
+    this.rotr(x, a);
+    this.rotr(x, b);
+    this.ops(op.xor);
+    if (c < 0) this.shr(x, -c);
+    else this.rotr(x, c);
+    this.ops(op.xor);
+  }
+}
+
+const W = (t: number) => t % 16;
+const T1 = 24;
+const T2 = 25;
+
+/** One SHA-256 round t over the state locals `s` (a..h), renamed instead of moved; the schedule word first. */
+function emitRound(e: Emitter, s: number[], t: number): void {
+  if (t >= 16) {
+    // w[t] = σ1(w[t−2]) + w[t−7] + σ0(w[t−15]) + w[t−16]
+    e.sigma(W(t - 2), 17, 19, -10);
+    e.get(W(t - 7));
+    e.ops(op.add);
+    e.sigma(W(t - 15), 7, 18, -3);
+    e.ops(op.add);
+    e.get(W(t));
+    e.ops(op.add);
+    e.set(W(t));
+  }
+  const [a, b, c, d, f0, f, g, h] = s as [number, number, number, number, number, number, number, number];
+  // t1 = h + Σ1(e) + Ch(e, f, g) + K[t] + w[t]; Ch = bitselect(f, g, e)
+  e.get(h);
+  e.sigma(f0, 6, 11, 25);
+  e.ops(op.add);
+  e.get(f);
+  e.get(g);
+  e.get(f0);
+  e.ops(op.bitselect, op.add);
+  e.splat(K[t]!);
+  e.ops(op.add);
+  e.get(W(t));
+  e.ops(op.add);
+  e.set(T1);
+  // d += t1 (the new e)
+  e.get(d);
+  e.get(T1);
+  e.ops(op.add);
+  e.set(d);
+  // t2 = Σ0(a) + Maj(a, b, c), Maj = bitselect(c, b, a ^ b); the new a = t1 + t2, kept in h's local
+  e.sigma(a, 2, 13, 22);
+  e.get(c);
+  e.get(b);
+  e.get(a);
+  e.get(b);
+  e.ops(op.xor, op.bitselect, op.add);
+  e.set(T2);
+  e.get(T1);
+  e.get(T2);
+  e.ops(op.add);
+  e.set(h);
+  s.unshift(s.pop()!);
+}
+
+/** A compression from the midstate at `mid` over the schedule locals; returns the locals holding the state. */
+function emitCompress(e: Emitter, mid: number): number[] {
+  const s = [16, 17, 18, 19, 20, 21, 22, 23];
+  for (let i = 0; i < 8; i++) e.loadTo(mid + 16 * i, s[i]!);
+  for (let t = 0; t < 64; t++) emitRound(e, s, t);
+  // Feed-forward: state += midstate.
+  for (let i = 0; i < 8; i++) {
+    e.get(s[i]!);
+    e.i32(mid + 16 * i);
+    e.code.push(...op.load, 4, ...leb(0));
+    e.ops(op.add);
+    e.set(s[i]!);
+  }
+  return s;
+}
+
+/** The body of `hmac4()`: inner compression from MID_IN over BLOCK, outer from MID_OUT over the inner digest. */
+function hmac4Body(): number[] {
+  const e = new Emitter();
+  for (let t = 0; t < 16; t++) e.loadTo(BLOCK + 16 * t, W(t));
+  const inner = emitCompress(e, MID_IN);
   // The outer block: the inner digest, 0x80, zeros, and the bit length (64 + 32 bytes).
   for (let i = 0; i < 8; i++) {
-    get(inner[i]!);
-    set(W(i));
+    e.get(inner[i]!);
+    e.set(W(i));
   }
-  splat(0x80000000);
-  set(W(8));
+  e.splat(0x80000000);
+  e.set(W(8));
   for (let t = 9; t < 15; t++) {
-    splat(0);
-    set(W(t));
+    e.splat(0);
+    e.set(W(t));
   }
-  splat((64 + 32) * 8);
-  set(W(15));
-  const outer = compress(MID_OUT);
+  e.splat((64 + 32) * 8);
+  e.set(W(15));
+  const outer = emitCompress(e, MID_OUT);
   for (let i = 0; i < 8; i++) {
-    i32(OUT + 16 * i);
-    get(outer[i]!);
-    code.push(...op.store, 4, ...leb(0));
+    e.i32(OUT + 16 * i);
+    e.get(outer[i]!);
+    e.code.push(...op.store, 4, ...leb(0));
   }
-  code.push(op.end);
-  return code;
+  e.code.push(op.end);
+  return e.code;
 }
 
 function section(id: number, body: number[]): number[] {

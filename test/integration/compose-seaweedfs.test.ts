@@ -285,6 +285,18 @@ describe("docker-compose's SeaweedFS: only the S3 API is a way in; a file backup
     fs.cpSync(dataDir, restored, { recursive: true });
     // The same ports and host name: a restored volume under the same service (the master records its address).
     await startWeed(restored, 'weed-restored');
+    // The gateway answers before the volume server has registered again (longer under load): wait until the
+    // recorded version can be read, then compare.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      try {
+        await clients.reader.send(new GetObjectCommand({ Bucket: BUCKET, Key: ref.key, VersionId: ref.versionId }));
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
 
     assert.deepEqual(await listed(), versionsBefore);
     assert.deepEqual(await lock(), lockBefore);

@@ -229,9 +229,12 @@ export async function audit(rig: TopologyRig, releaseId: string): Promise<{ code
   };
 }
 
-/** The decisions a release made, stage by stage (what an undisturbed and a disturbed run must share). */
+/**
+ * The decisions a release made, stage by stage (what an undisturbed and a disturbed run must share): every measured
+ * decision whole; sign-off by its verdict only, since its reasons list the signers in the order they signed.
+ */
 export function decisions(s: ReleaseStatus): Array<[string, number | null, unknown]> {
-  return s.history.map((r) => [r.stage, r.step, r.decision]);
+  return s.history.map((r) => [r.stage, r.step, r.stage === 'AWAITING_APPROVAL' ? r.decision?.verdict : r.decision]);
 }
 
 /** A web session: the cookie a replica set at sign-in (a session id; the session itself is in shared state). */

@@ -42,6 +42,8 @@ export interface LoginThrottle {
 export class MemoryLoginThrottle implements LoginThrottle {
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private readonly attempts = new Map<string, number[]>();
+  /** The map size that triggers the next prune: doubled after one, so pruning stays amortised O(1). */
+  private pruneAt = 10_000;
 
   constructor(
     private readonly opts: ThrottleOptions = DEFAULT_THROTTLE,
@@ -96,7 +98,11 @@ export class MemoryLoginThrottle implements LoginThrottle {
   private count(ip: string): void {
     const t = this.now();
     this.attempts.set(ip, [...(this.attempts.get(ip) ?? []).filter((x) => t - x < this.opts.windowMs), t]);
-    if (this.attempts.size > 10_000) this.prune(t);
+    if (this.attempts.size > this.pruneAt) {
+      this.prune(t);
+      // Many addresses inside the window (IPv6 makes that cheap) must not make every attempt a full scan.
+      this.pruneAt = Math.max(10_000, 2 * this.attempts.size);
+    }
   }
 
   private prune(t: number): void {

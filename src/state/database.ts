@@ -22,7 +22,11 @@ export async function openStateDatabase(url: string, log: Logger, opts: { max?: 
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 10_000 });
   // An idle client's error (server restart, network) is reported here instead of crashing the process; the pool
   // drops that client and the next query opens a new connection.
-  pool.on('error', (err) => log.warn({ err: err.message }, 'shared state: idle database connection failed'));
+  let closing = false;
+  pool.on('error', (err) => {
+    // pool.end() resolves before the sockets are closed: a server stopping right after is no failure.
+    if (!closing) log.warn({ err: err.message }, 'shared state: idle database connection failed');
+  });
   try {
     await migrate(pool, log);
   } catch (err) {
@@ -34,7 +38,13 @@ export async function openStateDatabase(url: string, log: Logger, opts: { max?: 
       cause: err,
     });
   }
-  return { pool, close: () => pool.end() };
+  return {
+    pool,
+    close: () => {
+      closing = true;
+      return pool.end();
+    },
+  };
 }
 
 /** `fn` inside one transaction on one connection; rolled back when it throws. Outages: StateUnavailableError. */

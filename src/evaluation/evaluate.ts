@@ -156,7 +156,14 @@ function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number
 }
 
 /** Stable counting sort of a model's positions by the row's slice cell; returns each cell's start. */
-function bucketByCell(m: SortedModel, cellOfRow: Uint32Array, cells: number, cell: Uint32Array): Uint32Array {
+type Codes = Uint8Array | Uint16Array | Uint32Array;
+
+/** Codes below `cells` in the narrowest array: a smaller table to look rows up in at random. */
+function codesFor(cells: number, n: number): Codes {
+  return cells <= 0x100 ? new Uint8Array(n) : cells <= 0x10000 ? new Uint16Array(n) : new Uint32Array(n);
+}
+
+function bucketByCell(m: SortedModel, cellOfRow: Codes, cells: number, cell: Codes): Uint32Array {
   const { order, bucket } = m;
   const start = new Uint32Array(cells + 1);
   for (let k = 0; k < order.length; k++) {
@@ -190,16 +197,26 @@ function gatheredScratch(n: number): Gathered {
   return { logits: new Float64Array(n), oddsAgainst: new Float64Array(n), labels: new Uint8Array(n), iota };
 }
 
-function gather(m: SortedModel, g: Gathered): void {
+/** `m`'s columns in bucket order: copied into `g`, or the model's own when one cell holds every row. */
+function gather(m: SortedModel, g: Gathered, oneCell: boolean): Gathered {
   const { bucket, labels } = m;
+  // one cell: the bucket is 0, 1, 2, … and the columns are already in its order
+  if (oneCell)
+    return {
+      logits: m.recal?.logits ?? g.logits,
+      oddsAgainst: m.recal?.oddsAgainst ?? g.oddsAgainst,
+      labels,
+      iota: g.iota,
+    };
   for (let k = 0; k < bucket.length; k++) g.labels[k] = labels[bucket[k]!]!;
-  if (!m.recal) return;
+  if (!m.recal) return g;
   const { logits, oddsAgainst } = m.recal;
   for (let k = 0; k < bucket.length; k++) {
     const p = bucket[k]!;
     g.logits[k] = logits[p]!;
     g.oddsAgainst[k] = oddsAgainst[p]!;
   }
+  return g;
 }
 
 /**
@@ -211,14 +228,15 @@ function gather(m: SortedModel, g: Gathered): void {
 function measureGroup(
   defs: { def: SliceDefinition; from: number[]; to: number[] }[],
   models: [SortedModel, SortedModel],
-  g: Gathered,
+  scratch: Gathered,
+  oneCell: boolean,
   toCandidate: Uint32Array,
   bins: number,
   level: number,
 ): SliceRaw[] {
   const positives = defs.map(() => 0);
   const perModel = models.map((m, j): ModelRaw[] => {
-    gather(m, g);
+    const g = gather(m, scratch, oneCell);
     return defs.map(({ from, to }, d) => {
       const len = to[j]! - from[j]!;
       const labels = g.labels.subarray(from[j], to[j]);
@@ -270,8 +288,8 @@ function scoresOf(values: ArrayLike<number>, column: string): Float64Array {
 }
 
 /** Mixed-radix cell code of each row over `attrs`. */
-function cellCodes(attrs: EncodedAttribute[], n: number): Uint32Array {
-  const cell = new Uint32Array(n);
+function cellCodes(attrs: EncodedAttribute[], n: number, cells: number): Codes {
+  const cell = codesFor(cells, n);
   for (const a of attrs) {
     const k = Math.max(1, a.levels.length);
     for (let i = 0; i < n; i++) cell[i] = cell[i]! * k + a.codes[i]!;
@@ -311,13 +329,14 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
   for (const group of collectSlices(policy, encoded)) {
     const attrs = group[0]!.attributes.map((a) => encoded.get(a)!);
     const cells = attrs.reduce((p, a) => p * Math.max(1, a.levels.length), 1);
-    const cell = cellCodes(attrs, n);
-    const starts = models.map((m) => bucketByCell(m, cell, cells, scratch));
+    const cell = cellCodes(attrs, n, cells);
+    const cellByPosition = cells <= 0x100 ? new Uint8Array(n) : scratch;
+    const starts = models.map((m) => bucketByCell(m, cell, cells, cellByPosition));
     const defs = group.map((def) => {
       const c = def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0);
       return { def, from: starts.map((st) => st[c]!), to: starts.map((st) => st[c + 1]!) };
     });
-    raws.push(...measureGroup(defs, models, gathered, toCandidate, policy.calibrationBins, level));
+    raws.push(...measureGroup(defs, models, gathered, cells === 1, toCandidate, policy.calibrationBins, level));
   }
 
   const byId = new Map(raws.map((r) => [r.def.id, r]));

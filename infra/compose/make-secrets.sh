@@ -104,8 +104,8 @@ env_file postgres POSTGRES_USER=temporal "POSTGRES_PASSWORD=$POSTGRES_PASSWORD" 
 env_file temporal POSTGRES_USER=temporal "POSTGRES_PWD=$POSTGRES_PASSWORD"
 env_file setup VIGIL_S3_ACCESS_KEY_ID=vigil-admin "VIGIL_S3_SECRET_ACCESS_KEY=$S3_ADMIN_SECRET"
 state_db=postgres://vigil_state:$VIGIL_STATE_DB_PASSWORD@postgres:5432/vigil_state
-env_file worker VIGIL_S3_ACCESS_KEY_ID=vigil "VIGIL_S3_SECRET_ACCESS_KEY=$S3_WRITER_SECRET" \
-  "VIGIL_STATE_DATABASE_URL=$state_db"
+# Only the API reads the state database (src/api/main.ts): the workers get no credentials for it.
+env_file worker VIGIL_S3_ACCESS_KEY_ID=vigil "VIGIL_S3_SECRET_ACCESS_KEY=$S3_WRITER_SECRET"
 # The gateways take outcome ingest on the control token (no VIGIL_GATEWAY_INGEST_TOKEN), as src/topology does.
 env_file gateway VIGIL_S3_ACCESS_KEY_ID=vigil "VIGIL_S3_SECRET_ACCESS_KEY=$S3_WRITER_SECRET" \
   "VIGIL_GATEWAY_CONTROL_TOKEN=$GATEWAY_CONTROL_TOKEN" "VIGIL_GATEWAY_CASE_ID_KEY=$GATEWAY_CASE_ID_KEY"

@@ -78,6 +78,15 @@ const COMPOSE_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }
   },
 ];
 
+/** Settings the spec gives that compose leaves out, each with its reason (least privilege). */
+const SPEC_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }> = [
+  {
+    service: 'worker',
+    key: 'VIGIL_STATE_DATABASE_URL',
+    why: 'only the API reads the state database (src/api/main.ts): workers get no credentials for it',
+  },
+];
+
 /** Compose service names of a spec service's replicas: `<service>-<n>` when replicated (= {self.id}), else its name. */
 function replicaNames(service: ServiceName): string[] {
   const n = TOPOLOGY[service].replicas;
@@ -164,6 +173,10 @@ describe('docker-compose.yml keeps in step with src/topology/spec.ts', () => {
         for (const d of PRODUCTION_VALUES.filter((p) => p.service === s)) {
           assert.equal(expected[d.key], d.spec, `${s} ${d.key}: the spec's value changed; revisit PRODUCTION_VALUES`);
           expected[d.key] = d.compose;
+        }
+        for (const { key } of SPEC_ONLY_ENV.filter((o) => o.service === s)) {
+          assert.ok(key in expected, `${s}: ${key} is listed as spec-only but the spec does not set it`);
+          delete expected[key];
         }
         const actual = containerEnv(services[id]!, secretsDir);
         for (const { key } of COMPOSE_ONLY_ENV.filter((o) => o.service === s && !(o.key in expected))) {

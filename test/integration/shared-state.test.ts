@@ -390,6 +390,21 @@ describe('two API replicas on one shared-state database', () => {
     assert.equal(session?.identity, undefined, 'made before sessions kept identities');
   });
 
+  it('a replica connecting as the database owner, not a superuser (as compose does), migrates and works', async () => {
+    const admin = pool('postgres');
+    await admin.query("CREATE ROLE vigil_app LOGIN PASSWORD 'app-password-0123'");
+    await admin.query('CREATE DATABASE owned OWNER vigil_app');
+    const url = `postgres://vigil_app:app-password-0123@${postgres.host}:${postgres.port}/owned`;
+    const shared = await openSharedState(url, { log, ledgerTtlMs: 3600_000 });
+    opened.push(shared);
+    const s = await shared.sessions.create({ id: 'dana.qa', name: 'Dana Whitfield', roles: ['qa'] });
+    assert.equal((await shared.sessions.get(s.id)).session?.userId, 'dana.qa');
+    const { rows } = await shared.database.pool.query<{ super: boolean }>(
+      'SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user',
+    );
+    assert.deepEqual(rows, [{ super: false }]);
+  });
+
   it('refuses a database whose applied migration differs from the code', async () => {
     const edited = MIGRATIONS.map((m, i) => (i === 0 ? { ...m, sql: `${m.sql}\n-- edited` } : m));
     await assert.rejects(migrate(pool('fresh'), log, edited), MigrationError);

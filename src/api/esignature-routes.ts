@@ -296,7 +296,14 @@ export function canaryDecisionHandler(deps: SignatureRouteDeps) {
 
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const { req, identity } = await actingPerson(deps, c, audit, CanaryDecisionRequestSchema, body, 'canary decision');
+    const { req, identity, authentication } = await actingPerson(
+      deps,
+      c,
+      audit,
+      CanaryDecisionRequestSchema,
+      body,
+      'canary decision',
+    );
     if (!(identity.roles as string[]).includes(req.role)) {
       void audit('canary-decision.refused', identity.id, { role: req.role, status: 403 });
       throw new ApiError(403, `${identity.id} does not hold the role ${req.role}`);
@@ -308,6 +315,7 @@ export function canaryDecisionHandler(deps: SignatureRouteDeps) {
         role: req.role,
         decision: req.decision,
         reason: req.reason,
+        ...(authentication ? { authentication } : {}),
       });
       void audit('canary-decision.accepted', identity.id, {
         role: req.role,

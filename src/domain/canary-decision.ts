@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SignerAuthenticationSchema } from './approval';
 import type { EvidenceRef } from './evidence';
 import { RoleSchema } from './policy';
 
@@ -13,6 +14,8 @@ export const CanaryDecisionInputSchema = z.object({
   /** resume: continue the canary (after an escalation: a new sequential test starts); rollback: end it. */
   decision: z.enum(['resume', 'rollback']),
   reason: z.string().min(1).max(2000),
+  /** Present when an OpenID provider authenticated the decider for this act (src/auth/oidc). */
+  authentication: SignerAuthenticationSchema.optional(),
 });
 export type CanaryDecisionInput = z.infer<typeof CanaryDecisionInputSchema>;
 

@@ -288,3 +288,27 @@ describe('vigil approve --sso (device authorization grant)', () => {
     assert.doesNotMatch(stdout + stderr, JWT);
   });
 });
+
+describe('canary decision under OIDC', () => {
+  it('takes a fresh ID token and records the authentication with the decision', async () => {
+    release.state.stage = 'CANARY';
+    release.state.canaryHold = {
+      kind: 'pause',
+      step: 0,
+      since: '2026-12-07T00:00:00.000Z',
+      deadline: null,
+      failure: null,
+    };
+    const idToken = await deviceToken(op, 'vigil-cli', dana, '246810');
+    const res = await fetch(`${baseUrl}/api/releases/${release.releaseId}/canary-decision`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ idToken, role: 'qa', decision: 'resume', reason: 'pause reviewed' }),
+    });
+    assert.equal(res.status, 201, await res.text());
+    const d = release.state.canaryDecisions[0]!;
+    assert.equal(d.signer, 'dana.qa');
+    assert.equal(d.authentication!.subject, 'sub-dana-7f3a');
+    assert.equal(d.authentication!.idTokenSha256, crypto.createHash('sha256').update(idToken).digest('hex'));
+  });
+});

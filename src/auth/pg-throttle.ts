@@ -35,12 +35,11 @@ export class PgLoginThrottle implements LoginThrottle {
   async allowAttempt(ip: string): Promise<boolean> {
     const t = this.now();
     const allowed = await inTransaction(this.pool, async (tx) => {
-      await tx.query(
-        "INSERT INTO vigil_address_attempts (address, attempts) VALUES ($1, '{}') ON CONFLICT DO NOTHING",
-        [ip],
-      );
+      // The no-op update makes the upsert return the row locked, whether it existed or not.
       const { rows } = await tx.query<{ attempts: string[] }>(
-        'SELECT attempts FROM vigil_address_attempts WHERE address = $1 FOR UPDATE',
+        `INSERT INTO vigil_address_attempts (address, attempts) VALUES ($1, '{}')
+         ON CONFLICT (address) DO UPDATE SET address = EXCLUDED.address
+         RETURNING attempts`,
         [ip],
       );
       const recent = this.recent(rows[0]?.attempts ?? [], t);

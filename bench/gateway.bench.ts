@@ -18,6 +18,8 @@
  * The 1-row body is the historical one (a tensor per feature); batches are one [n, 8] tensor plus a BYTES
  * `case_id` tensor naming every row (each row a prediction in telemetry). --no-mlserver skips MLServer.
  * Ingest: POST /v2/telemetry/outcomes with 100 events per request, each acknowledged after fsync.
+ * --baseline <dir>: also the gateway scenario served by the code of another checkout (e.g. `git worktree add
+ * /tmp/before <commit>` with node_modules linked), as target `baseline` in the same rounds: before/after paired.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -105,8 +107,9 @@ interface Served {
   stop(): Promise<Record<string, unknown> | undefined>;
 }
 
-function startServer(scenario: Scenario): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', scenario], {
+/** `file`: this bench, or a baseline checkout's (--baseline <dir>: the same scenario on that tree's code). */
+function startServer(scenario: Scenario, file = __filename): Promise<Served> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', file, '--serve', scenario], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -244,7 +247,12 @@ function mlserverBody(n: number): string {
   });
 }
 
-type Target = Scenario | 'mlserver';
+/** `baseline`: the gateway scenario served by another checkout's code (--baseline <dir>), in the same rounds. */
+type Target = Scenario | 'mlserver' | 'baseline';
+
+const baselineAt = process.argv.indexOf('--baseline');
+const BASELINE_FILE =
+  baselineAt >= 0 ? path.resolve(process.argv[baselineAt + 1]!, 'bench', 'gateway.bench.ts') : undefined;
 
 interface Summary extends Run {
   rowsPerSecond: number;
@@ -282,7 +290,7 @@ async function measure(
     await ml.stop();
     return { run };
   }
-  const server = await startServer(target);
+  const server = target === 'baseline' ? await startServer('gateway', BASELINE_FILE) : await startServer(target);
   const opts = { path: `/v2/models/${MODEL}/infer`, body: batchBody(rows), connections };
   const warm = await load(server.port, { ...opts, duration: 2 });
   const run = await load(server.port, { ...opts, duration });
@@ -339,7 +347,13 @@ async function main(): Promise<void> {
   const batchesAt = process.argv.indexOf('--batches');
   const batches = (batchesAt >= 0 ? process.argv[batchesAt + 1]! : '1,32,1000').split(',').map(Number);
   const noMlserver = process.argv.includes('--no-mlserver');
-  const targets: Target[] = noMlserver ? ['direct', 'gateway', 'shadow'] : ['direct', 'gateway', 'shadow', 'mlserver'];
+  const targets: Target[] = [
+    'direct',
+    'gateway',
+    'shadow',
+    ...(noMlserver ? [] : (['mlserver'] as const)),
+    ...(BASELINE_FILE ? (['baseline'] as const) : []),
+  ];
   const runs = new Map<number, Record<Target, Run[]>>();
   let mlserverSkipped: string | undefined;
   /** Mirror counters summed over every shadow round (each round is a fresh server). */
@@ -347,7 +361,7 @@ async function main(): Promise<void> {
   const predictions = { recorded: 0, written: 0, failed: 0 };
 
   for (const rows of batches) {
-    const byTarget: Record<Target, Run[]> = { direct: [], gateway: [], shadow: [], mlserver: [] };
+    const byTarget: Record<Target, Run[]> = { direct: [], gateway: [], shadow: [], mlserver: [], baseline: [] };
     runs.set(rows, byTarget);
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so no target always runs first (machine load drifts).
@@ -393,6 +407,8 @@ async function main(): Promise<void> {
       throughputRatioNoShadow: paired(rows, 'gateway', 'direct', (x, y) => x.rps / y.rps),
       vsMlserver: paired(rows, 'gateway', 'mlserver', (x, y) => x.rps / y.rps),
       vsMlserverShadow: paired(rows, 'shadow', 'mlserver', (x, y) => x.rps / y.rps),
+      vsBaseline: paired(rows, 'gateway', 'baseline', (x, y) => x.rps / y.rps),
+      baselineVsMlserver: paired(rows, 'baseline', 'mlserver', (x, y) => x.rps / y.rps),
       perRound: r,
     };
   });
@@ -442,7 +458,10 @@ async function main(): Promise<void> {
           `   non-2xx ${s.non2xx}`,
       );
     console.log(
-      `  paired medians: shadow ${pct(b.throughputRatio)} / gateway ${pct(b.throughputRatioNoShadow)} of direct; added p99 shadow ${b.addedP99Ms?.toFixed(2)} ms, gateway ${b.addedP99MsNoShadow?.toFixed(2)} ms; rows/s vs MLServer: gateway ${pct(b.vsMlserver)}, shadow ${pct(b.vsMlserverShadow)}`,
+      `  paired medians: shadow ${pct(b.throughputRatio)} / gateway ${pct(b.throughputRatioNoShadow)} of direct; added p99 shadow ${b.addedP99Ms?.toFixed(2)} ms, gateway ${b.addedP99MsNoShadow?.toFixed(2)} ms; rows/s vs MLServer: gateway ${pct(b.vsMlserver)}, shadow ${pct(b.vsMlserverShadow)}` +
+        (BASELINE_FILE
+          ? `; gateway vs baseline ${pct(b.vsBaseline)} (baseline vs MLServer ${pct(b.baselineVsMlserver)})`
+          : ''),
     );
   }
   if (mlserverSkipped) console.log(`MLServer comparison skipped: ${mlserverSkipped}`);

@@ -84,7 +84,17 @@ export function renderAuditHtml(r: AuditReport): string {
     ]),
   );
   const signatures = table(
-    ['Printed name', 'Signed at', 'Meaning', 'Role', 'Decision', 'Reason', 'Signer id', 'Bound to dossier'],
+    [
+      'Printed name',
+      'Signed at',
+      'Meaning',
+      'Role',
+      'Decision',
+      'Reason',
+      'Signer id',
+      'Authenticated',
+      'Bound to dossier',
+    ],
     r.signatures.map((s) => [
       esc(s.printedName),
       esc(s.at),
@@ -93,6 +103,11 @@ export function renderAuditHtml(r: AuditReport): string {
       esc(s.decision),
       esc(s.reason),
       esc(s.signer),
+      s.authentication
+        ? esc(
+            `${s.authentication.issuer} ${s.authentication.subject} at ${s.authentication.authTime}${s.authentication.amr ? ` (${s.authentication.amr.join(', ')})` : ''}`,
+          )
+        : 'password',
       `${badge(s.boundToDossier)} <code>${esc(s.dossierSha256.slice(0, 16))}…</code>`,
     ]),
   );

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authenticationRecord, identityFromClaims, signingRefusal } from '../../src/auth/oidc';
 import { checkSignerAuthentication } from '../../src/audit/signer-authentication';
+import { collectSignatures } from '../../src/audit/signature-manifestations';
 import { loadConfig } from '../../src/config';
 
 const SETTINGS = {
@@ -159,5 +160,70 @@ describe('configuration: VIGIL_OIDC_*', () => {
       /VIGIL_OIDC_CLIENT_SECRET: required/,
     );
     assert.throws(() => loadConfig({ ...env, VIGIL_OIDC_ISSUER: 'http://idp.example.com' }), /must be https/);
+  });
+});
+
+describe('audit: signature manifestations carry the OIDC authentication', () => {
+  it('shows issuer, subject and auth_time, and reports a tampered auth_time as a finding', () => {
+    const ref = (key: string, doc: unknown) => {
+      const bytes = Buffer.from(JSON.stringify(doc));
+      return { ref: { key, sha256: 'c'.repeat(64), size: bytes.length, mediaType: 'application/json' }, bytes };
+    };
+    const dossier = ref('sha256/dossier', { kind: 'vigil.dossier/v1' });
+    const at = new Date(NOW * 1000).toISOString();
+    const good = {
+      kind: 'vigil.signature/v1',
+      printedName: 'Dana Whitfield',
+      signer: 'dana.qa',
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'approved',
+      reason: 'ok',
+      at,
+      dossierSha256: 'c'.repeat(64),
+      authentication: authenticationRecord(
+        {
+          issuer: 'https://idp.example',
+          subject: 's-1',
+          claims: {},
+          authTime: NOW - 60,
+          acr: undefined,
+          amr: ['pwd', 'mfa'],
+          idTokenSha256: 'a'.repeat(64),
+        },
+        SETTINGS,
+      ),
+    };
+    const stale = {
+      ...good,
+      signer: 'sam.clin',
+      authentication: { ...good.authentication, authTime: new Date((NOW - 3600) * 1000).toISOString() },
+    };
+    const a = ref('sha256/sig-a', good);
+    const b = ref('sha256/sig-b', stale);
+    const entry = {
+      releaseId: 'r',
+      seq: 3,
+      stage: 'AWAITING_APPROVAL',
+      step: null,
+      prevEntryDigest: null,
+      artifacts: [dossier.ref, a.ref, b.ref],
+      decision: { verdict: 'pass', reasons: [] },
+      at,
+      key: 'releases/r/chain/3',
+      digest: 'd'.repeat(64),
+    };
+    const objects = new Map([dossier, a, b].map((x) => [x.ref.key, new Uint8Array(x.bytes)]));
+    const { signatures, findings } = collectSignatures([entry], objects);
+    assert.deepEqual(signatures[0]!.authentication, {
+      issuer: 'https://idp.example',
+      subject: 's-1',
+      authTime: new Date((NOW - 60) * 1000).toISOString(),
+      amr: ['pwd', 'mfa'],
+    });
+    assert.deepEqual(
+      findings.map((f) => [f.key, f.problem]),
+      [['sha256/sig-b', 'OIDC authentication is older than the 300 s allowed at signing']],
+    );
   });
 });

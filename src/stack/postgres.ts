@@ -98,8 +98,11 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     }
   };
   let stopping: Promise<void> | undefined;
+  let gone = false;
+  void proc.exited.then(() => (gone = true));
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      if (gone) return; // its pid may belong to another process by now
       try {
         process.kill(proc.pid, 'SIGINT');
       } catch {

@@ -362,6 +362,22 @@ describe('two API replicas on one shared-state database', () => {
     });
     assert.equal(signature.status, 503);
     assert.match(((await signature.json()) as { error: string }).error, /shared-state database is unavailable/);
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      after: 'd'.repeat(40),
+      repository: { full_name: 'acme/sepsis-model', pushed_at: Math.floor(Date.now() / 1000) },
+    });
+    const delivery = await two.app.request('/webhooks/github', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'delivery-during-outage',
+        'x-hub-signature-256': signGitHub(GITHUB_SECRET, body),
+      },
+      body,
+    });
+    assert.equal(delivery.status, 503, 'a webhook sender may retry');
 
     postgres = await startPostgres({ stateDir: path.join(dir, 'pg'), port, log });
     // The replicas were not restarted: their pools reconnect, and the session made before the outage still works.

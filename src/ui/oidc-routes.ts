@@ -150,6 +150,7 @@ async function callback(c: Context<UiEnv>, deps: UiDeps, kit: UiKit, oidc: Oidc)
   deleteCookie(c, STATE_COOKIE, { path: '/ui/oidc', secure: deps.secureCookies });
   const fail = (status: ContentfulStatusCode, message: string, reason: string, user: string | null = null) => {
     void kit.audit(c, state?.sign ? 'reauth.failure' : 'login.failure', user, { channel: 'oidc', reason });
+    deps.log.warn({ user, reason, purpose: state?.sign ? 'sign' : 'login' }, 'oidc: sign-in refused');
     return c.html(errorPage(kit.ctxOf(c), state?.sign ? 'Signature refused' : 'Sign-in refused', message), status);
   };
   if (!state) {
@@ -207,6 +208,7 @@ async function completeLogin(
     secure: deps.secureCookies,
     path: '/',
   });
+  deps.log.info({ user: mapped.identity.id, issuer: verified.issuer, subject: verified.subject }, 'oidc: signed in');
   void kit.audit(c, 'login.success', mapped.identity.id, {
     channel: 'oidc',
     issuer: verified.issuer,
@@ -252,6 +254,10 @@ async function completeSigning(
   const settings = oidc.client.settings;
   const stale = signingRefusal(settings, verified, Math.floor(Date.now() / 1000), state.requestedAt);
   if (stale) {
+    deps.log.warn(
+      { user: user.id, releaseId: intent.releaseId, authTime: verified.authTime },
+      'oidc: stale re-authentication',
+    );
     void kit.audit(c, 'reauth.failure', user.id, {
       channel: 'oidc',
       reason: 'policy',

@@ -11,13 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { serve, type ServerType } from '@hono/node-server';
 import * as oidc from 'openid-client';
 import { createApp } from '../../src/api';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
 import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
 import { oidcUiDeps, type OidcSettings } from '../../src/auth/oidc';
-import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
 import { completeDeviceLogin, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
@@ -61,6 +61,8 @@ let baseUrl: string;
 let release: FakeRelease;
 let audit: MemoryAuditLog;
 let tmp: string;
+/** Every log line at trace level, to check that no token is ever logged. */
+const logLines: string[] = [];
 
 before(async () => {
   op = await startTestOp({ users: USERS, clients: CLIENTS });
@@ -90,7 +92,7 @@ before(async () => {
   await release.toAwaitingApproval();
   audit = new MemoryAuditLog();
   const o = oidcUiDeps(settings);
-  const log = createLogger('oidc-api-test', 'silent');
+  const log = pino({ name: 'oidc-api-test', level: 'trace' }, { write: (line: string) => void logLines.push(line) });
   const ui: UiDeps = {
     client: temporal,
     evidence,
@@ -310,5 +312,12 @@ describe('canary decision under OIDC', () => {
     assert.equal(d.signer, 'dana.qa');
     assert.equal(d.authentication!.subject, 'sub-dana-7f3a');
     assert.equal(d.authentication!.idTokenSha256, crypto.createHash('sha256').update(idToken).digest('hex'));
+  });
+});
+
+describe('logs', () => {
+  it('hold no token after every case above', () => {
+    assert.ok(logLines.length > 0, 'the API logged something at trace level');
+    assert.doesNotMatch(logLines.join(''), JWT);
   });
 });

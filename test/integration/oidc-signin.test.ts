@@ -6,16 +6,18 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { createApp } from '../../src/api';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
 import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
 import { oidcUiDeps, openLoginState, sealLoginState, type OidcSettings } from '../../src/auth/oidc';
-import { createLogger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
 import { ACR_MFA, IdpAgent, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
 
-const log = createLogger('oidc-test', 'silent');
+// Every log line at trace level, to check that no token is ever logged.
+const logLines: string[] = [];
+const log = pino({ name: 'oidc-test', level: 'trace' }, { write: (line: string) => void logLines.push(line) });
 const REDIRECT = 'http://vigil.test/ui/oidc/callback';
 const USERS: TestUser[] = [
   {
@@ -350,5 +352,12 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const res = await t.vigil(callback.toString());
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(t.release.state.signatures[0]!.authentication!.subject, 'sub-dana-7f3a');
+  });
+});
+
+describe('logs', () => {
+  it('hold no token after every case above', () => {
+    assert.ok(logLines.length > 0, 'the API logged something at trace level');
+    assert.doesNotMatch(logLines.join(''), JWT);
   });
 });

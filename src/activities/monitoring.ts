@@ -8,6 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { TemporalReleaseQueue } from '../services/release-queue';
 import type { LiveSource, ObserveDriftInput, StageOutput } from '../contracts/live-source';
+import type { RouteControl } from '../contracts/ports';
 import {
   ErrorType,
   QueuedReleaseSchema,
@@ -58,13 +59,37 @@ export interface RequestRevalidationResult {
   record: EvidenceRef;
 }
 
+/**
+ * The model a revalidation release replaces: what production serves when it is queued (SNAPSHOT refuses a declared
+ * incumbent production does not serve). Once the monitored release was promoted that is its own candidate, not the
+ * incumbent it replaced. Without a route store the monitored release is taken to serve (MONITORING follows the
+ * promotion); a version that is neither this release's candidate nor its incumbent has no reference here, so the
+ * revalidation is refused naming both, for a person to queue with the right incumbent.
+ */
+async function servingIncumbent(
+  prev: ReleaseRequest,
+  routes: Pick<RouteControl, 'current'> | undefined,
+): Promise<ReleaseRequest['incumbent']> {
+  const serving = routes ? ((await routes.current(prev.modelName))?.production ?? null) : null;
+  if (serving === null || serving === prev.candidate.version) return prev.candidate;
+  if (serving === prev.incumbent.version) return prev.incumbent;
+  throw ApplicationFailure.nonRetryable(
+    `revalidation release refused: production serves ${prev.modelName} ${serving}, neither this release's candidate ${prev.candidate.version} nor its incumbent ${prev.incumbent.version}`,
+    ErrorType.InvalidRequest,
+  );
+}
+
 export function monitoringActivities({
   evidence,
   notifier,
   temporal,
   log,
   live,
-}: Pick<ActivityDeps, 'evidence' | 'notifier' | 'temporal' | 'log'> & { live: LiveSource }) {
+  routes,
+}: Pick<ActivityDeps, 'evidence' | 'notifier' | 'temporal' | 'log'> &
+  Partial<Pick<ActivityDeps, 'routes'>> & {
+    live: LiveSource;
+  }) {
   return {
     /**
      * One monitoring window against the locked reference, measured by the worker's live source: the same window
@@ -124,10 +149,12 @@ export function monitoringActivities({
           ErrorType.InvalidRequest,
         );
       }
+      const incumbent = await servingIncumbent(prev, routes);
       const parsed = ReleaseRequestSchema.safeParse({
         ...prev,
+        incumbent,
         attempt,
-        trigger: { kind: 'api' },
+        trigger: { kind: 'revalidation', deliveryId: `revalidation:${input.releaseId}:${input.interval}` },
         reason:
           `revalidation required: drift detected in monitoring interval ${input.interval + 1} of release ${input.releaseId} (${input.drift.key}); ${input.reasons.slice(1).join('; ')}`.slice(
             0,

@@ -51,7 +51,11 @@ export const DatasetRefSchema = z.object({
 export type DatasetRef = z.infer<typeof DatasetRefSchema>;
 
 export const TriggerSchema = z.object({
-  kind: z.enum(['commit', 'data_refresh', 'api']),
+  /**
+   * `revalidation`: queued by monitoring drift (`onDrift: revalidate`) for the model production serves; such a
+   * release may name the same model as candidate and incumbent (it re-runs the gates on what is in service).
+   */
+  kind: z.enum(['commit', 'data_refresh', 'api', 'revalidation']),
   deliveryId: z.string().min(1).max(128).optional(),
 });
 
@@ -93,7 +97,7 @@ export const ReleaseRequestSchema = z
         }
       }
     }
-    if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256) {
+    if (r.candidate.artifact.sha256 === r.incumbent.artifact.sha256 && r.trigger.kind !== 'revalidation') {
       ctx.addIssue({
         code: 'custom',
         path: ['candidate', 'artifact', 'sha256'],

@@ -161,10 +161,22 @@ describe('population shift after promotion on the real stack', () => {
     assert.equal(nextRequest!.attempt, 2);
     assert.equal(nextRequest!.candidate.artifact.sha256, request.candidate.artifact.sha256);
     assert.match(nextRequest!.reason, /^revalidation required: drift detected in monitoring interval 3 of release /);
+    // It declares what production serves now — the promoted candidate — so SNAPSHOT's incumbent check lets it on.
+    assert.deepEqual(nextRequest!.incumbent, request.candidate);
+    assert.equal(nextRequest!.trigger.kind, 'revalidation');
+    const past = await waitFor(
+      'the revalidation release to get past SNAPSHOT',
+      async () => {
+        const s = await next.query(releaseStatusQuery).catch(() => null);
+        return s && (s.outcome !== null || s.stage !== 'SNAPSHOT') ? s : null;
+      },
+      90_000,
+    );
+    assert.ok(past.outcome === null || !/production serves/.test(past.reason ?? ''), past.reason ?? '');
+    assert.notEqual(past.outcome, 'REJECTED', `${past.stage}: ${past.reason}`);
     const queue = await h.client.workflow.getHandle(releaseQueueWorkflowId(request.modelName)).describe();
     assert.ok(queue.status.name === 'RUNNING' || queue.status.name === 'COMPLETED', queue.status.name);
-    // Cleanup only: the revalidation release may already have ended (it declares the incumbent its predecessor
-    // replaced, which SNAPSHOT now refuses once the candidate serves production), so a finished run is fine here.
+    // Cleanup only: the revalidation release may have ended by now, so a finished run is fine here.
     await next.terminate('test over: the revalidation release was started').catch((e: unknown) => {
       if (!(e instanceof WorkflowNotFoundError)) throw e;
     });

@@ -226,6 +226,72 @@ describe('requestRevalidation', () => {
     );
   });
 
+  /** requestRevalidation with a route store whose production serves `serving`; the queued entry (or the error). */
+  async function queueWith(serving: string | null) {
+    const { evidence, request } = await setup();
+    const entries: unknown[] = [];
+    const temporal: WorkflowClientPort = {
+      workflow: {
+        start: async () => assert.fail('not used'),
+        getHandle: () => assert.fail('not used'),
+        signalWithStart: async (_type, options) => (entries.push(options.signalArgs[0]), {}),
+      },
+    };
+    const routes = {
+      apply: async () => assert.fail('not used'),
+      current: async (model: string) => (assert.equal(model, 'sepsis-alert'), serving ? { production: serving } : null),
+    };
+    const acts = monitoringActivities({
+      evidence,
+      live: simulatedLiveSource({ evidence, traffic: new SimulatedTraffic() }),
+      log,
+      temporal,
+      routes,
+    });
+    const drift = await evidence.putJson({ kind: 'vigil.monitoring-drift/v1' });
+    const run = () =>
+      acts.requestRevalidation({
+        releaseId: 'r-1',
+        request,
+        attempt: 2,
+        interval: 4,
+        reasons: ['drift detected …', 'data drift in x7: PSI 1.2 > 0.25'],
+        drift,
+        at: '2026-07-01T00:00:00Z',
+      });
+    return { request, run, entries };
+  }
+
+  it('declares what production serves: the promoted candidate itself, not the incumbent it replaced', async () => {
+    const { request, run, entries } = await queueWith('2.0.0');
+    await run();
+    const entry = QueuedReleaseSchema.parse(entries[0]);
+    // SNAPSHOT compares the declared incumbent with production's version: they now agree (before: 1.4.0 vs 2.0.0).
+    assert.equal(entry.request.incumbent.version, '2.0.0');
+    assert.deepEqual(entry.request.incumbent, request.candidate);
+    assert.deepEqual(entry.request.candidate, request.candidate);
+    assert.deepEqual(entry.request.trigger, { kind: 'revalidation', deliveryId: 'revalidation:r-1:4' });
+    // The same model on both sides is accepted for a revalidation only.
+    assert.ok(!ReleaseRequestSchema.safeParse({ ...entry.request, trigger: { kind: 'api' } }).success);
+  });
+
+  it('declares the old incumbent when production serves it again, and refuses a version it cannot name', async () => {
+    const back = await queueWith('1.4.0');
+    await back.run();
+    assert.deepEqual(QueuedReleaseSchema.parse(back.entries[0]).request.incumbent, back.request.incumbent);
+    const other = await queueWith('3.1.0');
+    await assert.rejects(other.run(), (e) => {
+      assert.ok(e instanceof ApplicationFailure);
+      assert.equal(e.type, ErrorType.InvalidRequest);
+      assert.match(
+        e.message,
+        /production serves sepsis-alert 3\.1\.0, neither this release's candidate 2\.0\.0 nor its incumbent 1\.4\.0/,
+      );
+      return true;
+    });
+    assert.equal(other.entries.length, 0, 'nothing queued');
+  });
+
   it('without a Temporal client it fails for good, typed NotConfigured', async () => {
     const { evidence, request } = await setup();
     const acts = monitoringActivities({

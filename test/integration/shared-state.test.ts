@@ -43,7 +43,7 @@ import { deliveryLedgerContract, loginThrottleContract, sessionStoreContract } f
 
 const log = createLogger('shared-state-test', 'silent');
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
-const PASSWORDS = { 'dana.qa': 'dana-password-1', 'sam.clin': 'sam-password-1' } as const;
+const PASSWORDS = { 'dana.qa': 'dana-password-1', 'sam.clin': 'sam-password-1', 'lee.qa': 'lee-password-1' } as const;
 const GITHUB_SECRET = 'shared-state-github-secret-0123';
 const MODEL = 'sepsis-alert';
 
@@ -82,6 +82,13 @@ before(async () => {
         name: 'Dr Sam Okafor',
         roles: ['clinical'],
         passwordHash: await hashPassword(PASSWORDS['sam.clin'], FAST_SCRYPT),
+        disabled: false,
+      },
+      {
+        id: 'lee.qa',
+        name: 'Lee Marsh',
+        roles: ['qa'],
+        passwordHash: await hashPassword(PASSWORDS['lee.qa'], FAST_SCRYPT),
         disabled: false,
       },
     ],
@@ -229,6 +236,34 @@ describe('two API replicas on one shared-state database', () => {
         ['login.locked', null],
       ].sort(),
     );
+  });
+
+  it('wrong passwords at sign-in on one replica and at signing on the other count towards one lockout', async () => {
+    const [one, two] = await replicas();
+    const user = 'lee.qa';
+    const sign = (r: Replica, password: string) =>
+      r.app.request('/api/releases/some-release/signatures', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer api-token-0123456789abcdef' },
+        body: JSON.stringify({
+          username: user,
+          password,
+          role: 'qa',
+          decision: 'approve',
+          meaning: 'approved',
+          reason: 'reviewed',
+          dossierSha256: hex64('dossier'),
+        }),
+      });
+    const statuses = [];
+    for (let i = 0; i < 3; i++)
+      statuses.push((await one.post('/ui/login', { username: user, password: `no-${i}` })).status);
+    for (let i = 0; i < 2; i++) statuses.push((await sign(two, `no-${i}`)).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 401]);
+    const refused = await sign(two, PASSWORDS[user]);
+    assert.equal(refused.status, 429, 'signing refuses the right password while locked');
+    assert.match(((await refused.json()) as { error: string }).error, /the account is locked/);
+    assert.equal((await one.post('/ui/login', { username: user, password: PASSWORDS[user] })).status, 429);
   });
 
   it('counts failures and address attempts exactly when they race through both replicas', async () => {

@@ -280,6 +280,28 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     assert.equal(t.release.state.signatures.length, 0);
   });
 
+  it("refuses the answer of a provider that ignores prompt=login (its session's old auth_time)", async () => {
+    const t = await setup({ signingAmr: [], clockToleranceSeconds: 0 });
+    await t.login('dana.qa');
+    // auth_time has whole seconds: sign in one second, ask to sign in a later one.
+    await new Promise((r) => setTimeout(r, 1100));
+    const to = await t.startSigning();
+    op.behaviour.ignorePromptLogin = true;
+    try {
+      const { callback, loginShown } = await t.idp.authorize(to, REDIRECT, user('dana.qa'));
+      assert.equal(loginShown, false, 'this provider answered from its session');
+      const res = await t.vigil(callback.toString());
+      assert.equal(res.status, 401);
+      assert.match(
+        await res.text(),
+        /did not re-authenticate you for this signature \(auth_time .* is before the signing request/,
+      );
+    } finally {
+      op.behaviour.ignorePromptLogin = false;
+    }
+    assert.equal(t.release.state.signatures.length, 0);
+  });
+
   it('refuses a re-authentication without the amr the policy requires (mfa)', async () => {
     const t = await setup();
     await t.login('dana.qa');

@@ -40,13 +40,18 @@ export interface Behaviour {
   authTimeShiftSeconds: number;
   /** The next ID tokens live this long. */
   idTokenTtlSeconds: number;
+  /**
+   * A provider that ignores prompt=login and max_age: while it has a session it answers without asking, with the
+   * session's original auth_time, amr and acr.
+   */
+  ignorePromptLogin: boolean;
 }
 
 export interface TestOp {
   issuer: string;
   behaviour: Behaviour;
   /** Logins completed through the form, in order (user, amr). */
-  logins: { username: string; amr: string[]; authTime: number }[];
+  logins: { username: string; sub: string; amr: string[]; acr: string; authTime: number }[];
   /** A new signing key becomes current; the old one stays published (rotation without a cliff). */
   rotateKeys(): Promise<void>;
   /** Current key ids, newest first. */
@@ -72,7 +77,7 @@ export async function startTestOp(opts: {
 }): Promise<TestOp> {
   const users = new Map(opts.users.map((u) => [u.sub, u]));
   const byName = new Map(opts.users.map((u) => [u.username, u]));
-  const behaviour: Behaviour = { authTimeShiftSeconds: 0, idTokenTtlSeconds: 600 };
+  const behaviour: Behaviour = { authTimeShiftSeconds: 0, idTokenTtlSeconds: 600, ignorePromptLogin: false };
   const logins: TestOp['logins'] = [];
   let keys: Jwk[] = opts.keys ? [...opts.keys] : [await newKey(1)];
   let provider: Provider | null = null;
@@ -170,6 +175,16 @@ export async function startTestOp(opts: {
 
   async function interaction(p: Provider, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const details = await p.interactionDetails(req, res);
+    const last = [...logins].reverse().find((l) => l.sub === details.session?.accountId);
+    if (req.method === 'GET' && behaviour.ignorePromptLogin && last) {
+      await p.interactionFinished(
+        req,
+        res,
+        { login: { accountId: last.sub, amr: last.amr, acr: last.acr, ts: last.authTime } },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
     if (req.method === 'GET') {
       res.setHeader('Content-Type', 'text/html; charset=utf-8');
       res.end(loginForm(details.uid, details.prompt.name, String(details.params.login_hint ?? '')));
@@ -186,7 +201,7 @@ export async function startTestOp(opts: {
     const mfa = u.otp !== undefined && form.get('otp') === u.otp;
     const amr = mfa ? ['pwd', 'otp', 'mfa'] : ['pwd'];
     const ts = Math.floor(Date.now() / 1000) - behaviour.authTimeShiftSeconds;
-    logins.push({ username: u.username, amr, authTime: ts });
+    logins.push({ username: u.username, sub: u.sub, amr, acr: mfa ? ACR_MFA : ACR_PASSWORD, authTime: ts });
     await p.interactionFinished(
       req,
       res,

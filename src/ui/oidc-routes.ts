@@ -93,7 +93,9 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
   );
 
   ui.get('/oidc/login', async (c) => {
-    const { url, pending } = await oidc.client.authorizationRequest('login');
+    const request = await providerRequest(oidc, 'login');
+    if (request instanceof OidcRefusal) return unavailable(c, kit, request);
+    const { url, pending } = request;
     await setState(c, deps, oidc, { ...pending, next: safeNext(c.req.query('next')) });
     return c.redirect(url.toString(), 303);
   });
@@ -123,7 +125,9 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
     // Everything the person typed is checked before the trip, so a typo never costs a re-authentication.
     const parsed = approvalInput(user, role.data, values, dossierSha256);
     if ('status' in parsed) return refuse(parsed.status, parsed.message);
-    const { url, pending } = await oidc.client.authorizationRequest('sign', user.id);
+    const request = await providerRequest(oidc, 'sign', user.id);
+    if (request instanceof OidcRefusal) return unavailable(c, kit, request);
+    const { url, pending } = request;
     await setState(c, deps, oidc, {
       ...pending,
       sign: { sessionId: session.id, userId: user.id, releaseId, values: { ...values, dossierSha256 } },
@@ -131,6 +135,20 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
     // Not a 303: the form's CSP (form-action 'self') would block a redirect of the submission to the provider.
     return c.html(reauthPage(kit, c, oidc.identities.signInWith, url.toString()), 200);
   });
+}
+
+/** The provider request, or the refusal when its discovery failed (unreachable, misconfigured). */
+async function providerRequest(oidc: Oidc, purpose: 'login' | 'sign', hint?: string) {
+  try {
+    return await oidc.client.authorizationRequest(purpose, hint);
+  } catch (err) {
+    if (err instanceof OidcRefusal) return err;
+    throw err;
+  }
+}
+
+function unavailable(c: Context<UiEnv>, kit: UiKit, err: OidcRefusal): Response | Promise<Response> {
+  return c.html(errorPage(kit.ctxOf(c), 'Identity provider unavailable', `${err.message}; nothing was signed`), 503);
 }
 
 async function setState(c: Context<UiEnv>, deps: UiDeps, oidc: Oidc, state: SealedLogin): Promise<void> {

@@ -187,6 +187,13 @@ describe('OIDC sign-in (authorization code + PKCE against oidc-provider)', () =>
     );
   });
 
+  it('answers 503 with the reason when the provider cannot be reached', async () => {
+    const t = await setup({ issuer: 'http://127.0.0.1:9' });
+    const res = await t.vigil('/ui/oidc/login');
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /the identity provider at http:\/\/127\.0\.0\.1:9 cannot be reached/);
+  });
+
   it('refuses a replayed callback: the state is used up, and the code is single-use', async () => {
     const t = await setup();
     const start = await t.vigil('/ui/oidc/login');

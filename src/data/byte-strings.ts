@@ -27,6 +27,10 @@ export class ByteStrings {
   private table = new Int32Array(0);
   private mask = -1;
   private indexed = false;
+  /** `hashes` holds every value's hash (kept when the table is dropped). */
+  private hashed = false;
+  /** Every value so far came in strictly ascending order and no table was ever built. */
+  private ascending = true;
   /** Number of distinct values; ids are 0 … size − 1 in order of first sight. */
   size = 0;
   /** Set by `intern`: whether the last value was new. */
@@ -42,7 +46,7 @@ export class ByteStrings {
   /** Id of the bytes `buf[s, e)`, adding them when new (`lastWasNew` tells which). */
   intern(buf: Uint8Array, s: number, e: number): number {
     if (!this.indexed) {
-      if (this.followsLast(buf, s, e)) {
+      if (this.ascending && this.followsLast(buf, s, e)) {
         this.lastWasNew = true;
         return this.add(buf, s, e, 0);
       }
@@ -65,7 +69,8 @@ export class ByteStrings {
   dropIndex(): void {
     this.table = new Int32Array(0);
     this.mask = -1;
-    this.hashes = new Uint32Array(0);
+    // the hashes stay (a join reuses them); adding more values would rebuild the table
+    this.hashed = this.indexed;
     this.indexed = false;
   }
 
@@ -111,7 +116,7 @@ export class ByteStrings {
     const e = this.offsets[id + 1]!;
     if (!other.indexed) other.buildIndex();
     // both sets hash alike, so a stored hash is reused
-    return other.lookup(this.arena, s, e, this.indexed ? this.hashes[id]! : fnv1a(this.arena, s, e));
+    return other.lookup(this.arena, s, e, this.indexed || this.hashed ? this.hashes[id]! : fnv1a(this.arena, s, e));
   }
 
   /** Whether this set's value `id` equals `other`'s value `otherId` (a merge join's step, no hashing). */
@@ -178,7 +183,10 @@ export class ByteStrings {
     this.arenaLength += len;
     this.offsets[id + 1] = this.arenaLength;
     this.size++;
-    if (!this.indexed) return id;
+    if (!this.indexed) {
+      this.hashed = false; // the new value has no hash yet
+      return id;
+    }
     if (id >= this.hashes.length) {
       const hashes = new Uint32Array(Math.max(16, Math.ceil(this.hashes.length * 1.5)));
       hashes.set(this.hashes);
@@ -201,12 +209,16 @@ export class ByteStrings {
 
   /** Hashes every value and builds the table (values so far are distinct). */
   private buildIndex(): void {
-    const hashes = new Uint32Array(Math.max(16, this.offsets.length - 1));
-    for (let id = 0; id < this.size; id++) hashes[id] = fnv1a(this.arena, this.offsets[id]!, this.offsets[id + 1]!);
-    this.hashes = hashes;
+    if (!this.hashed) {
+      const hashes = new Uint32Array(Math.max(16, this.offsets.length - 1));
+      for (let id = 0; id < this.size; id++) hashes[id] = fnv1a(this.arena, this.offsets[id]!, this.offsets[id + 1]!);
+      this.hashes = hashes;
+    }
+    this.hashed = false;
     this.indexed = true;
+    this.ascending = false; // from now on values may come in any order: the table decides
     let slots = 32;
-    while (slots * 3 < Math.max(this.size + 1, hashes.length) * 4) slots *= 2;
+    while (slots * 3 < Math.max(this.size + 1, this.hashes.length) * 4) slots *= 2;
     this.rehash(slots);
   }
 

@@ -17,10 +17,11 @@ const values = fc
 describe('ByteStrings', () => {
   it('interns like a Map, sorted or not, and finds, joins and compares by bytes', () => {
     fc.assert(
-      fc.property(values, values, (xs, probes) => {
+      fc.property(values, values, fc.nat(60), (xs, probes, dropAt) => {
         const set = new ByteStrings(4);
         const ref = new Map<string, number>();
-        for (const x of xs) {
+        for (const [i, x] of xs.entries()) {
+          if (i === dropAt) set.dropIndex(); // later values must still be checked against every earlier one
           const b = Buffer.from(x);
           const id = set.intern(b, 0, b.length);
           assert.equal(set.lastWasNew, !ref.has(x), x);
@@ -42,13 +43,20 @@ describe('ByteStrings', () => {
     );
   });
 
-  it('keeps working after its index is dropped', () => {
-    const set = new ByteStrings();
-    for (const t of ['b', 'a', 'c']) set.internText(t);
-    set.dropIndex();
-    set.compact();
-    assert.equal(set.findText('c'), 2);
-    assert.equal(set.internText('a'), 1);
-    assert.equal(set.lastWasNew, false);
+  it('keeps working after its index is dropped, also when values are added after', () => {
+    for (const later of [['d'], ['0'], ['d', 'e', 'a']]) {
+      const set = new ByteStrings();
+      for (const t of ['b', 'a', 'c']) set.internText(t);
+      set.dropIndex();
+      set.compact();
+      assert.equal(set.findText('c'), 2);
+      for (const t of later) set.internText(t);
+      set.dropIndex();
+      const other = new ByteStrings();
+      for (const t of ['a', 'b', 'c', ...later]) other.internText(t);
+      for (let id = 0; id < set.size; id++) assert.equal(set.findIn(other, id), other.findText(set.text(id)));
+      assert.equal(set.internText('a'), 1);
+      assert.equal(set.lastWasNew, false);
+    }
   });
 });

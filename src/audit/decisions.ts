@@ -217,7 +217,15 @@ function judgeCall(
       // Only the sequential path passes `interval`; earlier histories were judged one interval at a time.
       if (input.mode === 'canary' && g && input.interval !== undefined) {
         canaryHistory.push(m);
-        const cohorts = recordedCohortGuardrails(canaryHistory, g);
+        // Which default split judged a policy without `cohorts`: the look's recorded verdict names its α.
+        const verdictCall = calls.slice(calls.indexOf(call) + 1).find((c) => c.name === 'recordVerdict');
+        const recorded = verdictCall?.input as
+          { verdict?: { evidence?: { cohorts?: { allocation?: { overall?: number } } } } } | undefined;
+        const cohorts = recordedCohortGuardrails(
+          canaryHistory,
+          g,
+          recorded?.verdict?.evidence?.cohorts?.allocation?.overall,
+        );
         const judged = judgeGuardrailsSequential(canaryHistory, g, {
           final: step === policy.canary.steps.length - 1,
           ...(cohorts ? { cohorts } : {}),

@@ -57,8 +57,14 @@ export const CohortGuardrailsSchema = strictObject({
    * traffic shows up). A level seen beyond this many is not judged, and the last step cannot pass while it exists.
    */
   maxLevels: z.number().int().min(1).max(64).default(8),
-  /** Share of α spent on the per-cohort comparisons together. */
-  alphaShare: z.number().gt(0).lt(1).default(0.1),
+  /**
+   * Share of α spent on the per-cohort comparisons together. 0.02 (with 0.005 for the floor): the whole canary keeps
+   * 97.5 % of α, so its power against an overall drop stays within Monte-Carlo error of the judge without cohorts
+   * (5-point drop 15.00 vs 15.30 %, 10-point 71.50 vs 71.95 %), and a site at 0 % is still caught in the first step
+   * as often as with 10 % (docs/benchmarks.md, bench:guardrails). Releases before `patched('cohort-alpha-split')`
+   * used 0.1 / 0.02 (LEGACY_COHORT_GUARDRAILS).
+   */
+  alphaShare: z.number().gt(0).lt(1).default(0.02),
   /**
    * A cohort with fewer cumulative labelled positives than this in either arm is not compared (its normal
    * approximation is not trusted). It holds the last step (inconclusive); earlier steps go on under the floor.
@@ -73,10 +79,10 @@ export const CohortGuardrailsSchema = strictObject({
    */
   floor: strictObject({
     relative: z.number().gt(0).lt(1).default(0.5),
-    alphaShare: z.number().gt(0).lt(1).default(0.02),
+    alphaShare: z.number().gt(0).lt(1).default(0.005),
   })
     .strict()
-    .default({ relative: 0.5, alphaShare: 0.02 }),
+    .default({ relative: 0.5, alphaShare: 0.005 }),
 })
   .strict()
   .refine((c) => c.alphaShare + c.floor.alphaShare < 1, {
@@ -87,6 +93,15 @@ export type CohortGuardrails = z.infer<typeof CohortGuardrailsSchema>;
 
 /** Site guarded with the defaults above: what a policy without `cohorts` gets. */
 export const DEFAULT_COHORT_GUARDRAILS: CohortGuardrails = CohortGuardrailsSchema.parse({});
+
+/**
+ * What a policy without `cohorts` got before `patched('cohort-alpha-split')` (v0.4.0): α split 88 / 10 / 2 % between
+ * the whole canary, the cohort comparisons and the floor. Kept so those canaries replay and audit as they ran.
+ */
+export const LEGACY_COHORT_GUARDRAILS: CohortGuardrails = CohortGuardrailsSchema.parse({
+  alphaShare: 0.1,
+  floor: { relative: 0.5, alphaShare: 0.02 },
+});
 
 /**
  * Anytime-valid canary guardrails (src/judging/guardrails.ts, src/stats/sequential): the sensitivity comparison

@@ -11,6 +11,7 @@
  */
 import {
   DEFAULT_COHORT_GUARDRAILS,
+  LEGACY_COHORT_GUARDRAILS,
   type ArmStats,
   type CohortArms,
   type CohortGuardrails,
@@ -29,13 +30,21 @@ export function guardedCohortAttributes(policy: Pick<ReleasePolicy, 'canary'>): 
 /**
  * The cohort policy a recorded canary was judged with, for `vigil audit` to recompute its looks: workflows with
  * `patched('cohort-guardrails')` judge cohorts from the canary's first look, and only their measurements carry
- * `cohorts` (earlier histories judged the whole canary alone). Undefined = judged without cohorts.
+ * `cohorts` (earlier histories judged the whole canary alone). Undefined = judged without cohorts. A policy without
+ * `cohorts` was judged with the default split, or — before `patched('cohort-alpha-split')` — the legacy 88/10/2 one:
+ * `recordedOverallAlpha` (the whole-canary α in the look's recorded verdict) tells which; only those two are accepted.
  */
 export function recordedCohortGuardrails(
   history: readonly LiveMeasurement[],
-  g: Pick<SequentialGuardrails, 'cohorts'>,
+  g: Pick<SequentialGuardrails, 'cohorts' | 'alpha'>,
+  recordedOverallAlpha?: number | null,
 ): CohortGuardrails | undefined {
-  return history[0]?.cohorts !== undefined ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS) : undefined;
+  if (history[0]?.cohorts === undefined) return undefined;
+  if (g.cohorts) return g.cohorts;
+  const legacy = cohortAlphaAllocation(g.alpha, LEGACY_COHORT_GUARDRAILS).overall;
+  return recordedOverallAlpha != null && Math.abs(recordedOverallAlpha - legacy) < 1e-12 * Math.max(1, legacy)
+    ? LEGACY_COHORT_GUARDRAILS
+    : DEFAULT_COHORT_GUARDRAILS;
 }
 
 /** How α is spent: every part is a one-sided, anytime-valid error rate; they add up to `alpha`. */

@@ -7,6 +7,7 @@
 import { isCancellation, log, patched, sleep } from '@temporalio/workflow';
 import {
   DEFAULT_COHORT_GUARDRAILS,
+  LEGACY_COHORT_GUARDRAILS,
   type CanaryHold,
   type Decision,
   type EvidenceRef,
@@ -90,7 +91,10 @@ export async function runSequentialCanary(
   const take = (): EvidenceRef[] => carry.splice(0);
   let look = 0;
   // Guardrails per clinical cohort (site by default); canaries recorded before judged the whole canary only.
-  const cohorts = patched('cohort-guardrails') ? (g.cohorts ?? DEFAULT_COHORT_GUARDRAILS) : undefined;
+  // A policy without `cohorts` gets the default split; canaries before `cohort-alpha-split` had the 88/10/2 one.
+  const cohorts = patched('cohort-guardrails')
+    ? (g.cohorts ?? (patched('cohort-alpha-split') ? DEFAULT_COHORT_GUARDRAILS : LEGACY_COHORT_GUARDRAILS))
+    : undefined;
   // Per-release salt (issue #22): the release id goes into the route table, so the gateway (and the simulated
   // source) draw this release's patients independently of earlier releases of the model; retries write the same id.
   const salt = request.policy.canary.saltPerRelease && patched('release-salt') ? { salt: releaseId } : {};

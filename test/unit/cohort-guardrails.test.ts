@@ -13,13 +13,19 @@ import { run } from '../../src/cli/program';
 import {
   CohortGuardrailsSchema,
   DEFAULT_COHORT_GUARDRAILS,
+  LEGACY_COHORT_GUARDRAILS,
   ReleasePolicySchema,
   type ArmStats,
   type ChainEntry,
   type LiveMeasurement,
   type SequentialGuardrails,
 } from '../../src/domain';
-import { cohortAlphaAllocation, judgeCohorts, judgeGuardrailsSequential } from '../../src/judging';
+import {
+  cohortAlphaAllocation,
+  judgeCohorts,
+  judgeGuardrailsSequential,
+  recordedCohortGuardrails,
+} from '../../src/judging';
 import { prng } from '../../src/sim/prng';
 import YAML from 'yaml';
 import { betaBinomialLogE, binomialConfidenceSequence } from '../../src/stats/sequential';
@@ -129,9 +135,22 @@ describe('judgeCohorts', () => {
     const a = cohortAlphaAllocation(0.05, DEFAULT_COHORT_GUARDRAILS);
     assert.equal(a.budgeted, 8);
     assert.ok(Math.abs(a.overall + a.budgeted * a.perCohort + 4 * a.budgeted * a.perFloorBound - 0.05) < 1e-15);
-    assert.ok(Math.abs(a.overall - 0.044) < 1e-15);
+    assert.ok(Math.abs(a.overall - 0.04875) < 1e-15, 'the whole canary keeps 97.5 % of α');
+    const legacy = cohortAlphaAllocation(0.05, LEGACY_COHORT_GUARDRAILS);
+    assert.ok(Math.abs(legacy.overall - 0.044) < 1e-15, 'v0.4.0 canaries: 88 %');
     const off = cohortAlphaAllocation(0.05, CohortGuardrailsSchema.parse({ attributes: [] }));
     assert.equal(off.overall, 0.05, 'no cohorts: the whole α goes to the whole-canary comparison');
+  });
+
+  it('the audit finds the split a canary without `cohorts` was judged with from its recorded whole-canary α', () => {
+    const h = [look('step 1')];
+    const noCohorts = { alpha: 0.05 };
+    assert.equal(recordedCohortGuardrails(h, noCohorts, 0.044), LEGACY_COHORT_GUARDRAILS);
+    assert.equal(recordedCohortGuardrails(h, noCohorts, 0.04875), DEFAULT_COHORT_GUARDRAILS);
+    assert.equal(recordedCohortGuardrails(h, noCohorts, undefined), DEFAULT_COHORT_GUARDRAILS);
+    const own = CohortGuardrailsSchema.parse({ alphaShare: 0.04 });
+    assert.equal(recordedCohortGuardrails(h, { alpha: 0.05, cohorts: own }, 0.044), own, "the policy's own split wins");
+    assert.equal(recordedCohortGuardrails([{ ...h[0]!, cohorts: undefined }], noCohorts, 0.044), undefined);
   });
 
   it('names the site whose canary sensitivity is 0 and fails the canary that the overall comparison passes', () => {
@@ -185,15 +204,20 @@ describe('judgeCohorts', () => {
     assert.equal(final.inconclusive.length, 2);
   });
 
-  it('policy schema: defaults are site, 8 levels, 10 % of α, 15 positives, floor 0.5 with 2 % of α', () => {
+  it('policy schema: defaults are site, 8 levels, 2 % of α, 15 positives, floor 0.5 with 0.5 % of α', () => {
     assert.deepEqual(DEFAULT_COHORT_GUARDRAILS, {
       attributes: ['site'],
       maxLevels: 8,
-      alphaShare: 0.1,
+      alphaShare: 0.02,
       minPositives: 15,
+      floor: { relative: 0.5, alphaShare: 0.005 },
+    });
+    assert.deepEqual(LEGACY_COHORT_GUARDRAILS, {
+      ...DEFAULT_COHORT_GUARDRAILS,
+      alphaShare: 0.1,
       floor: { relative: 0.5, alphaShare: 0.02 },
     });
-    assert.throws(() => CohortGuardrailsSchema.parse({ alphaShare: 0.99 }), /leave part of α/);
+    assert.throws(() => CohortGuardrailsSchema.parse({ alphaShare: 0.999 }), /leave part of α/);
   });
 });
 

@@ -70,7 +70,7 @@ describe('release page: canary per cohort', () => {
     const row = (cohort: string) => new RegExp(`<tr data-cohort="${cohort}">(.*?)</tr>`).exec(page)?.[1] ?? '';
     assert.match(row('site=site-b'), /<td>(harm|floor)<\/td><td>0\.0 % \(0\/50\)<\/td><td>80\.0 % \(360\/450\)<\/td>/);
     assert.match(row('site=site-a'), /<td>pass<\/td><td>80\.0 % \(40\/50\)<\/td>/);
-    assert.match(page, /α = 0\.00063 each/);
+    assert.match(page, /α = 0\.00013 each, floor bounds at 0\.0000078 \(whole canary 0\.0488; total α 0\.05\)/);
   });
 
   it('shows nothing before a cohort-judged look, and an error for an altered record', async () => {
@@ -94,12 +94,12 @@ describe('dossier: the canary plan per cohort', () => {
     } as never);
   const demoGuardrails = { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.6, minPositives: 20 };
 
-  it('states the guarded cohorts, the floor and the α split (88/10/2 % of 0.05 by default)', () => {
+  it('states the guarded cohorts, the floor and the α split (97.5/2/0.5 % of 0.05 by default)', () => {
     const page = dossier({ ...g, maxExtensions: 2 });
     assert.match(page, /every level of <code>site<\/code> \(up to 8 levels each\)/);
-    assert.match(page, /α = 0\.00063 each, compared once both arms have 15 labelled positives/);
+    assert.match(page, /α = 0\.00013 each, compared once both arms have 15 labelled positives/);
     assert.match(page, /below 0\.5 × the control's lower bound/);
-    assert.match(page, /whole canary 0\.044, cohort comparisons 0\.0050, floor 0\.0010/);
+    assert.match(page, /whole canary 0\.049, cohort comparisons 0\.0010, floor 0\.00025/);
   });
 
   it('says when no cohort is guarded, and nothing without sequential guardrails', () => {

@@ -3,7 +3,8 @@
  * policy with `canary.saltPerRelease` makes the workflow write its release id into every canary route table; the
  * gateway's `assign` over those tables gives two releases of one model independent canary sets, and a retried
  * route write carries the same salt, so the patients already exposed stay the ones exposed. Without the option the
- * tables carry no salt (every release of the model draws the same patients).
+ * tables carry no salt (every release of the model draws the same patients). Also: a new sequential canary without
+ * `cohorts` records `patched('cohort-alpha-split')` and judges the whole canary at 97.5 % of α (issue #16).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -66,7 +67,7 @@ async function release(r: ReleaseRequest, id: string, failFirstCanaryWrite = fal
     const handle = await env.client.workflow.start('releaseLifecycle', { taskQueue, workflowId, args: [r] });
     await signOff(handle);
     const result = await handle.result();
-    return { result, writes, workflowId, markers: await markers(handle) };
+    return { result, writes, workflowId, markers: await markers(handle), verdicts: f.verdicts };
   });
 }
 
@@ -119,5 +120,12 @@ describe('per-release canary salt (time skipping)', () => {
     assert.equal(c.result.outcome, 'RELEASED');
     for (const w of c.writes) assert.equal(w.canary!.salt, undefined);
     assert.ok(!c.markers.some((m) => m.includes('release-salt')));
+    // Issue #16: a policy without `cohorts` is judged with the 97.5 / 2 / 0.5 % split (`cohort-alpha-split`).
+    assert.ok(c.markers.some((m) => m.includes('cohort-alpha-split')));
+    const overall = c.verdicts.map(
+      (v) => (v.verdict as { evidence: { cohorts: { allocation: { overall: number } } } }).evidence.cohorts.allocation,
+    );
+    assert.ok(overall.length >= 2);
+    for (const a of overall) assert.ok(Math.abs(a.overall - 0.04875) < 1e-12, `${a.overall}`);
   });
 });

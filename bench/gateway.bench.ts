@@ -93,7 +93,8 @@ async function serve(scenario: Scenario): Promise<void> {
   process.on('SIGTERM', () => {
     const stats = { ...gateway.stats(), cpu: process.cpuUsage() };
     process.stdout.write(JSON.stringify({ stats }) + '\n');
-    fs.rmSync(dir, { recursive: true, force: true });
+    // The WAL may still be starting a segment file (it does so off the event loop): retry, never fail the run.
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     process.exit(0);
   });
 }

@@ -30,7 +30,10 @@ export interface ReleaseSummary {
  * A person's e-signature: the server re-checks the password (or, under OIDC, the ID token of a fresh sign-in at
  * the provider) and takes the signer from the account.
  */
-export type SignRequest = ({ username: string; password: string } | { idToken: string }) & {
+/** User id + password (users file), or the ID token of a fresh sign-in at the identity provider (OIDC). */
+export type Credentials = { username: string; password: string } | { idToken: string };
+
+export type SignRequest = Credentials & {
   role: ApprovalInput['role'];
   decision: ApprovalInput['decision'];
   meaning: string;
@@ -110,17 +113,14 @@ export class ApiClient {
   }
 
   /** The signer withdraws their own approval; the server re-checks the password and takes the signer from the account. */
-  withdraw(
-    releaseId: string,
-    input: { username: string; password: string; reason: string },
-  ): Promise<WithdrawalResult> {
+  withdraw(releaseId: string, input: Credentials & { reason: string }): Promise<WithdrawalResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/signatures/withdraw`, input);
   }
 
   /** Resume or roll back a held canary; the server re-checks the password and takes the decider from the account. */
   decideCanary(
     releaseId: string,
-    input: { username: string; password: string; role: string; decision: 'resume' | 'rollback'; reason: string },
+    input: Credentials & { role: string; decision: 'resume' | 'rollback'; reason: string },
   ): Promise<CanaryDecisionResult> {
     return this.call('POST', `/api/releases/${encodeURIComponent(releaseId)}/canary-decision`, input);
   }

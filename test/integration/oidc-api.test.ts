@@ -291,6 +291,26 @@ describe('vigil approve --sso (device authorization grant)', () => {
   });
 });
 
+describe('vigil withdraw / canary without --user or --sso', () => {
+  it('exit 2, naming both ways to authenticate', async () => {
+    for (const args of [
+      ['withdraw', release.releaseId, '--reason', 'changed my mind'],
+      ['canary', 'resume', release.releaseId, '--role', 'qa', '--reason', 'ok'],
+    ]) {
+      const child = spawn(VIGIL, args, {
+        cwd: tmp,
+        env: { PATH: process.env.PATH ?? '', HOME: tmp, VIGIL_API_URL: baseUrl, VIGIL_API_TOKEN: TOKEN },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /--user <id> is required \(or --sso on a server that signs through OIDC\)/);
+    }
+  });
+});
+
 describe('canary decision under OIDC', () => {
   it('takes a fresh ID token and records the authentication with the decision', async () => {
     release.state.stage = 'CANARY';

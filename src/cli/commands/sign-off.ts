@@ -5,9 +5,12 @@
 import { Option, type Command } from 'commander';
 import { ApprovalInputSchema, RoleSchema, WithdrawalInputSchema } from '../../domain';
 import { issueLine, UsageError, type CliContext, type CliIo } from '../context';
+import type { Credentials } from '../api-client';
 import { formatManifestation } from '../format';
 import { deviceSignIn } from '../sso';
 
+const SSO_HELP =
+  "sign in again at your organisation's identity provider instead of a password (servers configured for OIDC, docs/sso.md)";
 const PASSWORD_STDIN_HELP =
   'read the password from the first line of stdin instead of prompting (for scripts; never pass it as an argument)';
 
@@ -40,10 +43,7 @@ function registerApprove(program: Command, { io, print, printJson, client }: Cli
     .argument('<releaseId>')
     .option('--user <id>', 'your user id (must not be the submitter); the password is prompted for without echo')
     .option('--password-stdin', PASSWORD_STDIN_HELP)
-    .option(
-      '--sso',
-      "sign in again at your organisation's identity provider instead of a password (servers configured for OIDC, docs/sso.md)",
-    )
+    .option('--sso', SSO_HELP)
     .addOption(new Option('--role <role>', 'the role you sign for').choices(RoleSchema.options).makeOptionMandatory())
     .requiredOption(
       '--meaning <text>',
@@ -64,14 +64,7 @@ function registerApprove(program: Command, { io, print, printJson, client }: Cli
       });
       if (!parsed.success)
         throw new UsageError(`invalid approval: ${issueLine(parsed.error.issues, { dossierSha256: '--digest' })}`);
-      let credentials: { username: string; password: string } | { idToken: string };
-      if (o.sso) {
-        credentials = { idToken: await deviceSignIn(await client().sso(), (line) => io.stderr(`${line}\n`)) };
-      } else {
-        if (!o.user) throw new UsageError('--user <id> is required (or --sso on a server that signs through OIDC)');
-        credentials = { username: o.user, password: await readPassword(io, o.user, o.passwordStdin === true) };
-      }
-      const res = await client().sign(releaseId, { ...credentials, ...parsed.data });
+      const res = await client().sign(releaseId, { ...(await credentialsFor(io, client, o)), ...parsed.data });
       if (o.json) return printJson(res);
       const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
       print(
@@ -90,25 +83,40 @@ function registerWithdraw(program: Command, { io, print, printJson, client }: Cl
         'approval stops counting but stays on record with the withdrawal, and you may not sign this release again',
     )
     .argument('<releaseId>')
-    .requiredOption('--user <id>', 'your user id (the account that signed); the password is prompted for without echo')
+    .option('--user <id>', 'your user id (the account that signed); the password is prompted for without echo')
     .option('--password-stdin', PASSWORD_STDIN_HELP)
+    .option('--sso', SSO_HELP)
     .requiredOption('--reason <text>', 'why you withdraw your approval')
     .option('--json', 'print machine-readable JSON only')
-    .action(async (releaseId: string, o: { user: string; passwordStdin?: boolean; reason: string; json?: boolean }) => {
-      const parsed = WithdrawalInputSchema.shape.reason.safeParse(o.reason);
-      if (!parsed.success)
-        throw new UsageError(`invalid withdrawal: --reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-      const password = await readPassword(io, o.user, o.passwordStdin === true);
-      const res = await client().withdraw(releaseId, { username: o.user, password, reason: parsed.data });
-      if (o.json) return printJson(res);
-      const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
-      print(`approval withdrawn for ${res.releaseId}; ${pending}`);
-      print(`signature: ${res.signatureKey}`);
-      print(`withdrawal record: ${res.withdrawalKey}`);
-    });
+    .action(
+      async (
+        releaseId: string,
+        o: { user?: string; passwordStdin?: boolean; sso?: boolean; reason: string; json?: boolean },
+      ) => {
+        const parsed = WithdrawalInputSchema.shape.reason.safeParse(o.reason);
+        if (!parsed.success)
+          throw new UsageError(`invalid withdrawal: --reason: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+        const res = await client().withdraw(releaseId, {
+          ...(await credentialsFor(io, client, o)),
+          reason: parsed.data,
+        });
+        if (o.json) return printJson(res);
+        const pending = res.pendingRoles.length ? `pending roles: ${res.pendingRoles.join(', ')}` : 'no roles pending';
+        print(`approval withdrawn for ${res.releaseId}; ${pending}`);
+        print(`signature: ${res.signatureKey}`);
+        print(`withdrawal record: ${res.withdrawalKey}`);
+      },
+    );
 }
 
-type CanaryOptions = { user: string; passwordStdin?: boolean; role: string; reason: string; json?: boolean };
+type CanaryOptions = {
+  user?: string;
+  passwordStdin?: boolean;
+  sso?: boolean;
+  role: string;
+  reason: string;
+  json?: boolean;
+};
 
 function registerCanary(program: Command, { io, print, printJson, client }: CliContext): void {
   const canary = program
@@ -123,8 +131,9 @@ function registerCanary(program: Command, { io, print, printJson, client }: CliC
           : 'roll the held canary back to the validated model; your password is checked again',
       )
       .argument('<releaseId>')
-      .requiredOption('--user <id>', 'your user id; the password is prompted for without echo')
+      .option('--user <id>', 'your user id; the password is prompted for without echo')
       .option('--password-stdin', 'read the password from the first line of stdin instead of prompting')
+      .option('--sso', SSO_HELP)
       .requiredOption(
         '--role <role>',
         `the role you decide in (${RoleSchema.options.join(', ')}): one the release requires`,
@@ -135,10 +144,8 @@ function registerCanary(program: Command, { io, print, printJson, client }: CliC
         const role = RoleSchema.safeParse(o.role);
         if (!role.success) throw new UsageError(`--role must be one of ${RoleSchema.options.join(', ')}`);
         if (o.reason.trim() === '') throw new UsageError('--reason must not be empty');
-        const password = await readPassword(io, o.user, o.passwordStdin === true);
         const res = await client().decideCanary(releaseId, {
-          username: o.user,
-          password,
+          ...(await credentialsFor(io, client, o)),
           role: role.data,
           decision,
           reason: o.reason,
@@ -149,6 +156,17 @@ function registerCanary(program: Command, { io, print, printJson, client }: CliC
         );
       });
   }
+}
+
+/** User id + password, or with --sso the ID token of a fresh sign-in at the identity provider (device grant). */
+async function credentialsFor(
+  io: CliIo,
+  client: CliContext['client'],
+  o: { user?: string; passwordStdin?: boolean; sso?: boolean },
+): Promise<Credentials> {
+  if (o.sso) return { idToken: await deviceSignIn(await client().sso(), (line) => io.stderr(`${line}\n`)) };
+  if (!o.user) throw new UsageError('--user <id> is required (or --sso on a server that signs through OIDC)');
+  return { username: o.user, password: await readPassword(io, o.user, o.passwordStdin === true) };
 }
 
 /** The password for this signing act: from stdin's first line (--password-stdin) or a no-echo terminal prompt. */

@@ -5,8 +5,9 @@
  *   - time from the first start until 50 / 90 / 100 % of them are AWAITING_APPROVAL, and from the first approval
  *     until 50 / 90 / 100 % are RELEASED (counted with Temporal visibility queries on Vigil's search attributes);
  *   - errors (any non-2xx answer, any release not RELEASED);
- *   - worker RSS at rest and at peak (per in-flight release), Temporal server and PostgreSQL RSS peak and CPU seconds
- *     (PostgreSQL: the postmaster and its backends; RSS sums count shared buffers once per process).
+ *   - worker memory at rest and at peak (per in-flight release), Temporal server and PostgreSQL memory peak and CPU
+ *     seconds (PostgreSQL: the postmaster and its backends). Memory is PSS (/proc/<pid>/smaps_rollup): shared pages
+ *     are split among the processes sharing them, so a sum over PostgreSQL's processes counts its buffers once.
  *
  *   npm run bench:topology [-- --releases 200 --concurrency 20 --workers 2] [--json]
  *
@@ -24,7 +25,7 @@ import { createLogger } from '../src/logging/logger';
 import { startTopology, type Topology } from '../src/topology';
 
 interface ProcSample {
-  rssBytes: number;
+  pssBytes: number;
   cpuSeconds: number;
 }
 
@@ -34,15 +35,16 @@ const CLK_TCK = 100;
 function sample(pid: number, tree = false): ProcSample {
   const one = (p: number): ProcSample => {
     try {
-      const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      // PSS (shared pages split among the processes sharing them), so PostgreSQL's shared buffers count once.
+      const rollup = fs.readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+      const pssKb = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       // Fields after the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
       const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-      return { rssBytes: rssKb * 1024, cpuSeconds: ticks / CLK_TCK };
+      return { pssBytes: pssKb * 1024, cpuSeconds: ticks / CLK_TCK };
     } catch {
-      return { rssBytes: 0, cpuSeconds: 0 };
+      return { pssBytes: 0, cpuSeconds: 0 };
     }
   };
   const total = one(pid);
@@ -54,7 +56,7 @@ function sample(pid: number, tree = false): ProcSample {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== pid) continue;
       const s = one(Number(entry));
-      total.rssBytes += s.rssBytes;
+      total.pssBytes += s.pssBytes;
       total.cpuSeconds += s.cpuSeconds;
     } catch {
       /* gone */
@@ -115,7 +117,19 @@ async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-topology-bench-'));
   const log = createLogger('bench-topology', 'warn');
   const load0 = os.loadavg();
+  // Ctrl-C (or a CI timeout's SIGTERM) stops the topology and removes its state, as the normal end does. Installed
+  // before anything starts, so the child-process hooks of src/stack/process.ts leave these signals to us.
+  const running: { topology?: Topology } = {};
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      void (running.topology?.stop() ?? Promise.resolve()).finally(() => {
+        fs.rmSync(stateDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+    });
+  }
   const topology = await startTopology({ stateDir, log, replicas: { worker: Number(values.workers) } });
+  running.topology = topology;
   const connection = await Connection.connect({ address: topology.temporal.address });
   const temporal = new Client({ connection });
   const s3 = createS3Client(topology.s3Config);
@@ -134,16 +148,16 @@ async function main(): Promise<void> {
     const requests: ReleaseRequest[] = Array.from({ length: n }, (_, i) => ({ ...base, attempt: i + 1 }));
 
     const workers = topology.replicas.worker.map((w) => w.process.pid);
-    const rest = workers.map((p) => sample(p).rssBytes);
+    const rest = workers.map((p) => sample(p).pssBytes);
     const peaks = { worker: [...rest], temporal: 0, postgres: 0 };
     const cpu0 = {
       temporal: sample(topology.temporal.process.pid).cpuSeconds,
       postgres: sample(topology.postgres.process.pid, true).cpuSeconds,
     };
     const sampler = setInterval(() => {
-      workers.forEach((p, i) => (peaks.worker[i] = Math.max(peaks.worker[i]!, sample(p).rssBytes)));
-      peaks.temporal = Math.max(peaks.temporal, sample(topology.temporal.process.pid).rssBytes);
-      peaks.postgres = Math.max(peaks.postgres, sample(topology.postgres.process.pid, true).rssBytes);
+      workers.forEach((p, i) => (peaks.worker[i] = Math.max(peaks.worker[i]!, sample(p).pssBytes)));
+      peaks.temporal = Math.max(peaks.temporal, sample(topology.temporal.process.pid).pssBytes);
+      peaks.postgres = Math.max(peaks.postgres, sample(topology.postgres.process.pid, true).pssBytes);
     }, 1000);
 
     let errors = 0;
@@ -218,12 +232,12 @@ async function main(): Promise<void> {
       startedPerSecond: Math.round((n / startSeconds) * 10) / 10,
       awaitingApprovalSeconds: fractions(waiting, n, t0),
       releasedSecondsAfterFirstApproval: fractions(released, n, tApprove),
-      workerRssMiB: { atRest: rest.map(mib), peak: peaks.worker.map(mib) },
+      workerPssMiB: { atRest: rest.map(mib), peak: peaks.worker.map(mib) },
       workerMiBPerInFlightRelease:
         Math.round(((peaks.worker.reduce((a, b) => a + b, 0) - rest.reduce((a, b) => a + b, 0)) / 1048576 / n) * 100) /
         100,
-      temporalServer: { rssPeakMiB: mib(peaks.temporal), cpuSeconds: Math.round(cpu.temporal) },
-      postgres: { rssPeakMiBSummedOverProcesses: mib(peaks.postgres), cpuSeconds: Math.round(cpu.postgres) },
+      temporalServer: { pssPeakMiB: mib(peaks.temporal), cpuSeconds: Math.round(cpu.temporal) },
+      postgres: { pssPeakMiB: mib(peaks.postgres), cpuSeconds: Math.round(cpu.postgres) },
       topologyStartSeconds: Math.round(topology.timings.total! / 100) / 10,
       loadAverage: { before: load0.map((x) => x.toFixed(2)), after: os.loadavg().map((x) => x.toFixed(2)) },
       cpus: os.cpus().length,

@@ -118,10 +118,20 @@ export interface RecalibrationColumns {
 export function recalibrationColumns(probabilities: Float64Array): RecalibrationColumns {
   const logits = new Float64Array(probabilities.length);
   const oddsAgainst = new Float64Array(probabilities.length);
+  // sorted scores put ties side by side: a repeated score reuses the values just computed for it
+  let last = NaN;
+  let odds = 0;
+  let logit = 0;
   for (let i = 0; i < probabilities.length; i++) {
-    const p = Math.min(1 - LOGIT_CLIP, Math.max(LOGIT_CLIP, probabilities[i]!));
-    oddsAgainst[i] = (1 - p) / p;
-    logits[i] = Math.log(p / (1 - p));
+    const raw = probabilities[i]!;
+    if (raw !== last) {
+      last = raw;
+      const p = Math.min(1 - LOGIT_CLIP, Math.max(LOGIT_CLIP, raw));
+      odds = (1 - p) / p;
+      logit = Math.log(p / (1 - p));
+    }
+    oddsAgainst[i] = odds;
+    logits[i] = logit;
   }
   return { logits, oddsAgainst };
 }
@@ -170,11 +180,20 @@ function fitIntercept(
     let g = 0;
     let h = 0;
     const ea = Math.exp(-a);
+    // one division per run of tied scores (adjacent when rows come sorted); sums still add row by row
+    let lastX = NaN;
+    let mu = 0;
+    let w = 0;
     for (let k = 0; k < len; k++) {
       const row = members[k]!;
-      const mu = 1 / (1 + ea * oddsAgainst[row]!);
+      const x = oddsAgainst[row]!;
+      if (x !== lastX) {
+        lastX = x;
+        mu = 1 / (1 + ea * x);
+        w = mu * (1 - mu);
+      }
       g += labels[row]! - mu;
-      h += mu * (1 - mu);
+      h += w;
     }
     if (!(h > 0)) return undefinedFit('did not converge: zero information', iter);
     const step = g / h;

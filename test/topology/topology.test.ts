@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEMO_CANDIDATE, DEMO_MODEL_NAME } from '../../src/demo/artifacts';
 import type { ReleaseStatus } from '../../src/domain';
+import type { Replica } from '../../src/topology';
 import { fastPolicy, waitFor } from '../support/harness';
 import {
   api,
@@ -64,6 +65,18 @@ function eventMs(t: { seconds?: { toString(): string } | null; nanos?: number | 
   return Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 }
 
+/** The route table a gateway serves `sepsis-alert` by (its control API). */
+async function routesOf(
+  g: Replica,
+): Promise<{ production: string; canary: { model: string; percent: number } | null }> {
+  const res = await fetch(`${g.url}/control/routes/${DEMO_MODEL_NAME}`, {
+    headers: { authorization: `Bearer ${g.env.VIGIL_GATEWAY_CONTROL_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(res.status, 200, `${g.id}: ${await res.clone().text()}`);
+  return (await res.json()) as { production: string; canary: { model: string; percent: number } | null };
+}
+
 /** The release's outcome, chain and audit, as every test here checks them. */
 async function assertReleasedAndAudited(releaseId: string): Promise<ReleaseStatus> {
   const end = await finished(rig, releaseId);
@@ -112,13 +125,10 @@ describe('the production topology', { timeout: 900_000 }, () => {
     );
     // Both gateways follow the shared route store: each now serves the candidate in production.
     for (const g of rig.topology.replicas.gateway) {
-      await waitFor(`${g.id} serving ${DEMO_CANDIDATE.version}`, async () => {
-        const res = await fetch(`${g.url}/control/routes/${DEMO_MODEL_NAME}`, {
-          headers: { authorization: `Bearer ${g.env.VIGIL_GATEWAY_CONTROL_TOKEN}` },
-        });
-        const body = (await res.json()) as { production?: string; routes?: { production?: string } };
-        return (body.routes?.production ?? body.production) === DEMO_CANDIDATE.version;
-      });
+      await waitFor(
+        `${g.id} serving ${DEMO_CANDIDATE.version}`,
+        async () => (await routesOf(g)).production === DEMO_CANDIDATE.version,
+      );
     }
   });
 
@@ -233,5 +243,35 @@ describe('the production topology', { timeout: 900_000 }, () => {
       await victim!.process.exited;
       await victim!.restart();
     }
+  });
+
+  it('a gateway stopped during a canary step: the other follows the canary, the restarted one catches up', async () => {
+    // Bakes long enough to stop a gateway inside one and see the other gateway route the canary.
+    const slowCanary = await fastPolicy('demo.yaml', (p) => {
+      for (const step of p.canary.steps) step.bakeSeconds = 8;
+    });
+    const releaseId = await startDemoRelease(rig, slowCanary, 5);
+    const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
+    for (const role of ['qa', 'clinical'] as const) {
+      const r = await signWithRetry(rig, releaseId, role, waiting.dossier!.sha256);
+      assert.equal(r.final.status, 201, JSON.stringify(r.final.body));
+    }
+    await inStage(rig, releaseId, 'CANARY');
+    const [g1, g2] = rig.topology.replicas.gateway as [Replica, Replica];
+    await g2.process.stop(); // SIGTERM: a clean stop (final upload, a `stopped` watermark)
+    try {
+      await waitFor(`${g1.id} routing the canary`, async () => {
+        const t = await routesOf(g1);
+        return t.canary?.model === DEMO_CANDIDATE.version && t.production !== DEMO_CANDIDATE.version;
+      });
+      await assertReleasedAndAudited(releaseId);
+      assert.equal((await routesOf(g1)).production, DEMO_CANDIDATE.version);
+    } finally {
+      await g2.restart();
+    }
+    // Started again after the release, it takes the current table from the route store, not its models file's.
+    const t = await routesOf(g2);
+    assert.equal(t.production, DEMO_CANDIDATE.version);
+    assert.equal(t.canary, null);
   });
 });

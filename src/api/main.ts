@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     bucket: config.s3.bucket,
     retention: config.retention,
   });
-  // Several replicas share sessions, login limits, the delivery ledger and the auth log in PostgreSQL.
+  // Several replicas share sessions, login limits, used ID tokens, the delivery ledger and the auth log in PostgreSQL.
   const shared = config.stateDatabaseUrl
     ? await openSharedState(config.stateDatabaseUrl, { log, ledgerTtlMs: config.webhooks.ledgerTtlSeconds * 1000 })
     : null;
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     client,
     evidence,
     log,
-    ...(shared ? { sessions: shared.sessions, throttle: shared.throttle, audit: shared.audit } : {}),
+    ...(shared
+      ? { sessions: shared.sessions, throttle: shared.throttle, audit: shared.audit, usedTokens: shared.usedTokens }
+      : {}),
   });
   const codecRoutes =
     dataConverter && config.payloadCodec

@@ -1,15 +1,17 @@
 /**
- * What API replicas must share, in one place: sessions, the login throttle, the authentication audit log and the
- * webhook delivery ledger, in the PostgreSQL database named by VIGIL_STATE_DATABASE_URL (migrated at start). Unset,
+ * What API replicas must share, in one place: sessions, the login throttle, the ID tokens used for a signing act,
+ * the authentication audit log and the webhook delivery ledger, in the PostgreSQL database named by VIGIL_STATE_DATABASE_URL (migrated at start). Unset,
  * a single API process keeps them in memory (and the audit log in a file), as before.
  */
 import {
   PgAuditLog,
   PgLoginThrottle,
   PgSessionStore,
+  PgUsedTokenStore,
   type AuthAuditLog,
   type LoginThrottle,
   type SessionStore,
+  type UsedTokenStore,
 } from '../auth';
 import type { Logger } from '../logging/logger';
 import { openStateDatabase, type StateDatabase } from '../state';
@@ -18,6 +20,7 @@ import { PgDeliveryLedger, type DeliveryLedger } from './webhooks';
 export interface SharedState {
   sessions: SessionStore;
   throttle: LoginThrottle;
+  usedTokens: UsedTokenStore;
   audit: AuthAuditLog;
   ledger: DeliveryLedger;
   database: StateDatabase;
@@ -34,6 +37,7 @@ export async function openSharedState(
   return {
     sessions: new PgSessionStore(database.pool, undefined, now),
     throttle: new PgLoginThrottle(database.pool, undefined, now),
+    usedTokens: new PgUsedTokenStore(database.pool, now),
     audit: new PgAuditLog(database.pool),
     ledger: new PgDeliveryLedger(database.pool, { ttlMs: opts.ledgerTtlMs, now }),
     database,

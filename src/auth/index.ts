@@ -26,3 +26,5 @@ export { JsonLinesAuditLog, MemoryAuditLog, type AuthAuditLog, type AuthEvent, t
 export { PgSessionStore } from './pg-sessions';
 export { PgLoginThrottle } from './pg-throttle';
 export { PgAuditLog } from './pg-audit';
+export { PgUsedTokenStore } from './pg-used-tokens';
+export { MemoryUsedTokenStore, type UsedTokenStore } from './used-tokens';

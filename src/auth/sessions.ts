@@ -71,7 +71,15 @@ export class MemorySessionStore implements SessionStore {
 /** Callers get copies: changing one changes no stored session. */
 const copy = (s: Session): Session => ({
   ...s,
-  ...(s.identity ? { identity: { ...s.identity, roles: [...s.identity.roles] } } : {}),
+  ...(s.identity
+    ? {
+        identity: {
+          ...s.identity,
+          roles: [...s.identity.roles],
+          ...(s.identity.provider ? { provider: { ...s.identity.provider } } : {}),
+        },
+      }
+    : {}),
 });
 
 /** A fresh session for `identity` at time `t`: new random id and CSRF token. */
@@ -81,6 +89,9 @@ export function newSession(identity: Identity, t: number): Session {
     name: identity.name,
     roles: [...identity.roles],
     ...(identity.timeZone !== undefined ? { timeZone: identity.timeZone } : {}),
+    ...(identity.provider
+      ? { provider: { issuer: identity.provider.issuer, subject: identity.provider.subject } }
+      : {}),
   };
   return {
     id: randomToken(),

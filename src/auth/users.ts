@@ -16,6 +16,11 @@ export interface Identity {
   roles: UserRole[];
   /** IANA time zone the signer works in (users file `timeZone`); signatures show their time there and in UTC. */
   timeZone?: string;
+  /**
+   * Who this person is at the OpenID provider (OIDC sign-in only): the issuer and subject a re-authentication at
+   * signing must match. Kept in the session's identity snapshot, so every API replica knows it.
+   */
+  provider?: { issuer: string; subject: string };
 }
 
 /**

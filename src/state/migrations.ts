@@ -62,4 +62,16 @@ CREATE INDEX vigil_auth_events_at ON vigil_auth_events (at);
 ALTER TABLE vigil_sessions ADD COLUMN identity jsonb;
 `,
   },
+  {
+    version: 3,
+    name: 'ID tokens used for a signing act',
+    sql: `
+CREATE TABLE vigil_used_id_tokens (
+  -- sha256 of the ID token, never the token
+  token_sha256 text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX vigil_used_id_tokens_expires_at ON vigil_used_id_tokens (expires_at);
+`,
+  },
 ];

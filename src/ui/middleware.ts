@@ -23,7 +23,13 @@ export function registerUiMiddleware(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit):
   ui.use('*', async (c, next) => {
     const { session, expired } = await deps.sessions.get(getCookie(c, kit.cookieName));
     if (expired) void kit.audit(c, 'session.expired', null);
-    const user = session ? deps.identities.lookup(session.userId) : null;
+    // Under OIDC the session's own snapshot of who signed in is the identity: it is in the shared store, so every
+    // replica resolves it. With a users file, the file decides (a disabled or removed account stops at once).
+    const user = !session
+      ? null
+      : deps.oidc && session.identity
+        ? session.identity
+        : deps.identities.lookup(session.userId);
     if (session && !user) await deps.sessions.destroy(session.id);
     c.set('session', user ? session : null);
     c.set('user', user);

@@ -9,6 +9,7 @@
  *   subject, auth_time, acr/amr and the ID token's SHA-256 (never the token).
  *
  * The round trip's state lives in a sealed cookie (src/auth/oidc/login-state.ts), so any replica can finish it.
+ * Who is signed in (with their provider subject) is the session's identity snapshot in the shared session store.
  * The callback is a cross-site navigation (the session cookie is SameSite=Strict and not sent): the signing
  * callback identifies the session from the sealed state and proves the person by the fresh ID token's subject.
  */
@@ -16,14 +17,12 @@ import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { meaningRefusal, type Identity } from '../auth';
+import { meaningRefusal } from '../auth';
 import {
   authenticationRecord,
   identityFromClaims,
-  openIdentity,
   openLoginState,
   OidcRefusal,
-  sealIdentity,
   sealLoginState,
   signingRefusal,
   LOGIN_STATE_TTL_SECONDS,
@@ -38,44 +37,6 @@ import { approvalInput, refusalPage, type SignValues } from './sign-routes';
 import { errorPage, layout, loginPage, signedPage } from './views';
 
 const STATE_COOKIE = 'vigil_oidc';
-const IDENTITY_COOKIE = 'vigil_oidc_identity';
-/** As long as a session can live (src/auth/sessions.ts DEFAULT_SESSION.absoluteMs). */
-const IDENTITY_TTL_SECONDS = 8 * 3600;
-
-/**
- * Before the session middleware (call first): a replica that has not seen this person's sign-in learns their
- * identity from the sealed identity cookie, so a session in the shared store resolves on every API replica.
- * The cookie alone authenticates nothing: the session must exist, for the same user id.
- */
-export function registerOidcIdentityRestore(ui: Hono<UiEnv>, oidc: Oidc): void {
-  ui.use('*', async (c, next) => {
-    const who = await openIdentity(oidc.client.settings.stateKey, getCookie(c, IDENTITY_COOKIE));
-    if (who && !oidc.identities.lookup(who.identity.id)) {
-      try {
-        oidc.identities.remember(who.identity as Identity, { issuer: who.issuer, subject: who.subject });
-      } catch {
-        // Another subject already holds this id on this replica: the cookie is ignored.
-      }
-    }
-    await next();
-  });
-}
-
-async function setIdentity(c: Context<UiEnv>, deps: UiDeps, oidc: Oidc, identity: Identity, v: VerifiedAuthentication) {
-  const sealed = await sealIdentity(
-    oidc.client.settings.stateKey,
-    { identity, issuer: v.issuer, subject: v.subject },
-    IDENTITY_TTL_SECONDS,
-  );
-  // Lax: the signing callback is a cross-site navigation, and another replica may need the identity there.
-  setCookie(c, IDENTITY_COOKIE, sealed, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: deps.secureCookies,
-    path: '/ui',
-    maxAge: IDENTITY_TTL_SECONDS,
-  });
-}
 type Oidc = NonNullable<UiDeps['oidc']>;
 
 /** The OIDC routes; call before the password sign-in and sign routes (same paths, registered first). */
@@ -218,8 +179,11 @@ async function completeLogin(
   }
   const old = c.get('session');
   if (old) await deps.sessions.destroy(old.id);
-  const session = await deps.sessions.create(mapped.identity);
-  await setIdentity(c, deps, oidc, mapped.identity, verified);
+  // The session keeps who signed in, with their provider subject: any replica resolves it from the shared store.
+  const session = await deps.sessions.create({
+    ...mapped.identity,
+    provider: { issuer: verified.issuer, subject: verified.subject },
+  });
   setCookie(c, kit.cookieName, session.id, {
     httpOnly: true,
     sameSite: 'Strict',
@@ -249,7 +213,8 @@ async function completeSigning(
 ): Promise<Response> {
   const intent = state.sign!;
   const { session } = await deps.sessions.get(intent.sessionId);
-  const user = session && session.userId === intent.userId ? oidc.identities.lookup(intent.userId) : null;
+  const user =
+    session && session.userId === intent.userId ? (session.identity ?? oidc.identities.lookup(intent.userId)) : null;
   if (!session || !user)
     return fail(
       401,
@@ -261,7 +226,7 @@ async function completeSigning(
   c.set('user', user);
   const values: SignValues = intent.values;
   const refuse = refusalPage(c, deps, kit, user, intent.releaseId, values);
-  const known = oidc.identities.subjectOf(user.id);
+  const known = user.provider ?? oidc.identities.subjectOf(user.id);
   if (!known || known.issuer !== verified.issuer || known.subject !== verified.subject) {
     void kit.audit(c, 'reauth.failure', user.id, { channel: 'oidc', reason: 'subject', releaseId: intent.releaseId });
     return refuse(
@@ -289,7 +254,6 @@ async function completeSigning(
   const now = identityFromClaims(settings, verified.claims);
   if ('refusal' in now) return refuse(403, now.refusal);
   oidc.identities.remember(now.identity, { issuer: verified.issuer, subject: verified.subject });
-  await setIdentity(c, deps, oidc, now.identity, verified);
   const role = RoleSchema.parse(values.role);
   if (!now.identity.roles.includes(role))
     return refuse(403, `you (${user.id}) no longer hold the role ${role} at the identity provider`);

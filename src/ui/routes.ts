@@ -6,7 +6,7 @@
 import { Hono } from 'hono';
 import { registerAdjudicationRoutes } from './adjudication';
 import { registerAuthRoutes } from './auth-routes';
-import { registerOidcIdentityRestore, registerOidcRoutes } from './oidc-routes';
+import { registerOidcRoutes } from './oidc-routes';
 import { registerDossierRoutes } from './dossier-routes';
 import type { UiDeps, UiEnv } from './deps';
 import { createUiKit, UiPageError, type UiKit } from './kit';
@@ -24,8 +24,6 @@ export type { UiDeps } from './deps';
 export function createUiRoutes(deps: UiDeps): Hono<UiEnv> {
   const ui = new Hono<UiEnv>();
   const kit = createUiKit(deps);
-  // Under OIDC, any replica learns a signed-in person's identity from its sealed cookie first (./oidc-routes.ts).
-  if (deps.oidc) registerOidcIdentityRestore(ui, deps.oidc);
   registerUiMiddleware(ui, deps, kit);
   registerAssetRoutes(ui, deps);
   // Under OIDC, sign-in and signing go through the provider (./oidc-routes.ts, registered first: same paths).

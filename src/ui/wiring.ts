@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { loadOrCreateDevKey, PublicKeyVerifier } from '../attestation';
-import { FileIdentityProvider, JsonLinesAuditLog, MemoryLoginThrottle, MemorySessionStore, NO_USERS } from '../auth';
+import {
+  FileIdentityProvider,
+  JsonLinesAuditLog,
+  MemoryLoginThrottle,
+  MemorySessionStore,
+  NO_USERS,
+  type UsedTokenStore,
+} from '../auth';
 import type { VigilConfig } from '../config';
 import { CHROMIUM_PATH } from '../dossier/export';
 import { oidcUiDeps } from '../auth/oidc';
@@ -11,10 +18,11 @@ import type { UiDeps } from './deps';
 export function uiDepsFromConfig(
   config: Pick<VigilConfig, 'auth' | 'signingKeyDir'>,
   parts: Pick<UiDeps, 'client' | 'evidence' | 'log'> &
-    Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit' | 'chromiumPath'>>,
+    Partial<Pick<UiDeps, 'throttle' | 'sessions' | 'audit' | 'chromiumPath'>> & { usedTokens?: UsedTokenStore },
 ): UiDeps {
   // OIDC when configured (docs/sso.md); otherwise the users file, the local default.
-  const oidc = config.auth.oidc ? oidcUiDeps(config.auth.oidc) : undefined;
+  const { usedTokens, ...rest } = parts;
+  const oidc = config.auth.oidc ? oidcUiDeps(config.auth.oidc, usedTokens ? { usedTokens } : {}) : undefined;
   const identities =
     oidc?.identities ?? (config.auth.usersFile ? FileIdentityProvider.fromFile(config.auth.usersFile) : NO_USERS);
   if (!config.auth.usersFile && !oidc)
@@ -22,7 +30,7 @@ export function uiDepsFromConfig(
   // The worker seals signature records with this key; the API only needs its public half to check them.
   const key = loadOrCreateDevKey(config.signingKeyDir).signer.publicKey();
   return {
-    ...parts,
+    ...rest,
     identities,
     ...(oidc ? { oidc, idTokens: oidc.idTokens } : {}),
     usersConfigured: config.auth.usersFile !== undefined || oidc !== undefined,

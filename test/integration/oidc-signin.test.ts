@@ -356,6 +356,8 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     await t.login('dana.qa');
     t.onReplica(1);
     assert.equal(t.replicas[1]!.oidc.identities.lookup('dana.qa'), null, 'replica 1 never saw the sign-in');
+    // The session in the shared store is the one source of who signed in: no identity cookie travels beside it.
+    assert.deepEqual([...t.jar.keys()], ['vigil_session'], 'only the session cookie');
     const inbox = await t.vigil('/ui/inbox');
     assert.equal(inbox.status, 200);
     assert.match(await inbox.text(), /Dana Whitfield/);

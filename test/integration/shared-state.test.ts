@@ -29,6 +29,7 @@ import {
   PgAuditLog,
   PgLoginThrottle,
   PgSessionStore,
+  PgUsedTokenStore,
   type AuthEvent,
 } from '../../src/auth';
 import { releaseQueueWorkflowId, ReleasePolicySchema } from '../../src/domain';
@@ -39,7 +40,12 @@ import { startPostgres, type PostgresServer } from '../../src/stack/postgres';
 import { migrate, MIGRATIONS, MigrationError } from '../../src/state';
 import type { UiDeps } from '../../src/ui';
 import { hex64, validPolicy } from '../support/fixtures';
-import { deliveryLedgerContract, loginThrottleContract, sessionStoreContract } from '../support/state-contracts';
+import {
+  deliveryLedgerContract,
+  loginThrottleContract,
+  sessionStoreContract,
+  usedTokenStoreContract,
+} from '../support/state-contracts';
 
 const log = createLogger('shared-state-test', 'silent');
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -472,4 +478,5 @@ describe('PostgreSQL stores meet the store contracts', () => {
   describe('PgLoginThrottle', () => loginThrottleContract((opts, now) => new PgLoginThrottle(contracts, opts, now)));
   describe('PgDeliveryLedger', () =>
     deliveryLedgerContract((ttlMs, now) => new PgDeliveryLedger(contracts, { ttlMs, now })));
+  describe('PgUsedTokenStore', () => usedTokenStoreContract((now) => new PgUsedTokenStore(contracts, now)));
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { it } from 'node:test';
 import type { DeliveryLedger } from '../../src/api/webhooks';
-import type { LoginThrottle, SessionOptions, SessionStore, ThrottleOptions } from '../../src/auth';
+import type { LoginThrottle, SessionOptions, SessionStore, ThrottleOptions, UsedTokenStore } from '../../src/auth';
 
 type Clock = () => number;
 const unique = (what: string): string => `${what}-${crypto.randomBytes(6).toString('hex')}`;
@@ -119,5 +119,30 @@ export function deliveryLedgerContract(make: (ttlMs: number, now: Clock) => Deli
     const standing = { releaseId: `r-${winners[0]}`, outcome: 'started' };
     assert.ok(results.every((r) => r === null || (r.releaseId === standing.releaseId && r.outcome === 'started')));
     assert.deepEqual(await ledger.get(key), standing);
+  });
+}
+
+export function usedTokenStoreContract(make: (now: Clock) => UsedTokenStore): void {
+  const digest = (): string => crypto.createHash('sha256').update(unique('id-token')).digest('hex');
+
+  it('used tokens: the first claim wins; a claim before expiry is refused; after expiry it may be claimed again', async () => {
+    let now = 11_000_000;
+    const store = make(() => now);
+    const a = digest();
+    assert.equal(await store.claim(a, now + 1000), true, 'first use');
+    assert.equal(await store.claim(a, now + 1000), false, 'replay');
+    assert.equal(await store.claim(digest(), now + 1000), true, 'another token is not affected');
+    now += 999;
+    assert.equal(await store.claim(a, now + 1000), false, 'still remembered just before its expiry');
+    now += 1;
+    assert.equal(await store.claim(a, now + 1000), true, 'forgotten once expired (the verifier refuses it by exp)');
+    assert.equal(await store.claim(a, now + 1000), false);
+  });
+
+  it('used tokens: of parallel claims of one token exactly one wins', async () => {
+    const store = make(() => 12_000_000);
+    const a = digest();
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.claim(a, 12_060_000)));
+    assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
   });
 }

@@ -3,8 +3,9 @@
  * here: `authenticate` always refuses, and `lookup` answers from what the provider said at the person's last
  * sign-in or re-authentication in this process.
  *
- * The cache is per process; behind several API replicas the UI restores it from a sealed identity cookie set at
- * sign-in (src/ui/oidc-routes.ts `registerOidcIdentityRestore`), so a shared session resolves on every replica.
+ * The cache is per process. Sessions carry their own identity snapshot (with the provider subject) in the shared
+ * session store, and the UI resolves a session from it (src/ui/middleware.ts), so a shared session works on every
+ * replica; this cache answers for sessions stored without a snapshot (before shared-state migration 2).
  */
 import type { Role } from '../../domain/policy';
 import type { Identity, IdentityProvider } from '../users';

@@ -4,9 +4,6 @@ export { OidcClient, OidcRefusal, refusalFor, verifiedFrom, type PendingAuthoriz
 export { IdTokenVerifier } from './token-verifier';
 export { OidcIdentityProvider, type ProviderSubject } from './identities';
 export {
-  openIdentity,
-  sealIdentity,
-  type SealedIdentity,
   openLoginState,
   sealLoginState,
   LOGIN_STATE_TTL_SECONDS,
@@ -20,9 +17,16 @@ import { OidcClient } from './client';
 import { OidcIdentityProvider } from './identities';
 import { IdTokenVerifier } from './token-verifier';
 import type { OidcSettings } from './settings';
+import type { UsedTokenStore } from '../used-tokens';
 
-/** The UI's OIDC parts from settings: the client (discovery happens at first use) and the identity cache. */
-export function oidcUiDeps(settings: OidcSettings): {
+/**
+ * The UI's OIDC parts from settings: the client (discovery happens at first use), the identity cache, and the API's
+ * ID-token verifier with its used-token store (the replicas' shared one when given; in memory otherwise).
+ */
+export function oidcUiDeps(
+  settings: OidcSettings,
+  opts: { usedTokens?: UsedTokenStore } = {},
+): {
   client: OidcClient;
   identities: OidcIdentityProvider;
   idTokens: IdTokenVerifier;
@@ -30,6 +34,6 @@ export function oidcUiDeps(settings: OidcSettings): {
   return {
     client: new OidcClient(settings),
     identities: new OidcIdentityProvider(new URL(settings.issuer).host),
-    idTokens: new IdTokenVerifier(settings),
+    idTokens: new IdTokenVerifier(settings, opts.usedTokens),
   };
 }

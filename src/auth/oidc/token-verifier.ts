@@ -3,21 +3,24 @@
  * against the provider's JWKS (jose's remote key set: cached, fetched again for an unknown key id, so rotation
  * works), issuer, audience (the CLI's client), expiry with the clock tolerance, and that it was not used before.
  * Freshness and amr/acr are judged by ./policy.ts. Errors name the failed check; the token is never logged.
+ * The one-use check goes through a UsedTokenStore: shared by API replicas (PgUsedTokenStore), so a token used at one
+ * replica is refused at the others.
  */
 import crypto from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import * as oidc from 'openid-client';
 import { isLoopbackHttp, OidcRefusal, verifiedFrom, verifyRefusal } from './client';
+import { MemoryUsedTokenStore, type UsedTokenStore } from '../used-tokens';
 import type { VerifiedAuthentication } from './policy';
 import type { OidcSettings } from './settings';
 
 export class IdTokenVerifier {
   private keys: Promise<JWTVerifyGetKey> | null = null;
-  /** SHA-256 of tokens already used for an act → when they stop mattering (their exp); one act per token. */
-  private readonly used = new Map<string, number>();
 
   constructor(
     readonly settings: OidcSettings,
+    /** The SHA-256 of tokens already used for an act; one act per token. */
+    private readonly used: UsedTokenStore = new MemoryUsedTokenStore(),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -69,19 +72,14 @@ export class IdTokenVerifier {
       throw verifyRefusal(err);
     }
     const digest = crypto.createHash('sha256').update(idToken).digest('hex');
-    this.forgetExpired();
-    if (this.used.has(digest)) {
+    // Kept until the token could no longer pass jwtVerify above (exp plus the tolerance); `exp` is a required claim.
+    const unusableAt = ((payload.exp as number) + this.settings.clockToleranceSeconds) * 1000 + 1000;
+    if (!(await this.used.claim(digest, unusableAt))) {
       throw new OidcRefusal(
         'this ID token was already used for a signing act (replayed token); authenticate again for each act',
         'replay',
       );
     }
-    this.used.set(digest, typeof payload.exp === 'number' ? payload.exp * 1000 : this.now() + 3600_000);
     return verifiedFrom(payload, idToken);
-  }
-
-  private forgetExpired(): void {
-    const t = this.now() - this.settings.clockToleranceSeconds * 1000;
-    for (const [k, exp] of this.used) if (exp < t) this.used.delete(k);
   }
 }

@@ -49,7 +49,11 @@ export function nginxConfig(opts: { stateDir: string; listenPort: number; upstre
     '      proxy_http_version 1.1;',
     '      proxy_set_header Connection "";',
     '      proxy_set_header Host $http_host;',
-    '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    // The client is the address nginx saw, never what it wrote: the header is replaced, not appended to, because the
+    // API replicas trust X-Forwarded-For from every loopback address (VIGIL_TRUSTED_PROXIES), so an appended
+    // client-written entry would become the counted address (infra/compose/nginx.conf does the same).
+    '      proxy_set_header X-Real-IP $remote_addr;',
+    '      proxy_set_header X-Forwarded-For $remote_addr;',
     '      proxy_set_header X-Forwarded-Proto $scheme;',
     '      proxy_next_upstream error timeout http_502 http_503;',
     '      proxy_next_upstream_tries 2;',

@@ -135,11 +135,11 @@ export const TOPOLOGY: Readonly<Record<ServiceName, ServiceSpec>> = {
     run: { kind: 'node', script: 'src/workers/main.ts' },
     replicas: 2,
     ports: {},
-    dependsOn: ['temporal', 'seaweedfs', 'postgres'],
+    dependsOn: ['temporal', 'seaweedfs'],
     env: {
       ...temporalClient,
       ...evidence('writer'),
-      ...sharedState,
+      // No VIGIL_STATE_DATABASE_URL: only the API reads the state database (least privilege, as in compose).
       VIGIL_SIGNING_KEY_DIR: '{shared-dir:keys}',
       VIGIL_WORKFLOW_BUNDLE: '{file:workflow-bundle}',
       VIGIL_STATE_DIR: '{dir:state}',
@@ -164,6 +164,9 @@ export const TOPOLOGY: Readonly<Record<ServiceName, ServiceSpec>> = {
       VIGIL_API_URL: 'http://{nginx.http}',
       VIGIL_API_TOKEN: '{secret:api-token}',
       VIGIL_USERS_FILE: '{file:users}',
+      // Every socket from the network nginx is on may set X-Forwarded-For (nginx replaces it with the address it
+      // saw): per-address sign-in limits then count each client, not nginx. Loopback here; compose: its networks.
+      VIGIL_TRUSTED_PROXIES: '127.0.0.0/8',
       VIGIL_SIGNING_KEY_DIR: '{shared-dir:keys}',
       VIGIL_STATE_DIR: '{dir:state}',
       VIGIL_LOG_LEVEL: 'info',

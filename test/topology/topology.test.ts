@@ -2,12 +2,14 @@
  * The production topology (src/topology): Temporal server on PostgreSQL, SeaweedFS, two workers, two API
  * replicas behind nginx (round robin) sharing state in PostgreSQL, two gateways on the shared route store. A
  * release runs through it as users drive it (JSON API through nginx, web sign-off across replicas), then the
- * failovers: a lockout across replicas, a worker killed mid-stage, the Temporal server restarted mid-release, an
+ * failovers: a lockout across replicas, per-client sign-in limits through nginx, a worker killed mid-stage, the Temporal server restarted mid-release, an
  * API replica killed under requests. Each release asserts the outcome, a continuous evidence chain and a passing
  * `vigil audit`.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { DEMO_CANDIDATE, DEMO_MODEL_NAME } from '../../src/demo/artifacts';
 import type { ReleaseStatus } from '../../src/domain';
 import type { Replica } from '../../src/topology';
@@ -77,6 +79,35 @@ async function routesOf(
   return (await res.json()) as { production: string; canary: { model: string; percent: number } | null };
 }
 
+/**
+ * A wrong-password web sign-in through nginx from the loopback address `from` (the socket nginx sees), with extra
+ * headers a client chooses; the answer's status. node:http, since fetch cannot pick the local address.
+ */
+function loginFrom(from: string, username: string, headers: Record<string, string> = {}): Promise<number> {
+  const target = new URL(rig.topology.apiUrl);
+  const body = new URLSearchParams({ username, password: 'not-the-password', next: '/ui/inbox' }).toString();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        localAddress: from,
+        method: 'POST',
+        path: '/ui/login',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length },
+        timeout: 60_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`sign-in from ${from} timed out`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** The release's outcome, chain and audit, as every test here checks them. */
 async function assertReleasedAndAudited(releaseId: string): Promise<ReleaseStatus> {
   const end = await finished(rig, releaseId);
@@ -144,6 +175,52 @@ describe('the production topology', { timeout: 900_000 }, () => {
       const { session, status: code } = await webLogin(base, user, 'rae-demo-password');
       assert.equal(session, null, `${base} let a locked account in`);
       assert.equal(code, 429, `${base} answered ${code} for a locked account`);
+    }
+  });
+
+  it('counts sign-in attempts per client through nginx, whatever X-Forwarded-For a client writes', async () => {
+    // Two clients on distinct loopback addresses. Both are inside VIGIL_TRUSTED_PROXIES (127.0.0.0/8), as a client
+    // arriving through Docker's gateway is in compose: if nginx appended to a client's X-Forwarded-For instead of
+    // replacing it, the client's forged entry would be the one counted.
+    const [a, b] = ['127.0.0.3', '127.0.0.2'];
+    const limit = 30; // DEFAULT_THROTTLE.maxAttemptsPerWindow
+    const tag = `xff-${Date.now()}`;
+    // A: 30 wrong passwords (unknown ids, so no account locks), each with a different forged address.
+    for (let i = 0; i < limit; i++) {
+      const code = await loginFrom(a, `${tag}-a${i}`, { 'x-forwarded-for': `203.0.113.${i + 1}` });
+      assert.equal(code, 401, `attempt ${i + 1} from ${a}`);
+    }
+    // B: the 31st wrong password, forging A's address: counted as B's own, so not refused by A's exhausted limit.
+    assert.equal(await loginFrom(b, `${tag}-b`, { 'x-forwarded-for': a }), 401, `${b} counted as ${a}`);
+    // A's next attempt is over its limit whichever address it forges: its 30 were all counted as A.
+    assert.equal(await loginFrom(a, `${tag}-a${limit}`, { 'x-forwarded-for': '198.51.100.7' }), 429);
+    // And B still has its own budget.
+    assert.equal(await loginFrom(b, `${tag}-b2`), 401);
+
+    // The shared authentication log records what the replicas counted: each client's real address, no forged one.
+    const db = new pg.Client({ connectionString: rig.topology.replicas.api[0]!.env.VIGIL_STATE_DATABASE_URL });
+    await db.connect();
+    try {
+      const rows = async () =>
+        (
+          await db.query<{ type: string; ip: string; n: number }>(
+            `SELECT type, ip, count(*)::int AS n FROM vigil_auth_events WHERE user_id LIKE $1 GROUP BY type, ip
+             ORDER BY ip, type`,
+            [`${tag}-%`],
+          )
+        ).rows.map((r) => [r.ip, r.type, r.n]);
+      // Audit writes are not awaited by the login answer: wait for all 33.
+      await waitFor(
+        '33 sign-in events recorded',
+        async () => (await rows()).reduce((n, r) => n + Number(r[2]), 0) >= 33,
+      );
+      assert.deepEqual(await rows(), [
+        [b, 'login.failure', 2],
+        [a, 'login.failure', limit],
+        [a, 'login.rate_limited', 1],
+      ]);
+    } finally {
+      await db.end();
     }
   });
 

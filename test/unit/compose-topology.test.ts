@@ -58,6 +58,13 @@ const PRODUCTION_VALUES: Array<{ service: ServiceName; key: string; spec: string
     why: 'production measures the gateways; the topology tests run releases without a traffic driver',
   },
   {
+    service: 'api',
+    key: 'VIGIL_TRUSTED_PROXIES',
+    spec: '127.0.0.0/8',
+    compose: '172.16.0.0/12,192.168.0.0/16,10.0.0.0/8',
+    why: "nginx's network: loopback in the test topology, Docker's private ranges (its gateway included) in compose",
+  },
+  {
     service: 'gateway',
     key: 'VIGIL_GATEWAY_SEGMENT_MAX_AGE_MS',
     spec: '2000',
@@ -70,22 +77,10 @@ const PRODUCTION_VALUES: Array<{ service: ServiceName; key: string; spec: string
  * Settings only compose has, each with its reason. When the spec gains one, its value is compared like any other
  * (then it belongs in PRODUCTION_VALUES if it differs).
  */
-const COMPOSE_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }> = [
-  {
-    service: 'api',
-    key: 'VIGIL_TRUSTED_PROXIES',
-    why: "in containers every socket is nginx's (or Docker's gateway): the client comes from X-Forwarded-For",
-  },
-];
+const COMPOSE_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }> = [];
 
 /** Settings the spec gives that compose leaves out, each with its reason (least privilege). */
-const SPEC_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }> = [
-  {
-    service: 'worker',
-    key: 'VIGIL_STATE_DATABASE_URL',
-    why: 'only the API reads the state database (src/api/main.ts): workers get no credentials for it',
-  },
-];
+const SPEC_ONLY_ENV: Array<{ service: ServiceName; key: string; why: string }> = [];
 
 /** Compose service names of a spec service's replicas: `<service>-<n>` when replicated (= {self.id}), else its name. */
 function replicaNames(service: ServiceName): string[] {

@@ -40,6 +40,12 @@ describe('topology env templates', () => {
     assert.equal(env.VIGIL_API_HOST, '0.0.0.0');
     assert.equal(env.VIGIL_API_URL, 'http://nginx-host:http');
     assert.equal(env.VIGIL_STATE_DATABASE_URL, 'postgres://u:p@pg:5432/vigil_state');
+    // nginx connects from loopback: its X-Forwarded-For names the client (the topology test proves it end to end).
+    assert.equal(env.VIGIL_TRUSTED_PROXIES, '127.0.0.0/8');
+  });
+
+  it('gives workers no state-database credentials (only the API reads it)', () => {
+    assert.equal(resolveEnv('worker', ctx([])).VIGIL_STATE_DATABASE_URL, undefined);
   });
 });
 
@@ -58,6 +64,11 @@ describe('nginx config', () => {
     assert.match(conf, /^pid \/state\/nginx\/nginx\.pid;$/m);
     assert.match(conf, /error_log \/state\/nginx\/error\.log/);
     assert.match(conf, /client_body_temp_path \/state\/nginx\/tmp\/body;/);
+  });
+
+  it('replaces X-Forwarded-For with the address it saw, never appending what a client wrote', () => {
+    const xff = [...conf.matchAll(/proxy_set_header X-Forwarded-For (\S+);/g)].map((m) => m[1]);
+    assert.deepEqual(xff, ['$remote_addr']);
   });
 
   it('never repeats a POST a replica may have acted on', () => {

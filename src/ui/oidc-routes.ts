@@ -63,6 +63,28 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
 
   ui.get('/oidc/callback', (c) => callback(c, deps, kit, oidc));
 
+  // Signing out of Vigil ends the provider's session too, or "Sign in" would sign the same person in silently.
+  ui.post('/logout', kit.limit, async (c) => {
+    const form = await c.req.parseBody();
+    const session = c.get('session');
+    if (!session) return c.redirect('/ui/login', 303);
+    if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
+    await deps.sessions.destroy(session.id);
+    deleteCookie(c, kit.cookieName, { path: '/', secure: deps.secureCookies });
+    void kit.audit(c, 'logout', session.userId, { channel: 'oidc' });
+    let end: URL | null = null;
+    try {
+      end = await oidc.client.endSessionUrl();
+    } catch (err) {
+      if (!(err instanceof OidcRefusal)) throw err;
+      deps.log.warn({ user: session.userId, reason: err.reason }, 'oidc: provider unreachable at sign-out');
+    }
+    if (!end) return c.html(signedOutPage(sso, false), 200);
+    deps.log.info({ user: session.userId }, 'oidc: signed out; ending the provider session');
+    // A page, not a 303: the form's CSP (form-action 'self') would block redirecting the submission off-site.
+    return c.html(signedOutPage(sso, true, end.toString()), 200);
+  });
+
   ui.post('/releases/:id/sign', kit.limit, async (c) => {
     const user = c.get('user');
     const session = c.get('session');
@@ -293,6 +315,28 @@ function reauthPage(kit: UiKit, c: Context<UiEnv>, sso: string, url: string) {
 <h1>Sign in again to sign</h1><p>Your signature needs a fresh sign-in at ${sso} (21 CFR 11.200(a)).</p>
 <p><a id="reauth-link" href="${url}">Continue to ${sso}</a></p>`,
   );
+}
+
+/**
+ * After signing out: on to the provider's end-session endpoint when it has one; otherwise say that the provider's
+ * session may still be live (its own sign-out ends it).
+ */
+function signedOutPage(sso: string, ending: boolean, url?: string) {
+  return ending
+    ? layout(
+        'Signing out',
+        { user: null, csrf: null },
+        html`<meta http-equiv="refresh" content="0;url=${url}">
+<h1>Signed out of Vigil</h1><p>Now signing you out of ${sso} as well.</p>
+<p><a id="end-session" href="${url}">Sign out of ${sso}</a></p>`,
+      )
+    : layout(
+        'Signed out',
+        { user: null, csrf: null },
+        html`<h1>Signed out of Vigil</h1>
+<p>${sso} could not be asked to end your session there; sign out at ${sso} too on a shared computer.</p>
+<p><a href="/ui/login">Sign in again</a></p>`,
+      );
 }
 
 /** The page after a sign-in: a same-site refresh to where the person was going (no script: CSP forbids it). */

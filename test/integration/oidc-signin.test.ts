@@ -12,13 +12,21 @@ import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
 import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
 import { oidcUiDeps, openLoginState, sealLoginState, type OidcSettings } from '../../src/auth/oidc';
 import type { UiDeps } from '../../src/ui';
-import { ACR_MFA, IdpAgent, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
+import {
+  ACR_MFA,
+  confirmEndSession,
+  IdpAgent,
+  startTestOp,
+  type TestOp,
+  type TestUser,
+} from '../support/oidc-provider';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
 
 // Every log line at trace level, to check that no token is ever logged.
 const logLines: string[] = [];
 const log = pino({ name: 'oidc-test', level: 'trace' }, { write: (line: string) => void logLines.push(line) });
 const REDIRECT = 'http://vigil.test/ui/oidc/callback';
+const SIGNED_OUT = 'http://vigil.test/ui/login';
 const USERS: TestUser[] = [
   {
     sub: 'sub-dana-7f3a',
@@ -39,7 +47,13 @@ before(async () => {
   op = await startTestOp({
     users: USERS,
     clients: [
-      { client_id: 'vigil-ui', client_secret: 'ui-secret-0123456789abcdef', redirect_uris: [REDIRECT], kind: 'code' },
+      {
+        client_id: 'vigil-ui',
+        client_secret: 'ui-secret-0123456789abcdef',
+        redirect_uris: [REDIRECT],
+        post_logout_redirect_uris: [SIGNED_OUT],
+        kind: 'code',
+      },
     ],
   });
 });
@@ -222,6 +236,63 @@ describe('OIDC sign-in (authorization code + PKCE against oidc-provider)', () =>
     assert.equal(t.oidc.identities.lookup('dana.qa'), null);
   });
 });
+
+describe('signing out (RP-initiated logout)', () => {
+  it("ends the provider's session too: the next sign-in asks for the password again", async () => {
+    const t = await setup({ postLogoutRedirectUri: SIGNED_OUT });
+    await t.login('dana.qa');
+    // While the provider's session lives, signing in again needs no password (single sign-on).
+    const silent = await t.vigil('/ui/oidc/login');
+    const again = await t.idp.authorize(silent.headers.get('location')!, REDIRECT, user('dana.qa'));
+    assert.equal(again.loginShown, false, 'the provider session signs in silently');
+    assert.equal((await t.vigil(again.callback.toString())).status, 200);
+
+    const out = await t.vigil('/ui/logout', { _csrf: await csrfOf(t) });
+    assert.equal(out.status, 200);
+    const page = await out.text();
+    const end = new URL(/id="end-session" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&'));
+    assert.equal(`${end.origin}${end.pathname}`, `${op.issuer}/session/end`);
+    assert.equal(end.searchParams.get('client_id'), 'vigil-ui');
+    assert.equal(end.searchParams.get('post_logout_redirect_uri'), SIGNED_OUT);
+    assert.equal(end.searchParams.get('id_token_hint'), null, 'Vigil keeps no ID token to send');
+    assert.equal((await t.vigil('/ui/inbox')).status, 401, 'the Vigil session ended');
+    assert.ok(t.audit.events.some((e) => e.type === 'logout' && e.user === 'dana.qa'));
+
+    const ended = await confirmEndSession(t.idp, end.toString(), SIGNED_OUT);
+    assert.ok(ended.asked);
+    assert.equal(ended.status, 0, `back at Vigil's sign-in page, not ${ended.url}`);
+    assert.ok(ended.url.startsWith(SIGNED_OUT), ended.url);
+
+    const next = await t.vigil('/ui/oidc/login');
+    const fresh = await t.idp.authorize(next.headers.get('location')!, REDIRECT, user('dana.qa'));
+    assert.equal(fresh.loginShown, true, 'the provider asks for the login again');
+    assert.equal((await t.vigil(fresh.callback.toString())).status, 200);
+  });
+
+  it('says so when the provider advertises no end-session endpoint', async () => {
+    const t = await setup();
+    await t.login('dana.qa');
+    // A provider without RP-initiated logout: its discovered metadata has no end_session_endpoint.
+    const client = t.replicas[0]!.oidc.client;
+    const real = await client.configuration();
+    // Only serverMetadata() is consulted on the way to "no end-session endpoint".
+    const withoutEndSession = {
+      serverMetadata: () => ({ ...real.serverMetadata(), end_session_endpoint: undefined }),
+    } as unknown as typeof real;
+    client.configuration = () => Promise.resolve(withoutEndSession);
+    const out = await t.vigil('/ui/logout', { _csrf: await csrfOf(t) });
+    assert.equal(out.status, 200);
+    const page = await out.text();
+    assert.doesNotMatch(page, /end-session/);
+    assert.match(page, /could not be asked to end your session there/);
+    assert.equal((await t.vigil('/ui/inbox')).status, 401, 'the Vigil session ended all the same');
+  });
+});
+
+async function csrfOf(t: { vigil: (p: string) => Promise<Response> }): Promise<string> {
+  const page = await (await t.vigil('/ui/inbox')).text();
+  return /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+}
 
 describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)', () => {
   it('sends the signer back to the provider, which asks for the login again; the record carries auth_time and subject', async () => {

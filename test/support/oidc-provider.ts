@@ -27,6 +27,8 @@ export interface TestClient {
   client_id: string;
   client_secret?: string;
   redirect_uris?: string[];
+  /** Where the provider may send the browser after RP-initiated logout (web clients). */
+  post_logout_redirect_uris?: string[];
   /** 'code' (web) or 'device' (public, device authorization grant). */
   kind: 'code' | 'device';
 }
@@ -108,6 +110,7 @@ export async function startTestOp(opts: {
               client_id: c.client_id,
               client_secret: c.client_secret,
               redirect_uris: c.redirect_uris ?? [],
+              post_logout_redirect_uris: c.post_logout_redirect_uris ?? [],
               grant_types: ['authorization_code'],
               response_types: ['code'],
               token_endpoint_auth_method: 'client_secret_basic',
@@ -336,6 +339,28 @@ export class IdpAgent {
       throw new Error(`login at the test provider failed: ${done.status} ${done.text.slice(0, 300)}`);
     return { callback: new URL(done.url), loginShown: true };
   }
+}
+
+/**
+ * Follows a relying party's end-session URL (RP-initiated logout) and answers the provider's "Do you want to
+ * sign-out?" page with yes, as the person would. Returns where the provider sent the browser afterwards (stopping
+ * at `stopAt`, the post-logout redirect URI) and whether it asked.
+ */
+export async function confirmEndSession(
+  agent: IdpAgent,
+  endSessionUrl: string,
+  stopAt?: string,
+): Promise<{ url: string; status: number; asked: boolean }> {
+  const page = await agent.request(endSessionUrl, stopAt ? { stopAt } : {});
+  const action = /<form[^>]*action="([^"]+)"/.exec(page.text)?.[1];
+  if (page.status !== 200 || !action) return { url: page.url, status: page.status, asked: false };
+  const xsrf = /name="xsrf" value="([^"]*)"/.exec(page.text)?.[1] ?? '';
+  const done = await agent.request(new URL(action, page.url).toString(), {
+    method: 'POST',
+    form: { xsrf, logout: 'yes' },
+    ...(stopAt ? { stopAt } : {}),
+  });
+  return { url: done.url, status: done.status, asked: true };
 }
 
 /**

@@ -149,6 +149,12 @@ describe('configuration: VIGIL_OIDC_*', () => {
     // Every replica derives the same sealing key from the shared secret.
     assert.deepEqual(loadConfig(env).auth.oidc!.stateKey, o.stateKey);
     assert.equal(loadConfig({}).auth.oidc, null);
+    assert.equal(o.postLogoutRedirectUri, undefined, 'no post-logout redirect unless configured');
+    assert.equal(
+      loadConfig({ ...env, VIGIL_OIDC_POST_LOGOUT_REDIRECT_URI: 'https://vigil.example.com/ui/login' }).auth.oidc!
+        .postLogoutRedirectUri,
+      'https://vigil.example.com/ui/login',
+    );
   });
   it('refuses a role map entry naming no Vigil role, a missing secret, and plain http off loopback', () => {
     assert.throws(

@@ -107,6 +107,18 @@ export class OidcClient {
   }
 
   /**
+   * Where to send the browser so the provider ends its own session too (OpenID Connect RP-Initiated Logout 1.0):
+   * its end_session_endpoint with our client_id (and the post-logout redirect URI when configured); null when
+   * the provider advertises no such endpoint. No id_token_hint: Vigil keeps no ID token.
+   */
+  async endSessionUrl(): Promise<URL | null> {
+    const config = await this.configuration();
+    if (!config.serverMetadata().end_session_endpoint) return null;
+    const uri = this.settings.postLogoutRedirectUri;
+    return oidc.buildEndSessionUrl(config, uri ? { post_logout_redirect_uri: uri } : {});
+  }
+
+  /**
    * The callback: exchanges the code (PKCE) and checks state, nonce, issuer, audience, expiry, the signature and
    * (for signing) max_age through auth_time. Throws OidcRefusal with the reason.
    */

@@ -31,6 +31,11 @@ export interface OidcSettings {
   signingAcr: string[];
   /** Tolerated clock difference between Vigil and the provider (exp, iat, auth_time). */
   clockToleranceSeconds: number;
+  /**
+   * Where the provider sends the browser after it ended its session (RP-initiated logout); registered at the
+   * provider as a post-logout redirect URI. Absent: the provider shows its own signed-out page.
+   */
+  postLogoutRedirectUri?: string;
   /** 32 bytes that seal the transient login cookie; the same on every API replica. */
   stateKey: Uint8Array;
 }

@@ -69,6 +69,11 @@ export interface TopologyOptions {
   usersFile?: string;
   /** Replica counts instead of the spec's (e.g. a benchmark with more workers). */
   replicas?: Partial<Record<NodeServiceName, number>>;
+  /**
+   * Settings over the spec's for every replica of a service (e.g. workers on gateway telemetry for one test, or
+   * NODE_OPTIONS=--cpu-prof for a profiled benchmark). Names the spec does not have are added.
+   */
+  env?: Partial<Record<NodeServiceName, Record<string, string>>>;
 }
 
 /** Start everything in dependency order; on any failure, stop what was started and rethrow. */
@@ -177,7 +182,13 @@ async function start(
     const t = Date.now();
     replicas[service] = await Promise.all(
       Array.from({ length: counts[service] }, (_, i) =>
-        startReplica(ctx, service, i, resolveEnv(service, envContext(service, i)), replicaPorts[service][i]!.http),
+        startReplica(
+          ctx,
+          service,
+          i,
+          { ...resolveEnv(service, envContext(service, i)), ...opts.env?.[service] },
+          replicaPorts[service][i]!.http,
+        ),
       ),
     );
     ctx.lap(service, t);

@@ -16,7 +16,7 @@ import { ChainEntrySchema, ReleaseRequestSchema, type ReleasePolicy, type Releas
 import { createS3Client, EvidenceStore, sha256Hex } from '../../src/evidence';
 import { S3RouteStore } from '../../src/gateway/route-store';
 import { createLogger } from '../../src/logging/logger';
-import { startTopology, type Topology } from '../../src/topology';
+import { startTopology, type Topology, type TopologyOptions } from '../../src/topology';
 import { waitFor } from '../support/harness';
 
 /** The demo's published accounts (config/users.example.yaml): one per signing role, neither the submitter. */
@@ -36,12 +36,12 @@ export interface TopologyRig {
 }
 
 /** The topology in a temp dir, with a writer's S3 client (to seed the demo) and a Temporal client. */
-export async function startRig(): Promise<TopologyRig> {
+export async function startRig(opts: Pick<TopologyOptions, 'env'> = {}): Promise<TopologyRig> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-topology-'));
   const log = createLogger('topology-test', process.env.VIGIL_TEST_LOG_LEVEL ?? 'warn');
   let topology: Topology;
   try {
-    topology = await startTopology({ stateDir, log });
+    topology = await startTopology({ stateDir, log, ...opts });
   } catch (err) {
     fs.rmSync(stateDir, { recursive: true, force: true });
     throw err;

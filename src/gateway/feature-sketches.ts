@@ -22,6 +22,10 @@ export interface FeatureSketcherOptions {
   centres?: ReadonlyMap<string, Readonly<Record<string, number>>>;
 }
 
+/** What a sketch reads of a request's feature matrix. */
+export type SketchedMatrix = Pick<FeatureMatrix, 'featureNames' | 'features' | 'rows' | 'missing'> &
+  Partial<Pick<FeatureMatrix, 'quality'>>;
+
 /** A feature's exact value counts in a bucket; `counts` null once it has shown too many distinct values. */
 interface ValueCounts {
   counts: Map<number, number> | null;
@@ -64,7 +68,7 @@ export class FeatureSketcher {
    * The rows of one request, seen at `atMs`, from `site` (`siteParameter` of the request, null: none). Missing
    * (imputed) values are counted as missing, not as 0.
    */
-  add(model: string, m: FeatureMatrix, atMs: number, site: string | null = null): void {
+  add(model: string, m: SketchedMatrix, atMs: number, site: string | null = null): void {
     if (atMs >= this.bucketEnd) this.rollover(atMs);
     let b = this.models.get(model);
     if (!b) {

@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logging/logger';
-import { hashCaseId, type FailureEvent, type Route, type WriteAheadLog } from '../telemetry';
+import { hashCaseId, type FailureEvent, type Route, type SketchEvent, type WriteAheadLog } from '../telemetry';
 import {
   PredictionRecorder,
   type PredictionRecord,
   type PredictionRecorderStats,
 } from '../telemetry/prediction-recorder';
+import { FeatureSketchThread } from './feature-sketch-thread';
 import { FeatureSketcher } from './feature-sketches';
 import type { RowBatch } from '../telemetry/row-batch';
 import { OUT_OF_RANGE, type FeatureMatrix } from './oip';
@@ -56,6 +57,8 @@ export interface InferenceTelemetryOptions {
   sketchBucketMs: number;
   sketchAlpha?: number;
   sketchCentres: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  /** Requests of at least this many rows are sketched on a worker thread (default 64; Infinity: never). */
+  sketchThreadMinRows?: number;
   log?: Logger;
 }
 
@@ -67,9 +70,13 @@ export class InferenceTelemetry {
   private readonly predictions: PredictionRecorder;
   private readonly sketches: FeatureSketcher | null;
   private readonly sketchTimer: NodeJS.Timeout | null;
+  private sketchThread: FeatureSketchThread | null = null;
+  private sketchThreadFailed = false;
+  private readonly sketchThreadMinRows: number;
 
   constructor(private readonly opts: InferenceTelemetryOptions) {
     const { wal, log } = opts;
+    this.sketchThreadMinRows = opts.sketchThreadMinRows ?? 64;
     this.predictions = new PredictionRecorder({ wal, caseIdKey: opts.caseIdKey, log });
     this.sketches =
       opts.sketchBucketMs > 0
@@ -77,10 +84,7 @@ export class InferenceTelemetry {
             bucketMs: opts.sketchBucketMs,
             ...(opts.sketchAlpha !== undefined ? { alpha: opts.sketchAlpha } : {}),
             centres: opts.sketchCentres,
-            emit: (e) =>
-              void wal
-                .append([e], { relaxed: true })
-                .catch((err: unknown) => log?.error({ err, model: e.model }, 'input sketch telemetry lost')),
+            emit: this.emitSketch,
           })
         : null;
     // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
@@ -108,8 +112,35 @@ export class InferenceTelemetry {
       quality,
     };
     const rows = this.predictions.recordRows(batch);
-    this.sketches?.add(s.model, m, s.atMs, s.site);
+    if (this.sketches) {
+      // Large batches are sketched on the thread (unless it is dead or behind); small ones here.
+      const thread = m.rows >= this.sketchThreadMinRows ? (this.sketchThread ??= this.startSketchThread()) : null;
+      if (thread === null || !thread.add(s.model, m, s.atMs, s.site)) this.sketches.add(s.model, m, s.atMs, s.site);
+    }
     return { batch, rows };
+  }
+
+  private readonly emitSketch = (e: SketchEvent): void =>
+    void this.opts.wal
+      .append([e], { relaxed: true })
+      .catch((err: unknown) => this.opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost'));
+
+  private startSketchThread(): FeatureSketchThread | null {
+    if (this.sketchThreadFailed) return null;
+    return new FeatureSketchThread(
+      {
+        bucketMs: this.opts.sketchBucketMs,
+        alpha: this.opts.sketchAlpha,
+        centres: Object.fromEntries(this.opts.sketchCentres),
+      },
+      this.emitSketch,
+      (err) => {
+        // The thread's open buckets are lost with it; later requests are sketched here.
+        this.sketchThreadFailed = true;
+        this.sketchThread = null;
+        this.opts.log?.error({ err }, 'input sketch thread failed; sketching in-thread');
+      },
+    );
   }
 
   /** One handler for every mirrored request (no closure per request): records each row's shadow prediction. */
@@ -198,13 +229,15 @@ export class InferenceTelemetry {
   async flush(): Promise<void> {
     this.predictions.flush();
     this.sketches?.flush();
-    await this.predictions.drain();
+    await Promise.all([this.predictions.drain(), this.sketchThread?.flush()]);
   }
 
   async close(): Promise<void> {
     if (this.sketchTimer) clearInterval(this.sketchTimer);
     this.sketches?.flush();
-    await this.predictions.close();
+    const thread = this.sketchThread;
+    this.sketchThread = null;
+    await Promise.all([this.predictions.close(), thread?.close()]);
   }
 }
 

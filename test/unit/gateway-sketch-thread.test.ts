@@ -1,0 +1,167 @@
+/**
+ * Input sketches of large batch requests are taken on a worker thread: what the WAL holds for a model's window
+ * must be exactly what one in-thread sketcher makes of the same requests (features, exact value counts, rows,
+ * sites, centres), whichever thread sketched each request, and nothing may be missing after `flush`.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { FeatureSketcher } from '../../src/gateway/feature-sketches';
+import { InferenceTelemetry } from '../../src/gateway/inference-telemetry';
+import type { FeatureMatrix } from '../../src/gateway/oip';
+import { centreOf } from '../../src/stats/log-sketch';
+import { mergeWindowSketches, WriteAheadLog, type SketchEvent, type TelemetryEvent } from '../../src/telemetry';
+
+const KEY = 'case-id-key-0123456789';
+const NAMES = ['age', 'lactate', 'sex'];
+const CENTRES = new Map([['m', { age: 60 }]]);
+
+/** A deterministic pseudo-random generator (mulberry32). */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `rows` rows in the column order `names`: age ~ 60 ± 15, lactate continuous with some missing, sex 0/1. */
+function matrix(rand: () => number, rows: number, names: readonly string[]): FeatureMatrix {
+  const F = names.length;
+  const features = new Float32Array(rows * F);
+  let missing: Uint8Array | null = null;
+  for (let r = 0; r < rows; r++)
+    for (let k = 0; k < F; k++) {
+      const f = names[k];
+      if (f === 'lactate' && rand() < 0.05) {
+        (missing ??= new Uint8Array(rows * F))[r * F + k] = 1;
+        continue;
+      }
+      features[r * F + k] = f === 'age' ? 60 + 15 * (rand() - 0.5) : f === 'sex' ? (rand() < 0.4 ? 1 : 0) : rand() * 4;
+    }
+  return { featureNames: names, features, rows, quality: missing ? ['missing_value'] : [], missing };
+}
+
+async function sketchEvents(dir: string): Promise<SketchEvent[]> {
+  const wal = await WriteAheadLog.open({ dir });
+  try {
+    return [...wal.scanLocal()].filter((e): e is SketchEvent => e.kind === 'sketch');
+  } finally {
+    await wal.close();
+  }
+}
+
+describe('input sketches on a worker thread (large batches)', () => {
+  it('the WAL holds the same window sketches as one in-thread sketcher of the same requests, every row once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sketch-thread-'));
+    try {
+      const wal = await WriteAheadLog.open({ dir });
+      // An hour's bucket: every request of the test falls in one or two buckets; the window below covers them all.
+      const opts = { wal, caseIdKey: KEY, sketchBucketMs: 3_600_000, sketchCentres: CENTRES, sketchThreadMinRows: 64 };
+      const telemetry = new InferenceTelemetry(opts);
+      const reference: SketchEvent[] = [];
+      const alone = new FeatureSketcher({ bucketMs: 3_600_000, centres: CENTRES, emit: (e) => reference.push(e) });
+      const rand = rng(15);
+      // Small and large requests interleaved, two column orders (the thread is told the names when they change), two sites.
+      const sizes = [1, 200, 32, 1000, 64, 63, 500, 1000, 7];
+      let threadRows = 0;
+      sizes.forEach((rows, i) => {
+        const names = i % 3 === 1 ? [...NAMES].reverse() : NAMES;
+        const m = matrix(rand, rows, names);
+        const site = i % 2 === 0 ? 'site-a' : 'site-b';
+        const atMs = Date.now();
+        if (rows >= 64) threadRows += rows;
+        telemetry.served({
+          atMs,
+          model: 'm',
+          modelVersion: '1.0.0',
+          route: 'production',
+          routeVersion: 1,
+          caseIds: Array.from({ length: rows }, (_, r) => `case-${i}-${r}`),
+          scores: new Float64Array(rows).fill(0.5),
+          threshold: 0.5,
+          latencyMs: 1,
+          matrix: m,
+          site,
+        });
+        alone.add('m', m, atMs, site);
+      });
+      // `flush` alone (no close) has every bucket of both threads in the WAL.
+      await telemetry.flush();
+      await wal.flush();
+      const events = [...wal.scanLocal()].filter((e): e is SketchEvent => e.kind === 'sketch');
+      await telemetry.close();
+      await wal.close();
+      alone.flush();
+
+      const window = (es: readonly TelemetryEvent[]) =>
+        mergeWindowSketches(es, 'm', '1970-01-01T00:00:00.000Z', '2100-01-01T00:00:00.000Z');
+      const got = window(events);
+      const want = window(reference);
+      assert.equal(
+        got.rows,
+        sizes.reduce((a, b) => a + b, 0),
+      );
+      assert.deepEqual(got.features, want.features);
+      assert.deepEqual(got.values, want.values);
+      assert.deepEqual([got.sites.counts, got.sites.overflow], [want.sites.counts, want.sites.overflow]);
+      assert.deepEqual(got.unusable, want.unusable);
+      assert.equal(centreOf(got.features.get('age')!), 60);
+      assert.equal(got.values.get('sex')!.size, 2, 'sex counted exactly (0 and 1)');
+      // Both threads sketched: the large requests' rows are in events of their own.
+      const rowsByEvent = events.map((e) => e.rows).sort((a, b) => a - b);
+      assert.ok(events.length >= 2, `${events.length} sketch events`);
+      assert.ok(
+        rowsByEvent.includes(threadRows) || events.length > 2,
+        `the thread's event counts the ${threadRows} large-batch rows (${rowsByEvent.join(', ')})`,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with the thread off (sketchThreadMinRows Infinity) every request is sketched in-thread: one event per bucket', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sketch-thread-'));
+    try {
+      const wal = await WriteAheadLog.open({ dir });
+      const telemetry = new InferenceTelemetry({
+        wal,
+        caseIdKey: KEY,
+        sketchBucketMs: 3_600_000,
+        sketchCentres: CENTRES,
+        sketchThreadMinRows: Infinity,
+      });
+      const rand = rng(7);
+      for (const rows of [1000, 5]) {
+        telemetry.served({
+          atMs: Date.now(),
+          model: 'm',
+          modelVersion: '1.0.0',
+          route: 'production',
+          routeVersion: 1,
+          caseIds: Array.from({ length: rows }, (_, r) => `c-${rows}-${r}`),
+          scores: new Float64Array(rows),
+          threshold: undefined,
+          latencyMs: 1,
+          matrix: matrix(rand, rows, NAMES),
+          site: null,
+        });
+      }
+      await telemetry.flush();
+      await wal.flush();
+      await telemetry.close();
+      await wal.close();
+      const events = await sketchEvents(dir);
+      assert.equal(
+        events.reduce((a, e) => a + e.rows, 0),
+        1005,
+      );
+      assert.ok(events.length <= 2); // one, or two if the hour turned during the test
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,7 +9,7 @@
  *     seconds (PostgreSQL: the postmaster and its backends). Memory is PSS (/proc/<pid>/smaps_rollup): shared pages
  *     are split among the processes sharing them, so a sum over PostgreSQL's processes counts its buffers once.
  *
- *   npm run bench:topology [-- --releases 200 --concurrency 20 --workers 2] [--json]
+ *   npm run bench:topology [-- --releases 200 --concurrency 20 --workers 2] [--full-cases] [--profile DIR] [--json]
  *
  * Figures go by hand into docs/benchmarks.md, with the load average printed here.
  */
@@ -19,7 +19,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DEMO_DIR, loadPolicyFile, seedDemo } from '../src/demo/seed';
-import { ReleaseRequestSchema, type ReleaseRequest, type ReleaseStatus } from '../src/domain';
+import {
+  DEFAULT_COHORT_GUARDRAILS,
+  ReleaseRequestSchema,
+  type ReleasePolicy,
+  type ReleaseRequest,
+  type ReleaseStatus,
+} from '../src/domain';
 import { createS3Client, EvidenceStore } from '../src/evidence';
 import { createLogger } from '../src/logging/logger';
 import { startTopology, type Topology } from '../src/topology';
@@ -102,6 +108,34 @@ function fractions(series: Array<[number, number]>, n: number, t0: number): Reco
   return { p50: at(0.5), p90: at(0.9), p100: at(1) };
 }
 
+/**
+ * The benchmark policy: the demo policy's stages and criteria with 1 s windows (shadow, canary bakes, monitoring
+ * intervals), so the lifecycle takes its orchestration time, not its clinical durations. Unless `fullCases`, the
+ * simulated cases per look are cut about 4× (shadow 250, canary 1,000 + 500, monitoring 3 × 250): what is measured is
+ * the topology carrying many releases, not the scoring of thousands of cases each (bench:eval and bench:drift measure
+ * that). Smaller looks hold fewer positives, so the canary's minimum per arm and its alert-rate bound are those of the
+ * tests' small windows, and the per-cohort guardrails (which need hundreds of cases per cohort) are off.
+ */
+async function benchPolicy(fullCases: boolean | undefined): Promise<ReleasePolicy> {
+  const policy = await loadPolicyFile(path.join(DEMO_DIR, 'policies', 'demo.yaml'));
+  policy.shadow.durationSeconds = 1;
+  for (const s of policy.canary.steps) s.bakeSeconds = 1;
+  policy.monitoring.intervalSeconds = 1;
+  if (fullCases) return policy;
+  policy.shadow.cases = 250;
+  delete policy.shadow.adjudication;
+  policy.canary.steps = policy.canary.steps.map((s, i) => ({ ...s, cases: i === 0 ? 1000 : 500 }));
+  const seq = policy.canary.sequential;
+  if (seq) {
+    seq.minPositives = 10;
+    seq.maxExtensions = 4;
+    seq.maxAlertRateRatio = 3;
+    seq.cohorts = { ...DEFAULT_COHORT_GUARDRAILS, attributes: [] };
+  }
+  policy.monitoring.cases = 250;
+  return policy;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -110,6 +144,10 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: '2' },
       json: { type: 'boolean', default: false },
       'timeout-minutes': { type: 'string', default: '30' },
+      // The demo policy's case counts per look (1,000 shadow, 4,000 + 2,000 canary, 3 × 1,000 monitoring).
+      'full-cases': { type: 'boolean', default: false },
+      // Each worker writes a V8 CPU profile (<pid>.cpuprofile) into this directory when it stops.
+      profile: { type: 'string' },
     },
   });
   const n = Number(values.releases);
@@ -128,16 +166,30 @@ async function main(): Promise<void> {
       });
     });
   }
-  const topology = await startTopology({ stateDir, log, replicas: { worker: Number(values.workers) } });
+  const profileDir = values.profile ? path.resolve(values.profile) : undefined;
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  const topology = await startTopology({
+    stateDir,
+    log,
+    replicas: { worker: Number(values.workers) },
+    // Node 20 refuses --cpu-prof in NODE_OPTIONS: a preload profiles through the inspector instead.
+    ...(profileDir
+      ? {
+          env: {
+            worker: {
+              NODE_OPTIONS: `--import ${path.join(__dirname, 'support', 'cpu-profile.mjs')}`,
+              VIGIL_CPU_PROFILE_DIR: profileDir,
+            },
+          },
+        }
+      : {}),
+  });
   running.topology = topology;
   const connection = await Connection.connect({ address: topology.temporal.address });
   const temporal = new Client({ connection });
   const s3 = createS3Client(topology.s3Config);
   try {
-    const policy = await loadPolicyFile(path.join(DEMO_DIR, 'policies', 'demo.yaml'));
-    policy.shadow.durationSeconds = 1;
-    for (const s of policy.canary.steps) s.bakeSeconds = 1;
-    policy.monitoring.intervalSeconds = 1;
+    const policy = await benchPolicy(values['full-cases']);
     const evidence = new EvidenceStore({
       s3,
       bucket: topology.s3Config.bucket,
@@ -225,6 +277,7 @@ async function main(): Promise<void> {
     const mib = (b: number) => Math.round(b / 1048576);
     const summary = {
       releases: n,
+      cases: values['full-cases'] ? 'demo policy' : 'bench policy (light)',
       workers: workers.length,
       errors,
       notReleased: n - outcomes,

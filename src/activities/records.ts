@@ -11,6 +11,7 @@ import {
   type EvidenceRef,
   type RouteState,
   type SignatureRecord,
+  type SignerAuthentication,
 } from '../domain';
 import type { ActivityDeps } from './deps';
 
@@ -80,6 +81,8 @@ export function recordActivities({ evidence, routes, signer }: Pick<ActivityDeps
         reason: string;
         at: string;
         signature: EvidenceRef;
+        /** The OpenID provider's authentication for this withdrawal, when it had one (docs/sso.md). */
+        authentication?: SignerAuthentication;
       };
       chainHead: ChainHead | null;
     }): Promise<EvidenceRef> {

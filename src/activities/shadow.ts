@@ -64,6 +64,7 @@ export function shadowActivities({ evidence, live }: Pick<ActivityDeps, 'evidenc
         verdict: a.verdict,
         comment: a.comment,
         at: a.at,
+        ...(a.authentication ? { authentication: a.authentication } : {}),
       });
     },
 

@@ -108,9 +108,19 @@ export function adjudicationHandler(deps: SignatureRouteDeps) {
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'accounts are not configured on this server (no users file: set VIGIL_USERS_FILE)');
     const audit = auditFor(deps, c, releaseId);
-    const { req, identity } = await actingPerson(deps, c, audit, AdjudicationRequestSchema, body, 'adjudication');
+    const { req, identity, authentication } = await actingPerson(
+      deps,
+      c,
+      audit,
+      AdjudicationRequestSchema,
+      body,
+      'adjudication',
+    );
     try {
-      const result = await submitAdjudication(deps, releaseId, adjudicationInput(identity, req));
+      const result = await submitAdjudication(deps, releaseId, {
+        ...adjudicationInput(identity, req),
+        ...(authentication ? { authentication } : {}),
+      });
       deps.log.info(
         { releaseId, reviewer: identity.id, sampleId: req.sampleId, verdict: req.verdict },
         'adjudication accepted',

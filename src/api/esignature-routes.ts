@@ -265,9 +265,20 @@ export function withdrawalHandler(deps: SignatureRouteDeps) {
 
     if (deps.usersConfigured === false)
       throw new ApiError(503, 'signing is not configured on this server (no users file: set VIGIL_USERS_FILE)');
-    const { req, identity } = await actingPerson(deps, c, audit, WithdrawalRequestSchema, body, 'withdrawal');
+    const { req, identity, authentication } = await actingPerson(
+      deps,
+      c,
+      audit,
+      WithdrawalRequestSchema,
+      body,
+      'withdrawal',
+    );
     try {
-      const result = await submitWithdrawal(deps, releaseId, { signer: identity.id, reason: req.reason });
+      const result = await submitWithdrawal(deps, releaseId, {
+        signer: identity.id,
+        reason: req.reason,
+        ...(authentication ? { authentication } : {}),
+      });
       void audit('withdrawal.accepted', identity.id, { signature: result.signatureKey, record: result.withdrawalKey });
       deps.log.info({ releaseId, signer: identity.id }, 'signature withdrawn');
       return c.json(result, 201);

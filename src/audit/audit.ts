@@ -14,7 +14,7 @@ import { completedActivities, describeRun, firstDifferingEvent, type RunHistory 
 import type { ObjectReport, ObjectState } from './objects';
 import type { EvidenceReader } from './reader';
 import { replayAgainst, type ReplayOutcome } from './replay';
-import { collectSignatures, type SignatureManifestation } from './signature-manifestations';
+import { checkActAuthentications, collectSignatures, type SignatureManifestation } from './signature-manifestations';
 
 export interface TemporalHistorySource {
   /** The run's full history (`historyToJSON`), or null when Temporal no longer has it. */
@@ -152,6 +152,7 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
   const decisions = recomputeDecisions(calls, chain.entries);
   const writes = chainWritesMatch(calls, chain.entries);
   const sigs = collectSignatures(chain.entries, chain.objects);
+  const acts = checkActAuthentications(chain.entries, chain.objects);
   const sources = runs.map((r) => r.run.source);
   const chainWrites = calls.filter((c) => c.name === 'appendChainEntry').length;
   const identical = decisions.checks.filter((c) => c.match).length;
@@ -173,7 +174,11 @@ export async function auditRelease(releaseId: string, deps: AuditDeps): Promise<
       decisions.findings,
       `${identical} of ${decisions.checks.length} gate decisions recomputed identically`,
     ),
-    check('signatures', sigs.findings, `${sigs.signatures.length} signatures`),
+    check(
+      'signatures',
+      [...sigs.findings, ...acts.findings],
+      `${sigs.signatures.length} signatures${acts.checked ? `; ${acts.checked} OIDC-authenticated canary decisions and adjudications` : ''}`,
+    ),
   );
   if (runs.length === 0) {
     for (const c of checks.slice(-4)) {

@@ -22,4 +22,4 @@ export {
 } from './reader';
 export { replayAgainst } from './replay';
 export { formatChecks, formatMeasured, renderAuditHtml } from './report';
-export { collectSignatures, type SignatureManifestation } from './signature-manifestations';
+export { checkActAuthentications, collectSignatures, type SignatureManifestation } from './signature-manifestations';

@@ -15,7 +15,7 @@ export interface SignatureManifestation {
   /** The signed dossier digest is the dossier recorded with the approval decision. */
   boundToDossier: boolean;
   /** The signer withdrew this approval while sign-off was open (a `vigil.signature-withdrawal/v1` record). */
-  withdrawn?: { at: string; reason: string; evidenceKey: string };
+  withdrawn?: { at: string; reason: string; evidenceKey: string; authentication?: AuthenticationSummary };
   /** The OpenID provider's re-authentication for this signature (./signer-authentication.ts), when it had one. */
   authentication?: AuthenticationSummary;
 }
@@ -49,7 +49,12 @@ export function collectSignatures(
           d.doc?.kind === 'vigil.signature-withdrawal/v1' &&
           (d.doc.signature as { key?: unknown } | undefined)?.key === ref.key,
       );
-      if (w?.doc) s.withdrawn = { at: str(w.doc.at), reason: str(w.doc.reason), evidenceKey: w.ref.key };
+      if (w?.doc) {
+        s.withdrawn = { at: str(w.doc.at), reason: str(w.doc.reason), evidenceKey: w.ref.key };
+        const byOidc = checkSignerAuthentication(w.doc, w.ref.key, 'withdrawal');
+        if (byOidc.authentication) s.withdrawn.authentication = byOidc.authentication;
+        findings.push(...byOidc.findings);
+      }
       const oidc = checkSignerAuthentication(doc, ref.key);
       if (oidc.authentication) s.authentication = oidc.authentication;
       findings.push(...oidc.findings);
@@ -81,3 +86,32 @@ function parse(bytes: Uint8Array | undefined): Record<string, unknown> | null {
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** Records of the other acts that require a fresh authentication, by kind, and how findings name them. */
+const OTHER_ACTS: Record<string, string> = {
+  'vigil.canary-decision/v1': 'canary decision',
+  'vigil.adjudication/v1': 'adjudication',
+};
+
+/**
+ * The OpenID authentication of canary decisions and adjudications anywhere in the chain, checked like a
+ * signature's (./signer-authentication.ts); records without one (password acts, older records) pass.
+ */
+export function checkActAuthentications(
+  entries: VerifiedEntry[],
+  objects: Map<string, Uint8Array>,
+): { checked: number; findings: Finding[] } {
+  const findings: Finding[] = [];
+  let checked = 0;
+  const seen = new Set<string>();
+  for (const ref of entries.flatMap((e) => e.artifacts)) {
+    if (seen.has(ref.key)) continue;
+    seen.add(ref.key);
+    const doc = parse(objects.get(ref.key));
+    const what = typeof doc?.kind === 'string' ? OTHER_ACTS[doc.kind] : undefined;
+    if (!doc || !what || doc.authentication === undefined) continue;
+    checked++;
+    findings.push(...checkSignerAuthentication(doc, ref.key, what).findings);
+  }
+  return { checked, findings };
+}

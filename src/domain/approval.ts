@@ -57,6 +57,8 @@ export interface ApprovalResult {
 export const WithdrawalInputSchema = z.object({
   signer: z.string().min(1).max(128),
   reason: z.string().min(1).max(2000),
+  /** Present when an OpenID provider authenticated the signer for this withdrawal (as for a signature). */
+  authentication: SignerAuthenticationSchema.optional(),
 });
 export type WithdrawalInput = z.infer<typeof WithdrawalInputSchema>;
 

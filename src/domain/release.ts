@@ -161,6 +161,8 @@ export interface SignatureRecord {
 export interface WithdrawalRecord {
   at: string;
   reason: string;
+  /** The OpenID provider's re-authentication for this withdrawal; absent for password withdrawals and older records. */
+  authentication?: SignerAuthentication;
   evidence: EvidenceRef;
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SignerAuthenticationSchema } from './approval';
 import type { EvidenceRef } from './evidence';
 
 /**
@@ -29,6 +30,8 @@ export const AdjudicationInputSchema = z.object({
   verdict: AdjudicationVerdictSchema,
   /** Why; free text (no identifying information: it is kept in the evidence store and the workflow history). */
   comment: z.string().trim().min(1).max(2000),
+  /** Present when an OpenID provider authenticated the reviewer for this adjudication (as for a signature). */
+  authentication: SignerAuthenticationSchema.optional(),
 });
 export type AdjudicationInput = z.infer<typeof AdjudicationInputSchema>;
 

@@ -11,8 +11,15 @@ import type {
   WithdrawalInput,
   WithdrawalResult,
 } from '../domain';
+import { patched } from '@temporalio/workflow';
 import { acts, nowIso } from './activities-proxy';
 import type { ReleaseState } from './release-state';
+
+/**
+ * Patch: withdrawal and adjudication records carry the OpenID authentication of the act (docs/sso.md), where before
+ * they were built without it. docs/workflow-versioning.md.
+ */
+export const SIGNER_AUTHENTICATION_RECORDS = 'signer-authentication-records';
 
 /** approveRelease: record the signature, then count it. */
 export async function sign(state: ReleaseState, raw: ApprovalInput): Promise<ApprovalResult> {
@@ -46,6 +53,8 @@ export async function withdraw(state: ReleaseState, raw: WithdrawalInput): Promi
   try {
     const own = state.signatures.find((s) => s.signer === w.signer && s.decision === 'approve' && !s.withdrawal)!;
     const at = nowIso();
+    // Asked only when there is an authentication to record, so runs without one (and older histories) take no marker.
+    const authentication = w.authentication && patched(SIGNER_AUTHENTICATION_RECORDS) ? w.authentication : undefined;
     const evidence = await acts.recordWithdrawal({
       releaseId: state.releaseId,
       withdrawal: {
@@ -55,10 +64,11 @@ export async function withdraw(state: ReleaseState, raw: WithdrawalInput): Promi
         reason: w.reason,
         at,
         signature: own.evidence,
+        ...(authentication ? { authentication } : {}),
       },
       chainHead: state.chainHead,
     });
-    state.addWithdrawal(w.signer, { at, reason: w.reason, evidence });
+    state.addWithdrawal(w.signer, { at, reason: w.reason, ...(authentication ? { authentication } : {}), evidence });
     return {
       releaseId: state.releaseId,
       withdrawn: true,

@@ -26,6 +26,7 @@ import {
 } from '../domain';
 import { judgeShadow } from '../judging';
 import { acts, nowIso } from './activities-proxy';
+import { SIGNER_AUTHENTICATION_RECORDS } from './release-updates';
 import { honestWindow, recordMeasuredBy } from './honest-windows';
 import type { ReleaseState } from './release-state';
 
@@ -147,12 +148,16 @@ export class ShadowReview {
     this.inFlight.add(key);
     try {
       const at = nowIso();
+      // The authentication is recorded behind a patch (asked only when there is one): runs before it recorded none.
+      const { authentication: given, ...act } = a;
+      const authentication = given && patched(SIGNER_AUTHENTICATION_RECORDS) ? given : undefined;
+      const recorded = { ...act, ...(authentication ? { authentication } : {}) };
       const evidence = await acts.recordAdjudication({
         releaseId: this.state.releaseId,
         sample: w.sample!,
-        adjudication: { ...a, at },
+        adjudication: { ...recorded, at },
       });
-      const { comment: _comment, ...kept } = a;
+      const { comment: _comment, ...kept } = recorded;
       this.adjudications.push({ ...kept, at, evidence });
       return {
         releaseId: this.state.releaseId,

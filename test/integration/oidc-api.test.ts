@@ -229,6 +229,24 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
     assert.match(String(again.json.error), /already used for a signing act \(replayed token\)/);
   });
 
+  it('a withdrawal with a fresh ID token records the authentication of the withdrawal', async () => {
+    const token = await deviceToken(op, 'vigil-cli', dana, '246810');
+    const res = await fetch(`${baseUrl}/api/releases/${release.releaseId}/signatures/withdraw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ reason: 'reviewed the wrong section', idToken: token }),
+    });
+    const json = (await res.json()) as { withdrawalKey?: string };
+    assert.equal(res.status, 201, JSON.stringify(json));
+    const record = JSON.parse(Buffer.from(await release.evidence.getBytes(json.withdrawalKey!)).toString('utf8'));
+    assert.equal(record.kind, 'vigil.signature-withdrawal/v1');
+    assert.equal(record.authentication.issuer, op.issuer);
+    assert.equal(record.authentication.subject, 'sub-dana-7f3a');
+    assert.equal(record.authentication.idTokenSha256, crypto.createHash('sha256').update(token).digest('hex'));
+    assert.deepEqual(record.authentication.amr, ['pwd', 'otp', 'mfa']);
+    assert.doesNotMatch(JSON.stringify(record), JWT);
+  });
+
   it('wrote no token to the auth audit log', () => {
     assert.ok(audit.events.some((e) => e.type === 'reauth.failure' && e.reason === 'audience'));
     assert.ok(audit.events.some((e) => e.type === 'reauth.failure' && e.reason === 'expired'));

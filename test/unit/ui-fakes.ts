@@ -207,10 +207,16 @@ export class FakeRelease {
         reason: w.reason,
         at: AT,
         signature: own.evidence,
+        ...(w.authentication ? { authentication: w.authentication } : {}),
       },
       chainHead: null,
     });
-    this.state.addWithdrawal(w.signer, { at: AT, reason: w.reason, evidence });
+    this.state.addWithdrawal(w.signer, {
+      at: AT,
+      reason: w.reason,
+      ...(w.authentication ? { authentication: w.authentication } : {}),
+      evidence,
+    });
     return {
       releaseId: this.releaseId,
       withdrawn: true as const,

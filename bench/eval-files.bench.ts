@@ -2,8 +2,9 @@
  * Offline evaluation from files: a cohort CSV (case id, three slice columns, label, two feature columns) and
  * two pinned `vigil.predictions/v1` files on disk, to the stored report. Timed: the schema-checked CSV read,
  * both prediction files read, digest-checked, parsed and joined by case id (through `loadScorer`, as a
- * release loads them), `evaluateAcceptance` over 15 slices (overall, 4 sites, 2 sexes, 8 site × sex) with
- * calibration, and the report written as canonical JSON with its SHA-256. Each run is a fresh process, so
+ * release loads them), the acceptance evaluation over 15 slices (overall, 4 sites, 2 sexes, 8 site × sex)
+ * with calibration (the incumbent on a worker thread, `EvaluationThreads`, as the offline-eval activity runs
+ * it), and the report written as canonical JSON with its SHA-256. Each run is a fresh process, so
  * peak RSS is that run's own. A numpy/pandas script (bench/eval-files.py) computes the same statistics from
  * the same files in the same run when Python with numpy and pandas is found (VIGIL_BENCH_PYTHON, else
  * .tools/py-bench/bin/python, else python3); otherwise the comparison is skipped.
@@ -20,7 +21,8 @@ import { readCsvTableFile } from '../src/data/csv';
 import type { LockedTable } from '../src/data/table';
 import { labelledSchema } from '../src/data/schema';
 import { canonicalBytes, sha256Hex } from '../src/evidence/canonical-json';
-import { evaluateAcceptance, validateAcceptancePolicy } from '../src/evaluation';
+import { EvaluationThreads } from '../src/activities/evaluation-threads';
+import { validateAcceptancePolicy } from '../src/evaluation';
 import { loadScorer } from '../src/models';
 import { mulberry32 as prng } from '../src/sim/prng';
 
@@ -131,6 +133,8 @@ async function child(dir: string): Promise<void> {
   const pins = JSON.parse(fs.readFileSync(path.join(dir, 'pins.json'), 'utf8')) as Record<string, string>;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  // the incumbent's evaluation runs on a worker thread; it starts (loads its modules) while this one reads
+  const threads = new EvaluationThreads();
   const schema = labelledSchema(['x1', 'x2'], {
     slices: ['site', 'sex', 'age_band'],
   });
@@ -140,7 +144,7 @@ async function child(dir: string): Promise<void> {
   const scores = [await scoresFrom(dir, 'candidate', pins, table), await scoresFrom(dir, 'incumbent', pins, table)];
   const t2 = performance.now();
   rss.push(process.memoryUsage().rss);
-  const report = evaluateAcceptance({
+  const report = await threads.evaluate({
     labels: table.labels,
     candidateScores: scores[0]!,
     incumbentScores: scores[1]!,
@@ -149,6 +153,7 @@ async function child(dir: string): Promise<void> {
     policy,
   });
   const t3 = performance.now();
+  await threads.close();
   rss.push(process.memoryUsage().rss);
   const bytes = canonicalBytes(report);
   const digest = sha256Hex(bytes);

@@ -21,6 +21,7 @@ import { modelCurves, renderEvaluationReportHtml } from '../report';
 import { armStats, rocAuc } from '../stats';
 import { asArtifactFailure, closeAll, openScorers } from './artifacts';
 import { readDataset } from './dataset';
+import { EvaluationThreads, PARALLEL_MIN_ROWS } from './evaluation-threads';
 import type { ActivityDeps } from './deps';
 
 /** What the history carries of a criterion: its verdict, reason and failing slices — not the numbers. */
@@ -176,6 +177,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
       const trainingRefs = request.datasets.filter((d) => d.role === 'training');
 
       const scorers = await openScorers(evidence, [request.candidate, request.incumbent]);
+      let threads: EvaluationThreads | null = null;
       try {
         const [candidate, incumbent] = scorers as [Scorer, Scorer];
         const features = [...new Set([...candidate.features, ...incumbent.features])];
@@ -187,6 +189,8 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
           ? (await readDataset(evidence, tuningRef, { slices: leakageColumns(offline.leakage), features })).table
           : null;
         heartbeat('tables read');
+        // a large table's incumbent is evaluated on a second thread, which starts while the models score
+        if (evaluation.rows >= PARALLEL_MIN_ROWS) threads = new EvaluationThreads();
         const scores = await scoreTable(candidate, incumbent, evaluation, evaluationRef);
         const tuningScores = tuning ? await scoreTable(candidate, incumbent, tuning, tuningRef!) : null;
         heartbeat('scored');
@@ -214,14 +218,15 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
               };
         let report: AcceptanceReport;
         try {
-          report = evaluateAcceptance({
+          const evaluationInput = {
             labels: evaluation.labels,
             candidateScores: scores.candidate,
             incumbentScores: scores.incumbent,
             attributes: evaluation.slices,
             thresholdRule,
             policy: offline.acceptance,
-          });
+          };
+          report = threads ? await threads.evaluate(evaluationInput) : evaluateAcceptance(evaluationInput);
         } catch (e) {
           throw asArtifactFailure(`evaluation of ${evaluationRef.name}`, e);
         }
@@ -262,6 +267,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
         });
         return { measurement, artifacts: [reportRef, htmlRef] };
       } finally {
+        await threads?.close();
         await closeAll(scorers);
       }
     },

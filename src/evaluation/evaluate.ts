@@ -6,7 +6,7 @@ import {
   fitRecalibration,
   OVERALL,
   pairedFromPlacements,
-  recalibrationColumns,
+  fillRecalibrationColumns,
   StatsInputError,
   summarizeSorted,
   thresholdForSensitivity,
@@ -120,13 +120,14 @@ function criterionSliceIds(c: Criterion, encoded: Map<string, EncodedAttribute>)
  * pass then reads memory forward instead of jumping across a million rows; slices still visit the same rows
  * in the same sequence, so every sum — and every statistic — is bit-identical to reading rows in place.
  */
-interface SortedModel {
+export interface SortedModel {
   threshold: number;
   order: Uint32Array;
   scores: Float64Array;
   labels: Uint8Array;
   placement: Float64Array;
-  recal: RecalibrationColumns | null;
+  /** Whether every score is a probability (then the recalibration fits run). */
+  probabilities: boolean;
   /** Positions grouped by slice cell (sorted within each cell). */
   bucket: Uint32Array;
 }
@@ -150,7 +151,7 @@ function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number
     scores: sorted,
     labels: sortedLabels,
     placement: new Float64Array(n),
-    recal: probabilities ? recalibrationColumns(sorted) : null,
+    probabilities,
     bucket: new Uint32Array(n),
   };
 }
@@ -178,10 +179,10 @@ function bucketByCell(m: SortedModel, cellOfRow: Codes, cells: number, cell: Cod
 }
 
 /**
- * Contiguous copies of one model's recalibration columns and labels in bucket order, shared by both models
- * in turn. The Newton fits pass over a slice's rows ~10 times; reading them from a copy in slice order
- * instead of through the bucket's positions keeps those passes in cache-line order once the columns are far
- * larger than the cache (at 5M rows each column is 40 MB). Same rows, same order: the same sums.
+ * Contiguous copies of one model's recalibration columns and labels in bucket order. The Newton fits pass
+ * over a slice's rows ~10 times; reading them from a copy in slice order instead of through the bucket's
+ * positions keeps those passes in cache-line order once the columns are far larger than the cache (at 5M
+ * rows each column is 40 MB). Same rows, same order: the same sums.
  */
 interface Gathered {
   logits: Float64Array;
@@ -189,82 +190,165 @@ interface Gathered {
   labels: Uint8Array;
   /** 0, 1, 2, …: the members of a gathered slice. */
   iota: Uint32Array;
+  /** Cell of each position while bucketing, when a group has more than 256 cells. */
+  wideCells: Uint32Array | null;
 }
 
 function gatheredScratch(n: number): Gathered {
   const iota = new Uint32Array(n);
   for (let i = 0; i < n; i++) iota[i] = i;
-  return { logits: new Float64Array(n), oddsAgainst: new Float64Array(n), labels: new Uint8Array(n), iota };
+  return {
+    logits: new Float64Array(n),
+    oddsAgainst: new Float64Array(n),
+    labels: new Uint8Array(n),
+    iota,
+    wideCells: null,
+  };
 }
 
-/** `m`'s columns in bucket order: copied into `g`, or the model's own when one cell holds every row. */
+/**
+ * `m`'s labels and recalibration columns in bucket order, written into `g` (the columns are computed there
+ * rather than kept per row for the whole model: 80 MB less per model at 5M rows); with one cell holding
+ * every row the bucket is 0, 1, 2, … and the model's labels are used as they are.
+ */
 function gather(m: SortedModel, g: Gathered, oneCell: boolean): Gathered {
   const { bucket, labels } = m;
-  // one cell: the bucket is 0, 1, 2, … and the columns are already in its order
-  if (oneCell)
-    return {
-      logits: m.recal?.logits ?? g.logits,
-      oddsAgainst: m.recal?.oddsAgainst ?? g.oddsAgainst,
-      labels,
-      iota: g.iota,
-    };
-  for (let k = 0; k < bucket.length; k++) g.labels[k] = labels[bucket[k]!]!;
-  if (!m.recal) return g;
-  const { logits, oddsAgainst } = m.recal;
-  for (let k = 0; k < bucket.length; k++) {
-    const p = bucket[k]!;
-    g.logits[k] = logits[p]!;
-    g.oddsAgainst[k] = oddsAgainst[p]!;
-  }
+  const n = bucket.length;
+  if (m.probabilities) fillRecalibrationColumns(m.scores, oneCell ? null : bucket, n, g);
+  if (oneCell) return { ...g, labels };
+  for (let k = 0; k < n; k++) g.labels[k] = labels[bucket[k]!]!;
   return g;
 }
 
 /**
- * Both models on every slice of one group (slices over the same attributes, so disjoint cells of one
- * bucketing): sums, recalibration fits, then the paired DeLong test. The incumbent's placements are written
- * at the candidate's positions of the same rows (`toCandidate`), so the paired test reads both in the
- * candidate's order without a gather.
+ * One slice group's cells (slices over the same attributes, so disjoint cells of one bucketing): the cell
+ * code of every row and, per slice of the group, its cell. Plain data, so another thread can measure a model
+ * on it.
  */
-function measureGroup(
-  defs: { def: SliceDefinition; from: number[]; to: number[] }[],
-  models: [SortedModel, SortedModel],
-  scratch: Gathered,
-  oneCell: boolean,
-  toCandidate: Uint32Array,
-  bins: number,
-  level: number,
-): SliceRaw[] {
-  const positives = defs.map(() => 0);
-  const perModel = models.map((m, j): ModelRaw[] => {
-    const g = gather(m, scratch, oneCell);
-    return defs.map(({ from, to }, d) => {
-      const len = to[j]! - from[j]!;
-      const labels = g.labels.subarray(from[j], to[j]);
-      if (j === 0) for (let k = 0; k < len; k++) positives[d]! += labels[k]!;
-      const seg = m.bucket.subarray(from[j], to[j]);
-      const at = j === 1 ? toCandidate : null;
-      const summary = summarizeSorted(seg, len, positives[d]!, m.scores, m.labels, m.threshold, m.placement, bins, at);
-      const recal: RecalibrationColumns = {
-        logits: g.logits.subarray(from[j], to[j]),
-        oddsAgainst: g.oddsAgainst.subarray(from[j], to[j]),
-      };
-      return { summary, recalibration: m.recal ? fitRecalibration(recal, labels, g.iota, len, positives[d]) : null };
-    });
+export interface GroupCells {
+  cells: number;
+  cellOfRow: Codes;
+  /** The cell of each slice of the group, in report order. */
+  sliceCells: number[];
+}
+
+/** What measuring one model needs: plain data (typed arrays and numbers), the same for either model. */
+export interface ModelWork {
+  labels: Uint8Array;
+  scores: Float64Array;
+  threshold: number;
+  bins: number;
+  groups: GroupCells[];
+}
+
+/** One model sorted, with its scratch: the state that measures it group by group. */
+export interface ModelMeasurer {
+  work: ModelWork;
+  model: SortedModel;
+  scratch: Gathered;
+}
+
+/** One model on one slice group: its raw measures per slice and where its slices lie in its bucket. */
+export interface ModelGroupResult {
+  raws: ModelRaw[];
+  from: number[];
+  to: number[];
+}
+
+/**
+ * Sorts one model's scores (the longest single step) and allocates its scratch, or shares `scratch` with a
+ * model measured on the same thread (its groups are measured one after the other).
+ */
+export function startModel(work: ModelWork, scratch?: ModelMeasurer['scratch']): ModelMeasurer {
+  const model = sortedModel(work.scores, work.labels, work.threshold);
+  return { work, model, scratch: scratch ?? gatheredScratch(work.labels.length) };
+}
+
+/**
+ * For each position of model `b` (in `b`'s score order), the position of the same row in model `a`'s order:
+ * lets `b` write its DeLong placements where the paired test reads `a`'s.
+ */
+export function positionsIn(aOrder: Uint32Array, bOrder: Uint32Array): Uint32Array {
+  const n = aOrder.length;
+  const at = new Uint32Array(n);
+  for (let k = 0; k < n; k++) at[aOrder[k]!] = k;
+  const out = new Uint32Array(n);
+  for (let k = 0; k < n; k++) out[k] = at[bOrder[k]!]!;
+  return out;
+}
+
+/**
+ * Measures one model on every slice of group `g`: sums, placements (written into `m.model.placement`, at
+ * `placementAt[position]` when given, else at the position) and recalibration fits. Slices must see the
+ * same `positives` as the other model's: they are the same rows, so the label sums agree.
+ */
+export function measureModelGroup(m: ModelMeasurer, g: number, placementAt: Uint32Array | null): ModelGroupResult {
+  const { model, scratch, work } = m;
+  const { cells, cellOfRow, sliceCells } = work.groups[g]!;
+  const n = work.labels.length;
+  let byPosition: Codes;
+  if (cells <= 0x100) byPosition = new Uint8Array(n);
+  else byPosition = scratch.wideCells ??= new Uint32Array(n);
+  const start = bucketByCell(model, cellOfRow, cells, byPosition);
+  const from = sliceCells.map((c) => start[c]!);
+  const to = sliceCells.map((c) => start[c + 1]!);
+  const gathered = gather(model, scratch, cells === 1);
+  const raws = sliceCells.map((_, d): ModelRaw => {
+    const len = to[d]! - from[d]!;
+    const labels = gathered.labels.subarray(from[d], to[d]);
+    let positives = 0;
+    for (let k = 0; k < len; k++) positives += labels[k]!;
+    const seg = model.bucket.subarray(from[d], to[d]);
+    const summary = summarizeSorted(
+      seg,
+      len,
+      positives,
+      model.scores,
+      model.labels,
+      model.threshold,
+      model.placement,
+      work.bins,
+      placementAt,
+    );
+    const recal: RecalibrationColumns = {
+      logits: gathered.logits.subarray(from[d], to[d]),
+      oddsAgainst: gathered.oddsAgainst.subarray(from[d], to[d]),
+    };
+    return {
+      summary,
+      recalibration: model.probabilities ? fitRecalibration(recal, labels, gathered.iota, len, positives) : null,
+    };
   });
-  return defs.map(({ def, from, to }, d): SliceRaw => {
-    const rc = perModel[0]![d]!;
-    const ri = perModel[1]![d]!;
+  return { raws, from, to };
+}
+
+/**
+ * The paired DeLong test on every slice of a group, from both models' results on it; `incumbentPlacement`
+ * holds the incumbent's placements at the candidate's positions of the same rows.
+ */
+export function pairGroup(
+  plan: EvaluationPlan,
+  g: number,
+  candidate: ModelMeasurer,
+  c: ModelGroupResult,
+  i: ModelGroupResult,
+  incumbentPlacement: Float64Array,
+): SliceRaw[] {
+  const m = candidate.model;
+  return plan.groups[g]!.defs.map((def, d): SliceRaw => {
+    const rc = c.raws[d]!;
+    const ri = i.raws[d]!;
     let paired = null;
     if (rc.summary.auc !== null && ri.summary.auc !== null) {
       paired = pairedFromPlacements(
-        models[0].bucket.subarray(from[0], to[0]),
-        to[0]! - from[0]!,
-        models[0].labels,
-        models[0].placement,
-        models[1].placement,
+        m.bucket.subarray(c.from[d], c.to[d]),
+        c.to[d]! - c.from[d]!,
+        m.labels,
+        m.placement,
+        incumbentPlacement,
         rc.summary.auc,
         ri.summary.auc,
-        level,
+        plan.level,
       );
     }
     return { def, candidate: rc, incumbent: ri, paired };
@@ -297,8 +381,20 @@ function cellCodes(attrs: EncodedAttribute[], n: number, cells: number): Codes {
   return cell;
 }
 
-/** The pure evaluator: every metric with its interval on every slice the policy names, then each criterion. */
-export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
+/** A checked evaluation input and its slice groups: what the per-model stages and the judging share. */
+export interface EvaluationPlan {
+  policy: AcceptancePolicy;
+  n: number;
+  encoded: Map<string, EncodedAttribute>;
+  thresholds: { candidate: ThresholdReport; incumbent: ThresholdReport };
+  level: number;
+  groups: { defs: SliceDefinition[]; cells: GroupCells }[];
+  candidate: ModelWork;
+  incumbent: ModelWork;
+}
+
+/** Validates the input, encodes the attributes, chooses the thresholds and lays out the slice groups. */
+export function planEvaluation(input: EvaluationInput): EvaluationPlan {
   const { policy } = input;
   const labels = toLabels(input.labels);
   const n = labels.length;
@@ -313,40 +409,40 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
   for (const name of referencedAttributes(policy)) encoded.set(name, encodeColumn(name, input.attributes[name]!, n));
 
   const thresholds = chooseThresholds(input.thresholdRule);
-  const level = policy.confidenceLevel;
-  const method = policy.proportionInterval;
-  const models: [SortedModel, SortedModel] = [
-    sortedModel(candidate, labels, thresholds.candidate.threshold),
-    sortedModel(incumbent, labels, thresholds.incumbent.threshold),
-  ];
-  const scratch = new Uint32Array(n); // a row's candidate position here, then cell codes while bucketing
-  for (let k = 0; k < n; k++) scratch[models[0].order[k]!] = k;
-  const toCandidate = new Uint32Array(n); // incumbent position → candidate position of the same row
-  for (let k = 0; k < n; k++) toCandidate[k] = scratch[models[1].order[k]!]!;
-
-  const raws: SliceRaw[] = [];
-  const gathered = gatheredScratch(n);
-  for (const group of collectSlices(policy, encoded)) {
-    const attrs = group[0]!.attributes.map((a) => encoded.get(a)!);
+  const groups = collectSlices(policy, encoded).map((defs) => {
+    const attrs = defs[0]!.attributes.map((a) => encoded.get(a)!);
     const cells = attrs.reduce((p, a) => p * Math.max(1, a.levels.length), 1);
-    const cell = cellCodes(attrs, n, cells);
-    const cellByPosition = cells <= 0x100 ? new Uint8Array(n) : scratch;
-    const starts = models.map((m) => bucketByCell(m, cell, cells, cellByPosition));
-    const defs = group.map((def) => {
-      const c = def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0);
-      return { def, from: starts.map((st) => st[c]!), to: starts.map((st) => st[c + 1]!) };
-    });
-    raws.push(...measureGroup(defs, models, gathered, cells === 1, toCandidate, policy.calibrationBins, level));
-  }
+    const sliceCells = defs.map((def) =>
+      def.levelCodes.reduce((acc, l, k) => acc * Math.max(1, attrs[k]!.levels.length) + l, 0),
+    );
+    return { defs, cells: { cells, cellOfRow: cellCodes(attrs, n, cells), sliceCells } };
+  });
+  const cells = groups.map((g) => g.cells);
+  const bins = policy.calibrationBins;
+  return {
+    policy,
+    n,
+    encoded,
+    thresholds,
+    level: policy.confidenceLevel,
+    groups,
+    candidate: { labels, scores: candidate, threshold: thresholds.candidate.threshold, bins, groups: cells },
+    incumbent: { labels, scores: incumbent, threshold: thresholds.incumbent.threshold, bins, groups: cells },
+  };
+}
 
+/** Judges every criterion on the measured slices (in group order) and assembles the report. */
+export function finishEvaluation(plan: EvaluationPlan, raws: SliceRaw[]): AcceptanceReport {
+  const { policy, encoded, level } = plan;
+  const method = policy.proportionInterval;
   const byId = new Map(raws.map((r) => [r.def.id, r]));
   const criteria = policy.criteria.map((c, i) =>
     judge(c, `criterion-${i + 1}`, criterionSliceIds(c, encoded), byId, policy),
   );
   return {
     accepted: criteria.every((c) => c.passed),
-    n,
-    thresholds,
+    n: plan.n,
+    thresholds: plan.thresholds,
     confidenceLevel: level,
     proportionInterval: method,
     criteria,
@@ -360,4 +456,24 @@ export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
       paired: r.paired,
     })),
   };
+}
+
+/**
+ * The pure evaluator: every metric with its interval on every slice the policy names, then each criterion.
+ * The stages it runs (`planEvaluation`, `startModel`, `measureModelGroup`, `pairGroup`, `finishEvaluation`)
+ * are exported so a caller may run the two models on two threads; the result is the same report.
+ */
+export function evaluateAcceptance(input: EvaluationInput): AcceptanceReport {
+  const plan = planEvaluation(input);
+  const candidate = startModel(plan.candidate);
+  // one scratch serves both models in turn on one thread
+  const incumbent = startModel(plan.incumbent, candidate.scratch);
+  const toCandidate = positionsIn(candidate.model.order, incumbent.model.order);
+  const raws: SliceRaw[] = [];
+  plan.groups.forEach((_, g) => {
+    const c = measureModelGroup(candidate, g, null);
+    const i = measureModelGroup(incumbent, g, toCandidate);
+    raws.push(...pairGroup(plan, g, candidate, c, i, incumbent.model.placement));
+  });
+  return finishEvaluation(plan, raws);
 }

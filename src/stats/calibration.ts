@@ -116,14 +116,32 @@ export interface RecalibrationColumns {
 }
 
 export function recalibrationColumns(probabilities: Float64Array): RecalibrationColumns {
-  const logits = new Float64Array(probabilities.length);
-  const oddsAgainst = new Float64Array(probabilities.length);
+  const columns = {
+    logits: new Float64Array(probabilities.length),
+    oddsAgainst: new Float64Array(probabilities.length),
+  };
+  fillRecalibrationColumns(probabilities, null, probabilities.length, columns);
+  return columns;
+}
+
+/**
+ * Writes the columns of `probabilities[positions[k]]` (of `probabilities[k]` without `positions`) at k, for
+ * k < len: the same values `recalibrationColumns` gives each probability, computed where a caller needs them
+ * (e.g. straight into a slice's order) instead of kept for every row.
+ */
+export function fillRecalibrationColumns(
+  probabilities: Float64Array,
+  positions: Uint32Array | null,
+  len: number,
+  into: RecalibrationColumns,
+): void {
+  const { logits, oddsAgainst } = into;
   // sorted scores put ties side by side: a repeated score reuses the values just computed for it
   let last = NaN;
   let odds = 0;
   let logit = 0;
-  for (let i = 0; i < probabilities.length; i++) {
-    const raw = probabilities[i]!;
+  for (let i = 0; i < len; i++) {
+    const raw = probabilities[positions ? positions[i]! : i]!;
     if (raw !== last) {
       last = raw;
       const p = Math.min(1 - LOGIT_CLIP, Math.max(LOGIT_CLIP, raw));
@@ -133,7 +151,6 @@ export function recalibrationColumns(probabilities: Float64Array): Recalibration
     oddsAgainst[i] = odds;
     logits[i] = logit;
   }
-  return { logits, oddsAgainst };
 }
 
 const MAX_ITER = 50;

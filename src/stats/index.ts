@@ -8,6 +8,7 @@ export {
   fitRecalibration,
   logisticRecalibration,
   recalibrationColumns,
+  fillRecalibrationColumns,
   reliabilityCurve,
   reliabilityFromBins,
   type BinStrategy,

@@ -1,7 +1,7 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Identity } from '../auth';
-import type { EvidenceRef, ReleaseStatus, Role, SignatureRecord, StageRecord } from '../domain';
+import type { EvidenceRef, ReleaseStatus, Role, SignatureRecord, SignerAuthentication, StageRecord } from '../domain';
 import { describeMeasuredBy } from '../judging/measured-by';
 import { formatLocalAndUtc } from '../report/time';
 import { canaryCohortsSection, type CanaryCohorts } from './canary-cohorts';
@@ -154,9 +154,15 @@ export function manifestation(s: SignatureRecord): Html {
   Meaning: <em>${s.meaning}</em><br>
   Signed at <span data-testid="signed-at">${when(s.at, s.timeZone)}</span>${s.timeZone ? '' : html` <span class="hint">(no time zone on record)</span>`}<br>
   Reason: <span data-testid="reason">${s.reason}</span><br>
-  ${s.withdrawal ? html`<span class="bad">Withdrawn ${when(s.withdrawal.at, s.timeZone)}: ${s.withdrawal.reason}</span><br>` : ''}
+  ${s.authentication ? html`${authenticatedBy(s.authentication, s.timeZone)}<br>` : ''}
+  ${s.withdrawal ? html`<span class="bad">Withdrawn ${when(s.withdrawal.at, s.timeZone)}: ${s.withdrawal.reason}</span><br>${s.withdrawal.authentication ? html`${authenticatedBy(s.withdrawal.authentication, s.timeZone)}<br>` : ''}` : ''}
   <span class="hint">Dossier <span class="digest">${s.dossierSha256}</span>; record <span class="digest">${s.evidence.key}</span></span>
 </div>`;
+}
+
+/** The identity provider's re-authentication for a signing act: provider, subject, auth_time and amr (docs/sso.md). */
+function authenticatedBy(a: SignerAuthentication, zone: string | undefined): Html {
+  return html`<span data-testid="authentication" data-subject="${a.subject}" data-auth-time="${a.authTime}">Authenticated at <code>${a.issuer}</code> as <code>${a.subject}</code> at ${when(a.authTime, zone)}${a.amr?.length ? html` (amr: ${a.amr.join(', ')})` : ''}${a.acr ? html` (acr: ${a.acr})` : ''}</span>`;
 }
 
 function decisionsTable(history: StageRecord[], zone: string | null | undefined): Html {

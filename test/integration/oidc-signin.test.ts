@@ -323,6 +323,18 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     assert.equal(JSON.parse(stored).authentication.subject, 'sub-dana-7f3a');
     assert.doesNotMatch(stored, JWT);
     assert.doesNotMatch(JSON.stringify(t.audit.events), JWT);
+    // The release page and the timeline show the provider, subject, auth_time and amr with the signature.
+    for (const path of [`/ui/releases/${t.release.releaseId}`, `/ui/releases/${t.release.releaseId}/timeline`]) {
+      const html = await (await t.vigil(path)).text();
+      const shown =
+        /<span data-testid="authentication" data-subject="([^"]+)" data-auth-time="([^"]+)">(.*?)<\/span>(?=<br>)/s.exec(
+          html,
+        );
+      assert.ok(shown, `${path} shows the authentication`);
+      assert.deepEqual([shown[1], shown[2]], ['sub-dana-7f3a', auth.authTime]);
+      assert.match(shown[3]!, new RegExp(`Authenticated at <code>${op.issuer}</code> as <code>sub-dana-7f3a</code>`));
+      assert.match(shown[3]!, /\(amr: pwd, otp, mfa\)/);
+    }
   });
 
   it('refuses an authentication older than max_age, with the reason', async () => {

@@ -15,8 +15,10 @@ import {
   renderAuditHtml,
   S3EvidenceReader,
   verifyEvidence,
+  type SignatureManifestation,
   type TemporalHistorySource,
 } from '../../audit';
+import type { AuthenticationSummary } from '../../audit/signer-authentication';
 import { payloadDataConverter } from '../../codec';
 import { ConfigError, loadConfig, type VigilConfig } from '../../config';
 import { createS3Client, EvidenceStorageError } from '../../evidence';
@@ -139,7 +141,7 @@ export function registerAuditCommands(program: Command, io: Io, setExit: (code: 
                     formatChecks(report.checks),
                     '',
                     ...formatMeasured(report.decisions),
-                    ...report.signatures.map((s) => `signed: ${s.printedName} (${s.role}) at ${s.at}: "${s.meaning}"`),
+                    ...report.signatures.flatMap(signatureLines),
                     `replay: ${report.timings.replayMs} ms; total ${report.timings.totalMs} ms`,
                     `${report.passed ? 'AUDIT PASSED' : 'AUDIT FAILED'}${opts.html ? ` (HTML report: ${opts.html})` : ''}`,
                   ].join('\n'),
@@ -213,4 +215,24 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() 
 async function currentBundle(config: VigilConfig): Promise<{ code: string }> {
   if (config.workflowBundle) return { code: fs.readFileSync(config.workflowBundle, 'utf8') };
   return bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quiet });
+}
+
+/**
+ * One signature in the text report: the manifestation, then (under OIDC) the provider's authentication of the act,
+ * and a withdrawal with its own.
+ */
+export function signatureLines(s: SignatureManifestation): string[] {
+  const auth = (a: AuthenticationSummary | undefined, indent: string): string[] =>
+    a
+      ? [
+          `${indent}authenticated at ${a.issuer} as ${a.subject} at ${a.authTime}${a.amr?.length ? ` (amr: ${a.amr.join(', ')})` : ''}${a.acr ? ` (acr: ${a.acr})` : ''}`,
+        ]
+      : [];
+  return [
+    `signed: ${s.printedName} (${s.role}) at ${s.at}: "${s.meaning}"`,
+    ...auth(s.authentication, '  '),
+    ...(s.withdrawn
+      ? [`  withdrawn at ${s.withdrawn.at}: "${s.withdrawn.reason}"`, ...auth(s.withdrawn.authentication, '    ')]
+      : []),
+  ];
 }

@@ -26,6 +26,7 @@ import { createLogger } from '../../src/logging/logger';
 import { cohortToCsv, FEATURES, generateCohort } from '../../src/sim/cohort';
 import { applyScenario } from '../../src/sim/scenario';
 import { SimulatedTraffic } from '../../src/sim/traffic';
+import { inCanaryArm } from '../../src/sim/canary-arm';
 import { armStats } from '../../src/stats';
 import { validPolicy, validReleaseRequest } from '../support/fixtures';
 import { memoryEvidence } from '../support/memory-evidence';
@@ -176,6 +177,51 @@ describe('observeDrift', () => {
     assert.ok(text.length > 0);
     assert.doesNotMatch(text, /traffic:monitoring:[0-9a-f]{64}:\d+:\d+/);
     assert.doesNotMatch(JSON.stringify(shifted.measurement), /caseId|patient/);
+  });
+});
+
+describe('simulated canary window: salted as the route table', () => {
+  it('with canary.saltPerRelease the canary arm is drawn with the release id too, as the gateway draws it', async () => {
+    const { evidence, request } = await setup();
+    const traffic = new SimulatedTraffic();
+    const drawn: { caseId: string }[][] = [];
+    const live = simulatedLiveSource({
+      evidence,
+      traffic: {
+        cases: async (w: string, n: number, i?: number) => {
+          const c = await traffic.cases(w, n, i);
+          drawn.push(c.cases);
+          return c;
+        },
+      } as unknown as SimulatedTraffic,
+    });
+    const look = (releaseId: string, saltPerRelease: boolean): ReturnType<typeof live.window> => {
+      const r = structuredClone(request);
+      r.policy.canary.saltPerRelease = saltPerRelease;
+      return env().run(() =>
+        live.window({
+          releaseId,
+          request: r,
+          mode: 'canary',
+          step: 0,
+          percent: 25,
+          cases: 400,
+          baseline: null,
+          at: '2026-07-01T00:00:00Z',
+        }),
+      );
+    };
+    for (const [releaseId, salted] of [
+      ['rel-a', true],
+      ['rel-b', true],
+      ['rel-a', false],
+    ] as const) {
+      const out = await look(releaseId, salted);
+      const cases = drawn.at(-1)!;
+      const expected = cases.filter((c) => inCanaryArm(c.caseId, 25, 'sepsis-alert', salted ? releaseId : null)).length;
+      assert.equal(out.measurement.treatment.n, expected, `${releaseId} salted ${salted}`);
+      assert.equal(out.measurement.treatment.n + out.measurement.comparator.n, cases.length);
+    }
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * OIDC behind two API replicas that share state in one PostgreSQL database (src/stack/postgres.ts), against a real
  * OpenID provider (oidc-provider, test/support): an ID token used for a signing act at one replica is a replay at
- * the other (the used-token store is shared), also when both receive it at once.
+ * the other (the used-token store is shared), also when both receive it at once; and a UI session made on one
+ * replica works on the other from the session store alone (its identity snapshot keeps the provider subject that
+ * the signing round trip checks), with no identity cookie.
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -14,15 +16,16 @@ import * as oidc from 'openid-client';
 import { createApp } from '../../src/api';
 import { openSharedState, type SharedState } from '../../src/api/shared-state';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
-import { oidcUiDeps, type OidcSettings } from '../../src/auth/oidc';
+import { oidcUiDeps, type OidcIdentityProvider, type OidcSettings } from '../../src/auth/oidc';
 import { createLogger } from '../../src/logging/logger';
 import { startPostgres, type PostgresServer } from '../../src/stack/postgres';
 import type { UiDeps } from '../../src/ui';
-import { completeDeviceLogin, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
+import { completeDeviceLogin, IdpAgent, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
 
 const log = createLogger('oidc-replicas-test', 'silent');
 const TOKEN = 'api-token-0123456789abcdef';
+const REDIRECT = 'http://vigil.test/ui/oidc/callback';
 const DANA: TestUser = {
   sub: 'sub-dana-7f3a',
   username: 'dana.qa',
@@ -83,7 +86,7 @@ function settings(): OidcSettings {
 }
 
 /** Two API replicas: each its own pool on the shared database and its own OIDC parts, one release behind both. */
-async function twoReplicas(): Promise<{ replicas: Hono[]; release: FakeRelease }> {
+async function twoReplicas(): Promise<{ replicas: Hono[]; release: FakeRelease; identities: OidcIdentityProvider[] }> {
   const temporal = new FakeTemporal();
   const evidence = new MemoryEvidence();
   const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
@@ -92,10 +95,12 @@ async function twoReplicas(): Promise<{ replicas: Hono[]; release: FakeRelease }
   );
   await release.toAwaitingApproval();
   const s = settings();
+  const identities: OidcIdentityProvider[] = [];
   const replica = async (): Promise<Hono> => {
     const shared = await openSharedState(postgres.url('vigil_state'), { log, ledgerTtlMs: 3600_000 });
     opened.push(shared);
     const o = oidcUiDeps(s, { usedTokens: shared.usedTokens });
+    identities.push(o.identities);
     const ui: UiDeps = {
       client: temporal,
       evidence,
@@ -119,7 +124,7 @@ async function twoReplicas(): Promise<{ replicas: Hono[]; release: FakeRelease }
       ui,
     });
   };
-  return { replicas: [await replica(), await replica()], release };
+  return { replicas: [await replica(), await replica()], release, identities };
 }
 
 /** A fresh MFA ID token from the device authorization grant (what `vigil approve --sso` sends). */
@@ -168,5 +173,55 @@ describe('OIDC on two API replicas sharing state', () => {
     const results = await Promise.all(replicas.map((app, i) => sign(app, release, token, `race ${i}`)));
     assert.deepEqual(results.map((r) => r.status).sort(), [201, 401], JSON.stringify(results));
     assert.equal(release.state.signatures.length, 1);
+  });
+
+  it('a UI session made on replica A works on replica B, and B finishes the signing round trip', async () => {
+    const { replicas, release, identities } = await twoReplicas();
+    const jar = new Map<string, string>();
+    const idp = new IdpAgent();
+    const vigil = async (app: Hono, target: string, form?: Record<string, string>): Promise<Response> => {
+      const url = new URL(target, 'http://vigil.test');
+      const res = await app.request(url.pathname + url.search, {
+        method: form ? 'POST' : 'GET',
+        headers: {
+          host: 'vigil.test',
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+          ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        },
+        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair, ...attrs] = c.split(';');
+        const eq = pair!.indexOf('=');
+        if (attrs.some((a) => /max-age=0/i.test(a.trim()))) jar.delete(pair!.slice(0, eq));
+        else jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+      }
+      return res;
+    };
+    const [a, b] = replicas as [Hono, Hono];
+    const start = await vigil(a, '/ui/oidc/login?next=/ui/inbox');
+    const login = await idp.authorize(start.headers.get('location')!, REDIRECT, DANA);
+    assert.equal((await vigil(a, login.callback.toString())).status, 200);
+    assert.deepEqual([...jar.keys()], ['vigil_session'], 'only the session cookie');
+    assert.equal(identities[1]!.lookup('dana.qa'), null, 'replica B never saw the sign-in');
+
+    const page = await vigil(b, `/ui/releases/${release.releaseId}`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /Dana Whitfield/);
+    const sign = await vigil(b, `/ui/releases/${release.releaseId}/sign`, {
+      _csrf: /name="_csrf" value="([^"]+)"/.exec(html)![1]!,
+      role: 'qa',
+      decision: 'approve',
+      meaning: 'approved',
+      reason: 'evidence reviewed',
+      dossierSha256: release.state.dossier!.sha256,
+    });
+    const to = /id="reauth-link" href="([^"]+)"/.exec(await sign.text())![1]!.replace(/&amp;/g, '&');
+    const again = await idp.authorize(to, REDIRECT, DANA, DANA.otp);
+    // The subject check at the callback reads the provider subject from the session in PostgreSQL.
+    const done = await vigil(b, again.callback.toString());
+    assert.equal(done.status, 200, await done.clone().text());
+    assert.equal(release.state.signatures[0]!.authentication!.subject, DANA.sub);
   });
 });

@@ -258,11 +258,16 @@ async function exposeAndWatch(state: ReleaseState, baseline: ArmStats): Promise<
     const ended = await sequentialCanary(state, sequential, carried);
     if (ended) return ended;
   } else {
+    // Per-release salt, as the sequential canary writes it (src/workflows/canary.ts).
+    const salt = policy.canary.saltPerRelease && patched('release-salt') ? { salt: releaseId } : {};
     for (const [i, step] of policy.canary.steps.entries()) {
       const record = enter(state, 'CANARY', i);
       const routeRef = await route(
         state,
-        { production: request.incumbent.version, canary: { model: request.candidate.version, percent: step.percent } },
+        {
+          production: request.incumbent.version,
+          canary: { model: request.candidate.version, percent: step.percent, ...salt },
+        },
         `canary step ${i + 1}: ${step.percent}%`,
       );
       await sleep(step.bakeSeconds * 1000);

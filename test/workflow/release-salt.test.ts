@@ -115,6 +115,15 @@ describe('per-release canary salt (time skipping)', () => {
     );
   });
 
+  it('the per-interval canary (a policy without sequential guardrails) writes the salt too', async () => {
+    const r = request(true, 4);
+    delete r.policy.canary.sequential;
+    const d = await release(r, 'salt-interval');
+    assert.equal(d.result.outcome, 'RELEASED');
+    assert.ok(d.writes.length >= 2);
+    for (const w of d.writes) assert.equal(w.canary!.salt, d.workflowId);
+  });
+
   it('without saltPerRelease the tables carry no salt and take no marker', async () => {
     const c = await release(request(undefined, 3), 'salt-none');
     assert.equal(c.result.outcome, 'RELEASED');

@@ -52,6 +52,9 @@ const ENTRY_POINTS = [
   '^src/workflows/index[.]ts$',
   // A worker thread, started by path from src/telemetry/prediction-recorder.ts.
   '^src/telemetry/prediction-encoder-worker[.]ts$',
+  // Worker threads started by path: src/gateway/feature-sketch-thread.ts, src/activities/evaluation-threads.ts.
+  '^src/gateway/feature-sketch-worker[.]ts$',
+  '^src/activities/evaluation-worker[.]ts$',
   // Run directly with tsx: prints a password hash for config/users.yaml.
   '^src/auth/hash-cli[.]ts$',
   // The real Temporal + SeaweedFS stack the integration tests start (startTestStack).

@@ -80,6 +80,10 @@ export function parseInferRequest(body: unknown): InferRequest {
   // The common shape is checked by hand (no allocation); anything else, valid or not, goes through
   // zod, which produces the 400 issues. The fast check is stricter than the schema, never looser.
   if (isCommonInferRequest(body)) return body;
+  // zod judges the lists `readInferBody` scanned into Float64Arrays as the plain lists JSON.parse makes.
+  if (isPlainObject(body) && Array.isArray(body.inputs))
+    for (const t of body.inputs as unknown[])
+      if (isPlainObject(t) && t.data instanceof Float64Array) t.data = Array.from(t.data);
   const parsed = InferRequestSchema.safeParse(body);
   if (!parsed.success) {
     throw new OipRequestError(
@@ -136,6 +140,8 @@ function isCommonInferRequest(b: unknown): b is InferRequest {
     }
     if (t.parameters !== undefined && !isPlainObject(t.parameters)) return false;
     const data = t.data;
+    // A Float64Array (`readInferBody`): finite numbers of a numeric tensor, at most 1,000,000 of them.
+    if (data instanceof Float64Array && NUMERIC_SET.has(t.datatype)) continue;
     if (!Array.isArray(data) || data.length > 1_000_000) return false;
     if (t.datatype === 'BYTES') {
       for (let k = 0; k < data.length; k++) if (!isShortString(data[k], 0, 256)) return false;
@@ -165,17 +171,19 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
   let missingValue = false;
   let outOfRange = false;
   const quality = (): string[] => flags;
-  const flat = (t: InferRequest['inputs'][number]): Array<number | null> => {
+  const flat = (t: InferRequest['inputs'][number]): ArrayLike<number | null> => {
     if (!NUMERIC_SET.has(t.datatype))
       throw new OipRequestError(`input "${t.name}": datatype ${t.datatype} is not numeric`);
-    let d = t.data as Array<number | null>;
-    for (let i = 0; i < d.length; i++) {
-      if (Array.isArray(d[i])) {
-        // Numeric tensors carry no strings (the schema and the fast check refuse them).
-        d = t.data.flat() as Array<number | null>;
-        break;
+    // A Float64Array from `readInferBody` is flat already.
+    let d = t.data as ArrayLike<number | null>;
+    if (!ArrayBuffer.isView(d))
+      for (let i = 0; i < d.length; i++) {
+        if (Array.isArray(d[i])) {
+          // Numeric tensors carry no strings (the schema and the fast check refuse them).
+          d = t.data.flat() as Array<number | null>;
+          break;
+        }
       }
-    }
     let n = 1;
     for (const s of t.shape) n *= s;
     if (d.length !== n)
@@ -230,7 +238,7 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     if (missing.length) throw new OipRequestError(`missing features: ${missing.join(', ')}`);
     pick = (f) => byName.get(f);
   }
-  const cols: Array<Array<number | null>> = new Array(F);
+  const cols: Array<ArrayLike<number | null>> = new Array(F);
   for (let k = 0; k < F; k++) {
     const f = modelFeatures[k]!;
     const t = pick(f, k)!;

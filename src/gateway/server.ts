@@ -24,6 +24,7 @@ import { rowCaseIds, takeCaseIdInput } from './case-ids';
 import { HttpError, digest, readJson, readRaw, send, sendText } from './http-util';
 import { InferenceTelemetry } from './inference-telemetry';
 import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+import { readInferBody } from './oip-body';
 import { RouteTables } from './route-table';
 import { assign, type Assignment, type GatewayRouteTable } from './routing';
 import { ShadowMirror } from './shadow-mirror';
@@ -207,7 +208,8 @@ export class Gateway {
       if (err) return this.fail(res, err);
       let body: unknown;
       try {
-        body = JSON.parse(raw!.toString('utf8'));
+        // Numeric tensors straight into Float64Arrays (no heap number per value); otherwise as JSON.parse reads it.
+        body = readInferBody(raw!);
       } catch {
         return this.fail(res, new HttpError(400, 'body is not valid JSON'));
       }

@@ -1,6 +1,13 @@
 import crypto from 'node:crypto';
 import { guarded, type Queryable } from '../state';
-import { DEFAULT_SESSION, newSession, type Session, type SessionOptions, type SessionStore } from './sessions';
+import {
+  DEFAULT_SESSION,
+  newSession,
+  snapshotOf,
+  type Session,
+  type SessionOptions,
+  type SessionStore,
+} from './sessions';
 import type { Identity } from './users';
 
 /** Rows this long past their expiry are deleted at a login; until then a late request still hears "expired". */
@@ -65,6 +72,14 @@ export class PgSessionStore implements SessionStore {
 
   async destroy(id: string): Promise<void> {
     await this.db.query('DELETE FROM vigil_sessions WHERE id_sha256 = $1', [idHash(id)]);
+  }
+
+  async updateIdentity(id: string, identity: Identity): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      'UPDATE vigil_sessions SET identity = $3 WHERE id_sha256 = $1 AND user_id = $2',
+      [idHash(id), identity.id, JSON.stringify(snapshotOf(identity))],
+    );
+    return (rowCount ?? 0) === 1;
   }
 }
 

@@ -32,6 +32,11 @@ export interface SessionStore {
   /** The live session for this id (touching it), or null; `expired` tells a timed-out session from none. */
   get(id: string | undefined): Promise<{ session: Session | null; expired: boolean }>;
   destroy(id: string): Promise<void>;
+  /**
+   * Replaces the identity a live session carries (same user id only), e.g. with the roles the identity provider
+   * asserted at a re-authentication. False when the session is gone or belongs to another user.
+   */
+  updateIdentity(id: string, identity: Identity): Promise<boolean>;
 }
 
 /** Sessions in this process's memory: the single-process default. An API restart logs everyone out. */
@@ -66,6 +71,13 @@ export class MemorySessionStore implements SessionStore {
     this.sessions.delete(id);
     return Promise.resolve();
   }
+
+  updateIdentity(id: string, identity: Identity): Promise<boolean> {
+    const s = this.sessions.get(id);
+    if (!s || s.userId !== identity.id) return Promise.resolve(false);
+    s.identity = snapshotOf(identity);
+    return Promise.resolve(true);
+  }
 }
 
 /** Callers get copies: changing one changes no stored session. */
@@ -84,7 +96,19 @@ const copy = (s: Session): Session => ({
 
 /** A fresh session for `identity` at time `t`: new random id and CSRF token. */
 export function newSession(identity: Identity, t: number): Session {
-  const snapshot: Identity = {
+  return {
+    id: randomToken(),
+    userId: identity.id,
+    csrfToken: randomToken(),
+    createdAt: t,
+    lastSeenAt: t,
+    identity: snapshotOf(identity),
+  };
+}
+
+/** A copy of `identity` with only the fields a session keeps. */
+export function snapshotOf(identity: Identity): Identity {
+  return {
     id: identity.id,
     name: identity.name,
     roles: [...identity.roles],
@@ -92,14 +116,6 @@ export function newSession(identity: Identity, t: number): Session {
     ...(identity.provider
       ? { provider: { issuer: identity.provider.issuer, subject: identity.provider.subject } }
       : {}),
-  };
-  return {
-    id: randomToken(),
-    userId: identity.id,
-    csrfToken: randomToken(),
-    createdAt: t,
-    lastSeenAt: t,
-    identity: snapshot,
   };
 }
 

@@ -276,6 +276,11 @@ async function completeSigning(
   const now = identityFromClaims(settings, verified.claims);
   if ('refusal' in now) return refuse(403, now.refusal);
   oidc.identities.remember(now.identity, { issuer: verified.issuer, subject: verified.subject });
+  // The session shows the roles as of this authentication from now on, on every replica.
+  await deps.sessions.updateIdentity(session.id, {
+    ...now.identity,
+    provider: { issuer: verified.issuer, subject: verified.subject },
+  });
   const role = RoleSchema.parse(values.role);
   if (!now.identity.roles.includes(role))
     return refuse(403, `you (${user.id}) no longer hold the role ${role} at the identity provider`);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
 import * as oidc from 'openid-client';
+import pg from 'pg';
 import { createApp } from '../../src/api';
 import { openSharedState, type SharedState } from '../../src/api/shared-state';
 import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
@@ -74,7 +75,7 @@ function settings(): OidcSettings {
     cliClientId: 'vigil-cli',
     scopes: ['openid', 'profile', 'email'],
     rolesClaim: 'groups',
-    roleMap: { 'vigil-qa': ['qa'] },
+    roleMap: { 'vigil-qa': ['qa'], 'vigil-audit': ['auditor'] },
     usernameClaim: 'preferred_username',
     nameClaim: 'name',
     signingMaxAgeSeconds: 300,
@@ -218,10 +219,30 @@ describe('OIDC on two API replicas sharing state', () => {
       dossierSha256: release.state.dossier!.sha256,
     });
     const to = /id="reauth-link" href="([^"]+)"/.exec(await sign.text())![1]!.replace(/&amp;/g, '&');
-    const again = await idp.authorize(to, REDIRECT, DANA, DANA.otp);
-    // The subject check at the callback reads the provider subject from the session in PostgreSQL.
-    const done = await vigil(b, again.callback.toString());
+    // Added to a group at the provider since signing in: the re-authentication's roles replace the session's.
+    // (The provider reads the groups when it issues the ID token, at Vigil's code exchange in the callback.)
+    DANA.groups.push('vigil-audit');
+    let done: Response;
+    try {
+      const again = await idp.authorize(to, REDIRECT, DANA, DANA.otp);
+      // The subject check at the callback reads the provider subject from the session in PostgreSQL.
+      done = await vigil(b, again.callback.toString());
+    } finally {
+      DANA.groups.pop();
+    }
     assert.equal(done.status, 200, await done.clone().text());
     assert.equal(release.state.signatures[0]!.authentication!.subject, DANA.sub);
+    const db = new pg.Client({ connectionString: postgres.url('vigil_state') });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ identity: { roles: string[]; provider: unknown } }>(
+        'SELECT identity FROM vigil_sessions WHERE id_sha256 = $1',
+        [crypto.createHash('sha256').update(jar.get('vigil_session')!).digest('hex')],
+      );
+      assert.deepEqual(rows[0]?.identity.roles, ['qa', 'auditor'], 'the shared session has the refreshed roles');
+      assert.deepEqual(rows[0]?.identity.provider, { issuer: op.issuer, subject: DANA.sub });
+    } finally {
+      await db.end();
+    }
   });
 });

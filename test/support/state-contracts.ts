@@ -37,6 +37,21 @@ export function sessionStoreContract(make: (opts: SessionOptions, now: Clock) =>
     assert.deepEqual(await store.get(undefined), { session: null, expired: false });
   });
 
+  it('sessions: updateIdentity replaces the identity of a live session of the same user only', async () => {
+    const now = 1_000_000;
+    const store = make({ idleMs: 1000, absoluteMs: 5000 }, () => now);
+    const id = unique('dana');
+    const provider = { issuer: 'https://idp.example', subject: 's-1' };
+    const s = await store.create({ id, name: 'Dana', roles: ['qa'], provider });
+    assert.deepEqual((await store.get(s.id)).session?.identity, { id, name: 'Dana', roles: ['qa'], provider });
+    const now2 = { id, name: 'Dana W.', roles: ['qa' as const, 'auditor' as const], provider };
+    assert.equal(await store.updateIdentity(s.id, now2), true);
+    assert.deepEqual((await store.get(s.id)).session?.identity, now2);
+    assert.equal(await store.updateIdentity(s.id, { ...now2, id: unique('mallory') }), false, 'another user');
+    assert.deepEqual((await store.get(s.id)).session?.identity, now2);
+    assert.equal(await store.updateIdentity('forged', now2), false, 'no such session');
+  });
+
   it('sessions: destroy ends a session', async () => {
     const now = 1_000_000;
     const store = make({ idleMs: 1000, absoluteMs: 5000 }, () => now);

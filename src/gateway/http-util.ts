@@ -32,6 +32,20 @@ export function sendText(res: http.ServerResponse, status: number, text: string,
   res.end(text);
 }
 
+/** A JSON answer already encoded (`inferResponseBytes`); headers as a flat list. */
+export function sendBytes(res: http.ServerResponse, status: number, body: Buffer, modelVersion: string): void {
+  if (res.headersSent) return;
+  res.writeHead(status, [
+    'content-type',
+    'application/json',
+    'content-length',
+    String(body.length),
+    'x-vigil-model-version',
+    modelVersion,
+  ]);
+  res.end(body);
+}
+
 export function send(res: http.ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   const text = JSON.stringify(body);

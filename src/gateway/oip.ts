@@ -321,3 +321,41 @@ export function inferResponseText(a: Parameters<typeof inferResponse>[0]): strin
   if (t !== undefined) text += `,{"name":"decision","shape":[${n}],"datatype":"BOOL","data":[${decisions}]}`;
   return text + ']}';
 }
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+
+/**
+ * The bytes of `inferResponseText(a)`, written into one buffer: the scores joined natively (no string per
+ * score) when they are all finite, the decisions written as bytes, no UTF-8 re-encoding of the whole text.
+ */
+export function inferResponseBytes(a: Parameters<typeof inferResponse>[0]): Buffer {
+  const n = a.scores.length;
+  const t = a.threshold;
+  let finite = true;
+  for (let i = 0; i < n && finite; i++) finite = Number.isFinite(a.scores[i]!);
+  if (!finite) return Buffer.from(inferResponseText(a), 'utf8');
+  // TypedArray join writes each score as String(score) does (finite: as JSON.stringify does).
+  const scores = a.scores.join(',');
+  let head = `{"model_name":${JSON.stringify(a.model)},"model_version":${JSON.stringify(a.version)}`;
+  if (a.id !== undefined) head += `,"id":${JSON.stringify(a.id)}`;
+  head += `,"parameters":{"route":${JSON.stringify(a.route)},"route_version":${num(a.routeVersion)}},"outputs":[{"name":"score","shape":[${n}],"datatype":"FP64","data":[`;
+  const mid = t === undefined ? ']}' : `]},{"name":"decision","shape":[${n}],"datatype":"BOOL","data":[`;
+  let decisionBytes = 0;
+  if (t !== undefined) for (let i = 0; i < n; i++) decisionBytes += (a.scores[i]! >= t ? 4 : 5) + (i === 0 ? 0 : 1);
+  const tail = t === undefined ? ']}' : ']}]}';
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  // scores, mid and tail are ASCII: one byte per character.
+  const out = Buffer.allocUnsafe(headBytes + scores.length + mid.length + decisionBytes + tail.length);
+  let at = out.write(head, 0, 'utf8');
+  at += out.write(scores, at, 'latin1');
+  at += out.write(mid, at, 'latin1');
+  if (t !== undefined)
+    for (let i = 0; i < n; i++) {
+      if (i > 0) out[at++] = 0x2c;
+      const word = a.scores[i]! >= t ? TRUE : FALSE;
+      for (let k = 0; k < word.length; k++) out[at++] = word[k]!;
+    }
+  out.write(tail, at, 'latin1');
+  return out;
+}

@@ -21,9 +21,9 @@ import {
 import type { PredictionRecorderStats } from '../telemetry/prediction-recorder';
 import type { ModelBackends } from './backends';
 import { rowCaseIds, takeCaseIdInput } from './case-ids';
-import { HttpError, digest, readJson, readRaw, send, sendText } from './http-util';
+import { HttpError, digest, readJson, readRaw, send, sendBytes } from './http-util';
 import { InferenceTelemetry } from './inference-telemetry';
-import { inferResponseText, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
+import { inferResponseBytes, OipRequestError, parseInferRequest, toFeatureMatrix } from './oip';
 import { readInferBody } from './oip-body';
 import { RouteTables } from './route-table';
 import { assign, type Assignment, type GatewayRouteTable } from './routing';
@@ -247,7 +247,7 @@ export class Gateway {
     // finds its prediction stamped after t (read after the write, a descheduled process could stamp it later).
     const atMs = Date.now();
     const { threshold, version: routeVersion } = table;
-    const text = inferResponseText({
+    const bytes = inferResponseBytes({
       model: modelName,
       version: a.modelVersion,
       id: parsed.id,
@@ -256,7 +256,7 @@ export class Gateway {
       scores,
       threshold,
     });
-    sendText(res, 200, text, a.modelVersion);
+    sendBytes(res, 200, bytes, a.modelVersion);
 
     // Everything below happens after the response was handed to the socket. Raw case ids go to the
     // recorder, which hashes them when it encodes the batch; only hashes are written. Every row is a prediction.

@@ -23,7 +23,6 @@ import {
 } from '../evaluation/evaluate';
 
 type Outbound =
-  | { type: 'ready' }
   | { type: 'group'; g: number; result: ModelGroupResult; placement: Float64Array }
   | { type: 'done' }
   | { type: 'error'; message: string };
@@ -59,7 +58,6 @@ export class EvaluationThreads {
   }
 
   private deliver(m: Outbound): void {
-    if (m.type === 'ready') return;
     if (m.type === 'error') return this.fail(new Error(`evaluation worker failed: ${m.message}`));
     if (this.waiting) {
       const w = this.waiting;
@@ -122,6 +120,9 @@ export class EvaluationThreads {
       const m = await this.next();
       if (m.type !== 'group' || m.g !== g) throw new Error(`evaluation worker: expected group ${g}, got ${m.type}`);
       raws.push(...pairGroup(plan, g, candidate, c, m.result, m.placement));
+      // hand the buffer back for group g + 2 (the worker fills g + 1 in the other one meanwhile)
+      if (g + 2 < plan.groups.length)
+        this.worker.postMessage({ type: 'placement', placement: m.placement }, [m.placement.buffer as ArrayBuffer]);
     }
     const done = await this.next();
     if (done.type !== 'done') throw new Error(`evaluation worker: expected the end, got ${done.type}`);

@@ -124,7 +124,8 @@ export function joinPredictions(
     index = new ByteStrings(caseIds.length);
     rowId = Int32Array.from(caseIds, (id) => index.internText(id));
   }
-  const scoreOf = new Float64Array(index.size);
+  // shared memory: an evaluation on two threads hands the column to the other thread without a copy
+  const scoreOf = new Float64Array(new SharedArrayBuffer(8 * index.size));
   const seen = new Uint8Array(index.size);
   const extra: string[] = [];
   let extraCount = 0;

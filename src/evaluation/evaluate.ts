@@ -64,7 +64,7 @@ function encodeColumn(name: string, column: ArrayLike<string> | CodedAttribute, 
     if (used[c]) remap[c] = rank.get(level)!;
   });
   if (rank.size !== present.length) throw new StatsInputError(`attribute ${name}: a level is listed twice`, name);
-  const out = new Uint32Array(rows);
+  const out = codesFor(sorted.length, rows, false);
   for (let i = 0; i < rows; i++) out[i] = remap[codes[i]!]!;
   return { name, levels: sorted, codes: out };
 }
@@ -159,9 +159,14 @@ function sortedModel(scores: Float64Array, labels: Uint8Array, threshold: number
 /** Stable counting sort of a model's positions by the row's slice cell; returns each cell's start. */
 type Codes = Uint8Array | Uint16Array | Uint32Array;
 
-/** Codes below `cells` in the narrowest array: a smaller table to look rows up in at random. */
-function codesFor(cells: number, n: number): Codes {
-  return cells <= 0x100 ? new Uint8Array(n) : cells <= 0x10000 ? new Uint16Array(n) : new Uint32Array(n);
+/**
+ * Codes below `cells` in the narrowest array: a smaller table to look rows up in at random. `shared`: in
+ * shared memory, so a second thread measuring the other model reads the same codes instead of a copy.
+ */
+function codesFor(cells: number, n: number, shared = true): Codes {
+  const bytes = cells <= 0x100 ? 1 : cells <= 0x10000 ? 2 : 4;
+  const buffer = shared ? new SharedArrayBuffer(bytes * n) : new ArrayBuffer(bytes * n);
+  return bytes === 1 ? new Uint8Array(buffer) : bytes === 2 ? new Uint16Array(buffer) : new Uint32Array(buffer);
 }
 
 function bucketByCell(m: SortedModel, cellOfRow: Codes, cells: number, cell: Codes): Uint32Array {
@@ -194,9 +199,14 @@ interface Gathered {
   wideCells: Uint32Array | null;
 }
 
-function gatheredScratch(n: number): Gathered {
-  const iota = new Uint32Array(n);
+/** 0, 1, 2, … n − 1, in shared memory (read-only, so both threads use one). */
+function iotaOf(n: number): Uint32Array {
+  const iota = new Uint32Array(new SharedArrayBuffer(4 * n));
   for (let i = 0; i < n; i++) iota[i] = i;
+  return iota;
+}
+
+function gatheredScratch(n: number, iota: Uint32Array): Gathered {
   return {
     logits: new Float64Array(n),
     oddsAgainst: new Float64Array(n),
@@ -239,6 +249,8 @@ export interface ModelWork {
   threshold: number;
   bins: number;
   groups: GroupCells[];
+  /** 0, 1, 2, …: the members of a gathered slice (read-only, shared by both models). */
+  iota: Uint32Array;
 }
 
 /** One model sorted, with its scratch: the state that measures it group by group. */
@@ -261,7 +273,7 @@ export interface ModelGroupResult {
  */
 export function startModel(work: ModelWork, scratch?: ModelMeasurer['scratch']): ModelMeasurer {
   const model = sortedModel(work.scores, work.labels, work.threshold);
-  return { work, model, scratch: scratch ?? gatheredScratch(work.labels.length) };
+  return { work, model, scratch: scratch ?? gatheredScratch(work.labels.length, work.iota) };
 }
 
 /**
@@ -419,6 +431,7 @@ export function planEvaluation(input: EvaluationInput): EvaluationPlan {
   });
   const cells = groups.map((g) => g.cells);
   const bins = policy.calibrationBins;
+  const iota = iotaOf(n);
   return {
     policy,
     n,
@@ -426,8 +439,8 @@ export function planEvaluation(input: EvaluationInput): EvaluationPlan {
     thresholds,
     level: policy.confidenceLevel,
     groups,
-    candidate: { labels, scores: candidate, threshold: thresholds.candidate.threshold, bins, groups: cells },
-    incumbent: { labels, scores: incumbent, threshold: thresholds.incumbent.threshold, bins, groups: cells },
+    candidate: { labels, scores: candidate, threshold: thresholds.candidate.threshold, bins, groups: cells, iota },
+    incumbent: { labels, scores: incumbent, threshold: thresholds.incumbent.threshold, bins, groups: cells, iota },
   };
 }
 

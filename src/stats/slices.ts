@@ -4,7 +4,8 @@ import { StatsInputError } from './errors';
 export interface EncodedAttribute {
   name: string;
   levels: string[];
-  codes: Uint32Array;
+  /** Level code per row (a narrower array when the levels allow). */
+  codes: Uint8Array | Uint16Array | Uint32Array;
 }
 
 export function encodeAttribute(name: string, values: ArrayLike<string>, rows: number): EncodedAttribute {

@@ -57,7 +57,12 @@ export interface InferenceTelemetryOptions {
   sketchBucketMs: number;
   sketchAlpha?: number;
   sketchCentres: ReadonlyMap<string, Readonly<Record<string, number>>>;
-  /** Requests of at least this many rows are sketched on a worker thread (default 64; Infinity: never). */
+  /**
+   * Requests of at least this many rows are sketched on a worker thread of their own (default Infinity: never).
+   * Off by default: measured at 1,000-row batches on the loaded 2-vCPU machine, a third thread raised the
+   * gateway's server CPU per row (2.6 -> 4.7-6.1 us), apparently by starving the encoder thread into its
+   * in-thread fallback (docs/benchmarks.md, eighth pass); sketching on the encoder thread is the next step.
+   */
   sketchThreadMinRows?: number;
   log?: Logger;
 }
@@ -76,7 +81,7 @@ export class InferenceTelemetry {
 
   constructor(private readonly opts: InferenceTelemetryOptions) {
     const { wal, log } = opts;
-    this.sketchThreadMinRows = opts.sketchThreadMinRows ?? 64;
+    this.sketchThreadMinRows = opts.sketchThreadMinRows ?? Infinity;
     this.predictions = new PredictionRecorder({ wal, caseIdKey: opts.caseIdKey, log });
     this.sketches =
       opts.sketchBucketMs > 0

@@ -203,6 +203,7 @@ async function main(): Promise<void> {
     const rest = workers.map((p) => sample(p).pssBytes);
     const peaks = { worker: [...rest], temporal: 0, postgres: 0 };
     const cpu0 = {
+      workers: workers.map((p) => sample(p).cpuSeconds),
       temporal: sample(topology.temporal.process.pid).cpuSeconds,
       postgres: sample(topology.postgres.process.pid, true).cpuSeconds,
     };
@@ -248,29 +249,46 @@ async function main(): Promise<void> {
       }
     };
     const released: Array<[number, number]> = [];
+    // When each release was first seen waiting for sign-off: every release passes there (it cannot go on unsigned),
+    // so this counts releases that reached AWAITING_APPROVAL, wherever they are now, to within one poll.
+    const firstWaiting = new Map<string, number>();
+    // Approvals run beside the polling (at most 10 at once), so a slow Update never delays the counts.
+    const queued = new Set<string>();
+    const approvals: Array<Promise<void>> = [];
+    let approving = 0;
+    const approveLimited = async (id: string): Promise<void> => {
+      while (approving >= 10) await new Promise((r) => setTimeout(r, 50));
+      approving++;
+      try {
+        await approve(id);
+      } finally {
+        approving--;
+        if (!approved.has(id)) queued.delete(id); // not approvable yet: tried again on a later poll
+      }
+    };
     let reachedAll = false;
     while (Date.now() < deadline) {
       const now = Date.now();
-      const [w, done] = await Promise.all([
-        count(waitingQuery),
-        count("WorkflowType = 'releaseLifecycle' AND ExecutionStatus = 'Completed'"),
-      ]);
-      waiting.push([now, w + done]);
+      const done = await count("WorkflowType = 'releaseLifecycle' AND ExecutionStatus = 'Completed'");
       released.push([now, done]);
-      const ready: string[] = [];
       for await (const wf of temporal.workflow.list({ query: waitingQuery })) {
-        if (!approved.has(wf.workflowId)) ready.push(wf.workflowId);
+        if (!firstWaiting.has(wf.workflowId)) firstWaiting.set(wf.workflowId, now);
+        if (approved.has(wf.workflowId) || queued.has(wf.workflowId)) continue;
+        queued.add(wf.workflowId);
+        approvals.push(approveLimited(wf.workflowId));
       }
-      await pool(ready, 10, approve);
+      waiting.push([now, firstWaiting.size]);
       if (done >= n) {
         reachedAll = true;
         break;
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
+    await Promise.all(approvals);
     clearInterval(sampler);
     const outcomes = await count("WorkflowType = 'releaseLifecycle' AND VigilOutcome = 'RELEASED'");
     const cpu = {
+      workers: workers.map((p, i) => sample(p).cpuSeconds - cpu0.workers[i]!),
       temporal: sample(topology.temporal.process.pid).cpuSeconds - cpu0.temporal,
       postgres: sample(topology.postgres.process.pid, true).cpuSeconds - cpu0.postgres,
     };
@@ -286,6 +304,8 @@ async function main(): Promise<void> {
       awaitingApprovalSeconds: fractions(waiting, n, t0),
       releasedSecondsAfterFirstApproval: fractions(released, n, tApprove),
       workerPssMiB: { atRest: rest.map(mib), peak: peaks.worker.map(mib) },
+      // CPU the workers used from the first start to the end (main thread, workflow threads and ONNX's together).
+      workerCpuSeconds: cpu.workers.map((c) => Math.round(c)),
       workerMiBPerInFlightRelease:
         Math.round(((peaks.worker.reduce((a, b) => a + b, 0) - rest.reduce((a, b) => a + b, 0)) / 1048576 / n) * 100) /
         100,

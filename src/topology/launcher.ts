@@ -320,7 +320,17 @@ async function startReplica(
     process: await launch(),
     async restart() {
       await replica.process.stop();
-      replica.process = await launch();
+      // Same port (clients and nginx know it): if another test's server took it while this one was down, wait for
+      // it to be free again rather than fail; ports are below the ephemeral range, so only a random pick races.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          replica.process = await launch();
+          return;
+        } catch (err) {
+          if (attempt >= 5 || !/EADDRINUSE|address already in use/i.test(String(err))) throw err;
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
     },
   };
   ctx.stopStack.push(() => replica.process.stop());

@@ -150,13 +150,17 @@ describe('stack launcher (src/stack/main.ts)', () => {
       VIGIL_GATEWAY_PORT: String(gatewayPort),
     };
     const policy = parseYaml(fs.readFileSync(path.join(REPO, 'demo', 'policies', 'demo.yaml'), 'utf8')) as {
-      shadow: { durationSeconds: number; cases: number };
+      shadow: { durationSeconds: number; cases: number; maxPsi?: number };
       canary: { steps: Array<{ bakeSeconds: number }> };
       monitoring: { intervalSeconds: number };
     };
     // SHADOW measures the stack's gateway traffic (100 requests/s): 2 s mirror a few hundred cases.
     policy.shadow.durationSeconds = 2;
     policy.shadow.cases = 50;
+    // This file tests the launcher (start, approve commands, Ctrl-C, resume), not drift. SHADOW's drift gate alarms
+    // on 1 % of no-shift windows by design (Holm at 0.01; test/unit/typed-drift.test.ts, bench:drift), which here
+    // would fail an unrelated test about one run in a hundred: CI failed on exactly that (x2, adjusted p 0.0087).
+    delete policy.shadow.maxPsi;
     for (const s of policy.canary.steps) s.bakeSeconds = 1;
     policy.monitoring.intervalSeconds = 1;
     policyFile = path.join(tmp, 'fast-policy.yaml');

@@ -16,7 +16,12 @@ export const SCREEN = 0.25;
 const H = 20;
 const MAX_DRAWS = 9_999;
 
-const logChoose = (n: number, k: number) => logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+/** log k! for k = 0…max, as logGamma gives it: the draws look these up instead of evaluating logGamma each time. */
+function logFactorials(max: number): Float64Array {
+  const lf = new Float64Array(max + 1);
+  for (let k = 0; k <= max; k++) lf[k] = logGamma(k + 1);
+  return lf;
+}
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -43,26 +48,27 @@ function seedOf(reference: readonly number[], current: readonly number[]): numbe
  * One hypergeometric draw: successes among `draws` taken without replacement from `total` items of which `good` are
  * successes; exact inversion over the support ordered outward from the mode (O(standard deviation) steps).
  */
-function hypergeometric(total: number, good: number, draws: number, u: number): number {
+function hypergeometric(total: number, good: number, draws: number, u: number, lf: Float64Array): number {
   const lo = Math.max(0, draws - (total - good));
   const hi = Math.min(good, draws);
   if (lo === hi) return lo;
   const mode = Math.min(hi, Math.max(lo, Math.floor(((draws + 1) * (good + 1)) / (total + 2))));
-  const logNorm = logChoose(total, draws);
-  const pmf = (x: number) => Math.exp(logChoose(good, x) + logChoose(total - good, draws - x) - logNorm);
-  // Ratios p(x+1)/p(x) and p(x−1)/p(x) keep the walk cheap.
-  const up = (x: number) => ((good - x) * (draws - x)) / ((x + 1) * (total - good - draws + x + 1));
-  const down = (x: number) => (x * (total - good - draws + x)) / ((good - x + 1) * (draws - x + 1));
+  // No closures in here: this runs millions of times per window, and per-call closures (named by tsx) cost ~half.
+  const logNorm = lf[total]! - lf[draws]! - lf[total - draws]!;
+  const bad = total - good;
+  const pm = Math.exp(
+    lf[good]! - lf[mode]! - lf[good - mode]! + (lf[bad]! - lf[draws - mode]! - lf[bad - draws + mode]!) - logNorm,
+  );
   let l = mode;
   let r = mode;
-  const pm = pmf(mode);
   let pl = pm;
   let pr = pm;
   let acc = pm;
   if (u <= acc) return mode;
   for (;;) {
-    const nextL = l > lo ? pl * down(l) : -1;
-    const nextR = r < hi ? pr * up(r) : -1;
+    // Ratios p(x−1)/p(x) and p(x+1)/p(x) keep the walk cheap.
+    const nextL = l > lo ? pl * ((l * (bad - draws + l)) / ((good - l + 1) * (draws - l + 1))) : -1;
+    const nextR = r < hi ? pr * (((good - r) * (draws - r)) / ((r + 1) * (bad - draws + r + 1))) : -1;
     if (nextL < 0 && nextR < 0) return nextR >= nextL ? r : l; // rounding left u above the total mass
     if (nextR >= nextL) {
       r++;
@@ -105,6 +111,7 @@ export function conditionalChiSquarePValue(
   const pooled = reference.map((r, j) => r + current[j]!);
   const observed = pearson(reference, current, N, n) * (1 - 1e-12);
   const rand = mulberry32(seedOf(reference, current));
+  const lf = logFactorials(N + n);
   const sim = new Array<number>(pooled.length).fill(0);
   const ref = new Array<number>(pooled.length).fill(0);
   let exceed = 0;
@@ -112,7 +119,7 @@ export function conditionalChiSquarePValue(
     let totalLeft = N + n;
     let drawsLeft = n;
     for (let j = 0; j < pooled.length; j++) {
-      const x = j === pooled.length - 1 ? drawsLeft : hypergeometric(totalLeft, pooled[j]!, drawsLeft, rand());
+      const x = j === pooled.length - 1 ? drawsLeft : hypergeometric(totalLeft, pooled[j]!, drawsLeft, rand(), lf);
       sim[j] = x;
       ref[j] = pooled[j]! - x;
       totalLeft -= pooled[j]!;

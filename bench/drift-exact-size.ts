@@ -188,8 +188,8 @@ function main(): void {
     const t0 = Date.now();
     const sizes: ConditionalSize[] = [];
     for (let m = 0; m < M; m++) {
-      const ref = reference(kind, seed * 7_919 + m);
-      const win = drawWindow(kind, n, false, seed * 100_003 + m + 1);
+      const ref = reference(kind, `${seed}/${m}`);
+      const win = drawWindow(kind, n, false, `${seed}/${m}`);
       sizes.push(conditionalSize(kind, ref.values, win));
     }
     const mean = (f: (s: ConditionalSize) => number) => sizes.reduce((a, s) => a + f(s), 0) / M;

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseCsvSync } from 'csv-parse/sync';
 import {
   DATASET_MANIFEST_SCHEMA_VERSION,
   DatasetManifestSchema,
@@ -10,6 +9,7 @@ import {
   type InterRaterAgreement,
   type LineageStep,
 } from '../domain/dataset-manifest';
+import { readCsvRecords } from '../data/csv-records';
 import { parseDecimal } from '../data/decimal';
 import { canonicalBytes, sha256Hex } from '../evidence/canonical-json';
 import { agreementFromLabels, KappaError, type RaterLabel } from '../stats/kappa';
@@ -229,7 +229,9 @@ export async function agreementFromFile(file: string): Promise<InterRaterAgreeme
   }
   let records: Record<string, string>[];
   try {
-    records = parseCsvSync(bytes, { bom: true, columns: true, skip_empty_lines: true }) as Record<string, string>[];
+    // field text as written (a label's spaces are part of it), blank lines skipped; the header names the cells
+    const [header = [], ...rows] = readCsvRecords(bytes, { dialect: 'exact', skipEmptyLines: true });
+    records = rows.map((row) => Object.fromEntries(header.map((name, i) => [name, row[i]!])));
   } catch (err) {
     throw new ManifestInputError(`${path.basename(file)}: ${(err as Error).message}`);
   }

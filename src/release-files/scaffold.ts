@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { readCsvRecords } from '../data/csv-records';
 import { stringify as toYaml } from 'yaml';
 import { ReleasePolicySchema, type ModelInterface } from '../domain';
 import { policyDigest } from '../evidence';
@@ -258,7 +258,8 @@ function readTraining(file: string, data: string, header: string[], labelAt: num
 
 function readCsv(file: string): string[][] {
   try {
-    return parseCsv(fs.readFileSync(file), { bom: true, trim: true, relax_column_count: false }) as string[][];
+    // the dataset reader's dialect (blank lines skipped), so the scaffold checks the file as a release reads it
+    return readCsvRecords(fs.readFileSync(file));
   } catch (e) {
     throw new ReleaseFileError(
       `cannot read ${file} as CSV: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,

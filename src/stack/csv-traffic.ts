@@ -6,7 +6,7 @@
  * user's own cases, sent over the real path and measured from the gateway's telemetry.
  */
 import fs from 'node:fs';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { readCsvRecords } from '../data/csv-records';
 import type { SimCase } from '../contracts/traffic';
 
 /** Which CSV columns hold the case id, the 0/1 outcome and (optionally) the site. */
@@ -28,7 +28,7 @@ export interface TrafficCsv {
 export function readTrafficCsv(file: string, columns: CsvTrafficColumns): TrafficCsv {
   let cells: string[][];
   try {
-    cells = parseCsv(fs.readFileSync(file), { bom: true, trim: true, skip_empty_lines: true }) as string[][];
+    cells = readCsvRecords(fs.readFileSync(file));
   } catch (e) {
     throw new Error(
       `--traffic ${file}: cannot read it as CSV: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,

@@ -3,10 +3,11 @@
  * simulated population moves (x7 + 1.5 everywhere, from the third monitoring window — both pipelines, not a
  * candidate bug). Drift surveillance (onDrift: revalidate) measures it against the locked evaluation split, sends
  * a signed "revalidation required" notice, queues a new release of the same candidate (attempt 2) on the model's
- * durable queue, and ends surveillance with the release RELEASED and the reason on record. The audit recomputes
- * every drift verdict from history.
+ * durable queue, and ends surveillance with the release RELEASED and the reason on record. The revalidation release
+ * (trigger kind `revalidation`, the served candidate as its own incumbent) then runs its whole lifecycle to an
+ * outcome. The audit recomputes every drift verdict from history.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -61,6 +62,7 @@ const cli = (...argv: string[]) => runCli(h, ...argv);
 describe('population shift after promotion on the real stack', () => {
   let releaseId: string;
   let request: ReleaseRequest;
+  let revalidation: { handle: WorkflowHandle; request: ReleaseRequest } | undefined;
 
   it('asks for revalidation: signed notice, a new release of the same candidate queued, the release stays RELEASED', async () => {
     const policy = await fastPolicy('demo.yaml', (p) => {
@@ -176,10 +178,71 @@ describe('population shift after promotion on the real stack', () => {
     assert.notEqual(past.outcome, 'REJECTED', `${past.stage}: ${past.reason}`);
     const queue = await h.client.workflow.getHandle(releaseQueueWorkflowId(request.modelName)).describe();
     assert.ok(queue.status.name === 'RUNNING' || queue.status.name === 'COMPLETED', queue.status.name);
-    // Cleanup only: the revalidation release may have ended by now, so a finished run is fine here.
-    await next.terminate('test over: the revalidation release was started').catch((e: unknown) => {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-    });
+    revalidation = { handle: next, request: nextRequest! };
+  });
+
+  it('the revalidation release runs its whole lifecycle: SHADOW, both approvals, both CANARY steps, MONITORING', async () => {
+    assert.ok(revalidation, 'the first test queued no revalidation release');
+    const { handle: next, request: nextRequest } = revalidation;
+    // Its traffic is simulated from its release id (deterministic), so its gates decide the same way on every run.
+    const waiting = await waitFor(
+      'the revalidation release to await approval',
+      async () => {
+        const s = await next.query(releaseStatusQuery);
+        assert.equal(s.outcome, null, `the revalidation release ended in ${s.stage}: ${s.reason}`);
+        return s.stage === 'AWAITING_APPROVAL' && s.dossier ? s : null;
+      },
+      240_000,
+    );
+    assert.deepEqual(
+      [...new Set(waiting.history.map((r) => r.stage))],
+      ['SNAPSHOT', 'OFFLINE_EVAL', 'SHADOW', 'AWAITING_APPROVAL'],
+    );
+    // What the signers are shown: the same model in service asked to be revalidated, and why.
+    const dossier = await json<{
+      change: { reason: string; trigger: { kind: string }; changed: string[] | null };
+      candidate: unknown;
+      incumbent: unknown;
+    }>(waiting.dossier!.key);
+    assert.equal(dossier.change.trigger.kind, 'revalidation');
+    assert.equal(dossier.change.reason, nextRequest.reason);
+    assert.deepEqual(dossier.incumbent, dossier.candidate);
+    assert.deepEqual(dossier.change.changed, [], 'the same model and data as in service: nothing changed');
+    for (const r of waiting.history.filter((x) => x.stage === 'OFFLINE_EVAL' || x.stage === 'SHADOW'))
+      assert.equal(r.decision?.verdict, 'pass', `${r.stage}: ${r.decision?.reasons.join(' | ')}`);
+
+    await next.executeUpdate(approveReleaseUpdate, { args: [sign('qa', waiting.dossier!.sha256)] });
+    await next.executeUpdate(approveReleaseUpdate, { args: [sign('clinical', waiting.dossier!.sha256)] });
+    const result = await next.result();
+    const status = await next.query(releaseStatusQuery);
+    const stages = [...new Set(status.history.map((r) => r.stage))];
+    assert.deepEqual(stages.slice(0, 6), [
+      'SNAPSHOT',
+      'OFFLINE_EVAL',
+      'SHADOW',
+      'AWAITING_APPROVAL',
+      'CANARY',
+      'MONITORING',
+    ]);
+    const canary = status.history.filter((r) => r.stage === 'CANARY' && r.decision);
+    assert.deepEqual(
+      [...new Set(canary.filter((r) => r.decision!.verdict === 'pass').map((r) => r.step))],
+      [0, 1],
+      canary.map((r) => `${r.step}: ${r.decision!.verdict} ${r.decision!.reasons[0]}`).join(' | '),
+    );
+    // The population is still shifted in its monitoring windows, so its policy (onDrift: revalidate) asks again:
+    // RELEASED, still serving the same version, with the next attempt queued.
+    assert.equal(result.outcome, 'RELEASED', result.reason);
+    assert.equal(status.routes!.production, nextRequest.candidate.version);
+    const again = /new release (\S+) \(attempt 3\) queued$/.exec(result.reason);
+    assert.ok(again, result.reason);
+    // Cleanup only: the third attempt is not what this test is about.
+    await h.client.workflow
+      .getHandle(again[1]!)
+      .terminate('test over: the revalidation release ran through')
+      .catch((e: unknown) => {
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
+      });
   });
 
   it('vigil audit recomputes every guardrail and drift verdict of the monitoring windows and passes', async () => {

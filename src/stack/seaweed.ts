@@ -34,6 +34,23 @@ export interface SeaweedInternalPorts {
   adminGrpc: number;
 }
 
+/**
+ * The flags that put SeaweedFS's internal listeners (master, volume, filer, the S3 gateway's gRPC) on `ports`: the
+ * local stack's `weed mini`, and the compose service's `weed server` when a test runs it on free ports. The admin
+ * server is `weed mini`'s alone, so its ports are not here.
+ */
+export function internalPortFlags(ports: Omit<SeaweedInternalPorts, 'admin' | 'adminGrpc'>): string[] {
+  return [
+    `-master.port=${ports.master}`,
+    `-master.port.grpc=${ports.masterGrpc}`,
+    `-volume.port=${ports.volume}`,
+    `-volume.port.grpc=${ports.volumeGrpc}`,
+    `-filer.port=${ports.filer}`,
+    `-filer.port.grpc=${ports.filerGrpc}`,
+    `-s3.port.grpc=${ports.s3Grpc}`,
+  ];
+}
+
 export interface StartSeaweedOptions {
   binDir: string;
   stateDir: string;
@@ -122,14 +139,8 @@ export async function startSeaweed(opts: StartSeaweedOptions): Promise<SeaweedSe
     '-ip=127.0.0.1', // advertised address; the default is a non-loopback guess
     '-ip.bind=127.0.0.1',
     '-master.telemetry=false',
-    `-master.port=${ports.master}`,
-    `-master.port.grpc=${ports.masterGrpc}`,
-    `-volume.port=${ports.volume}`,
-    `-volume.port.grpc=${ports.volumeGrpc}`,
-    `-filer.port=${ports.filer}`,
-    `-filer.port.grpc=${ports.filerGrpc}`,
+    ...internalPortFlags(ports),
     `-s3.port=${opts.s3Port}`,
-    `-s3.port.grpc=${ports.s3Grpc}`,
     `-s3.config=${s3ConfigFile}`,
     // Only the S3 API enforces Object Lock: switch off every other way in we do not need.
     '-s3.iam=false',

@@ -31,7 +31,7 @@ import type { EvidenceRef } from '../../src/domain';
 import { createLogger } from '../../src/logging/logger';
 import { freePorts } from '../../src/stack/ports';
 import { spawnManaged, waitUntilReady, type ManagedProcess } from '../../src/stack/process';
-import { ensureEvidenceBucket, type SeaweedInternalPorts } from '../../src/stack/seaweed';
+import { ensureEvidenceBucket, internalPortFlags, type SeaweedInternalPorts } from '../../src/stack/seaweed';
 import { defaultBinDir } from '../../src/stack/tools';
 import { argv, compose, inlineEnv, makeSecrets, mounts, parseEnvFile, REPO } from '../support/compose-file';
 import { grpcCall, httpStatus, statusOf, tlsRequest } from '../support/seaweed-probes';
@@ -68,16 +68,9 @@ function localArgs(secretsDir: string, dataDir: string, ports: Ports): { args: s
     if (a.startsWith('-s3.port=')) return `-s3.port=${ports.s3}`;
     return mapPaths(a);
   });
-  args.push(
-    `-s3.port.grpc=${ports.s3Grpc}`,
-    `-master.port=${ports.master}`,
-    `-master.port.grpc=${ports.masterGrpc}`,
-    `-volume.port=${ports.volume}`,
-    `-volume.port.grpc=${ports.volumeGrpc}`,
-    `-filer.port=${ports.filer}`,
-    `-filer.port.grpc=${ports.filerGrpc}`,
-    '-volume.preStopSeconds=0',
-  );
+  // The internal listeners on free ports, with the flags the local stack uses for them (the image's defaults
+  // otherwise); the compose command itself names none of them.
+  args.push(...internalPortFlags(ports), '-volume.preStopSeconds=0');
   // weed reads ./security.toml first: the mounted one, its certificate paths mapped like the mounts.
   const securityTarget = '/etc/seaweedfs/security.toml';
   const security = targets.get(securityTarget);

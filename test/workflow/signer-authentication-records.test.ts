@@ -55,88 +55,69 @@ function request(adjudication = false): ReleaseRequest {
 type Withdrawal = Record<string, unknown>;
 
 describe('withdrawal and adjudication records carry the signer authentication (patch)', () => {
-  it('a withdrawal with an authentication records it; the marker is recorded', async () => {
-    const f = fakeActivities();
-    const written: Withdrawal[] = [];
-    f.acts.recordWithdrawal = async (input) => {
-      written.push(input.withdrawal as unknown as Withdrawal);
-      return REFS.withdrawal;
-    };
-    const { found, withdrawal } = await withWorker(env, f.acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', {
-        taskQueue,
-        workflowId: `auth-withdraw-${Date.now()}`,
-        args: [request()],
+  const RECORD_KEYS = ['at', 'printedName', 'reason', 'role', 'signature', 'signer'];
+  const withdrawals: { name: string; authentication?: SignerAuthentication; keys: string[]; marker: boolean }[] = [
+    {
+      name: 'a withdrawal with an authentication records it; the marker is recorded',
+      authentication: AUTH,
+      keys: [...RECORD_KEYS, 'authentication'].sort(),
+      marker: true,
+    },
+    {
+      name: 'a withdrawal without one writes the record as before and records no marker',
+      keys: RECORD_KEYS,
+      marker: false,
+    },
+  ];
+  for (const c of withdrawals) {
+    it(c.name, async () => {
+      const auth = c.authentication ? { authentication: c.authentication } : {};
+      const f = fakeActivities();
+      const written: Withdrawal[] = [];
+      f.acts.recordWithdrawal = async (input) => {
+        written.push(input.withdrawal as unknown as Withdrawal);
+        return REFS.withdrawal;
+      };
+      const { found, withdrawal } = await withWorker(env, f.acts, async (taskQueue) => {
+        const handle = await env.client.workflow.start('releaseLifecycle', {
+          taskQueue,
+          workflowId: `auth-withdraw-${c.marker ? 'oidc' : 'none'}-${Date.now()}`,
+          args: [request()],
+        });
+        const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
+        await handle.executeUpdate(approveReleaseUpdate, {
+          args: [
+            {
+              signer: 'dana.qa',
+              printedName: 'Dana Whitfield',
+              role: 'qa',
+              decision: 'approve',
+              meaning: 'approved',
+              reason: 'evidence reviewed',
+              dossierSha256: waiting.dossier!.sha256,
+              ...auth,
+            },
+          ],
+        });
+        await handle.executeUpdate(withdrawSignatureUpdate, {
+          args: [{ signer: 'dana.qa', reason: 'reviewed the wrong section', ...auth }],
+        });
+        const status = await handle.query(releaseStatusQuery);
+        await handle.result();
+        return { found: await markers(handle), withdrawal: status.signatures[0]!.withdrawal };
       });
-      const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
-      await handle.executeUpdate(approveReleaseUpdate, {
-        args: [
-          {
-            signer: 'dana.qa',
-            printedName: 'Dana Whitfield',
-            role: 'qa',
-            decision: 'approve',
-            meaning: 'approved',
-            reason: 'evidence reviewed',
-            dossierSha256: waiting.dossier!.sha256,
-            authentication: AUTH,
-          },
-        ],
-      });
-      await handle.executeUpdate(withdrawSignatureUpdate, {
-        args: [{ signer: 'dana.qa', reason: 'reviewed the wrong section', authentication: AUTH }],
-      });
-      const status = await handle.query(releaseStatusQuery);
-      await handle.result();
-      return { found: await markers(handle), withdrawal: status.signatures[0]!.withdrawal };
+      assert.equal(written.length, 1);
+      assert.deepEqual(Object.keys(written[0]!).sort(), c.keys, 'the record written has these fields, no others');
+      assert.equal(written[0]!.signer, 'dana.qa');
+      assert.deepEqual(written[0]!.authentication, c.authentication, 'the record written carries the authentication');
+      assert.deepEqual(withdrawal?.authentication, c.authentication, 'the status shows it');
+      assert.equal(
+        found.some((d) => d.includes(JSON.stringify(SIGNER_AUTHENTICATION_RECORDS))),
+        c.marker,
+        `markers: ${found.join(', ')}`,
+      );
     });
-    assert.equal(written.length, 1);
-    assert.deepEqual(written[0]!.authentication, AUTH, 'the record written carries the authentication');
-    assert.equal(written[0]!.signer, 'dana.qa');
-    assert.deepEqual(withdrawal?.authentication, AUTH, 'the status shows it');
-    assert.ok(
-      found.some((d) => d.includes(JSON.stringify(SIGNER_AUTHENTICATION_RECORDS))),
-      `markers: ${found.join(', ')}`,
-    );
-  });
-
-  it('a withdrawal without one writes the record as before and records no marker', async () => {
-    const f = fakeActivities();
-    const written: Withdrawal[] = [];
-    f.acts.recordWithdrawal = async (input) => {
-      written.push(input.withdrawal as unknown as Withdrawal);
-      return REFS.withdrawal;
-    };
-    const found = await withWorker(env, f.acts, async (taskQueue) => {
-      const handle = await env.client.workflow.start('releaseLifecycle', {
-        taskQueue,
-        workflowId: `auth-withdraw-none-${Date.now()}`,
-        args: [request()],
-      });
-      const waiting = await waitForStage(handle, 'AWAITING_APPROVAL');
-      await handle.executeUpdate(approveReleaseUpdate, {
-        args: [
-          {
-            signer: 'dana.qa',
-            printedName: 'Dana Whitfield',
-            role: 'qa',
-            decision: 'approve',
-            meaning: 'approved',
-            reason: 'evidence reviewed',
-            dossierSha256: waiting.dossier!.sha256,
-          },
-        ],
-      });
-      await handle.executeUpdate(withdrawSignatureUpdate, { args: [{ signer: 'dana.qa', reason: 'wrong section' }] });
-      await handle.result();
-      return markers(handle);
-    });
-    assert.deepEqual(Object.keys(written[0]!).sort(), ['at', 'printedName', 'reason', 'role', 'signature', 'signer']);
-    assert.ok(
-      !found.some((d) => d.includes(JSON.stringify(SIGNER_AUTHENTICATION_RECORDS))),
-      `markers: ${found.join(', ')}`,
-    );
-  });
+  }
 
   it('an adjudication with an authentication hands it to the record; one without hands none', async () => {
     const f = fakeActivities({ shadow: { sampled: 5 } });

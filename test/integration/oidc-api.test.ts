@@ -11,48 +11,32 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
 import { serve, type ServerType } from '@hono/node-server';
-import * as oidc from 'openid-client';
-import { createApp } from '../../src/api';
-import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
-import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
-import { oidcUiDeps, type OidcSettings } from '../../src/auth/oidc';
-import type { UiDeps } from '../../src/ui';
-import { completeDeviceLogin, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
-import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
+import { MemoryAuditLog } from '../../src/auth';
+import {
+  API_TOKEN as TOKEN,
+  awaitingRelease,
+  capturingLog,
+  CLI_CLIENT,
+  dana as danaUser,
+  DANA_OTP,
+  deviceIdToken as deviceToken,
+  JWT,
+  oidcReplica,
+  oidcSettings,
+  postSignature,
+  sam as samUser,
+  SAM_OTP,
+  uiClient,
+} from '../support/oidc-harness';
+import { completeDeviceLogin, startTestOp, type TestOp } from '../support/oidc-provider';
+import type { FakeRelease } from '../unit/ui-fakes';
 
 const VIGIL = path.resolve(__dirname, '../../bin/vigil');
-const TOKEN = 'api-token-0123456789abcdef';
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
-const USERS: TestUser[] = [
-  {
-    sub: 'sub-dana-7f3a',
-    username: 'dana.qa',
-    name: 'Dana Whitfield',
-    groups: ['vigil-qa'],
-    password: 'dana-pw',
-    otp: '246810',
-  },
-  {
-    sub: 'sub-sam-19c2',
-    username: 'sam.clin',
-    name: 'Dr Sam Okafor',
-    groups: ['vigil-clinical'],
-    password: 'sam-pw',
-    otp: '135790',
-  },
-];
-const CLIENTS = [
-  {
-    client_id: 'vigil-ui',
-    client_secret: 'ui-secret-0123456789abcdef',
-    redirect_uris: ['http://vigil.test/cb'],
-    kind: 'code' as const,
-  },
-  { client_id: 'vigil-cli', kind: 'device' as const },
-  { client_id: 'other-app', kind: 'device' as const },
-];
+const dana = danaUser();
+const sam = samUser();
+const USERS = [dana, sam];
+const CLIENTS = [uiClient('http://vigil.test/cb'), CLI_CLIENT, { client_id: 'other-app', kind: 'device' as const }];
 
 let op: TestOp;
 let otherIssuer: TestOp;
@@ -62,59 +46,17 @@ let release: FakeRelease;
 let audit: MemoryAuditLog;
 let tmp: string;
 /** Every log line at trace level, to check that no token is ever logged. */
-const logLines: string[] = [];
+const { log, lines: logLines } = capturingLog('oidc-api-test');
 
 before(async () => {
   op = await startTestOp({ users: USERS, clients: CLIENTS });
   // Another issuer signing with the same keys (as a multi-tenant provider does for all its tenants).
   otherIssuer = await startTestOp({ users: USERS, clients: CLIENTS, keys: op.signingKeys() });
-  const settings: OidcSettings = {
-    issuer: op.issuer,
-    clientId: 'vigil-ui',
-    clientSecret: 'ui-secret-0123456789abcdef',
-    redirectUri: 'http://vigil.test/cb',
-    cliClientId: 'vigil-cli',
-    scopes: ['openid', 'profile', 'email'],
-    rolesClaim: 'groups',
-    roleMap: { 'vigil-qa': ['qa'], 'vigil-clinical': ['clinical'] },
-    usernameClaim: 'preferred_username',
-    nameClaim: 'name',
-    signingMaxAgeSeconds: 300,
-    signingAmr: ['mfa'],
-    signingAcr: [],
-    clockToleranceSeconds: 0,
-    stateKey: new Uint8Array(crypto.randomBytes(32)),
-  };
-  const temporal = new FakeTemporal();
-  const evidence = new MemoryEvidence();
-  const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
-  release = temporal.add(new FakeRelease('sepsis-alert-abc-1', evidence, signer));
-  await release.toAwaitingApproval();
+  const fixture = await awaitingRelease();
+  release = fixture.release;
   audit = new MemoryAuditLog();
-  const o = oidcUiDeps(settings);
-  const log = pino({ name: 'oidc-api-test', level: 'trace' }, { write: (line: string) => void logLines.push(line) });
-  const ui: UiDeps = {
-    client: temporal,
-    evidence,
-    identities: o.identities,
-    oidc: o,
-    idTokens: o.idTokens,
-    usersConfigured: true,
-    sessions: new MemorySessionStore(),
-    throttle: new MemoryLoginThrottle(),
-    audit,
-    verifiers: [new PublicKeyVerifier(signer.publicKey())],
-    systemKeyPem: null,
-    secureCookies: false,
-    log,
-    duplicateWaitMs: 1000,
-  };
-  const app = createApp({
-    client: temporal,
-    config: { api: { host: '127.0.0.1', port: 0, url: 'http://x', token: TOKEN } },
-    log,
-    ui,
-  });
+  const settings = oidcSettings(op, { redirectUri: 'http://vigil.test/cb', clockToleranceSeconds: 0 });
+  const { app } = oidcReplica(fixture, settings, { log, audit });
   const port = await new Promise<number>((resolve) => {
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
   });
@@ -129,43 +71,15 @@ after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** An ID token from the device grant at `provider` for `client`, the person logging in as `user`. */
-async function deviceToken(provider: TestOp, client: string, user: TestUser, otp?: string): Promise<string> {
-  const config = await oidc.discovery(new URL(provider.issuer), client, undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const grant = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile email', max_age: '0' });
-  await completeDeviceLogin(grant.verification_uri_complete!, user, otp);
-  // Already approved: the first poll succeeds, so it need not wait the provider's 5 s interval.
-  const tokens = await oidc.pollDeviceAuthorizationGrant(config, { ...grant, interval: 1 });
-  return tokens.id_token!;
-}
-
-const dana = USERS[0]!;
-const sam = USERS[1]!;
-
-async function sign(body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${baseUrl}/api/releases/${release.releaseId}/signatures`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({
-      role: 'qa',
-      decision: 'approve',
-      meaning: 'approved',
-      reason: 'evidence reviewed',
-      dossierSha256: release.state.dossier!.sha256,
-      ...body,
-    }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const sign = (body: Record<string, unknown>) =>
+  postSignature((p, init) => fetch(`${baseUrl}${p}`, init), release, body);
 
 describe('signing API under OIDC: ID token edge cases, each refused with its reason', () => {
   it('refuses an expired ID token', async () => {
     op.behaviour.idTokenTtlSeconds = 1;
     let token: string;
     try {
-      token = await deviceToken(op, 'vigil-cli', dana, '246810');
+      token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
     } finally {
       op.behaviour.idTokenTtlSeconds = 600;
     }
@@ -176,13 +90,13 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
   });
 
   it('refuses an ID token issued to another client (wrong audience)', async () => {
-    const r = await sign({ idToken: await deviceToken(op, 'other-app', dana, '246810') });
+    const r = await sign({ idToken: await deviceToken(op, 'other-app', dana, DANA_OTP) });
     assert.equal(r.status, 401);
     assert.match(String(r.json.error), /issued to another client \(wrong audience\)/);
   });
 
   it('refuses an ID token from another issuer, even one signed with the same keys (wrong issuer)', async () => {
-    const r = await sign({ idToken: await deviceToken(otherIssuer, 'vigil-cli', dana, '246810') });
+    const r = await sign({ idToken: await deviceToken(otherIssuer, 'vigil-cli', dana, DANA_OTP) });
     assert.equal(r.status, 401);
     assert.match(String(r.json.error), /comes from another issuer \(wrong issuer\)/);
   });
@@ -191,7 +105,7 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
     op.behaviour.authTimeShiftSeconds = 600;
     let token: string;
     try {
-      token = await deviceToken(op, 'vigil-cli', dana, '246810');
+      token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
     } finally {
       op.behaviour.authTimeShiftSeconds = 0;
     }
@@ -217,7 +131,7 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
   });
 
   it('accepts a fresh MFA token once, recording issuer, subject and auth_time; the same token again is a replay', async () => {
-    const token = await deviceToken(op, 'vigil-cli', dana, '246810');
+    const token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
     const first = await sign({ idToken: token });
     assert.equal(first.status, 201, JSON.stringify(first.json));
     const auth = release.state.signatures.find((s) => s.signer === 'dana.qa')!.authentication!;
@@ -230,7 +144,7 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
   });
 
   it('a withdrawal with a fresh ID token records the authentication of the withdrawal', async () => {
-    const token = await deviceToken(op, 'vigil-cli', dana, '246810');
+    const token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
     const res = await fetch(`${baseUrl}/api/releases/${release.releaseId}/signatures/withdraw`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
@@ -298,7 +212,7 @@ describe('vigil approve --sso (device authorization grant)', () => {
         }
       });
     });
-    await completeDeviceLogin(url, sam, '135790');
+    await completeDeviceLogin(url, sam, SAM_OTP);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, `${stdout}\n${stderr}`);
     assert.match(stdout, /signature recorded/);
@@ -340,7 +254,7 @@ describe('canary decision under OIDC', () => {
       deadline: null,
       failure: null,
     };
-    const idToken = await deviceToken(op, 'vigil-cli', dana, '246810');
+    const idToken = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
     const res = await fetch(`${baseUrl}/api/releases/${release.releaseId}/canary-decision`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },

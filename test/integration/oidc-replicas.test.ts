@@ -12,29 +12,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Hono } from 'hono';
-import * as oidc from 'openid-client';
 import pg from 'pg';
-import { createApp } from '../../src/api';
 import { openSharedState, type SharedState } from '../../src/api/shared-state';
-import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
-import { oidcUiDeps, type OidcIdentityProvider, type OidcSettings } from '../../src/auth/oidc';
+import type { OidcIdentityProvider } from '../../src/auth/oidc';
 import { createLogger } from '../../src/logging/logger';
 import { startPostgres, type PostgresServer } from '../../src/stack/postgres';
-import type { UiDeps } from '../../src/ui';
-import { completeDeviceLogin, IdpAgent, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
-import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
+import {
+  awaitingRelease,
+  browserAt,
+  CLI_CLIENT,
+  CLI_CLIENT_ID,
+  dana,
+  deviceIdToken,
+  oidcReplica,
+  oidcSettings,
+  postSignature,
+  REDIRECT,
+  signIn,
+  startSigning,
+  uiClient,
+} from '../support/oidc-harness';
+import { IdpAgent, startTestOp, type TestOp } from '../support/oidc-provider';
+import type { FakeRelease } from '../unit/ui-fakes';
 
 const log = createLogger('oidc-replicas-test', 'silent');
-const TOKEN = 'api-token-0123456789abcdef';
-const REDIRECT = 'http://vigil.test/ui/oidc/callback';
-const DANA: TestUser = {
-  sub: 'sub-dana-7f3a',
-  username: 'dana.qa',
-  name: 'Dana Whitfield',
-  groups: ['vigil-qa'],
-  password: 'dana-pw',
-  otp: '246810',
-};
+const DANA = dana();
 
 let dir: string;
 let postgres: PostgresServer;
@@ -45,18 +47,7 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-oidc-replicas-'));
   [postgres, op] = await Promise.all([
     startPostgres({ stateDir: path.join(dir, 'pg'), log, databases: ['vigil_state'] }),
-    startTestOp({
-      users: [DANA],
-      clients: [
-        {
-          client_id: 'vigil-ui',
-          client_secret: 'ui-secret-0123456789abcdef',
-          redirect_uris: ['http://vigil.test/ui/oidc/callback'],
-          kind: 'code',
-        },
-        { client_id: 'vigil-cli', kind: 'device' },
-      ],
-    }),
+    startTestOp({ users: [DANA], clients: [uiClient(REDIRECT), CLI_CLIENT] }),
   ]);
 });
 
@@ -66,94 +57,32 @@ after(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function settings(): OidcSettings {
-  return {
-    issuer: op.issuer,
-    clientId: 'vigil-ui',
-    clientSecret: 'ui-secret-0123456789abcdef',
-    redirectUri: 'http://vigil.test/ui/oidc/callback',
-    cliClientId: 'vigil-cli',
-    scopes: ['openid', 'profile', 'email'],
-    rolesClaim: 'groups',
-    roleMap: { 'vigil-qa': ['qa'], 'vigil-audit': ['auditor'] },
-    usernameClaim: 'preferred_username',
-    nameClaim: 'name',
-    signingMaxAgeSeconds: 300,
-    signingAmr: ['mfa'],
-    signingAcr: [],
-    clockToleranceSeconds: 5,
-    stateKey: new Uint8Array(crypto.randomBytes(32)),
-  };
-}
-
 /** Two API replicas: each its own pool on the shared database and its own OIDC parts, one release behind both. */
 async function twoReplicas(): Promise<{ replicas: Hono[]; release: FakeRelease; identities: OidcIdentityProvider[] }> {
-  const temporal = new FakeTemporal();
-  const evidence = new MemoryEvidence();
-  const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
-  const release = temporal.add(
-    new FakeRelease(`sepsis-alert-${crypto.randomBytes(3).toString('hex')}`, evidence, signer),
-  );
-  await release.toAwaitingApproval();
-  const s = settings();
+  const fixture = await awaitingRelease(`sepsis-alert-${crypto.randomBytes(3).toString('hex')}`);
+  const s = oidcSettings(op, { roleMap: { 'vigil-qa': ['qa'], 'vigil-audit': ['auditor'] } });
   const identities: OidcIdentityProvider[] = [];
   const replica = async (): Promise<Hono> => {
     const shared = await openSharedState(postgres.url('vigil_state'), { log, ledgerTtlMs: 3600_000 });
     opened.push(shared);
-    const o = oidcUiDeps(s, { usedTokens: shared.usedTokens });
-    identities.push(o.identities);
-    const ui: UiDeps = {
-      client: temporal,
-      evidence,
-      identities: o.identities,
-      oidc: o,
-      idTokens: o.idTokens,
-      usersConfigured: true,
+    const { app, oidc } = oidcReplica(fixture, s, {
+      log,
       sessions: shared.sessions,
       throttle: shared.throttle,
       audit: shared.audit,
-      verifiers: [new PublicKeyVerifier(signer.publicKey())],
-      systemKeyPem: null,
-      secureCookies: false,
-      log,
-      duplicateWaitMs: 1000,
-    };
-    return createApp({
-      client: temporal,
-      config: { api: { host: '127.0.0.1', port: 0, url: 'http://vigil.test', token: TOKEN } },
-      log,
-      ui,
+      usedTokens: shared.usedTokens,
     });
+    identities.push(oidc.identities);
+    return app;
   };
-  return { replicas: [await replica(), await replica()], release, identities };
+  return { replicas: [await replica(), await replica()], release: fixture.release, identities };
 }
 
 /** A fresh MFA ID token from the device authorization grant (what `vigil approve --sso` sends). */
-async function deviceToken(): Promise<string> {
-  const config = await oidc.discovery(new URL(op.issuer), 'vigil-cli', undefined, oidc.None(), {
-    execute: [oidc.allowInsecureRequests],
-  });
-  const grant = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile email', max_age: '0' });
-  await completeDeviceLogin(grant.verification_uri_complete!, DANA, DANA.otp);
-  const tokens = await oidc.pollDeviceAuthorizationGrant(config, { ...grant, interval: 1 });
-  return tokens.id_token!;
-}
+const deviceToken = () => deviceIdToken(op, CLI_CLIENT_ID, DANA, DANA.otp);
 
-async function sign(app: Hono, release: FakeRelease, idToken: string, reason: string) {
-  const res = await app.request(`/api/releases/${release.releaseId}/signatures`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({
-      role: 'qa',
-      decision: 'approve',
-      meaning: 'approved',
-      reason,
-      dossierSha256: release.state.dossier!.sha256,
-      idToken,
-    }),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const sign = (app: Hono, release: FakeRelease, idToken: string, reason: string) =>
+  postSignature(async (p, init) => app.request(p, init), release, { reason, idToken });
 
 describe('OIDC on two API replicas sharing state', () => {
   it('an ID token used at replica A is refused as a replay at replica B', async () => {
@@ -180,45 +109,17 @@ describe('OIDC on two API replicas sharing state', () => {
     const { replicas, release, identities } = await twoReplicas();
     const jar = new Map<string, string>();
     const idp = new IdpAgent();
-    const vigil = async (app: Hono, target: string, form?: Record<string, string>): Promise<Response> => {
-      const url = new URL(target, 'http://vigil.test');
-      const res = await app.request(url.pathname + url.search, {
-        method: form ? 'POST' : 'GET',
-        headers: {
-          host: 'vigil.test',
-          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
-          ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-        },
-        ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-      });
-      for (const c of res.headers.getSetCookie()) {
-        const [pair, ...attrs] = c.split(';');
-        const eq = pair!.indexOf('=');
-        if (attrs.some((a) => /max-age=0/i.test(a.trim()))) jar.delete(pair!.slice(0, eq));
-        else jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-      }
-      return res;
-    };
     const [a, b] = replicas as [Hono, Hono];
-    const start = await vigil(a, '/ui/oidc/login?next=/ui/inbox');
-    const login = await idp.authorize(start.headers.get('location')!, REDIRECT, DANA);
-    assert.equal((await vigil(a, login.callback.toString())).status, 200);
+    const onA = browserAt(() => a, jar);
+    const onB = browserAt(() => b, jar);
+    await signIn(onA, idp, DANA);
     assert.deepEqual([...jar.keys()], ['vigil_session'], 'only the session cookie');
     assert.equal(identities[1]!.lookup('dana.qa'), null, 'replica B never saw the sign-in');
 
-    const page = await vigil(b, `/ui/releases/${release.releaseId}`);
+    const page = await onB(`/ui/releases/${release.releaseId}`);
     assert.equal(page.status, 200);
-    const html = await page.text();
-    assert.match(html, /Dana Whitfield/);
-    const sign = await vigil(b, `/ui/releases/${release.releaseId}/sign`, {
-      _csrf: /name="_csrf" value="([^"]+)"/.exec(html)![1]!,
-      role: 'qa',
-      decision: 'approve',
-      meaning: 'approved',
-      reason: 'evidence reviewed',
-      dossierSha256: release.state.dossier!.sha256,
-    });
-    const to = /id="reauth-link" href="([^"]+)"/.exec(await sign.text())![1]!.replace(/&amp;/g, '&');
+    assert.match(await page.text(), /Dana Whitfield/);
+    const to = await startSigning(onB, release);
     // Added to a group at the provider since signing in: the re-authentication's roles replace the session's.
     // (The provider reads the groups when it issues the ID token, at Vigil's code exchange in the callback.)
     DANA.groups.push('vigil-audit');
@@ -226,7 +127,7 @@ describe('OIDC on two API replicas sharing state', () => {
     try {
       const again = await idp.authorize(to, REDIRECT, DANA, DANA.otp);
       // The subject check at the callback reads the provider subject from the session in PostgreSQL.
-      done = await vigil(b, again.callback.toString());
+      done = await onB(again.callback.toString());
     } finally {
       DANA.groups.pop();
     }

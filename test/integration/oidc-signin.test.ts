@@ -4,174 +4,69 @@
  * (test/unit/ui-fakes.ts), so accepted signatures are recorded by the real recordSignature activity.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { createApp } from '../../src/api';
-import { Ed25519Signer, PublicKeyVerifier } from '../../src/attestation';
 import { MemoryAuditLog, MemoryLoginThrottle, MemorySessionStore } from '../../src/auth';
-import { oidcUiDeps, openLoginState, sealLoginState, type OidcSettings } from '../../src/auth/oidc';
-import type { UiDeps } from '../../src/ui';
+import { openLoginState, sealLoginState, type OidcSettings } from '../../src/auth/oidc';
 import {
-  ACR_MFA,
-  confirmEndSession,
-  IdpAgent,
-  startTestOp,
-  type TestOp,
-  type TestUser,
-} from '../support/oidc-provider';
-import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
+  awaitingRelease,
+  browserAt,
+  capturingLog,
+  csrfOf as csrfIn,
+  dana,
+  DANA_OTP,
+  JWT,
+  oidcReplica,
+  oidcSettings,
+  REDIRECT,
+  sam,
+  signIn,
+  startSigning,
+  uiClient,
+} from '../support/oidc-harness';
+import { ACR_MFA, confirmEndSession, IdpAgent, startTestOp, type TestOp } from '../support/oidc-provider';
 
 // Every log line at trace level, to check that no token is ever logged.
-const logLines: string[] = [];
-const log = pino({ name: 'oidc-test', level: 'trace' }, { write: (line: string) => void logLines.push(line) });
-const REDIRECT = 'http://vigil.test/ui/oidc/callback';
+const { log, lines: logLines } = capturingLog('oidc-test');
 const SIGNED_OUT = 'http://vigil.test/ui/login';
-const USERS: TestUser[] = [
-  {
-    sub: 'sub-dana-7f3a',
-    username: 'dana.qa',
-    name: 'Dana Whitfield',
-    groups: ['vigil-qa'],
-    password: 'dana-pw',
-    otp: '246810',
-  },
-  { sub: 'sub-sam-19c2', username: 'sam.clin', name: 'Dr Sam Okafor', groups: ['vigil-clinical'], password: 'sam-pw' },
+const USERS = [
+  dana(),
+  sam(),
   { sub: 'sub-nemo-0000', username: 'nemo', name: 'Nemo Staff', groups: ['staff'], password: 'nemo-pw' },
 ];
 const user = (name: string) => USERS.find((u) => u.username === name)!;
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 
 let op: TestOp;
 before(async () => {
-  op = await startTestOp({
-    users: USERS,
-    clients: [
-      {
-        client_id: 'vigil-ui',
-        client_secret: 'ui-secret-0123456789abcdef',
-        redirect_uris: [REDIRECT],
-        post_logout_redirect_uris: [SIGNED_OUT],
-        kind: 'code',
-      },
-    ],
-  });
+  op = await startTestOp({ users: USERS, clients: [uiClient(REDIRECT, { post_logout_redirect_uris: [SIGNED_OUT] })] });
 });
 after(async () => op?.stop());
 
-function settings(over: Partial<OidcSettings> = {}): OidcSettings {
-  return {
-    issuer: op.issuer,
-    clientId: 'vigil-ui',
-    clientSecret: 'ui-secret-0123456789abcdef',
-    redirectUri: REDIRECT,
-    cliClientId: undefined,
-    scopes: ['openid', 'profile', 'email'],
-    rolesClaim: 'groups',
-    roleMap: { 'vigil-qa': ['qa'], 'vigil-clinical': ['clinical'] },
-    usernameClaim: 'preferred_username',
-    nameClaim: 'name',
-    signingMaxAgeSeconds: 300,
-    signingAmr: ['mfa'],
-    signingAcr: [],
-    clockToleranceSeconds: 5,
-    stateKey: new Uint8Array(crypto.randomBytes(32)),
-    ...over,
-  };
-}
-
 /** Vigil's UI on a fake Temporal port, and a browser-like cookie jar for Vigil and for the provider. */
 async function setup(over: Partial<OidcSettings> = {}) {
-  const temporal = new FakeTemporal();
-  const evidence = new MemoryEvidence();
-  const signer = new Ed25519Signer(crypto.generateKeyPairSync('ed25519').privateKey);
-  const release = temporal.add(new FakeRelease('sepsis-alert-abc-1', evidence, signer));
-  await release.toAwaitingApproval();
+  const fixture = await awaitingRelease();
   const audit = new MemoryAuditLog();
-  const s = settings(over);
-  const sessions = new MemorySessionStore();
-  const throttle = new MemoryLoginThrottle();
+  const s = oidcSettings(op, { cliClientId: undefined, ...over });
   // Two API replicas behind a balancer: shared session store and sealing key, each its own OIDC identity cache.
-  const replica = () => {
-    const oidc = oidcUiDeps(s);
-    const ui: UiDeps = {
-      client: temporal,
-      evidence,
-      identities: oidc.identities,
-      oidc,
-      usersConfigured: true,
-      sessions,
-      throttle,
-      audit,
-      verifiers: [new PublicKeyVerifier(signer.publicKey())],
-      systemKeyPem: null,
-      secureCookies: false,
-      log,
-      duplicateWaitMs: 1000,
-    };
-    const app = createApp({
-      client: temporal,
-      config: { api: { host: '127.0.0.1', port: 0, url: 'http://vigil.test', token: 'api-token-0123456789abcdef' } },
-      log,
-      ui,
-    });
-    return { app, oidc };
-  };
-  const replicas = [replica(), replica()];
+  const shared = { log, audit, sessions: new MemorySessionStore(), throttle: new MemoryLoginThrottle() };
+  const replicas = [oidcReplica(fixture, s, shared), oidcReplica(fixture, s, shared)];
   let current = 0;
-  const oidc = replicas[0]!.oidc;
   const jar = new Map<string, string>();
   const idp = new IdpAgent();
-  async function vigil(pathOrUrl: string, form?: Record<string, string>, cookies = jar): Promise<Response> {
-    const url = new URL(pathOrUrl, 'http://vigil.test');
-    const res = await replicas[current]!.app.request(url.pathname + url.search, {
-      method: form ? 'POST' : 'GET',
-      headers: {
-        host: 'vigil.test',
-        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(form ? { body: new URLSearchParams(form).toString() } : {}),
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(';');
-      const eq = pair!.indexOf('=');
-      const gone = attrs.some((a) => /max-age=0/i.test(a.trim()));
-      if (gone) cookies.delete(pair!.slice(0, eq));
-      else cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-    return res;
-  }
-  async function login(name: string): Promise<void> {
-    const start = await vigil('/ui/oidc/login?next=/ui/inbox');
-    assert.equal(start.status, 303);
-    const { callback } = await idp.authorize(start.headers.get('location')!, REDIRECT, user(name));
-    const done = await vigil(callback.toString());
-    assert.equal(done.status, 200, await done.clone().text());
-    assert.match(await done.text(), /http-equiv="refresh" content="0;url=\/ui\/inbox"/);
-  }
-  async function csrf(): Promise<string> {
-    const page = await (await vigil(`/ui/releases/${release.releaseId}`)).text();
-    return /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
-  }
-  /** Submits the sign form; returns the provider URL Vigil sends the browser to. */
-  async function startSigning(over: Record<string, string> = {}): Promise<string> {
-    const res = await vigil(`/ui/releases/${release.releaseId}/sign`, {
-      _csrf: await csrf(),
-      role: 'qa',
-      decision: 'approve',
-      meaning: 'approved',
-      reason: 'evidence reviewed',
-      dossierSha256: release.state.dossier!.sha256,
-      ...over,
-    });
-    const page = await res.text();
-    assert.equal(res.status, 200, page);
-    // A page that navigates to the provider (a 303 of the form post would be blocked by form-action 'self').
-    return /id="reauth-link" href="([^"]+)"/.exec(page)![1]!.replace(/&amp;/g, '&');
-  }
-  const onReplica = (i: number) => (current = i);
-  return { vigil, login, startSigning, release, audit, idp, jar, settings: s, oidc, replicas, onReplica };
+  const vigil = browserAt(() => replicas[current]!.app, jar);
+  const release = fixture.release;
+  return {
+    vigil,
+    login: (name: string) => signIn(vigil, idp, user(name)),
+    startSigning: (over: Record<string, string> = {}) => startSigning(vigil, release, over),
+    release,
+    audit,
+    idp,
+    jar,
+    settings: s,
+    oidc: replicas[0]!.oidc,
+    replicas,
+    onReplica: (i: number) => (current = i),
+  };
 }
 
 describe('OIDC sign-in (authorization code + PKCE against oidc-provider)', () => {
@@ -290,8 +185,7 @@ describe('signing out (RP-initiated logout)', () => {
 });
 
 async function csrfOf(t: { vigil: (p: string) => Promise<Response> }): Promise<string> {
-  const page = await (await t.vigil('/ui/inbox')).text();
-  return /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+  return csrfIn(await (await t.vigil('/ui/inbox')).text());
 }
 
 describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)', () => {
@@ -302,7 +196,7 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     assert.equal(to.searchParams.get('prompt'), 'login');
     assert.equal(to.searchParams.get('max_age'), '300');
     const before = Math.floor(Date.now() / 1000);
-    const { callback, loginShown } = await t.idp.authorize(to.toString(), REDIRECT, user('dana.qa'), '246810');
+    const { callback, loginShown } = await t.idp.authorize(to.toString(), REDIRECT, user('dana.qa'), DANA_OTP);
     assert.equal(loginShown, true, 'the provider must ask for the credentials again despite its session');
     const res = await t.vigil(callback.toString());
     const page = await res.text();
@@ -343,7 +237,7 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const to = await t.startSigning();
     op.behaviour.authTimeShiftSeconds = 600;
     try {
-      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), DANA_OTP);
       const res = await t.vigil(callback.toString());
       assert.equal(res.status, 401);
       assert.match(await res.text(), /older than signing allows \(auth_time past max_age\)/);
@@ -360,7 +254,7 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const to = await t.startSigning();
     op.behaviour.authTimeShiftSeconds = 120;
     try {
-      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+      const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), DANA_OTP);
       const res = await t.vigil(callback.toString());
       assert.equal(res.status, 401);
       assert.match(await res.text(), /did not re-authenticate you for this signature/);
@@ -421,9 +315,7 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const t = await setup();
     await t.login('dana.qa');
     const res = await t.vigil(`/ui/releases/${t.release.releaseId}/sign`, {
-      _csrf: /name="_csrf" value="([^"]+)"/.exec(
-        await (await t.vigil(`/ui/releases/${t.release.releaseId}`)).text(),
-      )![1]!,
+      _csrf: csrfIn(await (await t.vigil(`/ui/releases/${t.release.releaseId}`)).text()),
       role: 'qa',
       decision: 'approve',
       meaning: 'glanced at',
@@ -446,7 +338,7 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     assert.match(await inbox.text(), /Dana Whitfield/);
     const to = await t.startSigning();
     t.onReplica(0);
-    const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), '246810');
+    const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), DANA_OTP);
     t.onReplica(1);
     const res = await t.vigil(callback.toString());
     assert.equal(res.status, 200, await res.clone().text());

@@ -14,7 +14,7 @@
  * permutation test's (Σ P(t)·[G(t) < α]), where G(t) is the exact conditional tail of Pearson's statistic.
  * Independent of the code under test: log-factorials, enumeration, Pearson's statistic and tails are computed here.
  *
- *   node --import tsx bench/drift-exact-size.ts [--margins 40] [--seed 5]
+ *   node --import tsx bench/drift-exact-size.ts [--margins 40] [--seed 5] [--rows categorical:87,count:87,count:200]
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -166,7 +166,11 @@ export function conditionalSize(
 
 function main(): void {
   const { values } = parseArgs({
-    options: { margins: { type: 'string', default: '40' }, seed: { type: 'string', default: '5' } },
+    options: {
+      margins: { type: 'string', default: '40' },
+      seed: { type: 'string', default: '5' },
+      rows: { type: 'string', default: 'categorical:87,categorical:200,count:87' },
+    },
   });
   const M = Number(values.margins);
   const seed = Number(values.seed);
@@ -180,11 +184,12 @@ function main(): void {
     '| feature | n | margins | tables/margin | code: mean (SE) | code: max | Besag-Clifford mean | exact test mean | s |',
   );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const [kind, n] of [
-    ['categorical', 87],
-    ['categorical', 200],
-    ['count', 87],
-  ] as [Kind & ('count' | 'categorical'), number][]) {
+  const rows = values.rows.split(',').map((r) => {
+    const [kind, n] = r.split(':');
+    if ((kind !== 'count' && kind !== 'categorical') || !(Number(n) > 0)) throw new Error(`--rows: bad row "${r}"`);
+    return [kind, Number(n)] as const;
+  });
+  for (const [kind, n] of rows) {
     const t0 = Date.now();
     const sizes: ConditionalSize[] = [];
     for (let m = 0; m < M; m++) {

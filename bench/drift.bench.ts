@@ -53,6 +53,8 @@ console.log(
 );
 console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 let worst = { rate: 0, cell: '' };
+/** Judged no-shift windows and alarms per feature type, over every size and path (the gateway repeats the windows). */
+const pooled = new Map<string, { alarms: number; judged: number }>();
 const started = Date.now();
 for (const kind of KINDS) {
   for (const via of VIAS) {
@@ -64,9 +66,12 @@ for (const kind of KINDS) {
       const judged = a.windows - a.notJudged;
       if (judged > 0 && a.alarms / judged > worst.rate)
         worst = { rate: a.alarms / judged, cell: `${kind} ${via} ${n}` };
+      const key = `${kind} ${via}`;
+      const sum = pooled.get(key) ?? { alarms: 0, judged: 0 };
+      pooled.set(key, { alarms: sum.alarms + a.alarms, judged: sum.judged + judged });
       const powerJudged = POWER_WINDOWS - b.notJudged;
       console.log(
-        `| ${kind} | ${via} | ${n} | ${w} | ${a.notJudged} | ${judged ? pct(a.alarms / judged) : '—'} | ${judged ? ci(a.alarms, judged) : '—'} | ${pct(a.psiOver / w)} | ${powerJudged ? pct(b.alarms / powerJudged) : '—'} | ${((Date.now() - t0) / 1000).toFixed(0)} |`,
+        `| ${kind} | ${via} | ${n} | ${w} | ${a.notJudged} | ${judged ? `${pct(a.alarms / judged)} (${a.alarms})` : '—'} | ${judged ? ci(a.alarms, judged) : '—'} | ${pct(a.psiOver / w)} | ${powerJudged ? pct(b.alarms / powerJudged) : '—'} | ${((Date.now() - t0) / 1000).toFixed(0)} |`,
       );
     }
   }
@@ -75,4 +80,9 @@ console.log(`\nshifts: ${KINDS.map((k) => `${k}: ${SCENARIOS[k].label}`).join(';
 console.log(
   `largest false-alarm rate over judged windows: ${pct(worst.rate)} (${worst.cell}; α ${pct(POLICY.ksAlpha)})`,
 );
+for (const [key, { alarms, judged }] of pooled)
+  if (judged)
+    console.log(
+      `pooled ${key}: ${alarms} / ${judged} = ${(100 * (alarms / judged)).toFixed(3)} % (95 % CI ${ci(alarms, judged)} %)`,
+    );
 console.log(`load at end ${load()}; ${((Date.now() - started) / 60_000).toFixed(1)} min`);

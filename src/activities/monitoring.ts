@@ -20,7 +20,7 @@ import {
   type EvidenceRef,
   type ReleaseRequest,
 } from '../domain';
-import { policyDigest } from '../evidence';
+import { requestPolicyDigest } from '../evidence';
 import type { ActivityDeps } from './deps';
 import { deliverNotification } from './notify';
 
@@ -168,7 +168,7 @@ export function monitoringActivities({
         );
       }
       const request = parsed.data;
-      const releaseId = releaseIdFor(request, policyDigest(request.policy));
+      const releaseId = releaseIdFor(request, requestPolicyDigest(request));
       const entry = QueuedReleaseSchema.parse({
         releaseId,
         modelName: request.modelName,

@@ -14,7 +14,7 @@ import {
   type ReleaseRequest,
 } from '../domain';
 import { evaluateAcceptance, type AcceptanceReport, type ThresholdRule } from '../evaluation';
-import { policyDigest } from '../evidence';
+import { requestPolicyDigest } from '../evidence';
 import { checkLeakage, leakageColumns, type LeakageResult } from '../leakage';
 import { scorePair, type Scorer } from '../models';
 import { modelCurves, renderEvaluationReportHtml } from '../report';
@@ -163,7 +163,7 @@ export function offlineEvalActivities({ evidence }: Pick<ActivityDeps, 'evidence
       at: string;
     }): Promise<StageOutput<OfflineMeasurement>> {
       const { request } = input;
-      const policySha256 = policyDigest(request.policy);
+      const policySha256 = requestPolicyDigest(request);
       if (policySha256 !== input.policySha256) {
         throw ApplicationFailure.nonRetryable(
           `acceptance policy digest ${policySha256} differs from ${input.policySha256} pinned at SNAPSHOT; refusing to evaluate`,

@@ -13,7 +13,7 @@ import {
   type ReleaseRequest,
   type SnapshotMeasurement,
 } from '../domain';
-import { EvidenceIntegrityError, EvidenceNotFoundError } from '../evidence';
+import { EvidenceIntegrityError, EvidenceNotFoundError, pinnedPolicyDocument, policyDigestForm } from '../evidence';
 import {
   modelProvenanceRecord,
   readModelRecord,
@@ -243,7 +243,10 @@ export function snapshotActivities({
       at: string;
     }): Promise<StageOutput<SnapshotMeasurement>> {
       const { request } = input;
-      const policyRef = await evidence.putJson(request.policy);
+      // The pinned digest is of the policy as written; the effective policy (what is judged) is stored beside it.
+      const writtenForm = policyDigestForm(request) === 'as-written';
+      const policyRef = await evidence.putJson(pinnedPolicyDocument(request));
+      const effectiveRef = writtenForm ? await evidence.putJson(request.policy) : policyRef;
       const { withManifest, manifests, digestMismatches, missingFields } = await verifyInputs(evidence, request);
 
       const training = withManifest
@@ -282,6 +285,7 @@ export function snapshotActivities({
 
       const measurement: SnapshotMeasurement = {
         policySha256: policyRef.sha256,
+        ...(writtenForm ? { policyDigestOf: 'as-written' as const, effectivePolicySha256: effectiveRef.sha256 } : {}),
         missingFields,
         digestMismatches,
         changeClass,
@@ -314,11 +318,13 @@ export function snapshotActivities({
           version: request.policy.version,
           registeredAt: request.policy.registeredAt,
           sha256: policyRef.sha256,
+          ...(writtenForm ? { digestOf: 'as-written', effectiveSha256: effectiveRef.sha256 } : {}),
         },
         environment,
         verification: measurement,
       });
       const artifacts = [snapshot, policyRef, changeSummary];
+      if (effectiveRef.key !== policyRef.key) artifacts.push(effectiveRef);
       if (missingFields.length === 0 && digestMismatches.length === 0) {
         // Only complete, verified provenance is attested and recorded for the next release to compare with.
         const statement = provenanceStatement(input, environment, withManifest, manifests);

@@ -13,7 +13,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import type { Hono } from 'hono';
 import { ApprovalInputSchema, ErrorType, ReleaseRequestSchema, releaseIdFor, type ReleaseExecution } from '../domain';
 import { approveReleaseUpdate, releaseStatusQuery, SearchAttr } from '../domain/messages';
-import { policyDigest } from '../evidence/policy-digest';
+import { requestPolicyDigest } from '../evidence/policy-digest';
 import type { Logger } from '../logging/logger';
 import { ApiError, parseWith } from './errors';
 import { DeadlineError, limitBody, readJson, requireJson, withTimeout } from './http';
@@ -31,7 +31,7 @@ export function registerReleaseRoutes(api: Hono, deps: Deps): void {
   const { client, log } = deps;
   api.post('/releases', requireJson, limitBody, async (c) => {
     const parsed = parseWith(ReleaseRequestSchema, await readJson(c), 'invalid release request');
-    const releaseId = releaseIdFor(parsed, policyDigest(parsed.policy));
+    const releaseId = releaseIdFor(parsed, requestPolicyDigest(parsed));
     const handle = client.workflow.getHandle(releaseId);
     // USE_EXISTING answers a running release with its run id; only a look beforehand tells "joined" from "started".
     const before = await describeOrNull(handle);

@@ -15,7 +15,8 @@ import type {
   ShadowMeasurement,
   SnapshotMeasurement,
 } from '../domain';
-import { policyDigest } from '../evidence/policy-digest';
+import { policyDigest, requestPolicyDigest } from '../evidence/policy-digest';
+import { ReleasePolicySchema } from '../domain/policy';
 import {
   judgeDrift,
   judgeGuardrails,
@@ -28,6 +29,7 @@ import {
   type MeasuredFields,
   withMonitoringCohorts,
   recordedCohortGuardrails,
+  recordedHarmMixture,
 } from '../judging';
 import type { Finding } from './chain';
 import { eventLabel, type ActivityCall } from './history';
@@ -105,8 +107,9 @@ export function recomputeDecisions(
       { request?: ReleaseRequest; mode?: string; step?: number; interval?: number } | undefined;
     const request = input?.request;
     if (!request) continue;
-    const policy = request.policy;
-    const policySha = policyDigest(policy);
+    // The pinned digest is of the policy as written when the request carries it, else (releases recorded before
+    // it was kept) of the effective policy; the effective policy is what every judge below applies.
+    const policySha = requestPolicyDigest(request);
     if (call.name === 'snapshotRelease') {
       const m = (call.result as StageOut<SnapshotMeasurement>).measurement;
       pinned = m.policySha256;
@@ -117,7 +120,16 @@ export function recomputeDecisions(
           actual: policySha,
         });
       }
+      const effective = policyDigest(request.policy);
+      if (m.effectivePolicySha256 !== undefined && m.effectivePolicySha256 !== effective) {
+        findings.push({
+          problem: `${eventLabel(call)}: the effective policy in the request is not the one SNAPSHOT recorded`,
+          expected: m.effectivePolicySha256,
+          actual: effective,
+        });
+      }
     }
+    if (request.policyAsWritten !== undefined) writtenGivesEffective(call, request, findings);
     const judged = judgeCall(call, calls, canaryHistory, findings);
     if (judged === null) continue;
     const { stage, step, recomputed } = judged;
@@ -174,6 +186,28 @@ export function recomputeDecisions(
   return { policySha256: pinned, checks, findings };
 }
 
+/**
+ * A request carrying the policy as written must give, with this build's defaults, the effective policy it was
+ * judged under; otherwise the pinned (written) document and the criteria applied differ.
+ */
+function writtenGivesEffective(call: ActivityCall, request: ReleaseRequest, findings: Finding[]): void {
+  const again = ReleasePolicySchema.safeParse(request.policyAsWritten);
+  const effective = policyDigest(request.policy);
+  if (!again.success) {
+    findings.push({
+      problem: `${eventLabel(call)}: the policy as written no longer parses: ${again.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    });
+  } else if (policyDigest(again.data) !== effective) {
+    findings.push({
+      problem: `${eventLabel(call)}: the policy as written, with its defaults filled in, is not the effective policy judged`,
+      expected: policyDigest(again.data),
+      actual: effective,
+    });
+  }
+}
+
 /** The judge's verdict on one recorded measurement, as the workflow reached it; null for other calls. */
 function judgeCall(
   call: ActivityCall,
@@ -220,15 +254,25 @@ function judgeCall(
         // Which default split judged a policy without `cohorts`: the look's recorded verdict names its α.
         const verdictCall = calls.slice(calls.indexOf(call) + 1).find((c) => c.name === 'recordVerdict');
         const recorded = verdictCall?.input as
-          { verdict?: { evidence?: { cohorts?: { allocation?: { overall?: number } } } } } | undefined;
+          | {
+              verdict?: {
+                evidence?: {
+                  cohorts?: { allocation?: { overall?: number } };
+                  sequential?: { mixture?: { kind?: unknown } } | null;
+                };
+              };
+            }
+          | undefined;
         const cohorts = recordedCohortGuardrails(
           canaryHistory,
           g,
           recorded?.verdict?.evidence?.cohorts?.allocation?.overall,
         );
+        // Which mixture: only looks judged under `planned-mixture` record `sequential.mixture`.
         const judged = judgeGuardrailsSequential(canaryHistory, g, {
           final: step === policy.canary.steps.length - 1,
           ...(cohorts ? { cohorts } : {}),
+          mixture: recordedHarmMixture(recorded?.verdict?.evidence),
         });
         const honestly = honest(judged, m, policy);
         return { stage: 'CANARY', step, recomputed: { verdict: honestly.verdict, reasons: honestly.reasons } };

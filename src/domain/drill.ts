@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { EvidenceRef } from './evidence';
 import type { RouteState } from './release';
-import { ReleaseRequestSchema } from './release';
+import { ReleaseRequestSchema, type ReleaseRequestInput } from './release';
 import { SequentialGuardrailsSchema } from './policy';
 import { TrafficScenarioSchema } from './simulation';
 
@@ -18,7 +18,8 @@ export const DrillInputSchema = z.object({
   /** The release the drill was taken from, when there is one. */
   fromRelease: z.string().max(256).optional(),
 });
-export type DrillInput = z.input<typeof DrillInputSchema>;
+// The request's input type is named: its schema keeps the policy as written, which hides its shape from z.input.
+export type DrillInput = Omit<z.input<typeof DrillInputSchema>, 'request'> & { request: ReleaseRequestInput };
 
 /** The route table a drill moves: never the clinical one. */
 export const drillRouteModel = (modelName: string): string => `${modelName}.drill`;

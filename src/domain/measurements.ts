@@ -6,7 +6,14 @@ import type { ChangeDimension } from './policy';
 /** What activities measure. Judging these against the policy is a pure function (src/judging). */
 
 export interface SnapshotMeasurement {
+  /** The pinned policy digest: of the policy as written, or (releases before it was kept) of the effective policy. */
   policySha256: string;
+  /**
+   * 'as-written' when `policySha256` is of the document the author wrote; absent in releases that pinned the
+   * effective policy. `effectivePolicySha256` is the digest of the policy judged (defaults made explicit).
+   */
+  policyDigestOf?: 'as-written';
+  effectivePolicySha256?: string;
   /** Provenance fields required but absent. */
   missingFields: string[];
   /** Referenced artifacts whose stored bytes do not hash to the pinned digest. */

@@ -5,7 +5,7 @@
  * starts. docs/own-model.md walks through one; `schemas/release-file.schema.json` is this schema for editors.
  */
 import { z } from 'zod';
-import { DatasetRefSchema, ModelRefSchema, ReleaseRequestSchema, TriggerSchema } from './release';
+import { DatasetRefSchema, ModelRefSchema, ReleaseRequestObjectSchema, TriggerSchema } from './release';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'lowercase hex SHA-256');
 const relativePath = z.string().min(1).max(1024);
@@ -46,7 +46,7 @@ export const ReleaseFileDatasetSchema = z
 export const ReleaseFileSchema = z
   .object({
     $schema: z.string().optional(),
-    modelName: ReleaseRequestSchema.shape.modelName,
+    modelName: ReleaseRequestObjectSchema.shape.modelName,
     candidate: ReleaseFileModelSchema,
     /** The model production serves today (the release's comparator). */
     incumbent: ReleaseFileModelSchema,
@@ -58,13 +58,13 @@ export const ReleaseFileSchema = z
     /** The change: why, by whom, from which training code. */
     change: z
       .object({
-        reason: ReleaseRequestSchema.shape.reason,
-        submittedBy: ReleaseRequestSchema.shape.submittedBy,
-        codeCommit: ReleaseRequestSchema.shape.codeCommit,
+        reason: ReleaseRequestObjectSchema.shape.reason,
+        submittedBy: ReleaseRequestObjectSchema.shape.submittedBy,
+        codeCommit: ReleaseRequestObjectSchema.shape.codeCommit,
         trigger: TriggerSchema.optional(),
       })
       .strict(),
-    attempt: ReleaseRequestSchema.shape.attempt.optional(),
+    attempt: ReleaseRequestObjectSchema.shape.attempt.optional(),
   })
   .strict();
 export type ReleaseFile = z.infer<typeof ReleaseFileSchema>;

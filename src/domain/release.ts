@@ -59,8 +59,26 @@ export const TriggerSchema = z.object({
   deliveryId: z.string().min(1).max(128).optional(),
 });
 
-/** What a webhook, the CLI or the API asks for: everything is a reference, nothing is data. */
-export const ReleaseRequestSchema = z
+/** Recursive equality of two JSON values (key order ignored); the domain takes no dependency for it. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
+}
+
+/**
+ * The request's fields. `policy` is the effective policy (defaults made explicit), which is what every stage
+ * judges; `policyAsWritten` is the document its author wrote, as parsed (YAML or JSON), before defaults — the
+ * policy digest pinned at SNAPSHOT is of its RFC 8785 form (src/evidence/policy-digest.ts). Requests recorded
+ * before it existed carry none, and their digest was of the effective policy.
+ */
+export const ReleaseRequestObjectSchema = z
   .object({
     modelName: slug,
     candidate: ModelRefSchema,
@@ -71,6 +89,8 @@ export const ReleaseRequestSchema = z
     reason: z.string().min(1).max(2000),
     trigger: TriggerSchema,
     policy: ReleasePolicySchema,
+    /** The policy document as written (set from `policy` as given when absent; see ReleaseRequestSchema). */
+    policyAsWritten: z.record(z.string(), z.json()).optional(),
     /** Model card input (YAML: intended use, population, limitations) shown in the dossier. */
     modelCard: ArtifactRefSchema.optional(),
     /** Releasing the same candidate under the same policy again (after it ended) needs a new attempt. */
@@ -104,7 +124,29 @@ export const ReleaseRequestSchema = z
         message: 'candidate is identical to the incumbent',
       });
     }
+    if (r.policyAsWritten !== undefined) {
+      const again = ReleasePolicySchema.safeParse(r.policyAsWritten);
+      if (!again.success || !sameJson(again.data, r.policy)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policyAsWritten'],
+          message: 'the policy as written does not give the effective policy sent beside it',
+        });
+      }
+    }
   });
+
+/**
+ * What a webhook, the CLI or the API asks for: everything is a reference, nothing is data. The policy as given
+ * is kept as `policyAsWritten` before its defaults are filled in, so the pinned digest is of what the author
+ * wrote; a request that already carries one (parsed once before: the CLI's plan, a workflow's input) keeps it,
+ * and it must give the same effective policy.
+ */
+export const ReleaseRequestSchema = z.preprocess((raw) => {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const r = raw as Record<string, unknown>;
+  return r.policyAsWritten === undefined && r.policy !== undefined ? { ...r, policyAsWritten: r.policy } : raw;
+}, ReleaseRequestObjectSchema);
 export type ReleaseRequest = z.infer<typeof ReleaseRequestSchema>;
 
 /** The release's locked evaluation split (the request schema requires exactly this role to be present). */
@@ -113,7 +155,7 @@ export function evaluationSplit(request: Pick<ReleaseRequest, 'datasets'>): Data
   if (!split) throw new Error('release request without an evaluation split (the request schema requires one)');
   return split;
 }
-export type ReleaseRequestInput = z.input<typeof ReleaseRequestSchema>;
+export type ReleaseRequestInput = z.input<typeof ReleaseRequestObjectSchema>;
 
 /**
  * Workflow ids come from the business key (model, candidate digest, policy digest, attempt), so a

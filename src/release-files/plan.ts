@@ -32,7 +32,7 @@ import { modelFormatOf } from '../models';
 import { readLineage, readSplitKey } from '../provenance/lineage-file';
 import { buildDatasetManifest } from '../provenance/manifest-builder';
 import { LocalEvidence } from './local-evidence';
-import { loadPolicyFile } from './policy-file';
+import { loadWrittenPolicyFile } from './policy-file';
 
 /** A problem in the release file or a file it names; the message is for the person who wrote them. */
 export class ReleaseFileError extends Error {
@@ -107,12 +107,13 @@ export async function planRelease(releaseFile: string): Promise<ReleasePlan> {
   };
 
   const policyFile = path.resolve(dir, localPath(spec.policy));
-  const policy = await loadPolicyFile(policyFile).catch((e: Error) => {
+  const { written, policy } = await loadWrittenPolicyFile(policyFile).catch((e: Error) => {
     throw new ReleaseFileError(`policy: ${e.message}`);
   });
-  const policySha256 = policyDigest(policy);
+  // The digest is of the document as written; a pin taken before that (of the effective policy) still holds.
+  const policySha256 = policyDigest(written);
   const pinnedPolicy = pinnedSha256(spec.policy);
-  if (pinnedPolicy !== undefined && pinnedPolicy !== policySha256)
+  if (pinnedPolicy !== undefined && pinnedPolicy !== policySha256 && pinnedPolicy !== policyDigest(policy))
     throw new ReleaseFileError(
       `policy: ${localPath(spec.policy)} has digest ${policySha256}, but the release file pins ${pinnedPolicy}: the criteria changed after they were registered`,
     );
@@ -184,7 +185,7 @@ export async function planRelease(releaseFile: string): Promise<ReleasePlan> {
     submittedBy: spec.change.submittedBy,
     reason: spec.change.reason,
     trigger: spec.change.trigger ?? { kind: 'api' },
-    policy,
+    policy: written,
     ...(modelCard ? { modelCard } : {}),
     attempt: spec.attempt ?? 1,
   });

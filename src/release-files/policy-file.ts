@@ -9,6 +9,16 @@ export class PolicyFileError extends Error {
 
 /** Load a policy file (YAML or JSON); every schema problem is named with its path. */
 export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
+  return (await loadWrittenPolicyFile(file)).policy;
+}
+
+/**
+ * A policy file as its author wrote it (the parsed document, before defaults: what the pinned digest is of) and
+ * the effective policy it gives (defaults made explicit: what is judged).
+ */
+export async function loadWrittenPolicyFile(
+  file: string,
+): Promise<{ written: Record<string, unknown>; policy: ReleasePolicy }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -29,5 +39,5 @@ export async function loadPolicyFile(file: string): Promise<ReleasePolicy> {
       `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
   }
-  return parsed.data;
+  return { written: raw as Record<string, unknown>, policy: parsed.data };
 }

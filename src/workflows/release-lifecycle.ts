@@ -45,6 +45,7 @@ import { judgeGuardrails, judgeOffline, judgeSnapshot } from '../judging';
 import { appendChain, acts, nowIso } from './activities-proxy';
 import { recordRollback, runSequentialCanary, type HoldOutcome } from './canary';
 import { parseInput } from './input';
+import { withPolicyAsWritten } from './policy-as-written';
 import { releaseMonitoring } from './release-monitoring';
 import { ReleaseState } from './release-state';
 import { operatorDetails } from './operator-details';
@@ -55,7 +56,7 @@ import { honestWindow, recordMeasuredBy } from './honest-windows';
 import { cannotProceed, STAGE_FAILURE_PATCH } from './stage-failure';
 
 export async function releaseLifecycle(rawRequest: ReleaseRequest): Promise<ReleaseResult> {
-  const request = parseInput(ReleaseRequestSchema, rawRequest, 'release request');
+  const request = withPolicyAsWritten(rawRequest, parseInput(ReleaseRequestSchema, rawRequest, 'release request'));
   const state = new ReleaseState(workflowInfo().workflowId, request);
 
   // Shadow adjudication (./shadow.ts): its progress joins the status; the Update is refused outside SHADOW.

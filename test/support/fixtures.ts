@@ -81,9 +81,14 @@ export function validReleaseRequest(overrides: Partial<ReleaseRequestInput> = {}
   };
 }
 
-/** The same request parsed (defaults applied), typed as the workflow receives it; a fresh object per call. */
+/**
+ * The same request parsed (defaults applied), typed as the workflow receives it; a fresh object per call. Without
+ * the policy as written: tests edit the effective policy in place, and a request whose written document no longer
+ * gives its policy is refused, so the edited policy stands as written (the workflow fills it in again).
+ */
 export function validRequest(overrides: Partial<ReleaseRequestInput> = {}): ReleaseRequest {
-  return ReleaseRequestSchema.parse(validReleaseRequest(overrides));
+  const { policyAsWritten: _written, ...request } = ReleaseRequestSchema.parse(validReleaseRequest(overrides));
+  return request;
 }
 
 /** An approval body that satisfies ApprovalInputSchema. */

@@ -199,6 +199,7 @@ describe('SNAPSHOT: label agreement by policy, the incumbent production serves',
 
     const strict = ReleaseRequestSchema.parse({
       ...request,
+      policyAsWritten: undefined,
       policy: { ...request.policy, provenance: { requireLabelAgreement: true } },
     });
     const refused = judgeSnapshot((await snap(strict)).measurement);

@@ -264,7 +264,9 @@ describe('requestRevalidation', () => {
     assert.equal(entry.request.attempt, 2);
     assert.equal(entry.request.candidate.artifact.sha256, request.candidate.artifact.sha256);
     assert.deepEqual(entry.behind, ['r-1']);
-    assert.equal(entry.releaseId, releaseIdFor(entry.request, sha256Hex(canonicalBytes(request.policy))));
+    // The revalidation pins the policy as its author wrote it for the release it follows (defaults left out).
+    assert.deepEqual(entry.request.policyAsWritten, request.policyAsWritten);
+    assert.equal(entry.releaseId, releaseIdFor(entry.request, sha256Hex(canonicalBytes(request.policyAsWritten))));
     assert.equal(out.releaseId, entry.releaseId);
     assert.match(
       entry.request.reason,

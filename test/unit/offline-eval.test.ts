@@ -117,7 +117,7 @@ async function run(setup: Setup = {}) {
     act.evaluateOffline({
       releaseId: 'r-1',
       request,
-      policySha256: setup.policySha256 ?? sha256Hex(canonicalBytes(request.policy)),
+      policySha256: setup.policySha256 ?? sha256Hex(canonicalBytes(request.policyAsWritten)),
       at: '2026-07-01T00:00:00Z',
     }),
   );

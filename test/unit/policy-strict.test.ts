@@ -1,6 +1,6 @@
 /**
  * Strict policies (issue #19): a key the schema does not know is refused with its path, a bound that could never
- * fail is refused with the reason, and nothing the author wrote is dropped before the digest is taken.
+ * fail is refused with the reason, and nothing the author wrote is dropped from the effective policy.
  */
 /* eslint-disable @typescript-eslint/no-explicit-any -- policies are edited here as the untyped documents authors write */
 import assert from 'node:assert/strict';
@@ -187,11 +187,12 @@ describe('acceptance policy: bounds that could never fail', () => {
   });
 });
 
-describe('policy digest', () => {
-  it('is of the document as written, with the defaults it leaves out made explicit and nothing dropped', () => {
+// The pinned digest is of the document as written (test/unit/policy-as-written.test.ts); this is the effective policy.
+describe('effective policy', () => {
+  it('keeps every value the author wrote, with the defaults it leaves out made explicit and nothing dropped', () => {
     const doc = written();
     const parsed = ReleasePolicySchema.parse(doc);
-    // Every value the author wrote is in the digested document, unchanged.
+    // Every value the author wrote is in the effective policy, unchanged.
     const check = (w: unknown, p: unknown, path: string): void => {
       if (w !== null && typeof w === 'object') {
         assert.ok(p !== null && typeof p === 'object', path);
@@ -199,7 +200,7 @@ describe('policy digest', () => {
       } else assert.deepEqual(p, w, path);
     };
     check(doc, parsed, 'policy');
-    // The digested document parses to itself: written out with its defaults, it has the same digest.
+    // The effective policy parses to itself: written out with its defaults, it has the same digest.
     const canonical = JSON.parse(Buffer.from(canonicalBytes(parsed)).toString('utf8'));
     assert.equal(policyDigest(ReleasePolicySchema.parse(canonical)), sha256Hex(canonicalBytes(canonical)));
     assert.equal(policyDigest(parsed), sha256Hex(canonicalBytes(canonical)));

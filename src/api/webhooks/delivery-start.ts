@@ -7,7 +7,7 @@
 import type { Context } from 'hono';
 import { releaseIdFor, StageSchema, type ReleaseRequest } from '../../domain';
 import { SearchAttr } from '../../domain/messages';
-import { policyDigest } from '../../evidence/policy-digest';
+import { requestPolicyDigest } from '../../evidence/policy-digest';
 import { alreadyFinished, describeOrNull, startReleaseWorkflow } from '../release-start';
 import {
   decideConcurrentCandidate,
@@ -35,7 +35,7 @@ export interface DeliveredRelease {
 /** 200 joined, 201 started, 202 queued; a finished release of the same id is refused (409). */
 export async function startDelivered(ctx: WebhookContext, c: Context, r: DeliveredRelease): Promise<Response> {
   const { request } = r;
-  const releaseId = releaseIdFor(request, policyDigest(request.policy));
+  const releaseId = releaseIdFor(request, requestPolicyDigest(request));
   const handle = ctx.client.workflow.getHandle(releaseId);
   const base = { deliveryId: r.deliveryId, releaseId };
 

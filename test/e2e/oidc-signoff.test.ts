@@ -7,44 +7,25 @@
  * Screenshots land in test-results/e2e/.
  */
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../src/api';
-import type { OidcSettings } from '../../src/auth/oidc';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import { createLogger } from '../../src/logging/logger';
 import { uiDepsFromConfig } from '../../src/ui';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import { launchChromium } from '../support/chromium';
+import { dana, DANA_OTP, JWT, oidcSettings, sam, SAM_OTP, uiClient } from '../support/oidc-harness';
 import { ACR_MFA, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
 
 const ROOT = path.join(__dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-results', 'e2e');
-const CHROMIUM = '/usr/bin/chromium';
-const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
-const USERS: TestUser[] = [
-  {
-    sub: 'sub-dana-7f3a',
-    username: 'dana.qa',
-    name: 'Dana Whitfield',
-    groups: ['vigil-qa'],
-    password: 'dana-idp-pw',
-    otp: '246810',
-  },
-  {
-    sub: 'sub-sam-19c2',
-    username: 'sam.clin',
-    name: 'Dr Sam Okafor',
-    groups: ['vigil-clinical'],
-    password: 'sam-idp-pw',
-    otp: '135790',
-  },
-];
+const USERS: TestUser[] = [dana(), sam()];
 
 let h: Harness;
 let op: TestOp;
@@ -71,51 +52,15 @@ before(async () => {
     );
   });
   base = `http://127.0.0.1:${port}`;
-  op = await startTestOp({
-    users: USERS,
-    clients: [
-      {
-        client_id: 'vigil-ui',
-        client_secret: 'e2e-ui-secret-0123456789',
-        redirect_uris: [`${base}/ui/oidc/callback`],
-        kind: 'code',
-      },
-    ],
-  });
-  const oidc: OidcSettings = {
-    issuer: op.issuer,
-    clientId: 'vigil-ui',
-    clientSecret: 'e2e-ui-secret-0123456789',
-    redirectUri: `${base}/ui/oidc/callback`,
-    cliClientId: undefined,
-    scopes: ['openid', 'profile', 'email'],
-    rolesClaim: 'groups',
-    roleMap: { 'vigil-qa': ['qa'], 'vigil-clinical': ['clinical'] },
-    usernameClaim: 'preferred_username',
-    nameClaim: 'name',
-    signingMaxAgeSeconds: 300,
-    signingAmr: ['mfa'],
-    signingAcr: [],
-    clockToleranceSeconds: 30,
-    stateKey: new Uint8Array(crypto.randomBytes(32)),
-  };
+  const redirectUri = `${base}/ui/oidc/callback`;
+  op = await startTestOp({ users: USERS, clients: [uiClient(redirectUri)] });
+  const oidc = oidcSettings(op, { redirectUri, cliClientId: undefined, clockToleranceSeconds: 30 });
   const ui = uiDepsFromConfig(
     { signingKeyDir: h.config.signingKeyDir, auth: { usersFile: undefined, auditLog, secureCookies: false, oidc } },
     { client: h.client, evidence: h.evidence, log },
   );
   app = createApp({ client: h.client, config: h.config, log, ui });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -180,7 +125,7 @@ describe('web sign-off through an OpenID provider', () => {
     await page.waitForURL((u) => u.toString().startsWith(`${op.issuer}/interaction/`));
     assert.equal(await page.locator('#prompt').textContent(), 'prompt: login');
     await shot(page, 'oidc-02-reauth-at-provider');
-    await providerLogin(page, USERS[0]!, '246810');
+    await providerLogin(page, USERS[0]!, DANA_OTP);
     await page.getByTestId('signed').waitFor();
     await shot(page, 'oidc-03-signed');
     const reauth = op.logins[loginsBefore]!;
@@ -211,7 +156,7 @@ describe('web sign-off through an OpenID provider', () => {
     await submitSignForm(page2, handle.workflowId, 'clinical', 'clinically acceptable');
     op.behaviour.authTimeShiftSeconds = 600;
     try {
-      await providerLogin(page2, USERS[1]!, '135790');
+      await providerLogin(page2, USERS[1]!, SAM_OTP);
       await page2.locator('[role="alert"]').waitFor();
     } finally {
       op.behaviour.authTimeShiftSeconds = 0;

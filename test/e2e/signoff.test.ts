@@ -9,17 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../src/api';
 import { releaseStatusQuery } from '../../src/domain/messages';
 import { createLogger } from '../../src/logging/logger';
 import { uiDepsFromConfig } from '../../src/ui';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
+import { launchChromium } from '../support/chromium';
 
 const ROOT = path.join(__dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-results', 'e2e');
 const USERS = path.join(ROOT, 'config', 'users.example.yaml');
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD: Record<string, string> = {
   'dana.qa': 'dana-demo-password',
   'sam.clin': 'sam-demo-password',
@@ -47,18 +47,7 @@ before(async () => {
     server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve(info.port));
   });
   base = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -1,7 +1,9 @@
 /**
  * Canary guardrails per clinical cohort (issue 16): false-rollback rate and power of the whole canary's decision —
  * the workflow's own loop (steps, extensions, rollback on a fail or an exhausted inconclusive) around the real
- * judge, `judgeGuardrailsSequential` — with the cohort guardrails (`cohorts`) and without them (today's judge).
+ * judge, `judgeGuardrailsSequential` — with the cohort guardrails and the half-normal mixture (`cohorts`, v0.5), with
+ * them and the planned mixture (`planned`, the default since `patched('planned-mixture')`), and without cohorts
+ * (`today`, the judge before issue 16). All judges see the same seeded canaries (paired).
  *
  * World (per case): site by share, outcome ~ Bernoulli(prevalence), alert ~ Bernoulli(sensitivity) for positives
  * and Bernoulli(false-alert rate) for negatives, arm = canary with the step's percent. Control = incumbent
@@ -11,7 +13,7 @@
  * limit, not a test within α) is switched off so the rates below are those of the α-controlled rules.
  * Seeded (src/sim/prng.ts): every figure is reproducible. Intervals are Wilson 95 %.
  *
- *   npm run bench:guardrails [-- --canaries 2000] [--json]
+ *   npm run bench:guardrails [-- --canaries 2000] [--json] [--judges today,cohorts,planned]
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -129,15 +131,18 @@ interface Run {
 /** The cohort policy of the 'cohorts' judge: the defaults, or `--shares <cohorts>/<floor>` (shares of α). */
 let COHORTS = DEFAULT_COHORT_GUARDRAILS;
 
+type Judge = 'today' | 'cohorts' | 'planned';
+
 /** The workflow's loop (src/workflows/canary.ts): pass → next step, inconclusive → bake again, else roll back. */
-function canary(w: World, steps: Step[], g: SequentialGuardrails, cohorts: boolean, rand: () => number): Run {
+function canary(w: World, steps: Step[], g: SequentialGuardrails, judge: Judge, rand: () => number): Run {
   const history: LiveMeasurement[] = [];
   for (const [i, step] of steps.entries()) {
     for (let ext = 0; ; ext++) {
       history.push(interval(w, step, rand, `step ${i + 1}+${ext}`));
       const j = judgeGuardrailsSequential(history, g, {
         final: i === steps.length - 1,
-        ...(cohorts ? { cohorts: COHORTS } : {}),
+        ...(judge !== 'today' ? { cohorts: COHORTS } : {}),
+        ...(judge === 'planned' ? { mixture: 'planned' as const } : {}),
       });
       if (j.verdict === 'pass') break;
       if (j.verdict === 'inconclusive' && ext < g.maxExtensions) continue;
@@ -154,7 +159,7 @@ function canary(w: World, steps: Step[], g: SequentialGuardrails, cohorts: boole
 
 interface Row {
   scenario: string;
-  judge: 'today' | 'cohorts';
+  judge: Judge;
   canaries: number;
   rolledBack: number;
   rolledBackPct: string;
@@ -171,7 +176,7 @@ function measure(
   w: World,
   steps: Step[],
   n: number,
-  judge: 'today' | 'cohorts',
+  judge: Judge,
   g: SequentialGuardrails = GUARDRAILS,
 ): Row {
   const rand = prng(`bench-guardrails:${name}`);
@@ -182,7 +187,7 @@ function measure(
   let named = 0;
   let lookSum = 0;
   for (let c = 0; c < n; c++) {
-    const r = canary(w, steps, g, judge === 'cohorts', rand);
+    const r = canary(w, steps, g, judge, rand);
     if (r.outcome === 'promoted') continue;
     rolledBack++;
     lookSum += r.look;
@@ -216,6 +221,8 @@ function main(): void {
       skip: { type: 'string' },
       /** Shares of α for the cohort comparisons and the floor, e.g. 0.04/0.01 (default 0.1/0.02). */
       shares: { type: 'string' },
+      /** Which judges to run, comma-separated (default all three). */
+      judges: { type: 'string', default: 'today,cohorts,planned' },
     },
   });
   if (values.shares) {
@@ -228,7 +235,8 @@ function main(): void {
   const rows: Row[] = [];
   const both = (name: string, w: World, steps = DEMO_STEPS) => {
     if (!name.includes(values.only) || (values.skip && name.includes(values.skip))) return;
-    for (const judge of ['today', 'cohorts'] as const) {
+    const judges = values.judges.split(',').filter((j): j is Judge => ['today', 'cohorts', 'planned'].includes(j));
+    for (const judge of judges) {
       const r = measure(name, w, steps, n, judge);
       rows.push(r);
       if (!values.json) print(r);

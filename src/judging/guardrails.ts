@@ -4,7 +4,12 @@
  * false-rollback rate above α. Pure: history + policy → decision; the workflow records and replays it.
  */
 import type { ArmStats, CohortGuardrails, Decision, LiveMeasurement, SequentialGuardrails } from '../domain';
-import { sequentialHarmTest, type IntervalCounts, type SequentialHarmResult } from '../stats/sequential';
+import {
+  sequentialHarmTest,
+  type HarmMixture,
+  type IntervalCounts,
+  type SequentialHarmResult,
+} from '../stats/sequential';
 import { judgeCohorts, type CohortJudgement } from './cohort-guardrails';
 import { labelSource } from './source-label';
 
@@ -62,7 +67,7 @@ const zero: Totals = { n: 0, positives: 0, truePositives: 0, alerts: 0 };
 export function judgeGuardrailsSequential(
   history: readonly CanaryIntervalMeasurement[],
   g: SequentialGuardrailsInput,
-  options: { final?: boolean; cohorts?: CohortGuardrails } = {},
+  options: { final?: boolean; cohorts?: CohortGuardrails; mixture?: HarmMixture } = {},
 ): SequentialGuardrailsDecision {
   const failures: string[] = [];
   const inconclusive: string[] = [];
@@ -95,6 +100,7 @@ export function judgeGuardrailsSequential(
     harmMargin: g.harmMargin,
     ...(g.nonInferiorityMargin !== undefined ? { nonInferiorityMargin: g.nonInferiorityMargin } : {}),
     planned: g.planned,
+    ...(options.mixture ? { mixture: options.mixture } : {}),
   });
   const last = seq.looks[seq.looks.length - 1]!;
   const ci = `drop ${f4(last.drop)}, ${((1 - alpha) * 100).toFixed(1)}% confidence sequence [${f4(last.lower)}, ${f4(last.upper)}]`;
@@ -147,6 +153,16 @@ export function judgeGuardrailsSequential(
     ],
     evidence,
   });
+}
+
+/**
+ * The mixture a recorded canary look was judged with, for `vigil audit` to recompute it: only looks judged under
+ * `patched('planned-mixture')` record `sequential.mixture` (the half-normal's results never carried the field).
+ */
+export function recordedHarmMixture(
+  evidence: { sequential?: { mixture?: { kind?: unknown } } | null } | null | undefined,
+): HarmMixture {
+  return evidence?.sequential?.mixture?.kind === 'planned' ? 'planned' : 'half-normal';
 }
 
 /** Alert-rate ratio on cumulative counts (an operational limit, not a test: its noise is not within α). */

@@ -267,6 +267,7 @@ export function judgeGuardrails(m: LiveMeasurement, g: Guardrails): Decision {
 }
 export {
   judgeGuardrailsSequential,
+  recordedHarmMixture,
   type CanaryIntervalMeasurement,
   type SequentialGuardrailsDecision,
   type SequentialGuardrailsInput,

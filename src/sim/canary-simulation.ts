@@ -135,6 +135,7 @@ export async function simulateCanary(o: SimulateOptions): Promise<CanarySimulati
       const judged = judgeGuardrailsSequential(history, g, {
         final: i === steps.length - 1,
         ...(byCohort ? { cohorts: byCohort } : {}),
+        mixture: 'planned', // as a new canary is judged (patched('planned-mixture'))
       });
       const seq = judged.evidence.sequential?.looks.at(-1);
       const bySite: SimulatedLook['bySite'] = {};

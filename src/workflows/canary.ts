@@ -95,6 +95,8 @@ export async function runSequentialCanary(
   const cohorts = patched('cohort-guardrails')
     ? (g.cohorts ?? (patched('cohort-alpha-split') ? DEFAULT_COHORT_GUARDRAILS : LEGACY_COHORT_GUARDRAILS))
     : undefined;
+  // The whole-canary comparison's mixture over the size of the harm: before `planned-mixture`, the half-normal.
+  const mixture = patched('planned-mixture') ? ('planned' as const) : ('half-normal' as const);
   // Per-release salt (issue #22): the release id goes into the route table, so the gateway (and the simulated
   // source) draw this release's patients independently of earlier releases of the model; retries write the same id.
   const salt = request.policy.canary.saltPerRelease && patched('release-salt') ? { salt: releaseId } : {};
@@ -117,6 +119,7 @@ export async function runSequentialCanary(
         judgeGuardrailsSequential(history, g, {
           final: i === steps.length - 1,
           ...(cohorts ? { cohorts } : {}),
+          mixture,
         }),
         out.measurement,
         request.policy,

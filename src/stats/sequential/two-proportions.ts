@@ -32,13 +32,33 @@
  *     test/unit/sequential-*.test.ts measure the realised false-alarm rate at realistic counts.
  *   - the variance uses p̃ = (x + 1)/(n + 2) in σ̂² = p̃(1 − p̃), which keeps it positive at x = 0 or x = n and
  *     only widens the boundary (p̃ is pulled towards ½).
- *   - ρ (where the boundary is tightest) comes from the planned positives, fixed before the canary starts.
+ *   - ρ (where the boundary is tightest) comes from the planned positives, fixed before the canary starts; so does
+ *     the planned mixture's λ (`mixture: 'planned'`), which puts 0.9 of the weight on the one drop whose boundary
+ *     is the lowest possible at half the planned information (./mixture.ts) — more power from a quarter of the
+ *     plan to its end for every true drop, the same α.
  */
 import { StatsInputError } from '../errors';
-import { mixturePrecision, oneSidedNormalMixtureBoundary, oneSidedNormalMixtureLog } from './mixture';
+import {
+  mixturePrecision,
+  oneSidedNormalMixtureBoundary,
+  oneSidedNormalMixtureLog,
+  plannedMixture,
+  plannedMixtureBoundary,
+  plannedMixtureLog,
+} from './mixture';
 
 export const SEQUENTIAL_METHOD =
   'one-sided normal-mixture confidence sequence for the difference of two proportions (Howard et al. 2021, Ann. Statist. 49(2); asymptotic CS, Waudby-Smith et al. 2024, Ann. Statist. 52(6))';
+
+/** The method under the planned mixture (`mixture: 'planned'`, ./mixture.ts `plannedMixture`). */
+export const PLANNED_SEQUENTIAL_METHOD =
+  'one-sided planned-mixture confidence sequence for the difference of two proportions: 0.9 on the drop best detected at half the planned information, 0.1 on a half-normal (Howard et al. 2021, Ann. Statist. 49(2); Wald SPRT; asymptotic CS, Waudby-Smith et al. 2024, Ann. Statist. 52(6))';
+
+/**
+ * How the likelihood ratios are mixed over the size of the harm: `half-normal` (the test's first form) or
+ * `planned` (most of the weight on the one drop the plan detects best; ./mixture.ts). Both are anytime-valid at α.
+ */
+export type HarmMixture = 'half-normal' | 'planned';
 
 /** Labelled positives in one arm over one interval (increments, not running totals). */
 export interface PositiveCounts {
@@ -64,6 +84,8 @@ export interface SequentialHarmOptions {
    * anticipated sensitivity. Sets ρ so the boundary is tightest at the planned end; validity does not depend on it.
    */
   planned: { treatmentPositives: number; comparatorPositives: number; sensitivity?: number };
+  /** The mixing distribution, fixed before the canary. Default `half-normal`. */
+  mixture?: HarmMixture;
 }
 
 export interface SequentialLook {
@@ -97,6 +119,8 @@ export interface SequentialHarmResult {
   harmMargin: number;
   nonInferiorityMargin: number | null;
   rho: number;
+  /** The planned mixture's point mass (absent under the half-normal, whose results predate it). */
+  mixture?: { kind: 'planned'; lambda: number; weight: number };
   /** 'harm' is sticky: once the boundary is crossed the verdict stays. */
   verdict: 'harm' | 'non-inferior' | 'no-evidence-yet';
   /** 1-based look at which harm was first declared, or null. */
@@ -127,13 +151,18 @@ function armVariance(x: number, n: number): number {
   return (p * (1 - p)) / n;
 }
 
-/** ρ for a plan: the information expected at the planned end of the canary. */
-export function plannedRho(planned: SequentialHarmOptions['planned'], alpha: number): number {
+/** The information V* expected at the planned end of the canary. */
+export function plannedInformation(planned: SequentialHarmOptions['planned']): number {
   const { treatmentPositives: nT, comparatorPositives: nC } = planned;
   const p = planned.sensitivity ?? 0.8;
   if (!(nT > 0 && nC > 0)) throw new StatsInputError('planned positives must be positive in both arms', 'planned');
   if (!(p > 0 && p < 1)) throw new StatsInputError('planned sensitivity must be in (0, 1)', 'planned.sensitivity');
-  return mixturePrecision(1 / (p * (1 - p) * (1 / nT + 1 / nC)), alpha);
+  return 1 / (p * (1 - p) * (1 / nT + 1 / nC));
+}
+
+/** ρ for a plan: tightest at the information expected at the planned end of the canary. */
+export function plannedRho(planned: SequentialHarmOptions['planned'], alpha: number): number {
+  return mixturePrecision(plannedInformation(planned), alpha);
 }
 
 /**
@@ -151,6 +180,13 @@ export function sequentialHarmTest(
   if (ni !== null && !(ni > 0 && ni < 1))
     throw new StatsInputError('nonInferiorityMargin must be in (0, 1)', 'nonInferiorityMargin');
   const rho = plannedRho(options.planned, alpha);
+  const mix = options.mixture === 'planned' ? plannedMixture(plannedInformation(options.planned), alpha) : null;
+  const logM = mix
+    ? (s: number, v: number) => plannedMixtureLog(s, v, mix)
+    : (s: number, v: number) => oneSidedNormalMixtureLog(s, v, rho);
+  const boundaryAt = mix
+    ? (v: number) => plannedMixtureBoundary(v, alpha, mix)
+    : (v: number) => oneSidedNormalMixtureBoundary(v, alpha, rho);
   const threshold = Math.log(1 / alpha);
 
   let nT = 0;
@@ -174,14 +210,14 @@ export function sequentialHarmTest(
     let drop: number | null = null;
     let information = 0;
     let statistic = 0;
-    let boundary = oneSidedNormalMixtureBoundary(0, alpha, rho);
+    let boundary = boundaryAt(0);
     let logE = 0;
     if (sensT !== null && sensC !== null) {
       drop = sensC - sensT;
       information = 1 / (armVariance(xT, nT) + armVariance(xC, nC));
       statistic = (drop - harmMargin) * information;
-      boundary = oneSidedNormalMixtureBoundary(information, alpha, rho);
-      logE = oneSidedNormalMixtureLog(statistic, information, rho);
+      boundary = boundaryAt(information);
+      logE = logM(statistic, information);
       const half = boundary / information;
       lower = Math.max(lower, drop - half);
       upper = Math.min(upper, drop + half);
@@ -205,11 +241,12 @@ export function sequentialHarmTest(
   });
   const verdict = firstCrossing !== null ? 'harm' : ni !== null && upper < ni ? 'non-inferior' : 'no-evidence-yet';
   return {
-    method: SEQUENTIAL_METHOD,
+    method: mix ? PLANNED_SEQUENTIAL_METHOD : SEQUENTIAL_METHOD,
     alpha,
     harmMargin,
     nonInferiorityMargin: ni,
     rho,
+    ...(mix ? { mixture: { kind: 'planned' as const, lambda: mix.lambda, weight: mix.weight } } : {}),
     verdict,
     firstCrossing,
     anytimePValue: Math.min(1, Math.exp(-maxLogE)),

@@ -11,7 +11,6 @@ import {
   type PredictionRecord,
   type PredictionRecorderStats,
 } from '../telemetry/prediction-recorder';
-import { FeatureSketchThread } from './feature-sketch-thread';
 import { FeatureSketcher } from './feature-sketches';
 import type { RowBatch } from '../telemetry/row-batch';
 import { OUT_OF_RANGE, type FeatureMatrix } from './oip';
@@ -57,13 +56,6 @@ export interface InferenceTelemetryOptions {
   sketchBucketMs: number;
   sketchAlpha?: number;
   sketchCentres: ReadonlyMap<string, Readonly<Record<string, number>>>;
-  /**
-   * Requests of at least this many rows are sketched on a worker thread of their own (default Infinity: never).
-   * Off by default: measured at 1,000-row batches on the loaded 2-vCPU machine, a third thread raised the
-   * gateway's server CPU per row (2.6 -> 4.7-6.1 us), apparently by starving the encoder thread into its
-   * in-thread fallback (docs/benchmarks.md, eighth pass); sketching on the encoder thread is the next step.
-   */
-  sketchThreadMinRows?: number;
   log?: Logger;
 }
 
@@ -75,14 +67,9 @@ export class InferenceTelemetry {
   private readonly predictions: PredictionRecorder;
   private readonly sketches: FeatureSketcher | null;
   private readonly sketchTimer: NodeJS.Timeout | null;
-  private sketchThread: FeatureSketchThread | null = null;
-  private sketchThreadFailed = false;
-  private readonly sketchThreadMinRows: number;
 
   constructor(private readonly opts: InferenceTelemetryOptions) {
     const { wal, log } = opts;
-    this.sketchThreadMinRows = opts.sketchThreadMinRows ?? Infinity;
-    this.predictions = new PredictionRecorder({ wal, caseIdKey: opts.caseIdKey, log });
     this.sketches =
       opts.sketchBucketMs > 0
         ? new FeatureSketcher({
@@ -92,6 +79,25 @@ export class InferenceTelemetry {
             emit: this.emitSketch,
           })
         : null;
+    // The rows of large batches, and so their inputs, are handled on the recorder's encoder thread: it sketches
+    // them into buckets of its own (the reader merges every sketch event of a bucket), off the request thread.
+    const sketches = this.sketches;
+    this.predictions = new PredictionRecorder({
+      wal,
+      caseIdKey: opts.caseIdKey,
+      log,
+      ...(sketches
+        ? {
+            sketches: {
+              bucketMs: sketches.bucketMs,
+              alpha: opts.sketchAlpha,
+              centres: Object.fromEntries(opts.sketchCentres),
+              emit: this.emitSketch,
+              orphaned: (model, m, atMs, site) => sketches.add(model, m, atMs, site),
+            },
+          }
+        : {}),
+    });
     // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
     this.sketchTimer = this.sketches ? setInterval(() => this.sketches!.rollover(Date.now()), 1000).unref() : null;
   }
@@ -116,12 +122,9 @@ export class InferenceTelemetry {
       offset: 0,
       quality,
     };
-    const rows = this.predictions.recordRows(batch);
-    if (this.sketches) {
-      // Large batches are sketched on the thread (unless it is dead or behind); small ones here.
-      const thread = m.rows >= this.sketchThreadMinRows ? (this.sketchThread ??= this.startSketchThread()) : null;
-      if (thread === null || !thread.add(s.model, m, s.atMs, s.site)) this.sketches.add(s.model, m, s.atMs, s.site);
-    }
+    // Inputs go where the rows go: on the encoder thread (null) it sketches them, else they are sketched here.
+    const rows = this.predictions.recordRows(batch, this.sketches ? m : undefined);
+    if (rows !== null) this.sketches?.add(s.model, m, s.atMs, s.site);
     return { batch, rows };
   }
 
@@ -129,24 +132,6 @@ export class InferenceTelemetry {
     void this.opts.wal
       .append([e], { relaxed: true })
       .catch((err: unknown) => this.opts.log?.error({ err, model: e.model }, 'input sketch telemetry lost'));
-
-  private startSketchThread(): FeatureSketchThread | null {
-    if (this.sketchThreadFailed) return null;
-    return new FeatureSketchThread(
-      {
-        bucketMs: this.opts.sketchBucketMs,
-        alpha: this.opts.sketchAlpha,
-        centres: Object.fromEntries(this.opts.sketchCentres),
-      },
-      this.emitSketch,
-      (err) => {
-        // The thread's open buckets are lost with it; later requests are sketched here.
-        this.sketchThreadFailed = true;
-        this.sketchThread = null;
-        this.opts.log?.error({ err }, 'input sketch thread failed; sketching in-thread');
-      },
-    );
-  }
 
   /** One handler for every mirrored request (no closure per request): records each row's shadow prediction. */
   readonly onShadowScored = (
@@ -230,19 +215,17 @@ export class InferenceTelemetry {
     this.predictions.flush();
   }
 
-  /** Predictions and the current sketch bucket handed to the WAL (batches on the encoder thread: once it has encoded them). */
+  /** Predictions and the current sketch buckets handed to the WAL (the encoder thread's: once it has done them). */
   async flush(): Promise<void> {
     this.predictions.flush();
     this.sketches?.flush();
-    await Promise.all([this.predictions.drain(), this.sketchThread?.flush()]);
+    await Promise.all([this.predictions.drain(), this.predictions.flushSketches()]);
   }
 
   async close(): Promise<void> {
     if (this.sketchTimer) clearInterval(this.sketchTimer);
     this.sketches?.flush();
-    const thread = this.sketchThread;
-    this.sketchThread = null;
-    await Promise.all([this.predictions.close(), thread?.close()]);
+    await this.predictions.close();
   }
 }
 

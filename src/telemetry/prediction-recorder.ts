@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
-import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
+import { CaseIdHasher, type PredictionBatchLine, type Route, type SketchEvent } from './events';
+import type { SketchedMatrix } from './feature-sketcher';
 import {
   expandRows,
   packRowBatch,
@@ -41,6 +42,32 @@ export interface PredictionRecorderOptions {
    * encoding were a third of the request thread's time (docs/benchmarks.md).
    */
   workerMinRows?: number;
+  /** Input sketches of the rows encoded on the thread: the thread sketches them into buckets of its own. */
+  sketches?: EncoderSketchOptions;
+}
+
+/**
+ * The encoder thread's input sketcher (`FeatureSketcher`): a large batch's inputs are sketched where its rows are
+ * encoded, off the request thread, in the same thread that already receives them (a third thread for sketches alone
+ * raised CPU per row on the 2-vCPU machine: docs/benchmarks.md, eighth pass).
+ */
+export interface EncoderSketchOptions {
+  bucketMs: number;
+  alpha: number | undefined;
+  /** Per model, per feature: the sketch centre (plain data: it crosses to the thread). */
+  centres: Record<string, Readonly<Record<string, number>>>;
+  /** Each bucket the thread closes (the caller appends it to the WAL). */
+  emit: (e: SketchEvent) => void;
+  /** Inputs the thread took and never sketched (it died): the caller sketches them in-thread. */
+  orphaned: (model: string, m: SketchedMatrix, atMs: number, site: string | null) => void;
+}
+
+/** A batch's inputs as they cross to the encoder thread; `names` only when they differ from the model's last ones. */
+export interface ThreadInputs {
+  names: readonly string[] | undefined;
+  features: Float32Array;
+  missing: Uint8Array | null;
+  rows: number;
 }
 
 export interface PredictionRecorderStats {
@@ -128,15 +155,17 @@ export class PredictionRecorder {
   /**
    * Every row of a served request (or its mirror) as a prediction: large batches go to the encoder
    * thread as columns (null returned), small ones are recorded here one record per row (returned).
+   * `inputs` (the request's features) go where the rows go: sketched on the thread when null is returned
+   * (with the `sketches` option), else left to the caller.
    */
-  recordRows(b: RowBatch): PredictionRecord[] | null {
+  recordRows(b: RowBatch, inputs?: SketchedMatrix): PredictionRecord[] | null {
     const n = b.caseIds.length;
     // Past the thread's backlog bound the batch is encoded here: memory stays bounded and the request
     // thread slows down instead of the backlog growing without end.
     if (n >= this.workerMinRows && !this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
       this.counts.recorded += n;
       const w = (this.worker ??= this.startWorker());
-      w.post(b, n);
+      w.post(b, n, this.opts.sketches ? inputs : undefined);
       return null;
     }
     const records = expandRows(b);
@@ -149,18 +178,26 @@ export class PredictionRecorder {
     return this.worker ? this.worker.drain() : Promise.resolve();
   }
 
-  /** Stops the encoder thread after draining it. */
+  /** Resolves once the thread's current sketch buckets were handed to `sketches.emit` (with every batch posted before). */
+  flushSketches(): Promise<void> {
+    return this.worker ? this.worker.flushSketches() : Promise.resolve();
+  }
+
+  /** Stops the encoder thread after draining it (its open sketch buckets emitted). */
   async close(): Promise<void> {
     this.flush();
     if (!this.worker) return;
-    await this.worker.drain();
+    await Promise.all([this.worker.drain(), this.worker.flushSketches()]);
     await this.worker.terminate();
     this.worker = null;
   }
 
   private startWorker(): EncoderThread {
+    const sk = this.opts.sketches;
     return new EncoderThread(
       this.opts.caseIdKey,
+      sk ? { bucketMs: sk.bucketMs, alpha: sk.alpha, centres: sk.centres } : null,
+      (e) => sk?.emit(e),
       (text, n) =>
         this.opts.wal.appendEncoded(text, n, { relaxed: true }).then(
           () => (this.counts.written += n),
@@ -168,13 +205,15 @@ export class PredictionRecorder {
         ),
       (n, err) => this.lost(n, err),
       (err, orphans) => {
-        // A dead thread: its unencoded batches and every later one are encoded here.
+        // A dead thread: its unencoded batches and every later one are encoded here (its open sketch
+        // buckets are lost with it; the orphans' inputs are sketched by the caller).
         this.workerFailed = true;
         this.worker = null;
         this.opts.log?.error({ err, batches: orphans.length }, 'prediction encoder thread failed; encoding in-thread');
-        for (const b of orphans) {
+        for (const { batch: b, inputs } of orphans) {
           this.counts.recorded -= b.caseIds.length;
           this.recordRows(b);
+          if (inputs && sk) sk.orphaned(b.model, inputs, b.atMs, b.site);
         }
       },
     );
@@ -230,7 +269,14 @@ class EncoderThread {
   private readonly worker: Worker;
   /** Batches posted and not yet encoded, with their row counts (re-encoded in-thread if the thread dies). */
   /** Kept packed: a waiting batch is a few objects, not one string per row, when the garbage collector copies it. */
-  private readonly pending = new Map<number, { batch: PackedRowBatch; n: number }>();
+  private readonly pending = new Map<
+    number,
+    { batch: PackedRowBatch; n: number; inputs: SketchedMatrix | undefined }
+  >();
+  /** Each model's feature names as last sent to the thread (sent again only when they change). */
+  private readonly lastNames = new Map<string, readonly string[]>();
+  private nextFlush = 0;
+  private readonly flushes = new Map<number, () => void>();
   /** Encoded batches whose WAL append has not settled (drain waits for them too). */
   private appending = 0;
   private next = 0;
@@ -241,10 +287,15 @@ class EncoderThread {
 
   constructor(
     caseIdKey: string,
+    sketches: Omit<EncoderSketchOptions, 'emit' | 'orphaned'> | null,
+    sketched: (e: SketchEvent) => void,
     private readonly encoded: (text: Uint8Array, n: number) => Promise<unknown>,
     private readonly lost: (n: number, err: unknown) => void,
-    /** The thread failed: the batches it had not encoded are handed back. */
-    private readonly died: (err: unknown, orphans: RowBatch[]) => void,
+    /** The thread failed: the batches it had not encoded are handed back, with their inputs. */
+    private readonly died: (
+      err: unknown,
+      orphans: Array<{ batch: RowBatch; inputs: SketchedMatrix | undefined }>,
+    ) => void,
   ) {
     const ext = path.extname(__filename);
     const file = path.join(__dirname, `prediction-encoder-worker${ext}`);
@@ -254,11 +305,17 @@ class EncoderThread {
       ext === '.ts'
         ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(file)});`, {
             eval: true,
-            workerData: { caseIdKey },
+            workerData: { caseIdKey, sketches },
           })
-        : new Worker(file, { workerData: { caseIdKey } });
+        : new Worker(file, { workerData: { caseIdKey, sketches } });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; text?: Uint8Array; n?: number; error?: string }) => {
+    this.worker.on('message', (m: EncoderThreadMessage) => {
+      if ('event' in m) return sketched(m.event);
+      if ('flushed' in m) {
+        this.flushes.get(m.flushed)?.();
+        this.flushes.delete(m.flushed);
+        return;
+      }
       const n = this.pending.get(m.id)?.n ?? 0;
       this.pending.delete(m.id);
       this.pendingRows -= n;
@@ -274,17 +331,40 @@ class EncoderThread {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
-      if (this.pending.size > 0) this.fail(new Error(`encoder thread exited with ${code}`));
+      if (this.pending.size > 0 || this.flushes.size > 0) this.fail(new Error(`encoder thread exited with ${code}`));
     });
   }
 
-  post(batch: RowBatch, n: number): void {
+  post(batch: RowBatch, n: number, inputs: SketchedMatrix | undefined): void {
     const id = this.next++;
     // Case ids joined in one string: one copy across threads instead of one string per row.
     const packed = packRowBatch(batch);
-    this.pending.set(id, { batch: packed, n });
+    this.pending.set(id, { batch: packed, n, inputs });
     this.pendingRows += n;
-    this.worker.postMessage({ id, batch: packed });
+    let sent: ThreadInputs | undefined;
+    if (inputs) {
+      const last = this.lastNames.get(batch.model);
+      const same = last !== undefined && sameNames(last, inputs.featureNames);
+      if (!same) this.lastNames.set(batch.model, inputs.featureNames);
+      // Copied, not transferred: the shadow mirror may still score these features.
+      sent = {
+        names: same ? undefined : inputs.featureNames,
+        features: inputs.features,
+        missing: inputs.missing,
+        rows: inputs.rows,
+      };
+    }
+    this.worker.postMessage({ id, batch: packed, inputs: sent });
+  }
+
+  /** The thread's open sketch buckets emitted (after every batch posted before); resolves once they were. */
+  flushSketches(): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    const id = this.nextFlush++;
+    return new Promise((resolve) => {
+      this.flushes.set(id, resolve);
+      this.worker.postMessage({ flush: id });
+    });
   }
 
   drain(): Promise<void> {
@@ -302,10 +382,23 @@ class EncoderThread {
   private fail(err: unknown): void {
     if (this.dead) return;
     this.dead = true;
-    const orphans = [...this.pending.values()].map((p) => unpackRowBatch(p.batch));
+    const orphans = [...this.pending.values()].map((p) => ({ batch: unpackRowBatch(p.batch), inputs: p.inputs }));
     this.pending.clear();
     this.pendingRows = 0;
+    for (const r of this.flushes.values()) r();
+    this.flushes.clear();
     this.died(err, orphans);
     this.settled();
   }
+}
+
+/** What the encoder thread posts back: an encoded batch (or why not), a closed sketch bucket, a flush done. */
+type EncoderThreadMessage =
+  { id: number; text?: Uint8Array; n?: number; error?: string } | { event: SketchEvent } | { flushed: number };
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

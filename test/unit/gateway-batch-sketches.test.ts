@@ -1,7 +1,8 @@
 /**
- * Input sketches of large batch requests are taken on a worker thread: what the WAL holds for a model's window
- * must be exactly what one in-thread sketcher makes of the same requests (features, exact value counts, rows,
- * sites, centres), whichever thread sketched each request, and nothing may be missing after `flush`.
+ * Input sketches of large batch requests are taken on the prediction encoder thread, with their rows: what the WAL
+ * holds for a model's window must be exactly what one in-thread sketcher makes of the same requests (features,
+ * exact value counts, rows, sites, centres), whichever thread sketched each request, and nothing may be missing
+ * after `flush` or `close`.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -54,13 +55,14 @@ async function sketchEvents(dir: string): Promise<SketchEvent[]> {
   }
 }
 
-describe('input sketches on a worker thread (large batches)', () => {
+describe('input sketches of large batches on the encoder thread', () => {
   it('the WAL holds the same window sketches as one in-thread sketcher of the same requests, every row once', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sketch-thread-'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-batch-sketches-'));
     try {
       const wal = await WriteAheadLog.open({ dir });
       // An hour's bucket: every request of the test falls in one or two buckets; the window below covers them all.
-      const opts = { wal, caseIdKey: KEY, sketchBucketMs: 3_600_000, sketchCentres: CENTRES, sketchThreadMinRows: 64 };
+      // Batches of 64 rows or more are encoded on the recorder's thread (its default `workerMinRows`).
+      const opts = { wal, caseIdKey: KEY, sketchBucketMs: 3_600_000, sketchCentres: CENTRES };
       const telemetry = new InferenceTelemetry(opts);
       const reference: SketchEvent[] = [];
       const alone = new FeatureSketcher({ bucketMs: 3_600_000, centres: CENTRES, emit: (e) => reference.push(e) });
@@ -123,8 +125,8 @@ describe('input sketches on a worker thread (large batches)', () => {
     }
   });
 
-  it('with the thread off (sketchThreadMinRows Infinity) every request is sketched in-thread: one event per bucket', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-sketch-thread-'));
+  it("close alone emits the thread's open buckets, and every row is a prediction in the WAL", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-batch-sketches-'));
     try {
       const wal = await WriteAheadLog.open({ dir });
       const telemetry = new InferenceTelemetry({
@@ -132,10 +134,9 @@ describe('input sketches on a worker thread (large batches)', () => {
         caseIdKey: KEY,
         sketchBucketMs: 3_600_000,
         sketchCentres: CENTRES,
-        sketchThreadMinRows: Infinity,
       });
       const rand = rng(7);
-      for (const rows of [1000, 5]) {
+      for (const rows of [1000, 5, 300]) {
         telemetry.served({
           atMs: Date.now(),
           model: 'm',
@@ -150,16 +151,22 @@ describe('input sketches on a worker thread (large batches)', () => {
           site: null,
         });
       }
-      await telemetry.flush();
-      await wal.flush();
       await telemetry.close();
       await wal.close();
       const events = await sketchEvents(dir);
       assert.equal(
         events.reduce((a, e) => a + e.rows, 0),
-        1005,
+        1305,
       );
-      assert.ok(events.length <= 2); // one, or two if the hour turned during the test
+      // The thread's bucket (1,300 rows) and the request thread's (5), or more if the hour turned during the test.
+      assert.ok(events.some((e) => e.rows === 1300) || events.length > 2, events.map((e) => e.rows).join(', '));
+      const reopened = await WriteAheadLog.open({ dir });
+      try {
+        const predictions = [...reopened.scanLocal()].filter((e) => e.kind === 'prediction');
+        assert.equal(predictions.length, 1305);
+      } finally {
+        await reopened.close();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

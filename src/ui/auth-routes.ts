@@ -2,6 +2,7 @@
 import type { Context, Hono } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Session } from '../auth';
 import type { UiDeps, UiEnv } from './deps';
 import { str, type UiKit } from './kit';
 import { loginPage } from './views';
@@ -16,15 +17,30 @@ export function registerAuthRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit): v
   ui.post('/login', kit.limit, (c) => login(c, deps, kit));
 
   ui.post('/logout', kit.limit, async (c) => {
-    const form = await c.req.parseBody();
-    const session = c.get('session');
-    if (!session) return c.redirect('/ui/login', 303);
-    if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
-    await deps.sessions.destroy(session.id);
-    deleteCookie(c, kit.cookieName, { path: '/', secure: deps.secureCookies });
-    void kit.audit(c, 'logout', session.userId);
-    return c.redirect('/ui/login', 303);
+    const ended = await endSession(c, deps, kit);
+    return ended instanceof Response ? ended : c.redirect('/ui/login', 303);
   });
+}
+
+/**
+ * POST /logout's own part, whatever the sign-in: with a session and a valid CSRF token, the session is destroyed,
+ * its cookie cleared and the sign-out audited (with `detail`). Returns the ended session, or the response to send
+ * instead (no session: to the sign-in page; a bad token: refused).
+ */
+export async function endSession(
+  c: Context<UiEnv>,
+  deps: UiDeps,
+  kit: UiKit,
+  detail?: Record<string, unknown>,
+): Promise<Session | Response> {
+  const form = await c.req.parseBody();
+  const session = c.get('session');
+  if (!session) return c.redirect('/ui/login', 303);
+  if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
+  await deps.sessions.destroy(session.id);
+  deleteCookie(c, kit.cookieName, { path: '/', secure: deps.secureCookies });
+  void kit.audit(c, 'logout', session.userId, detail);
+  return session;
 }
 
 async function login(c: Context<UiEnv>, deps: UiDeps, kit: UiKit): Promise<Response> {

@@ -17,7 +17,6 @@ import type { Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { meaningRefusal } from '../auth';
 import {
   authenticationRecord,
   identityFromClaims,
@@ -29,12 +28,12 @@ import {
   type SealedLogin,
   type VerifiedAuthentication,
 } from '../auth/oidc';
-import { SignOffRefusal, submitSignature } from '../api/sign-off';
 import { RoleSchema } from '../domain';
+import { endSession } from './auth-routes';
 import type { UiDeps, UiEnv } from './deps';
 import { str, type UiKit } from './kit';
-import { approvalInput, refusalPage, type SignValues } from './sign-routes';
-import { errorPage, layout, loginPage, signedPage } from './views';
+import { approvalInput, checkSignForm, refusalPage, submitAndShow, type SignValues } from './sign-routes';
+import { errorPage, layout, loginPage } from './views';
 
 const STATE_COOKIE = 'vigil_oidc';
 type Oidc = NonNullable<UiDeps['oidc']>;
@@ -65,13 +64,8 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
 
   // Signing out of Vigil ends the provider's session too, or "Sign in" would sign the same person in silently.
   ui.post('/logout', kit.limit, async (c) => {
-    const form = await c.req.parseBody();
-    const session = c.get('session');
-    if (!session) return c.redirect('/ui/login', 303);
-    if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
-    await deps.sessions.destroy(session.id);
-    deleteCookie(c, kit.cookieName, { path: '/', secure: deps.secureCookies });
-    void kit.audit(c, 'logout', session.userId, { channel: 'oidc' });
+    const session = await endSession(c, deps, kit, { channel: 'oidc' });
+    if (session instanceof Response) return session;
     let end: URL | null = null;
     try {
       end = await oidc.client.endSessionUrl();
@@ -91,22 +85,12 @@ export function registerOidcRoutes(ui: Hono<UiEnv>, deps: UiDeps, kit: UiKit, oi
     if (!user || !session) return kit.unauthenticated(c);
     const form = await c.req.parseBody();
     if (!kit.csrfOk(c, form)) return kit.csrfRefused(c);
-    const releaseId = c.req.param('id');
-    const values = {
-      meaning: str(form.meaning),
-      reason: str(form.reason),
-      role: str(form.role),
-      decision: str(form.decision),
-    };
-    const refuse = refusalPage(c, deps, kit, user, releaseId, values);
-    const role = RoleSchema.safeParse(values.role);
-    if (!role.success) return refuse(400, `unknown role "${values.role}"`);
-    if (!user.roles.includes(role.data)) return refuse(403, `you (${user.id}) do not hold the role ${role.data}`);
-    const badMeaning = meaningRefusal(deps.identities, role.data, values.meaning);
-    if (badMeaning) return refuse(400, badMeaning);
+    const checked = await checkSignForm(c, deps, kit, user, form);
+    if (checked instanceof Response) return checked;
+    const { releaseId, values, role, refuse } = checked;
     const dossierSha256 = str(form.dossierSha256);
     // Everything the person typed is checked before the trip, so a typo never costs a re-authentication.
-    const parsed = approvalInput(user, role.data, values, dossierSha256);
+    const parsed = approvalInput(user, role, values, dossierSha256);
     if ('status' in parsed) return refuse(parsed.status, parsed.message);
     const request = await providerRequest(oidc, 'sign', user.id);
     if (request instanceof OidcRefusal) return unavailable(c, kit, request);
@@ -294,21 +278,9 @@ async function completeSigning(
   const parsed = approvalInput(now.identity, role, values, intent.values.dossierSha256);
   if ('status' in parsed) return refuse(parsed.status, parsed.message);
   const input = { ...parsed, authentication: authenticationRecord(verified, settings) };
-  try {
-    const { record, repeated, pending } = await submitSignature(deps, intent.releaseId, input);
-    void kit.audit(c, repeated ? 'signature.duplicate' : 'signature.accepted', user.id, {
-      releaseId: intent.releaseId,
-      role,
-      decision: input.decision,
-      dossierSha256: input.dossierSha256,
-      record: record.evidence.key,
-      idTokenSha256: input.authentication.idTokenSha256,
-    });
-    return c.html(signedPage(kit.ctxOf(c), intent.releaseId, record, repeated, pending), 200);
-  } catch (err) {
-    if (err instanceof SignOffRefusal) return refuse(err.status, err.message, err.type);
-    throw err;
-  }
+  return submitAndShow(c, deps, kit, user, intent.releaseId, input, refuse, {
+    idTokenSha256: input.authentication.idTokenSha256,
+  });
 }
 
 /** Between the sign form and the provider: a navigation (not a form redirect) to the re-authentication. */

@@ -34,6 +34,37 @@ async function sign(
   user: Identity,
   form: Record<string, unknown>,
 ): Promise<Response> {
+  const checked = await checkSignForm(c, deps, kit, user, form);
+  if (checked instanceof Response) return checked;
+  const { releaseId, values, role, refuse } = checked;
+
+  const again = await reauthenticate(c, deps, kit, user, releaseId, str(form.password));
+  if ('status' in again) return refuse(again.status, again.message);
+
+  const parsed = approvalInput(again, role, values, str(form.dossierSha256));
+  if ('status' in parsed) return refuse(parsed.status, parsed.message);
+  return submitAndShow(c, deps, kit, user, releaseId, parsed, refuse);
+}
+
+/** A sign form whose role and meaning passed, and how to refuse what comes after. */
+export interface CheckedSignForm {
+  releaseId: string;
+  values: SignValues;
+  role: Role;
+  refuse: Refuse;
+}
+
+/**
+ * The sign form's role and meaning, checked before any re-authentication (password or identity provider), so a
+ * typo never costs one. A refusal (the release page again, with the reason) is returned as the response.
+ */
+export async function checkSignForm(
+  c: Context<UiEnv>,
+  deps: UiDeps,
+  kit: UiKit,
+  user: Identity,
+  form: Record<string, unknown>,
+): Promise<CheckedSignForm | Response> {
   const releaseId = c.req.param('id')!;
   const values: SignValues = {
     meaning: str(form.meaning),
@@ -51,21 +82,32 @@ async function sign(
   // The meaning comes from the role's defined list (users file `meanings`), never free text.
   const badMeaning = meaningRefusal(deps.identities, role.data, values.meaning);
   if (badMeaning) return refuse(400, badMeaning);
+  return { releaseId, values, role: role.data, refuse };
+}
 
-  const again = await reauthenticate(c, deps, kit, user, releaseId, str(form.password));
-  if ('status' in again) return refuse(again.status, again.message);
-
-  const parsed = approvalInput(again, role.data, values, str(form.dossierSha256));
-  if ('status' in parsed) return refuse(parsed.status, parsed.message);
-
+/**
+ * Submits a signature whose signer has just re-authenticated, audits it (with `auditDetail`, e.g. the ID token's
+ * digest) and shows the signed page; the sign-off path's refusals re-render the form.
+ */
+export async function submitAndShow(
+  c: Context<UiEnv>,
+  deps: UiDeps,
+  kit: UiKit,
+  user: Identity,
+  releaseId: string,
+  input: ApprovalInput,
+  refuse: Refuse,
+  auditDetail: Record<string, unknown> = {},
+): Promise<Response> {
   try {
-    const { record, repeated, pending } = await submitSignature(deps, releaseId, parsed);
+    const { record, repeated, pending } = await submitSignature(deps, releaseId, input);
     void kit.audit(c, repeated ? 'signature.duplicate' : 'signature.accepted', user.id, {
       releaseId,
-      role: parsed.role,
-      decision: parsed.decision,
-      dossierSha256: parsed.dossierSha256,
+      role: input.role,
+      decision: input.decision,
+      dossierSha256: input.dossierSha256,
       record: record.evidence.key,
+      ...auditDetail,
     });
     return c.html(signedPage(kit.ctxOf(c), releaseId, record, repeated, pending), 200);
   } catch (err) {

@@ -4,7 +4,8 @@
  * gateway's `assign` over those tables gives two releases of one model independent canary sets, and a retried
  * route write carries the same salt, so the patients already exposed stay the ones exposed. Without the option the
  * tables carry no salt (every release of the model draws the same patients). Also: a new sequential canary without
- * `cohorts` records `patched('cohort-alpha-split')` and judges the whole canary at 97.5 % of α (issue #16).
+ * `cohorts` records `patched('cohort-alpha-split')` and judges the whole canary at 97.5 % of α, with the planned
+ * mixture (`patched('planned-mixture')`, issue #16).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -136,5 +137,11 @@ describe('per-release canary salt (time skipping)', () => {
     );
     assert.ok(overall.length >= 2);
     for (const a of overall) assert.ok(Math.abs(a.overall - 0.04875) < 1e-12, `${a.overall}`);
+    // Issue #16: every look's whole-canary comparison uses the planned mixture (`planned-mixture`) and records it.
+    assert.ok(c.markers.some((m) => m.includes('planned-mixture')));
+    for (const v of c.verdicts) {
+      const seq = (v.verdict as { evidence: { sequential: { mixture?: { kind: string } } } }).evidence.sequential;
+      assert.equal(seq.mixture?.kind, 'planned');
+    }
   });
 });

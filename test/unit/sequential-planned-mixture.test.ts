@@ -77,7 +77,7 @@ describe('planned mixture', () => {
     }
   });
 
-  it('no boundary is below sqrt(2V log(1/α)); from a quarter of the plan to its end the planned one is within 7 %', () => {
+  it('no boundary is below sqrt(2V log(1/α)); from a quarter of the plan to its end, planned is within 7 %', () => {
     fc.assert(
       fc.property(
         fc.double({ min: 1, max: 1e5, noNaN: true }),

@@ -65,8 +65,8 @@ export const PLANNED_POINT_WEIGHT = 0.9;
  * Where the point mass is tuned, as a fraction of the planned information V*. A point mass tuned at V_t has a
  * boundary (√(V_t/V) + √(V/V_t))/2 times the lowest possible at V (below). At V_t = V* / 2 the mixture (weight
  * included) is at most 7 % above that lowest boundary from V* / 4 to V* (a first step of a quarter of the plan to
- * its end) and 25 % from V* / 8 to 2V*; the half-normal tuned at V* is 13 % above it at V* and 23 % at V* / 4, and is
- * the tighter of the two only past 1.5 V* (α ≈ 0.05; test/unit/sequential-planned-mixture.test.ts).
+ * its end) and about 25 % from V* / 8 to 2V*; the half-normal tuned at V* is 13 % above it at V* and 23 % at V* / 4,
+ * and is the tighter of the two only past about 1.3 V* (α ≈ 0.05; test/unit/sequential-planned-mixture.test.ts).
  */
 export const PLANNED_POINT_AT = 0.5;
 

@@ -20,7 +20,7 @@ import { createLogger } from '../../src/logging/logger';
 import { uiDepsFromConfig } from '../../src/ui';
 import { demoRequest, fastPolicy, startHarness, startRelease, waitFor, type Harness } from '../support/harness';
 import { launchChromium } from '../support/chromium';
-import { dana, DANA_OTP, JWT, oidcSettings, sam, SAM_OTP, uiClient } from '../support/oidc-harness';
+import { dana, DANA_OTP, JWT, misbehaving, oidcSettings, sam, SAM_OTP, uiClient } from '../support/oidc-harness';
 import { ACR_MFA, startTestOp, type TestOp, type TestUser } from '../support/oidc-provider';
 
 const ROOT = path.join(__dirname, '../..');
@@ -154,13 +154,10 @@ describe('web sign-off through an OpenID provider', () => {
     const page2 = await context2.newPage();
     await signIn(page2, USERS[1]!);
     await submitSignForm(page2, handle.workflowId, 'clinical', 'clinically acceptable');
-    op.behaviour.authTimeShiftSeconds = 600;
-    try {
+    await misbehaving(op, { authTimeShiftSeconds: 600 }, async () => {
       await providerLogin(page2, USERS[1]!, SAM_OTP);
       await page2.locator('[role="alert"]').waitFor();
-    } finally {
-      op.behaviour.authTimeShiftSeconds = 0;
-    }
+    });
     assert.match(
       (await page2.locator('[role="alert"]').textContent()) ?? '',
       /older than signing allows \(auth_time past max_age\)/,

@@ -22,6 +22,7 @@ import {
   DANA_OTP,
   deviceIdToken as deviceToken,
   JWT,
+  misbehaving,
   oidcReplica,
   oidcSettings,
   postSignature,
@@ -76,13 +77,7 @@ const sign = (body: Record<string, unknown>) =>
 
 describe('signing API under OIDC: ID token edge cases, each refused with its reason', () => {
   it('refuses an expired ID token', async () => {
-    op.behaviour.idTokenTtlSeconds = 1;
-    let token: string;
-    try {
-      token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
-    } finally {
-      op.behaviour.idTokenTtlSeconds = 600;
-    }
+    const token = await misbehaving(op, { idTokenTtlSeconds: 1 }, () => deviceToken(op, 'vigil-cli', dana, DANA_OTP));
     await new Promise((r) => setTimeout(r, 2100));
     const r = await sign({ idToken: token });
     assert.equal(r.status, 401);
@@ -102,13 +97,9 @@ describe('signing API under OIDC: ID token edge cases, each refused with its rea
   });
 
   it('refuses an authentication older than the signing max age (stale auth_time)', async () => {
-    op.behaviour.authTimeShiftSeconds = 600;
-    let token: string;
-    try {
-      token = await deviceToken(op, 'vigil-cli', dana, DANA_OTP);
-    } finally {
-      op.behaviour.authTimeShiftSeconds = 0;
-    }
+    const token = await misbehaving(op, { authTimeShiftSeconds: 600 }, () =>
+      deviceToken(op, 'vigil-cli', dana, DANA_OTP),
+    );
     const r = await sign({ idToken: token });
     assert.equal(r.status, 401);
     const age = /is (\d+) s old; signing needs one at most 300 s old/.exec(String(r.json.error));

@@ -15,6 +15,7 @@ import {
   dana,
   DANA_OTP,
   JWT,
+  misbehaving,
   oidcReplica,
   oidcSettings,
   REDIRECT,
@@ -235,15 +236,12 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const t = await setup();
     await t.login('dana.qa');
     const to = await t.startSigning();
-    op.behaviour.authTimeShiftSeconds = 600;
-    try {
+    const res = await misbehaving(op, { authTimeShiftSeconds: 600 }, async () => {
       const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), DANA_OTP);
-      const res = await t.vigil(callback.toString());
-      assert.equal(res.status, 401);
-      assert.match(await res.text(), /older than signing allows \(auth_time past max_age\)/);
-    } finally {
-      op.behaviour.authTimeShiftSeconds = 0;
-    }
+      return t.vigil(callback.toString());
+    });
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /older than signing allows \(auth_time past max_age\)/);
     assert.equal(t.release.state.signatures.length, 0);
     assert.ok(t.audit.events.some((e) => e.type === 'reauth.failure' && e.reason === 'stale-auth-time'));
   });
@@ -252,15 +250,12 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     const t = await setup();
     await t.login('dana.qa');
     const to = await t.startSigning();
-    op.behaviour.authTimeShiftSeconds = 120;
-    try {
+    const res = await misbehaving(op, { authTimeShiftSeconds: 120 }, async () => {
       const { callback } = await t.idp.authorize(to, REDIRECT, user('dana.qa'), DANA_OTP);
-      const res = await t.vigil(callback.toString());
-      assert.equal(res.status, 401);
-      assert.match(await res.text(), /did not re-authenticate you for this signature/);
-    } finally {
-      op.behaviour.authTimeShiftSeconds = 0;
-    }
+      return t.vigil(callback.toString());
+    });
+    assert.equal(res.status, 401);
+    assert.match(await res.text(), /did not re-authenticate you for this signature/);
     assert.equal(t.release.state.signatures.length, 0);
   });
 
@@ -270,19 +265,16 @@ describe('re-authentication at signing (prompt=login, max_age, auth_time, amr)',
     // auth_time has whole seconds: sign in one second, ask to sign in a later one.
     await new Promise((r) => setTimeout(r, 1100));
     const to = await t.startSigning();
-    op.behaviour.ignorePromptLogin = true;
-    try {
+    const { res, loginShown } = await misbehaving(op, { ignorePromptLogin: true }, async () => {
       const { callback, loginShown } = await t.idp.authorize(to, REDIRECT, user('dana.qa'));
-      assert.equal(loginShown, false, 'this provider answered from its session');
-      const res = await t.vigil(callback.toString());
-      assert.equal(res.status, 401);
-      assert.match(
-        await res.text(),
-        /did not re-authenticate you for this signature \(auth_time .* is before the signing request/,
-      );
-    } finally {
-      op.behaviour.ignorePromptLogin = false;
-    }
+      return { res: await t.vigil(callback.toString()), loginShown };
+    });
+    assert.equal(loginShown, false, 'this provider answered from its session');
+    assert.equal(res.status, 401);
+    assert.match(
+      await res.text(),
+      /did not re-authenticate you for this signature \(auth_time .* is before the signing request/,
+    );
     assert.equal(t.release.state.signatures.length, 0);
   });
 

@@ -23,7 +23,14 @@ import type { UsedTokenStore } from '../../src/auth/used-tokens';
 import type { Logger } from '../../src/logging/logger';
 import type { UiDeps } from '../../src/ui';
 import { FakeRelease, FakeTemporal, MemoryEvidence } from '../unit/ui-fakes';
-import { completeDeviceLogin, type IdpAgent, type TestClient, type TestOp, type TestUser } from './oidc-provider';
+import {
+  completeDeviceLogin,
+  type Behaviour,
+  type IdpAgent,
+  type TestClient,
+  type TestOp,
+  type TestUser,
+} from './oidc-provider';
 
 /** A compact JWT anywhere in a text: no token may reach logs, records or CLI output. */
 export const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
@@ -264,4 +271,15 @@ export async function postSignature(
     }),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+/** Runs `fn` with the provider misbehaving as `change` says, then puts its behaviour back as it was. */
+export async function misbehaving<T>(op: TestOp, change: Partial<Behaviour>, fn: () => Promise<T>): Promise<T> {
+  const before = { ...op.behaviour };
+  Object.assign(op.behaviour, change);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(op.behaviour, before);
+  }
 }

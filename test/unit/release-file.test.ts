@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { run, type CliIo } from '../../src/cli/program';
-import { ReleaseFileSchema } from '../../src/domain';
+import { ReleaseFileSchema, ReleasePolicySchema } from '../../src/domain';
 import { canonicalBytes, policyDigest, sha256Hex } from '../../src/evidence';
 import { planRelease, ReleaseFileError } from '../../src/release-files';
 
@@ -128,6 +128,47 @@ describe('release files', () => {
       await assert.rejects(planRelease(file), /the criteria changed after they were registered/);
     } finally {
       fs.writeFileSync(policy, text);
+    }
+  });
+
+  it('pins the policy as written: defaults left out change the digest, not the effective policy; an effective-form pin still holds', async () => {
+    const file = path.join(rel, 'release.yaml');
+    const policyPath = path.join(rel, 'policy.yaml');
+    const text = fs.readFileSync(policyPath, 'utf8');
+    const first = await planRelease(file);
+    try {
+      // Leave out every top- and second-level key whose absence gives the same effective policy (a default).
+      const doc = parseYaml(text) as Record<string, Record<string, unknown>>;
+      const same = () => {
+        const r = ReleasePolicySchema.safeParse(doc);
+        return r.success && canonicalBytes(r.data).equals(canonicalBytes(first.request.policy));
+      };
+      let dropped = 0;
+      for (const [k, v] of Object.entries(doc)) {
+        delete doc[k];
+        if (same()) {
+          dropped++;
+          continue;
+        }
+        doc[k] = v;
+        if (v && typeof v === 'object' && !Array.isArray(v))
+          for (const [k2, v2] of Object.entries(v)) {
+            delete v[k2];
+            if (same()) dropped++;
+            else v[k2] = v2;
+          }
+      }
+      assert.ok(dropped > 0, 'the scaffolded policy spells out defaults');
+      fs.writeFileSync(policyPath, `# written by hand, defaults left out\n${toYaml(doc)}`);
+      // release.yaml pins the digest init took (the effective form, which the scaffold wrote out in full).
+      const second = await planRelease(file);
+      assert.deepEqual(second.request.policy, first.request.policy);
+      assert.deepEqual(second.request.policyAsWritten, doc);
+      assert.equal(second.policySha256, sha256Hex(canonicalBytes(doc)));
+      assert.notEqual(second.policySha256, first.policySha256);
+      assert.notEqual(second.releaseId, first.releaseId);
+    } finally {
+      fs.writeFileSync(policyPath, text);
     }
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -16,6 +17,7 @@ import {
   verifyVigilSignature,
   WebhookConfigError,
 } from '../../src/api/webhooks';
+import { parse as parseYaml } from 'yaml';
 import { ReleasePolicySchema } from '../../src/domain';
 import { hex64, validPolicy } from '../support/fixtures';
 
@@ -160,6 +162,10 @@ describe('config/webhooks.example.yaml', () => {
     const c = await loadWebhookConfig(path.resolve(__dirname, '../../config/webhooks.example.yaml'));
     assert.equal(c.models[0]!.model, 'sepsis-alert');
     assert.equal(c.models[0]!.policy.id, 'sepsis-alert-release');
+    // The policy file as written travels beside its effective form: the pinned digest is of what the author wrote.
+    const written = parseYaml(readFileSync(path.resolve(__dirname, '../../demo/policies/demo.yaml'), 'utf8'));
+    assert.deepEqual(c.models[0]!.policyAsWritten, written);
+    assert.deepEqual(ReleasePolicySchema.parse(written), c.models[0]!.policy);
   });
 });
 

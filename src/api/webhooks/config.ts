@@ -8,6 +8,7 @@ import {
   ModelRefSchema,
   ReleasePolicySchema,
   type ReleasePolicy,
+  type ReleaseRequestInput,
 } from '../../domain';
 
 /**
@@ -141,7 +142,13 @@ export const WebhookFileSchema = z
     });
   });
 
-export type ModelWebhookConfig = z.output<typeof ModelWebhookSchema> & { policy: ReleasePolicy };
+/** `policyAsWritten`: the policy file as its author wrote it (what the pinned digest is of); `policy` is it filled in. */
+export type ModelWebhookConfig = z.output<typeof ModelWebhookSchema> & {
+  policy: ReleasePolicy;
+  policyAsWritten?: WrittenPolicy;
+};
+/** A policy document as parsed from its file (JSON values only: it came from YAML). */
+type WrittenPolicy = NonNullable<ReleaseRequestInput['policyAsWritten']>;
 export interface WebhookConfig {
   models: ModelWebhookConfig[];
 }
@@ -150,13 +157,20 @@ export function parseWebhookConfig(
   raw: unknown,
   policies: (file: string) => ReleasePolicy,
   source = 'webhook config',
+  written?: (file: string) => WrittenPolicy,
 ): WebhookConfig {
   const parsed = WebhookFileSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(file)'}: ${i.message}`);
     throw new WebhookConfigError(`${source}: invalid webhook configuration:\n${lines.join('\n')}`);
   }
-  return { models: parsed.data.models.map((m) => ({ ...m, policy: policies(m.policyFile) })) };
+  return {
+    models: parsed.data.models.map((m) => ({
+      ...m,
+      policy: policies(m.policyFile),
+      ...(written ? { policyAsWritten: written(m.policyFile) } : {}),
+    })),
+  };
 }
 
 /** Read and validate the YAML file and every policy it names; any problem fails API start. */
@@ -164,21 +178,29 @@ export async function loadWebhookConfig(file: string): Promise<WebhookConfig> {
   const raw = await readYaml(file);
   const dir = path.dirname(path.resolve(file));
   const policyFiles = new Map<string, ReleasePolicy>();
+  const writtenFiles = new Map<string, WrittenPolicy>();
   const probe = WebhookFileSchema.safeParse(raw);
   if (probe.success) {
     for (const m of probe.data.models) {
       const p = path.resolve(dir, m.policyFile);
       if (policyFiles.has(p)) continue;
-      const parsed = ReleasePolicySchema.safeParse(await readYaml(p));
+      const doc = await readYaml(p);
+      const parsed = ReleasePolicySchema.safeParse(doc);
       if (!parsed.success) {
         throw new WebhookConfigError(
           `${p}: invalid release policy: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
         );
       }
       policyFiles.set(p, parsed.data);
+      writtenFiles.set(p, doc as WrittenPolicy);
     }
   }
-  return parseWebhookConfig(raw, (f) => policyFiles.get(path.resolve(dir, f))!, file);
+  return parseWebhookConfig(
+    raw,
+    (f) => policyFiles.get(path.resolve(dir, f))!,
+    file,
+    (f) => writtenFiles.get(path.resolve(dir, f))!,
+  );
 }
 
 async function readYaml(file: string): Promise<unknown> {

@@ -57,6 +57,7 @@ async function dataRefresh(ctx: WebhookContext, c: Context, secret: string): Pro
       `data refresh of ${refreshed.role} dataset ${refreshed.name} (${refreshed.artifact.sha256.slice(0, 12)})`,
     trigger: { kind: 'data_refresh', deliveryId },
     policy: model.policy,
+    ...(model.policyAsWritten ? { policyAsWritten: model.policyAsWritten } : {}),
   });
   return startDelivered(ctx, c, {
     source: 'data-refresh',

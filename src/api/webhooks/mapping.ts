@@ -84,6 +84,7 @@ export async function gitRelease(
     reason: e.reason.slice(0, 2000),
     trigger: { kind: 'commit', deliveryId: e.deliveryId },
     policy: model.policy,
+    ...(model.policyAsWritten ? { policyAsWritten: model.policyAsWritten } : {}),
   });
 }
 

@@ -220,7 +220,15 @@ export function toFeatureMatrix(req: InferRequest, modelFeatures: readonly strin
     if (missing.length) throw new OipRequestError(`missing features: ${missing.join(', ')}`);
     const d = flat(t);
     const out = new Float32Array(rows * cols);
-    for (let i = 0; i < d.length; i++) put(out, i, d[i]!);
+    if (d instanceof Float64Array) {
+      // Scanned from the body (`readInferBody`): no nulls; converted natively, then one pass for the range flag.
+      out.set(d);
+      for (let i = 0; i < d.length; i++)
+        if (d[i]! > OUT_OF_RANGE || d[i]! < -OUT_OF_RANGE) {
+          flags.push('out_of_range');
+          break;
+        }
+    } else for (let i = 0; i < d.length; i++) put(out, i, d[i]!);
     return { featureNames: names as string[], features: out, rows, quality: quality(), missing: missingMask };
   }
 

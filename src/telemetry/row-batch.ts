@@ -118,13 +118,17 @@ export function encodeRowBatch(b: RowBatch | PackedRowBatch, hmac: HexDigestWrit
   const n = p.idEnds.length;
   if (n === 0) throw new RangeError('encodeRowBatch: no rows');
   const t = p.threshold;
-  let scores = '';
+  const own = p.scores.subarray(p.offset, p.offset + n);
+  let finite = true;
+  for (let i = 0; i < n && finite; i++) finite = Number.isFinite(own[i]!);
+  // TypedArray join writes each score as String(score), i.e. as JSON.stringify for a finite one, natively.
+  let scores = finite ? own.join(',') : '';
   let decisions = '';
   let quality = '';
   for (let i = 0; i < n; i++) {
     const sep = i === 0 ? '' : ',';
-    const score = p.scores[p.offset + i]!;
-    scores += sep + num(score);
+    const score = own[i]!;
+    if (!finite) scores += sep + num(score);
     decisions += sep + (t === undefined ? 'null' : score >= t ? 'true' : 'false');
     if (p.quality) quality += sep + JSON.stringify(p.quality[i]!);
   }

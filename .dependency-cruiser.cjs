@@ -55,6 +55,8 @@ const ENTRY_POINTS = [
   // Worker threads started by path: src/gateway/feature-sketch-thread.ts, src/activities/evaluation-threads.ts.
   '^src/gateway/feature-sketch-worker[.]ts$',
   '^src/activities/evaluation-worker[.]ts$',
+  // A worker thread started by path from src/data/prediction-thread.ts.
+  '^src/data/prediction-worker[.]ts$',
   // Run directly with tsx: prints a password hash for config/users.yaml.
   '^src/auth/hash-cli[.]ts$',
   // The real Temporal + SeaweedFS stack the integration tests start (startTestStack).

@@ -17,6 +17,17 @@ function fnv1a(buf: Uint8Array, s: number, e: number): number {
 
 const decoder = new TextDecoder();
 
+/** A ByteStrings as plain data (see `toParts`). */
+export interface ByteStringsParts {
+  arena: Uint8Array;
+  arenaLength: number;
+  offsets: Uint32Array;
+  /** Every value's hash, when known. */
+  hashes: Uint32Array | null;
+  ascending: boolean;
+  size: number;
+}
+
 export class ByteStrings {
   private arena: Uint8Array;
   private arenaLength = 0;
@@ -79,6 +90,36 @@ export class ByteStrings {
     if (this.arena.length > this.arenaLength) this.arena = this.arena.slice(0, this.arenaLength);
     if (this.offsets.length > this.size + 1) this.offsets = this.offsets.slice(0, this.size + 1);
     if (this.hashes.length > this.size) this.hashes = this.hashes.slice(0, this.size);
+  }
+
+  /**
+   * The values as plain data for another thread (`postMessage`, the buffers transferable); `fromParts` rebuilds
+   * an equal set there. The hash table is not sent: the receiver builds it if it is ever looked up.
+   */
+  toParts(): ByteStringsParts {
+    return {
+      arena: this.arena,
+      arenaLength: this.arenaLength,
+      offsets: this.offsets,
+      hashes: this.indexed || this.hashed ? this.hashes : null,
+      ascending: this.ascending,
+      size: this.size,
+    };
+  }
+
+  /** The set `toParts` described (its buffers are taken over, not copied). */
+  static fromParts(p: ByteStringsParts): ByteStrings {
+    const set = new ByteStrings(0);
+    set.arena = p.arena;
+    set.arenaLength = p.arenaLength;
+    set.offsets = p.offsets;
+    set.size = p.size;
+    set.ascending = p.ascending;
+    if (p.hashes) {
+      set.hashes = p.hashes;
+      set.hashed = true;
+    }
+    return set;
   }
 
   /** Id of the bytes `buf[s, e)`, or -1. */

@@ -63,6 +63,14 @@ const enum Delim {
   Cr,
 }
 
+/** `a` then `b` in a new Buffer (so a sink may read text with Buffer's methods). */
+function joined(a: Uint8Array, b: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(a.length + b.length);
+  buf.set(a);
+  buf.set(b, a.length);
+  return buf;
+}
+
 const isSpace = (b: number) => b === 0x09 || b === 0x0b || b === 0x0c || b === 0x20 || b === LF || b === CR;
 
 /** Feed chunks with `push`, then call `end`; each complete record goes to the sink as soon as it is seen. */
@@ -92,15 +100,25 @@ export class CsvTokenizer {
   }
 
   push(chunk: Uint8Array): void {
-    let buf = chunk;
-    if (this.carry) {
-      // Buffers, so a sink may read text with Buffer's methods
-      buf = Buffer.allocUnsafe(this.carry.length + chunk.length);
-      buf.set(this.carry);
-      buf.set(chunk, this.carry.length);
+    if (!this.carry) return this.run(chunk, false);
+    // The record cut by the last block usually ends at the chunk's first LF: join only that much to the carry,
+    // then read the rest of the chunk in place, instead of copying the whole chunk behind the carry.
+    const nl = chunk.indexOf(LF);
+    if (nl < 0 || nl + 1 >= chunk.length) {
+      const buf = joined(this.carry, chunk);
       this.carry = null;
+      return this.run(buf, false);
     }
-    this.run(buf, false);
+    const head = joined(this.carry, chunk.subarray(0, nl + 1));
+    this.carry = null;
+    this.run(head, false);
+    const rest = chunk.subarray(nl + 1);
+    if (!this.carry && !this.paused) return this.run(rest, false);
+    // not a record's end (a quoted line break, a CR-delimited file), or a pause: the rest joins what is left
+    const buf = joined(this.carry ?? Buffer.alloc(0), rest);
+    this.carry = null;
+    if (this.paused) this.carry = buf;
+    else this.run(buf, false);
   }
 
   /** Goes on after a pause with the buffered bytes (and, after `end`, to the end). */

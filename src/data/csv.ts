@@ -124,7 +124,7 @@ export function readCsvTable(bytes: Uint8Array, schema: DatasetSchema, name: str
   const sink = new CsvTableSink(schema, name, lineCount(bytes));
   const tokenizer = new CsvTokenizer(sink);
   try {
-    for (let o = 0; o < bytes.length; o += BLOCK) tokenizer.push(bytes.subarray(o, Math.min(bytes.length, o + BLOCK)));
+    tokenizer.push(bytes); // whole: records are read in place (blocks would copy each block's start with its carry)
     tokenizer.end();
   } catch (e) {
     unreadable(name, e);

@@ -4,7 +4,8 @@
  * the same locked table (same rows, same float32 features) and every score passes the same checks.
  */
 import type { ByteStrings } from '../data/byte-strings';
-import { joinPredictions, parsePredictionFile } from '../data/predictions';
+import { parsePredictionFileOnThread } from '../data/prediction-thread';
+import { joinPredictions } from '../data/predictions';
 import { bindScorer, ModelFormatError, parseModel } from './logistic';
 import { OnnxModel, type OnnxOptions } from './onnx-runner';
 
@@ -98,7 +99,8 @@ export async function loadScorer(
     case 'vigil.predictions/v1': {
       if (!options.predictionsSha256)
         throw new ModelFormatError('a prediction file is only used with its pinned sha256 (predictionsSha256)');
-      const file = parsePredictionFile(bytes, options.predictionsSha256, mediaTypeOrFilename);
+      // a large file parses on a worker thread: the candidate's and incumbent's, loaded together, on two cores
+      const file = await parsePredictionFileOnThread(bytes, options.predictionsSha256, mediaTypeOrFilename);
       const label = `predictions@${file.sha256.slice(0, 12)}`;
       return {
         format,

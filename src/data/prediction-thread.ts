@@ -1,0 +1,87 @@
+/**
+ * A large prediction file parsed on a worker thread: `parsePredictionFile` there, the same result or the same
+ * DatasetError here. Two files loaded at once (a release's candidate and incumbent) parse on two threads, so
+ * the second core shortens the load instead of idling. Small files, and any failure of the worker itself
+ * (not of the file), are parsed on the calling thread: the worker costs time, never the result.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ByteStrings, type ByteStringsParts } from './byte-strings';
+import { DatasetError, type DatasetErrorCode } from './errors';
+import { parsePredictionFile, type PredictionFile } from './predictions';
+
+/** Files below this size are parsed on the calling thread: a worker's start costs more than it saves there. */
+export const PREDICTION_THREAD_MIN_BYTES = 8 << 20;
+
+type Reply =
+  | { type: 'file'; sha256: string; ids: ByteStringsParts; scores: Float64Array }
+  | { type: 'dataset-error'; code: DatasetErrorCode; message: string; row?: number; column?: string }
+  | { type: 'error'; message: string };
+
+// the worker runs the same source as this module: .js when built, .ts through tsx's require hook otherwise
+const WORKER_FILE = path.join(__dirname, `prediction-worker${path.extname(__filename)}`);
+const startWorker = () =>
+  WORKER_FILE.endsWith('.ts')
+    ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(WORKER_FILE)});`, { eval: true })
+    : new Worker(WORKER_FILE);
+
+/** What the worker answered, or null if the worker itself failed (it died, or could not start). */
+function askWorker(
+  bytes: Uint8Array,
+  expectedSha256: string,
+  name: string,
+): Promise<Exclude<Reply, { type: 'error' }> | null> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = startWorker();
+    } catch {
+      return resolve(null);
+    }
+    let settled = false;
+    const settle = (r: Exclude<Reply, { type: 'error' }> | null) => {
+      if (settled) return;
+      settled = true;
+      resolve(r);
+      void worker.terminate();
+    };
+    worker.once('message', (r: Reply) => settle(r.type === 'error' ? null : r));
+    worker.once('error', () => settle(null));
+    worker.once('exit', () => settle(null));
+    // one copy into shared memory (a plain buffer would be serialised and copied twice); the caller keeps its own
+    let shared = bytes;
+    if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+      shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+      shared.set(bytes);
+    }
+    worker.postMessage({ bytes: shared, sha256: expectedSha256, name });
+  });
+}
+
+/**
+ * `parsePredictionFile` on a new worker thread, whatever the size: its result, or its DatasetError thrown here;
+ * null if the worker itself failed (it could not start, or died).
+ */
+export async function parsePredictionFileOnWorker(
+  bytes: Uint8Array,
+  expectedSha256: string,
+  name = 'predictions',
+): Promise<PredictionFile | null> {
+  const r = await askWorker(bytes, expectedSha256, name);
+  if (r === null) return null;
+  if (r.type === 'dataset-error') throw new DatasetError(r.code, r.message, r.row, r.column);
+  return { sha256: r.sha256, ids: ByteStrings.fromParts(r.ids), scores: r.scores };
+}
+
+/** `parsePredictionFile(bytes, expectedSha256, name)`, on a worker thread for a large file. */
+export async function parsePredictionFileOnThread(
+  bytes: Uint8Array,
+  expectedSha256: string,
+  name = 'predictions',
+): Promise<PredictionFile> {
+  if (bytes.length < PREDICTION_THREAD_MIN_BYTES || !/^[0-9a-f]{64}$/.test(expectedSha256))
+    return parsePredictionFile(bytes, expectedSha256, name); // small, or a bad pin (its RangeError, here)
+  return (
+    (await parsePredictionFileOnWorker(bytes, expectedSha256, name)) ?? parsePredictionFile(bytes, expectedSha256, name)
+  );
+}

@@ -224,6 +224,21 @@ describe('evidence read by version', () => {
     assert.equal(states[chainKey(RELEASE, 0)], 'intact');
   });
 
+  it('names an artifact (a dossier object, say) under a delete marker hidden, and checks its intact version', async () => {
+    const { objects, artifacts, head } = fixture();
+    const history = versioned(objects);
+    const blob = artifacts.at(-1)!;
+    history.get(blob.key)!.push({ versionId: 'marker-on-blob', bytes: null });
+    const v = await verifyChain(new MemoryEvidenceReader(new Map(), history), RELEASE, { expectedHead: head });
+    assert.deepEqual([v.chainFindings, v.artifactFindings], [[], []], 'the intact version passes every other check');
+    assert.deepEqual(
+      v.hiddenFindings.map((f) => [f.key, f.actual]),
+      [[blob.key, 'delete marker marker-on-blob']],
+    );
+    assert.match(v.hiddenFindings[0]!.problem, /^hidden: intact version .* lies under a delete marker marker-on-blob/);
+    assert.equal(v.objectReports.find((r) => r.key === blob.key)!.state, 'hidden');
+  });
+
   it('reads the recorded version of an artifact: gone is destroyed, other bytes are altered', async () => {
     const { objects, artifacts } = fixture();
     const history = versioned(objects);

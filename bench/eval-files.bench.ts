@@ -119,9 +119,9 @@ const sha256OfFile = (file: string) => crypto.createHash('sha256').update(fs.rea
 
 /** A prediction file read and loaded as a release loads it: digest-checked and parsed (a worker thread's work). */
 async function openPredictions(dir: string, model: string, pins: Record<string, string>) {
-  // its own frame: the file's bytes are garbage once parsed
+  // the bytes are handed over: they move to the parsing thread instead of being copied there
   const bytes = await fs.promises.readFile(path.join(dir, `${model}.csv`));
-  return loadScorer(bytes, `${model}.csv`, { predictionsSha256: pins[model] });
+  return loadScorer(bytes, `${model}.csv`, { predictionsSha256: pins[model], handOverBytes: true });
 }
 
 /** One timed run (in a child process): files on disk → stored report. */

@@ -30,6 +30,7 @@ function askWorker(
   bytes: Uint8Array,
   expectedSha256: string,
   name: string,
+  handOver: boolean,
 ): Promise<Exclude<Reply, { type: 'error' }> | null> {
   return new Promise((resolve) => {
     let worker: Worker;
@@ -48,6 +49,11 @@ function askWorker(
     worker.once('message', (r: Reply) => settle(r.type === 'error' ? null : r));
     worker.once('error', () => settle(null));
     worker.once('exit', () => settle(null));
+    if (handOver) {
+      // the caller gave the bytes up: their buffer moves to the worker (emptied here), nothing is copied
+      worker.postMessage({ bytes, sha256: expectedSha256, name }, [bytes.buffer as ArrayBuffer]);
+      return;
+    }
     // one copy into shared memory (a plain buffer would be serialised and copied twice); the caller keeps its own
     let shared = bytes;
     if (!(bytes.buffer instanceof SharedArrayBuffer)) {
@@ -58,6 +64,16 @@ function askWorker(
   });
 }
 
+/** How the bytes reach the worker. */
+export interface PredictionThreadOptions {
+  /**
+   * The caller gives the bytes up: when they span their whole (non-shared) buffer, it moves to the worker and
+   * the caller's view is emptied, instead of being copied (a 5M-row file is 100 MB). A worker that dies then
+   * fails the load, as the bytes went with it.
+   */
+  handOver?: boolean;
+}
+
 /**
  * `parsePredictionFile` on a new worker thread, whatever the size: its result, or its DatasetError thrown here;
  * null if the worker itself failed (it could not start, or died).
@@ -66,8 +82,14 @@ export async function parsePredictionFileOnWorker(
   bytes: Uint8Array,
   expectedSha256: string,
   name = 'predictions',
+  options: PredictionThreadOptions = {},
 ): Promise<PredictionFile | null> {
-  const r = await askWorker(bytes, expectedSha256, name);
+  const handOver =
+    options.handOver === true &&
+    !(bytes.buffer instanceof SharedArrayBuffer) &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  const r = await askWorker(bytes, expectedSha256, name, handOver);
   if (r === null) return null;
   if (r.type === 'dataset-error') throw new DatasetError(r.code, r.message, r.row, r.column);
   return { sha256: r.sha256, ids: ByteStrings.fromParts(r.ids), scores: r.scores };
@@ -78,10 +100,13 @@ export async function parsePredictionFileOnThread(
   bytes: Uint8Array,
   expectedSha256: string,
   name = 'predictions',
+  options: PredictionThreadOptions = {},
 ): Promise<PredictionFile> {
-  if (bytes.length < PREDICTION_THREAD_MIN_BYTES || !/^[0-9a-f]{64}$/.test(expectedSha256))
+  const size = bytes.byteLength;
+  if (size < PREDICTION_THREAD_MIN_BYTES || !/^[0-9a-f]{64}$/.test(expectedSha256))
     return parsePredictionFile(bytes, expectedSha256, name); // small, or a bad pin (its RangeError, here)
-  return (
-    (await parsePredictionFileOnWorker(bytes, expectedSha256, name)) ?? parsePredictionFile(bytes, expectedSha256, name)
-  );
+  const file = await parsePredictionFileOnWorker(bytes, expectedSha256, name, options);
+  if (file) return file;
+  if (bytes.byteLength !== size) throw new Error(`prediction file ${name}: its parsing thread failed`);
+  return parsePredictionFile(bytes, expectedSha256, name);
 }

@@ -56,6 +56,8 @@ export interface LoadScorerOptions {
   onnx?: OnnxOptions;
   /** Required for prediction files: the pinned sha256 of the file. */
   predictionsSha256?: string;
+  /** The caller gives `bytes` up: a large prediction file's buffer moves to its parsing thread (no copy). */
+  handOverBytes?: boolean;
 }
 
 export function modelFormatOf(mediaTypeOrFilename: string): ModelFormat {
@@ -100,7 +102,9 @@ export async function loadScorer(
       if (!options.predictionsSha256)
         throw new ModelFormatError('a prediction file is only used with its pinned sha256 (predictionsSha256)');
       // a large file parses on a worker thread: the candidate's and incumbent's, loaded together, on two cores
-      const file = await parsePredictionFileOnThread(bytes, options.predictionsSha256, mediaTypeOrFilename);
+      const file = await parsePredictionFileOnThread(bytes, options.predictionsSha256, mediaTypeOrFilename, {
+        handOver: options.handOverBytes,
+      });
       const label = `predictions@${file.sha256.slice(0, 12)}`;
       return {
         format,

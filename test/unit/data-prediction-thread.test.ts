@@ -64,6 +64,24 @@ describe('parsePredictionFileOnThread', () => {
       assert.equal(there.ids.findText(ids[7]!), here.ids.findText(ids[7]!));
     });
 
+  it("takes over handed-over bytes (no copy): the same result, the caller's view emptied", async () => {
+    const { bytes } = bigFile(false);
+    const pin = sha(bytes);
+    const here = parsePredictionFile(bytes, pin, 'p.csv');
+    const mine = new Uint8Array(bytes.length);
+    mine.set(bytes); // a view spanning its whole buffer, as a file read gives
+    const there = await parsePredictionFileOnThread(mine, pin, 'p.csv', { handOver: true });
+    assert.equal(mine.byteLength, 0, 'the buffer moved to the worker');
+    assert.deepEqual(there.ids.texts(), here.ids.texts());
+    assert.deepEqual(there.scores, here.scores);
+    // a view into a larger buffer is copied, never moved (it would take the rest of the buffer along)
+    const wide = new Uint8Array(bytes.length + 8);
+    wide.set(bytes);
+    const view = wide.subarray(0, bytes.length);
+    await parsePredictionFileOnThread(view, pin, 'p.csv', { handOver: true });
+    assert.equal(view.byteLength, bytes.length);
+  });
+
   it('throws the same DatasetError as the calling thread for a bad row and for a swapped file', async () => {
     const { bytes } = bigFile(false);
     const bad = Buffer.concat([bytes, Buffer.from('case-000000003,0.5\n')]);

@@ -93,7 +93,7 @@ export class InferenceTelemetry {
               alpha: opts.sketchAlpha,
               centres: Object.fromEntries(opts.sketchCentres),
               emit: this.emitSketch,
-              orphaned: (model, m, atMs, site) => sketches.add(model, m, atMs, site),
+              here: (model, m, atMs, site) => sketches.add(model, m, atMs, site),
             },
           }
         : {}),
@@ -122,9 +122,8 @@ export class InferenceTelemetry {
       offset: 0,
       quality,
     };
-    // Inputs go where the rows go: on the encoder thread (null) it sketches them, else they are sketched here.
+    // The recorder places the inputs' sketch: on the encoder thread with the rows while it keeps up, else here.
     const rows = this.predictions.recordRows(batch, this.sketches ? m : undefined);
-    if (rows !== null) this.sketches?.add(s.model, m, s.atMs, s.site);
     return { batch, rows };
   }
 

@@ -10,7 +10,7 @@ import { HmacSha256x4 } from './hmac-sha256-x4';
 import type { EncoderSketchOptions, ThreadInputs } from './prediction-recorder';
 import { encodeRowBatch, type PackedRowBatch } from './row-batch';
 
-const data = workerData as { caseIdKey: string; sketches: Omit<EncoderSketchOptions, 'emit' | 'orphaned'> | null };
+const data = workerData as { caseIdKey: string; sketches: Omit<EncoderSketchOptions, 'emit' | 'here'> | null };
 const hmac = new HmacSha256x4(data.caseIdKey);
 const sk = data.sketches;
 const sketcher = sk

@@ -15,7 +15,9 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
 import { CaseIdHasher, type PredictionBatchLine, type Route, type SketchEvent } from './events';
 import type { SketchedMatrix } from './feature-sketcher';
+import { HmacSha256x4 } from './hmac-sha256-x4';
 import {
+  encodeRowBatch,
   expandRows,
   packRowBatch,
   unpackRowBatch,
@@ -58,8 +60,8 @@ export interface EncoderSketchOptions {
   centres: Record<string, Readonly<Record<string, number>>>;
   /** Each bucket the thread closes (the caller appends it to the WAL). */
   emit: (e: SketchEvent) => void;
-  /** Inputs the thread took and never sketched (it died): the caller sketches them in-thread. */
-  orphaned: (model: string, m: SketchedMatrix, atMs: number, site: string | null) => void;
+  /** Inputs to sketch in the caller's thread: small batches', and large ones' while the thread is behind or dead. */
+  here: (model: string, m: SketchedMatrix, atMs: number, site: string | null) => void;
 }
 
 /** A batch's inputs as they cross to the encoder thread; `names` only when they differ from the model's last ones. */
@@ -133,6 +135,12 @@ export class PredictionEncoder {
 
 /** Rows handed to the encoder thread and not yet appended, at most (then encoding happens in-thread). */
 const MAX_THREAD_BACKLOG_ROWS = 100_000;
+/**
+ * Past this backlog a batch's inputs are sketched in the caller's thread instead of the encoder's: the work is
+ * shared by how far the thread is behind. (Measured at 1,000-row batches, load ~15: with every sketch on it the
+ * thread fell behind to the backlog bound, and the request thread then did all of it; docs/benchmarks.md.)
+ */
+const SKETCH_BACKLOG_ROWS = 4_000;
 
 export class PredictionRecorder {
   private queue: PredictionRecord[] = [];
@@ -144,6 +152,8 @@ export class PredictionRecorder {
   private readonly workerMinRows: number;
   private worker: EncoderThread | null = null;
   private workerFailed = false;
+  /** Large batches encoded here (the thread behind or dead): as the thread does, four ids at a time. */
+  private hmac4: HmacSha256x4 | null = null;
 
   constructor(private readonly opts: PredictionRecorderOptions) {
     this.encoder = new PredictionEncoder(opts.caseIdKey);
@@ -153,24 +163,45 @@ export class PredictionRecorder {
   }
 
   /**
-   * Every row of a served request (or its mirror) as a prediction: large batches go to the encoder
-   * thread as columns (null returned), small ones are recorded here one record per row (returned).
-   * `inputs` (the request's features) go where the rows go: sketched on the thread when null is returned
-   * (with the `sketches` option), else left to the caller.
+   * Every row of a served request (or its mirror) as a prediction: large batches are encoded as one line
+   * (null returned), on the encoder thread unless it is far behind or dead, small ones are recorded here one
+   * record per row (returned). With the `sketches` option `inputs` (the request's features) are sketched: on
+   * the thread with its rows while it keeps up, else through `sketches.here`.
    */
   recordRows(b: RowBatch, inputs?: SketchedMatrix): PredictionRecord[] | null {
     const n = b.caseIds.length;
+    const sk = this.opts.sketches;
+    const here = inputs !== undefined && sk !== undefined ? sk : null;
+    if (n < this.workerMinRows) {
+      const records = expandRows(b);
+      for (const r of records) this.record(r);
+      here?.here(b.model, inputs!, b.atMs, b.site);
+      return records;
+    }
+    this.counts.recorded += n;
     // Past the thread's backlog bound the batch is encoded here: memory stays bounded and the request
     // thread slows down instead of the backlog growing without end.
-    if (n >= this.workerMinRows && !this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
-      this.counts.recorded += n;
+    if (!this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
       const w = (this.worker ??= this.startWorker());
-      w.post(b, n, this.opts.sketches ? inputs : undefined);
+      const toThread = here !== null && w.pendingRows < SKETCH_BACKLOG_ROWS;
+      w.post(b, n, toThread ? inputs : undefined);
+      if (!toThread) here?.here(b.model, inputs!, b.atMs, b.site);
       return null;
     }
-    const records = expandRows(b);
-    for (const r of records) this.record(r);
-    return records;
+    let line: Uint8Array;
+    try {
+      line = encodeRowBatch(b, (this.hmac4 ??= new HmacSha256x4(this.opts.caseIdKey)));
+    } catch (err) {
+      this.lost(n, err);
+      here?.here(b.model, inputs!, b.atMs, b.site);
+      return null;
+    }
+    this.opts.wal.appendEncoded(line, n, { relaxed: true }).then(
+      () => (this.counts.written += n),
+      (err: unknown) => this.lost(n, err),
+    );
+    here?.here(b.model, inputs!, b.atMs, b.site);
+    return null;
   }
 
   /** Resolves once every batch handed to the encoder thread is appended to the WAL (or counted lost). */
@@ -212,8 +243,7 @@ export class PredictionRecorder {
         this.opts.log?.error({ err, batches: orphans.length }, 'prediction encoder thread failed; encoding in-thread');
         for (const { batch: b, inputs } of orphans) {
           this.counts.recorded -= b.caseIds.length;
-          this.recordRows(b);
-          if (inputs && sk) sk.orphaned(b.model, inputs, b.atMs, b.site);
+          this.recordRows(b, inputs);
         }
       },
     );
@@ -287,7 +317,7 @@ class EncoderThread {
 
   constructor(
     caseIdKey: string,
-    sketches: Omit<EncoderSketchOptions, 'emit' | 'orphaned'> | null,
+    sketches: Omit<EncoderSketchOptions, 'emit' | 'here'> | null,
     sketched: (e: SketchEvent) => void,
     private readonly encoded: (text: Uint8Array, n: number) => Promise<unknown>,
     private readonly lost: (n: number, err: unknown) => void,

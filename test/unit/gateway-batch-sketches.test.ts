@@ -171,4 +171,66 @@ describe('input sketches of large batches on the encoder thread', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a thread behind hands work back: sketches past a short backlog and encoding past the bound, every row once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigil-batch-sketches-'));
+    try {
+      const wal = await WriteAheadLog.open({ dir });
+      const telemetry = new InferenceTelemetry({
+        wal,
+        caseIdKey: KEY,
+        sketchBucketMs: 3_600_000,
+        sketchCentres: CENTRES,
+      });
+      const reference: SketchEvent[] = [];
+      const alone = new FeatureSketcher({ bucketMs: 3_600_000, centres: CENTRES, emit: (e) => reference.push(e) });
+      const rand = rng(3);
+      // 110 batches of 1,000 rows in one synchronous burst: the thread cannot have encoded any of them yet, so the
+      // first few carry their sketches, the next ones up to the 100,000-row bound only their rows, the last 10
+      // are encoded here; every row must be one prediction and sketched once.
+      const batches = 110;
+      for (let i = 0; i < batches; i++) {
+        const m = matrix(rand, 1000, NAMES);
+        const atMs = Date.now();
+        telemetry.served({
+          atMs,
+          model: 'm',
+          modelVersion: '1.0.0',
+          route: 'production',
+          routeVersion: 1,
+          caseIds: Array.from({ length: 1000 }, (_, r) => `b-${i}-${r}`),
+          scores: new Float64Array(1000).fill(0.25),
+          threshold: 0.5,
+          latencyMs: 1,
+          matrix: m,
+          site: 'site-a',
+        });
+        alone.add('m', m, atMs, 'site-a');
+      }
+      await telemetry.close();
+      await wal.close();
+      alone.flush();
+      const reopened = await WriteAheadLog.open({ dir });
+      let events: TelemetryEvent[];
+      try {
+        events = [...reopened.scanLocal()];
+      } finally {
+        await reopened.close();
+      }
+      const predictions = events.filter((e) => e.kind === 'prediction');
+      assert.equal(predictions.length, batches * 1000);
+      assert.equal(new Set(predictions.map((e) => e.caseIdHash)).size, batches * 1000, 'each row once');
+      const sketches = events.filter((e): e is SketchEvent => e.kind === 'sketch');
+      const window = (es: readonly TelemetryEvent[]) =>
+        mergeWindowSketches(es, 'm', '1970-01-01T00:00:00.000Z', '2100-01-01T00:00:00.000Z');
+      const got = window(sketches);
+      const want = window(reference);
+      assert.equal(got.rows, batches * 1000);
+      assert.deepEqual(got.features, want.features);
+      assert.deepEqual(got.values, want.values);
+      assert.ok(sketches.length >= 2, `both threads sketched (${sketches.map((e) => e.rows).join(', ')})`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -22,6 +22,7 @@ import {
   GetObjectRetentionCommand,
   ListBucketsCommand,
   ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
   type S3Client,
@@ -219,6 +220,36 @@ describe("docker-compose's SeaweedFS: only the S3 API is a way in; a file backup
         `${who} (version)`,
       );
     }
+  });
+
+  it('no identity, admin included, can shorten or weaken the lock or suspend versioning', async () => {
+    for (const [who, c] of Object.entries(clients)) {
+      for (const mode of ['COMPLIANCE', 'GOVERNANCE'] as const) {
+        const shorter = await statusOf(
+          c.send(
+            new PutObjectRetentionCommand({
+              Bucket: BUCKET,
+              Key: ref.key,
+              VersionId: ref.versionId,
+              Retention: { Mode: mode, RetainUntilDate: new Date(Date.now() + 60_000) },
+              ChecksumAlgorithm: 'SHA256',
+            }),
+          ),
+        );
+        assert.notEqual(shorter, 'ok', `${who}: retention shortened to ${mode} +60 s`);
+      }
+      const versioning = await statusOf(
+        c.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: 'Suspended' } })),
+      );
+      assert.notEqual(versioning, 'ok', `${who}: versioning suspended`);
+    }
+    const held = await clients.admin.send(
+      new GetObjectRetentionCommand({ Bucket: BUCKET, Key: ref.key, VersionId: ref.versionId }),
+    );
+    assert.equal(held.Retention?.Mode, 'COMPLIANCE');
+    assert.ok(held.Retention!.RetainUntilDate!.getTime() > Date.now() + 23 * 3600_000, 'still locked for a day');
+    const versioning = await clients.admin.send(new GetBucketVersioningCommand({ Bucket: BUCKET }));
+    assert.equal(versioning.Status, 'Enabled');
   });
 
   it('the filer HTTP API refuses reads, writes and deletes without its JWT (plain and versioned paths)', async () => {

@@ -282,10 +282,10 @@ describe('the production topology', { timeout: 900_000 }, () => {
     const releaseId = await startDemoRelease(rig, await policy(), 4);
     const waiting = await inStage(rig, releaseId, 'AWAITING_APPROVAL');
     const digest = waiting.dossier!.sha256;
-    const [victim] = rig.topology.replicas.api;
+    const [victim, survivor] = rig.topology.replicas.api as [Replica, Replica];
     // Frozen first (SIGSTOP): the kernel still accepts nginx's connections, so requests routed to it are sent and
     // wait in its socket; then it dies (SIGKILL) with them in flight. Deterministic, unlike racing a live process.
-    process.kill(victim!.process.pid, 'SIGSTOP');
+    process.kill(victim.process.pid, 'SIGSTOP');
     try {
       // Both signatures at once through nginx: round robin gives one to each replica. nginx does not repeat a POST
       // it already passed on (the replica may have acted), so that client sees 502 and retries; signing is
@@ -294,13 +294,19 @@ describe('the production topology', { timeout: 900_000 }, () => {
         signWithRetry(rig, releaseId, 'qa', digest),
         signWithRetry(rig, releaseId, 'clinical', digest),
       ]);
-      // The reads only after nginx has dispatched both signatures: two consecutive requests, two replicas.
-      await new Promise((r) => setTimeout(r, 400));
+      // The reads only after nginx has dispatched both signatures (two consecutive requests, two replicas): once the
+      // live replica has recorded its one, asked directly, not through nginx (a fixed 400 ms pause lets a starved test
+      // process send a read between the two signatures on a loaded machine).
+      await waitFor(
+        'the live replica to record one signature',
+        async () => (await status(rig, releaseId, survivor.url!)).signatures.length === 1,
+        120_000,
+      );
       const reads = Promise.all(
         Array.from({ length: 10 }, async () => (await api(rig, 'GET', `/releases/${releaseId}`)).status),
       );
       await new Promise((r) => setTimeout(r, 1500));
-      process.kill(victim!.process.pid, 'SIGKILL');
+      process.kill(victim.process.pid, 'SIGKILL');
       const [qa, clinical] = await signing;
       // The request the dead replica held came back as nginx's 502 and went through on the retry (201: it had
       // never reached the workflow; 200 "repeated" would mean it had).
@@ -316,9 +322,9 @@ describe('the production topology', { timeout: 900_000 }, () => {
       assert.deepEqual(end.signatures.map((s) => s.signer).sort(), ['dana.qa', 'sam.clin']);
       assert.deepEqual(decisions(end), decisions(undisturbed));
     } finally {
-      victim!.process.stop(0).catch(() => undefined); // SIGKILLs a stopped one; a no-op when it is gone
-      await victim!.process.exited;
-      await victim!.restart();
+      victim.process.stop(0).catch(() => undefined); // SIGKILLs a stopped one; a no-op when it is gone
+      await victim.process.exited;
+      await victim.restart();
     }
   });
 

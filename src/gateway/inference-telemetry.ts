@@ -79,25 +79,7 @@ export class InferenceTelemetry {
             emit: this.emitSketch,
           })
         : null;
-    // The rows of large batches, and so their inputs, are handled on the recorder's encoder thread: it sketches
-    // them into buckets of its own (the reader merges every sketch event of a bucket), off the request thread.
-    const sketches = this.sketches;
-    this.predictions = new PredictionRecorder({
-      wal,
-      caseIdKey: opts.caseIdKey,
-      log,
-      ...(sketches
-        ? {
-            sketches: {
-              bucketMs: sketches.bucketMs,
-              alpha: opts.sketchAlpha,
-              centres: Object.fromEntries(opts.sketchCentres),
-              emit: this.emitSketch,
-              here: (model, m, atMs, site) => sketches.add(model, m, atMs, site),
-            },
-          }
-        : {}),
-    });
+    this.predictions = new PredictionRecorder({ wal, caseIdKey: opts.caseIdKey, log });
     // Closes idle buckets: a bucket is written within a second of its end even when no request follows it.
     this.sketchTimer = this.sketches ? setInterval(() => this.sketches!.rollover(Date.now()), 1000).unref() : null;
   }
@@ -122,8 +104,10 @@ export class InferenceTelemetry {
       offset: 0,
       quality,
     };
-    // The recorder places the inputs' sketch: on the encoder thread with the rows while it keeps up, else here.
-    const rows = this.predictions.recordRows(batch, this.sketches ? m : undefined);
+    const rows = this.predictions.recordRows(batch);
+    // Sketched here, also for large batches: sketching them on the encoder thread (or on a thread of its own) was
+    // measured and did not pay on the 2-vCPU machine (docs/benchmarks.md, eighth and ninth passes).
+    this.sketches?.add(s.model, m, s.atMs, s.site);
     return { batch, rows };
   }
 
@@ -214,11 +198,11 @@ export class InferenceTelemetry {
     this.predictions.flush();
   }
 
-  /** Predictions and the current sketch buckets handed to the WAL (the encoder thread's: once it has done them). */
+  /** Predictions and the current sketch bucket handed to the WAL (batches on the encoder thread: once it has encoded them). */
   async flush(): Promise<void> {
     this.predictions.flush();
     this.sketches?.flush();
-    await Promise.all([this.predictions.drain(), this.predictions.flushSketches()]);
+    await this.predictions.drain();
   }
 
   async close(): Promise<void> {

@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging/logger';
-import { CaseIdHasher, type PredictionBatchLine, type Route, type SketchEvent } from './events';
-import type { SketchedMatrix } from './feature-sketcher';
+import { CaseIdHasher, type PredictionBatchLine, type Route } from './events';
 import { HmacSha256x4 } from './hmac-sha256-x4';
 import {
   encodeRowBatch,
@@ -44,32 +43,6 @@ export interface PredictionRecorderOptions {
    * encoding were a third of the request thread's time (docs/benchmarks.md).
    */
   workerMinRows?: number;
-  /** Input sketches of the rows encoded on the thread: the thread sketches them into buckets of its own. */
-  sketches?: EncoderSketchOptions;
-}
-
-/**
- * The encoder thread's input sketcher (`FeatureSketcher`): a large batch's inputs are sketched where its rows are
- * encoded, off the request thread, in the same thread that already receives them (a third thread for sketches alone
- * raised CPU per row on the 2-vCPU machine: docs/benchmarks.md, eighth pass).
- */
-export interface EncoderSketchOptions {
-  bucketMs: number;
-  alpha: number | undefined;
-  /** Per model, per feature: the sketch centre (plain data: it crosses to the thread). */
-  centres: Record<string, Readonly<Record<string, number>>>;
-  /** Each bucket the thread closes (the caller appends it to the WAL). */
-  emit: (e: SketchEvent) => void;
-  /** Inputs to sketch in the caller's thread: small batches', and large ones' while the thread is behind or dead. */
-  here: (model: string, m: SketchedMatrix, atMs: number, site: string | null) => void;
-}
-
-/** A batch's inputs as they cross to the encoder thread; `names` only when they differ from the model's last ones. */
-export interface ThreadInputs {
-  names: readonly string[] | undefined;
-  features: Float32Array;
-  missing: Uint8Array | null;
-  rows: number;
 }
 
 export interface PredictionRecorderStats {
@@ -135,12 +108,6 @@ export class PredictionEncoder {
 
 /** Rows handed to the encoder thread and not yet appended, at most (then encoding happens in-thread). */
 const MAX_THREAD_BACKLOG_ROWS = 100_000;
-/**
- * Past this backlog a batch's inputs are sketched in the caller's thread instead of the encoder's: the work is
- * shared by how far the thread is behind. (Measured at 1,000-row batches, load ~15: with every sketch on it the
- * thread fell behind to the backlog bound, and the request thread then did all of it; docs/benchmarks.md.)
- */
-const SKETCH_BACKLOG_ROWS = 4_000;
 
 export class PredictionRecorder {
   private queue: PredictionRecord[] = [];
@@ -152,7 +119,7 @@ export class PredictionRecorder {
   private readonly workerMinRows: number;
   private worker: EncoderThread | null = null;
   private workerFailed = false;
-  /** Large batches encoded here (the thread behind or dead): as the thread does, four ids at a time. */
+  /** Large batches encoded here (the thread far behind or dead): as the thread does, four ids at a time. */
   private hmac4: HmacSha256x4 | null = null;
 
   constructor(private readonly opts: PredictionRecorderOptions) {
@@ -164,43 +131,37 @@ export class PredictionRecorder {
 
   /**
    * Every row of a served request (or its mirror) as a prediction: large batches are encoded as one line
-   * (null returned), on the encoder thread unless it is far behind or dead, small ones are recorded here one
-   * record per row (returned). With the `sketches` option `inputs` (the request's features) are sketched: on
-   * the thread with its rows while it keeps up, else through `sketches.here`.
+   * (null returned), on the encoder thread unless it is far behind or dead; small ones are recorded here one
+   * record per row (returned).
    */
-  recordRows(b: RowBatch, inputs?: SketchedMatrix): PredictionRecord[] | null {
+  recordRows(b: RowBatch): PredictionRecord[] | null {
     const n = b.caseIds.length;
-    const sk = this.opts.sketches;
-    const here = inputs !== undefined && sk !== undefined ? sk : null;
     if (n < this.workerMinRows) {
       const records = expandRows(b);
       for (const r of records) this.record(r);
-      here?.here(b.model, inputs!, b.atMs, b.site);
       return records;
     }
     this.counts.recorded += n;
-    // Past the thread's backlog bound the batch is encoded here: memory stays bounded and the request
-    // thread slows down instead of the backlog growing without end.
     if (!this.workerFailed && (this.worker?.pendingRows ?? 0) < MAX_THREAD_BACKLOG_ROWS) {
       const w = (this.worker ??= this.startWorker());
-      const toThread = here !== null && w.pendingRows < SKETCH_BACKLOG_ROWS;
-      w.post(b, n, toThread ? inputs : undefined);
-      if (!toThread) here?.here(b.model, inputs!, b.atMs, b.site);
+      w.post(b, n);
       return null;
     }
+    // Past the thread's backlog bound (or with the thread dead) the batch is encoded here, as the thread does it
+    // (one line, four HMACs at a time; not one record object and scalar HMAC per row, which measured as
+    // event-loop stalls of ~400 ms at 1,000-row batches): memory stays bounded and the request thread slows
+    // down instead of the backlog growing without end.
     let line: Uint8Array;
     try {
       line = encodeRowBatch(b, (this.hmac4 ??= new HmacSha256x4(this.opts.caseIdKey)));
     } catch (err) {
       this.lost(n, err);
-      here?.here(b.model, inputs!, b.atMs, b.site);
       return null;
     }
     this.opts.wal.appendEncoded(line, n, { relaxed: true }).then(
       () => (this.counts.written += n),
       (err: unknown) => this.lost(n, err),
     );
-    here?.here(b.model, inputs!, b.atMs, b.site);
     return null;
   }
 
@@ -209,26 +170,18 @@ export class PredictionRecorder {
     return this.worker ? this.worker.drain() : Promise.resolve();
   }
 
-  /** Resolves once the thread's current sketch buckets were handed to `sketches.emit` (with every batch posted before). */
-  flushSketches(): Promise<void> {
-    return this.worker ? this.worker.flushSketches() : Promise.resolve();
-  }
-
-  /** Stops the encoder thread after draining it (its open sketch buckets emitted). */
+  /** Stops the encoder thread after draining it. */
   async close(): Promise<void> {
     this.flush();
     if (!this.worker) return;
-    await Promise.all([this.worker.drain(), this.worker.flushSketches()]);
+    await this.worker.drain();
     await this.worker.terminate();
     this.worker = null;
   }
 
   private startWorker(): EncoderThread {
-    const sk = this.opts.sketches;
     return new EncoderThread(
       this.opts.caseIdKey,
-      sk ? { bucketMs: sk.bucketMs, alpha: sk.alpha, centres: sk.centres } : null,
-      (e) => sk?.emit(e),
       (text, n) =>
         this.opts.wal.appendEncoded(text, n, { relaxed: true }).then(
           () => (this.counts.written += n),
@@ -236,14 +189,13 @@ export class PredictionRecorder {
         ),
       (n, err) => this.lost(n, err),
       (err, orphans) => {
-        // A dead thread: its unencoded batches and every later one are encoded here (its open sketch
-        // buckets are lost with it; the orphans' inputs are sketched by the caller).
+        // A dead thread: its unencoded batches and every later one are encoded here.
         this.workerFailed = true;
         this.worker = null;
         this.opts.log?.error({ err, batches: orphans.length }, 'prediction encoder thread failed; encoding in-thread');
-        for (const { batch: b, inputs } of orphans) {
+        for (const b of orphans) {
           this.counts.recorded -= b.caseIds.length;
-          this.recordRows(b, inputs);
+          this.recordRows(b);
         }
       },
     );
@@ -299,14 +251,7 @@ class EncoderThread {
   private readonly worker: Worker;
   /** Batches posted and not yet encoded, with their row counts (re-encoded in-thread if the thread dies). */
   /** Kept packed: a waiting batch is a few objects, not one string per row, when the garbage collector copies it. */
-  private readonly pending = new Map<
-    number,
-    { batch: PackedRowBatch; n: number; inputs: SketchedMatrix | undefined }
-  >();
-  /** Each model's feature names as last sent to the thread (sent again only when they change). */
-  private readonly lastNames = new Map<string, readonly string[]>();
-  private nextFlush = 0;
-  private readonly flushes = new Map<number, () => void>();
+  private readonly pending = new Map<number, { batch: PackedRowBatch; n: number }>();
   /** Encoded batches whose WAL append has not settled (drain waits for them too). */
   private appending = 0;
   private next = 0;
@@ -317,15 +262,10 @@ class EncoderThread {
 
   constructor(
     caseIdKey: string,
-    sketches: Omit<EncoderSketchOptions, 'emit' | 'here'> | null,
-    sketched: (e: SketchEvent) => void,
     private readonly encoded: (text: Uint8Array, n: number) => Promise<unknown>,
     private readonly lost: (n: number, err: unknown) => void,
-    /** The thread failed: the batches it had not encoded are handed back, with their inputs. */
-    private readonly died: (
-      err: unknown,
-      orphans: Array<{ batch: RowBatch; inputs: SketchedMatrix | undefined }>,
-    ) => void,
+    /** The thread failed: the batches it had not encoded are handed back. */
+    private readonly died: (err: unknown, orphans: RowBatch[]) => void,
   ) {
     const ext = path.extname(__filename);
     const file = path.join(__dirname, `prediction-encoder-worker${ext}`);
@@ -335,17 +275,11 @@ class EncoderThread {
       ext === '.ts'
         ? new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(file)});`, {
             eval: true,
-            workerData: { caseIdKey, sketches },
+            workerData: { caseIdKey },
           })
-        : new Worker(file, { workerData: { caseIdKey, sketches } });
+        : new Worker(file, { workerData: { caseIdKey } });
     this.worker.unref();
-    this.worker.on('message', (m: EncoderThreadMessage) => {
-      if ('event' in m) return sketched(m.event);
-      if ('flushed' in m) {
-        this.flushes.get(m.flushed)?.();
-        this.flushes.delete(m.flushed);
-        return;
-      }
+    this.worker.on('message', (m: { id: number; text?: Uint8Array; n?: number; error?: string }) => {
       const n = this.pending.get(m.id)?.n ?? 0;
       this.pending.delete(m.id);
       this.pendingRows -= n;
@@ -361,40 +295,17 @@ class EncoderThread {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
-      if (this.pending.size > 0 || this.flushes.size > 0) this.fail(new Error(`encoder thread exited with ${code}`));
+      if (this.pending.size > 0) this.fail(new Error(`encoder thread exited with ${code}`));
     });
   }
 
-  post(batch: RowBatch, n: number, inputs: SketchedMatrix | undefined): void {
+  post(batch: RowBatch, n: number): void {
     const id = this.next++;
     // Case ids joined in one string: one copy across threads instead of one string per row.
     const packed = packRowBatch(batch);
-    this.pending.set(id, { batch: packed, n, inputs });
+    this.pending.set(id, { batch: packed, n });
     this.pendingRows += n;
-    let sent: ThreadInputs | undefined;
-    if (inputs) {
-      const last = this.lastNames.get(batch.model);
-      const same = last !== undefined && sameNames(last, inputs.featureNames);
-      if (!same) this.lastNames.set(batch.model, inputs.featureNames);
-      // Copied, not transferred: the shadow mirror may still score these features.
-      sent = {
-        names: same ? undefined : inputs.featureNames,
-        features: inputs.features,
-        missing: inputs.missing,
-        rows: inputs.rows,
-      };
-    }
-    this.worker.postMessage({ id, batch: packed, inputs: sent });
-  }
-
-  /** The thread's open sketch buckets emitted (after every batch posted before); resolves once they were. */
-  flushSketches(): Promise<void> {
-    if (this.dead) return Promise.resolve();
-    const id = this.nextFlush++;
-    return new Promise((resolve) => {
-      this.flushes.set(id, resolve);
-      this.worker.postMessage({ flush: id });
-    });
+    this.worker.postMessage({ id, batch: packed });
   }
 
   drain(): Promise<void> {
@@ -412,23 +323,10 @@ class EncoderThread {
   private fail(err: unknown): void {
     if (this.dead) return;
     this.dead = true;
-    const orphans = [...this.pending.values()].map((p) => ({ batch: unpackRowBatch(p.batch), inputs: p.inputs }));
+    const orphans = [...this.pending.values()].map((p) => unpackRowBatch(p.batch));
     this.pending.clear();
     this.pendingRows = 0;
-    for (const r of this.flushes.values()) r();
-    this.flushes.clear();
     this.died(err, orphans);
     this.settled();
   }
-}
-
-/** What the encoder thread posts back: an encoded batch (or why not), a closed sketch bucket, a flush done. */
-type EncoderThreadMessage =
-  { id: number; text?: Uint8Array; n?: number; error?: string } | { event: SketchEvent } | { flushed: number };
-
-function sameNames(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

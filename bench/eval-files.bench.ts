@@ -1,8 +1,9 @@
 /**
  * Offline evaluation from files: a cohort CSV (case id, three slice columns, label, two feature columns) and
- * two pinned `vigil.predictions/v1` files on disk, to the stored report. Timed: the schema-checked CSV read,
- * both prediction files read, digest-checked, parsed and joined by case id (through `loadScorer`, as a
- * release loads them), the acceptance evaluation over 15 slices (overall, 4 sites, 2 sexes, 8 site × sex)
+ * two pinned `vigil.predictions/v1` files on disk, to the stored report. Timed, in the offline-eval
+ * activity's order: both prediction files read, digest-checked and parsed at once (through `loadScorer`, as a
+ * release loads them; a large file on its own worker thread), the schema-checked CSV read, the scores joined
+ * by case id, the acceptance evaluation over 15 slices (overall, 4 sites, 2 sexes, 8 site × sex)
  * with calibration (the incumbent on a worker thread, `EvaluationThreads`, as the offline-eval activity runs
  * it), and the report written as canonical JSON with its SHA-256. Each run is a fresh process, so
  * peak RSS is that run's own. A numpy/pandas script (bench/eval-files.py) computes the same statistics from

@@ -82,7 +82,8 @@ describe('stack traffic from a CSV (--traffic)', () => {
     try {
       const deadline = Date.now() + 10_000;
       const firstPassDone = () =>
-        rows.every((r) => gw.outcomes.some((o) => o.case_id === `${r.id}@r1.0`)) && gw.inferences.length >= 8;
+        rows.every((r) => gw.outcomes.some((o) => o.case_id === `${r.id}@r1.0`)) &&
+        gw.inferences.some((x) => x.caseId === 'c0@r1.1');
       while (!firstPassDone() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     } finally {
       traffic.stop();
@@ -104,8 +105,22 @@ describe('stack traffic from a CSV (--traffic)', () => {
       assert.equal(posted[0]!.label, r.label);
       assert.equal(posted[0]!.model, 'breast-cancer');
     }
-    // The replay goes on in row order with fresh ids: the 8th case is row 0 again, as pass 1.
-    assert.equal(gw.inferences.find((x) => x.caseId.endsWith('@r1.1'))?.caseId, 'c0@r1.1');
+    // The replay goes on in row order with fresh ids: the 8th case is row 0 again, as pass 1, with row 0's features.
+    // (Chunks overlap, so under load a later chunk's first send can come before it: compare by id, not send order.)
+    const again = gw.inferences.find((x) => x.caseId === 'c0@r1.1');
+    assert.ok(again, 'row 0 sent again as pass 1');
+    assert.deepEqual(
+      again.inputs.map((t) => [t.name, t.data]),
+      [
+        ['a', [rows[0]!.a]],
+        ['b', [rows[0]!.b]],
+      ],
+    );
+    for (const x of gw.inferences.filter((i) => i.caseId.endsWith('@r1.1'))) {
+      const row = rows.find((r) => `${r.id}@r1.1` === x.caseId);
+      assert.ok(row, `${x.caseId} names a row of the CSV`);
+      assert.deepEqual(x.inputs[0]!.data, [row.a], `${x.caseId} carries its own row's features`);
+    }
     // No case id is ever sent twice, and no outcome is posted for a case that was not answered.
     const ids = gw.inferences.map((x) => x.caseId);
     assert.equal(new Set(ids).size, ids.length);

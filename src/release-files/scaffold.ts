@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCsvRecords } from '../data/csv-records';
-import { stringify as toYaml } from 'yaml';
+import { Document, isMap, isPair, isScalar, stringify as toYaml } from 'yaml';
 import { ReleasePolicySchema, type ModelInterface } from '../domain';
 import { policyDigest } from '../evidence';
 import { ModelFormatError, planOnnxInterface } from '../models';
@@ -100,7 +100,7 @@ export function scaffoldRelease(o: ScaffoldOptions): Scaffold {
     'policy.yaml':
       `# Pre-registered before training: record the digest below (the release file pins it) and do not edit after.\n` +
       `# policy digest: ${policySha256}\n` +
-      toYaml(policy, { lineWidth: 120 }),
+      policyYaml(policy),
     'dataset-schema.json': `${JSON.stringify(datasetSchema(caseId, patientId, features, label), null, 2)}\n`,
     [`lineage/${dataset}.yaml`]: lineageTemplate(dataset, rows.length - 1, split, 'evaluation'),
     ...(training && trainingName
@@ -292,11 +292,28 @@ export function casesFor(share: number, prevalence: number): number {
 }
 
 /**
+ * Labelled positives each arm is expected to hold over the whole canary: every step's cases split by its percent,
+ * at the evaluation data's prevalence (tunes the sequential test's mixture in advance; never below 1).
+ */
+export function plannedPositives(
+  steps: ReadonlyArray<{ percent: number; cases: number }>,
+  prevalence: number,
+): { treatmentPositives: number; comparatorPositives: number } {
+  const sum = (share: (p: number) => number) =>
+    Math.max(1, Math.round(steps.reduce((t, s) => t + s.cases * share(s.percent / 100) * prevalence, 0)));
+  return { treatmentPositives: sum((p) => p), comparatorPositives: sum((p) => 1 - p) };
+}
+
+/**
  * Criteria a binary classifier can be held to before anyone has seen its results; edit before training. Live
  * windows are sized from the evaluation data's prevalence, so a canary arm can meet the guardrails' minimum.
  */
 function policyTemplate(modelName: string, registeredAt: string, prevalence: number) {
   const guardrails = { maxSensitivityDrop: 0.1, maxAlertRateRatio: 1.5, minPositives: MIN_POSITIVES };
+  const steps = [
+    { percent: 10, bakeSeconds: 5, cases: casesFor(0.1, prevalence) },
+    { percent: 50, bakeSeconds: 5, cases: casesFor(0.5, prevalence) },
+  ];
   return {
     id: `${modelName}-release`.slice(0, 64),
     version: '1',
@@ -322,14 +339,74 @@ function policyTemplate(modelName: string, registeredAt: string, prevalence: num
       requiredRoles: { withinPlan: ['qa', 'clinical'], substantial: ['qa', 'clinical', 'regulatory'] },
     },
     canary: {
-      steps: [
-        { percent: 10, bakeSeconds: 5, cases: casesFor(0.1, prevalence) },
-        { percent: 50, bakeSeconds: 5, cases: casesFor(0.5, prevalence) },
-      ],
+      steps,
       guardrails,
+      sequential: {
+        alpha: 0.05,
+        harmMargin: 0.05,
+        planned: plannedPositives(steps, prevalence),
+        minPositives: MIN_POSITIVES,
+        maxAlertRateRatio: 2,
+        maxExtensions: 3,
+      },
     },
     monitoring: { intervals: 2, intervalSeconds: 5, cases: casesFor(1, prevalence), guardrails },
   };
+}
+
+/**
+ * Why each field of the scaffolded `canary` is what it is, written above it in policy.yaml. The figures are for the
+ * guide's stack (docs/own-model.md §5: 300 requests/s, outcomes ~1 s later, ~37 % positive): a 5 s bake of the 10 %
+ * step holds ~150 canary cases, ~55 of them positive.
+ */
+const CANARY_COMMENTS: Record<string, Record<string, string>> = {
+  canary: {
+    steps:
+      ' Each step routes `percent` of requests to the candidate for `bakeSeconds`, then is judged. Size the traffic so\n' +
+      ' a bake of the first step holds minPositives labelled positives in its canary arm (`cases`: what the simulated\n' +
+      " source draws per look, sized from the evaluation data's prevalence).",
+    guardrails: ' Per-interval limits: used by the canary only without `sequential` below (monitoring has its own).',
+    sequential:
+      ' How the canary is judged: an anytime-valid sequential test of sensitivity, canary arm against the concurrent\n' +
+      ' control arm, checked at every look. A step that is inconclusive (too few labelled cases) bakes again instead\n' +
+      ' of rolling back, and the chance of rolling back a candidate no worse than harmMargin stays below alpha however\n' +
+      ' many looks are taken (src/judging/guardrails.ts). Without it each step gets one look at its point estimate.',
+  },
+  sequential: {
+    alpha: ' One-sided false-rollback rate over the whole canary (all steps, looks and sites together).',
+    harmMargin:
+      ' Harm is a sensitivity drop (control − canary) credibly beyond this. 0.05: a candidate a point or two less\n' +
+      ' sensitive than production, within sampling error of its offline evaluation, is not rolled back by chance.',
+    planned:
+      " Labelled positives per arm expected over the whole canary (the steps' cases × percent × prevalence): tunes\n" +
+      ' the test for the harm it is likely to see, fixed before the canary starts; not a minimum.',
+    minPositives:
+      ' Fewer cumulative labelled positives than this in either arm: inconclusive (the step bakes again), never a pass.',
+    maxAlertRateRatio:
+      " The canary arm's alert rate over the control's (cumulative). An operational limit, not a test: its noise\n" +
+      " is not within alpha, so it is wide enough that the first step's small canary arm (~150 cases, ratio SD ~0.1)\n" +
+      ' practically never trips it by chance, and still catches a candidate alerting twice as often as production.',
+    maxExtensions:
+      ' Inconclusive looks a step may re-bake before the canary rolls back (an unproven candidate is never promoted):\n' +
+      ' 3 rides out a traffic or outcome delay of up to 15 s at the 5 s bakes.',
+  },
+};
+
+/** The policy as YAML, with CANARY_COMMENTS above the canary's fields (comments do not change the digest). */
+function policyYaml(policy: unknown): string {
+  const doc = new Document(policy);
+  const annotate = (node: unknown, comments: Record<string, string> | undefined) => {
+    if (!isMap(node) || !comments) return;
+    for (const item of node.items) {
+      if (!isPair(item) || !isScalar(item.key)) continue;
+      const text = comments[String(item.key.value)];
+      if (text) item.key.commentBefore = text;
+    }
+  };
+  const canary = doc.get('canary', true);
+  annotate(canary, CANARY_COMMENTS.canary);
+  if (isMap(canary)) annotate(canary.get('sequential', true), CANARY_COMMENTS.sequential);
+  return doc.toString({ lineWidth: 120 });
 }
 
 /** A lineage with every field SNAPSHOT asks for, as TODOs where only the data's owner knows the answer. */

@@ -2,7 +2,10 @@
  * The stack's traffic: the demo cohort (or the cases `input` gives, e.g. a user's CSV replayed: ./csv-traffic.ts) sent through the inference gateway at a steady rate while any release is
  * running (its live stages measure this traffic), each case's outcome posted 0.5–1.5 × the median delay after its
  * answer, as a hospital's results arrive. Sent in back-to-back chunks of fresh cases (src/sim/gateway-driver.ts),
- * so traffic never pauses for a chunk's last outcomes.
+ * so traffic never pauses for a chunk's last outcomes. Whether a release is running is asked beside the traffic,
+ * never in its way: while the last answer was "yes", the next chunk goes out at once and the question is asked
+ * again in the background, so a slow API under load cannot stall a live window (it once cut SHADOW's 5 s window
+ * to a third of its cases and left a canary step with no labelled positives).
  */
 import { driveGateway, type GatewayDriverOptions, type GatewayDriverSummary } from '../sim/gateway-driver';
 import type { Logger } from '../logging/logger';
@@ -20,6 +23,11 @@ export interface DemoTrafficOptions {
   log: Logger;
   /** Seconds of traffic per chunk (default 5). */
   chunkSeconds?: number;
+  /**
+   * How long a "yes" is trusted while `live` keeps failing (the API restarting, or timing out under load): traffic
+   * goes on this long after the last answer, then idles until one comes (ms, default 30 000).
+   */
+  liveGraceMs?: number;
   /** The next `n` cases to send, with their feature names; default: fresh demo cohort cases. */
   input?: (n: number) => Promise<NonNullable<GatewayDriverOptions['input']>>;
 }
@@ -66,15 +74,41 @@ export function startDemoTraffic(opts: DemoTrafficOptions): DemoTraffic {
     return undefined;
   };
 
+  // The last answer of `live` (and when it came); one question in flight at a time.
+  const graceMs = opts.liveGraceMs ?? 30_000;
+  let live = false;
+  let answeredAt = 0;
+  let asking: Promise<void> | null = null;
+  const ask = (): Promise<void> =>
+    (asking ??= opts
+      .live()
+      .then(
+        (yes) => {
+          live = yes;
+          answeredAt = Date.now();
+        },
+        () => {
+          if (Date.now() - answeredAt > graceMs) live = false;
+        },
+      )
+      .finally(() => {
+        asking = null;
+      }));
+
   const loop = async (): Promise<void> => {
     let next = Date.now();
     while (!stopped) {
-      const live = await opts.live().catch(() => false);
-      if (stopped) return;
+      const pending = ask();
       if (!live) {
-        await new Promise((r) => setTimeout(r, 1000));
+        // Idle: wait for the answer (nothing to keep flowing), then look again in a second if still no release.
+        await pending;
+        if (stopped) return;
+        if (!live) {
+          await new Promise((r) => setTimeout(r, 1000));
+          next = Date.now();
+          continue;
+        }
         next = Date.now();
-        continue;
       }
       const cases = Math.max(1, Math.round((opts.rate * chunkMs) / 1000));
       const input = opts.input ? await opts.input(cases).catch(inputFailed) : undefined;

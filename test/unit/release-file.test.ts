@@ -12,6 +12,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { run, type CliIo } from '../../src/cli/program';
 import { ReleaseFileSchema, ReleasePolicySchema } from '../../src/domain';
 import { canonicalBytes, policyDigest, sha256Hex } from '../../src/evidence';
+import { judgeGuardrailsSequential } from '../../src/judging';
 import { planRelease, ReleaseFileError } from '../../src/release-files';
 
 const FIX = path.resolve(__dirname, '../fixtures/own-model');
@@ -170,6 +171,60 @@ describe('release files', () => {
     } finally {
       fs.writeFileSync(policyPath, text);
     }
+  });
+
+  it("init's canary is judged sequentially: every field commented, planned from the steps, short looks re-bake", async () => {
+    const text = fs.readFileSync(path.join(rel, 'policy.yaml'), 'utf8');
+    const policy = ReleasePolicySchema.parse(parseYaml(text));
+    const seq = policy.canary.sequential;
+    assert.ok(seq, 'canary.sequential is scaffolded');
+    assert.equal(seq.alpha, 0.05);
+    assert.equal(seq.harmMargin, 0.05);
+    assert.equal(seq.minPositives, 20);
+    assert.equal(seq.maxAlertRateRatio, 2);
+    assert.equal(seq.maxExtensions, 3);
+    // planned: each step's cases split by its percent at the evaluation data's prevalence, counted here from the CSV.
+    const labels = fs
+      .readFileSync(`${FIX}/evaluation.csv`, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',').at(-1));
+    const prevalence = labels.filter((y) => y === '1').length / labels.length;
+    assert.equal(labels.length, 171);
+    const expect = (share: (p: number) => number) =>
+      Math.round(policy.canary.steps.reduce((t, st) => t + st.cases * share(st.percent / 100) * prevalence, 0));
+    assert.deepEqual(seq.planned, {
+      treatmentPositives: expect((p) => p),
+      comparatorPositives: expect((p) => 1 - p),
+    });
+    // A comment line directly above each sequential field (and above `sequential` itself), inside canary.sequential.
+    const lines = text.split('\n');
+    const block = lines.indexOf('  sequential:');
+    assert.ok(block > lines.indexOf('canary:'), 'sequential under canary');
+    assert.match(lines[block - 1]!, /^ {2}# /, 'a comment above sequential');
+    for (const field of Object.keys(seq)) {
+      const at = lines.findIndex((l, k) => k > block && l.startsWith(`    ${field}:`));
+      assert.ok(at > block, `${field} in canary.sequential`);
+      assert.match(lines[at - 1]!, /^ {4}# /, `a comment above ${field}`);
+    }
+    // What the block buys: a look with too few labelled positives is inconclusive (the step bakes again), not a fail.
+    const arm = (n: number, positives: number, truePositives: number) => ({
+      n,
+      positives,
+      truePositives,
+      negatives: n - positives,
+      trueNegatives: n - positives,
+      alerts: truePositives,
+      sensitivity: positives ? truePositives / positives : null,
+      specificity: n > positives ? 1 : null,
+      alertRate: n ? truePositives / n : null,
+    });
+    const judged = judgeGuardrailsSequential(
+      [{ window: 'step 1', treatment: arm(50, 0, 0), comparator: arm(450, 0, 0) }],
+      { ...seq, harmMargin: seq.harmMargin },
+    );
+    assert.equal(judged.verdict, 'inconclusive', judged.reasons.join('; '));
   });
 
   it('refuses a model that cannot score the evaluation data, naming the missing feature', async () => {

@@ -19,7 +19,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { discreteDriftOfCounts, mergeSparseCells, valueCounts } from '../src/stats/feature-drift';
-import { drawWindow, reference, type Kind } from './drift-scenarios';
+import { drawWindow, reference } from './drift-scenarios';
 
 const ALPHA = 0.01;
 /** Tables less probable than this are skipped (their total mass is reported; they are all far in the tail). */

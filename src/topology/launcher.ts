@@ -4,7 +4,6 @@
  * log and state under one state dir. Replicas can be killed and started again (the failover tests do).
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadOrCreateDevKey } from '../attestation';
@@ -152,7 +151,7 @@ async function start(
   const replicaPorts: Record<NodeServiceName, Array<Record<string, number>>> = { worker: [], api: [], gateway: [] };
   for (const s of ['worker', 'api', 'gateway'] as const)
     for (let i = 0; i < counts[s]; i++) replicaPorts[s].push(await portsFor(s));
-  const [nginxPort] = (await listenPorts(1)) as [number];
+  const [nginxPort] = (await freePorts(1)) as [number];
 
   const lookup = (what: string, table: Record<string, string>, name: string): string => {
     const v = table[name];
@@ -358,36 +357,8 @@ async function startTemporalRetrying(ctx: StartContext, pg: PostgresServer): Pro
 /** A free loopback port for each of the service's named ports. */
 async function portsFor(service: ServiceName): Promise<Record<string, number>> {
   const names = Object.keys(TOPOLOGY[service].ports);
-  const ports = await listenPorts(names.length);
+  const ports = await freePorts(names.length);
   return Object.fromEntries(names.map((n, i) => [n, ports[i]!]));
-}
-
-/** Listeners' ports are drawn from [10000, 32768). */
-const LISTEN_RANGE = { from: 10_000, below: 32_768 } as const;
-
-/**
- * `count` distinct loopback ports we could bind just now, drawn at random from LISTEN_RANGE: below the kernel's
- * ephemeral range (32768+, where freePorts draws from), so no outgoing connection can take one between pick and
- * bind; and Temporal keeps its services' membership ports in a SMALLINT column, which 32768+ overflows.
- */
-async function listenPorts(count: number): Promise<number[]> {
-  const { from, below } = LISTEN_RANGE;
-  const servers: net.Server[] = [];
-  try {
-    for (let tries = 0; servers.length < count; tries++) {
-      if (tries > 1000) throw new Error(`topology: no ${count} free ports in [${from}, ${below})`);
-      const port = from + Math.floor(Math.random() * (below - from));
-      const server = net.createServer();
-      const ok = await new Promise<boolean>((resolve) => {
-        server.once('error', () => resolve(false));
-        server.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(true));
-      });
-      if (ok) servers.push(server);
-    }
-    return servers.map((s) => (s.address() as net.AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
 }
 
 /** SeaweedFS on a free S3 port; a start that lost a port race is tried again in a fresh dir (its raft state records ports). */

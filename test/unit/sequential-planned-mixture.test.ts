@@ -30,20 +30,11 @@ import {
   sequentialHarmTest,
   type IntervalCounts,
 } from '../../src/stats/sequential';
+import { mixtureByQuadrature } from '../support/mixture-quadrature';
 
-/**
- * w·exp(λs − λ²v/2) + (1 − w)·2∫₀^∞ exp(ls − l²v/2) N(l; 0, 1/ρ) dl, the integral by composite Simpson: independent
- * of the closed form (Φ, log-sum-exp) the code uses.
- */
+/** w·exp(λs − λ²v/2) + (1 − w)·(the half-normal mixing integral by quadrature): independent of the closed form. */
 function plannedByQuadrature(s: number, v: number, lambda: number, w: number, rho: number): number {
-  const upper = 40 / Math.sqrt(rho) + Math.max(0, (2 * s) / (v + rho));
-  const steps = 20000;
-  const h = upper / steps;
-  const f = (l: number) =>
-    2 * Math.exp(l * s - (l * l * v) / 2) * Math.sqrt(rho / (2 * Math.PI)) * Math.exp((-rho * l * l) / 2);
-  let sum = f(0) + f(upper);
-  for (let i = 1; i < steps; i++) sum += (i % 2 === 1 ? 4 : 2) * f(i * h);
-  return w * Math.exp(lambda * s - (lambda * lambda * v) / 2) + ((1 - w) * sum * h) / 3;
+  return w * Math.exp(lambda * s - (lambda * lambda * v) / 2) + (1 - w) * mixtureByQuadrature(s, v, rho);
 }
 
 describe('planned mixture', () => {

@@ -4,6 +4,8 @@
  *   npm run bench:gateway              # readable summary
  *   npm run bench:gateway -- --json    # one JSON object
  *   options: --duration S (per run, default 8) --connections N (default 10) --rounds N (default 5)
+ *            --targets direct,gateway,… (a subset) --no-ingest (skip the ingest measurement)
+ *   VIGIL_BENCH_SERVER_FLAGS="--max-semi-space-size=32": node flags for the servers only (not autocannon's process)
  *
  * Scenarios, each served by its own child process (autocannon runs in this process):
  *   direct   the production model behind a bare OIP v2 server (no routing, no telemetry): "calling the backend directly"
@@ -110,7 +112,9 @@ interface Served {
 
 /** `file`: this bench, or a baseline checkout's (--baseline <dir>: the same scenario on that tree's code). */
 function startServer(scenario: Scenario, file = __filename): Promise<Served> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', file, '--serve', scenario], {
+  // VIGIL_BENCH_SERVER_FLAGS: extra node flags for the servers only (e.g. GC settings), not for autocannon's process.
+  const flags = (process.env.VIGIL_BENCH_SERVER_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, '--import', 'tsx', file, '--serve', scenario], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -348,13 +352,17 @@ async function main(): Promise<void> {
   const batchesAt = process.argv.indexOf('--batches');
   const batches = (batchesAt >= 0 ? process.argv[batchesAt + 1]! : '1,32,1000').split(',').map(Number);
   const noMlserver = process.argv.includes('--no-mlserver');
-  const targets: Target[] = [
-    'direct',
-    'gateway',
-    'shadow',
-    ...(noMlserver ? [] : (['mlserver'] as const)),
-    ...(BASELINE_FILE ? (['baseline'] as const) : []),
-  ];
+  const targetsAt = process.argv.indexOf('--targets');
+  const only = targetsAt >= 0 ? new Set(process.argv[targetsAt + 1]!.split(',')) : undefined;
+  const targets = (
+    [
+      'direct',
+      'gateway',
+      'shadow',
+      ...(noMlserver ? [] : (['mlserver'] as const)),
+      ...(BASELINE_FILE ? (['baseline'] as const) : []),
+    ] as Target[]
+  ).filter((t) => !only || only.has(t));
   const runs = new Map<number, Record<Target, Run[]>>();
   let mlserverSkipped: string | undefined;
   /** Mirror counters summed over every shadow round (each round is a fresh server). */
@@ -388,7 +396,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const ingest = await measureIngest(rounds, duration);
+  const ingest = process.argv.includes('--no-ingest') ? undefined : await measureIngest(rounds, duration);
 
   const paired = (rows: number, a: Target, b: Target, f: (x: Run, y: Run) => number): number | null => {
     const r = runs.get(rows)!;
@@ -473,9 +481,10 @@ async function main(): Promise<void> {
   console.log(
     `prediction events (all gateway/shadow rounds): ${predictions.recorded} recorded, ${predictions.written} written, ${predictions.failed} lost`,
   );
-  console.log(
-    `telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${ingest.batch}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`,
-  );
+  if (ingest)
+    console.log(
+      `telemetry ingest: ${ingest.eventsPerSecond.toFixed(0)} events/s acknowledged after fsync (${ingest.requestsPerSecond.toFixed(0)} req/s × ${ingest.batch}, p50 ${ingest.p50.toFixed(2)} ms, p99 ${ingest.p99.toFixed(2)} ms) (target ≥ 20,000)`,
+    );
 }
 
 const serveAt = process.argv.indexOf('--serve');

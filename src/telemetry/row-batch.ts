@@ -104,6 +104,8 @@ export function unpackRowBatch(p: PackedRowBatch): RowBatch {
 export interface HexDigestWriter {
   /** The HMAC of each id k in [first, first + count) of the joined `ids`, as 64 hex digits at out[at[k]]. */
   writeHexRange(ids: string, ends: Uint32Array, first: number, count: number, out: Uint8Array, at: Uint32Array): void;
+  /** All n HMACs as a JSON list's body, `"<hex>","<hex>",…` (67n − 1 bytes), at out[at] (HmacSha256x4). */
+  writeQuotedHexList?(ids: string, ends: Uint32Array, n: number, out: Uint8Array, at: number): void;
 }
 
 /**
@@ -143,15 +145,20 @@ export function encodeRowBatch(b: RowBatch | PackedRowBatch, hmac: HexDigestWrit
   // Its own memory (not the shared pool): the encoder thread hands the buffer over without a copy.
   const out = Buffer.allocUnsafeSlow(headBytes + 67 * n - 1 + Buffer.byteLength(tail, 'utf8'));
   let at = out.write(head, 0, 'utf8');
-  const hexAt = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (i > 0) out[at++] = 44; // ,
-    out[at++] = 34; // "
-    hexAt[i] = at;
-    at += 64;
-    out[at++] = 34;
+  if (hmac.writeQuotedHexList) {
+    hmac.writeQuotedHexList(p.ids, p.idEnds, n, out, at);
+    at += 67 * n - 1;
+  } else {
+    const hexAt = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      if (i > 0) out[at++] = 44; // ,
+      out[at++] = 34; // "
+      hexAt[i] = at;
+      at += 64;
+      out[at++] = 34;
+    }
+    hmac.writeHexRange(p.ids, p.idEnds, 0, n, out, hexAt);
   }
-  hmac.writeHexRange(p.ids, p.idEnds, 0, n, out, hexAt);
   out.write(tail, at, 'utf8');
   return out;
 }

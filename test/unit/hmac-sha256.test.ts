@@ -64,4 +64,31 @@ describe('HmacSha256 (precomputed pad blocks, plain JavaScript)', () => {
       );
     }
   });
+
+  it('writes a whole JSON list of quoted hex digests (the batch line), growing its memory, then a smaller batch', () => {
+    const key = 'case-id-key-0123456789';
+    const x4 = new HmacSha256x4(key);
+    const mixed = (n: number, seed: number) =>
+      Array.from({ length: n }, (_, i) =>
+        (i + seed) % 97 === 0
+          ? `é✓-${i}`
+          : (i + seed) % 89 === 0
+            ? `long-${'y'.repeat(60)}-${i}`
+            : `${randomBytes(8).toString('hex')}-${i}`.slice(0, (i + seed) % 56),
+      );
+    // 5,003 ids need several memory pages; the second, smaller batch must not see the first one's bytes.
+    for (const ids of [mixed(5003, 0), mixed(37, 5)]) {
+      const joined = ids.join('');
+      const ends = new Uint32Array(ids.length);
+      ids.reduce((end, id, i) => (ends[i] = end + id.length), 0);
+      const out = new Uint8Array(7 + 67 * ids.length - 1 + 5).fill(0xee);
+      x4.writeQuotedHexList(joined, ends, ids.length, out, 7);
+      const list = Buffer.from(out.subarray(7, 7 + 67 * ids.length - 1)).toString('latin1');
+      assert.deepEqual(
+        JSON.parse(`[${list}]`),
+        ids.map((id) => reference(key, id)),
+      );
+      assert.ok(out.subarray(0, 7).every((b) => b === 0xee) && out.subarray(out.length - 5).every((b) => b === 0xee));
+    }
+  });
 });

@@ -5,10 +5,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hashCaseId, parseSegment, WriteAheadLog, type PredictionEvent } from '../../src/telemetry';
 import { HmacSha256 } from '../../src/telemetry/hmac-sha256';
+import { HmacSha256x4 } from '../../src/telemetry/hmac-sha256-x4';
 import { PredictionEncoder, PredictionRecorder } from '../../src/telemetry/prediction-recorder';
-import { encodeRowBatch, expandRows, type RowBatch } from '../../src/telemetry/row-batch';
+import { encodeRowBatch, expandRows, packRowBatch, unpackRowBatch, type RowBatch } from '../../src/telemetry/row-batch';
 
 const KEY = 'case-id-key-0123456789';
+const caseId = (i: number) =>
+  i % 17 === 5 ? `patiënt-✓-${i}` : i % 23 === 9 ? `long-${'z'.repeat(60)}-${i}` : `case-${i}`;
 
 function batch(n: number, offset: number): RowBatch {
   const scores = new Float64Array(offset + n);
@@ -22,7 +25,8 @@ function batch(n: number, offset: number): RowBatch {
     latencyMs: 1.2345678,
     site: 'site-c',
     threshold: 0.5,
-    caseIds: Array.from({ length: n }, (_, i) => `case-${i}`),
+    // Mostly short ASCII ids (the vector path), some non-ASCII or over 55 bytes (the scalar path).
+    caseIds: Array.from({ length: n }, (_, i) => caseId(i)),
     scores,
     offset,
     quality: Array.from({ length: n }, (_, i) => (i === 3 ? ['missing_value'] : [])),
@@ -56,7 +60,7 @@ describe('row batches: every row a prediction, on the encoder thread as in-threa
     assert.deepEqual(strip(onThread), strip(inThread));
     onThread.forEach((e, i) => {
       const score = ((i + 7) % 10) / 10 + 0.05;
-      assert.equal(e.caseIdHash, hashCaseId(`case-${i}`, KEY));
+      assert.equal(e.caseIdHash, hashCaseId(caseId(i), KEY));
       assert.equal(e.score, score);
       assert.equal(e.decision, score >= 0.5);
       assert.deepEqual(e.quality, i === 3 ? ['missing_value'] : []);
@@ -80,14 +84,19 @@ describe('row batches: every row a prediction, on the encoder thread as in-threa
       assert.equal(parsed.skipped, 0);
       return parsed.events.map(({ eventId: _id, ...rest }) => rest);
     };
-    for (const v of variants) {
-      const fast = encodeRowBatch(v, new HmacSha256(KEY)).toString('utf8');
-      const reference = new PredictionEncoder(KEY).encode(expandRows(v));
-      assert.deepEqual(events(fast), events(reference));
-      assert.equal(events(fast).length, v.caseIds.length);
-      if (v.caseIds.length === 1000)
-        assert.ok(fast.length < 0.6 * reference.length, `${fast.length} vs ${reference.length} bytes`);
-    }
+    // The scalar writer (one id at a time) and the encoder thread's (four at a time, the whole list at once).
+    for (const writer of [new HmacSha256(KEY), new HmacSha256x4(KEY)])
+      for (const v of variants) {
+        const fast = encodeRowBatch(v, writer).toString('utf8');
+        const reference = new PredictionEncoder(KEY).encode(expandRows(v));
+        assert.deepEqual(events(fast), events(reference));
+        assert.equal(events(fast).length, v.caseIds.length);
+        if (v.caseIds.length === 1000)
+          assert.ok(fast.length < 0.6 * reference.length, `${fast.length} vs ${reference.length} bytes`);
+      }
+    // Packed for the thread and back, as a dead thread's batches are: the same batch.
+    const mixed = batch(300, 3);
+    assert.deepEqual(unpackRowBatch(packRowBatch(mixed)), { ...mixed, offset: 0, scores: mixed.scores.slice(3) });
     // A line with a column neither per row nor shared is not a batch (skipped as torn).
     const torn = encodeRowBatch(b, new HmacSha256(KEY)).toString('utf8').replace('"model":"sepsis-alert",', '');
     assert.deepEqual(parseSegment(torn), { events: [], skipped: 1 });

@@ -27,6 +27,7 @@ import {
   type PsiResult,
 } from './drift';
 import { StatsInputError } from './errors';
+import { logBucketIndex, type LogBucketIndex } from './log-bucket-index';
 import { quantile } from './ranks-and-quantiles';
 
 export const DEFAULT_SKETCH_ALPHA = 0.01;
@@ -70,6 +71,8 @@ function gammaOf(alpha: number): number {
 export class LogSketchBuilder {
   readonly alpha: number;
   private readonly logGamma: number;
+  /** ⌈ln |x| / ln γ⌉ from tables, equal to the formula (no logarithm per value on the hot path). */
+  private readonly index: LogBucketIndex;
   private readonly minIndex: number;
   private readonly maxIndex: number;
   private readonly pos: Float64Array;
@@ -86,6 +89,7 @@ export class LogSketchBuilder {
     if (!Number.isFinite(centre)) throw new RangeError(`sketch centre must be finite, got ${centre}`);
     this.alpha = alpha;
     this.logGamma = Math.log(gammaOf(alpha));
+    this.index = logBucketIndex(this.logGamma, alpha);
     this.minIndex = Math.ceil(Math.log(MIN_INDEXABLE) / this.logGamma);
     this.maxIndex = Math.ceil(Math.log(MAX_INDEXABLE) / this.logGamma);
     this.pos = new Float64Array(this.maxIndex - this.minIndex + 1);
@@ -104,7 +108,7 @@ export class LogSketchBuilder {
       this.zero++;
       return;
     }
-    let i = Math.ceil(Math.log(a) / this.logGamma);
+    let i = this.index.of(a);
     if (i > this.maxIndex) i = this.maxIndex;
     else if (i < this.minIndex) i = this.minIndex; // rounding at MIN_INDEXABLE only
     (x > 0 ? this.pos : this.neg)[i - this.minIndex]! += 1;

@@ -196,6 +196,9 @@ async function load(
   };
 }
 
+/** A bad option: its message alone, exit 2. */
+class UsageError extends Error {}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -353,7 +356,13 @@ async function main(): Promise<void> {
   const batches = (batchesAt >= 0 ? process.argv[batchesAt + 1]! : '1,32,1000').split(',').map(Number);
   const noMlserver = process.argv.includes('--no-mlserver');
   const targetsAt = process.argv.indexOf('--targets');
-  const only = targetsAt >= 0 ? new Set(process.argv[targetsAt + 1]!.split(',')) : undefined;
+  const only = targetsAt >= 0 ? new Set((process.argv[targetsAt + 1] ?? '').split(',')) : undefined;
+  const known = ['direct', 'gateway', 'shadow', 'mlserver', 'baseline'];
+  const unknown = [...(only ?? [])].filter((t) => !known.includes(t));
+  if (only && (unknown.length > 0 || only.size === 0))
+    throw new UsageError(
+      `--targets: unknown target ${unknown.join(', ') || '(none)'}; give a subset of ${known.join(',')}`,
+    );
   const targets = (
     [
       'direct',
@@ -467,7 +476,7 @@ async function main(): Promise<void> {
           `   non-2xx ${s.non2xx}`,
       );
     console.log(
-      `  paired medians: shadow ${pct(b.throughputRatio)} / gateway ${pct(b.throughputRatioNoShadow)} of direct; added p99 shadow ${b.addedP99Ms?.toFixed(2)} ms, gateway ${b.addedP99MsNoShadow?.toFixed(2)} ms; rows/s vs MLServer: gateway ${pct(b.vsMlserver)}, shadow ${pct(b.vsMlserverShadow)}` +
+      `  paired medians: shadow ${pct(b.throughputRatio)} / gateway ${pct(b.throughputRatioNoShadow)} of direct; added p99 shadow ${b.addedP99Ms?.toFixed(2) ?? '—'} ms, gateway ${b.addedP99MsNoShadow?.toFixed(2) ?? '—'} ms; rows/s vs MLServer: gateway ${pct(b.vsMlserver)}, shadow ${pct(b.vsMlserverShadow)}` +
         (BASELINE_FILE
           ? `; gateway vs baseline ${pct(b.vsBaseline)} (baseline vs MLServer ${pct(b.baselineVsMlserver)})`
           : ''),
@@ -495,7 +504,7 @@ if (serveAt >= 0) {
   });
 } else {
   main().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
+    console.error(err instanceof UsageError ? `bench:gateway: ${err.message}` : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
   });
 }

@@ -15,7 +15,7 @@ const K = [
   0xc67178f2,
 ];
 
-/** Memory layout (bytes): the four message blocks, lane-interleaved (word t of lane l at 16t + 4l). */
+/** Memory layout (bytes): the four padded message blocks, message l's 64 bytes at 64l, words big-endian. */
 const BLOCK = 0;
 /** The inner and outer midstates, each word splatted over the four lanes (8 vectors each). */
 export const MID_IN = 256;
